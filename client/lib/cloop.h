@@ -1,0 +1,89 @@
+/* cloop.h - libcloop, the closeloop client library.
+ *
+ * One cl_client_t is one TLS connection to closeloopd over a blocking socket with
+ * timeouts (poll). It verifies the server certificate against the given CA and the
+ * host name, and may present a client certificate. Requests carry a request id; many
+ * may be in flight, and replies are matched by id: cl_client_call waits for its own
+ * reply and keeps any other replies that arrive meanwhile for cl_client_recv.
+ *
+ * Thread-compatible: a client may be used by one thread at a time; separate clients
+ * are independent. Every failing call returns a negative CL_E* code and leaves one
+ * sentence fit for a person in cl_client_error(). Messages returned to the caller are
+ * owned by the caller and freed with cl_msg_free. */
+#ifndef CLOOP_H
+#define CLOOP_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "cl_err.h"
+#include "msg.h"
+
+#define CL_DEFAULT_PORT 7443
+
+typedef struct cl_client cl_client_t;
+
+typedef struct cl_client_opts {
+    const char *host;        /* name or address; checked against the certificate */
+    uint16_t port;           /* 0: CL_DEFAULT_PORT */
+    const char *ca_file;     /* required: CA that signed the server certificate */
+    const char *cert_file;   /* optional client certificate */
+    const char *key_file;    /* its key */
+    int allow_tls12;         /* offer TLS 1.2 too (default: TLS 1.3 only) */
+    int timeout_ms;          /* connect, handshake and per-reply timeout; 0: 10000 */
+    uint32_t max_frame;      /* largest reply payload accepted; 0: 16 MiB */
+} cl_client_opts_t;
+
+/* One reply frame. msg is the decoded payload (NULL for an error reply). */
+typedef struct cl_reply {
+    uint32_t req_id;
+    uint16_t type;           /* MsgType */
+    uint8_t flags;           /* CL_FRAME_FLAG_* */
+    ProtobufCMessage *msg;   /* owned by the reply; freed by cl_reply_clear */
+    int err;                 /* CL_OK, or the error the server sent */
+    bool retryable;          /* for an error reply: may a retry succeed */
+    char errmsg[256];        /* for an error reply: the server's sentence */
+} cl_reply_t;
+
+/* Parses "host", "host:port" or "[v6addr]:port" into host (cap bytes) and *port
+ * (left unchanged when absent). Returns CL_OK or CL_EINVAL. */
+CL_MUSTCHECK int cl_parse_server(const char *s, char *host, size_t cap, uint16_t *port);
+
+/* Connects, runs the TLS handshake and verifies the server. On failure returns a
+ * negative code and, when err is not NULL, one sentence (e.g. "cannot connect to
+ * 127.0.0.1:7443: Connection refused" or "server certificate verification failed:
+ * ..."). */
+CL_MUSTCHECK int cl_client_connect(const cl_client_opts_t *o, cl_client_t **out, char *err,
+                                   size_t errlen);
+
+/* Sends close_notify when possible, closes the socket and frees everything. */
+void cl_client_close(cl_client_t *c);
+
+/* The last failure on c as one sentence. */
+const char *cl_client_error(const cl_client_t *c);
+
+/* A fresh request id (never 0) for cl_client_send. */
+uint32_t cl_client_next_id(cl_client_t *c);
+
+/* Sends one request frame; msg may be NULL for an empty payload. */
+CL_MUSTCHECK int cl_client_send(cl_client_t *c, uint32_t req_id, uint16_t type,
+                                const ProtobufCMessage *msg);
+
+/* Receives the next reply, kept ones first, waiting up to timeout_ms (<0: the client's
+ * timeout). Returns CL_OK (an error reply is still CL_OK, with out->err set),
+ * CL_ETIMEDOUT, CL_ECLOSED or another negative code for a broken connection. */
+CL_MUSTCHECK int cl_client_recv(cl_client_t *c, cl_reply_t *out, int timeout_ms);
+
+/* Sends req and waits for its reply. On success *reply holds the decoded message of
+ * expect_type (caller frees with cl_msg_free). An error reply returns its code, with the
+ * server's sentence in cl_client_error(); a reply of another type gives CL_EBADMSG. */
+CL_MUSTCHECK int cl_client_call(cl_client_t *c, uint16_t type, const ProtobufCMessage *req,
+                                uint16_t expect_type, ProtobufCMessage **reply);
+
+/* Negotiated TLS version, e.g. "TLSv1.3". */
+const char *cl_client_tls_version(const cl_client_t *c);
+
+void cl_reply_clear(cl_reply_t *r);
+
+#endif
