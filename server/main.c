@@ -1,1 +1,125 @@
-/* placeholder: being written */
+/* main.c - closeloopd's entry point: command line, configuration, signals, and the one
+ * libuv loop that runs everything. SIGTERM or SIGINT drains the server and exits 0. */
+#include <getopt.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <uv.h>
+
+#include "config.h"
+#include "frame.h"
+#include "log.h"
+#include "server.h"
+
+struct daemon {
+    uv_loop_t loop;
+    uv_signal_t sigterm;
+    uv_signal_t sigint;
+    cl_server_t *srv;
+};
+
+static void usage(FILE *out) {
+    fprintf(out,
+            "usage: closeloopd [--config FILE] [--check-config] [--help] [--version]\n"
+            "\n"
+            "The closeloop daemon: serves the defect-loop workflow over TLS.\n"
+            "\n"
+            "  -c, --config FILE   read settings from an INI file (see docs/OPERATIONS.md)\n"
+            "      --check-config  load and check the configuration, then exit\n"
+            "  -h, --help          show this help\n"
+            "  -V, --version       show the version\n"
+            "\n"
+            "Every setting can be overridden by CLOSELOOP_<SECTION>_<KEY>, e.g.\n"
+            "CLOSELOOP_SERVER_PORT=7443; CLOSELOOP_PORT and CLOSELOOP_LISTEN are short forms.\n"
+            "Default certificate paths are under $CLOSELOOP_HOME (default: var).\n"
+            "SIGTERM or SIGINT stops accepting, finishes in-flight requests and exits 0.\n");
+}
+
+static struct daemon *the_daemon;
+
+static void on_drained(cl_server_t *srv) {
+    (void)srv;
+    /* Signals stay handled until now, so a second SIGTERM cannot cut the drain short. */
+    uv_close((uv_handle_t *)&the_daemon->sigterm, NULL);
+    uv_close((uv_handle_t *)&the_daemon->sigint, NULL);
+    signal(SIGTERM, SIG_IGN); /* we are exiting anyway; let teardown finish */
+    signal(SIGINT, SIG_IGN);
+    cl_log_info("stopped", "exit=0");
+}
+
+static void on_signal(uv_signal_t *h, int signum) {
+    struct daemon *d = h->data;
+    cl_log_info("signal", "signal=%s", signum == SIGTERM ? "SIGTERM" : "SIGINT");
+    cl_server_drain(d->srv, on_drained); /* a repeated signal is a no-op */
+}
+
+int main(int argc, char **argv) {
+    static const struct option long_opts[] = {
+        {"config", required_argument, NULL, 'c'}, {"check-config", no_argument, NULL, 'k'},
+        {"help", no_argument, NULL, 'h'},         {"version", no_argument, NULL, 'V'},
+        {NULL, 0, NULL, 0},
+    };
+    const char *config_path = NULL;
+    int check_only = 0, opt;
+    while ((opt = getopt_long(argc, argv, "c:hV", long_opts, NULL)) != -1) {
+        switch (opt) {
+        case 'c': config_path = optarg; break;
+        case 'k': check_only = 1; break;
+        case 'h': usage(stdout); return 0;
+        case 'V': printf("closeloopd %s (protocol %d)\n", CL_VERSION, CL_FRAME_VERSION); return 0;
+        default: usage(stderr); return 2;
+        }
+    }
+    if (optind < argc) {
+        fprintf(stderr, "closeloopd: unexpected argument \"%s\"\n", argv[optind]);
+        usage(stderr);
+        return 2;
+    }
+
+    static cl_config_t cfg;
+    char err[1024];
+    cl_config_defaults(&cfg);
+    if ((config_path && cl_config_load_file(&cfg, config_path, err, sizeof err) != CL_OK) ||
+        cl_config_apply_env(&cfg, err, sizeof err) != CL_OK ||
+        cl_config_validate(&cfg, err, sizeof err) != CL_OK) {
+        fprintf(stderr, "closeloopd: %s\n", err);
+        return 2;
+    }
+    cl_log_set_level(cfg.log_level);
+    cl_config_log(&cfg);
+    if (check_only) {
+        printf("closeloopd: configuration is valid\n");
+        return 0;
+    }
+
+    signal(SIGPIPE, SIG_IGN);
+    struct daemon d;
+    memset(&d, 0, sizeof d);
+    the_daemon = &d;
+    uv_loop_init(&d.loop);
+    if (cl_server_start(&d.loop, &cfg, &d.srv, err, sizeof err) != CL_OK) {
+        cl_log_error("start_failed", "error=\"%s\"", err);
+        fprintf(stderr, "closeloopd: %s\n", err);
+        uv_loop_close(&d.loop);
+        return 1;
+    }
+    uv_signal_init(&d.loop, &d.sigterm);
+    uv_signal_init(&d.loop, &d.sigint);
+    d.sigterm.data = d.sigint.data = &d;
+    uv_signal_start(&d.sigterm, on_signal, SIGTERM);
+    uv_signal_start(&d.sigint, on_signal, SIGINT);
+    cl_log_info("listening", "addr=%s port=%u version=%s tls12=%s client_cert=%s", cfg.listen,
+                cfg.port, CL_VERSION, cfg.tls_allow_tls12 ? "allowed" : "refused",
+                cfg.tls_require_client_cert ? "required" : (cfg.tls_ca[0] ? "optional" : "off"));
+
+    uv_run(&d.loop, UV_RUN_DEFAULT);
+    cl_server_free(d.srv);
+    int rc = uv_loop_close(&d.loop);
+    if (rc != 0) {
+        cl_log_error("loop_close_failed", "error=%s", uv_err_name(rc));
+        return 1;
+    }
+    return 0;
+}

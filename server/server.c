@@ -1,1 +1,725 @@
-/* placeholder: being written */
+/* server.c - accept, TLS, frames, dispatch, backpressure and draining for closeloopd.
+ *
+ * Ownership and lifetime:
+ * - A connection (cl_conn_t) owns a uv_tcp_t and a uv_timer_t. Its memory is
+ *   reference-counted: one reference per open handle and one per unfinished request.
+ *   It is freed only when the last reference goes, i.e. after both close callbacks ran
+ *   and every request finished, so a late database answer never touches freed memory.
+ * - Replies are appended as plaintext frames to conn->out. Once per loop iteration a
+ *   check handle encrypts each dirty connection's output as one TLS write and hands
+ *   the ciphertext to uv_write; the buffer is freed in the write callback.
+ * - Backpressure: when queued output (plaintext + unwritten ciphertext) passes
+ *   max_output, reading pauses; it resumes below half of it. Memory per connection is
+ *   therefore bounded even for a client that never reads its replies.
+ * - The single timer per connection is the handshake timeout, then the idle timeout,
+ *   then, while closing, the guard that ends a close the peer does not acknowledge.
+ * The read and plaintext buffers are shared by all connections: libuv calls alloc and
+ * read back to back, and a read callback consumes its bytes before returning. */
+#include "server.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "dispatch.h"
+#include "frame.h"
+#include "log.h"
+#include "msg.h"
+#include "tls.h"
+
+#define CLOSE_GUARD_MS 5000
+#define READ_BUF_SIZE 65536
+
+typedef enum cl_conn_state {
+    CONN_HANDSHAKE, /* TLS handshake in progress */
+    CONN_OPEN,      /* serving requests */
+    CONN_CLOSING,   /* final output flushing, then shutdown and close */
+    CONN_CLOSED,    /* handles closed or closing; waiting for references to go */
+} cl_conn_state_t;
+
+struct cl_conn {
+    uv_tcp_t tcp;              /* the client socket; tcp.data = this */
+    uv_timer_t timer;          /* handshake / idle / close-guard timer */
+    uv_shutdown_t shutdown_req;
+    cl_server_t *srv;
+    cl_conn_t *prev, *next;    /* srv->conns, while not closed */
+    cl_conn_t *dirty_next;     /* srv->dirty list, when dirty */
+    bool dirty;                /* has plaintext or ciphertext waiting for the check */
+    bool reading;              /* uv_read_start is active */
+    bool paused;               /* reading stopped by backpressure */
+    bool peer_eof;             /* the peer half-closed; close once its requests finish */
+    cl_conn_state_t state;
+    unsigned refs;             /* handles + unfinished requests */
+    uint64_t id;               /* for logs */
+    uint64_t last_read_ms;     /* loop time of the last bytes read, for the idle timeout */
+    uint32_t inflight;         /* unfinished requests */
+    cl_tls_t *tls;
+    cl_frame_decoder_t dec;
+    uint8_t *out;              /* plaintext frames not yet encrypted */
+    size_t out_len, out_cap;
+    size_t queued;             /* ciphertext handed to uv_write, not yet written */
+    char peer[64];             /* "addr:port" */
+    char subject[256];         /* verified client certificate subject, or "" */
+};
+
+struct cl_server {
+    uv_loop_t *loop;
+    const cl_config_t *cfg;
+    cl_tls_ctx_t *tls_ctx;
+    uv_tcp_t listener;
+    uv_check_t flush_check;    /* flushes dirty connections after each poll */
+    uv_idle_t flush_idle;      /* keeps poll from blocking while output waits */
+    uv_timer_t drain_timer;
+    cl_conn_t *conns;          /* open connections */
+    cl_conn_t *dirty;          /* connections with output waiting */
+    uint32_t nconns;
+    uint64_t next_conn_id;
+    uint64_t requests_served;
+    uint64_t started_ms;
+    bool draining;
+    unsigned handles_open;     /* server's own handles still open during drain */
+    void (*drained_cb)(cl_server_t *srv);
+    uint8_t readbuf[READ_BUF_SIZE];
+    uint8_t plainbuf[READ_BUF_SIZE];
+};
+
+struct cl_write {
+    uv_write_t req;
+    cl_conn_t *conn;
+    size_t len;
+    uint8_t data[];
+};
+
+static void conn_close(cl_conn_t *c, const char *reason);
+static void conn_abort(cl_conn_t *c, const char *reason);
+static void conn_unref(cl_conn_t *c);
+static void server_check_drained(cl_server_t *srv);
+
+/* --- output --- */
+
+static void on_flush_idle(uv_idle_t *h) {
+    (void)h; /* only keeps the loop from blocking in poll; the check does the work */
+}
+
+static void conn_mark_dirty(cl_conn_t *c) {
+    if (c->dirty) return;
+    c->dirty = true;
+    c->dirty_next = c->srv->dirty;
+    c->srv->dirty = c;
+    c->refs++; /* the dirty list holds a reference */
+    if (!uv_is_active((uv_handle_t *)&c->srv->flush_idle))
+        uv_idle_start(&c->srv->flush_idle, on_flush_idle);
+}
+
+static void conn_update_backpressure(cl_conn_t *c);
+static void conn_start_reading(cl_conn_t *c);
+
+static void on_write(uv_write_t *wr, int status) {
+    struct cl_write *w = (struct cl_write *)wr;
+    cl_conn_t *c = w->conn;
+    c->queued -= w->len;
+    free(w);
+    if (status < 0 && status != UV_ECANCELED) {
+        cl_log_info("conn_write_failed", "conn=%llu error=%s", (unsigned long long)c->id,
+                    uv_err_name(status));
+        conn_abort(c, "write failed");
+        return;
+    }
+    conn_update_backpressure(c);
+}
+
+/* Sends whatever ciphertext the TLS engine holds. Called after every engine call. */
+static void conn_flush_cipher(cl_conn_t *c) {
+    size_t n = cl_tls_pending(c->tls);
+    if (n == 0 || c->state == CONN_CLOSED) return;
+    struct cl_write *w = malloc(sizeof *w + n);
+    if (!w) {
+        conn_abort(c, "out of memory");
+        return;
+    }
+    w->conn = c;
+    w->len = cl_tls_drain(c->tls, w->data, n);
+    uv_buf_t b = uv_buf_init((char *)w->data, (unsigned)w->len);
+    int rc = uv_write(&w->req, (uv_stream_t *)&c->tcp, &b, 1, on_write);
+    if (rc < 0) {
+        free(w);
+        conn_abort(c, "write failed");
+        return;
+    }
+    c->queued += w->len;
+}
+
+/* Encrypts pending plaintext frames as one TLS write and sends the result. */
+static void conn_flush(cl_conn_t *c) {
+    if (c->out_len && c->state != CONN_CLOSED) {
+        if (cl_tls_write(c->tls, c->out, c->out_len) != CL_TLS_OK) {
+            cl_log_warn("tls_write_failed", "conn=%llu error=\"%s\"", (unsigned long long)c->id,
+                        cl_tls_error(c->tls));
+            c->out_len = 0;
+            conn_abort(c, "TLS write failed");
+            return;
+        }
+        c->out_len = 0;
+        if (c->out_cap > 4 * READ_BUF_SIZE) { /* give back a large buffer after a burst */
+            free(c->out);
+            c->out = NULL;
+            c->out_cap = 0;
+        }
+    }
+    conn_flush_cipher(c);
+}
+
+static void on_flush_check(uv_check_t *h) {
+    cl_server_t *srv = h->data;
+    while (srv->dirty) {
+        cl_conn_t *c = srv->dirty;
+        srv->dirty = c->dirty_next;
+        c->dirty = false;
+        if (c->state == CONN_OPEN || c->state == CONN_CLOSING) conn_flush(c);
+        conn_unref(c);
+    }
+    uv_idle_stop(&srv->flush_idle);
+}
+
+static void conn_update_backpressure(cl_conn_t *c) {
+    const cl_config_t *cfg = c->srv->cfg;
+    size_t backlog = c->out_len + c->queued;
+    if (c->state != CONN_OPEN) return;
+    if (backlog > cfg->max_output && c->reading) {
+        uv_read_stop((uv_stream_t *)&c->tcp);
+        c->reading = false;
+        c->paused = true;
+        cl_log_debug("conn_paused", "conn=%llu backlog=%zu", (unsigned long long)c->id, backlog);
+    } else if (c->paused && backlog <= cfg->max_output / 2 && !c->srv->draining) {
+        c->paused = false;
+        conn_start_reading(c);
+    }
+}
+
+/* Appends one frame to the connection's plaintext output. */
+static int conn_queue_frame(cl_conn_t *c, uint8_t flags, uint32_t req_id, uint16_t type,
+                            const ProtobufCMessage *msg) {
+    if (c->state != CONN_OPEN) return CL_ECLOSED;
+    size_t body = msg ? protobuf_c_message_get_packed_size(msg) : 0;
+    if (body > c->srv->cfg->max_frame) return CL_ETOOBIG;
+    size_t need = c->out_len + CL_FRAME_HDR_LEN + body;
+    if (need > c->out_cap) {
+        size_t cap = c->out_cap ? c->out_cap : 4096;
+        while (cap < need) cap *= 2;
+        uint8_t *p = realloc(c->out, cap);
+        if (!p) return CL_ENOMEM;
+        c->out = p;
+        c->out_cap = cap;
+    }
+    cl_frame_hdr_t h = {.flags = flags, .req_id = req_id, .type = type, .len = (uint32_t)body};
+    cl_frame_hdr_encode(&h, c->out + c->out_len);
+    if (msg) protobuf_c_message_pack(msg, c->out + c->out_len + CL_FRAME_HDR_LEN);
+    c->out_len = need;
+    conn_mark_dirty(c);
+    conn_update_backpressure(c);
+    return CL_OK;
+}
+
+static void conn_send_error(cl_conn_t *c, uint32_t req_id, int code, const char *text) {
+    cl_pb_error_t e = CLOSELOOP__ERROR__INIT;
+    e.code = (Closeloop__ErrorCode)cl_err_to_wire(code);
+    e.message = (char *)text;
+    e.retryable = cl_err_retryable(code);
+    (void)conn_queue_frame(c, CL_FRAME_FLAG_ERROR | CL_FRAME_FLAG_LAST, req_id, CL_MSG_ERROR,
+                           &e.base);
+}
+
+/* --- requests --- */
+
+static void req_finish(cl_req_t *req) {
+    cl_conn_t *c = req->conn;
+    cl_msg_free(req->msg);
+    free(req);
+    c->inflight--;
+    if ((c->srv->draining || c->peer_eof) && c->inflight == 0 && c->state == CONN_OPEN)
+        conn_close(c, c->peer_eof ? "peer closed" : "server draining");
+    conn_unref(c);
+}
+
+static void req_send(cl_req_t *req, uint8_t flags, uint16_t type, const ProtobufCMessage *msg) {
+    int rc = conn_queue_frame(req->conn, flags, req->id, type, msg);
+    if (rc == CL_ETOOBIG) {
+        cl_log_error("reply_too_large", "conn=%llu req=%u handler=%s",
+                     (unsigned long long)req->conn->id, req->id, req->handler->name);
+        conn_send_error(req->conn, req->id, CL_EINTERNAL, "the reply is larger than max_frame");
+    }
+}
+
+void cl_req_reply(cl_req_t *req, uint16_t type, const ProtobufCMessage *msg) {
+    req_send(req, CL_FRAME_FLAG_LAST, type, msg);
+    req_finish(req);
+}
+
+void cl_req_reply_part(cl_req_t *req, uint16_t type, const ProtobufCMessage *msg) {
+    req_send(req, 0, type, msg);
+}
+
+void cl_req_fail(cl_req_t *req, int code, const char *fmt, ...) {
+    char text[512];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(text, sizeof text, fmt, ap);
+    va_end(ap);
+    if (code == CL_EINTERNAL || code < CL__WIRE_LAST)
+        cl_log_error("request_failed", "conn=%llu req=%u handler=%s code=%d",
+                     (unsigned long long)req->conn->id, req->id, req->handler->name, code);
+    conn_send_error(req->conn, req->id, code, text);
+    req_finish(req);
+}
+
+uv_loop_t *cl_req_loop(const cl_req_t *req) {
+    return req->conn->srv->loop;
+}
+
+const cl_server_t *cl_req_server(const cl_req_t *req) {
+    return req->conn->srv;
+}
+
+const cl_config_t *cl_req_config(const cl_req_t *req) {
+    return req->conn->srv->cfg;
+}
+
+const char *cl_req_tls_version(const cl_req_t *req) {
+    return cl_tls_version(req->conn->tls);
+}
+
+const char *cl_req_client_subject(const cl_req_t *req) {
+    return req->conn->subject;
+}
+
+/* One complete frame from the client. Returning negative stops the decoder. */
+static int on_frame(void *ctx, const cl_frame_hdr_t *hdr, const uint8_t *payload) {
+    cl_conn_t *c = ctx;
+    cl_server_t *srv = c->srv;
+    if (c->state != CONN_OPEN) return CL_ECLOSED;
+    srv->requests_served++;
+
+    if (hdr->req_id == 0) {
+        conn_send_error(c, 0, CL_EINVAL, "request id 0 is reserved for server pushes");
+        return CL_OK;
+    }
+    const cl_handler_t *h = cl_dispatch_lookup(hdr->type);
+    if (!h) {
+        char text[96];
+        snprintf(text, sizeof text, "unknown request type %u", hdr->type);
+        conn_send_error(c, hdr->req_id, CL_EUNKNOWNTYPE, text);
+        return CL_OK;
+    }
+    if (srv->draining) {
+        conn_send_error(c, hdr->req_id, CL_ESHUTDOWN, "the server is shutting down; retry");
+        return CL_OK;
+    }
+    if (c->inflight >= srv->cfg->max_inflight) {
+        conn_send_error(c, hdr->req_id, CL_ETOOMANY,
+                        "too many requests in flight on this connection; retry");
+        return CL_OK;
+    }
+    ProtobufCMessage *msg = NULL;
+    int rc = cl_msg_unpack(hdr->type, payload, hdr->len, &msg);
+    if (rc != CL_OK) {
+        char text[128];
+        snprintf(text, sizeof text, "the %s request could not be decoded", h->name);
+        conn_send_error(c, hdr->req_id, rc, text);
+        return CL_OK;
+    }
+    cl_req_t *req = calloc(1, sizeof *req);
+    if (!req) {
+        cl_msg_free(msg);
+        conn_send_error(c, hdr->req_id, CL_ENOMEM, "out of memory");
+        return CL_OK;
+    }
+    req->conn = c;
+    req->handler = h;
+    req->id = hdr->req_id;
+    req->msg = msg;
+    c->inflight++;
+    c->refs++;
+    rc = h->fn(req);
+    if (rc < 0) cl_req_fail(req, rc, "%s", cl_strerror(rc));
+    return CL_OK;
+}
+
+/* --- connection lifecycle --- */
+
+static void conn_free(cl_conn_t *c) {
+    cl_tls_free(c->tls);
+    cl_frame_decoder_free(&c->dec);
+    free(c->out);
+    free(c);
+}
+
+static void conn_unref(cl_conn_t *c) {
+    if (--c->refs == 0) conn_free(c);
+}
+
+static void on_conn_handle_closed(uv_handle_t *h) {
+    conn_unref(h->data);
+}
+
+/* Closes both handles; the connection leaves the server's list now. */
+static void conn_close_handles(cl_conn_t *c) {
+    if (c->state == CONN_CLOSED) return;
+    c->state = CONN_CLOSED;
+    cl_server_t *srv = c->srv;
+    if (c->prev) c->prev->next = c->next;
+    else srv->conns = c->next;
+    if (c->next) c->next->prev = c->prev;
+    c->prev = c->next = NULL;
+    srv->nconns--;
+    uv_close((uv_handle_t *)&c->tcp, on_conn_handle_closed);
+    uv_close((uv_handle_t *)&c->timer, on_conn_handle_closed);
+    cl_log_debug("conn_closed", "conn=%llu", (unsigned long long)c->id);
+    server_check_drained(srv);
+}
+
+static void conn_abort(cl_conn_t *c, const char *reason) {
+    if (c->state == CONN_CLOSED) return;
+    cl_log_debug("conn_abort", "conn=%llu reason=\"%s\"", (unsigned long long)c->id, reason);
+    conn_close_handles(c);
+}
+
+static void on_shutdown(uv_shutdown_t *req, int status) {
+    cl_conn_t *c = req->data;
+    (void)status;
+    conn_close_handles(c);
+}
+
+static void on_conn_timer(uv_timer_t *t);
+
+/* Graceful close: flush replies, send close_notify, wait for the writes, then close.
+ * The timer bounds the wait for a peer that does not read. */
+static void conn_close(cl_conn_t *c, const char *reason) {
+    if (c->state == CONN_CLOSING || c->state == CONN_CLOSED) return;
+    bool was_open = c->state == CONN_OPEN;
+    c->state = CONN_CLOSING;
+    cl_log_debug("conn_closing", "conn=%llu reason=\"%s\"", (unsigned long long)c->id, reason);
+    if (c->reading) uv_read_stop((uv_stream_t *)&c->tcp);
+    c->reading = false;
+    if (was_open) {
+        conn_flush(c);
+        if (c->state == CONN_CLOSED) return;
+        (void)cl_tls_shutdown(c->tls);
+    }
+    conn_flush_cipher(c);
+    if (c->state == CONN_CLOSED) return;
+    uv_timer_start(&c->timer, on_conn_timer, CLOSE_GUARD_MS, 0);
+    c->shutdown_req.data = c;
+    if (uv_shutdown(&c->shutdown_req, (uv_stream_t *)&c->tcp, on_shutdown) < 0)
+        conn_close_handles(c);
+}
+
+static void on_conn_timer(uv_timer_t *t) {
+    cl_conn_t *c = t->data;
+    const cl_config_t *cfg = c->srv->cfg;
+    switch (c->state) {
+    case CONN_HANDSHAKE:
+        cl_log_info("tls_handshake_timeout", "conn=%llu peer=%s", (unsigned long long)c->id,
+                    c->peer);
+        conn_abort(c, "handshake timeout");
+        break;
+    case CONN_OPEN: {
+        uint64_t idle = uv_now(c->srv->loop) - c->last_read_ms;
+        if (idle >= cfg->idle_timeout_ms && c->inflight == 0) {
+            cl_log_info("conn_idle_timeout", "conn=%llu peer=%s idle_ms=%llu",
+                        (unsigned long long)c->id, c->peer, (unsigned long long)idle);
+            conn_close(c, "idle timeout");
+        } else {
+            uint64_t left = idle >= cfg->idle_timeout_ms ? cfg->idle_timeout_ms
+                                                         : cfg->idle_timeout_ms - idle;
+            uv_timer_start(t, on_conn_timer, left, 0);
+        }
+        break;
+    }
+    case CONN_CLOSING:
+        conn_abort(c, "close not acknowledged");
+        break;
+    case CONN_CLOSED:
+        break;
+    }
+}
+
+static void on_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *buf) {
+    cl_conn_t *c = h->data;
+    (void)suggested;
+    *buf = uv_buf_init((char *)c->srv->readbuf, sizeof c->srv->readbuf);
+}
+
+static void conn_handshake_done(cl_conn_t *c) {
+    c->state = CONN_OPEN;
+    if (!cl_tls_peer_subject(c->tls, c->subject, sizeof c->subject)) c->subject[0] = 0;
+    char q[300];
+    cl_log_info("conn_open", "conn=%llu peer=%s tls=%s client_cert=%s",
+                (unsigned long long)c->id, c->peer, cl_tls_version(c->tls),
+                cl_log_quote(c->subject, q, sizeof q));
+    uv_timer_start(&c->timer, on_conn_timer, c->srv->cfg->idle_timeout_ms, 0);
+}
+
+/* Decrypts everything OpenSSL holds and feeds it to the frame decoder. */
+static void conn_read_plaintext(cl_conn_t *c) {
+    cl_server_t *srv = c->srv;
+    for (;;) {
+        size_t n = 0;
+        int rc = cl_tls_read(c->tls, srv->plainbuf, sizeof srv->plainbuf, &n);
+        if (rc == CL_TLS_AGAIN) break;
+        if (rc == CL_TLS_EOF) {
+            conn_close(c, "peer sent close_notify");
+            return;
+        }
+        if (rc != CL_TLS_OK) {
+            cl_log_info("tls_read_failed", "conn=%llu peer=%s error=\"%s\"",
+                        (unsigned long long)c->id, c->peer, cl_tls_error(c->tls));
+            conn_flush_cipher(c); /* the alert */
+            conn_close(c, "TLS error");
+            return;
+        }
+        rc = cl_frame_decoder_feed(&c->dec, srv->plainbuf, n, on_frame, c, NULL);
+        if (rc == CL_ECLOSED) return;
+        if (rc < 0) {
+            const char *why = rc == CL_ETOOBIG ? "the frame is larger than the server's maximum"
+                                               : "the data is not a valid closeloop frame";
+            cl_log_info("protocol_error", "conn=%llu peer=%s error=\"%s\"",
+                        (unsigned long long)c->id, c->peer, why);
+            conn_send_error(c, 0, CL_EBADFRAME, why);
+            conn_close(c, "protocol error");
+            return;
+        }
+        if (c->state != CONN_OPEN) return;
+    }
+    conn_flush_cipher(c); /* reads can produce ciphertext too (key updates) */
+}
+
+static void on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf) {
+    cl_conn_t *c = s->data;
+    if (nread == 0) return;
+    if (nread < 0) {
+        if (nread != UV_EOF)
+            cl_log_info("conn_read_failed", "conn=%llu error=%s", (unsigned long long)c->id,
+                        uv_err_name((int)nread));
+        if (nread != UV_EOF || c->state != CONN_OPEN) {
+            conn_abort(c, "read error");
+        } else if (c->inflight) {
+            /* Half-closed peer: answer what it asked, then close (req_finish). */
+            uv_read_stop(s);
+            c->reading = false;
+            c->peer_eof = true;
+        } else {
+            conn_close(c, "peer closed");
+        }
+        return;
+    }
+    c->last_read_ms = uv_now(c->srv->loop);
+    if (cl_tls_feed(c->tls, (const uint8_t *)buf->base, (size_t)nread) != CL_TLS_OK) {
+        conn_abort(c, "TLS feed failed");
+        return;
+    }
+    if (c->state == CONN_HANDSHAKE) {
+        int rc = cl_tls_handshake(c->tls);
+        conn_flush_cipher(c);
+        if (c->state == CONN_CLOSED) return;
+        if (rc == CL_TLS_AGAIN) return;
+        if (rc != CL_TLS_OK) {
+            cl_log_info("tls_handshake_failed", "conn=%llu peer=%s error=\"%s\"",
+                        (unsigned long long)c->id, c->peer, cl_tls_error(c->tls));
+            conn_close(c, "handshake failed");
+            return;
+        }
+        conn_handshake_done(c);
+    }
+    if (c->state == CONN_OPEN) conn_read_plaintext(c);
+}
+
+static void conn_start_reading(cl_conn_t *c) {
+    c->reading = true;
+    uv_read_start((uv_stream_t *)&c->tcp, on_alloc, on_read);
+}
+
+static void format_peer(uv_tcp_t *tcp, char *out, size_t len) {
+    struct sockaddr_storage ss;
+    int sl = sizeof ss;
+    char host[INET6_ADDRSTRLEN] = "?";
+    int port = 0;
+    if (uv_tcp_getpeername(tcp, (struct sockaddr *)&ss, &sl) == 0) {
+        if (ss.ss_family == AF_INET) {
+            struct sockaddr_in *a = (struct sockaddr_in *)&ss;
+            uv_ip4_name(a, host, sizeof host);
+            port = ntohs(a->sin_port);
+        } else if (ss.ss_family == AF_INET6) {
+            struct sockaddr_in6 *a = (struct sockaddr_in6 *)&ss;
+            uv_ip6_name(a, host, sizeof host);
+            port = ntohs(a->sin6_port);
+        }
+    }
+    snprintf(out, len, "%s:%d", host, port);
+}
+
+static void on_refused_closed(uv_handle_t *h) {
+    free(h);
+}
+
+static void on_connection(uv_stream_t *listener, int status) {
+    cl_server_t *srv = listener->data;
+    if (status < 0) {
+        cl_log_warn("accept_failed", "error=%s", uv_err_name(status));
+        return;
+    }
+    if (srv->nconns >= srv->cfg->max_connections || srv->draining) {
+        uv_tcp_t *t = malloc(sizeof *t);
+        if (!t) return;
+        uv_tcp_init(srv->loop, t);
+        if (uv_accept(listener, (uv_stream_t *)t) == 0)
+            cl_log_warn("conn_refused", "reason=%s",
+                        srv->draining ? "draining" : "max_connections");
+        uv_close((uv_handle_t *)t, on_refused_closed);
+        return;
+    }
+    cl_conn_t *c = calloc(1, sizeof *c);
+    if (!c) return;
+    c->srv = srv;
+    c->id = ++srv->next_conn_id;
+    uv_tcp_init(srv->loop, &c->tcp);
+    uv_timer_init(srv->loop, &c->timer);
+    c->tcp.data = c->timer.data = c;
+    c->refs = 2;
+    c->state = CONN_HANDSHAKE;
+    cl_frame_decoder_init(&c->dec, srv->cfg->max_frame);
+    c->prev = NULL;
+    c->next = srv->conns;
+    if (srv->conns) srv->conns->prev = c;
+    srv->conns = c;
+    srv->nconns++;
+    if (uv_accept(listener, (uv_stream_t *)&c->tcp) != 0 || !(c->tls = cl_tls_new(srv->tls_ctx, NULL))) {
+        conn_close_handles(c);
+        return;
+    }
+    uv_tcp_nodelay(&c->tcp, 1);
+    format_peer(&c->tcp, c->peer, sizeof c->peer);
+    c->last_read_ms = uv_now(srv->loop);
+    uv_timer_start(&c->timer, on_conn_timer, srv->cfg->handshake_timeout_ms, 0);
+    cl_log_debug("conn_accepted", "conn=%llu peer=%s", (unsigned long long)c->id, c->peer);
+    conn_start_reading(c);
+}
+
+/* --- server --- */
+
+int cl_server_start(uv_loop_t *loop, const cl_config_t *cfg, cl_server_t **out, char *err,
+                    size_t errlen) {
+    cl_server_t *srv = calloc(1, sizeof *srv);
+    if (!srv) {
+        snprintf(err, errlen, "out of memory");
+        return CL_ENOMEM;
+    }
+    srv->loop = loop;
+    srv->cfg = cfg;
+    srv->started_ms = uv_now(loop);
+    cl_tls_server_opts_t to = {
+        .cert_file = cfg->tls_cert,
+        .key_file = cfg->tls_key,
+        .ca_file = cfg->tls_ca[0] ? cfg->tls_ca : NULL,
+        .allow_tls12 = cfg->tls_allow_tls12,
+        .require_client_cert = cfg->tls_require_client_cert,
+    };
+    int rc = cl_tls_ctx_new_server(&to, &srv->tls_ctx, err, errlen);
+    if (rc != CL_OK) {
+        free(srv);
+        return rc;
+    }
+
+    struct sockaddr_storage addr;
+    if (uv_ip4_addr(cfg->listen, (int)cfg->port, (struct sockaddr_in *)&addr) != 0 &&
+        uv_ip6_addr(cfg->listen, (int)cfg->port, (struct sockaddr_in6 *)&addr) != 0) {
+        snprintf(err, errlen, "server.listen \"%s\" is not an IPv4 or IPv6 address", cfg->listen);
+        cl_tls_ctx_free(srv->tls_ctx);
+        free(srv);
+        return CL_ECONFIG;
+    }
+    uv_tcp_init(loop, &srv->listener);
+    srv->listener.data = srv;
+    rc = uv_tcp_bind(&srv->listener, (struct sockaddr *)&addr, 0);
+    if (rc == 0) rc = uv_listen((uv_stream_t *)&srv->listener, 511, on_connection);
+    if (rc != 0) {
+        snprintf(err, errlen, "cannot listen on %s:%u: %s", cfg->listen, cfg->port,
+                 uv_strerror(rc));
+        uv_close((uv_handle_t *)&srv->listener, NULL);
+        uv_run(loop, UV_RUN_NOWAIT); /* let the close complete before freeing */
+        cl_tls_ctx_free(srv->tls_ctx);
+        free(srv);
+        return CL_EIO;
+    }
+    uv_check_init(loop, &srv->flush_check);
+    srv->flush_check.data = srv;
+    uv_check_start(&srv->flush_check, on_flush_check);
+    uv_unref((uv_handle_t *)&srv->flush_check);
+    uv_idle_init(loop, &srv->flush_idle);
+    uv_timer_init(loop, &srv->drain_timer);
+    srv->drain_timer.data = srv;
+    *out = srv;
+    return CL_OK;
+}
+
+void cl_server_get_stats(const cl_server_t *srv, cl_server_stats_t *st) {
+    st->uptime_ms = uv_now(srv->loop) - srv->started_ms;
+    st->connections = srv->nconns;
+    st->requests_served = srv->requests_served;
+}
+
+static void on_server_handle_closed(uv_handle_t *h) {
+    cl_server_t *srv = h->data;
+    if (--srv->handles_open == 0 && srv->drained_cb) srv->drained_cb(srv);
+}
+
+static void server_check_drained(cl_server_t *srv) {
+    if (!srv->draining || srv->nconns > 0 || srv->handles_open) return;
+    cl_log_info("drained", "requests_served=%llu", (unsigned long long)srv->requests_served);
+    on_flush_check(&srv->flush_check); /* releases closed connections still on the list */
+    uv_handle_t *hs[] = {(uv_handle_t *)&srv->flush_check, (uv_handle_t *)&srv->flush_idle,
+                         (uv_handle_t *)&srv->drain_timer};
+    for (size_t i = 0; i < sizeof hs / sizeof hs[0]; i++) {
+        hs[i]->data = srv;
+        srv->handles_open++;
+        uv_close(hs[i], on_server_handle_closed);
+    }
+}
+
+static void on_drain_timeout(uv_timer_t *t) {
+    cl_server_t *srv = t->data;
+    cl_log_warn("drain_timeout", "connections=%u", srv->nconns);
+    while (srv->conns) conn_abort(srv->conns, "drain timeout");
+}
+
+static void on_listener_closed(uv_handle_t *h) {
+    cl_server_t *srv = h->data;
+    srv->handles_open--;
+    server_check_drained(srv);
+}
+
+void cl_server_drain(cl_server_t *srv, void (*done_cb)(cl_server_t *srv)) {
+    if (srv->draining) return;
+    srv->draining = true;
+    srv->drained_cb = done_cb;
+    cl_log_info("draining", "connections=%u", srv->nconns);
+    srv->handles_open = 1;
+    uv_close((uv_handle_t *)&srv->listener, on_listener_closed);
+    uv_timer_start(&srv->drain_timer, on_drain_timeout, srv->cfg->drain_timeout_ms, 0);
+    for (cl_conn_t *c = srv->conns, *next; c; c = next) {
+        next = c->next;
+        if (c->state == CONN_HANDSHAKE) {
+            conn_abort(c, "server draining");
+        } else if (c->state == CONN_OPEN) {
+            if (c->reading) uv_read_stop((uv_stream_t *)&c->tcp);
+            c->reading = false;
+            if (c->inflight == 0) conn_close(c, "server draining");
+        }
+    }
+}
+
+void cl_server_free(cl_server_t *srv) {
+    if (!srv) return;
+    cl_tls_ctx_free(srv->tls_ctx);
+    free(srv);
+}

@@ -1,0 +1,71 @@
+/* server.h - closeloopd's network core and the request API that handlers use.
+ *
+ * The server owns the listening socket, every client connection (TCP + TLS engine +
+ * frame decoder + output buffer) and the per-connection limits, all on one libuv loop.
+ * A decoded request becomes a cl_req_t handed to its handler (dispatch.h). A handler
+ * answers now or later with exactly one final cl_req_reply / cl_req_fail, optionally
+ * preceded by cl_req_reply_part frames for a streamed reply. The request keeps its
+ * connection's memory alive, so a late answer after the client left is simply dropped.
+ * Everything here runs on the loop thread. */
+#ifndef CL_SERVER_H
+#define CL_SERVER_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include <protobuf-c/protobuf-c.h>
+#include <uv.h>
+
+#include "cl_err.h"
+#include "config.h"
+
+typedef struct cl_server cl_server_t;
+typedef struct cl_conn cl_conn_t;
+typedef struct cl_req cl_req_t;
+struct cl_handler;
+
+struct cl_req {
+    void *data;                       /* the handler's own state */
+    cl_conn_t *conn;                  /* holds a reference until the request finishes */
+    const struct cl_handler *handler; /* what is being done */
+    uint32_t id;                      /* the client's request id */
+    ProtobufCMessage *msg;            /* decoded request, freed when the request finishes */
+};
+
+typedef struct cl_server_stats {
+    uint64_t uptime_ms;
+    uint32_t connections;
+    uint64_t requests_served;
+} cl_server_stats_t;
+
+/* Binds, listens and starts accepting. On failure writes one sentence to err. */
+CL_MUSTCHECK int cl_server_start(uv_loop_t *loop, const cl_config_t *cfg, cl_server_t **out,
+                                 char *err, size_t errlen);
+
+/* Stops accepting, lets in-flight requests finish and closes every connection (forcibly
+ * after cfg->drain_timeout_ms); then closes the server's own handles and calls done_cb.
+ * After done_cb, uv_run returns once the last handle has closed; then cl_server_free. */
+void cl_server_drain(cl_server_t *srv, void (*done_cb)(cl_server_t *srv));
+void cl_server_free(cl_server_t *srv);
+
+void cl_server_get_stats(const cl_server_t *srv, cl_server_stats_t *st);
+
+/* --- for handlers --- */
+
+/* Sends the final reply (LAST flag) and finishes the request. */
+void cl_req_reply(cl_req_t *req, uint16_t type, const ProtobufCMessage *msg);
+
+/* Sends one frame of a streamed reply; the request stays open. */
+void cl_req_reply_part(cl_req_t *req, uint16_t type, const ProtobufCMessage *msg);
+
+/* Sends an error reply (code is a CL_E* value) and finishes the request. */
+void cl_req_fail(cl_req_t *req, int code, const char *fmt, ...) CL_PRINTF(3, 4);
+
+uv_loop_t *cl_req_loop(const cl_req_t *req);
+const cl_server_t *cl_req_server(const cl_req_t *req);
+const cl_config_t *cl_req_config(const cl_req_t *req);
+const char *cl_req_tls_version(const cl_req_t *req);
+/* The verified client certificate's subject, or "" when none was presented. */
+const char *cl_req_client_subject(const cl_req_t *req);
+
+#endif
