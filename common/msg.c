@@ -109,6 +109,9 @@ static int strings_valid(const ProtobufCMessageDescriptor *desc, const uint8_t *
         size_t used = read_varint(p + pos, len - pos, &key);
         if (!used) return 1;
         pos += used;
+        /* protobuf-c accepts field number 0 from an overlong key (80 00) and would
+         * re-pack it as 00, which it rejects: refuse numbers outside 1..2^29-1 here. */
+        if ((key >> 3) == 0 || (key >> 3) > 0x1FFFFFFF) return 0;
         switch (key & 7) {
         case 0:
             if (!(used = read_varint(p + pos, len - pos, &n))) return 1;

@@ -51,8 +51,12 @@ CL_MUSTCHECK int cl_tls_ctx_new_client(const cl_tls_client_opts_t *o, cl_tls_ctx
 void cl_tls_ctx_free(cl_tls_ctx_t *ctx);
 
 /* A session. server_name: for a client, the host name or IP address the server
- * certificate must match (also sent as SNI when it is a name); NULL for a server.
- * Returns NULL on out of memory. */
+ * certificate must match (also sent as SNI when it is a name); NULL for a server. A
+ * client session without a name fails its handshake with a clear error. Returns NULL
+ * on out of memory.
+ * Errors are sticky: after CL_TLS_ERR every later call returns ERR. Writing before the
+ * handshake completes or after cl_tls_shutdown is an error; reading before it completes
+ * drives the handshake. */
 cl_tls_t *cl_tls_new(cl_tls_ctx_t *ctx, const char *server_name);
 void cl_tls_free(cl_tls_t *t);
 
@@ -85,7 +89,8 @@ const char *cl_tls_error(const cl_tls_t *t);
 const char *cl_tls_version(const cl_tls_t *t);
 
 /* Subject of a verified peer certificate as a one-line string (e.g. "CN=desk-sz,O=...").
- * Returns 1 and fills buf when there is one, 0 when the peer sent none. */
+ * Returns 1 and fills buf when there is one; 0 when the peer sent none or buf is too
+ * small (a cut-off subject could name someone else). */
 int cl_tls_peer_subject(const cl_tls_t *t, char *buf, size_t len);
 
 #endif

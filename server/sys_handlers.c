@@ -36,7 +36,16 @@ static void ping_delay_done(uv_timer_t *t) {
 
 int cl_sys_ping(cl_req_t *req) {
     const cl_pb_ping_t *ping = (const cl_pb_ping_t *)req->msg;
-    if (ping->delay_ms > PING_MAX_DELAY_MS) return CL_EINVAL;
+    if (ping->delay_ms > PING_MAX_DELAY_MS) {
+        cl_req_fail(req, CL_EINVAL, "delay_ms is at most %d", PING_MAX_DELAY_MS);
+        return CL_OK;
+    }
+    /* The Pong echoes the payload plus a few fields; it must fit in one frame. */
+    if (ping->payload.len + 64 > cl_req_config(req)->max_frame) {
+        cl_req_fail(req, CL_EINVAL, "the ping payload must be under %u bytes",
+                    cl_req_config(req)->max_frame - 64);
+        return CL_OK;
+    }
     if (ping->delay_ms == 0) {
         ping_answer(req);
         return CL_OK;
