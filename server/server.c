@@ -49,6 +49,7 @@ struct cl_conn {
     bool reading;              /* uv_read_start is active */
     bool paused;               /* reading stopped by backpressure */
     bool peer_eof;             /* the peer half-closed; close once its requests finish */
+    bool linger;               /* after our shutdown, read until the peer's EOF (see below) */
     cl_conn_state_t state;
     unsigned refs;             /* handles + unfinished requests */
     uint64_t id;               /* for logs */
@@ -384,9 +385,22 @@ static void conn_abort(cl_conn_t *c, const char *reason) {
     conn_close_handles(c);
 }
 
+static void on_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *buf);
+
+static void on_read_discard(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf) {
+    (void)buf;
+    if (nread < 0) conn_close_handles(s->data);
+}
+
+/* After a protocol error the peer is often still sending. Closing a socket with unread
+ * input makes the kernel send RST, which can destroy our error frame before the peer
+ * reads it; so such connections read and discard until the peer's EOF (bounded by the
+ * close guard timer) before closing. */
 static void on_shutdown(uv_shutdown_t *req, int status) {
     cl_conn_t *c = req->data;
-    (void)status;
+    if (status == 0 && c->linger && c->state == CONN_CLOSING &&
+        uv_read_start((uv_stream_t *)&c->tcp, on_alloc, on_read_discard) == 0)
+        return;
     conn_close_handles(c);
 }
 
@@ -486,6 +500,7 @@ static void conn_read_plaintext(cl_conn_t *c) {
             cl_log_info("protocol_error", "conn=%llu peer=%s error=\"%s\"",
                         (unsigned long long)c->id, c->peer, why);
             conn_send_error(c, 0, CL_EBADFRAME, why);
+            c->linger = true;
             conn_close(c, "protocol error");
             return;
         }

@@ -1,1 +1,253 @@
-/* placeholder: being written */
+/* main.c - the cloop command: global options, subcommand dispatch, --help and --version.
+ *
+ * Global options may come before or after the subcommand; main takes them out and
+ * hands the subcommand only its own arguments. Settings (flags > environment > config
+ * file > defaults) are resolved only once a subcommand is about to run, so --help works
+ * even with a broken config file. Exit codes: 0 ok, 1 the request failed, 2 usage. */
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli.h"
+#include "frame.h"
+
+#ifndef CL_VERSION
+#define CL_VERSION "unknown"
+#endif
+
+typedef struct cli_cmd {
+    const char *name;                          /* as typed */
+    const char *summary;                       /* one line for the command list */
+    int (*run)(const cli_settings_t *s, int argc, char **argv);
+    void (*help)(FILE *out);
+} cli_cmd_t;
+
+static const cli_cmd_t commands[] = {
+    {"ping", "check that the server answers, or measure latency and throughput", cmd_ping,
+     cmd_ping_help},
+    {"info", "show the server's version, uptime, load and this connection's TLS", cmd_info,
+     cmd_info_help},
+};
+
+void cli_errorf(const char *fmt, ...) {
+    va_list ap;
+    fputs("cloop: ", stderr);
+    va_start(ap, fmt);
+    vfprintf(stderr, fmt, ap);
+    va_end(ap);
+    fputc('\n', stderr);
+}
+
+int cli_opt_value(int argc, char **argv, int *i, const char *shortopt, const char *longopt,
+                  const char **val) {
+    const char *a = argv[*i];
+    const char *name = NULL;
+    if (shortopt && strcmp(a, shortopt) == 0) {
+        name = shortopt;
+    } else if (longopt && strcmp(a, longopt) == 0) {
+        name = longopt;
+    } else if (longopt && strncmp(a, longopt, strlen(longopt)) == 0 && a[strlen(longopt)] == '=') {
+        *val = a + strlen(longopt) + 1;
+        return 1;
+    } else if (shortopt && strncmp(a, shortopt, strlen(shortopt)) == 0 && a[strlen(shortopt)]) {
+        *val = a + strlen(shortopt);
+        return 1;
+    } else {
+        return 0;
+    }
+    if (*i + 1 >= argc) {
+        cli_errorf("option '%s' needs a value", name);
+        return -1;
+    }
+    *val = argv[++*i];
+    return 1;
+}
+
+int cli_parse_u64(const char *s, uint64_t min, uint64_t max, uint64_t *out) {
+    uint64_t v = 0;
+    if (!s || !*s) return CL_EINVAL;
+    for (; *s; s++) {
+        if (*s < '0' || *s > '9') return CL_EINVAL;
+        unsigned d = (unsigned)(*s - '0');
+        if (v > (UINT64_MAX - d) / 10) return CL_EINVAL;
+        v = v * 10 + d;
+    }
+    if (v < min || v > max) return CL_EINVAL;
+    *out = v;
+    return CL_OK;
+}
+
+static void main_help(FILE *out) {
+    fprintf(out,
+            "usage: cloop [global options] <command> [command options]\n"
+            "\n"
+            "Client for closeloopd, the closeloop defect-loop service.\n"
+            "\n"
+            "commands:\n");
+    for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
+        fprintf(out, "  %-8s %s\n", commands[i].name, commands[i].summary);
+    fprintf(out,
+            "\n"
+            "global options (before or after the command):\n"
+            "  --server HOST[:PORT]  server to talk to (default " CLI_DEFAULT_SERVER ")\n"
+            "  --ca FILE             CA certificate that signed the server's certificate\n"
+            "  --cert FILE           client certificate to present (with --key)\n"
+            "  --key FILE            private key of the client certificate\n"
+            "  --tls12               allow TLS 1.2 (default: TLS 1.3 only)\n"
+            "  --timeout MS          connect and reply timeout (default 10000)\n"
+            "  --format FORMAT       output as table (default), csv or json\n"
+            "  -h, --help            show help (also after a command)\n"
+            "  --version             show the version\n"
+            "\n"
+            "Settings come from flags, then the environment (CLOSELOOP_SERVER, CLOSELOOP_CA,\n"
+            "CLOSELOOP_CERT, CLOSELOOP_KEY, CLOSELOOP_FORMAT), then the config file\n"
+            "(CLOSELOOP_CONFIG, default ~/.config/closeloop/config; INI with the keys server,\n"
+            "ca, cert, key and format, optionally under [client]).\n"
+            "\n"
+            "exit status: 0 success, 1 the request failed, 2 usage or configuration error.\n"
+            "Run 'cloop <command> --help' for a command's options.\n");
+}
+
+static const cli_cmd_t *find_command(const char *name) {
+    for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
+        if (strcmp(commands[i].name, name) == 0) return &commands[i];
+    return NULL;
+}
+
+static int is_help(const char *a) {
+    return strcmp(a, "-h") == 0 || strcmp(a, "--help") == 0;
+}
+
+static int usage_error(const char *fmt, const char *arg) {
+    fputs("cloop: ", stderr);
+    fprintf(stderr, fmt, arg);
+    fputs("\nTry 'cloop --help'.\n", stderr);
+    return CLI_EXIT_USAGE;
+}
+
+int main(int argc, char **argv) {
+    cli_flags_t flags;
+    memset(&flags, 0, sizeof flags);
+    const char *cmd_name = NULL;
+    int help = 0, version = 0, sub_help = 0, dashdash = 0;
+    char **sub = calloc((size_t)argc + 1, sizeof *sub);
+    int nsub = 0, rc = CLI_EXIT_USAGE;
+    if (!sub) {
+        cli_errorf("out of memory");
+        return CLI_EXIT_FAIL;
+    }
+
+    for (int i = 1; i < argc; i++) {
+        char *a = argv[i];
+        const char *v = NULL;
+        int m = 0;
+        if (dashdash) {
+            if (!cmd_name)
+                cmd_name = a;
+            else
+                sub[nsub++] = a;
+            continue;
+        }
+        if (strcmp(a, "--") == 0) {
+            dashdash = 1;
+            if (cmd_name) sub[nsub++] = a;
+            continue;
+        }
+        if ((m = cli_opt_value(argc, argv, &i, NULL, "--server", &v)) != 0) {
+            flags.server = v;
+        } else if ((m = cli_opt_value(argc, argv, &i, NULL, "--ca", &v)) != 0) {
+            flags.ca = v;
+        } else if ((m = cli_opt_value(argc, argv, &i, NULL, "--cert", &v)) != 0) {
+            flags.cert = v;
+        } else if ((m = cli_opt_value(argc, argv, &i, NULL, "--key", &v)) != 0) {
+            flags.key = v;
+        } else if ((m = cli_opt_value(argc, argv, &i, NULL, "--format", &v)) != 0) {
+            flags.format = v;
+        } else if ((m = cli_opt_value(argc, argv, &i, NULL, "--timeout", &v)) != 0) {
+            uint64_t ms;
+            if (m > 0 && cli_parse_u64(v, 1, 3600000, &ms) != CL_OK) {
+                rc = usage_error("invalid --timeout '%s': give milliseconds, 1 to 3600000", v);
+                goto out;
+            }
+            if (m > 0) flags.timeout_ms = (int)ms;
+        } else if (strcmp(a, "--tls12") == 0) {
+            flags.tls12 = 1;
+        } else if (strcmp(a, "--version") == 0) {
+            version = 1;
+        } else if (is_help(a)) {
+            if (cmd_name)
+                sub_help = 1;
+            else
+                help = 1;
+        } else if (!cmd_name && a[0] == '-' && a[1] != '\0') {
+            rc = usage_error("unknown option '%s'", a);
+            goto out;
+        } else if (!cmd_name) {
+            cmd_name = a;
+        } else {
+            sub[nsub++] = a;
+        }
+        if (m < 0) goto out;
+    }
+    if (version) {
+        printf("cloop %s (closeloop protocol %d)\n", CL_VERSION, CL_FRAME_VERSION);
+        rc = CLI_EXIT_OK;
+        goto out;
+    }
+    if (cmd_name && strcmp(cmd_name, "help") == 0) {
+        /* "cloop help [command]" */
+        const cli_cmd_t *c = nsub > 0 ? find_command(sub[0]) : NULL;
+        if (nsub > 0 && !c) {
+            rc = usage_error("unknown command '%s'", sub[0]);
+            goto out;
+        }
+        if (c)
+            c->help(stdout);
+        else
+            main_help(stdout);
+        rc = CLI_EXIT_OK;
+        goto out;
+    }
+    if (!cmd_name) {
+        if (help) {
+            main_help(stdout);
+            rc = CLI_EXIT_OK;
+        } else {
+            main_help(stderr);
+            rc = CLI_EXIT_USAGE;
+        }
+        goto out;
+    }
+    const cli_cmd_t *cmd = find_command(cmd_name);
+    if (!cmd) {
+        rc = usage_error("unknown command '%s'", cmd_name);
+        goto out;
+    }
+    if (help || sub_help) {
+        cmd->help(stdout);
+        rc = CLI_EXIT_OK;
+        goto out;
+    }
+
+    if (flags.format) {
+        cli_format_t f;
+        if (cli_format_parse(flags.format, &f) != CL_OK) {
+            rc = usage_error("unknown --format '%s': use table, csv or json", flags.format);
+            goto out;
+        }
+    }
+    cli_settings_t settings;
+    char err[512];
+    if (cli_settings_resolve(&flags, &settings, err, sizeof err) != CL_OK) {
+        cli_errorf("%s", err);
+        rc = CLI_EXIT_USAGE;
+        goto out;
+    }
+    sub[nsub] = NULL;
+    rc = cmd->run(&settings, nsub, sub);
+    cli_settings_free(&settings);
+out:
+    free(sub);
+    return rc;
+}

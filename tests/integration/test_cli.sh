@@ -1,2 +1,268 @@
-#!/bin/sh
-exit 0
+#!/usr/bin/env bash
+# test_cli.sh - the cloop command end to end against a real closeloopd over TLS.
+#
+# Run by ctest with CL_BIN_DIR (this build's bin/), CL_SOURCE_DIR and CL_TEST_TMP. It makes
+# fresh certificates, starts closeloopd on a free port on 127.0.0.1 (and a second one on
+# 127.0.0.2, an address the server certificate does not name), then checks cloop's output,
+# exit codes, certificate verification and settings precedence. Prints "ok - ..." or
+# "not ok - ..." per check and "N passed, M failed" at the end; exits non-zero on any
+# failure. The daemons are always killed on exit; a clean SIGTERM exit is itself a check.
+set -u
+
+: "${CL_BIN_DIR:?CL_BIN_DIR must name the bin directory of the build}"
+: "${CL_SOURCE_DIR:?CL_SOURCE_DIR must name the source tree}"
+: "${CL_TEST_TMP:?CL_TEST_TMP must name a scratch directory}"
+
+CLOOP=$CL_BIN_DIR/cloop
+DAEMON=$CL_BIN_DIR/closeloopd
+mkdir -p "$CL_TEST_TMP"
+work=$(mktemp -d "$CL_TEST_TMP/cli.XXXXXX")
+pids=()
+
+cleanup() {
+    local p
+    for p in "${pids[@]}"; do kill -KILL "$p" 2>/dev/null; done
+}
+trap cleanup EXIT
+
+passed=0
+failed=0
+ok() { echo "ok - $1"; passed=$((passed + 1)); }
+not_ok() {
+    echo "not ok - $1"
+    failed=$((failed + 1))
+    # Show what cloop said, to make the failure readable in the ctest log.
+    [ -n "${out:-}" ] && printf '%s\n' "$out" | sed 's/^/#   stdout: /'
+    [ -n "${err:-}" ] && printf '%s\n' "$err" | sed 's/^/#   stderr: /'
+    return 0
+}
+check() { # description, then a command whose success means the check passed
+    local desc=$1
+    shift
+    if "$@"; then ok "$desc"; else not_ok "$desc"; fi
+}
+
+# Runs cloop, leaving stdout in $out, stderr in $err and the exit status in $rc.
+run() {
+    out=$("$CLOOP" "$@" 2>"$work/stderr")
+    rc=$?
+    err=$(cat "$work/stderr")
+    # A sanitizer report (leak, overflow, UB) fails the run whatever the exit status says.
+    if grep -q 'Sanitizer' <<<"$err"; then
+        not_ok "cloop $* runs clean under the sanitizers"
+    fi
+}
+
+free_port() { # a TCP port nothing listens on right now
+    python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])' 2>/dev/null && return
+    local p
+    while :; do
+        p=$((20000 + RANDOM % 40000))
+        ss -Htln "sport = :$p" 2>/dev/null | grep -q . || { echo "$p"; return; }
+    done
+}
+
+# start_daemon LISTEN PORT LOG: starts closeloopd, waits for "event=listening", sets $dpid.
+start_daemon() {
+    local listen=$1 port=$2 log=$3
+    env -u CLOSELOOP_CONFIG CLOSELOOP_PORT="$port" CLOSELOOP_LISTEN="$listen" \
+        CLOSELOOP_TLS_CERT="$certs/server.crt" CLOSELOOP_TLS_KEY="$certs/server.key" \
+        CLOSELOOP_TLS_CA="$certs/ca.crt" "$DAEMON" 2>"$log" &
+    dpid=$!
+    pids+=("$dpid")
+    local i
+    for i in $(seq 1 300); do
+        grep -q 'event=listening' "$log" 2>/dev/null && return 0
+        kill -0 "$dpid" 2>/dev/null || break
+        sleep 0.1
+    done
+    echo "# closeloopd on $listen:$port did not start:" >&2
+    sed 's/^/#   /' "$log" >&2
+    return 1
+}
+
+# stop_daemon PID: SIGTERM, then the exit status (124 if it did not exit in 20 s).
+stop_daemon() {
+    local p=$1 i
+    kill -TERM "$p" 2>/dev/null
+    for i in $(seq 1 200); do
+        kill -0 "$p" 2>/dev/null || break
+        sleep 0.1
+    done
+    if kill -0 "$p" 2>/dev/null; then
+        kill -KILL "$p" 2>/dev/null
+        wait "$p" 2>/dev/null
+        return 124
+    fi
+    wait "$p"
+}
+
+# A clean environment: no settings from the person running the tests.
+unset CLOSELOOP_CONFIG CLOSELOOP_SERVER CLOSELOOP_CA CLOSELOOP_CERT CLOSELOOP_KEY \
+    CLOSELOOP_FORMAT XDG_CONFIG_HOME
+export HOME=$work/home
+mkdir -p "$HOME"
+
+certs=$work/certs
+other=$work/other-certs
+if ! "$CL_SOURCE_DIR/deploy/gen-certs.sh" "$certs" >/dev/null 2>&1 ||
+    ! "$CL_SOURCE_DIR/deploy/gen-certs.sh" "$other" >/dev/null 2>&1; then
+    echo "not ok - generate certificates with deploy/gen-certs.sh"
+    echo "0 passed, 1 failed"
+    exit 1
+fi
+
+port=$(free_port)
+if ! start_daemon 127.0.0.1 "$port" "$work/daemon.log"; then
+    echo "not ok - closeloopd starts and logs event=listening"
+    echo "0 passed, 1 failed"
+    exit 1
+fi
+main_pid=$dpid
+ok "closeloopd starts and logs event=listening (port $port)"
+S=(--server "127.0.0.1:$port" --ca "$certs/ca.crt")
+
+# --- ping -------------------------------------------------------------------------------
+run ping "${S[@]}"
+check "cloop ping succeeds (global options after the command)" \
+    test "$rc" = 0
+check "cloop ping prints 'pong from HOST:PORT: time=... ms tls=TLSv1.3'" \
+    grep -Eq "^pong from 127\.0\.0\.1:$port: time=[0-9]+\.[0-9]{3} ms tls=TLSv1\.3$" <<<"$out"
+
+run "${S[@]}" ping -n 200 -c 4 --format json
+json_count() { # prints count and errors from cloop's JSON summary
+    python3 -c 'import json, sys; r = json.load(sys.stdin); assert len(r) == 1; print(r[0]["count"], r[0]["errors"])' <<<"$out" 2>/dev/null
+}
+check "cloop ping -n 200 -c 4 --format json exits 0" test "$rc" = 0
+check "its JSON says count 200, errors 0" test "$(json_count)" = "200 0"
+
+run "${S[@]}" ping -n 500 -c 2 --depth 8 --size 1000 --format csv
+check "cloop ping --depth 8 --size 1000 --format csv: 500 requests, no errors" \
+    awk -F, 'NR == 1 { for (i = 1; i <= NF; i++) col[$i] = i } NR == 2 { ok = $col["count"] == 500 && $col["errors"] == 0 } END { exit !(ok && NR == 2) }' <<<"$out"
+
+run "${S[@]}" ping -n 3
+check "cloop ping -n 3 prints a table summary" grep -Eq '^requests +3$' <<<"$out"
+
+run "${S[@]}" ping --size 2000000
+check "an oversized ping fails with exit 1 and the server's reason" \
+    eval '[ "$rc" = 1 ] && grep -q "larger than" <<<"$err"'
+
+# --- info -------------------------------------------------------------------------------
+run "${S[@]}" info --format csv
+check "cloop info --format csv exits 0" test "$rc" = 0
+check "cloop info --format csv has the row tls_version,TLSv1.3" \
+    grep -qx 'tls_version,TLSv1\.3' <<<"${out//$'\r'/}"
+check "cloop info without a client certificate reports an empty subject" \
+    grep -qx 'client_cert_subject,' <<<"$out"
+
+run "${S[@]}" --cert "$certs/client.crt" --key "$certs/client.key" info --format json
+check "cloop info --cert/--key reports the client certificate subject" \
+    eval '[ "$rc" = 0 ] && grep -q "CN=desktop-1" <<<"$out"'
+
+run "${S[@]}" info
+check "cloop info (table) shows the server version" grep -Eq '^version +[0-9]' <<<"$out"
+
+# --- verification -----------------------------------------------------------------------
+run --server "127.0.0.1:$port" --ca "$other/ca.crt" ping
+check "a wrong CA fails with exit 1" test "$rc" = 1
+check "... and the error mentions verification" grep -qi 'verif' <<<"$err"
+
+run --server "localhost:$port" --ca "$certs/ca.crt" ping
+check "--server localhost works (name in the certificate)" test "$rc" = 0
+
+port2=$(free_port)
+if start_daemon 127.0.0.2 "$port2" "$work/daemon2.log"; then
+    second_pid=$dpid
+    run --server "127.0.0.2:$port2" --ca "$certs/ca.crt" ping
+    check "--server 127.0.0.2 (an address not in the certificate) fails with exit 1" \
+        test "$rc" = 1
+    check "... and the error mentions verification" grep -qi 'verif' <<<"$err"
+    stop_daemon "$second_pid"
+    check "the second closeloopd exits 0 on SIGTERM" test "$?" = 0
+else
+    echo "ok - # SKIP cannot listen on 127.0.0.2 for the host name mismatch check"
+fi
+
+closed=$(free_port)
+run --server "127.0.0.1:$closed" --ca "$certs/ca.crt" ping
+check "a closed port fails with exit 1 and 'Connection refused'" \
+    eval '[ "$rc" = 1 ] && grep -q "cannot connect to 127.0.0.1:$closed: Connection refused" <<<"$err"'
+
+# --- usage ------------------------------------------------------------------------------
+run --help
+check "cloop --help exits 0 and shows usage" eval '[ "$rc" = 0 ] && grep -q "^usage: cloop" <<<"$out"'
+run ping --help
+check "cloop ping --help exits 0" eval '[ "$rc" = 0 ] && grep -q "^usage: cloop ping" <<<"$out"'
+run info -h
+check "cloop info -h exits 0" test "$rc" = 0
+run help ping
+check "cloop help ping exits 0" eval '[ "$rc" = 0 ] && grep -q "^usage: cloop ping" <<<"$out"'
+run --version
+check "cloop --version exits 0" eval '[ "$rc" = 0 ] && grep -q "^cloop [0-9]" <<<"$out"'
+run frobnicate
+check "an unknown command exits 2" eval '[ "$rc" = 2 ] && grep -q "unknown command" <<<"$err"'
+run
+check "no command exits 2" test "$rc" = 2
+run "${S[@]}" ping --bogus
+check "an unknown ping option exits 2" test "$rc" = 2
+run "${S[@]}" ping -n zero
+check "a bad -n exits 2" test "$rc" = 2
+run "${S[@]}" --format xml info
+check "an unknown --format exits 2" test "$rc" = 2
+run --server "127.0.0.1:$port" ping
+check "no CA anywhere exits 2 and points at --ca and quickstart" \
+    eval '[ "$rc" = 2 ] && grep -q -- "--ca" <<<"$err" && grep -q "quickstart" <<<"$err"'
+
+# --- settings precedence ----------------------------------------------------------------
+conf=$work/conf/config
+mkdir -p "$work/conf"
+cp "$certs/ca.crt" "$work/conf/ca.crt"
+cat >"$conf" <<EOF
+; cloop settings for the test
+[client]
+server = 127.0.0.1:$port
+ca = ca.crt
+EOF
+export CLOSELOOP_CONFIG=$conf
+run ping
+check "a config file with server and (relative) ca makes plain 'cloop ping' work" test "$rc" = 0
+
+CLOSELOOP_SERVER=127.0.0.1:$closed run ping
+check "CLOSELOOP_SERVER overrides the config file" \
+    eval '[ "$rc" = 1 ] && grep -q "127.0.0.1:$closed" <<<"$err"'
+
+CLOSELOOP_SERVER=127.0.0.1:$closed run --server "127.0.0.1:$port" ping
+check "--server overrides CLOSELOOP_SERVER" test "$rc" = 0
+
+CLOSELOOP_FORMAT=csv run info
+check "CLOSELOOP_FORMAT=csv gives CSV" grep -qx 'key,value' <<<"$out"
+
+CLOSELOOP_FORMAT=csv run info --format json
+check "--format overrides CLOSELOOP_FORMAT" grep -q '^\[' <<<"$out"
+
+mkdir -p "$HOME/.config/closeloop"
+printf 'server = 127.0.0.1:%s\nca = %s\n' "$port" "$certs/ca.crt" >"$HOME/.config/closeloop/config"
+env -u CLOSELOOP_CONFIG "$CLOOP" ping >/dev/null 2>&1
+check "~/.config/closeloop/config is read when CLOSELOOP_CONFIG is unset" test "$?" = 0
+
+printf '[client]\nserver = 127.0.0.1:%s\nthis line is not ini\n' "$port" >"$conf"
+run ping
+check "a malformed config file exits 2 naming the file and line" \
+    eval '[ "$rc" = 2 ] && grep -q "$conf:3" <<<"$err"'
+
+printf '[client]\ncolour = blue\n' >"$conf"
+run ping
+check "an unknown config key exits 2 naming it" \
+    eval '[ "$rc" = 2 ] && grep -q "$conf:2: unknown setting .colour." <<<"$err"'
+
+rm -f "$conf"
+run "${S[@]}" ping
+check "a missing config file is fine" test "$rc" = 0
+unset CLOSELOOP_CONFIG
+
+# --- shutdown ---------------------------------------------------------------------------
+stop_daemon "$main_pid"
+check "closeloopd exits 0 on SIGTERM" test "$?" = 0
+
+echo "$passed passed, $failed failed"
+[ "$failed" -eq 0 ]
