@@ -35,10 +35,8 @@ bool cl_err_retryable(int code) {
     case CL_ESHUTDOWN:
     case CL_ECONFLICT:
     case CL_ECLOSED:
-    case CL_EIO:
-        return true;
-    default:
-        return false;
+    case CL_EIO: return true;
+    default: return false;
     }
 }
 

@@ -11,7 +11,7 @@
 #include <stdbool.h>
 
 #if defined(__GNUC__) || defined(__clang__)
-#define CL_MUSTCHECK __attribute__((warn_unused_result))
+#define CL_MUSTCHECK    __attribute__((warn_unused_result))
 #define CL_PRINTF(f, a) __attribute__((format(printf, f, a)))
 #else
 #define CL_MUSTCHECK
@@ -20,27 +20,27 @@
 
 typedef enum cl_err {
     CL_OK = 0,
-    CL_EBADFRAME = -1,      /* framing violated: magic, version, flags, size */
-    CL_EBADMSG = -2,        /* payload is not a valid message of its type */
-    CL_EUNKNOWNTYPE = -3,   /* no handler for the message type */
-    CL_EINVAL = -4,         /* invalid argument */
-    CL_ETOOMANY = -5,       /* in-flight limit reached */
-    CL_EUNAVAIL = -6,       /* dependency down, retryable */
-    CL_ETIMEDOUT = -7,      /* timed out, retryable */
-    CL_ESHUTDOWN = -8,      /* server draining, retryable elsewhere */
-    CL_EUNAUTH = -9,        /* not logged in */
-    CL_EFORBIDDEN = -10,    /* outside role or scope */
-    CL_ENOTFOUND = -11,     /* no such record */
-    CL_ECONFLICT = -12,     /* lost a compare-and-set race */
-    CL_EINTERNAL = -13,     /* a bug or an unexpected failure */
+    CL_EBADFRAME = -1,    /* framing violated: magic, version, flags, size */
+    CL_EBADMSG = -2,      /* payload is not a valid message of its type */
+    CL_EUNKNOWNTYPE = -3, /* no handler for the message type */
+    CL_EINVAL = -4,       /* invalid argument */
+    CL_ETOOMANY = -5,     /* in-flight limit reached */
+    CL_EUNAVAIL = -6,     /* dependency down, retryable */
+    CL_ETIMEDOUT = -7,    /* timed out, retryable */
+    CL_ESHUTDOWN = -8,    /* server draining, retryable elsewhere */
+    CL_EUNAUTH = -9,      /* not logged in */
+    CL_EFORBIDDEN = -10,  /* outside role or scope */
+    CL_ENOTFOUND = -11,   /* no such record */
+    CL_ECONFLICT = -12,   /* lost a compare-and-set race */
+    CL_EINTERNAL = -13,   /* a bug or an unexpected failure */
     CL__WIRE_LAST = -13,
     /* local-only codes */
-    CL_ENOMEM = -100,       /* out of memory */
-    CL_EIO = -101,          /* socket or file I/O failed */
-    CL_ETLS = -102,         /* TLS handshake or record failure */
-    CL_ECLOSED = -103,      /* peer closed the connection */
-    CL_ECONFIG = -104,      /* bad configuration */
-    CL_ETOOBIG = -105,      /* frame larger than the configured maximum */
+    CL_ENOMEM = -100,  /* out of memory */
+    CL_EIO = -101,     /* socket or file I/O failed */
+    CL_ETLS = -102,    /* TLS handshake or record failure */
+    CL_ECLOSED = -103, /* peer closed the connection */
+    CL_ECONFIG = -104, /* bad configuration */
+    CL_ETOOBIG = -105, /* frame larger than the configured maximum */
 } cl_err_t;
 
 /* A short English sentence for code; never NULL. */

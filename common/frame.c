@@ -78,8 +78,8 @@ static int deliver(cl_frame_decoder_t *d, const uint8_t *payload, cl_frame_cb cb
     return rc;
 }
 
-int cl_frame_decoder_feed(cl_frame_decoder_t *d, const uint8_t *data, size_t len,
-                          cl_frame_cb cb, void *ctx, size_t *consumed) {
+int cl_frame_decoder_feed(cl_frame_decoder_t *d, const uint8_t *data, size_t len, cl_frame_cb cb,
+                          void *ctx, size_t *consumed) {
     size_t pos = 0;
     int rc = CL_OK;
 

@@ -22,12 +22,12 @@
 
 #include "cl_err.h"
 
-#define CL_FRAME_MAGIC0 'C'
-#define CL_FRAME_MAGIC1 'L'
-#define CL_FRAME_VERSION 1
-#define CL_FRAME_HDR_LEN 16
-#define CL_FRAME_FLAG_LAST 0x01u
-#define CL_FRAME_FLAG_ERROR 0x02u
+#define CL_FRAME_MAGIC0      'C'
+#define CL_FRAME_MAGIC1      'L'
+#define CL_FRAME_VERSION     1
+#define CL_FRAME_HDR_LEN     16
+#define CL_FRAME_FLAG_LAST   0x01u
+#define CL_FRAME_FLAG_ERROR  0x02u
 #define CL_FRAME_FLAGS_KNOWN (CL_FRAME_FLAG_LAST | CL_FRAME_FLAG_ERROR)
 /* Hard ceiling on any configured maximum payload: 64 MiB. */
 #define CL_FRAME_MAX_PAYLOAD_CEILING (64u * 1024u * 1024u)
@@ -35,11 +35,11 @@
 #define CL_FRAME_DEFAULT_MAX_PAYLOAD (1024u * 1024u)
 
 typedef struct cl_frame_hdr {
-    uint8_t version;  /* protocol version; the decoder accepts only CL_FRAME_VERSION */
-    uint8_t flags;    /* CL_FRAME_FLAG_* */
-    uint32_t req_id;  /* chosen by the client, echoed in replies */
-    uint16_t type;    /* MsgType */
-    uint32_t len;     /* payload length in bytes */
+    uint8_t version; /* protocol version; the decoder accepts only CL_FRAME_VERSION */
+    uint8_t flags;   /* CL_FRAME_FLAG_* */
+    uint32_t req_id; /* chosen by the client, echoed in replies */
+    uint16_t type;   /* MsgType */
+    uint32_t len;    /* payload length in bytes */
 } cl_frame_hdr_t;
 
 /* Writes the 16 header bytes of h into out (magic and version are filled in). */
@@ -56,13 +56,13 @@ CL_MUSTCHECK int cl_frame_hdr_decode(const uint8_t in[CL_FRAME_HDR_LEN], uint32_
 typedef int (*cl_frame_cb)(void *ctx, const cl_frame_hdr_t *hdr, const uint8_t *payload);
 
 typedef struct cl_frame_decoder {
-    uint32_t max_payload; /* frames with a longer payload are rejected */
+    uint32_t max_payload;              /* frames with a longer payload are rejected */
     uint8_t hdr_buf[CL_FRAME_HDR_LEN]; /* partial header bytes */
-    size_t hdr_have;      /* bytes in hdr_buf */
-    cl_frame_hdr_t hdr;   /* current header, valid once hdr_have == CL_FRAME_HDR_LEN */
-    uint8_t *body;        /* partial payload, allocated at hdr.len once the header is valid */
-    size_t body_have;     /* bytes in body */
-    int error;            /* sticky: once a feed fails, every later feed returns it */
+    size_t hdr_have;                   /* bytes in hdr_buf */
+    cl_frame_hdr_t hdr;                /* current header, valid once hdr_have == CL_FRAME_HDR_LEN */
+    uint8_t *body;    /* partial payload, allocated at hdr.len once the header is valid */
+    size_t body_have; /* bytes in body */
+    int error;        /* sticky: once a feed fails, every later feed returns it */
 } cl_frame_decoder_t;
 
 void cl_frame_decoder_init(cl_frame_decoder_t *d, uint32_t max_payload);

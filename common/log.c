@@ -42,8 +42,8 @@ void cl_log(cl_log_level_t level, const char *event, const char *fmt, ...) {
     strftime(stamp, sizeof stamp, "%Y-%m-%dT%H:%M:%S", &tm);
 
     char line[2048];
-    int n = snprintf(line, sizeof line, "%s.%03ldZ level=%s event=%s", stamp,
-                     ts.tv_nsec / 1000000, level_names[level], event);
+    int n = snprintf(line, sizeof line, "%s.%03ldZ level=%s event=%s", stamp, ts.tv_nsec / 1000000,
+                     level_names[level], event);
     if (n < 0) return;
     if (fmt && *fmt && (size_t)n < sizeof line - 1) {
         line[n++] = ' ';

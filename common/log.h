@@ -32,8 +32,8 @@ void cl_log(cl_log_level_t level, const char *event, const char *fmt, ...) CL_PR
 const char *cl_log_quote(const char *s, char *buf, size_t len);
 
 #define cl_log_debug(ev, ...) cl_log(CL_LOG_DEBUG, ev, __VA_ARGS__)
-#define cl_log_info(ev, ...) cl_log(CL_LOG_INFO, ev, __VA_ARGS__)
-#define cl_log_warn(ev, ...) cl_log(CL_LOG_WARN, ev, __VA_ARGS__)
+#define cl_log_info(ev, ...)  cl_log(CL_LOG_INFO, ev, __VA_ARGS__)
+#define cl_log_warn(ev, ...)  cl_log(CL_LOG_WARN, ev, __VA_ARGS__)
 #define cl_log_error(ev, ...) cl_log(CL_LOG_ERROR, ev, __VA_ARGS__)
 
 #endif

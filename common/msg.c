@@ -117,12 +117,8 @@ static int strings_valid(const ProtobufCMessageDescriptor *desc, const uint8_t *
             if (!(used = read_varint(p + pos, len - pos, &n))) return 1;
             pos += used;
             break;
-        case 1:
-            pos += 8;
-            break;
-        case 5:
-            pos += 4;
-            break;
+        case 1: pos += 8; break;
+        case 5: pos += 4; break;
         case 2: {
             if (!(used = read_varint(p + pos, len - pos, &n))) return 1;
             pos += used;
@@ -140,8 +136,7 @@ static int strings_valid(const ProtobufCMessageDescriptor *desc, const uint8_t *
             pos += (size_t)n;
             break;
         }
-        default:
-            return 1;
+        default: return 1;
         }
     }
     return 1;

@@ -23,11 +23,11 @@ typedef Closeloop__Pong cl_pb_pong_t;
 typedef Closeloop__ServerInfoRequest cl_pb_info_req_t;
 typedef Closeloop__ServerInfo cl_pb_info_t;
 
-#define CL_MSG_ERROR CLOSELOOP__MSG_TYPE__MSG_ERROR
-#define CL_MSG_PING CLOSELOOP__MSG_TYPE__MSG_PING
-#define CL_MSG_PONG CLOSELOOP__MSG_TYPE__MSG_PONG
+#define CL_MSG_ERROR           CLOSELOOP__MSG_TYPE__MSG_ERROR
+#define CL_MSG_PING            CLOSELOOP__MSG_TYPE__MSG_PING
+#define CL_MSG_PONG            CLOSELOOP__MSG_TYPE__MSG_PONG
 #define CL_MSG_SERVER_INFO_REQ CLOSELOOP__MSG_TYPE__MSG_SERVER_INFO_REQ
-#define CL_MSG_SERVER_INFO CLOSELOOP__MSG_TYPE__MSG_SERVER_INFO
+#define CL_MSG_SERVER_INFO     CLOSELOOP__MSG_TYPE__MSG_SERVER_INFO
 
 /* The descriptor of the message carried by frames of this type, or NULL if unknown. */
 const ProtobufCMessageDescriptor *cl_msg_descriptor(uint16_t type);
@@ -39,8 +39,8 @@ const char *cl_msg_type_name(uint16_t type);
  * for an empty payload. Returns CL_OK, CL_ETOOBIG if the payload exceeds max_payload,
  * or CL_ENOMEM. */
 CL_MUSTCHECK int cl_msg_frame_pack(uint8_t flags, uint32_t req_id, uint16_t type,
-                                   const ProtobufCMessage *msg, uint32_t max_payload,
-                                   uint8_t **out, size_t *out_len);
+                                   const ProtobufCMessage *msg, uint32_t max_payload, uint8_t **out,
+                                   size_t *out_len);
 
 /* Decodes payload as the message of type. Returns CL_OK with *out set, CL_EUNKNOWNTYPE,
  * or CL_EBADMSG (undecodable, or a string field that is not valid UTF-8 or holds NUL). */

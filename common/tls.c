@@ -326,14 +326,9 @@ static int verdict(cl_tls_t *t, int ret, const char *what) {
     long vr;
 
     switch (SSL_get_error(t->ssl, ret)) {
-    case SSL_ERROR_WANT_READ:
-        ERR_clear_error();
-        return CL_TLS_AGAIN;
-    case SSL_ERROR_ZERO_RETURN:
-        ERR_clear_error();
-        return CL_TLS_EOF;
-    default:
-        break;
+    case SSL_ERROR_WANT_READ: ERR_clear_error(); return CL_TLS_AGAIN;
+    case SSL_ERROR_ZERO_RETURN: ERR_clear_error(); return CL_TLS_EOF;
+    default: break;
     }
     t->failed = 1;
     vr = SSL_get_verify_result(t->ssl);

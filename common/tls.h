@@ -22,32 +22,32 @@ typedef struct cl_tls cl_tls_t;
 
 /* Engine verdicts. */
 enum {
-    CL_TLS_OK = 0,     /* done / data returned */
-    CL_TLS_AGAIN = 1,  /* needs more ciphertext from the peer */
-    CL_TLS_EOF = 2,    /* the peer closed the TLS session cleanly */
-    CL_TLS_ERR = -1,   /* fatal; cl_tls_error() says why */
+    CL_TLS_OK = 0,    /* done / data returned */
+    CL_TLS_AGAIN = 1, /* needs more ciphertext from the peer */
+    CL_TLS_EOF = 2,   /* the peer closed the TLS session cleanly */
+    CL_TLS_ERR = -1,  /* fatal; cl_tls_error() says why */
 };
 
 typedef struct cl_tls_server_opts {
-    const char *cert_file;      /* PEM certificate chain */
-    const char *key_file;       /* PEM private key */
-    const char *ca_file;        /* PEM CA for client certificates; NULL: none accepted */
-    int allow_tls12;            /* nonzero: accept TLS 1.2 as well as 1.3 */
-    int require_client_cert;    /* nonzero: handshake fails without a valid client cert */
+    const char *cert_file;   /* PEM certificate chain */
+    const char *key_file;    /* PEM private key */
+    const char *ca_file;     /* PEM CA for client certificates; NULL: none accepted */
+    int allow_tls12;         /* nonzero: accept TLS 1.2 as well as 1.3 */
+    int require_client_cert; /* nonzero: handshake fails without a valid client cert */
 } cl_tls_server_opts_t;
 
 typedef struct cl_tls_client_opts {
-    const char *ca_file;        /* PEM CA that must have signed the server certificate */
-    const char *cert_file;      /* optional client certificate (with key_file) */
+    const char *ca_file;   /* PEM CA that must have signed the server certificate */
+    const char *cert_file; /* optional client certificate (with key_file) */
     const char *key_file;
-    int allow_tls12;            /* nonzero: offer TLS 1.2 as well */
+    int allow_tls12; /* nonzero: offer TLS 1.2 as well */
 } cl_tls_client_opts_t;
 
 /* Build a context. On failure returns CL_ETLS/CL_ECONFIG and writes one sentence to err. */
-CL_MUSTCHECK int cl_tls_ctx_new_server(const cl_tls_server_opts_t *o, cl_tls_ctx_t **out,
-                                       char *err, size_t errlen);
-CL_MUSTCHECK int cl_tls_ctx_new_client(const cl_tls_client_opts_t *o, cl_tls_ctx_t **out,
-                                       char *err, size_t errlen);
+CL_MUSTCHECK int cl_tls_ctx_new_server(const cl_tls_server_opts_t *o, cl_tls_ctx_t **out, char *err,
+                                       size_t errlen);
+CL_MUSTCHECK int cl_tls_ctx_new_client(const cl_tls_client_opts_t *o, cl_tls_ctx_t **out, char *err,
+                                       size_t errlen);
 void cl_tls_ctx_free(cl_tls_ctx_t *ctx);
 
 /* A session. server_name: for a client, the host name or IP address the server

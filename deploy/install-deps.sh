@@ -7,6 +7,7 @@ set -euo pipefail
 packages=(
     # toolchain and build
     build-essential cmake pkg-config git ca-certificates openssl clang libclang-rt-14-dev
+    clang-format python3
     # libraries
     libuv1-dev libprotobuf-c-dev protobuf-c-compiler libpq-dev libssl-dev libargon2-dev
     libinih-dev libcsv-dev libsqlite3-dev libcmocka-dev

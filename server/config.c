@@ -18,14 +18,17 @@ struct opt {
     const char *key;
     enum opt_kind kind;
     size_t offset;
-    size_t size;     /* OPT_STR: buffer size */
-    uint32_t min;    /* OPT_U32 bounds */
+    size_t size;  /* OPT_STR: buffer size */
+    uint32_t min; /* OPT_U32 bounds */
     uint32_t max;
 };
 
-#define STR(sec, k, field) {sec, k, OPT_STR, offsetof(cl_config_t, field), sizeof(((cl_config_t *)0)->field), 0, 0}
-#define U32(sec, k, field, lo, hi) {sec, k, OPT_U32, offsetof(cl_config_t, field), 0, lo, hi}
-#define BOOL(sec, k, field) {sec, k, OPT_BOOL, offsetof(cl_config_t, field), 0, 0, 0}
+#define STR(sec, k, field)                                                                         \
+    { sec, k, OPT_STR, offsetof(cl_config_t, field), sizeof(((cl_config_t *)0)->field), 0, 0 }
+#define U32(sec, k, field, lo, hi)                                                                 \
+    { sec, k, OPT_U32, offsetof(cl_config_t, field), 0, lo, hi }
+#define BOOL(sec, k, field)                                                                        \
+    { sec, k, OPT_BOOL, offsetof(cl_config_t, field), 0, 0, 0 }
 
 static const struct opt opts[] = {
     STR("server", "listen", listen),
@@ -97,8 +100,8 @@ static int opt_set(cl_config_t *c, const struct opt *o, const char *value, char 
         if (!strcasecmp(value, "true") || !strcasecmp(value, "yes") || !strcmp(value, "1") ||
             !strcasecmp(value, "on")) {
             *(bool *)(void *)field = true;
-        } else if (!strcasecmp(value, "false") || !strcasecmp(value, "no") ||
-                   !strcmp(value, "0") || !strcasecmp(value, "off")) {
+        } else if (!strcasecmp(value, "false") || !strcasecmp(value, "no") || !strcmp(value, "0") ||
+                   !strcasecmp(value, "off")) {
             *(bool *)(void *)field = false;
         } else {
             snprintf(err, errlen, "%s.%s must be true or false, not \"%s\"", o->section, o->key,
@@ -157,7 +160,8 @@ int cl_config_apply_env(cl_config_t *c, char *err, size_t errlen) {
     char name[128];
     for (size_t i = 0; i < NOPTS; i++) {
         int n = snprintf(name, sizeof name, "CLOSELOOP_%s_%s", opts[i].section, opts[i].key);
-        for (int k = 0; k < n; k++) name[k] = (char)toupper((unsigned char)name[k]);
+        for (int k = 0; k < n; k++)
+            name[k] = (char)toupper((unsigned char)name[k]);
         const char *v = getenv(name);
         if (v && opt_set(c, &opts[i], v, err, errlen) != CL_OK) return CL_ECONFIG;
     }
@@ -212,8 +216,7 @@ void cl_config_log(const cl_config_t *c) {
             cl_log_debug("config", "key=%s.%s value=%s", o->section, o->key,
                          *(const bool *)(const void *)field ? "true" : "false");
             break;
-        case OPT_LEVEL:
-            break;
+        case OPT_LEVEL: break;
         }
     }
 }

@@ -14,8 +14,8 @@
 typedef int (*cl_handler_fn)(cl_req_t *req);
 
 typedef struct cl_handler {
-    uint16_t type;       /* request MsgType */
-    const char *name;    /* for logs: "ping" */
+    uint16_t type;    /* request MsgType */
+    const char *name; /* for logs: "ping" */
     cl_handler_fn fn;
 } cl_handler_t;
 

@@ -29,7 +29,7 @@
 #include "tls.h"
 
 #define CLOSE_GUARD_MS 5000
-#define READ_BUF_SIZE 65536
+#define READ_BUF_SIZE  65536
 
 typedef enum cl_conn_state {
     CONN_HANDSHAKE, /* TLS handshake in progress */
@@ -39,29 +39,29 @@ typedef enum cl_conn_state {
 } cl_conn_state_t;
 
 struct cl_conn {
-    uv_tcp_t tcp;              /* the client socket; tcp.data = this */
-    uv_timer_t timer;          /* handshake / idle / close-guard timer */
+    uv_tcp_t tcp;     /* the client socket; tcp.data = this */
+    uv_timer_t timer; /* handshake / idle / close-guard timer */
     uv_shutdown_t shutdown_req;
     cl_server_t *srv;
-    cl_conn_t *prev, *next;    /* srv->conns, while not closed */
-    cl_conn_t *dirty_next;     /* srv->dirty list, when dirty */
-    bool dirty;                /* has plaintext or ciphertext waiting for the check */
-    bool reading;              /* uv_read_start is active */
-    bool paused;               /* reading stopped by backpressure */
-    bool peer_eof;             /* the peer half-closed; close once its requests finish */
-    bool linger;               /* after our shutdown, read until the peer's EOF (see below) */
+    cl_conn_t *prev, *next; /* srv->conns, while not closed */
+    cl_conn_t *dirty_next;  /* srv->dirty list, when dirty */
+    bool dirty;             /* has plaintext or ciphertext waiting for the check */
+    bool reading;           /* uv_read_start is active */
+    bool paused;            /* reading stopped by backpressure */
+    bool peer_eof;          /* the peer half-closed; close once its requests finish */
+    bool linger;            /* after our shutdown, read until the peer's EOF (see below) */
     cl_conn_state_t state;
-    unsigned refs;             /* handles + unfinished requests */
-    uint64_t id;               /* for logs */
-    uint64_t last_read_ms;     /* loop time of the last bytes read, for the idle timeout */
-    uint32_t inflight;         /* unfinished requests */
+    unsigned refs;         /* handles + unfinished requests */
+    uint64_t id;           /* for logs */
+    uint64_t last_read_ms; /* loop time of the last bytes read, for the idle timeout */
+    uint32_t inflight;     /* unfinished requests */
     cl_tls_t *tls;
     cl_frame_decoder_t dec;
-    uint8_t *out;              /* plaintext frames not yet encrypted */
+    uint8_t *out; /* plaintext frames not yet encrypted */
     size_t out_len, out_cap;
-    size_t queued;             /* ciphertext handed to uv_write, not yet written */
-    char peer[64];             /* "addr:port" */
-    char subject[256];         /* verified client certificate subject, or "" */
+    size_t queued;     /* ciphertext handed to uv_write, not yet written */
+    char peer[64];     /* "addr:port" */
+    char subject[256]; /* verified client certificate subject, or "" */
 };
 
 struct cl_server {
@@ -69,17 +69,17 @@ struct cl_server {
     const cl_config_t *cfg;
     cl_tls_ctx_t *tls_ctx;
     uv_tcp_t listener;
-    uv_check_t flush_check;    /* flushes dirty connections after each poll */
-    uv_idle_t flush_idle;      /* keeps poll from blocking while output waits */
+    uv_check_t flush_check; /* flushes dirty connections after each poll */
+    uv_idle_t flush_idle;   /* keeps poll from blocking while output waits */
     uv_timer_t drain_timer;
-    cl_conn_t *conns;          /* open connections */
-    cl_conn_t *dirty;          /* connections with output waiting */
+    cl_conn_t *conns; /* open connections */
+    cl_conn_t *dirty; /* connections with output waiting */
     uint32_t nconns;
     uint64_t next_conn_id;
     uint64_t requests_served;
     uint64_t started_ms;
     bool draining;
-    unsigned handles_open;     /* server's own handles still open during drain */
+    unsigned handles_open; /* server's own handles still open during drain */
     void (*drained_cb)(cl_server_t *srv);
     uint8_t readbuf[READ_BUF_SIZE];
     uint8_t plainbuf[READ_BUF_SIZE];
@@ -207,7 +207,8 @@ static int conn_queue_frame(cl_conn_t *c, uint8_t flags, uint32_t req_id, uint16
     size_t need = c->out_len + CL_FRAME_HDR_LEN + body;
     if (need > c->out_cap) {
         size_t cap = c->out_cap ? c->out_cap : 4096;
-        while (cap < need) cap *= 2;
+        while (cap < need)
+            cap *= 2;
         uint8_t *p = realloc(c->out, cap);
         if (!p) return CL_ENOMEM;
         c->out = p;
@@ -368,8 +369,10 @@ static void conn_close_handles(cl_conn_t *c) {
     if (c->state == CONN_CLOSED) return;
     c->state = CONN_CLOSED;
     cl_server_t *srv = c->srv;
-    if (c->prev) c->prev->next = c->next;
-    else srv->conns = c->next;
+    if (c->prev)
+        c->prev->next = c->next;
+    else
+        srv->conns = c->next;
     if (c->next) c->next->prev = c->prev;
     c->prev = c->next = NULL;
     srv->nconns--;
@@ -444,17 +447,14 @@ static void on_conn_timer(uv_timer_t *t) {
                         (unsigned long long)c->id, c->peer, (unsigned long long)idle);
             conn_close(c, "idle timeout");
         } else {
-            uint64_t left = idle >= cfg->idle_timeout_ms ? cfg->idle_timeout_ms
-                                                         : cfg->idle_timeout_ms - idle;
+            uint64_t left =
+                idle >= cfg->idle_timeout_ms ? cfg->idle_timeout_ms : cfg->idle_timeout_ms - idle;
             uv_timer_start(t, on_conn_timer, left, 0);
         }
         break;
     }
-    case CONN_CLOSING:
-        conn_abort(c, "close not acknowledged");
-        break;
-    case CONN_CLOSED:
-        break;
+    case CONN_CLOSING: conn_abort(c, "close not acknowledged"); break;
+    case CONN_CLOSED: break;
     }
 }
 
@@ -468,9 +468,8 @@ static void conn_handshake_done(cl_conn_t *c) {
     c->state = CONN_OPEN;
     if (!cl_tls_peer_subject(c->tls, c->subject, sizeof c->subject)) c->subject[0] = 0;
     char q[300];
-    cl_log_info("conn_open", "conn=%llu peer=%s tls=%s client_cert=%s",
-                (unsigned long long)c->id, c->peer, cl_tls_version(c->tls),
-                cl_log_quote(c->subject, q, sizeof q));
+    cl_log_info("conn_open", "conn=%llu peer=%s tls=%s client_cert=%s", (unsigned long long)c->id,
+                c->peer, cl_tls_version(c->tls), cl_log_quote(c->subject, q, sizeof q));
     uv_timer_start(&c->timer, on_conn_timer, c->srv->cfg->idle_timeout_ms, 0);
 }
 
@@ -608,7 +607,8 @@ static void on_connection(uv_stream_t *listener, int status) {
     if (srv->conns) srv->conns->prev = c;
     srv->conns = c;
     srv->nconns++;
-    if (uv_accept(listener, (uv_stream_t *)&c->tcp) != 0 || !(c->tls = cl_tls_new(srv->tls_ctx, NULL))) {
+    if (uv_accept(listener, (uv_stream_t *)&c->tcp) != 0 ||
+        !(c->tls = cl_tls_new(srv->tls_ctx, NULL))) {
         conn_close_handles(c);
         return;
     }
@@ -704,7 +704,8 @@ static void server_check_drained(cl_server_t *srv) {
 static void on_drain_timeout(uv_timer_t *t) {
     cl_server_t *srv = t->data;
     cl_log_warn("drain_timeout", "connections=%u", srv->nconns);
-    while (srv->conns) conn_abort(srv->conns, "drain timeout");
+    while (srv->conns)
+        conn_abort(srv->conns, "drain timeout");
 }
 
 static void on_listener_closed(uv_handle_t *h) {

@@ -75,6 +75,18 @@ build() {
 step "dependencies"
 deploy/install-deps.sh
 
+step "format (clang-format --dry-run against .clang-format)"
+if command -v clang-format >/dev/null 2>&1; then
+    if git ls-files -z '*.c' '*.h' | xargs -0 clang-format --dry-run --Werror; then
+        phases+=("format: clean")
+    else
+        failed=$((failed + 1))
+        phases+=("format: FAILED (run: git ls-files '*.c' '*.h' | xargs clang-format -i)")
+    fi
+else
+    phases+=("format: skipped (clang-format not installed)")
+fi
+
 # --- 1. sanitizers and fuzzing ----------------------------------------------------------
 if command -v clang >/dev/null 2>&1; then
     cc=clang fuzz=ON

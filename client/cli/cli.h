@@ -13,9 +13,9 @@
 #include "output.h"
 
 enum {
-    CLI_EXIT_OK = 0,     /* everything worked */
-    CLI_EXIT_FAIL = 1,   /* the request failed (network, TLS, server error) */
-    CLI_EXIT_USAGE = 2,  /* bad command line or configuration */
+    CLI_EXIT_OK = 0,    /* everything worked */
+    CLI_EXIT_FAIL = 1,  /* the request failed (network, TLS, server error) */
+    CLI_EXIT_USAGE = 2, /* bad command line or configuration */
 };
 
 /* Prints "cloop: <message>" on stderr. */

@@ -17,19 +17,18 @@
 
 /* The values read from the config file, and where an error in it was. */
 typedef struct file_values {
-    char *v[5];              /* indexed by key_index(): server, ca, cert, key, format */
-    int line;                /* line the reader is on */
-    int completed;           /* lines fully read */
-    FILE *fp;                /* the file */
-    int err_line;            /* first line the handler rejected, 0 if none */
-    char err[256];           /* why */
+    char *v[5];    /* indexed by key_index(): server, ca, cert, key, format */
+    int line;      /* line the reader is on */
+    int completed; /* lines fully read */
+    FILE *fp;      /* the file */
+    int err_line;  /* first line the handler rejected, 0 if none */
+    char err[256]; /* why */
 } file_values_t;
 
 enum { K_SERVER, K_CA, K_CERT, K_KEY, K_FORMAT, K_COUNT };
 static const char *const key_names[K_COUNT] = {"server", "ca", "cert", "key", "format"};
-static const char *const env_names[K_COUNT] = {"CLOSELOOP_SERVER", "CLOSELOOP_CA",
-                                               "CLOSELOOP_CERT", "CLOSELOOP_KEY",
-                                               "CLOSELOOP_FORMAT"};
+static const char *const env_names[K_COUNT] = {"CLOSELOOP_SERVER", "CLOSELOOP_CA", "CLOSELOOP_CERT",
+                                               "CLOSELOOP_KEY", "CLOSELOOP_FORMAT"};
 
 static char *line_reader(char *str, int num, void *stream) {
     file_values_t *fv = stream;
@@ -174,8 +173,8 @@ int cli_settings_resolve(const cli_flags_t *f, cli_settings_t *s, char *err, siz
     if (!v) v = CLI_DEFAULT_SERVER, src = "the default";
     s->port = CL_DEFAULT_PORT;
     if (cl_parse_server(v, s->host, sizeof s->host, &s->port) != CL_OK) {
-        snprintf(err, errlen, "invalid server address '%.200s' (from %s): use HOST or HOST:PORT",
-                 v, src ? src : flag_names[K_SERVER]);
+        snprintf(err, errlen, "invalid server address '%.200s' (from %s): use HOST or HOST:PORT", v,
+                 src ? src : flag_names[K_SERVER]);
         rc = CL_EINVAL;
         goto out;
     }
@@ -204,7 +203,8 @@ int cli_settings_resolve(const cli_flags_t *f, cli_settings_t *s, char *err, siz
     s->allow_tls12 = f->tls12;
     s->timeout_ms = f->timeout_ms;
 out:
-    for (int k = 0; k < K_COUNT; k++) free(fv.v[k]);
+    for (int k = 0; k < K_COUNT; k++)
+        free(fv.v[k]);
     if (rc < 0) cli_settings_free(s);
     return rc;
 }

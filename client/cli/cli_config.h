@@ -19,27 +19,27 @@
 
 /* What the command line said; NULL / 0 when a flag was not given. */
 typedef struct cli_flags {
-    const char *server;      /* --server HOST[:PORT] */
-    const char *ca;          /* --ca FILE */
-    const char *cert;        /* --cert FILE */
-    const char *key;         /* --key FILE */
-    const char *format;      /* --format table|csv|json */
-    int tls12;               /* --tls12 */
-    int timeout_ms;          /* --timeout MS; 0: library default */
+    const char *server; /* --server HOST[:PORT] */
+    const char *ca;     /* --ca FILE */
+    const char *cert;   /* --cert FILE */
+    const char *key;    /* --key FILE */
+    const char *format; /* --format table|csv|json */
+    int tls12;          /* --tls12 */
+    int timeout_ms;     /* --timeout MS; 0: library default */
 } cli_flags_t;
 
 /* The settings a command runs with. */
 typedef struct cli_settings {
-    char host[256];          /* server host name or address */
-    uint16_t port;           /* server port */
-    char server[300];        /* "host:port" for messages */
-    char *ca;                /* CA file, NULL when none is configured anywhere */
-    char *cert;              /* client certificate file or NULL */
-    char *key;               /* its key or NULL */
-    int allow_tls12;         /* offer TLS 1.2 as well */
-    int timeout_ms;          /* 0: library default */
-    cli_format_t format;     /* output format */
-    char config_path[1024];  /* the config file consulted ("" when none could be named) */
+    char host[256];         /* server host name or address */
+    uint16_t port;          /* server port */
+    char server[300];       /* "host:port" for messages */
+    char *ca;               /* CA file, NULL when none is configured anywhere */
+    char *cert;             /* client certificate file or NULL */
+    char *key;              /* its key or NULL */
+    int allow_tls12;        /* offer TLS 1.2 as well */
+    int timeout_ms;         /* 0: library default */
+    cli_format_t format;    /* output format */
+    char config_path[1024]; /* the config file consulted ("" when none could be named) */
 } cli_settings_t;
 
 /* Resolves s from flags, environment, config file and defaults. On failure returns

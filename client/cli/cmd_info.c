@@ -9,13 +9,12 @@
 #include "cloop.h"
 
 void cmd_info_help(FILE *out) {
-    fprintf(out,
-            "usage: cloop info [global options]\n"
-            "\n"
-            "Asks the server about itself and this connection: version, protocol, uptime,\n"
-            "open connections, requests served, the negotiated TLS version, the largest\n"
-            "frame and in-flight limit, and the client certificate subject the server saw.\n"
-            "Printed as key/value rows in the chosen --format.\n");
+    fprintf(out, "usage: cloop info [global options]\n"
+                 "\n"
+                 "Asks the server about itself and this connection: version, protocol, uptime,\n"
+                 "open connections, requests served, the negotiated TLS version, the largest\n"
+                 "frame and in-flight limit, and the client certificate subject the server saw.\n"
+                 "Printed as key/value rows in the chosen --format.\n");
 }
 
 static void format_uptime(uint64_t ms, char *buf, size_t len) {

@@ -23,39 +23,39 @@
 #include "cloop.h"
 #include "frame.h"
 
-#define PING_MAX_COUNT 100000000u
-#define PING_MAX_CONNS 1024u
-#define PING_MAX_DEPTH 1024u
-#define PING_MAX_SIZE (16u * 1024u * 1024u - 64u)
+#define PING_MAX_COUNT         100000000u
+#define PING_MAX_CONNS         1024u
+#define PING_MAX_DEPTH         1024u
+#define PING_MAX_SIZE          (16u * 1024u * 1024u - 64u)
 #define PING_PROGRESS_AFTER_NS 1000000000ull /* show progress once a run is this long */
 
 /* What every worker shares. */
 typedef struct ping_job {
-    cl_client_opts_t opts;       /* how to connect */
-    uint32_t depth;              /* requests in flight per connection */
-    const uint8_t *payload;      /* --size bytes echoed by the server */
+    cl_client_opts_t opts;  /* how to connect */
+    uint32_t depth;         /* requests in flight per connection */
+    const uint8_t *payload; /* --size bytes echoed by the server */
     size_t size;
-    pthread_mutex_t mu;          /* guards ready and go */
+    pthread_mutex_t mu; /* guards ready and go */
     pthread_cond_t cv;
-    unsigned ready;              /* workers that have connected (or failed to) */
-    int go;                      /* set once: start sending */
-    atomic_uint_fast64_t done;   /* requests finished, ok or not (progress line) */
-    atomic_uint finished;        /* workers that are done */
+    unsigned ready;            /* workers that have connected (or failed to) */
+    int go;                    /* set once: start sending */
+    atomic_uint_fast64_t done; /* requests finished, ok or not (progress line) */
+    atomic_uint finished;      /* workers that are done */
 } ping_job_t;
 
 /* One connection's thread and its results. */
 typedef struct ping_worker {
-    pthread_t tid;               /* valid when started */
-    int started;                 /* pthread_create succeeded */
+    pthread_t tid; /* valid when started */
+    int started;   /* pthread_create succeeded */
     ping_job_t *job;
-    uint64_t share;              /* requests this worker sends */
-    uint64_t *rtt_ns;            /* share slots; the first nrtt hold successful round trips */
+    uint64_t share;   /* requests this worker sends */
+    uint64_t *rtt_ns; /* share slots; the first nrtt hold successful round trips */
     uint64_t nrtt;
-    uint64_t errors;             /* failed requests, unsent ones included */
-    uint64_t replied;            /* requests that got any reply */
-    uint64_t end_ns;             /* when its last request finished */
-    char tls[16];                /* negotiated TLS version */
-    char err[512];               /* its first error */
+    uint64_t errors;  /* failed requests, unsent ones included */
+    uint64_t replied; /* requests that got any reply */
+    uint64_t end_ns;  /* when its last request finished */
+    char tls[16];     /* negotiated TLS version */
+    char err[512];    /* its first error */
 } ping_worker_t;
 
 static uint64_t now_ns(void) {
@@ -192,7 +192,8 @@ static void run_pipelined(ping_worker_t *w, cl_client_t *c) {
         }
         uint64_t t1 = now_ns();
         uint32_t j = 0;
-        while (j < inflight && ids[j] != r.req_id) j++;
+        while (j < inflight && ids[j] != r.req_id)
+            j++;
         if (j == inflight) { /* not one of ours (a push, or a stray): skip it */
             if (r.req_id == 0 && (r.flags & CL_FRAME_FLAG_ERROR))
                 snprintf(w->err, sizeof w->err, "server error: %s", r.errmsg);
@@ -205,7 +206,8 @@ static void run_pipelined(ping_worker_t *w, cl_client_t *c) {
         t0s[j] = t0s[inflight];
         w->replied++;
         if (r.err != CL_OK) {
-            worker_error(w, "%s%s", (r.flags & CL_FRAME_FLAG_ERROR) ? "server error: " : "", r.errmsg);
+            worker_error(w, "%s%s", (r.flags & CL_FRAME_FLAG_ERROR) ? "server error: " : "",
+                         r.errmsg);
             w->errors++;
         } else if (r.type != CL_MSG_PONG) {
             worker_error(w, "the server replied with %s instead of Pong", cl_msg_type_name(r.type));
@@ -237,7 +239,8 @@ static void *worker_main(void *arg) {
     pthread_mutex_lock(&job->mu);
     job->ready++;
     pthread_cond_broadcast(&job->cv);
-    while (!job->go) pthread_cond_wait(&job->cv, &job->mu);
+    while (!job->go)
+        pthread_cond_wait(&job->cv, &job->mu);
     pthread_mutex_unlock(&job->mu);
 
     if (c) {
@@ -304,8 +307,8 @@ static int parse_opts(int argc, char **argv, ping_opts_t *po) {
             return CLI_EXIT_USAGE;
         }
         if (cli_parse_u64(v, min, max, dst) != CL_OK) {
-            cli_errorf("ping: invalid %s '%s': give a number from %" PRIu64 " to %" PRIu64, what,
-                       v, min, max);
+            cli_errorf("ping: invalid %s '%s': give a number from %" PRIu64 " to %" PRIu64, what, v,
+                       min, max);
             return CLI_EXIT_USAGE;
         }
     }
@@ -316,8 +319,8 @@ static int parse_opts(int argc, char **argv, ping_opts_t *po) {
 static int print_summary(const cli_settings_t *s, const ping_opts_t *po, const char *tls,
                          uint64_t errors, uint64_t replied, const uint64_t *v, uint64_t n,
                          uint64_t wall_ns) {
-    char conns[24], depth[24], size[24], count[24], errs[24], mn[32] = "", p50[32] = "",
-         p99[32] = "", mx[32] = "", wall[32], rps[32] = "";
+    char conns[24], depth[24], size[24], count[24], errs[24],
+        mn[32] = "", p50[32] = "", p99[32] = "", mx[32] = "", wall[32], rps[32] = "";
     snprintf(conns, sizeof conns, "%" PRIu64, po->conns);
     snprintf(depth, sizeof depth, "%" PRIu64, po->depth);
     snprintf(size, sizeof size, "%" PRIu64, po->size);
@@ -346,10 +349,12 @@ static int print_summary(const cli_settings_t *s, const ping_opts_t *po, const c
         char wall_s[48];
         snprintf(wall_s, sizeof wall_s, "%s s", wall);
         const char *rows[][2] = {
-            {"server", s->server}, {"tls", tls[0] ? tls : "-"}, {"connections", conns},
-            {"depth", depth},      {"size", b[0]},             {"requests", count},
-            {"errors", errs},      {"min", b[1]},              {"p50", b[2]},
-            {"p99", b[3]},         {"max", b[4]},              {"wall time", wall_s},
+            {"server", s->server},  {"tls", tls[0] ? tls : "-"},
+            {"connections", conns}, {"depth", depth},
+            {"size", b[0]},         {"requests", count},
+            {"errors", errs},       {"min", b[1]},
+            {"p50", b[2]},          {"p99", b[3]},
+            {"max", b[4]},          {"wall time", wall_s},
             {"rate", b[5]},
         };
         if (!(t = cli_table_new(2, header))) return CL_ENOMEM;
@@ -357,13 +362,14 @@ static int print_summary(const cli_settings_t *s, const ping_opts_t *po, const c
         for (size_t i = 0; i < sizeof rows / sizeof rows[0] && rc == CL_OK; i++)
             rc = cli_table_add(t, rows[i]);
     } else {
-        static const char *const header[] = {"server", "tls",    "conns",  "depth", "size",
+        static const char *const header[] = {"server", "tls",    "conns",  "depth",  "size",
                                              "count",  "errors", "min_ms", "p50_ms", "p99_ms",
                                              "max_ms", "wall_s", "rps"};
         const char *row[] = {s->server, tls, conns, depth, size, count, errs,
                              mn,        p50, p99,   mx,    wall, rps};
         if (!(t = cli_table_new(13, header))) return CL_ENOMEM;
-        for (size_t i = 2; i < 13; i++) cli_table_set_numeric(t, i);
+        for (size_t i = 2; i < 13; i++)
+            cli_table_set_numeric(t, i);
         rc = cli_table_add(t, row);
     }
     if (rc == CL_OK) rc = cli_table_print(t, s->format, stdout);
@@ -392,7 +398,8 @@ int cmd_ping(const cli_settings_t *s, int argc, char **argv) {
     ping_worker_t *w = calloc((size_t)po.conns, sizeof *w);
     uint64_t *all = calloc((size_t)po.count, sizeof *all);
     if (job.size && (payload = malloc(job.size)))
-        for (size_t i = 0; i < job.size; i++) payload[i] = (uint8_t)(i * 131u + 7u);
+        for (size_t i = 0; i < job.size; i++)
+            payload[i] = (uint8_t)(i * 131u + 7u);
     if (!w || !all || (job.size && !payload)) {
         cli_errorf("out of memory");
         free(w);
@@ -422,7 +429,8 @@ int cmd_ping(const cli_settings_t *s, int argc, char **argv) {
     }
 
     pthread_mutex_lock(&job.mu);
-    while (job.ready < started) pthread_cond_wait(&job.cv, &job.mu);
+    while (job.ready < started)
+        pthread_cond_wait(&job.cv, &job.mu);
     uint64_t start = now_ns();
     job.go = 1;
     pthread_cond_broadcast(&job.cv);

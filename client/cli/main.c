@@ -17,8 +17,8 @@
 #endif
 
 typedef struct cli_cmd {
-    const char *name;                          /* as typed */
-    const char *summary;                       /* one line for the command list */
+    const char *name;    /* as typed */
+    const char *summary; /* one line for the command list */
     int (*run)(const cli_settings_t *s, int argc, char **argv);
     void (*help)(FILE *out);
 } cli_cmd_t;
@@ -79,12 +79,11 @@ int cli_parse_u64(const char *s, uint64_t min, uint64_t max, uint64_t *out) {
 }
 
 static void main_help(FILE *out) {
-    fprintf(out,
-            "usage: cloop [global options] <command> [command options]\n"
-            "\n"
-            "Client for closeloopd, the closeloop defect-loop service.\n"
-            "\n"
-            "commands:\n");
+    fprintf(out, "usage: cloop [global options] <command> [command options]\n"
+                 "\n"
+                 "Client for closeloopd, the closeloop defect-loop service.\n"
+                 "\n"
+                 "commands:\n");
     for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
         fprintf(out, "  %-8s %s\n", commands[i].name, commands[i].summary);
     fprintf(out,

@@ -12,13 +12,13 @@
 #include <string.h>
 
 struct cli_table {
-    size_t ncols;        /* columns per row */
-    char **header;       /* ncols names */
+    size_t ncols;           /* columns per row */
+    char **header;          /* ncols names */
     unsigned char *numeric; /* per column: 1 when numeric */
-    int hide_header;     /* table format only */
-    size_t nrows;        /* rows added */
-    size_t cap;          /* rows allocated in cells */
-    char **cells;        /* nrows * ncols strings, row-major */
+    int hide_header;        /* table format only */
+    size_t nrows;           /* rows added */
+    size_t cap;             /* rows allocated in cells */
+    char **cells;           /* nrows * ncols strings, row-major */
 };
 
 int cli_format_parse(const char *s, cli_format_t *out) {
@@ -52,8 +52,10 @@ fail:
 void cli_table_free(cli_table_t *t) {
     if (!t) return;
     if (t->header)
-        for (size_t i = 0; i < t->ncols; i++) free(t->header[i]);
-    for (size_t i = 0; i < t->nrows * t->ncols; i++) free(t->cells[i]);
+        for (size_t i = 0; i < t->ncols; i++)
+            free(t->header[i]);
+    for (size_t i = 0; i < t->nrows * t->ncols; i++)
+        free(t->cells[i]);
     free(t->header);
     free(t->numeric);
     free(t->cells);
@@ -80,7 +82,8 @@ int cli_table_add(cli_table_t *t, const char *const *cells) {
     for (size_t i = 0; i < t->ncols; i++) {
         row[i] = strdup(cells[i] ? cells[i] : "");
         if (!row[i]) {
-            while (i > 0) free(row[--i]);
+            while (i > 0)
+                free(row[--i]);
             return CL_ENOMEM;
         }
     }
@@ -126,11 +129,10 @@ struct range {
 };
 
 static const struct range zero_width[] = {
-    {0x0300, 0x036F}, {0x0483, 0x0489}, {0x0591, 0x05BD}, {0x0610, 0x061A},
-    {0x064B, 0x065F}, {0x0E31, 0x0E31}, {0x0E34, 0x0E3A}, {0x0E47, 0x0E4E},
-    {0x1AB0, 0x1AFF}, {0x1DC0, 0x1DFF}, {0x200B, 0x200F}, {0x202A, 0x202E},
-    {0x2060, 0x2064}, {0x20D0, 0x20FF}, {0x302A, 0x302D}, {0x3099, 0x309A},
-    {0xFE00, 0xFE0F}, {0xFE20, 0xFE2F}, {0xFEFF, 0xFEFF}, {0xE0100, 0xE01EF},
+    {0x0300, 0x036F}, {0x0483, 0x0489}, {0x0591, 0x05BD}, {0x0610, 0x061A}, {0x064B, 0x065F},
+    {0x0E31, 0x0E31}, {0x0E34, 0x0E3A}, {0x0E47, 0x0E4E}, {0x1AB0, 0x1AFF}, {0x1DC0, 0x1DFF},
+    {0x200B, 0x200F}, {0x202A, 0x202E}, {0x2060, 0x2064}, {0x20D0, 0x20FF}, {0x302A, 0x302D},
+    {0x3099, 0x309A}, {0xFE00, 0xFE0F}, {0xFE20, 0xFE2F}, {0xFEFF, 0xFEFF}, {0xE0100, 0xE01EF},
 };
 
 static const struct range wide[] = {
@@ -211,7 +213,8 @@ static void put_cell_text(const char *s, FILE *out) {
 }
 
 static void pad(size_t n, FILE *out) {
-    while (n--) fputc(' ', out);
+    while (n--)
+        fputc(' ', out);
 }
 
 static void print_table(const cli_table_t *t, FILE *out) {
@@ -299,19 +302,22 @@ static int is_json_number(const char *s) {
     if (*s == '0')
         s++;
     else if (*s >= '1' && *s <= '9')
-        while (*s >= '0' && *s <= '9') s++;
+        while (*s >= '0' && *s <= '9')
+            s++;
     else
         return 0;
     if (*s == '.') {
         s++;
         if (!(*s >= '0' && *s <= '9')) return 0;
-        while (*s >= '0' && *s <= '9') s++;
+        while (*s >= '0' && *s <= '9')
+            s++;
     }
     if (*s == 'e' || *s == 'E') {
         s++;
         if (*s == '+' || *s == '-') s++;
         if (!(*s >= '0' && *s <= '9')) return 0;
-        while (*s >= '0' && *s <= '9') s++;
+        while (*s >= '0' && *s <= '9')
+            s++;
     }
     return *s == '\0';
 }
@@ -339,16 +345,13 @@ static void print_json(const cli_table_t *t, FILE *out) {
 
 int cli_table_print(const cli_table_t *t, cli_format_t f, FILE *out) {
     switch (f) {
-    case CLI_FMT_TABLE:
-        print_table(t, out);
-        break;
+    case CLI_FMT_TABLE: print_table(t, out); break;
     case CLI_FMT_CSV:
         put_csv_row(t->header, t->ncols, out);
-        for (size_t r = 0; r < t->nrows; r++) put_csv_row(t->cells + r * t->ncols, t->ncols, out);
+        for (size_t r = 0; r < t->nrows; r++)
+            put_csv_row(t->cells + r * t->ncols, t->ncols, out);
         break;
-    case CLI_FMT_JSON:
-        print_json(t, out);
-        break;
+    case CLI_FMT_JSON: print_json(t, out); break;
     }
     if (fflush(out) != 0 || ferror(out)) return CL_EIO;
     return CL_OK;

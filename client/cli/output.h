@@ -1,6 +1,6 @@
 /* output.h - how cloop prints results: rows of string cells under a header, rendered as
- * an aligned table for people, CSV (RFC 4180 quoting, LF line ends) or JSON (an array of objects) for
- * scripts. Cells are UTF-8; the table aligns by display width, counting East Asian wide
+ * an aligned table for people, CSV (RFC 4180 quoting, LF line ends) or JSON (an array of objects)
+ * for scripts. Cells are UTF-8; the table aligns by display width, counting East Asian wide
  * characters as two columns. A table owns copies of everything added to it. */
 #ifndef CLI_OUTPUT_H
 #define CLI_OUTPUT_H
@@ -11,9 +11,9 @@
 #include "cl_err.h"
 
 typedef enum cli_format {
-    CLI_FMT_TABLE = 0,  /* aligned columns for a terminal */
-    CLI_FMT_CSV,        /* header line, then one line per row */
-    CLI_FMT_JSON,       /* [{"col": "cell", ...}, ...] */
+    CLI_FMT_TABLE = 0, /* aligned columns for a terminal */
+    CLI_FMT_CSV,       /* header line, then one line per row */
+    CLI_FMT_JSON,      /* [{"col": "cell", ...}, ...] */
 } cli_format_t;
 
 /* Parses "table", "csv" or "json". Returns CL_OK or CL_EINVAL. */

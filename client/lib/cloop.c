@@ -32,44 +32,44 @@
 #include "tls.h"
 
 #define CL__DEFAULT_TIMEOUT_MS 10000
-#define CL__DEFAULT_MAX_FRAME (16u * 1024u * 1024u)
-#define CL__RBUF_SIZE (64u * 1024u)  /* ciphertext read from the socket per recv */
-#define CL__PBUF_SIZE (16u * 1024u)  /* plaintext per cl_tls_read: one TLS record */
+#define CL__DEFAULT_MAX_FRAME  (16u * 1024u * 1024u)
+#define CL__RBUF_SIZE          (64u * 1024u) /* ciphertext read from the socket per recv */
+#define CL__PBUF_SIZE          (16u * 1024u) /* plaintext per cl_tls_read: one TLS record */
 
 typedef struct reply_node {
-    struct reply_node *next;   /* toward the tail (newer) */
-    cl_reply_t r;              /* the decoded frame */
+    struct reply_node *next; /* toward the tail (newer) */
+    cl_reply_t r;            /* the decoded frame */
 } reply_node_t;
 
 /* Connection state: OPEN until the peer closes (EOF) or something fails for good (BROKEN). */
 typedef enum conn_state {
     CONN_OPEN = 0,
-    CONN_EOF,                  /* peer sent close_notify or closed TCP; queue still readable */
-    CONN_BROKEN,               /* fatal error; broken_rc and err say which */
+    CONN_EOF,    /* peer sent close_notify or closed TCP; queue still readable */
+    CONN_BROKEN, /* fatal error; broken_rc and err say which */
 } conn_state_t;
 
 struct cl_client {
-    int fd;                    /* the TCP socket, non-blocking, -1 when closed */
-    conn_state_t state;        /* see conn_state_t */
-    int broken_rc;             /* the sticky error code once BROKEN */
-    int hs_done;               /* handshake complete: plaintext may flow */
-    char host[256];            /* as given; the certificate must match it */
-    char where[300];           /* "host:port" or "[v6]:port", for messages */
-    int timeout_ms;            /* connect, handshake, send and per-reply timeout */
-    uint32_t max_frame;        /* largest reply payload accepted */
-    uint32_t next_id;          /* last request id handed out */
-    cl_tls_ctx_t *ctx;         /* this client's TLS context (CA, client cert) */
-    cl_tls_t *tls;             /* the session */
-    cl_frame_decoder_t dec;    /* reassembles reply frames from plaintext */
-    reply_node_t *q_head;      /* received replies not yet taken, oldest first */
+    int fd;                 /* the TCP socket, non-blocking, -1 when closed */
+    conn_state_t state;     /* see conn_state_t */
+    int broken_rc;          /* the sticky error code once BROKEN */
+    int hs_done;            /* handshake complete: plaintext may flow */
+    char host[256];         /* as given; the certificate must match it */
+    char where[300];        /* "host:port" or "[v6]:port", for messages */
+    int timeout_ms;         /* connect, handshake, send and per-reply timeout */
+    uint32_t max_frame;     /* largest reply payload accepted */
+    uint32_t next_id;       /* last request id handed out */
+    cl_tls_ctx_t *ctx;      /* this client's TLS context (CA, client cert) */
+    cl_tls_t *tls;          /* the session */
+    cl_frame_decoder_t dec; /* reassembles reply frames from plaintext */
+    reply_node_t *q_head;   /* received replies not yet taken, oldest first */
     reply_node_t *q_tail;
-    uint8_t *out;              /* ciphertext waiting for the socket: out[out_off..out_len) */
+    uint8_t *out; /* ciphertext waiting for the socket: out[out_off..out_len) */
     size_t out_off;
     size_t out_len;
     size_t out_cap;
-    uint8_t rbuf[CL__RBUF_SIZE];  /* one recv's worth of ciphertext */
-    uint8_t pbuf[CL__PBUF_SIZE];  /* one cl_tls_read's worth of plaintext */
-    char err[512];             /* the last failure as one sentence */
+    uint8_t rbuf[CL__RBUF_SIZE]; /* one recv's worth of ciphertext */
+    uint8_t pbuf[CL__PBUF_SIZE]; /* one cl_tls_read's worth of plaintext */
+    char err[512];               /* the last failure as one sentence */
 };
 
 /* Result of read_some besides errors: data moved, or nothing there yet. */
@@ -99,7 +99,8 @@ static void copy_utf8(char *dst, size_t cap, const char *src) {
     size_t n = strlen(src);
     if (n >= cap) {
         n = cap - 1;
-        while (n > 0 && ((unsigned char)src[n] & 0xC0) == 0x80) n--;
+        while (n > 0 && ((unsigned char)src[n] & 0xC0) == 0x80)
+            n--;
     }
     memcpy(dst, src, n);
     dst[n] = '\0';
@@ -218,7 +219,8 @@ static int collect(cl_client_t *c) {
             }
             if (c->out_cap - c->out_len < n) {
                 size_t cap = c->out_cap ? c->out_cap : 16384;
-                while (cap - c->out_len < n) cap *= 2;
+                while (cap - c->out_len < n)
+                    cap *= 2;
                 uint8_t *p = realloc(c->out, cap);
                 if (!p) return set_broken(c, CL_ENOMEM, "out of memory");
                 c->out = p;
@@ -241,8 +243,8 @@ static int read_some(cl_client_t *c);
 /* Writes as much buffered ciphertext as the socket takes without waiting. */
 static int try_send(cl_client_t *c) {
     while (out_pending(c)) {
-        ssize_t n = send(c->fd, c->out + c->out_off, c->out_len - c->out_off,
-                         MSG_NOSIGNAL | MSG_DONTWAIT);
+        ssize_t n =
+            send(c->fd, c->out + c->out_off, c->out_len - c->out_off, MSG_NOSIGNAL | MSG_DONTWAIT);
         if (n > 0) {
             c->out_off += (size_t)n;
             continue;
@@ -356,8 +358,7 @@ static int flush(cl_client_t *c, int64_t deadline) {
 }
 
 /* Waits for a reply (any, or the one with request id id) until timeout_ms passes. */
-static int wait_reply(cl_client_t *c, int any, uint32_t id, int timeout_ms,
-                      reply_node_t **out) {
+static int wait_reply(cl_client_t *c, int any, uint32_t id, int timeout_ms, reply_node_t **out) {
     int64_t deadline = now_ms() + timeout_ms;
     for (;;) {
         reply_node_t *n = q_take(c, any, id);
@@ -438,8 +439,8 @@ static int tcp_connect(cl_client_t *c, uint16_t port, int64_t deadline) {
     if (c->fd < 0) {
         char eb[128];
         if (timed_out)
-            return set_err(c, CL_ETIMEDOUT, "cannot connect to %s: timed out after %d ms",
-                           c->where, c->timeout_ms);
+            return set_err(c, CL_ETIMEDOUT, "cannot connect to %s: timed out after %d ms", c->where,
+                           c->timeout_ms);
         return set_err(c, CL_EIO, "cannot connect to %s: %s", c->where,
                        errno_text(last, eb, sizeof eb));
     }
@@ -514,7 +515,7 @@ int cl_client_connect(const cl_client_opts_t *o, cl_client_t **out, char *err, s
             snprintf(err, errlen, "no CA certificate given to verify the server with");
         return CL_EINVAL;
     }
-    if (strlen(o->host) >= sizeof ((cl_client_t *)0)->host) {
+    if (strlen(o->host) >= sizeof((cl_client_t *)0)->host) {
         if (err && errlen) snprintf(err, errlen, "the server host name is too long");
         return CL_EINVAL;
     }
@@ -607,8 +608,8 @@ int cl_client_recv(cl_client_t *c, cl_reply_t *out, int timeout_ms) {
     return CL_OK;
 }
 
-int cl_client_call(cl_client_t *c, uint16_t type, const ProtobufCMessage *req,
-                   uint16_t expect_type, ProtobufCMessage **reply) {
+int cl_client_call(cl_client_t *c, uint16_t type, const ProtobufCMessage *req, uint16_t expect_type,
+                   ProtobufCMessage **reply) {
     *reply = NULL;
     uint32_t id = cl_client_next_id(c);
     int rc = cl_client_send(c, id, type, req);

@@ -25,25 +25,25 @@
 typedef struct cl_client cl_client_t;
 
 typedef struct cl_client_opts {
-    const char *host;        /* name or address; checked against the certificate */
-    uint16_t port;           /* 0: CL_DEFAULT_PORT */
-    const char *ca_file;     /* required: CA that signed the server certificate */
-    const char *cert_file;   /* optional client certificate */
-    const char *key_file;    /* its key */
-    int allow_tls12;         /* offer TLS 1.2 too (default: TLS 1.3 only) */
-    int timeout_ms;          /* connect, handshake and per-reply timeout; 0: 10000 */
-    uint32_t max_frame;      /* largest reply payload accepted; 0: 16 MiB */
+    const char *host;      /* name or address; checked against the certificate */
+    uint16_t port;         /* 0: CL_DEFAULT_PORT */
+    const char *ca_file;   /* required: CA that signed the server certificate */
+    const char *cert_file; /* optional client certificate */
+    const char *key_file;  /* its key */
+    int allow_tls12;       /* offer TLS 1.2 too (default: TLS 1.3 only) */
+    int timeout_ms;        /* connect, handshake and per-reply timeout; 0: 10000 */
+    uint32_t max_frame;    /* largest reply payload accepted; 0: 16 MiB */
 } cl_client_opts_t;
 
 /* One reply frame. msg is the decoded payload (NULL for an error reply). */
 typedef struct cl_reply {
     uint32_t req_id;
-    uint16_t type;           /* MsgType */
-    uint8_t flags;           /* CL_FRAME_FLAG_* */
-    ProtobufCMessage *msg;   /* owned by the reply; freed by cl_reply_clear */
-    int err;                 /* CL_OK, or the error the server sent */
-    bool retryable;          /* for an error reply: may a retry succeed */
-    char errmsg[256];        /* for an error reply: the server's sentence */
+    uint16_t type;         /* MsgType */
+    uint8_t flags;         /* CL_FRAME_FLAG_* */
+    ProtobufCMessage *msg; /* owned by the reply; freed by cl_reply_clear */
+    int err;               /* CL_OK, or the error the server sent */
+    bool retryable;        /* for an error reply: may a retry succeed */
+    char errmsg[256];      /* for an error reply: the server's sentence */
 } cl_reply_t;
 
 /* Parses "host", "host:port" or "[v6addr]:port" into host (cap bytes) and *port

@@ -22,6 +22,9 @@ cmake --build build -j"$(nproc)" --target closeloopd cloop tls_echo_bench >/dev/
 work=$(mktemp -d)
 trap 'kill $(jobs -p) 2>/dev/null || true; wait 2>/dev/null || true; rm -rf "$work"' EXIT
 deploy/gen-certs.sh "$work/tls" >/dev/null 2>&1
+# The user's ~/.config/closeloop/config (from quickstart) must not leak in a client cert.
+export CLOSELOOP_CONFIG=$work/no-config
+unset CLOSELOOP_SERVER CLOSELOOP_CA CLOSELOOP_CERT CLOSELOOP_KEY CLOSELOOP_FORMAT
 port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
 run_ping() { # label
     build/bin/cloop ping --server "127.0.0.1:$port" --ca "$work/tls/ca.crt" \

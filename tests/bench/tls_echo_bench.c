@@ -50,14 +50,15 @@ static int echo_frame(void *ctx, const cl_frame_hdr_t *hdr, const uint8_t *paylo
     size_t need = c->out_len + CL_FRAME_HDR_LEN + hdr->len;
     if (need > c->out_cap) {
         size_t cap = c->out_cap ? c->out_cap * 2 : 65536;
-        while (cap < need) cap *= 2;
+        while (cap < need)
+            cap *= 2;
         uint8_t *p = realloc(c->out, cap);
         if (!p) return CL_ENOMEM;
         c->out = p;
         c->out_cap = cap;
     }
-    cl_frame_hdr_t h = {.flags = CL_FRAME_FLAG_LAST, .req_id = hdr->req_id,
-                        .type = CL_MSG_PONG, .len = hdr->len};
+    cl_frame_hdr_t h = {
+        .flags = CL_FRAME_FLAG_LAST, .req_id = hdr->req_id, .type = CL_MSG_PONG, .len = hdr->len};
     cl_frame_hdr_encode(&h, c->out + c->out_len);
     if (hdr->len) memcpy(c->out + c->out_len + CL_FRAME_HDR_LEN, payload, hdr->len);
     c->out_len = need;
@@ -119,12 +120,10 @@ static void drop(struct echo_conn *c) {
 }
 
 int main(int argc, char **argv) {
-    static const struct option lo[] = {{"port", required_argument, NULL, 'p'},
-                                       {"cert", required_argument, NULL, 'c'},
-                                       {"key", required_argument, NULL, 'k'},
-                                       {"seconds", required_argument, NULL, 's'},
-                                       {"help", no_argument, NULL, 'h'},
-                                       {NULL, 0, NULL, 0}};
+    static const struct option lo[] = {
+        {"port", required_argument, NULL, 'p'}, {"cert", required_argument, NULL, 'c'},
+        {"key", required_argument, NULL, 'k'},  {"seconds", required_argument, NULL, 's'},
+        {"help", no_argument, NULL, 'h'},       {NULL, 0, NULL, 0}};
     int port = 0, seconds = 0, opt;
     const char *cert = NULL, *key = NULL;
     while ((opt = getopt_long(argc, argv, "h", lo, NULL)) != -1) {
@@ -151,7 +150,8 @@ int main(int argc, char **argv) {
     }
     int lfd = socket(AF_INET, SOCK_STREAM, 0), one = 1;
     setsockopt(lfd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
-    struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port),
+    struct sockaddr_in a = {.sin_family = AF_INET,
+                            .sin_port = htons((uint16_t)port),
                             .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
     if (bind(lfd, (struct sockaddr *)&a, sizeof a) != 0 || listen(lfd, 511) != 0) {
         fprintf(stderr, "tls_echo_bench: cannot listen on port %d: %s\n", port, strerror(errno));
@@ -164,7 +164,8 @@ int main(int argc, char **argv) {
 
     static struct echo_conn conns[MAX_CONNS];
     static struct pollfd pfds[MAX_CONNS + 1];
-    for (int i = 0; i < MAX_CONNS; i++) conns[i].fd = -1;
+    for (int i = 0; i < MAX_CONNS; i++)
+        conns[i].fd = -1;
     time_t end = seconds > 0 ? time(NULL) + seconds : 0;
     while (!stop && (!end || time(NULL) < end)) {
         static int slot_of[MAX_CONNS + 1]; /* pfds index -> conns index */

@@ -14,20 +14,21 @@
 #include "msg.h"
 
 #define FUZZ_MAX_PAYLOAD 4096
-#define STOP_RC (-77)
+#define STOP_RC          (-77)
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 struct run {
-    size_t frames;     /* frames delivered */
-    uint64_t digest;   /* FNV-1a over every delivered header and payload */
-    size_t decoded;    /* frames whose payload unpacked */
-    uint8_t stop_mod;  /* nonzero: return STOP_RC on every stop_mod-th frame */
+    size_t frames;    /* frames delivered */
+    uint64_t digest;  /* FNV-1a over every delivered header and payload */
+    size_t decoded;   /* frames whose payload unpacked */
+    uint8_t stop_mod; /* nonzero: return STOP_RC on every stop_mod-th frame */
 };
 
 static uint64_t fnv(uint64_t h, const void *p, size_t n) {
     const uint8_t *b = p;
-    for (size_t i = 0; i < n; i++) h = (h ^ b[i]) * 1099511628211ull;
+    for (size_t i = 0; i < n; i++)
+        h = (h ^ b[i]) * 1099511628211ull;
     return h;
 }
 

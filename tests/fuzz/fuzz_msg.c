@@ -17,8 +17,8 @@
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 static const uint16_t types[] = {
-    CL_MSG_ERROR, CL_MSG_PING, CL_MSG_PONG, CL_MSG_SERVER_INFO_REQ, CL_MSG_SERVER_INFO,
-    0x7FFF, /* unknown */
+    CL_MSG_ERROR,           CL_MSG_PING,        CL_MSG_PONG,
+    CL_MSG_SERVER_INFO_REQ, CL_MSG_SERVER_INFO, 0x7FFF, /* unknown */
 };
 
 /* Every string field of an unpacked message holds valid UTF-8 (a NUL would have cut it

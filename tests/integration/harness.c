@@ -75,7 +75,8 @@ int th_log_contains(const th_daemon_t *d, const char *needle) {
     if (!f) return 0;
     char line[4096];
     int found = 0;
-    while (!found && fgets(line, sizeof line, f)) found = strstr(line, needle) != NULL;
+    while (!found && fgets(line, sizeof line, f))
+        found = strstr(line, needle) != NULL;
     fclose(f);
     return found;
 }
@@ -85,8 +86,8 @@ int th_daemon_start(th_daemon_t *d, const char *const *extra_env) {
     memset(d, 0, sizeof *d);
     const char *certs = th_certs();
     snprintf(d->certs, sizeof d->certs, "%s", certs);
-    snprintf(d->dir, sizeof d->dir, "%s/daemon-%d-%d", env_or("CL_TEST_TMP", "/tmp"),
-             (int)getpid(), ++seq);
+    snprintf(d->dir, sizeof d->dir, "%s/daemon-%d-%d", env_or("CL_TEST_TMP", "/tmp"), (int)getpid(),
+             ++seq);
     mkdir(env_or("CL_TEST_TMP", "/tmp"), 0755);
     mkdir(d->dir, 0755);
     snprintf(d->log, sizeof d->log, "%s/closeloopd.log", d->dir);
@@ -106,7 +107,8 @@ int th_daemon_start(th_daemon_t *d, const char *const *extra_env) {
             setenv("CLOSELOOP_TLS_KEY", v, 1);
             snprintf(v, sizeof v, "%s/ca.crt", certs);
             setenv("CLOSELOOP_TLS_CA", v, 1);
-            for (const char *const *e = extra_env; e && *e; e++) putenv((char *)*e);
+            for (const char *const *e = extra_env; e && *e; e++)
+                putenv((char *)*e);
             int fd = open(d->log, O_WRONLY | O_CREAT | O_TRUNC, 0644);
             if (fd < 0) _exit(126);
             dup2(fd, 2);
@@ -176,12 +178,12 @@ int th_daemon_wait(th_daemon_t *d, int timeout_ms) {
             d->pid = 0;
             if (WIFEXITED(status)) {
                 if (WEXITSTATUS(status) != 0)
-                    fprintf(stderr, "harness: closeloopd exited %d; see %s\n",
-                            WEXITSTATUS(status), d->log);
+                    fprintf(stderr, "harness: closeloopd exited %d; see %s\n", WEXITSTATUS(status),
+                            d->log);
                 return WEXITSTATUS(status);
             }
-            fprintf(stderr, "harness: closeloopd died by signal %d; see %s\n",
-                    WTERMSIG(status), d->log);
+            fprintf(stderr, "harness: closeloopd died by signal %d; see %s\n", WTERMSIG(status),
+                    d->log);
             return -1;
         }
         usleep(20000);
@@ -210,8 +212,8 @@ cl_client_t *th_connect(const th_daemon_t *d, int with_cert) {
     snprintf(ca, sizeof ca, "%s/ca.crt", d->certs);
     snprintf(cert, sizeof cert, "%s/client.crt", d->certs);
     snprintf(key, sizeof key, "%s/client.key", d->certs);
-    cl_client_opts_t o = {.host = "127.0.0.1", .port = (uint16_t)d->port, .ca_file = ca,
-                          .timeout_ms = 10000};
+    cl_client_opts_t o = {
+        .host = "127.0.0.1", .port = (uint16_t)d->port, .ca_file = ca, .timeout_ms = 10000};
     if (with_cert) {
         o.cert_file = cert;
         o.key_file = key;
@@ -240,7 +242,8 @@ int th_ping_fresh(const th_daemon_t *d) {
 
 int th_tcp_connect(int port) {
     int fd = socket(AF_INET, SOCK_STREAM, 0);
-    struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port),
+    struct sockaddr_in a = {.sin_family = AF_INET,
+                            .sin_port = htons((uint16_t)port),
                             .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
     if (fd < 0) return -1;
     if (connect(fd, (struct sockaddr *)&a, sizeof a) != 0) {

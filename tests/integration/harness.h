@@ -19,9 +19,9 @@
 typedef struct th_daemon {
     pid_t pid;
     int port;
-    char dir[512];    /* scratch dir of this daemon: log, certs */
-    char log[600];    /* the daemon's stderr */
-    char certs[600];  /* ca.crt server.* client.* */
+    char dir[512];   /* scratch dir of this daemon: log, certs */
+    char log[600];   /* the daemon's stderr */
+    char certs[600]; /* ca.crt server.* client.* */
 } th_daemon_t;
 
 /* Makes (once per process) a certificate directory; returns its path. */

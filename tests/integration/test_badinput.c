@@ -26,12 +26,11 @@ static th_daemon_t d;
 static int group_setup(void **state) {
     (void)state;
     /* Short timeouts so the slow-peer tests finish quickly; debug log to see pauses. */
-    const char *env[] = {"CLOSELOOP_SERVER_HANDSHAKE_TIMEOUT_MS=1000",
-                         "CLOSELOOP_SERVER_IDLE_TIMEOUT_MS=3000",
-                         "CLOSELOOP_SERVER_MAX_OUTPUT=262144",
-                         "CLOSELOOP_SERVER_MAX_FRAME=65536",
-                         /* ASan's quarantine would hide real RSS behaviour */
-                         "ASAN_OPTIONS=detect_leaks=1:quarantine_size_mb=0", "CLOSELOOP_LOG_LEVEL=debug", NULL};
+    const char *env[] = {
+        "CLOSELOOP_SERVER_HANDSHAKE_TIMEOUT_MS=1000", "CLOSELOOP_SERVER_IDLE_TIMEOUT_MS=3000",
+        "CLOSELOOP_SERVER_MAX_OUTPUT=262144", "CLOSELOOP_SERVER_MAX_FRAME=65536",
+        /* ASan's quarantine would hide real RSS behaviour */
+        "ASAN_OPTIONS=detect_leaks=1:quarantine_size_mb=0", "CLOSELOOP_LOG_LEVEL=debug", NULL};
     return th_daemon_start(&d, env);
 }
 
@@ -51,7 +50,8 @@ static void random_bytes_instead_of_tls(void **state) {
     assert_true(fd >= 0);
     uint8_t junk[8192];
     srand(7);
-    for (size_t i = 0; i < sizeof junk; i++) junk[i] = (uint8_t)rand();
+    for (size_t i = 0; i < sizeof junk; i++)
+        junk[i] = (uint8_t)rand();
     (void)send(fd, junk, sizeof junk, MSG_NOSIGNAL);
     assert_true(th_wait_closed(fd, 5000));
     close(fd);
@@ -77,7 +77,7 @@ static void stalled_handshake_times_out(void **state) {
     /* The first bytes of a TLS record header, then silence. */
     const uint8_t partial[] = {0x16, 0x03, 0x01};
     (void)send(fd, partial, sizeof partial, MSG_NOSIGNAL);
-    still_serving(); /* others are served while this one stalls */
+    still_serving();                       /* others are served while this one stalls */
     assert_true(th_wait_closed(fd, 5000)); /* handshake_timeout_ms=1000 */
     close(fd);
     assert_true(th_log_contains(&d, "event=tls_handshake_timeout"));
@@ -133,10 +133,12 @@ static void garbage_after_handshake(void **state) {
     assert_int_equal(th_raw_open(&d, &r), 0);
     uint8_t junk[4096];
     srand(11);
-    for (size_t i = 0; i < sizeof junk; i++) junk[i] = (uint8_t)rand();
+    for (size_t i = 0; i < sizeof junk; i++)
+        junk[i] = (uint8_t)rand();
     assert_int_equal(th_raw_write(&r, junk, sizeof junk), 0);
     int rc;
-    while ((rc = th_raw_read_frame(&r, 5000)) == 0) continue; /* an error frame at most */
+    while ((rc = th_raw_read_frame(&r, 5000)) == 0)
+        continue; /* an error frame at most */
     assert_int_equal(rc, CL_ECLOSED);
     th_raw_close(&r);
     still_serving();
@@ -244,9 +246,8 @@ static void abandoned_connections_are_released(void **state) {
     assert_non_null(c);
     cl_pb_info_req_t req = CLOSELOOP__SERVER_INFO_REQUEST__INIT;
     ProtobufCMessage *reply = NULL;
-    assert_int_equal(cl_client_call(c, CL_MSG_SERVER_INFO_REQ, &req.base, CL_MSG_SERVER_INFO,
-                                    &reply),
-                     CL_OK);
+    assert_int_equal(
+        cl_client_call(c, CL_MSG_SERVER_INFO_REQ, &req.base, CL_MSG_SERVER_INFO, &reply), CL_OK);
     assert_int_equal(((cl_pb_info_t *)reply)->connections, 1);
     cl_msg_free(reply);
     cl_client_close(c);

@@ -41,7 +41,8 @@ static void ping_echoes_payload(void **state) {
     assert_non_null(c);
     cl_pb_ping_t ping = make_ping(123456789, 0);
     uint8_t data[300];
-    for (size_t i = 0; i < sizeof data; i++) data[i] = (uint8_t)(i * 7);
+    for (size_t i = 0; i < sizeof data; i++)
+        data[i] = (uint8_t)(i * 7);
     ping.payload.data = data;
     ping.payload.len = sizeof data;
     ProtobufCMessage *reply = NULL;
@@ -64,9 +65,8 @@ static void server_info_reports_state(void **state) {
     assert_non_null(c2);
     cl_pb_info_req_t req = CLOSELOOP__SERVER_INFO_REQUEST__INIT;
     ProtobufCMessage *reply = NULL;
-    assert_int_equal(cl_client_call(c, CL_MSG_SERVER_INFO_REQ, &req.base, CL_MSG_SERVER_INFO,
-                                    &reply),
-                     CL_OK);
+    assert_int_equal(
+        cl_client_call(c, CL_MSG_SERVER_INFO_REQ, &req.base, CL_MSG_SERVER_INFO, &reply), CL_OK);
     cl_pb_info_t *info = (cl_pb_info_t *)reply;
     assert_string_equal(info->version, CL_VERSION);
     assert_int_equal(info->protocol_version, CL_FRAME_VERSION);
@@ -86,9 +86,8 @@ static void client_certificate_is_reported(void **state) {
     assert_non_null(c);
     cl_pb_info_req_t req = CLOSELOOP__SERVER_INFO_REQUEST__INIT;
     ProtobufCMessage *reply = NULL;
-    assert_int_equal(cl_client_call(c, CL_MSG_SERVER_INFO_REQ, &req.base, CL_MSG_SERVER_INFO,
-                                    &reply),
-                     CL_OK);
+    assert_int_equal(
+        cl_client_call(c, CL_MSG_SERVER_INFO_REQ, &req.base, CL_MSG_SERVER_INFO, &reply), CL_OK);
     assert_non_null(strstr(((cl_pb_info_t *)reply)->client_cert_subject, "desktop-1"));
     cl_msg_free(reply);
     cl_client_close(c);

@@ -32,8 +32,8 @@ struct spec {
 struct expect {
     const struct spec *frames;
     size_t nframes;
-    size_t got;        /* frames delivered so far */
-    size_t stop_at;    /* when got reaches this (1-based), return stop_rc; 0: never */
+    size_t got;     /* frames delivered so far */
+    size_t stop_at; /* when got reaches this (1-based), return stop_rc; 0: never */
     int stop_rc;
 };
 
@@ -92,7 +92,8 @@ struct many {
 
 static void many_build(struct many *m) {
     size_t total_payload = 0;
-    for (size_t i = 0; i < NMANY; i++) total_payload += (i * 37) % 701;
+    for (size_t i = 0; i < NMANY; i++)
+        total_payload += (i * 37) % 701;
     m->payloads = malloc(total_payload + 1);
     m->wire = malloc(NMANY * CL_FRAME_HDR_LEN + total_payload);
     assert_non_null(m->payloads);
@@ -101,7 +102,8 @@ static void many_build(struct many *m) {
     m->wire_len = 0;
     for (size_t i = 0; i < NMANY; i++) {
         uint32_t len = (uint32_t)((i * 37) % 701); /* i = 0 and i = 701k give empty frames */
-        for (uint32_t k = 0; k < len; k++) m->payloads[off + k] = (uint8_t)(i * 31 + k * 7);
+        for (uint32_t k = 0; k < len; k++)
+            m->payloads[off + k] = (uint8_t)(i * 31 + k * 7);
         m->specs[i] = (struct spec){
             .flags = (uint8_t)(i % 4), /* all four combinations of LAST and ERROR */
             .req_id = (uint32_t)(i * 2654435761u),
@@ -148,9 +150,8 @@ static void test_hdr_encode_exact_bytes(void **state) {
     uint8_t out[CL_FRAME_HDR_LEN];
     memset(out, 0xAA, sizeof out);
     cl_frame_hdr_encode(&h, out);
-    static const uint8_t want[CL_FRAME_HDR_LEN] = {'C',  'L',  0x01, 0x03, 0x01, 0x02,
-                                                   0x03, 0x04, 0x05, 0x06, 0x00, 0x00,
-                                                   0x07, 0x08, 0x09, 0x0A};
+    static const uint8_t want[CL_FRAME_HDR_LEN] = {'C',  'L',  0x01, 0x03, 0x01, 0x02, 0x03, 0x04,
+                                                   0x05, 0x06, 0x00, 0x00, 0x07, 0x08, 0x09, 0x0A};
     assert_memory_equal(out, want, CL_FRAME_HDR_LEN);
 }
 
@@ -160,8 +161,10 @@ static void test_hdr_round_trip(void **state) {
         {.flags = 0, .req_id = 0, .type = 0, .len = 0},
         {.flags = CL_FRAME_FLAG_LAST, .req_id = 1, .type = 2, .len = 2},
         {.flags = CL_FRAME_FLAG_ERROR, .req_id = 0x80000000u, .type = 0x8000u, .len = 1000},
-        {.flags = CL_FRAME_FLAG_LAST | CL_FRAME_FLAG_ERROR, .req_id = UINT32_MAX,
-         .type = UINT16_MAX, .len = CL_FRAME_DEFAULT_MAX_PAYLOAD},
+        {.flags = CL_FRAME_FLAG_LAST | CL_FRAME_FLAG_ERROR,
+         .req_id = UINT32_MAX,
+         .type = UINT16_MAX,
+         .len = CL_FRAME_DEFAULT_MAX_PAYLOAD},
         {.flags = 0, .req_id = 0xDEADBEEFu, .type = 0xBEEFu, .len = 0x00ABCDEFu},
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
@@ -192,10 +195,10 @@ static void test_hdr_decode_rejects(void **state) {
         uint8_t val;
         int rc;
     } bad[] = {
-        {0, 'c', CL_EBADFRAME},  {0, 0x00, CL_EBADFRAME}, {1, 'l', CL_EBADFRAME},
-        {1, 'C', CL_EBADFRAME},  {2, 0x00, CL_EBADFRAME}, {2, 0x02, CL_EBADFRAME},
-        {2, 0xFF, CL_EBADFRAME}, {3, 0x04, CL_EBADFRAME}, {3, 0x05, CL_EBADFRAME},
-        {3, 0x80, CL_EBADFRAME}, {3, 0xFF, CL_EBADFRAME}, {10, 0x01, CL_EBADFRAME},
+        {0, 'c', CL_EBADFRAME},   {0, 0x00, CL_EBADFRAME},  {1, 'l', CL_EBADFRAME},
+        {1, 'C', CL_EBADFRAME},   {2, 0x00, CL_EBADFRAME},  {2, 0x02, CL_EBADFRAME},
+        {2, 0xFF, CL_EBADFRAME},  {3, 0x04, CL_EBADFRAME},  {3, 0x05, CL_EBADFRAME},
+        {3, 0x80, CL_EBADFRAME},  {3, 0xFF, CL_EBADFRAME},  {10, 0x01, CL_EBADFRAME},
         {11, 0x01, CL_EBADFRAME}, {10, 0x80, CL_EBADFRAME}, {15, 11, CL_ETOOBIG},
         {12, 0x80, CL_ETOOBIG},
     };
@@ -252,8 +255,8 @@ static void test_one_frame_whole(void **state) {
     assert_null(d.body);
 
     /* consumed may be NULL, and the decoder is reusable. */
-    assert_int_equal(cl_frame_decoder_feed(&d, wire, n, expect_cb, &(struct expect){
-                                               .frames = &s, .nframes = 1}, NULL),
+    assert_int_equal(cl_frame_decoder_feed(&d, wire, n, expect_cb,
+                                           &(struct expect){.frames = &s, .nframes = 1}, NULL),
                      CL_OK);
     cl_frame_decoder_free(&d);
 }
@@ -317,7 +320,8 @@ static void test_every_split_two_frames(void **state) {
     };
     uint8_t wire[128];
     size_t n = 0;
-    for (size_t i = 0; i < 3; i++) n += put_frame(wire + n, &s[i]);
+    for (size_t i = 0; i < 3; i++)
+        n += put_frame(wire + n, &s[i]);
     assert_int_equal(n, 16 * 3 + 37 + 5);
 
     for (size_t split = 0; split <= n; split++) {
@@ -413,7 +417,8 @@ static void test_max_payload_exact_accepted(void **state) {
     uint8_t *wire = malloc(CL_FRAME_HDR_LEN + MAX);
     assert_non_null(pay);
     assert_non_null(wire);
-    for (size_t i = 0; i < MAX; i++) pay[i] = (uint8_t)(i ^ 0x5A);
+    for (size_t i = 0; i < MAX; i++)
+        pay[i] = (uint8_t)(i ^ 0x5A);
     const struct spec s = {CL_FRAME_FLAG_LAST, 3, 2, MAX, pay};
     size_t n = put_frame(wire, &s);
 
@@ -534,8 +539,7 @@ static void check_bad_header(size_t off, uint8_t val) {
     cl_frame_decoder_init(&d, 4096);
     struct expect e = {.frames = &good, .nframes = 1};
     size_t used = 0;
-    assert_int_equal(cl_frame_decoder_feed(&d, wire, n1 + n2, expect_cb, &e, &used),
-                     CL_EBADFRAME);
+    assert_int_equal(cl_frame_decoder_feed(&d, wire, n1 + n2, expect_cb, &e, &used), CL_EBADFRAME);
     assert_int_equal(used, n1 + CL_FRAME_HDR_LEN);
     assert_int_equal(e.got, 1);
     assert_null(d.body);
@@ -556,9 +560,9 @@ static void check_bad_header(size_t off, uint8_t val) {
         assert_int_equal(used, 1);
     }
     assert_int_equal(e.got, 1);
-    assert_int_equal(cl_frame_decoder_feed(&d, wire + n1 + CL_FRAME_HDR_LEN, 1, expect_cb, &e,
-                                           &used),
-                     CL_EBADFRAME);
+    assert_int_equal(
+        cl_frame_decoder_feed(&d, wire + n1 + CL_FRAME_HDR_LEN, 1, expect_cb, &e, &used),
+        CL_EBADFRAME);
     assert_int_equal(used, 0);
     cl_frame_decoder_free(&d);
 }

@@ -62,10 +62,9 @@ static void decode_frame(const uint8_t *buf, size_t len, size_t split, struct go
 static ProtobufCMessage *round_trip(uint16_t type, const ProtobufCMessage *msg, size_t split) {
     uint8_t *buf = NULL;
     size_t len = 0;
-    assert_int_equal(
-        cl_msg_frame_pack(CL_FRAME_FLAG_LAST, 5, type, msg, CL_FRAME_DEFAULT_MAX_PAYLOAD, &buf,
-                          &len),
-        CL_OK);
+    assert_int_equal(cl_msg_frame_pack(CL_FRAME_FLAG_LAST, 5, type, msg,
+                                       CL_FRAME_DEFAULT_MAX_PAYLOAD, &buf, &len),
+                     CL_OK);
     struct got g;
     decode_frame(buf, len, split, &g);
     free(buf);
@@ -129,8 +128,9 @@ static void test_ping_pack_exact_and_round_trip(void **state) {
                                        CL_FRAME_DEFAULT_MAX_PAYLOAD, &buf, &len),
                      CL_OK);
     static const uint8_t want[] = {
-        'C',  'L',  0x01, 0x01, 0x00, 0x00, 0x00, 0x4D, 0x00, 0x02, 0x00, 0x00, 0x00,
-        0x00, 0x00, 0x0F, /* header: LAST, id 77, type 2 (Ping), 15 payload bytes */
+        'C',  'L',  0x01, 0x01, 0x00, 0x00, 0x00, 0x4D, 0x00, 0x02,
+        0x00, 0x00, 0x00, 0x00, 0x00, 0x0F, /* header: LAST, id 77, type 2 (Ping), 15 payload bytes
+                                             */
         0x08, 0xEF, 0x9B, 0xAF, 0xCD, 0xF8, 0xAC, 0xD1, 0x91, 0x01, /* client_time_ns */
         0x12, 0x03, 0x00, 0xFF, 'x',                                /* payload */
     };
@@ -224,12 +224,10 @@ static void test_pack_too_big(void **state) {
 
     uint8_t *sentinel = (uint8_t *)(uintptr_t)0x1, *buf = sentinel;
     size_t len = 12345;
-    assert_int_equal(cl_msg_frame_pack(0, 1, CL_MSG_PING, &ping.base, 101, &buf, &len),
-                     CL_ETOOBIG);
+    assert_int_equal(cl_msg_frame_pack(0, 1, CL_MSG_PING, &ping.base, 101, &buf, &len), CL_ETOOBIG);
     assert_ptr_equal(buf, sentinel);
     assert_int_equal(len, 12345);
-    assert_int_equal(cl_msg_frame_pack(0, 1, CL_MSG_PING, &ping.base, 0, &buf, &len),
-                     CL_ETOOBIG);
+    assert_int_equal(cl_msg_frame_pack(0, 1, CL_MSG_PING, &ping.base, 0, &buf, &len), CL_ETOOBIG);
 
     assert_int_equal(cl_msg_frame_pack(0, 1, CL_MSG_PING, &ping.base, 102, &buf, &len), CL_OK);
     assert_int_equal(len, CL_FRAME_HDR_LEN + 102);
@@ -365,11 +363,11 @@ static void test_hand_encoded_strings(void **state) {
     static const uint8_t dup_bad_first[] = {0x12, 0x01, 0x80, 0x12, 0x02, 'o', 'k'};
     /* Bad text after unknown fields of every wire type, so the skipper is exercised. */
     static const uint8_t after_unknown[] = {
-        0xA0, 0x01, 0xFF, 0xFF, 0x01,                   /* field 20, varint */
-        0x79, 1, 2, 3, 4, 5, 6, 7, 8,                   /* field 15, fixed64 */
-        0x75, 1, 2, 3, 4,                               /* field 14, fixed32 */
-        0x82, 0x01, 0x02, 'z', 'z',                     /* field 16, bytes */
-        0x12, 0x02, 0xC3, 0x28,                         /* message: bad continuation */
+        0xA0, 0x01, 0xFF, 0xFF, 0x01,             /* field 20, varint */
+        0x79, 1,    2,    3,    4,    5, 6, 7, 8, /* field 15, fixed64 */
+        0x75, 1,    2,    3,    4,                /* field 14, fixed32 */
+        0x82, 0x01, 0x02, 'z',  'z',              /* field 16, bytes */
+        0x12, 0x02, 0xC3, 0x28,                   /* message: bad continuation */
     };
     assert_int_equal(UNPACK_RC(CL_MSG_ERROR, bad_utf8), CL_EBADMSG);
     assert_int_equal(UNPACK_RC(CL_MSG_ERROR, embedded_nul), CL_EBADMSG);
@@ -483,23 +481,23 @@ static void test_utf8_valid_edges(void **state) {
     assert_false(utf8("ab\0", 3));
 
     /* Overlong encodings. */
-    assert_false(UTF8("\xC0\x80"));             /* NUL */
-    assert_false(UTF8("\xC0\xAF"));             /* '/' */
-    assert_false(UTF8("\xC1\xBF"));             /* U+007F */
-    assert_false(UTF8("\xE0\x80\xAF"));         /* '/' */
-    assert_false(UTF8("\xE0\x9F\xBF"));         /* U+07FF */
-    assert_false(UTF8("\xF0\x80\x80\xAF"));     /* '/' */
-    assert_false(UTF8("\xF0\x8F\xBF\xBF"));     /* U+FFFF */
+    assert_false(UTF8("\xC0\x80"));         /* NUL */
+    assert_false(UTF8("\xC0\xAF"));         /* '/' */
+    assert_false(UTF8("\xC1\xBF"));         /* U+007F */
+    assert_false(UTF8("\xE0\x80\xAF"));     /* '/' */
+    assert_false(UTF8("\xE0\x9F\xBF"));     /* U+07FF */
+    assert_false(UTF8("\xF0\x80\x80\xAF")); /* '/' */
+    assert_false(UTF8("\xF0\x8F\xBF\xBF")); /* U+FFFF */
 
     /* UTF-16 surrogates, alone and paired (CESU-8). */
-    assert_false(UTF8("\xED\xA0\x80"));         /* U+D800 */
-    assert_false(UTF8("\xED\xAD\xBF"));         /* U+DB7F */
-    assert_false(UTF8("\xED\xB0\x80"));         /* U+DC00 */
-    assert_false(UTF8("\xED\xBF\xBF"));         /* U+DFFF */
+    assert_false(UTF8("\xED\xA0\x80")); /* U+D800 */
+    assert_false(UTF8("\xED\xAD\xBF")); /* U+DB7F */
+    assert_false(UTF8("\xED\xB0\x80")); /* U+DC00 */
+    assert_false(UTF8("\xED\xBF\xBF")); /* U+DFFF */
     assert_false(UTF8("\xED\xA0\xBD\xED\xB8\x80"));
 
     /* Beyond U+10FFFF, and lead bytes that cannot start anything. */
-    assert_false(UTF8("\xF4\x90\x80\x80"));     /* U+110000 */
+    assert_false(UTF8("\xF4\x90\x80\x80")); /* U+110000 */
     assert_false(UTF8("\xF7\xBF\xBF\xBF"));
     assert_false(UTF8("\xF5\x80\x80\x80"));
     assert_false(UTF8("\xF8\x88\x80\x80\x80")); /* 5-byte form */
@@ -519,8 +517,10 @@ static void test_utf8_valid_edges(void **state) {
     assert_false(UTF8("\xE4\xB8"));
     assert_false(UTF8("\xF0\x9F\x98"));
     assert_false(UTF8("\xF0\x9F"));
-    assert_false(UTF8("\xE4\xB8" "A"));
-    assert_false(UTF8("\xF0\x9F\x98" "A"));
+    assert_false(UTF8("\xE4\xB8"
+                      "A"));
+    assert_false(UTF8("\xF0\x9F\x98"
+                      "A"));
     assert_false(UTF8("\xC3 "));
     /* Cut by len, not by content: 万 is E4 B8 87. */
     assert_false(utf8("\xE4\xB8\x87", 2));
@@ -583,11 +583,13 @@ static void test_err_wire_round_trip(void **state) {
 static void test_err_retryable(void **state) {
     (void)state;
     static const int yes[] = {CL_ETOOMANY, CL_EUNAVAIL, CL_ETIMEDOUT, CL_ESHUTDOWN, CL_ECONFLICT};
-    static const int no[] = {CL_OK,        CL_EBADFRAME,  CL_EBADMSG,    CL_EUNKNOWNTYPE,
-                             CL_EINVAL,    CL_EUNAUTH,    CL_EFORBIDDEN, CL_ENOTFOUND,
-                             CL_EINTERNAL, CL_ETOOBIG,    CL_ECONFIG};
-    for (size_t i = 0; i < sizeof yes / sizeof yes[0]; i++) assert_true(cl_err_retryable(yes[i]));
-    for (size_t i = 0; i < sizeof no / sizeof no[0]; i++) assert_false(cl_err_retryable(no[i]));
+    static const int no[] = {CL_OK,        CL_EBADFRAME, CL_EBADMSG,    CL_EUNKNOWNTYPE,
+                             CL_EINVAL,    CL_EUNAUTH,   CL_EFORBIDDEN, CL_ENOTFOUND,
+                             CL_EINTERNAL, CL_ETOOBIG,   CL_ECONFIG};
+    for (size_t i = 0; i < sizeof yes / sizeof yes[0]; i++)
+        assert_true(cl_err_retryable(yes[i]));
+    for (size_t i = 0; i < sizeof no / sizeof no[0]; i++)
+        assert_false(cl_err_retryable(no[i]));
 }
 
 static void test_strerror(void **state) {
@@ -604,11 +606,11 @@ static void test_strerror(void **state) {
     assert_string_equal(cl_strerror(CL_OK), "success");
 
     /* Every known code has its own text. */
-    static const int known[] = {CL_EBADFRAME, CL_EBADMSG,   CL_EUNKNOWNTYPE, CL_EINVAL,
-                                CL_ETOOMANY,  CL_EUNAVAIL,  CL_ETIMEDOUT,    CL_ESHUTDOWN,
-                                CL_EUNAUTH,   CL_EFORBIDDEN, CL_ENOTFOUND,   CL_ECONFLICT,
-                                CL_EINTERNAL, CL_ENOMEM,    CL_EIO,          CL_ETLS,
-                                CL_ECLOSED,   CL_ECONFIG,   CL_ETOOBIG};
+    static const int known[] = {CL_EBADFRAME, CL_EBADMSG,    CL_EUNKNOWNTYPE, CL_EINVAL,
+                                CL_ETOOMANY,  CL_EUNAVAIL,   CL_ETIMEDOUT,    CL_ESHUTDOWN,
+                                CL_EUNAUTH,   CL_EFORBIDDEN, CL_ENOTFOUND,    CL_ECONFLICT,
+                                CL_EINTERNAL, CL_ENOMEM,     CL_EIO,          CL_ETLS,
+                                CL_ECLOSED,   CL_ECONFIG,    CL_ETOOBIG};
     size_t n = sizeof known / sizeof known[0];
     for (size_t i = 0; i < n; i++) {
         assert_string_not_equal(cl_strerror(known[i]), "unknown error");
