@@ -1,13 +1,37 @@
-/* dispatch.c - the request table. Adding a request type means one line here. */
+/* dispatch.c - the request table: type, name, operation (for authorization), handler.
+ * Adding a request type means one line here and one row in authz.c. */
 #include "dispatch.h"
 
 #include <stddef.h>
 
 #include "msg.h"
+#include "session.h"
 
 static const cl_handler_t handlers[] = {
-    {CL_MSG_PING, "ping", cl_sys_ping},
-    {CL_MSG_SERVER_INFO_REQ, "server_info", cl_sys_server_info},
+    {CL_MSG_PING, "ping", CL_OP_PUBLIC, cl_sys_ping},
+    {CL_MSG_SERVER_INFO_REQ, "server_info", CL_OP_PUBLIC, cl_sys_server_info},
+    {CL_MSG_LOGIN_REQ, "login", CL_OP_PUBLIC, cl_auth_login},
+    {CL_MSG_SESSION_RESUME_REQ, "session_resume", CL_OP_PUBLIC, cl_auth_resume},
+    {CL_MSG_LOGOUT_REQ, "logout", CL_OP_SESSION, cl_auth_logout},
+    {CL_MSG_WHOAMI_REQ, "whoami", CL_OP_SESSION, cl_auth_whoami},
+    {CL_MSG_COMPANY_CREATE_REQ, "company_create", CL_OP_COMPANY_CREATE, cl_org_company_create},
+    {CL_MSG_COMPANY_LIST_REQ, "company_list", CL_OP_COMPANY_LIST, cl_org_company_list},
+    {CL_MSG_PROJECT_CREATE_REQ, "project_create", CL_OP_PROJECT_CREATE, cl_org_project_create},
+    {CL_MSG_PROJECT_LIST_REQ, "project_list", CL_OP_PROJECT_LIST, cl_org_project_list},
+    {CL_MSG_BUILDING_CREATE_REQ, "building_create", CL_OP_BUILDING_CREATE,
+     cl_org_building_create},
+    {CL_MSG_BUILDING_LIST_REQ, "building_list", CL_OP_BUILDING_LIST, cl_org_building_list},
+    {CL_MSG_UNIT_CREATE_REQ, "unit_create", CL_OP_UNIT_CREATE, cl_org_unit_create},
+    {CL_MSG_UNIT_LIST_REQ, "unit_list", CL_OP_UNIT_LIST, cl_org_unit_list},
+    {CL_MSG_UNIT_IMPORT_REQ, "unit_import", CL_OP_UNIT_IMPORT, cl_org_unit_import},
+    {CL_MSG_CONTRACTOR_CREATE_REQ, "contractor_create", CL_OP_CONTRACTOR_CREATE,
+     cl_org_contractor_create},
+    {CL_MSG_CONTRACTOR_LIST_REQ, "contractor_list", CL_OP_CONTRACTOR_LIST,
+     cl_org_contractor_list},
+    {CL_MSG_USER_CREATE_REQ, "user_create", CL_OP_USER_CREATE, cl_org_user_create},
+    {CL_MSG_USER_LIST_REQ, "user_list", CL_OP_USER_LIST, cl_org_user_list},
+    {CL_MSG_TRADE_ASSIGN_REQ, "trade_assign", CL_OP_TRADE_ASSIGN, cl_org_trade_assign},
+    {CL_MSG_TRADE_LIST_REQ, "trade_list", CL_OP_TRADE_LIST, cl_org_trade_list},
 };
 
 const cl_handler_t *cl_dispatch_lookup(uint16_t type) {

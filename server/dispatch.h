@@ -9,6 +9,7 @@
 
 #include <stdint.h>
 
+#include "authz.h"
 #include "server.h"
 
 typedef int (*cl_handler_fn)(cl_req_t *req);
@@ -16,14 +17,37 @@ typedef int (*cl_handler_fn)(cl_req_t *req);
 typedef struct cl_handler {
     uint16_t type;    /* request MsgType */
     const char *name; /* for logs: "ping" */
+    cl_op_t op;       /* what it does, for the authorization check before it runs */
     cl_handler_fn fn;
 } cl_handler_t;
 
 /* The handler for a request type, or NULL when the type is not a request we serve. */
 const cl_handler_t *cl_dispatch_lookup(uint16_t type);
 
-/* Handlers, one file per business area. */
+/* Handlers, one file per business area (identity handlers are in session.h). */
 int cl_sys_ping(cl_req_t *req);
 int cl_sys_server_info(cl_req_t *req);
+
+/* org.c: the organisation model. */
+int cl_org_company_create(cl_req_t *req);
+int cl_org_company_list(cl_req_t *req);
+int cl_org_project_create(cl_req_t *req);
+int cl_org_project_list(cl_req_t *req);
+int cl_org_building_create(cl_req_t *req);
+int cl_org_building_list(cl_req_t *req);
+int cl_org_unit_create(cl_req_t *req);
+int cl_org_unit_list(cl_req_t *req);
+int cl_org_unit_import(cl_req_t *req);
+int cl_org_contractor_create(cl_req_t *req);
+int cl_org_contractor_list(cl_req_t *req);
+int cl_org_user_create(cl_req_t *req);
+int cl_org_user_list(cl_req_t *req);
+int cl_org_trade_assign(cl_req_t *req);
+int cl_org_trade_list(cl_req_t *req);
+
+/* Statement tables of the areas, NULL-name terminated, prepared on every connection. */
+struct cl_db_stmt;
+extern const struct cl_db_stmt cl_org_stmts[];
+extern const struct cl_db_stmt cl_auth_stmts[];
 
 #endif

@@ -67,5 +67,19 @@ const cl_config_t *cl_req_config(const cl_req_t *req);
 const char *cl_req_tls_version(const cl_req_t *req);
 /* The verified client certificate's subject, or "" when none was presented. */
 const char *cl_req_client_subject(const cl_req_t *req);
+/* The peer's "address:port". */
+const char *cl_req_peer(const cl_req_t *req);
+
+/* The database pools (main, and analytics which may be the same pool). */
+struct cl_db;
+struct cl_db *cl_req_db(const cl_req_t *req);
+struct cl_db *cl_req_analytics_db(const cl_req_t *req);
+void cl_server_set_db(cl_server_t *srv, struct cl_db *main_db, struct cl_db *analytics_db);
+
+/* Sessions: the connection owns the session it is given (freed with the connection or
+ * when replaced); NULL logs the connection out. */
+struct cl_session;
+const struct cl_session *cl_conn_session(const cl_conn_t *conn);
+void cl_req_set_session(cl_req_t *req, struct cl_session *s);
 
 #endif

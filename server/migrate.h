@@ -1,0 +1,24 @@
+/* migrate.h - numbered SQL migrations (server/migrations/NNN_name.sql, embedded at build
+ * time), applied in order at start-up, each in its own transaction, under an advisory
+ * lock so that two daemons starting together cannot race, and recorded in
+ * schema_migrations. Runs before the loop serves anything, so it may block. */
+#ifndef CL_MIGRATE_H
+#define CL_MIGRATE_H
+
+#include <stddef.h>
+
+#include "cl_err.h"
+
+typedef struct cl_migration {
+    const char *name; /* "001_org.sql" */
+    const char *sql;
+} cl_migration_t;
+
+/* NULL-name terminated, sorted by name. */
+extern const cl_migration_t cl_migrations[];
+
+/* Connects with conninfo and applies every migration not yet recorded. *applied gets
+ * how many ran. On failure writes one sentence (with the file name) to err. */
+CL_MUSTCHECK int cl_migrate(const char *conninfo, int *applied, char *err, size_t errlen);
+
+#endif

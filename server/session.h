@@ -1,0 +1,49 @@
+/* session.h - the logged-in identity attached to a connection, and the identity
+ * requests: login, session resume, logout, whoami.
+ *
+ * A connection has at most one session. Login verifies the password with Argon2id on
+ * the libuv thread pool, creates an opaque random token (stored only as its SHA-256),
+ * and attaches the session; a new connection resumes it with the token. The session
+ * carries the scope (company, contractor, projects) that handlers pass to their SQL,
+ * and the actor JSON that attributes every mutation in the audit log. Loop thread only. */
+#ifndef CL_SESSION_H
+#define CL_SESSION_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "authz.h"
+#include "server.h"
+
+typedef struct cl_session {
+    int64_t user_id;
+    char username[72];
+    char display_name[136];
+    cl_role_t role;
+    int64_t company_id;        /* 0 when none */
+    int64_t contractor_id;     /* 0 when none */
+    char project_ids[1024];    /* the user's projects as a SQL array literal: "{1,2,3}" */
+    uint64_t expires_at_ms;
+    char actor_json[768];      /* {"user_id":..,"username":..,"peer":..,"device":..} */
+} cl_session_t;
+
+/* The request's session, or NULL before login. */
+const cl_session_t *cl_req_session(const cl_req_t *req);
+
+/* Scope parameters for SQL, in this order: role name, company id, contractor id, project
+ * id array. Values point into static storage of buf (valid until the next call with the
+ * same buf). company/contractor ids of 0 become SQL NULL. */
+typedef struct cl_scope_params {
+    const char *v[4];
+    char company[24];
+    char contractor[24];
+} cl_scope_params_t;
+void cl_session_scope_params(const cl_session_t *s, cl_scope_params_t *out);
+
+/* Handlers of the identity requests (dispatch table). */
+int cl_auth_login(cl_req_t *req);
+int cl_auth_resume(cl_req_t *req);
+int cl_auth_logout(cl_req_t *req);
+int cl_auth_whoami(cl_req_t *req);
+
+#endif
