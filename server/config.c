@@ -48,6 +48,8 @@ static const struct opt opts[] = {
     {"log", "level", OPT_LEVEL, offsetof(cl_config_t, log_level), 0, 0, 0},
     STR("db", "conninfo", db_conninfo),
     U32("db", "pool_size", db_pool_size, 1, 256),
+    STR("db", "analytics_conninfo", db_analytics_conninfo),
+    U32("db", "statement_timeout_ms", db_statement_timeout_ms, 100, 3600000),
 };
 #define NOPTS (sizeof opts / sizeof opts[0])
 
@@ -69,6 +71,7 @@ void cl_config_defaults(cl_config_t *c) {
     snprintf(c->tls_ca, sizeof c->tls_ca, "%s/tls/ca.crt", home);
     c->log_level = CL_LOG_INFO;
     c->db_pool_size = 8;
+    c->db_statement_timeout_ms = 5000;
 }
 
 /* Sets one option from text; returns 0 or writes a sentence to err. */
@@ -202,7 +205,7 @@ void cl_config_log(const cl_config_t *c) {
     for (size_t i = 0; i < NOPTS; i++) {
         const struct opt *o = &opts[i];
         const char *field = (const char *)c + o->offset;
-        if (!strcmp(o->key, "conninfo")) continue; /* may hold a password */
+        if (strstr(o->key, "conninfo")) continue; /* may hold a password */
         switch (o->kind) {
         case OPT_STR:
             cl_log_debug("config", "key=%s.%s value=%s", o->section, o->key,

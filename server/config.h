@@ -35,6 +35,8 @@ typedef struct cl_config {
     cl_log_level_t log_level;      /* [log] level */
     char db_conninfo[CL_PATH_MAX]; /* [db] conninfo: libpq connection string */
     uint32_t db_pool_size;         /* [db] pool_size */
+    char db_analytics_conninfo[CL_PATH_MAX]; /* [db] analytics_conninfo: read-only replica */
+    uint32_t db_statement_timeout_ms;        /* [db] statement_timeout_ms */
 } cl_config_t;
 
 /* Fills in the defaults (paths under $CLOSELOOP_HOME or "var"). */

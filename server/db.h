@@ -28,7 +28,7 @@
 #include "cl_err.h"
 
 #define CL_DB_MAX_PARAMS 32
-#define CL_DB_MAX_BATCH 16
+#define CL_DB_MAX_BATCH  16
 
 typedef struct cl_db cl_db_t;
 typedef struct cl_db_batch cl_db_batch_t;
@@ -43,19 +43,20 @@ typedef struct cl_db_stmt {
 typedef const cl_db_stmt_t *cl_db_stmt_table_t;
 
 typedef struct cl_db_opts {
-    const char *conninfo;            /* libpq connection string */
-    unsigned pool_size;              /* connections */
-    unsigned statement_timeout_ms;   /* server-side limit per statement */
+    const char *conninfo;             /* libpq connection string */
+    unsigned pool_size;               /* connections */
+    unsigned statement_timeout_ms;    /* server-side limit per statement */
     const cl_db_stmt_table_t *tables; /* NULL-terminated array of statement tables */
-    const char *name;                /* "main" or "analytics", for logs */
+    const char *name;                 /* "main" or "analytics", for logs */
 } cl_db_opts_t;
 
 typedef struct cl_db_result {
-    int status;            /* CL_OK or a CL_E* code */
-    const char *sqlstate;  /* five characters on a SQL error, else "" */
-    const char *message;   /* one sentence on failure, else "" */
-    int count;             /* number of statements in the batch */
-    PGresult **res;        /* res[i]: the result of statement i (NULL after a failure) */
+    int status;             /* CL_OK or a CL_E* code */
+    const char *sqlstate;   /* five characters on a SQL error, else "" */
+    const char *message;    /* one sentence on failure, else "" */
+    const char *constraint; /* violated constraint's name on a SQL error, else "" */
+    int count;              /* number of statements in the batch */
+    PGresult **res;         /* res[i]: the result of statement i (NULL after a failure) */
 } cl_db_result_t;
 
 typedef void (*cl_db_cb)(void *arg, const cl_db_result_t *r);
@@ -88,7 +89,7 @@ void cl_db_batch_run(cl_db_batch_t *b, cl_db_cb cb, void *arg);
 void cl_db_batch_free(cl_db_batch_t *b);
 
 /* One statement as a batch: add + run. On an add failure cb is still called. */
-void cl_db_exec(cl_db_t *db, const char *stmt, int nparams, const char *const *params,
-                cl_db_cb cb, void *arg);
+void cl_db_exec(cl_db_t *db, const char *stmt, int nparams, const char *const *params, cl_db_cb cb,
+                void *arg);
 
 #endif

@@ -10,6 +10,7 @@
 #include <stdint.h>
 
 #include "authz.h"
+#include "db.h"
 #include "server.h"
 
 typedef int (*cl_handler_fn)(cl_req_t *req);
@@ -18,6 +19,7 @@ typedef struct cl_handler {
     uint16_t type;    /* request MsgType */
     const char *name; /* for logs: "ping" */
     cl_op_t op;       /* what it does, for the authorization check before it runs */
+    int needs_db;     /* refused with ERR_UNAVAILABLE when no database is configured */
     cl_handler_fn fn;
 } cl_handler_t;
 
@@ -46,8 +48,7 @@ int cl_org_trade_assign(cl_req_t *req);
 int cl_org_trade_list(cl_req_t *req);
 
 /* Statement tables of the areas, NULL-name terminated, prepared on every connection. */
-struct cl_db_stmt;
-extern const struct cl_db_stmt cl_org_stmts[];
-extern const struct cl_db_stmt cl_auth_stmts[];
+extern const cl_db_stmt_t cl_org_stmts[];
+extern const cl_db_stmt_t cl_auth_stmts[];
 
 #endif

@@ -9,25 +9,40 @@
 #include <uv.h>
 
 #include "config.h"
+#include "db.h"
+#include "dispatch.h"
 #include "frame.h"
 #include "log.h"
+#include "migrate.h"
+#include "password.h"
 #include "server.h"
+#include "session.h"
 
 struct daemon {
     uv_loop_t loop;
     uv_signal_t sigterm;
     uv_signal_t sigint;
     cl_server_t *srv;
+    cl_db_t *db;        /* main pool, NULL without db.conninfo */
+    cl_db_t *analytics; /* NULL when it is the main pool */
 };
+
+/* Every statement table prepared on the pools' connections. */
+static const cl_db_stmt_table_t stmt_tables[] = {cl_auth_stmts, cl_org_stmts, NULL};
 
 static void usage(FILE *out) {
     fprintf(out,
-            "usage: closeloopd [--config FILE] [--check-config] [--help] [--version]\n"
+            "usage: closeloopd [--config FILE] [--check-config | --migrate |\n"
+            "                   --bootstrap-admin USER] [--help] [--version]\n"
             "\n"
             "The closeloop daemon: serves the defect-loop workflow over TLS.\n"
             "\n"
             "  -c, --config FILE   read settings from an INI file (see docs/OPERATIONS.md)\n"
             "      --check-config  load and check the configuration, then exit\n"
+            "      --migrate       apply pending database migrations, then exit\n"
+            "      --bootstrap-admin USER\n"
+            "                      apply migrations, create or reset the HQ administrator\n"
+            "                      USER with the password in CLOSELOOP_PASSWORD, then exit\n"
             "  -h, --help          show this help\n"
             "  -V, --version       show the version\n"
             "\n"
@@ -39,8 +54,15 @@ static void usage(FILE *out) {
 
 static struct daemon *the_daemon;
 
+static void on_db_closed(void *arg) {
+    (void)arg;
+}
+
 static void on_drained(cl_server_t *srv) {
     (void)srv;
+    /* In-flight requests have answered; now the pools can go. */
+    if (the_daemon->db) cl_db_close(the_daemon->db, on_db_closed, NULL);
+    if (the_daemon->analytics) cl_db_close(the_daemon->analytics, on_db_closed, NULL);
     /* Signals stay handled until now, so a second SIGTERM cannot cut the drain short. */
     uv_close((uv_handle_t *)&the_daemon->sigterm, NULL);
     uv_close((uv_handle_t *)&the_daemon->sigint, NULL);
@@ -59,16 +81,21 @@ int main(int argc, char **argv) {
     static const struct option long_opts[] = {
         {"config", required_argument, NULL, 'c'},
         {"check-config", no_argument, NULL, 'k'},
+        {"migrate", no_argument, NULL, 'm'},
+        {"bootstrap-admin", required_argument, NULL, 'b'},
         {"help", no_argument, NULL, 'h'},
         {"version", no_argument, NULL, 'V'},
         {NULL, 0, NULL, 0},
     };
-    const char *config_path = NULL;
+    const char *config_path = NULL, *admin = NULL;
+    int migrate_only = 0;
     int check_only = 0, opt;
     while ((opt = getopt_long(argc, argv, "c:hV", long_opts, NULL)) != -1) {
         switch (opt) {
         case 'c': config_path = optarg; break;
         case 'k': check_only = 1; break;
+        case 'm': migrate_only = 1; break;
+        case 'b': admin = optarg; break;
         case 'h': usage(stdout); return 0;
         case 'V': printf("closeloopd %s (protocol %d)\n", CL_VERSION, CL_FRAME_VERSION); return 0;
         default: usage(stderr); return 2;
@@ -96,6 +123,40 @@ int main(int argc, char **argv) {
         return 0;
     }
 
+    if (cfg.db_conninfo[0]) {
+        int applied = 0;
+        if (cl_migrate(cfg.db_conninfo, &applied, err, sizeof err) != CL_OK) {
+            cl_log_error("migrate_failed", "error=\"%s\"", err);
+            fprintf(stderr, "closeloopd: %s\n", err);
+            return 1;
+        }
+        cl_log_info("migrated", "applied=%d", applied);
+    } else if (migrate_only || admin) {
+        fprintf(stderr, "closeloopd: db.conninfo is not set (CLOSELOOP_DB_CONNINFO)\n");
+        return 2;
+    } else {
+        cl_log_warn("no_database",
+                    "reason=\"db.conninfo is not set; only ping and info are served\"");
+    }
+    if (migrate_only) return 0;
+    if (admin) {
+        const char *pw = getenv("CLOSELOOP_PASSWORD");
+        char hash[CL_PASSWORD_HASH_MAX];
+        if (!pw || cl_password_hash(pw, hash, sizeof hash) != CL_OK) {
+            fprintf(stderr,
+                    "closeloopd: set CLOSELOOP_PASSWORD to the administrator's password "
+                    "(%d to %d characters)\n",
+                    CL_PASSWORD_MIN_LEN, CL_PASSWORD_MAX_LEN);
+            return 2;
+        }
+        if (cl_bootstrap_admin(cfg.db_conninfo, admin, hash, err, sizeof err) != CL_OK) {
+            fprintf(stderr, "closeloopd: %s\n", err);
+            return 1;
+        }
+        printf("closeloopd: administrator %s is ready\n", admin);
+        return 0;
+    }
+
     signal(SIGPIPE, SIG_IGN);
     struct daemon d;
     memset(&d, 0, sizeof d);
@@ -106,6 +167,24 @@ int main(int argc, char **argv) {
         fprintf(stderr, "closeloopd: %s\n", err);
         uv_loop_close(&d.loop);
         return 1;
+    }
+    if (cfg.db_conninfo[0]) {
+        cl_db_opts_t o = {.conninfo = cfg.db_conninfo,
+                          .pool_size = cfg.db_pool_size,
+                          .statement_timeout_ms = cfg.db_statement_timeout_ms,
+                          .tables = stmt_tables,
+                          .name = "main"};
+        int rc = cl_db_start(&d.loop, &o, &d.db, err, sizeof err);
+        if (rc == CL_OK && cfg.db_analytics_conninfo[0]) {
+            o.conninfo = cfg.db_analytics_conninfo;
+            o.name = "analytics";
+            rc = cl_db_start(&d.loop, &o, &d.analytics, err, sizeof err);
+        }
+        if (rc != CL_OK) {
+            fprintf(stderr, "closeloopd: %s\n", err);
+            return 1;
+        }
+        cl_server_set_db(d.srv, d.db, d.analytics);
     }
     uv_signal_init(&d.loop, &d.sigterm);
     uv_signal_init(&d.loop, &d.sigint);
@@ -118,6 +197,8 @@ int main(int argc, char **argv) {
 
     uv_run(&d.loop, UV_RUN_DEFAULT);
     cl_server_free(d.srv);
+    cl_db_free(d.db);
+    cl_db_free(d.analytics);
     int rc = uv_loop_close(&d.loop);
     if (rc != 0) {
         cl_log_error("loop_close_failed", "error=%s", uv_err_name(rc));

@@ -21,4 +21,9 @@ extern const cl_migration_t cl_migrations[];
  * how many ran. On failure writes one sentence (with the file name) to err. */
 CL_MUSTCHECK int cl_migrate(const char *conninfo, int *applied, char *err, size_t errlen);
 
+/* Creates or resets the HQ administrator USERNAME with an Argon2id hash (blocking), for
+ * the first start of a new installation: `closeloopd --bootstrap-admin USER`. */
+CL_MUSTCHECK int cl_bootstrap_admin(const char *conninfo, const char *username,
+                                    const char *password_hash, char *err, size_t errlen);
+
 #endif

@@ -22,10 +22,12 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "authz.h"
 #include "dispatch.h"
 #include "frame.h"
 #include "log.h"
 #include "msg.h"
+#include "session.h"
 #include "tls.h"
 
 #define CLOSE_GUARD_MS 5000
@@ -59,15 +61,18 @@ struct cl_conn {
     cl_frame_decoder_t dec;
     uint8_t *out; /* plaintext frames not yet encrypted */
     size_t out_len, out_cap;
-    size_t queued;     /* ciphertext handed to uv_write, not yet written */
-    char peer[64];     /* "addr:port" */
-    char subject[256]; /* verified client certificate subject, or "" */
+    size_t queued;         /* ciphertext handed to uv_write, not yet written */
+    char peer[64];         /* "addr:port" */
+    char subject[256];     /* verified client certificate subject, or "" */
+    cl_session_t *session; /* logged-in identity, or NULL */
 };
 
 struct cl_server {
     uv_loop_t *loop;
     const cl_config_t *cfg;
     cl_tls_ctx_t *tls_ctx;
+    struct cl_db *db;        /* main pool */
+    struct cl_db *analytics; /* read-only pool (may equal db) */
     uv_tcp_t listener;
     uv_check_t flush_check; /* flushes dirty connections after each poll */
     uv_idle_t flush_idle;   /* keeps poll from blocking while output waits */
@@ -295,6 +300,32 @@ const char *cl_req_client_subject(const cl_req_t *req) {
     return req->conn->subject;
 }
 
+const char *cl_req_peer(const cl_req_t *req) {
+    return req->conn->peer;
+}
+
+struct cl_db *cl_req_db(const cl_req_t *req) {
+    return req->conn->srv->db;
+}
+
+struct cl_db *cl_req_analytics_db(const cl_req_t *req) {
+    return req->conn->srv->analytics;
+}
+
+void cl_server_set_db(cl_server_t *srv, struct cl_db *main_db, struct cl_db *analytics_db) {
+    srv->db = main_db;
+    srv->analytics = analytics_db ? analytics_db : main_db;
+}
+
+const struct cl_session *cl_conn_session(const cl_conn_t *conn) {
+    return conn->session;
+}
+
+void cl_req_set_session(cl_req_t *req, struct cl_session *s) {
+    free(req->conn->session);
+    req->conn->session = s;
+}
+
 /* One complete frame from the client. Returning negative stops the decoder. */
 static int on_frame(void *ctx, const cl_frame_hdr_t *hdr, const uint8_t *payload) {
     cl_conn_t *c = ctx;
@@ -315,6 +346,18 @@ static int on_frame(void *ctx, const cl_frame_hdr_t *hdr, const uint8_t *payload
     }
     if (srv->draining) {
         conn_send_error(c, hdr->req_id, CL_ESHUTDOWN, "the server is shutting down; retry");
+        return CL_OK;
+    }
+    if (h->needs_db && !srv->db) {
+        conn_send_error(c, hdr->req_id, CL_EUNAVAIL, "this server has no database configured");
+        return CL_OK;
+    }
+    const cl_session_t *sess = c->session;
+    int auth = cl_authz_check(sess != NULL, sess ? sess->role : CL_ROLE_NONE, h->op);
+    if (auth != CL_OK) {
+        conn_send_error(c, hdr->req_id, auth,
+                        auth == CL_EUNAUTH ? "not logged in: log in or resume a session first"
+                                           : "your role may not do this");
         return CL_OK;
     }
     if (c->inflight >= srv->cfg->max_inflight) {
@@ -350,6 +393,7 @@ static int on_frame(void *ctx, const cl_frame_hdr_t *hdr, const uint8_t *payload
 /* --- connection lifecycle --- */
 
 static void conn_free(cl_conn_t *c) {
+    free(c->session);
     cl_tls_free(c->tls);
     cl_frame_decoder_free(&c->dec);
     free(c->out);

@@ -1,1 +1,397 @@
-/* placeholder: being written */
+/* session.c - login, session resume, logout and whoami, and the session's scope.
+ *
+ * Login: one statement reads the user and the recent failure counts for that username
+ * and that source address (throttling); the password is verified with Argon2id on the
+ * thread pool; success creates a random token whose SHA-256 alone is stored, in the
+ * same transaction as the device record of a client certificate. Unknown users get the
+ * same Argon2id work and the same answer as a wrong password, so neither timing nor
+ * wording reveals which usernames exist. Every request's state is a heap struct freed
+ * when the request finishes. Loop thread only. */
+#include "session.h"
+
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "db.h"
+#include "log.h"
+#include "msg.h"
+#include "password.h"
+
+#define SESSION_TTL            "12 hours"
+#define THROTTLE_USER_FAILURES 5  /* per username per window */
+#define THROTTLE_PEER_FAILURES 20 /* per source address per window */
+#define THROTTLE_WINDOW        "15 minutes"
+
+/* The user columns every identity statement returns first, in this order. */
+#define USER_COLUMNS                                                                               \
+    "u.id, u.username, u.display_name, u.role, coalesce(u.company_id, 0),"                         \
+    " coalesce(u.contractor_id, 0), coalesce(c.name, ''), coalesce(k.name, ''),"                   \
+    " coalesce((SELECT array_agg(up.project_id ORDER BY up.project_id) FROM user_projects up"      \
+    "           WHERE up.user_id = u.id)::text, '{}')"
+#define USER_JOINS                                                                                 \
+    " LEFT JOIN companies c ON c.id = u.company_id"                                                \
+    " LEFT JOIN contractors k ON k.id = u.contractor_id"
+enum {
+    COL_ID,
+    COL_USERNAME,
+    COL_DISPLAY,
+    COL_ROLE,
+    COL_COMPANY,
+    COL_CONTRACTOR,
+    COL_COMPANY_NAME,
+    COL_CONTRACTOR_NAME,
+    COL_PROJECTS,
+    USER_NCOLS
+};
+
+const cl_db_stmt_t cl_auth_stmts[] = {
+    {"set_actor", "SELECT set_config('closeloop.actor', $1, true)"},
+    {"auth_login_lookup", "SELECT " USER_COLUMNS ", u.password_hash, u.disabled,"
+                          " (SELECT count(*) FROM login_failures f WHERE f.username = $1"
+                          "   AND f.at > now() - interval '" THROTTLE_WINDOW "'),"
+                          " (SELECT count(*) FROM login_failures f WHERE f.peer = $2"
+                          "   AND f.at > now() - interval '" THROTTLE_WINDOW "')"
+                          " FROM (SELECT 1) one LEFT JOIN users u ON u.username = $1" USER_JOINS},
+    {"auth_login_failed", "INSERT INTO login_failures (username, peer) VALUES ($1, $2)"},
+    {"auth_session_create", "INSERT INTO sessions (token_hash, user_id, peer, device, expires_at)"
+                            " VALUES ($1::bytea, $2, $3, $4, now() + interval '" SESSION_TTL "')"
+                            " RETURNING (extract(epoch FROM expires_at) * 1000)::bigint"},
+    {"auth_device_seen",
+     "INSERT INTO devices (subject, company_id) VALUES ($1, $2)"
+     " ON CONFLICT (subject) DO UPDATE SET last_seen = now(),"
+     "   company_id = coalesce(devices.company_id, EXCLUDED.company_id)"
+     " RETURNING coalesce((SELECT name FROM companies WHERE id = devices.company_id), '')"},
+    {"auth_session_resume",
+     "SELECT " USER_COLUMNS ", (extract(epoch FROM s.expires_at) * 1000)::bigint,"
+     " coalesce((SELECT name FROM companies WHERE id ="
+     "   (SELECT company_id FROM devices WHERE subject = $2)), '')"
+     " FROM sessions s JOIN users u ON u.id = s.user_id" USER_JOINS
+     " WHERE s.token_hash = $1::bytea AND s.revoked_at IS NULL AND s.expires_at > now()"
+     "   AND NOT u.disabled"},
+    {"auth_logout",
+     "UPDATE sessions SET revoked_at = now() WHERE token_hash = $1::bytea AND revoked_at IS NULL"},
+    {NULL, NULL},
+};
+
+/* A valid Argon2id hash of a random password: unknown users are verified against it so
+ * they cost the same time as real ones. */
+static const char dummy_hash[] = "$argon2id$v=19$m=19456,t=2,p=1$c29tZXNhbHRzb21lc2FsdA$"
+                                 "Q0lMD8wW1zJ0R6vMJ4bB0X4TH1Jd2vJ4pD1v9gq0x2U";
+
+const cl_session_t *cl_req_session(const cl_req_t *req) {
+    return (const cl_session_t *)cl_conn_session(req->conn);
+}
+
+void cl_session_scope_params(const cl_session_t *s, cl_scope_params_t *out) {
+    snprintf(out->company, sizeof out->company, "%" PRId64, s->company_id);
+    snprintf(out->contractor, sizeof out->contractor, "%" PRId64, s->contractor_id);
+    out->v[0] = cl_role_name(s->role);
+    out->v[1] = s->company_id ? out->company : NULL;
+    out->v[2] = s->contractor_id ? out->contractor : NULL;
+    out->v[3] = s->project_ids;
+}
+
+/* Appends s to out as a JSON string body (no quotes), escaping as needed. */
+static void json_escape(char *out, size_t len, const char *s) {
+    size_t o = strlen(out);
+    for (; *s && o + 7 < len; s++) {
+        unsigned char ch = (unsigned char)*s;
+        if (ch == '"' || ch == '\\') {
+            out[o++] = '\\';
+            out[o++] = (char)ch;
+        } else if (ch < 0x20) {
+            o += (size_t)snprintf(out + o, len - o, "\\u%04x", ch);
+        } else {
+            out[o++] = (char)ch;
+        }
+    }
+    out[o] = 0;
+}
+
+static void session_set_actor(cl_session_t *s, const char *peer) {
+    char *j = s->actor_json;
+    size_t len = sizeof s->actor_json;
+    snprintf(j, len, "{\"user_id\":%" PRId64 ",\"username\":\"", s->user_id);
+    json_escape(j, len, s->username);
+    strncat(j, "\",\"peer\":\"", len - strlen(j) - 1);
+    json_escape(j, len, peer);
+    strncat(j, "\",\"device\":\"", len - strlen(j) - 1);
+    json_escape(j, len, s->device);
+    strncat(j, "\"}", len - strlen(j) - 1);
+}
+
+/* Fills a session from the USER_COLUMNS of row 0. */
+static void session_from_row(cl_session_t *s, const PGresult *r) {
+    memset(s, 0, sizeof *s);
+    s->user_id = strtoll(PQgetvalue(r, 0, COL_ID), NULL, 10);
+    snprintf(s->username, sizeof s->username, "%s", PQgetvalue(r, 0, COL_USERNAME));
+    snprintf(s->display_name, sizeof s->display_name, "%s", PQgetvalue(r, 0, COL_DISPLAY));
+    s->role = cl_role_parse(PQgetvalue(r, 0, COL_ROLE));
+    s->company_id = strtoll(PQgetvalue(r, 0, COL_COMPANY), NULL, 10);
+    s->contractor_id = strtoll(PQgetvalue(r, 0, COL_CONTRACTOR), NULL, 10);
+    snprintf(s->company_name, sizeof s->company_name, "%s", PQgetvalue(r, 0, COL_COMPANY_NAME));
+    snprintf(s->contractor_name, sizeof s->contractor_name, "%s",
+             PQgetvalue(r, 0, COL_CONTRACTOR_NAME));
+    snprintf(s->project_ids, sizeof s->project_ids, "%s", PQgetvalue(r, 0, COL_PROJECTS));
+}
+
+/* The address part of "addr:port", for per-address throttling. */
+static void peer_address(const char *peer, char *out, size_t len) {
+    snprintf(out, len, "%s", peer);
+    char *colon = strrchr(out, ':');
+    if (colon) *colon = 0;
+}
+
+/* WhoAmI from a session; project ids parsed from the array literal into ids[]. */
+static void whoami_fill(const cl_session_t *s, cl_pb_whoami_t *w, int64_t *ids, size_t cap) {
+    closeloop__who_am_i__init(w);
+    w->user_id = s->user_id;
+    w->username = (char *)s->username;
+    w->display_name = (char *)s->display_name;
+    w->role = (Closeloop__Role)s->role;
+    w->company_id = s->company_id;
+    w->company_name = (char *)s->company_name;
+    w->contractor_id = s->contractor_id;
+    w->contractor_name = (char *)s->contractor_name;
+    w->expires_at_ms = s->expires_at_ms;
+    w->device = (char *)s->device;
+    w->device_company = (char *)s->device_company;
+    size_t n = 0;
+    for (const char *p = s->project_ids; *p && n < cap;) {
+        if (*p >= '0' && *p <= '9') {
+            char *end;
+            ids[n++] = strtoll(p, &end, 10);
+            p = end;
+        } else {
+            p++;
+        }
+    }
+    w->n_project_ids = n;
+    w->project_ids = ids;
+}
+
+static void reply_whoami(cl_req_t *req, const cl_session_t *s) {
+    cl_pb_whoami_t w;
+    int64_t ids[256];
+    whoami_fill(s, &w, ids, sizeof ids / sizeof ids[0]);
+    cl_req_reply(req, CL_MSG_WHOAMI, &w.base);
+}
+
+/* --- login --- */
+
+typedef struct login_job {
+    cl_req_t *req;
+    cl_session_t *s; /* the session being built */
+    char addr[64];   /* source address without port */
+    char hash[CL_PASSWORD_HASH_MAX];
+    bool known; /* the username exists and is enabled */
+    char token[CL_TOKEN_LEN + 1];
+} login_job_t;
+
+static void login_job_free(login_job_t *j) {
+    free(j->s);
+    free(j);
+}
+
+static void on_failure_recorded(void *arg, const cl_db_result_t *r) {
+    (void)arg;
+    if (r->status != CL_OK) cl_log_warn("login_failure_not_recorded", "error=\"%s\"", r->message);
+}
+
+static void login_fail(login_job_t *j) {
+    const cl_pb_login_req_t *in = (const cl_pb_login_req_t *)j->req->msg;
+    const char *p[] = {in->username, j->addr};
+    cl_db_exec(cl_req_db(j->req), "auth_login_failed", 2, p, on_failure_recorded, NULL);
+    cl_log_info("login_failed", "username=%s peer=%s", in->username, j->addr);
+    cl_req_fail(j->req, CL_EUNAUTH, "wrong username or password");
+    login_job_free(j);
+}
+
+static void on_session_created(void *arg, const cl_db_result_t *r) {
+    login_job_t *j = arg;
+    if (r->status != CL_OK) {
+        cl_req_fail(j->req, r->status, "cannot create the session: %s", r->message);
+        login_job_free(j);
+        return;
+    }
+    cl_session_t *s = j->s;
+    const PGresult *created = r->res[1];
+    s->expires_at_ms = strtoull(PQgetvalue(created, 0, 0), NULL, 10);
+    if (r->count > 2)
+        snprintf(s->device_company, sizeof s->device_company, "%s", PQgetvalue(r->res[2], 0, 0));
+    j->s = NULL;
+    cl_req_set_session(j->req, s); /* the connection owns it now */
+    cl_log_info("login", "user=%s role=%s peer=%s device=\"%s\"", s->username,
+                cl_role_name(s->role), j->addr, s->device);
+    cl_pb_login_t out = CLOSELOOP__LOGIN_REPLY__INIT;
+    cl_pb_whoami_t w;
+    int64_t ids[256];
+    whoami_fill(s, &w, ids, sizeof ids / sizeof ids[0]);
+    out.token = j->token;
+    out.expires_at_ms = s->expires_at_ms;
+    out.user = &w;
+    cl_req_reply(j->req, CL_MSG_LOGIN, &out.base);
+    login_job_free(j);
+}
+
+static void on_password_checked(void *arg, int status, const char *encoded) {
+    login_job_t *j = arg;
+    (void)encoded;
+    if (status != CL_OK || !j->known) {
+        login_fail(j);
+        return;
+    }
+    cl_session_t *s = j->s;
+    char user_id[24], company[24];
+    snprintf(user_id, sizeof user_id, "%" PRId64, s->user_id);
+    snprintf(company, sizeof company, "%" PRId64, s->company_id);
+    if (cl_token_new(j->token, sizeof j->token) != CL_OK) {
+        cl_req_fail(j->req, CL_EINTERNAL, "cannot create a session token");
+        login_job_free(j);
+        return;
+    }
+    cl_token_hash_hex(j->token, s->token_hash, sizeof s->token_hash);
+    const char *actor[] = {s->actor_json};
+    const char *create[] = {s->token_hash, user_id, j->addr, s->device};
+    const char *device[] = {s->device, s->company_id ? company : NULL};
+    cl_db_batch_t *b = cl_db_batch_new(cl_req_db(j->req));
+    if (!b || cl_db_batch_add(b, "set_actor", 1, actor) != CL_OK ||
+        cl_db_batch_add(b, "auth_session_create", 4, create) != CL_OK ||
+        (s->device[0] && cl_db_batch_add(b, "auth_device_seen", 2, device) != CL_OK)) {
+        cl_db_batch_free(b);
+        cl_req_fail(j->req, CL_ENOMEM, "out of memory");
+        login_job_free(j);
+        return;
+    }
+    cl_db_batch_run(b, on_session_created, j);
+}
+
+static void on_login_lookup(void *arg, const cl_db_result_t *r) {
+    login_job_t *j = arg;
+    const cl_pb_login_req_t *in = (const cl_pb_login_req_t *)j->req->msg;
+    if (r->status != CL_OK) {
+        cl_req_fail(j->req, r->status, "cannot check the login: %s", r->message);
+        login_job_free(j);
+        return;
+    }
+    const PGresult *res = r->res[0];
+    long user_failures = strtol(PQgetvalue(res, 0, USER_NCOLS + 2), NULL, 10);
+    long peer_failures = strtol(PQgetvalue(res, 0, USER_NCOLS + 3), NULL, 10);
+    if (user_failures >= THROTTLE_USER_FAILURES || peer_failures >= THROTTLE_PEER_FAILURES) {
+        cl_log_warn("login_throttled", "username=%s peer=%s user_failures=%ld peer_failures=%ld",
+                    in->username, j->addr, user_failures, peer_failures);
+        cl_req_fail(j->req, CL_ETOOMANY,
+                    "too many failed logins for this user or address; wait %s and try again",
+                    THROTTLE_WINDOW);
+        login_job_free(j);
+        return;
+    }
+    j->known = !PQgetisnull(res, 0, COL_ID) && strcmp(PQgetvalue(res, 0, USER_NCOLS + 1), "t");
+    if (j->known) {
+        session_from_row(j->s, res);
+        snprintf(j->hash, sizeof j->hash, "%s", PQgetvalue(res, 0, USER_NCOLS));
+        snprintf(j->s->device, sizeof j->s->device, "%s", cl_req_client_subject(j->req));
+        session_set_actor(j->s, cl_req_peer(j->req));
+    } else {
+        snprintf(j->hash, sizeof j->hash, "%s", dummy_hash);
+    }
+    if (cl_password_verify_async(cl_req_loop(j->req), j->hash, in->password, on_password_checked,
+                                 j) != CL_OK) {
+        cl_req_fail(j->req, CL_EINTERNAL, "cannot check the password");
+        login_job_free(j);
+    }
+}
+
+int cl_auth_login(cl_req_t *req) {
+    const cl_pb_login_req_t *in = (const cl_pb_login_req_t *)req->msg;
+    size_t ulen = strlen(in->username), plen = strlen(in->password);
+    if (ulen == 0 || ulen > 64 || plen == 0 || plen > CL_PASSWORD_MAX_LEN) {
+        cl_req_fail(req, CL_EINVAL, "a username (1-64 characters) and a password are required");
+        return CL_OK;
+    }
+    login_job_t *j = calloc(1, sizeof *j);
+    if (j) j->s = calloc(1, sizeof *j->s);
+    if (!j || !j->s) {
+        free(j);
+        return CL_ENOMEM;
+    }
+    j->req = req;
+    peer_address(cl_req_peer(req), j->addr, sizeof j->addr);
+    const char *p[] = {in->username, j->addr};
+    cl_db_exec(cl_req_db(req), "auth_login_lookup", 2, p, on_login_lookup, j);
+    return CL_OK;
+}
+
+/* --- resume, logout, whoami --- */
+
+static void on_resume_lookup(void *arg, const cl_db_result_t *r) {
+    cl_req_t *req = arg;
+    if (r->status != CL_OK) {
+        cl_req_fail(req, r->status, "cannot check the session: %s", r->message);
+        return;
+    }
+    const PGresult *res = r->res[0];
+    if (PQntuples(res) != 1) {
+        cl_req_fail(req, CL_EUNAUTH, "the session has expired or was ended; log in again");
+        return;
+    }
+    cl_session_t *s = malloc(sizeof *s);
+    if (!s) {
+        cl_req_fail(req, CL_ENOMEM, "out of memory");
+        return;
+    }
+    session_from_row(s, res);
+    s->expires_at_ms = strtoull(PQgetvalue(res, 0, USER_NCOLS), NULL, 10);
+    snprintf(s->device_company, sizeof s->device_company, "%s", PQgetvalue(res, 0, USER_NCOLS + 1));
+    snprintf(s->device, sizeof s->device, "%s", cl_req_client_subject(req));
+    const cl_pb_resume_req_t *in = (const cl_pb_resume_req_t *)req->msg;
+    cl_token_hash_hex(in->token, s->token_hash, sizeof s->token_hash);
+    session_set_actor(s, cl_req_peer(req));
+    cl_req_set_session(req, s);
+    reply_whoami(req, s);
+}
+
+int cl_auth_resume(cl_req_t *req) {
+    const cl_pb_resume_req_t *in = (const cl_pb_resume_req_t *)req->msg;
+    if (strlen(in->token) != CL_TOKEN_LEN) {
+        cl_req_fail(req, CL_EUNAUTH, "the session has expired or was ended; log in again");
+        return CL_OK;
+    }
+    char hash[72];
+    cl_token_hash_hex(in->token, hash, sizeof hash);
+    const char *p[] = {hash, cl_req_client_subject(req)};
+    cl_db_exec(cl_req_db(req), "auth_session_resume", 2, p, on_resume_lookup, req);
+    return CL_OK;
+}
+
+static void on_logout(void *arg, const cl_db_result_t *r) {
+    cl_req_t *req = arg;
+    if (r->status != CL_OK) {
+        cl_req_fail(req, r->status, "cannot end the session: %s", r->message);
+        return;
+    }
+    cl_req_set_session(req, NULL);
+    cl_pb_ok_t ok = CLOSELOOP__OK__INIT;
+    cl_req_reply(req, CL_MSG_OK, &ok.base);
+}
+
+int cl_auth_logout(cl_req_t *req) {
+    const cl_session_t *s = cl_req_session(req);
+    const char *actor[] = {s->actor_json};
+    const char *hash[] = {s->token_hash};
+    cl_db_batch_t *b = cl_db_batch_new(cl_req_db(req));
+    if (!b || cl_db_batch_add(b, "set_actor", 1, actor) != CL_OK ||
+        cl_db_batch_add(b, "auth_logout", 1, hash) != CL_OK) {
+        cl_db_batch_free(b);
+        return CL_ENOMEM;
+    }
+    cl_db_batch_run(b, on_logout, req);
+    return CL_OK;
+}
+
+int cl_auth_whoami(cl_req_t *req) {
+    reply_whoami(req, cl_req_session(req));
+    return CL_OK;
+}

@@ -20,11 +20,16 @@ typedef struct cl_session {
     char username[72];
     char display_name[136];
     cl_role_t role;
-    int64_t company_id;        /* 0 when none */
-    int64_t contractor_id;     /* 0 when none */
-    char project_ids[1024];    /* the user's projects as a SQL array literal: "{1,2,3}" */
+    int64_t company_id;     /* 0 when none */
+    int64_t contractor_id;  /* 0 when none */
+    char project_ids[1024]; /* the user's projects as a SQL array literal: "{1,2,3}" */
     uint64_t expires_at_ms;
-    char actor_json[768];      /* {"user_id":..,"username":..,"peer":..,"device":..} */
+    char company_name[208];
+    char contractor_name[208];
+    char device[256];         /* client certificate subject of the connection, or "" */
+    char device_company[208]; /* company the device is registered to, or "" */
+    char token_hash[72];      /* "\x..." SHA-256 of the token, to end the session */
+    char actor_json[1024];    /* {"user_id":..,"username":..,"peer":..,"device":..} */
 } cl_session_t;
 
 /* The request's session, or NULL before login. */

@@ -1,0 +1,268 @@
+/* test_identity.c - login, sessions and the database pool, end to end: a real
+ * PostgreSQL (pgtest), the real daemon, libcloop over TLS. Covers Argon2id-only password
+ * storage, hashed session tokens, resume on a new connection, logout, throttling of
+ * failed logins, the audit trail of sessions, and PostgreSQL being killed while clients
+ * are busy: retryable errors, no crash, recovery without restarting closeloopd. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+#include <libpq-fe.h>
+
+#include "harness.h"
+#include "pgtest.h"
+
+static pgtest_t pg;
+static th_daemon_t d;
+static char db_env[600];
+
+#define ADMIN_PASSWORD "correct horse battery"
+
+/* Runs closeloopd --bootstrap-admin USER against the test database. */
+static int bootstrap_admin(const char *user, const char *password) {
+    char cmd[2048];
+    snprintf(cmd, sizeof cmd,
+             "CLOSELOOP_DB_CONNINFO='%s' CLOSELOOP_PASSWORD='%s' '%s/closeloopd' "
+             "--bootstrap-admin '%s' >/dev/null 2>&1",
+             pg.conninfo, password, getenv("CL_BIN_DIR") ? getenv("CL_BIN_DIR") : "build/bin",
+             user);
+    return system(cmd) == 0 ? 0 : -1;
+}
+
+/* One integer from a query on the test database (blocking libpq). */
+static long long sql_int(const char *sql) {
+    PGconn *c = PQconnectdb(pg.conninfo);
+    long long v = -1;
+    PGresult *r = PQexec(c, sql);
+    if (PQresultStatus(r) == PGRES_TUPLES_OK && PQntuples(r) == 1)
+        v = strtoll(PQgetvalue(r, 0, 0), NULL, 10);
+    else
+        fprintf(stderr, "sql_int: %s: %s\n", sql, PQerrorMessage(c));
+    PQclear(r);
+    PQfinish(c);
+    return v;
+}
+
+static int group_setup(void **state) {
+    (void)state;
+    if (pgtest_start(&pg) != 0) return -1;
+    if (bootstrap_admin("admin", ADMIN_PASSWORD) != 0) return -1;
+    snprintf(db_env, sizeof db_env, "CLOSELOOP_DB_CONNINFO=%s", pg.conninfo);
+    const char *env[] = {db_env, "CLOSELOOP_DB_POOL_SIZE=4", NULL};
+    return th_daemon_start(&d, env);
+}
+
+static int group_teardown(void **state) {
+    (void)state;
+    int rc = th_daemon_stop(&d);
+    pgtest_destroy(&pg);
+    return rc == 0 ? 0 : -1;
+}
+
+/* Logs in on a fresh connection; returns the client (NULL on failure) and the code. */
+static cl_client_t *login(const char *user, const char *password, int *code, char *token) {
+    cl_client_t *c = th_connect(&d, 0);
+    if (!c) return NULL;
+    cl_pb_login_req_t req = CLOSELOOP__LOGIN_REQUEST__INIT;
+    req.username = (char *)user;
+    req.password = (char *)password;
+    ProtobufCMessage *reply = NULL;
+    *code = cl_client_call(c, CL_MSG_LOGIN_REQ, &req.base, CL_MSG_LOGIN, &reply);
+    if (*code == CL_OK && token) snprintf(token, 64, "%s", ((cl_pb_login_t *)reply)->token);
+    cl_msg_free(reply);
+    return c;
+}
+
+static int whoami(cl_client_t *c, char *username, size_t len) {
+    cl_pb_whoami_req_t req = CLOSELOOP__WHO_AM_IREQUEST__INIT;
+    ProtobufCMessage *reply = NULL;
+    int rc = cl_client_call(c, CL_MSG_WHOAMI_REQ, &req.base, CL_MSG_WHOAMI, &reply);
+    if (rc == CL_OK && username) snprintf(username, len, "%s", ((cl_pb_whoami_t *)reply)->username);
+    cl_msg_free(reply);
+    return rc;
+}
+
+static int resume(cl_client_t *c, const char *token) {
+    cl_pb_resume_req_t req = CLOSELOOP__SESSION_RESUME_REQUEST__INIT;
+    req.token = (char *)token;
+    ProtobufCMessage *reply = NULL;
+    int rc = cl_client_call(c, CL_MSG_SESSION_RESUME_REQ, &req.base, CL_MSG_WHOAMI, &reply);
+    cl_msg_free(reply);
+    return rc;
+}
+
+static void requests_need_a_session(void **state) {
+    (void)state;
+    cl_client_t *c = th_connect(&d, 0);
+    assert_non_null(c);
+    assert_int_equal(whoami(c, NULL, 0), CL_EUNAUTH);
+    cl_pb_project_list_req_t req = CLOSELOOP__PROJECT_LIST_REQUEST__INIT;
+    ProtobufCMessage *reply = NULL;
+    assert_int_equal(
+        cl_client_call(c, CL_MSG_PROJECT_LIST_REQ, &req.base, CL_MSG_PROJECT_PAGE, &reply),
+        CL_EUNAUTH);
+    cl_client_close(c);
+}
+
+static void login_whoami_resume_logout(void **state) {
+    (void)state;
+    int code;
+    char token[64] = "", name[80];
+    cl_client_t *c = login("admin", ADMIN_PASSWORD, &code, token);
+    assert_non_null(c);
+    assert_int_equal(code, CL_OK);
+    assert_int_equal(strlen(token), 43);
+    assert_int_equal(whoami(c, name, sizeof name), CL_OK);
+    assert_string_equal(name, "admin");
+
+    /* the token resumes the session on another connection */
+    cl_client_t *c2 = th_connect(&d, 0);
+    assert_non_null(c2);
+    assert_int_equal(resume(c2, token), CL_OK);
+    assert_int_equal(whoami(c2, name, sizeof name), CL_OK);
+    assert_string_equal(name, "admin");
+
+    /* logout ends it everywhere: this connection, and any later resume */
+    cl_pb_logout_req_t out = CLOSELOOP__LOGOUT_REQUEST__INIT;
+    ProtobufCMessage *reply = NULL;
+    assert_int_equal(cl_client_call(c, CL_MSG_LOGOUT_REQ, &out.base, CL_MSG_OK, &reply), CL_OK);
+    cl_msg_free(reply);
+    assert_int_equal(whoami(c, NULL, 0), CL_EUNAUTH);
+    cl_client_t *c3 = th_connect(&d, 0);
+    assert_int_equal(resume(c3, token), CL_EUNAUTH);
+    assert_int_equal(resume(c3, "not-a-token"), CL_EUNAUTH);
+    cl_client_close(c3);
+    cl_client_close(c2);
+    cl_client_close(c);
+
+    /* only hashes are stored, and the session is in the audit trail */
+    assert_int_equal(sql_int("SELECT count(*) FROM users WHERE password_hash NOT LIKE "
+                             "'$argon2id$v=19$m=19456,t=2,p=1$%'"),
+                     0);
+    assert_int_equal(sql_int("SELECT count(*) FROM sessions WHERE length(token_hash) <> 32"), 0);
+    assert_true(sql_int("SELECT count(*) FROM audit_log WHERE entity = 'sessions' AND "
+                        "actor->>'username' = 'admin' AND action = 'insert'") >= 1);
+    assert_true(sql_int("SELECT count(*) FROM audit_log WHERE entity = 'sessions' AND "
+                        "action = 'update'") >= 1);
+}
+
+static void wrong_password_and_unknown_user_look_the_same(void **state) {
+    (void)state;
+    int code;
+    cl_client_t *c = login("admin", "wrong password", &code, NULL);
+    assert_int_equal(code, CL_EUNAUTH);
+    char wrong[256];
+    snprintf(wrong, sizeof wrong, "%s", cl_client_error(c));
+    cl_client_close(c);
+    c = login("nobody-here", "wrong password", &code, NULL);
+    assert_int_equal(code, CL_EUNAUTH);
+    assert_string_equal(cl_client_error(c), wrong);
+    cl_client_close(c);
+}
+
+static void failed_logins_are_throttled(void **state) {
+    (void)state;
+    assert_int_equal(bootstrap_admin("victim", "victim password 1"), 0);
+    int code;
+    for (int i = 0; i < 5; i++) {
+        cl_client_t *c = login("victim", "guess", &code, NULL);
+        assert_int_equal(code, CL_EUNAUTH);
+        cl_client_close(c);
+    }
+    cl_client_t *c = login("victim", "victim password 1", &code, NULL);
+    assert_int_equal(code, CL_ETOOMANY); /* even the right password, for a while */
+    assert_non_null(strstr(cl_client_error(c), "too many failed logins"));
+    cl_client_close(c);
+    /* other users are not affected */
+    c = login("admin", ADMIN_PASSWORD, &code, NULL);
+    assert_int_equal(code, CL_OK);
+    cl_client_close(c);
+}
+
+static void client_certificate_registers_the_device(void **state) {
+    (void)state;
+    cl_client_t *c = th_connect(&d, 1);
+    assert_non_null(c);
+    cl_pb_login_req_t req = CLOSELOOP__LOGIN_REQUEST__INIT;
+    req.username = "admin";
+    req.password = ADMIN_PASSWORD;
+    ProtobufCMessage *reply = NULL;
+    assert_int_equal(cl_client_call(c, CL_MSG_LOGIN_REQ, &req.base, CL_MSG_LOGIN, &reply), CL_OK);
+    assert_non_null(strstr(((cl_pb_login_t *)reply)->user->device, "desktop-1"));
+    cl_msg_free(reply);
+    cl_client_close(c);
+    assert_int_equal(sql_int("SELECT count(*) FROM devices WHERE subject LIKE '%desktop-1%'"), 1);
+}
+
+/* Resumes the session once; returns the code. */
+static int resume_fresh(const char *token) {
+    cl_client_t *c = th_connect(&d, 0);
+    if (!c) return CL_ECLOSED;
+    int rc = resume(c, token);
+    cl_client_close(c);
+    return rc;
+}
+
+static void postgres_killed_and_restarted(void **state) {
+    (void)state;
+    int code;
+    char token[64];
+    cl_client_t *c = login("admin", ADMIN_PASSWORD, &code, token);
+    assert_int_equal(code, CL_OK);
+
+    /* Keep several requests in flight on one connection while PostgreSQL dies. */
+    cl_pb_resume_req_t req = CLOSELOOP__SESSION_RESUME_REQUEST__INIT;
+    req.token = token;
+    for (int i = 0; i < 8; i++)
+        assert_int_equal(
+            cl_client_send(c, cl_client_next_id(c), CL_MSG_SESSION_RESUME_REQ, &req.base), CL_OK);
+    assert_int_equal(pgtest_stop(&pg, PGTEST_IMMEDIATE), 0);
+    int ok = 0, retryable = 0;
+    for (int i = 0; i < 8; i++) {
+        cl_reply_t r;
+        assert_int_equal(cl_client_recv(c, &r, 20000), CL_OK);
+        if (r.err == CL_OK)
+            ok++;
+        else if (r.retryable)
+            retryable++;
+        else
+            fail_msg("non-retryable error while the database was down: %s", r.errmsg);
+        cl_reply_clear(&r);
+    }
+    assert_int_equal(ok + retryable, 8);
+
+    /* While it is down: a clear retryable error, and the daemon keeps serving pings. */
+    int rc = resume_fresh(token);
+    assert_int_equal(rc, CL_EUNAVAIL);
+    assert_true(cl_err_retryable(rc));
+    assert_int_equal(th_ping_fresh(&d), CL_OK);
+    assert_true(th_daemon_alive(&d));
+
+    /* PostgreSQL comes back; the pool reconnects by itself. */
+    assert_int_equal(pgtest_restart_after_kill(&pg), 0);
+    time_t deadline = time(NULL) + 30;
+    while ((rc = resume_fresh(token)) != CL_OK && time(NULL) < deadline)
+        usleep(200000);
+    assert_int_equal(rc, CL_OK);
+    cl_client_close(c);
+    assert_true(th_log_contains(&d, "event=db_connection_lost"));
+}
+
+int main(void) {
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(requests_need_a_session),
+        cmocka_unit_test(login_whoami_resume_logout),
+        cmocka_unit_test(wrong_password_and_unknown_user_look_the_same),
+        cmocka_unit_test(failed_logins_are_throttled),
+        cmocka_unit_test(client_certificate_registers_the_device),
+        cmocka_unit_test(postgres_killed_and_restarted),
+    };
+    return cmocka_run_group_tests(tests, group_setup, group_teardown);
+}
