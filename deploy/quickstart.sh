@@ -369,6 +369,39 @@ EOF
     say "wrote $f"
 }
 
+# ---------------------------------------------------------------------------------------
+# Demo data: the first administrator, then the demo organisation through cloop.
+demo_setup() {
+    local pwfile=$home/demo-password marker=$home/run/demo-data-loaded
+    local pw=${CLOSELOOP_DEMO_PASSWORD:-}
+    if [ -z "$pw" ] && [ -s "$pwfile" ]; then pw=$(cat -- "$pwfile"); fi
+    if [ -z "$pw" ]; then
+        pw=$(openssl rand -base64 18 | tr -d '/+=' | cut -c1-16)
+        (umask 077 && printf '%s\n' "$pw" >"$pwfile")
+        say "generated the demo password (kept in $pwfile)"
+    fi
+    demo_password=$pw
+    if [ -f "$marker" ]; then
+        say "demo data already loaded"
+        return 0
+    fi
+    CLOSELOOP_PASSWORD=$pw CLOSELOOP_HOME=$home "$bin_dir/closeloopd" --config "$ini" \
+        --bootstrap-admin admin >>"$logfile" 2>&1 ||
+        die "could not create the admin user; see $logfile"
+    # The demo loader logs in with its own session store, so yours is untouched.
+    mkdir -p -- "$home/demo-home"
+    if HOME=$home/demo-home XDG_CONFIG_HOME=$home/demo-home CLOSELOOP_CONFIG=/dev/null \
+        CLOSELOOP_SERVER=127.0.0.1:$port CLOSELOOP_CA=$home/tls/ca.crt \
+        CLOSELOOP_DEMO_PASSWORD=$pw CLOOP=$bin_dir/cloop "$repo/deploy/demo-data.sh" \
+        >"$home/log/demo-data.log" 2>&1; then
+        touch -- "$marker"
+        say "loaded the demo data (log: $home/log/demo-data.log)"
+    else
+        tail -n 20 -- "$home/log/demo-data.log" >&2
+        die "loading the demo data failed (log: $home/log/demo-data.log)"
+    fi
+}
+
 build() {
     local blog=$home/log/build.log
     # Only the two programs: a test that does not compile yet must not stop the quickstart
@@ -402,15 +435,19 @@ cmd_start() {
     write_ini
     daemon_start
     write_client_config
+    demo_setup
     cat <<EOF
 
 closeloop is running:
   closeloopd   127.0.0.1:$port, pid $(cat -- "$pidfile"), log $logfile
   PostgreSQL   data $pgdata, socket dir $sockdir, database closeloop
   config       $ini
+Demo users: admin analyst cr cr2 clerk verifier property contractor
+  password: $demo_password  (CLOSELOOP_DEMO_PASSWORD sets it on a fresh var/)
 Try, from $repo:
   build/bin/cloop ping
-  build/bin/cloop info
+  build/bin/cloop login admin
+  build/bin/cloop project list
   deploy/quickstart.sh psql
   deploy/quickstart.sh stop
 EOF

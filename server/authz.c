@@ -1,1 +1,132 @@
-/* placeholder: being written */
+/* authz.c - the role x operation table: which roles may perform each operation, and
+ * the scope their data is limited to. This table is the only place that says who may
+ * do what; cl_authz_check applies it, the handlers' SQL applies the scope.
+ *
+ * Marker scopes: CL_OP_PUBLIC is CL_SCOPE_GROUP for everybody (public replies carry no
+ * scoped data); CL_OP_SESSION gives each role its natural scope, the one its data is
+ * limited to everywhere else. Under CL_OP_CONTRACTOR_LIST a CR's CL_SCOPE_COMPANY still
+ * means all contractors: they are group-wide master data a CR assigns trades from.
+ * Pure data, no state; safe from any thread. */
+#include "authz.h"
+
+#include <stddef.h>
+#include <string.h>
+
+#define ARRAY_LEN(a) (sizeof(a) / sizeof((a)[0]))
+
+/* Column shorthands; columns follow cl_role_t. */
+#define N_ CL_SCOPE_NONE
+#define G_ CL_SCOPE_GROUP
+#define C_ CL_SCOPE_COMPANY
+#define P_ CL_SCOPE_PROJECTS
+#define K_ CL_SCOPE_CONTRACTOR
+
+_Static_assert(CL_ROLE__COUNT == 8, "a new role needs a column in authz_table");
+
+/* One row per operation; columns in cl_role_t order. */
+/* clang-format off */
+static const unsigned char authz_table[][CL_ROLE__COUNT] = {
+    /*                             none admin analyst cr  clerk contr verif prop */
+    [CL_OP_PUBLIC] =              {G_,  G_,   G_,     G_, G_,   G_,   G_,   G_},
+    [CL_OP_SESSION] =             {N_,  G_,   G_,     C_, P_,   K_,   P_,   P_},
+    [CL_OP_COMPANY_CREATE] =      {N_,  G_,   N_,     N_, N_,   N_,   N_,   N_},
+    [CL_OP_COMPANY_LIST] =        {N_,  G_,   G_,     C_, N_,   N_,   N_,   N_},
+    [CL_OP_PROJECT_CREATE] =      {N_,  G_,   N_,     C_, N_,   N_,   N_,   N_},
+    [CL_OP_PROJECT_LIST] =        {N_,  G_,   G_,     C_, P_,   K_,   P_,   P_},
+    [CL_OP_BUILDING_CREATE] =     {N_,  G_,   N_,     C_, N_,   N_,   N_,   N_},
+    [CL_OP_BUILDING_LIST] =       {N_,  G_,   G_,     C_, P_,   N_,   P_,   P_},
+    [CL_OP_UNIT_CREATE] =         {N_,  G_,   N_,     C_, P_,   N_,   N_,   N_},
+    [CL_OP_UNIT_LIST] =           {N_,  G_,   G_,     C_, P_,   N_,   P_,   P_},
+    [CL_OP_UNIT_IMPORT] =         {N_,  G_,   N_,     C_, P_,   N_,   N_,   N_},
+    [CL_OP_CONTRACTOR_CREATE] =   {N_,  G_,   N_,     N_, N_,   N_,   N_,   N_},
+    [CL_OP_CONTRACTOR_LIST] =     {N_,  G_,   G_,     C_, P_,   K_,   P_,   P_},
+    [CL_OP_USER_CREATE] =         {N_,  G_,   N_,     N_, N_,   N_,   N_,   N_},
+    [CL_OP_USER_LIST] =           {N_,  G_,   G_,     C_, N_,   N_,   N_,   N_},
+    [CL_OP_TRADE_ASSIGN] =        {N_,  G_,   N_,     C_, N_,   N_,   N_,   N_},
+    [CL_OP_TRADE_LIST] =          {N_,  G_,   G_,     C_, P_,   K_,   P_,   P_},
+};
+/* clang-format on */
+_Static_assert(ARRAY_LEN(authz_table) == CL_OP__COUNT, "a new op needs a row in authz_table");
+
+/* Who may see owners' names, phones and id numbers: analysts get statistics only. */
+static const bool owner_data[CL_ROLE__COUNT] = {
+    [CL_ROLE_HQ_ADMIN] = true,
+    [CL_ROLE_CR] = true,
+    [CL_ROLE_CLERK] = true,
+    [CL_ROLE_PROPERTY] = true,
+};
+
+/* As stored in users.role (see the CHECK in server/migrations/001_org.sql). */
+static const char *const role_names[] = {
+    [CL_ROLE_NONE] = NULL,
+    [CL_ROLE_HQ_ADMIN] = "hq_admin",
+    [CL_ROLE_HQ_ANALYST] = "hq_analyst",
+    [CL_ROLE_CR] = "cr",
+    [CL_ROLE_CLERK] = "clerk",
+    [CL_ROLE_CONTRACTOR] = "contractor",
+    [CL_ROLE_VERIFIER] = "verifier",
+    [CL_ROLE_PROPERTY] = "property",
+};
+_Static_assert(ARRAY_LEN(role_names) == CL_ROLE__COUNT, "a new role needs a name");
+
+/* Stable: these names appear in logs and audit records. */
+static const char *const op_names[] = {
+    [CL_OP_PUBLIC] = "public",
+    [CL_OP_SESSION] = "session",
+    [CL_OP_COMPANY_CREATE] = "company_create",
+    [CL_OP_COMPANY_LIST] = "company_list",
+    [CL_OP_PROJECT_CREATE] = "project_create",
+    [CL_OP_PROJECT_LIST] = "project_list",
+    [CL_OP_BUILDING_CREATE] = "building_create",
+    [CL_OP_BUILDING_LIST] = "building_list",
+    [CL_OP_UNIT_CREATE] = "unit_create",
+    [CL_OP_UNIT_LIST] = "unit_list",
+    [CL_OP_UNIT_IMPORT] = "unit_import",
+    [CL_OP_CONTRACTOR_CREATE] = "contractor_create",
+    [CL_OP_CONTRACTOR_LIST] = "contractor_list",
+    [CL_OP_USER_CREATE] = "user_create",
+    [CL_OP_USER_LIST] = "user_list",
+    [CL_OP_TRADE_ASSIGN] = "trade_assign",
+    [CL_OP_TRADE_LIST] = "trade_list",
+};
+_Static_assert(ARRAY_LEN(op_names) == CL_OP__COUNT, "a new op needs a name");
+
+/* Unsigned compares, so a negative value cast to the enum is out of range too. */
+static bool role_valid(cl_role_t role) {
+    return (unsigned)role < (unsigned)CL_ROLE__COUNT;
+}
+
+static bool op_valid(cl_op_t op) {
+    return (unsigned)op < (unsigned)CL_OP__COUNT;
+}
+
+cl_scope_t cl_authz_scope(cl_role_t role, cl_op_t op) {
+    if (!role_valid(role) || !op_valid(op)) return CL_SCOPE_NONE;
+    return (cl_scope_t)authz_table[op][role];
+}
+
+int cl_authz_check(bool logged_in, cl_role_t role, cl_op_t op) {
+    if (op == CL_OP_PUBLIC) return CL_OK;
+    if (!logged_in) return CL_EUNAUTH;
+    if (role == CL_ROLE_NONE || !role_valid(role)) return CL_EFORBIDDEN;
+    return cl_authz_scope(role, op) == CL_SCOPE_NONE ? CL_EFORBIDDEN : CL_OK;
+}
+
+bool cl_authz_sees_owner_data(cl_role_t role) {
+    return role_valid(role) && owner_data[role];
+}
+
+const char *cl_role_name(cl_role_t role) {
+    return role_valid(role) ? role_names[role] : NULL;
+}
+
+cl_role_t cl_role_parse(const char *name) {
+    if (name == NULL) return CL_ROLE_NONE;
+    for (size_t r = 1; r < ARRAY_LEN(role_names); r++)
+        if (strcmp(name, role_names[r]) == 0) return (cl_role_t)r;
+    return CL_ROLE_NONE;
+}
+
+const char *cl_op_name(cl_op_t op) {
+    return op_valid(op) ? op_names[op] : NULL;
+}

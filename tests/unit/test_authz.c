@@ -1,0 +1,388 @@
+/* test_authz.c - unit tests of the role x operation table (server/authz.c).
+ *
+ * The expected matrix below is written out independently of the implementation, one
+ * entry per (role, op) pair including CL_ROLE_NONE, straight from the access rules; it
+ * must cover every pair exactly once, so adding a role or an op without deciding its
+ * row here fails the test. Each entry is checked against cl_authz_scope and against
+ * cl_authz_check logged in and not. Then: policy invariants that must survive any edit
+ * of the table, owner-data visibility per role, role and op names, out-of-range input. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <cmocka.h>
+
+#include <stdbool.h>
+#include <string.h>
+
+#include "authz.h"
+
+#define ARRAY_LEN(a) (sizeof(a) / sizeof((a)[0]))
+
+/* ---- the expected matrix ---------------------------------------------------------- */
+
+struct expect {
+    cl_role_t role;
+    cl_op_t op;
+    cl_scope_t scope;
+};
+
+#define NONE       CL_SCOPE_NONE
+#define GROUP      CL_SCOPE_GROUP
+#define COMPANY    CL_SCOPE_COMPANY
+#define PROJECTS   CL_SCOPE_PROJECTS
+#define CONTRACTOR CL_SCOPE_CONTRACTOR
+
+static const struct expect matrix[] = {
+    /* No role (a session without a valid role): public operations only. */
+    {CL_ROLE_NONE, CL_OP_PUBLIC, GROUP},
+    {CL_ROLE_NONE, CL_OP_SESSION, NONE},
+    {CL_ROLE_NONE, CL_OP_COMPANY_CREATE, NONE},
+    {CL_ROLE_NONE, CL_OP_COMPANY_LIST, NONE},
+    {CL_ROLE_NONE, CL_OP_PROJECT_CREATE, NONE},
+    {CL_ROLE_NONE, CL_OP_PROJECT_LIST, NONE},
+    {CL_ROLE_NONE, CL_OP_BUILDING_CREATE, NONE},
+    {CL_ROLE_NONE, CL_OP_BUILDING_LIST, NONE},
+    {CL_ROLE_NONE, CL_OP_UNIT_CREATE, NONE},
+    {CL_ROLE_NONE, CL_OP_UNIT_LIST, NONE},
+    {CL_ROLE_NONE, CL_OP_UNIT_IMPORT, NONE},
+    {CL_ROLE_NONE, CL_OP_CONTRACTOR_CREATE, NONE},
+    {CL_ROLE_NONE, CL_OP_CONTRACTOR_LIST, NONE},
+    {CL_ROLE_NONE, CL_OP_USER_CREATE, NONE},
+    {CL_ROLE_NONE, CL_OP_USER_LIST, NONE},
+    {CL_ROLE_NONE, CL_OP_TRADE_ASSIGN, NONE},
+    {CL_ROLE_NONE, CL_OP_TRADE_LIST, NONE},
+
+    /* HQ admin: everything, group-wide. */
+    {CL_ROLE_HQ_ADMIN, CL_OP_PUBLIC, GROUP},
+    {CL_ROLE_HQ_ADMIN, CL_OP_SESSION, GROUP},
+    {CL_ROLE_HQ_ADMIN, CL_OP_COMPANY_CREATE, GROUP},
+    {CL_ROLE_HQ_ADMIN, CL_OP_COMPANY_LIST, GROUP},
+    {CL_ROLE_HQ_ADMIN, CL_OP_PROJECT_CREATE, GROUP},
+    {CL_ROLE_HQ_ADMIN, CL_OP_PROJECT_LIST, GROUP},
+    {CL_ROLE_HQ_ADMIN, CL_OP_BUILDING_CREATE, GROUP},
+    {CL_ROLE_HQ_ADMIN, CL_OP_BUILDING_LIST, GROUP},
+    {CL_ROLE_HQ_ADMIN, CL_OP_UNIT_CREATE, GROUP},
+    {CL_ROLE_HQ_ADMIN, CL_OP_UNIT_LIST, GROUP},
+    {CL_ROLE_HQ_ADMIN, CL_OP_UNIT_IMPORT, GROUP},
+    {CL_ROLE_HQ_ADMIN, CL_OP_CONTRACTOR_CREATE, GROUP},
+    {CL_ROLE_HQ_ADMIN, CL_OP_CONTRACTOR_LIST, GROUP},
+    {CL_ROLE_HQ_ADMIN, CL_OP_USER_CREATE, GROUP},
+    {CL_ROLE_HQ_ADMIN, CL_OP_USER_LIST, GROUP},
+    {CL_ROLE_HQ_ADMIN, CL_OP_TRADE_ASSIGN, GROUP},
+    {CL_ROLE_HQ_ADMIN, CL_OP_TRADE_LIST, GROUP},
+
+    /* HQ analyst: reads everything group-wide, writes nothing. */
+    {CL_ROLE_HQ_ANALYST, CL_OP_PUBLIC, GROUP},
+    {CL_ROLE_HQ_ANALYST, CL_OP_SESSION, GROUP},
+    {CL_ROLE_HQ_ANALYST, CL_OP_COMPANY_CREATE, NONE},
+    {CL_ROLE_HQ_ANALYST, CL_OP_COMPANY_LIST, GROUP},
+    {CL_ROLE_HQ_ANALYST, CL_OP_PROJECT_CREATE, NONE},
+    {CL_ROLE_HQ_ANALYST, CL_OP_PROJECT_LIST, GROUP},
+    {CL_ROLE_HQ_ANALYST, CL_OP_BUILDING_CREATE, NONE},
+    {CL_ROLE_HQ_ANALYST, CL_OP_BUILDING_LIST, GROUP},
+    {CL_ROLE_HQ_ANALYST, CL_OP_UNIT_CREATE, NONE},
+    {CL_ROLE_HQ_ANALYST, CL_OP_UNIT_LIST, GROUP},
+    {CL_ROLE_HQ_ANALYST, CL_OP_UNIT_IMPORT, NONE},
+    {CL_ROLE_HQ_ANALYST, CL_OP_CONTRACTOR_CREATE, NONE},
+    {CL_ROLE_HQ_ANALYST, CL_OP_CONTRACTOR_LIST, GROUP},
+    {CL_ROLE_HQ_ANALYST, CL_OP_USER_CREATE, NONE},
+    {CL_ROLE_HQ_ANALYST, CL_OP_USER_LIST, GROUP},
+    {CL_ROLE_HQ_ANALYST, CL_OP_TRADE_ASSIGN, NONE},
+    {CL_ROLE_HQ_ANALYST, CL_OP_TRADE_LIST, GROUP},
+
+    /* City-company CR staff: their company; no companies, contractors or users created. */
+    {CL_ROLE_CR, CL_OP_PUBLIC, GROUP},
+    {CL_ROLE_CR, CL_OP_SESSION, COMPANY},
+    {CL_ROLE_CR, CL_OP_COMPANY_CREATE, NONE},
+    {CL_ROLE_CR, CL_OP_COMPANY_LIST, COMPANY},
+    {CL_ROLE_CR, CL_OP_PROJECT_CREATE, COMPANY},
+    {CL_ROLE_CR, CL_OP_PROJECT_LIST, COMPANY},
+    {CL_ROLE_CR, CL_OP_BUILDING_CREATE, COMPANY},
+    {CL_ROLE_CR, CL_OP_BUILDING_LIST, COMPANY},
+    {CL_ROLE_CR, CL_OP_UNIT_CREATE, COMPANY},
+    {CL_ROLE_CR, CL_OP_UNIT_LIST, COMPANY},
+    {CL_ROLE_CR, CL_OP_UNIT_IMPORT, COMPANY},
+    {CL_ROLE_CR, CL_OP_CONTRACTOR_CREATE, NONE},
+    {CL_ROLE_CR, CL_OP_CONTRACTOR_LIST, COMPANY},
+    {CL_ROLE_CR, CL_OP_USER_CREATE, NONE},
+    {CL_ROLE_CR, CL_OP_USER_LIST, COMPANY},
+    {CL_ROLE_CR, CL_OP_TRADE_ASSIGN, COMPANY},
+    {CL_ROLE_CR, CL_OP_TRADE_LIST, COMPANY},
+
+    /* Site clerk: their projects; enters units, creates nothing above a unit. */
+    {CL_ROLE_CLERK, CL_OP_PUBLIC, GROUP},
+    {CL_ROLE_CLERK, CL_OP_SESSION, PROJECTS},
+    {CL_ROLE_CLERK, CL_OP_COMPANY_CREATE, NONE},
+    {CL_ROLE_CLERK, CL_OP_COMPANY_LIST, NONE},
+    {CL_ROLE_CLERK, CL_OP_PROJECT_CREATE, NONE},
+    {CL_ROLE_CLERK, CL_OP_PROJECT_LIST, PROJECTS},
+    {CL_ROLE_CLERK, CL_OP_BUILDING_CREATE, NONE},
+    {CL_ROLE_CLERK, CL_OP_BUILDING_LIST, PROJECTS},
+    {CL_ROLE_CLERK, CL_OP_UNIT_CREATE, PROJECTS},
+    {CL_ROLE_CLERK, CL_OP_UNIT_LIST, PROJECTS},
+    {CL_ROLE_CLERK, CL_OP_UNIT_IMPORT, PROJECTS},
+    {CL_ROLE_CLERK, CL_OP_CONTRACTOR_CREATE, NONE},
+    {CL_ROLE_CLERK, CL_OP_CONTRACTOR_LIST, PROJECTS},
+    {CL_ROLE_CLERK, CL_OP_USER_CREATE, NONE},
+    {CL_ROLE_CLERK, CL_OP_USER_LIST, NONE},
+    {CL_ROLE_CLERK, CL_OP_TRADE_ASSIGN, NONE},
+    {CL_ROLE_CLERK, CL_OP_TRADE_LIST, PROJECTS},
+
+    /* Contractor: what is assigned to them; never buildings or units (owners' data). */
+    {CL_ROLE_CONTRACTOR, CL_OP_PUBLIC, GROUP},
+    {CL_ROLE_CONTRACTOR, CL_OP_SESSION, CONTRACTOR},
+    {CL_ROLE_CONTRACTOR, CL_OP_COMPANY_CREATE, NONE},
+    {CL_ROLE_CONTRACTOR, CL_OP_COMPANY_LIST, NONE},
+    {CL_ROLE_CONTRACTOR, CL_OP_PROJECT_CREATE, NONE},
+    {CL_ROLE_CONTRACTOR, CL_OP_PROJECT_LIST, CONTRACTOR},
+    {CL_ROLE_CONTRACTOR, CL_OP_BUILDING_CREATE, NONE},
+    {CL_ROLE_CONTRACTOR, CL_OP_BUILDING_LIST, NONE},
+    {CL_ROLE_CONTRACTOR, CL_OP_UNIT_CREATE, NONE},
+    {CL_ROLE_CONTRACTOR, CL_OP_UNIT_LIST, NONE},
+    {CL_ROLE_CONTRACTOR, CL_OP_UNIT_IMPORT, NONE},
+    {CL_ROLE_CONTRACTOR, CL_OP_CONTRACTOR_CREATE, NONE},
+    {CL_ROLE_CONTRACTOR, CL_OP_CONTRACTOR_LIST, CONTRACTOR},
+    {CL_ROLE_CONTRACTOR, CL_OP_USER_CREATE, NONE},
+    {CL_ROLE_CONTRACTOR, CL_OP_USER_LIST, NONE},
+    {CL_ROLE_CONTRACTOR, CL_OP_TRADE_ASSIGN, NONE},
+    {CL_ROLE_CONTRACTOR, CL_OP_TRADE_LIST, CONTRACTOR},
+
+    /* Verifier: their projects, read only. */
+    {CL_ROLE_VERIFIER, CL_OP_PUBLIC, GROUP},
+    {CL_ROLE_VERIFIER, CL_OP_SESSION, PROJECTS},
+    {CL_ROLE_VERIFIER, CL_OP_COMPANY_CREATE, NONE},
+    {CL_ROLE_VERIFIER, CL_OP_COMPANY_LIST, NONE},
+    {CL_ROLE_VERIFIER, CL_OP_PROJECT_CREATE, NONE},
+    {CL_ROLE_VERIFIER, CL_OP_PROJECT_LIST, PROJECTS},
+    {CL_ROLE_VERIFIER, CL_OP_BUILDING_CREATE, NONE},
+    {CL_ROLE_VERIFIER, CL_OP_BUILDING_LIST, PROJECTS},
+    {CL_ROLE_VERIFIER, CL_OP_UNIT_CREATE, NONE},
+    {CL_ROLE_VERIFIER, CL_OP_UNIT_LIST, PROJECTS},
+    {CL_ROLE_VERIFIER, CL_OP_UNIT_IMPORT, NONE},
+    {CL_ROLE_VERIFIER, CL_OP_CONTRACTOR_CREATE, NONE},
+    {CL_ROLE_VERIFIER, CL_OP_CONTRACTOR_LIST, PROJECTS},
+    {CL_ROLE_VERIFIER, CL_OP_USER_CREATE, NONE},
+    {CL_ROLE_VERIFIER, CL_OP_USER_LIST, NONE},
+    {CL_ROLE_VERIFIER, CL_OP_TRADE_ASSIGN, NONE},
+    {CL_ROLE_VERIFIER, CL_OP_TRADE_LIST, PROJECTS},
+
+    /* Property service: their projects, read only. */
+    {CL_ROLE_PROPERTY, CL_OP_PUBLIC, GROUP},
+    {CL_ROLE_PROPERTY, CL_OP_SESSION, PROJECTS},
+    {CL_ROLE_PROPERTY, CL_OP_COMPANY_CREATE, NONE},
+    {CL_ROLE_PROPERTY, CL_OP_COMPANY_LIST, NONE},
+    {CL_ROLE_PROPERTY, CL_OP_PROJECT_CREATE, NONE},
+    {CL_ROLE_PROPERTY, CL_OP_PROJECT_LIST, PROJECTS},
+    {CL_ROLE_PROPERTY, CL_OP_BUILDING_CREATE, NONE},
+    {CL_ROLE_PROPERTY, CL_OP_BUILDING_LIST, PROJECTS},
+    {CL_ROLE_PROPERTY, CL_OP_UNIT_CREATE, NONE},
+    {CL_ROLE_PROPERTY, CL_OP_UNIT_LIST, PROJECTS},
+    {CL_ROLE_PROPERTY, CL_OP_UNIT_IMPORT, NONE},
+    {CL_ROLE_PROPERTY, CL_OP_CONTRACTOR_CREATE, NONE},
+    {CL_ROLE_PROPERTY, CL_OP_CONTRACTOR_LIST, PROJECTS},
+    {CL_ROLE_PROPERTY, CL_OP_USER_CREATE, NONE},
+    {CL_ROLE_PROPERTY, CL_OP_USER_LIST, NONE},
+    {CL_ROLE_PROPERTY, CL_OP_TRADE_ASSIGN, NONE},
+    {CL_ROLE_PROPERTY, CL_OP_TRADE_LIST, PROJECTS},
+};
+
+/* Operations that change data: read-only roles must have none of them. */
+static const cl_op_t write_ops[] = {
+    CL_OP_COMPANY_CREATE, CL_OP_PROJECT_CREATE,    CL_OP_BUILDING_CREATE, CL_OP_UNIT_CREATE,
+    CL_OP_UNIT_IMPORT,    CL_OP_CONTRACTOR_CREATE, CL_OP_USER_CREATE,     CL_OP_TRADE_ASSIGN,
+};
+
+/* Roles outside the table's range, as a corrupt value or a bad cast could give. */
+static const int bad_roles[] = {CL_ROLE__COUNT, CL_ROLE__COUNT + 1, -1, 1000};
+static const int bad_ops[] = {CL_OP__COUNT, CL_OP__COUNT + 1, -1, 1000};
+
+/* ---- tests ------------------------------------------------------------------------ */
+
+/* Every (role, op) pair appears exactly once, so the matrix is the whole policy. */
+static void test_matrix_complete(void **state) {
+    (void)state;
+    assert_int_equal(ARRAY_LEN(matrix), (size_t)CL_ROLE__COUNT * CL_OP__COUNT);
+    bool seen[CL_ROLE__COUNT][CL_OP__COUNT];
+    memset(seen, 0, sizeof(seen));
+    for (size_t i = 0; i < ARRAY_LEN(matrix); i++) {
+        const struct expect *e = &matrix[i];
+        assert_in_range(e->role, 0, CL_ROLE__COUNT - 1);
+        assert_in_range(e->op, 0, CL_OP__COUNT - 1);
+        assert_false(seen[e->role][e->op]);
+        seen[e->role][e->op] = true;
+    }
+}
+
+static void test_matrix_scope(void **state) {
+    (void)state;
+    for (size_t i = 0; i < ARRAY_LEN(matrix); i++) {
+        const struct expect *e = &matrix[i];
+        cl_scope_t got = cl_authz_scope(e->role, e->op);
+        if (got != e->scope)
+            fail_msg("role %s op %s: scope %d, expected %d",
+                     cl_role_name(e->role) ? cl_role_name(e->role) : "none", cl_op_name(e->op),
+                     (int)got, (int)e->scope);
+    }
+}
+
+/* The check follows the matrix: public always passes; otherwise no session is
+ * UNAUTH, and a session is allowed exactly where the scope is not NONE. */
+static void test_matrix_check(void **state) {
+    (void)state;
+    for (size_t i = 0; i < ARRAY_LEN(matrix); i++) {
+        const struct expect *e = &matrix[i];
+        int in = cl_authz_check(true, e->role, e->op);
+        int out = cl_authz_check(false, e->role, e->op);
+        int want_in = e->scope != NONE ? CL_OK : CL_EFORBIDDEN;
+        int want_out = e->op == CL_OP_PUBLIC ? CL_OK : CL_EUNAUTH;
+        if (in != want_in || out != want_out)
+            fail_msg("role %s op %s: check %d/%d, expected %d/%d",
+                     cl_role_name(e->role) ? cl_role_name(e->role) : "none", cl_op_name(e->op), in,
+                     out, want_in, want_out);
+    }
+}
+
+/* Properties of the policy stated in the rules, checked on the implementation. */
+static void test_policy_invariants(void **state) {
+    (void)state;
+    static const cl_role_t read_only[] = {CL_ROLE_NONE, CL_ROLE_HQ_ANALYST, CL_ROLE_CONTRACTOR,
+                                          CL_ROLE_VERIFIER, CL_ROLE_PROPERTY};
+    for (size_t r = 0; r < ARRAY_LEN(read_only); r++)
+        for (size_t o = 0; o < ARRAY_LEN(write_ops); o++)
+            assert_int_equal(cl_authz_scope(read_only[r], write_ops[o]), NONE);
+
+    /* Group master data and accounts: only HQ admin creates them. */
+    for (int r = 0; r < CL_ROLE__COUNT; r++) {
+        bool admin = r == CL_ROLE_HQ_ADMIN;
+        assert_int_equal(cl_authz_scope(r, CL_OP_COMPANY_CREATE) != NONE, admin);
+        assert_int_equal(cl_authz_scope(r, CL_OP_CONTRACTOR_CREATE) != NONE, admin);
+        assert_int_equal(cl_authz_scope(r, CL_OP_USER_CREATE) != NONE, admin);
+    }
+
+    /* Owners' data never reaches a contractor: no buildings or units. */
+    assert_int_equal(cl_authz_scope(CL_ROLE_CONTRACTOR, CL_OP_BUILDING_LIST), NONE);
+    assert_int_equal(cl_authz_scope(CL_ROLE_CONTRACTOR, CL_OP_UNIT_LIST), NONE);
+
+    /* Group scope is for HQ only; every other role is limited to its own data. */
+    for (int r = 0; r < CL_ROLE__COUNT; r++) {
+        if (r == CL_ROLE_HQ_ADMIN || r == CL_ROLE_HQ_ANALYST) continue;
+        for (int o = 0; o < CL_OP__COUNT; o++)
+            if (o != CL_OP_PUBLIC) assert_int_not_equal(cl_authz_scope(r, o), GROUP);
+    }
+}
+
+static void test_out_of_range(void **state) {
+    (void)state;
+    for (size_t i = 0; i < ARRAY_LEN(bad_roles); i++) {
+        cl_role_t role = (cl_role_t)bad_roles[i];
+        for (int o = 0; o < CL_OP__COUNT; o++) {
+            assert_int_equal(cl_authz_scope(role, o), NONE);
+            int want = o == CL_OP_PUBLIC ? CL_OK : CL_EFORBIDDEN;
+            assert_int_equal(cl_authz_check(true, role, o), want);
+            want = o == CL_OP_PUBLIC ? CL_OK : CL_EUNAUTH;
+            assert_int_equal(cl_authz_check(false, role, o), want);
+        }
+        assert_false(cl_authz_sees_owner_data(role));
+        assert_null(cl_role_name(role));
+    }
+    for (size_t i = 0; i < ARRAY_LEN(bad_ops); i++) {
+        cl_op_t op = (cl_op_t)bad_ops[i];
+        for (int r = 0; r < CL_ROLE__COUNT; r++) {
+            assert_int_equal(cl_authz_scope(r, op), NONE);
+            assert_int_equal(cl_authz_check(true, r, op), CL_EFORBIDDEN);
+            assert_int_equal(cl_authz_check(false, r, op), CL_EUNAUTH);
+        }
+        assert_null(cl_op_name(op));
+    }
+}
+
+static void test_owner_data(void **state) {
+    (void)state;
+    static const struct {
+        cl_role_t role;
+        bool sees;
+    } want[] = {
+        {CL_ROLE_NONE, false},     {CL_ROLE_HQ_ADMIN, true}, {CL_ROLE_HQ_ANALYST, false},
+        {CL_ROLE_CR, true},        {CL_ROLE_CLERK, true},    {CL_ROLE_CONTRACTOR, false},
+        {CL_ROLE_VERIFIER, false}, {CL_ROLE_PROPERTY, true},
+    };
+    assert_int_equal(ARRAY_LEN(want), CL_ROLE__COUNT);
+    for (size_t i = 0; i < ARRAY_LEN(want); i++)
+        assert_int_equal(cl_authz_sees_owner_data(want[i].role), want[i].sees);
+}
+
+static void test_role_names(void **state) {
+    (void)state;
+    /* The names the users.role CHECK constraint allows. */
+    static const struct {
+        cl_role_t role;
+        const char *name;
+    } want[] = {
+        {CL_ROLE_HQ_ADMIN, "hq_admin"},
+        {CL_ROLE_HQ_ANALYST, "hq_analyst"},
+        {CL_ROLE_CR, "cr"},
+        {CL_ROLE_CLERK, "clerk"},
+        {CL_ROLE_CONTRACTOR, "contractor"},
+        {CL_ROLE_VERIFIER, "verifier"},
+        {CL_ROLE_PROPERTY, "property"},
+    };
+    assert_int_equal(ARRAY_LEN(want), CL_ROLE__COUNT - 1);
+    for (size_t i = 0; i < ARRAY_LEN(want); i++) {
+        assert_non_null(cl_role_name(want[i].role));
+        assert_string_equal(cl_role_name(want[i].role), want[i].name);
+        assert_int_equal(cl_role_parse(want[i].name), want[i].role);
+    }
+    assert_null(cl_role_name(CL_ROLE_NONE));
+
+    static const char *const unknown[] = {"",   "none",  "HQ_ADMIN",    "hq_admin ",  " cr",
+                                          "hq", "admin", "contractors", "property\n", "clerk\x01"};
+    for (size_t i = 0; i < ARRAY_LEN(unknown); i++)
+        assert_int_equal(cl_role_parse(unknown[i]), CL_ROLE_NONE);
+    assert_int_equal(cl_role_parse(NULL), CL_ROLE_NONE);
+}
+
+static void test_op_names(void **state) {
+    (void)state;
+    static const char *const want[] = {
+        [CL_OP_PUBLIC] = "public",
+        [CL_OP_SESSION] = "session",
+        [CL_OP_COMPANY_CREATE] = "company_create",
+        [CL_OP_COMPANY_LIST] = "company_list",
+        [CL_OP_PROJECT_CREATE] = "project_create",
+        [CL_OP_PROJECT_LIST] = "project_list",
+        [CL_OP_BUILDING_CREATE] = "building_create",
+        [CL_OP_BUILDING_LIST] = "building_list",
+        [CL_OP_UNIT_CREATE] = "unit_create",
+        [CL_OP_UNIT_LIST] = "unit_list",
+        [CL_OP_UNIT_IMPORT] = "unit_import",
+        [CL_OP_CONTRACTOR_CREATE] = "contractor_create",
+        [CL_OP_CONTRACTOR_LIST] = "contractor_list",
+        [CL_OP_USER_CREATE] = "user_create",
+        [CL_OP_USER_LIST] = "user_list",
+        [CL_OP_TRADE_ASSIGN] = "trade_assign",
+        [CL_OP_TRADE_LIST] = "trade_list",
+    };
+    assert_int_equal(ARRAY_LEN(want), CL_OP__COUNT);
+    for (int o = 0; o < CL_OP__COUNT; o++) {
+        const char *name = cl_op_name(o);
+        assert_non_null(name);
+        assert_string_equal(name, want[o]);
+        /* snake_case, and unique */
+        assert_true(name[0] >= 'a' && name[0] <= 'z');
+        assert_int_equal(strspn(name, "abcdefghijklmnopqrstuvwxyz_"), strlen(name));
+        for (int p = 0; p < o; p++)
+            assert_string_not_equal(name, cl_op_name(p));
+    }
+}
+
+int main(void) {
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_matrix_complete), cmocka_unit_test(test_matrix_scope),
+        cmocka_unit_test(test_matrix_check),    cmocka_unit_test(test_policy_invariants),
+        cmocka_unit_test(test_out_of_range),    cmocka_unit_test(test_owner_data),
+        cmocka_unit_test(test_role_names),      cmocka_unit_test(test_op_names),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
