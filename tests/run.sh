@@ -123,9 +123,9 @@ if [ "$quick" = 1 ]; then
 else
     step "build: RelWithDebInfo (as deploy/quickstart.sh builds it)"
     if build build "release build" -DCMAKE_BUILD_TYPE=RelWithDebInfo; then
-        step "ctest integration_daemon with closeloopd under valgrind"
+        step "ctest integration_daemon and integration_identity with closeloopd under valgrind"
         CL_DAEMON_WRAPPER="valgrind --leak-check=full --show-leak-kinds=definite,indirect --errors-for-leak-kinds=definite,indirect --error-exitcode=99 -q" \
-            ctest_run "ctest valgrind" build/ctest-valgrind.log --test-dir build -R '^integration_daemon$'
+            ctest_run "ctest valgrind" build/ctest-valgrind.log --test-dir build -R '^integration_(daemon|identity)$'
     fi
 fi
 
