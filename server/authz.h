@@ -25,8 +25,8 @@ typedef enum cl_role {
 } cl_role_t;
 
 typedef enum cl_op {
-    CL_OP_PUBLIC = 0,        /* ping, server info, login, session resume: no session needed */
-    CL_OP_SESSION,           /* whoami, logout: any logged-in user */
+    CL_OP_PUBLIC = 0, /* ping, server info, login, session resume: no session needed */
+    CL_OP_SESSION,    /* whoami, logout: any logged-in user */
     CL_OP_COMPANY_CREATE,
     CL_OP_COMPANY_LIST,
     CL_OP_PROJECT_CREATE,
@@ -47,11 +47,11 @@ typedef enum cl_op {
 
 /* The data a role sees under an operation. */
 typedef enum cl_scope {
-    CL_SCOPE_NONE = 0,       /* not allowed */
-    CL_SCOPE_GROUP,          /* the whole group (HQ roles) */
-    CL_SCOPE_COMPANY,        /* the user's city company */
-    CL_SCOPE_PROJECTS,       /* the user's assigned projects */
-    CL_SCOPE_CONTRACTOR,     /* what is assigned to the user's contractor */
+    CL_SCOPE_NONE = 0,   /* not allowed */
+    CL_SCOPE_GROUP,      /* the whole group (HQ roles) */
+    CL_SCOPE_COMPANY,    /* the user's city company */
+    CL_SCOPE_PROJECTS,   /* the user's assigned projects */
+    CL_SCOPE_CONTRACTOR, /* what is assigned to the user's contractor */
 } cl_scope_t;
 
 /* The scope role has under op; CL_SCOPE_NONE when it may not perform it. */

@@ -16,9 +16,9 @@
 #include "cl_err.h"
 
 #define CL_PASSWORD_HASH_MAX 128 /* encoded hash buffer size */
-#define CL_PASSWORD_MIN_LEN 8
-#define CL_PASSWORD_MAX_LEN 256
-#define CL_TOKEN_LEN 43          /* base64url of 32 bytes, no padding */
+#define CL_PASSWORD_MIN_LEN  8
+#define CL_PASSWORD_MAX_LEN  256
+#define CL_TOKEN_LEN         43 /* base64url of 32 bytes, no padding */
 
 /* Blocking: hashes password into out (>= CL_PASSWORD_HASH_MAX bytes). CL_OK, CL_EINVAL
  * (length outside CL_PASSWORD_MIN_LEN..MAX_LEN) or CL_EINTERNAL. */
@@ -33,8 +33,8 @@ CL_MUSTCHECK int cl_password_verify(const char *encoded, const char *password);
 typedef void (*cl_password_cb)(void *arg, int status, const char *encoded);
 
 /* Thread-pool forms; the password is copied (and wiped after use). CL_OK when queued. */
-CL_MUSTCHECK int cl_password_hash_async(uv_loop_t *loop, const char *password,
-                                        cl_password_cb cb, void *arg);
+CL_MUSTCHECK int cl_password_hash_async(uv_loop_t *loop, const char *password, cl_password_cb cb,
+                                        void *arg);
 CL_MUSTCHECK int cl_password_verify_async(uv_loop_t *loop, const char *encoded,
                                           const char *password, cl_password_cb cb, void *arg);
 

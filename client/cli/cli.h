@@ -1,7 +1,7 @@
-/* cli.h - what cloop's subcommands share: exit codes, error reporting, option helpers
- * and the subcommand entry points. Each subcommand lives in cmd_<name>.c, receives the
- * resolved settings and its own arguments (global options already removed), and
- * returns an exit code. main.c owns dispatch and --help. */
+/* cli.h - what cloop's subcommands share: exit codes, error reporting, option helpers,
+ * passwords, idempotency keys and the subcommand entry points. Each subcommand lives in
+ * cmd_<name>.c, receives the resolved settings and its own arguments (global options
+ * already removed), and returns an exit code. main.c owns dispatch and --help. */
 #ifndef CLI_H
 #define CLI_H
 
@@ -31,9 +31,61 @@ int cli_opt_value(int argc, char **argv, int *i, const char *shortopt, const cha
 /* Parses a decimal integer in [min, max]; CL_OK or CL_EINVAL. */
 CL_MUSTCHECK int cli_parse_u64(const char *s, uint64_t min, uint64_t max, uint64_t *out);
 
+/* Parses a record id (1 to 2^63-1) given to option opt; prints a usage error and
+ * returns CL_EINVAL when s is not one. */
+CL_MUSTCHECK int cli_parse_id(const char *opt, const char *s, int64_t *out);
+
+/* A password: the environment variable env when it is set, else typed at a no-echo
+ * prompt on /dev/tty (twice, and compared, when confirm is set; the terminal is restored
+ * on exit and on SIGINT/SIGTERM/SIGHUP/SIGQUIT/SIGTSTP). Returns CL_OK, or prints why
+ * not and returns CL_EINVAL (no terminal, empty, too long, mismatch) or CL_EIO. */
+CL_MUSTCHECK int cli_get_password(const char *env, const char *prompt, int confirm, char *buf,
+                                  size_t cap);
+
+/* Role names as typed and shown ("hq_admin", ...) for the wire Role enum. */
+const char *cli_role_name(int role);
+/* The Role for a name, or 0 (ROLE_NONE) when unknown. */
+int cli_role_parse(const char *name);
+
+/* Unix milliseconds as local time "YYYY-MM-DD HH:MM:SS ZONE" ("" for 0). */
+void cli_format_time_ms(uint64_t ms, char *buf, size_t len);
+
+/* A random UUIDv4 ("xxxxxxxx-xxxx-4xxx-yxxx-xxxxxxxxxxxx") from /dev/urandom, the
+ * idempotency key of one invocation's create. CL_OK or CL_EIO. */
+CL_MUSTCHECK int cli_uuid4(char out[37]);
+
 int cmd_ping(const cli_settings_t *s, int argc, char **argv);
 void cmd_ping_help(FILE *out);
 int cmd_info(const cli_settings_t *s, int argc, char **argv);
 void cmd_info_help(FILE *out);
+
+/* cmd_auth.c */
+int cmd_login(const cli_settings_t *s, int argc, char **argv);
+void cmd_login_help(FILE *out);
+int cmd_logout(const cli_settings_t *s, int argc, char **argv);
+void cmd_logout_help(FILE *out);
+int cmd_whoami(const cli_settings_t *s, int argc, char **argv);
+void cmd_whoami_help(FILE *out);
+
+/* cmd_org.c: each takes its verb (add, list, assign, import) as argv[0]; the _sub help
+ * functions print the verb's own help, or the command's when sub names no verb. */
+int cmd_company(const cli_settings_t *s, int argc, char **argv);
+void cmd_company_help(FILE *out, const char *sub);
+int cmd_project(const cli_settings_t *s, int argc, char **argv);
+void cmd_project_help(FILE *out, const char *sub);
+int cmd_building(const cli_settings_t *s, int argc, char **argv);
+void cmd_building_help(FILE *out, const char *sub);
+int cmd_unit(const cli_settings_t *s, int argc, char **argv);
+void cmd_unit_help(FILE *out, const char *sub);
+int cmd_contractor(const cli_settings_t *s, int argc, char **argv);
+void cmd_contractor_help(FILE *out, const char *sub);
+int cmd_user(const cli_settings_t *s, int argc, char **argv);
+void cmd_user_help(FILE *out, const char *sub);
+int cmd_trade(const cli_settings_t *s, int argc, char **argv);
+void cmd_trade_help(FILE *out, const char *sub);
+
+/* cmd_import.c: `cloop unit import`, argv after the verb. */
+int cmd_unit_import(const cli_settings_t *s, int argc, char **argv);
+void cmd_unit_import_help(FILE *out);
 
 #endif

@@ -1,1 +1,1062 @@
-/* placeholder: being written */
+/* cmd_org.c - the organisation commands: company, project, building, unit, contractor,
+ * user and trade, each with the verbs add (assign for trade) and list.
+ *
+ * Every verb opens the stored session (session_store.h), sends one request and prints
+ * records through output.h: lists are streamed pages collected into one table, a create
+ * prints the record the server made, id first, in the same columns as its list. Each
+ * create carries a fresh UUIDv4 idempotency key, kept across the automatic retries, so a
+ * retried create never makes a second record. `unit import` lives in cmd_import.c.
+ * Single-threaded; every message and table is freed before the verb returns. */
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "cli.h"
+#include "cloop.h"
+#include "session_store.h"
+
+#define MAX_COLS 10
+#define MAX_LIST 1000 /* most ids accepted in --projects */
+
+/* ---- idempotency keys --------------------------------------------------------------- */
+
+int cli_uuid4(char out[37]) {
+    unsigned char b[16];
+    int fd = open("/dev/urandom", O_RDONLY | O_CLOEXEC);
+    if (fd < 0) return CL_EIO;
+    size_t got = 0;
+    while (got < sizeof b) {
+        ssize_t n = read(fd, b + got, sizeof b - got);
+        if (n < 0 && errno == EINTR) continue;
+        if (n <= 0) break;
+        got += (size_t)n;
+    }
+    close(fd);
+    if (got < sizeof b) return CL_EIO;
+    b[6] = (unsigned char)((b[6] & 0x0F) | 0x40); /* version 4 */
+    b[8] = (unsigned char)((b[8] & 0x3F) | 0x80); /* RFC 4122 variant */
+    static const char hex[] = "0123456789abcdef";
+    size_t o = 0;
+    for (size_t i = 0; i < sizeof b; i++) {
+        if (i == 4 || i == 6 || i == 8 || i == 10) out[o++] = '-';
+        out[o++] = hex[b[i] >> 4];
+        out[o++] = hex[b[i] & 0x0F];
+    }
+    out[o] = '\0';
+    return CL_OK;
+}
+
+/* ---- argument parsing --------------------------------------------------------------- */
+
+/* One option of a verb: "--name" and where its value goes. */
+typedef struct optdef {
+    const char *name;
+    const char **val;
+} optdef_t;
+
+/* Splits argv into the verb's options and at most maxpos positional arguments ("--"
+ * ends the options). Prints a usage error and returns -1 on anything unexpected. */
+static int parse_args(const char *what, int argc, char **argv, const optdef_t *defs,
+                      const char **pos, int maxpos, int *npos) {
+    int dashdash = 0;
+    *npos = 0;
+    for (int i = 0; i < argc; i++) {
+        const char *a = argv[i];
+        if (!dashdash && strcmp(a, "--") == 0) {
+            dashdash = 1;
+            continue;
+        }
+        if (!dashdash && a[0] == '-' && a[1] != '\0') {
+            int m = 0;
+            for (const optdef_t *d = defs; d && d->name && m == 0; d++) {
+                const char *v = NULL;
+                m = cli_opt_value(argc, argv, &i, NULL, d->name, &v);
+                if (m > 0) *d->val = v;
+            }
+            if (m < 0) return -1;
+            if (m == 0) {
+                cli_errorf("%s: unknown option '%s'; see 'cloop %s --help'", what, a, what);
+                return -1;
+            }
+            continue;
+        }
+        if (*npos >= maxpos) {
+            cli_errorf("%s: unexpected argument '%s'; see 'cloop %s --help'", what, a, what);
+            return -1;
+        }
+        pos[(*npos)++] = a;
+    }
+    return 0;
+}
+
+static int need(const char *what, const char *opt, const char *v) {
+    if (v && *v) return 0;
+    cli_errorf("%s: %s is required; see 'cloop %s --help'", what, opt, what);
+    return -1;
+}
+
+/* An optional id option: 0 when absent. */
+static int opt_id(const char *opt, const char *v, int64_t *out) {
+    *out = 0;
+    return v ? (cli_parse_id(opt, v, out) == CL_OK ? 0 : -1) : 0;
+}
+
+static int parse_i32(const char *opt, const char *v, int32_t min, int32_t max, int32_t *out) {
+    char *end = NULL;
+    errno = 0;
+    long long x = v && *v ? strtoll(v, &end, 10) : 0;
+    if (!v || !*v || errno || *end || x < min || x > max) {
+        cli_errorf("invalid %s '%s': give a whole number from %" PRId32 " to %" PRId32, opt,
+                   v ? v : "", min, max);
+        return -1;
+    }
+    *out = (int32_t)x;
+    return 0;
+}
+
+/* "1,2,3" into a malloc'd id array. */
+static int parse_id_list(const char *opt, const char *v, int64_t **ids, size_t *n) {
+    *ids = NULL;
+    *n = 0;
+    if (!v) return 0;
+    size_t cap = 1;
+    for (const char *p = v; *p; p++)
+        cap += *p == ',';
+    if (cap > MAX_LIST || !(*ids = calloc(cap, sizeof **ids))) {
+        cli_errorf("%s: too many ids", opt);
+        return -1;
+    }
+    char *copy = strdup(v);
+    if (!copy) {
+        free(*ids);
+        *ids = NULL;
+        cli_errorf("out of memory");
+        return -1;
+    }
+    char *save = NULL;
+    for (char *tok = strtok_r(copy, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
+        while (*tok == ' ')
+            tok++;
+        if (cli_parse_id(opt, tok, &(*ids)[*n]) != CL_OK) {
+            free(copy);
+            free(*ids);
+            *ids = NULL;
+            *n = 0;
+            return -1;
+        }
+        (*n)++;
+    }
+    free(copy);
+    return 0;
+}
+
+/* Whether s is a trade code: [a-z][a-z0-9_]{1,39}. */
+static int trade_code_ok(const char *s) {
+    size_t n = strlen(s);
+    if (n < 2 || n > 40 || s[0] < 'a' || s[0] > 'z') return 0;
+    for (size_t i = 1; i < n; i++)
+        if (!((s[i] >= 'a' && s[i] <= 'z') || (s[i] >= '0' && s[i] <= '9') || s[i] == '_'))
+            return 0;
+    return 1;
+}
+
+static int username_ok(const char *s) {
+    size_t n = strlen(s);
+    if (n < 1 || n > 64) return 0;
+    for (size_t i = 0; i < n; i++) {
+        char c = s[i];
+        if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+              c == '_' || c == '.' || c == '-'))
+            return 0;
+    }
+    return 1;
+}
+
+/* YYYY-MM-DD naming a real day. */
+static int date_ok(const char *s) {
+    int y, m, d;
+    char tail;
+    if (strlen(s) != 10 || s[4] != '-' || s[7] != '-') return 0;
+    if (sscanf(s, "%4d-%2d-%2d%c", &y, &m, &d, &tail) != 3) return 0;
+    static const int mdays[] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
+    if (y < 1900 || y > 2999 || m < 1 || m > 12 || d < 1) return 0;
+    int leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
+    return d <= mdays[m - 1] + (m == 2 && leap);
+}
+
+static int utf8_arg_ok(const char *what, const char *v) {
+    if (cl_utf8_valid(v, strlen(v))) return 0;
+    cli_errorf("%s: '%s' is not valid UTF-8", what, v);
+    return -1;
+}
+
+/* ---- records as table rows ---------------------------------------------------------- */
+
+/* One row being built: cells point at message strings or at the row's own buffers. */
+typedef struct row {
+    const char *cell[MAX_COLS];
+    char num[MAX_COLS][24];
+    char *joined; /* at most one malloc'd cell (a list), freed by row_add */
+} row_t;
+
+static const char *str(const char *s) {
+    return s ? s : "";
+}
+
+static const char *i64(row_t *r, int col, int64_t v) {
+    snprintf(r->num[col], sizeof r->num[col], "%" PRId64, v);
+    return r->num[col];
+}
+
+/* Like i64, but "" for 0 (no such reference). */
+static const char *ref(row_t *r, int col, int64_t v) {
+    return v ? i64(r, col, v) : "";
+}
+
+static int64_t meta_id(const Closeloop__Meta *m) {
+    return m ? m->id : 0;
+}
+
+static char *join_strings(char **v, size_t n) {
+    size_t len = 1;
+    for (size_t i = 0; i < n; i++)
+        len += strlen(str(v[i])) + 1;
+    char *out = malloc(len), *p = out;
+    if (!out) return NULL;
+    *p = '\0';
+    for (size_t i = 0; i < n; i++)
+        p += sprintf(p, "%s%s", i ? "," : "", str(v[i]));
+    return out;
+}
+
+static char *join_ids(const int64_t *v, size_t n) {
+    char *out = malloc(n * 21 + 1), *p = out;
+    if (!out) return NULL;
+    *p = '\0';
+    for (size_t i = 0; i < n; i++)
+        p += sprintf(p, "%s%" PRId64, i ? "," : "", v[i]);
+    return out;
+}
+
+static int row_add(cli_table_t *t, row_t *r) {
+    int rc = cli_table_add(t, r->cell);
+    free(r->joined);
+    r->joined = NULL;
+    return rc;
+}
+
+/* What one kind of record looks like in a table. */
+typedef struct entity {
+    const char *plural; /* "companies", for messages */
+    size_t ncols;       /* columns */
+    const char *cols[MAX_COLS];
+    unsigned numeric; /* bit i: column i is numeric */
+    int (*add)(cli_table_t *t, const ProtobufCMessage *record);
+    int (*add_page)(cli_table_t *t, const ProtobufCMessage *page);
+} entity_t;
+
+static const char *kind_name(int k) {
+    switch (k) {
+    case CLOSELOOP__COMPANY_KIND__COMPANY_HQ: return "hq";
+    case CLOSELOOP__COMPANY_KIND__COMPANY_CITY: return "city";
+    case CLOSELOOP__COMPANY_KIND__COMPANY_PROJECT: return "project";
+    default: return "";
+    }
+}
+
+static int company_add_row(cli_table_t *t, const ProtobufCMessage *m) {
+    const Closeloop__Company *x = (const Closeloop__Company *)m;
+    row_t r = {0};
+    r.cell[0] = i64(&r, 0, meta_id(x->meta));
+    r.cell[1] = str(x->name);
+    r.cell[2] = kind_name(x->kind);
+    r.cell[3] = ref(&r, 3, x->parent_id);
+    return row_add(t, &r);
+}
+
+static int project_add_row(cli_table_t *t, const ProtobufCMessage *m) {
+    const Closeloop__Project *x = (const Closeloop__Project *)m;
+    row_t r = {0};
+    r.cell[0] = i64(&r, 0, meta_id(x->meta));
+    r.cell[1] = str(x->name);
+    r.cell[2] = ref(&r, 2, x->company_id);
+    r.cell[3] = str(x->company_name);
+    r.cell[4] = str(x->city);
+    r.cell[5] = str(x->move_in_date);
+    return row_add(t, &r);
+}
+
+static int building_add_row(cli_table_t *t, const ProtobufCMessage *m) {
+    const Closeloop__Building *x = (const Closeloop__Building *)m;
+    row_t r = {0};
+    r.cell[0] = i64(&r, 0, meta_id(x->meta));
+    r.cell[1] = ref(&r, 1, x->project_id);
+    r.cell[2] = str(x->name);
+    r.cell[3] = i64(&r, 3, x->floors);
+    return row_add(t, &r);
+}
+
+static int unit_add_row(cli_table_t *t, const ProtobufCMessage *m) {
+    const Closeloop__Unit *x = (const Closeloop__Unit *)m;
+    row_t r = {0};
+    r.cell[0] = i64(&r, 0, meta_id(x->meta));
+    r.cell[1] = ref(&r, 1, x->building_id);
+    r.cell[2] = str(x->building_name);
+    r.cell[3] = str(x->number);
+    r.cell[4] = i64(&r, 4, x->floor);
+    r.cell[5] = str(x->layout);
+    r.cell[6] = x->owner ? str(x->owner->name) : "";
+    r.cell[7] = x->owner ? str(x->owner->phone) : "";
+    r.cell[8] = x->owner ? str(x->owner->id_number) : "";
+    return row_add(t, &r);
+}
+
+static int contractor_add_row(cli_table_t *t, const ProtobufCMessage *m) {
+    const Closeloop__Contractor *x = (const Closeloop__Contractor *)m;
+    row_t r = {0};
+    if (!(r.joined = join_strings(x->trades, x->n_trades))) return CL_ENOMEM;
+    r.cell[0] = i64(&r, 0, meta_id(x->meta));
+    r.cell[1] = str(x->name);
+    r.cell[2] = r.joined;
+    return row_add(t, &r);
+}
+
+static int user_add_row(cli_table_t *t, const ProtobufCMessage *m) {
+    const Closeloop__User *x = (const Closeloop__User *)m;
+    row_t r = {0};
+    if (!(r.joined = join_ids(x->project_ids, x->n_project_ids))) return CL_ENOMEM;
+    r.cell[0] = i64(&r, 0, meta_id(x->meta));
+    r.cell[1] = str(x->username);
+    r.cell[2] = str(x->display_name);
+    r.cell[3] = cli_role_name(x->role);
+    r.cell[4] = ref(&r, 4, x->company_id);
+    r.cell[5] = ref(&r, 5, x->contractor_id);
+    r.cell[6] = r.joined;
+    r.cell[7] = x->disabled ? "yes" : "no";
+    return row_add(t, &r);
+}
+
+static int trade_add_row(cli_table_t *t, const ProtobufCMessage *m) {
+    const Closeloop__TradeAssignment *x = (const Closeloop__TradeAssignment *)m;
+    row_t r = {0};
+    r.cell[0] = i64(&r, 0, x->project_id);
+    r.cell[1] = str(x->trade);
+    r.cell[2] = i64(&r, 2, x->contractor_id);
+    r.cell[3] = str(x->contractor_name);
+    return row_add(t, &r);
+}
+
+/* The rows of a page: every item through the record's row function. */
+#define PAGE_ADDER(fn, page_type, row_fn)                                                          \
+    static int fn(cli_table_t *t, const ProtobufCMessage *m) {                                     \
+        const page_type *p = (const page_type *)m;                                                 \
+        for (size_t i = 0; i < p->n_items; i++)                                                    \
+            if (row_fn(t, &p->items[i]->base) != CL_OK) return CL_ENOMEM;                          \
+        return CL_OK;                                                                              \
+    }
+PAGE_ADDER(company_add_page, Closeloop__CompanyPage, company_add_row)
+PAGE_ADDER(project_add_page, Closeloop__ProjectPage, project_add_row)
+PAGE_ADDER(building_add_page, Closeloop__BuildingPage, building_add_row)
+PAGE_ADDER(unit_add_page, Closeloop__UnitPage, unit_add_row)
+PAGE_ADDER(contractor_add_page, Closeloop__ContractorPage, contractor_add_row)
+PAGE_ADDER(user_add_page, Closeloop__UserPage, user_add_row)
+PAGE_ADDER(trade_add_page, Closeloop__TradeAssignmentPage, trade_add_row)
+
+static const entity_t E_COMPANY = {
+    "companies", 4, {"id", "name", "kind", "parent_id"}, 0x9, company_add_row, company_add_page};
+static const entity_t E_PROJECT = {"projects",
+                                   6,
+                                   {"id", "name", "company_id", "company", "city", "move_in"},
+                                   0x5,
+                                   project_add_row,
+                                   project_add_page};
+static const entity_t E_BUILDING = {
+    "buildings",      4, {"id", "project_id", "name", "floors"}, 0xB, building_add_row,
+    building_add_page};
+static const entity_t E_UNIT = {"units",
+                                9,
+                                {"id", "building_id", "building", "number", "floor", "layout",
+                                 "owner_name", "owner_phone", "owner_id_number"},
+                                0x13,
+                                unit_add_row,
+                                unit_add_page};
+static const entity_t E_CONTRACTOR = {
+    "contractors", 3, {"id", "name", "trades"}, 0x1, contractor_add_row, contractor_add_page};
+static const entity_t E_USER = {"users",
+                                8,
+                                {"id", "username", "display_name", "role", "company_id",
+                                 "contractor_id", "projects", "disabled"},
+                                0x31,
+                                user_add_row,
+                                user_add_page};
+static const entity_t E_TRADE = {"trade assignments",
+                                 4,
+                                 {"project_id", "trade", "contractor_id", "contractor"},
+                                 0x5,
+                                 trade_add_row,
+                                 trade_add_page};
+
+static cli_table_t *entity_table(const entity_t *e) {
+    cli_table_t *t = cli_table_new(e->ncols, e->cols);
+    if (t)
+        for (size_t i = 0; i < e->ncols; i++)
+            if (e->numeric & (1u << i)) cli_table_set_numeric(t, i);
+    return t;
+}
+
+static int print_table(const cli_settings_t *s, cli_table_t *t) {
+    if (cli_table_print(t, s->format, stdout) != CL_OK) {
+        cli_errorf("cannot write the output");
+        return CLI_EXIT_FAIL;
+    }
+    return CLI_EXIT_OK;
+}
+
+/* ---- the two shapes of request ------------------------------------------------------ */
+
+typedef struct list_ctx {
+    const entity_t *e;
+    cli_table_t *t;
+} list_ctx_t;
+
+static int on_list_page(void *arg, const ProtobufCMessage *page) {
+    list_ctx_t *x = arg;
+    return x->e->add_page(x->t, page);
+}
+
+/* Streams a list request into one table and prints it. */
+static int do_list(const cli_settings_t *s, const entity_t *e, uint16_t type,
+                   const ProtobufCMessage *req, uint16_t page_type) {
+    cli_session_t ss;
+    int rc = cli_session_open(s, &ss);
+    if (rc != CLI_EXIT_OK) return rc;
+    list_ctx_t x = {e, entity_table(e)};
+    if (!x.t) {
+        cli_session_close(&ss);
+        cli_errorf("out of memory");
+        return CLI_EXIT_FAIL;
+    }
+    int crc = cli_session_stream(&ss, type, req, page_type, on_list_page, &x);
+    if (crc != CL_OK)
+        rc = cli_session_fail(&ss, crc);
+    else
+        rc = print_table(s, x.t);
+    cli_table_free(x.t);
+    cli_session_close(&ss);
+    return rc;
+}
+
+/* Sends a create (or assign) on an open session and prints the record it returns. */
+static int do_create_on(cli_session_t *ss, const entity_t *e, uint16_t type,
+                        const ProtobufCMessage *req, uint16_t reply_type) {
+    ProtobufCMessage *m = NULL;
+    int crc = cli_session_call(ss, type, req, reply_type, &m);
+    if (crc != CL_OK) return cli_session_fail(ss, crc);
+    cli_table_t *t = entity_table(e);
+    int rc;
+    if (!t || e->add(t, m) != CL_OK) {
+        cli_errorf("out of memory");
+        rc = CLI_EXIT_FAIL;
+    } else {
+        rc = print_table(ss->s, t);
+    }
+    cli_table_free(t);
+    cl_msg_free(m);
+    return rc;
+}
+
+static int do_create(const cli_settings_t *s, const entity_t *e, uint16_t type,
+                     const ProtobufCMessage *req, uint16_t reply_type) {
+    cli_session_t ss;
+    int rc = cli_session_open(s, &ss);
+    if (rc != CLI_EXIT_OK) return rc;
+    rc = do_create_on(&ss, e, type, req, reply_type);
+    cli_session_close(&ss);
+    return rc;
+}
+
+/* A fresh idempotency key into key, or an error message. */
+static int new_key(char key[37]) {
+    if (cli_uuid4(key) == CL_OK) return 0;
+    cli_errorf("cannot read /dev/urandom for an idempotency key");
+    return -1;
+}
+
+/* ---- verbs and their help ----------------------------------------------------------- */
+
+typedef struct verb {
+    const char *name;     /* add, list, assign, import */
+    const char *synopsis; /* "cloop company add NAME [--kind ...]" */
+    const char *help;     /* what it does, and an example */
+    int (*run)(const cli_settings_t *s, int argc, char **argv);
+} verb_t;
+
+static void verb_help(FILE *out, const verb_t *v) {
+    fprintf(out, "usage: %s [global options]\n\n%s", v->synopsis, v->help);
+}
+
+static void group_help(FILE *out, const char *cmd, const char *about, const verb_t *verbs, size_t n,
+                       const char *sub) {
+    for (size_t i = 0; sub && i < n; i++) {
+        if (strcmp(verbs[i].name, sub) == 0) {
+            verb_help(out, &verbs[i]);
+            return;
+        }
+    }
+    fprintf(out, "usage:\n");
+    for (size_t i = 0; i < n; i++)
+        fprintf(out, "  %s\n", verbs[i].synopsis);
+    fprintf(out,
+            "\n%s\n"
+            "Lists print a table, or --format csv|json. Run 'cloop %s VERB --help' for\n"
+            "a verb's details and an example.\n",
+            about, cmd);
+}
+
+static int run_verb(const char *cmd, const verb_t *verbs, size_t n, const cli_settings_t *s,
+                    int argc, char **argv) {
+    if (argc == 0) {
+        cli_errorf("%s: which verb? see 'cloop %s --help'", cmd, cmd);
+        return CLI_EXIT_USAGE;
+    }
+    for (size_t i = 0; i < n; i++)
+        if (strcmp(verbs[i].name, argv[0]) == 0) return verbs[i].run(s, argc - 1, argv + 1);
+    cli_errorf("%s: unknown verb '%s'; see 'cloop %s --help'", cmd, argv[0], cmd);
+    return CLI_EXIT_USAGE;
+}
+
+#define NVERBS(v) (sizeof v / sizeof v[0])
+
+/* ---- company ------------------------------------------------------------------------ */
+
+static int company_add(const cli_settings_t *s, int argc, char **argv) {
+    const char *kind = NULL, *parent = NULL, *pos[1];
+    const optdef_t defs[] = {{"--kind", &kind}, {"--parent", &parent}, {NULL, NULL}};
+    int npos;
+    if (parse_args("company add", argc, argv, defs, pos, 1, &npos) < 0) return CLI_EXIT_USAGE;
+    if (npos != 1 || !*pos[0]) {
+        cli_errorf("company add: give the company's NAME; see 'cloop company add --help'");
+        return CLI_EXIT_USAGE;
+    }
+    Closeloop__CompanyCreate req = CLOSELOOP__COMPANY_CREATE__INIT;
+    char key[37];
+    if (utf8_arg_ok("company add", pos[0]) < 0 || opt_id("--parent", parent, &req.parent_id) < 0)
+        return CLI_EXIT_USAGE;
+    if (!kind || strcmp(kind, "city") == 0)
+        req.kind = CLOSELOOP__COMPANY_KIND__COMPANY_CITY;
+    else if (strcmp(kind, "hq") == 0)
+        req.kind = CLOSELOOP__COMPANY_KIND__COMPANY_HQ;
+    else if (strcmp(kind, "project") == 0)
+        req.kind = CLOSELOOP__COMPANY_KIND__COMPANY_PROJECT;
+    else {
+        cli_errorf("company add: unknown --kind '%s': use hq, city or project", kind);
+        return CLI_EXIT_USAGE;
+    }
+    if (new_key(key) < 0) return CLI_EXIT_FAIL;
+    req.idempotency_key = key;
+    req.name = (char *)pos[0];
+    return do_create(s, &E_COMPANY, CL_MSG_COMPANY_CREATE_REQ, &req.base, CL_MSG_COMPANY);
+}
+
+static int company_list(const cli_settings_t *s, int argc, char **argv) {
+    const char *pos[1];
+    int npos;
+    if (parse_args("company list", argc, argv, NULL, pos, 0, &npos) < 0) return CLI_EXIT_USAGE;
+    Closeloop__CompanyListRequest req = CLOSELOOP__COMPANY_LIST_REQUEST__INIT;
+    return do_list(s, &E_COMPANY, CL_MSG_COMPANY_LIST_REQ, &req.base, CL_MSG_COMPANY_PAGE);
+}
+
+static const verb_t company_verbs[] = {
+    {"add", "cloop company add NAME [--kind hq|city|project] [--parent ID]",
+     "Creates a company: the group headquarters (hq), a city company (city, the\n"
+     "default) or an independent project company (project), optionally under a parent\n"
+     "company. Prints the new company: id, name, kind, parent_id.\n"
+     "\n"
+     "example: cloop company add 深圳公司 --kind city --parent 1\n",
+     company_add},
+    {"list", "cloop company list",
+     "Lists the companies you can see: id, name, kind, parent_id.\n"
+     "\n"
+     "example: cloop company list --format csv\n",
+     company_list},
+};
+
+int cmd_company(const cli_settings_t *s, int argc, char **argv) {
+    return run_verb("company", company_verbs, NVERBS(company_verbs), s, argc, argv);
+}
+
+void cmd_company_help(FILE *out, const char *sub) {
+    group_help(out, "company", "Companies of the group: HQ, city companies, project companies.",
+               company_verbs, NVERBS(company_verbs), sub);
+}
+
+/* ---- project ------------------------------------------------------------------------ */
+
+static int project_add(const cli_settings_t *s, int argc, char **argv) {
+    const char *company = NULL, *city = NULL, *move_in = NULL, *pos[1];
+    const optdef_t defs[] = {
+        {"--company", &company}, {"--city", &city}, {"--move-in", &move_in}, {NULL, NULL}};
+    int npos;
+    if (parse_args("project add", argc, argv, defs, pos, 1, &npos) < 0) return CLI_EXIT_USAGE;
+    if (npos != 1 || !*pos[0]) {
+        cli_errorf("project add: give the project's NAME; see 'cloop project add --help'");
+        return CLI_EXIT_USAGE;
+    }
+    Closeloop__ProjectCreate req = CLOSELOOP__PROJECT_CREATE__INIT;
+    if (need("project add", "--company", company) < 0 ||
+        cli_parse_id("--company", company, &req.company_id) != CL_OK ||
+        utf8_arg_ok("project add", pos[0]) < 0 || (city && utf8_arg_ok("project add", city) < 0))
+        return CLI_EXIT_USAGE;
+    if (move_in && !date_ok(move_in)) {
+        cli_errorf("project add: invalid --move-in '%s': give a date as YYYY-MM-DD", move_in);
+        return CLI_EXIT_USAGE;
+    }
+    char key[37];
+    if (new_key(key) < 0) return CLI_EXIT_FAIL;
+    req.idempotency_key = key;
+    req.name = (char *)pos[0];
+    if (city) req.city = (char *)city;
+    if (move_in) req.move_in_date = (char *)move_in;
+    return do_create(s, &E_PROJECT, CL_MSG_PROJECT_CREATE_REQ, &req.base, CL_MSG_PROJECT);
+}
+
+static int project_list(const cli_settings_t *s, int argc, char **argv) {
+    const char *company = NULL, *pos[1];
+    const optdef_t defs[] = {{"--company", &company}, {NULL, NULL}};
+    int npos;
+    if (parse_args("project list", argc, argv, defs, pos, 0, &npos) < 0) return CLI_EXIT_USAGE;
+    Closeloop__ProjectListRequest req = CLOSELOOP__PROJECT_LIST_REQUEST__INIT;
+    if (opt_id("--company", company, &req.company_id) < 0) return CLI_EXIT_USAGE;
+    return do_list(s, &E_PROJECT, CL_MSG_PROJECT_LIST_REQ, &req.base, CL_MSG_PROJECT_PAGE);
+}
+
+static const verb_t project_verbs[] = {
+    {"add", "cloop project add --company ID NAME [--city CITY] [--move-in YYYY-MM-DD]",
+     "Creates a project (楼盘) of a company, with its city and the planned move-in date\n"
+     "(交付日期). Prints the new project: id, name, company_id, company, city, move_in.\n"
+     "\n"
+     "example: cloop project add --company 2 万科城 --city 深圳 --move-in 2025-06-30\n",
+     project_add},
+    {"list", "cloop project list [--company ID]",
+     "Lists the projects you can see, or only one company's.\n"
+     "\n"
+     "example: cloop project list --company 2\n",
+     project_list},
+};
+
+int cmd_project(const cli_settings_t *s, int argc, char **argv) {
+    return run_verb("project", project_verbs, NVERBS(project_verbs), s, argc, argv);
+}
+
+void cmd_project_help(FILE *out, const char *sub) {
+    group_help(out, "project", "Projects (楼盘) of the companies.", project_verbs,
+               NVERBS(project_verbs), sub);
+}
+
+/* ---- building ----------------------------------------------------------------------- */
+
+static int building_add(const cli_settings_t *s, int argc, char **argv) {
+    const char *project = NULL, *floors = NULL, *pos[1];
+    const optdef_t defs[] = {{"--project", &project}, {"--floors", &floors}, {NULL, NULL}};
+    int npos;
+    if (parse_args("building add", argc, argv, defs, pos, 1, &npos) < 0) return CLI_EXIT_USAGE;
+    if (npos != 1 || !*pos[0]) {
+        cli_errorf("building add: give the building's NAME; see 'cloop building add --help'");
+        return CLI_EXIT_USAGE;
+    }
+    Closeloop__BuildingCreate req = CLOSELOOP__BUILDING_CREATE__INIT;
+    int32_t nfloors = 0;
+    if (need("building add", "--project", project) < 0 ||
+        cli_parse_id("--project", project, &req.project_id) != CL_OK ||
+        utf8_arg_ok("building add", pos[0]) < 0 ||
+        (floors && parse_i32("--floors", floors, 0, 300, &nfloors) < 0))
+        return CLI_EXIT_USAGE;
+    char key[37];
+    if (new_key(key) < 0) return CLI_EXIT_FAIL;
+    req.idempotency_key = key;
+    req.name = (char *)pos[0];
+    req.floors = (uint32_t)nfloors;
+    return do_create(s, &E_BUILDING, CL_MSG_BUILDING_CREATE_REQ, &req.base, CL_MSG_BUILDING);
+}
+
+static int building_list(const cli_settings_t *s, int argc, char **argv) {
+    const char *project = NULL, *pos[1];
+    const optdef_t defs[] = {{"--project", &project}, {NULL, NULL}};
+    int npos;
+    if (parse_args("building list", argc, argv, defs, pos, 0, &npos) < 0) return CLI_EXIT_USAGE;
+    Closeloop__BuildingListRequest req = CLOSELOOP__BUILDING_LIST_REQUEST__INIT;
+    if (need("building list", "--project", project) < 0 ||
+        cli_parse_id("--project", project, &req.project_id) != CL_OK)
+        return CLI_EXIT_USAGE;
+    return do_list(s, &E_BUILDING, CL_MSG_BUILDING_LIST_REQ, &req.base, CL_MSG_BUILDING_PAGE);
+}
+
+static const verb_t building_verbs[] = {
+    {"add", "cloop building add --project ID NAME [--floors N]",
+     "Creates a building (楼栋) of a project. Prints it: id, project_id, name, floors.\n"
+     "\n"
+     "example: cloop building add --project 1 3栋 --floors 33\n",
+     building_add},
+    {"list", "cloop building list --project ID",
+     "Lists the buildings of a project.\n"
+     "\n"
+     "example: cloop building list --project 1\n",
+     building_list},
+};
+
+int cmd_building(const cli_settings_t *s, int argc, char **argv) {
+    return run_verb("building", building_verbs, NVERBS(building_verbs), s, argc, argv);
+}
+
+void cmd_building_help(FILE *out, const char *sub) {
+    group_help(out, "building", "Buildings (楼栋) of a project.", building_verbs,
+               NVERBS(building_verbs), sub);
+}
+
+/* ---- unit --------------------------------------------------------------------------- */
+
+static int unit_add(const cli_settings_t *s, int argc, char **argv) {
+    const char *building = NULL, *floor = NULL, *layout = NULL, *owner = NULL, *phone = NULL,
+               *idno = NULL, *pos[1];
+    const optdef_t defs[] = {{"--building", &building},
+                             {"--floor", &floor},
+                             {"--layout", &layout},
+                             {"--owner", &owner},
+                             {"--phone", &phone},
+                             {"--id-number", &idno},
+                             {NULL, NULL}};
+    int npos;
+    if (parse_args("unit add", argc, argv, defs, pos, 1, &npos) < 0) return CLI_EXIT_USAGE;
+    if (npos != 1 || !*pos[0]) {
+        cli_errorf("unit add: give the unit NUMBER (e.g. 3-2-1701); see 'cloop unit add --help'");
+        return CLI_EXIT_USAGE;
+    }
+    Closeloop__UnitCreate req = CLOSELOOP__UNIT_CREATE__INIT;
+    Closeloop__Owner o = CLOSELOOP__OWNER__INIT;
+    if (need("unit add", "--building", building) < 0 ||
+        cli_parse_id("--building", building, &req.building_id) != CL_OK ||
+        (floor && parse_i32("--floor", floor, -10, 300, &req.floor) < 0))
+        return CLI_EXIT_USAGE;
+    const char *texts[] = {pos[0], layout, owner, phone, idno};
+    for (size_t i = 0; i < sizeof texts / sizeof texts[0]; i++)
+        if (texts[i] && utf8_arg_ok("unit add", texts[i]) < 0) return CLI_EXIT_USAGE;
+    if ((phone || idno) && !owner) {
+        cli_errorf("unit add: --phone and --id-number need --owner NAME");
+        return CLI_EXIT_USAGE;
+    }
+    char key[37];
+    if (new_key(key) < 0) return CLI_EXIT_FAIL;
+    req.idempotency_key = key;
+    req.number = (char *)pos[0];
+    if (layout) req.layout = (char *)layout;
+    if (owner) {
+        o.name = (char *)owner;
+        if (phone) o.phone = (char *)phone;
+        if (idno) o.id_number = (char *)idno;
+        req.owner = &o;
+    }
+    return do_create(s, &E_UNIT, CL_MSG_UNIT_CREATE_REQ, &req.base, CL_MSG_UNIT);
+}
+
+static int unit_list(const cli_settings_t *s, int argc, char **argv) {
+    const char *project = NULL, *building = NULL, *pos[1];
+    const optdef_t defs[] = {{"--project", &project}, {"--building", &building}, {NULL, NULL}};
+    int npos;
+    if (parse_args("unit list", argc, argv, defs, pos, 0, &npos) < 0) return CLI_EXIT_USAGE;
+    Closeloop__UnitListRequest req = CLOSELOOP__UNIT_LIST_REQUEST__INIT;
+    if (need("unit list", "--project", project) < 0 ||
+        cli_parse_id("--project", project, &req.project_id) != CL_OK ||
+        opt_id("--building", building, &req.building_id) < 0)
+        return CLI_EXIT_USAGE;
+    return do_list(s, &E_UNIT, CL_MSG_UNIT_LIST_REQ, &req.base, CL_MSG_UNIT_PAGE);
+}
+
+static int unit_import(const cli_settings_t *s, int argc, char **argv) {
+    return cmd_unit_import(s, argc, argv);
+}
+
+static const verb_t unit_verbs[] = {
+    {"add",
+     "cloop unit add --building ID NUMBER [--floor N] [--layout L] [--owner NAME "
+     "[--phone P] [--id-number X]]",
+     "Creates a unit (房号) in a building, with its floor, layout (户型) and owner of\n"
+     "record. Prints it: id, building_id, building, number, floor, layout and the owner's\n"
+     "name, phone and id number (shown only to roles that may see owners' data).\n"
+     "\n"
+     "example: cloop unit add --building 4 3-2-1701 --floor 17 --layout TA --owner 张三 "
+     "--phone 13800000000\n",
+     unit_add},
+    {"list", "cloop unit list --project ID [--building ID]",
+     "Lists the units of a project, or of one of its buildings.\n"
+     "\n"
+     "example: cloop unit list --project 1 --format csv > units.csv\n",
+     unit_list},
+    {"import", "cloop unit import --project ID FILE.csv [--chunk N]",
+     "Imports buildings, units and owners from a CSV file; see 'cloop unit import --help'.\n",
+     unit_import},
+};
+
+int cmd_unit(const cli_settings_t *s, int argc, char **argv) {
+    return run_verb("unit", unit_verbs, NVERBS(unit_verbs), s, argc, argv);
+}
+
+void cmd_unit_help(FILE *out, const char *sub) {
+    if (sub && strcmp(sub, "import") == 0) {
+        cmd_unit_import_help(out);
+        return;
+    }
+    group_help(out, "unit", "Units (房号) of a project's buildings, and their owners.", unit_verbs,
+               NVERBS(unit_verbs), sub);
+}
+
+/* ---- contractor --------------------------------------------------------------------- */
+
+static int contractor_add(const cli_settings_t *s, int argc, char **argv) {
+    const char *trades = NULL, *pos[1];
+    const optdef_t defs[] = {{"--trades", &trades}, {NULL, NULL}};
+    int npos;
+    if (parse_args("contractor add", argc, argv, defs, pos, 1, &npos) < 0) return CLI_EXIT_USAGE;
+    if (npos != 1 || !*pos[0]) {
+        cli_errorf("contractor add: give the contractor's NAME; see 'cloop contractor add --help'");
+        return CLI_EXIT_USAGE;
+    }
+    if (need("contractor add", "--trades", trades) < 0 || utf8_arg_ok("contractor add", pos[0]) < 0)
+        return CLI_EXIT_USAGE;
+    char *copy = strdup(trades);
+    size_t cap = 1;
+    for (const char *p = trades; *p; p++)
+        cap += *p == ',';
+    char **list = calloc(cap, sizeof *list);
+    if (!copy || !list) {
+        free(copy);
+        free(list);
+        cli_errorf("out of memory");
+        return CLI_EXIT_FAIL;
+    }
+    Closeloop__ContractorCreate req = CLOSELOOP__CONTRACTOR_CREATE__INIT;
+    int rc = CLI_EXIT_OK;
+    char *save = NULL;
+    for (char *tok = strtok_r(copy, ", ", &save); tok; tok = strtok_r(NULL, ", ", &save)) {
+        if (!trade_code_ok(tok)) {
+            cli_errorf("contractor add: '%s' is not a trade code (lower-case letters, digits and "
+                       "_, e.g. waterproofing)",
+                       tok);
+            rc = CLI_EXIT_USAGE;
+            break;
+        }
+        list[req.n_trades++] = tok;
+    }
+    if (rc == CLI_EXIT_OK && req.n_trades == 0) {
+        cli_errorf("contractor add: --trades names no trade");
+        rc = CLI_EXIT_USAGE;
+    }
+    char key[37];
+    if (rc == CLI_EXIT_OK && new_key(key) < 0) rc = CLI_EXIT_FAIL;
+    if (rc == CLI_EXIT_OK) {
+        req.idempotency_key = key;
+        req.name = (char *)pos[0];
+        req.trades = list;
+        rc =
+            do_create(s, &E_CONTRACTOR, CL_MSG_CONTRACTOR_CREATE_REQ, &req.base, CL_MSG_CONTRACTOR);
+    }
+    free(list);
+    free(copy);
+    return rc;
+}
+
+static int contractor_list(const cli_settings_t *s, int argc, char **argv) {
+    const char *pos[1];
+    int npos;
+    if (parse_args("contractor list", argc, argv, NULL, pos, 0, &npos) < 0) return CLI_EXIT_USAGE;
+    Closeloop__ContractorListRequest req = CLOSELOOP__CONTRACTOR_LIST_REQUEST__INIT;
+    return do_list(s, &E_CONTRACTOR, CL_MSG_CONTRACTOR_LIST_REQ, &req.base, CL_MSG_CONTRACTOR_PAGE);
+}
+
+static const verb_t contractor_verbs[] = {
+    {"add", "cloop contractor add NAME --trades TRADE[,TRADE...]",
+     "Creates a contractor company (施工单位) and the trades (专业) it covers. Trade\n"
+     "codes: civil, waterproofing, doors_windows, electrical, plumbing, decoration, hvac,\n"
+     "landscaping, fire, low_voltage. Prints it: id, name, trades.\n"
+     "\n"
+     "example: cloop contractor add 东方雨虹 --trades waterproofing,civil\n",
+     contractor_add},
+    {"list", "cloop contractor list",
+     "Lists the contractors you can see.\n"
+     "\n"
+     "example: cloop contractor list\n",
+     contractor_list},
+};
+
+int cmd_contractor(const cli_settings_t *s, int argc, char **argv) {
+    return run_verb("contractor", contractor_verbs, NVERBS(contractor_verbs), s, argc, argv);
+}
+
+void cmd_contractor_help(FILE *out, const char *sub) {
+    group_help(out, "contractor", "Contractor companies and the trades they cover.",
+               contractor_verbs, NVERBS(contractor_verbs), sub);
+}
+
+/* ---- user --------------------------------------------------------------------------- */
+
+static int user_add(const cli_settings_t *s, int argc, char **argv) {
+    const char *role = NULL, *name = NULL, *company = NULL, *contractor = NULL, *projects = NULL,
+               *pos[1];
+    const optdef_t defs[] = {{"--role", &role},         {"--name", &name},
+                             {"--company", &company},   {"--contractor", &contractor},
+                             {"--projects", &projects}, {NULL, NULL}};
+    int npos;
+    if (parse_args("user add", argc, argv, defs, pos, 1, &npos) < 0) return CLI_EXIT_USAGE;
+    if (npos != 1 || !username_ok(pos[0])) {
+        cli_errorf(npos != 1 ? "user add: give the USERNAME; see 'cloop user add --help'"
+                             : "user add: invalid username '%s': use 1 to 64 letters, digits, "
+                               "'_', '.' or '-'",
+                   npos ? pos[0] : "");
+        return CLI_EXIT_USAGE;
+    }
+    Closeloop__UserCreate req = CLOSELOOP__USER_CREATE__INIT;
+    if (need("user add", "--role", role) < 0) return CLI_EXIT_USAGE;
+    if (!(req.role = (Closeloop__Role)cli_role_parse(role))) {
+        cli_errorf("user add: unknown --role '%s': use hq_admin, hq_analyst, cr, clerk, "
+                   "contractor, verifier or property",
+                   role);
+        return CLI_EXIT_USAGE;
+    }
+    if (opt_id("--company", company, &req.company_id) < 0 ||
+        opt_id("--contractor", contractor, &req.contractor_id) < 0 ||
+        (name && utf8_arg_ok("user add", name) < 0))
+        return CLI_EXIT_USAGE;
+    if (parse_id_list("--projects", projects, &req.project_ids, &req.n_project_ids) < 0)
+        return CLI_EXIT_USAGE;
+    char key[37];
+    if (new_key(key) < 0) {
+        free(req.project_ids);
+        return CLI_EXIT_FAIL;
+    }
+    req.idempotency_key = key;
+    req.username = (char *)pos[0];
+    if (name) req.display_name = (char *)name;
+
+    /* Log in state first, so nobody types a password for nothing. */
+    cli_session_t ss;
+    int rc = cli_session_open(s, &ss);
+    if (rc == CLI_EXIT_OK) {
+        char prompt[128], password[1024];
+        snprintf(prompt, sizeof prompt, "Password for the new user %s: ", pos[0]);
+        if (cli_get_password("CLOSELOOP_NEW_PASSWORD", prompt, 1, password, sizeof password) !=
+            CL_OK) {
+            rc = CLI_EXIT_USAGE;
+        } else {
+            req.password = password;
+            rc = do_create_on(&ss, &E_USER, CL_MSG_USER_CREATE_REQ, &req.base, CL_MSG_USER);
+            explicit_bzero(password, sizeof password);
+        }
+        cli_session_close(&ss);
+    }
+    free(req.project_ids);
+    return rc;
+}
+
+static int user_list(const cli_settings_t *s, int argc, char **argv) {
+    const char *pos[1];
+    int npos;
+    if (parse_args("user list", argc, argv, NULL, pos, 0, &npos) < 0) return CLI_EXIT_USAGE;
+    Closeloop__UserListRequest req = CLOSELOOP__USER_LIST_REQUEST__INIT;
+    return do_list(s, &E_USER, CL_MSG_USER_LIST_REQ, &req.base, CL_MSG_USER_PAGE);
+}
+
+static const verb_t user_verbs[] = {
+    {"add",
+     "cloop user add USERNAME --role ROLE [--name DISPLAY] [--company ID] [--contractor ID] "
+     "[--projects ID,ID...]",
+     "Creates a user. ROLE is one of\n"
+     "  hq_admin    HQ administrator: everything\n"
+     "  hq_analyst  HQ analyst: reads everything, writes nothing\n"
+     "  cr          customer relations of a city company (needs --company)\n"
+     "  clerk       site clerk of --projects\n"
+     "  contractor  staff of a contractor (needs --contractor)\n"
+     "  verifier    verifies repairs on --projects\n"
+     "  property    property service on --projects\n"
+     "The password comes from CLOSELOOP_NEW_PASSWORD when it is set, else it is asked\n"
+     "for twice on the terminal without echo. Prints the new user: id, username,\n"
+     "display_name, role, company_id, contractor_id, projects, disabled.\n"
+     "\n"
+     "example: cloop user add li.na --role clerk --name 李娜 --projects 1,2\n",
+     user_add},
+    {"list", "cloop user list",
+     "Lists the users you can see.\n"
+     "\n"
+     "example: cloop user list --format json\n",
+     user_list},
+};
+
+int cmd_user(const cli_settings_t *s, int argc, char **argv) {
+    return run_verb("user", user_verbs, NVERBS(user_verbs), s, argc, argv);
+}
+
+void cmd_user_help(FILE *out, const char *sub) {
+    group_help(out, "user", "People who use closeloop, with their role and scope.", user_verbs,
+               NVERBS(user_verbs), sub);
+}
+
+/* ---- trade -------------------------------------------------------------------------- */
+
+static int trade_assign(const cli_settings_t *s, int argc, char **argv) {
+    const char *project = NULL, *trade = NULL, *contractor = NULL, *pos[1];
+    const optdef_t defs[] = {
+        {"--project", &project}, {"--trade", &trade}, {"--contractor", &contractor}, {NULL, NULL}};
+    int npos;
+    if (parse_args("trade assign", argc, argv, defs, pos, 0, &npos) < 0) return CLI_EXIT_USAGE;
+    Closeloop__TradeAssign req = CLOSELOOP__TRADE_ASSIGN__INIT;
+    if (need("trade assign", "--project", project) < 0 ||
+        need("trade assign", "--trade", trade) < 0 ||
+        need("trade assign", "--contractor", contractor) < 0 ||
+        cli_parse_id("--project", project, &req.project_id) != CL_OK ||
+        cli_parse_id("--contractor", contractor, &req.contractor_id) != CL_OK)
+        return CLI_EXIT_USAGE;
+    if (!trade_code_ok(trade)) {
+        cli_errorf("trade assign: '%s' is not a trade code (e.g. waterproofing)", trade);
+        return CLI_EXIT_USAGE;
+    }
+    req.trade = (char *)trade;
+    return do_create(s, &E_TRADE, CL_MSG_TRADE_ASSIGN_REQ, &req.base, CL_MSG_TRADE_ASSIGNMENT);
+}
+
+static int trade_list(const cli_settings_t *s, int argc, char **argv) {
+    const char *project = NULL, *pos[1];
+    const optdef_t defs[] = {{"--project", &project}, {NULL, NULL}};
+    int npos;
+    if (parse_args("trade list", argc, argv, defs, pos, 0, &npos) < 0) return CLI_EXIT_USAGE;
+    Closeloop__TradeListRequest req = CLOSELOOP__TRADE_LIST_REQUEST__INIT;
+    if (need("trade list", "--project", project) < 0 ||
+        cli_parse_id("--project", project, &req.project_id) != CL_OK)
+        return CLI_EXIT_USAGE;
+    return do_list(s, &E_TRADE, CL_MSG_TRADE_LIST_REQ, &req.base, CL_MSG_TRADE_ASSIGNMENT_PAGE);
+}
+
+static const verb_t trade_verbs[] = {
+    {"assign", "cloop trade assign --project ID --trade CODE --contractor ID",
+     "Makes a contractor responsible for one trade (专业) on a project: repair items of\n"
+     "that trade go to it. Replaces an earlier assignment of the trade. Prints the\n"
+     "assignment: project_id, trade, contractor_id, contractor.\n"
+     "\n"
+     "example: cloop trade assign --project 1 --trade waterproofing --contractor 3\n",
+     trade_assign},
+    {"list", "cloop trade list --project ID",
+     "Lists which contractor has which trade on a project.\n"
+     "\n"
+     "example: cloop trade list --project 1\n",
+     trade_list},
+};
+
+int cmd_trade(const cli_settings_t *s, int argc, char **argv) {
+    return run_verb("trade", trade_verbs, NVERBS(trade_verbs), s, argc, argv);
+}
+
+void cmd_trade_help(FILE *out, const char *sub) {
+    group_help(out, "trade", "Which contractor repairs which trade on a project.", trade_verbs,
+               NVERBS(trade_verbs), sub);
+}

@@ -20,15 +20,36 @@ typedef struct cli_cmd {
     const char *name;    /* as typed */
     const char *summary; /* one line for the command list */
     int (*run)(const cli_settings_t *s, int argc, char **argv);
-    void (*help)(FILE *out);
+    void (*help)(FILE *out);                      /* a command without verbs */
+    void (*help_sub)(FILE *out, const char *sub); /* one with verbs: sub is the verb or NULL */
 } cli_cmd_t;
 
 static const cli_cmd_t commands[] = {
     {"ping", "check that the server answers, or measure latency and throughput", cmd_ping,
-     cmd_ping_help},
+     cmd_ping_help, NULL},
     {"info", "show the server's version, uptime, load and this connection's TLS", cmd_info,
-     cmd_info_help},
+     cmd_info_help, NULL},
+    {"login", "log in and keep the session for later commands", cmd_login, cmd_login_help, NULL},
+    {"logout", "end the session and delete its stored token", cmd_logout, cmd_logout_help, NULL},
+    {"whoami", "show the logged-in user, role and scope", cmd_whoami, cmd_whoami_help, NULL},
+    {"company", "add or list companies (HQ, city, project companies)", cmd_company, NULL,
+     cmd_company_help},
+    {"project", "add or list projects", cmd_project, NULL, cmd_project_help},
+    {"building", "add or list a project's buildings", cmd_building, NULL, cmd_building_help},
+    {"unit", "add, list or import (CSV) units and owners", cmd_unit, NULL, cmd_unit_help},
+    {"contractor", "add or list contractors and their trades", cmd_contractor, NULL,
+     cmd_contractor_help},
+    {"user", "add or list users", cmd_user, NULL, cmd_user_help},
+    {"trade", "assign a project's trades to contractors, or list them", cmd_trade, NULL,
+     cmd_trade_help},
 };
+
+static void command_help(const cli_cmd_t *c, FILE *out, const char *sub) {
+    if (c->help_sub)
+        c->help_sub(out, sub);
+    else
+        c->help(out);
+}
 
 void cli_errorf(const char *fmt, ...) {
     va_list ap;
@@ -78,6 +99,16 @@ int cli_parse_u64(const char *s, uint64_t min, uint64_t max, uint64_t *out) {
     return CL_OK;
 }
 
+int cli_parse_id(const char *opt, const char *s, int64_t *out) {
+    uint64_t v;
+    if (cli_parse_u64(s, 1, INT64_MAX, &v) != CL_OK) {
+        cli_errorf("invalid %s '%s': give a record id (a positive whole number)", opt, s);
+        return CL_EINVAL;
+    }
+    *out = (int64_t)v;
+    return CL_OK;
+}
+
 static void main_help(FILE *out) {
     fprintf(out, "usage: cloop [global options] <command> [command options]\n"
                  "\n"
@@ -85,7 +116,7 @@ static void main_help(FILE *out) {
                  "\n"
                  "commands:\n");
     for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
-        fprintf(out, "  %-8s %s\n", commands[i].name, commands[i].summary);
+        fprintf(out, "  %-11s %s\n", commands[i].name, commands[i].summary);
     fprintf(out,
             "\n"
             "global options (before or after the command):\n"
@@ -103,6 +134,10 @@ static void main_help(FILE *out) {
             "CLOSELOOP_CERT, CLOSELOOP_KEY, CLOSELOOP_FORMAT), then the config file\n"
             "(CLOSELOOP_CONFIG, default ~/.config/closeloop/config; INI with the keys server,\n"
             "ca, cert, key and format, optionally under [client]).\n"
+            "\n"
+            "Every command from whoami on needs a session: 'cloop login USER' keeps one\n"
+            "token per server in $XDG_CONFIG_HOME/closeloop/session (default\n"
+            "~/.config/closeloop/session, mode 0600); 'cloop logout' deletes it.\n"
             "\n"
             "exit status: 0 success, 1 the request failed, 2 usage or configuration error.\n"
             "Run 'cloop <command> --help' for a command's options.\n");
@@ -202,7 +237,7 @@ int main(int argc, char **argv) {
             goto out;
         }
         if (c)
-            c->help(stdout);
+            command_help(c, stdout, nsub > 1 ? sub[1] : NULL);
         else
             main_help(stdout);
         rc = CLI_EXIT_OK;
@@ -224,7 +259,7 @@ int main(int argc, char **argv) {
         goto out;
     }
     if (help || sub_help) {
-        cmd->help(stdout);
+        command_help(cmd, stdout, nsub > 0 ? sub[0] : NULL);
         rc = CLI_EXIT_OK;
         goto out;
     }

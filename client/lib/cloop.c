@@ -608,15 +608,13 @@ int cl_client_recv(cl_client_t *c, cl_reply_t *out, int timeout_ms) {
     return CL_OK;
 }
 
-int cl_client_call(cl_client_t *c, uint16_t type, const ProtobufCMessage *req, uint16_t expect_type,
-                   ProtobufCMessage **reply) {
-    *reply = NULL;
-    uint32_t id = cl_client_next_id(c);
-    int rc = cl_client_send(c, id, type, req);
+/* Takes the next frame of request id, waiting up to the client's timeout. When the
+ * connection died meanwhile, the server's connection-level error frame (request id 0)
+ * explains that best and is returned instead. */
+static int next_frame(cl_client_t *c, uint32_t id, reply_node_t **out) {
     reply_node_t *n = NULL;
-    if (rc == CL_OK) rc = wait_reply(c, 0, id, c->timeout_ms, &n);
+    int rc = wait_reply(c, 0, id, c->timeout_ms, &n);
     if (rc < 0 && c->state != CONN_OPEN) {
-        /* A connection-level error frame (request id 0) explains the close best. */
         n = q_take(c, 0, 0);
         if (n && !(n->r.flags & CL_FRAME_FLAG_ERROR)) {
             cl_reply_clear(&n->r);
@@ -624,23 +622,82 @@ int cl_client_call(cl_client_t *c, uint16_t type, const ProtobufCMessage *req, u
             n = NULL;
         }
     }
-    if (!n) return rc;
-    cl_reply_t *r = &n->r;
-    if (r->err != CL_OK) {
-        if (r->flags & CL_FRAME_FLAG_ERROR)
-            rc = set_err(c, r->err, "server error: %s", r->errmsg);
-        else
-            rc = set_err(c, r->err, "%s", r->errmsg);
-    } else if (r->type != expect_type) {
-        rc = set_err(c, CL_EBADMSG, "the server replied with %s instead of %s",
-                     cl_msg_type_name(r->type), cl_msg_type_name(expect_type));
-    } else {
-        *reply = r->msg;
-        r->msg = NULL;
-    }
-    cl_reply_clear(r);
+    *out = n;
+    return n ? CL_OK : rc;
+}
+
+/* CL_OK when r is a decoded message of expect_type; otherwise its error, with the
+ * sentence in c->err (for an error reply: the server's own sentence, unchanged). */
+static int reply_status(cl_client_t *c, const cl_reply_t *r, uint16_t expect_type) {
+    if (r->err != CL_OK) return set_err(c, r->err, "%s", r->errmsg);
+    if (r->type != expect_type)
+        return set_err(c, CL_EBADMSG, "the server replied with %s instead of %s",
+                       cl_msg_type_name(r->type), cl_msg_type_name(expect_type));
+    return CL_OK;
+}
+
+static void node_free(reply_node_t *n) {
+    cl_reply_clear(&n->r);
     free(n);
+}
+
+int cl_client_call(cl_client_t *c, uint16_t type, const ProtobufCMessage *req, uint16_t expect_type,
+                   ProtobufCMessage **reply) {
+    *reply = NULL;
+    uint32_t id = cl_client_next_id(c);
+    int rc = cl_client_send(c, id, type, req);
+    reply_node_t *n = NULL;
+    if (rc == CL_OK) rc = next_frame(c, id, &n);
+    if (!n) return rc;
+    rc = reply_status(c, &n->r, expect_type);
+    if (rc == CL_OK) {
+        *reply = n->r.msg;
+        n->r.msg = NULL;
+    }
+    node_free(n);
     return rc;
+}
+
+int cl_client_call_stream(cl_client_t *c, uint16_t type, const ProtobufCMessage *req,
+                          uint16_t page_type,
+                          int (*on_page)(void *arg, const ProtobufCMessage *page), void *arg) {
+    uint32_t id = cl_client_next_id(c);
+    int rc = cl_client_send(c, id, type, req);
+    if (rc < 0) return rc;
+    int result = CL_OK; /* what the call returns once the stream has ended */
+    int delivering = 1; /* 0 once a page failed or on_page stopped: drain silently */
+    for (;;) {
+        reply_node_t *n = NULL;
+        rc = next_frame(c, id, &n);
+        if (!n) return result != CL_OK ? result : rc;
+        const cl_reply_t *r = &n->r;
+        /* An error reply ends the stream whether or not it says LAST. */
+        int last = (r->flags & (CL_FRAME_FLAG_LAST | CL_FRAME_FLAG_ERROR)) != 0;
+        if (delivering) {
+            int st = reply_status(c, r, page_type);
+            if (st == CL_OK) st = on_page(arg, r->msg);
+            if (st != CL_OK) {
+                result = st;
+                delivering = 0;
+            }
+        }
+        node_free(n);
+        if (last) return result;
+    }
+}
+
+int cl_client_login(cl_client_t *c, const char *username, const char *password,
+                    ProtobufCMessage **reply) {
+    Closeloop__LoginRequest req = CLOSELOOP__LOGIN_REQUEST__INIT;
+    req.username = (char *)username;
+    req.password = (char *)password;
+    return cl_client_call(c, CL_MSG_LOGIN_REQ, &req.base, CL_MSG_LOGIN, reply);
+}
+
+int cl_client_resume(cl_client_t *c, const char *token, ProtobufCMessage **whoami) {
+    Closeloop__SessionResumeRequest req = CLOSELOOP__SESSION_RESUME_REQUEST__INIT;
+    req.token = (char *)token;
+    return cl_client_call(c, CL_MSG_SESSION_RESUME_REQ, &req.base, CL_MSG_WHOAMI, whoami);
 }
 
 const char *cl_client_tls_version(const cl_client_t *c) {

@@ -4,7 +4,8 @@
  * timeouts (poll). It verifies the server certificate against the given CA and the
  * host name, and may present a client certificate. Requests carry a request id; many
  * may be in flight, and replies are matched by id: cl_client_call waits for its own
- * reply and keeps any other replies that arrive meanwhile for cl_client_recv.
+ * reply and keeps any other replies that arrive meanwhile for cl_client_recv;
+ * cl_client_call_stream does the same for a reply streamed as several frames.
  *
  * Thread-compatible: a client may be used by one thread at a time; separate clients
  * are independent. Every failing call returns a negative CL_E* code and leaves one
@@ -80,6 +81,30 @@ CL_MUSTCHECK int cl_client_recv(cl_client_t *c, cl_reply_t *out, int timeout_ms)
  * server's sentence in cl_client_error(); a reply of another type gives CL_EBADMSG. */
 CL_MUSTCHECK int cl_client_call(cl_client_t *c, uint16_t type, const ProtobufCMessage *req,
                                 uint16_t expect_type, ProtobufCMessage **reply);
+
+/* Sends req and delivers every frame of its streamed reply, in order, to on_page until
+ * the frame flagged LAST. Each page is a decoded message of page_type, owned by the
+ * library and valid only during the callback. The per-reply timeout applies to each
+ * frame. An error reply ends the stream with its code (the server's sentence in
+ * cl_client_error()); pages delivered before it should be treated as incomplete. When
+ * on_page returns nonzero, or a frame is not a page_type message, no more pages are
+ * delivered and the remaining frames of the request are read and dropped, so the
+ * connection stays usable. Returns CL_OK once every page was delivered, the nonzero
+ * value on_page returned, or a negative code. */
+CL_MUSTCHECK int cl_client_call_stream(cl_client_t *c, uint16_t type, const ProtobufCMessage *req,
+                                       uint16_t page_type,
+                                       int (*on_page)(void *arg, const ProtobufCMessage *page),
+                                       void *arg);
+
+/* Logs in (LoginRequest). On success *reply is the LoginReply (Closeloop__LoginReply:
+ * token, expiry, identity); the connection now carries that session. */
+CL_MUSTCHECK int cl_client_login(cl_client_t *c, const char *username, const char *password,
+                                 ProtobufCMessage **reply);
+
+/* Attaches the session of a token from an earlier login (SessionResumeRequest). On
+ * success *whoami is the identity (Closeloop__WhoAmI); an expired, revoked or unknown
+ * token gives CL_EUNAUTH. */
+CL_MUSTCHECK int cl_client_resume(cl_client_t *c, const char *token, ProtobufCMessage **whoami);
 
 /* Negotiated TLS version, e.g. "TLSv1.3". */
 const char *cl_client_tls_version(const cl_client_t *c);

@@ -1,0 +1,355 @@
+#!/usr/bin/env bash
+# test_cli_org.sh - cloop's session and organisation commands end to end: a throwaway
+# PostgreSQL cluster, the real closeloopd over TLS, and cloop as each role.
+#
+# Run by ctest with CL_BIN_DIR (this build's bin/), CL_SOURCE_DIR and CL_TEST_TMP. It
+# makes certificates, initdb's a private cluster (as the postgres user when run as root:
+# PostgreSQL refuses root), starts closeloopd on a free port, bootstraps the first HQ
+# administrator with `closeloopd --bootstrap-admin`, then drives cloop: login, whoami,
+# companies, projects, buildings, contractors, users of every role, trade assignment,
+# scope checks per role, CSV unit import (twice, and with a bad row) and logout. Each
+# user keeps its session under its own XDG_CONFIG_HOME; HOME is a scratch directory, so
+# the person's own settings are never used. Prints "ok - ..." or "not ok - ..." per
+# check and "N passed, M failed"; exits non-zero on any failure. The daemon and the
+# cluster are always stopped and removed on exit.
+set -u
+
+: "${CL_BIN_DIR:?CL_BIN_DIR must name the bin directory of the build}"
+: "${CL_SOURCE_DIR:?CL_SOURCE_DIR must name the source tree}"
+: "${CL_TEST_TMP:?CL_TEST_TMP must name a scratch directory}"
+
+CLOOP=$CL_BIN_DIR/cloop
+DAEMON=$CL_BIN_DIR/closeloopd
+PGBIN=${CL_PG_BINDIR:-/usr/lib/postgresql/15/bin}
+mkdir -p "$CL_TEST_TMP"
+work=$(mktemp -d "$CL_TEST_TMP/cliorg.XXXXXX")
+d=""     # the cluster's directory (data, socket, log)
+dpid=""  # closeloopd
+
+as_pg() { # runs a PostgreSQL binary as the postgres user when we are root
+    if [ "$(id -u)" = 0 ]; then runuser -u postgres -- "$@"; else "$@"; fi
+}
+
+cleanup() {
+    if [ -n "$dpid" ]; then kill -KILL "$dpid" 2>/dev/null; wait "$dpid" 2>/dev/null; fi
+    if [ -n "$d" ] && [ -d "$d" ]; then
+        as_pg "$PGBIN/pg_ctl" -D "$d/data" -m immediate stop >/dev/null 2>&1
+        rm -rf "$d"
+    fi
+    rm -rf "$work"
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+passed=0
+failed=0
+ok() { echo "ok - $1"; passed=$((passed + 1)); }
+not_ok() {
+    echo "not ok - $1"
+    failed=$((failed + 1))
+    [ -n "${out:-}" ] && printf '%s\n' "$out" | head -n 20 | sed 's/^/#   stdout: /'
+    [ -n "${err:-}" ] && printf '%s\n' "$err" | head -n 20 | sed 's/^/#   stderr: /'
+    return 0
+}
+check() { # description, then a command whose success means the check passed
+    local desc=$1
+    shift
+    if "$@"; then ok "$desc"; else not_ok "$desc"; fi
+}
+bail() { # a step everything after it needs failed: report and stop
+    not_ok "$1"
+    [ -n "$d" ] && [ -f "$d/log" ] && tail -n 20 "$d/log" | sed 's/^/#   postgres: /'
+    [ -f "$work/daemon.log" ] && tail -n 20 "$work/daemon.log" | sed 's/^/#   closeloopd: /'
+    echo "$passed passed, $failed failed"
+    exit 1
+}
+
+# as USER cloop-args...: runs cloop with USER's session store, leaving stdout in $out,
+# stderr in $err and the exit status in $rc.
+as() {
+    local user=$1
+    shift
+    mkdir -p "$work/cfg/$user"
+    out=$(XDG_CONFIG_HOME=$work/cfg/$user "$CLOOP" "${S[@]}" "$@" 2>"$work/stderr")
+    rc=$?
+    err=$(cat "$work/stderr")
+    if grep -q 'Sanitizer' <<<"$err"; then
+        not_ok "cloop $* (as $user) runs clean under the sanitizers"
+    fi
+}
+
+# login USER: logs USER in with the password every test user has.
+login() {
+    CLOSELOOP_PASSWORD=$pw as "$1" login "$1"
+}
+
+# csv_col COLUMN [MATCH-COLUMN VALUE]: from CSV in $out, the COLUMN of the first row whose
+# MATCH-COLUMN equals VALUE (or of the first row).
+csv_col() {
+    python3 -c '
+import csv, sys
+rows = list(csv.reader(sys.stdin))
+col = sys.argv[1]
+for r in rows[1:]:
+    rec = dict(zip(rows[0], r))
+    if len(sys.argv) < 4 or rec.get(sys.argv[2]) == sys.argv[3]:
+        print(rec.get(col, "")); break
+' "$@" <<<"$out"
+}
+
+# data_rows: CSV rows in $out, header excluded.
+data_rows() { printf '%s\n' "$out" | sed '1d' | grep -c .; }
+
+free_port() {
+    python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])' 2>/dev/null && return
+    echo $((20000 + RANDOM % 40000))
+}
+
+unset CLOSELOOP_CONFIG CLOSELOOP_SERVER CLOSELOOP_CA CLOSELOOP_CERT CLOSELOOP_KEY \
+    CLOSELOOP_FORMAT CLOSELOOP_PASSWORD CLOSELOOP_NEW_PASSWORD XDG_CONFIG_HOME
+export HOME=$work/home
+mkdir -p "$HOME"
+pw='s3cret-pass-123'
+
+# --- PostgreSQL, certificates, closeloopd --------------------------------------------
+[ -x "$PGBIN/initdb" ] || bail "PostgreSQL binaries in $PGBIN (set CL_PG_BINDIR)"
+certs=$work/certs
+"$CL_SOURCE_DIR/deploy/gen-certs.sh" "$certs" >/dev/null 2>&1 || bail "generate certificates"
+
+d=$(mktemp -d /tmp/cltest-pg.XXXXXX)
+[ "$(id -u)" = 0 ] && chown postgres "$d"
+as_pg "$PGBIN/initdb" -D "$d/data" -E UTF8 --locale=C.UTF-8 -A trust -U postgres >/dev/null 2>&1 ||
+    bail "initdb a throwaway cluster"
+as_pg "$PGBIN/pg_ctl" -D "$d/data" \
+    -o "-c listen_addresses='' -c unix_socket_directories=$d -c fsync=off" -l "$d/log" -w \
+    start >/dev/null || bail "start PostgreSQL"
+psql -q -h "$d" -U postgres -c 'create database closeloop' >/dev/null || bail "create database"
+ok "a throwaway PostgreSQL cluster runs in $d"
+export CLOSELOOP_DB_CONNINFO="host=$d dbname=closeloop user=postgres"
+
+port=$(free_port)
+env CLOSELOOP_PORT="$port" CLOSELOOP_LISTEN=127.0.0.1 \
+    CLOSELOOP_TLS_CERT="$certs/server.crt" CLOSELOOP_TLS_KEY="$certs/server.key" \
+    CLOSELOOP_TLS_CA="$certs/ca.crt" "$DAEMON" 2>"$work/daemon.log" &
+dpid=$!
+for _ in $(seq 1 300); do
+    grep -q 'event=listening' "$work/daemon.log" 2>/dev/null && break
+    kill -0 "$dpid" 2>/dev/null || break
+    sleep 0.1
+done
+grep -q 'event=listening' "$work/daemon.log" || bail "closeloopd starts with a database"
+ok "closeloopd starts with a database and listens on port $port"
+S=(--server "127.0.0.1:$port" --ca "$certs/ca.crt")
+
+CLOSELOOP_PASSWORD=$pw "$DAEMON" --bootstrap-admin admin >"$work/bootstrap.out" 2>&1 ||
+    { cat "$work/bootstrap.out" >&2; bail "closeloopd --bootstrap-admin admin exits 0"; }
+ok "closeloopd --bootstrap-admin admin exits 0"
+
+# --- sessions ------------------------------------------------------------------------
+as admin whoami
+check "whoami before login fails with exit 1 and says to log in" \
+    eval '[ "$rc" = 1 ] && grep -q "not logged in: run cloop login USER" <<<"$err"'
+
+CLOSELOOP_PASSWORD=wrong-password as admin login admin
+check "login with a wrong password fails with exit 1" \
+    eval '[ "$rc" = 1 ] && grep -q "^cloop: " <<<"$err"'
+
+login admin
+check "login admin succeeds" test "$rc" = 0
+check "... and prints 'logged in as admin (hq_admin, ...), session valid until ...'" \
+    grep -Eq '^logged in as admin \(hq_admin, .*\), session valid until [0-9]{4}-' <<<"$out"
+sess=$work/cfg/admin/closeloop/session
+check "the token is stored in \$XDG_CONFIG_HOME/closeloop/session, mode 0600" \
+    eval '[ "$(stat -c %a "$sess" 2>/dev/null)" = 600 ] && grep -q "^127.0.0.1:$port " "$sess"'
+check "... in a directory of mode 0700" test "$(stat -c %a "$work/cfg/admin/closeloop")" = 700
+
+as admin whoami --format csv
+check "whoami --format csv shows username admin and role hq_admin" \
+    eval '[ "$rc" = 0 ] && grep -qx "username,admin" <<<"$out" && grep -qx "role,hq_admin" <<<"$out"'
+as admin whoami --format json
+check "whoami --format json is valid JSON" \
+    eval 'python3 -c "import json,sys; json.load(sys.stdin)" <<<"$out"'
+as admin whoami
+check "whoami (table) shows the role" grep -Eq '^role +hq_admin$' <<<"$out"
+
+# --- organisation --------------------------------------------------------------------
+as admin company add 集团总部 --kind hq --format csv
+hq=$(csv_col id)
+check "company add --kind hq prints the new company, id first" \
+    eval '[ "$rc" = 0 ] && [ -n "$hq" ] && head -n 1 <<<"$out" | grep -q "^id,"'
+as admin company add 深圳城市公司 --kind city --parent "$hq" --format csv
+c1=$(csv_col id)
+as admin company add 上海城市公司 --parent "$hq" --format csv
+c2=$(csv_col id)
+check "two city companies are created" eval '[ -n "$c1" ] && [ -n "$c2" ] && [ "$c1" != "$c2" ]'
+as admin company add 深圳城市公司 --kind city --parent "$hq"
+check "a second company with the same name fails with exit 1" test "$rc" = 1
+as admin company list --format json
+check "company list --format json lists the three companies" \
+    eval 'python3 -c "import json,sys; r=json.load(sys.stdin); assert len(r)==3, r" <<<"$out"'
+
+as admin project add --company "$c1" 万科城 --city 深圳 --move-in 2027-06-30 --format csv
+p1=$(csv_col id)
+check "project add 万科城 under the first city company" \
+    eval '[ "$rc" = 0 ] && [ -n "$p1" ] && [ "$(csv_col move_in)" = 2027-06-30 ]'
+as admin project add --company "$c2" 翡翠公园 --city 上海 --format csv
+p2=$(csv_col id)
+check "project add 翡翠公园 under the second" eval '[ "$rc" = 0 ] && [ -n "$p2" ]'
+as admin project add --company "$c1" X --move-in 2027-02-30
+check "an impossible --move-in date is a usage error (exit 2)" test "$rc" = 2
+
+as admin building add --project "$p1" 1栋 --floors 33 --format csv
+b1=$(csv_col id)
+as admin building add --project "$p1" 2栋 --floors 18 --format csv
+check "building add creates buildings of 万科城" eval '[ "$rc" = 0 ] && [ -n "$b1" ]'
+as admin building list --project "$p1" --format csv
+check "building list shows the two buildings" test "$(data_rows)" = 2
+
+as admin unit add --building "$b1" 1-1-0101 --floor 1 --layout TA --owner 张三 --phone 13800000000 \
+    --format csv
+check "unit add prints the unit with its owner" \
+    eval '[ "$rc" = 0 ] && [ "$(csv_col owner_name)" = 张三 ]'
+
+as admin contractor add 东方雨虹防水 --trades waterproofing --format csv
+water=$(csv_col id)
+as admin contractor add 中建三局 --trades civil,plumbing --format csv
+civil=$(csv_col id)
+check "contractor add creates two contractors" \
+    eval '[ -n "$water" ] && [ -n "$civil" ] && [ "$(csv_col trades)" = "civil,plumbing" ]'
+as admin contractor list --format csv
+check "contractor list shows both" test "$(data_rows)" = 2
+
+mkuser() { # USERNAME ROLE-ARGS...
+    local u=$1
+    shift
+    CLOSELOOP_NEW_PASSWORD=$pw as admin user add "$u" --role "$@" --format csv
+    check "user add $u --role $1" eval '[ "$rc" = 0 ] && [ "$(csv_col username)" = "$u" ]'
+}
+mkuser cr cr --company "$c1" --name 深圳客关
+mkuser cr2 cr --company "$c2" --name 上海客关
+mkuser clerk clerk --projects "$p1" --name 万科城录入员
+mkuser contractor contractor --contractor "$water" --name 东方雨虹维修
+mkuser analyst hq_analyst --name 集团数据分析
+mkuser verifier verifier --projects "$p1"
+mkuser property property --projects "$p1"
+as admin user list --format csv
+check "user list shows admin and the seven users" test "$(data_rows)" = 8
+CLOSELOOP_NEW_PASSWORD=$pw as admin user add bad --role boss
+check "user add with an unknown role is a usage error (exit 2)" test "$rc" = 2
+
+as admin trade assign --project "$p1" --trade waterproofing --contractor "$water" --format csv
+check "trade assign waterproofing to 东方雨虹防水" \
+    eval '[ "$rc" = 0 ] && [ "$(csv_col contractor_id)" = "$water" ]'
+as admin trade list --project "$p1" --format csv
+check "trade list shows the assignment" \
+    eval '[ "$(csv_col contractor_id trade waterproofing)" = "$water" ]'
+
+# --- scope per role ------------------------------------------------------------------
+as admin project list
+check "project list as admin shows 万科城 (table, CJK)" grep -q '万科城' <<<"$out"
+
+login cr2
+check "login cr2" test "$rc" = 0
+as cr2 project list --format csv
+check "project list as cr2 does not show 万科城 but shows 翡翠公园" \
+    eval '[ "$rc" = 0 ] && ! grep -q 万科城 <<<"$out" && grep -q 翡翠公园 <<<"$out"'
+login cr
+as cr project list --format csv
+check "project list as cr shows 万科城" eval '[ "$rc" = 0 ] && grep -q 万科城 <<<"$out"'
+
+login analyst
+as analyst project list --format csv
+check "project list as analyst shows both projects" test "$(data_rows)" = 2
+as analyst project add --company "$c1" 分析师的项目
+check "project add as analyst fails with exit 1 (forbidden)" \
+    eval '[ "$rc" = 1 ] && grep -q "^cloop: " <<<"$err"'
+as admin project list --format csv
+check "... and created nothing" eval '! grep -q 分析师的项目 <<<"$out"'
+
+login contractor
+as contractor project list --format csv
+check "project list as contractor shows only the assigned project" \
+    eval '[ "$rc" = 0 ] && [ "$(data_rows)" = 1 ] && grep -q 万科城 <<<"$out"'
+as contractor unit list --project "$p1"
+check "unit list as contractor is refused (exit 1)" test "$rc" = 1
+
+# --- CSV import ----------------------------------------------------------------------
+csv=$work/units.csv
+python3 - "$csv" <<'EOF'
+import sys
+with open(sys.argv[1], "w", encoding="utf-8") as f:
+    f.write("\ufeffunit,building,floor,layout,owner_name,owner_phone\n")  # BOM, any order
+    for i in range(2000):
+        b, r = divmod(i, 200)
+        fl = r // 4 + 1
+        f.write(f'{b + 3}-1-{fl:02d}{r % 4 + 1:02d},{b + 3}栋,{fl},T{"ABC"[i % 3]},业主{i},139{i:08d}\n')
+EOF
+login clerk
+as clerk unit import --project "$p1" "$csv" --format csv
+check "unit import of 2,000 rows as clerk exits 0" test "$rc" = 0
+check "... and reports 2000 inserted, 10 buildings created, 0 rejected chunks" \
+    eval '[ "$(csv_col inserted)" = 2000 ] && [ "$(csv_col buildings_created)" = 10 ] &&
+          [ "$(csv_col rejected_chunks)" = 0 ] && [ "$(csv_col chunks)" = 4 ]'
+as clerk unit import --project "$p1" "$csv" --chunk 300 --format csv
+check "importing the same file again reports all 2000 unchanged" \
+    eval '[ "$rc" = 0 ] && [ "$(csv_col unchanged)" = 2000 ] && [ "$(csv_col inserted)" = 0 ] &&
+          [ "$(csv_col updated)" = 0 ]'
+as admin unit list --project "$p1" --format csv
+check "unit list --format csv then has exactly 2,000 imported units (+1 added by hand)" \
+    test "$(data_rows)" = 2001
+as clerk unit list --project "$p1" --building "$b1" --format csv
+check "unit list --building shows only that building's unit" test "$(data_rows)" = 1
+
+bad=$work/bad-units.csv
+{
+    echo "building,unit,floor"
+    for i in $(seq 2 40); do
+        if [ "$i" = 17 ]; then echo "9栋,9-1-$i,abc"; else echo "9栋,9-1-$i,$i"; fi
+    done
+} >"$bad"
+as clerk unit import --project "$p1" "$bad" --chunk 10
+check "a CSV with floor 'abc' on line 17 exits 1" test "$rc" = 1
+check "... and reports FILE:17: with the floor error" grep -q "^$bad:17: floor 'abc'" <<<"$err"
+check "... and says which chunk was rejected" grep -q "lines 12-21 .*rejected" <<<"$err"
+as admin unit list --project "$p1" --format csv
+check "... and the other chunks were imported (29 more units)" test "$(data_rows)" = 2030
+
+printf 'building,unit,floor,colour\n1,1,1,red\n' >"$work/cols.csv"
+as clerk unit import --project "$p1" "$work/cols.csv"
+check "an unknown column is an error naming it" \
+    eval '[ "$rc" = 1 ] && grep -q "unknown column .colour." <<<"$err"'
+
+# --- help and usage ------------------------------------------------------------------
+as admin company add --help
+check "company add --help exits 0" eval '[ "$rc" = 0 ] && grep -q "^usage: cloop company add" <<<"$out"'
+as admin unit import --help
+check "unit import --help describes the columns" \
+    eval '[ "$rc" = 0 ] && grep -q owner_id_number <<<"$out"'
+as admin project add 万科城
+check "project add without --company exits 2" test "$rc" = 2
+
+# --- stale sessions and logout -------------------------------------------------------
+mkdir -p "$work/cfg/stale/closeloop"
+printf '127.0.0.1:%s not-a-real-token\n' "$port" >"$work/cfg/stale/closeloop/session"
+as stale whoami
+check "a stale token: exit 1, 'expired', and the token is deleted" \
+    eval '[ "$rc" = 1 ] && grep -q expired <<<"$err" &&
+          ! grep -q not-a-real-token "$work/cfg/stale/closeloop/session"'
+
+as admin logout
+check "logout exits 0" test "$rc" = 0
+check "... and removes the token" eval '! grep -q "^127.0.0.1:$port " "$sess"'
+as admin whoami
+check "whoami after logout fails and says to log in" \
+    eval '[ "$rc" = 1 ] && grep -q "not logged in" <<<"$err"'
+
+# --- shutdown ------------------------------------------------------------------------
+kill -TERM "$dpid"
+for _ in $(seq 1 200); do kill -0 "$dpid" 2>/dev/null || break; sleep 0.1; done
+wait "$dpid"
+st=$?
+dpid=""
+check "closeloopd exits 0 on SIGTERM" test "$st" = 0
+
+echo "$passed passed, $failed failed"
+[ "$failed" -eq 0 ]
