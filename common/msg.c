@@ -126,6 +126,16 @@ int cl_utf8_valid(const char *str, size_t len) {
     return 1;
 }
 
+void cl_utf8_trim(char *s) {
+    size_t n = strlen(s), start = n;
+    while (start > 0 && ((unsigned char)s[start - 1] & 0xC0) == 0x80 && n - start < 3)
+        start--;
+    if (start == 0) return;
+    unsigned lead = (unsigned char)s[start - 1];
+    size_t need = lead >= 0xF0 ? 4 : lead >= 0xE0 ? 3 : lead >= 0xC0 ? 2 : 1;
+    if (n - (start - 1) < need) s[start - 1] = 0;
+}
+
 /* Reads a base-128 varint; returns bytes used, 0 on truncation or overlong input. */
 static size_t read_varint(const uint8_t *p, size_t len, uint64_t *v) {
     uint64_t r = 0;

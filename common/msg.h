@@ -130,4 +130,7 @@ void cl_msg_free(ProtobufCMessage *msg);
 /* Whether s[0..len) is valid UTF-8 without NUL bytes. */
 int cl_utf8_valid(const char *s, size_t len);
 
+/* Drops a partial UTF-8 sequence left at the end of s by truncation. */
+void cl_utf8_trim(char *s);
+
 #endif

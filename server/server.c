@@ -271,8 +271,9 @@ void cl_req_fail(cl_req_t *req, int code, const char *fmt, ...) {
     char text[512];
     va_list ap;
     va_start(ap, fmt);
-    vsnprintf(text, sizeof text, fmt, ap);
+    int n = vsnprintf(text, sizeof text, fmt, ap);
     va_end(ap);
+    if (n >= (int)sizeof text) cl_utf8_trim(text); /* never cut a character in two */
     if (code == CL_EINTERNAL || code < CL__WIRE_LAST)
         cl_log_error("request_failed", "conn=%llu req=%u handler=%s code=%d",
                      (unsigned long long)req->conn->id, req->id, req->handler->name, code);

@@ -18,11 +18,11 @@
 typedef struct cl_session {
     int64_t user_id;
     char username[72];
-    char display_name[136];
+    char display_name[256];
     cl_role_t role;
     int64_t company_id;     /* 0 when none */
     int64_t contractor_id;  /* 0 when none */
-    char project_ids[1024]; /* the user's projects as a SQL array literal: "{1,2,3}" */
+    char project_ids[4096]; /* the user's projects as a SQL array literal: "{1,2,3}" */
     uint64_t expires_at_ms;
     char company_name[208];
     char contractor_name[208];

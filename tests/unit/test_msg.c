@@ -456,6 +456,27 @@ static void test_chinese_round_trip(void **state) {
 
 /* ---- cl_utf8_valid ------------------------------------------------------------------ */
 
+/* Truncation must never leave half a character behind (error texts quote Chinese names). */
+static void test_utf8_trim(void **state) {
+    (void)state;
+    char s[16];
+    strcpy(s, "ab\xe4\xb8"); /* 万 cut after two of its three bytes */
+    cl_utf8_trim(s);
+    assert_string_equal(s, "ab");
+    strcpy(s, "ab\xe4\xb8\x87"); /* whole 万 stays */
+    cl_utf8_trim(s);
+    assert_string_equal(s, "ab\xe4\xb8\x87");
+    strcpy(s, "x\xf0\x9f\x98"); /* emoji cut after three of four bytes */
+    cl_utf8_trim(s);
+    assert_string_equal(s, "x");
+    strcpy(s, "plain");
+    cl_utf8_trim(s);
+    assert_string_equal(s, "plain");
+    s[0] = 0;
+    cl_utf8_trim(s);
+    assert_string_equal(s, "");
+}
+
 static void test_utf8_valid_edges(void **state) {
     (void)state;
     /* Valid: ASCII, each length's first and last code point, BMP edges around the
@@ -633,6 +654,7 @@ int main(void) {
         cmocka_unit_test(test_bytes_are_not_strings),
         cmocka_unit_test(test_chinese_round_trip),
         cmocka_unit_test(test_utf8_valid_edges),
+        cmocka_unit_test(test_utf8_trim),
         cmocka_unit_test(test_err_wire_round_trip),
         cmocka_unit_test(test_err_retryable),
         cmocka_unit_test(test_strerror),
