@@ -368,8 +368,9 @@ int cmd_whoami(const cli_settings_t *s, int argc, char **argv) {
     const Closeloop__WhoAmI *me = (const Closeloop__WhoAmI *)m;
     char uid[24], cid[24], kid[24], projects[1024], until[64];
     snprintf(uid, sizeof uid, "%" PRId64, me->user_id);
-    snprintf(cid, sizeof cid, me->company_id ? "%" PRId64 : "", me->company_id);
-    snprintf(kid, sizeof kid, me->contractor_id ? "%" PRId64 : "", me->contractor_id);
+    cid[0] = kid[0] = 0;
+    if (me->company_id) snprintf(cid, sizeof cid, "%" PRId64, me->company_id);
+    if (me->contractor_id) snprintf(kid, sizeof kid, "%" PRId64, me->contractor_id);
     join_ids(me->project_ids, me->n_project_ids, projects, sizeof projects);
     cli_format_time_ms(me->expires_at_ms, until, sizeof until);
     const char *rows[][2] = {

@@ -481,7 +481,7 @@ static void aborted_rows_never_appear_and_do_not_stall(void **state) {
     if (feed_drain(&f) < 0) fail_msg("%s", f.err);
     PGconn *c1 = db_connect(err, sizeof err), *c2 = db_connect(err, sizeof err);
     if (!c1 || !c2) fail_msg("%s", err);
-    int64_t ab[5], m0, m1, m2, killed_pid, gone = 0;
+    int64_t ab[5] = {0}, m0 = 0, m1 = 0, m2 = 0, killed_pid = 0, gone = 0;
 
     /* An explicit rollback. */
     if (begin_insert(c1, "c-rollback", &ab[0], err, sizeof err) ||
