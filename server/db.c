@@ -300,6 +300,21 @@ static void conn_ready(pgconn_t *c) {
     conn_kick(db);
 }
 
+/* Ends the pipeline's statements with a Sync and sends what libpq holds; while output
+ * remains (PQflush returned 1) the socket is watched for writable as well as readable. */
+static void conn_sync_and_send(pgconn_t *c) {
+    if (PQpipelineSync(c->pg) != 1) {
+        conn_lost(c, CL_EUNAVAIL, "cannot send Sync");
+        return;
+    }
+    int f = PQflush(c->pg);
+    if (f < 0) {
+        conn_lost(c, CL_EUNAVAIL, "cannot send to the database");
+        return;
+    }
+    conn_watch(c, f ? UV_READABLE | UV_WRITABLE : UV_READABLE);
+}
+
 /* Sends every PREPARE and a Sync in one pipeline. */
 static void conn_prepare_all(pgconn_t *c) {
     cl_db_t *db = c->db;
@@ -315,16 +330,7 @@ static void conn_prepare_all(pgconn_t *c) {
             return;
         }
     }
-    if (PQpipelineSync(c->pg) != 1) {
-        conn_lost(c, CL_EUNAVAIL, "cannot send Sync");
-        return;
-    }
-    int f = PQflush(c->pg);
-    if (f < 0) {
-        conn_lost(c, CL_EUNAVAIL, "cannot send to the database");
-        return;
-    }
-    conn_watch(c, f ? UV_READABLE | UV_WRITABLE : UV_READABLE);
+    conn_sync_and_send(c);
 }
 
 static void conn_connect_poll(pgconn_t *c) {
@@ -369,17 +375,8 @@ static void conn_send_batch(pgconn_t *c, cl_db_batch_t *b) {
             return;
         }
     }
-    if (PQpipelineSync(c->pg) != 1) {
-        conn_lost(c, CL_EUNAVAIL, "cannot send Sync");
-        return;
-    }
     uv_timer_start(&c->timer, on_conn_timer, c->db->timeout_ms + WATCHDOG_SLACK_MS, 0);
-    int f = PQflush(c->pg);
-    if (f < 0) {
-        conn_lost(c, CL_EUNAVAIL, "cannot send to the database");
-        return;
-    }
-    conn_watch(c, f ? UV_READABLE | UV_WRITABLE : UV_READABLE);
+    conn_sync_and_send(c);
 }
 
 /* Hands waiting batches to idle connections. */

@@ -12,6 +12,18 @@
 
 #define MIGRATION_LOCK_ID 7443001 /* pg_advisory_lock key owned by closeloop migrations */
 
+/* A blocking connection, or NULL with one sentence in err. */
+static PGconn *connect_blocking(const char *conninfo, char *err, size_t errlen) {
+    PGconn *pg = PQconnectdb(conninfo);
+    if (PQstatus(pg) == CONNECTION_OK) return pg;
+    char msg[512];
+    snprintf(msg, sizeof msg, "%s", PQerrorMessage(pg));
+    msg[strcspn(msg, "\n")] = 0;
+    snprintf(err, errlen, "cannot connect to the database: %s", msg);
+    PQfinish(pg);
+    return NULL;
+}
+
 /* Runs sql; on failure writes "what: error" to err. */
 static int run(PGconn *pg, const char *sql, const char *what, char *err, size_t errlen) {
     PGresult *r = PQexec(pg, sql);
@@ -68,15 +80,8 @@ static int apply_one(PGconn *pg, const cl_migration_t *m, char *err, size_t errl
 
 int cl_migrate(const char *conninfo, int *applied, char *err, size_t errlen) {
     *applied = 0;
-    PGconn *pg = PQconnectdb(conninfo);
-    if (PQstatus(pg) != CONNECTION_OK) {
-        char msg[512];
-        snprintf(msg, sizeof msg, "%s", PQerrorMessage(pg));
-        msg[strcspn(msg, "\n")] = 0;
-        snprintf(err, errlen, "cannot connect to the database: %s", msg);
-        PQfinish(pg);
-        return CL_EUNAVAIL;
-    }
+    PGconn *pg = connect_blocking(conninfo, err, errlen);
+    if (!pg) return CL_EUNAVAIL;
     PQclear(PQexec(pg, "SET client_min_messages = warning"));
     char lock[128];
     snprintf(lock, sizeof lock, "SELECT pg_advisory_lock(%d)", MIGRATION_LOCK_ID);
@@ -102,15 +107,8 @@ int cl_migrate(const char *conninfo, int *applied, char *err, size_t errlen) {
 
 int cl_bootstrap_admin(const char *conninfo, const char *username, const char *password_hash,
                        char *err, size_t errlen) {
-    PGconn *pg = PQconnectdb(conninfo);
-    if (PQstatus(pg) != CONNECTION_OK) {
-        char msg[512];
-        snprintf(msg, sizeof msg, "%s", PQerrorMessage(pg));
-        msg[strcspn(msg, "\n")] = 0;
-        snprintf(err, errlen, "cannot connect to the database: %s", msg);
-        PQfinish(pg);
-        return CL_EUNAVAIL;
-    }
+    PGconn *pg = connect_blocking(conninfo, err, errlen);
+    if (!pg) return CL_EUNAVAIL;
     /* One implicit transaction: the actor setting and the upsert commit together. */
     const char *params[] = {username, password_hash};
     PGresult *r = PQexecParams(
