@@ -63,6 +63,34 @@ typedef Closeloop__UnitImportRow cl_pb_import_row_t;
 typedef Closeloop__UnitImportChunk cl_pb_import_chunk_t;
 typedef Closeloop__RowError cl_pb_row_error_t;
 typedef Closeloop__UnitImportResult cl_pb_import_result_t;
+typedef Closeloop__Round cl_pb_round_t;
+typedef Closeloop__RoundCreate cl_pb_round_create_t;
+typedef Closeloop__RoundListRequest cl_pb_round_list_req_t;
+typedef Closeloop__RoundPage cl_pb_round_page_t;
+typedef Closeloop__Photo cl_pb_photo_t;
+typedef Closeloop__Item cl_pb_item_t;
+typedef Closeloop__ItemBatch cl_pb_item_batch_t;
+typedef Closeloop__ItemBatchResult cl_pb_item_batch_result_t;
+typedef Closeloop__TicketRef cl_pb_ticket_ref_t;
+typedef Closeloop__HandoverForm cl_pb_handover_form_t;
+typedef Closeloop__InspectionRecord cl_pb_inspection_record_t;
+typedef Closeloop__HandoverSchedule cl_pb_handover_schedule_t;
+typedef Closeloop__Ticket cl_pb_ticket_t;
+typedef Closeloop__TicketTransition cl_pb_ticket_transition_t;
+typedef Closeloop__TicketEvent cl_pb_ticket_event_t;
+typedef Closeloop__TicketShowRequest cl_pb_ticket_show_req_t;
+typedef Closeloop__TicketHistory cl_pb_ticket_history_t;
+typedef Closeloop__TodoListRequest cl_pb_todo_list_req_t;
+typedef Closeloop__ToVerifyListRequest cl_pb_toverify_list_req_t;
+typedef Closeloop__TicketPage cl_pb_ticket_page_t;
+typedef Closeloop__DeadlinePreset cl_pb_deadline_preset_t;
+typedef Closeloop__DeadlineSet cl_pb_deadline_set_t;
+typedef Closeloop__DeadlineListRequest cl_pb_deadline_list_req_t;
+typedef Closeloop__DeadlinePresetPage cl_pb_deadline_preset_page_t;
+typedef Closeloop__DailyReportRequest cl_pb_daily_report_req_t;
+typedef Closeloop__DailyReport cl_pb_daily_report_t;
+typedef Closeloop__ReadinessRequest cl_pb_readiness_req_t;
+typedef Closeloop__Readiness cl_pb_readiness_t;
 
 #define CL_MSG_ERROR                 CLOSELOOP__MSG_TYPE__MSG_ERROR
 #define CL_MSG_PING                  CLOSELOOP__MSG_TYPE__MSG_PING
@@ -106,6 +134,30 @@ typedef Closeloop__UnitImportResult cl_pb_import_result_t;
 #define CL_MSG_TRADE_ASSIGNMENT_PAGE CLOSELOOP__MSG_TYPE__MSG_TRADE_ASSIGNMENT_PAGE
 #define CL_MSG_UNIT_IMPORT_REQ       CLOSELOOP__MSG_TYPE__MSG_UNIT_IMPORT_REQ
 #define CL_MSG_UNIT_IMPORT_RESULT    CLOSELOOP__MSG_TYPE__MSG_UNIT_IMPORT_RESULT
+#define CL_MSG_ROUND_CREATE_REQ      CLOSELOOP__MSG_TYPE__MSG_ROUND_CREATE_REQ
+#define CL_MSG_ROUND                 CLOSELOOP__MSG_TYPE__MSG_ROUND
+#define CL_MSG_ROUND_LIST_REQ        CLOSELOOP__MSG_TYPE__MSG_ROUND_LIST_REQ
+#define CL_MSG_ROUND_PAGE            CLOSELOOP__MSG_TYPE__MSG_ROUND_PAGE
+#define CL_MSG_ITEM_RECORD_REQ       CLOSELOOP__MSG_TYPE__MSG_ITEM_RECORD_REQ
+#define CL_MSG_ITEM_BATCH_RESULT     CLOSELOOP__MSG_TYPE__MSG_ITEM_BATCH_RESULT
+#define CL_MSG_HANDOVER_RECORD_REQ   CLOSELOOP__MSG_TYPE__MSG_HANDOVER_RECORD_REQ
+#define CL_MSG_INSPECTION_RECORD     CLOSELOOP__MSG_TYPE__MSG_INSPECTION_RECORD
+#define CL_MSG_HANDOVER_SCHEDULE_REQ CLOSELOOP__MSG_TYPE__MSG_HANDOVER_SCHEDULE_REQ
+#define CL_MSG_TICKET_TRANSITION_REQ CLOSELOOP__MSG_TYPE__MSG_TICKET_TRANSITION_REQ
+#define CL_MSG_TICKET                CLOSELOOP__MSG_TYPE__MSG_TICKET
+#define CL_MSG_TICKET_SHOW_REQ       CLOSELOOP__MSG_TYPE__MSG_TICKET_SHOW_REQ
+#define CL_MSG_TICKET_HISTORY        CLOSELOOP__MSG_TYPE__MSG_TICKET_HISTORY
+#define CL_MSG_TODO_LIST_REQ         CLOSELOOP__MSG_TYPE__MSG_TODO_LIST_REQ
+#define CL_MSG_TICKET_PAGE           CLOSELOOP__MSG_TYPE__MSG_TICKET_PAGE
+#define CL_MSG_TOVERIFY_LIST_REQ     CLOSELOOP__MSG_TYPE__MSG_TOVERIFY_LIST_REQ
+#define CL_MSG_DEADLINE_SET_REQ      CLOSELOOP__MSG_TYPE__MSG_DEADLINE_SET_REQ
+#define CL_MSG_DEADLINE_PRESET       CLOSELOOP__MSG_TYPE__MSG_DEADLINE_PRESET
+#define CL_MSG_DEADLINE_LIST_REQ     CLOSELOOP__MSG_TYPE__MSG_DEADLINE_LIST_REQ
+#define CL_MSG_DEADLINE_PRESET_PAGE  CLOSELOOP__MSG_TYPE__MSG_DEADLINE_PRESET_PAGE
+#define CL_MSG_DAILY_REPORT_REQ      CLOSELOOP__MSG_TYPE__MSG_DAILY_REPORT_REQ
+#define CL_MSG_DAILY_REPORT          CLOSELOOP__MSG_TYPE__MSG_DAILY_REPORT
+#define CL_MSG_READINESS_REQ         CLOSELOOP__MSG_TYPE__MSG_READINESS_REQ
+#define CL_MSG_READINESS             CLOSELOOP__MSG_TYPE__MSG_READINESS
 
 /* The descriptor of the message carried by frames of this type, or NULL if unknown. */
 const ProtobufCMessageDescriptor *cl_msg_descriptor(uint16_t type);

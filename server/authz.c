@@ -44,6 +44,19 @@ static const unsigned char authz_table[][CL_ROLE__COUNT] = {
     [CL_OP_USER_LIST] =           {N_,  G_,   G_,     C_, N_,   N_,   N_,   N_},
     [CL_OP_TRADE_ASSIGN] =        {N_,  G_,   N_,     C_, N_,   N_,   N_,   N_},
     [CL_OP_TRADE_LIST] =          {N_,  G_,   G_,     C_, P_,   K_,   P_,   P_},
+    [CL_OP_ROUND_CREATE] =        {N_,  G_,   N_,     C_, N_,   N_,   N_,   N_},
+    [CL_OP_ROUND_LIST] =          {N_,  G_,   G_,     C_, P_,   N_,   P_,   P_},
+    [CL_OP_ITEM_RECORD] =         {N_,  G_,   N_,     C_, P_,   N_,   N_,   N_},
+    [CL_OP_HANDOVER_RECORD] =     {N_,  G_,   N_,     C_, P_,   N_,   N_,   N_},
+    [CL_OP_TICKET_READ] =         {N_,  G_,   G_,     C_, P_,   K_,   P_,   P_},
+    [CL_OP_TICKET_TRANSITION] =   {N_,  G_,   N_,     C_, P_,   K_,   P_,   N_},
+    [CL_OP_TICKET_REPAIR] =       {N_,  G_,   N_,     C_, P_,   K_,   N_,   N_},
+    [CL_OP_TICKET_VERIFY] =       {N_,  G_,   N_,     C_, P_,   N_,   P_,   N_},
+    [CL_OP_TICKET_RETURN] =       {N_,  G_,   N_,     C_, P_,   K_,   N_,   N_},
+    [CL_OP_TICKET_DECIDE] =       {N_,  G_,   N_,     C_, N_,   N_,   N_,   N_},
+    [CL_OP_DEADLINE_SET] =        {N_,  G_,   N_,     C_, N_,   N_,   N_,   N_},
+    [CL_OP_DEADLINE_LIST] =       {N_,  G_,   G_,     C_, P_,   N_,   P_,   P_},
+    [CL_OP_REPORT] =              {N_,  G_,   G_,     C_, P_,   N_,   P_,   P_},
 };
 /* clang-format on */
 _Static_assert(ARRAY_LEN(authz_table) == CL_OP__COUNT, "a new op needs a row in authz_table");
@@ -88,6 +101,19 @@ static const char *const op_names[] = {
     [CL_OP_USER_LIST] = "user_list",
     [CL_OP_TRADE_ASSIGN] = "trade_assign",
     [CL_OP_TRADE_LIST] = "trade_list",
+    [CL_OP_ROUND_CREATE] = "round_create",
+    [CL_OP_ROUND_LIST] = "round_list",
+    [CL_OP_ITEM_RECORD] = "item_record",
+    [CL_OP_HANDOVER_RECORD] = "handover_record",
+    [CL_OP_TICKET_READ] = "ticket_read",
+    [CL_OP_TICKET_TRANSITION] = "ticket_transition",
+    [CL_OP_TICKET_REPAIR] = "ticket_repair",
+    [CL_OP_TICKET_VERIFY] = "ticket_verify",
+    [CL_OP_TICKET_RETURN] = "ticket_return",
+    [CL_OP_TICKET_DECIDE] = "ticket_decide",
+    [CL_OP_DEADLINE_SET] = "deadline_set",
+    [CL_OP_DEADLINE_LIST] = "deadline_list",
+    [CL_OP_REPORT] = "report",
 };
 _Static_assert(ARRAY_LEN(op_names) == CL_OP__COUNT, "a new op needs a name");
 

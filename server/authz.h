@@ -42,6 +42,19 @@ typedef enum cl_op {
     CL_OP_USER_LIST,
     CL_OP_TRADE_ASSIGN,
     CL_OP_TRADE_LIST,
+    CL_OP_ROUND_CREATE,      /* inspection rounds of a project */
+    CL_OP_ROUND_LIST,
+    CL_OP_ITEM_RECORD,       /* enter inspection items (one or a day's import) */
+    CL_OP_HANDOVER_RECORD,   /* enter a unit's handover acceptance form, schedule */
+    CL_OP_TICKET_READ,       /* ticket history, the morning lists */
+    CL_OP_TICKET_TRANSITION, /* any ticket action; the handler checks the action's op */
+    CL_OP_TICKET_REPAIR,     /* report a repair */
+    CL_OP_TICKET_VERIFY,     /* pass or fail a verification */
+    CL_OP_TICKET_RETURN,     /* return a ticket that is not the contractor's trade */
+    CL_OP_TICKET_DECIDE,     /* manual dispatch, reassign, decide not to fix */
+    CL_OP_DEADLINE_SET,      /* repair deadline presets */
+    CL_OP_DEADLINE_LIST,
+    CL_OP_REPORT,            /* daily handover report, key-handover readiness */
     CL_OP__COUNT
 } cl_op_t;
 

@@ -47,8 +47,27 @@ int cl_org_user_list(cl_req_t *req);
 int cl_org_trade_assign(cl_req_t *req);
 int cl_org_trade_list(cl_req_t *req);
 
+/* inspection.c: rounds, items, handover forms, deadline presets. */
+int cl_insp_round_create(cl_req_t *req);
+int cl_insp_round_list(cl_req_t *req);
+int cl_insp_item_record(cl_req_t *req);
+int cl_insp_handover_record(cl_req_t *req);
+int cl_insp_handover_schedule(cl_req_t *req);
+int cl_insp_deadline_set(cl_req_t *req);
+int cl_insp_deadline_list(cl_req_t *req);
+
+/* ticket.c: the repair loop, the morning lists and the reports. */
+int cl_ticket_transition(cl_req_t *req);
+int cl_ticket_show(cl_req_t *req);
+int cl_ticket_todo_list(cl_req_t *req);
+int cl_ticket_toverify_list(cl_req_t *req);
+int cl_report_daily(cl_req_t *req);
+int cl_report_readiness(cl_req_t *req);
+
 /* Statement tables of the areas, NULL-name terminated, prepared on every connection. */
 extern const cl_db_stmt_t cl_org_stmts[];
 extern const cl_db_stmt_t cl_auth_stmts[];
+extern const cl_db_stmt_t cl_inspection_stmts[];
+extern const cl_db_stmt_t cl_ticket_stmts[];
 
 #endif

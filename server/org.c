@@ -30,6 +30,7 @@
 #include "msg.h"
 #include "password.h"
 #include "session.h"
+#include "sqlutil.h"
 
 #define ORG_PAGE_MAX        500  /* items per streamed page */
 #define ORG_IMPORT_MAX      5000 /* rows per import chunk */
@@ -53,7 +54,7 @@
 #define SCOPE_PARAMS(c) (c)->scope.v[0], (c)->scope.v[1], (c)->scope.v[2], (c)->scope.v[3]
 
 /* Short names over the generated ones. */
-typedef Closeloop__Meta pb_meta_t;
+typedef Closeloop__Meta Closeloop__Meta;
 typedef Closeloop__Company pb_company_t;
 typedef Closeloop__CompanyCreate pb_company_create_t;
 typedef Closeloop__Project pb_project_t;
@@ -122,27 +123,6 @@ static void org_call_free(org_call_t *c) {
     free(c);
 }
 
-static const char *col_text(const PGresult *res, int row, int col) {
-    return PQgetvalue(res, row, col); /* "" for NULL */
-}
-
-static bool col_null(const PGresult *res, int row, int col) {
-    return PQgetisnull(res, row, col) != 0;
-}
-
-static int64_t col_i64(const PGresult *res, int row, int col) {
-    return strtoll(PQgetvalue(res, row, col), NULL, 10);
-}
-
-/* Record columns start with id, version, created ms, updated ms (SQL: META). */
-static void org_meta(pb_meta_t *m, const PGresult *res, int row) {
-    closeloop__meta__init(m);
-    m->id = col_i64(res, row, 0);
-    m->version = col_i64(res, row, 1);
-    m->created_at_ms = (uint64_t)col_i64(res, row, 2);
-    m->updated_at_ms = (uint64_t)col_i64(res, row, 3);
-}
-
 /* Company kinds as stored in companies.kind. */
 static const struct {
     Closeloop__CompanyKind kind;
@@ -168,34 +148,34 @@ static Closeloop__CompanyKind company_kind_parse(const char *name) {
 /* Company: META, name, kind, parent_id. */
 typedef struct company_slot {
     pb_company_t rec;
-    pb_meta_t meta;
+    Closeloop__Meta meta;
 } company_slot_t;
 
 static ProtobufCMessage *company_fill(void *slot, const org_call_t *c, const PGresult *res,
                                       int row) {
     company_slot_t *s = slot;
     closeloop__company__init(&s->rec);
-    org_meta(&s->meta, res, row);
+    cl_sql_meta(&s->meta, res, row);
     s->rec.meta = &s->meta;
     s->rec.name = PQgetvalue(res, row, 4);
-    s->rec.kind = company_kind_parse(col_text(res, row, 5));
-    s->rec.parent_id = col_i64(res, row, 6);
+    s->rec.kind = company_kind_parse(cl_sql_text(res, row, 5));
+    s->rec.parent_id = cl_sql_i64(res, row, 6);
     return &s->rec.base;
 }
 
 /* Project: META, company_id, name, city, move_in_date, company_name. */
 typedef struct project_slot {
     pb_project_t rec;
-    pb_meta_t meta;
+    Closeloop__Meta meta;
 } project_slot_t;
 
 static ProtobufCMessage *project_fill(void *slot, const org_call_t *c, const PGresult *res,
                                       int row) {
     project_slot_t *s = slot;
     closeloop__project__init(&s->rec);
-    org_meta(&s->meta, res, row);
+    cl_sql_meta(&s->meta, res, row);
     s->rec.meta = &s->meta;
-    s->rec.company_id = col_i64(res, row, 4);
+    s->rec.company_id = cl_sql_i64(res, row, 4);
     s->rec.name = PQgetvalue(res, row, 5);
     s->rec.city = PQgetvalue(res, row, 6);
     s->rec.move_in_date = PQgetvalue(res, row, 7);
@@ -206,18 +186,18 @@ static ProtobufCMessage *project_fill(void *slot, const org_call_t *c, const PGr
 /* Building: META, project_id, name, floors. */
 typedef struct building_slot {
     pb_building_t rec;
-    pb_meta_t meta;
+    Closeloop__Meta meta;
 } building_slot_t;
 
 static ProtobufCMessage *building_fill(void *slot, const org_call_t *c, const PGresult *res,
                                        int row) {
     building_slot_t *s = slot;
     closeloop__building__init(&s->rec);
-    org_meta(&s->meta, res, row);
+    cl_sql_meta(&s->meta, res, row);
     s->rec.meta = &s->meta;
-    s->rec.project_id = col_i64(res, row, 4);
+    s->rec.project_id = cl_sql_i64(res, row, 4);
     s->rec.name = PQgetvalue(res, row, 5);
-    s->rec.floors = (uint32_t)col_i64(res, row, 6);
+    s->rec.floors = (uint32_t)cl_sql_i64(res, row, 6);
     return &s->rec.base;
 }
 
@@ -225,22 +205,22 @@ static ProtobufCMessage *building_fill(void *slot, const org_call_t *c, const PG
  * id number (NULL unless the statement was told the caller may see owners). */
 typedef struct unit_slot {
     pb_unit_t rec;
-    pb_meta_t meta;
+    Closeloop__Meta meta;
     pb_owner_t owner;
 } unit_slot_t;
 
 static ProtobufCMessage *unit_fill(void *slot, const org_call_t *c, const PGresult *res, int row) {
     unit_slot_t *s = slot;
     closeloop__unit__init(&s->rec);
-    org_meta(&s->meta, res, row);
+    cl_sql_meta(&s->meta, res, row);
     s->rec.meta = &s->meta;
-    s->rec.building_id = col_i64(res, row, 4);
+    s->rec.building_id = cl_sql_i64(res, row, 4);
     s->rec.number = PQgetvalue(res, row, 5);
-    s->rec.floor = (int32_t)col_i64(res, row, 6);
+    s->rec.floor = (int32_t)cl_sql_i64(res, row, 6);
     s->rec.layout = PQgetvalue(res, row, 7);
     s->rec.building_name = PQgetvalue(res, row, 8);
     /* The SQL already withholds owners; checking the role again costs nothing. */
-    if (!col_null(res, row, 9) && cl_authz_sees_owner_data(c->session.role)) {
+    if (!cl_sql_isnull(res, row, 9) && cl_authz_sees_owner_data(c->session.role)) {
         closeloop__owner__init(&s->owner);
         s->owner.name = PQgetvalue(res, row, 9);
         s->owner.phone = PQgetvalue(res, row, 10);
@@ -253,7 +233,7 @@ static ProtobufCMessage *unit_fill(void *slot, const org_call_t *c, const PGresu
 /* Contractor: META, name, trades (comma-separated codes). */
 typedef struct contractor_slot {
     pb_contractor_t rec;
-    pb_meta_t meta;
+    Closeloop__Meta meta;
     char *codes;   /* a copy of the trades column, split in place */
     char **trades; /* pointers into codes */
 } contractor_slot_t;
@@ -262,10 +242,10 @@ static ProtobufCMessage *contractor_fill(void *slot, const org_call_t *c, const 
                                          int row) {
     contractor_slot_t *s = slot;
     closeloop__contractor__init(&s->rec);
-    org_meta(&s->meta, res, row);
+    cl_sql_meta(&s->meta, res, row);
     s->rec.meta = &s->meta;
     s->rec.name = PQgetvalue(res, row, 4);
-    const char *list = col_text(res, row, 5);
+    const char *list = cl_sql_text(res, row, 5);
     if (!*list) return &s->rec.base;
     size_t n = 1;
     for (const char *p = list; *p; p++)
@@ -291,22 +271,22 @@ static void contractor_clear(void *slot) {
  * (comma-separated), disabled. Never a password hash. */
 typedef struct user_slot {
     pb_user_t rec;
-    pb_meta_t meta;
+    Closeloop__Meta meta;
     int64_t *projects;
 } user_slot_t;
 
 static ProtobufCMessage *user_fill(void *slot, const org_call_t *c, const PGresult *res, int row) {
     user_slot_t *s = slot;
     closeloop__user__init(&s->rec);
-    org_meta(&s->meta, res, row);
+    cl_sql_meta(&s->meta, res, row);
     s->rec.meta = &s->meta;
     s->rec.username = PQgetvalue(res, row, 4);
     s->rec.display_name = PQgetvalue(res, row, 5);
-    s->rec.role = (Closeloop__Role)cl_role_parse(col_text(res, row, 6));
-    s->rec.company_id = col_i64(res, row, 7);
-    s->rec.contractor_id = col_i64(res, row, 8);
-    s->rec.disabled = col_text(res, row, 10)[0] == 't';
-    const char *list = col_text(res, row, 9);
+    s->rec.role = (Closeloop__Role)cl_role_parse(cl_sql_text(res, row, 6));
+    s->rec.company_id = cl_sql_i64(res, row, 7);
+    s->rec.contractor_id = cl_sql_i64(res, row, 8);
+    s->rec.disabled = cl_sql_text(res, row, 10)[0] == 't';
+    const char *list = cl_sql_text(res, row, 9);
     if (!*list) return &s->rec.base;
     size_t n = 1;
     for (const char *p = list; *p; p++)
@@ -332,11 +312,11 @@ static void user_clear(void *slot) {
 static ProtobufCMessage *trade_fill(void *slot, const org_call_t *c, const PGresult *res, int row) {
     pb_trade_assignment_t *s = slot;
     closeloop__trade_assignment__init(s);
-    s->project_id = col_i64(res, row, 0);
+    s->project_id = cl_sql_i64(res, row, 0);
     s->trade = PQgetvalue(res, row, 1);
-    s->contractor_id = col_i64(res, row, 2);
+    s->contractor_id = cl_sql_i64(res, row, 2);
     s->contractor_name = PQgetvalue(res, row, 3);
-    s->version = col_i64(res, row, 4);
+    s->version = cl_sql_i64(res, row, 4);
     return &s->base;
 }
 
@@ -437,7 +417,7 @@ static void org_stream(org_call_t *c, const PGresult *res) {
     bool ok = slots && items, answered = false;
     int rows = PQntuples(res);
     for (int row = 0; row < rows && ok; row++) {
-        if (col_null(res, row, 0)) continue;
+        if (cl_sql_isnull(res, row, 0)) continue;
         ProtobufCMessage *it = k->fill(slots + used * k->slot_size, c, res, row);
         size_t size = it ? protobuf_c_message_get_packed_size(it) + 6 : 0; /* + tag, length */
         if (it && used > 0 && (used == ORG_PAGE_MAX || bytes + size > budget)) {
@@ -484,11 +464,11 @@ static void org_record_done(void *arg, const cl_db_result_t *r) {
     if (PQntuples(res) != 1 || cols < 3) {
         cl_req_fail(c->req, CL_EINTERNAL, "unexpected result shape for %s",
                     c->req->handler ? c->req->handler->name : "a create");
-    } else if (col_null(res, 0, 0)) {
-        if (!col_null(res, 0, cols - 2))
-            cl_req_fail(c->req, CL_ENOTFOUND, "no such %s", col_text(res, 0, cols - 2));
-        else if (!col_null(res, 0, cols - 1))
-            cl_req_fail(c->req, CL_EINVAL, "%s", col_text(res, 0, cols - 1));
+    } else if (cl_sql_isnull(res, 0, 0)) {
+        if (!cl_sql_isnull(res, 0, cols - 2))
+            cl_req_fail(c->req, CL_ENOTFOUND, "no such %s", cl_sql_text(res, 0, cols - 2));
+        else if (!cl_sql_isnull(res, 0, cols - 1))
+            cl_req_fail(c->req, CL_EINVAL, "%s", cl_sql_text(res, 0, cols - 1));
         else
             cl_req_fail(c->req, CL_ECONFLICT, "%s", c->lost);
     } else {
@@ -528,170 +508,10 @@ static void org_run(org_call_t *c, bool writes, const char *stmt, int nparams,
 
 /* ------------------------------------------------------------------ parameters */
 
-/* A growing string, for array literals; a failed allocation sticks. */
-typedef struct org_buf {
-    char *p;
-    size_t len, cap;
-    size_t items; /* elements written, for commas */
-    bool failed;
-} org_buf_t;
-
-static void buf_put(org_buf_t *b, const char *s, size_t n) {
-    if (b->failed) return;
-    if (b->len + n + 1 > b->cap) {
-        size_t cap = b->cap ? b->cap : 256;
-        while (cap < b->len + n + 1)
-            cap *= 2;
-        char *p = realloc(b->p, cap);
-        if (!p) {
-            b->failed = true;
-            return;
-        }
-        b->p = p;
-        b->cap = cap;
-    }
-    memcpy(b->p + b->len, s, n);
-    b->len += n;
-    b->p[b->len] = '\0';
-}
-
-static void array_open(org_buf_t *b) {
-    buf_put(b, "{", 1);
-}
-
-/* Appends one text element of a PostgreSQL array literal. Elements are always
- * double-quoted with " and \ backslash-escaped, so commas, braces, blanks, the word NULL
- * and any UTF-8 text come through unchanged; a NULL s is the SQL NULL element. */
-static void array_text(org_buf_t *b, const char *s) {
-    if (b->items++) buf_put(b, ",", 1);
-    if (!s) {
-        buf_put(b, "NULL", 4);
-        return;
-    }
-    buf_put(b, "\"", 1);
-    for (const char *run = s;;) {
-        size_t n = strcspn(run, "\"\\");
-        buf_put(b, run, n);
-        if (!run[n]) break;
-        buf_put(b, "\\", 1);
-        buf_put(b, run + n, 1);
-        run += n + 1;
-    }
-    buf_put(b, "\"", 1);
-}
-
-static void array_int(org_buf_t *b, int64_t v) {
-    char num[24];
-    int n = snprintf(num, sizeof num, "%s%lld", b->items++ ? "," : "", (long long)v);
-    buf_put(b, num, (size_t)n);
-}
-
-/* Closes the literal; returns it, or NULL when memory ran out (then freed). */
-static char *array_close(org_buf_t *b) {
-    buf_put(b, "}", 1);
-    if (b->failed) {
-        free(b->p);
-        b->p = NULL;
-    }
-    return b->p;
-}
-
-/* An id as a text parameter; 0 means "none" and becomes SQL NULL. */
-static const char *id_param(char buf[24], int64_t id) {
-    if (id == 0) return NULL;
-    snprintf(buf, 24, "%lld", (long long)id);
-    return buf;
-}
-
-static const char *int_param(char buf[24], int64_t v) {
-    snprintf(buf, 24, "%lld", (long long)v);
-    return buf;
-}
-
-static const char *bool_param(bool v) {
-    return v ? "t" : "f";
-}
-
 /* ------------------------------------------------------------------ validation */
 
-/* Characters of a UTF-8 string (the decoder already rejected invalid UTF-8). */
-static size_t utf8_chars(const char *s) {
-    size_t n = 0;
-    for (; *s; s++)
-        n += ((unsigned char)*s & 0xC0) != 0x80;
-    return n;
-}
-
-/* s cut to fit buf (at most n - 4 bytes) on a character boundary, "..." marking a cut,
- * so that user text quoted in a sentence keeps the sentence short and valid UTF-8. */
-static const char *clip(char *buf, size_t n, const char *s) {
-    size_t len = strlen(s);
-    if (len < n) return s;
-    size_t cut = n - 4;
-    while (cut > 0 && ((unsigned char)s[cut] & 0xC0) == 0x80)
-        cut--;
-    memcpy(buf, s, cut);
-    memcpy(buf + cut, "...", 4);
-    return buf;
-}
-
-/* Why a text field is unacceptable, or NULL: required and too long. */
-static const char *text_problem(const char *v, bool required, size_t max) {
-    if (required && !*v) return "is required";
-    if (utf8_chars(v) > max) return "is too long";
-    return NULL;
-}
-
-/* Checks a text field; fails the request and returns false when it is unacceptable. */
-static bool need_text(cl_req_t *req, const char *field, const char *v, bool required, size_t max) {
-    const char *why = text_problem(v, required, max);
-    if (!why) return true;
-    if (*v)
-        cl_req_fail(req, CL_EINVAL, "%s %s (at most %zu characters)", field, why, max);
-    else
-        cl_req_fail(req, CL_EINVAL, "%s %s", field, why);
-    return false;
-}
-
 static bool need_key(cl_req_t *req, const char *key) {
-    return need_text(req, "idempotency_key", key, true, ORG_KEY_MAX);
-}
-
-static bool need_id(cl_req_t *req, const char *field, int64_t id) {
-    if (id > 0) return true;
-    cl_req_fail(req, CL_EINVAL, "%s is required", field);
-    return false;
-}
-
-/* YYYY-MM-DD naming a real day. */
-static bool date_valid(const char *s) {
-    if (strlen(s) != 10 || s[4] != '-' || s[7] != '-') return false;
-    for (int i = 0; i < 10; i++)
-        if (i != 4 && i != 7 && !isdigit((unsigned char)s[i])) return false;
-    int y = atoi(s), m = atoi(s + 5), d = atoi(s + 8);
-    static const int days[] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
-    if (y < 1900 || y > 2999 || m < 1 || m > 12 || d < 1) return false;
-    bool leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
-    return d <= days[m - 1] + (m == 2 && leap);
-}
-
-/* A trade code: lowercase letter, then 1..39 of [a-z0-9_] (trades.code's CHECK). */
-static bool trade_code_valid(const char *s) {
-    size_t n = strlen(s);
-    if (n < 2 || n > 40 || !(s[0] >= 'a' && s[0] <= 'z')) return false;
-    for (size_t i = 1; i < n; i++)
-        if (!((s[i] >= 'a' && s[i] <= 'z') || (s[i] >= '0' && s[i] <= '9') || s[i] == '_'))
-            return false;
-    return true;
-}
-
-static bool need_trade(cl_req_t *req, const char *code) {
-    if (trade_code_valid(code)) return true;
-    cl_req_fail(req, CL_EINVAL,
-                "trade \"%s\" is not a trade code (lowercase letters, digits and _, e.g. "
-                "plumbing)",
-                code);
-    return false;
+    return cl_req_need_text(req, "idempotency_key", key, true, ORG_KEY_MAX);
 }
 
 static bool username_valid(const char *s) {
@@ -1014,11 +834,12 @@ static org_call_t *create_call(cl_req_t *req, const org_kind_t *kind, const char
     org_call_t *c = org_call_new(req, kind);
     if (!c) return NULL;
     char nbuf[128], kbuf[96];
-    snprintf(c->conflict, sizeof c->conflict, "%s \"%s\"", taken, clip(nbuf, sizeof nbuf, name));
+    snprintf(c->conflict, sizeof c->conflict, "%s \"%s\"", taken,
+             cl_utf8_clip(nbuf, sizeof nbuf, name));
     snprintf(c->lost, sizeof c->lost,
              "idempotency key \"%s\" was already used by another request; retry to get its "
              "result, or use a new key",
-             clip(kbuf, sizeof kbuf, key));
+             cl_utf8_clip(kbuf, sizeof kbuf, key));
     return c;
 }
 
@@ -1026,7 +847,7 @@ int cl_org_company_create(cl_req_t *req) {
     const pb_company_create_t *m = (const pb_company_create_t *)req->msg;
     const char *kind = company_kind_name(m->kind);
     if (!need_key(req, m->idempotency_key) ||
-        !need_text(req, "name", m->name, true, ORG_COMPANY_MAX))
+        !cl_req_need_text(req, "name", m->name, true, ORG_COMPANY_MAX))
         return CL_OK;
     if (!kind) {
         cl_req_fail(req, CL_EINVAL, "kind must be hq, city or project");
@@ -1040,7 +861,7 @@ int cl_org_company_create(cl_req_t *req) {
                                 "there is already a company named", m->name);
     if (!c) return CL_OK; /* answered */
     char parent[24];
-    const char *p[] = {m->idempotency_key, m->name, kind, id_param(parent, m->parent_id)};
+    const char *p[] = {m->idempotency_key, m->name, kind, cl_sql_id_param(parent, m->parent_id)};
     org_run(c, true, "org_company_create", 4, p, org_record_done);
     return CL_OK;
 }
@@ -1066,11 +887,11 @@ int cl_org_company_list(cl_req_t *req) {
 
 int cl_org_project_create(cl_req_t *req) {
     const pb_project_create_t *m = (const pb_project_create_t *)req->msg;
-    if (!need_key(req, m->idempotency_key) || !need_id(req, "company_id", m->company_id) ||
-        !need_text(req, "name", m->name, true, ORG_COMPANY_MAX) ||
-        !need_text(req, "city", m->city, false, ORG_CITY_MAX))
+    if (!need_key(req, m->idempotency_key) || !cl_req_need_id(req, "company_id", m->company_id) ||
+        !cl_req_need_text(req, "name", m->name, true, ORG_COMPANY_MAX) ||
+        !cl_req_need_text(req, "city", m->city, false, ORG_CITY_MAX))
         return CL_OK;
-    if (*m->move_in_date && !date_valid(m->move_in_date)) {
+    if (*m->move_in_date && !cl_date_valid(m->move_in_date)) {
         cl_req_fail(req, CL_EINVAL, "move_in_date must be a date written YYYY-MM-DD");
         return CL_OK;
     }
@@ -1080,7 +901,7 @@ int cl_org_project_create(cl_req_t *req) {
     char company[24];
     const char *p[] = {SCOPE_PARAMS(c),
                        m->idempotency_key,
-                       id_param(company, m->company_id),
+                       cl_sql_id_param(company, m->company_id),
                        m->name,
                        m->city,
                        *m->move_in_date ? m->move_in_date : NULL};
@@ -1091,14 +912,14 @@ int cl_org_project_create(cl_req_t *req) {
 int cl_org_project_list(cl_req_t *req) {
     const pb_project_list_t *m = (const pb_project_list_t *)req->msg;
     char company[24];
-    const char *p[] = {int_param(company, m->company_id < 0 ? 0 : m->company_id)};
+    const char *p[] = {cl_sql_int_param(company, m->company_id < 0 ? 0 : m->company_id)};
     return scoped_list(req, &kind_project, NULL, "org_project_list", 1, p);
 }
 
 int cl_org_building_create(cl_req_t *req) {
     const pb_building_create_t *m = (const pb_building_create_t *)req->msg;
-    if (!need_key(req, m->idempotency_key) || !need_id(req, "project_id", m->project_id) ||
-        !need_text(req, "name", m->name, true, ORG_BUILDING_MAX))
+    if (!need_key(req, m->idempotency_key) || !cl_req_need_id(req, "project_id", m->project_id) ||
+        !cl_req_need_text(req, "name", m->name, true, ORG_BUILDING_MAX))
         return CL_OK;
     if (m->floors > ORG_FLOOR_MAX) {
         cl_req_fail(req, CL_EINVAL, "floors must be between 0 and %d", ORG_FLOOR_MAX);
@@ -1108,17 +929,17 @@ int cl_org_building_create(cl_req_t *req) {
                                 "the project already has a building named", m->name);
     if (!c) return CL_OK; /* answered */
     char project[24], floors[24];
-    const char *p[] = {SCOPE_PARAMS(c), m->idempotency_key, id_param(project, m->project_id),
-                       m->name, int_param(floors, m->floors)};
+    const char *p[] = {SCOPE_PARAMS(c), m->idempotency_key, cl_sql_id_param(project, m->project_id),
+                       m->name, cl_sql_int_param(floors, m->floors)};
     org_run(c, true, "org_building_create", 8, p, org_record_done);
     return CL_OK;
 }
 
 int cl_org_building_list(cl_req_t *req) {
     const pb_building_list_t *m = (const pb_building_list_t *)req->msg;
-    if (!need_id(req, "project_id", m->project_id)) return CL_OK;
+    if (!cl_req_need_id(req, "project_id", m->project_id)) return CL_OK;
     char project[24];
-    const char *p[] = {int_param(project, m->project_id)};
+    const char *p[] = {cl_sql_int_param(project, m->project_id)};
     return scoped_list(req, &kind_building, "no such project", "org_building_list", 1, p);
 }
 
@@ -1129,18 +950,20 @@ static const char *owner_problem(const char *name, const char *phone, const char
     *given = *name || *phone || *id_number;
     if (!*given) return NULL;
     if (!*name) return "owner name is required when a phone or id number is given";
-    if (utf8_chars(name) > ORG_OWNER_MAX) return "owner name is too long (at most 100 characters)";
-    if (utf8_chars(phone) > ORG_PHONE_MAX) return "owner phone is too long (at most 40 characters)";
-    if (utf8_chars(id_number) > ORG_PHONE_MAX)
+    if (cl_utf8_chars(name) > ORG_OWNER_MAX)
+        return "owner name is too long (at most 100 characters)";
+    if (cl_utf8_chars(phone) > ORG_PHONE_MAX)
+        return "owner phone is too long (at most 40 characters)";
+    if (cl_utf8_chars(id_number) > ORG_PHONE_MAX)
         return "owner id number is too long (at most 40 characters)";
     return NULL;
 }
 
 int cl_org_unit_create(cl_req_t *req) {
     const pb_unit_create_t *m = (const pb_unit_create_t *)req->msg;
-    if (!need_key(req, m->idempotency_key) || !need_id(req, "building_id", m->building_id) ||
-        !need_text(req, "number", m->number, true, ORG_UNIT_NUMBER_MAX) ||
-        !need_text(req, "layout", m->layout, false, ORG_LAYOUT_MAX))
+    if (!need_key(req, m->idempotency_key) || !cl_req_need_id(req, "building_id", m->building_id) ||
+        !cl_req_need_text(req, "number", m->number, true, ORG_UNIT_NUMBER_MAX) ||
+        !cl_req_need_text(req, "layout", m->layout, false, ORG_LAYOUT_MAX))
         return CL_OK;
     if (m->floor < ORG_FLOOR_MIN || m->floor > ORG_FLOOR_MAX) {
         cl_req_fail(req, CL_EINVAL, "floor must be between %d and %d", ORG_FLOOR_MIN,
@@ -1160,21 +983,21 @@ int cl_org_unit_create(cl_req_t *req) {
     char building[24], floor[24];
     const char *p[] = {SCOPE_PARAMS(c),
                        m->idempotency_key,
-                       id_param(building, m->building_id),
+                       cl_sql_id_param(building, m->building_id),
                        m->number,
-                       int_param(floor, m->floor),
+                       cl_sql_int_param(floor, m->floor),
                        m->layout,
                        owner ? o->name : NULL,
                        owner ? o->phone : "",
                        owner ? o->id_number : "",
-                       bool_param(cl_authz_sees_owner_data(c->session.role))};
+                       cl_sql_bool_param(cl_authz_sees_owner_data(c->session.role))};
     org_run(c, true, "org_unit_create", 13, p, org_record_done);
     return CL_OK;
 }
 
 int cl_org_unit_list(cl_req_t *req) {
     const pb_unit_list_t *m = (const pb_unit_list_t *)req->msg;
-    if (!need_id(req, "project_id", m->project_id)) return CL_OK;
+    if (!cl_req_need_id(req, "project_id", m->project_id)) return CL_OK;
     if (m->building_id < 0) {
         cl_req_fail(req, CL_EINVAL, "building_id must be a building id or 0 for all");
         return CL_OK;
@@ -1182,8 +1005,9 @@ int cl_org_unit_list(cl_req_t *req) {
     const cl_session_t *s = cl_req_session(req);
     if (!s) return CL_EUNAUTH;
     char project[24], building[24];
-    const char *p[] = {int_param(project, m->project_id), int_param(building, m->building_id),
-                       bool_param(cl_authz_sees_owner_data(s->role))};
+    const char *p[] = {cl_sql_int_param(project, m->project_id),
+                       cl_sql_int_param(building, m->building_id),
+                       cl_sql_bool_param(cl_authz_sees_owner_data(s->role))};
     return scoped_list(req, &kind_unit, m->building_id ? "no such building" : "no such project",
                        "org_unit_list", 3, p);
 }
@@ -1191,22 +1015,22 @@ int cl_org_unit_list(cl_req_t *req) {
 int cl_org_contractor_create(cl_req_t *req) {
     const pb_contractor_create_t *m = (const pb_contractor_create_t *)req->msg;
     if (!need_key(req, m->idempotency_key) ||
-        !need_text(req, "name", m->name, true, ORG_COMPANY_MAX))
+        !cl_req_need_text(req, "name", m->name, true, ORG_COMPANY_MAX))
         return CL_OK;
     if (m->n_trades > ORG_TRADES_MAX) {
         cl_req_fail(req, CL_EINVAL, "a contractor covers at most %d trades", ORG_TRADES_MAX);
         return CL_OK;
     }
-    org_buf_t trades = {0};
-    array_open(&trades);
+    cl_sqlbuf_t trades = {0};
+    cl_sqlbuf_array_open(&trades);
     for (size_t i = 0; i < m->n_trades; i++) {
-        if (!need_trade(req, m->trades[i])) {
+        if (!cl_req_need_trade(req, m->trades[i])) {
             free(trades.p);
             return CL_OK;
         }
-        array_text(&trades, m->trades[i]);
+        cl_sqlbuf_array_text(&trades, m->trades[i]);
     }
-    char *list = array_close(&trades);
+    char *list = cl_sqlbuf_array_close(&trades);
     if (!list) return CL_ENOMEM;
     org_call_t *c = create_call(req, &kind_contractor, m->idempotency_key,
                                 "there is already a contractor named", m->name);
@@ -1229,8 +1053,8 @@ int cl_org_contractor_list(cl_req_t *req) {
     org_call_t *c = org_call_new(req, &kind_contractor);
     if (!c) return CL_OK; /* answered */
     char contractor[24];
-    const char *p[] = {bool_param(own_contractor_only(&c->session, CL_OP_CONTRACTOR_LIST)),
-                       int_param(contractor, c->session.contractor_id)};
+    const char *p[] = {cl_sql_bool_param(own_contractor_only(&c->session, CL_OP_CONTRACTOR_LIST)),
+                       cl_sql_int_param(contractor, c->session.contractor_id)};
     org_run(c, false, "org_contractor_list", 2, p, org_list_done);
     return CL_OK;
 }
@@ -1275,11 +1099,11 @@ static void user_hashed(void *arg, int status, const char *encoded) {
         org_call_free(c);
         return;
     }
-    org_buf_t projects = {0};
-    array_open(&projects);
+    cl_sqlbuf_t projects = {0};
+    cl_sqlbuf_array_open(&projects);
     for (size_t i = 0; i < m->n_project_ids; i++)
-        array_int(&projects, m->project_ids[i]);
-    char *list = array_close(&projects);
+        cl_sqlbuf_array_int(&projects, m->project_ids[i]);
+    char *list = cl_sqlbuf_array_close(&projects);
     if (!list) {
         cl_req_fail(c->req, CL_EINTERNAL, "out of memory");
         org_call_free(c);
@@ -1291,8 +1115,8 @@ static void user_hashed(void *arg, int status, const char *encoded) {
                        m->username,
                        m->display_name,
                        cl_role_name((cl_role_t)m->role),
-                       id_param(company, m->company_id),
-                       id_param(contractor, m->contractor_id),
+                       cl_sql_id_param(company, m->company_id),
+                       cl_sql_id_param(contractor, m->contractor_id),
                        list,
                        encoded};
     org_run(c, true, "org_user_create", 12, p, org_record_done);
@@ -1349,22 +1173,23 @@ int cl_org_user_list(cl_req_t *req) {
     const cl_session_t *s = cl_req_session(req);
     if (!s) return CL_EUNAUTH;
     char self[24];
-    const char *p[] = {int_param(self, s->user_id)};
+    const char *p[] = {cl_sql_int_param(self, s->user_id)};
     return scoped_list(req, &kind_user, NULL, "org_user_list", 1, p);
 }
 
 int cl_org_trade_assign(cl_req_t *req) {
     const pb_trade_assign_t *m = (const pb_trade_assign_t *)req->msg;
-    if (!need_id(req, "project_id", m->project_id) ||
-        !need_id(req, "contractor_id", m->contractor_id) || !need_trade(req, m->trade))
+    if (!cl_req_need_id(req, "project_id", m->project_id) ||
+        !cl_req_need_id(req, "contractor_id", m->contractor_id) ||
+        !cl_req_need_trade(req, m->trade))
         return CL_OK;
     org_call_t *c = org_call_new(req, &kind_trade);
     if (!c) return CL_OK; /* answered */
     snprintf(c->lost, sizeof c->lost, "the %s assignment changed while it was being made; retry",
              m->trade);
     char project[24], contractor[24];
-    const char *p[] = {SCOPE_PARAMS(c), int_param(project, m->project_id), m->trade,
-                       int_param(contractor, m->contractor_id)};
+    const char *p[] = {SCOPE_PARAMS(c), cl_sql_int_param(project, m->project_id), m->trade,
+                       cl_sql_int_param(contractor, m->contractor_id)};
     org_run(c, true, "org_trade_assign", 7, p, org_record_done);
     return CL_OK;
 }
@@ -1373,10 +1198,10 @@ int cl_org_trade_list(cl_req_t *req) {
     const pb_trade_list_t *m = (const pb_trade_list_t *)req->msg;
     const cl_session_t *s = cl_req_session(req);
     if (!s) return CL_EUNAUTH;
-    if (!need_id(req, "project_id", m->project_id)) return CL_OK;
+    if (!cl_req_need_id(req, "project_id", m->project_id)) return CL_OK;
     char project[24];
-    const char *p[] = {int_param(project, m->project_id),
-                       bool_param(own_contractor_only(s, CL_OP_TRADE_LIST))};
+    const char *p[] = {cl_sql_int_param(project, m->project_id),
+                       cl_sql_bool_param(own_contractor_only(s, CL_OP_TRADE_LIST))};
     return scoped_list(req, &kind_trade, "no such project", "org_trade_list", 2, p);
 }
 
@@ -1424,15 +1249,15 @@ static long import_check(const pb_import_chunk_t *m, row_check_t *checks) {
         row_problem_t p = ROW_OK;
         if (!*r->building)
             p = ROW_NO_BUILDING;
-        else if (utf8_chars(r->building) > ORG_BUILDING_MAX)
+        else if (cl_utf8_chars(r->building) > ORG_BUILDING_MAX)
             p = ROW_LONG_BUILDING;
         else if (!*r->number)
             p = ROW_NO_NUMBER;
-        else if (utf8_chars(r->number) > ORG_UNIT_NUMBER_MAX)
+        else if (cl_utf8_chars(r->number) > ORG_UNIT_NUMBER_MAX)
             p = ROW_LONG_NUMBER;
         else if (r->floor < ORG_FLOOR_MIN || r->floor > ORG_FLOOR_MAX)
             p = ROW_FLOOR;
-        else if (utf8_chars(r->layout) > ORG_LAYOUT_MAX)
+        else if (cl_utf8_chars(r->layout) > ORG_LAYOUT_MAX)
             p = ROW_LONG_LAYOUT;
         else if (owner_problem(r->owner_name, r->owner_phone, r->owner_id_number, &owner))
             p = ROW_OWNER;
@@ -1484,8 +1309,8 @@ static void row_message(const pb_import_row_t *r, const row_check_t *ck, char *o
     case ROW_DUPLICATE: {
         char nbuf[100], bbuf[100];
         snprintf(out, n, "unit %s of building %s is already on line %u",
-                 clip(nbuf, sizeof nbuf, r->number), clip(bbuf, sizeof bbuf, r->building),
-                 ck->first_line);
+                 cl_utf8_clip(nbuf, sizeof nbuf, r->number),
+                 cl_utf8_clip(bbuf, sizeof bbuf, r->building), ck->first_line);
         break;
     }
     case ROW_OK: snprintf(out, n, "ok"); break;
@@ -1544,16 +1369,16 @@ static void import_done(void *arg, const cl_db_result_t *r) {
     if (!res) return;
     if (PQntuples(res) != 1 || PQnfields(res) < 4) {
         cl_req_fail(c->req, CL_EINTERNAL, "unexpected result shape for unit import");
-    } else if (col_i64(res, 0, 0) == 0) {
+    } else if (cl_sql_i64(res, 0, 0) == 0) {
         cl_req_fail(c->req, CL_ENOTFOUND, "no such project");
     } else {
         const pb_import_chunk_t *m = (const pb_import_chunk_t *)c->req->msg;
         pb_import_result_t out = CLOSELOOP__UNIT_IMPORT_RESULT__INIT;
         out.applied = true;
-        out.inserted = (uint32_t)col_i64(res, 0, 1);
-        out.updated = (uint32_t)col_i64(res, 0, 2);
+        out.inserted = (uint32_t)cl_sql_i64(res, 0, 1);
+        out.updated = (uint32_t)cl_sql_i64(res, 0, 2);
         out.unchanged = (uint32_t)m->n_rows - out.inserted - out.updated;
-        out.buildings_created = (uint32_t)col_i64(res, 0, 3);
+        out.buildings_created = (uint32_t)cl_sql_i64(res, 0, 3);
         cl_req_reply(c->req, CL_MSG_UNIT_IMPORT_RESULT, &out.base);
     }
     org_call_free(c);
@@ -1561,28 +1386,28 @@ static void import_done(void *arg, const cl_db_result_t *r) {
 
 /* The rows as the statement's seven parallel arrays; false when out of memory. */
 static bool import_arrays(const pb_import_chunk_t *m, char *arrays[7]) {
-    org_buf_t b[7] = {{0}};
+    cl_sqlbuf_t b[7] = {{0}};
     for (int k = 0; k < 7; k++)
-        array_open(&b[k]);
+        cl_sqlbuf_array_open(&b[k]);
     for (size_t i = 0; i < m->n_rows; i++) {
         const pb_import_row_t *r = m->rows[i];
-        array_text(&b[0], r->building);
-        array_text(&b[1], r->number);
-        array_int(&b[2], r->floor);
-        array_text(&b[3], r->layout);
-        array_text(&b[4], r->owner_name);
-        array_text(&b[5], r->owner_phone);
-        array_text(&b[6], r->owner_id_number);
+        cl_sqlbuf_array_text(&b[0], r->building);
+        cl_sqlbuf_array_text(&b[1], r->number);
+        cl_sqlbuf_array_int(&b[2], r->floor);
+        cl_sqlbuf_array_text(&b[3], r->layout);
+        cl_sqlbuf_array_text(&b[4], r->owner_name);
+        cl_sqlbuf_array_text(&b[5], r->owner_phone);
+        cl_sqlbuf_array_text(&b[6], r->owner_id_number);
     }
     bool ok = true;
     for (int k = 0; k < 7; k++)
-        ok &= (arrays[k] = array_close(&b[k])) != NULL;
+        ok &= (arrays[k] = cl_sqlbuf_array_close(&b[k])) != NULL;
     return ok;
 }
 
 int cl_org_unit_import(cl_req_t *req) {
     const pb_import_chunk_t *m = (const pb_import_chunk_t *)req->msg;
-    if (!need_id(req, "project_id", m->project_id)) return CL_OK;
+    if (!cl_req_need_id(req, "project_id", m->project_id)) return CL_OK;
     if (m->n_rows == 0 || m->n_rows > ORG_IMPORT_MAX) {
         cl_req_fail(req, CL_EINVAL, "a chunk holds 1 to %d rows, not %zu", ORG_IMPORT_MAX,
                     m->n_rows);
@@ -1601,7 +1426,7 @@ int cl_org_unit_import(cl_req_t *req) {
     org_call_t *c = rc == CL_OK ? org_call_new(req, NULL) : NULL;
     if (c) {
         char project[24];
-        const char *p[] = {SCOPE_PARAMS(c), int_param(project, m->project_id),
+        const char *p[] = {SCOPE_PARAMS(c), cl_sql_int_param(project, m->project_id),
                            arrays[0],       arrays[1],
                            arrays[2],       arrays[3],
                            arrays[4],       arrays[5],

@@ -1,0 +1,180 @@
+/* sqlutil.c - see sqlutil.h. */
+#include "sqlutil.h"
+
+#include <ctype.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+const char *cl_sql_text(const PGresult *res, int row, int col) {
+    return PQgetvalue(res, row, col); /* "" for NULL */
+}
+
+bool cl_sql_isnull(const PGresult *res, int row, int col) {
+    return PQgetisnull(res, row, col) != 0;
+}
+
+int64_t cl_sql_i64(const PGresult *res, int row, int col) {
+    return strtoll(PQgetvalue(res, row, col), NULL, 10);
+}
+
+/* Record columns start with id, version, created ms, updated ms (SQL: META). */
+void cl_sql_meta(Closeloop__Meta *m, const PGresult *res, int row) {
+    closeloop__meta__init(m);
+    m->id = cl_sql_i64(res, row, 0);
+    m->version = cl_sql_i64(res, row, 1);
+    m->created_at_ms = (uint64_t)cl_sql_i64(res, row, 2);
+    m->updated_at_ms = (uint64_t)cl_sql_i64(res, row, 3);
+}
+
+void cl_sqlbuf_put(cl_sqlbuf_t *b, const char *s, size_t n) {
+    if (b->failed) return;
+    if (b->len + n + 1 > b->cap) {
+        size_t cap = b->cap ? b->cap : 256;
+        while (cap < b->len + n + 1)
+            cap *= 2;
+        char *p = realloc(b->p, cap);
+        if (!p) {
+            b->failed = true;
+            return;
+        }
+        b->p = p;
+        b->cap = cap;
+    }
+    memcpy(b->p + b->len, s, n);
+    b->len += n;
+    b->p[b->len] = '\0';
+}
+
+void cl_sqlbuf_array_open(cl_sqlbuf_t *b) {
+    cl_sqlbuf_put(b, "{", 1);
+}
+
+/* Appends one text element of a PostgreSQL array literal. Elements are always
+ * double-quoted with " and \ backslash-escaped, so commas, braces, blanks, the word NULL
+ * and any UTF-8 text come through unchanged; a NULL s is the SQL NULL element. */
+void cl_sqlbuf_array_text(cl_sqlbuf_t *b, const char *s) {
+    if (b->items++) cl_sqlbuf_put(b, ",", 1);
+    if (!s) {
+        cl_sqlbuf_put(b, "NULL", 4);
+        return;
+    }
+    cl_sqlbuf_put(b, "\"", 1);
+    for (const char *run = s;;) {
+        size_t n = strcspn(run, "\"\\");
+        cl_sqlbuf_put(b, run, n);
+        if (!run[n]) break;
+        cl_sqlbuf_put(b, "\\", 1);
+        cl_sqlbuf_put(b, run + n, 1);
+        run += n + 1;
+    }
+    cl_sqlbuf_put(b, "\"", 1);
+}
+
+void cl_sqlbuf_array_int(cl_sqlbuf_t *b, int64_t v) {
+    char num[24];
+    int n = snprintf(num, sizeof num, "%s%lld", b->items++ ? "," : "", (long long)v);
+    cl_sqlbuf_put(b, num, (size_t)n);
+}
+
+/* Closes the literal; returns it, or NULL when memory ran out (then freed). */
+char *cl_sqlbuf_array_close(cl_sqlbuf_t *b) {
+    cl_sqlbuf_put(b, "}", 1);
+    if (b->failed) {
+        free(b->p);
+        b->p = NULL;
+    }
+    return b->p;
+}
+
+/* An id as a text parameter; 0 means "none" and becomes SQL NULL. */
+const char *cl_sql_id_param(char buf[24], int64_t id) {
+    if (id == 0) return NULL;
+    snprintf(buf, 24, "%lld", (long long)id);
+    return buf;
+}
+
+const char *cl_sql_int_param(char buf[24], int64_t v) {
+    snprintf(buf, 24, "%lld", (long long)v);
+    return buf;
+}
+
+const char *cl_sql_bool_param(bool v) {
+    return v ? "t" : "f";
+}
+
+/* Characters of a UTF-8 string (the decoder already rejected invalid UTF-8). */
+size_t cl_utf8_chars(const char *s) {
+    size_t n = 0;
+    for (; *s; s++)
+        n += ((unsigned char)*s & 0xC0) != 0x80;
+    return n;
+}
+
+/* s cut to fit buf (at most n - 4 bytes) on a character boundary, "..." marking a cut,
+ * so that user text quoted in a sentence keeps the sentence short and valid UTF-8. */
+const char *cl_utf8_clip(char *buf, size_t n, const char *s) {
+    size_t len = strlen(s);
+    if (len < n) return s;
+    size_t cut = n - 4;
+    while (cut > 0 && ((unsigned char)s[cut] & 0xC0) == 0x80)
+        cut--;
+    memcpy(buf, s, cut);
+    memcpy(buf + cut, "...", 4);
+    return buf;
+}
+
+/* Why a text field is unacceptable, or NULL: required and too long. */
+const char *cl_text_problem(const char *v, bool required, size_t max) {
+    if (required && !*v) return "is required";
+    if (cl_utf8_chars(v) > max) return "is too long";
+    return NULL;
+}
+
+/* Checks a text field; fails the request and returns false when it is unacceptable. */
+bool cl_req_need_text(cl_req_t *req, const char *field, const char *v, bool required, size_t max) {
+    const char *why = cl_text_problem(v, required, max);
+    if (!why) return true;
+    if (*v)
+        cl_req_fail(req, CL_EINVAL, "%s %s (at most %zu characters)", field, why, max);
+    else
+        cl_req_fail(req, CL_EINVAL, "%s %s", field, why);
+    return false;
+}
+
+bool cl_req_need_id(cl_req_t *req, const char *field, int64_t id) {
+    if (id > 0) return true;
+    cl_req_fail(req, CL_EINVAL, "%s is required", field);
+    return false;
+}
+
+/* YYYY-MM-DD naming a real day. */
+bool cl_date_valid(const char *s) {
+    if (strlen(s) != 10 || s[4] != '-' || s[7] != '-') return false;
+    for (int i = 0; i < 10; i++)
+        if (i != 4 && i != 7 && !isdigit((unsigned char)s[i])) return false;
+    int y = atoi(s), m = atoi(s + 5), d = atoi(s + 8);
+    static const int days[] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
+    if (y < 1900 || y > 2999 || m < 1 || m > 12 || d < 1) return false;
+    bool leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
+    return d <= days[m - 1] + (m == 2 && leap);
+}
+
+/* A trade code: lowercase letter, then 1..39 of [a-z0-9_] (trades.code's CHECK). */
+bool cl_trade_code_valid(const char *s) {
+    size_t n = strlen(s);
+    if (n < 2 || n > 40 || !(s[0] >= 'a' && s[0] <= 'z')) return false;
+    for (size_t i = 1; i < n; i++)
+        if (!((s[i] >= 'a' && s[i] <= 'z') || (s[i] >= '0' && s[i] <= '9') || s[i] == '_'))
+            return false;
+    return true;
+}
+
+bool cl_req_need_trade(cl_req_t *req, const char *code) {
+    if (cl_trade_code_valid(code)) return true;
+    cl_req_fail(req, CL_EINVAL,
+                "trade \"%s\" is not a trade code (lowercase letters, digits and _, e.g. "
+                "plumbing)",
+                code);
+    return false;
+}

@@ -1,0 +1,65 @@
+/* sqlutil.h - small helpers shared by the handler modules (org, inspection, ticket):
+ * reading PGresult columns, the Meta of a record, building PostgreSQL array literals
+ * and text parameters safely from C strings, and validating request fields with one
+ * clear sentence to the client. Pure functions except the cl_req_need_* ones, which fail
+ * the request (cl_req_fail) and return false when the field is unacceptable. */
+#ifndef CL_SQLUTIL_H
+#define CL_SQLUTIL_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <libpq-fe.h>
+
+#include "msg.h"
+#include "server.h"
+
+/* A growing string, for array literals; a failed allocation sticks. */
+typedef struct cl_sqlbuf {
+    char *p;
+    size_t len, cap;
+    size_t items; /* elements written, for commas */
+    bool failed;
+} cl_sqlbuf_t;
+
+const char *cl_sql_text(const PGresult *res, int row, int col);
+
+bool cl_sql_isnull(const PGresult *res, int row, int col);
+
+int64_t cl_sql_i64(const PGresult *res, int row, int col);
+
+void cl_sql_meta(Closeloop__Meta *m, const PGresult *res, int row);
+
+void cl_sqlbuf_put(cl_sqlbuf_t *b, const char *s, size_t n);
+
+void cl_sqlbuf_array_open(cl_sqlbuf_t *b);
+
+void cl_sqlbuf_array_text(cl_sqlbuf_t *b, const char *s);
+
+void cl_sqlbuf_array_int(cl_sqlbuf_t *b, int64_t v);
+
+char *cl_sqlbuf_array_close(cl_sqlbuf_t *b);
+
+const char *cl_sql_id_param(char buf[24], int64_t id);
+
+const char *cl_sql_int_param(char buf[24], int64_t v);
+
+const char *cl_sql_bool_param(bool v);
+
+size_t cl_utf8_chars(const char *s);
+
+const char *cl_utf8_clip(char *buf, size_t n, const char *s);
+
+const char *cl_text_problem(const char *v, bool required, size_t max);
+
+bool cl_req_need_text(cl_req_t *req, const char *field, const char *v, bool required, size_t max);
+
+bool cl_req_need_id(cl_req_t *req, const char *field, int64_t id);
+
+bool cl_date_valid(const char *s);
+
+bool cl_trade_code_valid(const char *s);
+
+bool cl_req_need_trade(cl_req_t *req, const char *code);
+#endif
