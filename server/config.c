@@ -50,6 +50,7 @@ static const struct opt opts[] = {
     U32("db", "pool_size", db_pool_size, 1, 256),
     STR("db", "analytics_conninfo", db_analytics_conninfo),
     U32("db", "statement_timeout_ms", db_statement_timeout_ms, 100, 3600000),
+    U32("auth", "session_recheck_ms", auth_session_recheck_ms, 100, 3600000),
 };
 #define NOPTS (sizeof opts / sizeof opts[0])
 
@@ -72,6 +73,7 @@ void cl_config_defaults(cl_config_t *c) {
     c->log_level = CL_LOG_INFO;
     c->db_pool_size = 8;
     c->db_statement_timeout_ms = 5000;
+    c->auth_session_recheck_ms = 30000;
 }
 
 /* Sets one option from text; returns 0 or writes a sentence to err. */

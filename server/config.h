@@ -37,6 +37,7 @@ typedef struct cl_config {
     uint32_t db_pool_size;         /* [db] pool_size */
     char db_analytics_conninfo[CL_PATH_MAX]; /* [db] analytics_conninfo: read-only replica */
     uint32_t db_statement_timeout_ms;        /* [db] statement_timeout_ms */
+    uint32_t auth_session_recheck_ms;        /* [auth] session_recheck_ms: re-read open sessions */
 } cl_config_t;
 
 /* Fills in the defaults (paths under $CLOSELOOP_HOME or "var"). */

@@ -20,10 +20,11 @@
 
 #include "log.h"
 
-#define BACKOFF_MIN_MS    100
-#define BACKOFF_MAX_MS    5000
-#define WATCHDOG_SLACK_MS 5000
-#define DRAIN_BOUND       10000 /* results read per readable event at most */
+#define BACKOFF_MIN_MS     100
+#define BACKOFF_MAX_MS     5000
+#define WATCHDOG_SLACK_MS  5000
+#define CONNECT_TIMEOUT_MS 10000 /* connecting and preparing must finish within this */
+#define DRAIN_BOUND        10000 /* results read per readable event at most */
 
 typedef enum pgc_state {
     PGC_CONNECTING, /* PQconnectPoll in progress */
@@ -66,7 +67,8 @@ typedef struct pgconn {
     unsigned prepares_left; /* PGC_PREPARING: results still expected */
     unsigned backoff_ms;
     bool ever_up;
-    bool timer_closed; /* the pool is closing and the timer was closed */
+    bool timer_closed;   /* the pool is closing and the timer was closed */
+    bool prepare_failed; /* a statement did not prepare: reconnect, don't serve */
 } pgconn_t;
 
 struct cl_db {
@@ -289,6 +291,7 @@ static void conn_lost(pgconn_t *c, int status, const char *why) {
 
 static void conn_ready(pgconn_t *c) {
     cl_db_t *db = c->db;
+    uv_timer_stop(&c->timer);
     c->state = PGC_IDLE;
     c->backoff_ms = 0;
     db->up++;
@@ -348,6 +351,8 @@ static void conn_connect(pgconn_t *c) {
     const char *vals[] = {db->conninfo, db->options, "closeloopd", NULL};
     c->pg = PQconnectStartParams(keys, vals, 1);
     c->state = PGC_CONNECTING;
+    c->prepare_failed = false;
+    uv_timer_start(&c->timer, on_conn_timer, CONNECT_TIMEOUT_MS, 0);
     if (!c->pg || PQstatus(c->pg) == CONNECTION_BAD) {
         conn_lost(c, CL_EUNAVAIL, "cannot start a database connection");
         return;
@@ -357,10 +362,13 @@ static void conn_connect(pgconn_t *c) {
 
 static void on_conn_timer(uv_timer_t *t) {
     pgconn_t *c = t->data;
-    if (c->state == PGC_BACKOFF)
-        conn_connect(c);
-    else if (c->state == PGC_BUSY)
-        conn_lost(c, CL_ETIMEDOUT, "watchdog: no answer in time");
+    switch (c->state) {
+    case PGC_BACKOFF: conn_connect(c); break;
+    case PGC_BUSY: conn_lost(c, CL_ETIMEDOUT, "watchdog: no answer in time"); break;
+    case PGC_CONNECTING:
+    case PGC_PREPARING: conn_lost(c, CL_EUNAVAIL, "connecting took too long"); break;
+    default: break;
+    }
 }
 
 /* --- batches on a connection --- */
@@ -400,10 +408,13 @@ static int conn_take_result(pgconn_t *c, PGresult *res) {
             PQclear(res);
             return 1;
         }
-        if (st == PGRES_FATAL_ERROR) {
+        if (st == PGRES_FATAL_ERROR) { /* the later statements then come back ABORTED */
+            c->prepare_failed = true;
             cl_log_error("db_prepare_failed", "pool=%s statement=%s error=\"%s\"", c->db->name,
                          c->db->stmts[c->db->nstmts - c->prepares_left]->name,
                          PQresultErrorField(res, PG_DIAG_MESSAGE_PRIMARY));
+        } else if (st == PGRES_PIPELINE_ABORTED) {
+            c->prepare_failed = true;
         }
         PQclear(res);
         return 0;
@@ -442,7 +453,12 @@ static void conn_read(pgconn_t *c) {
         }
         if (!conn_take_result(c, res)) continue;
         if (c->state == PGC_PREPARING) {
-            conn_ready(c);
+            /* A connection missing a statement would fail every request that uses it:
+             * treat it as lost, so it is retried with backoff (e.g. after a migration). */
+            if (c->prepare_failed)
+                conn_lost(c, CL_EUNAVAIL, "cannot prepare statements");
+            else
+                conn_ready(c);
             return;
         }
         cl_db_batch_t *b = c->cur;

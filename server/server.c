@@ -327,6 +327,19 @@ void cl_req_set_session(cl_req_t *req, struct cl_session *s) {
     req->conn->session = s;
 }
 
+static const char *authz_sentence(int code) {
+    return code == CL_EUNAUTH ? "not logged in, or the session has ended: log in again"
+                              : "your role may not do this";
+}
+
+/* The role check for handler h on c; with a request id, answers the refusal itself. */
+static int authz_reply_check(cl_conn_t *c, uint32_t req_id, const cl_handler_t *h) {
+    const cl_session_t *sess = c->session;
+    int auth = cl_authz_check(sess != NULL, sess ? sess->role : CL_ROLE_NONE, h->op);
+    if (auth != CL_OK && req_id) conn_send_error(c, req_id, auth, authz_sentence(auth));
+    return auth;
+}
+
 /* One complete frame from the client. Returning negative stops the decoder. */
 static int on_frame(void *ctx, const cl_frame_hdr_t *hdr, const uint8_t *payload) {
     cl_conn_t *c = ctx;
@@ -353,14 +366,15 @@ static int on_frame(void *ctx, const cl_frame_hdr_t *hdr, const uint8_t *payload
         conn_send_error(c, hdr->req_id, CL_EUNAVAIL, "this server has no database configured");
         return CL_OK;
     }
-    const cl_session_t *sess = c->session;
-    int auth = cl_authz_check(sess != NULL, sess ? sess->role : CL_ROLE_NONE, h->op);
-    if (auth != CL_OK) {
-        conn_send_error(c, hdr->req_id, auth,
-                        auth == CL_EUNAUTH ? "not logged in: log in or resume a session first"
-                                           : "your role may not do this");
-        return CL_OK;
+    if (c->session && cl_session_expired(c->session)) {
+        cl_log_info("session_expired", "conn=%llu user=%s", (unsigned long long)c->id,
+                    c->session->username);
+        free(c->session);
+        c->session = NULL;
     }
+    /* Checked here before anything is allocated, and again in cl_req_run. */
+    int auth = authz_reply_check(c, hdr->req_id, h);
+    if (auth != CL_OK) return CL_OK;
     if (c->inflight >= srv->cfg->max_inflight) {
         conn_send_error(c, hdr->req_id, CL_ETOOMANY,
                         "too many requests in flight on this connection; retry");
@@ -386,9 +400,24 @@ static int on_frame(void *ctx, const cl_frame_hdr_t *hdr, const uint8_t *payload
     req->msg = msg;
     c->inflight++;
     c->refs++;
-    rc = h->fn(req);
-    if (rc < 0) cl_req_fail(req, rc, "%s", cl_strerror(rc));
+    /* A session is re-read from the database now and then, so that a logout elsewhere,
+     * a disabled user or changed projects take effect on open connections too. */
+    if (c->session &&
+        cl_session_stale(c->session, uv_now(srv->loop), srv->cfg->auth_session_recheck_ms))
+        cl_session_revalidate(req); /* calls cl_req_run when done */
+    else
+        cl_req_run(req);
     return CL_OK;
+}
+
+void cl_req_run(cl_req_t *req) {
+    if (authz_reply_check(req->conn, 0, req->handler) != CL_OK) {
+        int code = req->conn->session ? CL_EFORBIDDEN : CL_EUNAUTH;
+        cl_req_fail(req, code, "%s", authz_sentence(code));
+        return;
+    }
+    int rc = req->handler->fn(req);
+    if (rc < 0) cl_req_fail(req, rc, "%s", cl_strerror(rc));
 }
 
 /* --- connection lifecycle --- */

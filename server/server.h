@@ -52,6 +52,10 @@ void cl_server_get_stats(const cl_server_t *srv, cl_server_stats_t *st);
 
 /* --- for handlers --- */
 
+/* Checks the role again and runs the request's handler (the dispatcher calls it; the
+ * session module calls it after re-validating a stale session). */
+void cl_req_run(cl_req_t *req);
+
 /* Sends the final reply (LAST flag) and finishes the request. */
 void cl_req_reply(cl_req_t *req, uint16_t type, const ProtobufCMessage *msg);
 

@@ -13,6 +13,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "db.h"
 #include "log.h"
@@ -54,7 +55,12 @@ const cl_db_stmt_t cl_auth_stmts[] = {
                           " (SELECT count(*) FROM login_failures f WHERE f.peer = $2"
                           "   AND f.at > now() - interval '" THROTTLE_WINDOW "')"
                           " FROM (SELECT 1) one LEFT JOIN users u ON u.username = $1" USER_JOINS},
-    {"auth_login_failed", "INSERT INTO login_failures (username, peer) VALUES ($1, $2)"},
+    /* Every attempt is recorded before its password is checked, in the same transaction
+     * as the count, so concurrent attempts cannot all slip under the limit; a successful
+     * login deletes its own row again. */
+    {"auth_login_attempt",
+     "INSERT INTO login_failures (username, peer) VALUES ($1, $2) RETURNING id"},
+    {"auth_login_succeeded", "DELETE FROM login_failures WHERE id = $1"},
     {"auth_session_create", "INSERT INTO sessions (token_hash, user_id, peer, device, expires_at)"
                             " VALUES ($1::bytea, $2, $3, $4, now() + interval '" SESSION_TTL "')"
                             " RETURNING (extract(epoch FROM expires_at) * 1000)::bigint"},
@@ -188,6 +194,7 @@ typedef struct login_job {
     char hash[CL_PASSWORD_HASH_MAX];
     bool known; /* the username exists and is enabled */
     char token[CL_TOKEN_LEN + 1];
+    char attempt_id[24]; /* login_failures row of this attempt, deleted on success */
 } login_job_t;
 
 static void login_job_free(login_job_t *j) {
@@ -195,15 +202,14 @@ static void login_job_free(login_job_t *j) {
     free(j);
 }
 
-static void on_failure_recorded(void *arg, const cl_db_result_t *r) {
+static void on_attempt_cleared(void *arg, const cl_db_result_t *r) {
     (void)arg;
-    if (r->status != CL_OK) cl_log_warn("login_failure_not_recorded", "error=\"%s\"", r->message);
+    if (r->status != CL_OK) cl_log_warn("login_attempt_not_cleared", "error=\"%s\"", r->message);
 }
 
+/* The attempt's row stays in login_failures: it counts towards the throttle. */
 static void login_fail(login_job_t *j) {
     const cl_pb_login_req_t *in = (const cl_pb_login_req_t *)j->req->msg;
-    const char *p[] = {in->username, j->addr};
-    cl_db_exec(cl_req_db(j->req), "auth_login_failed", 2, p, on_failure_recorded, NULL);
     cl_log_info("login_failed", "username=%s peer=%s", in->username, j->addr);
     cl_req_fail(j->req, CL_EUNAUTH, "wrong username or password");
     login_job_free(j);
@@ -221,6 +227,9 @@ static void on_session_created(void *arg, const cl_db_result_t *r) {
     s->expires_at_ms = strtoull(PQgetvalue(created, 0, 0), NULL, 10);
     if (r->count > 2)
         snprintf(s->device_company, sizeof s->device_company, "%s", PQgetvalue(r->res[2], 0, 0));
+    const char *attempt[] = {j->attempt_id};
+    cl_db_exec(cl_req_db(j->req), "auth_login_succeeded", 1, attempt, on_attempt_cleared, NULL);
+    s->checked_at_ms = uv_now(cl_req_loop(j->req));
     j->s = NULL;
     cl_req_set_session(j->req, s); /* the connection owns it now */
     cl_log_info("login", "user=%s role=%s peer=%s device=\"%s\"", s->username,
@@ -276,10 +285,12 @@ static void on_login_lookup(void *arg, const cl_db_result_t *r) {
         login_job_free(j);
         return;
     }
-    const PGresult *res = r->res[0];
+    snprintf(j->attempt_id, sizeof j->attempt_id, "%s", PQgetvalue(r->res[0], 0, 0));
+    const PGresult *res = r->res[1];
+    /* The counts include this attempt: the 6th of 5 allowed failures is refused. */
     long user_failures = strtol(PQgetvalue(res, 0, USER_NCOLS + 2), NULL, 10);
     long peer_failures = strtol(PQgetvalue(res, 0, USER_NCOLS + 3), NULL, 10);
-    if (user_failures >= THROTTLE_USER_FAILURES || peer_failures >= THROTTLE_PEER_FAILURES) {
+    if (user_failures > THROTTLE_USER_FAILURES || peer_failures > THROTTLE_PEER_FAILURES) {
         cl_log_warn("login_throttled", "username=%s peer=%s user_failures=%ld peer_failures=%ld",
                     in->username, j->addr, user_failures, peer_failures);
         cl_req_fail(j->req, CL_ETOOMANY,
@@ -320,11 +331,33 @@ int cl_auth_login(cl_req_t *req) {
     j->req = req;
     peer_address(cl_req_peer(req), j->addr, sizeof j->addr);
     const char *p[] = {in->username, j->addr};
-    cl_db_exec(cl_req_db(req), "auth_login_lookup", 2, p, on_login_lookup, j);
+    cl_db_batch_t *b = cl_db_batch_new(cl_req_db(req));
+    if (!b || cl_db_batch_add(b, "auth_login_attempt", 2, p) != CL_OK ||
+        cl_db_batch_add(b, "auth_login_lookup", 2, p) != CL_OK) {
+        cl_db_batch_free(b);
+        login_job_free(j);
+        return CL_ENOMEM;
+    }
+    cl_db_batch_run(b, on_login_lookup, j);
     return CL_OK;
 }
 
 /* --- resume, logout, whoami --- */
+
+/* A session from an auth_session_resume row (NULL when out of memory). */
+static cl_session_t *session_from_resume(cl_req_t *req, const PGresult *res,
+                                         const char *token_hash) {
+    cl_session_t *s = malloc(sizeof *s);
+    if (!s) return NULL;
+    session_from_row(s, res);
+    s->expires_at_ms = strtoull(PQgetvalue(res, 0, USER_NCOLS), NULL, 10);
+    snprintf(s->device_company, sizeof s->device_company, "%s", PQgetvalue(res, 0, USER_NCOLS + 1));
+    snprintf(s->device, sizeof s->device, "%s", cl_req_client_subject(req));
+    snprintf(s->token_hash, sizeof s->token_hash, "%s", token_hash);
+    session_set_actor(s, cl_req_peer(req));
+    s->checked_at_ms = uv_now(cl_req_loop(req));
+    return s;
+}
 
 static void on_resume_lookup(void *arg, const cl_db_result_t *r) {
     cl_req_t *req = arg;
@@ -337,20 +370,59 @@ static void on_resume_lookup(void *arg, const cl_db_result_t *r) {
         cl_req_fail(req, CL_EUNAUTH, "the session has expired or was ended; log in again");
         return;
     }
-    cl_session_t *s = malloc(sizeof *s);
+    const cl_pb_resume_req_t *in = (const cl_pb_resume_req_t *)req->msg;
+    char hash[72];
+    cl_token_hash_hex(in->token, hash, sizeof hash);
+    cl_session_t *s = session_from_resume(req, res, hash);
     if (!s) {
         cl_req_fail(req, CL_ENOMEM, "out of memory");
         return;
     }
-    session_from_row(s, res);
-    s->expires_at_ms = strtoull(PQgetvalue(res, 0, USER_NCOLS), NULL, 10);
-    snprintf(s->device_company, sizeof s->device_company, "%s", PQgetvalue(res, 0, USER_NCOLS + 1));
-    snprintf(s->device, sizeof s->device, "%s", cl_req_client_subject(req));
-    const cl_pb_resume_req_t *in = (const cl_pb_resume_req_t *)req->msg;
-    cl_token_hash_hex(in->token, s->token_hash, sizeof s->token_hash);
-    session_set_actor(s, cl_req_peer(req));
     cl_req_set_session(req, s);
     reply_whoami(req, s);
+}
+
+bool cl_session_expired(const cl_session_t *s) {
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    uint64_t now = (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+    return s->expires_at_ms != 0 && now >= s->expires_at_ms;
+}
+
+bool cl_session_stale(const cl_session_t *s, uint64_t now_ms, uint32_t recheck_ms) {
+    return now_ms - s->checked_at_ms >= recheck_ms;
+}
+
+static void on_revalidated(void *arg, const cl_db_result_t *r) {
+    cl_req_t *req = arg;
+    if (r->status != CL_OK) {
+        cl_req_fail(req, r->status, "cannot check the session: %s", r->message);
+        return;
+    }
+    const cl_session_t *old = cl_req_session(req);
+    if (!old) { /* logged out on this connection meanwhile */
+        cl_req_run(req);
+        return;
+    }
+    if (PQntuples(r->res[0]) != 1) {
+        cl_log_info("session_ended", "user=%s reason=\"revoked, expired or user disabled\"",
+                    old->username);
+        cl_req_set_session(req, NULL);
+    } else {
+        cl_session_t *s = session_from_resume(req, r->res[0], old->token_hash);
+        if (!s) {
+            cl_req_fail(req, CL_ENOMEM, "out of memory");
+            return;
+        }
+        cl_req_set_session(req, s);
+    }
+    cl_req_run(req);
+}
+
+void cl_session_revalidate(cl_req_t *req) {
+    const cl_session_t *s = cl_req_session(req);
+    const char *p[] = {s->token_hash, s->device};
+    cl_db_exec(cl_req_db(req), "auth_session_resume", 2, p, on_revalidated, req);
 }
 
 int cl_auth_resume(cl_req_t *req) {
@@ -368,11 +440,16 @@ int cl_auth_resume(cl_req_t *req) {
 
 static void on_logout(void *arg, const cl_db_result_t *r) {
     cl_req_t *req = arg;
+    const char *ended = req->data; /* the token hash this logout revoked */
     if (r->status != CL_OK) {
+        free(req->data);
         cl_req_fail(req, r->status, "cannot end the session: %s", r->message);
         return;
     }
-    cl_req_set_session(req, NULL);
+    /* A login on this connection may have replaced the session meanwhile: keep that one. */
+    const cl_session_t *now = cl_req_session(req);
+    if (now && !strcmp(now->token_hash, ended)) cl_req_set_session(req, NULL);
+    free(req->data);
     cl_pb_ok_t ok = CLOSELOOP__OK__INIT;
     cl_req_reply(req, CL_MSG_OK, &ok.base);
 }
@@ -382,9 +459,12 @@ int cl_auth_logout(cl_req_t *req) {
     const char *actor[] = {s->actor_json};
     const char *hash[] = {s->token_hash};
     cl_db_batch_t *b = cl_db_batch_new(cl_req_db(req));
-    if (!b || cl_db_batch_add(b, "set_actor", 1, actor) != CL_OK ||
+    if (!b || !(req->data = strdup(s->token_hash)) ||
+        cl_db_batch_add(b, "set_actor", 1, actor) != CL_OK ||
         cl_db_batch_add(b, "auth_logout", 1, hash) != CL_OK) {
         cl_db_batch_free(b);
+        free(req->data);
+        req->data = NULL;
         return CL_ENOMEM;
     }
     cl_db_batch_run(b, on_logout, req);

@@ -9,6 +9,7 @@
 #ifndef CL_SESSION_H
 #define CL_SESSION_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -30,7 +31,20 @@ typedef struct cl_session {
     char device_company[208]; /* company the device is registered to, or "" */
     char token_hash[72];      /* "\x..." SHA-256 of the token, to end the session */
     char actor_json[1024];    /* {"user_id":..,"username":..,"peer":..,"device":..} */
+    uint64_t checked_at_ms;   /* loop time the session was last read from the database */
 } cl_session_t;
+
+/* Whether the session's expiry time has passed (server clock). */
+bool cl_session_expired(const cl_session_t *s);
+
+/* Whether the session should be read from the database again before the next request
+ * (every [auth] session_recheck_ms), so that logout elsewhere, a disabled user or changed
+ * roles and projects reach open connections. */
+bool cl_session_stale(const cl_session_t *s, uint64_t now_ms, uint32_t recheck_ms);
+
+/* Reads the request's session again (auth_session_resume), replaces or drops it, then
+ * runs the request with cl_req_run; a database failure fails the request (retryable). */
+void cl_session_revalidate(cl_req_t *req);
 
 /* The request's session, or NULL before login. */
 const cl_session_t *cl_req_session(const cl_req_t *req);

@@ -260,7 +260,11 @@ BEGIN
                  ELSE r END);
     IF TG_NARGS = 0 OR TG_ARGV[0] <> 'nofeed' THEN
         INSERT INTO change_log (entity, entity_id, op, company_id, project_id, contractor_id, data)
-        VALUES (TG_TABLE_NAME, v_id, lower(TG_OP), v_company, v_project, v_contract, r);
+        -- Owners' personal data stays out of the feed, which reaches desktops of every
+        -- role in scope; the event (this unit's owner changed) still goes out.
+        VALUES (TG_TABLE_NAME, v_id, lower(TG_OP), v_company, v_project, v_contract,
+                CASE WHEN TG_TABLE_NAME = 'owners' THEN r - 'name' - 'phone' - 'id_number'
+                     ELSE r END);
     END IF;
     RETURN NULL;
 END $$;

@@ -55,7 +55,9 @@ static int group_setup(void **state) {
     if (pgtest_start(&pg) != 0) return -1;
     if (bootstrap_admin("admin", ADMIN_PASSWORD) != 0) return -1;
     snprintf(db_env, sizeof db_env, "CLOSELOOP_DB_CONNINFO=%s", pg.conninfo);
-    const char *env[] = {db_env, "CLOSELOOP_DB_POOL_SIZE=4", NULL};
+    /* Sessions are re-read often here, so the revocation test need not wait 30 s. */
+    const char *env[] = {db_env, "CLOSELOOP_DB_POOL_SIZE=4",
+                         "CLOSELOOP_AUTH_SESSION_RECHECK_MS=300", NULL};
     return th_daemon_start(&d, env);
 }
 
@@ -151,6 +153,65 @@ static void login_whoami_resume_logout(void **state) {
                         "actor->>'username' = 'admin' AND action = 'insert'") >= 1);
     assert_true(sql_int("SELECT count(*) FROM audit_log WHERE entity = 'sessions' AND "
                         "action = 'update'") >= 1);
+}
+
+/* Logout elsewhere and a disabled user end the session on connections already open. */
+static void revocation_reaches_open_connections(void **state) {
+    (void)state;
+    int code;
+    char token[64];
+    cl_client_t *c1 = login("admin", ADMIN_PASSWORD, &code, token);
+    assert_int_equal(code, CL_OK);
+    cl_client_t *c2 = th_connect(&d, 0);
+    assert_int_equal(resume(c2, token), CL_OK);
+    assert_int_equal(whoami(c2, NULL, 0), CL_OK);
+    cl_pb_logout_req_t out = CLOSELOOP__LOGOUT_REQUEST__INIT;
+    ProtobufCMessage *reply = NULL;
+    assert_int_equal(cl_client_call(c1, CL_MSG_LOGOUT_REQ, &out.base, CL_MSG_OK, &reply), CL_OK);
+    cl_msg_free(reply);
+    usleep(400000); /* > session_recheck_ms */
+    assert_int_equal(whoami(c2, NULL, 0), CL_EUNAUTH);
+    cl_client_close(c2);
+    cl_client_close(c1);
+
+    assert_int_equal(bootstrap_admin("leaver", "leaver password 1"), 0);
+    cl_client_t *c3 = login("leaver", "leaver password 1", &code, NULL);
+    assert_int_equal(code, CL_OK);
+    assert_int_equal(whoami(c3, NULL, 0), CL_OK);
+    PGconn *pgc = PQconnectdb(pg.conninfo);
+    PQclear(PQexec(pgc, "BEGIN; SELECT set_config('closeloop.actor', '{\"user_id\":0}', true); "
+                        "UPDATE users SET disabled = true WHERE username = 'leaver'; COMMIT"));
+    PQfinish(pgc);
+    usleep(400000);
+    assert_int_equal(whoami(c3, NULL, 0), CL_EUNAUTH);
+    cl_client_close(c3);
+}
+
+/* Many concurrent wrong logins cannot all slip under the limit. */
+static void concurrent_guesses_are_throttled(void **state) {
+    (void)state;
+    assert_int_equal(bootstrap_admin("target", "target password 1"), 0);
+    cl_client_t *c = th_connect(&d, 0);
+    assert_non_null(c);
+    cl_pb_login_req_t req = CLOSELOOP__LOGIN_REQUEST__INIT;
+    req.username = "target";
+    req.password = "guess";
+    enum { N = 40 };
+    for (int i = 0; i < N; i++)
+        assert_int_equal(cl_client_send(c, cl_client_next_id(c), CL_MSG_LOGIN_REQ, &req.base),
+                         CL_OK);
+    int wrong = 0, throttled = 0;
+    for (int i = 0; i < N; i++) {
+        cl_reply_t r;
+        assert_int_equal(cl_client_recv(c, &r, 30000), CL_OK);
+        if (r.err == CL_EUNAUTH) wrong++;
+        if (r.err == CL_ETOOMANY) throttled++;
+        cl_reply_clear(&r);
+    }
+    cl_client_close(c);
+    print_message("%d checked, %d throttled\n", wrong, throttled);
+    assert_int_equal(wrong + throttled, N);
+    assert_true(wrong <= 5 + 4); /* the limit, plus at most one per pool connection racing */
 }
 
 static void wrong_password_and_unknown_user_look_the_same(void **state) {
@@ -259,10 +320,13 @@ int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(requests_need_a_session),
         cmocka_unit_test(login_whoami_resume_logout),
+        cmocka_unit_test(revocation_reaches_open_connections),
         cmocka_unit_test(wrong_password_and_unknown_user_look_the_same),
         cmocka_unit_test(failed_logins_are_throttled),
         cmocka_unit_test(client_certificate_registers_the_device),
         cmocka_unit_test(postgres_killed_and_restarted),
+        /* last: its 40 attempts from 127.0.0.1 trip the per-address limit too */
+        cmocka_unit_test(concurrent_guesses_are_throttled),
     };
     return cmocka_run_group_tests(tests, group_setup, group_teardown);
 }
