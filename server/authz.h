@@ -42,7 +42,7 @@ typedef enum cl_op {
     CL_OP_USER_LIST,
     CL_OP_TRADE_ASSIGN,
     CL_OP_TRADE_LIST,
-    CL_OP_ROUND_CREATE,      /* inspection rounds of a project */
+    CL_OP_ROUND_CREATE, /* inspection rounds of a project */
     CL_OP_ROUND_LIST,
     CL_OP_ITEM_RECORD,       /* enter inspection items (one or a day's import) */
     CL_OP_HANDOVER_RECORD,   /* enter a unit's handover acceptance form, schedule */
@@ -54,7 +54,7 @@ typedef enum cl_op {
     CL_OP_TICKET_DECIDE,     /* manual dispatch, reassign, decide not to fix */
     CL_OP_DEADLINE_SET,      /* repair deadline presets */
     CL_OP_DEADLINE_LIST,
-    CL_OP_REPORT,            /* daily handover report, key-handover readiness */
+    CL_OP_REPORT, /* daily handover report, key-handover readiness */
     CL_OP__COUNT
 } cl_op_t;
 

@@ -32,6 +32,22 @@ static const cl_handler_t handlers[] = {
     {CL_MSG_USER_LIST_REQ, "user_list", CL_OP_USER_LIST, 1, cl_org_user_list},
     {CL_MSG_TRADE_ASSIGN_REQ, "trade_assign", CL_OP_TRADE_ASSIGN, 1, cl_org_trade_assign},
     {CL_MSG_TRADE_LIST_REQ, "trade_list", CL_OP_TRADE_LIST, 1, cl_org_trade_list},
+    {CL_MSG_ROUND_CREATE_REQ, "round_create", CL_OP_ROUND_CREATE, 1, cl_insp_round_create},
+    {CL_MSG_ROUND_LIST_REQ, "round_list", CL_OP_ROUND_LIST, 1, cl_insp_round_list},
+    {CL_MSG_ITEM_RECORD_REQ, "item_record", CL_OP_ITEM_RECORD, 1, cl_insp_item_record},
+    {CL_MSG_HANDOVER_RECORD_REQ, "handover_record", CL_OP_HANDOVER_RECORD, 1,
+     cl_insp_handover_record},
+    {CL_MSG_HANDOVER_SCHEDULE_REQ, "handover_schedule", CL_OP_HANDOVER_RECORD, 1,
+     cl_insp_handover_schedule},
+    {CL_MSG_DEADLINE_SET_REQ, "deadline_set", CL_OP_DEADLINE_SET, 1, cl_insp_deadline_set},
+    {CL_MSG_DEADLINE_LIST_REQ, "deadline_list", CL_OP_DEADLINE_LIST, 1, cl_insp_deadline_list},
+    {CL_MSG_TICKET_TRANSITION_REQ, "ticket_transition", CL_OP_TICKET_TRANSITION, 1,
+     cl_ticket_transition},
+    {CL_MSG_TICKET_SHOW_REQ, "ticket_show", CL_OP_TICKET_READ, 1, cl_ticket_show},
+    {CL_MSG_TODO_LIST_REQ, "todo_list", CL_OP_TICKET_READ, 1, cl_ticket_todo_list},
+    {CL_MSG_TOVERIFY_LIST_REQ, "toverify_list", CL_OP_TICKET_READ, 1, cl_ticket_toverify_list},
+    {CL_MSG_DAILY_REPORT_REQ, "daily_report", CL_OP_REPORT, 1, cl_report_daily},
+    {CL_MSG_READINESS_REQ, "readiness", CL_OP_REPORT, 1, cl_report_readiness},
 };
 
 const cl_handler_t *cl_dispatch_lookup(uint16_t type) {

@@ -28,7 +28,8 @@ struct daemon {
 };
 
 /* Every statement table prepared on the pools' connections. */
-static const cl_db_stmt_table_t stmt_tables[] = {cl_auth_stmts, cl_org_stmts, NULL};
+static const cl_db_stmt_table_t stmt_tables[] = {cl_auth_stmts, cl_org_stmts, cl_inspection_stmts,
+                                                 cl_ticket_stmts, NULL};
 
 static void usage(FILE *out) {
     fprintf(out,

@@ -31,6 +31,7 @@
 #include "tls.h"
 
 #define CLOSE_GUARD_MS 5000
+#define FLUSH_SLICE    (64 * 1024) /* plaintext encrypted and sent per step */
 #define READ_BUF_SIZE  65536
 
 typedef enum cl_conn_state {
@@ -158,22 +159,27 @@ static void conn_flush_cipher(cl_conn_t *c) {
 
 /* Encrypts pending plaintext frames as one TLS write and sends the result. */
 static void conn_flush(cl_conn_t *c) {
-    if (c->out_len && c->state != CONN_CLOSED) {
-        if (cl_tls_write(c->tls, c->out, c->out_len) != CL_TLS_OK) {
+    /* In slices, each drained at once: one multi-megabyte SSL_write would first grow the
+     * memory BIO to the whole ciphertext, then copy all of it again. */
+    for (size_t off = 0; off < c->out_len && c->state != CONN_CLOSED; off += FLUSH_SLICE) {
+        size_t n = c->out_len - off < FLUSH_SLICE ? c->out_len - off : FLUSH_SLICE;
+        if (cl_tls_write(c->tls, c->out + off, n) != CL_TLS_OK) {
             cl_log_warn("tls_write_failed", "conn=%llu error=\"%s\"", (unsigned long long)c->id,
                         cl_tls_error(c->tls));
             c->out_len = 0;
             conn_abort(c, "TLS write failed");
             return;
         }
-        c->out_len = 0;
-        if (c->out_cap > 4 * READ_BUF_SIZE) { /* give back a large buffer after a burst */
-            free(c->out);
-            c->out = NULL;
-            c->out_cap = 0;
-        }
+        conn_flush_cipher(c);
     }
-    conn_flush_cipher(c);
+    if (c->state == CONN_CLOSED) return;
+    c->out_len = 0;
+    if (c->out_cap > 4 * READ_BUF_SIZE) { /* give back a large buffer after a burst */
+        free(c->out);
+        c->out = NULL;
+        c->out_cap = 0;
+    }
+    conn_flush_cipher(c); /* ciphertext from other engine calls (alerts, close_notify) */
 }
 
 static void on_flush_check(uv_check_t *h) {

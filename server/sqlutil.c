@@ -178,3 +178,101 @@ bool cl_req_need_trade(cl_req_t *req, const char *code) {
                 code);
     return false;
 }
+
+/* --------------------------------------------------------- added for inspections */
+
+/* Days from 1970-01-01 of a proleptic Gregorian date (Howard Hinnant's algorithm). */
+static int64_t days_from_civil(int64_t y, int m, int d) {
+    y -= m <= 2;
+    int64_t era = (y >= 0 ? y : y - 399) / 400;
+    int64_t yoe = y - era * 400;
+    int64_t doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
+    int64_t doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    return era * 146097 + doe - 719468;
+}
+
+int64_t cl_date_days(const char *s) {
+    return days_from_civil(atoi(s), atoi(s + 5), atoi(s + 8));
+}
+
+int64_t cl_date_add_months(const char *s, int months) {
+    static const int mdays[] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
+    int y = atoi(s), m = atoi(s + 5), d = atoi(s + 8);
+    int total = y * 12 + (m - 1) + months;
+    y = total / 12;
+    m = total % 12 + 1;
+    bool leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
+    int last = mdays[m - 1] + (m == 2 && leap);
+    return days_from_civil(y, m, d > last ? last : d);
+}
+
+bool cl_uuid_valid(const char *s) {
+    if (strlen(s) != 36) return false;
+    for (int i = 0; i < 36; i++) {
+        bool dash = i == 8 || i == 13 || i == 18 || i == 23;
+        if (dash ? s[i] != '-' : !isxdigit((unsigned char)s[i])) return false;
+    }
+    return true;
+}
+
+char *cl_hex_encode(char *out, const uint8_t *data, size_t n) {
+    static const char digits[] = "0123456789abcdef";
+    for (size_t i = 0; i < n; i++) {
+        out[2 * i] = digits[data[i] >> 4];
+        out[2 * i + 1] = digits[data[i] & 15];
+    }
+    out[2 * n] = '\0';
+    return out;
+}
+
+static const char *const round_kinds[] = {
+    [CLOSELOOP__ROUND_KIND__ROUND_MOCK1] = "mock1",
+    [CLOSELOOP__ROUND_KIND__ROUND_MOCK2] = "mock2",
+    [CLOSELOOP__ROUND_KIND__ROUND_MOCK3] = "mock3",
+    [CLOSELOOP__ROUND_KIND__ROUND_HANDOVER] = "handover",
+    [CLOSELOOP__ROUND_KIND__ROUND_CHECK3M] = "check3m",
+    [CLOSELOOP__ROUND_KIND__ROUND_CHECK11M] = "check11m",
+    [CLOSELOOP__ROUND_KIND__ROUND_CHECK23M] = "check23m",
+    [CLOSELOOP__ROUND_KIND__ROUND_CHECK35M] = "check35m",
+};
+#define ROUND_KINDS ((int)(sizeof round_kinds / sizeof round_kinds[0]))
+
+const char *cl_round_kind_name(Closeloop__RoundKind k) {
+    return (int)k > 0 && (int)k < ROUND_KINDS ? round_kinds[k] : NULL;
+}
+
+Closeloop__RoundKind cl_round_kind_parse(const char *name) {
+    for (int k = 1; k < ROUND_KINDS; k++)
+        if (strcmp(round_kinds[k], name) == 0) return (Closeloop__RoundKind)k;
+    return CLOSELOOP__ROUND_KIND__ROUND_NONE;
+}
+
+static const char *const severities[] = {
+    [CLOSELOOP__SEVERITY__SEVERITY_MINOR] = "minor",
+    [CLOSELOOP__SEVERITY__SEVERITY_MAJOR] = "major",
+    [CLOSELOOP__SEVERITY__SEVERITY_CRITICAL] = "critical",
+};
+#define SEVERITIES ((int)(sizeof severities / sizeof severities[0]))
+
+const char *cl_severity_name(Closeloop__Severity s) {
+    return (int)s > 0 && (int)s < SEVERITIES ? severities[s] : NULL;
+}
+
+Closeloop__Severity cl_severity_parse(const char *name) {
+    for (int s = 1; s < SEVERITIES; s++)
+        if (strcmp(severities[s], name) == 0) return (Closeloop__Severity)s;
+    return CLOSELOOP__SEVERITY__SEVERITY_NONE;
+}
+
+Closeloop__Timeliness cl_timeliness_parse(const char *name) {
+    static const char *const names[] = {
+        [CLOSELOOP__TIMELINESS__TIMELINESS_NO_DEADLINE] = "no_deadline",
+        [CLOSELOOP__TIMELINESS__TIMELINESS_OVERDUE_OPEN] = "overdue_open",
+        [CLOSELOOP__TIMELINESS__TIMELINESS_IN_TIME_OPEN] = "in_time_open",
+        [CLOSELOOP__TIMELINESS__TIMELINESS_CLOSED_LATE] = "closed_late",
+        [CLOSELOOP__TIMELINESS__TIMELINESS_CLOSED_IN_TIME] = "closed_in_time",
+    };
+    for (size_t t = 1; t < sizeof names / sizeof names[0]; t++)
+        if (strcmp(names[t], name) == 0) return (Closeloop__Timeliness)t;
+    return CLOSELOOP__TIMELINESS__TIMELINESS_NONE;
+}

@@ -195,7 +195,7 @@ int cli_settings_resolve(const cli_flags_t *f, cli_settings_t *s, char *err, siz
     s->format = CLI_FMT_TABLE;
     v = pick(K_FORMAT, flags[K_FORMAT], &fv, &src, &ff);
     if (v && cli_format_parse(v, &s->format) != CL_OK) {
-        snprintf(err, errlen, "unknown format '%.64s' (from %s): use table, csv or json", v,
+        snprintf(err, errlen, "unknown format '%.64s' (from %s): use table, csv, json or html", v,
                  src ? src : flag_names[K_FORMAT]);
         rc = CL_EINVAL;
         goto out;

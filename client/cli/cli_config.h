@@ -23,7 +23,7 @@ typedef struct cli_flags {
     const char *ca;     /* --ca FILE */
     const char *cert;   /* --cert FILE */
     const char *key;    /* --key FILE */
-    const char *format; /* --format table|csv|json */
+    const char *format; /* --format table|csv|json|html */
     int tls12;          /* --tls12 */
     int timeout_ms;     /* --timeout MS; 0: library default */
 } cli_flags_t;

@@ -19,12 +19,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
 #include "cli.h"
+#include "cli_util.h"
 #include "cloop.h"
 #include "session_store.h"
 
@@ -288,15 +288,6 @@ static void fields_clear(import_t *im) {
     im->nfields = 0;
 }
 
-/* Trimmed, case-folded comparison of a header cell with a column name. */
-static int header_is(const char *cell, size_t len, const char *name) {
-    while (len > 0 && (*cell == ' ' || *cell == '\t'))
-        cell++, len--;
-    while (len > 0 && (cell[len - 1] == ' ' || cell[len - 1] == '\t'))
-        len--;
-    return len == strlen(name) && strncasecmp(cell, name, len) == 0;
-}
-
 static void take_header(import_t *im) {
     im->have_header = 1;
     for (int c = 0; c < NCOLS; c++)
@@ -317,7 +308,7 @@ static void take_header(import_t *im) {
         }
         int found = -1;
         for (int c = 0; c < NCOLS && found < 0; c++)
-            if (header_is(cell, len, col_names[c])) found = c;
+            if (cli_header_is(cell, len, col_names[c])) found = c;
         if (found < 0) {
             fatal(im,
                   "%s:%" PRIu32 ": unknown column '%s' (known: building, unit, floor, layout, "

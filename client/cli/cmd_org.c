@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include "cli.h"
+#include "cli_util.h"
 #include "cloop.h"
 #include "session_store.h"
 
@@ -51,59 +52,6 @@ int cli_uuid4(char out[37]) {
 }
 
 /* ---- argument parsing --------------------------------------------------------------- */
-
-/* One option of a verb: "--name" and where its value goes. */
-typedef struct optdef {
-    const char *name;
-    const char **val;
-} optdef_t;
-
-/* Splits argv into the verb's options and at most maxpos positional arguments ("--"
- * ends the options). Prints a usage error and returns -1 on anything unexpected. */
-static int parse_args(const char *what, int argc, char **argv, const optdef_t *defs,
-                      const char **pos, int maxpos, int *npos) {
-    int dashdash = 0;
-    *npos = 0;
-    for (int i = 0; i < argc; i++) {
-        const char *a = argv[i];
-        if (!dashdash && strcmp(a, "--") == 0) {
-            dashdash = 1;
-            continue;
-        }
-        if (!dashdash && a[0] == '-' && a[1] != '\0') {
-            int m = 0;
-            for (const optdef_t *d = defs; d && d->name && m == 0; d++) {
-                const char *v = NULL;
-                m = cli_opt_value(argc, argv, &i, NULL, d->name, &v);
-                if (m > 0) *d->val = v;
-            }
-            if (m < 0) return -1;
-            if (m == 0) {
-                cli_errorf("%s: unknown option '%s'; see 'cloop %s --help'", what, a, what);
-                return -1;
-            }
-            continue;
-        }
-        if (*npos >= maxpos) {
-            cli_errorf("%s: unexpected argument '%s'; see 'cloop %s --help'", what, a, what);
-            return -1;
-        }
-        pos[(*npos)++] = a;
-    }
-    return 0;
-}
-
-static int need(const char *what, const char *opt, const char *v) {
-    if (v && *v) return 0;
-    cli_errorf("%s: %s is required; see 'cloop %s --help'", what, opt, what);
-    return -1;
-}
-
-/* An optional id option: 0 when absent. */
-static int opt_id(const char *opt, const char *v, int64_t *out) {
-    *out = 0;
-    return v ? (cli_parse_id(opt, v, out) == CL_OK ? 0 : -1) : 0;
-}
 
 static int parse_i32(const char *opt, const char *v, int32_t min, int32_t max, int32_t *out) {
     char *end = NULL;
@@ -154,16 +102,6 @@ static int parse_id_list(const char *opt, const char *v, int64_t **ids, size_t *
     return 0;
 }
 
-/* Whether s is a trade code: [a-z][a-z0-9_]{1,39}. */
-static int trade_code_ok(const char *s) {
-    size_t n = strlen(s);
-    if (n < 2 || n > 40 || s[0] < 'a' || s[0] > 'z') return 0;
-    for (size_t i = 1; i < n; i++)
-        if (!((s[i] >= 'a' && s[i] <= 'z') || (s[i] >= '0' && s[i] <= '9') || s[i] == '_'))
-            return 0;
-    return 1;
-}
-
 static int username_ok(const char *s) {
     size_t n = strlen(s);
     if (n < 1 || n > 64) return 0;
@@ -174,24 +112,6 @@ static int username_ok(const char *s) {
             return 0;
     }
     return 1;
-}
-
-/* YYYY-MM-DD naming a real day. */
-static int date_ok(const char *s) {
-    int y, m, d;
-    char tail;
-    if (strlen(s) != 10 || s[4] != '-' || s[7] != '-') return 0;
-    if (sscanf(s, "%4d-%2d-%2d%c", &y, &m, &d, &tail) != 3) return 0;
-    static const int mdays[] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
-    if (y < 1900 || y > 2999 || m < 1 || m > 12 || d < 1) return 0;
-    int leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
-    return d <= mdays[m - 1] + (m == 2 && leap);
-}
-
-static int utf8_arg_ok(const char *what, const char *v) {
-    if (cl_utf8_valid(v, strlen(v))) return 0;
-    cli_errorf("%s: '%s' is not valid UTF-8", what, v);
-    return -1;
 }
 
 /* ---- records as table rows ---------------------------------------------------------- */
@@ -408,14 +328,6 @@ static cli_table_t *entity_table(const entity_t *e) {
     return t;
 }
 
-static int print_table(const cli_settings_t *s, cli_table_t *t) {
-    if (cli_table_print(t, s->format, stdout) != CL_OK) {
-        cli_errorf("cannot write the output");
-        return CLI_EXIT_FAIL;
-    }
-    return CLI_EXIT_OK;
-}
-
 /* ---- the two shapes of request ------------------------------------------------------ */
 
 typedef struct list_ctx {
@@ -444,7 +356,7 @@ static int do_list(const cli_settings_t *s, const entity_t *e, uint16_t type,
     if (crc != CL_OK)
         rc = cli_session_fail(&ss, crc);
     else
-        rc = print_table(s, x.t);
+        rc = cli_print_table(s, x.t);
     cli_table_free(x.t);
     cli_session_close(&ss);
     return rc;
@@ -462,7 +374,7 @@ static int do_create_on(cli_session_t *ss, const entity_t *e, uint16_t type,
         cli_errorf("out of memory");
         rc = CLI_EXIT_FAIL;
     } else {
-        rc = print_table(ss->s, t);
+        rc = cli_print_table(ss->s, t);
     }
     cli_table_free(t);
     cl_msg_free(m);
@@ -479,72 +391,23 @@ static int do_create(const cli_settings_t *s, const entity_t *e, uint16_t type,
     return rc;
 }
 
-/* A fresh idempotency key into key, or an error message. */
-static int new_key(char key[37]) {
-    if (cli_uuid4(key) == CL_OK) return 0;
-    cli_errorf("cannot read /dev/urandom for an idempotency key");
-    return -1;
-}
-
 /* ---- verbs and their help ----------------------------------------------------------- */
-
-typedef struct verb {
-    const char *name;     /* add, list, assign, import */
-    const char *synopsis; /* "cloop company add NAME [--kind ...]" */
-    const char *help;     /* what it does, and an example */
-    int (*run)(const cli_settings_t *s, int argc, char **argv);
-} verb_t;
-
-static void verb_help(FILE *out, const verb_t *v) {
-    fprintf(out, "usage: %s [global options]\n\n%s", v->synopsis, v->help);
-}
-
-static void group_help(FILE *out, const char *cmd, const char *about, const verb_t *verbs, size_t n,
-                       const char *sub) {
-    for (size_t i = 0; sub && i < n; i++) {
-        if (strcmp(verbs[i].name, sub) == 0) {
-            verb_help(out, &verbs[i]);
-            return;
-        }
-    }
-    fprintf(out, "usage:\n");
-    for (size_t i = 0; i < n; i++)
-        fprintf(out, "  %s\n", verbs[i].synopsis);
-    fprintf(out,
-            "\n%s\n"
-            "Lists print a table, or --format csv|json. Run 'cloop %s VERB --help' for\n"
-            "a verb's details and an example.\n",
-            about, cmd);
-}
-
-static int run_verb(const char *cmd, const verb_t *verbs, size_t n, const cli_settings_t *s,
-                    int argc, char **argv) {
-    if (argc == 0) {
-        cli_errorf("%s: which verb? see 'cloop %s --help'", cmd, cmd);
-        return CLI_EXIT_USAGE;
-    }
-    for (size_t i = 0; i < n; i++)
-        if (strcmp(verbs[i].name, argv[0]) == 0) return verbs[i].run(s, argc - 1, argv + 1);
-    cli_errorf("%s: unknown verb '%s'; see 'cloop %s --help'", cmd, argv[0], cmd);
-    return CLI_EXIT_USAGE;
-}
-
-#define NVERBS(v) (sizeof v / sizeof v[0])
 
 /* ---- company ------------------------------------------------------------------------ */
 
 static int company_add(const cli_settings_t *s, int argc, char **argv) {
     const char *kind = NULL, *parent = NULL, *pos[1];
-    const optdef_t defs[] = {{"--kind", &kind}, {"--parent", &parent}, {NULL, NULL}};
+    const cli_optdef_t defs[] = {{"--kind", &kind}, {"--parent", &parent}, {NULL, NULL}};
     int npos;
-    if (parse_args("company add", argc, argv, defs, pos, 1, &npos) < 0) return CLI_EXIT_USAGE;
+    if (cli_parse_args("company add", argc, argv, defs, pos, 1, &npos) < 0) return CLI_EXIT_USAGE;
     if (npos != 1 || !*pos[0]) {
         cli_errorf("company add: give the company's NAME; see 'cloop company add --help'");
         return CLI_EXIT_USAGE;
     }
     Closeloop__CompanyCreate req = CLOSELOOP__COMPANY_CREATE__INIT;
     char key[37];
-    if (utf8_arg_ok("company add", pos[0]) < 0 || opt_id("--parent", parent, &req.parent_id) < 0)
+    if (cli_utf8_arg_ok("company add", pos[0]) < 0 ||
+        cli_opt_id("--parent", parent, &req.parent_id) < 0)
         return CLI_EXIT_USAGE;
     if (!kind || strcmp(kind, "city") == 0)
         req.kind = CLOSELOOP__COMPANY_KIND__COMPANY_CITY;
@@ -556,7 +419,7 @@ static int company_add(const cli_settings_t *s, int argc, char **argv) {
         cli_errorf("company add: unknown --kind '%s': use hq, city or project", kind);
         return CLI_EXIT_USAGE;
     }
-    if (new_key(key) < 0) return CLI_EXIT_FAIL;
+    if (cli_new_key(key) < 0) return CLI_EXIT_FAIL;
     req.idempotency_key = key;
     req.name = (char *)pos[0];
     return do_create(s, &E_COMPANY, CL_MSG_COMPANY_CREATE_REQ, &req.base, CL_MSG_COMPANY);
@@ -565,12 +428,12 @@ static int company_add(const cli_settings_t *s, int argc, char **argv) {
 static int company_list(const cli_settings_t *s, int argc, char **argv) {
     const char *pos[1];
     int npos;
-    if (parse_args("company list", argc, argv, NULL, pos, 0, &npos) < 0) return CLI_EXIT_USAGE;
+    if (cli_parse_args("company list", argc, argv, NULL, pos, 0, &npos) < 0) return CLI_EXIT_USAGE;
     Closeloop__CompanyListRequest req = CLOSELOOP__COMPANY_LIST_REQUEST__INIT;
     return do_list(s, &E_COMPANY, CL_MSG_COMPANY_LIST_REQ, &req.base, CL_MSG_COMPANY_PAGE);
 }
 
-static const verb_t company_verbs[] = {
+static const cli_verb_t company_verbs[] = {
     {"add", "cloop company add NAME [--kind hq|city|project] [--parent ID]",
      "Creates a company: the group headquarters (hq), a city company (city, the\n"
      "default) or an independent project company (project), optionally under a parent\n"
@@ -586,37 +449,38 @@ static const verb_t company_verbs[] = {
 };
 
 int cmd_company(const cli_settings_t *s, int argc, char **argv) {
-    return run_verb("company", company_verbs, NVERBS(company_verbs), s, argc, argv);
+    return cli_run_verb("company", company_verbs, CLI_NVERBS(company_verbs), s, argc, argv);
 }
 
 void cmd_company_help(FILE *out, const char *sub) {
-    group_help(out, "company", "Companies of the group: HQ, city companies, project companies.",
-               company_verbs, NVERBS(company_verbs), sub);
+    cli_group_help(out, "company", "Companies of the group: HQ, city companies, project companies.",
+                   company_verbs, CLI_NVERBS(company_verbs), sub);
 }
 
 /* ---- project ------------------------------------------------------------------------ */
 
 static int project_add(const cli_settings_t *s, int argc, char **argv) {
     const char *company = NULL, *city = NULL, *move_in = NULL, *pos[1];
-    const optdef_t defs[] = {
+    const cli_optdef_t defs[] = {
         {"--company", &company}, {"--city", &city}, {"--move-in", &move_in}, {NULL, NULL}};
     int npos;
-    if (parse_args("project add", argc, argv, defs, pos, 1, &npos) < 0) return CLI_EXIT_USAGE;
+    if (cli_parse_args("project add", argc, argv, defs, pos, 1, &npos) < 0) return CLI_EXIT_USAGE;
     if (npos != 1 || !*pos[0]) {
         cli_errorf("project add: give the project's NAME; see 'cloop project add --help'");
         return CLI_EXIT_USAGE;
     }
     Closeloop__ProjectCreate req = CLOSELOOP__PROJECT_CREATE__INIT;
-    if (need("project add", "--company", company) < 0 ||
+    if (cli_need("project add", "--company", company) < 0 ||
         cli_parse_id("--company", company, &req.company_id) != CL_OK ||
-        utf8_arg_ok("project add", pos[0]) < 0 || (city && utf8_arg_ok("project add", city) < 0))
+        cli_utf8_arg_ok("project add", pos[0]) < 0 ||
+        (city && cli_utf8_arg_ok("project add", city) < 0))
         return CLI_EXIT_USAGE;
-    if (move_in && !date_ok(move_in)) {
+    if (move_in && !cli_date_ok(move_in)) {
         cli_errorf("project add: invalid --move-in '%s': give a date as YYYY-MM-DD", move_in);
         return CLI_EXIT_USAGE;
     }
     char key[37];
-    if (new_key(key) < 0) return CLI_EXIT_FAIL;
+    if (cli_new_key(key) < 0) return CLI_EXIT_FAIL;
     req.idempotency_key = key;
     req.name = (char *)pos[0];
     if (city) req.city = (char *)city;
@@ -626,15 +490,15 @@ static int project_add(const cli_settings_t *s, int argc, char **argv) {
 
 static int project_list(const cli_settings_t *s, int argc, char **argv) {
     const char *company = NULL, *pos[1];
-    const optdef_t defs[] = {{"--company", &company}, {NULL, NULL}};
+    const cli_optdef_t defs[] = {{"--company", &company}, {NULL, NULL}};
     int npos;
-    if (parse_args("project list", argc, argv, defs, pos, 0, &npos) < 0) return CLI_EXIT_USAGE;
+    if (cli_parse_args("project list", argc, argv, defs, pos, 0, &npos) < 0) return CLI_EXIT_USAGE;
     Closeloop__ProjectListRequest req = CLOSELOOP__PROJECT_LIST_REQUEST__INIT;
-    if (opt_id("--company", company, &req.company_id) < 0) return CLI_EXIT_USAGE;
+    if (cli_opt_id("--company", company, &req.company_id) < 0) return CLI_EXIT_USAGE;
     return do_list(s, &E_PROJECT, CL_MSG_PROJECT_LIST_REQ, &req.base, CL_MSG_PROJECT_PAGE);
 }
 
-static const verb_t project_verbs[] = {
+static const cli_verb_t project_verbs[] = {
     {"add", "cloop project add --company ID NAME [--city CITY] [--move-in YYYY-MM-DD]",
      "Creates a project (楼盘) of a company, with its city and the planned move-in date\n"
      "(交付日期). Prints the new project: id, name, company_id, company, city, move_in.\n"
@@ -649,34 +513,34 @@ static const verb_t project_verbs[] = {
 };
 
 int cmd_project(const cli_settings_t *s, int argc, char **argv) {
-    return run_verb("project", project_verbs, NVERBS(project_verbs), s, argc, argv);
+    return cli_run_verb("project", project_verbs, CLI_NVERBS(project_verbs), s, argc, argv);
 }
 
 void cmd_project_help(FILE *out, const char *sub) {
-    group_help(out, "project", "Projects (楼盘) of the companies.", project_verbs,
-               NVERBS(project_verbs), sub);
+    cli_group_help(out, "project", "Projects (楼盘) of the companies.", project_verbs,
+                   CLI_NVERBS(project_verbs), sub);
 }
 
 /* ---- building ----------------------------------------------------------------------- */
 
 static int building_add(const cli_settings_t *s, int argc, char **argv) {
     const char *project = NULL, *floors = NULL, *pos[1];
-    const optdef_t defs[] = {{"--project", &project}, {"--floors", &floors}, {NULL, NULL}};
+    const cli_optdef_t defs[] = {{"--project", &project}, {"--floors", &floors}, {NULL, NULL}};
     int npos;
-    if (parse_args("building add", argc, argv, defs, pos, 1, &npos) < 0) return CLI_EXIT_USAGE;
+    if (cli_parse_args("building add", argc, argv, defs, pos, 1, &npos) < 0) return CLI_EXIT_USAGE;
     if (npos != 1 || !*pos[0]) {
         cli_errorf("building add: give the building's NAME; see 'cloop building add --help'");
         return CLI_EXIT_USAGE;
     }
     Closeloop__BuildingCreate req = CLOSELOOP__BUILDING_CREATE__INIT;
     int32_t nfloors = 0;
-    if (need("building add", "--project", project) < 0 ||
+    if (cli_need("building add", "--project", project) < 0 ||
         cli_parse_id("--project", project, &req.project_id) != CL_OK ||
-        utf8_arg_ok("building add", pos[0]) < 0 ||
+        cli_utf8_arg_ok("building add", pos[0]) < 0 ||
         (floors && parse_i32("--floors", floors, 0, 300, &nfloors) < 0))
         return CLI_EXIT_USAGE;
     char key[37];
-    if (new_key(key) < 0) return CLI_EXIT_FAIL;
+    if (cli_new_key(key) < 0) return CLI_EXIT_FAIL;
     req.idempotency_key = key;
     req.name = (char *)pos[0];
     req.floors = (uint32_t)nfloors;
@@ -685,17 +549,17 @@ static int building_add(const cli_settings_t *s, int argc, char **argv) {
 
 static int building_list(const cli_settings_t *s, int argc, char **argv) {
     const char *project = NULL, *pos[1];
-    const optdef_t defs[] = {{"--project", &project}, {NULL, NULL}};
+    const cli_optdef_t defs[] = {{"--project", &project}, {NULL, NULL}};
     int npos;
-    if (parse_args("building list", argc, argv, defs, pos, 0, &npos) < 0) return CLI_EXIT_USAGE;
+    if (cli_parse_args("building list", argc, argv, defs, pos, 0, &npos) < 0) return CLI_EXIT_USAGE;
     Closeloop__BuildingListRequest req = CLOSELOOP__BUILDING_LIST_REQUEST__INIT;
-    if (need("building list", "--project", project) < 0 ||
+    if (cli_need("building list", "--project", project) < 0 ||
         cli_parse_id("--project", project, &req.project_id) != CL_OK)
         return CLI_EXIT_USAGE;
     return do_list(s, &E_BUILDING, CL_MSG_BUILDING_LIST_REQ, &req.base, CL_MSG_BUILDING_PAGE);
 }
 
-static const verb_t building_verbs[] = {
+static const cli_verb_t building_verbs[] = {
     {"add", "cloop building add --project ID NAME [--floors N]",
      "Creates a building (楼栋) of a project. Prints it: id, project_id, name, floors.\n"
      "\n"
@@ -709,12 +573,12 @@ static const verb_t building_verbs[] = {
 };
 
 int cmd_building(const cli_settings_t *s, int argc, char **argv) {
-    return run_verb("building", building_verbs, NVERBS(building_verbs), s, argc, argv);
+    return cli_run_verb("building", building_verbs, CLI_NVERBS(building_verbs), s, argc, argv);
 }
 
 void cmd_building_help(FILE *out, const char *sub) {
-    group_help(out, "building", "Buildings (楼栋) of a project.", building_verbs,
-               NVERBS(building_verbs), sub);
+    cli_group_help(out, "building", "Buildings (楼栋) of a project.", building_verbs,
+                   CLI_NVERBS(building_verbs), sub);
 }
 
 /* ---- unit --------------------------------------------------------------------------- */
@@ -722,34 +586,34 @@ void cmd_building_help(FILE *out, const char *sub) {
 static int unit_add(const cli_settings_t *s, int argc, char **argv) {
     const char *building = NULL, *floor = NULL, *layout = NULL, *owner = NULL, *phone = NULL,
                *idno = NULL, *pos[1];
-    const optdef_t defs[] = {{"--building", &building},
-                             {"--floor", &floor},
-                             {"--layout", &layout},
-                             {"--owner", &owner},
-                             {"--phone", &phone},
-                             {"--id-number", &idno},
-                             {NULL, NULL}};
+    const cli_optdef_t defs[] = {{"--building", &building},
+                                 {"--floor", &floor},
+                                 {"--layout", &layout},
+                                 {"--owner", &owner},
+                                 {"--phone", &phone},
+                                 {"--id-number", &idno},
+                                 {NULL, NULL}};
     int npos;
-    if (parse_args("unit add", argc, argv, defs, pos, 1, &npos) < 0) return CLI_EXIT_USAGE;
+    if (cli_parse_args("unit add", argc, argv, defs, pos, 1, &npos) < 0) return CLI_EXIT_USAGE;
     if (npos != 1 || !*pos[0]) {
         cli_errorf("unit add: give the unit NUMBER (e.g. 3-2-1701); see 'cloop unit add --help'");
         return CLI_EXIT_USAGE;
     }
     Closeloop__UnitCreate req = CLOSELOOP__UNIT_CREATE__INIT;
     Closeloop__Owner o = CLOSELOOP__OWNER__INIT;
-    if (need("unit add", "--building", building) < 0 ||
+    if (cli_need("unit add", "--building", building) < 0 ||
         cli_parse_id("--building", building, &req.building_id) != CL_OK ||
         (floor && parse_i32("--floor", floor, -10, 300, &req.floor) < 0))
         return CLI_EXIT_USAGE;
     const char *texts[] = {pos[0], layout, owner, phone, idno};
     for (size_t i = 0; i < sizeof texts / sizeof texts[0]; i++)
-        if (texts[i] && utf8_arg_ok("unit add", texts[i]) < 0) return CLI_EXIT_USAGE;
+        if (texts[i] && cli_utf8_arg_ok("unit add", texts[i]) < 0) return CLI_EXIT_USAGE;
     if ((phone || idno) && !owner) {
         cli_errorf("unit add: --phone and --id-number need --owner NAME");
         return CLI_EXIT_USAGE;
     }
     char key[37];
-    if (new_key(key) < 0) return CLI_EXIT_FAIL;
+    if (cli_new_key(key) < 0) return CLI_EXIT_FAIL;
     req.idempotency_key = key;
     req.number = (char *)pos[0];
     if (layout) req.layout = (char *)layout;
@@ -764,13 +628,13 @@ static int unit_add(const cli_settings_t *s, int argc, char **argv) {
 
 static int unit_list(const cli_settings_t *s, int argc, char **argv) {
     const char *project = NULL, *building = NULL, *pos[1];
-    const optdef_t defs[] = {{"--project", &project}, {"--building", &building}, {NULL, NULL}};
+    const cli_optdef_t defs[] = {{"--project", &project}, {"--building", &building}, {NULL, NULL}};
     int npos;
-    if (parse_args("unit list", argc, argv, defs, pos, 0, &npos) < 0) return CLI_EXIT_USAGE;
+    if (cli_parse_args("unit list", argc, argv, defs, pos, 0, &npos) < 0) return CLI_EXIT_USAGE;
     Closeloop__UnitListRequest req = CLOSELOOP__UNIT_LIST_REQUEST__INIT;
-    if (need("unit list", "--project", project) < 0 ||
+    if (cli_need("unit list", "--project", project) < 0 ||
         cli_parse_id("--project", project, &req.project_id) != CL_OK ||
-        opt_id("--building", building, &req.building_id) < 0)
+        cli_opt_id("--building", building, &req.building_id) < 0)
         return CLI_EXIT_USAGE;
     return do_list(s, &E_UNIT, CL_MSG_UNIT_LIST_REQ, &req.base, CL_MSG_UNIT_PAGE);
 }
@@ -779,7 +643,7 @@ static int unit_import(const cli_settings_t *s, int argc, char **argv) {
     return cmd_unit_import(s, argc, argv);
 }
 
-static const verb_t unit_verbs[] = {
+static const cli_verb_t unit_verbs[] = {
     {"add",
      "cloop unit add --building ID NUMBER [--floor N] [--layout L] [--owner NAME "
      "[--phone P] [--id-number X]]",
@@ -801,7 +665,7 @@ static const verb_t unit_verbs[] = {
 };
 
 int cmd_unit(const cli_settings_t *s, int argc, char **argv) {
-    return run_verb("unit", unit_verbs, NVERBS(unit_verbs), s, argc, argv);
+    return cli_run_verb("unit", unit_verbs, CLI_NVERBS(unit_verbs), s, argc, argv);
 }
 
 void cmd_unit_help(FILE *out, const char *sub) {
@@ -809,22 +673,24 @@ void cmd_unit_help(FILE *out, const char *sub) {
         cmd_unit_import_help(out);
         return;
     }
-    group_help(out, "unit", "Units (房号) of a project's buildings, and their owners.", unit_verbs,
-               NVERBS(unit_verbs), sub);
+    cli_group_help(out, "unit", "Units (房号) of a project's buildings, and their owners.",
+                   unit_verbs, CLI_NVERBS(unit_verbs), sub);
 }
 
 /* ---- contractor --------------------------------------------------------------------- */
 
 static int contractor_add(const cli_settings_t *s, int argc, char **argv) {
     const char *trades = NULL, *pos[1];
-    const optdef_t defs[] = {{"--trades", &trades}, {NULL, NULL}};
+    const cli_optdef_t defs[] = {{"--trades", &trades}, {NULL, NULL}};
     int npos;
-    if (parse_args("contractor add", argc, argv, defs, pos, 1, &npos) < 0) return CLI_EXIT_USAGE;
+    if (cli_parse_args("contractor add", argc, argv, defs, pos, 1, &npos) < 0)
+        return CLI_EXIT_USAGE;
     if (npos != 1 || !*pos[0]) {
         cli_errorf("contractor add: give the contractor's NAME; see 'cloop contractor add --help'");
         return CLI_EXIT_USAGE;
     }
-    if (need("contractor add", "--trades", trades) < 0 || utf8_arg_ok("contractor add", pos[0]) < 0)
+    if (cli_need("contractor add", "--trades", trades) < 0 ||
+        cli_utf8_arg_ok("contractor add", pos[0]) < 0)
         return CLI_EXIT_USAGE;
     char *copy = strdup(trades);
     size_t cap = 1;
@@ -841,7 +707,7 @@ static int contractor_add(const cli_settings_t *s, int argc, char **argv) {
     int rc = CLI_EXIT_OK;
     char *save = NULL;
     for (char *tok = strtok_r(copy, ", ", &save); tok; tok = strtok_r(NULL, ", ", &save)) {
-        if (!trade_code_ok(tok)) {
+        if (!cli_trade_code_ok(tok)) {
             cli_errorf("contractor add: '%s' is not a trade code (lower-case letters, digits and "
                        "_, e.g. waterproofing)",
                        tok);
@@ -855,7 +721,7 @@ static int contractor_add(const cli_settings_t *s, int argc, char **argv) {
         rc = CLI_EXIT_USAGE;
     }
     char key[37];
-    if (rc == CLI_EXIT_OK && new_key(key) < 0) rc = CLI_EXIT_FAIL;
+    if (rc == CLI_EXIT_OK && cli_new_key(key) < 0) rc = CLI_EXIT_FAIL;
     if (rc == CLI_EXIT_OK) {
         req.idempotency_key = key;
         req.name = (char *)pos[0];
@@ -871,12 +737,13 @@ static int contractor_add(const cli_settings_t *s, int argc, char **argv) {
 static int contractor_list(const cli_settings_t *s, int argc, char **argv) {
     const char *pos[1];
     int npos;
-    if (parse_args("contractor list", argc, argv, NULL, pos, 0, &npos) < 0) return CLI_EXIT_USAGE;
+    if (cli_parse_args("contractor list", argc, argv, NULL, pos, 0, &npos) < 0)
+        return CLI_EXIT_USAGE;
     Closeloop__ContractorListRequest req = CLOSELOOP__CONTRACTOR_LIST_REQUEST__INIT;
     return do_list(s, &E_CONTRACTOR, CL_MSG_CONTRACTOR_LIST_REQ, &req.base, CL_MSG_CONTRACTOR_PAGE);
 }
 
-static const verb_t contractor_verbs[] = {
+static const cli_verb_t contractor_verbs[] = {
     {"add", "cloop contractor add NAME --trades TRADE[,TRADE...]",
      "Creates a contractor company (施工单位) and the trades (专业) it covers. Trade\n"
      "codes: civil, waterproofing, doors_windows, electrical, plumbing, decoration, hvac,\n"
@@ -892,12 +759,13 @@ static const verb_t contractor_verbs[] = {
 };
 
 int cmd_contractor(const cli_settings_t *s, int argc, char **argv) {
-    return run_verb("contractor", contractor_verbs, NVERBS(contractor_verbs), s, argc, argv);
+    return cli_run_verb("contractor", contractor_verbs, CLI_NVERBS(contractor_verbs), s, argc,
+                        argv);
 }
 
 void cmd_contractor_help(FILE *out, const char *sub) {
-    group_help(out, "contractor", "Contractor companies and the trades they cover.",
-               contractor_verbs, NVERBS(contractor_verbs), sub);
+    cli_group_help(out, "contractor", "Contractor companies and the trades they cover.",
+                   contractor_verbs, CLI_NVERBS(contractor_verbs), sub);
 }
 
 /* ---- user --------------------------------------------------------------------------- */
@@ -905,11 +773,11 @@ void cmd_contractor_help(FILE *out, const char *sub) {
 static int user_add(const cli_settings_t *s, int argc, char **argv) {
     const char *role = NULL, *name = NULL, *company = NULL, *contractor = NULL, *projects = NULL,
                *pos[1];
-    const optdef_t defs[] = {{"--role", &role},         {"--name", &name},
-                             {"--company", &company},   {"--contractor", &contractor},
-                             {"--projects", &projects}, {NULL, NULL}};
+    const cli_optdef_t defs[] = {{"--role", &role},         {"--name", &name},
+                                 {"--company", &company},   {"--contractor", &contractor},
+                                 {"--projects", &projects}, {NULL, NULL}};
     int npos;
-    if (parse_args("user add", argc, argv, defs, pos, 1, &npos) < 0) return CLI_EXIT_USAGE;
+    if (cli_parse_args("user add", argc, argv, defs, pos, 1, &npos) < 0) return CLI_EXIT_USAGE;
     if (npos != 1 || !username_ok(pos[0])) {
         cli_errorf(npos != 1 ? "user add: give the USERNAME; see 'cloop user add --help'"
                              : "user add: invalid username '%s': use 1 to 64 letters, digits, "
@@ -918,21 +786,21 @@ static int user_add(const cli_settings_t *s, int argc, char **argv) {
         return CLI_EXIT_USAGE;
     }
     Closeloop__UserCreate req = CLOSELOOP__USER_CREATE__INIT;
-    if (need("user add", "--role", role) < 0) return CLI_EXIT_USAGE;
+    if (cli_need("user add", "--role", role) < 0) return CLI_EXIT_USAGE;
     if (!(req.role = (Closeloop__Role)cli_role_parse(role))) {
         cli_errorf("user add: unknown --role '%s': use hq_admin, hq_analyst, cr, clerk, "
                    "contractor, verifier or property",
                    role);
         return CLI_EXIT_USAGE;
     }
-    if (opt_id("--company", company, &req.company_id) < 0 ||
-        opt_id("--contractor", contractor, &req.contractor_id) < 0 ||
-        (name && utf8_arg_ok("user add", name) < 0))
+    if (cli_opt_id("--company", company, &req.company_id) < 0 ||
+        cli_opt_id("--contractor", contractor, &req.contractor_id) < 0 ||
+        (name && cli_utf8_arg_ok("user add", name) < 0))
         return CLI_EXIT_USAGE;
     if (parse_id_list("--projects", projects, &req.project_ids, &req.n_project_ids) < 0)
         return CLI_EXIT_USAGE;
     char key[37];
-    if (new_key(key) < 0) {
+    if (cli_new_key(key) < 0) {
         free(req.project_ids);
         return CLI_EXIT_FAIL;
     }
@@ -963,12 +831,12 @@ static int user_add(const cli_settings_t *s, int argc, char **argv) {
 static int user_list(const cli_settings_t *s, int argc, char **argv) {
     const char *pos[1];
     int npos;
-    if (parse_args("user list", argc, argv, NULL, pos, 0, &npos) < 0) return CLI_EXIT_USAGE;
+    if (cli_parse_args("user list", argc, argv, NULL, pos, 0, &npos) < 0) return CLI_EXIT_USAGE;
     Closeloop__UserListRequest req = CLOSELOOP__USER_LIST_REQUEST__INIT;
     return do_list(s, &E_USER, CL_MSG_USER_LIST_REQ, &req.base, CL_MSG_USER_PAGE);
 }
 
-static const verb_t user_verbs[] = {
+static const cli_verb_t user_verbs[] = {
     {"add",
      "cloop user add USERNAME --role ROLE [--name DISPLAY] [--company ID] [--contractor ID] "
      "[--projects ID,ID...]",
@@ -994,30 +862,30 @@ static const verb_t user_verbs[] = {
 };
 
 int cmd_user(const cli_settings_t *s, int argc, char **argv) {
-    return run_verb("user", user_verbs, NVERBS(user_verbs), s, argc, argv);
+    return cli_run_verb("user", user_verbs, CLI_NVERBS(user_verbs), s, argc, argv);
 }
 
 void cmd_user_help(FILE *out, const char *sub) {
-    group_help(out, "user", "People who use closeloop, with their role and scope.", user_verbs,
-               NVERBS(user_verbs), sub);
+    cli_group_help(out, "user", "People who use closeloop, with their role and scope.", user_verbs,
+                   CLI_NVERBS(user_verbs), sub);
 }
 
 /* ---- trade -------------------------------------------------------------------------- */
 
 static int trade_assign(const cli_settings_t *s, int argc, char **argv) {
     const char *project = NULL, *trade = NULL, *contractor = NULL, *pos[1];
-    const optdef_t defs[] = {
+    const cli_optdef_t defs[] = {
         {"--project", &project}, {"--trade", &trade}, {"--contractor", &contractor}, {NULL, NULL}};
     int npos;
-    if (parse_args("trade assign", argc, argv, defs, pos, 0, &npos) < 0) return CLI_EXIT_USAGE;
+    if (cli_parse_args("trade assign", argc, argv, defs, pos, 0, &npos) < 0) return CLI_EXIT_USAGE;
     Closeloop__TradeAssign req = CLOSELOOP__TRADE_ASSIGN__INIT;
-    if (need("trade assign", "--project", project) < 0 ||
-        need("trade assign", "--trade", trade) < 0 ||
-        need("trade assign", "--contractor", contractor) < 0 ||
+    if (cli_need("trade assign", "--project", project) < 0 ||
+        cli_need("trade assign", "--trade", trade) < 0 ||
+        cli_need("trade assign", "--contractor", contractor) < 0 ||
         cli_parse_id("--project", project, &req.project_id) != CL_OK ||
         cli_parse_id("--contractor", contractor, &req.contractor_id) != CL_OK)
         return CLI_EXIT_USAGE;
-    if (!trade_code_ok(trade)) {
+    if (!cli_trade_code_ok(trade)) {
         cli_errorf("trade assign: '%s' is not a trade code (e.g. waterproofing)", trade);
         return CLI_EXIT_USAGE;
     }
@@ -1027,17 +895,17 @@ static int trade_assign(const cli_settings_t *s, int argc, char **argv) {
 
 static int trade_list(const cli_settings_t *s, int argc, char **argv) {
     const char *project = NULL, *pos[1];
-    const optdef_t defs[] = {{"--project", &project}, {NULL, NULL}};
+    const cli_optdef_t defs[] = {{"--project", &project}, {NULL, NULL}};
     int npos;
-    if (parse_args("trade list", argc, argv, defs, pos, 0, &npos) < 0) return CLI_EXIT_USAGE;
+    if (cli_parse_args("trade list", argc, argv, defs, pos, 0, &npos) < 0) return CLI_EXIT_USAGE;
     Closeloop__TradeListRequest req = CLOSELOOP__TRADE_LIST_REQUEST__INIT;
-    if (need("trade list", "--project", project) < 0 ||
+    if (cli_need("trade list", "--project", project) < 0 ||
         cli_parse_id("--project", project, &req.project_id) != CL_OK)
         return CLI_EXIT_USAGE;
     return do_list(s, &E_TRADE, CL_MSG_TRADE_LIST_REQ, &req.base, CL_MSG_TRADE_ASSIGNMENT_PAGE);
 }
 
-static const verb_t trade_verbs[] = {
+static const cli_verb_t trade_verbs[] = {
     {"assign", "cloop trade assign --project ID --trade CODE --contractor ID",
      "Makes a contractor responsible for one trade (专业) on a project: repair items of\n"
      "that trade go to it. Replaces an earlier assignment of the trade. Prints the\n"
@@ -1053,10 +921,10 @@ static const verb_t trade_verbs[] = {
 };
 
 int cmd_trade(const cli_settings_t *s, int argc, char **argv) {
-    return run_verb("trade", trade_verbs, NVERBS(trade_verbs), s, argc, argv);
+    return cli_run_verb("trade", trade_verbs, CLI_NVERBS(trade_verbs), s, argc, argv);
 }
 
 void cmd_trade_help(FILE *out, const char *sub) {
-    group_help(out, "trade", "Which contractor repairs which trade on a project.", trade_verbs,
-               NVERBS(trade_verbs), sub);
+    cli_group_help(out, "trade", "Which contractor repairs which trade on a project.", trade_verbs,
+                   CLI_NVERBS(trade_verbs), sub);
 }

@@ -42,6 +42,15 @@ static const cli_cmd_t commands[] = {
     {"user", "add or list users", cmd_user, NULL, cmd_user_help},
     {"trade", "assign a project's trades to contractors, or list them", cmd_trade, NULL,
      cmd_trade_help},
+    {"round", "plan or list a project's inspection rounds", cmd_round, NULL, cmd_round_help},
+    {"inspect", "record inspection items, a day's CSV, handover forms, the schedule",
+     cmd_inspect, NULL, cmd_inspect_help},
+    {"deadline", "set or list a project's repair deadline presets", cmd_deadline, NULL,
+     cmd_deadline_help},
+    {"ticket", "the repair loop: show, morning lists, repaired, verify, reassign ...",
+     cmd_ticket, NULL, cmd_ticket_help},
+    {"report", "the daily handover report and the key-handover readiness check", cmd_report,
+     NULL, cmd_report_help},
 };
 
 static void command_help(const cli_cmd_t *c, FILE *out, const char *sub) {
@@ -126,7 +135,7 @@ static void main_help(FILE *out) {
             "  --key FILE            private key of the client certificate\n"
             "  --tls12               allow TLS 1.2 (default: TLS 1.3 only)\n"
             "  --timeout MS          connect and reply timeout (default 10000)\n"
-            "  --format FORMAT       output as table (default), csv or json\n"
+            "  --format FORMAT       output as table (default), csv, json or html\n"
             "  -h, --help            show help (also after a command)\n"
             "  --version             show the version\n"
             "\n"
@@ -267,7 +276,7 @@ int main(int argc, char **argv) {
     if (flags.format) {
         cli_format_t f;
         if (cli_format_parse(flags.format, &f) != CL_OK) {
-            rc = usage_error("unknown --format '%s': use table, csv or json", flags.format);
+            rc = usage_error("unknown --format '%s': use table, csv, json or html", flags.format);
             goto out;
         }
     }

@@ -1,20 +1,24 @@
-/* output.c - table, CSV and JSON rendering for cloop; see output.h.
+/* output.c - table, CSV, JSON and HTML rendering for cloop; see output.h.
  *
  * Display width is computed here rather than with wcwidth(3), which depends on the
  * process locale and reports -1 for everything non-ASCII under the C locale that scripts
  * and services often run with. The width table covers the East Asian Wide and Fullwidth
- * ranges, Hangul, emoji, and the common zero-width marks. */
+ * ranges, Hangul, emoji, and the common zero-width marks. The HTML page is self-contained (inline
+ * CSS, no scripts, no external resources) and is laid out for A4 with @page rules: the table's
+ * header row repeats on every printed page and a row is never split across two. */
 #include "output.h"
 
 #include <errno.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 struct cli_table {
     size_t ncols;           /* columns per row */
     char **header;          /* ncols names */
     unsigned char *numeric; /* per column: 1 when numeric */
+    unsigned char *blank;   /* per column: 1 when left blank for handwriting (HTML) */
     int hide_header;        /* table format only */
     size_t nrows;           /* rows added */
     size_t cap;             /* rows allocated in cells */
@@ -29,6 +33,8 @@ int cli_format_parse(const char *s, cli_format_t *out) {
         *out = CLI_FMT_CSV;
     else if (strcmp(s, "json") == 0)
         *out = CLI_FMT_JSON;
+    else if (strcmp(s, "html") == 0)
+        *out = CLI_FMT_HTML;
     else
         return CL_EINVAL;
     return CL_OK;
@@ -40,7 +46,8 @@ cli_table_t *cli_table_new(size_t ncols, const char *const *header) {
     t->ncols = ncols;
     t->header = calloc(ncols ? ncols : 1, sizeof *t->header);
     t->numeric = calloc(ncols ? ncols : 1, 1);
-    if (!t->header || !t->numeric) goto fail;
+    t->blank = calloc(ncols ? ncols : 1, 1);
+    if (!t->header || !t->numeric || !t->blank) goto fail;
     for (size_t i = 0; i < ncols; i++)
         if (!(t->header[i] = strdup(header[i] ? header[i] : ""))) goto fail;
     return t;
@@ -58,12 +65,17 @@ void cli_table_free(cli_table_t *t) {
         free(t->cells[i]);
     free(t->header);
     free(t->numeric);
+    free(t->blank);
     free(t->cells);
     free(t);
 }
 
 void cli_table_set_numeric(cli_table_t *t, size_t col) {
     if (col < t->ncols) t->numeric[col] = 1;
+}
+
+void cli_table_set_blank(cli_table_t *t, size_t col) {
+    if (col < t->ncols) t->blank[col] = 1;
 }
 
 void cli_table_hide_header(cli_table_t *t) {
@@ -267,7 +279,7 @@ static void put_csv_row(char *const *row, size_t n, FILE *out) {
 
 /* ---- JSON ------------------------------------------------------------------------ */
 
-static void put_json_string(const char *s, FILE *out) {
+void cli_json_string(const char *s, FILE *out) {
     const unsigned char *p = (const unsigned char *)s;
     size_t n;
     long cp;
@@ -322,25 +334,201 @@ static int is_json_number(const char *s) {
     return *s == '\0';
 }
 
+static void put_json_row(const cli_table_t *t, char *const *row, FILE *out) {
+    fputc('{', out);
+    for (size_t c = 0; c < t->ncols; c++) {
+        const char *v = row[c] ? row[c] : "";
+        if (c > 0) fputs(", ", out);
+        cli_json_string(t->header[c], out);
+        fputs(": ", out);
+        if (t->numeric[c] && !*v)
+            fputs("null", out);
+        else if (t->numeric[c] && is_json_number(v))
+            fputs(v, out);
+        else
+            cli_json_string(v, out);
+    }
+    fputc('}', out);
+}
+
+void cli_table_print_json_row(const cli_table_t *t, size_t row, FILE *out) {
+    if (row < t->nrows) put_json_row(t, t->cells + row * t->ncols, out);
+}
+
 static void print_json(const cli_table_t *t, FILE *out) {
     fputc('[', out);
     for (size_t r = 0; r < t->nrows; r++) {
-        fputs(r ? ",\n  {" : "\n  {", out);
-        for (size_t c = 0; c < t->ncols; c++) {
-            const char *v = t->cells[r * t->ncols + c];
-            if (c > 0) fputs(", ", out);
-            put_json_string(t->header[c], out);
-            fputs(": ", out);
-            if (t->numeric[c] && !*v)
-                fputs("null", out);
-            else if (t->numeric[c] && is_json_number(v))
-                fputs(v, out);
-            else
-                put_json_string(v, out);
-        }
-        fputc('}', out);
+        fputs(r ? ",\n  " : "\n  ", out);
+        put_json_row(t, t->cells + r * t->ncols, out);
     }
     fputs(t->nrows ? "\n]\n" : "]\n", out);
+}
+
+/* ---- HTML ------------------------------------------------------------------------ */
+
+void cli_html_escape(const char *s, FILE *out) {
+    const unsigned char *p = (const unsigned char *)(s ? s : "");
+    size_t n;
+    long cp;
+    while ((n = utf8_next(p, &cp)) > 0) {
+        switch (cp) {
+        case '&': fputs("&amp;", out); break;
+        case '<': fputs("&lt;", out); break;
+        case '>': fputs("&gt;", out); break;
+        case '"': fputs("&quot;", out); break;
+        case '\'': fputs("&#39;", out); break;
+        default:
+            if (cp < 0 || (cp < 0x20 && cp != '\n' && cp != '\t') || cp == 0x7F)
+                fputs("\xEF\xBF\xBD", out); /* U+FFFD */
+            else
+                fwrite(p, 1, n, out);
+        }
+        p += n;
+    }
+}
+
+/* The style sheet: A4 with 12 mm margins, CJK fonts, ruled table whose header repeats on
+ * every printed page, rows kept whole, room to write in the blank columns. */
+static const char html_css[] =
+    "html { -webkit-print-color-adjust: exact; print-color-adjust: exact; }\n"
+    "body { font-family: \"Noto Sans CJK SC\", \"Source Han Sans SC\", \"Microsoft YaHei\",\n"
+    "  \"PingFang SC\", sans-serif; font-size: 9pt; color: #000; margin: 0; }\n"
+    "header { border-bottom: 1.5pt solid #000; margin-bottom: 3mm; padding-bottom: 1.5mm; }\n"
+    "h1 { font-size: 15pt; margin: 0 0 1mm 0; }\n"
+    "h2 { font-size: 11pt; margin: 4mm 0 1.5mm 0; break-after: avoid; }\n"
+    ".sub { font-size: 10pt; margin: 0.5mm 0; }\n"
+    ".gen { font-size: 8pt; color: #333; }\n"
+    "table { border-collapse: collapse; width: 100%; margin-bottom: 2mm; }\n"
+    "thead { display: table-header-group; }\n"
+    "tfoot { display: table-footer-group; }\n"
+    "tr { break-inside: avoid; page-break-inside: avoid; }\n"
+    "th, td { border: 0.6pt solid #000; padding: 1mm 1.2mm; vertical-align: top;\n"
+    "  text-align: left; overflow-wrap: break-word; }\n"
+    "th { background: #e8e8e8; font-weight: bold; }\n"
+    "td.num { text-align: right; white-space: nowrap; }\n"
+    "td.nw { white-space: nowrap; }\n"
+    "td.blank, th.blank { width: 24mm; min-width: 24mm; }\n"
+    "table.work tbody tr { height: 9mm; }\n"
+    "table.kv { width: auto; min-width: 40%; }\n"
+    "table.kv td:first-child { font-weight: bold; white-space: nowrap; width: 30%; }\n"
+    "tfoot td { border: none; font-size: 7.5pt; color: #333; padding-top: 1.5mm; }\n"
+    ".verdict { font-size: 12pt; font-weight: bold; margin: 2mm 0; }\n"
+    ".empty { font-style: italic; }\n"
+    "footer { font-size: 7.5pt; color: #333; margin-top: 3mm; border-top: 0.6pt solid #000;\n"
+    "  padding-top: 1mm; }\n"
+    "@media screen { body { margin: 12mm; } }\n";
+
+void cli_html_begin(const cli_html_page_t *p, FILE *out) {
+    const char *title = p && p->title ? p->title : "closeloop";
+    char when[64] = "";
+    time_t now = time(NULL);
+    struct tm tm;
+    if (localtime_r(&now, &tm)) strftime(when, sizeof when, "%Y-%m-%d %H:%M %Z", &tm);
+    fputs("<!DOCTYPE html>\n<html lang=\"zh-CN\">\n<head>\n<meta charset=\"utf-8\">\n<title>", out);
+    cli_html_escape(title, out);
+    fprintf(
+        out,
+        "</title>\n<style>\n"
+        "@page { size: A4%s; margin: 12mm;\n"
+        "  @bottom-right { content: counter(page) \" / \" counter(pages); font-size: 7.5pt; } }\n"
+        "%s</style>\n</head>\n<body>\n<header>\n<h1>",
+        p && p->landscape ? " landscape" : "", html_css);
+    cli_html_escape(title, out);
+    fputs("</h1>\n", out);
+    if (p && p->subtitle && *p->subtitle) {
+        fputs("<div class=\"sub\">", out);
+        cli_html_escape(p->subtitle, out);
+        fputs("</div>\n", out);
+    }
+    fputs("<div class=\"gen\">生成时间 Generated: ", out);
+    cli_html_escape(when, out);
+    fputs("</div>\n</header>\n", out);
+}
+
+static void put_html_row(const cli_table_t *t, char *const *row, FILE *out) {
+    fputs("<tr>", out);
+    for (size_t c = 0; c < t->ncols; c++) {
+        const char *v = row[c] ? row[c] : "";
+        /* short words (unit numbers, dates, codes) never break inside */
+        const char *cls = t->blank[c]                                     ? " class=\"blank\""
+                          : t->numeric[c]                                 ? " class=\"num\""
+                          : !strchr(v, ' ') && cli_display_width(v) <= 16 ? " class=\"nw\""
+                                                                          : "";
+        fprintf(out, "<td%s>", cls);
+        cli_html_escape(v, out);
+        fputs("</td>", out);
+    }
+    fputs("</tr>\n", out);
+}
+
+/* <table>, the header and the repeated footer, and <tbody>. */
+static void html_table_open(const cli_table_t *t, const char *caption, const cli_html_page_t *p,
+                            FILE *out) {
+    if (caption && *caption) {
+        fputs("<h2>", out);
+        cli_html_escape(caption, out);
+        fputs("</h2>\n", out);
+    }
+    int work = 0; /* a work list with columns to write in: rows get room for handwriting */
+    for (size_t c = 0; c < t->ncols; c++)
+        work |= t->blank[c];
+    fprintf(out, "<table%s>\n", t->hide_header ? " class=\"kv\"" : work ? " class=\"work\"" : "");
+    if (!t->hide_header) {
+        fputs("<thead><tr>", out);
+        for (size_t c = 0; c < t->ncols; c++) {
+            fputs(t->blank[c] ? "<th class=\"blank\">" : "<th>", out);
+            cli_html_escape(t->header[c], out);
+            fputs("</th>", out);
+        }
+        fputs("</tr></thead>\n", out);
+    }
+    if (p && p->footer && *p->footer && !t->hide_header) {
+        fprintf(out, "<tfoot><tr><td colspan=\"%zu\">", t->ncols ? t->ncols : 1);
+        cli_html_escape(p->footer, out);
+        fputs("</td></tr></tfoot>\n", out);
+    }
+    fputs("<tbody>\n", out);
+}
+
+static void html_table_close(size_t rows, size_t ncols, FILE *out) {
+    if (rows == 0)
+        fprintf(out, "<tr><td class=\"empty\" colspan=\"%zu\">无 None</td></tr>\n",
+                ncols ? ncols : 1);
+    fputs("</tbody>\n</table>\n", out);
+}
+
+void cli_html_table(const cli_table_t *t, const char *caption, const cli_html_page_t *p,
+                    FILE *out) {
+    html_table_open(t, caption, p, out);
+    for (size_t r = 0; r < t->nrows; r++)
+        put_html_row(t, t->cells + r * t->ncols, out);
+    html_table_close(t->nrows, t->ncols, out);
+}
+
+void cli_html_para(const char *text, const char *cls, FILE *out) {
+    if (cls)
+        fprintf(out, "<p class=\"%s\">", cls);
+    else
+        fputs("<p>", out);
+    cli_html_escape(text, out);
+    fputs("</p>\n", out);
+}
+
+int cli_html_end(const cli_html_page_t *p, FILE *out) {
+    fputs("<footer>", out);
+    if (p && p->footer && *p->footer) {
+        cli_html_escape(p->footer, out);
+        fputs(" · ", out);
+    }
+    fputs("closeloop</footer>\n</body>\n</html>\n", out);
+    if (fflush(out) != 0 || ferror(out)) return CL_EIO;
+    return CL_OK;
+}
+
+int cli_table_print_html(const cli_table_t *t, const cli_html_page_t *p, FILE *out) {
+    cli_html_begin(p, out);
+    cli_html_table(t, NULL, p, out);
+    return cli_html_end(p, out);
 }
 
 int cli_table_print(const cli_table_t *t, cli_format_t f, FILE *out) {
@@ -352,7 +540,71 @@ int cli_table_print(const cli_table_t *t, cli_format_t f, FILE *out) {
             put_csv_row(t->cells + r * t->ncols, t->ncols, out);
         break;
     case CLI_FMT_JSON: print_json(t, out); break;
+    case CLI_FMT_HTML: return cli_table_print_html(t, NULL, out);
     }
     if (fflush(out) != 0 || ferror(out)) return CL_EIO;
+    return CL_OK;
+}
+
+/* ---- streams --------------------------------------------------------------------- */
+
+void cli_stream_init(cli_stream_t *st, cli_table_t *t, cli_format_t f, FILE *out,
+                     const cli_html_page_t *page) {
+    memset(st, 0, sizeof *st);
+    st->t = t;
+    st->f = f;
+    st->out = out;
+    st->page = page;
+}
+
+void cli_stream_begin(cli_stream_t *st) {
+    if (st->begun) return;
+    st->begun = 1;
+    switch (st->f) {
+    case CLI_FMT_TABLE: break;
+    case CLI_FMT_CSV: put_csv_row(st->t->header, st->t->ncols, st->out); break;
+    case CLI_FMT_JSON: fputc('[', st->out); break;
+    case CLI_FMT_HTML:
+        cli_html_begin(st->page, st->out);
+        html_table_open(st->t, NULL, st->page, st->out);
+        break;
+    }
+}
+
+int cli_stream_row(cli_stream_t *st, const char *const *cells) {
+    cli_stream_begin(st);
+    if (st->f == CLI_FMT_TABLE) {
+        int rc = cli_table_add(st->t, cells);
+        if (rc == CL_OK) st->rows++;
+        return rc;
+    }
+    /* the row functions take char *const *; the cells are only read */
+    char *const *row = (char *const *)(uintptr_t)cells;
+    for (size_t c = 0; c < st->t->ncols; c++)
+        if (!cells[c]) return CL_EINVAL;
+    switch (st->f) {
+    case CLI_FMT_TABLE: break;
+    case CLI_FMT_CSV: put_csv_row(row, st->t->ncols, st->out); break;
+    case CLI_FMT_JSON:
+        fputs(st->rows ? ",\n  " : "\n  ", st->out);
+        put_json_row(st->t, row, st->out);
+        break;
+    case CLI_FMT_HTML: put_html_row(st->t, row, st->out); break;
+    }
+    st->rows++;
+    return ferror(st->out) ? CL_EIO : CL_OK;
+}
+
+int cli_stream_end(cli_stream_t *st) {
+    cli_stream_begin(st);
+    switch (st->f) {
+    case CLI_FMT_TABLE: print_table(st->t, st->out); break;
+    case CLI_FMT_CSV: break;
+    case CLI_FMT_JSON: fputs(st->rows ? "\n]\n" : "]\n", st->out); break;
+    case CLI_FMT_HTML:
+        html_table_close(st->rows, st->t->ncols, st->out);
+        return cli_html_end(st->page, st->out);
+    }
+    if (fflush(st->out) != 0 || ferror(st->out)) return CL_EIO;
     return CL_OK;
 }

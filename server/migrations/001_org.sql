@@ -242,7 +242,8 @@ BEGIN
     END IF;
     r := CASE WHEN TG_OP = 'DELETE' THEN to_jsonb(OLD) ELSE to_jsonb(NEW) END
          - 'password_hash' - 'token_hash';
-    v_id := (r ->> 'id')::bigint;
+    -- Items and tickets are keyed by UUID: entity_id stays NULL, the id is in the data.
+    v_id := CASE WHEN jsonb_typeof(r -> 'id') = 'number' THEN (r ->> 'id')::bigint END;
     v_project := CASE WHEN TG_TABLE_NAME = 'projects' THEN v_id
                       ELSE (r ->> 'project_id')::bigint END;
     v_company := CASE WHEN TG_TABLE_NAME = 'companies' THEN v_id

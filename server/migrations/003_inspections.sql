@@ -65,12 +65,16 @@ CREATE TABLE inspection_items (
     description     text NOT NULL CHECK (length(description) BETWEEN 1 AND 2000),
     severity        text NOT NULL CHECK (severity IN ('minor', 'major', 'critical')),
     found_again_of  uuid REFERENCES inspection_items (id),
+    -- when and by whom this item was found (a round's record spans several visits)
+    inspected_on    date NOT NULL,
+    inspector       text NOT NULL DEFAULT '',
     created_at      timestamptz NOT NULL DEFAULT now(),
     updated_at      timestamptz NOT NULL DEFAULT now(),
     version         bigint NOT NULL DEFAULT 1
 );
 CREATE INDEX inspection_items_record ON inspection_items (record_id);
 CREATE INDEX inspection_items_unit ON inspection_items (unit_id);
+CREATE INDEX inspection_items_day ON inspection_items (project_id, inspected_on);
 
 -- Photos are stored once per content hash; an item refers to its photos by hash.
 CREATE TABLE photos (
@@ -179,7 +183,7 @@ $$;
 
 -- The five timeliness classes of a ticket.
 CREATE FUNCTION cl_ticket_timeliness(p_state text, p_deadline date, p_closed timestamptz)
-RETURNS text LANGUAGE sql IMMUTABLE AS $$
+RETURNS text LANGUAGE sql STABLE AS $$
     SELECT CASE
         WHEN p_deadline IS NULL THEN 'no_deadline'
         WHEN p_state IN ('closed', 'nofix') AND p_closed::date > p_deadline THEN 'closed_late'

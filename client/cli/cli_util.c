@@ -1,0 +1,151 @@
+/* cli_util.c - argument splitting, value checks, verb tables and table printing shared
+ * by cloop's subcommands (see cli_util.h). Formerly static in cmd_org.c. */
+#include "cli_util.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "msg.h"
+
+int cli_parse_args(const char *what, int argc, char **argv, const cli_optdef_t *defs,
+                   const char **pos, int maxpos, int *npos) {
+    int dashdash = 0;
+    *npos = 0;
+    for (int i = 0; i < argc; i++) {
+        const char *a = argv[i];
+        if (!dashdash && strcmp(a, "--") == 0) {
+            dashdash = 1;
+            continue;
+        }
+        if (!dashdash && a[0] == '-' && a[1] != '\0') {
+            int m = 0;
+            for (const cli_optdef_t *d = defs; d && d->name && m == 0; d++) {
+                const char *v = NULL;
+                m = cli_opt_value(argc, argv, &i, NULL, d->name, &v);
+                if (m > 0) *d->val = v;
+            }
+            if (m < 0) return -1;
+            if (m == 0) {
+                cli_errorf("%s: unknown option '%s'; see 'cloop %s --help'", what, a, what);
+                return -1;
+            }
+            continue;
+        }
+        if (*npos >= maxpos) {
+            cli_errorf("%s: unexpected argument '%s'; see 'cloop %s --help'", what, a, what);
+            return -1;
+        }
+        pos[(*npos)++] = a;
+    }
+    return 0;
+}
+
+int cli_need(const char *what, const char *opt, const char *v) {
+    if (v && *v) return 0;
+    cli_errorf("%s: %s is required; see 'cloop %s --help'", what, opt, what);
+    return -1;
+}
+
+int cli_opt_id(const char *opt, const char *v, int64_t *out) {
+    *out = 0;
+    return v ? (cli_parse_id(opt, v, out) == CL_OK ? 0 : -1) : 0;
+}
+
+int cli_trade_code_ok(const char *s) {
+    size_t n = strlen(s);
+    if (n < 2 || n > 40 || s[0] < 'a' || s[0] > 'z') return 0;
+    for (size_t i = 1; i < n; i++)
+        if (!((s[i] >= 'a' && s[i] <= 'z') || (s[i] >= '0' && s[i] <= '9') || s[i] == '_'))
+            return 0;
+    return 1;
+}
+
+int cli_date_ok(const char *s) {
+    int y, m, d;
+    char tail;
+    if (strlen(s) != 10 || s[4] != '-' || s[7] != '-') return 0;
+    for (int i = 0; i < 10; i++)
+        if (i != 4 && i != 7 && (s[i] < '0' || s[i] > '9')) return 0;
+    if (sscanf(s, "%4d-%2d-%2d%c", &y, &m, &d, &tail) != 3) return 0;
+    static const int mdays[] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
+    if (y < 1900 || y > 2999 || m < 1 || m > 12 || d < 1) return 0;
+    int leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
+    return d <= mdays[m - 1] + (m == 2 && leap);
+}
+
+int cli_utf8_arg_ok(const char *what, const char *v) {
+    if (cl_utf8_valid(v, strlen(v))) return 0;
+    cli_errorf("%s: '%s' is not valid UTF-8", what, v);
+    return -1;
+}
+
+int cli_uuid_ok(const char *s) {
+    if (strlen(s) != 36) return 0;
+    for (int i = 0; i < 36; i++) {
+        char c = s[i];
+        if (i == 8 || i == 13 || i == 18 || i == 23) {
+            if (c != '-') return 0;
+        } else if (!((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F'))) {
+            return 0;
+        }
+    }
+    return 1;
+}
+
+int cli_new_key(char key[37]) {
+    if (cli_uuid4(key) == CL_OK) return 0;
+    cli_errorf("cannot read /dev/urandom for an idempotency key");
+    return -1;
+}
+
+int cli_print_table(const cli_settings_t *s, const cli_table_t *t) {
+    if (cli_table_print(t, s->format, stdout) != CL_OK) {
+        cli_errorf("cannot write the output");
+        return CLI_EXIT_FAIL;
+    }
+    return CLI_EXIT_OK;
+}
+
+int cli_header_is(const char *cell, size_t len, const char *name) {
+    while (len > 0 && (*cell == ' ' || *cell == '\t'))
+        cell++, len--;
+    while (len > 0 && (cell[len - 1] == ' ' || cell[len - 1] == '\t'))
+        len--;
+    return len == strlen(name) && strncasecmp(cell, name, len) == 0;
+}
+
+static void verb_help(FILE *out, const cli_verb_t *v) {
+    fprintf(out, "usage: %s [global options]\n\n%s", v->synopsis, v->help);
+}
+
+void cli_group_help(FILE *out, const char *cmd, const char *about, const cli_verb_t *verbs,
+                    size_t n, const char *sub) {
+    for (size_t i = 0; sub && i < n; i++) {
+        if (strcmp(verbs[i].name, sub) == 0) {
+            verb_help(out, &verbs[i]);
+            return;
+        }
+    }
+    fprintf(out, "usage:\n");
+    for (size_t i = 0; i < n; i++)
+        fprintf(out, "  %s\n", verbs[i].synopsis);
+    fprintf(out,
+            "\n%s\n"
+            "Lists print a table, or --format csv|json|html. Run 'cloop %s VERB --help' for\n"
+            "a verb's details and an example.\n",
+            about, cmd);
+}
+
+int cli_run_verb(const char *cmd, const cli_verb_t *verbs, size_t n, const cli_settings_t *s,
+                 int argc, char **argv) {
+    if (argc == 0) {
+        cli_errorf("%s: which verb? see 'cloop %s --help'", cmd, cmd);
+        return CLI_EXIT_USAGE;
+    }
+    for (size_t i = 0; i < n; i++)
+        if (strcmp(verbs[i].name, argv[0]) == 0) return verbs[i].run(s, argc - 1, argv + 1);
+    cli_errorf("%s: unknown verb '%s'; see 'cloop %s --help'", cmd, argv[0], cmd);
+    return CLI_EXIT_USAGE;
+}

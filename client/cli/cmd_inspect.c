@@ -1,0 +1,1644 @@
+/* cmd_inspect.c - the inspection commands: `round` (plan and list a project's inspection
+ * rounds), `inspect` (record one item, import a day's paper forms from CSV, record a
+ * unit's handover acceptance form, set the handover schedule) and `deadline` (repair
+ * deadline presets).
+ *
+ * Every verb opens the stored session (session_store.h), sends its request and prints
+ * the result through output.h. Items carry client-generated UUIDs: `inspect record`
+ * uses --item-id or a fresh UUIDv4; `inspect import` uses the file's item_id column or
+ * derives a name-based UUIDv8 from the row's content (SHA-256, see item_uuid below), so
+ * importing the same file twice creates nothing the second time. The import streams the
+ * file through libcsv like `unit import` (cmd_import.c): chunks of rows go to the server
+ * as ItemBatch messages that it applies whole or rejects whole, one at a time. Single
+ * threaded; every message, table and buffer is freed before the verb returns. */
+#include <csv.h>
+#include <errno.h>
+#include <inttypes.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <openssl/evp.h>
+
+#include "cli.h"
+#include "cli_util.h"
+#include "cloop.h"
+#include "session_store.h"
+
+#define PHOTO_MAX_BYTES   (2u * 1024u * 1024u) /* per photo, as the server allows */
+#define PHOTO_MAX_COUNT   5u
+#define IMPORT_BLOCK      65536u /* bytes read and parsed at a time */
+#define IMPORT_DEF_CHUNK  500u
+#define IMPORT_MAX_CHUNK  2000u
+#define IMPORT_MAX_FIELDS 64u
+#define PROGRESS_EVERY_NS 200000000ull
+#define SCHEDULE_MAX      100000u             /* units in one schedule */
+#define ITEM_NAMESPACE    "closeloop:item:v1" /* prefix of derived item ids; never change */
+
+/* ---- names of the wire enums ------------------------------------------------------- */
+
+static const char *const round_names[] = {"",        "mock1",    "mock2",    "mock3",   "handover",
+                                          "check3m", "check11m", "check23m", "check35m"};
+static const char *const severity_names[] = {"", "minor", "major", "critical"};
+static const char *const outcome_names[] = {"", "accepted", "accepted_with_items",
+                                            "not_taken_over"};
+static const char *const signoff_names[] = {"", "signed", "refused"};
+static const char *const status_names[] = {"", "planned", "in_progress", "done"};
+static const char *const state_names[] = {"", "dispatch", "open", "repaired", "closed", "nofix"};
+
+#define NNAMES(a) (sizeof a / sizeof a[0])
+
+static const char *name_of(const char *const *names, size_t n, int v) {
+    return v > 0 && (size_t)v < n ? names[v] : "";
+}
+
+/* The enum value named s (1..n-1), or 0. */
+static int name_parse(const char *const *names, size_t n, const char *s, size_t len) {
+    for (size_t i = 1; i < n; i++)
+        if (strlen(names[i]) == len && strncmp(names[i], s, len) == 0) return (int)i;
+    return 0;
+}
+
+#define ROUND_NAME(v)    name_of(round_names, NNAMES(round_names), (int)(v))
+#define SEVERITY_NAME(v) name_of(severity_names, NNAMES(severity_names), (int)(v))
+
+/* ---- rows --------------------------------------------------------------------------- */
+
+#define MAX_COLS 16
+
+/* One row being built: cells point at message strings or at the row's own buffers. */
+typedef struct row {
+    const char *cell[MAX_COLS];
+    char num[MAX_COLS][24];
+} row_t;
+
+static const char *str(const char *s) {
+    return s ? s : "";
+}
+
+static const char *num(row_t *r, int col, int64_t v) {
+    snprintf(r->num[col], sizeof r->num[col], "%" PRId64, v);
+    return r->num[col];
+}
+
+/* Like num, but "" for 0 (no such reference, or not given). */
+static const char *ref(row_t *r, int col, int64_t v) {
+    return v ? num(r, col, v) : "";
+}
+
+static int64_t meta_id(const Closeloop__Meta *m) {
+    return m ? m->id : 0;
+}
+
+static cli_table_t *new_table(size_t ncols, const char *const *cols, unsigned numeric) {
+    cli_table_t *t = cli_table_new(ncols, cols);
+    if (t)
+        for (size_t i = 0; i < ncols; i++)
+            if (numeric & (1u << i)) cli_table_set_numeric(t, i);
+    if (!t) cli_errorf("out of memory");
+    return t;
+}
+
+typedef int (*page_fn)(cli_table_t *t, const ProtobufCMessage *page);
+
+typedef struct list_ctx {
+    page_fn add;
+    cli_table_t *t;
+} list_ctx_t;
+
+static int on_list_page(void *arg, const ProtobufCMessage *page) {
+    list_ctx_t *x = arg;
+    return x->add(x->t, page);
+}
+
+/* Streams a list request into one table and prints it. */
+static int do_list(const cli_settings_t *s, cli_table_t *t, uint16_t type,
+                   const ProtobufCMessage *req, uint16_t page_type, page_fn add) {
+    if (!t) return CLI_EXIT_FAIL;
+    cli_session_t ss;
+    int rc = cli_session_open(s, &ss);
+    if (rc == CLI_EXIT_OK) {
+        list_ctx_t x = {add, t};
+        int crc = cli_session_stream(&ss, type, req, page_type, on_list_page, &x);
+        rc = crc != CL_OK ? cli_session_fail(&ss, crc) : cli_print_table(s, t);
+        cli_session_close(&ss);
+    }
+    cli_table_free(t);
+    return rc;
+}
+
+/* Sends one request and hands its reply to show (which prints it). */
+static int do_call(const cli_settings_t *s, uint16_t type, const ProtobufCMessage *req,
+                   uint16_t reply_type,
+                   int (*show)(const cli_settings_t *s, const ProtobufCMessage *reply)) {
+    cli_session_t ss;
+    int rc = cli_session_open(s, &ss);
+    if (rc != CLI_EXIT_OK) return rc;
+    ProtobufCMessage *m = NULL;
+    int crc = cli_session_call(&ss, type, req, reply_type, &m);
+    rc = crc != CL_OK ? cli_session_fail(&ss, crc) : show(s, m);
+    cl_msg_free(m);
+    cli_session_close(&ss);
+    return rc;
+}
+
+/* Parses an enum option; prints a usage error listing the names when unknown. */
+static int opt_enum(const char *what, const char *opt, const char *v, const char *const *names,
+                    size_t n, int *out) {
+    *out = v ? name_parse(names, n, v, strlen(v)) : 0;
+    if (*out) return 0;
+    char list[200] = "";
+    for (size_t i = 1; i < n; i++)
+        snprintf(list + strlen(list), sizeof list - strlen(list), "%s%s", i > 1 ? ", " : "",
+                 names[i]);
+    if (v)
+        cli_errorf("%s: unknown %s '%s': use %s", what, opt, v, list);
+    else
+        cli_errorf("%s: %s is required: use %s", what, opt, list);
+    return -1;
+}
+
+static int opt_date(const char *what, const char *opt, const char *v) {
+    if (!v || cli_date_ok(v)) return 0;
+    cli_errorf("%s: invalid %s '%s': give a date as YYYY-MM-DD", what, opt, v);
+    return -1;
+}
+
+static int opt_uint(const char *what, const char *opt, const char *v, uint64_t max, uint32_t *out) {
+    uint64_t x = 0;
+    if (v && cli_parse_u64(v, 0, max, &x) != CL_OK) {
+        cli_errorf("%s: invalid %s '%s': give a whole number from 0 to %" PRIu64, what, opt, v,
+                   max);
+        return -1;
+    }
+    *out = (uint32_t)x;
+    return 0;
+}
+
+/* Checks that every non-NULL text is UTF-8. */
+static int texts_ok(const char *what, const char *const *v, size_t n) {
+    for (size_t i = 0; i < n; i++)
+        if (v[i] && cli_utf8_arg_ok(what, v[i]) < 0) return -1;
+    return 0;
+}
+
+/* ---- round -------------------------------------------------------------------------- */
+
+static const char *const round_cols[] = {"id",          "project_id", "kind",   "planned_start",
+                                         "planned_end", "department", "status", "warnings"};
+
+static int round_add_row(cli_table_t *t, const Closeloop__Round *x) {
+    row_t r = {0};
+    size_t len = 1;
+    for (size_t i = 0; i < x->n_warnings; i++)
+        len += strlen(str(x->warnings[i])) + 2;
+    char *w = malloc(len);
+    if (!w) return CL_ENOMEM;
+    w[0] = '\0';
+    for (size_t i = 0; i < x->n_warnings; i++)
+        snprintf(w + strlen(w), len - strlen(w), "%s%s", i ? "; " : "", str(x->warnings[i]));
+    r.cell[0] = num(&r, 0, meta_id(x->meta));
+    r.cell[1] = num(&r, 1, x->project_id);
+    r.cell[2] = ROUND_NAME(x->kind);
+    r.cell[3] = str(x->planned_start);
+    r.cell[4] = str(x->planned_end);
+    r.cell[5] = str(x->department);
+    r.cell[6] = name_of(status_names, NNAMES(status_names), (int)x->status);
+    r.cell[7] = w;
+    int rc = cli_table_add(t, r.cell);
+    free(w);
+    return rc;
+}
+
+static int round_add_page(cli_table_t *t, const ProtobufCMessage *m) {
+    const Closeloop__RoundPage *p = (const Closeloop__RoundPage *)m;
+    for (size_t i = 0; i < p->n_items; i++)
+        if (round_add_row(t, p->items[i]) != CL_OK) return CL_ENOMEM;
+    return CL_OK;
+}
+
+static int round_show(const cli_settings_t *s, const ProtobufCMessage *m) {
+    const Closeloop__Round *x = (const Closeloop__Round *)m;
+    for (size_t i = 0; i < x->n_warnings; i++)
+        fprintf(stderr, "warning: %s\n", str(x->warnings[i]));
+    cli_table_t *t = new_table(8, round_cols, 0x3);
+    if (!t) return CLI_EXIT_FAIL;
+    int rc = round_add_row(t, x) == CL_OK ? cli_print_table(s, t) : CLI_EXIT_FAIL;
+    cli_table_free(t);
+    return rc;
+}
+
+static int round_add(const cli_settings_t *s, int argc, char **argv) {
+    const char *project = NULL, *kind = NULL, *start = NULL, *end = NULL, *dept = NULL, *pos[1];
+    const cli_optdef_t defs[] = {{"--project", &project}, {"--kind", &kind},
+                                 {"--start", &start},     {"--end", &end},
+                                 {"--department", &dept}, {NULL, NULL}};
+    int npos, k;
+    const char *w = "round add";
+    if (cli_parse_args(w, argc, argv, defs, pos, 0, &npos) < 0) return CLI_EXIT_USAGE;
+    Closeloop__RoundCreate req = CLOSELOOP__ROUND_CREATE__INIT;
+    if (cli_need(w, "--project", project) < 0 ||
+        cli_parse_id("--project", project, &req.project_id) != CL_OK ||
+        opt_enum(w, "--kind", kind, round_names, NNAMES(round_names), &k) < 0 ||
+        opt_date(w, "--start", start) < 0 || opt_date(w, "--end", end) < 0 ||
+        (dept && cli_utf8_arg_ok(w, dept) < 0))
+        return CLI_EXIT_USAGE;
+    if (start && end && strcmp(start, end) > 0) {
+        cli_errorf("round add: --end %s is before --start %s", end, start);
+        return CLI_EXIT_USAGE;
+    }
+    char key[37];
+    if (cli_new_key(key) < 0) return CLI_EXIT_FAIL;
+    req.idempotency_key = key;
+    req.kind = (Closeloop__RoundKind)k;
+    if (start) req.planned_start = (char *)start;
+    if (end) req.planned_end = (char *)end;
+    if (dept) req.department = (char *)dept;
+    return do_call(s, CL_MSG_ROUND_CREATE_REQ, &req.base, CL_MSG_ROUND, round_show);
+}
+
+static int round_list(const cli_settings_t *s, int argc, char **argv) {
+    const char *project = NULL, *pos[1];
+    const cli_optdef_t defs[] = {{"--project", &project}, {NULL, NULL}};
+    int npos;
+    if (cli_parse_args("round list", argc, argv, defs, pos, 0, &npos) < 0) return CLI_EXIT_USAGE;
+    Closeloop__RoundListRequest req = CLOSELOOP__ROUND_LIST_REQUEST__INIT;
+    if (cli_need("round list", "--project", project) < 0 ||
+        cli_parse_id("--project", project, &req.project_id) != CL_OK)
+        return CLI_EXIT_USAGE;
+    return do_list(s, new_table(8, round_cols, 0x3), CL_MSG_ROUND_LIST_REQ, &req.base,
+                   CL_MSG_ROUND_PAGE, round_add_page);
+}
+
+static const cli_verb_t round_verbs[] = {
+    {"add",
+     "cloop round add --project ID --kind KIND [--start YYYY-MM-DD] [--end YYYY-MM-DD] "
+     "[--department NAME]",
+     "Plans an inspection round of a project. KIND is one of\n"
+     "  mock1, mock2, mock3   internal mock inspections before move-in\n"
+     "  handover              handover day with the owners (房屋交付)\n"
+     "  check3m, check11m, check23m, check35m   checks after handover\n"
+     "--start and --end are the planned dates, --department the organising department.\n"
+     "Prints the round: id, project_id, kind, planned_start, planned_end, department,\n"
+     "status, warnings. The server warns (on standard error, 'warning: ...') when the\n"
+     "plan is later than the deadlines counted back from the move-in date allow.\n"
+     "\n"
+     "example: cloop round add --project 1 --kind mock1 --start 2027-01-05 --end 2027-01-20 "
+     "--department 工程部\n",
+     round_add},
+    {"list", "cloop round list --project ID",
+     "Lists a project's inspection rounds.\n"
+     "\n"
+     "example: cloop round list --project 1 --format csv\n",
+     round_list},
+};
+
+int cmd_round(const cli_settings_t *s, int argc, char **argv) {
+    return cli_run_verb("round", round_verbs, CLI_NVERBS(round_verbs), s, argc, argv);
+}
+
+void cmd_round_help(FILE *out, const char *sub) {
+    cli_group_help(out, "round",
+                   "Inspection rounds of a project: mock inspections, handover day "
+                   "and the later checks.",
+                   round_verbs, CLI_NVERBS(round_verbs), sub);
+}
+
+/* ---- inspect record ----------------------------------------------------------------- */
+
+static const char *const ticket_cols[] = {"id",         "number",   "state",   "contractor_id",
+                                          "contractor", "deadline", "recorded"};
+#define MANUAL_DISPATCH_NOTE "dispatch: no contractor for this trade — manual dispatch"
+
+/* Reads a photo: at most 2 MiB, JPEG or PNG by its first bytes. */
+static int read_photo(const char *path, Closeloop__Photo *ph) {
+    FILE *fp = fopen(path, "rb");
+    if (!fp) {
+        cli_errorf("cannot open photo %s: %s", path, strerror(errno));
+        return -1;
+    }
+    struct stat st;
+    if (fstat(fileno(fp), &st) != 0 || !S_ISREG(st.st_mode) ||
+        (uint64_t)st.st_size > PHOTO_MAX_BYTES || st.st_size < 8) {
+        fclose(fp);
+        cli_errorf("photo %s: not a JPEG or PNG file of at most 2 MiB", path);
+        return -1;
+    }
+    uint8_t *buf = malloc((size_t)st.st_size);
+    size_t n = buf ? fread(buf, 1, (size_t)st.st_size, fp) : 0;
+    fclose(fp);
+    if (!buf || n != (size_t)st.st_size) {
+        free(buf);
+        cli_errorf("cannot read photo %s", path);
+        return -1;
+    }
+    static const uint8_t png[8] = {0x89, 'P', 'N', 'G', '\r', '\n', 0x1A, '\n'};
+    if (buf[0] == 0xFF && buf[1] == 0xD8 && buf[2] == 0xFF)
+        ph->mime = "image/jpeg";
+    else if (memcmp(buf, png, 8) == 0)
+        ph->mime = "image/png";
+    else {
+        free(buf);
+        cli_errorf("photo %s is neither JPEG nor PNG", path);
+        return -1;
+    }
+    ph->data.data = buf;
+    ph->data.len = n;
+    return 0;
+}
+
+static int record_show(const cli_settings_t *s, const Closeloop__ItemBatchResult *r,
+                       const char *item_id) {
+    cli_table_t *t = new_table(7, ticket_cols, 0x2);
+    if (!t) return CLI_EXIT_FAIL;
+    const char *recorded = r->inserted ? "inserted" : "unchanged";
+    int rc = CL_OK;
+    for (size_t i = 0; i < r->n_tickets && rc == CL_OK; i++) {
+        const Closeloop__Ticket *x = r->tickets[i];
+        row_t w = {0};
+        w.cell[0] = str(x->id);
+        w.cell[1] = ref(&w, 1, x->number);
+        w.cell[2] = name_of(state_names, NNAMES(state_names), (int)x->state);
+        w.cell[3] = ref(&w, 3, x->contractor_id);
+        w.cell[4] = str(x->contractor_name);
+        w.cell[5] = str(x->deadline);
+        w.cell[6] = recorded;
+        if (x->state == CLOSELOOP__TICKET_STATE__TICKET_DISPATCH)
+            fprintf(stderr, "%s\n", MANUAL_DISPATCH_NOTE);
+        rc = cli_table_add(t, w.cell);
+    }
+    if (r->n_tickets == 0) {
+        const char *cells[7] = {item_id, "", "", "", "", "", recorded};
+        rc = cli_table_add(t, cells);
+    }
+    int ex = rc == CL_OK ? cli_print_table(s, t) : CLI_EXIT_FAIL;
+    cli_table_free(t);
+    return ex;
+}
+
+static int inspect_record(const cli_settings_t *s, int argc, char **argv) {
+    const char *w = "inspect record";
+    const char *project = NULL, *unit = NULL, *round = NULL, *date = NULL, *inspector = NULL,
+               *location = NULL, *category = NULL, *severity = NULL, *again = NULL, *item_id = NULL,
+               *pos[1];
+    const char *photo_path[PHOTO_MAX_COUNT];
+    size_t nphotos = 0;
+    /* --photo repeats: take those out first, the rest goes through cli_parse_args. */
+    char **rest = calloc((size_t)argc + 1, sizeof *rest);
+    int nrest = 0;
+    if (!rest) {
+        cli_errorf("out of memory");
+        return CLI_EXIT_FAIL;
+    }
+    for (int i = 0; i < argc; i++) {
+        const char *v = NULL;
+        int m = strcmp(argv[i], "--") == 0 ? 0 : cli_opt_value(argc, argv, &i, NULL, "--photo", &v);
+        if (m < 0) {
+            free(rest);
+            return CLI_EXIT_USAGE;
+        }
+        if (m == 0) {
+            if (strcmp(argv[i], "--") == 0)
+                while (i < argc)
+                    rest[nrest++] = argv[i++];
+            else
+                rest[nrest++] = argv[i];
+            continue;
+        }
+        if (nphotos == PHOTO_MAX_COUNT) {
+            free(rest);
+            cli_errorf("%s: at most %u --photo", w, PHOTO_MAX_COUNT);
+            return CLI_EXIT_USAGE;
+        }
+        photo_path[nphotos++] = v;
+    }
+    const cli_optdef_t defs[] = {{"--project", &project},
+                                 {"--unit", &unit},
+                                 {"--round", &round},
+                                 {"--date", &date},
+                                 {"--inspector", &inspector},
+                                 {"--location", &location},
+                                 {"--category", &category},
+                                 {"--severity", &severity},
+                                 {"--found-again", &again},
+                                 {"--item-id", &item_id},
+                                 {NULL, NULL}};
+    int npos, rk, sv;
+    int prc = cli_parse_args(w, nrest, rest, defs, pos, 1, &npos);
+    free(rest);
+    if (prc < 0) return CLI_EXIT_USAGE;
+    Closeloop__Item it = CLOSELOOP__ITEM__INIT;
+    if (npos != 1 || !*pos[0]) {
+        cli_errorf("%s: give the DESCRIPTION of the problem; see 'cloop %s --help'", w, w);
+        return CLI_EXIT_USAGE;
+    }
+    const char *texts[] = {unit, inspector, location, pos[0]};
+    if (cli_need(w, "--project", project) < 0 ||
+        cli_parse_id("--project", project, &it.project_id) != CL_OK ||
+        cli_need(w, "--unit", unit) < 0 || cli_need(w, "--date", date) < 0 ||
+        opt_date(w, "--date", date) < 0 || cli_need(w, "--location", location) < 0 ||
+        cli_need(w, "--category", category) < 0 ||
+        opt_enum(w, "--round", round, round_names, NNAMES(round_names), &rk) < 0 ||
+        opt_enum(w, "--severity", severity, severity_names, NNAMES(severity_names), &sv) < 0 ||
+        texts_ok(w, texts, 4) < 0)
+        return CLI_EXIT_USAGE;
+    if (!cli_trade_code_ok(category)) {
+        cli_errorf("%s: '%s' is not a trade code (e.g. waterproofing)", w, category);
+        return CLI_EXIT_USAGE;
+    }
+    if ((again && !cli_uuid_ok(again)) || (item_id && !cli_uuid_ok(item_id))) {
+        cli_errorf("%s: '%s' is not a UUID", w, again && !cli_uuid_ok(again) ? again : item_id);
+        return CLI_EXIT_USAGE;
+    }
+    char id[37];
+    if (item_id)
+        snprintf(id, sizeof id, "%s", item_id);
+    else if (cli_new_key(id) < 0)
+        return CLI_EXIT_FAIL;
+    it.item_id = id;
+    it.unit = (char *)unit;
+    it.round = (Closeloop__RoundKind)rk;
+    it.inspected_on = (char *)date;
+    if (inspector) it.inspector = (char *)inspector;
+    it.location = (char *)location;
+    it.category = (char *)category;
+    it.description = (char *)pos[0];
+    it.severity = (Closeloop__Severity)sv;
+    if (again) it.found_again_of = (char *)again;
+
+    Closeloop__Photo photos[PHOTO_MAX_COUNT];
+    Closeloop__Photo *photop[PHOTO_MAX_COUNT];
+    int rc = CLI_EXIT_OK;
+    size_t loaded = 0;
+    for (; loaded < nphotos; loaded++) {
+        closeloop__photo__init(&photos[loaded]);
+        photop[loaded] = &photos[loaded];
+        if (read_photo(photo_path[loaded], &photos[loaded]) < 0) {
+            rc = CLI_EXIT_USAGE;
+            break;
+        }
+    }
+    if (rc == CLI_EXIT_OK) {
+        it.n_photos = nphotos;
+        it.photos = photop;
+        Closeloop__Item *items[1] = {&it};
+        Closeloop__ItemBatch req = CLOSELOOP__ITEM_BATCH__INIT;
+        req.n_items = 1;
+        req.items = items;
+        cli_session_t ss;
+        rc = cli_session_open(s, &ss);
+        if (rc == CLI_EXIT_OK) {
+            ProtobufCMessage *m = NULL;
+            int crc = cli_session_call(&ss, CL_MSG_ITEM_RECORD_REQ, &req.base,
+                                       CL_MSG_ITEM_BATCH_RESULT, &m);
+            if (crc != CL_OK) {
+                rc = cli_session_fail(&ss, crc);
+            } else {
+                const Closeloop__ItemBatchResult *r = (const Closeloop__ItemBatchResult *)m;
+                if (!r->applied) {
+                    for (size_t i = 0; i < r->n_errors; i++)
+                        cli_errorf("%s", str(r->errors[i]->message));
+                    if (r->n_errors == 0) cli_errorf("the server rejected the item");
+                    rc = CLI_EXIT_FAIL;
+                } else {
+                    rc = record_show(s, r, id);
+                }
+            }
+            cl_msg_free(m);
+            cli_session_close(&ss);
+        }
+    }
+    for (size_t i = 0; i < loaded && i < nphotos; i++)
+        free(photos[i].data.data);
+    return rc;
+}
+
+/* ---- inspect import ----------------------------------------------------------------- */
+
+enum {
+    C_PROJECT,
+    C_UNIT,
+    C_ROUND,
+    C_DATE,
+    C_INSPECTOR,
+    C_LOCATION,
+    C_CATEGORY,
+    C_DESCRIPTION,
+    C_SEVERITY,
+    C_ITEM_ID,
+    C_FOUND_AGAIN,
+    NCOLS
+};
+static const char *const col_names[NCOLS] = {
+    "project",  "unit",        "round",    "inspected_on", "inspector",     "location",
+    "category", "description", "severity", "item_id",      "found_again_of"};
+static const int col_required[NCOLS] = {1, 1, 1, 1, 1, 1, 1, 1, 1, 0, 0};
+/* Columns whose value may not be empty. */
+static const int col_nonempty[NCOLS] = {1, 1, 1, 1, 0, 1, 1, 1, 1, 0, 0};
+
+typedef struct row_err {
+    uint32_t line;
+    char msg[200];
+} row_err_t;
+
+/* A project the session can see, for resolving names in the project column. */
+typedef struct proj {
+    char *name;
+    int64_t id;
+} proj_t;
+
+/* Occurrences of one row content (SHA-256 of the fields) seen so far in the file. */
+typedef struct seen {
+    uint8_t key[32];
+    uint32_t count; /* 0: empty slot */
+} seen_t;
+
+typedef struct import {
+    const cli_settings_t *s;
+    cli_session_t *ss;
+    const char *file;
+    size_t chunk_items;
+
+    uint32_t line, rec_line;
+    size_t nfields;
+    char *field[IMPORT_MAX_FIELDS];
+    size_t field_len[IMPORT_MAX_FIELDS];
+
+    int have_header;
+    size_t ncols;
+    int col[NCOLS];
+
+    Closeloop__Item *items; /* chunk_items slots, nitems filled */
+    Closeloop__Item **itemp;
+    char (*ids)[48]; /* per slot: item id, then inspected_on */
+    size_t nitems, in_chunk;
+    uint32_t first_line, last_line;
+    row_err_t *errs;
+    size_t nerrs, errs_cap;
+
+    proj_t *projects; /* loaded on the first project name */
+    size_t nprojects;
+    int projects_loaded;
+
+    seen_t *seen; /* open addressing, seen_cap a power of two */
+    size_t seen_cap, seen_n;
+
+    uint64_t rows_read, inserted, unchanged, dispatched, manual;
+    uint64_t chunks, rejected_chunks, rejected_rows;
+    int stop;
+    uint32_t stop_line;
+    int exit_code;
+
+    int tty, shown;
+    off_t size, consumed;
+    uint64_t start_ns, last_ns;
+} import_t;
+
+static uint64_t now_ns(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+static void progress_clear(import_t *im) {
+    if (im->shown) {
+        fputs("\r\033[K", stderr);
+        im->shown = 0;
+    }
+}
+
+static void progress(import_t *im, int force) {
+    if (!im->tty) return;
+    uint64_t t = now_ns();
+    if (!force && t - im->last_ns < PROGRESS_EVERY_NS) return;
+    im->last_ns = t;
+    double secs = (double)(t - im->start_ns) / 1e9;
+    fprintf(stderr, "\rinspect import: %" PRIu64 " rows", im->rows_read);
+    if (im->size > 0)
+        fprintf(stderr, " (%d%%)", (int)((double)im->consumed * 100.0 / (double)im->size));
+    if (secs > 0.05) fprintf(stderr, ", %.0f rows/s", (double)im->rows_read / secs);
+    fputs("\033[K", stderr);
+    fflush(stderr);
+    im->shown = 1;
+}
+
+CL_PRINTF(2, 3)
+static void fatal(import_t *im, const char *fmt, ...) {
+    va_list ap;
+    progress_clear(im);
+    fputs("cloop: ", stderr);
+    va_start(ap, fmt);
+    vfprintf(stderr, fmt, ap);
+    va_end(ap);
+    fputc('\n', stderr);
+    im->stop = 1;
+    im->exit_code = CLI_EXIT_FAIL;
+}
+
+CL_PRINTF(3, 4)
+static void row_error(import_t *im, uint32_t line, const char *fmt, ...) {
+    if (im->nerrs == im->errs_cap) {
+        size_t cap = im->errs_cap ? im->errs_cap * 2 : 16;
+        row_err_t *p = realloc(im->errs, cap * sizeof *p);
+        if (!p) {
+            fatal(im, "out of memory");
+            return;
+        }
+        im->errs = p;
+        im->errs_cap = cap;
+    }
+    row_err_t *e = &im->errs[im->nerrs++];
+    e->line = line;
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(e->msg, sizeof e->msg, fmt, ap);
+    va_end(ap);
+}
+
+static char empty_cell[1];
+
+static void free_item(Closeloop__Item *it) {
+    char **s[] = {&it->unit,     &it->inspector,   &it->location,
+                  &it->category, &it->description, &it->found_again_of};
+    for (size_t i = 0; i < sizeof s / sizeof s[0]; i++) {
+        if (*s[i] != empty_cell) free(*s[i]);
+        *s[i] = empty_cell;
+    }
+}
+
+static void chunk_reset(import_t *im) {
+    for (size_t i = 0; i < im->nitems; i++)
+        free_item(&im->items[i]);
+    im->nitems = 0;
+    im->in_chunk = 0;
+    im->nerrs = 0;
+}
+
+static void report_rejected(import_t *im, Closeloop__RowError **errs, size_t n, const char *why) {
+    progress_clear(im);
+    im->rejected_chunks++;
+    im->rejected_rows += im->in_chunk;
+    fprintf(stderr,
+            "cloop: %s: lines %" PRIu32 "-%" PRIu32 " (chunk %" PRIu64 ", %zu rows) "
+            "rejected, nothing in it was recorded%s%s\n",
+            im->file, im->first_line, im->last_line, im->chunks, im->in_chunk, why ? ": " : "",
+            why ? why : "");
+    for (size_t i = 0; i < im->nerrs; i++)
+        fprintf(stderr, "%s:%" PRIu32 ": %s\n", im->file, im->errs[i].line, im->errs[i].msg);
+    for (size_t i = 0; i < n; i++) {
+        const char *msg = errs[i]->message && *errs[i]->message ? errs[i]->message : "rejected";
+        if (errs[i]->line)
+            fprintf(stderr, "%s:%" PRIu32 ": %s\n", im->file, errs[i]->line, msg);
+        else
+            fprintf(stderr, "%s: lines %" PRIu32 "-%" PRIu32 ": %s\n", im->file, im->first_line,
+                    im->last_line, msg);
+    }
+}
+
+static int chunk_error_is_local(int rc) {
+    return rc == CL_EINVAL || rc == CL_EBADMSG || rc == CL_ETOOBIG || rc == CL_ECONFLICT;
+}
+
+static void chunk_flush(import_t *im) {
+    if (im->in_chunk == 0 || im->stop) return;
+    im->chunks++;
+    if (im->nerrs > 0) {
+        report_rejected(im, NULL, 0, NULL);
+        chunk_reset(im);
+        return;
+    }
+    Closeloop__ItemBatch req = CLOSELOOP__ITEM_BATCH__INIT;
+    req.n_items = im->nitems;
+    req.items = im->itemp;
+    ProtobufCMessage *m = NULL;
+    int rc =
+        cli_session_call(im->ss, CL_MSG_ITEM_RECORD_REQ, &req.base, CL_MSG_ITEM_BATCH_RESULT, &m);
+    if (rc == CL_OK) {
+        const Closeloop__ItemBatchResult *r = (const Closeloop__ItemBatchResult *)m;
+        if (r->applied) {
+            im->inserted += r->inserted;
+            im->unchanged += r->unchanged;
+            im->dispatched += r->dispatched;
+            im->manual += r->manual_dispatch;
+        } else {
+            report_rejected(im, r->errors, r->n_errors,
+                            r->n_errors ? NULL : "the server gave no reason");
+        }
+    } else if (chunk_error_is_local(rc)) {
+        char why[600];
+        snprintf(why, sizeof why, "%s%s", cl_client_error(im->ss->c),
+                 rc == CL_ETOOBIG ? " (try a smaller --chunk)" : "");
+        report_rejected(im, NULL, 0, why);
+    } else {
+        progress_clear(im);
+        im->exit_code = cli_session_fail(im->ss, rc);
+        im->stop = 1;
+        im->stop_line = im->first_line;
+    }
+    cl_msg_free(m);
+    chunk_reset(im);
+    progress(im, 0);
+}
+
+static void fields_clear(import_t *im) {
+    size_t n = im->nfields < IMPORT_MAX_FIELDS ? im->nfields : IMPORT_MAX_FIELDS;
+    for (size_t i = 0; i < n; i++) {
+        free(im->field[i]);
+        im->field[i] = NULL;
+    }
+    im->nfields = 0;
+}
+
+static void take_header(import_t *im) {
+    im->have_header = 1;
+    for (int c = 0; c < NCOLS; c++)
+        im->col[c] = -1;
+    if (im->nfields > IMPORT_MAX_FIELDS) {
+        fatal(im, "%s:%" PRIu32 ": the header has %zu columns; the known ones are %d", im->file,
+              im->rec_line, im->nfields, NCOLS);
+        return;
+    }
+    im->ncols = im->nfields;
+    for (size_t i = 0; i < im->nfields; i++) {
+        const char *cell = im->field[i];
+        size_t len = im->field_len[i];
+        if (!cl_utf8_valid(cell, len)) {
+            fatal(im, "%s:%" PRIu32 ": header column %zu is not valid UTF-8", im->file,
+                  im->rec_line, i + 1);
+            return;
+        }
+        int found = -1;
+        for (int c = 0; c < NCOLS && found < 0; c++)
+            if (cli_header_is(cell, len, col_names[c])) found = c;
+        if (found < 0) {
+            fatal(im,
+                  "%s:%" PRIu32 ": unknown column '%s' (known: project, unit, round, "
+                  "inspected_on, inspector, location, category, description, severity, "
+                  "item_id, found_again_of)",
+                  im->file, im->rec_line, cell);
+            return;
+        }
+        if (im->col[found] >= 0) {
+            fatal(im, "%s:%" PRIu32 ": column '%s' appears twice", im->file, im->rec_line,
+                  col_names[found]);
+            return;
+        }
+        im->col[found] = (int)i;
+    }
+    for (int c = 0; c < NCOLS; c++) {
+        if (col_required[c] && im->col[c] < 0) {
+            fatal(im,
+                  "%s:%" PRIu32 ": missing column '%s' (required: project, unit, round, "
+                  "inspected_on, inspector, location, category, description, severity)",
+                  im->file, im->rec_line, col_names[c]);
+            return;
+        }
+    }
+}
+
+/* Column c of the current record, without surrounding blanks ("" when absent). */
+static const char *cell(const import_t *im, int c, size_t *len) {
+    *len = 0;
+    if (im->col[c] < 0) return "";
+    size_t i = (size_t)im->col[c];
+    const char *p = im->field[i];
+    size_t n = im->field_len[i];
+    while (n > 0 && (*p == ' ' || *p == '\t'))
+        p++, n--;
+    while (n > 0 && (p[n - 1] == ' ' || p[n - 1] == '\t'))
+        n--;
+    *len = n;
+    return p;
+}
+
+static char *cell_dup(const import_t *im, int c) {
+    size_t len;
+    const char *p = cell(im, c, &len);
+    if (len == 0) return empty_cell;
+    char *s = malloc(len + 1);
+    if (!s) return NULL;
+    memcpy(s, p, len);
+    s[len] = '\0';
+    return s;
+}
+
+static int on_project_page(void *arg, const ProtobufCMessage *page) {
+    import_t *im = arg;
+    const Closeloop__ProjectPage *p = (const Closeloop__ProjectPage *)page;
+    proj_t *np = realloc(im->projects, (im->nprojects + p->n_items + 1) * sizeof *np);
+    if (!np) return CL_ENOMEM;
+    im->projects = np;
+    for (size_t i = 0; i < p->n_items; i++) {
+        char *name = strdup(str(p->items[i]->name));
+        if (!name) return CL_ENOMEM;
+        im->projects[im->nprojects].name = name;
+        im->projects[im->nprojects++].id = meta_id(p->items[i]->meta);
+    }
+    return CL_OK;
+}
+
+/* The project of a project cell: an id, or a name looked up once per import. Returns
+ * the id, 0 after a row error, -1 after a fatal one. */
+static int64_t resolve_project(import_t *im, uint32_t line, const char *p, size_t len) {
+    char buf[400];
+    if (len >= sizeof buf) {
+        row_error(im, line, "project name too long");
+        return 0;
+    }
+    memcpy(buf, p, len);
+    buf[len] = '\0';
+    uint64_t id;
+    if (cli_parse_u64(buf, 1, INT64_MAX, &id) == CL_OK) return (int64_t)id;
+    if (!im->projects_loaded) {
+        im->projects_loaded = 1;
+        Closeloop__ProjectListRequest req = CLOSELOOP__PROJECT_LIST_REQUEST__INIT;
+        int rc = cli_session_stream(im->ss, CL_MSG_PROJECT_LIST_REQ, &req.base, CL_MSG_PROJECT_PAGE,
+                                    on_project_page, im);
+        if (rc != CL_OK) {
+            progress_clear(im);
+            im->exit_code = cli_session_fail(im->ss, rc);
+            im->stop = 1;
+            return -1;
+        }
+    }
+    int64_t found = 0;
+    int matches = 0;
+    for (size_t i = 0; i < im->nprojects; i++)
+        if (strcmp(im->projects[i].name, buf) == 0) found = im->projects[i].id, matches++;
+    if (matches == 1) return found;
+    if (matches == 0)
+        row_error(im, line, "unknown project '%s' (not a project id or a name you can see)", buf);
+    else
+        row_error(im, line, "project name '%s' matches %d projects; give its id", buf, matches);
+    return 0;
+}
+
+/* The occurrence index (0, 1, ...) of a row content among the rows seen so far. */
+static int seen_count(import_t *im, const uint8_t key[32], uint32_t *idx) {
+    if (im->seen_n * 2 >= im->seen_cap) {
+        size_t cap = im->seen_cap ? im->seen_cap * 2 : 1024;
+        seen_t *t = calloc(cap, sizeof *t);
+        if (!t) return -1;
+        for (size_t i = 0; i < im->seen_cap; i++) {
+            if (!im->seen[i].count) continue;
+            uint64_t h;
+            memcpy(&h, im->seen[i].key, sizeof h);
+            size_t j = (size_t)h & (cap - 1);
+            while (t[j].count)
+                j = (j + 1) & (cap - 1);
+            t[j] = im->seen[i];
+        }
+        free(im->seen);
+        im->seen = t;
+        im->seen_cap = cap;
+    }
+    uint64_t h;
+    memcpy(&h, key, sizeof h);
+    size_t j = (size_t)h & (im->seen_cap - 1);
+    while (im->seen[j].count && memcmp(im->seen[j].key, key, 32) != 0)
+        j = (j + 1) & (im->seen_cap - 1);
+    if (!im->seen[j].count) {
+        memcpy(im->seen[j].key, key, 32);
+        im->seen_n++;
+    }
+    *idx = im->seen[j].count++;
+    return 0;
+}
+
+/* The derived item id of a row without item_id: SHA-256 over ITEM_NAMESPACE and the
+ * fields project id, unit, round, inspected_on, location, category, description and
+ * severity, each preceded by 0x1F, then 0x1F and the decimal occurrence index of that
+ * same content in the file (0 for the first); the first 16 bytes of the digest with the
+ * version nibble set to 8 and the RFC 4122 variant, as a UUID. */
+static int item_uuid(import_t *im, const char *const *f, size_t nf, char out[37]) {
+    EVP_MD_CTX *ctx = EVP_MD_CTX_new(), *copy = EVP_MD_CTX_new();
+    uint8_t key[EVP_MAX_MD_SIZE], d[EVP_MAX_MD_SIZE];
+    unsigned klen = 0, dlen = 0;
+    int ok = ctx && copy && EVP_DigestInit_ex(ctx, EVP_sha256(), NULL) == 1 &&
+             EVP_DigestUpdate(ctx, ITEM_NAMESPACE, strlen(ITEM_NAMESPACE)) == 1;
+    for (size_t i = 0; ok && i < nf; i++)
+        ok =
+            EVP_DigestUpdate(ctx, "\x1f", 1) == 1 && EVP_DigestUpdate(ctx, f[i], strlen(f[i])) == 1;
+    ok = ok && EVP_MD_CTX_copy_ex(copy, ctx) == 1 && EVP_DigestFinal_ex(copy, key, &klen) == 1;
+    uint32_t idx = 0;
+    if (ok && seen_count(im, key, &idx) < 0) ok = 0;
+    char tail[16];
+    int tn = snprintf(tail, sizeof tail, "\x1f%" PRIu32, idx);
+    ok = ok && EVP_DigestUpdate(ctx, tail, (size_t)tn) == 1 &&
+         EVP_DigestFinal_ex(ctx, d, &dlen) == 1 && dlen >= 16;
+    EVP_MD_CTX_free(ctx);
+    EVP_MD_CTX_free(copy);
+    if (!ok) return -1;
+    d[6] = (uint8_t)((d[6] & 0x0F) | 0x80); /* version 8: custom, name-based */
+    d[8] = (uint8_t)((d[8] & 0x3F) | 0x80); /* RFC 4122 variant */
+    static const char hex[] = "0123456789abcdef";
+    size_t o = 0;
+    for (size_t i = 0; i < 16; i++) {
+        if (i == 4 || i == 6 || i == 8 || i == 10) out[o++] = '-';
+        out[o++] = hex[d[i] >> 4];
+        out[o++] = hex[d[i] & 0x0F];
+    }
+    out[o] = '\0';
+    return 0;
+}
+
+/* At most 40 bytes of v[0..len) for a message, not cutting a UTF-8 sequence. */
+static int clip(const char *v, size_t len) {
+    if (len <= 40) return (int)len;
+    size_t n = 40;
+    while (n > 0 && ((unsigned char)v[n] & 0xC0) == 0x80)
+        n--;
+    return (int)n;
+}
+
+static void take_row(import_t *im) {
+    uint32_t line = im->rec_line;
+    im->rows_read++;
+    if (im->in_chunk == 0) im->first_line = line;
+    im->last_line = line;
+    im->in_chunk++;
+    size_t errs_before = im->nerrs;
+    if (im->nfields != im->ncols) {
+        row_error(im, line, "expected %zu fields as in the header, found %zu", im->ncols,
+                  im->nfields);
+        goto done;
+    }
+    for (int c = 0; c < NCOLS; c++) {
+        if (im->col[c] < 0) continue;
+        size_t len, i = (size_t)im->col[c];
+        if (!cl_utf8_valid(im->field[i], im->field_len[i])) {
+            row_error(im, line, "%s is not valid UTF-8 text", col_names[c]);
+            continue;
+        }
+        if (col_nonempty[c] && (cell(im, c, &len), len == 0))
+            row_error(im, line, "empty %s", col_names[c]);
+    }
+    if (im->nerrs != errs_before) goto done;
+    size_t len;
+    const char *v = cell(im, C_ROUND, &len);
+    int rk = name_parse(round_names, NNAMES(round_names), v, len);
+    if (!rk)
+        row_error(im, line,
+                  "unknown round '%.*s' (use mock1, mock2, mock3, handover, check3m, check11m, "
+                  "check23m or check35m)",
+                  clip(v, len), v);
+    v = cell(im, C_SEVERITY, &len);
+    int sv = name_parse(severity_names, NNAMES(severity_names), v, len);
+    if (!sv)
+        row_error(im, line, "unknown severity '%.*s' (use minor, major or critical)", clip(v, len),
+                  v);
+    char date[11] = "";
+    v = cell(im, C_DATE, &len);
+    if (len == 10) memcpy(date, v, 10);
+    if (!cli_date_ok(date))
+        row_error(im, line, "invalid inspected_on '%.*s': give a date as YYYY-MM-DD", clip(v, len),
+                  v);
+    char cat[48] = "";
+    v = cell(im, C_CATEGORY, &len);
+    if (len < sizeof cat) memcpy(cat, v, len), cat[len] = '\0';
+    if (!cli_trade_code_ok(cat))
+        row_error(im, line, "category '%.*s' is not a trade code (e.g. waterproofing)",
+                  clip(v, len), v);
+    char given_id[37] = "", again[37] = "";
+    v = cell(im, C_ITEM_ID, &len);
+    if (len == 36) memcpy(given_id, v, 36);
+    if (len && !cli_uuid_ok(given_id))
+        row_error(im, line, "item_id '%.*s' is not a UUID", clip(v, len), v);
+    v = cell(im, C_FOUND_AGAIN, &len);
+    if (len == 36) memcpy(again, v, 36);
+    if (len && !cli_uuid_ok(again))
+        row_error(im, line, "found_again_of '%.*s' is not a UUID", clip(v, len), v);
+    v = cell(im, C_PROJECT, &len);
+    int64_t project = resolve_project(im, line, v, len);
+    if (project < 0 || im->stop || im->nerrs != errs_before) goto done;
+
+    Closeloop__Item *it = &im->items[im->nitems];
+    closeloop__item__init(it);
+    it->unit = it->inspector = it->location = it->category = it->description = empty_cell;
+    it->found_again_of = empty_cell;
+    it->project_id = project;
+    it->round = (Closeloop__RoundKind)rk;
+    it->severity = (Closeloop__Severity)sv;
+    it->line = line;
+    char **dst[NCOLS] = {NULL};
+    dst[C_UNIT] = &it->unit;
+    dst[C_INSPECTOR] = &it->inspector;
+    dst[C_LOCATION] = &it->location;
+    dst[C_CATEGORY] = &it->category;
+    dst[C_DESCRIPTION] = &it->description;
+    dst[C_FOUND_AGAIN] = &it->found_again_of;
+    int oom = 0;
+    for (int c = 0; c < NCOLS; c++)
+        if (dst[c] && !(*dst[c] = cell_dup(im, c))) {
+            *dst[c] = empty_cell;
+            oom = 1;
+        }
+    /* The slot's id buffer holds the item id (37 bytes), then inspected_on (11). */
+    char *id = im->ids[im->nitems];
+    it->inspected_on = id + 37;
+    memcpy(it->inspected_on, date, 11);
+    it->item_id = id;
+    id[0] = '\0';
+    im->itemp[im->nitems++] = it;
+    if (oom) {
+        fatal(im, "out of memory");
+        return;
+    }
+    if (given_id[0]) {
+        memcpy(id, given_id, 37);
+    } else {
+        char pid[24];
+        snprintf(pid, sizeof pid, "%" PRId64, project);
+        const char *f[] = {pid,          it->unit,     ROUND_NAME(rk),  date,
+                           it->location, it->category, it->description, SEVERITY_NAME(sv)};
+        if (item_uuid(im, f, 8, id) < 0) {
+            fatal(im, "cannot compute an item id (SHA-256 failed)");
+            return;
+        }
+    }
+done:
+    if (im->in_chunk >= im->chunk_items) chunk_flush(im);
+}
+
+static void on_field(void *data, size_t len, void *arg) {
+    import_t *im = arg;
+    if (im->stop) return;
+    if (im->nfields == 0) im->rec_line = im->line;
+    const char *s = data ? data : "";
+    for (size_t i = 0; i < len; i++)
+        if (s[i] == '\n') im->line++;
+    if (im->nfields < IMPORT_MAX_FIELDS) {
+        char *copy = malloc(len + 1);
+        if (!copy) {
+            fatal(im, "out of memory");
+            return;
+        }
+        memcpy(copy, s, len);
+        copy[len] = '\0';
+        im->field[im->nfields] = copy;
+        im->field_len[im->nfields] = len;
+    }
+    im->nfields++;
+}
+
+static void on_record(int c, void *arg) {
+    import_t *im = arg;
+    if (!im->stop && im->nfields > 0) {
+        int blank = im->nfields == 1 && im->field_len[0] == 0;
+        if (!blank) {
+            if (!im->have_header)
+                take_header(im);
+            else
+                take_row(im);
+        }
+    }
+    fields_clear(im);
+    if (c == '\n') im->line++;
+}
+
+static void import_stream(import_t *im, FILE *fp) {
+    struct csv_parser p;
+    if (csv_init(&p, CSV_STRICT | CSV_REPALL_NL | CSV_STRICT_FINI | CSV_APPEND_NULL) != 0) {
+        fatal(im, "out of memory");
+        return;
+    }
+    unsigned char *buf = malloc(IMPORT_BLOCK);
+    if (!buf) {
+        csv_free(&p);
+        fatal(im, "out of memory");
+        return;
+    }
+    int first = 1;
+    while (!im->stop) {
+        size_t n = fread(buf, 1, IMPORT_BLOCK, fp);
+        if (n == 0) {
+            if (ferror(fp)) fatal(im, "cannot read %s: %s", im->file, strerror(errno));
+            break;
+        }
+        size_t off = 0;
+        if (first && n >= 3 && buf[0] == 0xEF && buf[1] == 0xBB && buf[2] == 0xBF) off = 3;
+        first = 0;
+        size_t used = csv_parse(&p, buf + off, n - off, on_field, on_record, im);
+        im->consumed += (off_t)n;
+        if (used != n - off && !im->stop)
+            fatal(im,
+                  "%s:%" PRIu32 ": malformed CSV (%s): a quote inside an unquoted field, or "
+                  "text after a closing quote",
+                  im->file, im->line, csv_strerror(csv_error(&p)));
+        progress(im, 0);
+    }
+    if (!im->stop && csv_fini(&p, on_field, on_record, im) != 0 && !im->stop)
+        fatal(im,
+              "%s:%" PRIu32 ": malformed CSV: a quoted field is not closed before the end "
+              "of the file",
+              im->file, im->rec_line ? im->rec_line : im->line);
+    fields_clear(im);
+    csv_free(&p);
+    free(buf);
+}
+
+static int import_summary(const import_t *im) {
+    enum { N = 8 };
+    char v[N][24];
+    const uint64_t n[N] = {im->rows_read, im->inserted,        im->unchanged,     im->dispatched,
+                           im->manual,    im->rejected_chunks, im->rejected_rows, im->chunks};
+    for (int i = 0; i < N; i++)
+        snprintf(v[i], sizeof v[i], "%" PRIu64, n[i]);
+    static const char *const keys[N] = {"rows_read",     "inserted",        "unchanged",
+                                        "dispatched",    "manual_dispatch", "rejected_chunks",
+                                        "rejected_rows", "chunks"};
+    cli_table_t *t;
+    int rc = CL_OK;
+    if (im->s->format == CLI_FMT_TABLE) {
+        static const char *const header[] = {"key", "value"};
+        if (!(t = cli_table_new(2, header))) return CL_ENOMEM;
+        cli_table_hide_header(t);
+        const char *row[2] = {"file", im->file};
+        rc = cli_table_add(t, row);
+        for (int i = 0; i < N && rc == CL_OK; i++) {
+            row[0] = keys[i];
+            row[1] = v[i];
+            rc = cli_table_add(t, row);
+        }
+    } else {
+        const char *header[N + 1] = {"file"}, *row[N + 1] = {im->file};
+        for (int i = 0; i < N; i++)
+            header[i + 1] = keys[i], row[i + 1] = v[i];
+        if (!(t = cli_table_new(N + 1, header))) return CL_ENOMEM;
+        for (size_t i = 1; i <= N; i++)
+            cli_table_set_numeric(t, i);
+        rc = cli_table_add(t, row);
+    }
+    if (rc == CL_OK) rc = cli_table_print(t, im->s->format, stdout);
+    cli_table_free(t);
+    return rc;
+}
+
+static int inspect_import(const cli_settings_t *s, int argc, char **argv) {
+    const char *w = "inspect import", *chunk = NULL, *pos[1];
+    const cli_optdef_t defs[] = {{"--chunk", &chunk}, {NULL, NULL}};
+    int npos;
+    if (cli_parse_args(w, argc, argv, defs, pos, 1, &npos) < 0) return CLI_EXIT_USAGE;
+    if (npos != 1) {
+        cli_errorf("%s: which FILE.csv? see 'cloop %s --help'", w, w);
+        return CLI_EXIT_USAGE;
+    }
+    uint64_t n = IMPORT_DEF_CHUNK;
+    if (chunk && cli_parse_u64(chunk, 1, IMPORT_MAX_CHUNK, &n) != CL_OK) {
+        cli_errorf("%s: invalid --chunk '%s': give 1 to %u items", w, chunk, IMPORT_MAX_CHUNK);
+        return CLI_EXIT_USAGE;
+    }
+    import_t im;
+    memset(&im, 0, sizeof im);
+    im.s = s;
+    im.file = pos[0];
+    im.chunk_items = (size_t)n;
+    im.line = 1;
+    im.exit_code = CLI_EXIT_OK;
+
+    int is_stdin = strcmp(im.file, "-") == 0;
+    FILE *fp = is_stdin ? stdin : fopen(im.file, "rb");
+    if (!fp) {
+        cli_errorf("cannot open %s: %s", im.file, strerror(errno));
+        return CLI_EXIT_FAIL;
+    }
+    if (is_stdin) im.file = "<stdin>";
+    struct stat st;
+    if (fstat(fileno(fp), &st) == 0 && S_ISREG(st.st_mode)) im.size = st.st_size;
+
+    cli_session_t ss;
+    int rc = cli_session_open(s, &ss);
+    if (rc != CLI_EXIT_OK) {
+        if (!is_stdin) fclose(fp);
+        return rc;
+    }
+    im.ss = &ss;
+    im.items = calloc(im.chunk_items, sizeof *im.items);
+    im.itemp = calloc(im.chunk_items, sizeof *im.itemp);
+    im.ids = calloc(im.chunk_items, sizeof *im.ids);
+    if (!im.items || !im.itemp || !im.ids) {
+        cli_errorf("out of memory");
+        im.exit_code = CLI_EXIT_FAIL;
+    } else {
+        im.tty = isatty(STDERR_FILENO);
+        im.start_ns = now_ns();
+        im.last_ns = 0; /* the first progress() draws at once */
+        import_stream(&im, fp);
+        if (!im.stop && !im.have_header)
+            fatal(&im,
+                  "%s: the file is empty: it needs a header line naming the columns (project, "
+                  "unit, round, ...)",
+                  im.file);
+        chunk_flush(&im);
+        if (im.stop && !im.stop_line && im.in_chunk > 0) im.stop_line = im.first_line;
+        progress_clear(&im);
+        if (im.stop_line)
+            cli_errorf("%s: the import stopped; nothing from line %" PRIu32 " on was recorded%s",
+                       im.file, im.stop_line, im.chunks > 1 ? " (the chunks before it were)" : "");
+        if ((im.rows_read > 0 || !im.stop) && import_summary(&im) != CL_OK) {
+            cli_errorf("cannot write the output");
+            im.exit_code = CLI_EXIT_FAIL;
+        }
+        if (im.rejected_chunks > 0) {
+            cli_errorf("%s: %" PRIu64 " of %" PRIu64 " chunks (%" PRIu64 " rows) were rejected; "
+                       "fix the lines listed above and import the file again",
+                       im.file, im.rejected_chunks, im.chunks, im.rejected_rows);
+            im.exit_code = CLI_EXIT_FAIL;
+        }
+    }
+    if (im.items) chunk_reset(&im);
+    free(im.items);
+    free(im.itemp);
+    free(im.ids);
+    free(im.errs);
+    free(im.seen);
+    for (size_t i = 0; i < im.nprojects; i++)
+        free(im.projects[i].name);
+    free(im.projects);
+    cli_session_close(&ss);
+    if (!is_stdin) fclose(fp);
+    return im.exit_code;
+}
+
+/* ---- inspect handover --------------------------------------------------------------- */
+
+static const char *const record_cols[] = {
+    "id",      "project_id",       "unit",         "round", "inspected_on", "inspector",
+    "outcome", "not_taken_reason", "keys",         "water", "power",        "gas",
+    "signoff", "refusal_reason",   "satisfaction", "items"};
+
+static int record_row_show(const cli_settings_t *s, const ProtobufCMessage *m) {
+    const Closeloop__InspectionRecord *x = (const Closeloop__InspectionRecord *)m;
+    cli_table_t *t = new_table(16, record_cols, 0x3 | (1u << 8) | (1u << 14) | (1u << 15));
+    if (!t) return CLI_EXIT_FAIL;
+    row_t r = {0};
+    r.cell[0] = ref(&r, 0, meta_id(x->meta));
+    r.cell[1] = num(&r, 1, x->project_id);
+    r.cell[2] = str(x->unit);
+    r.cell[3] = ROUND_NAME(x->round);
+    r.cell[4] = str(x->inspected_on);
+    r.cell[5] = str(x->inspector);
+    r.cell[6] = name_of(outcome_names, NNAMES(outcome_names), (int)x->outcome);
+    r.cell[7] = str(x->not_taken_reason);
+    r.cell[8] = num(&r, 8, x->keys_handed);
+    r.cell[9] = str(x->water_reading);
+    r.cell[10] = str(x->power_reading);
+    r.cell[11] = str(x->gas_reading);
+    r.cell[12] = name_of(signoff_names, NNAMES(signoff_names), (int)x->signoff);
+    r.cell[13] = str(x->refusal_reason);
+    r.cell[14] = ref(&r, 14, x->satisfaction);
+    r.cell[15] = num(&r, 15, x->items);
+    int rc = cli_table_add(t, r.cell) == CL_OK ? cli_print_table(s, t) : CLI_EXIT_FAIL;
+    cli_table_free(t);
+    return rc;
+}
+
+static int inspect_handover(const cli_settings_t *s, int argc, char **argv) {
+    const char *w = "inspect handover";
+    const char *project = NULL, *unit = NULL, *date = NULL, *inspector = NULL, *outcome = NULL,
+               *reason = NULL, *keys = NULL, *water = NULL, *power = NULL, *gas = NULL,
+               *signoff = NULL, *refusal = NULL, *satisfaction = NULL, *pos[1];
+    const cli_optdef_t defs[] = {{"--project", &project},
+                                 {"--unit", &unit},
+                                 {"--date", &date},
+                                 {"--inspector", &inspector},
+                                 {"--outcome", &outcome},
+                                 {"--reason", &reason},
+                                 {"--keys", &keys},
+                                 {"--water", &water},
+                                 {"--power", &power},
+                                 {"--gas", &gas},
+                                 {"--signoff", &signoff},
+                                 {"--refusal", &refusal},
+                                 {"--satisfaction", &satisfaction},
+                                 {NULL, NULL}};
+    int npos, oc, so = 0;
+    if (cli_parse_args(w, argc, argv, defs, pos, 0, &npos) < 0) return CLI_EXIT_USAGE;
+    Closeloop__HandoverForm f = CLOSELOOP__HANDOVER_FORM__INIT;
+    const char *texts[] = {unit, inspector, reason, water, power, gas, refusal};
+    if (cli_need(w, "--project", project) < 0 ||
+        cli_parse_id("--project", project, &f.project_id) != CL_OK ||
+        cli_need(w, "--unit", unit) < 0 || cli_need(w, "--date", date) < 0 ||
+        opt_date(w, "--date", date) < 0 ||
+        opt_enum(w, "--outcome", outcome, outcome_names, NNAMES(outcome_names), &oc) < 0 ||
+        (signoff &&
+         opt_enum(w, "--signoff", signoff, signoff_names, NNAMES(signoff_names), &so) < 0) ||
+        opt_uint(w, "--keys", keys, 99, &f.keys_handed) < 0 ||
+        opt_uint(w, "--satisfaction", satisfaction, 100, &f.satisfaction) < 0 ||
+        texts_ok(w, texts, 7) < 0)
+        return CLI_EXIT_USAGE;
+    if (oc == CLOSELOOP__HANDOVER_OUTCOME__OUTCOME_NOT_TAKEN_OVER && !(reason && *reason)) {
+        cli_errorf("%s: --outcome not_taken_over needs --reason (why the owner did not take "
+                   "the unit over)",
+                   w);
+        return CLI_EXIT_USAGE;
+    }
+    if (so == CLOSELOOP__SIGNOFF__SIGNOFF_REFUSED && !(refusal && *refusal)) {
+        cli_errorf("%s: --signoff refused needs --refusal REASON", w);
+        return CLI_EXIT_USAGE;
+    }
+    f.unit = (char *)unit;
+    f.inspected_on = (char *)date;
+    if (inspector) f.inspector = (char *)inspector;
+    f.outcome = (Closeloop__HandoverOutcome)oc;
+    if (reason) f.not_taken_reason = (char *)reason;
+    if (water) f.water_reading = (char *)water;
+    if (power) f.power_reading = (char *)power;
+    if (gas) f.gas_reading = (char *)gas;
+    f.signoff = (Closeloop__Signoff)so;
+    if (refusal) f.refusal_reason = (char *)refusal;
+    return do_call(s, CL_MSG_HANDOVER_RECORD_REQ, &f.base, CL_MSG_INSPECTION_RECORD,
+                   record_row_show);
+}
+
+/* ---- inspect schedule --------------------------------------------------------------- */
+
+typedef struct units {
+    char **v;
+    size_t n, cap;
+} units_t;
+
+static int units_push(units_t *u, const char *s, size_t len) {
+    if (u->n == SCHEDULE_MAX) {
+        cli_errorf("inspect schedule: more than %u units", SCHEDULE_MAX);
+        return -1;
+    }
+    if (u->n == u->cap) {
+        size_t cap = u->cap ? u->cap * 2 : 64;
+        char **p = realloc(u->v, cap * sizeof *p);
+        if (!p) return -1;
+        u->v = p;
+        u->cap = cap;
+    }
+    if (!(u->v[u->n] = strndup(s, len))) return -1;
+    if (!cl_utf8_valid(u->v[u->n], len)) {
+        cli_errorf("inspect schedule: unit '%s' is not valid UTF-8", u->v[u->n]);
+        free(u->v[u->n]);
+        return -1;
+    }
+    u->n++;
+    return 0;
+}
+
+/* One unit number per line; blank lines and lines starting with '#' are skipped. */
+static int units_from_file(units_t *u, const char *path) {
+    FILE *fp = strcmp(path, "-") == 0 ? stdin : fopen(path, "r");
+    if (!fp) {
+        cli_errorf("cannot open %s: %s", path, strerror(errno));
+        return -1;
+    }
+    char *line = NULL;
+    size_t cap = 0;
+    ssize_t n;
+    int rc = 0, first = 1;
+    while (rc == 0 && (n = getline(&line, &cap, fp)) >= 0) {
+        char *p = line;
+        size_t len = (size_t)n;
+        if (first && len >= 3 && memcmp(p, "\xEF\xBB\xBF", 3) == 0) p += 3, len -= 3;
+        first = 0;
+        while (len > 0 && (p[len - 1] == '\n' || p[len - 1] == '\r' || p[len - 1] == ' ' ||
+                           p[len - 1] == '\t' || p[len - 1] == ','))
+            len--;
+        while (len > 0 && (*p == ' ' || *p == '\t'))
+            p++, len--;
+        if (len == 0 || *p == '#') continue;
+        rc = units_push(u, p, len);
+    }
+    free(line);
+    if (fp != stdin) fclose(fp);
+    return rc;
+}
+
+/* Prints what was scheduled: the server answers a schedule with Ok. */
+static int schedule_show(const cli_settings_t *s, const char *date, size_t n) {
+    static const char *const cols[] = {"date", "units_scheduled"};
+    cli_table_t *t = new_table(2, cols, 0x2);
+    if (!t) return CLI_EXIT_FAIL;
+    row_t r = {0};
+    r.cell[0] = date;
+    r.cell[1] = num(&r, 1, (int64_t)n);
+    int rc = cli_table_add(t, r.cell) == CL_OK ? cli_print_table(s, t) : CLI_EXIT_FAIL;
+    cli_table_free(t);
+    return rc;
+}
+
+static int inspect_schedule(const cli_settings_t *s, int argc, char **argv) {
+    const char *w = "inspect schedule";
+    const char *project = NULL, *date = NULL, *file = NULL;
+    const cli_optdef_t defs[] = {
+        {"--project", &project}, {"--date", &date}, {"--file", &file}, {NULL, NULL}};
+    const char **pos = calloc((size_t)argc + 1, sizeof *pos);
+    int npos;
+    if (!pos) return CLI_EXIT_FAIL;
+    Closeloop__HandoverSchedule req = CLOSELOOP__HANDOVER_SCHEDULE__INIT;
+    units_t u = {0};
+    int rc = CLI_EXIT_USAGE;
+    if (cli_parse_args(w, argc, argv, defs, pos, argc, &npos) < 0 ||
+        cli_need(w, "--project", project) < 0 ||
+        cli_parse_id("--project", project, &req.project_id) != CL_OK ||
+        cli_need(w, "--date", date) < 0 || opt_date(w, "--date", date) < 0)
+        goto out;
+    if ((npos > 0) == (file != NULL)) {
+        cli_errorf("%s: give the UNIT numbers, or --file FILE with one per line (not both)", w);
+        goto out;
+    }
+    for (int i = 0; i < npos; i++)
+        if (units_push(&u, pos[i], strlen(pos[i])) < 0) goto out;
+    if (file && units_from_file(&u, file) < 0) goto out;
+    if (u.n == 0) {
+        cli_errorf("%s: no units to schedule", w);
+        goto out;
+    }
+    req.date = (char *)date;
+    req.n_units = u.n;
+    req.units = u.v;
+    cli_session_t ss;
+    if ((rc = cli_session_open(s, &ss)) == CLI_EXIT_OK) {
+        ProtobufCMessage *m = NULL;
+        int crc = cli_session_call(&ss, CL_MSG_HANDOVER_SCHEDULE_REQ, &req.base, CL_MSG_OK, &m);
+        rc = crc != CL_OK ? cli_session_fail(&ss, crc) : schedule_show(s, date, u.n);
+        cl_msg_free(m);
+        cli_session_close(&ss);
+    }
+out:
+    for (size_t i = 0; i < u.n; i++)
+        free(u.v[i]);
+    free(u.v);
+    free(pos);
+    return rc;
+}
+
+static const cli_verb_t inspect_verbs[] = {
+    {"record",
+     "cloop inspect record --project ID --unit UNIT --round ROUND --date YYYY-MM-DD "
+     "[--inspector NAME] --location ROOM --category TRADE --severity minor|major|critical "
+     "[--photo FILE]... [--found-again ITEM_UUID] [--item-id UUID] DESCRIPTION",
+     "Records one inspection item: a problem found in a unit in a round. ROUND is\n"
+     "mock1, mock2, mock3, handover, check3m, check11m, check23m or check35m; TRADE a\n"
+     "trade code (waterproofing, civil, plumbing, doors_windows, electrical, fire ...).\n"
+     "--photo attaches a JPEG or PNG of at most 2 MiB (up to 5). --found-again links the\n"
+     "item to the same problem found in an earlier round. The item's id is --item-id or\n"
+     "a fresh UUID; recording the same id again changes nothing. The server makes a\n"
+     "repair ticket and dispatches it to the contractor of the trade; prints it: id,\n"
+     "number, state, contractor_id, contractor, deadline, recorded (inserted or\n"
+     "unchanged). A trade with no contractor is said on standard error:\n"
+     "  " MANUAL_DISPATCH_NOTE "\n"
+     "\n"
+     "example: cloop inspect record --project 1 --unit 3-2-1701 --round handover --date "
+     "2027-06-30 --location 卫生间 --category waterproofing --severity major --photo "
+     "wc.jpg 卫生间地漏周边渗水\n",
+     inspect_record},
+    {"import", "cloop inspect import FILE.csv [--chunk N]",
+     "Records a day's paper forms from a CSV file (UTF-8, a header naming the columns in\n"
+     "any order): project (id or name), unit, round, inspected_on (YYYY-MM-DD),\n"
+     "inspector, location, category, description, severity (minor, major or critical),\n"
+     "and optionally item_id and found_again_of. Rows without item_id get an id derived\n"
+     "from their content, so importing the same file again records nothing twice (see\n"
+     "docs/IMPORT_FORMAT.md). Items go to the server in chunks of N (default 500, at\n"
+     "most 2000), each applied whole or rejected whole; bad rows are reported as\n"
+     "FILE:LINE: message and their chunk is not sent; the import goes on with the next\n"
+     "chunk. Prints a summary: rows_read, inserted, unchanged, dispatched,\n"
+     "manual_dispatch, rejected_chunks, rejected_rows, chunks. Exit 1 if any chunk was\n"
+     "rejected. A progress line is shown on a terminal.\n"
+     "\n"
+     "example: cloop inspect import 2027-06-30-forms.csv\n",
+     inspect_import},
+    {"handover",
+     "cloop inspect handover --project ID --unit UNIT --date YYYY-MM-DD [--inspector NAME] "
+     "--outcome accepted|accepted_with_items|not_taken_over [--reason R] [--keys N] "
+     "[--water X] [--power X] [--gas X] [--signoff signed|refused] [--refusal R] "
+     "[--satisfaction 0-100]",
+     "Records a unit's handover acceptance form (房屋交付验收单): the outcome (not\n"
+     "taken over, 未接房, needs --reason), keys handed over, meter readings as printed,\n"
+     "the owner's sign-off (refused needs --refusal) and satisfaction score. Prints the\n"
+     "inspection record: id, project_id, unit, round, inspected_on, inspector, outcome,\n"
+     "not_taken_reason, keys, water, power, gas, signoff, refusal_reason, satisfaction,\n"
+     "items.\n"
+     "\n"
+     "example: cloop inspect handover --project 1 --unit 3-2-1701 --date 2027-06-30 "
+     "--outcome not_taken_over --reason 卫生间渗水未修复\n",
+     inspect_handover},
+    {"schedule", "cloop inspect schedule --project ID --date YYYY-MM-DD UNIT... | --file FILE",
+     "Sets the units expected on a handover day (the daily report's 'scheduled'), given\n"
+     "on the command line or in FILE, one unit number per line ('-' reads standard\n"
+     "input; blank lines and lines starting with # are skipped). Prints date and\n"
+     "units_scheduled.\n"
+     "\n"
+     "example: cloop inspect schedule --project 1 --date 2027-06-30 --file day1-units.txt\n",
+     inspect_schedule},
+};
+
+int cmd_inspect(const cli_settings_t *s, int argc, char **argv) {
+    return cli_run_verb("inspect", inspect_verbs, CLI_NVERBS(inspect_verbs), s, argc, argv);
+}
+
+void cmd_inspect_help(FILE *out, const char *sub) {
+    cli_group_help(out, "inspect",
+                   "Inspection items (one, or a day's CSV), handover forms and the handover "
+                   "schedule.",
+                   inspect_verbs, CLI_NVERBS(inspect_verbs), sub);
+}
+
+/* ---- deadline ----------------------------------------------------------------------- */
+
+static const char *const deadline_cols[] = {"project_id", "category", "severity", "days"};
+
+static int deadline_add_row(cli_table_t *t, const Closeloop__DeadlinePreset *x) {
+    row_t r = {0};
+    r.cell[0] = num(&r, 0, x->project_id);
+    r.cell[1] = str(x->category);
+    r.cell[2] = SEVERITY_NAME(x->severity);
+    r.cell[3] = num(&r, 3, x->days);
+    return cli_table_add(t, r.cell);
+}
+
+static int deadline_add_page(cli_table_t *t, const ProtobufCMessage *m) {
+    const Closeloop__DeadlinePresetPage *p = (const Closeloop__DeadlinePresetPage *)m;
+    for (size_t i = 0; i < p->n_items; i++)
+        if (deadline_add_row(t, p->items[i]) != CL_OK) return CL_ENOMEM;
+    return CL_OK;
+}
+
+static int deadline_show(const cli_settings_t *s, const ProtobufCMessage *m) {
+    cli_table_t *t = new_table(4, deadline_cols, 0x9);
+    if (!t) return CLI_EXIT_FAIL;
+    int rc = deadline_add_row(t, (const Closeloop__DeadlinePreset *)m) == CL_OK
+                 ? cli_print_table(s, t)
+                 : CLI_EXIT_FAIL;
+    cli_table_free(t);
+    return rc;
+}
+
+static int deadline_set(const cli_settings_t *s, int argc, char **argv) {
+    const char *w = "deadline set";
+    const char *project = NULL, *severity = NULL, *category = NULL, *days = NULL, *pos[1];
+    const cli_optdef_t defs[] = {{"--project", &project},
+                                 {"--severity", &severity},
+                                 {"--category", &category},
+                                 {"--days", &days},
+                                 {NULL, NULL}};
+    int npos, sv;
+    if (cli_parse_args(w, argc, argv, defs, pos, 0, &npos) < 0) return CLI_EXIT_USAGE;
+    Closeloop__DeadlineSet req = CLOSELOOP__DEADLINE_SET__INIT;
+    if (cli_need(w, "--project", project) < 0 ||
+        cli_parse_id("--project", project, &req.project_id) != CL_OK ||
+        opt_enum(w, "--severity", severity, severity_names, NNAMES(severity_names), &sv) < 0 ||
+        cli_need(w, "--days", days) < 0 || opt_uint(w, "--days", days, 3650, &req.days) < 0)
+        return CLI_EXIT_USAGE;
+    if (category && !cli_trade_code_ok(category)) {
+        cli_errorf("%s: '%s' is not a trade code (e.g. waterproofing)", w, category);
+        return CLI_EXIT_USAGE;
+    }
+    if (req.days == 0) {
+        cli_errorf("%s: --days must be at least 1", w);
+        return CLI_EXIT_USAGE;
+    }
+    req.severity = (Closeloop__Severity)sv;
+    if (category) req.category = (char *)category;
+    return do_call(s, CL_MSG_DEADLINE_SET_REQ, &req.base, CL_MSG_DEADLINE_PRESET, deadline_show);
+}
+
+static int deadline_list(const cli_settings_t *s, int argc, char **argv) {
+    const char *project = NULL, *pos[1];
+    const cli_optdef_t defs[] = {{"--project", &project}, {NULL, NULL}};
+    int npos;
+    if (cli_parse_args("deadline list", argc, argv, defs, pos, 0, &npos) < 0) return CLI_EXIT_USAGE;
+    Closeloop__DeadlineListRequest req = CLOSELOOP__DEADLINE_LIST_REQUEST__INIT;
+    if (cli_need("deadline list", "--project", project) < 0 ||
+        cli_parse_id("--project", project, &req.project_id) != CL_OK)
+        return CLI_EXIT_USAGE;
+    return do_list(s, new_table(4, deadline_cols, 0x9), CL_MSG_DEADLINE_LIST_REQ, &req.base,
+                   CL_MSG_DEADLINE_PRESET_PAGE, deadline_add_page);
+}
+
+static const cli_verb_t deadline_verbs[] = {
+    {"set",
+     "cloop deadline set --project ID --severity minor|major|critical [--category TRADE] "
+     "--days N",
+     "Sets how many days a contractor has to repair an item of that severity (and\n"
+     "trade; without --category, of any trade without its own preset). New tickets get\n"
+     "their deadline from these presets. Prints the preset: project_id, category,\n"
+     "severity, days.\n"
+     "\n"
+     "example: cloop deadline set --project 1 --severity critical --category waterproofing "
+     "--days 3\n",
+     deadline_set},
+    {"list", "cloop deadline list --project ID",
+     "Lists a project's repair deadline presets.\n"
+     "\n"
+     "example: cloop deadline list --project 1\n",
+     deadline_list},
+};
+
+int cmd_deadline(const cli_settings_t *s, int argc, char **argv) {
+    return cli_run_verb("deadline", deadline_verbs, CLI_NVERBS(deadline_verbs), s, argc, argv);
+}
+
+void cmd_deadline_help(FILE *out, const char *sub) {
+    cli_group_help(out, "deadline", "Repair deadline presets of a project, by trade and severity.",
+                   deadline_verbs, CLI_NVERBS(deadline_verbs), sub);
+}

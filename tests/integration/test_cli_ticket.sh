@@ -1,0 +1,318 @@
+#!/usr/bin/env bash
+# test_cli_ticket.sh - cloop's ticket and report commands end to end, on what the
+# handover-day test does not look at: the A4 HTML lists (escaping, print CSS, the blank
+# columns), the evening update from a file (notes, comments, quoting, a bad file sends
+# nothing), two clerks racing through the same file (each ticket: one success, one
+# conflict), ticket show's history, the daily report's CSV sections and JSON, and the
+# readiness check's exit status (3 when not ready, 0 when ready).
+#
+# Run by ctest with CL_BIN_DIR, CL_SOURCE_DIR and CL_TEST_TMP, like test_cli_org.sh: a
+# throwaway PostgreSQL cluster, the real closeloopd over TLS, cloop as each role. Prints
+# "ok - ..." or "not ok - ..." per check and "N passed, M failed"; exits non-zero on any
+# failure. The daemon and the cluster are always stopped and removed on exit.
+set -u
+
+: "${CL_BIN_DIR:?CL_BIN_DIR must name the bin directory of the build}"
+: "${CL_SOURCE_DIR:?CL_SOURCE_DIR must name the source tree}"
+: "${CL_TEST_TMP:?CL_TEST_TMP must name a scratch directory}"
+
+CLOOP=$CL_BIN_DIR/cloop
+DAEMON=$CL_BIN_DIR/closeloopd
+PGBIN=${CL_PG_BINDIR:-/usr/lib/postgresql/15/bin}
+mkdir -p "$CL_TEST_TMP"
+work=$(mktemp -d "$CL_TEST_TMP/cliticket.XXXXXX")
+d=""     # the cluster's directory (data, socket, log)
+dpid=""  # closeloopd
+
+as_pg() { # runs a PostgreSQL binary as the postgres user when we are root
+    if [ "$(id -u)" = 0 ]; then runuser -u postgres -- "$@"; else "$@"; fi
+}
+
+cleanup() {
+    if [ -n "$dpid" ]; then kill -KILL "$dpid" 2>/dev/null; wait "$dpid" 2>/dev/null; fi
+    if [ -n "$d" ] && [ -d "$d" ]; then
+        as_pg "$PGBIN/pg_ctl" -D "$d/data" -m immediate stop >/dev/null 2>&1
+        rm -rf "$d"
+    fi
+    rm -rf "$work"
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+passed=0
+failed=0
+ok() { echo "ok - $1"; passed=$((passed + 1)); }
+not_ok() {
+    echo "not ok - $1"
+    failed=$((failed + 1))
+    [ -n "${out:-}" ] && printf '%s\n' "$out" | head -n 20 | sed 's/^/#   stdout: /'
+    [ -n "${err:-}" ] && printf '%s\n' "$err" | head -n 20 | sed 's/^/#   stderr: /'
+    return 0
+}
+check() { # description, then a command whose success means the check passed
+    local desc=$1
+    shift
+    if "$@"; then ok "$desc"; else not_ok "$desc"; fi
+}
+bail() { # a step everything after it needs failed: report and stop
+    not_ok "$1"
+    [ -n "$d" ] && [ -f "$d/log" ] && tail -n 20 "$d/log" | sed 's/^/#   postgres: /'
+    [ -f "$work/daemon.log" ] && tail -n 20 "$work/daemon.log" | sed 's/^/#   closeloopd: /'
+    echo "$passed passed, $failed failed"
+    exit 1
+}
+
+# as USER cloop-args...: runs cloop with USER's session store, leaving stdout in $out,
+# stderr in $err and the exit status in $rc.
+as() {
+    local user=$1
+    shift
+    mkdir -p "$work/cfg/$user"
+    out=$(XDG_CONFIG_HOME=$work/cfg/$user "$CLOOP" "${S[@]}" "$@" 2>"$work/stderr")
+    rc=$?
+    err=$(cat "$work/stderr")
+    if grep -q 'Sanitizer' <<<"$err"; then
+        not_ok "cloop $* (as $user) runs clean under the sanitizers"
+    fi
+}
+
+# login USER: logs USER in with the password every test user has.
+login() {
+    CLOSELOOP_PASSWORD=$pw as "$1" login "$1"
+}
+
+# csv_col COLUMN [MATCH-COLUMN VALUE]: from CSV in $out, the COLUMN of the first row whose
+# MATCH-COLUMN equals VALUE (or of the first row).
+csv_col() {
+    python3 -c '
+import csv, sys
+rows = list(csv.reader(sys.stdin))
+col = sys.argv[1]
+for r in rows[1:]:
+    rec = dict(zip(rows[0], r))
+    if len(sys.argv) < 4 or rec.get(sys.argv[2]) == sys.argv[3]:
+        print(rec.get(col, "")); break
+' "$@" <<<"$out"
+}
+
+# data_rows: CSV rows in $out, header excluded.
+data_rows() { printf '%s\n' "$out" | sed '1d' | grep -c .; }
+
+free_port() {
+    python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])' 2>/dev/null && return
+    echo $((20000 + RANDOM % 40000))
+}
+
+unset CLOSELOOP_CONFIG CLOSELOOP_SERVER CLOSELOOP_CA CLOSELOOP_CERT CLOSELOOP_KEY \
+    CLOSELOOP_FORMAT CLOSELOOP_PASSWORD CLOSELOOP_NEW_PASSWORD XDG_CONFIG_HOME
+export HOME=$work/home
+mkdir -p "$HOME"
+pw='s3cret-pass-123'
+
+# --- PostgreSQL, certificates, closeloopd --------------------------------------------
+[ -x "$PGBIN/initdb" ] || bail "PostgreSQL binaries in $PGBIN (set CL_PG_BINDIR)"
+certs=$work/certs
+"$CL_SOURCE_DIR/deploy/gen-certs.sh" "$certs" >/dev/null 2>&1 || bail "generate certificates"
+
+d=$(mktemp -d /tmp/cltest-pg.XXXXXX)
+[ "$(id -u)" = 0 ] && chown postgres "$d"
+as_pg "$PGBIN/initdb" -D "$d/data" -E UTF8 --locale=C.UTF-8 -A trust -U postgres >/dev/null 2>&1 ||
+    bail "initdb a throwaway cluster"
+as_pg "$PGBIN/pg_ctl" -D "$d/data" \
+    -o "-c listen_addresses='' -c unix_socket_directories=$d -c fsync=off" -l "$d/log" -w \
+    start >/dev/null || bail "start PostgreSQL"
+psql -q -h "$d" -U postgres -c 'create database closeloop' >/dev/null || bail "create database"
+ok "a throwaway PostgreSQL cluster runs in $d"
+export CLOSELOOP_DB_CONNINFO="host=$d dbname=closeloop user=postgres"
+
+port=$(free_port)
+env CLOSELOOP_PORT="$port" CLOSELOOP_LISTEN=127.0.0.1 \
+    CLOSELOOP_TLS_CERT="$certs/server.crt" CLOSELOOP_TLS_KEY="$certs/server.key" \
+    CLOSELOOP_TLS_CA="$certs/ca.crt" "$DAEMON" 2>"$work/daemon.log" &
+dpid=$!
+for _ in $(seq 1 300); do
+    grep -q 'event=listening' "$work/daemon.log" 2>/dev/null && break
+    kill -0 "$dpid" 2>/dev/null || break
+    sleep 0.1
+done
+grep -q 'event=listening' "$work/daemon.log" || bail "closeloopd starts with a database"
+ok "closeloopd starts with a database and listens on port $port"
+S=(--server "127.0.0.1:$port" --ca "$certs/ca.crt")
+
+CLOSELOOP_PASSWORD=$pw "$DAEMON" --bootstrap-admin admin >"$work/bootstrap.out" 2>&1 ||
+    { cat "$work/bootstrap.out" >&2; bail "closeloopd --bootstrap-admin admin exits 0"; }
+ok "closeloopd --bootstrap-admin admin exits 0"
+
+# --- a project, two contractors, users, items ----------------------------------------
+login admin
+as admin company add 集团总部 --kind hq --format csv
+hq=$(csv_col id)
+as admin company add 深圳城市公司 --kind city --parent "$hq" --format csv
+city=$(csv_col id)
+as admin project add --company "$city" 万科城 --city 深圳 --move-in 2027-06-30 --format csv
+p=$(csv_col id)
+as admin building add --project "$p" 3栋 --floors 30 --format csv
+as admin building add --project "$p" 5栋 --floors 30 --format csv
+for u in 3-2-1701 3-2-1702 3-2-1801; do as admin unit add --building 1 "$u"; done
+as admin unit add --building 2 5-1-302
+as admin contractor add 东方雨虹 --trades waterproofing,civil --format csv
+cw=$(csv_col id)
+as admin contractor add 中建三局 --trades doors_windows --format csv
+cd_=$(csv_col id)
+as admin trade assign --project "$p" --trade waterproofing --contractor "$cw"
+as admin trade assign --project "$p" --trade doors_windows --contractor "$cd_"
+export CLOSELOOP_NEW_PASSWORD=$pw
+as admin user add dyh --role contractor --contractor "$cw"
+as admin user add clerk1 --role clerk --projects "$p"
+as admin user add clerk2 --role clerk --projects "$p"
+as admin user add ver1 --role verifier --projects "$p"
+unset CLOSELOOP_NEW_PASSWORD
+for u in dyh clerk1 clerk2 ver1; do login "$u"; done
+check "the organisation and four users are set up" test "$rc" = 0
+
+nasty='地漏周边渗水 <b>"严重"</b> & '"'"'需重做'"'"
+as clerk1 inspect record --project "$p" --unit 3-2-1701 --round mock1 --date 2026-11-20 \
+    --inspector 王工 --location 卫生间 --category waterproofing --severity major "$nasty"
+check "inspect record makes ticket #1 (waterproofing, 东方雨虹)" test "$rc" = 0
+{
+    echo "project,unit,round,inspected_on,inspector,location,category,description,severity"
+    for i in $(seq 1 40); do
+        u=$(sed -n "$((i % 3 + 1))p" <<<$'3-2-1701\n3-2-1702\n3-2-1801')
+        echo "$p,$u,mock1,2026-11-21,王工,厨房,waterproofing,问题$i 渗水,minor"
+    done
+    echo "$p,5-1-302,mock1,2026-11-21,王工,客厅,doors_windows,窗框缝隙,minor"
+} >"$work/day.csv"
+as clerk1 inspect import "$work/day.csv"
+check "inspect import of 41 items exits 0" test "$rc" = 0
+
+# --- the morning list as an A4 HTML page -----------------------------------------------
+as dyh ticket todo --format html
+html=$out
+check "todo --format html (a contractor's own list) exits 0" test "$rc" = 0
+check "... is an HTML5 page in UTF-8" \
+    eval 'head -n 1 <<<"$html" | grep -qx "<!DOCTYPE html>" && grep -q "<meta charset=\"utf-8\">" <<<"$html"'
+check "... titled 待维修清单 To-repair list, naming the contractor" \
+    eval 'grep -q "<h1>待维修清单 To-repair list</h1>" <<<"$html" && grep -q "东方雨虹" <<<"$html"'
+check "... with A4 print CSS: @page size, repeated header, rows kept whole, CJK fonts" \
+    eval 'grep -q "@page { size: A4" <<<"$html" && grep -q "thead { display: table-header-group; }" <<<"$html" &&
+          grep -q "break-inside: avoid" <<<"$html" && grep -q "Noto Sans CJK SC" <<<"$html"'
+check "... with blank result and signature columns" \
+    eval 'grep -q "结果 Result" <<<"$html" && grep -q "签字 Signature" <<<"$html"'
+check "... with the description HTML-escaped" \
+    grep -qF '地漏周边渗水 &lt;b&gt;&quot;严重&quot;&lt;/b&gt; &amp; &#39;需重做&#39;' <<<"$html"
+check "... and no raw markup from the data" eval '! grep -qF "<b>\"严重\"" <<<"$html"'
+check "... 41 waterproofing tickets as rows" \
+    test "$(grep -c '^<tr><td class="num">' <<<"$html")" = 41
+
+as clerk1 ticket todo --contractor "$cw" --project "$p" --format csv
+todo_csv=$out
+check "todo --format csv for a clerk: 41 rows with id and rework columns" \
+    eval '[ "$rc" = 0 ] && [ "$(data_rows)" = 41 ] && head -n 1 <<<"$out" | grep -q "^number,id,.*,rework,"'
+check "... oldest first (ticket #1 is the first row)" test "$(csv_col number)" = 1
+as clerk1 ticket todo --contractor "$cw" --format json
+check "todo --format json is a JSON array of 41 objects" \
+    eval 'python3 -c "import json,sys; r=json.load(sys.stdin); assert len(r)==41, len(r)" <<<"$out"'
+
+# --- the evening update from a file ----------------------------------------------------
+nums=$(printf '%s\n' "$todo_csv" | sed '1d' | cut -d, -f1)
+{
+    printf '\xef\xbb\xbf# evening update\n\n'
+    sed -n 1p <<<"$nums" | sed 's/$/,已重做防水，闭水试验48h/'
+    sed -n 2p <<<"$nums" | sed 's/$/ , "更换密封条, 打胶 ""两遍"""/'
+    sed -n 3p <<<"$nums" | sed "s/^/$p:/"
+} >"$work/evening.csv"
+printf '%s\nabc\n' "$(sed -n 4p <<<"$nums")" >"$work/bad.csv"
+as clerk1 ticket repaired --project "$p" --from-file "$work/bad.csv" --note x
+check "a file with a bad REF: exit 2, FILE:LINE: named, nothing sent" \
+    eval '[ "$rc" = 2 ] && grep -q "bad.csv:2:" <<<"$err"'
+as clerk1 ticket show "$(sed -n 4p <<<"$nums")" --project "$p" --format csv
+check "... ticket on the good line is still open" grep -qx "state,open" <<<"$out"
+as clerk1 ticket repaired --project "$p" --from-file "$work/evening.csv"
+check "a line without a note and no --note: exit 2" \
+    eval '[ "$rc" = 2 ] && grep -q "evening.csv:5: .*needs a note" <<<"$err"'
+as clerk1 ticket repaired --project "$p" --from-file "$work/evening.csv" --note 已修复
+check "repaired --from-file: 3 tickets, exit 0, one line each and a summary" \
+    eval '[ "$rc" = 0 ] && [ "$(grep -c ": repaired (line" <<<"$out")" = 3 ] &&
+          grep -q "^3 tickets: 3 done, 0 conflicts, 0 failed$" <<<"$out"'
+as clerk1 ticket show "$(sed -n 2p <<<"$nums")" --project "$p" --format csv
+check "... the quoted note was kept whole" grep -q '^last_note,"更换密封条, 打胶 ""两遍"""$' <<<"$out"
+as clerk1 ticket show "$(sed -n 3p <<<"$nums")" --project "$p" --format csv
+check "... --note is the default for a line without one" grep -qx "last_note,已修复" <<<"$out"
+as clerk1 ticket repaired --project "$p" --from-file "$work/evening.csv" --note 已修复
+check "typing the same file in again: exit 1, every ticket 'already repaired'" \
+    eval '[ "$rc" = 1 ] && [ "$(grep -c "conflict — it is already repaired" <<<"$err")" = 3 ]'
+
+# --- two clerks racing through the same list -------------------------------------------
+sed -n '5,40p' <<<"$nums" >"$work/race.txt"
+mkdir -p "$work/cfg/clerk1" "$work/cfg/clerk2"
+XDG_CONFIG_HOME=$work/cfg/clerk1 "$CLOOP" "${S[@]}" ticket repaired --project "$p" \
+    --from-file "$work/race.txt" --note 修好了 --format csv >"$work/r1.csv" 2>"$work/r1.err" &
+r1=$!
+XDG_CONFIG_HOME=$work/cfg/clerk2 "$CLOOP" "${S[@]}" ticket repaired --project "$p" \
+    --from-file "$work/race.txt" --note 修好了 --format csv >"$work/r2.csv" 2>"$work/r2.err" &
+r2=$!
+wait $r1
+s1=$?
+wait $r2
+s2=$?
+oks=$(cat "$work/r1.csv" "$work/r2.csv" | grep -c ',ok,')
+conflicts=$(cat "$work/r1.csv" "$work/r2.csv" | grep -c ',conflict,')
+check "two clerks racing through 36 tickets: 36 successes and 36 conflicts in all" \
+    eval '[ "$oks" = 36 ] && [ "$conflicts" = 36 ]'
+check "... each ticket succeeded exactly once" \
+    test "$(cat "$work/r1.csv" "$work/r2.csv" | grep ',ok,' | cut -d, -f2 | sort -u | wc -l)" = 36
+check "... and a clerk who met a conflict exits 1" \
+    eval '{ [ "$s1" = 1 ] || [ "$s2" = 1 ]; } && ! grep -q Sanitizer "$work/r1.err" "$work/r2.err"'
+
+# --- verification, history -------------------------------------------------------------
+first=$(sed -n 1p <<<"$nums")
+as ver1 ticket verify --project "$p" "$first" --fail
+check "verify --fail without a note is a usage error" test "$rc" = 2
+as ver1 ticket verify --project "$p" "$first" --fail --note 仍渗水
+check "verify --fail: back to the same contractor with rework 1" \
+    eval '[ "$rc" = 0 ] && grep -q "failed verification, back to 东方雨虹 (rework 1)" <<<"$out"'
+as ver1 ticket toverify --project "$p" --format csv
+check "toverify lists the 38 tickets still reported repaired" test "$(data_rows)" = 38
+as clerk1 ticket show "$p:$first" --format json
+check "ticket show PROJECT:NUMBER --format json: create, repaired, verify_fail, oldest first" \
+    eval 'python3 -c "
+import json,sys
+h=json.load(sys.stdin)
+acts=[e[\"action\"] for e in h[\"events\"]]
+assert acts==[\"create\",\"repaired\",\"verify_fail\"], acts
+assert h[\"ticket\"][\"rework\"]==1 and h[\"ticket\"][\"state\"]==\"open\"
+" <<<"$out"'
+
+# --- reports ---------------------------------------------------------------------------
+as admin report daily --project "$p" --date 2026-11-21 --format csv
+check "report daily --format csv: sections with a header line each" \
+    eval '[ "$rc" = 0 ] && grep -qx "# units" <<<"$out" && grep -qx "# open_by_contractor" <<<"$out" &&
+          grep -qx "# timeliness" <<<"$out" && grep -qx "no_deadline,overdue_open,in_time_open,closed_late,closed_in_time" <<<"$out"'
+as admin report daily --project "$p" --date 2026-11-21 --format json
+check "report daily --format json is one object mirroring DailyReport" \
+    eval 'python3 -c "import json,sys; d=json.load(sys.stdin); assert \"units_inspected\" in d and \"timeliness\" in d" <<<"$out"'
+as admin report daily --project "$p" --date 2026-11-21 --format html
+check "report daily --format html is an A4 page" \
+    eval '[ "$rc" = 0 ] && grep -q "交房日报表 Daily handover report" <<<"$out" && grep -q "@page { size: A4;" <<<"$out"'
+as admin report readiness --project "$p" --building 3栋
+check "report readiness with open items: NOT ready, exit 3" \
+    eval '[ "$rc" = 3 ] && grep -q "^NOT ready: 41 blockers" <<<"$out"'
+as admin report readiness --project "$p" --building 5栋
+check "... a building with one open item is not ready either" test "$rc" = 3
+five=$(printf '%s\n' "$(XDG_CONFIG_HOME=$work/cfg/clerk1 "$CLOOP" "${S[@]}" ticket todo \
+    --contractor "$cd_" --format csv)" | sed -n 2p | cut -d, -f1)
+as admin ticket nofix --project "$p" "$five" --note 统一说辞：符合设计规范
+as admin report readiness --project "$p" --building 5栋
+check "... and ready (exit 0) once its item is decided not to fix" \
+    eval '[ "$rc" = 0 ] && grep -q "^ready for key handover" <<<"$out"'
+
+# --- shutdown ------------------------------------------------------------------------
+kill -TERM "$dpid"
+for _ in $(seq 1 200); do kill -0 "$dpid" 2>/dev/null || break; sleep 0.1; done
+wait "$dpid"
+st=$?
+dpid=""
+check "closeloopd exits 0 on SIGTERM" test "$st" = 0
+
+echo "$passed passed, $failed failed"
+[ "$failed" -eq 0 ]
