@@ -43,14 +43,14 @@ static const cli_cmd_t commands[] = {
     {"trade", "assign a project's trades to contractors, or list them", cmd_trade, NULL,
      cmd_trade_help},
     {"round", "plan or list a project's inspection rounds", cmd_round, NULL, cmd_round_help},
-    {"inspect", "record inspection items, a day's CSV, handover forms, the schedule",
-     cmd_inspect, NULL, cmd_inspect_help},
+    {"inspect", "record inspection items, a day's CSV, handover forms, the schedule", cmd_inspect,
+     NULL, cmd_inspect_help},
     {"deadline", "set or list a project's repair deadline presets", cmd_deadline, NULL,
      cmd_deadline_help},
-    {"ticket", "the repair loop: show, morning lists, repaired, verify, reassign ...",
-     cmd_ticket, NULL, cmd_ticket_help},
-    {"report", "the daily handover report and the key-handover readiness check", cmd_report,
-     NULL, cmd_report_help},
+    {"ticket", "the repair loop: show, morning lists, repaired, verify, reassign ...", cmd_ticket,
+     NULL, cmd_ticket_help},
+    {"report", "the daily handover report and the key-handover readiness check", cmd_report, NULL,
+     cmd_report_help},
 };
 
 static void command_help(const cli_cmd_t *c, FILE *out, const char *sub) {
