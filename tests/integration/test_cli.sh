@@ -7,40 +7,14 @@
 # exit codes, certificate verification and settings precedence. Prints "ok - ..." or
 # "not ok - ..." per check and "N passed, M failed" at the end; exits non-zero on any
 # failure. The daemons are always killed on exit; a clean SIGTERM exit is itself a check.
+# The checks are single-quoted strings run by eval: expansion there is deferred on purpose.
+# shellcheck disable=SC2016
 set -u
 
-: "${CL_BIN_DIR:?CL_BIN_DIR must name the bin directory of the build}"
-: "${CL_SOURCE_DIR:?CL_SOURCE_DIR must name the source tree}"
-: "${CL_TEST_TMP:?CL_TEST_TMP must name a scratch directory}"
-
-CLOOP=$CL_BIN_DIR/cloop
-DAEMON=$CL_BIN_DIR/closeloopd
-mkdir -p "$CL_TEST_TMP"
-work=$(mktemp -d "$CL_TEST_TMP/cli.XXXXXX")
-pids=()
-
-cleanup() {
-    local p
-    for p in "${pids[@]}"; do kill -KILL "$p" 2>/dev/null; done
-}
-trap cleanup EXIT
-
-passed=0
-failed=0
-ok() { echo "ok - $1"; passed=$((passed + 1)); }
-not_ok() {
-    echo "not ok - $1"
-    failed=$((failed + 1))
-    # Show what cloop said, to make the failure readable in the ctest log.
-    [ -n "${out:-}" ] && printf '%s\n' "$out" | sed 's/^/#   stdout: /'
-    [ -n "${err:-}" ] && printf '%s\n' "$err" | sed 's/^/#   stderr: /'
-    return 0
-}
-check() { # description, then a command whose success means the check passed
-    local desc=$1
-    shift
-    if "$@"; then ok "$desc"; else not_ok "$desc"; fi
-}
+# shellcheck source=SCRIPTDIR/lib.sh
+. "$(dirname "$0")/lib.sh"
+setup_scratch cli
+diag_lines= # show all of what cloop said on a failure
 
 # Runs cloop, leaving stdout in $out, stderr in $err and the exit status in $rc.
 run() {
@@ -53,60 +27,9 @@ run() {
     fi
 }
 
-free_port() { # a TCP port nothing listens on right now
-    python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])' 2>/dev/null && return
-    local p
-    while :; do
-        p=$((20000 + RANDOM % 40000))
-        ss -Htln "sport = :$p" 2>/dev/null | grep -q . || { echo "$p"; return; }
-    done
-}
-
-# start_daemon LISTEN PORT LOG: starts closeloopd, waits for "event=listening", sets $dpid.
-start_daemon() {
-    local listen=$1 port=$2 log=$3
-    env -u CLOSELOOP_CONFIG CLOSELOOP_PORT="$port" CLOSELOOP_LISTEN="$listen" \
-        CLOSELOOP_TLS_CERT="$certs/server.crt" CLOSELOOP_TLS_KEY="$certs/server.key" \
-        CLOSELOOP_TLS_CA="$certs/ca.crt" "$DAEMON" 2>"$log" &
-    dpid=$!
-    pids+=("$dpid")
-    local i
-    for i in $(seq 1 300); do
-        grep -q 'event=listening' "$log" 2>/dev/null && return 0
-        kill -0 "$dpid" 2>/dev/null || break
-        sleep 0.1
-    done
-    echo "# closeloopd on $listen:$port did not start:" >&2
-    sed 's/^/#   /' "$log" >&2
-    return 1
-}
-
-# stop_daemon PID: SIGTERM, then the exit status (124 if it did not exit in 20 s).
-stop_daemon() {
-    local p=$1 i
-    kill -TERM "$p" 2>/dev/null
-    for i in $(seq 1 200); do
-        kill -0 "$p" 2>/dev/null || break
-        sleep 0.1
-    done
-    if kill -0 "$p" 2>/dev/null; then
-        kill -KILL "$p" 2>/dev/null
-        wait "$p" 2>/dev/null
-        return 124
-    fi
-    wait "$p"
-}
-
-# A clean environment: no settings from the person running the tests.
-unset CLOSELOOP_CONFIG CLOSELOOP_SERVER CLOSELOOP_CA CLOSELOOP_CERT CLOSELOOP_KEY \
-    CLOSELOOP_FORMAT XDG_CONFIG_HOME
-export HOME=$work/home
-mkdir -p "$HOME"
-
 certs=$work/certs
 other=$work/other-certs
-if ! "$CL_SOURCE_DIR/deploy/gen-certs.sh" "$certs" >/dev/null 2>&1 ||
-    ! "$CL_SOURCE_DIR/deploy/gen-certs.sh" "$other" >/dev/null 2>&1; then
+if ! gen_certs "$certs" || ! gen_certs "$other"; then
     echo "not ok - generate certificates with deploy/gen-certs.sh"
     echo "0 passed, 1 failed"
     exit 1
@@ -243,6 +166,7 @@ check "--format overrides CLOSELOOP_FORMAT" grep -q '^\[' <<<"$out"
 mkdir -p "$HOME/.config/closeloop"
 printf 'server = 127.0.0.1:%s\nca = %s\n' "$port" "$certs/ca.crt" >"$HOME/.config/closeloop/config"
 env -u CLOSELOOP_CONFIG "$CLOOP" ping >/dev/null 2>&1
+# shellcheck disable=SC2088 # a description, not a path
 check "~/.config/closeloop/config is read when CLOSELOOP_CONFIG is unset" test "$?" = 0
 
 printf '[client]\nserver = 127.0.0.1:%s\nthis line is not ini\n' "$port" >"$conf"
@@ -264,5 +188,4 @@ unset CLOSELOOP_CONFIG
 stop_daemon "$main_pid"
 check "closeloopd exits 0 on SIGTERM" test "$?" = 0
 
-echo "$passed passed, $failed failed"
-[ "$failed" -eq 0 ]
+report_and_exit

@@ -17,139 +17,17 @@
 # ticket racing give one success and one conflict. The daily report's numbers must match
 # what the test did. Prints "ok - ..." / "not ok - ..." per check and "N passed, M
 # failed"; the daemon and the cluster are always stopped and removed on exit.
+# The checks are single-quoted strings run by eval: expansion there is deferred on purpose,
+# and variables used only there look unused to shellcheck.
+# shellcheck disable=SC2016,SC2034
 set -u
 
-: "${CL_BIN_DIR:?CL_BIN_DIR must name the bin directory of the build}"
-: "${CL_SOURCE_DIR:?CL_SOURCE_DIR must name the source tree}"
-: "${CL_TEST_TMP:?CL_TEST_TMP must name a scratch directory}"
-
-CLOOP=$CL_BIN_DIR/cloop
-DAEMON=$CL_BIN_DIR/closeloopd
-PGBIN=${CL_PG_BINDIR:-/usr/lib/postgresql/15/bin}
-mkdir -p "$CL_TEST_TMP"
-work=$(mktemp -d "$CL_TEST_TMP/handover.XXXXXX")
-d=""     # the cluster's directory (data, socket, log)
-dpid=""  # closeloopd
-
-as_pg() { # runs a PostgreSQL binary as the postgres user when we are root
-    if [ "$(id -u)" = 0 ]; then runuser -u postgres -- "$@"; else "$@"; fi
-}
-
-cleanup() {
-    if [ -n "$dpid" ]; then kill -KILL "$dpid" 2>/dev/null; wait "$dpid" 2>/dev/null; fi
-    if [ -n "$d" ] && [ -d "$d" ]; then
-        as_pg "$PGBIN/pg_ctl" -D "$d/data" -m immediate stop >/dev/null 2>&1
-        rm -rf "$d"
-    fi
-    rm -rf "$work"
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM
-
-passed=0
-failed=0
-ok() { echo "ok - $1"; passed=$((passed + 1)); }
-not_ok() {
-    echo "not ok - $1"
-    failed=$((failed + 1))
-    [ -n "${out:-}" ] && printf '%s\n' "$out" | head -n 20 | sed 's/^/#   stdout: /'
-    [ -n "${err:-}" ] && printf '%s\n' "$err" | head -n 20 | sed 's/^/#   stderr: /'
-    return 0
-}
-check() { # description, then a command whose success means the check passed
-    local desc=$1
-    shift
-    if "$@"; then ok "$desc"; else not_ok "$desc"; fi
-}
-bail() { # a step everything after it needs failed: report and stop
-    not_ok "$1"
-    [ -n "$d" ] && [ -f "$d/log" ] && tail -n 20 "$d/log" | sed 's/^/#   postgres: /'
-    [ -f "$work/daemon.log" ] && tail -n 20 "$work/daemon.log" | sed 's/^/#   closeloopd: /'
-    echo "$passed passed, $failed failed"
-    exit 1
-}
-
-# as USER cloop-args...: runs cloop with USER's session store, leaving stdout in $out,
-# stderr in $err and the exit status in $rc.
-as() {
-    local user=$1
-    shift
-    mkdir -p "$work/cfg/$user"
-    out=$(XDG_CONFIG_HOME=$work/cfg/$user "$CLOOP" "${S[@]}" "$@" 2>"$work/stderr")
-    rc=$?
-    err=$(cat "$work/stderr")
-    if grep -q 'Sanitizer' <<<"$err"; then
-        not_ok "cloop $* (as $user) runs clean under the sanitizers"
-    fi
-}
-
-# login USER: logs USER in with the password every test user has.
-login() {
-    CLOSELOOP_PASSWORD=$pw as "$1" login "$1"
-}
-
-# csv_col COLUMN [MATCH-COLUMN VALUE]: from CSV in $out, the COLUMN of the first row whose
-# MATCH-COLUMN equals VALUE (or of the first row).
-csv_col() {
-    python3 -c '
-import csv, sys
-rows = list(csv.reader(sys.stdin))
-col = sys.argv[1]
-for r in rows[1:]:
-    rec = dict(zip(rows[0], r))
-    if len(sys.argv) < 4 or rec.get(sys.argv[2]) == sys.argv[3]:
-        print(rec.get(col, "")); break
-' "$@" <<<"$out"
-}
-
-# data_rows: CSV rows in $out, header excluded.
-data_rows() { printf '%s\n' "$out" | sed '1d' | grep -c .; }
-
-free_port() {
-    python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])' 2>/dev/null && return
-    echo $((20000 + RANDOM % 40000))
-}
-
-unset CLOSELOOP_CONFIG CLOSELOOP_SERVER CLOSELOOP_CA CLOSELOOP_CERT CLOSELOOP_KEY \
-    CLOSELOOP_FORMAT CLOSELOOP_PASSWORD CLOSELOOP_NEW_PASSWORD XDG_CONFIG_HOME
-export HOME=$work/home
-mkdir -p "$HOME"
-pw='s3cret-pass-123'
+# shellcheck source=SCRIPTDIR/lib.sh
+. "$(dirname "$0")/lib.sh"
+setup_scratch handover
 
 # --- PostgreSQL, certificates, closeloopd --------------------------------------------
-[ -x "$PGBIN/initdb" ] || bail "PostgreSQL binaries in $PGBIN (set CL_PG_BINDIR)"
-certs=$work/certs
-"$CL_SOURCE_DIR/deploy/gen-certs.sh" "$certs" >/dev/null 2>&1 || bail "generate certificates"
-
-d=$(mktemp -d /tmp/cltest-pg.XXXXXX)
-[ "$(id -u)" = 0 ] && chown postgres "$d"
-as_pg "$PGBIN/initdb" -D "$d/data" -E UTF8 --locale=C.UTF-8 -A trust -U postgres >/dev/null 2>&1 ||
-    bail "initdb a throwaway cluster"
-as_pg "$PGBIN/pg_ctl" -D "$d/data" \
-    -o "-c listen_addresses='' -c unix_socket_directories=$d -c fsync=off" -l "$d/log" -w \
-    start >/dev/null || bail "start PostgreSQL"
-psql -q -h "$d" -U postgres -c 'create database closeloop' >/dev/null || bail "create database"
-ok "a throwaway PostgreSQL cluster runs in $d"
-export CLOSELOOP_DB_CONNINFO="host=$d dbname=closeloop user=postgres"
-
-port=$(free_port)
-env CLOSELOOP_PORT="$port" CLOSELOOP_LISTEN=127.0.0.1 \
-    CLOSELOOP_TLS_CERT="$certs/server.crt" CLOSELOOP_TLS_KEY="$certs/server.key" \
-    CLOSELOOP_TLS_CA="$certs/ca.crt" "$DAEMON" 2>"$work/daemon.log" &
-dpid=$!
-for _ in $(seq 1 300); do
-    grep -q 'event=listening' "$work/daemon.log" 2>/dev/null && break
-    kill -0 "$dpid" 2>/dev/null || break
-    sleep 0.1
-done
-grep -q 'event=listening' "$work/daemon.log" || bail "closeloopd starts with a database"
-ok "closeloopd starts with a database and listens on port $port"
-S=(--server "127.0.0.1:$port" --ca "$certs/ca.crt")
-
-CLOSELOOP_PASSWORD=$pw "$DAEMON" --bootstrap-admin admin >"$work/bootstrap.out" 2>&1 ||
-    { cat "$work/bootstrap.out" >&2; bail "closeloopd --bootstrap-admin admin exits 0"; }
-ok "closeloopd --bootstrap-admin admin exits 0"
-
+start_server_with_db
 
 D=$(date +%F) # the handover day is today: the report counts today's closures
 login admin
@@ -520,7 +398,8 @@ for r in csv.DictReader(sys.stdin): print(r["id"], r.get("contractor_id", ""), r
         fi
     done <"$work/toverify"
     if [ -s "$work/fail.ids" ]; then
-        for id in $(cat "$work/fail.ids"); do
+        mapfile -t fail_ids <"$work/fail.ids"
+        for id in "${fail_ids[@]}"; do
             as verifier ticket verify "$id" --fail --note "返工：仍有渗水/问题未解决"
             [ "$rc" = 0 ] || not_ok "ticket verify $id --fail as verifier"
         done
@@ -599,12 +478,7 @@ as admin report readiness --project "$p1" --building 1栋 --format csv
 check "report readiness for 1栋 runs" test "$rc" = 0
 
 # --- shutdown --------------------------------------------------------------------------
-kill -TERM "$dpid"
-for _ in $(seq 1 200); do kill -0 "$dpid" 2>/dev/null || break; sleep 0.1; done
-wait "$dpid"
-st=$?
-dpid=""
-check "closeloopd exits 0 on SIGTERM" test "$st" = 0
+stop_daemon "$dpid"
+check "closeloopd exits 0 on SIGTERM" test "$?" = 0
 
-echo "$passed passed, $failed failed"
-[ "$failed" -eq 0 ]
+report_and_exit
