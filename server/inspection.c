@@ -15,9 +15,8 @@
  * every item resolved. Items and tickets share the client's UUID, so a re-sent item is
  * "unchanged", never doubled.
  *
- * Runs on the loop thread. An insp_call_t holds one request's state, including a copy of
- * the session; it is freed right after the final reply. Reply strings point into the
- * PGresult and are packed before the db callback returns. */
+ * Runs on the loop thread. A cl_call_t (handler.h) holds one request's state, including a
+ * copy of the session; it is freed right after the final reply. */
 #include <stdarg.h>
 #include <stdbool.h>
 #include <stdint.h>
@@ -30,13 +29,14 @@
 
 #include "db.h"
 #include "dispatch.h"
+#include "handler.h"
 #include "log.h"
 #include "msg.h"
 #include "session.h"
 #include "sqlutil.h"
 #include "ticket_fsm.h"
+#include "ticket_row.h"
 
-#define INSP_PAGE_MAX      500  /* items per streamed page */
 #define INSP_BATCH_MAX     2000 /* items per ItemBatch */
 #define INSP_SCHEDULE_MAX  5000 /* units per HandoverSchedule */
 #define INSP_KEY_MAX       200  /* idempotency key, characters */
@@ -56,174 +56,23 @@
 #define INSP_ERROR_LEN     300 /* bytes of one row error */
 #define INSP_FRAME_SLACK   64  /* frame bytes kept free for the reply's own encoding */
 
-/* The session scope as a statement's first four parameters. */
-#define SCOPE_PARAMS(c) (c)->scope.v[0], (c)->scope.v[1], (c)->scope.v[2], (c)->scope.v[3]
-
 typedef Closeloop__Meta pb_meta_t;
 typedef Closeloop__RowError pb_row_error_t;
 
 /* ------------------------------------------------------------------ calls */
 
-typedef struct insp_call {
-    cl_req_t *req;
-    cl_session_t session;    /* copy, taken when the request arrived */
-    cl_scope_params_t scope; /* points into session */
-    char conflict[160];      /* the reply to a unique violation */
-    char lost[256];          /* the reply when a write found neither a new nor an old row */
-} insp_call_t;
-
-/* A new call, or NULL after answering the request (no session, out of memory). */
-static insp_call_t *insp_call_new(cl_req_t *req) {
-    const cl_session_t *s = cl_req_session(req);
-    insp_call_t *c = s ? calloc(1, sizeof *c) : NULL;
-    if (!c) {
-        cl_req_fail(req, s ? CL_EINTERNAL : CL_EUNAUTH, s ? "out of memory" : "log in first");
-        return NULL;
-    }
-    c->req = req;
-    c->session = *s;
-    cl_session_scope_params(&c->session, &c->scope);
-    return c;
-}
-
-static void insp_call_free(insp_call_t *c) {
-    free(c);
-}
-
-/* Runs stmt as one batch, preceded by set_actor when it writes. Always ends in cb, or
- * answers the request and frees the call itself. */
-static void insp_run(insp_call_t *c, bool writes, const char *stmt, int nparams,
-                     const char *const *params, cl_db_cb cb) {
-    cl_db_t *db = cl_req_db(c->req);
-    cl_db_batch_t *b = db ? cl_db_batch_new(db) : NULL;
-    int rc = b ? CL_OK : CL_EUNAVAIL;
-    if (rc == CL_OK && writes) {
-        const char *actor[] = {c->session.actor_json};
-        rc = cl_db_batch_add(b, "set_actor", 1, actor);
-    }
-    if (rc == CL_OK) rc = cl_db_batch_add(b, stmt, nparams, params);
-    if (rc != CL_OK) {
-        if (b) cl_db_batch_free(b);
-        cl_req_fail(c->req, rc == CL_EINVAL ? CL_EINTERNAL : rc, "cannot run %s: %s", stmt,
-                    cl_strerror(rc));
-        insp_call_free(c);
-        return;
-    }
-    cl_db_batch_run(b, cb, c);
-}
-
-/* The rows of the batch's last statement, or NULL after answering the failure (the call
- * is freed then). */
-static const PGresult *insp_result(insp_call_t *c, const cl_db_result_t *r) {
-    if (r->status != CL_OK) {
-        if (r->status == CL_ECONFLICT && strcmp(r->sqlstate, "23505") == 0 && c->conflict[0])
-            cl_req_fail(c->req, CL_ECONFLICT, "%s", c->conflict);
-        else
-            cl_req_fail(c->req, r->status, "%s",
-                        r->message[0] ? r->message : cl_strerror(r->status));
-        insp_call_free(c);
-        return NULL;
-    }
-    const PGresult *res = r->count > 0 ? r->res[r->count - 1] : NULL;
-    if (!res || PQresultStatus(res) != PGRES_TUPLES_OK) {
-        cl_req_fail(c->req, CL_EINTERNAL, "the database returned no rows for %s",
-                    c->req->handler ? c->req->handler->name : "the request");
-        insp_call_free(c);
-        return NULL;
-    }
-    return res;
-}
-
-/* A write's single row: true when it holds a record (column 0 not NULL). Otherwise
- * answers from the last two columns ("missing": no such ..., "invalid": a sentence) or
- * with the call's "lost" sentence, and returns false. The call is not freed. */
-static bool insp_one_row(insp_call_t *c, const PGresult *res) {
-    int cols = PQnfields(res);
-    if (PQntuples(res) != 1 || cols < 3) {
-        cl_req_fail(c->req, CL_EINTERNAL, "unexpected result shape for %s",
-                    c->req->handler ? c->req->handler->name : "a write");
-        return false;
-    }
-    if (!cl_sql_isnull(res, 0, 0)) return true;
-    if (!cl_sql_isnull(res, 0, cols - 2))
-        cl_req_fail(c->req, CL_ENOTFOUND, "no such %s", cl_sql_text(res, 0, cols - 2));
-    else if (!cl_sql_isnull(res, 0, cols - 1))
-        cl_req_fail(c->req, CL_EINVAL, "%s", cl_sql_text(res, 0, cols - 1));
-    else
-        cl_req_fail(c->req, CL_ECONFLICT, "%s", c->lost[0] ? c->lost : "changed meanwhile; retry");
-    return false;
-}
-
-/* Sends items[0..n) as one page message of type (its single repeated message field set
- * through the descriptor); the final frame when last. False after failing the request. */
-static bool insp_page_send(cl_req_t *req, uint16_t type, const ProtobufCMessageDescriptor *d,
-                           ProtobufCMessage **items, size_t n, bool last) {
-    const ProtobufCFieldDescriptor *f = &d->fields[0];
-    void *page = calloc(1, d->sizeof_message);
-    if (!page) {
-        cl_req_fail(req, CL_EINTERNAL, "out of memory while sending a page");
-        return false;
-    }
-    protobuf_c_message_init(d, page);
-    memcpy((char *)page + f->quantifier_offset, &n, sizeof n);
-    memcpy((char *)page + f->offset, &items, sizeof items);
-    if (last)
-        cl_req_reply(req, type, page);
-    else
-        cl_req_reply_part(req, type, page);
-    free(page);
-    return true;
-}
-
-/* A list: how one row becomes a record in a slot, and the page it travels in. */
-typedef struct insp_list {
-    uint16_t page_type;
-    const ProtobufCMessageDescriptor *page;
-    size_t slot_size;
-    ProtobufCMessage *(*fill)(void *slot, const PGresult *res, int row);
-} insp_list_t;
-
-/* Streams every row of res whose column 0 is not NULL (NULL: the empty side of a LEFT
- * JOIN) in pages of at most INSP_PAGE_MAX records that fit a frame; an empty list is one
- * empty page. Finishes the request. Slots own no memory (fixed-size storage). */
-static void insp_stream(cl_req_t *req, const insp_list_t *l, const PGresult *res) {
-    size_t budget = cl_req_config(req)->max_frame - INSP_FRAME_SLACK;
-    /* One spare slot: a record that no longer fits is filled before we know it. */
-    char *slots = calloc(INSP_PAGE_MAX + 1, l->slot_size);
-    ProtobufCMessage **items = calloc(INSP_PAGE_MAX + 1, sizeof *items);
-    size_t used = 0, bytes = 0;
-    bool ok = slots && items;
-    int rows = PQntuples(res);
-    for (int row = 0; row < rows && ok; row++) {
-        if (cl_sql_isnull(res, row, 0)) continue;
-        ProtobufCMessage *it = l->fill(slots + used * l->slot_size, res, row);
-        size_t size = protobuf_c_message_get_packed_size(it) + 6; /* + tag, length */
-        if (used > 0 && (used == INSP_PAGE_MAX || bytes + size > budget)) {
-            ok = insp_page_send(req, l->page_type, l->page, items, used, false);
-            if (!ok) break;
-            used = bytes = 0;
-            it = l->fill(slots, res, row);
-        }
-        items[used++] = it;
-        bytes += size;
-    }
-    if (!slots || !items)
-        cl_req_fail(req, CL_EINTERNAL, "out of memory while sending a list");
-    else if (ok)
-        insp_page_send(req, l->page_type, l->page, items, used, true);
-    free(items);
-    free(slots);
-}
-
 /* Starts a scoped read of one project: scope, then the project id. A project that is
  * missing or out of scope returns no row at all: "no such project". */
-static int insp_project_list(cl_req_t *req, int64_t project_id, const char *stmt, cl_db_cb cb) {
+static int insp_project_list(cl_req_t *req, int64_t project_id, const char *stmt,
+                             const cl_call_kind_t *kind) {
     if (!cl_req_need_id(req, "project_id", project_id)) return CL_OK;
-    insp_call_t *c = insp_call_new(req);
+    cl_call_t *c = cl_call_new(req, sizeof *c);
     if (!c) return CL_OK; /* answered */
+    c->kind = kind;
+    snprintf(c->notfound, sizeof c->notfound, "no such project");
     char project[24];
-    const char *p[] = {SCOPE_PARAMS(c), cl_sql_int_param(project, project_id)};
-    insp_run(c, false, stmt, 5, p, cb);
+    const char *p[] = {CL_CALL_SCOPE(c), cl_sql_int_param(project, project_id)};
+    cl_call_run(c, false, stmt, 5, p, cl_call_list_done);
     return CL_OK;
 }
 
@@ -248,16 +97,6 @@ static int insp_project_list(cl_req_t *req, int64_t project_id, const char *stmt
 #define ROUND_COLS(t) META(t) ", " t ".project_id, " t ".kind, " DAY(t ".planned_start") ","  \
                       " " DAY(t ".planned_end") ", " t ".department, " t ".status,"          \
                       " " DAY("p.move_in_date")
-
-/* Ticket, as in server/ticket.c: needs t (tickets), i (inspection_items), p (projects),
- * u (units), b (buildings), k (contractors, LEFT JOIN) and the round kind expression. */
-#define TICKET_COLS(kind)                                                                    \
-    "t.id::text, t.project_id, t.number, p.name, b.name, u.number, " kind ", i.location,"   \
-    " i.category, i.description, i.severity, t.state, coalesce(t.contractor_id, 0),"         \
-    " coalesce(k.name, ''), t.rework_count, " DAY("t.deadline") ","                          \
-    " cl_ticket_timeliness(t.state, t.deadline, t.closed_at), " MS("t.raised_at") ","        \
-    " " MS("t.updated_at") ", t.version, t.last_note,"                                       \
-    " greatest(current_date - t.raised_at::date, 0), coalesce(i.found_again_of::text, '')"
 
 /* scope, $5 key, $6 project, $7 kind, $8 planned start, $9 planned end (NULL: none),
  * $10 department. A second round of the same kind violates UNIQUE (project_id, kind). */
@@ -415,7 +254,7 @@ static const char sql_item_record[] =
     "        SELECT ii.id, ii.unit_id, ii.round_id, ii.location, ii.category, ii.description,"
     "               ii.severity, ii.found_again_of"
     "          FROM inspection_items ii JOIN ok ON ok.item_id = ii.id WHERE ok.existing)"
-    "SELECT c.ord, c.bad, t.new, " TICKET_COLS("coalesce(ro.kind, c.round)")
+    "SELECT c.ord, c.bad, t.new, " CL_TICKET_COLS("t", "coalesce(ro.kind, c.round)", "i")
     "  FROM c LEFT JOIN tk t ON t.id = c.item_id"
     "  LEFT JOIN it i ON i.id = c.item_id"
     "  LEFT JOIN projects p ON p.id = t.project_id"
@@ -658,7 +497,7 @@ static void round_warnings(round_slot_t *s, const char *start, const char *end,
 }
 
 /* Round: META, project_id, kind, start, end, department, status, move-in. */
-static ProtobufCMessage *round_fill(void *slot, const PGresult *res, int row) {
+static ProtobufCMessage *round_fill(void *slot, const cl_call_t *c, const PGresult *res, int row) {
     round_slot_t *s = slot;
     closeloop__round__init(&s->rec);
     cl_sql_meta(&s->meta, res, row);
@@ -675,13 +514,13 @@ static ProtobufCMessage *round_fill(void *slot, const PGresult *res, int row) {
 }
 
 static void round_created(void *arg, const cl_db_result_t *r) {
-    insp_call_t *c = arg;
-    const PGresult *res = insp_result(c, r);
+    cl_call_t *c = arg;
+    const PGresult *res = cl_call_result(c, r);
     if (!res) return;
-    if (insp_one_row(c, res)) {
+    if (cl_call_one_row(c, res, "a write")) {
         round_slot_t *s = calloc(1, sizeof *s);
         if (s) {
-            round_fill(s, res, 0);
+            round_fill(s, c, res, 0);
             for (size_t i = 0; i < s->rec.n_warnings; i++) {
                 char q[2 * INSP_WARNING_LEN];
                 cl_log_warn("round_deadline_warning", "user=%lld project=%lld round=%s text=%s",
@@ -695,7 +534,7 @@ static void round_created(void *arg, const cl_db_result_t *r) {
             cl_req_fail(c->req, CL_EINTERNAL, "out of memory while sending a round");
         }
     }
-    insp_call_free(c);
+    cl_call_free(c);
 }
 
 int cl_insp_round_create(cl_req_t *req) {
@@ -721,7 +560,7 @@ int cl_insp_round_create(cl_req_t *req) {
                     m->planned_start);
         return CL_OK;
     }
-    insp_call_t *c = insp_call_new(req);
+    cl_call_t *c = cl_call_new(req, sizeof *c);
     if (!c) return CL_OK; /* answered */
     char kbuf[96];
     snprintf(c->conflict, sizeof c->conflict, "project already has a %s round", kind);
@@ -730,34 +569,28 @@ int cl_insp_round_create(cl_req_t *req) {
              "result, or use a new key",
              cl_utf8_clip(kbuf, sizeof kbuf, m->idempotency_key));
     char project[24];
-    const char *p[] = {SCOPE_PARAMS(c),
+    const char *p[] = {CL_CALL_SCOPE(c),
                        m->idempotency_key,
                        cl_sql_int_param(project, m->project_id),
                        kind,
                        *m->planned_start ? m->planned_start : NULL,
                        *m->planned_end ? m->planned_end : NULL,
                        m->department};
-    insp_run(c, true, "insp_round_create", 10, p, round_created);
+    cl_call_run(c, true, "insp_round_create", 10, p, round_created);
     return CL_OK;
 }
 
-static const insp_list_t round_list = {CL_MSG_ROUND_PAGE, &closeloop__round_page__descriptor,
-                                       sizeof(round_slot_t), round_fill};
-
-static void round_listed(void *arg, const cl_db_result_t *r) {
-    insp_call_t *c = arg;
-    const PGresult *res = insp_result(c, r);
-    if (!res) return;
-    if (PQntuples(res) == 0)
-        cl_req_fail(c->req, CL_ENOTFOUND, "no such project");
-    else
-        insp_stream(c->req, &round_list, res);
-    insp_call_free(c);
-}
+static const cl_call_kind_t round_kind = {
+    .reply_type = CL_MSG_ROUND,
+    .page_type = CL_MSG_ROUND_PAGE,
+    .page = &closeloop__round_page__descriptor,
+    .slot_size = sizeof(round_slot_t),
+    .fill = round_fill,
+};
 
 int cl_insp_round_list(cl_req_t *req) {
     const cl_pb_round_list_req_t *m = (const cl_pb_round_list_req_t *)req->msg;
-    return insp_project_list(req, m->project_id, "insp_round_list", round_listed);
+    return insp_project_list(req, m->project_id, "insp_round_list", &round_kind);
 }
 
 /* ------------------------------------------------------------------ items */
@@ -919,34 +752,6 @@ static void items_reject(cl_req_t *req, const cl_pb_item_batch_t *m, char *errs,
 /* Ticket columns of the item statement start here (after ord, bad, new). */
 #define TICKET_COL 3
 
-/* A Ticket from TICKET_COLS starting at column col; strings point into res. */
-static void ticket_fill(cl_pb_ticket_t *t, const PGresult *res, int row, int col) {
-    closeloop__ticket__init(t);
-    t->id = PQgetvalue(res, row, col + 0);
-    t->project_id = cl_sql_i64(res, row, col + 1);
-    t->number = (uint32_t)cl_sql_i64(res, row, col + 2);
-    t->project_name = PQgetvalue(res, row, col + 3);
-    t->building = PQgetvalue(res, row, col + 4);
-    t->unit = PQgetvalue(res, row, col + 5);
-    t->round = cl_round_kind_parse(cl_sql_text(res, row, col + 6));
-    t->location = PQgetvalue(res, row, col + 7);
-    t->category = PQgetvalue(res, row, col + 8);
-    t->description = PQgetvalue(res, row, col + 9);
-    t->severity = cl_severity_parse(cl_sql_text(res, row, col + 10));
-    t->state = (Closeloop__TicketState)cl_ticket_state_parse(cl_sql_text(res, row, col + 11));
-    t->contractor_id = cl_sql_i64(res, row, col + 12);
-    t->contractor_name = PQgetvalue(res, row, col + 13);
-    t->rework_count = (uint32_t)cl_sql_i64(res, row, col + 14);
-    t->deadline = PQgetvalue(res, row, col + 15);
-    t->timeliness = cl_timeliness_parse(cl_sql_text(res, row, col + 16));
-    t->raised_at_ms = (uint64_t)cl_sql_i64(res, row, col + 17);
-    t->updated_at_ms = (uint64_t)cl_sql_i64(res, row, col + 18);
-    t->version = cl_sql_i64(res, row, col + 19);
-    t->last_note = PQgetvalue(res, row, col + 20);
-    t->age_days = (uint32_t)cl_sql_i64(res, row, col + 21);
-    t->found_again_of = PQgetvalue(res, row, col + 22);
-}
-
 /* A bad item's sentence, from the statement's reason code. */
 static void item_sql_problem(const cl_pb_item_t *it, const char *bad, char *out, size_t n) {
     char ubuf[80];
@@ -970,8 +775,8 @@ static void item_sql_problem(const cl_pb_item_t *it, const char *bad, char *out,
 
 /* The statement's rows: ord, bad, new, ticket. Rows with bad set mean nothing changed. */
 static void items_recorded(void *arg, const cl_db_result_t *r) {
-    insp_call_t *c = arg;
-    const PGresult *res = insp_result(c, r);
+    cl_call_t *c = arg;
+    const PGresult *res = cl_call_result(c, r);
     if (!res) return;
     const cl_pb_item_batch_t *m = (const cl_pb_item_batch_t *)c->req->msg;
     int rows = PQntuples(res);
@@ -992,7 +797,7 @@ static void items_recorded(void *arg, const cl_db_result_t *r) {
             items_reject(c->req, m, errs, bad);
             free(errs);
         }
-        insp_call_free(c);
+        cl_call_free(c);
         return;
     }
     cl_pb_item_batch_result_t out = CLOSELOOP__ITEM_BATCH_RESULT__INIT;
@@ -1002,7 +807,7 @@ static void items_recorded(void *arg, const cl_db_result_t *r) {
         free(tickets);
         free(ptrs);
         cl_req_fail(c->req, CL_EINTERNAL, "out of memory while sending tickets");
-        insp_call_free(c);
+        cl_call_free(c);
         return;
     }
     /* The tickets travel in the one reply frame: as many as fit (a chunk of short items
@@ -1016,7 +821,7 @@ static void items_recorded(void *arg, const cl_db_result_t *r) {
             continue;
         }
         cl_pb_ticket_t *t = &tickets[out.n_tickets];
-        ticket_fill(t, res, row, TICKET_COL);
+        cl_ticket_row_fill(t, res, row, TICKET_COL);
         if (fresh) {
             out.inserted++;
             if (t->state == CLOSELOOP__TICKET_STATE__TICKET_OPEN)
@@ -1042,7 +847,7 @@ static void items_recorded(void *arg, const cl_db_result_t *r) {
     cl_req_reply(c->req, CL_MSG_ITEM_BATCH_RESULT, &out.base);
     free(ptrs);
     free(tickets);
-    insp_call_free(c);
+    cl_call_free(c);
 }
 
 enum {
@@ -1128,14 +933,14 @@ int cl_insp_item_record(cl_req_t *req) {
     free(errs);
     char *arrays[A__COUNT] = {NULL};
     int rc = item_arrays(m, arrays) ? CL_OK : CL_ENOMEM;
-    insp_call_t *c = rc == CL_OK ? insp_call_new(req) : NULL;
+    cl_call_t *c = rc == CL_OK ? cl_call_new(req, sizeof *c) : NULL;
     if (c) {
         char user[24];
-        const char *p[6 + A__COUNT] = {SCOPE_PARAMS(c), cl_sql_int_param(user, c->session.user_id),
+        const char *p[6 + A__COUNT] = {CL_CALL_SCOPE(c), cl_sql_int_param(user, c->session.user_id),
                                        c->session.username};
         for (int k = 0; k < A__COUNT; k++)
             p[6 + k] = arrays[k];
-        insp_run(c, true, "insp_item_record", 6 + A__COUNT, p, items_recorded);
+        cl_call_run(c, true, "insp_item_record", 6 + A__COUNT, p, items_recorded);
     }
     for (int k = 0; k < A__COUNT; k++)
         free(arrays[k]);
@@ -1196,16 +1001,16 @@ static void record_fill(cl_pb_inspection_record_t *rec, pb_meta_t *meta, const P
 }
 
 static void handover_recorded(void *arg, const cl_db_result_t *r) {
-    insp_call_t *c = arg;
-    const PGresult *res = insp_result(c, r);
+    cl_call_t *c = arg;
+    const PGresult *res = cl_call_result(c, r);
     if (!res) return;
-    if (insp_one_row(c, res)) {
+    if (cl_call_one_row(c, res, "a write")) {
         cl_pb_inspection_record_t rec;
         pb_meta_t meta;
         record_fill(&rec, &meta, res);
         cl_req_reply(c->req, CL_MSG_INSPECTION_RECORD, &rec.base);
     }
-    insp_call_free(c);
+    cl_call_free(c);
 }
 
 /* Why a handover form is unacceptable, or NULL. */
@@ -1242,14 +1047,14 @@ int cl_insp_handover_record(cl_req_t *req) {
         cl_req_fail(req, CL_EINVAL, "%s", why);
         return CL_OK;
     }
-    insp_call_t *c = insp_call_new(req);
+    cl_call_t *c = cl_call_new(req, sizeof *c);
     if (!c) return CL_OK; /* answered */
     snprintf(c->lost, sizeof c->lost,
              "the unit's handover record changed while it was being written; retry");
     bool taken = m->outcome != CLOSELOOP__HANDOVER_OUTCOME__OUTCOME_NOT_TAKEN_OVER;
     bool refused = m->signoff == CLOSELOOP__SIGNOFF__SIGNOFF_REFUSED;
     char project[24], keys[24], sat[24];
-    const char *p[] = {SCOPE_PARAMS(c),
+    const char *p[] = {CL_CALL_SCOPE(c),
                        cl_sql_int_param(project, m->project_id),
                        m->unit,
                        *m->inspected_on ? m->inspected_on : NULL,
@@ -1263,13 +1068,13 @@ int cl_insp_handover_record(cl_req_t *req) {
                        signoff_name(m->signoff),
                        refused ? m->refusal_reason : "",
                        m->satisfaction ? cl_sql_int_param(sat, m->satisfaction) : NULL};
-    insp_run(c, true, "insp_handover_record", 17, p, handover_recorded);
+    cl_call_run(c, true, "insp_handover_record", 17, p, handover_recorded);
     return CL_OK;
 }
 
 static void handover_scheduled(void *arg, const cl_db_result_t *r) {
-    insp_call_t *c = arg;
-    const PGresult *res = insp_result(c, r);
+    cl_call_t *c = arg;
+    const PGresult *res = cl_call_result(c, r);
     if (!res) return;
     if (PQntuples(res) != 1 || PQnfields(res) < 4) {
         cl_req_fail(c->req, CL_EINTERNAL, "unexpected result shape for handover schedule");
@@ -1284,7 +1089,7 @@ static void handover_scheduled(void *arg, const cl_db_result_t *r) {
         cl_pb_ok_t ok = CLOSELOOP__OK__INIT;
         cl_req_reply(c->req, CL_MSG_OK, &ok.base);
     }
-    insp_call_free(c);
+    cl_call_free(c);
 }
 
 int cl_insp_handover_schedule(cl_req_t *req) {
@@ -1312,12 +1117,12 @@ int cl_insp_handover_schedule(cl_req_t *req) {
     }
     char *units = cl_sqlbuf_array_close(&b);
     if (!units) return CL_ENOMEM;
-    insp_call_t *c = insp_call_new(req);
+    cl_call_t *c = cl_call_new(req, sizeof *c);
     if (c) {
         char project[24];
-        const char *p[] = {SCOPE_PARAMS(c), cl_sql_int_param(project, m->project_id), m->date,
+        const char *p[] = {CL_CALL_SCOPE(c), cl_sql_int_param(project, m->project_id), m->date,
                            units};
-        insp_run(c, true, "insp_handover_schedule", 7, p, handover_scheduled);
+        cl_call_run(c, true, "insp_handover_schedule", 7, p, handover_scheduled);
     }
     free(units);
     return CL_OK;
@@ -1326,7 +1131,7 @@ int cl_insp_handover_schedule(cl_req_t *req) {
 /* ------------------------------------------------------------------ deadline presets */
 
 /* DeadlinePreset: project_id, category, severity, days. */
-static ProtobufCMessage *preset_fill(void *slot, const PGresult *res, int row) {
+static ProtobufCMessage *preset_fill(void *slot, const cl_call_t *c, const PGresult *res, int row) {
     cl_pb_deadline_preset_t *d = slot;
     closeloop__deadline_preset__init(d);
     d->project_id = cl_sql_i64(res, row, 0);
@@ -1337,15 +1142,15 @@ static ProtobufCMessage *preset_fill(void *slot, const PGresult *res, int row) {
 }
 
 static void preset_set(void *arg, const cl_db_result_t *r) {
-    insp_call_t *c = arg;
-    const PGresult *res = insp_result(c, r);
+    cl_call_t *c = arg;
+    const PGresult *res = cl_call_result(c, r);
     if (!res) return;
-    if (insp_one_row(c, res)) {
+    if (cl_call_one_row(c, res, "a write")) {
         cl_pb_deadline_preset_t d;
-        preset_fill(&d, res, 0);
+        preset_fill(&d, c, res, 0);
         cl_req_reply(c->req, CL_MSG_DEADLINE_PRESET, &d.base);
     }
-    insp_call_free(c);
+    cl_call_free(c);
 }
 
 int cl_insp_deadline_set(cl_req_t *req) {
@@ -1360,32 +1165,25 @@ int cl_insp_deadline_set(cl_req_t *req) {
         cl_req_fail(req, CL_EINVAL, "days must be between 1 and %d", INSP_DAYS_MAX);
         return CL_OK;
     }
-    insp_call_t *c = insp_call_new(req);
+    cl_call_t *c = cl_call_new(req, sizeof *c);
     if (!c) return CL_OK; /* answered */
     snprintf(c->lost, sizeof c->lost, "the preset changed while it was being set; retry");
     char project[24], days[24];
-    const char *p[] = {SCOPE_PARAMS(c), cl_sql_int_param(project, m->project_id), m->category,
+    const char *p[] = {CL_CALL_SCOPE(c), cl_sql_int_param(project, m->project_id), m->category,
                        cl_severity_name(m->severity), cl_sql_int_param(days, m->days)};
-    insp_run(c, true, "insp_deadline_set", 8, p, preset_set);
+    cl_call_run(c, true, "insp_deadline_set", 8, p, preset_set);
     return CL_OK;
 }
 
-static const insp_list_t preset_list = {CL_MSG_DEADLINE_PRESET_PAGE,
-                                        &closeloop__deadline_preset_page__descriptor,
-                                        sizeof(cl_pb_deadline_preset_t), preset_fill};
-
-static void preset_listed(void *arg, const cl_db_result_t *r) {
-    insp_call_t *c = arg;
-    const PGresult *res = insp_result(c, r);
-    if (!res) return;
-    if (PQntuples(res) == 0)
-        cl_req_fail(c->req, CL_ENOTFOUND, "no such project");
-    else
-        insp_stream(c->req, &preset_list, res);
-    insp_call_free(c);
-}
+static const cl_call_kind_t preset_kind = {
+    .reply_type = CL_MSG_DEADLINE_PRESET,
+    .page_type = CL_MSG_DEADLINE_PRESET_PAGE,
+    .page = &closeloop__deadline_preset_page__descriptor,
+    .slot_size = sizeof(cl_pb_deadline_preset_t),
+    .fill = preset_fill,
+};
 
 int cl_insp_deadline_list(cl_req_t *req) {
     const cl_pb_deadline_list_req_t *m = (const cl_pb_deadline_list_req_t *)req->msg;
-    return insp_project_list(req, m->project_id, "insp_deadline_list", preset_listed);
+    return insp_project_list(req, m->project_id, "insp_deadline_list", &preset_kind);
 }

@@ -14,10 +14,9 @@
  * return exactly one row: the record's columns (NULL when nothing was created or found),
  * then "missing" (what does not exist, for "no such ...") and "invalid" (a sentence).
  *
- * Runs on the loop thread. An org_call_t holds one request's state, including a copy of
- * the session (the connection may log out while the database works); it is freed right
- * after the final reply. Strings of a reply point into the PGresult and are packed
- * before the db callback returns. */
+ * Runs on the loop thread. A cl_call_t (handler.h) holds one request's state, including a
+ * copy of the session (the connection may log out while the database works); it is freed
+ * right after the final reply. */
 #include <ctype.h>
 #include <stdbool.h>
 #include <stdint.h>
@@ -27,12 +26,12 @@
 
 #include "db.h"
 #include "dispatch.h"
+#include "handler.h"
 #include "msg.h"
 #include "password.h"
 #include "session.h"
 #include "sqlutil.h"
 
-#define ORG_PAGE_MAX        500  /* items per streamed page */
 #define ORG_IMPORT_MAX      5000 /* rows per import chunk */
 #define ORG_KEY_MAX         200  /* idempotency key, characters */
 #define ORG_COMPANY_MAX     200  /* company, project and contractor names */
@@ -48,10 +47,7 @@
 #define ORG_USERNAME_MAX    64
 #define ORG_DISPLAY_MAX     240 /* bytes: the session keeps it in 256 */
 #define ORG_USER_PROJECTS   200 /* the session keeps a user's projects in 4096 bytes */
-#define ORG_FRAME_SLACK     64  /* frame bytes kept free for the page's own encoding */
-
-/* The session scope as a statement's first four parameters. */
-#define SCOPE_PARAMS(c) (c)->scope.v[0], (c)->scope.v[1], (c)->scope.v[2], (c)->scope.v[3]
+#define ORG_FRAME_SLACK     64  /* frame bytes kept free for a reply's own encoding */
 
 /* Short names over the generated ones. */
 typedef Closeloop__Meta Closeloop__Meta;
@@ -81,46 +77,11 @@ typedef Closeloop__RowError pb_row_error_t;
 
 /* ------------------------------------------------------------------ records */
 
-typedef struct org_call org_call_t;
-
-/* How one kind of record comes out of a result row and goes on the wire. A slot is the
- * storage for one record and its sub-messages; fill returns the record inside it. */
-typedef struct org_kind {
-    uint16_t reply_type;                    /* a create's reply: MSG_COMPANY */
-    uint16_t page_type;                     /* a list's frames: MSG_COMPANY_PAGE */
-    const ProtobufCMessageDescriptor *page; /* CompanyPage: one repeated message */
-    size_t slot_size;                       /* bytes of one slot */
-    ProtobufCMessage *(*fill)(void *slot, const org_call_t *c, const PGresult *res, int row);
-    void (*clear)(void *slot); /* frees what fill allocated; may be NULL */
-} org_kind_t;
-
-struct org_call {
-    cl_req_t *req;
-    cl_session_t session;    /* copy, taken when the request arrived */
-    cl_scope_params_t scope; /* points into session */
-    const org_kind_t *kind;  /* what the statement returns */
-    char notfound[64];       /* a list's reply when its parent is missing or out of scope */
-    char conflict[256];      /* the reply to a unique violation (a name already taken) */
-    char lost[256];          /* the reply when a create found neither new nor existing row */
-};
-
-/* A new call, or NULL after answering the request (no session, out of memory). */
-static org_call_t *org_call_new(cl_req_t *req, const org_kind_t *kind) {
-    const cl_session_t *s = cl_req_session(req);
-    org_call_t *c = s ? calloc(1, sizeof *c) : NULL;
-    if (!c) {
-        cl_req_fail(req, s ? CL_EINTERNAL : CL_EUNAUTH, s ? "out of memory" : "log in first");
-        return NULL;
-    }
-    c->req = req;
-    c->session = *s;
-    cl_session_scope_params(&c->session, &c->scope);
-    c->kind = kind;
+/* A new call whose statement returns records of kind; NULL after answering the request. */
+static cl_call_t *org_call_new(cl_req_t *req, const cl_call_kind_t *kind) {
+    cl_call_t *c = cl_call_new(req, sizeof *c);
+    if (c) c->kind = kind;
     return c;
-}
-
-static void org_call_free(org_call_t *c) {
-    free(c);
 }
 
 /* Company kinds as stored in companies.kind. */
@@ -151,7 +112,7 @@ typedef struct company_slot {
     Closeloop__Meta meta;
 } company_slot_t;
 
-static ProtobufCMessage *company_fill(void *slot, const org_call_t *c, const PGresult *res,
+static ProtobufCMessage *company_fill(void *slot, const cl_call_t *c, const PGresult *res,
                                       int row) {
     company_slot_t *s = slot;
     closeloop__company__init(&s->rec);
@@ -169,7 +130,7 @@ typedef struct project_slot {
     Closeloop__Meta meta;
 } project_slot_t;
 
-static ProtobufCMessage *project_fill(void *slot, const org_call_t *c, const PGresult *res,
+static ProtobufCMessage *project_fill(void *slot, const cl_call_t *c, const PGresult *res,
                                       int row) {
     project_slot_t *s = slot;
     closeloop__project__init(&s->rec);
@@ -189,7 +150,7 @@ typedef struct building_slot {
     Closeloop__Meta meta;
 } building_slot_t;
 
-static ProtobufCMessage *building_fill(void *slot, const org_call_t *c, const PGresult *res,
+static ProtobufCMessage *building_fill(void *slot, const cl_call_t *c, const PGresult *res,
                                        int row) {
     building_slot_t *s = slot;
     closeloop__building__init(&s->rec);
@@ -209,7 +170,7 @@ typedef struct unit_slot {
     pb_owner_t owner;
 } unit_slot_t;
 
-static ProtobufCMessage *unit_fill(void *slot, const org_call_t *c, const PGresult *res, int row) {
+static ProtobufCMessage *unit_fill(void *slot, const cl_call_t *c, const PGresult *res, int row) {
     unit_slot_t *s = slot;
     closeloop__unit__init(&s->rec);
     cl_sql_meta(&s->meta, res, row);
@@ -238,7 +199,7 @@ typedef struct contractor_slot {
     char **trades; /* pointers into codes */
 } contractor_slot_t;
 
-static ProtobufCMessage *contractor_fill(void *slot, const org_call_t *c, const PGresult *res,
+static ProtobufCMessage *contractor_fill(void *slot, const cl_call_t *c, const PGresult *res,
                                          int row) {
     contractor_slot_t *s = slot;
     closeloop__contractor__init(&s->rec);
@@ -275,7 +236,7 @@ typedef struct user_slot {
     int64_t *projects;
 } user_slot_t;
 
-static ProtobufCMessage *user_fill(void *slot, const org_call_t *c, const PGresult *res, int row) {
+static ProtobufCMessage *user_fill(void *slot, const cl_call_t *c, const PGresult *res, int row) {
     user_slot_t *s = slot;
     closeloop__user__init(&s->rec);
     cl_sql_meta(&s->meta, res, row);
@@ -309,7 +270,7 @@ static void user_clear(void *slot) {
 }
 
 /* TradeAssignment: project_id, trade, contractor_id, contractor_name, version. */
-static ProtobufCMessage *trade_fill(void *slot, const org_call_t *c, const PGresult *res, int row) {
+static ProtobufCMessage *trade_fill(void *slot, const cl_call_t *c, const PGresult *res, int row) {
     pb_trade_assignment_t *s = slot;
     closeloop__trade_assignment__init(s);
     s->project_id = cl_sql_i64(res, row, 0);
@@ -325,153 +286,35 @@ static ProtobufCMessage *trade_fill(void *slot, const org_call_t *c, const PGres
         .reply_type = (reply), .page_type = (page_msg), .page = (desc), .slot_size = sizeof(slot), \
         .fill = (fill_fn), .clear = (clear_fn)                                                     \
     }
-static const org_kind_t kind_company =
+static const cl_call_kind_t kind_company =
     ORG_KIND(CL_MSG_COMPANY, CL_MSG_COMPANY_PAGE, &closeloop__company_page__descriptor,
              company_slot_t, company_fill, NULL);
-static const org_kind_t kind_project =
+static const cl_call_kind_t kind_project =
     ORG_KIND(CL_MSG_PROJECT, CL_MSG_PROJECT_PAGE, &closeloop__project_page__descriptor,
              project_slot_t, project_fill, NULL);
-static const org_kind_t kind_building =
+static const cl_call_kind_t kind_building =
     ORG_KIND(CL_MSG_BUILDING, CL_MSG_BUILDING_PAGE, &closeloop__building_page__descriptor,
              building_slot_t, building_fill, NULL);
-static const org_kind_t kind_unit = ORG_KIND(
+static const cl_call_kind_t kind_unit = ORG_KIND(
     CL_MSG_UNIT, CL_MSG_UNIT_PAGE, &closeloop__unit_page__descriptor, unit_slot_t, unit_fill, NULL);
-static const org_kind_t kind_contractor =
+static const cl_call_kind_t kind_contractor =
     ORG_KIND(CL_MSG_CONTRACTOR, CL_MSG_CONTRACTOR_PAGE, &closeloop__contractor_page__descriptor,
              contractor_slot_t, contractor_fill, contractor_clear);
-static const org_kind_t kind_user =
+static const cl_call_kind_t kind_user =
     ORG_KIND(CL_MSG_USER, CL_MSG_USER_PAGE, &closeloop__user_page__descriptor, user_slot_t,
              user_fill, user_clear);
-static const org_kind_t kind_trade = ORG_KIND(CL_MSG_TRADE_ASSIGNMENT, CL_MSG_TRADE_ASSIGNMENT_PAGE,
-                                              &closeloop__trade_assignment_page__descriptor,
-                                              pb_trade_assignment_t, trade_fill, NULL);
+static const cl_call_kind_t kind_trade = ORG_KIND(
+    CL_MSG_TRADE_ASSIGNMENT, CL_MSG_TRADE_ASSIGNMENT_PAGE,
+    &closeloop__trade_assignment_page__descriptor, pb_trade_assignment_t, trade_fill, NULL);
 
 /* ------------------------------------------------------------------ replies */
 
-/* Answers a failed batch: a unique violation gets the handler's sentence, anything else
- * the database layer's. */
-static void org_fail_db(org_call_t *c, const cl_db_result_t *r) {
-    if (r->status == CL_ECONFLICT && strcmp(r->sqlstate, "23505") == 0 && c->conflict[0])
-        cl_req_fail(c->req, CL_ECONFLICT, "%s", c->conflict);
-    else
-        cl_req_fail(c->req, r->status, "%s", r->message[0] ? r->message : cl_strerror(r->status));
-}
-
-/* The result of the batch's last statement, or NULL after answering the failure (the
- * call is freed then). */
-static const PGresult *org_result(org_call_t *c, const cl_db_result_t *r) {
-    if (r->status != CL_OK) {
-        org_fail_db(c, r);
-        org_call_free(c);
-        return NULL;
-    }
-    const PGresult *res = r->count > 0 ? r->res[r->count - 1] : NULL;
-    if (!res || PQresultStatus(res) != PGRES_TUPLES_OK) {
-        cl_req_fail(c->req, CL_EINTERNAL, "the database returned no rows for %s",
-                    c->req->handler ? c->req->handler->name : "the request");
-        org_call_free(c);
-        return NULL;
-    }
-    return res;
-}
-
-/* Sends items[0..n) as one page of the call's kind; the LAST frame when last. Every page
- * message is a single repeated message field, set through its descriptor. Returns false
- * after failing the request (out of memory): nothing more may be sent then. */
-static bool org_page_send(org_call_t *c, ProtobufCMessage **items, size_t n, bool last) {
-    const ProtobufCMessageDescriptor *d = c->kind->page;
-    const ProtobufCFieldDescriptor *f = &d->fields[0];
-    void *page = calloc(1, d->sizeof_message);
-    if (!page) {
-        cl_req_fail(c->req, CL_EINTERNAL, "out of memory while sending a page");
-        return false;
-    }
-    protobuf_c_message_init(d, page);
-    memcpy((char *)page + f->quantifier_offset, &n, sizeof n);
-    memcpy((char *)page + f->offset, &items, sizeof items);
-    if (last)
-        cl_req_reply(c->req, c->kind->page_type, page);
-    else
-        cl_req_reply_part(c->req, c->kind->page_type, page);
-    free(page);
-    return true;
-}
-
-/* Clears slots [0, n). */
-static void org_slots_clear(const org_kind_t *k, char *slots, size_t n) {
-    for (size_t i = 0; k->clear && i < n; i++)
-        k->clear(slots + i * k->slot_size);
-}
-
-/* Streams every record row of res (rows whose first column is NULL are the empty side
- * of a LEFT JOIN and are skipped) in pages of at most ORG_PAGE_MAX records that fit in a
- * frame, the last page flagged LAST; an empty list is one empty page. Finishes the
- * request. */
-static void org_stream(org_call_t *c, const PGresult *res) {
-    const org_kind_t *k = c->kind;
-    size_t budget = cl_req_config(c->req)->max_frame - ORG_FRAME_SLACK;
-    /* One spare slot: a record that no longer fits is filled before we know it. */
-    char *slots = calloc(ORG_PAGE_MAX + 1, k->slot_size);
-    ProtobufCMessage **items = calloc(ORG_PAGE_MAX + 1, sizeof *items);
-    size_t used = 0, bytes = 0;
-    bool ok = slots && items, answered = false;
-    int rows = PQntuples(res);
-    for (int row = 0; row < rows && ok; row++) {
-        if (cl_sql_isnull(res, row, 0)) continue;
-        ProtobufCMessage *it = k->fill(slots + used * k->slot_size, c, res, row);
-        size_t size = it ? protobuf_c_message_get_packed_size(it) + 6 : 0; /* + tag, length */
-        if (it && used > 0 && (used == ORG_PAGE_MAX || bytes + size > budget)) {
-            /* The page is full: send it, and start the next with this record. */
-            org_slots_clear(k, slots + used * k->slot_size, 1);
-            ok = org_page_send(c, items, used, false);
-            answered = !ok;
-            org_slots_clear(k, slots, used);
-            used = bytes = 0;
-            it = ok ? k->fill(slots, c, res, row) : NULL;
-        }
-        ok = ok && it;
-        if (ok) {
-            items[used++] = it;
-            bytes += size;
-        }
-    }
-    if (ok)
-        org_page_send(c, items, used, true);
-    else if (!answered)
-        cl_req_fail(c->req, CL_EINTERNAL, "out of memory while sending a list");
-    if (slots) org_slots_clear(k, slots, used + 1);
-    free(items);
-    free(slots);
-}
-
-static void org_list_done(void *arg, const cl_db_result_t *r) {
-    org_call_t *c = arg;
-    const PGresult *res = org_result(c, r);
-    if (!res) return;
-    if (PQntuples(res) == 0 && c->notfound[0])
-        cl_req_fail(c->req, CL_ENOTFOUND, "%s", c->notfound);
-    else
-        org_stream(c, res);
-    org_call_free(c);
-}
-
 /* A create's (or trade assignment's) single row: the record, or why there is none. */
 static void org_record_done(void *arg, const cl_db_result_t *r) {
-    org_call_t *c = arg;
-    const PGresult *res = org_result(c, r);
+    cl_call_t *c = arg;
+    const PGresult *res = cl_call_result(c, r);
     if (!res) return;
-    int cols = PQnfields(res);
-    if (PQntuples(res) != 1 || cols < 3) {
-        cl_req_fail(c->req, CL_EINTERNAL, "unexpected result shape for %s",
-                    c->req->handler ? c->req->handler->name : "a create");
-    } else if (cl_sql_isnull(res, 0, 0)) {
-        if (!cl_sql_isnull(res, 0, cols - 2))
-            cl_req_fail(c->req, CL_ENOTFOUND, "no such %s", cl_sql_text(res, 0, cols - 2));
-        else if (!cl_sql_isnull(res, 0, cols - 1))
-            cl_req_fail(c->req, CL_EINVAL, "%s", cl_sql_text(res, 0, cols - 1));
-        else
-            cl_req_fail(c->req, CL_ECONFLICT, "%s", c->lost);
-    } else {
+    if (cl_call_one_row(c, res, "a create")) {
         void *slot = calloc(1, c->kind->slot_size);
         ProtobufCMessage *rec = slot ? c->kind->fill(slot, c, res, 0) : NULL;
         if (rec)
@@ -481,29 +324,7 @@ static void org_record_done(void *arg, const cl_db_result_t *r) {
         if (slot && c->kind->clear) c->kind->clear(slot);
         free(slot);
     }
-    org_call_free(c);
-}
-
-/* Runs stmt with params as one batch, preceded by set_actor when it writes. Always ends
- * in cb, or answers the request and frees the call itself. */
-static void org_run(org_call_t *c, bool writes, const char *stmt, int nparams,
-                    const char *const *params, cl_db_cb cb) {
-    cl_db_t *db = cl_req_db(c->req);
-    cl_db_batch_t *b = db ? cl_db_batch_new(db) : NULL;
-    int rc = b ? CL_OK : CL_EUNAVAIL;
-    if (rc == CL_OK && writes) {
-        const char *actor[] = {c->session.actor_json};
-        rc = cl_db_batch_add(b, "set_actor", 1, actor);
-    }
-    if (rc == CL_OK) rc = cl_db_batch_add(b, stmt, nparams, params);
-    if (rc != CL_OK) {
-        if (b) cl_db_batch_free(b);
-        cl_req_fail(c->req, rc == CL_EINVAL ? CL_EINTERNAL : rc, "cannot run %s: %s", stmt,
-                    cl_strerror(rc));
-        org_call_free(c);
-        return;
-    }
-    cl_db_batch_run(b, cb, c);
+    cl_call_free(c);
 }
 
 /* ------------------------------------------------------------------ parameters */
@@ -829,9 +650,9 @@ const cl_db_stmt_t cl_org_stmts[] = {
 
 /* A new call for a create. A unique violation is answered "<taken> \"<name>\"", and an
  * idempotency key that belongs to a record the caller cannot get with its own sentence. */
-static org_call_t *create_call(cl_req_t *req, const org_kind_t *kind, const char *key,
-                               const char *taken, const char *name) {
-    org_call_t *c = org_call_new(req, kind);
+static cl_call_t *create_call(cl_req_t *req, const cl_call_kind_t *kind, const char *key,
+                              const char *taken, const char *name) {
+    cl_call_t *c = org_call_new(req, kind);
     if (!c) return NULL;
     char nbuf[128], kbuf[96];
     snprintf(c->conflict, sizeof c->conflict, "%s \"%s\"", taken,
@@ -857,27 +678,23 @@ int cl_org_company_create(cl_req_t *req) {
         cl_req_fail(req, CL_EINVAL, "parent_id must be a company id or 0 for none");
         return CL_OK;
     }
-    org_call_t *c = create_call(req, &kind_company, m->idempotency_key,
-                                "there is already a company named", m->name);
+    cl_call_t *c = create_call(req, &kind_company, m->idempotency_key,
+                               "there is already a company named", m->name);
     if (!c) return CL_OK; /* answered */
     char parent[24];
     const char *p[] = {m->idempotency_key, m->name, kind, cl_sql_id_param(parent, m->parent_id)};
-    org_run(c, true, "org_company_create", 4, p, org_record_done);
+    cl_call_run(c, true, "org_company_create", 4, p, org_record_done);
     return CL_OK;
 }
 
 /* Starts a scoped list: the scope, then extra parameters. */
-static int scoped_list(cl_req_t *req, const org_kind_t *kind, const char *notfound,
+static int scoped_list(cl_req_t *req, const cl_call_kind_t *kind, const char *notfound,
                        const char *stmt, int nextra, const char *const *extra) {
-    org_call_t *c = org_call_new(req, kind);
+    cl_call_t *c = org_call_new(req, kind);
     if (!c) return CL_OK; /* answered */
     if (notfound) snprintf(c->notfound, sizeof c->notfound, "%s", notfound);
-    const char *p[8];
-    for (int i = 0; i < 4; i++)
-        p[i] = c->scope.v[i];
-    for (int i = 0; i < nextra; i++)
-        p[4 + i] = extra[i];
-    org_run(c, false, stmt, 4 + nextra, p, org_list_done);
+    cl_call_stmt_t st = {stmt, nextra, extra};
+    cl_call_run_scoped(c, false, &st, 1, cl_call_list_done);
     return CL_OK;
 }
 
@@ -895,17 +712,17 @@ int cl_org_project_create(cl_req_t *req) {
         cl_req_fail(req, CL_EINVAL, "move_in_date must be a date written YYYY-MM-DD");
         return CL_OK;
     }
-    org_call_t *c = create_call(req, &kind_project, m->idempotency_key,
-                                "the company already has a project named", m->name);
+    cl_call_t *c = create_call(req, &kind_project, m->idempotency_key,
+                               "the company already has a project named", m->name);
     if (!c) return CL_OK; /* answered */
     char company[24];
-    const char *p[] = {SCOPE_PARAMS(c),
+    const char *p[] = {CL_CALL_SCOPE(c),
                        m->idempotency_key,
                        cl_sql_id_param(company, m->company_id),
                        m->name,
                        m->city,
                        *m->move_in_date ? m->move_in_date : NULL};
-    org_run(c, true, "org_project_create", 9, p, org_record_done);
+    cl_call_run(c, true, "org_project_create", 9, p, org_record_done);
     return CL_OK;
 }
 
@@ -925,13 +742,14 @@ int cl_org_building_create(cl_req_t *req) {
         cl_req_fail(req, CL_EINVAL, "floors must be between 0 and %d", ORG_FLOOR_MAX);
         return CL_OK;
     }
-    org_call_t *c = create_call(req, &kind_building, m->idempotency_key,
-                                "the project already has a building named", m->name);
+    cl_call_t *c = create_call(req, &kind_building, m->idempotency_key,
+                               "the project already has a building named", m->name);
     if (!c) return CL_OK; /* answered */
     char project[24], floors[24];
-    const char *p[] = {SCOPE_PARAMS(c), m->idempotency_key, cl_sql_id_param(project, m->project_id),
-                       m->name, cl_sql_int_param(floors, m->floors)};
-    org_run(c, true, "org_building_create", 8, p, org_record_done);
+    const char *p[] = {CL_CALL_SCOPE(c), m->idempotency_key,
+                       cl_sql_id_param(project, m->project_id), m->name,
+                       cl_sql_int_param(floors, m->floors)};
+    cl_call_run(c, true, "org_building_create", 8, p, org_record_done);
     return CL_OK;
 }
 
@@ -977,11 +795,11 @@ int cl_org_unit_create(cl_req_t *req) {
         cl_req_fail(req, CL_EINVAL, "%s", why);
         return CL_OK;
     }
-    org_call_t *c = create_call(req, &kind_unit, m->idempotency_key,
-                                "the building already has a unit numbered", m->number);
+    cl_call_t *c = create_call(req, &kind_unit, m->idempotency_key,
+                               "the building already has a unit numbered", m->number);
     if (!c) return CL_OK; /* answered */
     char building[24], floor[24];
-    const char *p[] = {SCOPE_PARAMS(c),
+    const char *p[] = {CL_CALL_SCOPE(c),
                        m->idempotency_key,
                        cl_sql_id_param(building, m->building_id),
                        m->number,
@@ -991,7 +809,7 @@ int cl_org_unit_create(cl_req_t *req) {
                        owner ? o->phone : "",
                        owner ? o->id_number : "",
                        cl_sql_bool_param(cl_authz_sees_owner_data(c->session.role))};
-    org_run(c, true, "org_unit_create", 13, p, org_record_done);
+    cl_call_run(c, true, "org_unit_create", 13, p, org_record_done);
     return CL_OK;
 }
 
@@ -1032,14 +850,14 @@ int cl_org_contractor_create(cl_req_t *req) {
     }
     char *list = cl_sqlbuf_array_close(&trades);
     if (!list) return CL_ENOMEM;
-    org_call_t *c = create_call(req, &kind_contractor, m->idempotency_key,
-                                "there is already a contractor named", m->name);
+    cl_call_t *c = create_call(req, &kind_contractor, m->idempotency_key,
+                               "there is already a contractor named", m->name);
     if (!c) {
         free(list);
         return CL_OK; /* answered */
     }
     const char *p[] = {m->idempotency_key, m->name, list};
-    org_run(c, true, "org_contractor_create", 3, p, org_record_done);
+    cl_call_run(c, true, "org_contractor_create", 3, p, org_record_done);
     free(list);
     return CL_OK;
 }
@@ -1050,12 +868,12 @@ static bool own_contractor_only(const cl_session_t *s, cl_op_t op) {
 }
 
 int cl_org_contractor_list(cl_req_t *req) {
-    org_call_t *c = org_call_new(req, &kind_contractor);
+    cl_call_t *c = org_call_new(req, &kind_contractor);
     if (!c) return CL_OK; /* answered */
     char contractor[24];
     const char *p[] = {cl_sql_bool_param(own_contractor_only(&c->session, CL_OP_CONTRACTOR_LIST)),
                        cl_sql_int_param(contractor, c->session.contractor_id)};
-    org_run(c, false, "org_contractor_list", 2, p, org_list_done);
+    cl_call_run(c, false, "org_contractor_list", 2, p, cl_call_list_done);
     return CL_OK;
 }
 
@@ -1092,11 +910,11 @@ static const char *user_shape_problem(const pb_user_create_t *m, cl_role_t role)
 }
 
 static void user_hashed(void *arg, int status, const char *encoded) {
-    org_call_t *c = arg;
+    cl_call_t *c = arg;
     const pb_user_create_t *m = (const pb_user_create_t *)c->req->msg;
     if (status != CL_OK) {
         cl_req_fail(c->req, CL_EINTERNAL, "could not hash the password");
-        org_call_free(c);
+        cl_call_free(c);
         return;
     }
     cl_sqlbuf_t projects = {0};
@@ -1106,11 +924,11 @@ static void user_hashed(void *arg, int status, const char *encoded) {
     char *list = cl_sqlbuf_array_close(&projects);
     if (!list) {
         cl_req_fail(c->req, CL_EINTERNAL, "out of memory");
-        org_call_free(c);
+        cl_call_free(c);
         return;
     }
     char company[24], contractor[24];
-    const char *p[] = {SCOPE_PARAMS(c),
+    const char *p[] = {CL_CALL_SCOPE(c),
                        m->idempotency_key,
                        m->username,
                        m->display_name,
@@ -1119,7 +937,7 @@ static void user_hashed(void *arg, int status, const char *encoded) {
                        cl_sql_id_param(contractor, m->contractor_id),
                        list,
                        encoded};
-    org_run(c, true, "org_user_create", 12, p, org_record_done);
+    cl_call_run(c, true, "org_user_create", 12, p, org_record_done);
     free(list);
 }
 
@@ -1161,11 +979,11 @@ int cl_org_user_create(cl_req_t *req) {
         cl_req_fail(req, CL_EFORBIDDEN, "only an HQ admin can create %s users", cl_role_name(role));
         return CL_OK;
     }
-    org_call_t *c = create_call(req, &kind_user, m->idempotency_key,
-                                "there is already a user named", m->username);
+    cl_call_t *c = create_call(req, &kind_user, m->idempotency_key, "there is already a user named",
+                               m->username);
     if (!c) return CL_OK; /* answered */
     int rc = cl_password_hash_async(cl_req_loop(req), m->password, user_hashed, c);
-    if (rc != CL_OK) org_call_free(c);
+    if (rc != CL_OK) cl_call_free(c);
     return rc;
 }
 
@@ -1183,14 +1001,14 @@ int cl_org_trade_assign(cl_req_t *req) {
         !cl_req_need_id(req, "contractor_id", m->contractor_id) ||
         !cl_req_need_trade(req, m->trade))
         return CL_OK;
-    org_call_t *c = org_call_new(req, &kind_trade);
+    cl_call_t *c = org_call_new(req, &kind_trade);
     if (!c) return CL_OK; /* answered */
     snprintf(c->lost, sizeof c->lost, "the %s assignment changed while it was being made; retry",
              m->trade);
     char project[24], contractor[24];
-    const char *p[] = {SCOPE_PARAMS(c), cl_sql_int_param(project, m->project_id), m->trade,
+    const char *p[] = {CL_CALL_SCOPE(c), cl_sql_int_param(project, m->project_id), m->trade,
                        cl_sql_int_param(contractor, m->contractor_id)};
-    org_run(c, true, "org_trade_assign", 7, p, org_record_done);
+    cl_call_run(c, true, "org_trade_assign", 7, p, org_record_done);
     return CL_OK;
 }
 
@@ -1364,8 +1182,8 @@ static void import_reject(cl_req_t *req, const pb_import_chunk_t *m, const row_c
 }
 
 static void import_done(void *arg, const cl_db_result_t *r) {
-    org_call_t *c = arg;
-    const PGresult *res = org_result(c, r);
+    cl_call_t *c = arg;
+    const PGresult *res = cl_call_result(c, r);
     if (!res) return;
     if (PQntuples(res) != 1 || PQnfields(res) < 4) {
         cl_req_fail(c->req, CL_EINTERNAL, "unexpected result shape for unit import");
@@ -1381,7 +1199,7 @@ static void import_done(void *arg, const cl_db_result_t *r) {
         out.buildings_created = (uint32_t)cl_sql_i64(res, 0, 3);
         cl_req_reply(c->req, CL_MSG_UNIT_IMPORT_RESULT, &out.base);
     }
-    org_call_free(c);
+    cl_call_free(c);
 }
 
 /* The rows as the statement's seven parallel arrays; false when out of memory. */
@@ -1423,15 +1241,15 @@ int cl_org_unit_import(cl_req_t *req) {
     free(checks);
     char *arrays[7] = {NULL};
     int rc = import_arrays(m, arrays) ? CL_OK : CL_ENOMEM;
-    org_call_t *c = rc == CL_OK ? org_call_new(req, NULL) : NULL;
+    cl_call_t *c = rc == CL_OK ? org_call_new(req, NULL) : NULL;
     if (c) {
         char project[24];
-        const char *p[] = {SCOPE_PARAMS(c), cl_sql_int_param(project, m->project_id),
-                           arrays[0],       arrays[1],
-                           arrays[2],       arrays[3],
-                           arrays[4],       arrays[5],
+        const char *p[] = {CL_CALL_SCOPE(c), cl_sql_int_param(project, m->project_id),
+                           arrays[0],        arrays[1],
+                           arrays[2],        arrays[3],
+                           arrays[4],        arrays[5],
                            arrays[6]};
-        org_run(c, true, "org_unit_import", 12, p, import_done);
+        cl_call_run(c, true, "org_unit_import", 12, p, import_done);
     }
     for (int k = 0; k < 7; k++)
         free(arrays[k]);

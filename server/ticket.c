@@ -17,10 +17,10 @@
  * sees the tickets of the projects in its scope (cl_visible_project). A ticket outside
  * the scope reads exactly like a missing one. Tickets carry no owner data at all.
  *
- * Runs on the loop thread. A tk_call_t holds one request's state, including a copy of
- * the session; it is freed right after the final reply. Reply strings point into the
- * PGresult and are packed before the db callback returns. */
+ * Runs on the loop thread. A tk_call_t (a cl_call_t, handler.h, and what a ticket
+ * request adds) holds one request's state; it is freed right after the final reply. */
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -28,10 +28,12 @@
 
 #include "db.h"
 #include "dispatch.h"
+#include "handler.h"
 #include "msg.h"
 #include "session.h"
 #include "sqlutil.h"
 #include "ticket_fsm.h"
+#include "ticket_row.h"
 
 #define TK_PAGE_MAX     500  /* tickets per streamed page */
 #define TK_NOTE_MAX     2000 /* characters of a note, reason or explanation */
@@ -66,16 +68,9 @@ typedef Closeloop__TimelinessCounts pb_tcounts_t;
 #define TICKET_REF(t) \
     "(" t ".id = $5::uuid OR (" t ".project_id = $6::bigint AND " t ".number = $7::int))"
 
-/* The Ticket message's columns (TK_COLS of them) and the joins they need. Aliases i, u,
- * b, p, r and k are taken by the joins. */
-#define TICKET_COLS(t)                                                                    \
-    t ".id::text, " t ".project_id, " t ".number, p.name, b.name, u.number, r.kind,"      \
-    " i.location, " t ".category, i.description, " t ".severity, " t ".state,"            \
-    " coalesce(" t ".contractor_id, 0), coalesce(k.name, ''), " t ".rework_count,"        \
-    " coalesce(to_char(" t ".deadline, 'YYYY-MM-DD'), ''),"                               \
-    " cl_ticket_timeliness(" t ".state, " t ".deadline, " t ".closed_at),"                \
-    " " MS(t ".raised_at") ", " MS(t ".updated_at") ", " t ".version, " t ".last_note,"   \
-    " greatest(current_date - " t ".raised_at::date, 0), coalesce(i.found_again_of::text, '')"
+/* The Ticket message's columns (CL_TICKET_NCOLS of them) and the joins they need.
+ * Aliases i, u, b, p, r and k are taken by the joins. */
+#define TICKET_COLS(t) CL_TICKET_COLS(t, "r.kind", t)
 #define TICKET_JOINS(t)                                                                   \
     " JOIN inspection_items i ON i.id = " t ".id"                                         \
     " JOIN units u ON u.id = i.unit_id"                                                   \
@@ -269,8 +264,6 @@ static const char sql_ready_blockers[] =
 
 // clang-format on
 
-#define TK_COLS 23 /* columns of TICKET_COLS */
-
 const cl_db_stmt_t cl_ticket_stmts[] = {
     {"ticket_transition", sql_transition},
     {"ticket_show", sql_show},
@@ -289,28 +282,11 @@ const cl_db_stmt_t cl_ticket_stmts[] = {
     {NULL, NULL},
 };
 
-/* ------------------------------------------------------------------ names */
-
-static const char *const round_names[] = {"",        "mock1",    "mock2",    "mock3",   "handover",
-                                          "check3m", "check11m", "check23m", "check35m"};
-static const char *const severity_names[] = {"", "minor", "major", "critical"};
-static const char *const timeliness_names[] = {
-    "", "no_deadline", "overdue_open", "in_time_open", "closed_late", "closed_in_time"};
-
-static int name_index(const char *const *names, size_t n, const char *s) {
-    for (size_t i = 1; i < n; i++)
-        if (strcmp(names[i], s) == 0) return (int)i;
-    return 0;
-}
-#define NAME_INDEX(names, s) name_index((names), sizeof(names) / sizeof((names)[0]), (s))
-
 /* ------------------------------------------------------------------ calls */
 
 typedef struct tk_call {
-    cl_req_t *req;
-    cl_session_t session;    /* copy, taken when the request arrived */
-    cl_scope_params_t scope; /* points into session */
-    char label[48];          /* "ticket #12" or "the ticket": for sentences */
+    cl_call_t call; /* first: the call is the db callbacks' argument */
+    char label[48]; /* "ticket #12" or "the ticket": for sentences */
     cl_ticket_action_t action;
     const char *from_names; /* a transition's applicable states, for the conflict text */
     int64_t expected_version;
@@ -321,166 +297,28 @@ typedef struct tk_call {
     char cur_number[24];
     char cur_id[40];
 } tk_call_t;
-
-static tk_call_t *tk_call_new(cl_req_t *req) {
-    const cl_session_t *s = cl_req_session(req);
-    tk_call_t *c = s ? calloc(1, sizeof *c) : NULL;
-    if (!c) {
-        cl_req_fail(req, s ? CL_EINTERNAL : CL_EUNAUTH, s ? "out of memory" : "log in first");
-        return NULL;
-    }
-    c->req = req;
-    c->session = *s;
-    cl_session_scope_params(&c->session, &c->scope);
-    return c;
-}
-
-/* One statement of a batch: its name and parameters after the four scope ones. */
-typedef struct tk_stmt {
-    const char *name;
-    int nextra;
-    const char *const *extra;
-} tk_stmt_t;
-
-/* Runs the statements as one batch (set_actor first when it writes), each with the
- * scope as its first four parameters. Always ends in cb, or answers and frees c. */
-static void tk_run(tk_call_t *c, bool writes, const tk_stmt_t *stmts, int n, cl_db_cb cb) {
-    cl_db_t *db = cl_req_db(c->req);
-    cl_db_batch_t *b = db ? cl_db_batch_new(db) : NULL;
-    int rc = b ? CL_OK : CL_EUNAVAIL;
-    if (rc == CL_OK && writes) {
-        const char *actor[] = {c->session.actor_json};
-        rc = cl_db_batch_add(b, "set_actor", 1, actor);
-    }
-    for (int i = 0; i < n && rc == CL_OK; i++) {
-        const char *p[CL_DB_MAX_PARAMS];
-        if (4 + stmts[i].nextra > CL_DB_MAX_PARAMS) {
-            rc = CL_EINVAL;
-            break;
-        }
-        for (int j = 0; j < 4; j++)
-            p[j] = c->scope.v[j];
-        for (int j = 0; j < stmts[i].nextra; j++)
-            p[4 + j] = stmts[i].extra[j];
-        rc = cl_db_batch_add(b, stmts[i].name, 4 + stmts[i].nextra, p);
-    }
-    if (rc != CL_OK) {
-        if (b) cl_db_batch_free(b);
-        cl_req_fail(c->req, rc == CL_EINVAL ? CL_EINTERNAL : rc, "cannot run %s: %s", stmts[0].name,
-                    cl_strerror(rc));
-        free(c);
-        return;
-    }
-    cl_db_batch_run(b, cb, c);
-}
-
-/* Result i of the batch with at least min_cols columns, or NULL after answering (a
- * failed batch, or a result of the wrong shape); the caller then frees the call. */
-static const PGresult *tk_result(tk_call_t *c, const cl_db_result_t *r, int i, int min_cols) {
-    if (r->status != CL_OK) {
-        cl_req_fail(c->req, r->status, "%s", r->message[0] ? r->message : cl_strerror(r->status));
-        return NULL;
-    }
-    const PGresult *res = i < r->count ? r->res[i] : NULL;
-    if (!res || PQresultStatus(res) != PGRES_TUPLES_OK || PQnfields(res) < min_cols) {
-        cl_req_fail(c->req, CL_EINTERNAL, "the database returned an unexpected result for %s",
-                    c->req->handler ? c->req->handler->name : "the request");
-        return NULL;
-    }
-    return res;
-}
+_Static_assert(offsetof(tk_call_t, call) == 0, "a tk_call_t is its cl_call_t");
+_Static_assert(TK_PAGE_MAX == CL_CALL_PAGE_MAX, "a list page is one frame's worth at most");
 
 /* ------------------------------------------------------------------ tickets */
 
-/* Fills t from TICKET_COLS starting at column col; strings point into res. */
-static void ticket_fill(pb_ticket_t *t, const PGresult *res, int row, int col) {
-    closeloop__ticket__init(t);
-    t->id = PQgetvalue(res, row, col + 0);
-    t->project_id = cl_sql_i64(res, row, col + 1);
-    t->number = (uint32_t)cl_sql_i64(res, row, col + 2);
-    t->project_name = PQgetvalue(res, row, col + 3);
-    t->building = PQgetvalue(res, row, col + 4);
-    t->unit = PQgetvalue(res, row, col + 5);
-    t->round = (Closeloop__RoundKind)NAME_INDEX(round_names, cl_sql_text(res, row, col + 6));
-    t->location = PQgetvalue(res, row, col + 7);
-    t->category = PQgetvalue(res, row, col + 8);
-    t->description = PQgetvalue(res, row, col + 9);
-    t->severity = (Closeloop__Severity)NAME_INDEX(severity_names, cl_sql_text(res, row, col + 10));
-    t->state = (Closeloop__TicketState)cl_ticket_state_parse(cl_sql_text(res, row, col + 11));
-    t->contractor_id = cl_sql_i64(res, row, col + 12);
-    t->contractor_name = PQgetvalue(res, row, col + 13);
-    t->rework_count = (uint32_t)cl_sql_i64(res, row, col + 14);
-    t->deadline = PQgetvalue(res, row, col + 15);
-    t->timeliness =
-        (Closeloop__Timeliness)NAME_INDEX(timeliness_names, cl_sql_text(res, row, col + 16));
-    t->raised_at_ms = (uint64_t)cl_sql_i64(res, row, col + 17);
-    t->updated_at_ms = (uint64_t)cl_sql_i64(res, row, col + 18);
-    t->version = cl_sql_i64(res, row, col + 19);
-    t->last_note = PQgetvalue(res, row, col + 20);
-    t->age_days = (uint32_t)cl_sql_i64(res, row, col + 21);
-    t->found_again_of = PQgetvalue(res, row, col + 22);
+static ProtobufCMessage *ticket_slot_fill(void *slot, const cl_call_t *c, const PGresult *res,
+                                          int row) {
+    pb_ticket_t *t = slot;
+    cl_ticket_row_fill(t, res, row, 0);
+    return &t->base;
 }
 
-/* Sends items[0..n) as one TicketPage; the final frame when last. */
-static void page_send(tk_call_t *c, pb_ticket_t **items, size_t n, bool last) {
-    Closeloop__TicketPage page = CLOSELOOP__TICKET_PAGE__INIT;
-    page.n_items = n;
-    page.items = items;
-    if (last)
-        cl_req_reply(c->req, CL_MSG_TICKET_PAGE, &page.base);
-    else
-        cl_req_reply_part(c->req, CL_MSG_TICKET_PAGE, &page.base);
-}
-
-/* Sends every ticket row of res as TicketPage frames of at most TK_PAGE_MAX tickets
- * that fit in a frame; the last frame is flagged LAST when final (an empty final page
- * when there is no row). Returns false after failing the request. */
-static bool tk_stream(tk_call_t *c, const PGresult *res, bool final) {
-    size_t budget = cl_req_config(c->req)->max_frame - TK_FRAME_SLACK;
-    pb_ticket_t *slots = calloc(TK_PAGE_MAX, sizeof *slots);
-    pb_ticket_t **items = calloc(TK_PAGE_MAX, sizeof *items);
-    if (!slots || !items) {
-        cl_req_fail(c->req, CL_EINTERNAL, "out of memory while sending a list");
-        free(slots);
-        free(items);
-        return false;
-    }
-    size_t used = 0, bytes = 0;
-    int rows = PQntuples(res);
-    for (int row = 0; row < rows; row++) {
-        pb_ticket_t t;
-        ticket_fill(&t, res, row, 0);
-        size_t size = protobuf_c_message_get_packed_size(&t.base) + 6; /* + tag, length */
-        if (used > 0 && (used == TK_PAGE_MAX || bytes + size > budget)) {
-            page_send(c, items, used, false);
-            used = bytes = 0;
-        }
-        slots[used] = t;
-        items[used] = &slots[used];
-        used++;
-        bytes += size;
-    }
-    if (final || used > 0) page_send(c, items, used, final);
-    free(items);
-    free(slots);
-    return true;
-}
+/* The morning lists' tickets, sent as TicketPage frames. */
+static const cl_call_kind_t ticket_kind = {
+    .reply_type = CL_MSG_TICKET,
+    .page_type = CL_MSG_TICKET_PAGE,
+    .page = &closeloop__ticket_page__descriptor,
+    .slot_size = sizeof(pb_ticket_t),
+    .fill = ticket_slot_fill,
+};
 
 /* ------------------------------------------------------------------ validation */
-
-static bool uuid_valid(const char *s) {
-    if (strlen(s) != 36) return false;
-    for (int i = 0; i < 36; i++) {
-        char ch = s[i];
-        if (i == 8 || i == 13 || i == 18 || i == 23) {
-            if (ch != '-') return false;
-        } else if (!((ch >= '0' && ch <= '9') || (ch >= 'a' && ch <= 'f') ||
-                     (ch >= 'A' && ch <= 'F'))) {
-            return false;
-        }
-    }
-    return true;
-}
 
 /* The reference as parameters $5..$7 (uuid or NULL, project, number) and a label for
  * sentences; false after failing the request. */
@@ -497,7 +335,7 @@ static bool need_ref(cl_req_t *req, const Closeloop__TicketRef *m, tk_ref_t *out
         return false;
     }
     if (*m->id) {
-        if (!uuid_valid(m->id)) {
+        if (!cl_uuid_valid(m->id)) {
             cl_req_fail(req, CL_EINVAL, "the ticket id must be a UUID");
             return false;
         }
@@ -546,42 +384,42 @@ static const char *action_verb(cl_ticket_action_t a) {
 
 static void transition_done(void *arg, const cl_db_result_t *r) {
     tk_call_t *c = arg;
-    const PGresult *res = tk_result(c, r, 1, TK_COLS + 5);
+    const PGresult *res = cl_call_result_at(&c->call, r, 1, CL_TICKET_NCOLS + 5);
     if (!res) {
-        free(c);
+        cl_call_free(&c->call);
         return;
     }
     if (PQntuples(res) != 1) {
-        cl_req_fail(c->req, CL_EINTERNAL, "unexpected result shape for a ticket transition");
+        cl_req_fail(c->call.req, CL_EINTERNAL, "unexpected result shape for a ticket transition");
     } else if (!cl_sql_isnull(res, 0, 0)) {
         pb_ticket_t t;
-        ticket_fill(&t, res, 0, 0);
-        cl_req_reply(c->req, CL_MSG_TICKET, &t.base);
-    } else if (cl_sql_i64(res, 0, TK_COLS) == 0) {
-        cl_req_fail(c->req, CL_ENOTFOUND, "no such ticket");
+        cl_ticket_row_fill(&t, res, 0, 0);
+        cl_req_reply(c->call.req, CL_MSG_TICKET, &t.base);
+    } else if (cl_sql_i64(res, 0, CL_TICKET_NCOLS) == 0) {
+        cl_req_fail(c->call.req, CL_ENOTFOUND, "no such ticket");
     } else {
-        const char *state = cl_sql_text(res, 0, TK_COLS + 1);
-        int64_t version = cl_sql_i64(res, 0, TK_COLS + 2);
-        unsigned number = (unsigned)cl_sql_i64(res, 0, TK_COLS + 3);
-        bool contractor = cl_sql_text(res, 0, TK_COLS + 4)[0] == 't';
+        const char *state = cl_sql_text(res, 0, CL_TICKET_NCOLS + 1);
+        int64_t version = cl_sql_i64(res, 0, CL_TICKET_NCOLS + 2);
+        unsigned number = (unsigned)cl_sql_i64(res, 0, CL_TICKET_NCOLS + 3);
+        bool contractor = cl_sql_text(res, 0, CL_TICKET_NCOLS + 4)[0] == 't';
         cl_ticket_step_t step;
         bool applies = cl_ticket_step(cl_ticket_state_parse(state), c->action, &step) == CL_OK;
         const char *action = cl_ticket_action_name(c->action);
         if (applies && !contractor &&
             (c->action == CL_TACT_DISPATCH || c->action == CL_TACT_REASSIGN))
-            cl_req_fail(c->req, CL_ENOTFOUND, "no such contractor");
+            cl_req_fail(c->call.req, CL_ENOTFOUND, "no such contractor");
         else if (applies && c->expected_version && version != c->expected_version)
-            cl_req_fail(c->req, CL_ECONFLICT,
+            cl_req_fail(c->call.req, CL_ECONFLICT,
                         "ticket #%u was changed by someone else: it is now %s, version %lld "
                         "(you had version %lld)",
                         number, state, (long long)version, (long long)c->expected_version);
         else
-            cl_req_fail(c->req, CL_ECONFLICT,
+            cl_req_fail(c->call.req, CL_ECONFLICT,
                         "ticket #%u was changed by someone else: it is now %s (%s applies to "
                         "%s tickets only)",
                         number, state, action, c->from_names);
     }
-    free(c);
+    cl_call_free(&c->call);
 }
 
 int cl_ticket_transition(cl_req_t *req) {
@@ -663,7 +501,7 @@ int cl_ticket_transition(cl_req_t *req) {
         free(from_list);
         return CL_OK;
     }
-    tk_call_t *c = tk_call_new(req);
+    tk_call_t *c = cl_call_new(req, sizeof *c);
     if (!c) {
         free(from_list);
         return CL_OK; /* answered */
@@ -685,10 +523,10 @@ int cl_ticket_transition(cl_req_t *req) {
                        cl_sql_id_param(contractor, m->contractor_id),
                        cl_sql_bool_param(step.rework),
                        m->note,
-                       cl_sql_int_param(user, c->session.user_id),
-                       c->session.username};
-    tk_stmt_t st = {"ticket_transition", 13, p};
-    tk_run(c, true, &st, 1, transition_done);
+                       cl_sql_int_param(user, c->call.session.user_id),
+                       c->call.session.username};
+    cl_call_stmt_t st = {"ticket_transition", 13, p};
+    cl_call_run_scoped(&c->call, true, &st, 1, transition_done);
     free(from_list);
     return CL_OK;
 }
@@ -706,31 +544,32 @@ static int hexval(char ch) {
 
 static void show_done(void *arg, const cl_db_result_t *r) {
     tk_call_t *c = arg;
-    const PGresult *res = tk_result(c, r, 0, TK_COLS + SHOW_EXTRA + SHOW_EVENT);
+    const PGresult *res =
+        cl_call_result_at(&c->call, r, 0, CL_TICKET_NCOLS + SHOW_EXTRA + SHOW_EVENT);
     if (!res) {
-        free(c);
+        cl_call_free(&c->call);
         return;
     }
     int rows = PQntuples(res);
     if (rows == 0) {
-        cl_req_fail(c->req, CL_ENOTFOUND, "no such ticket");
-        free(c);
+        cl_req_fail(c->call.req, CL_ENOTFOUND, "no such ticket");
+        cl_call_free(&c->call);
         return;
     }
     Closeloop__TicketHistory h = CLOSELOOP__TICKET_HISTORY__INIT;
     pb_ticket_t t;
-    ticket_fill(&t, res, 0, 0);
+    cl_ticket_row_fill(&t, res, 0, 0);
     h.ticket = &t;
-    h.inspector = PQgetvalue(res, 0, TK_COLS);
-    h.inspected_on = PQgetvalue(res, 0, TK_COLS + 1);
-    const char *hex = cl_sql_text(res, 0, TK_COLS + 2);
+    h.inspector = PQgetvalue(res, 0, CL_TICKET_NCOLS);
+    h.inspected_on = PQgetvalue(res, 0, CL_TICKET_NCOLS + 1);
+    const char *hex = cl_sql_text(res, 0, CL_TICKET_NCOLS + 2);
     size_t nphotos = *hex ? (strlen(hex) + 1) / 65 : 0;
     pb_event_t *events = calloc((size_t)rows, sizeof *events);
     pb_event_t **eptr = calloc((size_t)rows, sizeof *eptr);
     ProtobufCBinaryData *photos = calloc(nphotos + 1, sizeof *photos);
     uint8_t *bytes = calloc(nphotos + 1, 32);
     if (!events || !eptr || !photos || !bytes) {
-        cl_req_fail(c->req, CL_EINTERNAL, "out of memory");
+        cl_req_fail(c->call.req, CL_EINTERNAL, "out of memory");
         goto out;
     }
     for (size_t i = 0; i < nphotos; i++) {
@@ -744,7 +583,7 @@ static void show_done(void *arg, const cl_db_result_t *r) {
     }
     h.n_photo_sha256 = nphotos;
     h.photo_sha256 = photos;
-    int col = TK_COLS + SHOW_EXTRA;
+    int col = CL_TICKET_NCOLS + SHOW_EXTRA;
     for (int row = 0; row < rows; row++) {
         if (cl_sql_isnull(res, row, col)) continue; /* no events (LEFT JOIN) */
         pb_event_t *e = &events[h.n_events];
@@ -761,13 +600,13 @@ static void show_done(void *arg, const cl_db_result_t *r) {
         eptr[h.n_events++] = e;
     }
     h.events = eptr;
-    cl_req_reply(c->req, CL_MSG_TICKET_HISTORY, &h.base);
+    cl_req_reply(c->call.req, CL_MSG_TICKET_HISTORY, &h.base);
 out:
     free(events);
     free(eptr);
     free(photos);
     free(bytes);
-    free(c);
+    cl_call_free(&c->call);
 }
 
 int cl_ticket_show(cl_req_t *req) {
@@ -775,10 +614,10 @@ int cl_ticket_show(cl_req_t *req) {
     tk_ref_t ref;
     char label[48];
     if (!need_ref(req, m->ticket, &ref, label, sizeof label)) return CL_OK;
-    tk_call_t *c = tk_call_new(req);
+    tk_call_t *c = cl_call_new(req, sizeof *c);
     if (!c) return CL_OK; /* answered */
-    tk_stmt_t st = {"ticket_show", 3, ref.v};
-    tk_run(c, false, &st, 1, show_done);
+    cl_call_stmt_t st = {"ticket_show", 3, ref.v};
+    cl_call_run_scoped(&c->call, false, &st, 1, show_done);
     return CL_OK;
 }
 
@@ -791,11 +630,11 @@ static void list_next_done(void *arg, const cl_db_result_t *r);
 static void list_page(tk_call_t *c, const PGresult *res) {
     int rows = PQntuples(res);
     bool more = rows == TK_PAGE_MAX;
-    if (!tk_stream(c, res, !more) || !more) {
-        free(c);
+    if (!cl_call_stream(&c->call, res, !more) || !more) {
+        cl_call_free(&c->call);
         return;
     }
-    snprintf(c->cur_at, sizeof c->cur_at, "%s", cl_sql_text(res, rows - 1, TK_COLS));
+    snprintf(c->cur_at, sizeof c->cur_at, "%s", cl_sql_text(res, rows - 1, CL_TICKET_NCOLS));
     snprintf(c->cur_number, sizeof c->cur_number, "%s", cl_sql_text(res, rows - 1, 2));
     snprintf(c->cur_id, sizeof c->cur_id, "%s", cl_sql_text(res, rows - 1, 0));
     const char *p[5];
@@ -805,15 +644,15 @@ static void list_page(tk_call_t *c, const PGresult *res) {
     p[n++] = c->cur_at;
     p[n++] = c->cur_number;
     p[n++] = c->cur_id;
-    tk_stmt_t st = {c->list_next, n, p};
-    tk_run(c, false, &st, 1, list_next_done);
+    cl_call_stmt_t st = {c->list_next, n, p};
+    cl_call_run_scoped(&c->call, false, &st, 1, list_next_done);
 }
 
 static void list_next_done(void *arg, const cl_db_result_t *r) {
     tk_call_t *c = arg;
-    const PGresult *res = tk_result(c, r, 0, TK_COLS + 1);
+    const PGresult *res = cl_call_result_at(&c->call, r, 0, CL_TICKET_NCOLS + 1);
     if (!res) {
-        free(c);
+        cl_call_free(&c->call);
         return;
     }
     list_page(c, res);
@@ -823,18 +662,18 @@ static void list_next_done(void *arg, const cl_db_result_t *r) {
  * c->label is the not-found sentence), result 1 the first page. */
 static void checked_list_done(void *arg, const cl_db_result_t *r) {
     tk_call_t *c = arg;
-    const PGresult *check = tk_result(c, r, 0, 1);
-    const PGresult *res = check ? tk_result(c, r, 1, TK_COLS + 1) : NULL;
+    const PGresult *check = cl_call_result_at(&c->call, r, 0, 1);
+    const PGresult *res = check ? cl_call_result_at(&c->call, r, 1, CL_TICKET_NCOLS + 1) : NULL;
     if (!res) {
-        free(c);
+        cl_call_free(&c->call);
         return;
     }
     bool ok = PQntuples(check) == 1;
     for (int i = 0; ok && i < PQnfields(check); i++)
         ok = cl_sql_text(check, 0, i)[0] == 't';
     if (!ok) {
-        cl_req_fail(c->req, CL_ENOTFOUND, "%s", c->label);
-        free(c);
+        cl_req_fail(c->call.req, CL_ENOTFOUND, "%s", c->label);
+        cl_call_free(&c->call);
         return;
     }
     list_page(c, res);
@@ -859,30 +698,32 @@ int cl_ticket_todo_list(cl_req_t *req) {
     } else if (!cl_req_need_id(req, "contractor_id", contractor)) {
         return CL_OK;
     }
-    tk_call_t *c = tk_call_new(req);
+    tk_call_t *c = cl_call_new(req, sizeof *c);
     if (!c) return CL_OK; /* answered */
+    c->call.kind = &ticket_kind;
     snprintf(c->label, sizeof c->label, "%s",
              m->project_id ? "no such contractor or project" : "no such contractor");
     c->list_next = "ticket_todo_next";
     c->nlist = 2;
     const char *p[] = {cl_sql_int_param(c->lp[0], contractor),
                        cl_sql_int_param(c->lp[1], m->project_id)};
-    tk_stmt_t st[] = {{"ticket_todo_check", 2, p}, {"ticket_todo", 2, p}};
-    tk_run(c, false, st, 2, checked_list_done);
+    cl_call_stmt_t st[] = {{"ticket_todo_check", 2, p}, {"ticket_todo", 2, p}};
+    cl_call_run_scoped(&c->call, false, st, 2, checked_list_done);
     return CL_OK;
 }
 
 int cl_ticket_toverify_list(cl_req_t *req) {
     const cl_pb_toverify_list_req_t *m = (const cl_pb_toverify_list_req_t *)req->msg;
     if (!cl_req_need_id(req, "project_id", m->project_id)) return CL_OK;
-    tk_call_t *c = tk_call_new(req);
+    tk_call_t *c = cl_call_new(req, sizeof *c);
     if (!c) return CL_OK; /* answered */
+    c->call.kind = &ticket_kind;
     snprintf(c->label, sizeof c->label, "no such project");
     c->list_next = "ticket_toverify_next";
     c->nlist = 1;
     const char *p[] = {cl_sql_int_param(c->lp[0], m->project_id)};
-    tk_stmt_t st[] = {{"ticket_project_check", 1, p}, {"ticket_toverify", 1, p}};
-    tk_run(c, false, st, 2, checked_list_done);
+    cl_call_stmt_t st[] = {{"ticket_project_check", 1, p}, {"ticket_toverify", 1, p}};
+    cl_call_run_scoped(&c->call, false, st, 2, checked_list_done);
     return CL_OK;
 }
 
@@ -890,18 +731,18 @@ int cl_ticket_toverify_list(cl_req_t *req) {
 
 static void daily_done(void *arg, const cl_db_result_t *r) {
     tk_call_t *c = arg;
-    const cl_pb_daily_report_req_t *m = (const cl_pb_daily_report_req_t *)c->req->msg;
-    const PGresult *sum = tk_result(c, r, 0, 15);
-    const PGresult *reasons = sum ? tk_result(c, r, 1, 2) : NULL;
-    const PGresult *cons = reasons ? tk_result(c, r, 2, 5) : NULL;
-    const PGresult *oldest = cons ? tk_result(c, r, 3, TK_COLS) : NULL;
+    const cl_pb_daily_report_req_t *m = (const cl_pb_daily_report_req_t *)c->call.req->msg;
+    const PGresult *sum = cl_call_result_at(&c->call, r, 0, 15);
+    const PGresult *reasons = sum ? cl_call_result_at(&c->call, r, 1, 2) : NULL;
+    const PGresult *cons = reasons ? cl_call_result_at(&c->call, r, 2, 5) : NULL;
+    const PGresult *oldest = cons ? cl_call_result_at(&c->call, r, 3, CL_TICKET_NCOLS) : NULL;
     if (!oldest) {
-        free(c);
+        cl_call_free(&c->call);
         return;
     }
     if (PQntuples(sum) != 1 || cl_sql_isnull(sum, 0, 0)) {
-        cl_req_fail(c->req, CL_ENOTFOUND, "no such project");
-        free(c);
+        cl_req_fail(c->call.req, CL_ENOTFOUND, "no such project");
+        cl_call_free(&c->call);
         return;
     }
     Closeloop__DailyReport d = CLOSELOOP__DAILY_REPORT__INIT;
@@ -935,7 +776,7 @@ static void daily_done(void *arg, const cl_db_result_t *r) {
     pb_ticket_t *ts = calloc(no + 1, sizeof *ts);
     pb_ticket_t **tp = calloc(no + 1, sizeof *tp);
     if (!rs || !rp || !cs || !cp || !ts || !tp) {
-        cl_req_fail(c->req, CL_EINTERNAL, "out of memory");
+        cl_req_fail(c->call.req, CL_EINTERNAL, "out of memory");
         goto out;
     }
     for (size_t i = 0; i < nr; i++) {
@@ -954,7 +795,7 @@ static void daily_done(void *arg, const cl_db_result_t *r) {
         cp[i] = &cs[i];
     }
     for (size_t i = 0; i < no; i++) {
-        ticket_fill(&ts[i], oldest, (int)i, 0);
+        cl_ticket_row_fill(&ts[i], oldest, (int)i, 0);
         tp[i] = &ts[i];
     }
     d.n_not_taken_reasons = nr;
@@ -963,7 +804,7 @@ static void daily_done(void *arg, const cl_db_result_t *r) {
     d.open_by_contractor = cp;
     d.n_oldest_open = no;
     d.oldest_open = tp;
-    cl_req_reply(c->req, CL_MSG_DAILY_REPORT, &d.base);
+    cl_req_reply(c->call.req, CL_MSG_DAILY_REPORT, &d.base);
 out:
     free(rs);
     free(rp);
@@ -971,7 +812,7 @@ out:
     free(cp);
     free(ts);
     free(tp);
-    free(c);
+    cl_call_free(&c->call);
 }
 
 int cl_report_daily(cl_req_t *req) {
@@ -981,37 +822,37 @@ int cl_report_daily(cl_req_t *req) {
         cl_req_fail(req, CL_EINVAL, "date must be a date written YYYY-MM-DD");
         return CL_OK;
     }
-    tk_call_t *c = tk_call_new(req);
+    tk_call_t *c = cl_call_new(req, sizeof *c);
     if (!c) return CL_OK; /* answered */
     char pbuf[24];
     const char *p[] = {cl_sql_int_param(pbuf, m->project_id), m->date};
-    tk_stmt_t st[] = {{"ticket_daily_summary", 2, p},
-                      {"ticket_daily_reasons", 2, p},
-                      {"ticket_daily_contractors", 2, p},
-                      {"ticket_daily_oldest", 2, p}};
-    tk_run(c, false, st, 4, daily_done);
+    cl_call_stmt_t st[] = {{"ticket_daily_summary", 2, p},
+                           {"ticket_daily_reasons", 2, p},
+                           {"ticket_daily_contractors", 2, p},
+                           {"ticket_daily_oldest", 2, p}};
+    cl_call_run_scoped(&c->call, false, st, 4, daily_done);
     return CL_OK;
 }
 
 static void readiness_done(void *arg, const cl_db_result_t *r) {
     tk_call_t *c = arg;
-    const cl_pb_readiness_req_t *m = (const cl_pb_readiness_req_t *)c->req->msg;
-    const PGresult *sum = tk_result(c, r, 0, 5);
-    const PGresult *bl = sum ? tk_result(c, r, 1, TK_COLS) : NULL;
+    const cl_pb_readiness_req_t *m = (const cl_pb_readiness_req_t *)c->call.req->msg;
+    const PGresult *sum = cl_call_result_at(&c->call, r, 0, 5);
+    const PGresult *bl = sum ? cl_call_result_at(&c->call, r, 1, CL_TICKET_NCOLS) : NULL;
     if (!bl) {
-        free(c);
+        cl_call_free(&c->call);
         return;
     }
     if (PQntuples(sum) != 1 || cl_sql_text(sum, 0, 0)[0] != 't') {
-        cl_req_fail(c->req, CL_ENOTFOUND, "no such project");
-        free(c);
+        cl_req_fail(c->call.req, CL_ENOTFOUND, "no such project");
+        cl_call_free(&c->call);
         return;
     }
     if (cl_sql_text(sum, 0, 1)[0] != 't') {
         char clip[128];
-        cl_req_fail(c->req, CL_ENOTFOUND, "no such building \"%s\" in this project",
+        cl_req_fail(c->call.req, CL_ENOTFOUND, "no such building \"%s\" in this project",
                     cl_utf8_clip(clip, sizeof clip, m->building));
-        free(c);
+        cl_call_free(&c->call);
         return;
     }
     Closeloop__Readiness rd = CLOSELOOP__READINESS__INIT;
@@ -1025,13 +866,13 @@ static void readiness_done(void *arg, const cl_db_result_t *r) {
     pb_ticket_t *ts = calloc(n + 1, sizeof *ts);
     pb_ticket_t **tp = calloc(n + 1, sizeof *tp);
     if (!ts || !tp) {
-        cl_req_fail(c->req, CL_EINTERNAL, "out of memory");
+        cl_req_fail(c->call.req, CL_EINTERNAL, "out of memory");
     } else {
         /* As many of the oldest blockers as fit in one frame; the counts tell the rest. */
-        size_t budget = cl_req_config(c->req)->max_frame - TK_FRAME_SLACK;
+        size_t budget = cl_req_config(c->call.req)->max_frame - TK_FRAME_SLACK;
         size_t bytes = protobuf_c_message_get_packed_size(&rd.base), used = 0;
         for (size_t i = 0; i < n; i++) {
-            ticket_fill(&ts[used], bl, (int)i, 0);
+            cl_ticket_row_fill(&ts[used], bl, (int)i, 0);
             size_t size = protobuf_c_message_get_packed_size(&ts[used].base) + 6;
             if (bytes + size > budget) break;
             bytes += size;
@@ -1040,11 +881,11 @@ static void readiness_done(void *arg, const cl_db_result_t *r) {
         }
         rd.n_blockers = used;
         rd.blockers = tp;
-        cl_req_reply(c->req, CL_MSG_READINESS, &rd.base);
+        cl_req_reply(c->call.req, CL_MSG_READINESS, &rd.base);
     }
     free(ts);
     free(tp);
-    free(c);
+    cl_call_free(&c->call);
 }
 
 int cl_report_readiness(cl_req_t *req) {
@@ -1052,11 +893,11 @@ int cl_report_readiness(cl_req_t *req) {
     if (!cl_req_need_id(req, "project_id", m->project_id) ||
         !cl_req_need_text(req, "building", m->building, true, TK_BUILDING_MAX))
         return CL_OK;
-    tk_call_t *c = tk_call_new(req);
+    tk_call_t *c = cl_call_new(req, sizeof *c);
     if (!c) return CL_OK; /* answered */
     char pbuf[24];
     const char *p[] = {cl_sql_int_param(pbuf, m->project_id), m->building};
-    tk_stmt_t st[] = {{"ticket_ready_summary", 2, p}, {"ticket_ready_blockers", 2, p}};
-    tk_run(c, false, st, 2, readiness_done);
+    cl_call_stmt_t st[] = {{"ticket_ready_summary", 2, p}, {"ticket_ready_blockers", 2, p}};
+    cl_call_run_scoped(&c->call, false, st, 2, readiness_done);
     return CL_OK;
 }

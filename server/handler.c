@@ -1,0 +1,211 @@
+/* handler.c - the calls of the request handlers: state, batches, failures, results and
+ * streamed pages (handler.h). */
+#include "handler.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "dispatch.h"
+#include "sqlutil.h"
+
+#define CL_CALL_FRAME_SLACK 64 /* frame bytes kept free for the page's own encoding */
+
+void *cl_call_new(cl_req_t *req, size_t size) {
+    const cl_session_t *s = cl_req_session(req);
+    cl_call_t *c = s ? calloc(1, size) : NULL;
+    if (!c) {
+        cl_req_fail(req, s ? CL_EINTERNAL : CL_EUNAUTH, s ? "out of memory" : "log in first");
+        return NULL;
+    }
+    c->req = req;
+    c->session = *s;
+    cl_session_scope_params(&c->session, &c->scope);
+    return c;
+}
+
+void cl_call_free(cl_call_t *c) {
+    free(c);
+}
+
+/* Adds stmts[0..n) to a new batch and runs it; scoped: each statement gets the scope
+ * first. */
+static void call_run(cl_call_t *c, bool writes, const cl_call_stmt_t *stmts, int n, bool scoped,
+                     cl_db_cb cb) {
+    cl_db_t *db = cl_req_db(c->req);
+    cl_db_batch_t *b = db ? cl_db_batch_new(db) : NULL;
+    int rc = b ? CL_OK : CL_EUNAVAIL;
+    if (rc == CL_OK && writes) {
+        const char *actor[] = {c->session.actor_json};
+        rc = cl_db_batch_add(b, "set_actor", 1, actor);
+    }
+    for (int i = 0; i < n && rc == CL_OK; i++) {
+        if (!scoped) {
+            rc = cl_db_batch_add(b, stmts[i].name, stmts[i].nparams, stmts[i].params);
+            continue;
+        }
+        const char *p[CL_DB_MAX_PARAMS];
+        if (4 + stmts[i].nparams > CL_DB_MAX_PARAMS) {
+            rc = CL_EINVAL;
+            break;
+        }
+        for (int j = 0; j < 4; j++)
+            p[j] = c->scope.v[j];
+        for (int j = 0; j < stmts[i].nparams; j++)
+            p[4 + j] = stmts[i].params[j];
+        rc = cl_db_batch_add(b, stmts[i].name, 4 + stmts[i].nparams, p);
+    }
+    if (rc != CL_OK) {
+        if (b) cl_db_batch_free(b);
+        cl_req_fail(c->req, rc == CL_EINVAL ? CL_EINTERNAL : rc, "cannot run %s: %s", stmts[0].name,
+                    cl_strerror(rc));
+        cl_call_free(c);
+        return;
+    }
+    cl_db_batch_run(b, cb, c);
+}
+
+void cl_call_run(cl_call_t *c, bool writes, const char *stmt, int nparams,
+                 const char *const *params, cl_db_cb cb) {
+    cl_call_stmt_t st = {stmt, nparams, params};
+    call_run(c, writes, &st, 1, false, cb);
+}
+
+void cl_call_run_scoped(cl_call_t *c, bool writes, const cl_call_stmt_t *stmts, int n,
+                        cl_db_cb cb) {
+    call_run(c, writes, stmts, n, true, cb);
+}
+
+void cl_call_fail_db(cl_call_t *c, const cl_db_result_t *r) {
+    if (r->status == CL_ECONFLICT && strcmp(r->sqlstate, "23505") == 0 && c->conflict[0])
+        cl_req_fail(c->req, CL_ECONFLICT, "%s", c->conflict);
+    else
+        cl_req_fail(c->req, r->status, "%s", r->message[0] ? r->message : cl_strerror(r->status));
+}
+
+/* The name of what the request does, for sentences. */
+static const char *call_name(const cl_call_t *c, const char *none) {
+    return c->req->handler ? c->req->handler->name : none;
+}
+
+const PGresult *cl_call_result(cl_call_t *c, const cl_db_result_t *r) {
+    if (r->status != CL_OK) {
+        cl_call_fail_db(c, r);
+        cl_call_free(c);
+        return NULL;
+    }
+    const PGresult *res = r->count > 0 ? r->res[r->count - 1] : NULL;
+    if (!res || PQresultStatus(res) != PGRES_TUPLES_OK) {
+        cl_req_fail(c->req, CL_EINTERNAL, "the database returned no rows for %s",
+                    call_name(c, "the request"));
+        cl_call_free(c);
+        return NULL;
+    }
+    return res;
+}
+
+const PGresult *cl_call_result_at(cl_call_t *c, const cl_db_result_t *r, int i, int min_cols) {
+    if (r->status != CL_OK) {
+        cl_call_fail_db(c, r);
+        return NULL;
+    }
+    const PGresult *res = i < r->count ? r->res[i] : NULL;
+    if (!res || PQresultStatus(res) != PGRES_TUPLES_OK || PQnfields(res) < min_cols) {
+        cl_req_fail(c->req, CL_EINTERNAL, "the database returned an unexpected result for %s",
+                    call_name(c, "the request"));
+        return NULL;
+    }
+    return res;
+}
+
+bool cl_call_one_row(cl_call_t *c, const PGresult *res, const char *what) {
+    int cols = PQnfields(res);
+    if (PQntuples(res) != 1 || cols < 3) {
+        cl_req_fail(c->req, CL_EINTERNAL, "unexpected result shape for %s", call_name(c, what));
+        return false;
+    }
+    if (!cl_sql_isnull(res, 0, 0)) return true;
+    if (!cl_sql_isnull(res, 0, cols - 2))
+        cl_req_fail(c->req, CL_ENOTFOUND, "no such %s", cl_sql_text(res, 0, cols - 2));
+    else if (!cl_sql_isnull(res, 0, cols - 1))
+        cl_req_fail(c->req, CL_EINVAL, "%s", cl_sql_text(res, 0, cols - 1));
+    else
+        cl_req_fail(c->req, CL_ECONFLICT, "%s", c->lost[0] ? c->lost : "changed meanwhile; retry");
+    return false;
+}
+
+/* Sends items[0..n) as one page of the call's kind; the LAST frame when last. Every page
+ * message is a single repeated message field, set through its descriptor. Returns false
+ * after failing the request (out of memory): nothing more may be sent then. */
+static bool page_send(cl_call_t *c, ProtobufCMessage **items, size_t n, bool last) {
+    const ProtobufCMessageDescriptor *d = c->kind->page;
+    const ProtobufCFieldDescriptor *f = &d->fields[0];
+    void *page = calloc(1, d->sizeof_message);
+    if (!page) {
+        cl_req_fail(c->req, CL_EINTERNAL, "out of memory while sending a page");
+        return false;
+    }
+    protobuf_c_message_init(d, page);
+    memcpy((char *)page + f->quantifier_offset, &n, sizeof n);
+    memcpy((char *)page + f->offset, &items, sizeof items);
+    if (last)
+        cl_req_reply(c->req, c->kind->page_type, page);
+    else
+        cl_req_reply_part(c->req, c->kind->page_type, page);
+    free(page);
+    return true;
+}
+
+/* Clears slots [0, n). */
+static void slots_clear(const cl_call_kind_t *k, char *slots, size_t n) {
+    for (size_t i = 0; k->clear && i < n; i++)
+        k->clear(slots + i * k->slot_size);
+}
+
+bool cl_call_stream(cl_call_t *c, const PGresult *res, bool last) {
+    const cl_call_kind_t *k = c->kind;
+    size_t budget = cl_req_config(c->req)->max_frame - CL_CALL_FRAME_SLACK;
+    /* One spare slot: a record that no longer fits is filled before we know it. */
+    char *slots = calloc(CL_CALL_PAGE_MAX + 1, k->slot_size);
+    ProtobufCMessage **items = calloc(CL_CALL_PAGE_MAX + 1, sizeof *items);
+    size_t used = 0, bytes = 0;
+    bool ok = slots && items, answered = false;
+    int rows = PQntuples(res);
+    for (int row = 0; row < rows && ok; row++) {
+        if (cl_sql_isnull(res, row, 0)) continue;
+        ProtobufCMessage *it = k->fill(slots + used * k->slot_size, c, res, row);
+        size_t size = it ? protobuf_c_message_get_packed_size(it) + 6 : 0; /* + tag, length */
+        if (it && used > 0 && (used == CL_CALL_PAGE_MAX || bytes + size > budget)) {
+            /* The page is full: send it, and start the next with this record. */
+            slots_clear(k, slots + used * k->slot_size, 1);
+            ok = page_send(c, items, used, false);
+            answered = !ok;
+            slots_clear(k, slots, used);
+            used = bytes = 0;
+            it = ok ? k->fill(slots, c, res, row) : NULL;
+        }
+        ok = ok && it;
+        if (ok) {
+            items[used++] = it;
+            bytes += size;
+        }
+    }
+    if (ok && (last || used > 0))
+        ok = page_send(c, items, used, last);
+    else if (!ok && !answered)
+        cl_req_fail(c->req, CL_EINTERNAL, "out of memory while sending a list");
+    if (slots) slots_clear(k, slots, used + 1);
+    free(items);
+    free(slots);
+    return ok;
+}
+
+void cl_call_list_done(void *arg, const cl_db_result_t *r) {
+    cl_call_t *c = arg;
+    const PGresult *res = cl_call_result(c, r);
+    if (!res) return;
+    if (PQntuples(res) == 0 && c->notfound[0])
+        cl_req_fail(c->req, CL_ENOTFOUND, "%s", c->notfound);
+    else
+        cl_call_stream(c, res, true);
+    cl_call_free(c);
+}
