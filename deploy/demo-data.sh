@@ -98,6 +98,24 @@ given=(伟 芳 娜 敏 静 磊 洋 勇 艳 杰)
 "$cloop" unit import --project "$p1" "$csv" >/dev/null
 say "imported $(($(wc -l <"$csv") - 1)) units of 万科城"
 
+# Repair deadlines (days) by severity, and the inspection rounds planned back from the
+# move-in date of 2027-06-30 as the group's handover rules ask.
+for pair in critical:1 major:3 minor:7; do
+    "$cloop" deadline set --project "$p1" --severity "${pair%%:*}" --days "${pair##*:}" \
+        --format csv >/dev/null
+done
+round() { # KIND START END DEPARTMENT
+    if ! "$cloop" round list --project "$p1" --format csv | grep -q ",$1,"; then
+        "$cloop" round add --project "$p1" --kind "$1" --start "$2" --end "$3" \
+            --department "$4" --format csv >/dev/null 2>&1
+    fi
+}
+round mock1 2027-01-05 2027-01-20 项目部
+round mock2 2027-04-25 2027-05-20 客户关系部
+round mock3 2027-05-25 2027-05-31 物业公司
+round handover 2027-06-30 2027-07-15 客户关系部
+say "deadline presets and inspection rounds of 万科城"
+
 export CLOSELOOP_NEW_PASSWORD=$pw
 user() { # USERNAME ROLE ARGS...
     local u=$1
