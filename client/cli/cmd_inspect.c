@@ -8,36 +8,31 @@
  * uses --item-id or a fresh UUIDv4; `inspect import` uses the file's item_id column or
  * derives a name-based UUIDv8 from the row's content (SHA-256, see item_uuid below), so
  * importing the same file twice creates nothing the second time. The import streams the
- * file through libcsv like `unit import` (cmd_import.c): chunks of rows go to the server
- * as ItemBatch messages that it applies whole or rejects whole, one at a time. Single
- * threaded; every message, table and buffer is freed before the verb returns. */
-#include <csv.h>
+ * file through csv_import.c, shared with `unit import` (cmd_import.c): chunks of rows go
+ * to the server as ItemBatch messages that it applies whole or rejects whole, one at a
+ * time. Single threaded; every message, table and buffer is freed before the verb
+ * returns. */
 #include <errno.h>
 #include <inttypes.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <time.h>
-#include <unistd.h>
 
 #include <openssl/evp.h>
 
 #include "cli.h"
 #include "cli_util.h"
 #include "cloop.h"
+#include "csv_import.h"
 #include "session_store.h"
 
-#define PHOTO_MAX_BYTES   (2u * 1024u * 1024u) /* per photo, as the server allows */
-#define PHOTO_MAX_COUNT   5u
-#define IMPORT_BLOCK      65536u /* bytes read and parsed at a time */
-#define IMPORT_DEF_CHUNK  500u
-#define IMPORT_MAX_CHUNK  2000u
-#define IMPORT_MAX_FIELDS 64u
-#define PROGRESS_EVERY_NS 200000000ull
-#define SCHEDULE_MAX      100000u             /* units in one schedule */
-#define ITEM_NAMESPACE    "closeloop:item:v1" /* prefix of derived item ids; never change */
+#define PHOTO_MAX_BYTES  (2u * 1024u * 1024u) /* per photo, as the server allows */
+#define PHOTO_MAX_COUNT  5u
+#define IMPORT_DEF_CHUNK 500u
+#define IMPORT_MAX_CHUNK 2000u
+#define SCHEDULE_MAX     100000u             /* units in one schedule */
+#define ITEM_NAMESPACE   "closeloop:item:v1" /* prefix of derived item ids; never change */
 
 /* ---- names of the wire enums ------------------------------------------------------- */
 
@@ -540,11 +535,6 @@ static const int col_required[NCOLS] = {1, 1, 1, 1, 1, 1, 1, 1, 1, 0, 0};
 /* Columns whose value may not be empty. */
 static const int col_nonempty[NCOLS] = {1, 1, 1, 1, 0, 1, 1, 1, 1, 0, 0};
 
-typedef struct row_err {
-    uint32_t line;
-    char msg[200];
-} row_err_t;
-
 /* A project the session can see, for resolving names in the project column. */
 typedef struct proj {
     char *name;
@@ -558,27 +548,12 @@ typedef struct seen {
 } seen_t;
 
 typedef struct import {
-    const cli_settings_t *s;
-    cli_session_t *ss;
-    const char *file;
-    size_t chunk_items;
+    csv_import_t base; /* first: the callbacks cast back */
 
-    uint32_t line, rec_line;
-    size_t nfields;
-    char *field[IMPORT_MAX_FIELDS];
-    size_t field_len[IMPORT_MAX_FIELDS];
-
-    int have_header;
-    size_t ncols;
-    int col[NCOLS];
-
-    Closeloop__Item *items; /* chunk_items slots, nitems filled */
+    Closeloop__Item *items; /* chunk_rows slots, nitems filled (good rows) */
     Closeloop__Item **itemp;
     char (*ids)[48]; /* per slot: item id, then inspected_on */
-    size_t nitems, in_chunk;
-    uint32_t first_line, last_line;
-    row_err_t *errs;
-    size_t nerrs, errs_cap;
+    size_t nitems;
 
     proj_t *projects; /* loaded on the first project name */
     size_t nprojects;
@@ -586,244 +561,57 @@ typedef struct import {
 
     seen_t *seen; /* open addressing, seen_cap a power of two */
     size_t seen_cap, seen_n;
-
-    uint64_t rows_read, inserted, unchanged, dispatched, manual;
-    uint64_t chunks, rejected_chunks, rejected_rows;
-    int stop;
-    uint32_t stop_line;
-    int exit_code;
-
-    int tty, shown;
-    off_t size, consumed;
-    uint64_t start_ns, last_ns;
 } import_t;
 
-static uint64_t now_ns(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
-}
-
-static void progress_clear(import_t *im) {
-    if (im->shown) {
-        fputs("\r\033[K", stderr);
-        im->shown = 0;
-    }
-}
-
-static void progress(import_t *im, int force) {
-    if (!im->tty) return;
-    uint64_t t = now_ns();
-    if (!force && t - im->last_ns < PROGRESS_EVERY_NS) return;
-    im->last_ns = t;
-    double secs = (double)(t - im->start_ns) / 1e9;
-    fprintf(stderr, "\rinspect import: %" PRIu64 " rows", im->rows_read);
-    if (im->size > 0)
-        fprintf(stderr, " (%d%%)", (int)((double)im->consumed * 100.0 / (double)im->size));
-    if (secs > 0.05) fprintf(stderr, ", %.0f rows/s", (double)im->rows_read / secs);
-    fputs("\033[K", stderr);
-    fflush(stderr);
-    im->shown = 1;
-}
-
-CL_PRINTF(2, 3)
-static void fatal(import_t *im, const char *fmt, ...) {
-    va_list ap;
-    progress_clear(im);
-    fputs("cloop: ", stderr);
-    va_start(ap, fmt);
-    vfprintf(stderr, fmt, ap);
-    va_end(ap);
-    fputc('\n', stderr);
-    im->stop = 1;
-    im->exit_code = CLI_EXIT_FAIL;
-}
-
-CL_PRINTF(3, 4)
-static void row_error(import_t *im, uint32_t line, const char *fmt, ...) {
-    if (im->nerrs == im->errs_cap) {
-        size_t cap = im->errs_cap ? im->errs_cap * 2 : 16;
-        row_err_t *p = realloc(im->errs, cap * sizeof *p);
-        if (!p) {
-            fatal(im, "out of memory");
-            return;
-        }
-        im->errs = p;
-        im->errs_cap = cap;
-    }
-    row_err_t *e = &im->errs[im->nerrs++];
-    e->line = line;
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(e->msg, sizeof e->msg, fmt, ap);
-    va_end(ap);
-}
-
-static char empty_cell[1];
+/* The counts of the summary (base.counts), after rows_read. */
+enum { K_INSERTED, K_UNCHANGED, K_DISPATCHED, K_MANUAL, NKEYS };
+static const char *const summary_keys[NKEYS] = {"inserted", "unchanged", "dispatched",
+                                                "manual_dispatch"};
+_Static_assert(NCOLS <= CSV_IMPORT_MAX_COLS && NKEYS <= CSV_IMPORT_MAX_SUMMARY,
+               "csv_import.h limits");
 
 static void free_item(Closeloop__Item *it) {
     char **s[] = {&it->unit,     &it->inspector,   &it->location,
                   &it->category, &it->description, &it->found_again_of};
-    for (size_t i = 0; i < sizeof s / sizeof s[0]; i++) {
-        if (*s[i] != empty_cell) free(*s[i]);
-        *s[i] = empty_cell;
-    }
+    for (size_t i = 0; i < sizeof s / sizeof s[0]; i++)
+        csv_import_cell_free(s[i]);
 }
 
-static void chunk_reset(import_t *im) {
+static void item_reset(csv_import_t *base) {
+    import_t *im = (import_t *)base;
     for (size_t i = 0; i < im->nitems; i++)
         free_item(&im->items[i]);
     im->nitems = 0;
-    im->in_chunk = 0;
-    im->nerrs = 0;
 }
 
-static void report_rejected(import_t *im, Closeloop__RowError **errs, size_t n, const char *why) {
-    progress_clear(im);
-    im->rejected_chunks++;
-    im->rejected_rows += im->in_chunk;
-    fprintf(stderr,
-            "cloop: %s: lines %" PRIu32 "-%" PRIu32 " (chunk %" PRIu64 ", %zu rows) "
-            "rejected, nothing in it was recorded%s%s\n",
-            im->file, im->first_line, im->last_line, im->chunks, im->in_chunk, why ? ": " : "",
-            why ? why : "");
-    for (size_t i = 0; i < im->nerrs; i++)
-        fprintf(stderr, "%s:%" PRIu32 ": %s\n", im->file, im->errs[i].line, im->errs[i].msg);
-    for (size_t i = 0; i < n; i++) {
-        const char *msg = errs[i]->message && *errs[i]->message ? errs[i]->message : "rejected";
-        if (errs[i]->line)
-            fprintf(stderr, "%s:%" PRIu32 ": %s\n", im->file, errs[i]->line, msg);
-        else
-            fprintf(stderr, "%s: lines %" PRIu32 "-%" PRIu32 ": %s\n", im->file, im->first_line,
-                    im->last_line, msg);
-    }
+static int item_prepare(csv_import_t *base) {
+    import_t *im = (import_t *)base;
+    im->items = calloc(base->chunk_rows, sizeof *im->items);
+    im->itemp = calloc(base->chunk_rows, sizeof *im->itemp);
+    im->ids = calloc(base->chunk_rows, sizeof *im->ids);
+    return im->items && im->itemp && im->ids ? 0 : -1;
 }
 
-static int chunk_error_is_local(int rc) {
-    return rc == CL_EINVAL || rc == CL_EBADMSG || rc == CL_ETOOBIG || rc == CL_ECONFLICT;
-}
-
-static void chunk_flush(import_t *im) {
-    if (im->in_chunk == 0 || im->stop) return;
-    im->chunks++;
-    if (im->nerrs > 0) {
-        report_rejected(im, NULL, 0, NULL);
-        chunk_reset(im);
-        return;
-    }
+static int item_send(csv_import_t *base, ProtobufCMessage **m, csv_reply_t *out) {
+    import_t *im = (import_t *)base;
     Closeloop__ItemBatch req = CLOSELOOP__ITEM_BATCH__INIT;
     req.n_items = im->nitems;
     req.items = im->itemp;
-    ProtobufCMessage *m = NULL;
     int rc =
-        cli_session_call(im->ss, CL_MSG_ITEM_RECORD_REQ, &req.base, CL_MSG_ITEM_BATCH_RESULT, &m);
+        cli_session_call(base->ss, CL_MSG_ITEM_RECORD_REQ, &req.base, CL_MSG_ITEM_BATCH_RESULT, m);
     if (rc == CL_OK) {
-        const Closeloop__ItemBatchResult *r = (const Closeloop__ItemBatchResult *)m;
+        const Closeloop__ItemBatchResult *r = (const Closeloop__ItemBatchResult *)*m;
+        out->applied = r->applied;
+        out->errors = r->errors;
+        out->n_errors = r->n_errors;
         if (r->applied) {
-            im->inserted += r->inserted;
-            im->unchanged += r->unchanged;
-            im->dispatched += r->dispatched;
-            im->manual += r->manual_dispatch;
-        } else {
-            report_rejected(im, r->errors, r->n_errors,
-                            r->n_errors ? NULL : "the server gave no reason");
-        }
-    } else if (chunk_error_is_local(rc)) {
-        char why[600];
-        snprintf(why, sizeof why, "%s%s", cl_client_error(im->ss->c),
-                 rc == CL_ETOOBIG ? " (try a smaller --chunk)" : "");
-        report_rejected(im, NULL, 0, why);
-    } else {
-        progress_clear(im);
-        im->exit_code = cli_session_fail(im->ss, rc);
-        im->stop = 1;
-        im->stop_line = im->first_line;
-    }
-    cl_msg_free(m);
-    chunk_reset(im);
-    progress(im, 0);
-}
-
-static void fields_clear(import_t *im) {
-    size_t n = im->nfields < IMPORT_MAX_FIELDS ? im->nfields : IMPORT_MAX_FIELDS;
-    for (size_t i = 0; i < n; i++) {
-        free(im->field[i]);
-        im->field[i] = NULL;
-    }
-    im->nfields = 0;
-}
-
-static void take_header(import_t *im) {
-    im->have_header = 1;
-    for (int c = 0; c < NCOLS; c++)
-        im->col[c] = -1;
-    if (im->nfields > IMPORT_MAX_FIELDS) {
-        fatal(im, "%s:%" PRIu32 ": the header has %zu columns; the known ones are %d", im->file,
-              im->rec_line, im->nfields, NCOLS);
-        return;
-    }
-    im->ncols = im->nfields;
-    for (size_t i = 0; i < im->nfields; i++) {
-        const char *cell = im->field[i];
-        size_t len = im->field_len[i];
-        if (!cl_utf8_valid(cell, len)) {
-            fatal(im, "%s:%" PRIu32 ": header column %zu is not valid UTF-8", im->file,
-                  im->rec_line, i + 1);
-            return;
-        }
-        int found = -1;
-        for (int c = 0; c < NCOLS && found < 0; c++)
-            if (cli_header_is(cell, len, col_names[c])) found = c;
-        if (found < 0) {
-            fatal(im,
-                  "%s:%" PRIu32 ": unknown column '%s' (known: project, unit, round, "
-                  "inspected_on, inspector, location, category, description, severity, "
-                  "item_id, found_again_of)",
-                  im->file, im->rec_line, cell);
-            return;
-        }
-        if (im->col[found] >= 0) {
-            fatal(im, "%s:%" PRIu32 ": column '%s' appears twice", im->file, im->rec_line,
-                  col_names[found]);
-            return;
-        }
-        im->col[found] = (int)i;
-    }
-    for (int c = 0; c < NCOLS; c++) {
-        if (col_required[c] && im->col[c] < 0) {
-            fatal(im,
-                  "%s:%" PRIu32 ": missing column '%s' (required: project, unit, round, "
-                  "inspected_on, inspector, location, category, description, severity)",
-                  im->file, im->rec_line, col_names[c]);
-            return;
+            base->counts[K_INSERTED] += r->inserted;
+            base->counts[K_UNCHANGED] += r->unchanged;
+            base->counts[K_DISPATCHED] += r->dispatched;
+            base->counts[K_MANUAL] += r->manual_dispatch;
         }
     }
-}
-
-/* Column c of the current record, without surrounding blanks ("" when absent). */
-static const char *cell(const import_t *im, int c, size_t *len) {
-    *len = 0;
-    if (im->col[c] < 0) return "";
-    size_t i = (size_t)im->col[c];
-    const char *p = im->field[i];
-    size_t n = im->field_len[i];
-    while (n > 0 && (*p == ' ' || *p == '\t'))
-        p++, n--;
-    while (n > 0 && (p[n - 1] == ' ' || p[n - 1] == '\t'))
-        n--;
-    *len = n;
-    return p;
-}
-
-static char *cell_dup(const import_t *im, int c) {
-    size_t len;
-    const char *p = cell(im, c, &len);
-    if (len == 0) return empty_cell;
-    char *s = malloc(len + 1);
-    if (!s) return NULL;
-    memcpy(s, p, len);
-    s[len] = '\0';
-    return s;
+    return rc;
 }
 
 static int on_project_page(void *arg, const ProtobufCMessage *page) {
@@ -846,7 +634,7 @@ static int on_project_page(void *arg, const ProtobufCMessage *page) {
 static int64_t resolve_project(import_t *im, uint32_t line, const char *p, size_t len) {
     char buf[400];
     if (len >= sizeof buf) {
-        row_error(im, line, "project name too long");
+        csv_import_row_error(&im->base, line, "project name too long");
         return 0;
     }
     memcpy(buf, p, len);
@@ -856,12 +644,10 @@ static int64_t resolve_project(import_t *im, uint32_t line, const char *p, size_
     if (!im->projects_loaded) {
         im->projects_loaded = 1;
         Closeloop__ProjectListRequest req = CLOSELOOP__PROJECT_LIST_REQUEST__INIT;
-        int rc = cli_session_stream(im->ss, CL_MSG_PROJECT_LIST_REQ, &req.base, CL_MSG_PROJECT_PAGE,
-                                    on_project_page, im);
+        int rc = cli_session_stream(im->base.ss, CL_MSG_PROJECT_LIST_REQ, &req.base,
+                                    CL_MSG_PROJECT_PAGE, on_project_page, im);
         if (rc != CL_OK) {
-            progress_clear(im);
-            im->exit_code = cli_session_fail(im->ss, rc);
-            im->stop = 1;
+            csv_import_fail_session(&im->base, rc);
             return -1;
         }
     }
@@ -871,9 +657,11 @@ static int64_t resolve_project(import_t *im, uint32_t line, const char *p, size_
         if (strcmp(im->projects[i].name, buf) == 0) found = im->projects[i].id, matches++;
     if (matches == 1) return found;
     if (matches == 0)
-        row_error(im, line, "unknown project '%s' (not a project id or a name you can see)", buf);
+        csv_import_row_error(&im->base, line,
+                             "unknown project '%s' (not a project id or a name you can see)", buf);
     else
-        row_error(im, line, "project name '%s' matches %d projects; give its id", buf, matches);
+        csv_import_row_error(&im->base, line, "project name '%s' matches %d projects; give its id",
+                             buf, matches);
     return 0;
 }
 
@@ -955,71 +743,52 @@ static int clip(const char *v, size_t len) {
     return (int)n;
 }
 
-static void take_row(import_t *im) {
-    uint32_t line = im->rec_line;
-    im->rows_read++;
-    if (im->in_chunk == 0) im->first_line = line;
-    im->last_line = line;
-    im->in_chunk++;
-    size_t errs_before = im->nerrs;
-    if (im->nfields != im->ncols) {
-        row_error(im, line, "expected %zu fields as in the header, found %zu", im->ncols,
-                  im->nfields);
-        goto done;
-    }
-    for (int c = 0; c < NCOLS; c++) {
-        if (im->col[c] < 0) continue;
-        size_t len, i = (size_t)im->col[c];
-        if (!cl_utf8_valid(im->field[i], im->field_len[i])) {
-            row_error(im, line, "%s is not valid UTF-8 text", col_names[c]);
-            continue;
-        }
-        if (col_nonempty[c] && (cell(im, c, &len), len == 0))
-            row_error(im, line, "empty %s", col_names[c]);
-    }
-    if (im->nerrs != errs_before) goto done;
+static void item_row(csv_import_t *base, uint32_t line) {
+    import_t *im = (import_t *)base;
+    if (!csv_import_row_ok(base)) return;
     size_t len;
-    const char *v = cell(im, C_ROUND, &len);
+    const char *v = csv_import_cell(base, C_ROUND, &len);
     int rk = name_parse(round_names, NNAMES(round_names), v, len);
     if (!rk)
-        row_error(im, line,
-                  "unknown round '%.*s' (use mock1, mock2, mock3, handover, check3m, check11m, "
-                  "check23m or check35m)",
-                  clip(v, len), v);
-    v = cell(im, C_SEVERITY, &len);
+        csv_import_row_error(
+            base, line,
+            "unknown round '%.*s' (use mock1, mock2, mock3, handover, check3m, check11m, "
+            "check23m or check35m)",
+            clip(v, len), v);
+    v = csv_import_cell(base, C_SEVERITY, &len);
     int sv = name_parse(severity_names, NNAMES(severity_names), v, len);
     if (!sv)
-        row_error(im, line, "unknown severity '%.*s' (use minor, major or critical)", clip(v, len),
-                  v);
+        csv_import_row_error(base, line, "unknown severity '%.*s' (use minor, major or critical)",
+                             clip(v, len), v);
     char date[11] = "";
-    v = cell(im, C_DATE, &len);
+    v = csv_import_cell(base, C_DATE, &len);
     if (len == 10) memcpy(date, v, 10);
     if (!cli_date_ok(date))
-        row_error(im, line, "invalid inspected_on '%.*s': give a date as YYYY-MM-DD", clip(v, len),
-                  v);
+        csv_import_row_error(base, line, "invalid inspected_on '%.*s': give a date as YYYY-MM-DD",
+                             clip(v, len), v);
     char cat[48] = "";
-    v = cell(im, C_CATEGORY, &len);
+    v = csv_import_cell(base, C_CATEGORY, &len);
     if (len < sizeof cat) memcpy(cat, v, len), cat[len] = '\0';
     if (!cli_trade_code_ok(cat))
-        row_error(im, line, "category '%.*s' is not a trade code (e.g. waterproofing)",
-                  clip(v, len), v);
+        csv_import_row_error(base, line, "category '%.*s' is not a trade code (e.g. waterproofing)",
+                             clip(v, len), v);
     char given_id[37] = "", again[37] = "";
-    v = cell(im, C_ITEM_ID, &len);
+    v = csv_import_cell(base, C_ITEM_ID, &len);
     if (len == 36) memcpy(given_id, v, 36);
     if (len && !cli_uuid_ok(given_id))
-        row_error(im, line, "item_id '%.*s' is not a UUID", clip(v, len), v);
-    v = cell(im, C_FOUND_AGAIN, &len);
+        csv_import_row_error(base, line, "item_id '%.*s' is not a UUID", clip(v, len), v);
+    v = csv_import_cell(base, C_FOUND_AGAIN, &len);
     if (len == 36) memcpy(again, v, 36);
     if (len && !cli_uuid_ok(again))
-        row_error(im, line, "found_again_of '%.*s' is not a UUID", clip(v, len), v);
-    v = cell(im, C_PROJECT, &len);
+        csv_import_row_error(base, line, "found_again_of '%.*s' is not a UUID", clip(v, len), v);
+    v = csv_import_cell(base, C_PROJECT, &len);
     int64_t project = resolve_project(im, line, v, len);
-    if (project < 0 || im->stop || im->nerrs != errs_before) goto done;
+    if (project < 0 || base->stop || !csv_import_row_ok(base)) return;
 
     Closeloop__Item *it = &im->items[im->nitems];
     closeloop__item__init(it);
-    it->unit = it->inspector = it->location = it->category = it->description = empty_cell;
-    it->found_again_of = empty_cell;
+    it->unit = it->inspector = it->location = it->category = it->description = csv_import_empty;
+    it->found_again_of = csv_import_empty;
     it->project_id = project;
     it->round = (Closeloop__RoundKind)rk;
     it->severity = (Closeloop__Severity)sv;
@@ -1033,8 +802,8 @@ static void take_row(import_t *im) {
     dst[C_FOUND_AGAIN] = &it->found_again_of;
     int oom = 0;
     for (int c = 0; c < NCOLS; c++)
-        if (dst[c] && !(*dst[c] = cell_dup(im, c))) {
-            *dst[c] = empty_cell;
+        if (dst[c] && !(*dst[c] = csv_import_cell_dup(base, c))) {
+            *dst[c] = csv_import_empty;
             oom = 1;
         }
     /* The slot's id buffer holds the item id (37 bytes), then inspected_on (11). */
@@ -1045,7 +814,7 @@ static void take_row(import_t *im) {
     id[0] = '\0';
     im->itemp[im->nitems++] = it;
     if (oom) {
-        fatal(im, "out of memory");
+        csv_import_fatal(base, "out of memory");
         return;
     }
     if (given_id[0]) {
@@ -1056,127 +825,29 @@ static void take_row(import_t *im) {
         const char *f[] = {pid,          it->unit,     ROUND_NAME(rk),  date,
                            it->location, it->category, it->description, SEVERITY_NAME(sv)};
         if (item_uuid(im, f, 8, id) < 0) {
-            fatal(im, "cannot compute an item id (SHA-256 failed)");
+            csv_import_fatal(base, "cannot compute an item id (SHA-256 failed)");
             return;
         }
     }
-done:
-    if (im->in_chunk >= im->chunk_items) chunk_flush(im);
 }
 
-static void on_field(void *data, size_t len, void *arg) {
-    import_t *im = arg;
-    if (im->stop) return;
-    if (im->nfields == 0) im->rec_line = im->line;
-    const char *s = data ? data : "";
-    for (size_t i = 0; i < len; i++)
-        if (s[i] == '\n') im->line++;
-    if (im->nfields < IMPORT_MAX_FIELDS) {
-        char *copy = malloc(len + 1);
-        if (!copy) {
-            fatal(im, "out of memory");
-            return;
-        }
-        memcpy(copy, s, len);
-        copy[len] = '\0';
-        im->field[im->nfields] = copy;
-        im->field_len[im->nfields] = len;
-    }
-    im->nfields++;
-}
-
-static void on_record(int c, void *arg) {
-    import_t *im = arg;
-    if (!im->stop && im->nfields > 0) {
-        int blank = im->nfields == 1 && im->field_len[0] == 0;
-        if (!blank) {
-            if (!im->have_header)
-                take_header(im);
-            else
-                take_row(im);
-        }
-    }
-    fields_clear(im);
-    if (c == '\n') im->line++;
-}
-
-static void import_stream(import_t *im, FILE *fp) {
-    struct csv_parser p;
-    if (csv_init(&p, CSV_STRICT | CSV_REPALL_NL | CSV_STRICT_FINI | CSV_APPEND_NULL) != 0) {
-        fatal(im, "out of memory");
-        return;
-    }
-    unsigned char *buf = malloc(IMPORT_BLOCK);
-    if (!buf) {
-        csv_free(&p);
-        fatal(im, "out of memory");
-        return;
-    }
-    int first = 1;
-    while (!im->stop) {
-        size_t n = fread(buf, 1, IMPORT_BLOCK, fp);
-        if (n == 0) {
-            if (ferror(fp)) fatal(im, "cannot read %s: %s", im->file, strerror(errno));
-            break;
-        }
-        size_t off = 0;
-        if (first && n >= 3 && buf[0] == 0xEF && buf[1] == 0xBB && buf[2] == 0xBF) off = 3;
-        first = 0;
-        size_t used = csv_parse(&p, buf + off, n - off, on_field, on_record, im);
-        im->consumed += (off_t)n;
-        if (used != n - off && !im->stop)
-            fatal(im,
-                  "%s:%" PRIu32 ": malformed CSV (%s): a quote inside an unquoted field, or "
-                  "text after a closing quote",
-                  im->file, im->line, csv_strerror(csv_error(&p)));
-        progress(im, 0);
-    }
-    if (!im->stop && csv_fini(&p, on_field, on_record, im) != 0 && !im->stop)
-        fatal(im,
-              "%s:%" PRIu32 ": malformed CSV: a quoted field is not closed before the end "
-              "of the file",
-              im->file, im->rec_line ? im->rec_line : im->line);
-    fields_clear(im);
-    csv_free(&p);
-    free(buf);
-}
-
-static int import_summary(const import_t *im) {
-    enum { N = 8 };
-    char v[N][24];
-    const uint64_t n[N] = {im->rows_read, im->inserted,        im->unchanged,     im->dispatched,
-                           im->manual,    im->rejected_chunks, im->rejected_rows, im->chunks};
-    for (int i = 0; i < N; i++)
-        snprintf(v[i], sizeof v[i], "%" PRIu64, n[i]);
-    static const char *const keys[N] = {"rows_read",     "inserted",        "unchanged",
-                                        "dispatched",    "manual_dispatch", "rejected_chunks",
-                                        "rejected_rows", "chunks"};
-    cli_table_t *t;
-    int rc = CL_OK;
-    if (im->s->format == CLI_FMT_TABLE) {
-        static const char *const header[] = {"key", "value"};
-        if (!(t = cli_table_new(2, header))) return CL_ENOMEM;
-        cli_table_hide_header(t);
-        const char *row[2] = {"file", im->file};
-        rc = cli_table_add(t, row);
-        for (int i = 0; i < N && rc == CL_OK; i++) {
-            row[0] = keys[i];
-            row[1] = v[i];
-            rc = cli_table_add(t, row);
-        }
-    } else {
-        const char *header[N + 1] = {"file"}, *row[N + 1] = {im->file};
-        for (int i = 0; i < N; i++)
-            header[i + 1] = keys[i], row[i + 1] = v[i];
-        if (!(t = cli_table_new(N + 1, header))) return CL_ENOMEM;
-        for (size_t i = 1; i <= N; i++)
-            cli_table_set_numeric(t, i);
-        rc = cli_table_add(t, row);
-    }
-    if (rc == CL_OK) rc = cli_table_print(t, im->s->format, stdout);
-    cli_table_free(t);
-    return rc;
-}
+static const csv_import_spec_t item_spec = {
+    .label = "inspect import",
+    .done_word = "recorded",
+    .max_cols_tag = "",
+    .progress_at_once = 1,
+    .trim = 1,
+    .ncols = NCOLS,
+    .col_names = col_names,
+    .col_required = col_required,
+    .col_nonempty = col_nonempty,
+    .nsummary = NKEYS,
+    .summary_keys = summary_keys,
+    .prepare = item_prepare,
+    .row = item_row,
+    .send = item_send,
+    .reset = item_reset,
+};
 
 static int inspect_import(const cli_settings_t *s, int argc, char **argv) {
     const char *w = "inspect import", *chunk = NULL, *pos[1];
@@ -1194,74 +865,19 @@ static int inspect_import(const cli_settings_t *s, int argc, char **argv) {
     }
     import_t im;
     memset(&im, 0, sizeof im);
-    im.s = s;
-    im.file = pos[0];
-    im.chunk_items = (size_t)n;
-    im.line = 1;
-    im.exit_code = CLI_EXIT_OK;
-
-    int is_stdin = strcmp(im.file, "-") == 0;
-    FILE *fp = is_stdin ? stdin : fopen(im.file, "rb");
-    if (!fp) {
-        cli_errorf("cannot open %s: %s", im.file, strerror(errno));
-        return CLI_EXIT_FAIL;
-    }
-    if (is_stdin) im.file = "<stdin>";
-    struct stat st;
-    if (fstat(fileno(fp), &st) == 0 && S_ISREG(st.st_mode)) im.size = st.st_size;
-
-    cli_session_t ss;
-    int rc = cli_session_open(s, &ss);
-    if (rc != CLI_EXIT_OK) {
-        if (!is_stdin) fclose(fp);
-        return rc;
-    }
-    im.ss = &ss;
-    im.items = calloc(im.chunk_items, sizeof *im.items);
-    im.itemp = calloc(im.chunk_items, sizeof *im.itemp);
-    im.ids = calloc(im.chunk_items, sizeof *im.ids);
-    if (!im.items || !im.itemp || !im.ids) {
-        cli_errorf("out of memory");
-        im.exit_code = CLI_EXIT_FAIL;
-    } else {
-        im.tty = isatty(STDERR_FILENO);
-        im.start_ns = now_ns();
-        im.last_ns = 0; /* the first progress() draws at once */
-        import_stream(&im, fp);
-        if (!im.stop && !im.have_header)
-            fatal(&im,
-                  "%s: the file is empty: it needs a header line naming the columns (project, "
-                  "unit, round, ...)",
-                  im.file);
-        chunk_flush(&im);
-        if (im.stop && !im.stop_line && im.in_chunk > 0) im.stop_line = im.first_line;
-        progress_clear(&im);
-        if (im.stop_line)
-            cli_errorf("%s: the import stopped; nothing from line %" PRIu32 " on was recorded%s",
-                       im.file, im.stop_line, im.chunks > 1 ? " (the chunks before it were)" : "");
-        if ((im.rows_read > 0 || !im.stop) && import_summary(&im) != CL_OK) {
-            cli_errorf("cannot write the output");
-            im.exit_code = CLI_EXIT_FAIL;
-        }
-        if (im.rejected_chunks > 0) {
-            cli_errorf("%s: %" PRIu64 " of %" PRIu64 " chunks (%" PRIu64 " rows) were rejected; "
-                       "fix the lines listed above and import the file again",
-                       im.file, im.rejected_chunks, im.chunks, im.rejected_rows);
-            im.exit_code = CLI_EXIT_FAIL;
-        }
-    }
-    if (im.items) chunk_reset(&im);
+    im.base.spec = &item_spec;
+    im.base.s = s;
+    im.base.file = pos[0];
+    im.base.chunk_rows = (size_t)n;
+    int rc = csv_import_run(&im.base);
     free(im.items);
     free(im.itemp);
     free(im.ids);
-    free(im.errs);
     free(im.seen);
     for (size_t i = 0; i < im.nprojects; i++)
         free(im.projects[i].name);
     free(im.projects);
-    cli_session_close(&ss);
-    if (!is_stdin) fclose(fp);
-    return im.exit_code;
+    return rc;
 }
 
 /* ---- inspect handover --------------------------------------------------------------- */

@@ -1,0 +1,147 @@
+/* csv_import.h - the CSV import machinery shared by `cloop unit import` (cmd_import.c)
+ * and `cloop inspect import` (cmd_inspect.c).
+ *
+ * A file (or '-' for standard input) is read in 64 KiB blocks and parsed by libcsv
+ * (strict mode), an optional UTF-8 byte order mark skipped, so memory stays at one chunk
+ * of rows whatever the file's size. Line numbers are counted from the line ends libcsv
+ * reports (CSV_REPALL_NL) plus the line ends inside quoted fields, so every row knows the
+ * line it starts on. The first record is the header and names the columns (in any
+ * order) from the importer's spec. Each further row is checked here for field count,
+ * UTF-8 and empty required cells, then handed to the importer's row callback, which
+ * validates the rest and appends it to its chunk. A chunk with a row error is rejected
+ * without sending it; every other chunk goes to the importer's send callback, which sends
+ * it and returns the server's per-row errors. Errors are reported as FILE:LINE: message;
+ * a progress line is drawn on a terminal and a summary printed at the end.
+ *
+ * An importer embeds csv_import_t as the first member of its own state, so callbacks can
+ * cast back to it. Single-threaded. */
+#ifndef CSV_IMPORT_H
+#define CSV_IMPORT_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "cli.h"
+#include "cloop.h"
+#include "session_store.h"
+
+#define CSV_IMPORT_MAX_FIELDS  64u /* fields kept per record; more is an error anyway */
+#define CSV_IMPORT_MAX_COLS    16  /* columns an importer may know */
+#define CSV_IMPORT_MAX_SUMMARY 8   /* importer-specific summary counts */
+
+typedef struct csv_import csv_import_t;
+
+/* What the send callback learned from the server when the call succeeded. */
+typedef struct csv_reply {
+    int applied;                        /* the chunk was applied whole */
+    Closeloop__RowError *const *errors; /* when not applied: why, per row (into *reply) */
+    size_t n_errors;
+} csv_reply_t;
+
+typedef struct csv_import_spec {
+    const char *label;        /* progress line prefix: "import", "inspect import" */
+    const char *done_word;    /* "imported", "recorded": what rejected rows were not */
+    const char *max_cols_tag; /* "at most " or "" in the too-many-columns message */
+    int progress_at_once;     /* the first progress line is drawn at once */
+    int trim;                 /* csv_import_cell() strips blanks around a cell */
+    int ncols;                /* columns known, at most CSV_IMPORT_MAX_COLS */
+    const char *const *col_names;
+    const int *col_required; /* the header must name it */
+    const int *col_nonempty; /* a row's cell may not be empty (NULL: none) */
+    size_t nsummary;         /* im->counts in the summary, between rows_read and rejected_chunks */
+    const char *const *summary_keys;
+
+    /* Allocates the chunk's buffers for im->chunk_rows rows: 0, or -1 when out of memory. */
+    int (*prepare)(csv_import_t *im);
+    /* Validates the current record (line: where it starts; field count, UTF-8 and
+     * empty cells already checked) and appends it to the chunk when csv_import_row_ok. */
+    void (*row)(csv_import_t *im, uint32_t line);
+    /* Sends the chunk's rows: the CL_* code of the call; on CL_OK, *out says whether it
+     * was applied (then the importer has added its result to im->counts) or why not.
+     * *reply is freed by the caller. */
+    int (*send)(csv_import_t *im, ProtobufCMessage **reply, csv_reply_t *out);
+    /* Frees the rows of the chunk and empties it. */
+    void (*reset)(csv_import_t *im);
+} csv_import_spec_t;
+
+/* One error found by the client, kept until its chunk is reported. */
+typedef struct csv_row_err {
+    uint32_t line;
+    char msg[200];
+} csv_row_err_t;
+
+struct csv_import {
+    const csv_import_spec_t *spec;
+    const cli_settings_t *s;
+    cli_session_t *ss;
+    const char *file;  /* as named on the command line, for messages */
+    size_t chunk_rows; /* --chunk */
+
+    /* the record being parsed */
+    uint32_t line;                           /* line the parser is on (1-based) */
+    uint32_t rec_line;                       /* line the current record started on */
+    size_t nfields;                          /* fields seen in the current record */
+    char *field[CSV_IMPORT_MAX_FIELDS];      /* the first CSV_IMPORT_MAX_FIELDS of them */
+    size_t field_len[CSV_IMPORT_MAX_FIELDS]; /* their lengths */
+
+    /* the header */
+    int have_header;              /* the first record has been read */
+    size_t ncols;                 /* fields per record */
+    int col[CSV_IMPORT_MAX_COLS]; /* field index of each column, -1 when absent */
+
+    /* the chunk being filled */
+    size_t in_chunk;                /* rows of the file in this chunk, bad ones included */
+    uint32_t first_line, last_line; /* lines of its first and last row */
+    csv_row_err_t *errs;            /* errors the client found in this chunk */
+    size_t nerrs, errs_cap;
+    size_t row_nerrs; /* nerrs when the current row began */
+
+    /* totals */
+    uint64_t rows_read, chunks, rejected_chunks, rejected_rows;
+    uint64_t counts[CSV_IMPORT_MAX_SUMMARY]; /* the importer's, named by summary_keys */
+    int stop;                                /* a fatal error was reported: stop reading */
+    uint32_t stop_line; /* the first line not imported because of it (0: none) */
+    int exit_code;
+
+    /* progress */
+    int tty;           /* stderr is a terminal */
+    int shown;         /* a progress line is on the screen */
+    off_t size;        /* file size, 0 when unknown */
+    off_t consumed;    /* bytes parsed */
+    uint64_t start_ns; /* when reading began */
+    uint64_t last_ns;  /* when progress was last drawn */
+};
+
+/* The "" of absent or empty cells; every other cell string is malloc'd. */
+extern char csv_import_empty[1];
+
+/* Runs the import of im->file with im->spec, im->s and im->chunk_rows set (everything
+ * else zero): opens the file and the session, streams, reports and frees what it
+ * allocated (the importer frees what its prepare allocated). Returns the exit code. */
+int csv_import_run(csv_import_t *im);
+
+/* A fatal error: reported at once ("cloop: ..."), and the import stops. */
+CL_PRINTF(2, 3) void csv_import_fatal(csv_import_t *im, const char *fmt, ...);
+
+/* A row error, reported with its chunk as FILE:LINE: message. */
+CL_PRINTF(3, 4) void csv_import_row_error(csv_import_t *im, uint32_t line, const char *fmt, ...);
+
+/* A failed session call that ends the import: says why and stops. */
+void csv_import_fail_session(csv_import_t *im, int rc);
+
+/* Whether no error was found in the current row so far. */
+int csv_import_row_ok(const csv_import_t *im);
+
+/* Column c of the current record (blanks stripped when the spec says trim), "" when
+ * the file has no such column. */
+const char *csv_import_cell(const csv_import_t *im, int c, size_t *len);
+
+/* A malloc'd copy of csv_import_cell, csv_import_empty when empty, NULL when out of
+ * memory. */
+char *csv_import_cell_dup(const csv_import_t *im, int c);
+
+/* Frees *s unless it is csv_import_empty, and sets it to csv_import_empty. */
+void csv_import_cell_free(char **s);
+
+#endif
