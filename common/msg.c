@@ -90,6 +90,8 @@ static const struct msg_entry msg_table[] = {
     {CL_MSG_DAILY_REPORT, "DailyReport", &closeloop__daily_report__descriptor},
     {CL_MSG_READINESS_REQ, "ReadinessRequest", &closeloop__readiness_request__descriptor},
     {CL_MSG_READINESS, "Readiness", &closeloop__readiness__descriptor},
+    {CL_MSG_DISPATCH_LIST_REQ, "DispatchListRequest",
+     &closeloop__dispatch_list_request__descriptor},
 };
 
 static const struct msg_entry *msg_lookup(uint16_t type) {

@@ -82,6 +82,7 @@ typedef Closeloop__TicketShowRequest cl_pb_ticket_show_req_t;
 typedef Closeloop__TicketHistory cl_pb_ticket_history_t;
 typedef Closeloop__TodoListRequest cl_pb_todo_list_req_t;
 typedef Closeloop__ToVerifyListRequest cl_pb_toverify_list_req_t;
+typedef Closeloop__DispatchListRequest cl_pb_dispatch_list_req_t;
 typedef Closeloop__TicketPage cl_pb_ticket_page_t;
 typedef Closeloop__DeadlinePreset cl_pb_deadline_preset_t;
 typedef Closeloop__DeadlineSet cl_pb_deadline_set_t;
@@ -158,6 +159,7 @@ typedef Closeloop__Readiness cl_pb_readiness_t;
 #define CL_MSG_DAILY_REPORT          CLOSELOOP__MSG_TYPE__MSG_DAILY_REPORT
 #define CL_MSG_READINESS_REQ         CLOSELOOP__MSG_TYPE__MSG_READINESS_REQ
 #define CL_MSG_READINESS             CLOSELOOP__MSG_TYPE__MSG_READINESS
+#define CL_MSG_DISPATCH_LIST_REQ     CLOSELOOP__MSG_TYPE__MSG_DISPATCH_LIST_REQ
 
 /* The descriptor of the message carried by frames of this type, or NULL if unknown. */
 const ProtobufCMessageDescriptor *cl_msg_descriptor(uint16_t type);

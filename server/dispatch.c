@@ -46,6 +46,7 @@ static const cl_handler_t handlers[] = {
     {CL_MSG_TICKET_SHOW_REQ, "ticket_show", CL_OP_TICKET_READ, 1, cl_ticket_show},
     {CL_MSG_TODO_LIST_REQ, "todo_list", CL_OP_TICKET_READ, 1, cl_ticket_todo_list},
     {CL_MSG_TOVERIFY_LIST_REQ, "toverify_list", CL_OP_TICKET_READ, 1, cl_ticket_toverify_list},
+    {CL_MSG_DISPATCH_LIST_REQ, "dispatch_list", CL_OP_TICKET_READ, 1, cl_ticket_dispatch_list},
     {CL_MSG_DAILY_REPORT_REQ, "daily_report", CL_OP_REPORT, 1, cl_report_daily},
     {CL_MSG_READINESS_REQ, "readiness", CL_OP_REPORT, 1, cl_report_readiness},
 };

@@ -61,6 +61,7 @@ int cl_ticket_transition(cl_req_t *req);
 int cl_ticket_show(cl_req_t *req);
 int cl_ticket_todo_list(cl_req_t *req);
 int cl_ticket_toverify_list(cl_req_t *req);
+int cl_ticket_dispatch_list(cl_req_t *req);
 int cl_report_daily(cl_req_t *req);
 int cl_report_readiness(cl_req_t *req);
 

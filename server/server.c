@@ -280,11 +280,59 @@ void cl_req_fail(cl_req_t *req, int code, const char *fmt, ...) {
     int n = vsnprintf(text, sizeof text, fmt, ap);
     va_end(ap);
     if (n >= (int)sizeof text) cl_utf8_trim(text); /* never cut a character in two */
-    if (code == CL_EINTERNAL || code < CL__WIRE_LAST)
+    if (code == CL_EINTERNAL || (code < CL__WIRE_LAST && code != CL_ECLOSED))
         cl_log_error("request_failed", "conn=%llu req=%u handler=%s code=%d",
                      (unsigned long long)req->conn->id, req->id, req->handler->name, code);
     conn_send_error(req->conn, req->id, code, text);
     req_finish(req);
+}
+
+/* A wait for room in a connection's output; polls, since output drains in write
+ * callbacks that know nothing of the requests waiting on them. */
+typedef struct room_wait {
+    uv_timer_t timer;
+    cl_req_t *req;
+    cl_req_room_cb cb;
+    void *arg;
+} room_wait_t;
+
+#define ROOM_POLL_MS 20
+
+static bool room_ready(const cl_conn_t *c, bool *gone) {
+    *gone = c->state != CONN_OPEN;
+    return *gone || c->out_len + c->queued <= c->srv->cfg->max_output;
+}
+
+static void room_wait_closed(uv_handle_t *h) {
+    free(h->data);
+}
+
+static void on_room_timer(uv_timer_t *t) {
+    room_wait_t *w = t->data;
+    bool gone;
+    if (!room_ready(w->req->conn, &gone)) return; /* the repeating timer fires again */
+    uv_timer_stop(t);
+    uv_close((uv_handle_t *)t, room_wait_closed);
+    w->cb(w->arg, gone);
+}
+
+void cl_req_wait_room(cl_req_t *req, cl_req_room_cb cb, void *arg) {
+    bool gone;
+    if (room_ready(req->conn, &gone)) {
+        cb(arg, gone);
+        return;
+    }
+    room_wait_t *w = malloc(sizeof *w);
+    if (!w) { /* cannot wait: go on and let the queue grow */
+        cb(arg, false);
+        return;
+    }
+    w->req = req;
+    w->cb = cb;
+    w->arg = arg;
+    uv_timer_init(req->conn->srv->loop, &w->timer);
+    w->timer.data = w;
+    uv_timer_start(&w->timer, on_room_timer, ROOM_POLL_MS, ROOM_POLL_MS);
 }
 
 uv_loop_t *cl_req_loop(const cl_req_t *req) {

@@ -56,6 +56,13 @@ void cl_server_get_stats(const cl_server_t *srv, cl_server_stats_t *st);
  * session module calls it after re-validating a stale session). */
 void cl_req_run(cl_req_t *req);
 
+/* For a long streamed reply: calls cb(arg, false) once the connection's queued output
+ * is below server.max_output (at once when it already is), or cb(arg, true) when the
+ * client has gone, so a reply is produced no faster than the client reads it and stops
+ * when nobody is listening. */
+typedef void (*cl_req_room_cb)(void *arg, bool client_gone);
+void cl_req_wait_room(cl_req_t *req, cl_req_room_cb cb, void *arg);
+
 /* Sends the final reply (LAST flag) and finishes the request. */
 void cl_req_reply(cl_req_t *req, uint16_t type, const ProtobufCMessage *msg);
 

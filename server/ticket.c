@@ -171,6 +171,16 @@ static const char sql_project_check[] =
     "   AND ($1::text = 'contractor' OR " VISIBLE("$5::bigint") ")"                       \
     cursor LIST_ORDER
 static const char sql_toverify[] = TOVERIFY_SQL("");
+
+/* scope, $5 project; the next pages add the cursor $6 raised_at, $7 number, $8 id. The
+ * project's tickets waiting for manual dispatch, oldest first (tickets_dispatch). */
+#define TODISPATCH_SQL(cursor)                                                            \
+    "SELECT " TICKET_COLS("t") ", t.raised_at::text FROM tickets t" TICKET_JOINS("t")     \
+    " WHERE t.state = 'dispatch' AND t.project_id = $5::bigint"                           \
+    "   AND " VISIBLE("$5::bigint") cursor LIST_ORDER
+static const char sql_todispatch[] = TODISPATCH_SQL("");
+static const char sql_todispatch_next[] =
+    TODISPATCH_SQL(" AND (t.raised_at, t.number, t.id) > ($6::timestamptz, $7::int, $8::uuid)");
 static const char sql_toverify_next[] =
     TOVERIFY_SQL(" AND (t.raised_at, t.number, t.id) > ($6::timestamptz, $7::int, $8::uuid)");
 
@@ -185,8 +195,11 @@ static const char sql_daily_summary[] =
     "          JOIN prj ON rec.project_id = prj.id"
     "         WHERE r.kind = 'handover'"
     "           AND (rec.scheduled_on = $6::date OR rec.inspected_on = $6::date)),"
-    " day AS (SELECT rec.id, rec.unit_id FROM inspection_records rec"
-    "           JOIN prj ON rec.project_id = prj.id WHERE rec.inspected_on = $6::date),"
+    /* units inspected that day: with a record dated that day, or an item found that day */
+    " day AS (SELECT rec.unit_id FROM inspection_records rec"
+    "           JOIN prj ON rec.project_id = prj.id WHERE rec.inspected_on = $6::date"
+    "         UNION SELECT i.unit_id FROM inspection_items i"
+    "           JOIN prj ON i.project_id = prj.id WHERE i.inspected_on = $6::date),"
     " ev AS (SELECT e.action, e.to_state FROM ticket_events e JOIN prj ON e.project_id = prj.id"
     "         WHERE e.at >= $6::date AND e.at < $6::date + 1),"
     " tl AS (SELECT coalesce(sum(n) FILTER (WHERE c = 'no_deadline'), 0) AS no_deadline,"
@@ -273,6 +286,8 @@ const cl_db_stmt_t cl_ticket_stmts[] = {
     {"ticket_project_check", sql_project_check},
     {"ticket_toverify", sql_toverify},
     {"ticket_toverify_next", sql_toverify_next},
+    {"ticket_todispatch", sql_todispatch},
+    {"ticket_todispatch_next", sql_todispatch_next},
     {"ticket_daily_summary", sql_daily_summary},
     {"ticket_daily_reasons", sql_daily_reasons},
     {"ticket_daily_contractors", sql_daily_contractors},
@@ -624,9 +639,12 @@ int cl_ticket_show(cl_req_t *req) {
 /* ------------------------------------------------------------------ morning lists */
 
 static void list_next_done(void *arg, const cl_db_result_t *r);
+static void list_fetch_next(void *arg, bool client_gone);
 
 /* Sends one page of a list; asks for the next one when this one was full, else ends
- * the reply. Frees the call when the list is done. */
+ * the reply. Frees the call when the list is done. The next page is read only once the
+ * client has taken most of what was sent (cl_req_wait_room), and not at all when it
+ * has gone. */
 static void list_page(tk_call_t *c, const PGresult *res) {
     int rows = PQntuples(res);
     bool more = rows == TK_PAGE_MAX;
@@ -637,6 +655,16 @@ static void list_page(tk_call_t *c, const PGresult *res) {
     snprintf(c->cur_at, sizeof c->cur_at, "%s", cl_sql_text(res, rows - 1, CL_TICKET_NCOLS));
     snprintf(c->cur_number, sizeof c->cur_number, "%s", cl_sql_text(res, rows - 1, 2));
     snprintf(c->cur_id, sizeof c->cur_id, "%s", cl_sql_text(res, rows - 1, 0));
+    cl_req_wait_room(c->call.req, list_fetch_next, c);
+}
+
+static void list_fetch_next(void *arg, bool client_gone) {
+    tk_call_t *c = arg;
+    if (client_gone) { /* the reply is dropped; finish the request */
+        cl_req_fail(c->call.req, CL_ECLOSED, "the client has gone");
+        cl_call_free(&c->call);
+        return;
+    }
     const char *p[5];
     int n = 0;
     for (; n < c->nlist; n++)
@@ -723,6 +751,26 @@ int cl_ticket_toverify_list(cl_req_t *req) {
     c->nlist = 1;
     const char *p[] = {cl_sql_int_param(c->lp[0], m->project_id)};
     cl_call_stmt_t st[] = {{"ticket_project_check", 1, p}, {"ticket_toverify", 1, p}};
+    cl_call_run_scoped(&c->call, false, st, 2, checked_list_done);
+    return CL_OK;
+}
+
+/* Manual dispatch is a decision of CR and HQ (CL_OP_TICKET_DECIDE), but clerks,
+ * verifiers and analysts may see what waits for it; contractors have no such list. */
+int cl_ticket_dispatch_list(cl_req_t *req) {
+    const cl_pb_dispatch_list_req_t *m = (const cl_pb_dispatch_list_req_t *)req->msg;
+    const cl_session_t *s = cl_req_session(req);
+    if (s && cl_authz_scope(s->role, CL_OP_TICKET_READ) == CL_SCOPE_CONTRACTOR)
+        return CL_EFORBIDDEN;
+    if (!cl_req_need_id(req, "project_id", m->project_id)) return CL_OK;
+    tk_call_t *c = cl_call_new(req, sizeof *c);
+    if (!c) return CL_OK; /* answered */
+    c->call.kind = &ticket_kind;
+    snprintf(c->label, sizeof c->label, "no such project");
+    c->list_next = "ticket_todispatch_next";
+    c->nlist = 1;
+    const char *p[] = {cl_sql_int_param(c->lp[0], m->project_id)};
+    cl_call_stmt_t st[] = {{"ticket_project_check", 1, p}, {"ticket_todispatch", 1, p}};
     cl_call_run_scoped(&c->call, false, st, 2, checked_list_done);
     return CL_OK;
 }

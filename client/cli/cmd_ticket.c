@@ -534,17 +534,19 @@ typedef struct list_ctx {
     cli_html_page_t page;
     char title[128];
     char subtitle[512];
-    int todo;                  /* the to-repair list (else to-verify) */
+    int todo;                  /* LIST_TOVERIFY, LIST_TODO or LIST_TODISPATCH */
     int64_t contractor_id;     /* asked for, or 0 */
     int64_t project_id;        /* asked for, or 0 */
     const char *my_contractor; /* the caller's own contractor's name, or NULL */
     int rc;                    /* first output failure */
 } list_ctx_t;
 
+enum { LIST_TOVERIFY = 0, LIST_TODO = 1, LIST_TODISPATCH = 2 };
+
 /* The header line, from what was asked and the first ticket (names are only known then). */
 static void list_subtitle(list_ctx_t *x, const Closeloop__Ticket *first) {
     char con[200] = "", proj[200] = "";
-    if (x->todo) {
+    if (x->todo == LIST_TODO) {
         const char *name = first && first->contractor_name && *first->contractor_name
                                ? first->contractor_name
                                : x->my_contractor;
@@ -592,10 +594,10 @@ static int run_list(const cli_settings_t *s, int todo, int64_t contractor, int64
     x.todo = todo;
     x.contractor_id = contractor;
     x.project_id = project;
-    if (todo && !contractor && ss.me && ss.me->contractor_id)
+    if (todo == LIST_TODO && !contractor && ss.me && ss.me->contractor_id)
         x.my_contractor = ss.me->contractor_name;
     /* One contractor's list names it in the header; the column is then left out. */
-    int one_contractor = todo && (contractor || x.my_contractor);
+    int one_contractor = todo == LIST_TODO && (contractor || x.my_contractor);
     if (tview_init(&x.v, s->format,
                    one_contractor && s->format != CLI_FMT_CSV && s->format != CLI_FMT_JSON
                        ? TC_CONTRACTOR
@@ -606,20 +608,30 @@ static int run_list(const cli_settings_t *s, int todo, int64_t contractor, int64
         return CLI_EXIT_FAIL;
     }
     snprintf(x.title, sizeof x.title, "%s",
-             todo ? "待维修清单 To-repair list" : "待验收清单 To-verify list");
+             todo == LIST_TODO         ? "待维修清单 To-repair list"
+             : todo == LIST_TODISPATCH ? "待派单清单 To-dispatch list"
+                                       : "待验收清单 To-verify list");
     x.page.title = x.title;
     x.page.subtitle = x.subtitle;
     x.page.footer =
-        todo ? "结果 Result: 已修 done (写明做法 what was done) / 未修 not done (原因 why)."
-               " 交回项目部，当晚录入 Returned to the site office and typed back the same "
-               "evening: cloop ticket repaired --from-file"
-             : "结果 Result: 通过 pass / 不通过 fail (原因 reason)."
-               " 当晚录入 Typed back the same evening: cloop ticket verify --pass|--fail "
-               "--from-file";
+        todo == LIST_TODISPATCH
+            ? "派给 Dispatch to: 施工单位 contractor id. 当晚录入 Typed back the same evening: "
+              "cloop ticket dispatch REF --contractor ID"
+        : todo ? "结果 Result: 已修 done (写明做法 what was done) / 未修 not done (原因 why)."
+                 " 交回项目部，当晚录入 Returned to the site office and typed back the same "
+                 "evening: cloop ticket repaired --from-file"
+               : "结果 Result: 通过 pass / 不通过 fail (原因 reason)."
+                 " 当晚录入 Typed back the same evening: cloop ticket verify --pass|--fail "
+                 "--from-file";
     x.page.landscape = 1;
     cli_stream_init(&x.st, x.v.t, s->format, stdout, &x.page);
     int crc;
-    if (todo) {
+    if (todo == LIST_TODISPATCH) {
+        Closeloop__DispatchListRequest req = CLOSELOOP__DISPATCH_LIST_REQUEST__INIT;
+        req.project_id = project;
+        crc = cli_session_stream(&ss, CL_MSG_DISPATCH_LIST_REQ, &req.base, CL_MSG_TICKET_PAGE,
+                                 on_list_page, &x);
+    } else if (todo) {
         Closeloop__TodoListRequest req = CLOSELOOP__TODO_LIST_REQUEST__INIT;
         req.contractor_id = contractor;
         req.project_id = project;
@@ -657,19 +669,29 @@ static int ticket_todo(const cli_settings_t *s, int argc, char **argv) {
         cli_opt_id("--contractor", contractor, &cid) < 0 ||
         cli_opt_id("--project", project, &pid) < 0)
         return CLI_EXIT_USAGE;
-    return run_list(s, 1, cid, pid);
+    return run_list(s, LIST_TODO, cid, pid);
 }
 
-static int ticket_toverify(const cli_settings_t *s, int argc, char **argv) {
+/* A project's list: to-verify or to-dispatch. */
+static int project_list(const cli_settings_t *s, const char *what, int kind, int argc,
+                        char **argv) {
     const char *project = NULL, *pos[1];
     const cli_optdef_t defs[] = {{"--project", &project}, {NULL, NULL}};
     int npos;
     int64_t pid = 0;
-    if (cli_parse_args("ticket toverify", argc, argv, defs, pos, 0, &npos) < 0 ||
-        cli_need("ticket toverify", "--project", project) < 0 ||
+    if (cli_parse_args(what, argc, argv, defs, pos, 0, &npos) < 0 ||
+        cli_need(what, "--project", project) < 0 ||
         cli_parse_id("--project", project, &pid) != CL_OK)
         return CLI_EXIT_USAGE;
-    return run_list(s, 0, 0, pid);
+    return run_list(s, kind, 0, pid);
+}
+
+static int ticket_toverify(const cli_settings_t *s, int argc, char **argv) {
+    return project_list(s, "ticket toverify", LIST_TOVERIFY, argc, argv);
+}
+
+static int ticket_todispatch(const cli_settings_t *s, int argc, char **argv) {
+    return project_list(s, "ticket todispatch", LIST_TODISPATCH, argc, argv);
 }
 
 /* ---- transitions ---------------------------------------------------------------------- */
@@ -1288,6 +1310,13 @@ static const cli_verb_t ticket_verbs[] = {
      "\n"
      "example: cloop ticket toverify --project 1 --format html > toverify.html\n",
      ticket_toverify},
+    {"todispatch", "cloop ticket todispatch --project ID",
+     "The tickets of a project waiting for manual dispatch (待派单): no contractor covers\n"
+     "their trade, or their contractor returned them (退单). Oldest first. CR or HQ then\n"
+     "sends each to a contractor with 'cloop ticket dispatch REF --contractor ID'.\n"
+     "\n"
+     "example: cloop ticket todispatch --project 1 --format csv\n",
+     ticket_todispatch},
     {"repaired", "cloop ticket repaired REF... | --from-file FILE  --note TEXT [--project ID]",
      "The contractor reports tickets repaired, with what was done (required).\n" REF_HELP BATCH_HELP
      "\n"

@@ -173,6 +173,17 @@ check "report daily --format json is one object mirroring DailyReport" \
 as admin report daily --project "$p" --date 2026-11-21 --format html
 check "report daily --format html is an A4 page" \
     eval '[ "$rc" = 0 ] && grep -q "交房日报表 Daily handover report" <<<"$out" && grep -q "@page { size: A4;" <<<"$out"'
+# An item found on a later visit must not move the unit's acceptance form to that day.
+as clerk1 inspect handover --project "$p" --unit 3-2-1701 --date 2026-11-10 --inspector 甲 \
+    --outcome accepted_with_items
+as clerk1 inspect record --project "$p" --unit 3-2-1701 --round handover --date 2026-11-12 \
+    --inspector 乙 --location 厨房 --category waterproofing --severity minor "橱柜下渗水"
+as admin report daily --project "$p" --date 2026-11-10 --format json
+check "a later item keeps the handover form on its own day (inspected and accepted there)" \
+    eval 'python3 -c "import json,sys; d=json.load(sys.stdin); assert d[\"units_inspected\"]==1 and d[\"units_accepted\"]==1, d" <<<"$out"'
+as admin report daily --project "$p" --date 2026-11-12 --format json
+check "... and the later day counts the item and its unit, not an acceptance" \
+    eval 'python3 -c "import json,sys; d=json.load(sys.stdin); assert d[\"items_raised\"]==1 and d[\"units_accepted\"]==0 and d[\"items_per_unit\"]==1, d" <<<"$out"'
 as admin report readiness --project "$p" --building 3栋
 check "report readiness with open items: NOT ready, exit 3" \
     eval '[ "$rc" = 3 ] && grep -q "^NOT ready: 41 blockers" <<<"$out"'

@@ -304,6 +304,12 @@ for id in $nofix_ids; do
 done
 as cr ticket show "$(head -n 1 <<<"$nofix_ids")" --format csv
 check "ticket nofix by cr: the ticket is nofix" grep -q nofix <<<"$out"
+# The manual-dispatch list holds exactly the fire items, oldest first; then it empties.
+as clerk ticket todispatch --project "$p1" --format csv
+check "ticket todispatch lists the $nfire fire items waiting for manual dispatch" \
+    eval '[ "$rc" = 0 ] && [ "$(data_rows <<<"$out")" = "$nfire" ]'
+as "${conuser[${con[waterproofing]}]}" ticket todispatch --project "$p1"
+check "a contractor has no to-dispatch list" eval '[ "$rc" = 1 ]'
 for id in $(ids_of fire); do
     as cr ticket dispatch "$id" --contractor "${con[civil]}"
     [ "$rc" = 0 ] || not_ok "ticket dispatch $id --contractor ${con[civil]} as cr"
@@ -311,6 +317,9 @@ done
 as cr ticket show "$(ids_of fire | head -n 1)" --format csv
 check "fire items dispatched by hand to 中建三局 are open" \
     eval '[ "$rc" = 0 ] && grep -q open <<<"$out"'
+as clerk ticket todispatch --project "$p1" --format csv
+check "after dispatch the to-dispatch list is empty" \
+    eval '[ "$rc" = 0 ] && [ "$(data_rows <<<"$out")" = 0 ]'
 
 # Each contractor's first list: exactly its trades' items (fire ones for civil), no
 # owners' data, every rework 0.
