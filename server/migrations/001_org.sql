@@ -270,6 +270,60 @@ BEGIN
     RETURN NULL;
 END $$;
 
+-- Inserts come in bulk (imports, a day's inspection items), so they are tracked once per
+-- statement from its transition table: one set-based insert into each log instead of
+-- two per row. Updates and deletes are few and keep the row trigger above.
+CREATE FUNCTION cl_track_inserts() RETURNS trigger LANGUAGE plpgsql AS $$
+DECLARE
+    actor  jsonb;
+    feed   boolean := TG_NARGS = 0 OR TG_ARGV[0] <> 'nofeed';
+BEGIN
+    IF NOT EXISTS (SELECT 1 FROM new_rows) THEN
+        RETURN NULL;
+    END IF;
+    actor := nullif(current_setting('closeloop.actor', true), '')::jsonb;
+    IF actor IS NULL THEN
+        RAISE EXCEPTION 'closeloop: insert of % without an actor', TG_TABLE_NAME
+            USING ERRCODE = 'P0001';
+    END IF;
+    WITH r AS (SELECT to_jsonb(n) - 'password_hash' - 'token_hash' AS j FROM new_rows n),
+         k AS (SELECT j, CASE WHEN jsonb_typeof(j -> 'id') = 'number'
+                              THEN (j ->> 'id')::bigint END AS id FROM r),
+         audit AS (INSERT INTO audit_log (actor_user_id, actor, action, entity, entity_id,
+                                          detail)
+                   SELECT (actor ->> 'user_id')::bigint, actor, 'insert', TG_TABLE_NAME,
+                          k.id, k.j FROM k)
+    INSERT INTO change_log (entity, entity_id, op, company_id, project_id, contractor_id, data)
+    SELECT TG_TABLE_NAME, k.id, 'insert',
+           CASE WHEN TG_TABLE_NAME = 'companies' THEN k.id
+                ELSE coalesce((k.j ->> 'company_id')::bigint, p.company_id) END,
+           x.project_id,
+           CASE WHEN TG_TABLE_NAME = 'contractors' THEN k.id
+                ELSE (k.j ->> 'contractor_id')::bigint END,
+           CASE WHEN TG_TABLE_NAME = 'owners' THEN k.j - 'name' - 'phone' - 'id_number'
+                ELSE k.j END
+      FROM k
+     CROSS JOIN LATERAL (SELECT CASE WHEN TG_TABLE_NAME = 'projects' THEN k.id
+                                     ELSE (k.j ->> 'project_id')::bigint END
+                                AS project_id) x
+      LEFT JOIN projects p ON p.id = x.project_id
+     WHERE feed;
+    RETURN NULL;
+END $$;
+
+-- Tracks a table: inserts per statement, updates and deletes per row; feed = false keeps
+-- it out of change_log (audited only). Later migrations call it for their tables.
+CREATE FUNCTION cl_track_table(t text, feed boolean) RETURNS void LANGUAGE plpgsql AS $$
+BEGIN
+    EXECUTE format('CREATE TRIGGER %I_track AFTER UPDATE OR DELETE ON %I
+                    FOR EACH ROW EXECUTE FUNCTION cl_track(%L)', t, t,
+                   CASE WHEN feed THEN 'feed' ELSE 'nofeed' END);
+    EXECUTE format('CREATE TRIGGER %I_track_insert AFTER INSERT ON %I
+                    REFERENCING NEW TABLE AS new_rows
+                    FOR EACH STATEMENT EXECUTE FUNCTION cl_track_inserts(%L)', t, t,
+                   CASE WHEN feed THEN 'feed' ELSE 'nofeed' END);
+END $$;
+
 DO $$
 DECLARE t text;
 BEGIN
@@ -281,12 +335,10 @@ BEGIN
     FOREACH t IN ARRAY ARRAY['companies', 'departments', 'projects', 'buildings', 'units',
                              'owners', 'contractors', 'contractor_trades', 'project_trades',
                              'users', 'user_projects'] LOOP
-        EXECUTE format('CREATE TRIGGER %I_track AFTER INSERT OR UPDATE OR DELETE ON %I
-                        FOR EACH ROW EXECUTE FUNCTION cl_track()', t, t);
+        PERFORM cl_track_table(t, true);
     END LOOP;
     -- Sessions and devices are audited but are not part of the sync feed.
     FOREACH t IN ARRAY ARRAY['sessions', 'devices'] LOOP
-        EXECUTE format('CREATE TRIGGER %I_track AFTER INSERT OR UPDATE OR DELETE ON %I
-                        FOR EACH ROW EXECUTE FUNCTION cl_track(''nofeed'')', t, t);
+        PERFORM cl_track_table(t, false);
     END LOOP;
 END $$;

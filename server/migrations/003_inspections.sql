@@ -202,8 +202,7 @@ BEGIN
     END LOOP;
     FOREACH t IN ARRAY ARRAY['inspection_rounds', 'inspection_records', 'inspection_items',
                              'item_photos', 'deadline_presets', 'tickets'] LOOP
-        EXECUTE format('CREATE TRIGGER %I_track AFTER INSERT OR UPDATE OR DELETE ON %I
-                        FOR EACH ROW EXECUTE FUNCTION cl_track()', t, t);
+        PERFORM cl_track_table(t, true);
     END LOOP;
     -- ticket_events are themselves the history; photos are content, audited via item_photos.
 END $$;
