@@ -2,6 +2,7 @@
  * streamed pages (handler.h). */
 #include "handler.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -208,4 +209,60 @@ void cl_call_list_done(void *arg, const cl_db_result_t *r) {
     else
         cl_call_stream(c, res, true);
     cl_call_free(c);
+}
+
+/* ------------------------------------------------------------------ row errors */
+
+#define ROW_ERRORS_FRAME_SLACK 192 /* frame bytes kept for the reply's other fields */
+
+bool cl_row_errors_init(cl_row_errors_t *e, cl_req_t *req, size_t expected) {
+    memset(e, 0, sizeof *e);
+    e->cap = expected;
+    e->rows = calloc(expected + 1, sizeof *e->rows);
+    e->ptrs = calloc(expected + 1, sizeof *e->ptrs);
+    e->texts = calloc(expected + 1, CL_ROW_ERROR_LEN);
+    uint32_t max_frame = cl_req_config(req)->max_frame;
+    e->budget = max_frame > ROW_ERRORS_FRAME_SLACK ? max_frame - ROW_ERRORS_FRAME_SLACK : 0;
+    if (e->rows && e->ptrs && e->texts) return true;
+    cl_row_errors_free(e);
+    cl_req_fail(req, CL_EINTERNAL, "out of memory while reporting %zu bad rows", expected);
+    return false;
+}
+
+void cl_row_errors_add(cl_row_errors_t *e, uint32_t line, const char *message) {
+    if (e->n == e->cap || e->left_out) {
+        e->left_out++;
+        return;
+    }
+    Closeloop__RowError *row = &e->rows[e->n];
+    closeloop__row_error__init(row);
+    row->line = line;
+    row->message = e->texts + e->n * CL_ROW_ERROR_LEN;
+    snprintf(row->message, CL_ROW_ERROR_LEN, "%s", message);
+    cl_utf8_trim(row->message);
+    size_t size = protobuf_c_message_get_packed_size(&row->base) + 6;
+    if (e->bytes + size > e->budget) {
+        e->left_out++;
+        return;
+    }
+    e->bytes += size;
+    e->ptrs[e->n++] = row;
+}
+
+void cl_row_errors_finish(cl_row_errors_t *e, const char *noun) {
+    if (!e->left_out) return;
+    Closeloop__RowError *row = &e->rows[e->n];
+    closeloop__row_error__init(row);
+    snprintf(e->more, sizeof e->more, "%ld more bad %s not listed", e->left_out, noun);
+    row->message = e->more;
+    e->ptrs[e->n++] = row;
+}
+
+void cl_row_errors_free(cl_row_errors_t *e) {
+    free(e->rows);
+    free(e->ptrs);
+    free(e->texts);
+    e->rows = NULL;
+    e->ptrs = NULL;
+    e->texts = NULL;
 }

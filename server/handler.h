@@ -20,6 +20,7 @@
 #include <protobuf-c/protobuf-c.h>
 
 #include "db.h"
+#include "msg.h"
 #include "server.h"
 #include "session.h"
 
@@ -103,5 +104,25 @@ bool cl_call_stream(cl_call_t *c, const PGresult *res, bool last);
 /* A db callback for a list: no row at all answers the call's notfound sentence when it
  * has one; otherwise the rows are streamed. Frees the call. */
 void cl_call_list_done(void *arg, const cl_db_result_t *r);
+
+/* The RowErrors of a rejected batch (an import chunk, a batch of items): as many as fit
+ * in one frame, then one more saying how many were left out. Messages are copied. */
+typedef struct cl_row_errors {
+    Closeloop__RowError *rows;  /* storage, one more than expected for "N more" */
+    Closeloop__RowError **ptrs; /* the reply's repeated field */
+    char *texts;                /* message storage, CL_ROW_ERROR_LEN each */
+    size_t n, cap;              /* listed, and room */
+    size_t bytes, budget;       /* encoded size so far, and the frame's allowance */
+    long left_out;              /* errors that did not fit */
+    char more[80];              /* "N more bad rows not listed" */
+} cl_row_errors_t;
+#define CL_ROW_ERROR_LEN 400
+
+/* Room for up to expected errors; false (the request answered) when out of memory. */
+CL_MUSTCHECK bool cl_row_errors_init(cl_row_errors_t *e, cl_req_t *req, size_t expected);
+void cl_row_errors_add(cl_row_errors_t *e, uint32_t line, const char *message);
+/* Adds "N more bad <noun> not listed" when some did not fit. */
+void cl_row_errors_finish(cl_row_errors_t *e, const char *noun);
+void cl_row_errors_free(cl_row_errors_t *e);
 
 #endif

@@ -57,7 +57,6 @@
 #define INSP_FRAME_SLACK   64  /* frame bytes kept free for the reply's own encoding */
 
 typedef Closeloop__Meta pb_meta_t;
-typedef Closeloop__RowError pb_row_error_t;
 
 /* ------------------------------------------------------------------ calls */
 
@@ -707,46 +706,20 @@ static long items_check(const cl_pb_item_batch_t *m, char *errs) {
     return bad;
 }
 
-/* Rejects the batch: applied=false and one RowError per bad item, as many as fit in a
- * frame (then one more saying how many were left out). */
+/* Rejects the batch: applied=false and one RowError per bad item (cl_row_errors_t). */
 static void items_reject(cl_req_t *req, const cl_pb_item_batch_t *m, char *errs, long bad) {
+    cl_row_errors_t e;
+    if (!cl_row_errors_init(&e, req, (size_t)bad)) return;
+    for (size_t i = 0; i < m->n_items; i++)
+        if (errs[i * INSP_ERROR_LEN])
+            cl_row_errors_add(&e, item_line(m, i), errs + i * INSP_ERROR_LEN);
+    cl_row_errors_finish(&e, "items");
     cl_pb_item_batch_result_t out = CLOSELOOP__ITEM_BATCH_RESULT__INIT;
-    pb_row_error_t *rows = calloc((size_t)bad + 1, sizeof *rows);
-    pb_row_error_t **ptrs = calloc((size_t)bad + 1, sizeof *ptrs);
-    char more[80];
-    if (!rows || !ptrs) {
-        free(rows);
-        free(ptrs);
-        cl_req_fail(req, CL_EINTERNAL, "out of memory while reporting %ld bad items", bad);
-        return;
-    }
-    size_t budget = cl_req_config(req)->max_frame - INSP_FRAME_SLACK - 128, bytes = 0;
-    long shown = 0;
-    for (size_t i = 0; i < m->n_items && shown < bad; i++) {
-        char *e = errs + i * INSP_ERROR_LEN;
-        if (!*e) continue;
-        pb_row_error_t *row = &rows[shown];
-        closeloop__row_error__init(row);
-        row->line = item_line(m, i);
-        row->message = e;
-        size_t size = protobuf_c_message_get_packed_size(&row->base) + 6;
-        if (bytes + size > budget) break;
-        bytes += size;
-        ptrs[shown++] = row;
-    }
-    if (shown < bad) {
-        closeloop__row_error__init(&rows[shown]);
-        snprintf(more, sizeof more, "%ld more bad items not listed", bad - shown);
-        rows[shown].message = more;
-        ptrs[shown] = &rows[shown];
-        shown++;
-    }
     out.applied = false;
-    out.n_errors = (size_t)shown;
-    out.errors = ptrs;
+    out.n_errors = e.n;
+    out.errors = e.ptrs;
     cl_req_reply(req, CL_MSG_ITEM_BATCH_RESULT, &out.base);
-    free(ptrs);
-    free(rows);
+    cl_row_errors_free(&e);
 }
 
 /* Ticket columns of the item statement start here (after ord, bad, new). */

@@ -47,7 +47,6 @@
 #define ORG_USERNAME_MAX    64
 #define ORG_DISPLAY_MAX     240 /* bytes: the session keeps it in 256 */
 #define ORG_USER_PROJECTS   200 /* the session keeps a user's projects in 4096 bytes */
-#define ORG_FRAME_SLACK     64  /* frame bytes kept free for a reply's own encoding */
 
 /* Short names over the generated ones. */
 typedef Closeloop__Meta Closeloop__Meta;
@@ -73,7 +72,6 @@ typedef Closeloop__TradeListRequest pb_trade_list_t;
 typedef Closeloop__UnitImportRow pb_import_row_t;
 typedef Closeloop__UnitImportChunk pb_import_chunk_t;
 typedef Closeloop__UnitImportResult pb_import_result_t;
-typedef Closeloop__RowError pb_row_error_t;
 
 /* ------------------------------------------------------------------ records */
 
@@ -1135,50 +1133,24 @@ static void row_message(const pb_import_row_t *r, const row_check_t *ck, char *o
     }
 }
 
-/* Rejects the chunk: applied=false and one RowError per bad row, as many as fit in a
- * frame (then one more saying how many were left out). */
+/* Rejects the chunk: applied=false and one RowError per bad row (cl_row_errors_t). */
 static void import_reject(cl_req_t *req, const pb_import_chunk_t *m, const row_check_t *checks,
                           long bad) {
-    enum { MSG_LEN = 400 };
-    pb_import_result_t res = CLOSELOOP__UNIT_IMPORT_RESULT__INIT;
-    pb_row_error_t *errs = calloc((size_t)bad + 1, sizeof *errs);
-    pb_row_error_t **ptrs = calloc((size_t)bad + 1, sizeof *ptrs);
-    char *texts = calloc((size_t)bad + 1, MSG_LEN);
-    if (!errs || !ptrs || !texts) {
-        free(errs);
-        free(ptrs);
-        free(texts);
-        cl_req_fail(req, CL_EINTERNAL, "out of memory while reporting %ld bad rows", bad);
-        return;
-    }
-    size_t budget = cl_req_config(req)->max_frame - ORG_FRAME_SLACK - 128, bytes = 0;
-    long shown = 0;
-    for (size_t i = 0; i < m->n_rows && shown < bad; i++) {
+    cl_row_errors_t e;
+    if (!cl_row_errors_init(&e, req, (size_t)bad)) return;
+    char text[CL_ROW_ERROR_LEN];
+    for (size_t i = 0; i < m->n_rows; i++) {
         if (checks[i].problem == ROW_OK) continue;
-        pb_row_error_t *e = &errs[shown];
-        closeloop__row_error__init(e);
-        e->line = m->rows[i]->line;
-        e->message = texts + (size_t)shown * MSG_LEN;
-        row_message(m->rows[i], &checks[i], e->message, MSG_LEN);
-        size_t size = protobuf_c_message_get_packed_size(&e->base) + 6;
-        if (bytes + size > budget) break;
-        bytes += size;
-        ptrs[shown++] = e;
+        row_message(m->rows[i], &checks[i], text, sizeof text);
+        cl_row_errors_add(&e, m->rows[i]->line, text);
     }
-    if (shown < bad) {
-        pb_row_error_t *e = &errs[shown];
-        closeloop__row_error__init(e);
-        e->message = texts + (size_t)shown * MSG_LEN;
-        snprintf(e->message, MSG_LEN, "%ld more bad rows not listed", bad - shown);
-        ptrs[shown++] = e;
-    }
+    cl_row_errors_finish(&e, "rows");
+    pb_import_result_t res = CLOSELOOP__UNIT_IMPORT_RESULT__INIT;
     res.applied = false;
-    res.n_errors = (size_t)shown;
-    res.errors = ptrs;
+    res.n_errors = e.n;
+    res.errors = e.ptrs;
     cl_req_reply(req, CL_MSG_UNIT_IMPORT_RESULT, &res.base);
-    free(texts);
-    free(ptrs);
-    free(errs);
+    cl_row_errors_free(&e);
 }
 
 static void import_done(void *arg, const cl_db_result_t *r) {
