@@ -1,4 +1,4 @@
-/* test_authz.c - unit tests of the role x operation table (server/authz.c).
+/* test_authz.c - unit tests of the role x operation table (server/engine/authz.c).
  *
  * The expected matrix below is written out independently of the implementation, one
  * entry per (role, op) pair including CL_ROLE_NONE, straight from the access rules; it

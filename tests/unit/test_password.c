@@ -1,4 +1,4 @@
-/* test_password.c - unit tests of password hashing and session tokens (server/password.c).
+/* test_password.c - unit tests of password hashing and session tokens (server/engine/password.c).
  *
  * Real Argon2id with the production parameters, no mocks: the PHC string format, verify
  * against right, wrong and malformed input, salting, the length limits, bounds on a
