@@ -35,7 +35,8 @@ void cl_call_free(cl_call_t *c) {
 }
 
 void cl_call_run(cl_call_t *c, bool writes, const cl_call_stmt_t *stmts, int n, cl_db_cb cb) {
-    cl_db_t *db = c->analytics ? cl_req_analytics_db(c->req) : cl_req_db(c->req);
+    cl_db_t *db = c->analytics && cl_req_analytics_db(c->req) ? cl_req_analytics_db(c->req)
+                                                              : cl_req_db(c->req);
     cl_db_batch_t *b = db ? cl_db_batch_new(db) : NULL;
     int rc = b ? CL_OK : db ? CL_ENOMEM : CL_EUNAVAIL;
     if (rc == CL_OK && writes)
