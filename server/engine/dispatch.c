@@ -5,6 +5,7 @@
 #include <stddef.h>
 
 #include "msg.h"
+#include "org.h"
 #include "session.h"
 
 static const cl_handler_t handlers[] = {

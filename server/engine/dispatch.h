@@ -30,23 +30,6 @@ const cl_handler_t *cl_dispatch_lookup(uint16_t type);
 int cl_sys_ping(cl_req_t *req);
 int cl_sys_server_info(cl_req_t *req);
 
-/* org.c: the organisation model. */
-int cl_org_company_create(cl_req_t *req);
-int cl_org_company_list(cl_req_t *req);
-int cl_org_project_create(cl_req_t *req);
-int cl_org_project_list(cl_req_t *req);
-int cl_org_building_create(cl_req_t *req);
-int cl_org_building_list(cl_req_t *req);
-int cl_org_unit_create(cl_req_t *req);
-int cl_org_unit_list(cl_req_t *req);
-int cl_org_unit_import(cl_req_t *req);
-int cl_org_contractor_create(cl_req_t *req);
-int cl_org_contractor_list(cl_req_t *req);
-int cl_org_user_create(cl_req_t *req);
-int cl_org_user_list(cl_req_t *req);
-int cl_org_trade_assign(cl_req_t *req);
-int cl_org_trade_list(cl_req_t *req);
-
 /* inspection.c: rounds, items, handover forms, deadline presets. */
 int cl_insp_round_create(cl_req_t *req);
 int cl_insp_round_list(cl_req_t *req);
@@ -66,7 +49,6 @@ int cl_report_daily(cl_req_t *req);
 int cl_report_readiness(cl_req_t *req);
 
 /* Statement tables of the areas, NULL-name terminated, prepared on every connection. */
-extern const cl_db_stmt_t cl_org_stmts[];
 extern const cl_db_stmt_t cl_auth_stmts[];
 extern const cl_db_stmt_t cl_inspection_stmts[];
 extern const cl_db_stmt_t cl_ticket_stmts[];
