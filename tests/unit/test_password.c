@@ -3,9 +3,9 @@
  * Real Argon2id with the production parameters, no mocks: the PHC string format, verify
  * against right, wrong and malformed input, salting, the length limits, bounds on a
  * stored hash's parameters, tokens (length, alphabet, our base64url against OpenSSL's
- * encoder, uniqueness), the token hash against a known SHA-256, and the _async forms on a
- * real libuv loop, which must close cleanly afterwards. The time of one hash is printed,
- * not asserted. */
+ * encoder, uniqueness), the token hash against a known SHA-256, the dummy hash of unknown
+ * users (the same parameters as real hashes), and the _async forms on a real libuv loop,
+ * which must close cleanly afterwards. The time of one hash is printed, not asserted. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -173,6 +173,46 @@ static void test_verify_other_params(void **state) {
     assert_int_equal(cl_password_verify(h, "wrong password"), CL_EFORBIDDEN);
 }
 
+/* The parameters and sizes of an encoded hash "$argon2id$v=V$m=M,t=T,p=P$salt$tag". */
+typedef struct phc {
+    unsigned v, m, t, p;
+    size_t salt_len, tag_len; /* base64 characters */
+} phc_t;
+
+static phc_t phc_parse(const char *h) {
+    phc_t x = {0};
+    int n = 0;
+    assert_int_equal(sscanf(h, "$argon2id$v=%u$m=%u,t=%u,p=%u$%n", &x.v, &x.m, &x.t, &x.p, &n), 4);
+    assert_true(n > 0);
+    const char *salt = h + n, *dollar = strchr(salt, '$');
+    assert_non_null(dollar);
+    x.salt_len = (size_t)(dollar - salt);
+    x.tag_len = strlen(dollar + 1);
+    return x;
+}
+
+/* Unknown users are verified against the dummy hash: it must cost what a real one costs,
+ * so it has the parameters and sizes of a hash cl_password_hash makes now. */
+static void test_dummy_hash(void **state) {
+    (void)state;
+    char h[CL_PASSWORD_HASH_MAX];
+    hash_ok(GOOD_PW, h);
+    const char *dummy = cl_password_dummy_hash();
+    assert_non_null(dummy);
+    phc_t real = phc_parse(h), dm = phc_parse(dummy);
+    assert_int_equal(dm.v, real.v);
+    assert_int_equal(dm.m, real.m);
+    assert_int_equal(dm.t, real.t);
+    assert_int_equal(dm.p, real.p);
+    assert_int_equal(dm.salt_len, real.salt_len);
+    assert_int_equal(dm.tag_len, real.tag_len);
+    /* A hash libargon2 decodes (CL_EINVAL otherwise), which no password here matches. */
+    assert_int_equal(cl_password_verify(dummy, GOOD_PW), CL_EFORBIDDEN);
+    /* Made once. */
+    assert_ptr_equal(cl_password_dummy_hash(), dummy);
+    assert_string_equal(cl_password_dummy_hash(), dummy);
+}
+
 static void test_hash_time(void **state) {
     (void)state;
     char h[CL_PASSWORD_HASH_MAX];
@@ -338,11 +378,14 @@ static void test_async(void **state) {
     /* Failures the blocking forms report arrive through the callback too. */
     char stored[CL_PASSWORD_HASH_MAX];
     hash_ok(GOOD_PW, stored);
-    struct call c_short = {&ctx, 1, 0, 0}, c_badenc = {&ctx, 1, 0, 0}, c_again = {&ctx, 1, 0, 0};
+    struct call c_short = {&ctx, 1, 0, 0}, c_badenc = {&ctx, 1, 0, 0}, c_again = {&ctx, 1, 0, 0},
+                c_unknown = {&ctx, 1, 0, 0};
     assert_int_equal(cl_password_hash_async(&loop, "short", record_cb, &c_short), CL_OK);
     assert_int_equal(cl_password_verify_async(&loop, "$argon2i$x", GOOD_PW, record_cb, &c_badenc),
                      CL_OK);
     assert_int_equal(cl_password_verify_async(&loop, stored, GOOD_PW, record_cb, &c_again), CL_OK);
+    assert_int_equal(cl_password_verify_unknown_async(&loop, GOOD_PW, record_cb, &c_unknown),
+                     CL_OK);
 
     /* Refused synchronously: the callback is never called. */
     struct call c_never = {&ctx, 1, 0, 0};
@@ -351,10 +394,14 @@ static void test_async(void **state) {
     assert_int_equal(cl_password_hash_async(&loop, GOOD_PW, NULL, &c_never), CL_EINVAL);
     assert_int_equal(cl_password_verify_async(&loop, NULL, GOOD_PW, record_cb, &c_never),
                      CL_EINVAL);
+    assert_int_equal(cl_password_verify_unknown_async(NULL, GOOD_PW, record_cb, &c_never),
+                     CL_EINVAL);
+    assert_int_equal(cl_password_verify_unknown_async(&loop, NULL, record_cb, &c_never), CL_EINVAL);
+    assert_int_equal(cl_password_verify_unknown_async(&loop, GOOD_PW, NULL, &c_never), CL_EINVAL);
 
     assert_int_equal(uv_run(&loop, UV_RUN_DEFAULT), 0);
 
-    assert_int_equal(ctx.calls, 6);
+    assert_int_equal(ctx.calls, 7);
     assert_int_equal(ctx.hash_status, CL_OK);
     assert_memory_equal(ctx.encoded, PHC_PREFIX, strlen(PHC_PREFIX));
     assert_int_equal(cl_password_verify(ctx.encoded, GOOD_PW), CL_OK);
@@ -370,6 +417,9 @@ static void test_async(void **state) {
     assert_int_equal(c_again.calls, 1);
     assert_int_equal(c_again.status, CL_OK);
     assert_true(c_again.encoded_null);
+    assert_int_equal(c_unknown.calls, 1);
+    assert_int_equal(c_unknown.status, CL_EFORBIDDEN);
+    assert_true(c_unknown.encoded_null);
     assert_int_equal(c_never.calls, 0);
 
     assert_int_equal(uv_loop_close(&loop), 0);
@@ -425,6 +475,7 @@ int main(void) {
         cmocka_unit_test(test_length_limits),
         cmocka_unit_test(test_verify_bad_encoded),
         cmocka_unit_test(test_verify_other_params),
+        cmocka_unit_test(test_dummy_hash),
         cmocka_unit_test(test_hash_time),
         cmocka_unit_test(test_token),
         cmocka_unit_test(test_token_hash),
