@@ -17,8 +17,14 @@
  * The dummy hash, which a login for a user that does not exist is verified against so
  * that it costs the time of a real one, is made once by the same function as real hashes
  * (hash_salted, with the PW_* parameters), so changing the cost changes both. It is
- * static storage, made on first use under uv_once, never freed. */
+ * static storage, made on first use under uv_once, never freed.
+ *
+ * Decoded requests carry passwords and session tokens in protobuf-c's heap strings; the
+ * server wipes them with cl_password_cleanse_request before it frees the message. The
+ * fields are listed in one table here (secret_fields). */
 #include "password.h"
+
+#include "msg.h"
 
 #include <stdbool.h>
 #include <stdint.h>
@@ -29,6 +35,7 @@
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
 #include <openssl/rand.h>
+#include <protobuf-c/protobuf-c.h>
 
 /* OWASP parameters; changing them changes only new hashes (verify reads the string). */
 #define PW_T_COST   2
@@ -306,4 +313,33 @@ void cl_token_hash_hex(const char *token, char *out, size_t outlen) {
         *p++ = hex[md[i] & 15];
     }
     *p = '\0';
+}
+
+/* ---- secrets in decoded requests -------------------------------------------------- */
+
+/* Every field of a request message that carries a password or a session token: proto3
+ * strings at the top level of the message. A field added to closeloop.proto that carries
+ * one belongs here (test_password looks for fields so named in every request type). */
+static const struct secret_field {
+    const ProtobufCMessageDescriptor *msg;
+    const char *field;
+} secret_fields[] = {
+    {&closeloop__login_request__descriptor, "password"},
+    {&closeloop__user_create__descriptor, "password"},
+    {&closeloop__session_resume_request__descriptor, "token"},
+};
+
+void cl_password_cleanse_request(ProtobufCMessage *msg) {
+    if (msg == NULL) return;
+    for (size_t i = 0; i < sizeof(secret_fields) / sizeof(secret_fields[0]); i++) {
+        if (msg->descriptor != secret_fields[i].msg) continue;
+        const ProtobufCFieldDescriptor *f = protobuf_c_message_descriptor_get_field_by_name(
+            msg->descriptor, secret_fields[i].field);
+        if (f == NULL || f->type != PROTOBUF_C_TYPE_STRING || f->label == PROTOBUF_C_LABEL_REPEATED)
+            continue; /* the table is wrong; test_password catches that */
+        char *s;
+        memcpy(&s, (char *)msg + f->offset, sizeof(s));
+        /* An absent field points to protobuf-c's shared read-only "". */
+        if (s != NULL && s != protobuf_c_empty_string) OPENSSL_cleanse(s, strlen(s));
+    }
 }

@@ -11,6 +11,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include <protobuf-c/protobuf-c.h>
 #include <uv.h>
 
 #include "cl_err.h"
@@ -48,6 +49,11 @@ const char *cl_password_dummy_hash(void);
  * first use); status is CL_EFORBIDDEN, never CL_OK. */
 CL_MUSTCHECK int cl_password_verify_unknown_async(uv_loop_t *loop, const char *password,
                                                   cl_password_cb cb, void *arg);
+
+/* Wipes the passwords and session tokens a decoded request message carries (see
+ * secret_fields in password.c), in place; call it before the message is freed. Other
+ * messages, and NULL, are left alone. */
+void cl_password_cleanse_request(ProtobufCMessage *msg);
 
 /* A new random session token, NUL-terminated (out >= CL_TOKEN_LEN + 1). */
 CL_MUSTCHECK int cl_token_new(char *out, size_t outlen);

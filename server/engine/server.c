@@ -8,6 +8,9 @@
  * - Replies are appended as plaintext frames to conn->out. Once per loop iteration a
  *   check handle encrypts each dirty connection's output as one TLS write and hands
  *   the ciphertext to uv_write; the buffer is freed in the write callback.
+ * - A request (cl_req_t) owns its decoded message; when the request finishes, the
+ *   passwords and session tokens in it are wiped (cl_password_cleanse_request) and the
+ *   message is freed.
  * - Backpressure: when queued output (plaintext + unwritten ciphertext) passes
  *   max_output, reading pauses; it resumes below half of it. Memory per connection is
  *   therefore bounded even for a client that never reads its replies.
@@ -27,6 +30,7 @@
 #include "frame.h"
 #include "log.h"
 #include "msg.h"
+#include "password.h"
 #include "session.h"
 #include "tls.h"
 
@@ -247,6 +251,7 @@ static void conn_send_error(cl_conn_t *c, uint32_t req_id, int code, const char 
 
 static void req_finish(cl_req_t *req) {
     cl_conn_t *c = req->conn;
+    cl_password_cleanse_request(req->msg);
     cl_msg_free(req->msg);
     free(req);
     c->inflight--;
@@ -444,6 +449,7 @@ static int on_frame(void *ctx, const cl_frame_hdr_t *hdr, const uint8_t *payload
     }
     cl_req_t *req = calloc(1, sizeof *req);
     if (!req) {
+        cl_password_cleanse_request(msg);
         cl_msg_free(msg);
         conn_send_error(c, hdr->req_id, CL_ENOMEM, "out of memory");
         return CL_OK;

@@ -29,7 +29,8 @@ struct cl_req {
     cl_conn_t *conn;                  /* holds a reference until the request finishes */
     const struct cl_handler *handler; /* what is being done */
     uint32_t id;                      /* the client's request id */
-    ProtobufCMessage *msg;            /* decoded request, freed when the request finishes */
+    ProtobufCMessage *msg;            /* decoded request; secrets wiped, then freed, when the
+                                         request finishes */
 };
 
 typedef struct cl_server_stats {
