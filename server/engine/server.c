@@ -238,13 +238,20 @@ static int conn_queue_frame(cl_conn_t *c, uint8_t flags, uint32_t req_id, uint16
     return CL_OK;
 }
 
+/* Queues an error reply. When there is no memory even for that, the connection is closed:
+ * the client then knows its requests are lost, rather than wait for a reply forever. */
 static void conn_send_error(cl_conn_t *c, uint32_t req_id, int code, const char *text) {
     cl_pb_error_t e = CLOSELOOP__ERROR__INIT;
     e.code = (Closeloop__ErrorCode)cl_err_to_wire(code);
     e.message = (char *)text;
     e.retryable = cl_err_retryable(code);
-    (void)conn_queue_frame(c, CL_FRAME_FLAG_ERROR | CL_FRAME_FLAG_LAST, req_id, CL_MSG_ERROR,
-                           &e.base);
+    int rc = conn_queue_frame(c, CL_FRAME_FLAG_ERROR | CL_FRAME_FLAG_LAST, req_id, CL_MSG_ERROR,
+                              &e.base);
+    if (rc != CL_OK && rc != CL_ECLOSED) {
+        cl_log_error("reply_lost", "conn=%llu req=%u error=\"%s\"", (unsigned long long)c->id,
+                     req_id, cl_strerror(rc));
+        conn_close(c, "an error reply could not be queued");
+    }
 }
 
 /* --- requests --- */
@@ -260,13 +267,20 @@ static void req_finish(cl_req_t *req) {
     conn_unref(c);
 }
 
+/* Queues one frame of the request's reply. A frame that cannot be queued (too large, out
+ * of memory) ends the reply: one error reply instead, and no frame of it after that. */
 static void req_send(cl_req_t *req, uint8_t flags, uint16_t type, const ProtobufCMessage *msg) {
+    if (req->reply_ended) return;
     int rc = conn_queue_frame(req->conn, flags, req->id, type, msg);
-    if (rc == CL_ETOOBIG) {
-        cl_log_error("reply_too_large", "conn=%llu req=%u handler=%s",
-                     (unsigned long long)req->conn->id, req->id, req->handler->name);
-        conn_send_error(req->conn, req->id, CL_EINTERNAL, "the reply is larger than max_frame");
-    }
+    if (rc == CL_OK || rc == CL_ECLOSED) return; /* ECLOSED: nobody is listening */
+    req->reply_ended = true;
+    cl_log_error(rc == CL_ETOOBIG ? "reply_too_large" : "reply_not_queued",
+                 "conn=%llu req=%u handler=%s part=%d error=\"%s\"",
+                 (unsigned long long)req->conn->id, req->id, req->handler->name,
+                 !(flags & CL_FRAME_FLAG_LAST), cl_strerror(rc));
+    conn_send_error(req->conn, req->id, CL_EINTERNAL,
+                    rc == CL_ETOOBIG ? "the reply is larger than max_frame"
+                                     : "out of memory while sending the reply");
 }
 
 void cl_req_reply(cl_req_t *req, uint16_t type, const ProtobufCMessage *msg) {
@@ -288,7 +302,7 @@ void cl_req_fail(cl_req_t *req, int code, const char *fmt, ...) {
     if (code == CL_EINTERNAL || (code < CL__WIRE_LAST && code != CL_ECLOSED))
         cl_log_error("request_failed", "conn=%llu req=%u handler=%s code=%d",
                      (unsigned long long)req->conn->id, req->id, req->handler->name, code);
-    conn_send_error(req->conn, req->id, code, text);
+    if (!req->reply_ended) conn_send_error(req->conn, req->id, code, text);
     req_finish(req);
 }
 

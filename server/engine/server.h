@@ -6,6 +6,10 @@
  * answers now or later with exactly one final cl_req_reply / cl_req_fail, optionally
  * preceded by cl_req_reply_part frames for a streamed reply. The request keeps its
  * connection's memory alive, so a late answer after the client left is simply dropped.
+ * A reply frame that cannot be sent (larger than max_frame, out of memory) is replaced by
+ * an error reply that ends the request's reply; whatever the handler sends after that is
+ * dropped. When not even the error reply can be queued, the connection is closed, so the
+ * client never waits for a reply that will not come.
  * Everything here runs on the loop thread. */
 #ifndef CL_SERVER_H
 #define CL_SERVER_H
@@ -31,6 +35,8 @@ struct cl_req {
     uint32_t id;                      /* the client's request id */
     ProtobufCMessage *msg;            /* decoded request; secrets wiped, then freed, when the
                                          request finishes */
+    bool reply_ended; /* a frame of the reply could not be sent and an error reply ended
+                         it: later parts, the final reply and cl_req_fail send nothing */
 };
 
 typedef struct cl_server_stats {
