@@ -418,7 +418,6 @@ static int on_frame(void *ctx, const cl_frame_hdr_t *hdr, const uint8_t *payload
     cl_conn_t *c = ctx;
     cl_server_t *srv = c->srv;
     if (c->state != CONN_OPEN) return CL_ECLOSED;
-    srv->requests_served++;
 
     if (hdr->req_id == 0) {
         conn_send_error(c, 0, CL_EINVAL, "request id 0 is reserved for server pushes");
@@ -490,6 +489,7 @@ void cl_req_run(cl_req_t *req) {
         cl_req_fail(req, code, "%s", authz_sentence(code));
         return;
     }
+    req->conn->srv->requests_served++; /* see cl_server_stats_t */
     int rc = req->handler->fn(req);
     if (rc < 0) cl_req_fail(req, rc, "%s", cl_strerror(rc));
 }

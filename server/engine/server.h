@@ -39,10 +39,15 @@ struct cl_req {
                          it: later parts, the final reply and cl_req_fail send nothing */
 };
 
+/* requests_served counts requests handed to their handler since start: the frame passed
+ * every check (request id, known type, not draining, database configured, logged in and
+ * allowed, in-flight limit), decoded, and the handler ran, whatever it answered (a reply
+ * or an error such as a bad argument). Refused frames are not counted. A ServerInfo
+ * request counts itself. */
 typedef struct cl_server_stats {
     uint64_t uptime_ms;
-    uint32_t connections;
-    uint64_t requests_served;
+    uint32_t connections;     /* open connections, the asking one included */
+    uint64_t requests_served; /* see above */
 } cl_server_stats_t;
 
 /* Binds, listens and starts accepting. On failure writes one sentence to err. */
