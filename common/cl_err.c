@@ -1,5 +1,16 @@
-/* cl_err.c - text and retry semantics of the error codes in cl_err.h. Pure, no state. */
+/* cl_err.c - text and retry semantics of the error codes in cl_err.h, and the always-on
+ * assertion's failure path. Pure, no state. */
 #include "cl_err.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+
+void cl_assert_fail(const char *expr, const char *file, int line, const char *func) {
+    fprintf(stderr, "level=error event=assertion_failed expr=\"%s\" at=%s:%d func=%s\n", expr, file,
+            line, func);
+    fflush(stderr);
+    abort();
+}
 
 const char *cl_strerror(int code) {
     switch (code) {
@@ -33,7 +44,6 @@ bool cl_err_retryable(int code) {
     case CL_EUNAVAIL:
     case CL_ETIMEDOUT:
     case CL_ESHUTDOWN:
-    case CL_ECONFLICT:
     case CL_ECLOSED:
     case CL_EIO: return true;
     default: return false;

@@ -18,6 +18,13 @@
 #define CL_PRINTF(f, a)
 #endif
 
+/* Assertions that stay on in release builds, at the points where a broken invariant would
+ * otherwise corrupt memory quietly: a request finished twice, a reference count below
+ * zero, a call freed twice. A failure writes one line naming the expression, file and
+ * line to stderr and aborts. */
+#define CL_ASSERT(e) ((e) ? (void)0 : cl_assert_fail(#e, __FILE__, __LINE__, __func__))
+_Noreturn void cl_assert_fail(const char *expr, const char *file, int line, const char *func);
+
 typedef enum cl_err {
     CL_OK = 0,
     CL_EBADFRAME = -1,    /* framing violated: magic, version, flags, size */

@@ -8,6 +8,7 @@
 
 #include <uv.h>
 
+#include "cl_sql.h"
 #include "config.h"
 #include "db.h"
 #include "dispatch.h"
@@ -28,8 +29,6 @@ struct daemon {
 };
 
 /* Every statement table prepared on the pools' connections. */
-static const cl_db_stmt_table_t stmt_tables[] = {cl_auth_stmts, cl_org_stmts, cl_inspection_stmts,
-                                                 cl_ticket_stmts, NULL};
 
 static void usage(FILE *out) {
     fprintf(out,
@@ -132,6 +131,13 @@ int main(int argc, char **argv) {
             return 1;
         }
         cl_log_info("migrated", "applied=%d", applied);
+        if (!migrate_only && !admin &&
+            cl_migrate_check_statements(cfg.db_conninfo, cl_sql_stmts, CL_SQL__COUNT, err,
+                                        sizeof err) != CL_OK) {
+            cl_log_error("statements_disagree", "error=\"%s\"", err);
+            fprintf(stderr, "closeloopd: %s\n", err);
+            return 1;
+        }
     } else if (migrate_only || admin) {
         fprintf(stderr, "closeloopd: db.conninfo is not set (CLOSELOOP_DB_CONNINFO)\n");
         return 2;
@@ -173,7 +179,8 @@ int main(int argc, char **argv) {
         cl_db_opts_t o = {.conninfo = cfg.db_conninfo,
                           .pool_size = cfg.db_pool_size,
                           .statement_timeout_ms = cfg.db_statement_timeout_ms,
-                          .tables = stmt_tables,
+                          .stmts = cl_sql_stmts,
+                          .nstmts = CL_SQL__COUNT,
                           .name = "main"};
         int rc = cl_db_start(&d.loop, &o, &d.db, err, sizeof err);
         if (rc == CL_OK && cfg.db_analytics_conninfo[0]) {

@@ -41,10 +41,12 @@ struct cl_db_batch {
     int n;               /* statements */
     int read;            /* statements whose results have ended */
     struct {
-        const char *stmt; /* points into the statement table */
         int nparams;
         char *params[CL_DB_MAX_PARAMS];
+        int lengths[CL_DB_MAX_PARAMS]; /* binary parameters' byte lengths */
+        int formats[CL_DB_MAX_PARAMS]; /* 1: binary */
     } ops[CL_DB_MAX_BATCH];
+    const cl_db_stmt_t *stmts[CL_DB_MAX_BATCH]; /* statement of each op, in the table */
     PGresult *res[CL_DB_MAX_BATCH];
     cl_db_cb cb;
     void *arg;
@@ -63,12 +65,14 @@ typedef struct pgconn {
     int poll_events;
     uv_timer_t timer; /* backoff or watchdog */
     pgc_state_t state;
-    cl_db_batch_t *cur;     /* batch in flight (PGC_BUSY) */
-    unsigned prepares_left; /* PGC_PREPARING: results still expected */
+    cl_db_batch_t *cur; /* batch in flight (PGC_BUSY) */
+    size_t setup_step;  /* PGC_PREPARING: statements' results ended so far (prepares,
+                           then describes) */
     unsigned backoff_ms;
     bool ever_up;
     bool timer_closed;   /* the pool is closing and the timer was closed */
-    bool prepare_failed; /* a statement did not prepare: reconnect, don't serve */
+    bool prepare_failed; /* a statement did not prepare or disagrees with its table entry:
+                            reconnect, don't serve */
 } pgconn_t;
 
 struct cl_db {
@@ -77,7 +81,7 @@ struct cl_db {
     char *conninfo;
     char options[128]; /* -c statement_timeout=N */
     unsigned timeout_ms;
-    const cl_db_stmt_t **stmts; /* flattened statement tables */
+    const cl_db_stmt_t *stmts; /* the statement table (cl_sql_stmts) */
     size_t nstmts;
     pgconn_t *conns;
     unsigned nconns;
@@ -124,6 +128,7 @@ static void batch_deliver(cl_db_batch_t *b) {
         .message = b->message,
         .constraint = b->constraint,
         .count = b->n,
+        .stmts = b->stmts,
         .res = b->res,
     };
     if (b->status != CL_OK)
@@ -318,7 +323,8 @@ static void conn_sync_and_send(pgconn_t *c) {
     conn_watch(c, f ? UV_READABLE | UV_WRITABLE : UV_READABLE);
 }
 
-/* Sends every PREPARE and a Sync in one pipeline. */
+/* Sends every PREPARE, then a Describe of each, and a Sync, in one pipeline: the
+ * descriptions are checked against the table before the connection serves. */
 static void conn_prepare_all(pgconn_t *c) {
     cl_db_t *db = c->db;
     if (PQsetnonblocking(c->pg, 1) != 0 || PQenterPipelineMode(c->pg) != 1) {
@@ -326,10 +332,16 @@ static void conn_prepare_all(pgconn_t *c) {
         return;
     }
     c->state = PGC_PREPARING;
-    c->prepares_left = (unsigned)db->nstmts;
+    c->setup_step = 0;
     for (size_t i = 0; i < db->nstmts; i++) {
-        if (PQsendPrepare(c->pg, db->stmts[i]->name, db->stmts[i]->sql, 0, NULL) != 1) {
+        if (PQsendPrepare(c->pg, db->stmts[i].name, db->stmts[i].sql, 0, NULL) != 1) {
             conn_lost(c, CL_EUNAVAIL, "cannot send PREPARE");
+            return;
+        }
+    }
+    for (size_t i = 0; i < db->nstmts; i++) {
+        if (PQsendDescribePrepared(c->pg, db->stmts[i].name) != 1) {
+            conn_lost(c, CL_EUNAVAIL, "cannot send Describe");
             return;
         }
     }
@@ -377,8 +389,9 @@ static void conn_send_batch(pgconn_t *c, cl_db_batch_t *b) {
     c->state = PGC_BUSY;
     c->cur = b;
     for (int i = 0; i < b->n; i++) {
-        if (PQsendQueryPrepared(c->pg, b->ops[i].stmt, b->ops[i].nparams,
-                                (const char *const *)b->ops[i].params, NULL, NULL, 0) != 1) {
+        if (PQsendQueryPrepared(c->pg, b->stmts[i]->name, b->ops[i].nparams,
+                                (const char *const *)b->ops[i].params, b->ops[i].lengths,
+                                b->ops[i].formats, b->stmts[i]->binary_result) != 1) {
             conn_lost(c, CL_EUNAVAIL, "cannot send a query");
             return;
         }
@@ -408,13 +421,22 @@ static int conn_take_result(pgconn_t *c, PGresult *res) {
             PQclear(res);
             return 1;
         }
+        size_t n = c->db->nstmts, k = c->setup_step;
+        const cl_db_stmt_t *s = &c->db->stmts[k < n ? k : k - n < n ? k - n : n - 1];
         if (st == PGRES_FATAL_ERROR) { /* the later statements then come back ABORTED */
             c->prepare_failed = true;
-            cl_log_error("db_prepare_failed", "pool=%s statement=%s error=\"%s\"", c->db->name,
-                         c->db->stmts[c->db->nstmts - c->prepares_left]->name,
+            cl_log_error("db_prepare_failed", "pool=%s statement=%s at=%s error=\"%s\"",
+                         c->db->name, s->name, s->where,
                          PQresultErrorField(res, PG_DIAG_MESSAGE_PRIMARY));
         } else if (st == PGRES_PIPELINE_ABORTED) {
             c->prepare_failed = true;
+        } else if (k >= n && !c->prepare_failed) {
+            char why[512];
+            if (cl_db_stmt_check(s, res, why, sizeof why) != 0) {
+                c->prepare_failed = true;
+                cl_log_error("db_statement_mismatch", "pool=%s at=%s error=\"%s\"", c->db->name,
+                             s->where, why);
+            }
         }
         PQclear(res);
         return 0;
@@ -445,7 +467,7 @@ static void conn_read(pgconn_t *c) {
         PGresult *res = PQgetResult(c->pg);
         if (!res) { /* end of one statement's results */
             if (c->state == PGC_PREPARING) {
-                if (c->prepares_left) c->prepares_left--;
+                c->setup_step++;
             } else if (c->cur->read < c->cur->n) {
                 c->cur->read++;
             }
@@ -522,17 +544,11 @@ int cl_db_start(uv_loop_t *loop, const cl_db_opts_t *o, cl_db_t **out, char *err
      * re-planning the large data-modifying CTEs on each call cost ~2 ms each. */
     snprintf(db->options, sizeof db->options,
              "-c statement_timeout=%u -c plan_cache_mode=force_generic_plan", db->timeout_ms);
-    for (const cl_db_stmt_table_t *t = o->tables; t && *t; t++)
-        for (const cl_db_stmt_t *s = *t; s->name; s++)
-            db->nstmts++;
-    db->stmts = calloc(db->nstmts ? db->nstmts : 1, sizeof *db->stmts);
+    db->stmts = o->stmts;
+    db->nstmts = o->nstmts;
     db->nconns = o->pool_size ? o->pool_size : 1;
     db->conns = calloc(db->nconns, sizeof *db->conns);
-    if (!db->conninfo || !db->stmts || !db->conns) goto nomem;
-    size_t k = 0;
-    for (const cl_db_stmt_table_t *t = o->tables; t && *t; t++)
-        for (const cl_db_stmt_t *s = *t; s->name; s++)
-            db->stmts[k++] = s;
+    if (!db->conninfo || !db->conns) goto nomem;
     uv_idle_init(loop, &db->deferred_idle);
     db->deferred_idle.data = db;
     db->handles_open++;
@@ -551,7 +567,6 @@ int cl_db_start(uv_loop_t *loop, const cl_db_opts_t *o, cl_db_t **out, char *err
 nomem:
     if (db) {
         free(db->conninfo);
-        free(db->stmts);
         free(db->conns);
         free(db);
     }
@@ -563,10 +578,38 @@ unsigned cl_db_connected(const cl_db_t *db) {
     return db->up;
 }
 
-static const cl_db_stmt_t *stmt_find(const cl_db_t *db, const char *name) {
-    for (size_t i = 0; i < db->nstmts; i++)
-        if (!strcmp(db->stmts[i]->name, name)) return db->stmts[i];
-    return NULL;
+const cl_db_stmt_t *cl_db_stmt(const cl_db_t *db, int stmt) {
+    return stmt >= 0 && (size_t)stmt < db->nstmts ? &db->stmts[stmt] : NULL;
+}
+
+int cl_db_stmt_check(const cl_db_stmt_t *s, const PGresult *desc, char *err, size_t errlen) {
+    if (PQresultStatus(desc) != PGRES_COMMAND_OK) {
+        snprintf(err, errlen, "statement %s (%s) could not be described", s->name, s->where);
+        return -1;
+    }
+    if (PQnparams(desc) != s->nparams) {
+        snprintf(err, errlen, "statement %s (%s) takes %d parameters in the database, %d in C",
+                 s->name, s->where, PQnparams(desc), s->nparams);
+        return -1;
+    }
+    int n = PQnfields(desc);
+    for (int i = 0; i < n || i < s->ncols; i++) {
+        const char *db_name = i < n ? PQfname(desc, i) : NULL;
+        const char *c_name = i < s->ncols ? s->cols[i] : NULL;
+        if (db_name && c_name && !strcmp(db_name, c_name)) continue;
+        if (!c_name)
+            snprintf(err, errlen, "statement %s (%s): column %d \"%s\" is not known to C", s->name,
+                     s->where, i + 1, db_name);
+        else if (!db_name)
+            snprintf(err, errlen, "statement %s (%s): column %d \"%s\" is missing in the database",
+                     s->name, s->where, i + 1, c_name);
+        else
+            snprintf(err, errlen,
+                     "statement %s (%s): column %d is \"%s\" in the database, \"%s\" in C", s->name,
+                     s->where, i + 1, db_name, c_name);
+        return -1;
+    }
+    return 0;
 }
 
 cl_db_batch_t *cl_db_batch_new(cl_db_t *db) {
@@ -575,22 +618,32 @@ cl_db_batch_t *cl_db_batch_new(cl_db_t *db) {
     return b;
 }
 
-int cl_db_batch_add(cl_db_batch_t *b, const char *stmt, int nparams, const char *const *params) {
-    const cl_db_stmt_t *s = stmt_find(b->db, stmt);
-    if (!s || nparams < 0 || nparams > CL_DB_MAX_PARAMS || b->n >= CL_DB_MAX_BATCH) {
-        cl_log_error("db_batch_invalid", "statement=%s nparams=%d", stmt, nparams);
+int cl_db_batch_add(cl_db_batch_t *b, int stmt, const char *const *params, const int *lengths) {
+    const cl_db_stmt_t *s = cl_db_stmt(b->db, stmt);
+    if (!s || s->nparams > CL_DB_MAX_PARAMS || b->n >= CL_DB_MAX_BATCH ||
+        (s->binary_params && !lengths)) {
+        cl_log_error("db_batch_invalid", "statement=%d batch=%d", stmt, b->n);
         return CL_EINVAL;
     }
     int i = b->n;
-    b->ops[i].stmt = s->name;
-    for (int k = 0; k < nparams; k++) {
-        if (params[k] && !(b->ops[i].params[k] = strdup(params[k]))) {
+    for (int k = 0; k < s->nparams; k++) {
+        bool bin = s->binary_params & (1u << k);
+        b->ops[i].formats[k] = bin;
+        b->ops[i].lengths[k] = bin ? lengths[k] : 0;
+        if (!params[k]) continue;
+        size_t len = bin ? (size_t)lengths[k] : strlen(params[k]) + 1;
+        char *copy = malloc(len ? len : 1);
+        if (!copy) {
             for (int j = 0; j < k; j++)
                 free(b->ops[i].params[j]);
+            memset(&b->ops[i], 0, sizeof b->ops[i]);
             return CL_ENOMEM;
         }
+        memcpy(copy, params[k], len);
+        b->ops[i].params[k] = copy;
     }
-    b->ops[i].nparams = nparams;
+    b->ops[i].nparams = s->nparams;
+    b->stmts[i] = s;
     b->n++;
     return CL_OK;
 }
@@ -631,8 +684,7 @@ void cl_db_batch_run(cl_db_batch_t *b, cl_db_cb cb, void *arg) {
     conn_kick(db);
 }
 
-void cl_db_exec(cl_db_t *db, const char *stmt, int nparams, const char *const *params, cl_db_cb cb,
-                void *arg) {
+void cl_db_exec(cl_db_t *db, int stmt, const char *const *params, cl_db_cb cb, void *arg) {
     cl_db_batch_t *b = cl_db_batch_new(db);
     if (!b) {
         cl_db_result_t r = {
@@ -640,7 +692,7 @@ void cl_db_exec(cl_db_t *db, const char *stmt, int nparams, const char *const *p
         cb(arg, &r);
         return;
     }
-    if (cl_db_batch_add(b, stmt, nparams, params) != CL_OK) b->n = 0;
+    if (cl_db_batch_add(b, stmt, params, NULL) != CL_OK) b->n = 0;
     cl_db_batch_run(b, cb, arg);
 }
 
@@ -694,7 +746,6 @@ void cl_db_close(cl_db_t *db, void (*done_cb)(void *arg), void *arg) {
 void cl_db_free(cl_db_t *db) {
     if (!db) return;
     free(db->conninfo);
-    free(db->stmts);
     free(db->conns);
     free(db);
 }

@@ -14,6 +14,12 @@
  * serialization failure), CL_EINVAL (data and constraint errors), CL_ENOTFOUND (foreign
  * key violation), CL_EINTERNAL (anything else).
  *
+ * Contract: every connection prepares every statement of the table and then describes
+ * each; a parameter count or a column name that differs from the table (that is, from
+ * the C side's generated view of the SQL) makes the connection refuse to serve, logged
+ * with the statement and the column, and retried with backoff. cl_db_stmt_check is the
+ * same comparison for the daemon's start-up check (migrate.h).
+ *
  * Lifetime: results passed to the callback are freed when it returns; copy what you need.
  * Parameters are copied when added. Everything runs on the loop thread. */
 #ifndef CL_DB_H
@@ -33,30 +39,36 @@
 typedef struct cl_db cl_db_t;
 typedef struct cl_db_batch cl_db_batch_t;
 
-/* A prepared statement: a stable name and its SQL with $1..$n parameters. */
+/* A prepared statement, as server/engine/sqlgen.py generates it from the areas' .sql
+ * files (cl_sql.h: CL_SQL(name) is its index in the table). */
 typedef struct cl_db_stmt {
-    const char *name;
-    const char *sql;
+    const char *name;        /* the prepared statement's name: "ticket_show" */
+    const char *where;       /* "ticket.sql:12", for messages */
+    const char *sql;         /* the text, with $1..$nparams */
+    int nparams;             /* computed from the highest $n */
+    int ncols;               /* result columns; 0 for a statement without rows */
+    const char *const *cols; /* their names, as PostgreSQL must describe them */
+    uint32_t binary_params;  /* bit n-1 set: $n is sent in binary */
+    int binary_result;       /* 1: every result column comes back in binary */
 } cl_db_stmt_t;
 
-/* A NULL-terminated table of statements; each business area has one. */
-typedef const cl_db_stmt_t *cl_db_stmt_table_t;
-
 typedef struct cl_db_opts {
-    const char *conninfo;             /* libpq connection string */
-    unsigned pool_size;               /* connections */
-    unsigned statement_timeout_ms;    /* server-side limit per statement */
-    const cl_db_stmt_table_t *tables; /* NULL-terminated array of statement tables */
-    const char *name;                 /* "main" or "analytics", for logs */
+    const char *conninfo;          /* libpq connection string */
+    unsigned pool_size;            /* connections */
+    unsigned statement_timeout_ms; /* server-side limit per statement */
+    const cl_db_stmt_t *stmts;     /* every statement, prepared and checked on connect */
+    size_t nstmts;
+    const char *name; /* "main" or "analytics", for logs */
 } cl_db_opts_t;
 
 typedef struct cl_db_result {
-    int status;             /* CL_OK or a CL_E* code */
-    const char *sqlstate;   /* five characters on a SQL error, else "" */
-    const char *message;    /* one sentence on failure, else "" */
-    const char *constraint; /* violated constraint's name on a SQL error, else "" */
-    int count;              /* number of statements in the batch */
-    PGresult **res;         /* res[i]: the result of statement i (NULL after a failure) */
+    int status;                       /* CL_OK or a CL_E* code */
+    const char *sqlstate;             /* five characters on a SQL error, else "" */
+    const char *message;              /* one sentence on failure, else "" */
+    const char *constraint;           /* violated constraint's name on a SQL error, else "" */
+    int count;                        /* number of statements in the batch */
+    const cl_db_stmt_t *const *stmts; /* stmts[i]: statement i */
+    PGresult **res;                   /* res[i]: the result of statement i (NULL after a failure) */
 } cl_db_result_t;
 
 typedef void (*cl_db_cb)(void *arg, const cl_db_result_t *r);
@@ -76,10 +88,20 @@ unsigned cl_db_connected(const cl_db_t *db);
 /* A new batch, or NULL when out of memory. */
 cl_db_batch_t *cl_db_batch_new(cl_db_t *db);
 
-/* Adds one statement. params are text values (NULL is SQL NULL), copied. Fails with
- * CL_EINVAL for an unknown statement name or too many parameters/statements. */
-CL_MUSTCHECK int cl_db_batch_add(cl_db_batch_t *b, const char *stmt, int nparams,
-                                 const char *const *params);
+/* Adds statement stmt (an index into the pool's table) with its nparams parameters:
+ * text, NUL-terminated (NULL is SQL NULL), or for the statement's binary parameters
+ * lengths[i] bytes (lengths may be NULL when it has none). Copied. Fails with CL_EINVAL
+ * for an unknown statement or a full batch. */
+CL_MUSTCHECK int cl_db_batch_add(cl_db_batch_t *b, int stmt, const char *const *params,
+                                 const int *lengths);
+
+/* The statement of index stmt, or NULL. */
+const cl_db_stmt_t *cl_db_stmt(const cl_db_t *db, int stmt);
+
+/* Compares PostgreSQL's description of prepared statement s (PQdescribePrepared) with s;
+ * 0 when they agree, else -1 with one sentence naming the statement and the column. */
+CL_MUSTCHECK int cl_db_stmt_check(const cl_db_stmt_t *s, const PGresult *desc, char *err,
+                                  size_t errlen);
 
 /* Submits the batch; cb is always called later, exactly once, and the batch is freed
  * after it. */
@@ -89,7 +111,6 @@ void cl_db_batch_run(cl_db_batch_t *b, cl_db_cb cb, void *arg);
 void cl_db_batch_free(cl_db_batch_t *b);
 
 /* One statement as a batch: add + run. On an add failure cb is still called. */
-void cl_db_exec(cl_db_t *db, const char *stmt, int nparams, const char *const *params, cl_db_cb cb,
-                void *arg);
+void cl_db_exec(cl_db_t *db, int stmt, const char *const *params, cl_db_cb cb, void *arg);
 
 #endif

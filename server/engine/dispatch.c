@@ -1,11 +1,17 @@
 /* dispatch.c - the request table: type, name, operation (for authorization), handler.
- * Adding a request type means one line here and one row in authz.c. */
+ * Adding a request type means one line here and one row in authz.c (and its message
+ * types in common/msg_types.h). */
 #include "dispatch.h"
 
 #include <stddef.h>
 
+#include "deadline.h"
+#include "inspection.h"
 #include "msg.h"
+#include "org.h"
+#include "report.h"
 #include "session.h"
+#include "ticket.h"
 
 static const cl_handler_t handlers[] = {
     {CL_MSG_PING, "ping", CL_OP_PUBLIC, 0, cl_sys_ping},
@@ -39,8 +45,8 @@ static const cl_handler_t handlers[] = {
      cl_insp_handover_record},
     {CL_MSG_HANDOVER_SCHEDULE_REQ, "handover_schedule", CL_OP_HANDOVER_RECORD, 1,
      cl_insp_handover_schedule},
-    {CL_MSG_DEADLINE_SET_REQ, "deadline_set", CL_OP_DEADLINE_SET, 1, cl_insp_deadline_set},
-    {CL_MSG_DEADLINE_LIST_REQ, "deadline_list", CL_OP_DEADLINE_LIST, 1, cl_insp_deadline_list},
+    {CL_MSG_DEADLINE_SET_REQ, "deadline_set", CL_OP_DEADLINE_SET, 1, cl_ticket_deadline_set},
+    {CL_MSG_DEADLINE_LIST_REQ, "deadline_list", CL_OP_DEADLINE_LIST, 1, cl_ticket_deadline_list},
     {CL_MSG_TICKET_TRANSITION_REQ, "ticket_transition", CL_OP_TICKET_TRANSITION, 1,
      cl_ticket_transition},
     {CL_MSG_TICKET_SHOW_REQ, "ticket_show", CL_OP_TICKET_READ, 1, cl_ticket_show},

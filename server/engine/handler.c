@@ -1,5 +1,5 @@
 /* handler.c - the calls of the request handlers: state, batches, failures, results and
- * streamed pages (handler.h). */
+ * streamed pages (handler.h). Loop thread only. */
 #include "handler.h"
 
 #include <stdio.h>
@@ -7,9 +7,12 @@
 #include <string.h>
 
 #include "dispatch.h"
+#include "log.h"
 #include "sqlutil.h"
 
 #define CL_CALL_FRAME_SLACK 64 /* frame bytes kept free for the page's own encoding */
+
+#define CL_CALL_MAGIC 0x63616c6cu /* "call" */
 
 void *cl_call_new(cl_req_t *req, size_t size) {
     const cl_session_t *s = cl_req_session(req);
@@ -18,6 +21,7 @@ void *cl_call_new(cl_req_t *req, size_t size) {
         cl_req_fail(req, s ? CL_EINTERNAL : CL_EUNAUTH, s ? "out of memory" : "log in first");
         return NULL;
     }
+    c->magic = CL_CALL_MAGIC;
     c->req = req;
     c->session = *s;
     cl_session_scope_params(&c->session, &c->scope);
@@ -25,103 +29,68 @@ void *cl_call_new(cl_req_t *req, size_t size) {
 }
 
 void cl_call_free(cl_call_t *c) {
+    CL_ASSERT(c->magic == CL_CALL_MAGIC);
+    c->magic = 0;
     free(c);
 }
 
-/* Adds stmts[0..n) to a new batch and runs it; scoped: each statement gets the scope
- * first. */
-static void call_run(cl_call_t *c, bool writes, const cl_call_stmt_t *stmts, int n, bool scoped,
-                     cl_db_cb cb) {
-    cl_db_t *db = cl_req_db(c->req);
+void cl_call_run(cl_call_t *c, bool writes, const cl_call_stmt_t *stmts, int n, cl_db_cb cb) {
+    cl_db_t *db = c->analytics ? cl_req_analytics_db(c->req) : cl_req_db(c->req);
     cl_db_batch_t *b = db ? cl_db_batch_new(db) : NULL;
-    int rc = b ? CL_OK : CL_EUNAVAIL;
-    if (rc == CL_OK && writes) {
-        const char *actor[] = {c->session.actor_json};
-        rc = cl_db_batch_add(b, "set_actor", 1, actor);
-    }
-    for (int i = 0; i < n && rc == CL_OK; i++) {
-        if (!scoped) {
-            rc = cl_db_batch_add(b, stmts[i].name, stmts[i].nparams, stmts[i].params);
-            continue;
-        }
-        const char *p[CL_DB_MAX_PARAMS];
-        if (4 + stmts[i].nparams > CL_DB_MAX_PARAMS) {
-            rc = CL_EINVAL;
-            break;
-        }
-        for (int j = 0; j < 4; j++)
-            p[j] = c->scope.v[j];
-        for (int j = 0; j < stmts[i].nparams; j++)
-            p[4 + j] = stmts[i].params[j];
-        rc = cl_db_batch_add(b, stmts[i].name, 4 + stmts[i].nparams, p);
-    }
+    int rc = b ? CL_OK : db ? CL_ENOMEM : CL_EUNAVAIL;
+    if (rc == CL_OK && writes)
+        rc = cl_db_batch_add(b, CL_SQL(set_actor), CL_PARAMS(set_actor, c->session.actor_json),
+                             NULL);
+    for (int i = 0; i < n && rc == CL_OK; i++)
+        rc = cl_db_batch_add(b, stmts[i].stmt, stmts[i].params, stmts[i].lengths);
     if (rc != CL_OK) {
+        const cl_db_stmt_t *st = db ? cl_db_stmt(db, stmts[0].stmt) : NULL;
         if (b) cl_db_batch_free(b);
-        cl_req_fail(c->req, rc == CL_EINVAL ? CL_EINTERNAL : rc, "cannot run %s: %s", stmts[0].name,
-                    cl_strerror(rc));
+        cl_req_fail(c->req, rc == CL_EUNAVAIL ? rc : CL_EINTERNAL, "cannot run %s: %s",
+                    st ? st->name : "the request", cl_strerror(rc));
         cl_call_free(c);
         return;
     }
     cl_db_batch_run(b, cb, c);
 }
 
-void cl_call_run(cl_call_t *c, bool writes, const char *stmt, int nparams,
-                 const char *const *params, cl_db_cb cb) {
-    cl_call_stmt_t st = {stmt, nparams, params};
-    call_run(c, writes, &st, 1, false, cb);
-}
-
-void cl_call_run_scoped(cl_call_t *c, bool writes, const cl_call_stmt_t *stmts, int n,
-                        cl_db_cb cb) {
-    call_run(c, writes, stmts, n, true, cb);
-}
-
 void cl_call_fail_db(cl_call_t *c, const cl_db_result_t *r) {
+    /* A serialization failure or deadlock is a conflict that the same request, sent
+     * again, can win; a duplicate is not. */
+    bool again = !strcmp(r->sqlstate, "40001") || !strcmp(r->sqlstate, "40P01");
     if (r->status == CL_ECONFLICT && strcmp(r->sqlstate, "23505") == 0 && c->conflict[0])
         cl_req_fail(c->req, CL_ECONFLICT, "%s", c->conflict);
     else
-        cl_req_fail(c->req, r->status, "%s", r->message[0] ? r->message : cl_strerror(r->status));
+        cl_req_fail_retry(c->req, r->status, again || cl_err_retryable(r->status), "%s",
+                          r->message[0] ? r->message : cl_strerror(r->status));
 }
 
 /* The name of what the request does, for sentences. */
-static const char *call_name(const cl_call_t *c, const char *none) {
-    return c->req->handler ? c->req->handler->name : none;
+static const char *call_name(const cl_call_t *c) {
+    return c->req->handler ? c->req->handler->name : "the request";
 }
 
-const PGresult *cl_call_result(cl_call_t *c, const cl_db_result_t *r) {
-    if (r->status != CL_OK) {
-        cl_call_fail_db(c, r);
-        cl_call_free(c);
-        return NULL;
-    }
-    const PGresult *res = r->count > 0 ? r->res[r->count - 1] : NULL;
-    if (!res || PQresultStatus(res) != PGRES_TUPLES_OK) {
-        cl_req_fail(c->req, CL_EINTERNAL, "the database returned no rows for %s",
-                    call_name(c, "the request"));
-        cl_call_free(c);
-        return NULL;
-    }
-    return res;
-}
-
-const PGresult *cl_call_result_at(cl_call_t *c, const cl_db_result_t *r, int i, int min_cols) {
+const PGresult *cl_call_rows(cl_call_t *c, const cl_db_result_t *r, int i) {
     if (r->status != CL_OK) {
         cl_call_fail_db(c, r);
         return NULL;
     }
-    const PGresult *res = i < r->count ? r->res[i] : NULL;
-    if (!res || PQresultStatus(res) != PGRES_TUPLES_OK || PQnfields(res) < min_cols) {
+    int k = r->count > 0 && r->stmts[0]->nparams == 1 && !strcmp(r->stmts[0]->name, "set_actor")
+                ? i + 1
+                : i;
+    const PGresult *res = k < r->count ? r->res[k] : NULL;
+    if (!res || PQresultStatus(res) != PGRES_TUPLES_OK || PQnfields(res) != r->stmts[k]->ncols) {
         cl_req_fail(c->req, CL_EINTERNAL, "the database returned an unexpected result for %s",
-                    call_name(c, "the request"));
+                    call_name(c));
         return NULL;
     }
     return res;
 }
 
-bool cl_call_one_row(cl_call_t *c, const PGresult *res, const char *what) {
+bool cl_call_one_row(cl_call_t *c, const PGresult *res) {
     int cols = PQnfields(res);
     if (PQntuples(res) != 1 || cols < 3) {
-        cl_req_fail(c->req, CL_EINTERNAL, "unexpected result shape for %s", call_name(c, what));
+        cl_req_fail(c->req, CL_EINTERNAL, "unexpected result shape for %s", call_name(c));
         return false;
     }
     if (!cl_sql_isnull(res, 0, 0)) return true;
@@ -200,14 +169,37 @@ bool cl_call_stream(cl_call_t *c, const PGresult *res, bool last) {
     return ok;
 }
 
+/* The index of the batch's last statement, for the ready-made callbacks. */
+static int last_stmt(const cl_db_result_t *r) {
+    bool actor = r->count > 0 && !strcmp(r->stmts[0]->name, "set_actor");
+    return r->count - 1 - (actor ? 1 : 0);
+}
+
 void cl_call_list_done(void *arg, const cl_db_result_t *r) {
     cl_call_t *c = arg;
-    const PGresult *res = cl_call_result(c, r);
-    if (!res) return;
-    if (PQntuples(res) == 0 && c->notfound[0])
-        cl_req_fail(c->req, CL_ENOTFOUND, "%s", c->notfound);
-    else
-        cl_call_stream(c, res, true);
+    const PGresult *res = cl_call_rows(c, r, r->status == CL_OK ? last_stmt(r) : 0);
+    if (res) {
+        if (PQntuples(res) == 0 && c->notfound[0])
+            cl_req_fail(c->req, CL_ENOTFOUND, "%s", c->notfound);
+        else if (!cl_call_stream(c, res, true))
+            cl_log_debug("list_not_sent", "the request was answered");
+    }
+    cl_call_free(c);
+}
+
+void cl_call_one_done(void *arg, const cl_db_result_t *r) {
+    cl_call_t *c = arg;
+    const PGresult *res = cl_call_rows(c, r, r->status == CL_OK ? last_stmt(r) : 0);
+    if (res && cl_call_one_row(c, res)) {
+        void *slot = calloc(1, c->kind->slot_size);
+        ProtobufCMessage *rec = slot ? c->kind->fill(slot, c, res, 0) : NULL;
+        if (rec)
+            cl_req_reply(c->req, c->kind->reply_type, rec);
+        else
+            cl_req_fail(c->req, CL_EINTERNAL, "out of memory");
+        if (slot && c->kind->clear) c->kind->clear(slot);
+        free(slot);
+    }
     cl_call_free(c);
 }
 

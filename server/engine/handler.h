@@ -1,14 +1,19 @@
-/* handler.h - the plumbing the request handlers of org.c, inspection.c and ticket.c share:
- * a call (one request's state, with a copy of the session taken when the request arrived,
- * since the connection may log out while the database works), running a batch ("set_actor"
- * first when it writes), answering a failed batch, checking results, and streaming a
- * result's rows as pages of records.
+/* handler.h - the one way a business area's handler talks to the database and answers.
+ *
+ * A call is one request's state, with a copy of the session taken when the request
+ * arrived (the connection may log out while the database works). A handler validates
+ * (every validator is CL_MUSTCHECK and answers the request itself when it says no),
+ * then either answers at once or runs ONE batch, cl_call_run: its statements, each a
+ * CL_STMT(name, params...) whose parameter count is checked at compile time against the
+ * generated SQL contract (cl_sql.h), run as one transaction in one round trip, with
+ * "set_actor" first when it writes. Its db callback reads results with the accessors
+ * below, which answer a failure but never free anything, answers, and frees the call
+ * (cl_call_free) exactly once, as its last act. cl_call_one_done and cl_call_list_done
+ * are ready-made callbacks for "one row -> one record" and "rows -> streamed pages".
  *
  * A handler that needs more state declares a struct whose first member is a cl_call_t.
- * The call is the db callback's argument. Every function that answers a failure says
- * whether it freed the call; otherwise the handler frees it (cl_call_free) right after
- * its final reply. Reply strings point into the PGresult and are packed before the db
- * callback returns. Loop thread only. */
+ * Reply strings point into the PGresult and are packed before the db callback returns.
+ * Loop thread only. */
 #ifndef CL_HANDLER_H
 #define CL_HANDLER_H
 
@@ -19,6 +24,7 @@
 #include <libpq-fe.h>
 #include <protobuf-c/protobuf-c.h>
 
+#include "cl_sql.h"
 #include "db.h"
 #include "msg.h"
 #include "server.h"
@@ -41,22 +47,47 @@ typedef struct cl_call_kind {
 } cl_call_kind_t;
 
 struct cl_call {
+    uint32_t magic; /* CL_CALL_MAGIC while alive: a second free asserts */
     cl_req_t *req;
     cl_session_t session;       /* copy, taken when the request arrived */
     cl_scope_params_t scope;    /* points into session */
     const cl_call_kind_t *kind; /* what the statement returns (lists, records) */
+    bool analytics;             /* run on the analytics pool (reports) */
     char notfound[64];          /* a list's reply when it has no row at all */
     char conflict[256];         /* the reply to a unique violation ("": the database's) */
     char lost[256];             /* the reply when a write found neither a new nor an old row */
 };
 
-/* One statement of a batch: its name and parameters (after the scope ones when the batch
- * is scoped). */
+/* One statement of a batch: its handle (CL_SQL(name)), its parameters and, for a
+ * statement with @binary parameters, their byte lengths. Write it with CL_STMT. */
 typedef struct cl_call_stmt {
-    const char *name;
-    int nparams;
+    int stmt;
     const char *const *params;
+    const int *lengths;
 } cl_call_stmt_t;
+
+/* The parameter count of a statement, checked when the handler compiles. */
+#define CL_NARGS(...)                                                                              \
+    CL_NARGS_(__VA_ARGS__, 40, 39, 38, 37, 36, 35, 34, 33, 32, 31, 30, 29, 28, 27, 26, 25, 24, 23, \
+              22, 21, 20, 19, 18, 17, 16, 15, 14, 13, 12, 11, 10, 9, 8, 7, 6, 5, 4, 3, 2, 1, 0)
+#define CL_NARGS_(a1, a2, a3, a4, a5, a6, a7, a8, a9, a10, a11, a12, a13, a14, a15, a16, a17, a18, \
+                  a19, a20, a21, a22, a23, a24, a25, a26, a27, a28, a29, a30, a31, a32, a33, a34,  \
+                  a35, a36, a37, a38, a39, a40, n, ...)                                            \
+    n
+#define CL_STATIC_CHECK(e, msg)                                                                    \
+    ((void)sizeof(struct {                                                                         \
+        _Static_assert(e, msg);                                                                    \
+        int cl_check_;                                                                             \
+    }))
+#define CL_PARAMS(name, ...)                                                                       \
+    (CL_STATIC_CHECK(CL_NARGS(__VA_ARGS__) == CL_NPARAMS(name),                                    \
+                     "wrong number of parameters for statement " #name),                           \
+     (const char *const[]){__VA_ARGS__})
+
+/* A statement with text parameters, and one whose @binary parameters have lengths. */
+#define CL_STMT(name, ...) ((cl_call_stmt_t){CL_SQL(name), CL_PARAMS(name, __VA_ARGS__), NULL})
+#define CL_STMT_BIN(name, lengths, ...)                                                            \
+    ((cl_call_stmt_t){CL_SQL(name), CL_PARAMS(name, __VA_ARGS__), (lengths)})
 
 /* The session scope as a statement's first four parameters. */
 #define CL_CALL_SCOPE(c) (c)->scope.v[0], (c)->scope.v[1], (c)->scope.v[2], (c)->scope.v[3]
@@ -64,45 +95,42 @@ typedef struct cl_call_stmt {
 /* A new zeroed call of size bytes (a cl_call_t, or a struct that begins with one) holding
  * a copy of the request's session; NULL after answering the request (no session, out of
  * memory). */
-void *cl_call_new(cl_req_t *req, size_t size);
+CL_MUSTCHECK void *cl_call_new(cl_req_t *req, size_t size);
 
+/* Frees the call; a second free of the same call asserts. */
 void cl_call_free(cl_call_t *c);
 
-/* Runs stmt with params as one batch, preceded by set_actor when it writes. Always ends
- * in cb, or answers the request and frees the call itself. */
-void cl_call_run(cl_call_t *c, bool writes, const char *stmt, int nparams,
-                 const char *const *params, cl_db_cb cb);
-
-/* The same for n statements, each given the scope as its first four parameters. */
-void cl_call_run_scoped(cl_call_t *c, bool writes, const cl_call_stmt_t *stmts, int n, cl_db_cb cb);
+/* Runs stmts[0..n) as one batch, preceded by set_actor when it writes. Always ends in cb,
+ * or answers the request and frees the call itself (then cb never runs). */
+void cl_call_run(cl_call_t *c, bool writes, const cl_call_stmt_t *stmts, int n, cl_db_cb cb);
 
 /* Answers a failed batch: a unique violation gets the call's conflict sentence when it
- * has one, anything else the database layer's. The call is not freed. */
+ * has one, anything else the database layer's. */
 void cl_call_fail_db(cl_call_t *c, const cl_db_result_t *r);
 
-/* The rows of the batch's last statement, or NULL after answering the failure (the call
- * is freed then). */
-const PGresult *cl_call_result(cl_call_t *c, const cl_db_result_t *r);
-
-/* The rows of statement i with at least min_cols columns, or NULL after answering (a
- * failed batch, or a result of the wrong shape); the call is not freed. */
-const PGresult *cl_call_result_at(cl_call_t *c, const cl_db_result_t *r, int i, int min_cols);
+/* The rows of statement i of the call's batch (set_actor not counted), with the column
+ * count its SQL declares; NULL after answering the request (a failed batch, or a result
+ * of another shape). Never frees the call. */
+CL_MUSTCHECK const PGresult *cl_call_rows(cl_call_t *c, const cl_db_result_t *r, int i);
 
 /* A write's single row: true when it holds a record (column 0 not NULL). Otherwise
- * answers from the last two columns ("missing": no such ..., "invalid": a sentence) or
- * with the call's lost sentence, and returns false; what names the write when the
- * request has no handler. The call is not freed. */
-bool cl_call_one_row(cl_call_t *c, const PGresult *res, const char *what);
+ * answers from its last two columns, `missing` ("no such ...") and `invalid` (a
+ * sentence), or with the call's lost sentence, and returns false. Never frees. */
+CL_MUSTCHECK bool cl_call_one_row(cl_call_t *c, const PGresult *res);
 
 /* Sends every row of res whose column 0 is not NULL (NULL: the empty side of a LEFT JOIN)
  * as records of the call's kind, in pages of at most CL_CALL_PAGE_MAX records that fit in
  * a frame. When last, the final page is flagged LAST (an empty list is one empty page)
  * and the request is finished; otherwise only full pages are sent, as parts. Returns
- * false after failing the request. The call is not freed. */
-bool cl_call_stream(cl_call_t *c, const PGresult *res, bool last);
+ * false after failing the request. Never frees. */
+CL_MUSTCHECK bool cl_call_stream(cl_call_t *c, const PGresult *res, bool last);
 
-/* A db callback for a list: no row at all answers the call's notfound sentence when it
- * has one; otherwise the rows are streamed. Frees the call. */
+/* Ready-made db callbacks; both free the call.
+ * one_done: the last statement's single row (cl_call_one_row) becomes one record of the
+ *   call's kind, sent as kind->reply_type.
+ * list_done: no row at all answers the call's notfound sentence when it has one;
+ *   otherwise the last statement's rows are streamed. */
+void cl_call_one_done(void *arg, const cl_db_result_t *r);
 void cl_call_list_done(void *arg, const cl_db_result_t *r);
 
 /* The RowErrors of a rejected batch (an import chunk, a batch of items): as many as fit

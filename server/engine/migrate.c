@@ -105,6 +105,30 @@ int cl_migrate(const char *conninfo, int *applied, char *err, size_t errlen) {
     return rc;
 }
 
+int cl_migrate_check_statements(const char *conninfo, const cl_db_stmt_t *stmts, size_t n,
+                                char *err, size_t errlen) {
+    PGconn *pg = connect_blocking(conninfo, err, errlen);
+    if (!pg) return CL_EUNAVAIL;
+    int rc = CL_OK;
+    for (size_t i = 0; i < n && rc == CL_OK; i++) {
+        const cl_db_stmt_t *s = &stmts[i];
+        PGresult *r = PQprepare(pg, s->name, s->sql, 0, NULL);
+        if (PQresultStatus(r) != PGRES_COMMAND_OK) {
+            const char *msg = PQresultErrorField(r, PG_DIAG_MESSAGE_PRIMARY);
+            snprintf(err, errlen, "statement %s (%s) does not prepare: %s", s->name, s->where,
+                     msg ? msg : PQerrorMessage(pg));
+            rc = CL_EINTERNAL;
+        }
+        PQclear(r);
+        if (rc != CL_OK) break;
+        r = PQdescribePrepared(pg, s->name);
+        if (cl_db_stmt_check(s, r, err, errlen) != 0) rc = CL_EINTERNAL;
+        PQclear(r);
+    }
+    PQfinish(pg);
+    return rc;
+}
+
 int cl_bootstrap_admin(const char *conninfo, const char *username, const char *password_hash,
                        char *err, size_t errlen) {
     PGconn *pg = connect_blocking(conninfo, err, errlen);

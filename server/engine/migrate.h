@@ -8,6 +8,7 @@
 #include <stddef.h>
 
 #include "cl_err.h"
+#include "db.h"
 
 typedef struct cl_migration {
     const char *name; /* "001_org.sql" */
@@ -20,6 +21,13 @@ extern const cl_migration_t cl_migrations[];
 /* Connects with conninfo and applies every migration not yet recorded. *applied gets
  * how many ran. On failure writes one sentence (with the file name) to err. */
 CL_MUSTCHECK int cl_migrate(const char *conninfo, int *applied, char *err, size_t errlen);
+
+/* Prepares and describes every statement of stmts[0..n) on one blocking connection and
+ * compares each with its table entry (cl_db_stmt_check), so that a daemon whose SQL and C
+ * disagree with the schema fails at start, not on one request in production. On failure
+ * writes one sentence naming the statement (and the column) to err. */
+CL_MUSTCHECK int cl_migrate_check_statements(const char *conninfo, const cl_db_stmt_t *stmts,
+                                             size_t n, char *err, size_t errlen);
 
 /* Creates or resets the HQ administrator USERNAME with an Argon2id hash (blocking), for
  * the first start of a new installation: `closeloopd --bootstrap-admin USER`. */

@@ -234,18 +234,29 @@ static int conn_queue_frame(cl_conn_t *c, uint8_t flags, uint32_t req_id, uint16
     return CL_OK;
 }
 
-static void conn_send_error(cl_conn_t *c, uint32_t req_id, int code, const char *text) {
+/* An error frame; conflict (may be NULL) tells the record's current state and version. */
+static void conn_send_error_ex(cl_conn_t *c, uint32_t req_id, int code, const char *text,
+                               bool retryable, Closeloop__Conflict *conflict) {
     cl_pb_error_t e = CLOSELOOP__ERROR__INIT;
     e.code = (Closeloop__ErrorCode)cl_err_to_wire(code);
     e.message = (char *)text;
-    e.retryable = cl_err_retryable(code);
+    e.retryable = retryable;
+    e.conflict = conflict;
     (void)conn_queue_frame(c, CL_FRAME_FLAG_ERROR | CL_FRAME_FLAG_LAST, req_id, CL_MSG_ERROR,
                            &e.base);
 }
 
+static void conn_send_error(cl_conn_t *c, uint32_t req_id, int code, const char *text) {
+    conn_send_error_ex(c, req_id, code, text, cl_err_retryable(code), NULL);
+}
+
 /* --- requests --- */
 
+#define CL_REQ_MAGIC 0x72657175u /* "requ" */
+
 static void req_finish(cl_req_t *req) {
+    CL_ASSERT(req->magic == CL_REQ_MAGIC); /* finished twice, or never started */
+    req->magic = 0;
     cl_conn_t *c = req->conn;
     cl_msg_free(req->msg);
     free(req);
@@ -270,21 +281,48 @@ void cl_req_reply(cl_req_t *req, uint16_t type, const ProtobufCMessage *msg) {
 }
 
 void cl_req_reply_part(cl_req_t *req, uint16_t type, const ProtobufCMessage *msg) {
+    CL_ASSERT(req->magic == CL_REQ_MAGIC);
     req_send(req, 0, type, msg);
 }
 
-void cl_req_fail(cl_req_t *req, int code, const char *fmt, ...) {
+/* Formats, logs what deserves it, sends the error frame and finishes the request. */
+static void req_fail_v(cl_req_t *req, int code, bool retryable, Closeloop__Conflict *conflict,
+                       const char *fmt, va_list ap) CL_PRINTF(5, 0);
+static void req_fail_v(cl_req_t *req, int code, bool retryable, Closeloop__Conflict *conflict,
+                       const char *fmt, va_list ap) {
     char text[512];
-    va_list ap;
-    va_start(ap, fmt);
     int n = vsnprintf(text, sizeof text, fmt, ap);
-    va_end(ap);
     if (n >= (int)sizeof text) cl_utf8_trim(text); /* never cut a character in two */
     if (code == CL_EINTERNAL || (code < CL__WIRE_LAST && code != CL_ECLOSED))
         cl_log_error("request_failed", "conn=%llu req=%u handler=%s code=%d",
                      (unsigned long long)req->conn->id, req->id, req->handler->name, code);
-    conn_send_error(req->conn, req->id, code, text);
+    conn_send_error_ex(req->conn, req->id, code, text, retryable, conflict);
     req_finish(req);
+}
+
+void cl_req_fail(cl_req_t *req, int code, const char *fmt, ...) {
+    va_list ap;
+    va_start(ap, fmt);
+    req_fail_v(req, code, cl_err_retryable(code), NULL, fmt, ap);
+    va_end(ap);
+}
+
+void cl_req_fail_retry(cl_req_t *req, int code, bool retryable, const char *fmt, ...) {
+    va_list ap;
+    va_start(ap, fmt);
+    req_fail_v(req, code, retryable, NULL, fmt, ap);
+    va_end(ap);
+}
+
+void cl_req_fail_conflict(cl_req_t *req, bool retryable, int32_t state, int64_t version,
+                          const char *fmt, ...) {
+    Closeloop__Conflict cf = CLOSELOOP__CONFLICT__INIT;
+    cf.state = state;
+    cf.version = version;
+    va_list ap;
+    va_start(ap, fmt);
+    req_fail_v(req, CL_ECONFLICT, retryable, &cf, fmt, ap);
+    va_end(ap);
 }
 
 /* A wait for room in a connection's output; polls, since output drains in write
@@ -443,6 +481,7 @@ static int on_frame(void *ctx, const cl_frame_hdr_t *hdr, const uint8_t *payload
         return CL_OK;
     }
     cl_req_t *req = calloc(1, sizeof *req);
+    if (req) req->magic = CL_REQ_MAGIC;
     if (!req) {
         cl_msg_free(msg);
         conn_send_error(c, hdr->req_id, CL_ENOMEM, "out of memory");
@@ -470,8 +509,7 @@ void cl_req_run(cl_req_t *req) {
         cl_req_fail(req, code, "%s", authz_sentence(code));
         return;
     }
-    int rc = req->handler->fn(req);
-    if (rc < 0) cl_req_fail(req, rc, "%s", cl_strerror(rc));
+    req->handler->fn(req); /* it answers, now or from a callback */
 }
 
 /* --- connection lifecycle --- */
@@ -485,6 +523,7 @@ static void conn_free(cl_conn_t *c) {
 }
 
 static void conn_unref(cl_conn_t *c) {
+    CL_ASSERT(c->refs > 0);
     if (--c->refs == 0) conn_free(c);
 }
 

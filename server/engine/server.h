@@ -25,6 +25,7 @@ typedef struct cl_req cl_req_t;
 struct cl_handler;
 
 struct cl_req {
+    uint32_t magic;                   /* CL_REQ_MAGIC until finished: a second finish asserts */
     void *data;                       /* the handler's own state */
     cl_conn_t *conn;                  /* holds a reference until the request finishes */
     const struct cl_handler *handler; /* what is being done */
@@ -71,6 +72,17 @@ void cl_req_reply_part(cl_req_t *req, uint16_t type, const ProtobufCMessage *msg
 
 /* Sends an error reply (code is a CL_E* value) and finishes the request. */
 void cl_req_fail(cl_req_t *req, int code, const char *fmt, ...) CL_PRINTF(3, 4);
+
+/* A CL_ECONFLICT reply that tells the client the record's current state (the wire value
+ * of its state enum) and version, so it can explain the conflict without another round
+ * trip; retryable only when sending the same request again can succeed. */
+void cl_req_fail_conflict(cl_req_t *req, bool retryable, int32_t state, int64_t version,
+                          const char *fmt, ...) CL_PRINTF(5, 6);
+
+/* A failure whose retryable flag the caller decides (a database serialization failure is
+ * a conflict that a retry can fix). */
+void cl_req_fail_retry(cl_req_t *req, int code, bool retryable, const char *fmt, ...)
+    CL_PRINTF(4, 5);
 
 uv_loop_t *cl_req_loop(const cl_req_t *req);
 const cl_server_t *cl_req_server(const cl_req_t *req);

@@ -15,71 +15,20 @@
 #include <string.h>
 #include <time.h>
 
+#include "cl_sql.h"
 #include "db.h"
+#include "handler.h"
 #include "log.h"
 #include "msg.h"
 #include "password.h"
 
-#define SESSION_TTL            "12 hours"
-#define THROTTLE_USER_FAILURES 5  /* per username per window */
-#define THROTTLE_PEER_FAILURES 20 /* per source address per window */
-#define THROTTLE_WINDOW        "15 minutes"
+#define THROTTLE_USER_FAILURES 5            /* per username per window */
+#define THROTTLE_PEER_FAILURES 20           /* per source address per window */
+#define THROTTLE_WINDOW        "15 minutes" /* as in session.sql */
 
-/* The user columns every identity statement returns first, in this order. */
-#define USER_COLUMNS                                                                               \
-    "u.id, u.username, u.display_name, u.role, coalesce(u.company_id, 0),"                         \
-    " coalesce(u.contractor_id, 0), coalesce(c.name, ''), coalesce(k.name, ''),"                   \
-    " coalesce((SELECT array_agg(up.project_id ORDER BY up.project_id) FROM user_projects up"      \
-    "           WHERE up.user_id = u.id)::text, '{}')"
-#define USER_JOINS                                                                                 \
-    " LEFT JOIN companies c ON c.id = u.company_id"                                                \
-    " LEFT JOIN contractors k ON k.id = u.contractor_id"
-enum {
-    COL_ID,
-    COL_USERNAME,
-    COL_DISPLAY,
-    COL_ROLE,
-    COL_COMPANY,
-    COL_CONTRACTOR,
-    COL_COMPANY_NAME,
-    COL_CONTRACTOR_NAME,
-    COL_PROJECTS,
-    USER_NCOLS
-};
-
-const cl_db_stmt_t cl_auth_stmts[] = {
-    {"set_actor", "SELECT set_config('closeloop.actor', $1, true)"},
-    {"auth_login_lookup", "SELECT " USER_COLUMNS ", u.password_hash, u.disabled,"
-                          " (SELECT count(*) FROM login_failures f WHERE f.username = $1"
-                          "   AND f.at > now() - interval '" THROTTLE_WINDOW "'),"
-                          " (SELECT count(*) FROM login_failures f WHERE f.peer = $2"
-                          "   AND f.at > now() - interval '" THROTTLE_WINDOW "')"
-                          " FROM (SELECT 1) one LEFT JOIN users u ON u.username = $1" USER_JOINS},
-    /* Every attempt is recorded before its password is checked, in the same transaction
-     * as the count, so concurrent attempts cannot all slip under the limit; a successful
-     * login deletes its own row again. */
-    {"auth_login_attempt",
-     "INSERT INTO login_failures (username, peer) VALUES ($1, $2) RETURNING id"},
-    {"auth_login_succeeded", "DELETE FROM login_failures WHERE id = $1"},
-    {"auth_session_create", "INSERT INTO sessions (token_hash, user_id, peer, device, expires_at)"
-                            " VALUES ($1::bytea, $2, $3, $4, now() + interval '" SESSION_TTL "')"
-                            " RETURNING (extract(epoch FROM expires_at) * 1000)::bigint"},
-    {"auth_device_seen",
-     "INSERT INTO devices (subject, company_id) VALUES ($1, $2)"
-     " ON CONFLICT (subject) DO UPDATE SET last_seen = now(),"
-     "   company_id = coalesce(devices.company_id, EXCLUDED.company_id)"
-     " RETURNING coalesce((SELECT name FROM companies WHERE id = devices.company_id), '')"},
-    {"auth_session_resume",
-     "SELECT " USER_COLUMNS ", (extract(epoch FROM s.expires_at) * 1000)::bigint,"
-     " coalesce((SELECT name FROM companies WHERE id ="
-     "   (SELECT company_id FROM devices WHERE subject = $2)), '')"
-     " FROM sessions s JOIN users u ON u.id = s.user_id" USER_JOINS
-     " WHERE s.token_hash = $1::bytea AND s.revoked_at IS NULL AND s.expires_at > now()"
-     "   AND NOT u.disabled"},
-    {"auth_logout",
-     "UPDATE sessions SET revoked_at = now() WHERE token_hash = $1::bytea AND revoked_at IS NULL"},
-    {NULL, NULL},
-};
+/* The statements are in session.sql; CL_COL(user_rows, x) reads the user columns that
+ * auth_login_lookup and auth_session_resume both begin with. */
+#define UCOL(col) CL_COL(user_rows, col)
 
 /* A valid Argon2id hash of a random password: unknown users are verified against it so
  * they cost the same time as real ones. */
@@ -128,19 +77,19 @@ static void session_set_actor(cl_session_t *s, const char *peer) {
     strncat(j, "\"}", len - strlen(j) - 1);
 }
 
-/* Fills a session from the USER_COLUMNS of row 0. */
+/* Fills a session from the user_rows columns of row 0. */
 static void session_from_row(cl_session_t *s, const PGresult *r) {
     memset(s, 0, sizeof *s);
-    s->user_id = strtoll(PQgetvalue(r, 0, COL_ID), NULL, 10);
-    snprintf(s->username, sizeof s->username, "%s", PQgetvalue(r, 0, COL_USERNAME));
-    snprintf(s->display_name, sizeof s->display_name, "%s", PQgetvalue(r, 0, COL_DISPLAY));
-    s->role = cl_role_parse(PQgetvalue(r, 0, COL_ROLE));
-    s->company_id = strtoll(PQgetvalue(r, 0, COL_COMPANY), NULL, 10);
-    s->contractor_id = strtoll(PQgetvalue(r, 0, COL_CONTRACTOR), NULL, 10);
-    snprintf(s->company_name, sizeof s->company_name, "%s", PQgetvalue(r, 0, COL_COMPANY_NAME));
+    s->user_id = strtoll(PQgetvalue(r, 0, UCOL(id)), NULL, 10);
+    snprintf(s->username, sizeof s->username, "%s", PQgetvalue(r, 0, UCOL(username)));
+    snprintf(s->display_name, sizeof s->display_name, "%s", PQgetvalue(r, 0, UCOL(display_name)));
+    s->role = cl_role_parse(PQgetvalue(r, 0, UCOL(role)));
+    s->company_id = strtoll(PQgetvalue(r, 0, UCOL(company_id)), NULL, 10);
+    s->contractor_id = strtoll(PQgetvalue(r, 0, UCOL(contractor_id)), NULL, 10);
+    snprintf(s->company_name, sizeof s->company_name, "%s", PQgetvalue(r, 0, UCOL(company_name)));
     snprintf(s->contractor_name, sizeof s->contractor_name, "%s",
-             PQgetvalue(r, 0, COL_CONTRACTOR_NAME));
-    snprintf(s->project_ids, sizeof s->project_ids, "%s", PQgetvalue(r, 0, COL_PROJECTS));
+             PQgetvalue(r, 0, UCOL(contractor_name)));
+    snprintf(s->project_ids, sizeof s->project_ids, "%s", PQgetvalue(r, 0, UCOL(project_ids)));
 }
 
 /* The address part of "addr:port", for per-address throttling. */
@@ -224,11 +173,13 @@ static void on_session_created(void *arg, const cl_db_result_t *r) {
     }
     cl_session_t *s = j->s;
     const PGresult *created = r->res[1];
-    s->expires_at_ms = strtoull(PQgetvalue(created, 0, 0), NULL, 10);
+    s->expires_at_ms =
+        strtoull(PQgetvalue(created, 0, CL_COL(auth_session_create, expires_ms)), NULL, 10);
     if (r->count > 2)
-        snprintf(s->device_company, sizeof s->device_company, "%s", PQgetvalue(r->res[2], 0, 0));
-    const char *attempt[] = {j->attempt_id};
-    cl_db_exec(cl_req_db(j->req), "auth_login_succeeded", 1, attempt, on_attempt_cleared, NULL);
+        snprintf(s->device_company, sizeof s->device_company, "%s",
+                 PQgetvalue(r->res[2], 0, CL_COL(auth_device_seen, company_name)));
+    cl_db_exec(cl_req_db(j->req), CL_SQL(auth_login_succeeded),
+               CL_PARAMS(auth_login_succeeded, j->attempt_id), on_attempt_cleared, NULL);
     s->checked_at_ms = uv_now(cl_req_loop(j->req));
     j->s = NULL;
     cl_req_set_session(j->req, s); /* the connection owns it now */
@@ -262,13 +213,16 @@ static void on_password_checked(void *arg, int status, const char *encoded) {
         return;
     }
     cl_token_hash_hex(j->token, s->token_hash, sizeof s->token_hash);
-    const char *actor[] = {s->actor_json};
-    const char *create[] = {s->token_hash, user_id, j->addr, s->device};
-    const char *device[] = {s->device, s->company_id ? company : NULL};
     cl_db_batch_t *b = cl_db_batch_new(cl_req_db(j->req));
-    if (!b || cl_db_batch_add(b, "set_actor", 1, actor) != CL_OK ||
-        cl_db_batch_add(b, "auth_session_create", 4, create) != CL_OK ||
-        (s->device[0] && cl_db_batch_add(b, "auth_device_seen", 2, device) != CL_OK)) {
+    if (!b ||
+        cl_db_batch_add(b, CL_SQL(set_actor), CL_PARAMS(set_actor, s->actor_json), NULL) != CL_OK ||
+        cl_db_batch_add(b, CL_SQL(auth_session_create),
+                        CL_PARAMS(auth_session_create, s->token_hash, user_id, j->addr, s->device),
+                        NULL) != CL_OK ||
+        (s->device[0] &&
+         cl_db_batch_add(b, CL_SQL(auth_device_seen),
+                         CL_PARAMS(auth_device_seen, s->device, s->company_id ? company : NULL),
+                         NULL) != CL_OK)) {
         cl_db_batch_free(b);
         cl_req_fail(j->req, CL_ENOMEM, "out of memory");
         login_job_free(j);
@@ -285,11 +239,14 @@ static void on_login_lookup(void *arg, const cl_db_result_t *r) {
         login_job_free(j);
         return;
     }
-    snprintf(j->attempt_id, sizeof j->attempt_id, "%s", PQgetvalue(r->res[0], 0, 0));
+    snprintf(j->attempt_id, sizeof j->attempt_id, "%s",
+             PQgetvalue(r->res[0], 0, CL_COL(auth_login_attempt, id)));
     const PGresult *res = r->res[1];
     /* The counts include this attempt: the 6th of 5 allowed failures is refused. */
-    long user_failures = strtol(PQgetvalue(res, 0, USER_NCOLS + 2), NULL, 10);
-    long peer_failures = strtol(PQgetvalue(res, 0, USER_NCOLS + 3), NULL, 10);
+    long user_failures =
+        strtol(PQgetvalue(res, 0, CL_COL(auth_login_lookup, user_failures)), NULL, 10);
+    long peer_failures =
+        strtol(PQgetvalue(res, 0, CL_COL(auth_login_lookup, peer_failures)), NULL, 10);
     if (user_failures > THROTTLE_USER_FAILURES || peer_failures > THROTTLE_PEER_FAILURES) {
         cl_log_warn("login_throttled", "username=%s peer=%s user_failures=%ld peer_failures=%ld",
                     in->username, j->addr, user_failures, peer_failures);
@@ -299,10 +256,11 @@ static void on_login_lookup(void *arg, const cl_db_result_t *r) {
         login_job_free(j);
         return;
     }
-    j->known = !PQgetisnull(res, 0, COL_ID) && strcmp(PQgetvalue(res, 0, USER_NCOLS + 1), "t");
+    j->known =
+        !PQgetisnull(res, 0, UCOL(id)) && strcmp(PQgetvalue(res, 0, UCOL(key_disabled)), "t");
     if (j->known) {
         session_from_row(j->s, res);
-        snprintf(j->hash, sizeof j->hash, "%s", PQgetvalue(res, 0, USER_NCOLS));
+        snprintf(j->hash, sizeof j->hash, "%s", PQgetvalue(res, 0, UCOL(key_password_hash)));
         snprintf(j->s->device, sizeof j->s->device, "%s", cl_req_client_subject(j->req));
         session_set_actor(j->s, cl_req_peer(j->req));
     } else {
@@ -315,31 +273,34 @@ static void on_login_lookup(void *arg, const cl_db_result_t *r) {
     }
 }
 
-int cl_auth_login(cl_req_t *req) {
+void cl_auth_login(cl_req_t *req) {
     const cl_pb_login_req_t *in = (const cl_pb_login_req_t *)req->msg;
     size_t ulen = strlen(in->username), plen = strlen(in->password);
     if (ulen == 0 || ulen > 64 || plen == 0 || plen > CL_PASSWORD_MAX_LEN) {
         cl_req_fail(req, CL_EINVAL, "a username (1-64 characters) and a password are required");
-        return CL_OK;
+        return;
     }
     login_job_t *j = calloc(1, sizeof *j);
     if (j) j->s = calloc(1, sizeof *j->s);
     if (!j || !j->s) {
         free(j);
-        return CL_ENOMEM;
+        cl_req_fail(req, CL_ENOMEM, "out of memory");
+        return;
     }
     j->req = req;
     peer_address(cl_req_peer(req), j->addr, sizeof j->addr);
-    const char *p[] = {in->username, j->addr};
     cl_db_batch_t *b = cl_db_batch_new(cl_req_db(req));
-    if (!b || cl_db_batch_add(b, "auth_login_attempt", 2, p) != CL_OK ||
-        cl_db_batch_add(b, "auth_login_lookup", 2, p) != CL_OK) {
+    if (!b ||
+        cl_db_batch_add(b, CL_SQL(auth_login_attempt),
+                        CL_PARAMS(auth_login_attempt, in->username, j->addr), NULL) != CL_OK ||
+        cl_db_batch_add(b, CL_SQL(auth_login_lookup),
+                        CL_PARAMS(auth_login_lookup, in->username, j->addr), NULL) != CL_OK) {
         cl_db_batch_free(b);
         login_job_free(j);
-        return CL_ENOMEM;
+        cl_req_fail(req, CL_ENOMEM, "out of memory");
+        return;
     }
     cl_db_batch_run(b, on_login_lookup, j);
-    return CL_OK;
 }
 
 /* --- resume, logout, whoami --- */
@@ -350,8 +311,10 @@ static cl_session_t *session_from_resume(cl_req_t *req, const PGresult *res,
     cl_session_t *s = malloc(sizeof *s);
     if (!s) return NULL;
     session_from_row(s, res);
-    s->expires_at_ms = strtoull(PQgetvalue(res, 0, USER_NCOLS), NULL, 10);
-    snprintf(s->device_company, sizeof s->device_company, "%s", PQgetvalue(res, 0, USER_NCOLS + 1));
+    s->expires_at_ms =
+        strtoull(PQgetvalue(res, 0, CL_COL(auth_session_resume, expires_ms)), NULL, 10);
+    snprintf(s->device_company, sizeof s->device_company, "%s",
+             PQgetvalue(res, 0, CL_COL(auth_session_resume, device_company)));
     snprintf(s->device, sizeof s->device, "%s", cl_req_client_subject(req));
     snprintf(s->token_hash, sizeof s->token_hash, "%s", token_hash);
     session_set_actor(s, cl_req_peer(req));
@@ -421,21 +384,21 @@ static void on_revalidated(void *arg, const cl_db_result_t *r) {
 
 void cl_session_revalidate(cl_req_t *req) {
     const cl_session_t *s = cl_req_session(req);
-    const char *p[] = {s->token_hash, s->device};
-    cl_db_exec(cl_req_db(req), "auth_session_resume", 2, p, on_revalidated, req);
+    cl_db_exec(cl_req_db(req), CL_SQL(auth_session_resume),
+               CL_PARAMS(auth_session_resume, s->token_hash, s->device), on_revalidated, req);
 }
 
-int cl_auth_resume(cl_req_t *req) {
+void cl_auth_resume(cl_req_t *req) {
     const cl_pb_resume_req_t *in = (const cl_pb_resume_req_t *)req->msg;
     if (strlen(in->token) != CL_TOKEN_LEN) {
         cl_req_fail(req, CL_EUNAUTH, "the session has expired or was ended; log in again");
-        return CL_OK;
+        return;
     }
     char hash[72];
     cl_token_hash_hex(in->token, hash, sizeof hash);
-    const char *p[] = {hash, cl_req_client_subject(req)};
-    cl_db_exec(cl_req_db(req), "auth_session_resume", 2, p, on_resume_lookup, req);
-    return CL_OK;
+    cl_db_exec(cl_req_db(req), CL_SQL(auth_session_resume),
+               CL_PARAMS(auth_session_resume, hash, cl_req_client_subject(req)), on_resume_lookup,
+               req);
 }
 
 static void on_logout(void *arg, const cl_db_result_t *r) {
@@ -454,24 +417,22 @@ static void on_logout(void *arg, const cl_db_result_t *r) {
     cl_req_reply(req, CL_MSG_OK, &ok.base);
 }
 
-int cl_auth_logout(cl_req_t *req) {
+void cl_auth_logout(cl_req_t *req) {
     const cl_session_t *s = cl_req_session(req);
-    const char *actor[] = {s->actor_json};
-    const char *hash[] = {s->token_hash};
     cl_db_batch_t *b = cl_db_batch_new(cl_req_db(req));
     if (!b || !(req->data = strdup(s->token_hash)) ||
-        cl_db_batch_add(b, "set_actor", 1, actor) != CL_OK ||
-        cl_db_batch_add(b, "auth_logout", 1, hash) != CL_OK) {
+        cl_db_batch_add(b, CL_SQL(set_actor), CL_PARAMS(set_actor, s->actor_json), NULL) != CL_OK ||
+        cl_db_batch_add(b, CL_SQL(auth_logout), CL_PARAMS(auth_logout, s->token_hash), NULL) !=
+            CL_OK) {
         cl_db_batch_free(b);
         free(req->data);
         req->data = NULL;
-        return CL_ENOMEM;
+        cl_req_fail(req, CL_ENOMEM, "out of memory");
+        return;
     }
     cl_db_batch_run(b, on_logout, req);
-    return CL_OK;
 }
 
-int cl_auth_whoami(cl_req_t *req) {
+void cl_auth_whoami(cl_req_t *req) {
     reply_whoami(req, cl_req_session(req));
-    return CL_OK;
 }

@@ -34,31 +34,33 @@ static void ping_delay_done(uv_timer_t *t) {
     ping_answer(req);
 }
 
-int cl_sys_ping(cl_req_t *req) {
+void cl_sys_ping(cl_req_t *req) {
     const cl_pb_ping_t *ping = (const cl_pb_ping_t *)req->msg;
     if (ping->delay_ms > PING_MAX_DELAY_MS) {
         cl_req_fail(req, CL_EINVAL, "delay_ms is at most %d", PING_MAX_DELAY_MS);
-        return CL_OK;
+        return;
     }
     /* The Pong echoes the payload plus a few fields; it must fit in one frame. */
     if (ping->payload.len + 64 > cl_req_config(req)->max_frame) {
         cl_req_fail(req, CL_EINVAL, "the ping payload must be under %u bytes",
                     cl_req_config(req)->max_frame - 64);
-        return CL_OK;
+        return;
     }
     if (ping->delay_ms == 0) {
         ping_answer(req);
-        return CL_OK;
+        return;
     }
     uv_timer_t *t = malloc(sizeof *t);
-    if (!t) return CL_ENOMEM;
+    if (!t) {
+        cl_req_fail(req, CL_ENOMEM, "out of memory");
+        return;
+    }
     uv_timer_init(cl_req_loop(req), t);
     t->data = req;
     uv_timer_start(t, ping_delay_done, ping->delay_ms, 0);
-    return CL_OK;
 }
 
-int cl_sys_server_info(cl_req_t *req) {
+void cl_sys_server_info(cl_req_t *req) {
     const cl_config_t *cfg = cl_req_config(req);
     cl_server_stats_t st;
     cl_server_get_stats(cl_req_server(req), &st);
@@ -73,5 +75,4 @@ int cl_sys_server_info(cl_req_t *req) {
     info.max_inflight = cfg->max_inflight;
     info.client_cert_subject = (char *)cl_req_client_subject(req);
     cl_req_reply(req, CL_MSG_SERVER_INFO, &info.base);
-    return CL_OK;
 }

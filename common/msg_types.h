@@ -1,0 +1,80 @@
+/* msg_types.h - every message type of the wire protocol, once. Each row is
+ *   X(CONST, snake, Name): the type CL_MSG_<CONST> (= MsgType MSG_<CONST> in
+ *   proto/types.proto), its message closeloop__<snake>__descriptor, and its name for logs.
+ * msg.h makes the CL_MSG_* constants from it and msg.c the type -> descriptor table, so a
+ * new message type is one row here (its handler is one row in server/engine/dispatch.c). */
+#ifndef CL_MSG_TYPES_H
+#define CL_MSG_TYPES_H
+
+// clang-format off
+#define CL_MSG_TYPES(X) \
+    X(ERROR, error, Error) \
+    X(PING, ping, Ping) \
+    X(PONG, pong, Pong) \
+    X(SERVER_INFO_REQ, server_info_request, ServerInfoRequest) \
+    X(SERVER_INFO, server_info, ServerInfo) \
+    X(LOGIN_REQ, login_request, LoginRequest) \
+    X(LOGIN, login_reply, LoginReply) \
+    X(SESSION_RESUME_REQ, session_resume_request, SessionResumeRequest) \
+    X(LOGOUT_REQ, logout_request, LogoutRequest) \
+    X(OK, ok, Ok) \
+    X(WHOAMI_REQ, who_am_irequest, WhoAmIRequest) \
+    X(WHOAMI, who_am_i, WhoAmI) \
+    X(COMPANY_CREATE_REQ, company_create, CompanyCreate) \
+    X(COMPANY, company, Company) \
+    X(COMPANY_LIST_REQ, company_list_request, CompanyListRequest) \
+    X(COMPANY_PAGE, company_page, CompanyPage) \
+    X(PROJECT_CREATE_REQ, project_create, ProjectCreate) \
+    X(PROJECT, project, Project) \
+    X(PROJECT_LIST_REQ, project_list_request, ProjectListRequest) \
+    X(PROJECT_PAGE, project_page, ProjectPage) \
+    X(BUILDING_CREATE_REQ, building_create, BuildingCreate) \
+    X(BUILDING, building, Building) \
+    X(BUILDING_LIST_REQ, building_list_request, BuildingListRequest) \
+    X(BUILDING_PAGE, building_page, BuildingPage) \
+    X(UNIT_CREATE_REQ, unit_create, UnitCreate) \
+    X(UNIT, unit, Unit) \
+    X(UNIT_LIST_REQ, unit_list_request, UnitListRequest) \
+    X(UNIT_PAGE, unit_page, UnitPage) \
+    X(CONTRACTOR_CREATE_REQ, contractor_create, ContractorCreate) \
+    X(CONTRACTOR, contractor, Contractor) \
+    X(CONTRACTOR_LIST_REQ, contractor_list_request, ContractorListRequest) \
+    X(CONTRACTOR_PAGE, contractor_page, ContractorPage) \
+    X(USER_CREATE_REQ, user_create, UserCreate) \
+    X(USER, user, User) \
+    X(USER_LIST_REQ, user_list_request, UserListRequest) \
+    X(USER_PAGE, user_page, UserPage) \
+    X(TRADE_ASSIGN_REQ, trade_assign, TradeAssign) \
+    X(TRADE_ASSIGNMENT, trade_assignment, TradeAssignment) \
+    X(TRADE_LIST_REQ, trade_list_request, TradeListRequest) \
+    X(TRADE_ASSIGNMENT_PAGE, trade_assignment_page, TradeAssignmentPage) \
+    X(UNIT_IMPORT_REQ, unit_import_chunk, UnitImportChunk) \
+    X(UNIT_IMPORT_RESULT, unit_import_result, UnitImportResult) \
+    X(ROUND_CREATE_REQ, round_create, RoundCreate) \
+    X(ROUND, round, Round) \
+    X(ROUND_LIST_REQ, round_list_request, RoundListRequest) \
+    X(ROUND_PAGE, round_page, RoundPage) \
+    X(ITEM_RECORD_REQ, item_batch, ItemBatch) \
+    X(ITEM_BATCH_RESULT, item_batch_result, ItemBatchResult) \
+    X(HANDOVER_RECORD_REQ, handover_form, HandoverForm) \
+    X(INSPECTION_RECORD, inspection_record, InspectionRecord) \
+    X(HANDOVER_SCHEDULE_REQ, handover_schedule, HandoverSchedule) \
+    X(TICKET_TRANSITION_REQ, ticket_transition, TicketTransition) \
+    X(TICKET, ticket, Ticket) \
+    X(TICKET_SHOW_REQ, ticket_show_request, TicketShowRequest) \
+    X(TICKET_HISTORY, ticket_history, TicketHistory) \
+    X(TODO_LIST_REQ, todo_list_request, TodoListRequest) \
+    X(TICKET_PAGE, ticket_page, TicketPage) \
+    X(TOVERIFY_LIST_REQ, to_verify_list_request, ToVerifyListRequest) \
+    X(DEADLINE_SET_REQ, deadline_set, DeadlineSet) \
+    X(DEADLINE_PRESET, deadline_preset, DeadlinePreset) \
+    X(DEADLINE_LIST_REQ, deadline_list_request, DeadlineListRequest) \
+    X(DEADLINE_PRESET_PAGE, deadline_preset_page, DeadlinePresetPage) \
+    X(DAILY_REPORT_REQ, daily_report_request, DailyReportRequest) \
+    X(DAILY_REPORT, daily_report, DailyReport) \
+    X(READINESS_REQ, readiness_request, ReadinessRequest) \
+    X(READINESS, readiness, Readiness) \
+    X(DISPATCH_LIST_REQ, dispatch_list_request, DispatchListRequest)
+// clang-format on
+
+#endif
