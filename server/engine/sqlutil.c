@@ -215,16 +215,6 @@ bool cl_uuid_valid(const char *s) {
     return true;
 }
 
-char *cl_hex_encode(char *out, const uint8_t *data, size_t n) {
-    static const char digits[] = "0123456789abcdef";
-    for (size_t i = 0; i < n; i++) {
-        out[2 * i] = digits[data[i] >> 4];
-        out[2 * i + 1] = digits[data[i] & 15];
-    }
-    out[2 * n] = '\0';
-    return out;
-}
-
 static const char *const round_kinds[] = {
     [CLOSELOOP__ROUND_KIND__ROUND_MOCK1] = "mock1",
     [CLOSELOOP__ROUND_KIND__ROUND_MOCK2] = "mock2",

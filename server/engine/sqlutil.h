@@ -76,9 +76,6 @@ int64_t cl_date_add_months(const char *s, int months);
 /* A UUID written 8-4-4-4-12 hex digits (either case). */
 bool cl_uuid_valid(const char *s);
 
-/* Lower-case hex of data[0..n) into out (2n + 1 bytes), NUL-terminated; returns out. */
-char *cl_hex_encode(char *out, const uint8_t *data, size_t n);
-
 /* Round kinds, severities and their stored names (inspection_rounds.kind,
  * inspection_items.severity); NULL / 0 (the NONE value) when unknown. */
 const char *cl_round_kind_name(Closeloop__RoundKind k);
