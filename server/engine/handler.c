@@ -35,7 +35,8 @@ void cl_call_free(cl_call_t *c) {
 }
 
 void cl_call_run(cl_call_t *c, bool writes, const cl_call_stmt_t *stmts, int n, cl_db_cb cb) {
-    cl_db_t *db = c->analytics ? cl_req_analytics_db(c->req) : cl_req_db(c->req);
+    cl_db_t *db = c->analytics && cl_req_analytics_db(c->req) ? cl_req_analytics_db(c->req)
+                                                              : cl_req_db(c->req);
     cl_db_batch_t *b = db ? cl_db_batch_new(db) : NULL;
     int rc = b ? CL_OK : db ? CL_ENOMEM : CL_EUNAVAIL;
     if (rc == CL_OK && writes)
@@ -70,14 +71,18 @@ static const char *call_name(const cl_call_t *c) {
     return c->req->handler ? c->req->handler->name : "the request";
 }
 
+/* 1 when the batch begins with set_actor (cl_call_run adds it to writes), else 0: the
+ * index of the handler's own first statement. */
+static int own_first(const cl_db_result_t *r) {
+    return r->count > 0 && r->stmts[0] == &cl_sql_stmts[CL_SQL(set_actor)];
+}
+
 const PGresult *cl_call_rows(cl_call_t *c, const cl_db_result_t *r, int i) {
     if (r->status != CL_OK) {
         cl_call_fail_db(c, r);
         return NULL;
     }
-    int k = r->count > 0 && r->stmts[0]->nparams == 1 && !strcmp(r->stmts[0]->name, "set_actor")
-                ? i + 1
-                : i;
+    int k = own_first(r) + i;
     const PGresult *res = k < r->count ? r->res[k] : NULL;
     if (!res || PQresultStatus(res) != PGRES_TUPLES_OK || PQnfields(res) != r->stmts[k]->ncols) {
         cl_req_fail(c->req, CL_EINTERNAL, "the database returned an unexpected result for %s",
@@ -171,8 +176,7 @@ bool cl_call_stream(cl_call_t *c, const PGresult *res, bool last) {
 
 /* The index of the batch's last statement, for the ready-made callbacks. */
 static int last_stmt(const cl_db_result_t *r) {
-    bool actor = r->count > 0 && !strcmp(r->stmts[0]->name, "set_actor");
-    return r->count - 1 - (actor ? 1 : 0);
+    return r->count - 1 - own_first(r);
 }
 
 void cl_call_list_done(void *arg, const cl_db_result_t *r) {

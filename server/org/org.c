@@ -1,22 +1,19 @@
 /* org.c - the organisation model: companies, projects, buildings, units and their
  * owners, contractors and the trades they cover per project, users, and the bulk import
- * of buildings/units/owners.
+ * of buildings/units/owners. The SQL is in org.sql; this file validates requests, picks a
+ * statement by its generated handle (cl_sql.h) and reads its columns by name.
  *
  * Every request is one database batch, so one transaction in one round trip: a mutation
  * is "set_actor" (attributes the audit and change-log rows the triggers write) followed
- * by one statement that does the whole change; a read is one statement. Statements take
- * the session scope as their first four parameters (role, company, contractor, project
- * array) and filter with cl_visible_project() & co. (migrations/002_scope.sql), so a
- * record outside the caller's scope reads exactly like a missing one.
- *
- * Creates are idempotent on the client's key: INSERT ... ON CONFLICT (idem_key) DO
- * NOTHING, and the existing row is returned when nothing was inserted. Create statements
- * return exactly one row: the record's columns (NULL when nothing was created or found),
- * then "missing" (what does not exist, for "no such ...") and "invalid" (a sentence).
+ * by one statement that does the whole change; a read is one statement. Scoped statements
+ * take the session scope as their first four parameters, so a record outside the
+ * caller's scope reads exactly like a missing one. A create returns one row: the record
+ * (the same columns as its list, so one fill function reads both), then "missing" and
+ * "invalid" (cl_call_one_row).
  *
  * Runs on the loop thread. A cl_call_t (handler.h) holds one request's state, including a
- * copy of the session (the connection may log out while the database works); it is freed
- * right after the final reply. */
+ * copy of the session (the connection may log out while the database works); the db
+ * callback that answers the request frees it, exactly once, at its end. */
 #include <ctype.h>
 #include <stdbool.h>
 #include <stdint.h>
@@ -24,10 +21,12 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "authz.h"
+#include "cl_sql.h"
 #include "db.h"
-#include "dispatch.h"
 #include "handler.h"
 #include "msg.h"
+#include "org.h"
 #include "password.h"
 #include "session.h"
 #include "sqlutil.h"
@@ -104,7 +103,22 @@ static Closeloop__CompanyKind company_kind_parse(const char *name) {
     return CLOSELOOP__COMPANY_KIND__COMPANY_NONE;
 }
 
-/* Company: META, name, kind, parent_id. */
+/* The Meta every record's columns begin with, read through the statement (or the list
+ * whose columns it has) stmt. */
+#define ORG_META(m, res, row, stmt)                                                                \
+    org_meta((m), (res), (row), CL_COL(stmt, id), CL_COL(stmt, version), CL_COL(stmt, created_ms), \
+             CL_COL(stmt, updated_ms))
+
+static void org_meta(Closeloop__Meta *m, const PGresult *res, int row, int id, int version,
+                     int created, int updated) {
+    closeloop__meta__init(m);
+    m->id = cl_sql_i64(res, row, id);
+    m->version = cl_sql_i64(res, row, version);
+    m->created_at_ms = (uint64_t)cl_sql_i64(res, row, created);
+    m->updated_at_ms = (uint64_t)cl_sql_i64(res, row, updated);
+}
+
+/* Company: org_company_list's columns (org_company_create begins with them). */
 typedef struct company_slot {
     pb_company_t rec;
     Closeloop__Meta meta;
@@ -114,15 +128,15 @@ static ProtobufCMessage *company_fill(void *slot, const cl_call_t *c, const PGre
                                       int row) {
     company_slot_t *s = slot;
     closeloop__company__init(&s->rec);
-    cl_sql_meta(&s->meta, res, row);
+    ORG_META(&s->meta, res, row, org_company_list);
     s->rec.meta = &s->meta;
-    s->rec.name = PQgetvalue(res, row, 4);
-    s->rec.kind = company_kind_parse(cl_sql_text(res, row, 5));
-    s->rec.parent_id = cl_sql_i64(res, row, 6);
+    s->rec.name = PQgetvalue(res, row, CL_COL(org_company_list, name));
+    s->rec.kind = company_kind_parse(cl_sql_text(res, row, CL_COL(org_company_list, kind)));
+    s->rec.parent_id = cl_sql_i64(res, row, CL_COL(org_company_list, parent_id));
     return &s->rec.base;
 }
 
-/* Project: META, company_id, name, city, move_in_date, company_name. */
+/* Project: org_project_list's columns (org_project_create begins with them). */
 typedef struct project_slot {
     pb_project_t rec;
     Closeloop__Meta meta;
@@ -132,17 +146,17 @@ static ProtobufCMessage *project_fill(void *slot, const cl_call_t *c, const PGre
                                       int row) {
     project_slot_t *s = slot;
     closeloop__project__init(&s->rec);
-    cl_sql_meta(&s->meta, res, row);
+    ORG_META(&s->meta, res, row, org_project_list);
     s->rec.meta = &s->meta;
-    s->rec.company_id = cl_sql_i64(res, row, 4);
-    s->rec.name = PQgetvalue(res, row, 5);
-    s->rec.city = PQgetvalue(res, row, 6);
-    s->rec.move_in_date = PQgetvalue(res, row, 7);
-    s->rec.company_name = PQgetvalue(res, row, 8);
+    s->rec.company_id = cl_sql_i64(res, row, CL_COL(org_project_list, company_id));
+    s->rec.name = PQgetvalue(res, row, CL_COL(org_project_list, name));
+    s->rec.city = PQgetvalue(res, row, CL_COL(org_project_list, city));
+    s->rec.move_in_date = PQgetvalue(res, row, CL_COL(org_project_list, move_in_date));
+    s->rec.company_name = PQgetvalue(res, row, CL_COL(org_project_list, company_name));
     return &s->rec.base;
 }
 
-/* Building: META, project_id, name, floors. */
+/* Building: org_building_list's columns (org_building_create begins with them). */
 typedef struct building_slot {
     pb_building_t rec;
     Closeloop__Meta meta;
@@ -152,16 +166,16 @@ static ProtobufCMessage *building_fill(void *slot, const cl_call_t *c, const PGr
                                        int row) {
     building_slot_t *s = slot;
     closeloop__building__init(&s->rec);
-    cl_sql_meta(&s->meta, res, row);
+    ORG_META(&s->meta, res, row, org_building_list);
     s->rec.meta = &s->meta;
-    s->rec.project_id = cl_sql_i64(res, row, 4);
-    s->rec.name = PQgetvalue(res, row, 5);
-    s->rec.floors = (uint32_t)cl_sql_i64(res, row, 6);
+    s->rec.project_id = cl_sql_i64(res, row, CL_COL(org_building_list, project_id));
+    s->rec.name = PQgetvalue(res, row, CL_COL(org_building_list, name));
+    s->rec.floors = (uint32_t)cl_sql_i64(res, row, CL_COL(org_building_list, floors));
     return &s->rec.base;
 }
 
-/* Unit: META, building_id, number, floor, layout, building_name, then owner name, phone,
- * id number (NULL unless the statement was told the caller may see owners). */
+/* Unit: org_unit_list's columns (org_unit_create begins with them); the owner columns are
+ * NULL unless the statement was told the caller may see owners. */
 typedef struct unit_slot {
     pb_unit_t rec;
     Closeloop__Meta meta;
@@ -171,25 +185,27 @@ typedef struct unit_slot {
 static ProtobufCMessage *unit_fill(void *slot, const cl_call_t *c, const PGresult *res, int row) {
     unit_slot_t *s = slot;
     closeloop__unit__init(&s->rec);
-    cl_sql_meta(&s->meta, res, row);
+    ORG_META(&s->meta, res, row, org_unit_list);
     s->rec.meta = &s->meta;
-    s->rec.building_id = cl_sql_i64(res, row, 4);
-    s->rec.number = PQgetvalue(res, row, 5);
-    s->rec.floor = (int32_t)cl_sql_i64(res, row, 6);
-    s->rec.layout = PQgetvalue(res, row, 7);
-    s->rec.building_name = PQgetvalue(res, row, 8);
+    s->rec.building_id = cl_sql_i64(res, row, CL_COL(org_unit_list, building_id));
+    s->rec.number = PQgetvalue(res, row, CL_COL(org_unit_list, number));
+    s->rec.floor = (int32_t)cl_sql_i64(res, row, CL_COL(org_unit_list, floor));
+    s->rec.layout = PQgetvalue(res, row, CL_COL(org_unit_list, layout));
+    s->rec.building_name = PQgetvalue(res, row, CL_COL(org_unit_list, building_name));
     /* The SQL already withholds owners; checking the role again costs nothing. */
-    if (!cl_sql_isnull(res, row, 9) && cl_authz_sees_owner_data(c->session.role)) {
+    if (!cl_sql_isnull(res, row, CL_COL(org_unit_list, owner_name)) &&
+        cl_authz_sees_owner_data(c->session.role)) {
         closeloop__owner__init(&s->owner);
-        s->owner.name = PQgetvalue(res, row, 9);
-        s->owner.phone = PQgetvalue(res, row, 10);
-        s->owner.id_number = PQgetvalue(res, row, 11);
+        s->owner.name = PQgetvalue(res, row, CL_COL(org_unit_list, owner_name));
+        s->owner.phone = PQgetvalue(res, row, CL_COL(org_unit_list, owner_phone));
+        s->owner.id_number = PQgetvalue(res, row, CL_COL(org_unit_list, owner_id_number));
         s->rec.owner = &s->owner;
     }
     return &s->rec.base;
 }
 
-/* Contractor: META, name, trades (comma-separated codes). */
+/* Contractor: org_contractor_list's columns (org_contractor_create begins with them);
+ * trades are comma-separated codes. */
 typedef struct contractor_slot {
     pb_contractor_t rec;
     Closeloop__Meta meta;
@@ -201,10 +217,10 @@ static ProtobufCMessage *contractor_fill(void *slot, const cl_call_t *c, const P
                                          int row) {
     contractor_slot_t *s = slot;
     closeloop__contractor__init(&s->rec);
-    cl_sql_meta(&s->meta, res, row);
+    ORG_META(&s->meta, res, row, org_contractor_list);
     s->rec.meta = &s->meta;
-    s->rec.name = PQgetvalue(res, row, 4);
-    const char *list = cl_sql_text(res, row, 5);
+    s->rec.name = PQgetvalue(res, row, CL_COL(org_contractor_list, name));
+    const char *list = cl_sql_text(res, row, CL_COL(org_contractor_list, trades));
     if (!*list) return &s->rec.base;
     size_t n = 1;
     for (const char *p = list; *p; p++)
@@ -226,8 +242,8 @@ static void contractor_clear(void *slot) {
     s->trades = NULL;
 }
 
-/* User: META, username, display_name, role, company_id, contractor_id, project ids
- * (comma-separated), disabled. Never a password hash. */
+/* User: org_user_list's columns (org_user_create begins with them); project ids are
+ * comma-separated. Never a password hash. */
 typedef struct user_slot {
     pb_user_t rec;
     Closeloop__Meta meta;
@@ -237,15 +253,16 @@ typedef struct user_slot {
 static ProtobufCMessage *user_fill(void *slot, const cl_call_t *c, const PGresult *res, int row) {
     user_slot_t *s = slot;
     closeloop__user__init(&s->rec);
-    cl_sql_meta(&s->meta, res, row);
+    ORG_META(&s->meta, res, row, org_user_list);
     s->rec.meta = &s->meta;
-    s->rec.username = PQgetvalue(res, row, 4);
-    s->rec.display_name = PQgetvalue(res, row, 5);
-    s->rec.role = (Closeloop__Role)cl_role_parse(cl_sql_text(res, row, 6));
-    s->rec.company_id = cl_sql_i64(res, row, 7);
-    s->rec.contractor_id = cl_sql_i64(res, row, 8);
-    s->rec.disabled = cl_sql_text(res, row, 10)[0] == 't';
-    const char *list = cl_sql_text(res, row, 9);
+    s->rec.username = PQgetvalue(res, row, CL_COL(org_user_list, username));
+    s->rec.display_name = PQgetvalue(res, row, CL_COL(org_user_list, display_name));
+    s->rec.role =
+        (Closeloop__Role)cl_role_parse(cl_sql_text(res, row, CL_COL(org_user_list, role)));
+    s->rec.company_id = cl_sql_i64(res, row, CL_COL(org_user_list, company_id));
+    s->rec.contractor_id = cl_sql_i64(res, row, CL_COL(org_user_list, contractor_id));
+    s->rec.disabled = cl_sql_text(res, row, CL_COL(org_user_list, disabled))[0] == 't';
+    const char *list = cl_sql_text(res, row, CL_COL(org_user_list, project_ids));
     if (!*list) return &s->rec.base;
     size_t n = 1;
     for (const char *p = list; *p; p++)
@@ -267,15 +284,15 @@ static void user_clear(void *slot) {
     s->projects = NULL;
 }
 
-/* TradeAssignment: project_id, trade, contractor_id, contractor_name, version. */
+/* TradeAssignment: org_trade_list's columns (org_trade_assign begins with them). */
 static ProtobufCMessage *trade_fill(void *slot, const cl_call_t *c, const PGresult *res, int row) {
     pb_trade_assignment_t *s = slot;
     closeloop__trade_assignment__init(s);
-    s->project_id = cl_sql_i64(res, row, 0);
-    s->trade = PQgetvalue(res, row, 1);
-    s->contractor_id = cl_sql_i64(res, row, 2);
-    s->contractor_name = PQgetvalue(res, row, 3);
-    s->version = cl_sql_i64(res, row, 4);
+    s->project_id = cl_sql_i64(res, row, CL_COL(org_trade_list, project_id));
+    s->trade = PQgetvalue(res, row, CL_COL(org_trade_list, trade));
+    s->contractor_id = cl_sql_i64(res, row, CL_COL(org_trade_list, contractor_id));
+    s->contractor_name = PQgetvalue(res, row, CL_COL(org_trade_list, contractor_name));
+    s->version = cl_sql_i64(res, row, CL_COL(org_trade_list, version));
     return &s->base;
 }
 
@@ -305,31 +322,9 @@ static const cl_call_kind_t kind_trade = ORG_KIND(
     CL_MSG_TRADE_ASSIGNMENT, CL_MSG_TRADE_ASSIGNMENT_PAGE,
     &closeloop__trade_assignment_page__descriptor, pb_trade_assignment_t, trade_fill, NULL);
 
-/* ------------------------------------------------------------------ replies */
-
-/* A create's (or trade assignment's) single row: the record, or why there is none. */
-static void org_record_done(void *arg, const cl_db_result_t *r) {
-    cl_call_t *c = arg;
-    const PGresult *res = cl_call_result(c, r);
-    if (!res) return;
-    if (cl_call_one_row(c, res, "a create")) {
-        void *slot = calloc(1, c->kind->slot_size);
-        ProtobufCMessage *rec = slot ? c->kind->fill(slot, c, res, 0) : NULL;
-        if (rec)
-            cl_req_reply(c->req, c->kind->reply_type, rec);
-        else
-            cl_req_fail(c->req, CL_EINTERNAL, "out of memory while sending a record");
-        if (slot && c->kind->clear) c->kind->clear(slot);
-        free(slot);
-    }
-    cl_call_free(c);
-}
-
-/* ------------------------------------------------------------------ parameters */
-
 /* ------------------------------------------------------------------ validation */
 
-static bool need_key(cl_req_t *req, const char *key) {
+CL_MUSTCHECK static bool need_key(cl_req_t *req, const char *key) {
     return cl_req_need_text(req, "idempotency_key", key, true, ORG_KEY_MAX);
 }
 
@@ -341,422 +336,9 @@ static bool username_valid(const char *s) {
     return true;
 }
 
-/* ------------------------------------------------------------------ SQL */
-
-/* The SQL is laid out by hand; clang-format would scatter it. */
-// clang-format off
-
-/* The scope parameters, as every scoped statement takes them ($1..$4). */
-#define SCOPE            "$1::text, $2::bigint, $3::bigint, $4::bigint[]"
-#define VISIBLE(project) "cl_visible_project(" project ", " SCOPE ")"
-#define MS(ts)           "(extract(epoch FROM " ts ") * 1000)::bigint"
-#define META(t)          t ".id, " t ".version, " MS(t ".created_at") ", " MS(t ".updated_at")
-/* A create's single result row, whatever happened. */
-#define ONE_ROW          " FROM (VALUES (1)) AS one (x) LEFT JOIN rec ON true"
-
-#define COMPANY_COLS(t)  META(t) ", " t ".name, " t ".kind, coalesce(" t ".parent_id, 0)"
-/* needs co (the company) */
-#define PROJECT_COLS(t)  META(t) ", " t ".company_id, " t ".name, " t ".city,"              \
-                         " coalesce(to_char(" t ".move_in_date, 'YYYY-MM-DD'), ''), co.name"
-#define BUILDING_COLS(t) META(t) ", " t ".project_id, " t ".name, " t ".floors"
-/* needs b (the building) and o (the owner, joined only when the caller may see owners) */
-#define UNIT_COLS(t)     META(t) ", " t ".building_id, " t ".number, " t ".floor, " t ".layout," \
-                         " b.name, o.name, o.phone, o.id_number"
-/* then the project ids and disabled */
-#define USER_COLS(t)     META(t) ", " t ".username, " t ".display_name, " t ".role,"           \
-                         " coalesce(" t ".company_id, 0), coalesce(" t ".contractor_id, 0)"
-
-/* $1 key, $2 name, $3 kind, $4 parent id (NULL: none). HQ admin only, by role. */
-static const char sql_company_create[] =
-    "WITH parent AS (SELECT $4::bigint IS NULL"
-    "                    OR EXISTS (SELECT 1 FROM companies WHERE id = $4::bigint) AS found),"
-    " ins AS (INSERT INTO companies (kind, name, parent_id, idem_key)"
-    "         SELECT $3::text, $2::text, $4::bigint, $1::text FROM parent WHERE found"
-    "         ON CONFLICT (idem_key) DO NOTHING RETURNING *),"
-    " rec AS (SELECT * FROM ins UNION ALL"
-    "         SELECT * FROM companies c"
-    "          WHERE c.idem_key = $1::text AND NOT EXISTS (SELECT 1 FROM ins))"
-    "SELECT " COMPANY_COLS("rec") ","
-    "       CASE WHEN NOT (SELECT found FROM parent) THEN 'parent company' END, NULL::text"
-    ONE_ROW;
-
-/* scope */
-static const char sql_company_list[] =
-    "SELECT " COMPANY_COLS("c") " FROM companies c"
-    " WHERE cl_visible_company(c.id, " SCOPE ")"
-    " ORDER BY c.name, c.id";
-
-/* scope, $5 key, $6 company, $7 name, $8 city, $9 move-in date (NULL: none) */
-static const char sql_project_create[] =
-    "WITH target AS (SELECT c.id FROM companies c"
-    "                 WHERE c.id = $6::bigint AND cl_manages_company(c.id, $1::text, $2::bigint)),"
-    " ins AS (INSERT INTO projects (company_id, name, city, move_in_date, idem_key)"
-    "         SELECT t.id, $7::text, $8::text, $9::date, $5::text FROM target t"
-    "         ON CONFLICT (idem_key) DO NOTHING RETURNING *),"
-    " rec AS (SELECT * FROM ins UNION ALL"
-    "         SELECT * FROM projects p WHERE p.idem_key = $5::text"
-    "            AND NOT EXISTS (SELECT 1 FROM ins) AND " VISIBLE("p.id") ")"
-    "SELECT " PROJECT_COLS("rec") ","
-    "       CASE WHEN NOT EXISTS (SELECT 1 FROM target) THEN 'company' END, NULL::text"
-    ONE_ROW " LEFT JOIN companies co ON co.id = rec.company_id";
-
-/* scope, $5 company (0: every company in scope) */
-static const char sql_project_list[] =
-    "SELECT " PROJECT_COLS("p") " FROM cl_visible_projects(" SCOPE ") v"
-    " JOIN projects p ON p.id = v.project_id JOIN companies co ON co.id = p.company_id"
-    " WHERE $5::bigint = 0 OR p.company_id = $5::bigint"
-    " ORDER BY p.name, p.id";
-
-/* scope, $5 key, $6 project, $7 name, $8 floors */
-static const char sql_building_create[] =
-    "WITH target AS (SELECT p.id FROM projects p WHERE p.id = $6::bigint AND " VISIBLE("p.id") "),"
-    " ins AS (INSERT INTO buildings (project_id, name, floors, idem_key)"
-    "         SELECT t.id, $7::text, $8::int, $5::text FROM target t"
-    "         ON CONFLICT (idem_key) DO NOTHING RETURNING *),"
-    " rec AS (SELECT * FROM ins UNION ALL"
-    "         SELECT * FROM buildings b WHERE b.idem_key = $5::text"
-    "            AND NOT EXISTS (SELECT 1 FROM ins) AND " VISIBLE("b.project_id") ")"
-    "SELECT " BUILDING_COLS("rec") ","
-    "       CASE WHEN NOT EXISTS (SELECT 1 FROM target) THEN 'project' END, NULL::text"
-    ONE_ROW;
-
-/* scope, $5 project. No row at all: no such project; one NULL row: no buildings. */
-static const char sql_building_list[] =
-    "SELECT " BUILDING_COLS("b") " FROM projects p"
-    " LEFT JOIN buildings b ON b.project_id = p.id"
-    " WHERE p.id = $5::bigint AND " VISIBLE("p.id")
-    " ORDER BY b.name, b.id";
-
-/* scope, $5 key, $6 building, $7 number, $8 floor, $9 layout, $10 owner name (NULL: no
- * owner), $11 owner phone, $12 owner id number, $13 whether the caller sees owners */
-static const char sql_unit_create[] =
-    "WITH target AS (SELECT b.id, b.project_id FROM buildings b"
-    "                 WHERE b.id = $6::bigint AND " VISIBLE("b.project_id") "),"
-    " ins AS (INSERT INTO units (building_id, project_id, number, floor, layout, idem_key)"
-    "         SELECT t.id, t.project_id, $7::text, $8::int, $9::text, $5::text FROM target t"
-    "         ON CONFLICT (idem_key) DO NOTHING RETURNING *),"
-    " ins_owner AS (INSERT INTO owners (unit_id, project_id, name, phone, id_number)"
-    "               SELECT i.id, i.project_id, $10::text, $11::text, $12::text FROM ins i"
-    "                WHERE $10::text IS NOT NULL"
-    "               RETURNING unit_id, name, phone, id_number),"
-    " rec AS (SELECT * FROM ins UNION ALL"
-    "         SELECT * FROM units u WHERE u.idem_key = $5::text"
-    "            AND NOT EXISTS (SELECT 1 FROM ins) AND " VISIBLE("u.project_id") "),"
-    " o AS (SELECT * FROM ins_owner WHERE $13::boolean UNION ALL"
-    "       SELECT ow.unit_id, ow.name, ow.phone, ow.id_number"
-    "         FROM owners ow JOIN rec ON ow.unit_id = rec.id WHERE $13::boolean)"
-    "SELECT " UNIT_COLS("rec") ","
-    "       CASE WHEN NOT EXISTS (SELECT 1 FROM target) THEN 'building' END, NULL::text"
-    ONE_ROW
-    " LEFT JOIN buildings b ON b.id = rec.building_id LEFT JOIN o ON o.unit_id = rec.id";
-
-/* scope, $5 project, $6 building (0: all), $7 whether the caller sees owners. No row at
- * all: no such project, or the building is not one of its buildings. */
-static const char sql_unit_list[] =
-    "SELECT " UNIT_COLS("u") " FROM projects p"
-    " LEFT JOIN (units u JOIN buildings b ON b.id = u.building_id)"
-    "        ON u.project_id = p.id AND ($6::bigint = 0 OR u.building_id = $6::bigint)"
-    " LEFT JOIN owners o ON o.unit_id = u.id AND $7::boolean"
-    " WHERE p.id = $5::bigint AND " VISIBLE("p.id")
-    "   AND ($6::bigint = 0 OR EXISTS (SELECT 1 FROM buildings x"
-    "                                   WHERE x.id = $6::bigint AND x.project_id = p.id))"
-    " ORDER BY b.name, u.number, u.id";
-
-/* scope, $5 project, then the rows as parallel arrays: $6 building names, $7 unit
- * numbers, $8 floors, $9 layouts, $10 owner names ('' = no owner data), $11 owner phones,
- * $12 owner id numbers. The rows are distinct on (building, number). Creates missing
- * buildings and units, updates units and owners that differ, and touches nothing that is
- * equal, so no trigger fires for an unchanged row. A row counts as updated when its unit
- * or its owner changed (xmax = 0 tells a fresh insert from an ON CONFLICT update). If a
- * building created concurrently after this statement's snapshot hides from it, the
- * statement fails as retryable (40001) rather than skip rows. */
-static const char sql_unit_import[] =
-    "WITH target AS (SELECT p.id FROM projects p WHERE p.id = $5::bigint AND " VISIBLE("p.id") "),"
-    " r AS (SELECT x.* FROM target,"
-    "              unnest($6::text[], $7::text[], $8::int[], $9::text[],"
-    "                     $10::text[], $11::text[], $12::text[])"
-    "                AS x (building, number, floor, layout, owner_name, owner_phone, owner_id_number)),"
-    " new_buildings AS (INSERT INTO buildings (project_id, name)"
-    "                   SELECT DISTINCT t.id, r.building FROM target t, r"
-    "                   ON CONFLICT (project_id, name) DO NOTHING RETURNING id, name),"
-    " bld AS (SELECT id, name FROM new_buildings UNION ALL"
-    "         SELECT b.id, b.name FROM buildings b, target t"
-    "          WHERE b.project_id = t.id AND b.name IN (SELECT building FROM r)),"
-    " rb AS (SELECT r.*, bld.id AS building_id FROM r JOIN bld ON bld.name = r.building),"
-    " up AS (INSERT INTO units AS u (building_id, project_id, number, floor, layout)"
-    "        SELECT rb.building_id, t.id, rb.number, rb.floor, rb.layout FROM rb, target t"
-    "        ON CONFLICT (building_id, number) DO UPDATE"
-    "           SET floor = EXCLUDED.floor, layout = EXCLUDED.layout"
-    "         WHERE (u.floor, u.layout) IS DISTINCT FROM (EXCLUDED.floor, EXCLUDED.layout)"
-    "        RETURNING u.id, u.building_id, u.number, u.xmax = 0 AS inserted),"
-    " unit_ids AS (SELECT id, building_id, number FROM up UNION ALL"
-    "              SELECT u.id, u.building_id, u.number FROM rb"
-    "                JOIN units u ON u.building_id = rb.building_id AND u.number = rb.number"
-    "               WHERE NOT EXISTS (SELECT 1 FROM up WHERE up.id = u.id)),"
-    " own AS (INSERT INTO owners AS o (unit_id, project_id, name, phone, id_number)"
-    "         SELECT k.id, t.id, rb.owner_name, rb.owner_phone, rb.owner_id_number"
-    "           FROM rb JOIN unit_ids k ON k.building_id = rb.building_id"
-    "                                  AND k.number = rb.number, target t"
-    "          WHERE rb.owner_name <> ''"
-    "         ON CONFLICT (unit_id) DO UPDATE"
-    "            SET name = EXCLUDED.name, phone = EXCLUDED.phone, id_number = EXCLUDED.id_number"
-    "          WHERE (o.name, o.phone, o.id_number)"
-    "                IS DISTINCT FROM (EXCLUDED.name, EXCLUDED.phone, EXCLUDED.id_number)"
-    "         RETURNING o.unit_id)"
-    "SELECT (SELECT count(*) FROM target),"
-    "       (SELECT count(*) FROM up WHERE inserted),"
-    "       (SELECT count(*) FROM (SELECT id FROM up WHERE NOT inserted UNION"
-    "                              SELECT unit_id FROM own"
-    "                               WHERE unit_id NOT IN (SELECT id FROM up WHERE inserted)) AS c),"
-    "       (SELECT count(*) FROM new_buildings),"
-    "       CASE WHEN (SELECT count(*) FROM rb) = (SELECT count(*) FROM r) THEN 0"
-    "            ELSE cl_retry('a building of this import was created concurrently; retry') END";
-
-/* $1 key, $2 name, $3 trade codes text[] */
-static const char sql_contractor_create[] =
-    "WITH wanted AS (SELECT DISTINCT t AS trade FROM unnest($3::text[]) AS t),"
-    " unknown AS (SELECT w.trade FROM wanted w"
-    "              WHERE NOT EXISTS (SELECT 1 FROM trades tr WHERE tr.code = w.trade)"
-    "              ORDER BY w.trade LIMIT 1),"
-    " ins AS (INSERT INTO contractors (name, idem_key)"
-    "         SELECT $2::text, $1::text WHERE NOT EXISTS (SELECT 1 FROM unknown)"
-    "         ON CONFLICT (idem_key) DO NOTHING RETURNING *),"
-    " ins_trades AS (INSERT INTO contractor_trades (contractor_id, trade)"
-    "                SELECT i.id, w.trade FROM ins i, wanted w RETURNING trade),"
-    " rec AS (SELECT * FROM ins UNION ALL"
-    "         SELECT * FROM contractors c"
-    "          WHERE c.idem_key = $1::text AND NOT EXISTS (SELECT 1 FROM ins)),"
-    " rec_trades AS (SELECT trade FROM ins_trades UNION ALL"
-    "                SELECT ct.trade FROM contractor_trades ct"
-    "                  JOIN rec ON ct.contractor_id = rec.id)"
-    "SELECT " META("rec") ", rec.name,"
-    "       (SELECT coalesce(string_agg(trade, ',' ORDER BY trade), '') FROM rec_trades),"
-    "       NULL::text, (SELECT format('unknown trade %s', trade) FROM unknown)"
-    ONE_ROW;
-
-/* $1 only the caller's own contractor, $2 the caller's contractor */
-static const char sql_contractor_list[] =
-    "SELECT " META("c") ", c.name,"
-    "       coalesce((SELECT string_agg(ct.trade, ',' ORDER BY ct.trade)"
-    "                   FROM contractor_trades ct WHERE ct.contractor_id = c.id), '')"
-    " FROM contractors c WHERE NOT $1::boolean OR c.id = $2::bigint"
-    " ORDER BY c.name, c.id";
-
-/* scope, $5 key, $6 username, $7 display name, $8 role, $9 company (NULL: none),
- * $10 contractor (NULL: none), $11 project ids bigint[], $12 Argon2id hash. The hash goes
- * into the INSERT and nowhere else. */
-static const char sql_user_create[] =
-    "WITH missing AS (SELECT CASE"
-    "   WHEN $9::bigint IS NOT NULL AND NOT EXISTS (SELECT 1 FROM companies c"
-    "        WHERE c.id = $9::bigint AND cl_manages_company(c.id, $1::text, $2::bigint))"
-    "        THEN 'company'"
-    "   WHEN $10::bigint IS NOT NULL"
-    "        AND NOT EXISTS (SELECT 1 FROM contractors k WHERE k.id = $10::bigint)"
-    "        THEN 'contractor'"
-    "   ELSE (SELECT format('project %s', x) FROM unnest($11::bigint[]) AS x"
-    "          WHERE NOT EXISTS (SELECT 1 FROM projects p WHERE p.id = x AND " VISIBLE("p.id") ")"
-    "          ORDER BY x LIMIT 1)"
-    "   END AS what),"
-    " ins AS (INSERT INTO users (username, display_name, role, company_id, contractor_id,"
-    "                            password_hash, idem_key)"
-    "         SELECT $6::text, $7::text, $8::text, $9::bigint, $10::bigint, $12::text, $5::text"
-    "           FROM missing WHERE what IS NULL"
-    "         ON CONFLICT (idem_key) DO NOTHING"
-    "         RETURNING id, version, created_at, updated_at, username, display_name, role,"
-    "                   company_id, contractor_id, disabled),"
-    " ins_projects AS (INSERT INTO user_projects (user_id, project_id)"
-    "                  SELECT i.id, x.id FROM ins i,"
-    "                         (SELECT DISTINCT unnest($11::bigint[]) AS id) AS x"
-    "                  RETURNING project_id),"
-    " rec AS (SELECT * FROM ins UNION ALL"
-    "         SELECT u.id, u.version, u.created_at, u.updated_at, u.username, u.display_name,"
-    "                u.role, u.company_id, u.contractor_id, u.disabled"
-    "           FROM users u WHERE u.idem_key = $5::text AND NOT EXISTS (SELECT 1 FROM ins)"
-    "            AND cl_visible_user(u.id, $1::text, $2::bigint, $3::bigint, NULL)),"
-    " rec_projects AS (SELECT project_id FROM ins_projects UNION ALL"
-    "                  SELECT up.project_id FROM user_projects up JOIN rec ON up.user_id = rec.id)"
-    "SELECT " USER_COLS("rec") ","
-    "       (SELECT coalesce(string_agg(project_id::text, ',' ORDER BY project_id), '')"
-    "          FROM rec_projects), rec.disabled,"
-    "       (SELECT what FROM missing), NULL::text"
-    ONE_ROW;
-
-/* scope, $5 the caller's user id. Project ids outside the caller's scope are left out. */
-static const char sql_user_list[] =
-    "SELECT " USER_COLS("u") ","
-    "       coalesce((SELECT string_agg(up.project_id::text, ',' ORDER BY up.project_id)"
-    "                   FROM user_projects up"
-    "                  WHERE up.user_id = u.id AND " VISIBLE("up.project_id") "), ''),"
-    "       u.disabled"
-    " FROM users u WHERE cl_visible_user(u.id, $1::text, $2::bigint, $3::bigint, $5::bigint)"
-    " ORDER BY u.username";
-
-/* scope, $5 project, $6 trade, $7 contractor. An unchanged assignment is not written. */
-static const char sql_trade_assign[] =
-    "WITH target AS (SELECT p.id FROM projects p WHERE p.id = $5::bigint AND " VISIBLE("p.id") "),"
-    " who AS (SELECT k.id, k.name,"
-    "                EXISTS (SELECT 1 FROM contractor_trades ct"
-    "                         WHERE ct.contractor_id = k.id AND ct.trade = $6::text) AS covers"
-    "           FROM contractors k WHERE k.id = $7::bigint),"
-    " up AS (INSERT INTO project_trades (project_id, trade, contractor_id)"
-    "        SELECT t.id, $6::text, w.id FROM target t, who w WHERE w.covers"
-    "        ON CONFLICT (project_id, trade) DO UPDATE SET contractor_id = EXCLUDED.contractor_id"
-    "         WHERE project_trades.contractor_id <> EXCLUDED.contractor_id"
-    "        RETURNING project_id, trade, contractor_id, version),"
-    " rec AS (SELECT * FROM up UNION ALL"
-    "         SELECT pt.project_id, pt.trade, pt.contractor_id, pt.version"
-    "           FROM project_trades pt, target t, who w"
-    "          WHERE pt.project_id = t.id AND pt.trade = $6::text AND pt.contractor_id = w.id"
-    "            AND w.covers AND NOT EXISTS (SELECT 1 FROM up))"
-    "SELECT rec.project_id, rec.trade, rec.contractor_id, k.name, rec.version,"
-    "       CASE WHEN NOT EXISTS (SELECT 1 FROM target) THEN 'project'"
-    "            WHEN NOT EXISTS (SELECT 1 FROM who) THEN 'contractor' END,"
-    "       (SELECT format('contractor %s does not cover trade %s', left(w.name, 60), $6::text)"
-    "          FROM who w WHERE NOT w.covers)"
-    ONE_ROW " LEFT JOIN contractors k ON k.id = rec.contractor_id";
-
-/* scope, $5 project, $6 only the caller's own contractor's assignments */
-static const char sql_trade_list[] =
-    "SELECT pt.project_id, pt.trade, pt.contractor_id, k.name, pt.version FROM projects p"
-    " LEFT JOIN (project_trades pt JOIN contractors k ON k.id = pt.contractor_id)"
-    "        ON pt.project_id = p.id AND (NOT $6::boolean OR pt.contractor_id = $3::bigint)"
-    " WHERE p.id = $5::bigint AND " VISIBLE("p.id")
-    " ORDER BY pt.trade";
-
-// clang-format on
-
-const cl_db_stmt_t cl_org_stmts[] = {
-    {"org_company_create", sql_company_create},
-    {"org_company_list", sql_company_list},
-    {"org_project_create", sql_project_create},
-    {"org_project_list", sql_project_list},
-    {"org_building_create", sql_building_create},
-    {"org_building_list", sql_building_list},
-    {"org_unit_create", sql_unit_create},
-    {"org_unit_list", sql_unit_list},
-    {"org_unit_import", sql_unit_import},
-    {"org_contractor_create", sql_contractor_create},
-    {"org_contractor_list", sql_contractor_list},
-    {"org_user_create", sql_user_create},
-    {"org_user_list", sql_user_list},
-    {"org_trade_assign", sql_trade_assign},
-    {"org_trade_list", sql_trade_list},
-    {NULL, NULL},
-};
-
-/* ------------------------------------------------------------------ handlers */
-
-/* A new call for a create. A unique violation is answered "<taken> \"<name>\"", and an
- * idempotency key that belongs to a record the caller cannot get with its own sentence. */
-static cl_call_t *create_call(cl_req_t *req, const cl_call_kind_t *kind, const char *key,
-                              const char *taken, const char *name) {
-    cl_call_t *c = org_call_new(req, kind);
-    if (!c) return NULL;
-    char nbuf[128], kbuf[96];
-    snprintf(c->conflict, sizeof c->conflict, "%s \"%s\"", taken,
-             cl_utf8_clip(nbuf, sizeof nbuf, name));
-    snprintf(c->lost, sizeof c->lost,
-             "idempotency key \"%s\" was already used by another request; retry to get its "
-             "result, or use a new key",
-             cl_utf8_clip(kbuf, sizeof kbuf, key));
-    return c;
-}
-
-int cl_org_company_create(cl_req_t *req) {
-    const pb_company_create_t *m = (const pb_company_create_t *)req->msg;
-    const char *kind = company_kind_name(m->kind);
-    if (!need_key(req, m->idempotency_key) ||
-        !cl_req_need_text(req, "name", m->name, true, ORG_COMPANY_MAX))
-        return CL_OK;
-    if (!kind) {
-        cl_req_fail(req, CL_EINVAL, "kind must be hq, city or project");
-        return CL_OK;
-    }
-    if (m->parent_id < 0) {
-        cl_req_fail(req, CL_EINVAL, "parent_id must be a company id or 0 for none");
-        return CL_OK;
-    }
-    cl_call_t *c = create_call(req, &kind_company, m->idempotency_key,
-                               "there is already a company named", m->name);
-    if (!c) return CL_OK; /* answered */
-    char parent[24];
-    const char *p[] = {m->idempotency_key, m->name, kind, cl_sql_id_param(parent, m->parent_id)};
-    cl_call_run(c, true, "org_company_create", 4, p, org_record_done);
-    return CL_OK;
-}
-
-/* Starts a scoped list: the scope, then extra parameters. */
-static int scoped_list(cl_req_t *req, const cl_call_kind_t *kind, const char *notfound,
-                       const char *stmt, int nextra, const char *const *extra) {
-    cl_call_t *c = org_call_new(req, kind);
-    if (!c) return CL_OK; /* answered */
-    if (notfound) snprintf(c->notfound, sizeof c->notfound, "%s", notfound);
-    cl_call_stmt_t st = {stmt, nextra, extra};
-    cl_call_run_scoped(c, false, &st, 1, cl_call_list_done);
-    return CL_OK;
-}
-
-int cl_org_company_list(cl_req_t *req) {
-    return scoped_list(req, &kind_company, NULL, "org_company_list", 0, NULL);
-}
-
-int cl_org_project_create(cl_req_t *req) {
-    const pb_project_create_t *m = (const pb_project_create_t *)req->msg;
-    if (!need_key(req, m->idempotency_key) || !cl_req_need_id(req, "company_id", m->company_id) ||
-        !cl_req_need_text(req, "name", m->name, true, ORG_COMPANY_MAX) ||
-        !cl_req_need_text(req, "city", m->city, false, ORG_CITY_MAX))
-        return CL_OK;
-    if (*m->move_in_date && !cl_date_valid(m->move_in_date)) {
-        cl_req_fail(req, CL_EINVAL, "move_in_date must be a date written YYYY-MM-DD");
-        return CL_OK;
-    }
-    cl_call_t *c = create_call(req, &kind_project, m->idempotency_key,
-                               "the company already has a project named", m->name);
-    if (!c) return CL_OK; /* answered */
-    char company[24];
-    const char *p[] = {CL_CALL_SCOPE(c),
-                       m->idempotency_key,
-                       cl_sql_id_param(company, m->company_id),
-                       m->name,
-                       m->city,
-                       *m->move_in_date ? m->move_in_date : NULL};
-    cl_call_run(c, true, "org_project_create", 9, p, org_record_done);
-    return CL_OK;
-}
-
-int cl_org_project_list(cl_req_t *req) {
-    const pb_project_list_t *m = (const pb_project_list_t *)req->msg;
-    char company[24];
-    const char *p[] = {cl_sql_int_param(company, m->company_id < 0 ? 0 : m->company_id)};
-    return scoped_list(req, &kind_project, NULL, "org_project_list", 1, p);
-}
-
-int cl_org_building_create(cl_req_t *req) {
-    const pb_building_create_t *m = (const pb_building_create_t *)req->msg;
-    if (!need_key(req, m->idempotency_key) || !cl_req_need_id(req, "project_id", m->project_id) ||
-        !cl_req_need_text(req, "name", m->name, true, ORG_BUILDING_MAX))
-        return CL_OK;
-    if (m->floors > ORG_FLOOR_MAX) {
-        cl_req_fail(req, CL_EINVAL, "floors must be between 0 and %d", ORG_FLOOR_MAX);
-        return CL_OK;
-    }
-    cl_call_t *c = create_call(req, &kind_building, m->idempotency_key,
-                               "the project already has a building named", m->name);
-    if (!c) return CL_OK; /* answered */
-    char project[24], floors[24];
-    const char *p[] = {CL_CALL_SCOPE(c), m->idempotency_key,
-                       cl_sql_id_param(project, m->project_id), m->name,
-                       cl_sql_int_param(floors, m->floors)};
-    cl_call_run(c, true, "org_building_create", 8, p, org_record_done);
-    return CL_OK;
-}
-
-int cl_org_building_list(cl_req_t *req) {
-    const pb_building_list_t *m = (const pb_building_list_t *)req->msg;
-    if (!cl_req_need_id(req, "project_id", m->project_id)) return CL_OK;
-    char project[24];
-    const char *p[] = {cl_sql_int_param(project, m->project_id)};
-    return scoped_list(req, &kind_building, "no such project", "org_building_list", 1, p);
+/* Answers the request with code and the code's own sentence. */
+static void fail_code(cl_req_t *req, int code) {
+    cl_req_fail(req, code, "%s", cl_strerror(code));
 }
 
 /* Owner fields of a unit; *given is whether any owner data is present. NULL, or why
@@ -773,106 +355,6 @@ static const char *owner_problem(const char *name, const char *phone, const char
     if (cl_utf8_chars(id_number) > ORG_PHONE_MAX)
         return "owner id number is too long (at most 40 characters)";
     return NULL;
-}
-
-int cl_org_unit_create(cl_req_t *req) {
-    const pb_unit_create_t *m = (const pb_unit_create_t *)req->msg;
-    if (!need_key(req, m->idempotency_key) || !cl_req_need_id(req, "building_id", m->building_id) ||
-        !cl_req_need_text(req, "number", m->number, true, ORG_UNIT_NUMBER_MAX) ||
-        !cl_req_need_text(req, "layout", m->layout, false, ORG_LAYOUT_MAX))
-        return CL_OK;
-    if (m->floor < ORG_FLOOR_MIN || m->floor > ORG_FLOOR_MAX) {
-        cl_req_fail(req, CL_EINVAL, "floor must be between %d and %d", ORG_FLOOR_MIN,
-                    ORG_FLOOR_MAX);
-        return CL_OK;
-    }
-    const pb_owner_t *o = m->owner;
-    bool owner = false;
-    const char *why = o ? owner_problem(o->name, o->phone, o->id_number, &owner) : NULL;
-    if (why) {
-        cl_req_fail(req, CL_EINVAL, "%s", why);
-        return CL_OK;
-    }
-    cl_call_t *c = create_call(req, &kind_unit, m->idempotency_key,
-                               "the building already has a unit numbered", m->number);
-    if (!c) return CL_OK; /* answered */
-    char building[24], floor[24];
-    const char *p[] = {CL_CALL_SCOPE(c),
-                       m->idempotency_key,
-                       cl_sql_id_param(building, m->building_id),
-                       m->number,
-                       cl_sql_int_param(floor, m->floor),
-                       m->layout,
-                       owner ? o->name : NULL,
-                       owner ? o->phone : "",
-                       owner ? o->id_number : "",
-                       cl_sql_bool_param(cl_authz_sees_owner_data(c->session.role))};
-    cl_call_run(c, true, "org_unit_create", 13, p, org_record_done);
-    return CL_OK;
-}
-
-int cl_org_unit_list(cl_req_t *req) {
-    const pb_unit_list_t *m = (const pb_unit_list_t *)req->msg;
-    if (!cl_req_need_id(req, "project_id", m->project_id)) return CL_OK;
-    if (m->building_id < 0) {
-        cl_req_fail(req, CL_EINVAL, "building_id must be a building id or 0 for all");
-        return CL_OK;
-    }
-    const cl_session_t *s = cl_req_session(req);
-    if (!s) return CL_EUNAUTH;
-    char project[24], building[24];
-    const char *p[] = {cl_sql_int_param(project, m->project_id),
-                       cl_sql_int_param(building, m->building_id),
-                       cl_sql_bool_param(cl_authz_sees_owner_data(s->role))};
-    return scoped_list(req, &kind_unit, m->building_id ? "no such building" : "no such project",
-                       "org_unit_list", 3, p);
-}
-
-int cl_org_contractor_create(cl_req_t *req) {
-    const pb_contractor_create_t *m = (const pb_contractor_create_t *)req->msg;
-    if (!need_key(req, m->idempotency_key) ||
-        !cl_req_need_text(req, "name", m->name, true, ORG_COMPANY_MAX))
-        return CL_OK;
-    if (m->n_trades > ORG_TRADES_MAX) {
-        cl_req_fail(req, CL_EINVAL, "a contractor covers at most %d trades", ORG_TRADES_MAX);
-        return CL_OK;
-    }
-    cl_sqlbuf_t trades = {0};
-    cl_sqlbuf_array_open(&trades);
-    for (size_t i = 0; i < m->n_trades; i++) {
-        if (!cl_req_need_trade(req, m->trades[i])) {
-            free(trades.p);
-            return CL_OK;
-        }
-        cl_sqlbuf_array_text(&trades, m->trades[i]);
-    }
-    char *list = cl_sqlbuf_array_close(&trades);
-    if (!list) return CL_ENOMEM;
-    cl_call_t *c = create_call(req, &kind_contractor, m->idempotency_key,
-                               "there is already a contractor named", m->name);
-    if (!c) {
-        free(list);
-        return CL_OK; /* answered */
-    }
-    const char *p[] = {m->idempotency_key, m->name, list};
-    cl_call_run(c, true, "org_contractor_create", 3, p, org_record_done);
-    free(list);
-    return CL_OK;
-}
-
-/* Whether the caller is limited to its own contractor under op. */
-static bool own_contractor_only(const cl_session_t *s, cl_op_t op) {
-    return s->role == CL_ROLE_CONTRACTOR || cl_authz_scope(s->role, op) == CL_SCOPE_CONTRACTOR;
-}
-
-int cl_org_contractor_list(cl_req_t *req) {
-    cl_call_t *c = org_call_new(req, &kind_contractor);
-    if (!c) return CL_OK; /* answered */
-    char contractor[24];
-    const char *p[] = {cl_sql_bool_param(own_contractor_only(&c->session, CL_OP_CONTRACTOR_LIST)),
-                       cl_sql_int_param(contractor, c->session.contractor_id)};
-    cl_call_run(c, false, "org_contractor_list", 2, p, cl_call_list_done);
-    return CL_OK;
 }
 
 /* Why a new user's role does not fit its company, contractor and projects, or NULL. */
@@ -907,6 +389,221 @@ static const char *user_shape_problem(const pb_user_create_t *m, cl_role_t role)
     return NULL;
 }
 
+/* Whether the caller is limited to its own contractor under op. */
+static bool own_contractor_only(const cl_session_t *s, cl_op_t op) {
+    return s->role == CL_ROLE_CONTRACTOR || cl_authz_scope(s->role, op) == CL_SCOPE_CONTRACTOR;
+}
+
+/* ------------------------------------------------------------------ handlers */
+
+/* A new call for a create. A unique violation is answered "<taken> \"<name>\"", and an
+ * idempotency key that belongs to a record the caller cannot get with its own sentence.
+ * NULL after answering the request. */
+static cl_call_t *create_call(cl_req_t *req, const cl_call_kind_t *kind, const char *key,
+                              const char *taken, const char *name) {
+    cl_call_t *c = org_call_new(req, kind);
+    if (!c) return NULL;
+    char nbuf[128], kbuf[96];
+    snprintf(c->conflict, sizeof c->conflict, "%s \"%s\"", taken,
+             cl_utf8_clip(nbuf, sizeof nbuf, name));
+    snprintf(c->lost, sizeof c->lost,
+             "idempotency key \"%s\" was already used by another request; retry to get its "
+             "result, or use a new key",
+             cl_utf8_clip(kbuf, sizeof kbuf, key));
+    return c;
+}
+
+/* A new call for a list of kind; notfound (NULL: none) answers a result without any row.
+ * NULL after answering the request. */
+static cl_call_t *list_call(cl_req_t *req, const cl_call_kind_t *kind, const char *notfound) {
+    cl_call_t *c = org_call_new(req, kind);
+    if (c && notfound) snprintf(c->notfound, sizeof c->notfound, "%s", notfound);
+    return c;
+}
+
+void cl_org_company_create(cl_req_t *req) {
+    const pb_company_create_t *m = (const pb_company_create_t *)req->msg;
+    const char *kind = company_kind_name(m->kind);
+    if (!need_key(req, m->idempotency_key) ||
+        !cl_req_need_text(req, "name", m->name, true, ORG_COMPANY_MAX))
+        return;
+    if (!kind) {
+        cl_req_fail(req, CL_EINVAL, "kind must be hq, city or project");
+        return;
+    }
+    if (m->parent_id < 0) {
+        cl_req_fail(req, CL_EINVAL, "parent_id must be a company id or 0 for none");
+        return;
+    }
+    cl_call_t *c = create_call(req, &kind_company, m->idempotency_key,
+                               "there is already a company named", m->name);
+    if (!c) return; /* answered */
+    char parent[24];
+    const cl_call_stmt_t st = CL_STMT(org_company_create, m->idempotency_key, m->name, kind,
+                                      cl_sql_id_param(parent, m->parent_id));
+    cl_call_run(c, true, &st, 1, cl_call_one_done);
+}
+
+void cl_org_company_list(cl_req_t *req) {
+    cl_call_t *c = list_call(req, &kind_company, NULL);
+    if (!c) return; /* answered */
+    const cl_call_stmt_t st = CL_STMT(org_company_list, CL_CALL_SCOPE(c));
+    cl_call_run(c, false, &st, 1, cl_call_list_done);
+}
+
+void cl_org_project_create(cl_req_t *req) {
+    const pb_project_create_t *m = (const pb_project_create_t *)req->msg;
+    if (!need_key(req, m->idempotency_key) || !cl_req_need_id(req, "company_id", m->company_id) ||
+        !cl_req_need_text(req, "name", m->name, true, ORG_COMPANY_MAX) ||
+        !cl_req_need_text(req, "city", m->city, false, ORG_CITY_MAX))
+        return;
+    if (*m->move_in_date && !cl_date_valid(m->move_in_date)) {
+        cl_req_fail(req, CL_EINVAL, "move_in_date must be a date written YYYY-MM-DD");
+        return;
+    }
+    cl_call_t *c = create_call(req, &kind_project, m->idempotency_key,
+                               "the company already has a project named", m->name);
+    if (!c) return; /* answered */
+    char company[24];
+    const cl_call_stmt_t st = CL_STMT(org_project_create, CL_CALL_SCOPE(c), m->idempotency_key,
+                                      cl_sql_id_param(company, m->company_id), m->name, m->city,
+                                      *m->move_in_date ? m->move_in_date : NULL);
+    cl_call_run(c, true, &st, 1, cl_call_one_done);
+}
+
+void cl_org_project_list(cl_req_t *req) {
+    const pb_project_list_t *m = (const pb_project_list_t *)req->msg;
+    cl_call_t *c = list_call(req, &kind_project, NULL);
+    if (!c) return; /* answered */
+    char company[24];
+    const cl_call_stmt_t st =
+        CL_STMT(org_project_list, CL_CALL_SCOPE(c),
+                cl_sql_int_param(company, m->company_id < 0 ? 0 : m->company_id));
+    cl_call_run(c, false, &st, 1, cl_call_list_done);
+}
+
+void cl_org_building_create(cl_req_t *req) {
+    const pb_building_create_t *m = (const pb_building_create_t *)req->msg;
+    if (!need_key(req, m->idempotency_key) || !cl_req_need_id(req, "project_id", m->project_id) ||
+        !cl_req_need_text(req, "name", m->name, true, ORG_BUILDING_MAX))
+        return;
+    if (m->floors > ORG_FLOOR_MAX) {
+        cl_req_fail(req, CL_EINVAL, "floors must be between 0 and %d", ORG_FLOOR_MAX);
+        return;
+    }
+    cl_call_t *c = create_call(req, &kind_building, m->idempotency_key,
+                               "the project already has a building named", m->name);
+    if (!c) return; /* answered */
+    char project[24], floors[24];
+    const cl_call_stmt_t st = CL_STMT(org_building_create, CL_CALL_SCOPE(c), m->idempotency_key,
+                                      cl_sql_id_param(project, m->project_id), m->name,
+                                      cl_sql_int_param(floors, m->floors));
+    cl_call_run(c, true, &st, 1, cl_call_one_done);
+}
+
+void cl_org_building_list(cl_req_t *req) {
+    const pb_building_list_t *m = (const pb_building_list_t *)req->msg;
+    if (!cl_req_need_id(req, "project_id", m->project_id)) return;
+    cl_call_t *c = list_call(req, &kind_building, "no such project");
+    if (!c) return; /* answered */
+    char project[24];
+    const cl_call_stmt_t st =
+        CL_STMT(org_building_list, CL_CALL_SCOPE(c), cl_sql_int_param(project, m->project_id));
+    cl_call_run(c, false, &st, 1, cl_call_list_done);
+}
+
+void cl_org_unit_create(cl_req_t *req) {
+    const pb_unit_create_t *m = (const pb_unit_create_t *)req->msg;
+    if (!need_key(req, m->idempotency_key) || !cl_req_need_id(req, "building_id", m->building_id) ||
+        !cl_req_need_text(req, "number", m->number, true, ORG_UNIT_NUMBER_MAX) ||
+        !cl_req_need_text(req, "layout", m->layout, false, ORG_LAYOUT_MAX))
+        return;
+    if (m->floor < ORG_FLOOR_MIN || m->floor > ORG_FLOOR_MAX) {
+        cl_req_fail(req, CL_EINVAL, "floor must be between %d and %d", ORG_FLOOR_MIN,
+                    ORG_FLOOR_MAX);
+        return;
+    }
+    const pb_owner_t *o = m->owner;
+    bool owner = false;
+    const char *why = o ? owner_problem(o->name, o->phone, o->id_number, &owner) : NULL;
+    if (why) {
+        cl_req_fail(req, CL_EINVAL, "%s", why);
+        return;
+    }
+    cl_call_t *c = create_call(req, &kind_unit, m->idempotency_key,
+                               "the building already has a unit numbered", m->number);
+    if (!c) return; /* answered */
+    char building[24], floor[24];
+    const cl_call_stmt_t st = CL_STMT(
+        org_unit_create, CL_CALL_SCOPE(c), m->idempotency_key,
+        cl_sql_id_param(building, m->building_id), m->number, cl_sql_int_param(floor, m->floor),
+        m->layout, owner ? o->name : NULL, owner ? o->phone : "", owner ? o->id_number : "",
+        cl_sql_bool_param(cl_authz_sees_owner_data(c->session.role)));
+    cl_call_run(c, true, &st, 1, cl_call_one_done);
+}
+
+void cl_org_unit_list(cl_req_t *req) {
+    const pb_unit_list_t *m = (const pb_unit_list_t *)req->msg;
+    if (!cl_req_need_id(req, "project_id", m->project_id)) return;
+    if (m->building_id < 0) {
+        cl_req_fail(req, CL_EINVAL, "building_id must be a building id or 0 for all");
+        return;
+    }
+    cl_call_t *c =
+        list_call(req, &kind_unit, m->building_id ? "no such building" : "no such project");
+    if (!c) return; /* answered */
+    char project[24], building[24];
+    const cl_call_stmt_t st =
+        CL_STMT(org_unit_list, CL_CALL_SCOPE(c), cl_sql_int_param(project, m->project_id),
+                cl_sql_int_param(building, m->building_id),
+                cl_sql_bool_param(cl_authz_sees_owner_data(c->session.role)));
+    cl_call_run(c, false, &st, 1, cl_call_list_done);
+}
+
+void cl_org_contractor_create(cl_req_t *req) {
+    const pb_contractor_create_t *m = (const pb_contractor_create_t *)req->msg;
+    if (!need_key(req, m->idempotency_key) ||
+        !cl_req_need_text(req, "name", m->name, true, ORG_COMPANY_MAX))
+        return;
+    if (m->n_trades > ORG_TRADES_MAX) {
+        cl_req_fail(req, CL_EINVAL, "a contractor covers at most %d trades", ORG_TRADES_MAX);
+        return;
+    }
+    cl_sqlbuf_t trades = {0};
+    cl_sqlbuf_array_open(&trades);
+    for (size_t i = 0; i < m->n_trades; i++) {
+        if (!cl_req_need_trade(req, m->trades[i])) {
+            free(trades.p);
+            return;
+        }
+        cl_sqlbuf_array_text(&trades, m->trades[i]);
+    }
+    char *list = cl_sqlbuf_array_close(&trades);
+    if (!list) {
+        fail_code(req, CL_ENOMEM);
+        return;
+    }
+    cl_call_t *c = create_call(req, &kind_contractor, m->idempotency_key,
+                               "there is already a contractor named", m->name);
+    if (c) {
+        const cl_call_stmt_t st = CL_STMT(org_contractor_create, m->idempotency_key, m->name, list);
+        cl_call_run(c, true, &st, 1, cl_call_one_done);
+    }
+    free(list);
+}
+
+void cl_org_contractor_list(cl_req_t *req) {
+    cl_call_t *c = list_call(req, &kind_contractor, NULL);
+    if (!c) return; /* answered */
+    char contractor[24];
+    const cl_call_stmt_t st =
+        CL_STMT(org_contractor_list,
+                cl_sql_bool_param(own_contractor_only(&c->session, CL_OP_CONTRACTOR_LIST)),
+                cl_sql_int_param(contractor, c->session.contractor_id));
+    cl_call_run(c, false, &st, 1, cl_call_list_done);
+}
+
+/* The password is hashed off the loop; then the user is written. */
 static void user_hashed(void *arg, int status, const char *encoded) {
     cl_call_t *c = arg;
     const pb_user_create_t *m = (const pb_user_create_t *)c->req->msg;
@@ -926,35 +623,33 @@ static void user_hashed(void *arg, int status, const char *encoded) {
         return;
     }
     char company[24], contractor[24];
-    const char *p[] = {CL_CALL_SCOPE(c),
-                       m->idempotency_key,
-                       m->username,
-                       m->display_name,
-                       cl_role_name((cl_role_t)m->role),
-                       cl_sql_id_param(company, m->company_id),
-                       cl_sql_id_param(contractor, m->contractor_id),
-                       list,
-                       encoded};
-    cl_call_run(c, true, "org_user_create", 12, p, org_record_done);
+    const cl_call_stmt_t st =
+        CL_STMT(org_user_create, CL_CALL_SCOPE(c), m->idempotency_key, m->username, m->display_name,
+                cl_role_name((cl_role_t)m->role), cl_sql_id_param(company, m->company_id),
+                cl_sql_id_param(contractor, m->contractor_id), list, encoded);
+    cl_call_run(c, true, &st, 1, cl_call_one_done);
     free(list);
 }
 
-int cl_org_user_create(cl_req_t *req) {
+void cl_org_user_create(cl_req_t *req) {
     const pb_user_create_t *m = (const pb_user_create_t *)req->msg;
     const cl_session_t *s = cl_req_session(req);
-    if (!s) return CL_EUNAUTH;
-    if (!need_key(req, m->idempotency_key)) return CL_OK;
+    if (!s) {
+        fail_code(req, CL_EUNAUTH);
+        return;
+    }
+    if (!need_key(req, m->idempotency_key)) return;
     if (!username_valid(m->username)) {
         cl_req_fail(req, CL_EINVAL, "username must be 1 to %d letters, digits, '_', '.' or '-'",
                     ORG_USERNAME_MAX);
-        return CL_OK;
+        return;
     }
     if (strlen(m->display_name) > ORG_DISPLAY_MAX) {
         cl_req_fail(req, CL_EINVAL,
                     "display_name is too long (at most %d bytes, 40 Chinese "
                     "characters)",
                     ORG_DISPLAY_MAX);
-        return CL_OK;
+        return;
     }
     int wire_role = (int)m->role;
     cl_role_t role = wire_role > CL_ROLE_NONE && wire_role < CL_ROLE__COUNT ? (cl_role_t)wire_role
@@ -962,63 +657,67 @@ int cl_org_user_create(cl_req_t *req) {
     const char *why = user_shape_problem(m, role);
     if (why) {
         cl_req_fail(req, CL_EINVAL, "%s", why);
-        return CL_OK;
+        return;
     }
     size_t pw = strlen(m->password);
     if (pw < CL_PASSWORD_MIN_LEN || pw > CL_PASSWORD_MAX_LEN) {
         cl_req_fail(req, CL_EINVAL, "the password must be %d to %d characters long",
                     CL_PASSWORD_MIN_LEN, CL_PASSWORD_MAX_LEN);
-        return CL_OK;
+        return;
     }
     /* Only HQ grants HQ-wide or contractor access; others create staff of their own
      * company's projects (their scope is checked again in SQL). */
     if (s->role != CL_ROLE_HQ_ADMIN &&
         (role == CL_ROLE_HQ_ADMIN || role == CL_ROLE_HQ_ANALYST || role == CL_ROLE_CONTRACTOR)) {
         cl_req_fail(req, CL_EFORBIDDEN, "only an HQ admin can create %s users", cl_role_name(role));
-        return CL_OK;
+        return;
     }
     cl_call_t *c = create_call(req, &kind_user, m->idempotency_key, "there is already a user named",
                                m->username);
-    if (!c) return CL_OK; /* answered */
+    if (!c) return; /* answered */
     int rc = cl_password_hash_async(cl_req_loop(req), m->password, user_hashed, c);
-    if (rc != CL_OK) cl_call_free(c);
-    return rc;
+    if (rc != CL_OK) {
+        fail_code(req, rc);
+        cl_call_free(c);
+    }
 }
 
-int cl_org_user_list(cl_req_t *req) {
-    const cl_session_t *s = cl_req_session(req);
-    if (!s) return CL_EUNAUTH;
+void cl_org_user_list(cl_req_t *req) {
+    cl_call_t *c = list_call(req, &kind_user, NULL);
+    if (!c) return; /* answered */
     char self[24];
-    const char *p[] = {cl_sql_int_param(self, s->user_id)};
-    return scoped_list(req, &kind_user, NULL, "org_user_list", 1, p);
+    const cl_call_stmt_t st =
+        CL_STMT(org_user_list, CL_CALL_SCOPE(c), cl_sql_int_param(self, c->session.user_id));
+    cl_call_run(c, false, &st, 1, cl_call_list_done);
 }
 
-int cl_org_trade_assign(cl_req_t *req) {
+void cl_org_trade_assign(cl_req_t *req) {
     const pb_trade_assign_t *m = (const pb_trade_assign_t *)req->msg;
     if (!cl_req_need_id(req, "project_id", m->project_id) ||
         !cl_req_need_id(req, "contractor_id", m->contractor_id) ||
         !cl_req_need_trade(req, m->trade))
-        return CL_OK;
+        return;
     cl_call_t *c = org_call_new(req, &kind_trade);
-    if (!c) return CL_OK; /* answered */
+    if (!c) return; /* answered */
     snprintf(c->lost, sizeof c->lost, "the %s assignment changed while it was being made; retry",
              m->trade);
     char project[24], contractor[24];
-    const char *p[] = {CL_CALL_SCOPE(c), cl_sql_int_param(project, m->project_id), m->trade,
-                       cl_sql_int_param(contractor, m->contractor_id)};
-    cl_call_run(c, true, "org_trade_assign", 7, p, org_record_done);
-    return CL_OK;
+    const cl_call_stmt_t st =
+        CL_STMT(org_trade_assign, CL_CALL_SCOPE(c), cl_sql_int_param(project, m->project_id),
+                m->trade, cl_sql_int_param(contractor, m->contractor_id));
+    cl_call_run(c, true, &st, 1, cl_call_one_done);
 }
 
-int cl_org_trade_list(cl_req_t *req) {
+void cl_org_trade_list(cl_req_t *req) {
     const pb_trade_list_t *m = (const pb_trade_list_t *)req->msg;
-    const cl_session_t *s = cl_req_session(req);
-    if (!s) return CL_EUNAUTH;
-    if (!cl_req_need_id(req, "project_id", m->project_id)) return CL_OK;
+    if (!cl_req_need_id(req, "project_id", m->project_id)) return;
+    cl_call_t *c = list_call(req, &kind_trade, "no such project");
+    if (!c) return; /* answered */
     char project[24];
-    const char *p[] = {cl_sql_int_param(project, m->project_id),
-                       cl_sql_bool_param(own_contractor_only(s, CL_OP_TRADE_LIST))};
-    return scoped_list(req, &kind_trade, "no such project", "org_trade_list", 2, p);
+    const cl_call_stmt_t st =
+        CL_STMT(org_trade_list, CL_CALL_SCOPE(c), cl_sql_int_param(project, m->project_id),
+                cl_sql_bool_param(own_contractor_only(&c->session, CL_OP_TRADE_LIST)));
+    cl_call_run(c, false, &st, 1, cl_call_list_done);
 }
 
 /* ------------------------------------------------------------------ unit import */
@@ -1153,22 +852,25 @@ static void import_reject(cl_req_t *req, const pb_import_chunk_t *m, const row_c
     cl_row_errors_free(&e);
 }
 
+/* The import's single row: whether the project was found, and the counts. */
 static void import_done(void *arg, const cl_db_result_t *r) {
     cl_call_t *c = arg;
-    const PGresult *res = cl_call_result(c, r);
-    if (!res) return;
-    if (PQntuples(res) != 1 || PQnfields(res) < 4) {
+    const PGresult *res = cl_call_rows(c, r, 0);
+    if (!res) {
+        /* answered */
+    } else if (PQntuples(res) != 1) {
         cl_req_fail(c->req, CL_EINTERNAL, "unexpected result shape for unit import");
-    } else if (cl_sql_i64(res, 0, 0) == 0) {
+    } else if (cl_sql_i64(res, 0, CL_COL(org_unit_import, projects)) == 0) {
         cl_req_fail(c->req, CL_ENOTFOUND, "no such project");
     } else {
         const pb_import_chunk_t *m = (const pb_import_chunk_t *)c->req->msg;
         pb_import_result_t out = CLOSELOOP__UNIT_IMPORT_RESULT__INIT;
         out.applied = true;
-        out.inserted = (uint32_t)cl_sql_i64(res, 0, 1);
-        out.updated = (uint32_t)cl_sql_i64(res, 0, 2);
+        out.inserted = (uint32_t)cl_sql_i64(res, 0, CL_COL(org_unit_import, inserted));
+        out.updated = (uint32_t)cl_sql_i64(res, 0, CL_COL(org_unit_import, updated));
         out.unchanged = (uint32_t)m->n_rows - out.inserted - out.updated;
-        out.buildings_created = (uint32_t)cl_sql_i64(res, 0, 3);
+        out.buildings_created =
+            (uint32_t)cl_sql_i64(res, 0, CL_COL(org_unit_import, buildings_created));
         cl_req_reply(c->req, CL_MSG_UNIT_IMPORT_RESULT, &out.base);
     }
     cl_call_free(c);
@@ -1195,35 +897,33 @@ static bool import_arrays(const pb_import_chunk_t *m, char *arrays[7]) {
     return ok;
 }
 
-int cl_org_unit_import(cl_req_t *req) {
+void cl_org_unit_import(cl_req_t *req) {
     const pb_import_chunk_t *m = (const pb_import_chunk_t *)req->msg;
-    if (!cl_req_need_id(req, "project_id", m->project_id)) return CL_OK;
+    if (!cl_req_need_id(req, "project_id", m->project_id)) return;
     if (m->n_rows == 0 || m->n_rows > ORG_IMPORT_MAX) {
         cl_req_fail(req, CL_EINVAL, "a chunk holds 1 to %d rows, not %zu", ORG_IMPORT_MAX,
                     m->n_rows);
-        return CL_OK;
+        return;
     }
     row_check_t *checks = calloc(m->n_rows, sizeof *checks);
     long bad = checks ? import_check(m, checks) : -1;
-    if (bad != 0) {
-        if (bad > 0) import_reject(req, m, checks, bad);
-        free(checks);
-        return bad > 0 ? CL_OK : CL_ENOMEM;
-    }
+    if (bad > 0) import_reject(req, m, checks, bad);
     free(checks);
+    if (bad < 0) fail_code(req, CL_ENOMEM);
+    if (bad != 0) return;
     char *arrays[7] = {NULL};
-    int rc = import_arrays(m, arrays) ? CL_OK : CL_ENOMEM;
-    cl_call_t *c = rc == CL_OK ? org_call_new(req, NULL) : NULL;
-    if (c) {
+    if (!import_arrays(m, arrays)) {
+        fail_code(req, CL_ENOMEM);
+    } else {
+        cl_call_t *c = org_call_new(req, NULL);
         char project[24];
-        const char *p[] = {CL_CALL_SCOPE(c), cl_sql_int_param(project, m->project_id),
-                           arrays[0],        arrays[1],
-                           arrays[2],        arrays[3],
-                           arrays[4],        arrays[5],
-                           arrays[6]};
-        cl_call_run(c, true, "org_unit_import", 12, p, import_done);
+        if (c) {
+            const cl_call_stmt_t st = CL_STMT(
+                org_unit_import, CL_CALL_SCOPE(c), cl_sql_int_param(project, m->project_id),
+                arrays[0], arrays[1], arrays[2], arrays[3], arrays[4], arrays[5], arrays[6]);
+            cl_call_run(c, true, &st, 1, import_done);
+        }
     }
     for (int k = 0; k < 7; k++)
         free(arrays[k]);
-    return rc;
 }

@@ -1,0 +1,103 @@
+/* test_sqlcheck.c - the typed contract between C and SQL, against a real PostgreSQL:
+ * every generated statement prepares and PostgreSQL describes it exactly as the C side
+ * reads it (parameter count, column names); and a disagreement, made on purpose on
+ * either side, is refused with a sentence naming the statement and the column. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "cl_sql.h"
+#include "migrate.h"
+#include "pgtest.h"
+
+static pgtest_t pg; /* one cluster for the group; static so the atexit cleanup can reach it */
+
+static void every_statement_agrees_with_the_database(void **state) {
+    (void)state;
+    char err[512] = "";
+    int rc = cl_migrate_check_statements(pg.conninfo, cl_sql_stmts, CL_SQL__COUNT, err, sizeof err);
+    if (rc != 0) fprintf(stderr, "# %s\n", err);
+    assert_int_equal(rc, 0);
+    assert_true(CL_SQL__COUNT > 30); /* every area's statements are in the table */
+}
+
+/* The C side expects another column name than the SQL gives. */
+static void a_column_name_that_differs_names_statement_and_column(void **state) {
+    (void)state;
+    cl_db_stmt_t s = cl_sql_stmts[CL_SQL(ticket_project_check)];
+    const char *cols[] = {"visible"};
+    assert_int_equal(s.ncols, 1);
+    s.cols = cols;
+    char err[512] = "";
+    assert_int_not_equal(cl_migrate_check_statements(pg.conninfo, &s, 1, err, sizeof err), 0);
+    assert_non_null(strstr(err, "ticket_project_check"));
+    assert_non_null(strstr(err, "\"project_visible\" in the database"));
+    assert_non_null(strstr(err, "\"visible\" in C"));
+}
+
+static void a_parameter_count_that_differs_is_refused(void **state) {
+    (void)state;
+    cl_db_stmt_t s = cl_sql_stmts[CL_SQL(ticket_todo)];
+    s.nparams++;
+    char err[512] = "";
+    assert_int_not_equal(cl_migrate_check_statements(pg.conninfo, &s, 1, err, sizeof err), 0);
+    assert_non_null(strstr(err, "ticket_todo"));
+    assert_non_null(strstr(err, "takes 6 parameters in the database, 7 in C"));
+}
+
+/* The schema changes under the C side: a view column renamed. Statements that select
+ * tr.* still prepare, but PostgreSQL now describes another name; one that names the
+ * column fails to prepare. Both are refused, naming statement and column. */
+static void a_schema_that_moved_is_refused(void **state) {
+    (void)state;
+    assert_int_equal(pgtest_exec(&pg, "ALTER VIEW ticket_rows RENAME COLUMN last_note TO note"), 0);
+    char err[512] = "";
+    int rc = cl_migrate_check_statements(pg.conninfo, cl_sql_stmts, CL_SQL__COUNT, err, sizeof err);
+    assert_int_not_equal(rc, 0);
+    fprintf(stderr, "# refused: %s\n", err);
+    assert_non_null(strstr(err, "statement "));
+    assert_non_null(strstr(err, "\"note\" in the database, \"last_note\" in C"));
+    assert_int_equal(pgtest_exec(&pg, "ALTER VIEW ticket_rows RENAME COLUMN note TO last_note"), 0);
+    assert_int_equal(pgtest_exec(&pg, "ALTER VIEW ticket_rows RENAME COLUMN number TO num"), 0);
+    rc = cl_migrate_check_statements(pg.conninfo, cl_sql_stmts, CL_SQL__COUNT, err, sizeof err);
+    assert_int_not_equal(rc, 0);
+    fprintf(stderr, "# refused: %s\n", err);
+    assert_non_null(strstr(err, "does not prepare"));
+    assert_non_null(strstr(err, "number"));
+    assert_int_equal(pgtest_exec(&pg, "ALTER VIEW ticket_rows RENAME COLUMN num TO number"), 0);
+    rc = cl_migrate_check_statements(pg.conninfo, cl_sql_stmts, CL_SQL__COUNT, err, sizeof err);
+    assert_int_equal(rc, 0);
+}
+
+static int group_setup(void **state) {
+    (void)state;
+    if (pgtest_start(&pg) != 0) return -1;
+    int applied = 0;
+    char err[512];
+    if (cl_migrate(pg.conninfo, &applied, err, sizeof err) != 0) {
+        fprintf(stderr, "migrate: %s\n", err);
+        return -1;
+    }
+    return 0;
+}
+
+static int group_teardown(void **state) {
+    (void)state;
+    pgtest_destroy(&pg);
+    return 0;
+}
+
+int main(void) {
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(every_statement_agrees_with_the_database),
+        cmocka_unit_test(a_column_name_that_differs_names_statement_and_column),
+        cmocka_unit_test(a_parameter_count_that_differs_is_refused),
+        cmocka_unit_test(a_schema_that_moved_is_refused),
+    };
+    return cmocka_run_group_tests(tests, group_setup, group_teardown);
+}
