@@ -215,16 +215,6 @@ bool cl_uuid_valid(const char *s) {
     return true;
 }
 
-char *cl_hex_encode(char *out, const uint8_t *data, size_t n) {
-    static const char digits[] = "0123456789abcdef";
-    for (size_t i = 0; i < n; i++) {
-        out[2 * i] = digits[data[i] >> 4];
-        out[2 * i + 1] = digits[data[i] & 15];
-    }
-    out[2 * n] = '\0';
-    return out;
-}
-
 static const char *const round_kinds[] = {
     [CLOSELOOP__ROUND_KIND__ROUND_MOCK1] = "mock1",
     [CLOSELOOP__ROUND_KIND__ROUND_MOCK2] = "mock2",
@@ -275,4 +265,49 @@ Closeloop__Timeliness cl_timeliness_parse(const char *name) {
     for (size_t t = 1; t < sizeof names / sizeof names[0]; t++)
         if (strcmp(names[t], name) == 0) return (Closeloop__Timeliness)t;
     return CLOSELOOP__TIMELINESS__TIMELINESS_NONE;
+}
+
+/* --------------------------------------------------------- binary parameters */
+
+#define BYTEA_OID 17u /* pg_type.oid of bytea */
+
+static char *put_be32(char *p, uint32_t v) {
+    p[0] = (char)(v >> 24);
+    p[1] = (char)(v >> 16);
+    p[2] = (char)(v >> 8);
+    p[3] = (char)v;
+    return p + 4;
+}
+
+char *cl_sqlbin_bytea_array(const uint8_t *const *elems, const size_t *lens, size_t n, int *len) {
+    /* header: ndim, flags, element type; then (length, lower bound) of the dimension */
+    size_t total = 12 + (n ? 8 : 0);
+    bool nulls = false;
+    if (n > INT32_MAX) return NULL;
+    for (size_t i = 0; i < n; i++) {
+        size_t bytes = elems[i] ? lens[i] : 0;
+        if (bytes > INT32_MAX || total > (size_t)INT32_MAX - 4 - bytes) return NULL;
+        total += 4 + bytes;
+        nulls |= !elems[i];
+    }
+    char *buf = malloc(total), *p = buf;
+    if (!buf) return NULL;
+    p = put_be32(p, n ? 1 : 0);
+    p = put_be32(p, nulls ? 1 : 0);
+    p = put_be32(p, BYTEA_OID);
+    if (n) {
+        p = put_be32(p, (uint32_t)n);
+        p = put_be32(p, 1);
+    }
+    for (size_t i = 0; i < n; i++) {
+        if (!elems[i]) {
+            p = put_be32(p, UINT32_MAX); /* -1: NULL */
+            continue;
+        }
+        p = put_be32(p, (uint32_t)lens[i]);
+        if (lens[i]) memcpy(p, elems[i], lens[i]);
+        p += lens[i];
+    }
+    *len = (int)total;
+    return buf;
 }

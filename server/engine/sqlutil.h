@@ -76,9 +76,6 @@ int64_t cl_date_add_months(const char *s, int months);
 /* A UUID written 8-4-4-4-12 hex digits (either case). */
 bool cl_uuid_valid(const char *s);
 
-/* Lower-case hex of data[0..n) into out (2n + 1 bytes), NUL-terminated; returns out. */
-char *cl_hex_encode(char *out, const uint8_t *data, size_t n);
-
 /* Round kinds, severities and their stored names (inspection_rounds.kind,
  * inspection_items.severity); NULL / 0 (the NONE value) when unknown. */
 const char *cl_round_kind_name(Closeloop__RoundKind k);
@@ -86,3 +83,16 @@ Closeloop__RoundKind cl_round_kind_parse(const char *name);
 const char *cl_severity_name(Closeloop__Severity s);
 Closeloop__Severity cl_severity_parse(const char *name);
 Closeloop__Timeliness cl_timeliness_parse(const char *name);
+
+/* --- binary parameters --- */
+
+/* A one-dimensional bytea[] in PostgreSQL's binary array format (what array_recv reads
+ * for a parameter sent in binary, e.g. one marked `-- @binary` in a .sql file). All
+ * integers big-endian: int32 number of dimensions (0 for an empty array, else 1), int32
+ * flags (1 when an element is NULL, else 0), uint32 element type (bytea, OID 17); for
+ * the dimension int32 length n and int32 lower bound 1; then per element int32 byte
+ * count (-1 for NULL) and the bytes. elems[i] NULL is a NULL element, else lens[i] bytes.
+ * Returns a malloc'd buffer of *len bytes (the caller frees it), or NULL when out of
+ * memory or when the array would not fit a parameter (INT32_MAX bytes). */
+CL_MUSTCHECK char *cl_sqlbin_bytea_array(const uint8_t *const *elems, const size_t *lens, size_t n,
+                                         int *len);

@@ -2,11 +2,11 @@
  *
  *   record         ItemBatch requests of one item each through closeloopd (TLS, framing,
  *                  session, validation, one database batch), as fast as they are accepted
- *   record-direct  the same two prepared statements (set_actor + insp_item_record) with
- *                  the same parameters, sent straight to PostgreSQL with libpq as one
- *                  pipeline and one Sync per item: what the daemon's design can reach at
- *                  most (a pgbench equivalent; pgbench itself cannot produce a fresh UUID
- *                  array per transaction without an extra round trip)
+ *   record-direct  the same prepared statements (set_actor, insp_item_record, ticket_raise,
+ *                  ticket_of_items) with the same parameters, sent straight to PostgreSQL
+ *                  with libpq as one pipeline and one Sync per item: what the daemon's
+ *                  design can reach at most (a pgbench equivalent; pgbench itself cannot
+ *                  produce a fresh UUID array per transaction without an extra round trip)
  *   todo           TodoListRequest for one contractor through closeloopd (streamed pages)
  *
  * Prints one line: mode, connections, requests, errors, rate, p50/p99/max in ms. Each
@@ -23,8 +23,8 @@
 #include <libpq-fe.h>
 #include <openssl/rand.h>
 
+#include "cl_sql.h"
 #include "cloop.h"
-#include "dispatch.h"
 #include "sqlutil.h"
 
 typedef struct bench_opts {
@@ -169,10 +169,19 @@ static void *todo_worker(void *arg) {
     return NULL;
 }
 
-static const char *stmt_sql(const cl_db_stmt_t *table, const char *name) {
-    for (const cl_db_stmt_t *s = table; s->name; s++)
-        if (!strcmp(s->name, name)) return s->sql;
-    return NULL;
+/* Prepares statement id as the daemon's pool does (server/engine/db.c). */
+static void direct_prepare(PGconn *pg, int id) {
+    const cl_db_stmt_t *st = &cl_sql_stmts[id];
+    PQclear(PQprepare(pg, st->name, st->sql, 0, NULL));
+}
+
+/* Sends statement id with its parameters, the @binary ones with their lengths. */
+static void direct_send(PGconn *pg, int id, const char *const *p, const int *lengths) {
+    const cl_db_stmt_t *st = &cl_sql_stmts[id];
+    int formats[64] = {0};
+    for (int k = 0; k < st->nparams; k++)
+        formats[k] = (st->binary_params >> k) & 1;
+    PQsendQueryPrepared(pg, st->name, st->nparams, p, lengths, formats, st->binary_result);
 }
 
 /* Reads results up to the Sync; 0 when every statement succeeded. */
@@ -204,9 +213,12 @@ static void *record_direct_worker(void *arg) {
     }
     /* The daemon's connection settings. */
     PQclear(PQexec(pg, "SET plan_cache_mode = force_generic_plan"));
-    PQclear(PQprepare(pg, "set_actor", stmt_sql(cl_auth_stmts, "set_actor"), 0, NULL));
-    PQclear(PQprepare(pg, "insp_item_record", stmt_sql(cl_inspection_stmts, "insp_item_record"), 0,
-                      NULL));
+    direct_prepare(pg, CL_SQL(set_actor));
+    direct_prepare(pg, CL_SQL(insp_item_record));
+    direct_prepare(pg, CL_SQL(ticket_raise));
+    direct_prepare(pg, CL_SQL(ticket_of_items));
+    int no_photos_len = 0; /* hashes and bytes: empty binary bytea[] */
+    char *no_photos = cl_sqlbin_bytea_array(NULL, NULL, 0, &no_photos_len);
     PQenterPipelineMode(pg);
     char date[11], id[37], desc[64], projects[32], user_id[24], actor[256];
     today(date);
@@ -229,10 +241,11 @@ static void *record_direct_worker(void *arg) {
                              "waterproofing",
                              desc,
                              "minor"};
-        cl_sqlbuf_t b[15];
+        enum { TEXT_ARRAYS = 13 }; /* $5..$16 and $18 of insp_item_record */
+        cl_sqlbuf_t b[TEXT_ARRAYS];
         memset(b, 0, sizeof b);
-        char *arr[15];
-        for (int k = 0; k < 15; k++) {
+        char *arr[TEXT_ARRAYS];
+        for (int k = 0; k < TEXT_ARRAYS; k++) {
             cl_sqlbuf_array_open(&b[k]);
             if (k == 1)
                 cl_sqlbuf_array_int(&b[k], w->o->project);
@@ -242,17 +255,25 @@ static void *record_direct_worker(void *arg) {
                 cl_sqlbuf_array_text(&b[k], NULL); /* found_again_of */
             arr[k] = cl_sqlbuf_array_close(&b[k]); /* k > 10: no photos */
         }
-        const char *p[21] = {"clerk", NULL, NULL, projects, user_id, w->o->user};
-        for (int k = 0; k < 15; k++)
-            p[6 + k] = arr[k];
+        const char *p[CL_NPARAMS(insp_item_record)] = {"clerk", NULL, NULL, projects};
+        for (int k = 0; k < 12; k++)
+            p[4 + k] = arr[k];
+        p[16] = no_photos;
+        p[17] = arr[12];
+        p[18] = no_photos;
+        int lengths[CL_NPARAMS(insp_item_record)] = {0};
+        lengths[16] = lengths[18] = no_photos_len;
+        const char *raise_p[] = {user_id, w->o->user, arr[0]}, *read_p[] = {arr[0]};
         const char *ap[] = {actor};
         uint64_t t0 = now_ns();
-        PQsendQueryPrepared(pg, "set_actor", 1, ap, NULL, NULL, 0);
-        PQsendQueryPrepared(pg, "insp_item_record", 21, p, NULL, NULL, 0);
+        direct_send(pg, CL_SQL(set_actor), ap, NULL);
+        direct_send(pg, CL_SQL(insp_item_record), p, lengths);
+        direct_send(pg, CL_SQL(ticket_raise), raise_p, NULL);
+        direct_send(pg, CL_SQL(ticket_of_items), read_p, NULL);
         PQpipelineSync(pg);
         int failed = direct_drain(pg, w->err, sizeof w->err);
         uint64_t t1 = now_ns();
-        for (int k = 0; k < 15; k++)
+        for (int k = 0; k < TEXT_ARRAYS; k++)
             free(arr[k]);
         if (failed) {
             w->errors++;
@@ -263,6 +284,7 @@ static void *record_direct_worker(void *arg) {
     }
     PQexitPipelineMode(pg);
     PQfinish(pg);
+    free(no_photos);
     return NULL;
 }
 

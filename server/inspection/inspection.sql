@@ -1,0 +1,302 @@
+-- inspection.sql - the statements of the inspection area (server/inspection/inspection.c):
+-- the rounds of a project, recording inspection items, the handover acceptance form and
+-- the handover schedule. The tickets that items raise are the ticket area's
+-- (server/ticket/raise.sql); inspection.c runs both in one batch.
+--
+-- Every statement takes the session scope as its first four parameters ($1 role,
+-- $2 company, $3 contractor, $4 projects) and filters with cl_visible_project(), so a
+-- project outside the caller's scope reads exactly like a missing one. Each can be
+-- pasted into psql as it is (EXECUTE name (...) then runs it).
+
+-- Creates a round of a project, or returns the round an earlier request with the same
+-- idempotency key created. Parameters: $1..$4 the session scope, $5 the idempotency
+-- key, $6 the project, $7 the kind, $8 the planned start, $9 the planned end (NULL:
+-- none), $10 the department. A second round of the same kind violates UNIQUE
+-- (project_id, kind). One row: the round, or NULLs with missing = 'project'.
+-- @columns-of insp_round_list
+PREPARE insp_round_create AS
+WITH target AS (SELECT p.id FROM projects p
+                 WHERE p.id = $6::bigint
+                   AND cl_visible_project(p.id, $1::text, $2::bigint, $3::bigint, $4::bigint[])),
+     ins AS (INSERT INTO inspection_rounds (project_id, kind, planned_start, planned_end,
+                                            department, idem_key)
+             SELECT t.id, $7::text, $8::date, $9::date, $10::text, $5::text FROM target t
+             ON CONFLICT (idem_key) DO NOTHING RETURNING *),
+     rec AS (SELECT * FROM ins UNION ALL
+             SELECT * FROM inspection_rounds r
+              WHERE r.idem_key = $5::text AND NOT EXISTS (SELECT 1 FROM ins)
+                AND cl_visible_project(r.project_id, $1::text, $2::bigint, $3::bigint,
+                                       $4::bigint[]))
+SELECT rec.id, rec.version,
+       (extract(epoch FROM rec.created_at) * 1000)::bigint AS created_ms,
+       (extract(epoch FROM rec.updated_at) * 1000)::bigint AS updated_ms,
+       rec.project_id, rec.kind,
+       coalesce(to_char(rec.planned_start, 'YYYY-MM-DD'), '') AS planned_start,
+       coalesce(to_char(rec.planned_end, 'YYYY-MM-DD'), '') AS planned_end,
+       rec.department, rec.status,
+       coalesce(to_char(p.move_in_date, 'YYYY-MM-DD'), '') AS move_in_date,
+       CASE WHEN NOT EXISTS (SELECT 1 FROM target) THEN 'project' END AS missing,
+       NULL::text AS invalid
+  FROM (VALUES (1)) AS one (x)
+  LEFT JOIN rec ON true
+  LEFT JOIN projects p ON p.id = rec.project_id;
+
+-- The rounds of a project in the order they happen. Parameters: $1..$4 the session
+-- scope, $5 the project. No row at all: no such project; one row of NULLs: no rounds.
+PREPARE insp_round_list AS
+SELECT r.id, r.version,
+       (extract(epoch FROM r.created_at) * 1000)::bigint AS created_ms,
+       (extract(epoch FROM r.updated_at) * 1000)::bigint AS updated_ms,
+       r.project_id, r.kind,
+       coalesce(to_char(r.planned_start, 'YYYY-MM-DD'), '') AS planned_start,
+       coalesce(to_char(r.planned_end, 'YYYY-MM-DD'), '') AS planned_end,
+       r.department, r.status,
+       coalesce(to_char(p.move_in_date, 'YYYY-MM-DD'), '') AS move_in_date
+  FROM projects p
+  LEFT JOIN inspection_rounds r ON r.project_id = p.id
+ WHERE p.id = $5::bigint
+   AND cl_visible_project(p.id, $1::text, $2::bigint, $3::bigint, $4::bigint[])
+ ORDER BY array_position(ARRAY['mock1', 'mock2', 'mock3', 'handover', 'check3m', 'check11m',
+                               'check23m', 'check35m'], r.kind);
+
+-- Checks and records a batch of inspection items; the tickets they raise are
+-- ticket_raise's, the next statement of the same batch (server/ticket/raise.sql).
+-- Parameters: $1..$4 the session scope, then the items as parallel arrays: $5 item ids,
+-- $6 project ids, $7 unit numbers, $8 round kinds, $9 inspected_on, $10 inspectors,
+-- $11 locations, $12 categories, $13 descriptions, $14 severities, $15 found_again_of
+-- (NULL: none); and the photos: $16 their item's position (1-based), $17 their SHA-256
+-- (bytea[], binary), $18 their mime types, $19 their bytes (bytea[], binary).
+--
+-- c checks every item: its project visible, its unit found once by (project, number),
+-- its trade known, its id not used by an item of another unit, its found_again_of an
+-- item of the same unit. Every data-modifying CTE reads from ok, which is empty when any
+-- item is bad, so then nothing changes. Otherwise the new items (fresh: not in the
+-- database yet) get their round (created in_progress when missing), their unit's record
+-- of that round, the item and its photos. One row per item, in the batch's order: its
+-- position (ord), why it is bad (NULL: fine) and whether this statement inserted it
+-- (new; false for an item that was already recorded).
+--
+-- Rounds and records that already say what the items say (in this statement's snapshot)
+-- are not written nor locked, so batches on the same units do not queue behind each
+-- other. What reaches ON CONFLICT DO UPDATE is then either a real change or a row a
+-- concurrent transaction created after the snapshot; the update is unconditional so
+-- that such a row comes back through RETURNING instead of being lost. The guard is a
+-- last defence: a round or record still missing aborts the statement as retryable
+-- (40001) rather than lose items.
+-- @binary $17 $19
+PREPARE insp_item_record AS
+WITH r AS (SELECT x.*
+             FROM unnest($5::uuid[], $6::bigint[], $7::text[], $8::text[], $9::date[],
+                         $10::text[], $11::text[], $12::text[], $13::text[], $14::text[],
+                         $15::uuid[])
+                  WITH ORDINALITY AS x (item_id, project_id, unit, round, inspected_on,
+                                        inspector, location, category, description,
+                                        severity, again, ord)),
+     vp AS (SELECT p.id FROM (SELECT DISTINCT project_id FROM r) d
+              JOIN projects p ON p.id = d.project_id
+             WHERE cl_visible_project(p.id, $1::text, $2::bigint, $3::bigint, $4::bigint[])),
+     uk AS (SELECT r.ord, count(u.id) AS n, min(u.id) AS unit_id FROM r
+              JOIN vp ON vp.id = r.project_id
+              LEFT JOIN units u ON u.project_id = r.project_id AND u.number = r.unit
+             GROUP BY r.ord),
+     c AS (SELECT r.*, uk.unit_id, ii.id IS NOT NULL AS existing,
+                  CASE WHEN uk.ord IS NULL THEN 'project'
+                       WHEN uk.n = 0 THEN 'unit'
+                       WHEN uk.n > 1 THEN 'ambiguous'
+                       WHEN NOT EXISTS (SELECT 1 FROM trades tr WHERE tr.code = r.category)
+                            THEN 'category'
+                       WHEN ii.id IS NOT NULL AND ii.unit_id <> uk.unit_id THEN 'taken'
+                       WHEN r.again IS NOT NULL
+                            AND NOT EXISTS (SELECT 1 FROM inspection_items a
+                                             WHERE a.id = r.again AND a.unit_id = uk.unit_id)
+                            THEN 'again'
+                  END AS bad
+             FROM r
+             LEFT JOIN uk ON uk.ord = r.ord
+             LEFT JOIN inspection_items ii ON ii.id = r.item_id),
+     ok AS (SELECT * FROM c WHERE NOT EXISTS (SELECT 1 FROM c x WHERE x.bad IS NOT NULL)),
+     fresh AS (SELECT * FROM ok WHERE NOT existing),
+     new_rounds AS (INSERT INTO inspection_rounds AS ro (project_id, kind, status)
+                    SELECT DISTINCT f.project_id, f.round, 'in_progress' FROM fresh f
+                     WHERE NOT EXISTS (SELECT 1 FROM inspection_rounds x
+                                        WHERE x.project_id = f.project_id AND x.kind = f.round
+                                          AND x.status <> 'planned')
+                    ON CONFLICT (project_id, kind) DO UPDATE SET status = 'in_progress'
+                    RETURNING ro.id, ro.project_id, ro.kind),
+     rounds AS (SELECT * FROM new_rounds UNION
+                SELECT ro.id, ro.project_id, ro.kind FROM inspection_rounds ro
+                 WHERE (ro.project_id, ro.kind) IN (SELECT project_id, round FROM fresh)),
+     fr AS (SELECT f.*, ro.id AS round_id FROM fresh f
+              JOIN rounds ro ON ro.project_id = f.project_id AND ro.kind = f.round),
+     -- A record keeps the date and inspector it was first given: for the handover round
+     -- it is the acceptance form, and an item found on a later visit (it has its own
+     -- date) must not move the form to another day. Only blanks are filled in.
+     up_recs AS (INSERT INTO inspection_records AS ir (project_id, unit_id, round_id,
+                                                       inspected_on, inspector)
+                 SELECT w.*
+                   FROM (SELECT DISTINCT ON (unit_id, round_id)
+                                project_id, unit_id, round_id, inspected_on, inspector
+                           FROM fr ORDER BY unit_id, round_id, ord DESC) AS w
+                  WHERE NOT EXISTS (SELECT 1 FROM inspection_records x
+                                     WHERE x.unit_id = w.unit_id AND x.round_id = w.round_id
+                                       AND x.inspected_on IS NOT NULL
+                                       AND (x.inspector <> '' OR w.inspector = ''))
+                 ON CONFLICT (unit_id, round_id) DO UPDATE
+                    SET inspected_on = coalesce(ir.inspected_on, EXCLUDED.inspected_on),
+                        inspector = CASE WHEN ir.inspector <> '' THEN ir.inspector
+                                         ELSE EXCLUDED.inspector END
+                 RETURNING ir.id, ir.unit_id, ir.round_id),
+     recs AS (SELECT * FROM up_recs UNION
+              SELECT ir.id, ir.unit_id, ir.round_id FROM inspection_records ir
+               WHERE (ir.unit_id, ir.round_id) IN (SELECT unit_id, round_id FROM fr)),
+     items AS (INSERT INTO inspection_items (id, record_id, project_id, unit_id, round_id,
+                                             location, category, description, severity,
+                                             found_again_of, inspected_on, inspector)
+               SELECT fr.item_id, recs.id, fr.project_id, fr.unit_id, fr.round_id,
+                      fr.location, fr.category, fr.description, fr.severity, fr.again,
+                      fr.inspected_on, fr.inspector
+                 FROM fr JOIN recs ON recs.unit_id = fr.unit_id AND recs.round_id = fr.round_id
+               ON CONFLICT (id) DO NOTHING
+               RETURNING id),
+     ph AS (SELECT i.id AS item_id, x.hash, x.mime, x.data
+              FROM unnest($16::int[], $17::bytea[], $18::text[], $19::bytea[])
+                   AS x (ord, hash, mime, data)
+              JOIN fr ON fr.ord = x.ord
+              JOIN items i ON i.id = fr.item_id),
+     new_photos AS (INSERT INTO photos (sha256, mime, size, data)
+                    SELECT DISTINCT ON (hash) hash, mime, length(data), data FROM ph
+                    ON CONFLICT (sha256) DO NOTHING RETURNING 1),
+     new_item_photos AS (INSERT INTO item_photos (item_id, sha256)
+                         SELECT DISTINCT item_id, hash FROM ph
+                         ON CONFLICT DO NOTHING RETURNING 1),
+     guard AS (SELECT CASE WHEN (SELECT count(*) FROM fresh) = (SELECT count(*) FROM fr)
+                            AND (SELECT count(*) FROM fr) =
+                                (SELECT count(*) FROM fr JOIN recs
+                                    ON recs.unit_id = fr.unit_id AND recs.round_id = fr.round_id)
+                           THEN 0
+                           ELSE cl_retry('a round or record of these items was created '
+                                         'concurrently; retry') END AS g)
+SELECT c.ord, c.bad, i.id IS NOT NULL AS new
+  FROM c
+  LEFT JOIN items i ON i.id = c.item_id
+ WHERE (SELECT g FROM guard) = 0
+ ORDER BY c.ord;
+
+-- Records a unit's handover acceptance form (the record of the project's handover
+-- round, created in progress when missing; a planned round is now in progress).
+-- Parameters: $1..$4 the session scope, $5 the project, $6 the unit number,
+-- $7 inspected_on (NULL: as recorded, else today), $8 the inspector, $9 the outcome,
+-- $10 the not-taken-over reason, $11 keys handed, $12 the water, $13 the power, $14 the
+-- gas reading, $15 the signoff (NULL: none), $16 the refusal reason, $17 satisfaction
+-- (NULL: not given). An identical form changes nothing. An existing round is written
+-- only when it is planned, or when a concurrent transaction created it after this
+-- statement's snapshot: then the update returns it instead of losing it. One row: the
+-- record with its item count, or NULLs with missing (project, unit) or invalid (a unit
+-- number used in two buildings).
+PREPARE insp_handover_record AS
+WITH target AS (SELECT p.id FROM projects p
+                 WHERE p.id = $5::bigint
+                   AND cl_visible_project(p.id, $1::text, $2::bigint, $3::bigint, $4::bigint[])),
+     unit AS (SELECT u.id, u.number FROM units u JOIN target t ON u.project_id = t.id
+               WHERE u.number = $6::text),
+     one AS (SELECT id, number FROM unit WHERE (SELECT count(*) FROM unit) = 1),
+     new_round AS (INSERT INTO inspection_rounds AS ro (project_id, kind, status)
+                   SELECT t.id, 'handover', 'in_progress' FROM target t
+                    WHERE EXISTS (SELECT 1 FROM one)
+                      AND NOT EXISTS (SELECT 1 FROM inspection_rounds x
+                                       WHERE x.project_id = t.id AND x.kind = 'handover'
+                                         AND x.status <> 'planned')
+                   ON CONFLICT (project_id, kind) DO UPDATE SET status = 'in_progress'
+                   RETURNING id),
+     rnd AS (SELECT id FROM new_round UNION
+             SELECT ro.id FROM inspection_rounds ro JOIN target t ON ro.project_id = t.id
+              WHERE ro.kind = 'handover'),
+     up AS (INSERT INTO inspection_records AS ir (project_id, unit_id, round_id, inspected_on,
+                                                  inspector, outcome, not_taken_reason,
+                                                  keys_handed, water_reading, power_reading,
+                                                  gas_reading, signoff, refusal_reason,
+                                                  satisfaction)
+            SELECT t.id, o.id, r.id, coalesce($7::date, current_date), $8::text, $9::text,
+                   $10::text, $11::int, $12::text, $13::text, $14::text, $15::text,
+                   $16::text, $17::int
+              FROM target t, one o, rnd r
+            ON CONFLICT (unit_id, round_id) DO UPDATE
+               SET (inspected_on, inspector, outcome, not_taken_reason, keys_handed,
+                    water_reading, power_reading, gas_reading, signoff, refusal_reason,
+                    satisfaction) =
+                   (coalesce($7::date, ir.inspected_on, current_date), $8::text, $9::text,
+                    $10::text, $11::int, $12::text, $13::text, $14::text, $15::text,
+                    $16::text, $17::int)
+             WHERE (ir.inspected_on, ir.inspector, ir.outcome, ir.not_taken_reason,
+                    ir.keys_handed, ir.water_reading, ir.power_reading, ir.gas_reading,
+                    ir.signoff, ir.refusal_reason, ir.satisfaction) IS DISTINCT FROM
+                   (coalesce($7::date, ir.inspected_on, current_date), $8::text, $9::text,
+                    $10::text, $11::int, $12::text, $13::text, $14::text, $15::text,
+                    $16::text, $17::int)
+            RETURNING *),
+     rec AS (SELECT * FROM up UNION ALL
+             SELECT ir.* FROM inspection_records ir, one o, rnd r
+              WHERE ir.unit_id = o.id AND ir.round_id = r.id AND NOT EXISTS (SELECT 1 FROM up))
+SELECT rec.id, rec.version,
+       (extract(epoch FROM rec.created_at) * 1000)::bigint AS created_ms,
+       (extract(epoch FROM rec.updated_at) * 1000)::bigint AS updated_ms,
+       rec.project_id, o.number AS unit, 'handover' AS round,
+       coalesce(to_char(rec.inspected_on, 'YYYY-MM-DD'), '') AS inspected_on,
+       rec.inspector, coalesce(rec.outcome, '') AS outcome, rec.not_taken_reason,
+       rec.keys_handed, rec.water_reading, rec.power_reading, rec.gas_reading,
+       coalesce(rec.signoff, '') AS signoff, rec.refusal_reason,
+       coalesce(rec.satisfaction, 0) AS satisfaction,
+       (SELECT count(*) FROM inspection_items i WHERE i.record_id = rec.id) AS items,
+       CASE WHEN NOT EXISTS (SELECT 1 FROM target) THEN 'project'
+            WHEN NOT EXISTS (SELECT 1 FROM unit) THEN format('unit %s', $6::text)
+       END AS missing,
+       CASE WHEN (SELECT count(*) FROM unit) > 1
+            THEN format('unit number %s is used in more than one building of the project; '
+                        'rename one', $6::text)
+       END AS invalid
+  FROM (VALUES (1)) AS single (x)
+  LEFT JOIN rec ON true
+  LEFT JOIN one o ON true;
+
+-- Schedules the handover of units on a day (the project's handover round, created
+-- planned when missing; an existing one is left as it is unless a concurrent
+-- transaction created it after this statement's snapshot, when the update returns it).
+-- Parameters: $1..$4 the session scope, $5 the project, $6 the date, $7 the unit
+-- numbers. All or nothing: an unknown number schedules none. One row: whether the
+-- project was found (project_found: 0 or 1), how many numbers are unknown, up to 10 of
+-- them, and how many records changed.
+PREPARE insp_handover_schedule AS
+WITH target AS (SELECT p.id FROM projects p
+                 WHERE p.id = $5::bigint
+                   AND cl_visible_project(p.id, $1::text, $2::bigint, $3::bigint, $4::bigint[])),
+     want AS (SELECT DISTINCT n AS number FROM unnest($7::text[]) AS n),
+     found AS (SELECT u.id, u.number FROM want w
+                 JOIN units u ON u.number = w.number
+                 JOIN target t ON u.project_id = t.id),
+     unknown AS (SELECT w.number FROM want w
+                  WHERE NOT EXISTS (SELECT 1 FROM found f WHERE f.number = w.number)),
+     go AS (SELECT 1 FROM target WHERE NOT EXISTS (SELECT 1 FROM unknown)),
+     new_round AS (INSERT INTO inspection_rounds AS ro (project_id, kind, status)
+                   SELECT t.id, 'handover', 'planned' FROM target t
+                    WHERE EXISTS (SELECT 1 FROM go)
+                      AND NOT EXISTS (SELECT 1 FROM inspection_rounds x
+                                       WHERE x.project_id = t.id AND x.kind = 'handover')
+                   ON CONFLICT (project_id, kind) DO UPDATE SET status = ro.status
+                   RETURNING id),
+     rnd AS (SELECT id FROM new_round UNION
+             SELECT ro.id FROM inspection_rounds ro JOIN target t ON ro.project_id = t.id
+              WHERE ro.kind = 'handover'),
+     up AS (INSERT INTO inspection_records AS ir (project_id, unit_id, round_id, scheduled_on)
+            SELECT t.id, f.id, r.id, $6::date FROM found f, target t, rnd r, go
+            ON CONFLICT (unit_id, round_id) DO UPDATE SET scheduled_on = EXCLUDED.scheduled_on
+             WHERE ir.scheduled_on IS DISTINCT FROM EXCLUDED.scheduled_on
+            RETURNING 1)
+SELECT (SELECT count(*) FROM target) AS project_found,
+       (SELECT count(*) FROM unknown) AS unknown,
+       (SELECT string_agg(number, ', ' ORDER BY number)
+          FROM (SELECT number FROM unknown ORDER BY number LIMIT 10) AS x) AS unknown_units,
+       (SELECT count(*) FROM up) AS scheduled,
+       CASE WHEN EXISTS (SELECT 1 FROM go) AND NOT EXISTS (SELECT 1 FROM rnd)
+            THEN cl_retry('the handover round was created concurrently; retry')
+            ELSE 0
+       END AS guard;

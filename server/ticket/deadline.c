@@ -1,0 +1,78 @@
+/* deadline.c - a project's repair deadline presets: how many days a ticket of a
+ * category ('' = any) and severity gets to be repaired. Setting one changes only tickets
+ * raised from then on (raise.sql reads them through cl_ticket_deadline()); existing
+ * tickets keep their deadline.
+ *
+ * Each request is one database batch (deadline.sql): a set is "set_actor" and
+ * ticket_deadline_set, a list is ticket_deadline_list; both take the session scope, so
+ * a project outside it reads like a missing one.
+ *
+ * Runs on the loop thread. A cl_call_t (handler.h) holds one request's state; the
+ * ready-made callbacks cl_call_one_done / cl_call_list_done answer and free it. */
+#include "deadline.h"
+
+#include <stdint.h>
+#include <stdio.h>
+
+#include "handler.h"
+#include "msg.h"
+#include "sqlutil.h"
+
+#define DEADLINE_DAYS_MAX 3650
+
+/* DeadlinePreset from a row of ticket_deadline_list (or of ticket_deadline_set, whose
+ * columns begin with the same: @columns-of). */
+static ProtobufCMessage *preset_fill(void *slot, const cl_call_t *c, const PGresult *res, int row) {
+    (void)c;
+    cl_pb_deadline_preset_t *d = slot;
+    closeloop__deadline_preset__init(d);
+    d->project_id = cl_sql_i64(res, row, CL_COL(ticket_deadline_list, project_id));
+    d->category = PQgetvalue(res, row, CL_COL(ticket_deadline_list, category));
+    d->severity = cl_severity_parse(cl_sql_text(res, row, CL_COL(ticket_deadline_list, severity)));
+    d->days = (uint32_t)cl_sql_i64(res, row, CL_COL(ticket_deadline_list, days));
+    return &d->base;
+}
+
+static const cl_call_kind_t preset_kind = {
+    .reply_type = CL_MSG_DEADLINE_PRESET,
+    .page_type = CL_MSG_DEADLINE_PRESET_PAGE,
+    .page = &closeloop__deadline_preset_page__descriptor,
+    .slot_size = sizeof(cl_pb_deadline_preset_t),
+    .fill = preset_fill,
+};
+
+void cl_ticket_deadline_set(cl_req_t *req) {
+    const cl_pb_deadline_set_t *m = (const cl_pb_deadline_set_t *)req->msg;
+    if (!cl_req_need_id(req, "project_id", m->project_id)) return;
+    if (*m->category && !cl_req_need_trade(req, m->category)) return;
+    if (!cl_severity_name(m->severity)) {
+        cl_req_fail(req, CL_EINVAL, "severity must be minor, major or critical");
+        return;
+    }
+    if (m->days < 1 || m->days > DEADLINE_DAYS_MAX) {
+        cl_req_fail(req, CL_EINVAL, "days must be between 1 and %d", DEADLINE_DAYS_MAX);
+        return;
+    }
+    cl_call_t *c = cl_call_new(req, sizeof *c);
+    if (!c) return; /* answered */
+    c->kind = &preset_kind;
+    snprintf(c->lost, sizeof c->lost, "the preset changed while it was being set; retry");
+    char project[24], days[24];
+    const cl_call_stmt_t st =
+        CL_STMT(ticket_deadline_set, CL_CALL_SCOPE(c), cl_sql_int_param(project, m->project_id),
+                m->category, cl_severity_name(m->severity), cl_sql_int_param(days, m->days));
+    cl_call_run(c, true, &st, 1, cl_call_one_done);
+}
+
+void cl_ticket_deadline_list(cl_req_t *req) {
+    const cl_pb_deadline_list_req_t *m = (const cl_pb_deadline_list_req_t *)req->msg;
+    if (!cl_req_need_id(req, "project_id", m->project_id)) return;
+    cl_call_t *c = cl_call_new(req, sizeof *c);
+    if (!c) return; /* answered */
+    c->kind = &preset_kind;
+    snprintf(c->notfound, sizeof c->notfound, "no such project");
+    char project[24];
+    const cl_call_stmt_t st =
+        CL_STMT(ticket_deadline_list, CL_CALL_SCOPE(c), cl_sql_int_param(project, m->project_id));
+    cl_call_run(c, false, &st, 1, cl_call_list_done);
+}
