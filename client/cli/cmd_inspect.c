@@ -6,7 +6,7 @@
  * Every verb opens the stored session (session_store.h), sends its request and prints
  * the result through output.h. Items carry client-generated UUIDs: `inspect record`
  * uses --item-id or a fresh UUIDv4; `inspect import` uses the file's item_id column or
- * derives a name-based UUIDv8 from the row's content (SHA-256, see item_uuid below), so
+ * derives a name-based UUIDv8 from the row's content (the rule in common/item_id.h), so
  * importing the same file twice creates nothing the second time. The import streams the
  * file through csv_import.c, shared with `unit import` (cmd_import.c): chunks of rows go
  * to the server as ItemBatch messages that it applies whole or rejects whole, one at a
@@ -19,20 +19,18 @@
 #include <string.h>
 #include <sys/stat.h>
 
-#include <openssl/evp.h>
-
 #include "cli.h"
 #include "cli_util.h"
 #include "cloop.h"
 #include "csv_import.h"
+#include "item_id.h"
 #include "session_store.h"
 
 #define PHOTO_MAX_BYTES  (2u * 1024u * 1024u) /* per photo, as the server allows */
 #define PHOTO_MAX_COUNT  5u
 #define IMPORT_DEF_CHUNK 500u
 #define IMPORT_MAX_CHUNK 2000u
-#define SCHEDULE_MAX     100000u             /* units in one schedule */
-#define ITEM_NAMESPACE   "closeloop:item:v1" /* prefix of derived item ids; never change */
+#define SCHEDULE_MAX     100000u /* units in one schedule */
 
 /* ---- names of the wire enums ------------------------------------------------------- */
 
@@ -541,9 +539,9 @@ typedef struct proj {
     int64_t id;
 } proj_t;
 
-/* Occurrences of one row content (SHA-256 of the fields) seen so far in the file. */
+/* Occurrences of one row content (its cl_item_content_key) seen so far in the file. */
 typedef struct seen {
-    uint8_t key[32];
+    uint8_t key[CL_SHA256_LEN];
     uint32_t count; /* 0: empty slot */
 } seen_t;
 
@@ -666,7 +664,7 @@ static int64_t resolve_project(import_t *im, uint32_t line, const char *p, size_
 }
 
 /* The occurrence index (0, 1, ...) of a row content among the rows seen so far. */
-static int seen_count(import_t *im, const uint8_t key[32], uint32_t *idx) {
+static int seen_count(import_t *im, const uint8_t key[CL_SHA256_LEN], uint32_t *idx) {
     if (im->seen_n * 2 >= im->seen_cap) {
         size_t cap = im->seen_cap ? im->seen_cap * 2 : 1024;
         seen_t *t = calloc(cap, sizeof *t);
@@ -687,51 +685,23 @@ static int seen_count(import_t *im, const uint8_t key[32], uint32_t *idx) {
     uint64_t h;
     memcpy(&h, key, sizeof h);
     size_t j = (size_t)h & (im->seen_cap - 1);
-    while (im->seen[j].count && memcmp(im->seen[j].key, key, 32) != 0)
+    while (im->seen[j].count && memcmp(im->seen[j].key, key, CL_SHA256_LEN) != 0)
         j = (j + 1) & (im->seen_cap - 1);
     if (!im->seen[j].count) {
-        memcpy(im->seen[j].key, key, 32);
+        memcpy(im->seen[j].key, key, CL_SHA256_LEN);
         im->seen_n++;
     }
     *idx = im->seen[j].count++;
     return 0;
 }
 
-/* The derived item id of a row without item_id: SHA-256 over ITEM_NAMESPACE and the
- * fields project id, unit, round, inspected_on, location, category, description and
- * severity, each preceded by 0x1F, then 0x1F and the decimal occurrence index of that
- * same content in the file (0 for the first); the first 16 bytes of the digest with the
- * version nibble set to 8 and the RFC 4122 variant, as a UUID. */
-static int item_uuid(import_t *im, const char *const *f, size_t nf, char out[37]) {
-    EVP_MD_CTX *ctx = EVP_MD_CTX_new(), *copy = EVP_MD_CTX_new();
-    uint8_t key[EVP_MAX_MD_SIZE], d[EVP_MAX_MD_SIZE];
-    unsigned klen = 0, dlen = 0;
-    int ok = ctx && copy && EVP_DigestInit_ex(ctx, EVP_sha256(), NULL) == 1 &&
-             EVP_DigestUpdate(ctx, ITEM_NAMESPACE, strlen(ITEM_NAMESPACE)) == 1;
-    for (size_t i = 0; ok && i < nf; i++)
-        ok =
-            EVP_DigestUpdate(ctx, "\x1f", 1) == 1 && EVP_DigestUpdate(ctx, f[i], strlen(f[i])) == 1;
-    ok = ok && EVP_MD_CTX_copy_ex(copy, ctx) == 1 && EVP_DigestFinal_ex(copy, key, &klen) == 1;
+/* The derived item id of a row without item_id (the rule is in common/item_id.h); the
+ * occurrence index counts the earlier rows of the same content in this file. */
+static int item_uuid(import_t *im, const cl_item_content_t *c, char out[CL_ITEM_ID_LEN + 1]) {
+    uint8_t key[CL_SHA256_LEN];
     uint32_t idx = 0;
-    if (ok && seen_count(im, key, &idx) < 0) ok = 0;
-    char tail[16];
-    int tn = snprintf(tail, sizeof tail, "\x1f%" PRIu32, idx);
-    ok = ok && EVP_DigestUpdate(ctx, tail, (size_t)tn) == 1 &&
-         EVP_DigestFinal_ex(ctx, d, &dlen) == 1 && dlen >= 16;
-    EVP_MD_CTX_free(ctx);
-    EVP_MD_CTX_free(copy);
-    if (!ok) return -1;
-    d[6] = (uint8_t)((d[6] & 0x0F) | 0x80); /* version 8: custom, name-based */
-    d[8] = (uint8_t)((d[8] & 0x3F) | 0x80); /* RFC 4122 variant */
-    static const char hex[] = "0123456789abcdef";
-    size_t o = 0;
-    for (size_t i = 0; i < 16; i++) {
-        if (i == 4 || i == 6 || i == 8 || i == 10) out[o++] = '-';
-        out[o++] = hex[d[i] >> 4];
-        out[o++] = hex[d[i] & 0x0F];
-    }
-    out[o] = '\0';
-    return 0;
+    if (cl_item_content_key(c, key) != CL_OK || seen_count(im, key, &idx) < 0) return -1;
+    return cl_item_id_derive(c, idx, out) == CL_OK ? 0 : -1;
 }
 
 /* At most 40 bytes of v[0..len) for a message, not cutting a UTF-8 sequence. */
@@ -820,11 +790,10 @@ static void item_row(csv_import_t *base, uint32_t line) {
     if (given_id[0]) {
         memcpy(id, given_id, 37);
     } else {
-        char pid[24];
-        snprintf(pid, sizeof pid, "%" PRId64, project);
-        const char *f[] = {pid,          it->unit,     ROUND_NAME(rk),  date,
-                           it->location, it->category, it->description, SEVERITY_NAME(sv)};
-        if (item_uuid(im, f, 8, id) < 0) {
+        const cl_item_content_t content = {
+            project,      it->unit,     ROUND_NAME(rk),  date,
+            it->location, it->category, it->description, SEVERITY_NAME(sv)};
+        if (item_uuid(im, &content, id) < 0) {
             csv_import_fatal(base, "cannot compute an item id (SHA-256 failed)");
             return;
         }
