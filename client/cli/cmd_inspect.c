@@ -1,7 +1,6 @@
 /* cmd_inspect.c - the inspection commands: `round` (plan and list a project's inspection
- * rounds), `inspect` (record one item, import a day's paper forms from CSV, record a
- * unit's handover acceptance form, set the handover schedule) and `deadline` (repair
- * deadline presets).
+ * rounds) and `inspect` (record one item, import a day's paper forms from CSV, record a
+ * unit's handover acceptance form, set the handover schedule).
  *
  * Every verb opens the stored session (session_store.h), sends its request and prints
  * the result through output.h. Items carry client-generated UUIDs: `inspect record`
@@ -45,19 +44,8 @@ static const char *const state_names[] = {"", "dispatch", "open", "repaired", "c
 
 #define NNAMES(a) (sizeof a / sizeof a[0])
 
-static const char *name_of(const char *const *names, size_t n, int v) {
-    return v > 0 && (size_t)v < n ? names[v] : "";
-}
-
-/* The enum value named s (1..n-1), or 0. */
-static int name_parse(const char *const *names, size_t n, const char *s, size_t len) {
-    for (size_t i = 1; i < n; i++)
-        if (strlen(names[i]) == len && strncmp(names[i], s, len) == 0) return (int)i;
-    return 0;
-}
-
-#define ROUND_NAME(v)    name_of(round_names, NNAMES(round_names), (int)(v))
-#define SEVERITY_NAME(v) name_of(severity_names, NNAMES(severity_names), (int)(v))
+#define ROUND_NAME(v)    cli_name_of(round_names, NNAMES(round_names), (int)(v))
+#define SEVERITY_NAME(v) cli_name_of(severity_names, NNAMES(severity_names), (int)(v))
 
 /* ---- rows --------------------------------------------------------------------------- */
 
@@ -87,89 +75,10 @@ static int64_t meta_id(const Closeloop__Meta *m) {
     return m ? m->id : 0;
 }
 
-static cli_table_t *new_table(size_t ncols, const char *const *cols, unsigned numeric) {
-    cli_table_t *t = cli_table_new(ncols, cols);
-    if (t)
-        for (size_t i = 0; i < ncols; i++)
-            if (numeric & (1u << i)) cli_table_set_numeric(t, i);
-    if (!t) cli_errorf("out of memory");
-    return t;
-}
-
-typedef int (*page_fn)(cli_table_t *t, const ProtobufCMessage *page);
-
-typedef struct list_ctx {
-    page_fn add;
-    cli_table_t *t;
-} list_ctx_t;
-
-static int on_list_page(void *arg, const ProtobufCMessage *page) {
-    list_ctx_t *x = arg;
-    return x->add(x->t, page);
-}
-
-/* Streams a list request into one table and prints it. */
-static int do_list(const cli_settings_t *s, cli_table_t *t, uint16_t type,
-                   const ProtobufCMessage *req, uint16_t page_type, page_fn add) {
-    if (!t) return CLI_EXIT_FAIL;
-    cli_session_t ss;
-    int rc = cli_session_open(s, &ss);
-    if (rc == CLI_EXIT_OK) {
-        list_ctx_t x = {add, t};
-        int crc = cli_session_stream(&ss, type, req, page_type, on_list_page, &x);
-        rc = crc != CL_OK ? cli_session_fail(&ss, crc) : cli_print_table(s, t);
-        cli_session_close(&ss);
-    }
-    cli_table_free(t);
-    return rc;
-}
-
-/* Sends one request and hands its reply to show (which prints it). */
-static int do_call(const cli_settings_t *s, uint16_t type, const ProtobufCMessage *req,
-                   uint16_t reply_type,
-                   int (*show)(const cli_settings_t *s, const ProtobufCMessage *reply)) {
-    cli_session_t ss;
-    int rc = cli_session_open(s, &ss);
-    if (rc != CLI_EXIT_OK) return rc;
-    ProtobufCMessage *m = NULL;
-    int crc = cli_session_call(&ss, type, req, reply_type, &m);
-    rc = crc != CL_OK ? cli_session_fail(&ss, crc) : show(s, m);
-    cl_msg_free(m);
-    cli_session_close(&ss);
-    return rc;
-}
-
-/* Parses an enum option; prints a usage error listing the names when unknown. */
-static int opt_enum(const char *what, const char *opt, const char *v, const char *const *names,
-                    size_t n, int *out) {
-    *out = v ? name_parse(names, n, v, strlen(v)) : 0;
-    if (*out) return 0;
-    char list[200] = "";
-    for (size_t i = 1; i < n; i++)
-        snprintf(list + strlen(list), sizeof list - strlen(list), "%s%s", i > 1 ? ", " : "",
-                 names[i]);
-    if (v)
-        cli_errorf("%s: unknown %s '%s': use %s", what, opt, v, list);
-    else
-        cli_errorf("%s: %s is required: use %s", what, opt, list);
-    return -1;
-}
-
 static int opt_date(const char *what, const char *opt, const char *v) {
     if (!v || cli_date_ok(v)) return 0;
     cli_errorf("%s: invalid %s '%s': give a date as YYYY-MM-DD", what, opt, v);
     return -1;
-}
-
-static int opt_uint(const char *what, const char *opt, const char *v, uint64_t max, uint32_t *out) {
-    uint64_t x = 0;
-    if (v && cli_parse_u64(v, 0, max, &x) != CL_OK) {
-        cli_errorf("%s: invalid %s '%s': give a whole number from 0 to %" PRIu64, what, opt, v,
-                   max);
-        return -1;
-    }
-    *out = (uint32_t)x;
-    return 0;
 }
 
 /* Checks that every non-NULL text is UTF-8. */
@@ -200,7 +109,7 @@ static int round_add_row(cli_table_t *t, const Closeloop__Round *x) {
     r.cell[3] = str(x->planned_start);
     r.cell[4] = str(x->planned_end);
     r.cell[5] = str(x->department);
-    r.cell[6] = name_of(status_names, NNAMES(status_names), (int)x->status);
+    r.cell[6] = cli_name_of(status_names, NNAMES(status_names), (int)x->status);
     r.cell[7] = w;
     int rc = cli_table_add(t, r.cell);
     free(w);
@@ -218,7 +127,7 @@ static int round_show(const cli_settings_t *s, const ProtobufCMessage *m) {
     const Closeloop__Round *x = (const Closeloop__Round *)m;
     for (size_t i = 0; i < x->n_warnings; i++)
         fprintf(stderr, "warning: %s\n", str(x->warnings[i]));
-    cli_table_t *t = new_table(8, round_cols, 0x3);
+    cli_table_t *t = cli_new_table(8, round_cols, 0x3);
     if (!t) return CLI_EXIT_FAIL;
     int rc = round_add_row(t, x) == CL_OK ? cli_print_table(s, t) : CLI_EXIT_FAIL;
     cli_table_free(t);
@@ -236,7 +145,7 @@ static int round_add(const cli_settings_t *s, int argc, char **argv) {
     Closeloop__RoundCreate req = CLOSELOOP__ROUND_CREATE__INIT;
     if (cli_need(w, "--project", project) < 0 ||
         cli_parse_id("--project", project, &req.project_id) != CL_OK ||
-        opt_enum(w, "--kind", kind, round_names, NNAMES(round_names), &k) < 0 ||
+        cli_opt_enum(w, "--kind", kind, round_names, NNAMES(round_names), &k) < 0 ||
         opt_date(w, "--start", start) < 0 || opt_date(w, "--end", end) < 0 ||
         (dept && cli_utf8_arg_ok(w, dept) < 0))
         return CLI_EXIT_USAGE;
@@ -251,7 +160,7 @@ static int round_add(const cli_settings_t *s, int argc, char **argv) {
     if (start) req.planned_start = (char *)start;
     if (end) req.planned_end = (char *)end;
     if (dept) req.department = (char *)dept;
-    return do_call(s, CL_MSG_ROUND_CREATE_REQ, &req.base, CL_MSG_ROUND, round_show);
+    return cli_call_show(s, CL_MSG_ROUND_CREATE_REQ, &req.base, CL_MSG_ROUND, round_show);
 }
 
 static int round_list(const cli_settings_t *s, int argc, char **argv) {
@@ -263,8 +172,8 @@ static int round_list(const cli_settings_t *s, int argc, char **argv) {
     if (cli_need("round list", "--project", project) < 0 ||
         cli_parse_id("--project", project, &req.project_id) != CL_OK)
         return CLI_EXIT_USAGE;
-    return do_list(s, new_table(8, round_cols, 0x3), CL_MSG_ROUND_LIST_REQ, &req.base,
-                   CL_MSG_ROUND_PAGE, round_add_page);
+    return cli_list_print(s, cli_new_table(8, round_cols, 0x3), CL_MSG_ROUND_LIST_REQ, &req.base,
+                          CL_MSG_ROUND_PAGE, round_add_page);
 }
 
 static const cli_verb_t round_verbs[] = {
@@ -346,7 +255,7 @@ static int read_photo(const char *path, Closeloop__Photo *ph) {
 
 static int record_show(const cli_settings_t *s, const Closeloop__ItemBatchResult *r,
                        const char *item_id) {
-    cli_table_t *t = new_table(7, ticket_cols, 0x2);
+    cli_table_t *t = cli_new_table(7, ticket_cols, 0x2);
     if (!t) return CLI_EXIT_FAIL;
     const char *recorded = r->inserted ? "inserted" : "unchanged";
     int rc = CL_OK;
@@ -355,7 +264,7 @@ static int record_show(const cli_settings_t *s, const Closeloop__ItemBatchResult
         row_t w = {0};
         w.cell[0] = str(x->id);
         w.cell[1] = ref(&w, 1, x->number);
-        w.cell[2] = name_of(state_names, NNAMES(state_names), (int)x->state);
+        w.cell[2] = cli_name_of(state_names, NNAMES(state_names), (int)x->state);
         w.cell[3] = ref(&w, 3, x->contractor_id);
         w.cell[4] = str(x->contractor_name);
         w.cell[5] = str(x->deadline);
@@ -435,8 +344,8 @@ static int inspect_record(const cli_settings_t *s, int argc, char **argv) {
         cli_need(w, "--unit", unit) < 0 || cli_need(w, "--date", date) < 0 ||
         opt_date(w, "--date", date) < 0 || cli_need(w, "--location", location) < 0 ||
         cli_need(w, "--category", category) < 0 ||
-        opt_enum(w, "--round", round, round_names, NNAMES(round_names), &rk) < 0 ||
-        opt_enum(w, "--severity", severity, severity_names, NNAMES(severity_names), &sv) < 0 ||
+        cli_opt_enum(w, "--round", round, round_names, NNAMES(round_names), &rk) < 0 ||
+        cli_opt_enum(w, "--severity", severity, severity_names, NNAMES(severity_names), &sv) < 0 ||
         texts_ok(w, texts, 4) < 0)
         return CLI_EXIT_USAGE;
     if (!cli_trade_code_ok(category)) {
@@ -718,7 +627,7 @@ static void item_row(csv_import_t *base, uint32_t line) {
     if (!csv_import_row_ok(base)) return;
     size_t len;
     const char *v = csv_import_cell(base, C_ROUND, &len);
-    int rk = name_parse(round_names, NNAMES(round_names), v, len);
+    int rk = cli_name_parse(round_names, NNAMES(round_names), v, len);
     if (!rk)
         csv_import_row_error(
             base, line,
@@ -726,7 +635,7 @@ static void item_row(csv_import_t *base, uint32_t line) {
             "check23m or check35m)",
             clip(v, len), v);
     v = csv_import_cell(base, C_SEVERITY, &len);
-    int sv = name_parse(severity_names, NNAMES(severity_names), v, len);
+    int sv = cli_name_parse(severity_names, NNAMES(severity_names), v, len);
     if (!sv)
         csv_import_row_error(base, line, "unknown severity '%.*s' (use minor, major or critical)",
                              clip(v, len), v);
@@ -858,7 +767,7 @@ static const char *const record_cols[] = {
 
 static int record_row_show(const cli_settings_t *s, const ProtobufCMessage *m) {
     const Closeloop__InspectionRecord *x = (const Closeloop__InspectionRecord *)m;
-    cli_table_t *t = new_table(16, record_cols, 0x3 | (1u << 8) | (1u << 14) | (1u << 15));
+    cli_table_t *t = cli_new_table(16, record_cols, 0x3 | (1u << 8) | (1u << 14) | (1u << 15));
     if (!t) return CLI_EXIT_FAIL;
     row_t r = {0};
     r.cell[0] = ref(&r, 0, meta_id(x->meta));
@@ -867,13 +776,13 @@ static int record_row_show(const cli_settings_t *s, const ProtobufCMessage *m) {
     r.cell[3] = ROUND_NAME(x->round);
     r.cell[4] = str(x->inspected_on);
     r.cell[5] = str(x->inspector);
-    r.cell[6] = name_of(outcome_names, NNAMES(outcome_names), (int)x->outcome);
+    r.cell[6] = cli_name_of(outcome_names, NNAMES(outcome_names), (int)x->outcome);
     r.cell[7] = str(x->not_taken_reason);
     r.cell[8] = num(&r, 8, x->keys_handed);
     r.cell[9] = str(x->water_reading);
     r.cell[10] = str(x->power_reading);
     r.cell[11] = str(x->gas_reading);
-    r.cell[12] = name_of(signoff_names, NNAMES(signoff_names), (int)x->signoff);
+    r.cell[12] = cli_name_of(signoff_names, NNAMES(signoff_names), (int)x->signoff);
     r.cell[13] = str(x->refusal_reason);
     r.cell[14] = ref(&r, 14, x->satisfaction);
     r.cell[15] = num(&r, 15, x->items);
@@ -909,11 +818,11 @@ static int inspect_handover(const cli_settings_t *s, int argc, char **argv) {
         cli_parse_id("--project", project, &f.project_id) != CL_OK ||
         cli_need(w, "--unit", unit) < 0 || cli_need(w, "--date", date) < 0 ||
         opt_date(w, "--date", date) < 0 ||
-        opt_enum(w, "--outcome", outcome, outcome_names, NNAMES(outcome_names), &oc) < 0 ||
+        cli_opt_enum(w, "--outcome", outcome, outcome_names, NNAMES(outcome_names), &oc) < 0 ||
         (signoff &&
-         opt_enum(w, "--signoff", signoff, signoff_names, NNAMES(signoff_names), &so) < 0) ||
-        opt_uint(w, "--keys", keys, 99, &f.keys_handed) < 0 ||
-        opt_uint(w, "--satisfaction", satisfaction, 100, &f.satisfaction) < 0 ||
+         cli_opt_enum(w, "--signoff", signoff, signoff_names, NNAMES(signoff_names), &so) < 0) ||
+        cli_opt_uint(w, "--keys", keys, 99, &f.keys_handed) < 0 ||
+        cli_opt_uint(w, "--satisfaction", satisfaction, 100, &f.satisfaction) < 0 ||
         texts_ok(w, texts, 7) < 0)
         return CLI_EXIT_USAGE;
     if (oc == CLOSELOOP__HANDOVER_OUTCOME__OUTCOME_NOT_TAKEN_OVER && !(reason && *reason)) {
@@ -936,8 +845,8 @@ static int inspect_handover(const cli_settings_t *s, int argc, char **argv) {
     if (gas) f.gas_reading = (char *)gas;
     f.signoff = (Closeloop__Signoff)so;
     if (refusal) f.refusal_reason = (char *)refusal;
-    return do_call(s, CL_MSG_HANDOVER_RECORD_REQ, &f.base, CL_MSG_INSPECTION_RECORD,
-                   record_row_show);
+    return cli_call_show(s, CL_MSG_HANDOVER_RECORD_REQ, &f.base, CL_MSG_INSPECTION_RECORD,
+                         record_row_show);
 }
 
 /* ---- inspect schedule --------------------------------------------------------------- */
@@ -1001,7 +910,7 @@ static int units_from_file(units_t *u, const char *path) {
 /* Prints what was scheduled: the server answers a schedule with Ok. */
 static int schedule_show(const cli_settings_t *s, const char *date, size_t n) {
     static const char *const cols[] = {"date", "units_scheduled"};
-    cli_table_t *t = new_table(2, cols, 0x2);
+    cli_table_t *t = cli_new_table(2, cols, 0x2);
     if (!t) return CLI_EXIT_FAIL;
     row_t r = {0};
     r.cell[0] = date;
@@ -1126,104 +1035,4 @@ void cmd_inspect_help(FILE *out, const char *sub) {
                    "Inspection items (one, or a day's CSV), handover forms and the handover "
                    "schedule.",
                    inspect_verbs, CLI_NVERBS(inspect_verbs), sub);
-}
-
-/* ---- deadline ----------------------------------------------------------------------- */
-
-static const char *const deadline_cols[] = {"project_id", "category", "severity", "days"};
-
-static int deadline_add_row(cli_table_t *t, const Closeloop__DeadlinePreset *x) {
-    row_t r = {0};
-    r.cell[0] = num(&r, 0, x->project_id);
-    r.cell[1] = str(x->category);
-    r.cell[2] = SEVERITY_NAME(x->severity);
-    r.cell[3] = num(&r, 3, x->days);
-    return cli_table_add(t, r.cell);
-}
-
-static int deadline_add_page(cli_table_t *t, const ProtobufCMessage *m) {
-    const Closeloop__DeadlinePresetPage *p = (const Closeloop__DeadlinePresetPage *)m;
-    for (size_t i = 0; i < p->n_items; i++)
-        if (deadline_add_row(t, p->items[i]) != CL_OK) return CL_ENOMEM;
-    return CL_OK;
-}
-
-static int deadline_show(const cli_settings_t *s, const ProtobufCMessage *m) {
-    cli_table_t *t = new_table(4, deadline_cols, 0x9);
-    if (!t) return CLI_EXIT_FAIL;
-    int rc = deadline_add_row(t, (const Closeloop__DeadlinePreset *)m) == CL_OK
-                 ? cli_print_table(s, t)
-                 : CLI_EXIT_FAIL;
-    cli_table_free(t);
-    return rc;
-}
-
-static int deadline_set(const cli_settings_t *s, int argc, char **argv) {
-    const char *w = "deadline set";
-    const char *project = NULL, *severity = NULL, *category = NULL, *days = NULL, *pos[1];
-    const cli_optdef_t defs[] = {{"--project", &project},
-                                 {"--severity", &severity},
-                                 {"--category", &category},
-                                 {"--days", &days},
-                                 {NULL, NULL}};
-    int npos, sv;
-    if (cli_parse_args(w, argc, argv, defs, pos, 0, &npos) < 0) return CLI_EXIT_USAGE;
-    Closeloop__DeadlineSet req = CLOSELOOP__DEADLINE_SET__INIT;
-    if (cli_need(w, "--project", project) < 0 ||
-        cli_parse_id("--project", project, &req.project_id) != CL_OK ||
-        opt_enum(w, "--severity", severity, severity_names, NNAMES(severity_names), &sv) < 0 ||
-        cli_need(w, "--days", days) < 0 || opt_uint(w, "--days", days, 3650, &req.days) < 0)
-        return CLI_EXIT_USAGE;
-    if (category && !cli_trade_code_ok(category)) {
-        cli_errorf("%s: '%s' is not a trade code (e.g. waterproofing)", w, category);
-        return CLI_EXIT_USAGE;
-    }
-    if (req.days == 0) {
-        cli_errorf("%s: --days must be at least 1", w);
-        return CLI_EXIT_USAGE;
-    }
-    req.severity = (Closeloop__Severity)sv;
-    if (category) req.category = (char *)category;
-    return do_call(s, CL_MSG_DEADLINE_SET_REQ, &req.base, CL_MSG_DEADLINE_PRESET, deadline_show);
-}
-
-static int deadline_list(const cli_settings_t *s, int argc, char **argv) {
-    const char *project = NULL, *pos[1];
-    const cli_optdef_t defs[] = {{"--project", &project}, {NULL, NULL}};
-    int npos;
-    if (cli_parse_args("deadline list", argc, argv, defs, pos, 0, &npos) < 0) return CLI_EXIT_USAGE;
-    Closeloop__DeadlineListRequest req = CLOSELOOP__DEADLINE_LIST_REQUEST__INIT;
-    if (cli_need("deadline list", "--project", project) < 0 ||
-        cli_parse_id("--project", project, &req.project_id) != CL_OK)
-        return CLI_EXIT_USAGE;
-    return do_list(s, new_table(4, deadline_cols, 0x9), CL_MSG_DEADLINE_LIST_REQ, &req.base,
-                   CL_MSG_DEADLINE_PRESET_PAGE, deadline_add_page);
-}
-
-static const cli_verb_t deadline_verbs[] = {
-    {"set",
-     "cloop deadline set --project ID --severity minor|major|critical [--category TRADE] "
-     "--days N",
-     "Sets how many days a contractor has to repair an item of that severity (and\n"
-     "trade; without --category, of any trade without its own preset). New tickets get\n"
-     "their deadline from these presets. Prints the preset: project_id, category,\n"
-     "severity, days.\n"
-     "\n"
-     "example: cloop deadline set --project 1 --severity critical --category waterproofing "
-     "--days 3\n",
-     deadline_set},
-    {"list", "cloop deadline list --project ID",
-     "Lists a project's repair deadline presets.\n"
-     "\n"
-     "example: cloop deadline list --project 1\n",
-     deadline_list},
-};
-
-int cmd_deadline(const cli_settings_t *s, int argc, char **argv) {
-    return cli_run_verb("deadline", deadline_verbs, CLI_NVERBS(deadline_verbs), s, argc, argv);
-}
-
-void cmd_deadline_help(FILE *out, const char *sub) {
-    cli_group_help(out, "deadline", "Repair deadline presets of a project, by trade and severity.",
-                   deadline_verbs, CLI_NVERBS(deadline_verbs), sub);
 }
