@@ -89,17 +89,19 @@ int cmd_unit_import(const cli_settings_t *s, int argc, char **argv);
 void cmd_unit_import_help(FILE *out);
 
 /* cmd_inspect.c: inspection rounds, items (one, or a day's CSV), handover forms and the
- * handover schedule, and repair deadline presets. */
+ * handover schedule. */
 int cmd_round(const cli_settings_t *s, int argc, char **argv);
 void cmd_round_help(FILE *out, const char *sub);
 int cmd_inspect(const cli_settings_t *s, int argc, char **argv);
 void cmd_inspect_help(FILE *out, const char *sub);
+/* cmd_deadline.c: repair deadline presets. */
 int cmd_deadline(const cli_settings_t *s, int argc, char **argv);
 void cmd_deadline_help(FILE *out, const char *sub);
 
-/* cmd_ticket.c: the repair loop (show, morning lists, transitions) and the reports. */
+/* cmd_ticket.c: the repair loop (show, morning lists, transitions). */
 int cmd_ticket(const cli_settings_t *s, int argc, char **argv);
 void cmd_ticket_help(FILE *out, const char *sub);
+/* cmd_report.c: the daily handover report and the readiness check. */
 int cmd_report(const cli_settings_t *s, int argc, char **argv);
 void cmd_report_help(FILE *out, const char *sub);
 

@@ -2,7 +2,9 @@
  * into options and positionals, common value checks (ids, dates, trade codes, UTF-8),
  * verb tables with their --help, printing a result table and fresh idempotency keys.
  * Moved here from cmd_org.c so cmd_inspect.c (and others) use the same behaviour and the
- * same messages. Single-threaded; nothing here keeps state between calls. */
+ * same messages. Also enum options by name, and one request or one list on the stored
+ * session printed as a table (from cmd_inspect.c, shared with cmd_deadline.c).
+ * Single-threaded; nothing here keeps state between calls. */
 #ifndef CLI_UTIL_H
 #define CLI_UTIL_H
 
@@ -11,6 +13,7 @@
 #include <stdio.h>
 
 #include "cli.h"
+#include "msg.h"
 
 /* One option of a verb: "--name" and where its value goes. */
 typedef struct cli_optdef {
@@ -48,6 +51,42 @@ int cli_new_key(char key[37]);
 /* Prints t in the chosen format on stdout: CLI_EXIT_OK, or CLI_EXIT_FAIL after saying
  * the output could not be written. */
 int cli_print_table(const cli_settings_t *s, const cli_table_t *t);
+
+/* Says "cannot write the output" and returns CLI_EXIT_FAIL. */
+int cli_write_failed(void);
+
+/* A table with ncols columns named cols, column i numeric when bit i of numeric is set.
+ * NULL, after saying "out of memory", when it cannot be made. */
+cli_table_t *cli_new_table(size_t ncols, const char *const *cols, unsigned numeric);
+
+/* Enum names by wire value: names[0] is "" (no value), names[1..n) the values. */
+/* The name of value v, "" for 0 and for values out of range. */
+const char *cli_name_of(const char *const *names, size_t n, int v);
+/* The value named s[0..len), or 0 when none is. */
+int cli_name_parse(const char *const *names, size_t n, const char *s, size_t len);
+
+/* An enum option (v may be NULL: required): 0 with *out set, or -1 after a usage error
+ * that lists the names. */
+int cli_opt_enum(const char *what, const char *opt, const char *v, const char *const *names,
+                 size_t n, int *out);
+
+/* An optional whole-number option from 0 to max (*out = 0 when v is NULL): 0, or -1
+ * after a usage error. */
+int cli_opt_uint(const char *what, const char *opt, const char *v, uint64_t max, uint32_t *out);
+
+/* Sends req on the stored session and hands the reply, of reply_type, to show, which
+ * prints it and returns the exit code. Returns show's code or the session's failure. */
+int cli_call_show(const cli_settings_t *s, uint16_t type, const ProtobufCMessage *req,
+                  uint16_t reply_type,
+                  int (*show)(const cli_settings_t *s, const ProtobufCMessage *reply));
+
+/* Appends one page of a streamed list to t: CL_OK or CL_ENOMEM. */
+typedef int (*cli_page_fn)(cli_table_t *t, const ProtobufCMessage *page);
+
+/* Streams a list request on the stored session into t, add once per page, and prints t;
+ * frees t (NULL: exit 1, the failure already said). Returns the exit code. */
+int cli_list_print(const cli_settings_t *s, cli_table_t *t, uint16_t type,
+                   const ProtobufCMessage *req, uint16_t page_type, cli_page_fn add);
 
 /* Trimmed, case-folded comparison of a CSV header cell (len bytes) with a column name. */
 int cli_header_is(const char *cell, size_t len, const char *name);
