@@ -62,9 +62,6 @@ bool cl_date_valid(const char *s);
 bool cl_trade_code_valid(const char *s);
 
 bool cl_req_need_trade(cl_req_t *req, const char *code);
-#endif
-
-/* --- added for inspections (issue 4) --- */
 
 /* Days since 1970-01-01 of a valid YYYY-MM-DD (check cl_date_valid first). */
 int64_t cl_date_days(const char *s);
@@ -79,10 +76,4 @@ bool cl_uuid_valid(const char *s);
 /* Lower-case hex of data[0..n) into out (2n + 1 bytes), NUL-terminated; returns out. */
 char *cl_hex_encode(char *out, const uint8_t *data, size_t n);
 
-/* Round kinds, severities and their stored names (inspection_rounds.kind,
- * inspection_items.severity); NULL / 0 (the NONE value) when unknown. */
-const char *cl_round_kind_name(Closeloop__RoundKind k);
-Closeloop__RoundKind cl_round_kind_parse(const char *name);
-const char *cl_severity_name(Closeloop__Severity s);
-Closeloop__Severity cl_severity_parse(const char *name);
-Closeloop__Timeliness cl_timeliness_parse(const char *name);
+#endif

@@ -29,6 +29,7 @@
 
 #include "db.h"
 #include "dispatch.h"
+#include "domain.h"
 #include "handler.h"
 #include "log.h"
 #include "msg.h"

@@ -3,6 +3,7 @@
 
 #include <stdint.h>
 
+#include "domain.h"
 #include "sqlutil.h"
 #include "ticket_fsm.h"
 
