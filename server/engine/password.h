@@ -15,10 +15,11 @@
 #include <uv.h>
 
 #include "cl_err.h"
+#include "domain.h"
 
 #define CL_PASSWORD_HASH_MAX 128 /* encoded hash buffer size */
-#define CL_PASSWORD_MIN_LEN  8
-#define CL_PASSWORD_MAX_LEN  256
+#define CL_PASSWORD_MIN_LEN  CL_LIM_PASSWORD_MIN_BYTES
+#define CL_PASSWORD_MAX_LEN  CL_LIM_PASSWORD_MAX_BYTES
 #define CL_TOKEN_LEN         43 /* base64url of 32 bytes, no padding */
 
 /* Blocking: hashes password into out (>= CL_PASSWORD_HASH_MAX bytes). CL_OK, CL_EINVAL

@@ -6,6 +6,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "domain.h"
+
 const char *cl_sql_text(const PGresult *res, int row, int col) {
     return PQgetvalue(res, row, col); /* "" for NULL */
 }
@@ -160,10 +162,11 @@ bool cl_date_valid(const char *s) {
     return d <= days[m - 1] + (m == 2 && leap);
 }
 
-/* A trade code: lowercase letter, then 1..39 of [a-z0-9_] (trades.code's CHECK). */
+/* A trade code: lowercase letter, then [a-z0-9_] (trades.code's CHECK). */
 bool cl_trade_code_valid(const char *s) {
     size_t n = strlen(s);
-    if (n < 2 || n > 40 || !(s[0] >= 'a' && s[0] <= 'z')) return false;
+    if (n < CL_LIM_TRADE_CODE_MIN || n > CL_LIM_TRADE_CODE_CHARS || !(s[0] >= 'a' && s[0] <= 'z'))
+        return false;
     for (size_t i = 1; i < n; i++)
         if (!((s[i] >= 'a' && s[i] <= 'z') || (s[i] >= '0' && s[i] <= '9') || s[i] == '_'))
             return false;
@@ -213,58 +216,6 @@ bool cl_uuid_valid(const char *s) {
         if (dash ? s[i] != '-' : !isxdigit((unsigned char)s[i])) return false;
     }
     return true;
-}
-
-static const char *const round_kinds[] = {
-    [CLOSELOOP__ROUND_KIND__ROUND_MOCK1] = "mock1",
-    [CLOSELOOP__ROUND_KIND__ROUND_MOCK2] = "mock2",
-    [CLOSELOOP__ROUND_KIND__ROUND_MOCK3] = "mock3",
-    [CLOSELOOP__ROUND_KIND__ROUND_HANDOVER] = "handover",
-    [CLOSELOOP__ROUND_KIND__ROUND_CHECK3M] = "check3m",
-    [CLOSELOOP__ROUND_KIND__ROUND_CHECK11M] = "check11m",
-    [CLOSELOOP__ROUND_KIND__ROUND_CHECK23M] = "check23m",
-    [CLOSELOOP__ROUND_KIND__ROUND_CHECK35M] = "check35m",
-};
-#define ROUND_KINDS ((int)(sizeof round_kinds / sizeof round_kinds[0]))
-
-const char *cl_round_kind_name(Closeloop__RoundKind k) {
-    return (int)k > 0 && (int)k < ROUND_KINDS ? round_kinds[k] : NULL;
-}
-
-Closeloop__RoundKind cl_round_kind_parse(const char *name) {
-    for (int k = 1; k < ROUND_KINDS; k++)
-        if (strcmp(round_kinds[k], name) == 0) return (Closeloop__RoundKind)k;
-    return CLOSELOOP__ROUND_KIND__ROUND_NONE;
-}
-
-static const char *const severities[] = {
-    [CLOSELOOP__SEVERITY__SEVERITY_MINOR] = "minor",
-    [CLOSELOOP__SEVERITY__SEVERITY_MAJOR] = "major",
-    [CLOSELOOP__SEVERITY__SEVERITY_CRITICAL] = "critical",
-};
-#define SEVERITIES ((int)(sizeof severities / sizeof severities[0]))
-
-const char *cl_severity_name(Closeloop__Severity s) {
-    return (int)s > 0 && (int)s < SEVERITIES ? severities[s] : NULL;
-}
-
-Closeloop__Severity cl_severity_parse(const char *name) {
-    for (int s = 1; s < SEVERITIES; s++)
-        if (strcmp(severities[s], name) == 0) return (Closeloop__Severity)s;
-    return CLOSELOOP__SEVERITY__SEVERITY_NONE;
-}
-
-Closeloop__Timeliness cl_timeliness_parse(const char *name) {
-    static const char *const names[] = {
-        [CLOSELOOP__TIMELINESS__TIMELINESS_NO_DEADLINE] = "no_deadline",
-        [CLOSELOOP__TIMELINESS__TIMELINESS_OVERDUE_OPEN] = "overdue_open",
-        [CLOSELOOP__TIMELINESS__TIMELINESS_IN_TIME_OPEN] = "in_time_open",
-        [CLOSELOOP__TIMELINESS__TIMELINESS_CLOSED_LATE] = "closed_late",
-        [CLOSELOOP__TIMELINESS__TIMELINESS_CLOSED_IN_TIME] = "closed_in_time",
-    };
-    for (size_t t = 1; t < sizeof names / sizeof names[0]; t++)
-        if (strcmp(names[t], name) == 0) return (Closeloop__Timeliness)t;
-    return CLOSELOOP__TIMELINESS__TIMELINESS_NONE;
 }
 
 /* --------------------------------------------------------- binary parameters */

@@ -32,6 +32,7 @@
 
 #include <openssl/evp.h>
 
+#include "domain.h"
 #include "handler.h"
 #include "log.h"
 #include "msg.h"
