@@ -30,20 +30,20 @@ static const struct {
 };
 
 /* The C enums mirror the wire enums, whose names live in the registry (domain.c). */
-_Static_assert(CL_TICKET_DISPATCH == CLOSELOOP__TICKET_STATE__TICKET_DISPATCH &&
-                   CL_TICKET_OPEN == CLOSELOOP__TICKET_STATE__TICKET_OPEN &&
-                   CL_TICKET_REPAIRED == CLOSELOOP__TICKET_STATE__TICKET_REPAIRED &&
-                   CL_TICKET_CLOSED == CLOSELOOP__TICKET_STATE__TICKET_CLOSED &&
-                   CL_TICKET_NOFIX == CLOSELOOP__TICKET_STATE__TICKET_NOFIX,
+_Static_assert((int)CL_TICKET_DISPATCH == (int)CLOSELOOP__TICKET_STATE__TICKET_DISPATCH &&
+                   (int)CL_TICKET_OPEN == (int)CLOSELOOP__TICKET_STATE__TICKET_OPEN &&
+                   (int)CL_TICKET_REPAIRED == (int)CLOSELOOP__TICKET_STATE__TICKET_REPAIRED &&
+                   (int)CL_TICKET_CLOSED == (int)CLOSELOOP__TICKET_STATE__TICKET_CLOSED &&
+                   (int)CL_TICKET_NOFIX == (int)CLOSELOOP__TICKET_STATE__TICKET_NOFIX,
                "cl_ticket_state_t equals TicketState");
-_Static_assert(CL_TACT_CREATE == CLOSELOOP__TICKET_ACTION__ACTION_CREATE &&
-                   CL_TACT_DISPATCH == CLOSELOOP__TICKET_ACTION__ACTION_DISPATCH &&
-                   CL_TACT_REPAIRED == CLOSELOOP__TICKET_ACTION__ACTION_REPAIRED &&
-                   CL_TACT_VERIFY_PASS == CLOSELOOP__TICKET_ACTION__ACTION_VERIFY_PASS &&
-                   CL_TACT_VERIFY_FAIL == CLOSELOOP__TICKET_ACTION__ACTION_VERIFY_FAIL &&
-                   CL_TACT_NOFIX == CLOSELOOP__TICKET_ACTION__ACTION_NOFIX &&
-                   CL_TACT_REASSIGN == CLOSELOOP__TICKET_ACTION__ACTION_REASSIGN &&
-                   CL_TACT_RETURN == CLOSELOOP__TICKET_ACTION__ACTION_RETURN,
+_Static_assert((int)CL_TACT_CREATE == (int)CLOSELOOP__TICKET_ACTION__ACTION_CREATE &&
+                   (int)CL_TACT_DISPATCH == (int)CLOSELOOP__TICKET_ACTION__ACTION_DISPATCH &&
+                   (int)CL_TACT_REPAIRED == (int)CLOSELOOP__TICKET_ACTION__ACTION_REPAIRED &&
+                   (int)CL_TACT_VERIFY_PASS == (int)CLOSELOOP__TICKET_ACTION__ACTION_VERIFY_PASS &&
+                   (int)CL_TACT_VERIFY_FAIL == (int)CLOSELOOP__TICKET_ACTION__ACTION_VERIFY_FAIL &&
+                   (int)CL_TACT_NOFIX == (int)CLOSELOOP__TICKET_ACTION__ACTION_NOFIX &&
+                   (int)CL_TACT_REASSIGN == (int)CLOSELOOP__TICKET_ACTION__ACTION_REASSIGN &&
+                   (int)CL_TACT_RETURN == (int)CLOSELOOP__TICKET_ACTION__ACTION_RETURN,
                "cl_ticket_action_t equals TicketAction");
 
 int cl_ticket_step(cl_ticket_state_t from, cl_ticket_action_t action, cl_ticket_step_t *out) {

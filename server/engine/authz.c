@@ -72,13 +72,13 @@ static const bool owner_data[CL_ROLE__COUNT] = {
 
 /* The C enum mirrors the wire enum Role, whose stored names (users.role) and labels
  * live in the registry (common/domain.c). */
-_Static_assert(CL_ROLE_HQ_ADMIN == CLOSELOOP__ROLE__ROLE_HQ_ADMIN &&
-                   CL_ROLE_HQ_ANALYST == CLOSELOOP__ROLE__ROLE_HQ_ANALYST &&
-                   CL_ROLE_CR == CLOSELOOP__ROLE__ROLE_CR &&
-                   CL_ROLE_CLERK == CLOSELOOP__ROLE__ROLE_CLERK &&
-                   CL_ROLE_CONTRACTOR == CLOSELOOP__ROLE__ROLE_CONTRACTOR &&
-                   CL_ROLE_VERIFIER == CLOSELOOP__ROLE__ROLE_VERIFIER &&
-                   CL_ROLE_PROPERTY == CLOSELOOP__ROLE__ROLE_PROPERTY,
+_Static_assert((int)CL_ROLE_HQ_ADMIN == (int)CLOSELOOP__ROLE__ROLE_HQ_ADMIN &&
+                   (int)CL_ROLE_HQ_ANALYST == (int)CLOSELOOP__ROLE__ROLE_HQ_ANALYST &&
+                   (int)CL_ROLE_CR == (int)CLOSELOOP__ROLE__ROLE_CR &&
+                   (int)CL_ROLE_CLERK == (int)CLOSELOOP__ROLE__ROLE_CLERK &&
+                   (int)CL_ROLE_CONTRACTOR == (int)CLOSELOOP__ROLE__ROLE_CONTRACTOR &&
+                   (int)CL_ROLE_VERIFIER == (int)CLOSELOOP__ROLE__ROLE_VERIFIER &&
+                   (int)CL_ROLE_PROPERTY == (int)CLOSELOOP__ROLE__ROLE_PROPERTY,
                "cl_role_t equals Role");
 
 /* Stable: these names appear in logs and audit records. */

@@ -14,6 +14,7 @@
 #include <stdint.h>
 #include <stdio.h>
 
+#include "domain.h"
 #include "handler.h"
 #include "msg.h"
 #include "sqlutil.h"
