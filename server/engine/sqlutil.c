@@ -218,6 +218,13 @@ bool cl_uuid_valid(const char *s) {
     return true;
 }
 
+const char *cl_domain_must_be(char *buf, size_t n, const char *field, cl_domain_t d) {
+    char accepted[160];
+    (void)cl_domain_accepted(d, false, accepted, sizeof accepted);
+    snprintf(buf, n, "%s must be one of %s", field, accepted);
+    return buf;
+}
+
 /* --------------------------------------------------------- binary parameters */
 
 #define BYTEA_OID 17u /* pg_type.oid of bytea */

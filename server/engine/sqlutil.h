@@ -12,6 +12,7 @@
 
 #include <libpq-fe.h>
 
+#include "domain.h"
 #include "msg.h"
 #include "server.h"
 
@@ -73,6 +74,10 @@ int64_t cl_date_add_months(const char *s, int months);
 
 /* A UUID written 8-4-4-4-12 hex digits (either case). */
 bool cl_uuid_valid(const char *s);
+
+/* "severity must be one of minor, major, critical" for field and the registry's domain
+ * d, into buf; returns buf. For error replies that list the accepted values. */
+const char *cl_domain_must_be(char *buf, size_t n, const char *field, cl_domain_t d);
 
 /* --- binary parameters --- */
 
