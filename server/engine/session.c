@@ -17,6 +17,7 @@
 
 #include "cl_sql.h"
 #include "db.h"
+#include "dispatch.h"
 #include "handler.h"
 #include "log.h"
 #include "msg.h"

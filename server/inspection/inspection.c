@@ -20,7 +20,7 @@
  *
  * Runs on the loop thread. A cl_call_t (handler.h) holds one request's state, including
  * a copy of the session; every db callback frees it exactly once, as its last act. */
-#include "inspection.h"
+#include "dispatch.h"
 
 #include <stdarg.h>
 #include <stdbool.h>

@@ -5,7 +5,7 @@
  * Each report is one batch of reads (report.sql) in one round trip, on the analytics pool
  * (db.analytics_conninfo, which may be a streaming replica; the main pool when none is
  * configured). Runs on the loop thread; the db callback frees the call after replying. */
-#include "report.h"
+#include "dispatch.h"
 
 #include <stdbool.h>
 #include <stddef.h>

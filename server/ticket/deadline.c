@@ -9,7 +9,7 @@
  *
  * Runs on the loop thread. A cl_call_t (handler.h) holds one request's state; the
  * ready-made callbacks cl_call_one_done / cl_call_list_done answer and free it. */
-#include "deadline.h"
+#include "dispatch.h"
 
 #include <stdint.h>
 #include <stdio.h>

@@ -11,7 +11,6 @@
  *
  * Scope: see ticket.sql. Runs on the loop thread. A tk_call_t (a cl_call_t, handler.h,
  * and what a ticket request adds) holds one request's state; the db callback frees it. */
-#include "ticket.h"
 
 #include <stdbool.h>
 #include <stddef.h>

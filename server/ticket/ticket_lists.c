@@ -18,11 +18,11 @@
 
 #include "authz.h"
 #include "cl_sql.h"
+#include "dispatch.h"
 #include "handler.h"
 #include "msg.h"
 #include "session.h"
 #include "sqlutil.h"
-#include "ticket.h"
 #include "ticket_row.h"
 
 #define TK_PAGE_MAX 500 /* tickets per page: the LIMIT of ticket.sql's list statements */
