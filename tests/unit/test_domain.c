@@ -8,6 +8,7 @@
  * both directions, unknown input, the accepted-values list and its cutting, and the
  * columns and bounds tables that tests/integration/test_domain.c holds to the schema.
  * Expected names and labels below are written out independently of domain.c. */
+#include <dirent.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -33,24 +34,38 @@ static const char *const not_domains[] = {"MsgType", "ErrorCode"};
 
 #define MAX_ENUMS 64
 
-/* Names of the top-level enums declared in proto/closeloop.proto, in file order. */
+/* Names of the top-level enums declared in the proto files (one per area), in file
+ * name order, then file order. */
 static size_t proto_enums(char names[][64]) {
     const char *src = getenv("CL_SOURCE_DIR");
     assert_non_null(src);
-    char path[1024];
-    snprintf(path, sizeof path, "%s/proto/closeloop.proto", src);
-    FILE *f = fopen(path, "r");
-    if (!f) fail_msg("cannot open %s", path);
-    char line[512];
+    char dir[1024];
+    snprintf(dir, sizeof dir, "%s/proto", src);
+    struct dirent **files;
+    int nfiles = scandir(dir, &files, NULL, alphasort);
+    if (nfiles < 0) fail_msg("cannot read %s", dir);
     size_t n = 0;
-    while (fgets(line, sizeof line, f)) {
-        char name[64];
-        if (sscanf(line, "enum %63[A-Za-z0-9_] {", name) == 1) {
-            assert_true(n < MAX_ENUMS);
-            strcpy(names[n++], name);
+    for (int k = 0; k < nfiles; k++) {
+        const char *fn = files[k]->d_name;
+        size_t len = strlen(fn);
+        if (len > 6 && strcmp(fn + len - 6, ".proto") == 0) {
+            char path[1400];
+            snprintf(path, sizeof path, "%s/%s", dir, fn);
+            FILE *f = fopen(path, "r");
+            if (!f) fail_msg("cannot open %s", path);
+            char line[512];
+            while (fgets(line, sizeof line, f)) {
+                char name[64];
+                if (sscanf(line, "enum %63[A-Za-z0-9_] {", name) == 1) {
+                    assert_true(n < MAX_ENUMS);
+                    strcpy(names[n++], name);
+                }
+            }
+            fclose(f);
         }
+        free(files[k]);
     }
-    fclose(f);
+    free(files);
     return n;
 }
 
