@@ -1,6 +1,7 @@
 /* domain.c - the registry's tables (see domain.h): every domain's values, the columns
  * that store them, and the schema's length and range CHECKs. This is the only C file
  * that spells the stored names; the Chinese labels follow the seeds' terms (DOMAIN.md).
+ * Also the trade code rule, which both sides check against the same limits.
  * Each values table is in wire order, 1, 2, 3 ..., which test_domain checks, so a lookup
  * by wire value is an index. */
 #include "domain.h"
@@ -89,8 +90,8 @@ static const cl_domain_value_t timeliness[] = {
 };
 
 static const cl_domain_value_t photo_mimes[] = {
-    {1, "image/jpeg", "JPEG图片"},
-    {2, "image/png", "PNG图片"},
+    {CL_PHOTO_JPEG, "image/jpeg", "JPEG图片"},
+    {CL_PHOTO_PNG, "image/png", "PNG图片"},
 };
 
 #define DOMAIN(what, desc, values)                                                                 \
@@ -252,4 +253,14 @@ const cl_domain_column_t *cl_domain_columns(size_t *n) {
 const cl_domain_bound_t *cl_domain_bounds(size_t *n) {
     *n = ARRAY_LEN(bounds);
     return bounds;
+}
+
+bool cl_trade_code_valid(const char *s) {
+    size_t n = strlen(s);
+    if (n < CL_LIM_TRADE_CODE_MIN || n > CL_LIM_TRADE_CODE_CHARS || !(s[0] >= 'a' && s[0] <= 'z'))
+        return false;
+    for (size_t i = 1; i < n; i++)
+        if (!((s[i] >= 'a' && s[i] <= 'z') || (s[i] >= '0' && s[i] <= '9') || s[i] == '_'))
+            return false;
+    return true;
 }

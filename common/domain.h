@@ -22,6 +22,9 @@
  * checks before sending: characters (UTF-8 code points) for text, bytes where named so,
  * counts otherwise.
  *
+ * Rules. cl_trade_code_valid() is the trade code rule of trades.code's CHECK, for the
+ * server's requests and the client's command lines alike.
+ *
  * Pure data, no state, no allocation: every function is safe from any thread, and every
  * string returned is static. */
 #ifndef CL_DOMAIN_H
@@ -77,6 +80,10 @@
 /* Tickets (ticket.c). */
 #define CL_LIM_NOTE_CHARS 2000 /* a transition's note, reason or explanation */
 
+/* Whether s is a trade code: a lowercase letter, then [a-z0-9_], CL_LIM_TRADE_CODE_MIN to
+ * CL_LIM_TRADE_CODE_CHARS in all (trades.code's CHECK). */
+bool cl_trade_code_valid(const char *s);
+
 /* ---- names ---------------------------------------------------------------------------- */
 
 typedef enum cl_domain {
@@ -93,6 +100,12 @@ typedef enum cl_domain {
     CL_DOM_PHOTO_MIME,       /* no proto enum (Photo.mime is text): photos.mime */
     CL_DOM__COUNT
 } cl_domain_t;
+
+/* The photo types' own numbering (CL_DOM_PHOTO_MIME has no proto enum). */
+typedef enum cl_photo_type {
+    CL_PHOTO_JPEG = 1,
+    CL_PHOTO_PNG = 2,
+} cl_photo_type_t;
 
 typedef struct cl_domain_value {
     int wire;          /* the proto enum value, > 0 */
@@ -179,5 +192,6 @@ CL_DOMAIN_TYPED(severity, Closeloop__Severity, CL_DOM_SEVERITY)
 CL_DOMAIN_TYPED(outcome, Closeloop__HandoverOutcome, CL_DOM_HANDOVER_OUTCOME)
 CL_DOMAIN_TYPED(signoff, Closeloop__Signoff, CL_DOM_SIGNOFF)
 CL_DOMAIN_TYPED(timeliness, Closeloop__Timeliness, CL_DOM_TIMELINESS)
+CL_DOMAIN_TYPED(photo_type, cl_photo_type_t, CL_DOM_PHOTO_MIME)
 
 #endif

@@ -42,11 +42,6 @@ CL_MUSTCHECK int cli_parse_id(const char *opt, const char *s, int64_t *out);
 CL_MUSTCHECK int cli_get_password(const char *env, const char *prompt, int confirm, char *buf,
                                   size_t cap);
 
-/* Role names as typed and shown ("hq_admin", ...) for the wire Role enum. */
-const char *cli_role_name(int role);
-/* The Role for a name, or 0 (ROLE_NONE) when unknown. */
-int cli_role_parse(const char *name);
-
 /* Unix milliseconds as local time "YYYY-MM-DD HH:MM:SS ZONE" ("" for 0). */
 void cli_format_time_ms(uint64_t ms, char *buf, size_t len);
 

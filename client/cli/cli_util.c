@@ -55,15 +55,6 @@ int cli_opt_id(const char *opt, const char *v, int64_t *out) {
     return v ? (cli_parse_id(opt, v, out) == CL_OK ? 0 : -1) : 0;
 }
 
-int cli_trade_code_ok(const char *s) {
-    size_t n = strlen(s);
-    if (n < 2 || n > 40 || s[0] < 'a' || s[0] > 'z') return 0;
-    for (size_t i = 1; i < n; i++)
-        if (!((s[i] >= 'a' && s[i] <= 'z') || (s[i] >= '0' && s[i] <= '9') || s[i] == '_'))
-            return 0;
-    return 1;
-}
-
 int cli_date_ok(const char *s) {
     int y, m, d;
     char tail;
@@ -122,31 +113,6 @@ cli_table_t *cli_new_table(size_t ncols, const char *const *cols, unsigned numer
             if (numeric & (1u << i)) cli_table_set_numeric(t, i);
     if (!t) cli_errorf("out of memory");
     return t;
-}
-
-const char *cli_name_of(const char *const *names, size_t n, int v) {
-    return v > 0 && (size_t)v < n ? names[v] : "";
-}
-
-int cli_name_parse(const char *const *names, size_t n, const char *s, size_t len) {
-    for (size_t i = 1; i < n; i++)
-        if (strlen(names[i]) == len && strncmp(names[i], s, len) == 0) return (int)i;
-    return 0;
-}
-
-int cli_opt_enum(const char *what, const char *opt, const char *v, const char *const *names,
-                 size_t n, int *out) {
-    *out = v ? cli_name_parse(names, n, v, strlen(v)) : 0;
-    if (*out) return 0;
-    char list[200] = "";
-    for (size_t i = 1; i < n; i++)
-        snprintf(list + strlen(list), sizeof list - strlen(list), "%s%s", i > 1 ? ", " : "",
-                 names[i]);
-    if (v)
-        cli_errorf("%s: unknown %s '%s': use %s", what, opt, v, list);
-    else
-        cli_errorf("%s: %s is required: use %s", what, opt, list);
-    return -1;
 }
 
 int cli_opt_uint(const char *what, const char *opt, const char *v, uint64_t max, uint32_t *out) {
@@ -208,7 +174,10 @@ int cli_header_is(const char *cell, size_t len, const char *name) {
 }
 
 static void verb_help(FILE *out, const cli_verb_t *v) {
-    fprintf(out, "usage: %s [global options]\n\n%s", v->synopsis, v->help);
+    fputs("usage: ", out);
+    cli_help_print(out, v->synopsis);
+    fputs(" [global options]\n\n", out);
+    cli_help_print(out, v->help);
 }
 
 void cli_group_help(FILE *out, const char *cmd, const char *about, const cli_verb_t *verbs,
@@ -220,8 +189,11 @@ void cli_group_help(FILE *out, const char *cmd, const char *about, const cli_ver
         }
     }
     fprintf(out, "usage:\n");
-    for (size_t i = 0; i < n; i++)
-        fprintf(out, "  %s\n", verbs[i].synopsis);
+    for (size_t i = 0; i < n; i++) {
+        fputs("  ", out);
+        cli_help_print(out, verbs[i].synopsis);
+        fputc('\n', out);
+    }
     fprintf(out,
             "\n%s\n"
             "Lists print a table, or --format csv|json|html. Run 'cloop %s VERB --help' for\n"

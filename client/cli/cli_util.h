@@ -1,9 +1,10 @@
 /* cli_util.h - helpers shared by cloop's subcommand files: splitting a verb's arguments
- * into options and positionals, common value checks (ids, dates, trade codes, UTF-8),
+ * into options and positionals, common value checks (ids, dates, UTF-8, UUIDs),
  * verb tables with their --help, printing a result table and fresh idempotency keys.
  * Moved here from cmd_org.c so cmd_inspect.c (and others) use the same behaviour and the
- * same messages. Also enum options by name, and one request or one list on the stored
- * session printed as a table (from cmd_inspect.c, shared with cmd_deadline.c).
+ * same messages. Also one request or one list on the stored session printed as a table
+ * (from cmd_inspect.c, shared with cmd_deadline.c). Trade codes are checked by the
+ * registry's rule (cl_trade_code_valid), enum options by cli_domain.h.
  * Single-threaded; nothing here keeps state between calls. */
 #ifndef CLI_UTIL_H
 #define CLI_UTIL_H
@@ -13,6 +14,7 @@
 #include <stdio.h>
 
 #include "cli.h"
+#include "cli_domain.h"
 #include "msg.h"
 
 /* One option of a verb: "--name" and where its value goes. */
@@ -32,9 +34,6 @@ int cli_need(const char *what, const char *opt, const char *v);
 
 /* An optional id option: *out = 0 when v is NULL. 0, or -1 after a usage error. */
 int cli_opt_id(const char *opt, const char *v, int64_t *out);
-
-/* Whether s is a trade code: [a-z][a-z0-9_]{1,39}. */
-int cli_trade_code_ok(const char *s);
 
 /* Whether s is YYYY-MM-DD naming a real day (years 1900-2999). */
 int cli_date_ok(const char *s);
@@ -58,17 +57,6 @@ int cli_write_failed(void);
 /* A table with ncols columns named cols, column i numeric when bit i of numeric is set.
  * NULL, after saying "out of memory", when it cannot be made. */
 cli_table_t *cli_new_table(size_t ncols, const char *const *cols, unsigned numeric);
-
-/* Enum names by wire value: names[0] is "" (no value), names[1..n) the values. */
-/* The name of value v, "" for 0 and for values out of range. */
-const char *cli_name_of(const char *const *names, size_t n, int v);
-/* The value named s[0..len), or 0 when none is. */
-int cli_name_parse(const char *const *names, size_t n, const char *s, size_t len);
-
-/* An enum option (v may be NULL: required): 0 with *out set, or -1 after a usage error
- * that lists the names. */
-int cli_opt_enum(const char *what, const char *opt, const char *v, const char *const *names,
-                 size_t n, int *out);
 
 /* An optional whole-number option from 0 to max (*out = 0 when v is NULL): 0, or -1
  * after a usage error. */
@@ -102,7 +90,7 @@ typedef struct cli_verb {
 #define CLI_NVERBS(v) (sizeof v / sizeof v[0])
 
 /* The help of verb `sub` of cmd, or the command's synopses and `about` when sub names
- * no verb. */
+ * no verb. Synopses and help may hold cli_help_print()'s placeholders. */
 void cli_group_help(FILE *out, const char *cmd, const char *about, const cli_verb_t *verbs,
                     size_t n, const char *sub);
 

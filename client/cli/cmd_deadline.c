@@ -10,7 +10,6 @@
 
 #include "cli.h"
 #include "cli_util.h"
-#include "ticket_view.h"
 
 static const char *const deadline_cols[] = {"project_id", "category", "severity", "days"};
 
@@ -19,7 +18,7 @@ static int deadline_add_row(cli_table_t *t, const Closeloop__DeadlinePreset *x) 
     snprintf(project, sizeof project, "%" PRId64, x->project_id);
     snprintf(days, sizeof days, "%" PRIu32, x->days);
     const char *row[4] = {project, x->category ? x->category : "",
-                          ticket_severity_name(x->severity), days};
+                          cli_enum_name(CL_DOM_SEVERITY, x->severity), days};
     return cli_table_add(t, row);
 }
 
@@ -53,11 +52,11 @@ static int deadline_set(const cli_settings_t *s, int argc, char **argv) {
     Closeloop__DeadlineSet req = CLOSELOOP__DEADLINE_SET__INIT;
     if (cli_need(w, "--project", project) < 0 ||
         cli_parse_id("--project", project, &req.project_id) != CL_OK ||
-        cli_opt_enum(w, "--severity", severity, ticket_severity_names, TICKET_NSEVERITIES, &sv) <
-            0 ||
-        cli_need(w, "--days", days) < 0 || cli_opt_uint(w, "--days", days, 3650, &req.days) < 0)
+        cli_opt_enum(w, "--severity", severity, CL_DOM_SEVERITY, &sv) < 0 ||
+        cli_need(w, "--days", days) < 0 ||
+        cli_opt_uint(w, "--days", days, CL_LIM_DEADLINE_DAYS, &req.days) < 0)
         return CLI_EXIT_USAGE;
-    if (category && !cli_trade_code_ok(category)) {
+    if (category && !cl_trade_code_valid(category)) {
         cli_errorf("%s: '%s' is not a trade code (e.g. waterproofing)", w, category);
         return CLI_EXIT_USAGE;
     }
@@ -85,9 +84,7 @@ static int deadline_list(const cli_settings_t *s, int argc, char **argv) {
 }
 
 static const cli_verb_t deadline_verbs[] = {
-    {"set",
-     "cloop deadline set --project ID --severity minor|major|critical [--category TRADE] "
-     "--days N",
+    {"set", "cloop deadline set --project ID --severity {severity|} [--category TRADE] --days N",
      "Sets how many days a contractor has to repair an item of that severity (and\n"
      "trade; without --category, of any trade without its own preset). New tickets get\n"
      "their deadline from these presets. Prints the preset: project_id, category,\n"

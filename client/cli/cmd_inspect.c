@@ -25,27 +25,12 @@
 #include "item_id.h"
 #include "session_store.h"
 
-#define PHOTO_MAX_BYTES  (2u * 1024u * 1024u) /* per photo, as the server allows */
-#define PHOTO_MAX_COUNT  5u
 #define IMPORT_DEF_CHUNK 500u
-#define IMPORT_MAX_CHUNK 2000u
-#define SCHEDULE_MAX     100000u /* units in one schedule */
 
-/* ---- names of the wire enums ------------------------------------------------------- */
-
-static const char *const round_names[] = {"",        "mock1",    "mock2",    "mock3",   "handover",
-                                          "check3m", "check11m", "check23m", "check35m"};
-static const char *const severity_names[] = {"", "minor", "major", "critical"};
-static const char *const outcome_names[] = {"", "accepted", "accepted_with_items",
-                                            "not_taken_over"};
-static const char *const signoff_names[] = {"", "signed", "refused"};
-static const char *const status_names[] = {"", "planned", "in_progress", "done"};
-static const char *const state_names[] = {"", "dispatch", "open", "repaired", "closed", "nofix"};
-
-#define NNAMES(a) (sizeof a / sizeof a[0])
-
-#define ROUND_NAME(v)    cli_name_of(round_names, NNAMES(round_names), (int)(v))
-#define SEVERITY_NAME(v) cli_name_of(severity_names, NNAMES(severity_names), (int)(v))
+/* Limits of the registry as text, for the help. */
+#define ITEM_PHOTOS_TEXT  CLI_STR(CL_LIM_ITEM_PHOTOS)
+#define ITEM_BATCH_TEXT   CLI_STR(CL_LIM_ITEM_BATCH)
+#define SATISFACTION_TEXT CLI_STR(CL_LIM_SATISFACTION)
 
 /* ---- rows --------------------------------------------------------------------------- */
 
@@ -105,11 +90,11 @@ static int round_add_row(cli_table_t *t, const Closeloop__Round *x) {
         snprintf(w + strlen(w), len - strlen(w), "%s%s", i ? "; " : "", str(x->warnings[i]));
     r.cell[0] = num(&r, 0, meta_id(x->meta));
     r.cell[1] = num(&r, 1, x->project_id);
-    r.cell[2] = ROUND_NAME(x->kind);
+    r.cell[2] = cli_enum_name(CL_DOM_ROUND_KIND, x->kind);
     r.cell[3] = str(x->planned_start);
     r.cell[4] = str(x->planned_end);
     r.cell[5] = str(x->department);
-    r.cell[6] = cli_name_of(status_names, NNAMES(status_names), (int)x->status);
+    r.cell[6] = cli_enum_name(CL_DOM_ROUND_STATUS, x->status);
     r.cell[7] = w;
     int rc = cli_table_add(t, r.cell);
     free(w);
@@ -145,7 +130,7 @@ static int round_add(const cli_settings_t *s, int argc, char **argv) {
     Closeloop__RoundCreate req = CLOSELOOP__ROUND_CREATE__INIT;
     if (cli_need(w, "--project", project) < 0 ||
         cli_parse_id("--project", project, &req.project_id) != CL_OK ||
-        cli_opt_enum(w, "--kind", kind, round_names, NNAMES(round_names), &k) < 0 ||
+        cli_opt_enum(w, "--kind", kind, CL_DOM_ROUND_KIND, &k) < 0 ||
         opt_date(w, "--start", start) < 0 || opt_date(w, "--end", end) < 0 ||
         (dept && cli_utf8_arg_ok(w, dept) < 0))
         return CLI_EXIT_USAGE;
@@ -181,9 +166,7 @@ static const cli_verb_t round_verbs[] = {
      "cloop round add --project ID --kind KIND [--start YYYY-MM-DD] [--end YYYY-MM-DD] "
      "[--department NAME]",
      "Plans an inspection round of a project. KIND is one of\n"
-     "  mock1, mock2, mock3   internal mock inspections before move-in\n"
-     "  handover              handover day with the owners (房屋交付)\n"
-     "  check3m, check11m, check23m, check35m   checks after handover\n"
+     "{round_kind:22}"
      "--start and --end are the planned dates, --department the organising department.\n"
      "Prints the round: id, project_id, kind, planned_start, planned_end, department,\n"
      "status, warnings. The server warns (on standard error, 'warning: ...') when the\n"
@@ -216,7 +199,7 @@ static const char *const ticket_cols[] = {"id",         "number",   "state",   "
                                           "contractor", "deadline", "recorded"};
 #define MANUAL_DISPATCH_NOTE "dispatch: no contractor for this trade — manual dispatch"
 
-/* Reads a photo: at most 2 MiB, JPEG or PNG by its first bytes. */
+/* Reads a photo: at most CL_LIM_PHOTO_BYTES, JPEG or PNG by its first bytes. */
 static int read_photo(const char *path, Closeloop__Photo *ph) {
     FILE *fp = fopen(path, "rb");
     if (!fp) {
@@ -225,9 +208,10 @@ static int read_photo(const char *path, Closeloop__Photo *ph) {
     }
     struct stat st;
     if (fstat(fileno(fp), &st) != 0 || !S_ISREG(st.st_mode) ||
-        (uint64_t)st.st_size > PHOTO_MAX_BYTES || st.st_size < 8) {
+        (uint64_t)st.st_size > CL_LIM_PHOTO_BYTES || st.st_size < 8) {
         fclose(fp);
-        cli_errorf("photo %s: not a JPEG or PNG file of at most 2 MiB", path);
+        cli_errorf("photo %s: not a JPEG or PNG file of at most %d MiB", path,
+                   CL_LIM_PHOTO_BYTES / (1024 * 1024));
         return -1;
     }
     uint8_t *buf = malloc((size_t)st.st_size);
@@ -240,9 +224,9 @@ static int read_photo(const char *path, Closeloop__Photo *ph) {
     }
     static const uint8_t png[8] = {0x89, 'P', 'N', 'G', '\r', '\n', 0x1A, '\n'};
     if (buf[0] == 0xFF && buf[1] == 0xD8 && buf[2] == 0xFF)
-        ph->mime = "image/jpeg";
+        ph->mime = (char *)cl_photo_type_name(CL_PHOTO_JPEG);
     else if (memcmp(buf, png, 8) == 0)
-        ph->mime = "image/png";
+        ph->mime = (char *)cl_photo_type_name(CL_PHOTO_PNG);
     else {
         free(buf);
         cli_errorf("photo %s is neither JPEG nor PNG", path);
@@ -264,7 +248,7 @@ static int record_show(const cli_settings_t *s, const Closeloop__ItemBatchResult
         row_t w = {0};
         w.cell[0] = str(x->id);
         w.cell[1] = ref(&w, 1, x->number);
-        w.cell[2] = cli_name_of(state_names, NNAMES(state_names), (int)x->state);
+        w.cell[2] = cli_enum_name(CL_DOM_TICKET_STATE, x->state);
         w.cell[3] = ref(&w, 3, x->contractor_id);
         w.cell[4] = str(x->contractor_name);
         w.cell[5] = str(x->deadline);
@@ -287,7 +271,7 @@ static int inspect_record(const cli_settings_t *s, int argc, char **argv) {
     const char *project = NULL, *unit = NULL, *round = NULL, *date = NULL, *inspector = NULL,
                *location = NULL, *category = NULL, *severity = NULL, *again = NULL, *item_id = NULL,
                *pos[1];
-    const char *photo_path[PHOTO_MAX_COUNT];
+    const char *photo_path[CL_LIM_ITEM_PHOTOS];
     size_t nphotos = 0;
     /* --photo repeats: take those out first, the rest goes through cli_parse_args. */
     char **rest = calloc((size_t)argc + 1, sizeof *rest);
@@ -311,9 +295,9 @@ static int inspect_record(const cli_settings_t *s, int argc, char **argv) {
                 rest[nrest++] = argv[i];
             continue;
         }
-        if (nphotos == PHOTO_MAX_COUNT) {
+        if (nphotos == CL_LIM_ITEM_PHOTOS) {
             free(rest);
-            cli_errorf("%s: at most %u --photo", w, PHOTO_MAX_COUNT);
+            cli_errorf("%s: at most %d --photo", w, CL_LIM_ITEM_PHOTOS);
             return CLI_EXIT_USAGE;
         }
         photo_path[nphotos++] = v;
@@ -344,11 +328,11 @@ static int inspect_record(const cli_settings_t *s, int argc, char **argv) {
         cli_need(w, "--unit", unit) < 0 || cli_need(w, "--date", date) < 0 ||
         opt_date(w, "--date", date) < 0 || cli_need(w, "--location", location) < 0 ||
         cli_need(w, "--category", category) < 0 ||
-        cli_opt_enum(w, "--round", round, round_names, NNAMES(round_names), &rk) < 0 ||
-        cli_opt_enum(w, "--severity", severity, severity_names, NNAMES(severity_names), &sv) < 0 ||
+        cli_opt_enum(w, "--round", round, CL_DOM_ROUND_KIND, &rk) < 0 ||
+        cli_opt_enum(w, "--severity", severity, CL_DOM_SEVERITY, &sv) < 0 ||
         texts_ok(w, texts, 4) < 0)
         return CLI_EXIT_USAGE;
-    if (!cli_trade_code_ok(category)) {
+    if (!cl_trade_code_valid(category)) {
         cli_errorf("%s: '%s' is not a trade code (e.g. waterproofing)", w, category);
         return CLI_EXIT_USAGE;
     }
@@ -372,8 +356,8 @@ static int inspect_record(const cli_settings_t *s, int argc, char **argv) {
     it.severity = (Closeloop__Severity)sv;
     if (again) it.found_again_of = (char *)again;
 
-    Closeloop__Photo photos[PHOTO_MAX_COUNT];
-    Closeloop__Photo *photop[PHOTO_MAX_COUNT];
+    Closeloop__Photo photos[CL_LIM_ITEM_PHOTOS];
+    Closeloop__Photo *photop[CL_LIM_ITEM_PHOTOS];
     int rc = CLI_EXIT_OK;
     size_t loaded = 0;
     for (; loaded < nphotos; loaded++) {
@@ -627,18 +611,20 @@ static void item_row(csv_import_t *base, uint32_t line) {
     if (!csv_import_row_ok(base)) return;
     size_t len;
     const char *v = csv_import_cell(base, C_ROUND, &len);
-    int rk = cli_name_parse(round_names, NNAMES(round_names), v, len);
-    if (!rk)
-        csv_import_row_error(
-            base, line,
-            "unknown round '%.*s' (use mock1, mock2, mock3, handover, check3m, check11m, "
-            "check23m or check35m)",
-            clip(v, len), v);
+    char accepted[256];
+    int rk = cl_domain_parse_n(CL_DOM_ROUND_KIND, v, len);
+    if (!rk) {
+        cl_domain_accepted(CL_DOM_ROUND_KIND, false, accepted, sizeof accepted);
+        csv_import_row_error(base, line, "unknown round '%.*s' (use %s)", clip(v, len), v,
+                             accepted);
+    }
     v = csv_import_cell(base, C_SEVERITY, &len);
-    int sv = cli_name_parse(severity_names, NNAMES(severity_names), v, len);
-    if (!sv)
-        csv_import_row_error(base, line, "unknown severity '%.*s' (use minor, major or critical)",
-                             clip(v, len), v);
+    int sv = cl_domain_parse_n(CL_DOM_SEVERITY, v, len);
+    if (!sv) {
+        cl_domain_accepted(CL_DOM_SEVERITY, false, accepted, sizeof accepted);
+        csv_import_row_error(base, line, "unknown severity '%.*s' (use %s)", clip(v, len), v,
+                             accepted);
+    }
     char date[11] = "";
     v = csv_import_cell(base, C_DATE, &len);
     if (len == 10) memcpy(date, v, 10);
@@ -648,7 +634,7 @@ static void item_row(csv_import_t *base, uint32_t line) {
     char cat[48] = "";
     v = csv_import_cell(base, C_CATEGORY, &len);
     if (len < sizeof cat) memcpy(cat, v, len), cat[len] = '\0';
-    if (!cli_trade_code_ok(cat))
+    if (!cl_trade_code_valid(cat))
         csv_import_row_error(base, line, "category '%.*s' is not a trade code (e.g. waterproofing)",
                              clip(v, len), v);
     char given_id[37] = "", again[37] = "";
@@ -699,9 +685,14 @@ static void item_row(csv_import_t *base, uint32_t line) {
     if (given_id[0]) {
         memcpy(id, given_id, 37);
     } else {
-        const cl_item_content_t content = {
-            project,      it->unit,     ROUND_NAME(rk),  date,
-            it->location, it->category, it->description, SEVERITY_NAME(sv)};
+        const cl_item_content_t content = {project,
+                                           it->unit,
+                                           cl_round_kind_name((Closeloop__RoundKind)rk),
+                                           date,
+                                           it->location,
+                                           it->category,
+                                           it->description,
+                                           cl_severity_name((Closeloop__Severity)sv)};
         if (item_uuid(im, &content, id) < 0) {
             csv_import_fatal(base, "cannot compute an item id (SHA-256 failed)");
             return;
@@ -737,8 +728,8 @@ static int inspect_import(const cli_settings_t *s, int argc, char **argv) {
         return CLI_EXIT_USAGE;
     }
     uint64_t n = IMPORT_DEF_CHUNK;
-    if (chunk && cli_parse_u64(chunk, 1, IMPORT_MAX_CHUNK, &n) != CL_OK) {
-        cli_errorf("%s: invalid --chunk '%s': give 1 to %u items", w, chunk, IMPORT_MAX_CHUNK);
+    if (chunk && cli_parse_u64(chunk, 1, CL_LIM_ITEM_BATCH, &n) != CL_OK) {
+        cli_errorf("%s: invalid --chunk '%s': give 1 to %d items", w, chunk, CL_LIM_ITEM_BATCH);
         return CLI_EXIT_USAGE;
     }
     import_t im;
@@ -773,16 +764,16 @@ static int record_row_show(const cli_settings_t *s, const ProtobufCMessage *m) {
     r.cell[0] = ref(&r, 0, meta_id(x->meta));
     r.cell[1] = num(&r, 1, x->project_id);
     r.cell[2] = str(x->unit);
-    r.cell[3] = ROUND_NAME(x->round);
+    r.cell[3] = cli_enum_name(CL_DOM_ROUND_KIND, x->round);
     r.cell[4] = str(x->inspected_on);
     r.cell[5] = str(x->inspector);
-    r.cell[6] = cli_name_of(outcome_names, NNAMES(outcome_names), (int)x->outcome);
+    r.cell[6] = cli_enum_name(CL_DOM_HANDOVER_OUTCOME, x->outcome);
     r.cell[7] = str(x->not_taken_reason);
     r.cell[8] = num(&r, 8, x->keys_handed);
     r.cell[9] = str(x->water_reading);
     r.cell[10] = str(x->power_reading);
     r.cell[11] = str(x->gas_reading);
-    r.cell[12] = cli_name_of(signoff_names, NNAMES(signoff_names), (int)x->signoff);
+    r.cell[12] = cli_enum_name(CL_DOM_SIGNOFF, x->signoff);
     r.cell[13] = str(x->refusal_reason);
     r.cell[14] = ref(&r, 14, x->satisfaction);
     r.cell[15] = num(&r, 15, x->items);
@@ -818,21 +809,20 @@ static int inspect_handover(const cli_settings_t *s, int argc, char **argv) {
         cli_parse_id("--project", project, &f.project_id) != CL_OK ||
         cli_need(w, "--unit", unit) < 0 || cli_need(w, "--date", date) < 0 ||
         opt_date(w, "--date", date) < 0 ||
-        cli_opt_enum(w, "--outcome", outcome, outcome_names, NNAMES(outcome_names), &oc) < 0 ||
-        (signoff &&
-         cli_opt_enum(w, "--signoff", signoff, signoff_names, NNAMES(signoff_names), &so) < 0) ||
-        cli_opt_uint(w, "--keys", keys, 99, &f.keys_handed) < 0 ||
-        cli_opt_uint(w, "--satisfaction", satisfaction, 100, &f.satisfaction) < 0 ||
+        cli_opt_enum(w, "--outcome", outcome, CL_DOM_HANDOVER_OUTCOME, &oc) < 0 ||
+        (signoff && cli_opt_enum(w, "--signoff", signoff, CL_DOM_SIGNOFF, &so) < 0) ||
+        cli_opt_uint(w, "--keys", keys, CL_LIM_KEYS_HANDED, &f.keys_handed) < 0 ||
+        cli_opt_uint(w, "--satisfaction", satisfaction, CL_LIM_SATISFACTION, &f.satisfaction) < 0 ||
         texts_ok(w, texts, 7) < 0)
         return CLI_EXIT_USAGE;
     if (oc == CLOSELOOP__HANDOVER_OUTCOME__OUTCOME_NOT_TAKEN_OVER && !(reason && *reason)) {
-        cli_errorf("%s: --outcome not_taken_over needs --reason (why the owner did not take "
-                   "the unit over)",
-                   w);
+        cli_errorf("%s: --outcome %s needs --reason (why the owner did not take the unit over)", w,
+                   cl_outcome_name(CLOSELOOP__HANDOVER_OUTCOME__OUTCOME_NOT_TAKEN_OVER));
         return CLI_EXIT_USAGE;
     }
     if (so == CLOSELOOP__SIGNOFF__SIGNOFF_REFUSED && !(refusal && *refusal)) {
-        cli_errorf("%s: --signoff refused needs --refusal REASON", w);
+        cli_errorf("%s: --signoff %s needs --refusal REASON", w,
+                   cl_signoff_name(CLOSELOOP__SIGNOFF__SIGNOFF_REFUSED));
         return CLI_EXIT_USAGE;
     }
     f.unit = (char *)unit;
@@ -857,8 +847,8 @@ typedef struct units {
 } units_t;
 
 static int units_push(units_t *u, const char *s, size_t len) {
-    if (u->n == SCHEDULE_MAX) {
-        cli_errorf("inspect schedule: more than %u units", SCHEDULE_MAX);
+    if (u->n == CL_LIM_SCHEDULE_UNITS) {
+        cli_errorf("inspect schedule: more than %d units", CL_LIM_SCHEDULE_UNITS);
         return -1;
     }
     if (u->n == u->cap) {
@@ -966,20 +956,23 @@ out:
     return rc;
 }
 
+_Static_assert(CL_LIM_PHOTO_BYTES == 2 * 1024 * 1024, "inspect record's help says 2 MiB");
+
 static const cli_verb_t inspect_verbs[] = {
     {"record",
      "cloop inspect record --project ID --unit UNIT --round ROUND --date YYYY-MM-DD "
-     "[--inspector NAME] --location ROOM --category TRADE --severity minor|major|critical "
+     "[--inspector NAME] --location ROOM --category TRADE --severity {severity|} "
      "[--photo FILE]... [--found-again ITEM_UUID] [--item-id UUID] DESCRIPTION",
      "Records one inspection item: a problem found in a unit in a round. ROUND is\n"
-     "mock1, mock2, mock3, handover, check3m, check11m, check23m or check35m; TRADE a\n"
-     "trade code (waterproofing, civil, plumbing, doors_windows, electrical, fire ...).\n"
-     "--photo attaches a JPEG or PNG of at most 2 MiB (up to 5). --found-again links the\n"
-     "item to the same problem found in an earlier round. The item's id is --item-id or\n"
-     "a fresh UUID; recording the same id again changes nothing. The server makes a\n"
-     "repair ticket and dispatches it to the contractor of the trade; prints it: id,\n"
-     "number, state, contractor_id, contractor, deadline, recorded (inserted or\n"
-     "unchanged). A trade with no contractor is said on standard error:\n"
+     "{round_kind};\n"
+     "TRADE a trade code (waterproofing, civil, plumbing, doors_windows, electrical,\n"
+     "fire ...). --photo attaches a JPEG or PNG of at most 2 MiB (up to " ITEM_PHOTOS_TEXT ").\n"
+     "--found-again links the item to the same problem found in an earlier round. The\n"
+     "item's id is --item-id or a fresh UUID; recording the same id again changes\n"
+     "nothing. The server makes a repair ticket and dispatches it to the contractor of\n"
+     "the trade; prints it: id, number, state, contractor_id, contractor, deadline,\n"
+     "recorded (inserted or unchanged). A trade with no contractor is said on standard\n"
+     "error:\n"
      "  " MANUAL_DISPATCH_NOTE "\n"
      "\n"
      "example: cloop inspect record --project 1 --unit 3-2-1701 --round handover --date "
@@ -989,11 +982,11 @@ static const cli_verb_t inspect_verbs[] = {
     {"import", "cloop inspect import FILE.csv [--chunk N]",
      "Records a day's paper forms from a CSV file (UTF-8, a header naming the columns in\n"
      "any order): project (id or name), unit, round, inspected_on (YYYY-MM-DD),\n"
-     "inspector, location, category, description, severity (minor, major or critical),\n"
+     "inspector, location, category, description, severity ({severity}),\n"
      "and optionally item_id and found_again_of. Rows without item_id get an id derived\n"
      "from their content, so importing the same file again records nothing twice (see\n"
      "docs/IMPORT_FORMAT.md). Items go to the server in chunks of N (default 500, at\n"
-     "most 2000), each applied whole or rejected whole; bad rows are reported as\n"
+     "most " ITEM_BATCH_TEXT "), each applied whole or rejected whole; bad rows are reported as\n"
      "FILE:LINE: message and their chunk is not sent; the import goes on with the next\n"
      "chunk. Prints a summary: rows_read, inserted, unchanged, dispatched,\n"
      "manual_dispatch, rejected_chunks, rejected_rows, chunks. Exit 1 if any chunk was\n"
@@ -1003,12 +996,12 @@ static const cli_verb_t inspect_verbs[] = {
      inspect_import},
     {"handover",
      "cloop inspect handover --project ID --unit UNIT --date YYYY-MM-DD [--inspector NAME] "
-     "--outcome accepted|accepted_with_items|not_taken_over [--reason R] [--keys N] "
-     "[--water X] [--power X] [--gas X] [--signoff signed|refused] [--refusal R] "
-     "[--satisfaction 0-100]",
+     "--outcome {handover_outcome|} [--reason R] [--keys N] "
+     "[--water X] [--power X] [--gas X] [--signoff {signoff|}] [--refusal R] "
+     "[--satisfaction 0-" SATISFACTION_TEXT "]",
      "Records a unit's handover acceptance form (房屋交付验收单): the outcome (not\n"
      "taken over, 未接房, needs --reason), keys handed over, meter readings as printed,\n"
-     "the owner's sign-off (refused needs --refusal) and satisfaction score. Prints the\n"
+     "the owner's sign-off (a refusal needs --refusal) and satisfaction score. Prints the\n"
      "inspection record: id, project_id, unit, round, inspected_on, inspector, outcome,\n"
      "not_taken_reason, keys, water, power, gas, signoff, refusal_reason, satisfaction,\n"
      "items.\n"

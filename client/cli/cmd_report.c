@@ -110,20 +110,29 @@ static int daily_print(const cli_settings_t *s, const Closeloop__DailyReport *d)
     block_t timely = {"timeliness", "时效 Timeliness (all tickets of the project)", 0, {0}, {{0}}};
     blk_u(&units, "scheduled", d->units_scheduled);
     blk_u(&units, "inspected", d->units_inspected);
-    blk_u(&units, "accepted", d->units_accepted);
-    blk_u(&units, "accepted_with_items", d->units_accepted_with_items);
-    blk_u(&units, "not_taken_over", d->units_not_taken_over);
+    /* Counts per handover outcome and per timeliness class go under their stored names. */
+    blk_u(&units, cl_outcome_name(CLOSELOOP__HANDOVER_OUTCOME__OUTCOME_ACCEPTED),
+          d->units_accepted);
+    blk_u(&units, cl_outcome_name(CLOSELOOP__HANDOVER_OUTCOME__OUTCOME_ACCEPTED_WITH_ITEMS),
+          d->units_accepted_with_items);
+    blk_u(&units, cl_outcome_name(CLOSELOOP__HANDOVER_OUTCOME__OUTCOME_NOT_TAKEN_OVER),
+          d->units_not_taken_over);
     blk_u(&items, "raised", d->items_raised);
     items.keys[items.n] = "per_unit";
     snprintf(items.vals[items.n++], sizeof items.vals[0], "%.2f", d->items_per_unit);
     blk_u(&tickets, "closed", d->tickets_closed);
     blk_u(&tickets, "reworks", d->reworks);
     const Closeloop__TimelinessCounts *tc = d->timeliness;
-    blk_u(&timely, "no_deadline", tc ? tc->no_deadline : 0);
-    blk_u(&timely, "overdue_open", tc ? tc->overdue_open : 0);
-    blk_u(&timely, "in_time_open", tc ? tc->in_time_open : 0);
-    blk_u(&timely, "closed_late", tc ? tc->closed_late : 0);
-    blk_u(&timely, "closed_in_time", tc ? tc->closed_in_time : 0);
+    blk_u(&timely, cl_timeliness_name(CLOSELOOP__TIMELINESS__TIMELINESS_NO_DEADLINE),
+          tc ? tc->no_deadline : 0);
+    blk_u(&timely, cl_timeliness_name(CLOSELOOP__TIMELINESS__TIMELINESS_OVERDUE_OPEN),
+          tc ? tc->overdue_open : 0);
+    blk_u(&timely, cl_timeliness_name(CLOSELOOP__TIMELINESS__TIMELINESS_IN_TIME_OPEN),
+          tc ? tc->in_time_open : 0);
+    blk_u(&timely, cl_timeliness_name(CLOSELOOP__TIMELINESS__TIMELINESS_CLOSED_LATE),
+          tc ? tc->closed_late : 0);
+    blk_u(&timely, cl_timeliness_name(CLOSELOOP__TIMELINESS__TIMELINESS_CLOSED_IN_TIME),
+          tc ? tc->closed_in_time : 0);
 
     static const char *const rh[] = {"reason", "count"};
     static const char *const ch[] = {"contractor_id", "contractor", "open", "overdue", "reworks"};
@@ -187,10 +196,10 @@ static int daily_print(const cli_settings_t *s, const Closeloop__DailyReport *d)
         if (w == CL_OK) w = cli_table_print(bycon, f, out);
         fputs(", \"oldest_open\": ", out);
         if (w == CL_OK) w = cli_table_print(oldest.t, f, out);
-        fprintf(out,
-                ", \"timeliness\": {\"no_deadline\": %s, \"overdue_open\": %s, \"in_time_open\": "
-                "%s, \"closed_late\": %s, \"closed_in_time\": %s}}\n",
-                timely.vals[0], timely.vals[1], timely.vals[2], timely.vals[3], timely.vals[4]);
+        fputs(", \"timeliness\": {", out);
+        for (size_t i = 0; i < timely.n; i++)
+            fprintf(out, "%s\"%s\": %s", i ? ", " : "", timely.keys[i], timely.vals[i]);
+        fputs("}}\n", out);
         break;
     case CLI_FMT_TABLE:
     case CLI_FMT_CSV:

@@ -28,7 +28,6 @@
 
 #define MAX_INFLIGHT 32     /* transitions in flight on one connection */
 #define MAX_REFS     100000 /* most tickets one transition command takes */
-#define MAX_NOTE     4000   /* longest note accepted, in bytes */
 
 /* ---- names ---------------------------------------------------------------------------- */
 
@@ -46,11 +45,6 @@ static const char *state_words(int s) {
     case CL_TICKET_NOFIX: return "closed as not to fix";
     default: return "in an unknown state";
     }
-}
-
-static const char *action_name(int a) {
-    const char *n = cl_ticket_action_name((cl_ticket_action_t)a);
-    return n ? n : "";
 }
 
 /* ---- ticket references ---------------------------------------------------------------- */
@@ -204,13 +198,13 @@ static int show_print(const cli_settings_t *s, const Closeloop__TicketHistory *h
     kv_add(kv, "location", str(t->location));
     kv_add(kv, "category", str(t->category));
     kv_add(kv, "description", str(t->description));
-    kv_add(kv, "severity", ticket_severity_name(t->severity));
-    kv_add(kv, "state", ticket_state_name(t->state));
+    kv_add(kv, "severity", cli_enum_name(CL_DOM_SEVERITY, t->severity));
+    kv_add(kv, "state", cli_enum_name(CL_DOM_TICKET_STATE, t->state));
     kv_add(kv, "contractor", b[2]);
     kv_add(kv, "rework", b[3]);
     kv_add(kv, "deadline", b[6]);
-    kv_add(kv, "timeliness", ticket_timeliness_name(t->timeliness));
-    kv_add(kv, "round", ticket_round_name(t->round));
+    kv_add(kv, "timeliness", cli_enum_name(CL_DOM_TIMELINESS, t->timeliness));
+    kv_add(kv, "round", cli_enum_name(CL_DOM_ROUND_KIND, t->round));
     kv_add(kv, "inspector", str(h->inspector));
     kv_add(kv, "inspected_on", str(h->inspected_on));
     kv_add(kv, "raised", b[4]);
@@ -227,9 +221,9 @@ static int show_print(const cli_settings_t *s, const Closeloop__TicketHistory *h
                      e->contractor_id);
         const char *row[7] = {at,
                               str(e->actor),
-                              action_name(e->action),
-                              ticket_state_name(e->from_state),
-                              ticket_state_name(e->to_state),
+                              cli_enum_name(CL_DOM_TICKET_ACTION, e->action),
+                              cli_enum_name(CL_DOM_TICKET_STATE, e->from_state),
+                              cli_enum_name(CL_DOM_TICKET_STATE, e->to_state),
                               str(e->note),
                               con};
         if (cli_table_add(ev, row) != CL_OK) {
@@ -266,7 +260,7 @@ static int show_print(const cli_settings_t *s, const Closeloop__TicketHistory *h
         char title[128], sub[512];
         snprintf(title, sizeof title, "维修单履历 Ticket history #%" PRIu32, t->number);
         snprintf(sub, sizeof sub, "%s · %s %s · %s", str(t->project_name), str(t->unit),
-                 str(t->location), ticket_state_name(t->state));
+                 str(t->location), cli_enum_name(CL_DOM_TICKET_STATE, t->state));
         cli_html_page_t pg = {title, sub, NULL, 0};
         cli_html_begin(&pg, out);
         cli_html_table(kv, NULL, &pg, out);
@@ -554,8 +548,11 @@ static void outcome_text(cl_ticket_action_t a, const Closeloop__Ticket *t, char 
     case CL_TACT_REASSIGN: snprintf(buf, len, "reassigned to %s", con); break;
     case CL_TACT_DISPATCH: snprintf(buf, len, "dispatched to %s", con); break;
     case CL_TACT_RETURN: snprintf(buf, len, "returned, waiting for manual dispatch"); break;
-    case CL_TACT_NOFIX: snprintf(buf, len, "decided not to fix (nofix)"); break;
-    default: snprintf(buf, len, "%s", ticket_state_name(t->state)); break;
+    case CL_TACT_NOFIX:
+        snprintf(buf, len, "decided not to fix (%s)",
+                 cli_enum_name(CL_DOM_TICKET_STATE, CL_TICKET_NOFIX));
+        break;
+    default: snprintf(buf, len, "%s", cli_enum_name(CL_DOM_TICKET_STATE, t->state)); break;
     }
 }
 
@@ -585,7 +582,7 @@ static void job_report(tctx_t *x, const job_t *j, const Closeloop__Ticket *t, co
                                t ? str(t->unit) : "",
                                t ? str(t->location) : "",
                                result,
-                               t ? ticket_state_name(t->state) : "",
+                               t ? cli_enum_name(CL_DOM_TICKET_STATE, t->state) : "",
                                rw,
                                t ? str(t->contractor_name) : "",
                                msg};
@@ -790,8 +787,9 @@ static int read_ref_file(const char *path, int64_t project, job_t **jobs, size_t
                 while (vl > 0 && (v[vl - 1] == ' ' || v[vl - 1] == '\t'))
                     v[--vl] = '\0';
             }
-            if (strlen(v) > MAX_NOTE) {
-                cli_errorf("%s:%u: the note is longer than %d bytes", path, lineno, MAX_NOTE);
+            if (cl_utf8_chars(v) > CL_LIM_NOTE_CHARS) {
+                cli_errorf("%s:%u: the note is longer than %d characters", path, lineno,
+                           CL_LIM_NOTE_CHARS);
                 bad = 1;
                 continue;
             }
@@ -894,8 +892,8 @@ static int run_transition(const cli_settings_t *s, const tverb_def_t *v, int arg
     }
     x.contractor_id = cid;
     if (note && (cli_utf8_arg_ok(what, note) < 0)) goto out;
-    if (note && strlen(note) > MAX_NOTE) {
-        cli_errorf("%s: --note is longer than %d bytes", what, MAX_NOTE);
+    if (note && cl_utf8_chars(note) > CL_LIM_NOTE_CHARS) {
+        cli_errorf("%s: --note is longer than %d characters", what, CL_LIM_NOTE_CHARS);
         goto out;
     }
     if (note && !*note) note = NULL;

@@ -1,4 +1,4 @@
-/* ticket_view.c - the ticket's names and columns for cloop's output (see ticket_view.h). */
+/* ticket_view.c - the ticket's columns for cloop's output (see ticket_view.h). */
 #include "ticket_view.h"
 
 #include <inttypes.h>
@@ -6,33 +6,10 @@
 #include <string.h>
 
 #include "cli.h"
-#include "ticket_fsm.h"
-
-const char *const ticket_severity_names[TICKET_NSEVERITIES] = {"", "minor", "major", "critical"};
+#include "cli_domain.h"
 
 static const char *str(const char *s) {
     return s ? s : "";
-}
-
-const char *ticket_state_name(int s) {
-    const char *n = s ? cl_ticket_state_name((cl_ticket_state_t)s) : NULL;
-    return n ? n : "";
-}
-
-const char *ticket_severity_name(int s) {
-    return s > 0 && s < TICKET_NSEVERITIES ? ticket_severity_names[s] : "";
-}
-
-const char *ticket_round_name(int r) {
-    static const char *const names[] = {"",        "mock1",    "mock2",    "mock3",   "handover",
-                                        "check3m", "check11m", "check23m", "check35m"};
-    return r >= 0 && r < (int)(sizeof names / sizeof names[0]) ? names[r] : "";
-}
-
-const char *ticket_timeliness_name(int t) {
-    static const char *const names[] = {
-        "", "no_deadline", "overdue_open", "in_time_open", "closed_late", "closed_in_time"};
-    return t >= 0 && t < (int)(sizeof names / sizeof names[0]) ? names[t] : "";
 }
 
 /* "2026-11-22" of a time in ms ("" for 0). */
@@ -96,17 +73,17 @@ static void ticket_cells(const Closeloop__Ticket *t, cli_format_t f, tcells_t *c
     c->cell[TC_PROJECT] = str(t->project_name);
     c->cell[TC_BUILDING] = str(t->building);
     c->cell[TC_UNIT] = str(t->unit);
-    c->cell[TC_ROUND] = ticket_round_name(t->round);
+    c->cell[TC_ROUND] = cli_enum_name(CL_DOM_ROUND_KIND, t->round);
     c->cell[TC_LOCATION] = str(t->location);
     c->cell[TC_CATEGORY] = str(t->category);
     c->cell[TC_DESCRIPTION] = str(t->description);
-    c->cell[TC_SEVERITY] = ticket_severity_name(t->severity);
-    c->cell[TC_STATE] = ticket_state_name(t->state);
+    c->cell[TC_SEVERITY] = cli_enum_name(CL_DOM_SEVERITY, t->severity);
+    c->cell[TC_STATE] = cli_enum_name(CL_DOM_TICKET_STATE, t->state);
     c->cell[TC_CONTRACTOR_ID] = c->contractor_id;
     c->cell[TC_CONTRACTOR] = str(t->contractor_name);
     c->cell[TC_REWORK] = c->rework;
     c->cell[TC_DEADLINE] = str(t->deadline);
-    c->cell[TC_TIMELINESS] = ticket_timeliness_name(t->timeliness);
+    c->cell[TC_TIMELINESS] = cli_enum_name(CL_DOM_TIMELINESS, t->timeliness);
     c->cell[TC_OVERDUE] = f == CLI_FMT_HTML    ? (overdue ? "逾期" : "")
                           : f == CLI_FMT_TABLE ? (overdue ? "OVERDUE" : "")
                                                : (overdue ? "yes" : "no");

@@ -1,7 +1,7 @@
 /* ticket_view.h - how cloop shows tickets, shared by the ticket commands (cmd_ticket.c)
- * and the reports (cmd_report.c): the names of the ticket's wire enums, and the ticket
- * columns of each output format (which columns, their headers in English or, for the
- * printed HTML lists, Chinese and English, and one ticket's cells).
+ * and the reports (cmd_report.c): the ticket columns of each output format (which
+ * columns, their headers in English or, for the printed HTML lists, Chinese and
+ * English, and one ticket's cells; enum cells hold the registry's stored names).
  *
  * A tview_t is the columns of one format as a cli_table_t, which the caller fills (or
  * streams through) and frees with cli_table_free(v->t). Cells point into the ticket
@@ -14,17 +14,6 @@
 
 #include "msg.h"
 #include "output.h"
-
-#define TICKET_NSEVERITIES 4 /* entries of ticket_severity_names */
-
-/* Severity names by wire value: "", "minor", "major", "critical". */
-extern const char *const ticket_severity_names[TICKET_NSEVERITIES];
-
-/* The names of wire values, "" for none or an unknown value. */
-const char *ticket_state_name(int s);      /* dispatch, open, repaired, closed, nofix */
-const char *ticket_severity_name(int s);   /* minor, major, critical */
-const char *ticket_round_name(int r);      /* mock1 ... handover ... check35m */
-const char *ticket_timeliness_name(int t); /* no_deadline, overdue_open ... */
 
 /* Every column a ticket can show; which formats show which is ticket_view.c's table. */
 enum tcol {

@@ -105,14 +105,6 @@ const char *cl_sql_bool_param(bool v) {
     return v ? "t" : "f";
 }
 
-/* Characters of a UTF-8 string (the decoder already rejected invalid UTF-8). */
-size_t cl_utf8_chars(const char *s) {
-    size_t n = 0;
-    for (; *s; s++)
-        n += ((unsigned char)*s & 0xC0) != 0x80;
-    return n;
-}
-
 /* s cut to fit buf (at most n - 4 bytes) on a character boundary, "..." marking a cut,
  * so that user text quoted in a sentence keeps the sentence short and valid UTF-8. */
 const char *cl_utf8_clip(char *buf, size_t n, const char *s) {
@@ -160,17 +152,6 @@ bool cl_date_valid(const char *s) {
     if (y < 1900 || y > 2999 || m < 1 || m > 12 || d < 1) return false;
     bool leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
     return d <= days[m - 1] + (m == 2 && leap);
-}
-
-/* A trade code: lowercase letter, then [a-z0-9_] (trades.code's CHECK). */
-bool cl_trade_code_valid(const char *s) {
-    size_t n = strlen(s);
-    if (n < CL_LIM_TRADE_CODE_MIN || n > CL_LIM_TRADE_CODE_CHARS || !(s[0] >= 'a' && s[0] <= 'z'))
-        return false;
-    for (size_t i = 1; i < n; i++)
-        if (!((s[i] >= 'a' && s[i] <= 'z') || (s[i] >= '0' && s[i] <= '9') || s[i] == '_'))
-            return false;
-    return true;
 }
 
 bool cl_req_need_trade(cl_req_t *req, const char *code) {

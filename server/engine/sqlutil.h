@@ -48,8 +48,6 @@ const char *cl_sql_int_param(char buf[24], int64_t v);
 
 const char *cl_sql_bool_param(bool v);
 
-size_t cl_utf8_chars(const char *s);
-
 const char *cl_utf8_clip(char *buf, size_t n, const char *s);
 
 const char *cl_text_problem(const char *v, bool required, size_t max);
@@ -60,8 +58,6 @@ CL_MUSTCHECK bool cl_req_need_text(cl_req_t *req, const char *field, const char 
 CL_MUSTCHECK bool cl_req_need_id(cl_req_t *req, const char *field, int64_t id);
 
 bool cl_date_valid(const char *s);
-
-bool cl_trade_code_valid(const char *s);
 
 CL_MUSTCHECK bool cl_req_need_trade(cl_req_t *req, const char *code);
 

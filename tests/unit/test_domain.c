@@ -356,6 +356,26 @@ static void test_accepted_list(void **state) {
     assert_int_equal(tiny[0], '\0');
 }
 
+/* ---- the trade code rule -------------------------------------------------------------- */
+
+static void test_trade_code_rule(void **state) {
+    (void)state;
+    char longest[41], too_long[42];
+    memset(longest, 'a', 40);
+    longest[40] = '\0';
+    memset(too_long, 'a', 41);
+    too_long[41] = '\0';
+    static const char *const good[] = {"ab", "a1", "a_", "waterproofing", "doors_windows", "fire"};
+    static const char *const bad[] = {"",    "a",   "1ab", "_ab", "Ab",   "aB",
+                                      "a-b", "a b", "ab ", " ab", "水电", "a\xc3\xa9"};
+    for (size_t i = 0; i < ARRAY_LEN(good); i++)
+        assert_true(cl_trade_code_valid(good[i]));
+    for (size_t i = 0; i < ARRAY_LEN(bad); i++)
+        assert_false(cl_trade_code_valid(bad[i]));
+    assert_true(cl_trade_code_valid(longest));
+    assert_false(cl_trade_code_valid(too_long));
+}
+
 /* ---- columns and bounds --------------------------------------------------------------- */
 
 static void test_columns_and_bounds(void **state) {
@@ -400,6 +420,7 @@ int main(void) {
         cmocka_unit_test(test_round_trip_every_value),
         cmocka_unit_test(test_unknown_input),
         cmocka_unit_test(test_accepted_list),
+        cmocka_unit_test(test_trade_code_rule),
         cmocka_unit_test(test_columns_and_bounds),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

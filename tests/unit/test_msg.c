@@ -477,6 +477,17 @@ static void test_utf8_trim(void **state) {
     assert_string_equal(s, "");
 }
 
+/* Characters, not bytes: the unit of the registry's *_CHARS limits. */
+static void test_utf8_chars(void **state) {
+    (void)state;
+    assert_int_equal(cl_utf8_chars(""), 0);
+    assert_int_equal(cl_utf8_chars("plain"), 5);
+    assert_int_equal(cl_utf8_chars("\xe5\x8e\xa8\xe6\x88\xbf"), 2); /* 厨房: 6 bytes */
+    assert_int_equal(cl_utf8_chars("a\xc3\xa9\xf0\x9f\x98\x80"
+                                   "b"),
+                     4); /* a é emoji b */
+}
+
 static void test_utf8_valid_edges(void **state) {
     (void)state;
     /* Valid: ASCII, each length's first and last code point, BMP edges around the
@@ -658,6 +669,7 @@ int main(void) {
         cmocka_unit_test(test_chinese_round_trip),
         cmocka_unit_test(test_utf8_valid_edges),
         cmocka_unit_test(test_utf8_trim),
+        cmocka_unit_test(test_utf8_chars),
         cmocka_unit_test(test_err_wire_round_trip),
         cmocka_unit_test(test_err_retryable),
         cmocka_unit_test(test_strerror),
