@@ -724,7 +724,8 @@ void cl_db_batch_run(cl_db_batch_t *b, cl_db_cb cb, void *arg) {
     conn_kick(db);
 }
 
-void cl_db_exec(cl_db_t *db, int stmt, const char *const *params, cl_db_cb cb, void *arg) {
+void cl_db_exec_bin(cl_db_t *db, int stmt, const char *const *params, const int *lengths,
+                    cl_db_cb cb, void *arg) {
     cl_db_batch_t *b = cl_db_batch_new(db);
     if (!b) {
         cl_db_result_t r = {
@@ -732,8 +733,12 @@ void cl_db_exec(cl_db_t *db, int stmt, const char *const *params, cl_db_cb cb, v
         cb(arg, &r);
         return;
     }
-    if (cl_db_batch_add(b, stmt, params, NULL) != CL_OK) b->n = 0;
+    if (cl_db_batch_add(b, stmt, params, lengths) != CL_OK) b->n = 0;
     cl_db_batch_run(b, cb, arg);
+}
+
+void cl_db_exec(cl_db_t *db, int stmt, const char *const *params, cl_db_cb cb, void *arg) {
+    cl_db_exec_bin(db, stmt, params, NULL, cb, arg);
 }
 
 static void on_handle_closed(uv_handle_t *h) {
