@@ -46,8 +46,11 @@ static void a_parameter_count_that_differs_is_refused(void **state) {
     s.nparams++;
     char err[512] = "";
     assert_int_not_equal(cl_migrate_check_statements(pg.conninfo, &s, 1, err, sizeof err), 0);
+    char want[96];
+    snprintf(want, sizeof want, "takes %d parameters in the database, %d in C",
+             CL_NPARAMS(ticket_todo), CL_NPARAMS(ticket_todo) + 1);
     assert_non_null(strstr(err, "ticket_todo"));
-    assert_non_null(strstr(err, "takes 6 parameters in the database, 7 in C"));
+    assert_non_null(strstr(err, want));
 }
 
 /* The schema changes under the C side: a view column renamed. Statements that select
