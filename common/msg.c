@@ -50,6 +50,13 @@ int cl_msg_frame_pack(uint8_t flags, uint32_t req_id, uint16_t type, const Proto
     return CL_OK;
 }
 
+size_t cl_utf8_chars(const char *s) {
+    size_t n = 0;
+    for (; *s; s++)
+        n += ((unsigned char)*s & 0xC0) != 0x80;
+    return n;
+}
+
 int cl_utf8_valid(const char *str, size_t len) {
     const unsigned char *s = (const unsigned char *)str;
     size_t i = 0;

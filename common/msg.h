@@ -122,6 +122,10 @@ void cl_msg_free(ProtobufCMessage *msg);
 /* Whether s[0..len) is valid UTF-8 without NUL bytes. */
 int cl_utf8_valid(const char *s, size_t len);
 
+/* Characters (code points) of a valid UTF-8 string: the unit of the CL_LIM_*_CHARS
+ * limits. */
+size_t cl_utf8_chars(const char *s);
+
 /* Drops a partial UTF-8 sequence left at the end of s by truncation. */
 void cl_utf8_trim(char *s);
 

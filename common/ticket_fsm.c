@@ -1,7 +1,7 @@
 /* ticket_fsm.c - the ticket transition table; see ticket_fsm.h for the diagram. */
 #include "ticket_fsm.h"
 
-#include <string.h>
+#include "domain.h"
 
 #define N CL_TICKET_NONE
 #define D CL_TICKET_DISPATCH
@@ -29,16 +29,22 @@ static const struct {
     {R, CL_TACT_NOFIX, {X, true, CL_TCON_KEEP, false}},
 };
 
-static const char *const state_names[] = {"none",     "dispatch", "open",
-                                          "repaired", "closed",   "nofix"};
-static const char *const action_names[] = {"none",     "create",      "dispatch",
-                                           "repaired", "verify_pass", "verify_fail",
-                                           "nofix",    "reassign",    "return"};
-
-_Static_assert(sizeof state_names / sizeof state_names[0] == CL_TICKET__STATES,
-               "a name for every ticket state");
-_Static_assert(sizeof action_names / sizeof action_names[0] == CL_TACT__ACTIONS,
-               "a name for every ticket action");
+/* The C enums mirror the wire enums, whose names live in the registry (domain.c). */
+_Static_assert((int)CL_TICKET_DISPATCH == (int)CLOSELOOP__TICKET_STATE__TICKET_DISPATCH &&
+                   (int)CL_TICKET_OPEN == (int)CLOSELOOP__TICKET_STATE__TICKET_OPEN &&
+                   (int)CL_TICKET_REPAIRED == (int)CLOSELOOP__TICKET_STATE__TICKET_REPAIRED &&
+                   (int)CL_TICKET_CLOSED == (int)CLOSELOOP__TICKET_STATE__TICKET_CLOSED &&
+                   (int)CL_TICKET_NOFIX == (int)CLOSELOOP__TICKET_STATE__TICKET_NOFIX,
+               "cl_ticket_state_t equals TicketState");
+_Static_assert((int)CL_TACT_CREATE == (int)CLOSELOOP__TICKET_ACTION__ACTION_CREATE &&
+                   (int)CL_TACT_DISPATCH == (int)CLOSELOOP__TICKET_ACTION__ACTION_DISPATCH &&
+                   (int)CL_TACT_REPAIRED == (int)CLOSELOOP__TICKET_ACTION__ACTION_REPAIRED &&
+                   (int)CL_TACT_VERIFY_PASS == (int)CLOSELOOP__TICKET_ACTION__ACTION_VERIFY_PASS &&
+                   (int)CL_TACT_VERIFY_FAIL == (int)CLOSELOOP__TICKET_ACTION__ACTION_VERIFY_FAIL &&
+                   (int)CL_TACT_NOFIX == (int)CLOSELOOP__TICKET_ACTION__ACTION_NOFIX &&
+                   (int)CL_TACT_REASSIGN == (int)CLOSELOOP__TICKET_ACTION__ACTION_REASSIGN &&
+                   (int)CL_TACT_RETURN == (int)CLOSELOOP__TICKET_ACTION__ACTION_RETURN,
+               "cl_ticket_action_t equals TicketAction");
 
 int cl_ticket_step(cl_ticket_state_t from, cl_ticket_action_t action, cl_ticket_step_t *out) {
     if ((unsigned)from >= CL_TICKET__STATES || (unsigned)action >= CL_TACT__ACTIONS ||
@@ -58,21 +64,25 @@ bool cl_ticket_final(cl_ticket_state_t s) {
 }
 
 const char *cl_ticket_state_name(cl_ticket_state_t s) {
-    return (unsigned)s < CL_TICKET__STATES ? state_names[s] : NULL;
+    return cl_domain_name(CL_DOM_TICKET_STATE, (int)s);
 }
 
 const char *cl_ticket_action_name(cl_ticket_action_t a) {
-    return (unsigned)a < CL_TACT__ACTIONS ? action_names[a] : NULL;
+    return cl_domain_name(CL_DOM_TICKET_ACTION, (int)a);
+}
+
+const char *cl_ticket_state_label(cl_ticket_state_t s) {
+    return cl_domain_label(CL_DOM_TICKET_STATE, (int)s);
+}
+
+const char *cl_ticket_action_label(cl_ticket_action_t a) {
+    return cl_domain_label(CL_DOM_TICKET_ACTION, (int)a);
 }
 
 cl_ticket_state_t cl_ticket_state_parse(const char *name) {
-    for (unsigned i = 1; name && i < CL_TICKET__STATES; i++)
-        if (!strcmp(name, state_names[i])) return (cl_ticket_state_t)i;
-    return CL_TICKET_NONE;
+    return (cl_ticket_state_t)cl_domain_parse(CL_DOM_TICKET_STATE, name);
 }
 
 cl_ticket_action_t cl_ticket_action_parse(const char *name) {
-    for (unsigned i = 1; name && i < CL_TACT__ACTIONS; i++)
-        if (!strcmp(name, action_names[i])) return (cl_ticket_action_t)i;
-    return CL_TACT_NONE;
+    return (cl_ticket_action_t)cl_domain_parse(CL_DOM_TICKET_ACTION, name);
 }

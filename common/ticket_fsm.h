@@ -65,9 +65,12 @@ CL_MUSTCHECK int cl_ticket_step(cl_ticket_state_t from, cl_ticket_action_t actio
 /* Whether the state is final (CLOSED or NOFIX). */
 bool cl_ticket_final(cl_ticket_state_t s);
 
-/* Stable lower-case names: "open", "verify_fail" ...; NULL when out of range. */
+/* Stored names from the registry (domain.h): "open", "verify_fail" ...; NULL for NONE
+ * and out of range. Labels: "待维修", "验收不通过" ...; NULL likewise. */
 const char *cl_ticket_state_name(cl_ticket_state_t s);
 const char *cl_ticket_action_name(cl_ticket_action_t a);
+const char *cl_ticket_state_label(cl_ticket_state_t s);
+const char *cl_ticket_action_label(cl_ticket_action_t a);
 cl_ticket_state_t cl_ticket_state_parse(const char *name);   /* CL_TICKET_NONE if unknown */
 cl_ticket_action_t cl_ticket_action_parse(const char *name); /* CL_TACT_NONE if unknown */
 

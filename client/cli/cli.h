@@ -42,11 +42,6 @@ CL_MUSTCHECK int cli_parse_id(const char *opt, const char *s, int64_t *out);
 CL_MUSTCHECK int cli_get_password(const char *env, const char *prompt, int confirm, char *buf,
                                   size_t cap);
 
-/* Role names as typed and shown ("hq_admin", ...) for the wire Role enum. */
-const char *cli_role_name(int role);
-/* The Role for a name, or 0 (ROLE_NONE) when unknown. */
-int cli_role_parse(const char *name);
-
 /* Unix milliseconds as local time "YYYY-MM-DD HH:MM:SS ZONE" ("" for 0). */
 void cli_format_time_ms(uint64_t ms, char *buf, size_t len);
 
@@ -89,17 +84,19 @@ int cmd_unit_import(const cli_settings_t *s, int argc, char **argv);
 void cmd_unit_import_help(FILE *out);
 
 /* cmd_inspect.c: inspection rounds, items (one, or a day's CSV), handover forms and the
- * handover schedule, and repair deadline presets. */
+ * handover schedule. */
 int cmd_round(const cli_settings_t *s, int argc, char **argv);
 void cmd_round_help(FILE *out, const char *sub);
 int cmd_inspect(const cli_settings_t *s, int argc, char **argv);
 void cmd_inspect_help(FILE *out, const char *sub);
+/* cmd_deadline.c: repair deadline presets. */
 int cmd_deadline(const cli_settings_t *s, int argc, char **argv);
 void cmd_deadline_help(FILE *out, const char *sub);
 
-/* cmd_ticket.c: the repair loop (show, morning lists, transitions) and the reports. */
+/* cmd_ticket.c: the repair loop (show, morning lists, transitions). */
 int cmd_ticket(const cli_settings_t *s, int argc, char **argv);
 void cmd_ticket_help(FILE *out, const char *sub);
+/* cmd_report.c: the daily handover report and the readiness check. */
 int cmd_report(const cli_settings_t *s, int argc, char **argv);
 void cmd_report_help(FILE *out, const char *sub);
 

@@ -2,12 +2,14 @@
  * by cloop's subcommands (see cli_util.h). Formerly static in cmd_org.c. */
 #include "cli_util.h"
 
+#include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 
 #include "msg.h"
+#include "session_store.h"
 
 int cli_parse_args(const char *what, int argc, char **argv, const cli_optdef_t *defs,
                    const char **pos, int maxpos, int *npos) {
@@ -51,15 +53,6 @@ int cli_need(const char *what, const char *opt, const char *v) {
 int cli_opt_id(const char *opt, const char *v, int64_t *out) {
     *out = 0;
     return v ? (cli_parse_id(opt, v, out) == CL_OK ? 0 : -1) : 0;
-}
-
-int cli_trade_code_ok(const char *s) {
-    size_t n = strlen(s);
-    if (n < 2 || n > 40 || s[0] < 'a' || s[0] > 'z') return 0;
-    for (size_t i = 1; i < n; i++)
-        if (!((s[i] >= 'a' && s[i] <= 'z') || (s[i] >= '0' && s[i] <= '9') || s[i] == '_'))
-            return 0;
-    return 1;
 }
 
 int cli_date_ok(const char *s) {
@@ -108,6 +101,70 @@ int cli_print_table(const cli_settings_t *s, const cli_table_t *t) {
     return CLI_EXIT_OK;
 }
 
+int cli_write_failed(void) {
+    cli_errorf("cannot write the output");
+    return CLI_EXIT_FAIL;
+}
+
+cli_table_t *cli_new_table(size_t ncols, const char *const *cols, unsigned numeric) {
+    cli_table_t *t = cli_table_new(ncols, cols);
+    if (t)
+        for (size_t i = 0; i < ncols; i++)
+            if (numeric & (1u << i)) cli_table_set_numeric(t, i);
+    if (!t) cli_errorf("out of memory");
+    return t;
+}
+
+int cli_opt_uint(const char *what, const char *opt, const char *v, uint64_t max, uint32_t *out) {
+    uint64_t x = 0;
+    if (v && cli_parse_u64(v, 0, max, &x) != CL_OK) {
+        cli_errorf("%s: invalid %s '%s': give a whole number from 0 to %" PRIu64, what, opt, v,
+                   max);
+        return -1;
+    }
+    *out = (uint32_t)x;
+    return 0;
+}
+
+int cli_call_show(const cli_settings_t *s, uint16_t type, const ProtobufCMessage *req,
+                  uint16_t reply_type,
+                  int (*show)(const cli_settings_t *s, const ProtobufCMessage *reply)) {
+    cli_session_t ss;
+    int rc = cli_session_open(s, &ss);
+    if (rc != CLI_EXIT_OK) return rc;
+    ProtobufCMessage *m = NULL;
+    int crc = cli_session_call(&ss, type, req, reply_type, &m);
+    rc = crc != CL_OK ? cli_session_fail(&ss, crc) : show(s, m);
+    cl_msg_free(m);
+    cli_session_close(&ss);
+    return rc;
+}
+
+typedef struct list_ctx {
+    cli_page_fn add;
+    cli_table_t *t;
+} list_ctx_t;
+
+static int on_list_page(void *arg, const ProtobufCMessage *page) {
+    list_ctx_t *x = arg;
+    return x->add(x->t, page);
+}
+
+int cli_list_print(const cli_settings_t *s, cli_table_t *t, uint16_t type,
+                   const ProtobufCMessage *req, uint16_t page_type, cli_page_fn add) {
+    if (!t) return CLI_EXIT_FAIL;
+    cli_session_t ss;
+    int rc = cli_session_open(s, &ss);
+    if (rc == CLI_EXIT_OK) {
+        list_ctx_t x = {add, t};
+        int crc = cli_session_stream(&ss, type, req, page_type, on_list_page, &x);
+        rc = crc != CL_OK ? cli_session_fail(&ss, crc) : cli_print_table(s, t);
+        cli_session_close(&ss);
+    }
+    cli_table_free(t);
+    return rc;
+}
+
 int cli_header_is(const char *cell, size_t len, const char *name) {
     while (len > 0 && (*cell == ' ' || *cell == '\t'))
         cell++, len--;
@@ -117,7 +174,10 @@ int cli_header_is(const char *cell, size_t len, const char *name) {
 }
 
 static void verb_help(FILE *out, const cli_verb_t *v) {
-    fprintf(out, "usage: %s [global options]\n\n%s", v->synopsis, v->help);
+    fputs("usage: ", out);
+    cli_help_print(out, v->synopsis);
+    fputs(" [global options]\n\n", out);
+    cli_help_print(out, v->help);
 }
 
 void cli_group_help(FILE *out, const char *cmd, const char *about, const cli_verb_t *verbs,
@@ -129,8 +189,11 @@ void cli_group_help(FILE *out, const char *cmd, const char *about, const cli_ver
         }
     }
     fprintf(out, "usage:\n");
-    for (size_t i = 0; i < n; i++)
-        fprintf(out, "  %s\n", verbs[i].synopsis);
+    for (size_t i = 0; i < n; i++) {
+        fputs("  ", out);
+        cli_help_print(out, verbs[i].synopsis);
+        fputc('\n', out);
+    }
     fprintf(out,
             "\n%s\n"
             "Lists print a table, or --format csv|json|html. Run 'cloop %s VERB --help' for\n"

@@ -1,8 +1,11 @@
 /* cli_util.h - helpers shared by cloop's subcommand files: splitting a verb's arguments
- * into options and positionals, common value checks (ids, dates, trade codes, UTF-8),
+ * into options and positionals, common value checks (ids, dates, UTF-8, UUIDs),
  * verb tables with their --help, printing a result table and fresh idempotency keys.
  * Moved here from cmd_org.c so cmd_inspect.c (and others) use the same behaviour and the
- * same messages. Single-threaded; nothing here keeps state between calls. */
+ * same messages. Also one request or one list on the stored session printed as a table
+ * (from cmd_inspect.c, shared with cmd_deadline.c). Trade codes are checked by the
+ * registry's rule (cl_trade_code_valid), enum options by cli_domain.h.
+ * Single-threaded; nothing here keeps state between calls. */
 #ifndef CLI_UTIL_H
 #define CLI_UTIL_H
 
@@ -11,6 +14,8 @@
 #include <stdio.h>
 
 #include "cli.h"
+#include "cli_domain.h"
+#include "msg.h"
 
 /* One option of a verb: "--name" and where its value goes. */
 typedef struct cli_optdef {
@@ -30,9 +35,6 @@ int cli_need(const char *what, const char *opt, const char *v);
 /* An optional id option: *out = 0 when v is NULL. 0, or -1 after a usage error. */
 int cli_opt_id(const char *opt, const char *v, int64_t *out);
 
-/* Whether s is a trade code: [a-z][a-z0-9_]{1,39}. */
-int cli_trade_code_ok(const char *s);
-
 /* Whether s is YYYY-MM-DD naming a real day (years 1900-2999). */
 int cli_date_ok(const char *s);
 
@@ -49,6 +51,31 @@ int cli_new_key(char key[37]);
  * the output could not be written. */
 int cli_print_table(const cli_settings_t *s, const cli_table_t *t);
 
+/* Says "cannot write the output" and returns CLI_EXIT_FAIL. */
+int cli_write_failed(void);
+
+/* A table with ncols columns named cols, column i numeric when bit i of numeric is set.
+ * NULL, after saying "out of memory", when it cannot be made. */
+cli_table_t *cli_new_table(size_t ncols, const char *const *cols, unsigned numeric);
+
+/* An optional whole-number option from 0 to max (*out = 0 when v is NULL): 0, or -1
+ * after a usage error. */
+int cli_opt_uint(const char *what, const char *opt, const char *v, uint64_t max, uint32_t *out);
+
+/* Sends req on the stored session and hands the reply, of reply_type, to show, which
+ * prints it and returns the exit code. Returns show's code or the session's failure. */
+int cli_call_show(const cli_settings_t *s, uint16_t type, const ProtobufCMessage *req,
+                  uint16_t reply_type,
+                  int (*show)(const cli_settings_t *s, const ProtobufCMessage *reply));
+
+/* Appends one page of a streamed list to t: CL_OK or CL_ENOMEM. */
+typedef int (*cli_page_fn)(cli_table_t *t, const ProtobufCMessage *page);
+
+/* Streams a list request on the stored session into t, add once per page, and prints t;
+ * frees t (NULL: exit 1, the failure already said). Returns the exit code. */
+int cli_list_print(const cli_settings_t *s, cli_table_t *t, uint16_t type,
+                   const ProtobufCMessage *req, uint16_t page_type, cli_page_fn add);
+
 /* Trimmed, case-folded comparison of a CSV header cell (len bytes) with a column name. */
 int cli_header_is(const char *cell, size_t len, const char *name);
 
@@ -63,7 +90,7 @@ typedef struct cli_verb {
 #define CLI_NVERBS(v) (sizeof v / sizeof v[0])
 
 /* The help of verb `sub` of cmd, or the command's synopses and `about` when sub names
- * no verb. */
+ * no verb. Synopses and help may hold cli_help_print()'s placeholders. */
 void cli_group_help(FILE *out, const char *cmd, const char *about, const cli_verb_t *verbs,
                     size_t n, const char *sub);
 

@@ -1,5 +1,5 @@
 /* cmd_auth.c - `cloop login`, `cloop logout` and `cloop whoami`, and what they share
- * with other commands: reading a password without echo, role names, local times.
+ * with other commands: reading a password without echo, local times.
  *
  * The no-echo prompt talks to /dev/tty, never to stdin/stdout, so it works inside
  * pipelines. While echo is off, the original terminal settings sit in static storage and
@@ -18,34 +18,13 @@
 #include <unistd.h>
 
 #include "cli.h"
+#include "cli_domain.h"
 #include "cloop.h"
 #include "session_store.h"
 
 #define PASSWORD_MAX 1024 /* longest password read, NUL included */
 
-/* ---- roles and times -------------------------------------------------------------- */
-
-static const char *const role_names[] = {
-    [CLOSELOOP__ROLE__ROLE_HQ_ADMIN] = "hq_admin",
-    [CLOSELOOP__ROLE__ROLE_HQ_ANALYST] = "hq_analyst",
-    [CLOSELOOP__ROLE__ROLE_CR] = "cr",
-    [CLOSELOOP__ROLE__ROLE_CLERK] = "clerk",
-    [CLOSELOOP__ROLE__ROLE_CONTRACTOR] = "contractor",
-    [CLOSELOOP__ROLE__ROLE_VERIFIER] = "verifier",
-    [CLOSELOOP__ROLE__ROLE_PROPERTY] = "property",
-};
-#define NROLES ((int)(sizeof role_names / sizeof role_names[0]))
-
-const char *cli_role_name(int role) {
-    if (role > 0 && role < NROLES && role_names[role]) return role_names[role];
-    return "none";
-}
-
-int cli_role_parse(const char *name) {
-    for (int r = 1; r < NROLES; r++)
-        if (role_names[r] && strcmp(role_names[r], name) == 0) return r;
-    return 0;
-}
+/* ---- times ------------------------------------------------------------------------ */
 
 void cli_format_time_ms(uint64_t ms, char *buf, size_t len) {
     buf[0] = '\0';
@@ -243,7 +222,7 @@ int cmd_login(const cli_settings_t *s, int argc, char **argv) {
                            sizeof until);
         const Closeloop__WhoAmI *me = lr->user;
         printf("logged in as %s (%s, %s), session valid until %s\n",
-               me->username && *me->username ? me->username : user, cli_role_name(me->role),
+               me->username && *me->username ? me->username : user, cli_role_shown(me->role),
                affiliation(me), until[0] ? until : "(not said)");
     }
     if (lr->token) explicit_bzero(lr->token, strlen(lr->token));
@@ -378,7 +357,7 @@ int cmd_whoami(const cli_settings_t *s, int argc, char **argv) {
         {"user_id", uid},
         {"username", me->username ? me->username : ""},
         {"display_name", me->display_name ? me->display_name : ""},
-        {"role", cli_role_name(me->role)},
+        {"role", cli_role_shown(me->role)},
         {"company_id", cid},
         {"company", me->company_name ? me->company_name : ""},
         {"contractor_id", kid},

@@ -22,7 +22,6 @@
 #include "session_store.h"
 
 #define IMPORT_DEFAULT_CHUNK 500u
-#define IMPORT_MAX_CHUNK     5000u
 
 /* The columns a file may have, in the order of UnitImportRow's fields. */
 enum { C_BUILDING, C_UNIT, C_FLOOR, C_LAYOUT, C_OWNER_NAME, C_OWNER_PHONE, C_OWNER_ID, NCOLS };
@@ -74,7 +73,7 @@ void cmd_unit_import_help(FILE *out) {
             "progress line is shown on a terminal.\n"
             "\n"
             "example: cloop unit import --project 1 units.csv\n",
-            IMPORT_DEFAULT_CHUNK, IMPORT_MAX_CHUNK);
+            IMPORT_DEFAULT_CHUNK, (unsigned)CL_LIM_IMPORT_ROWS);
 }
 
 /* ---- chunks ------------------------------------------------------------------------ */
@@ -221,8 +220,8 @@ static int parse_import_args(int argc, char **argv, int64_t *project, const char
         return CLI_EXIT_USAGE;
     }
     uint64_t n = IMPORT_DEFAULT_CHUNK;
-    if (ch && cli_parse_u64(ch, 1, IMPORT_MAX_CHUNK, &n) != CL_OK) {
-        cli_errorf("unit import: invalid --chunk '%s': give 1 to %u rows", ch, IMPORT_MAX_CHUNK);
+    if (ch && cli_parse_u64(ch, 1, CL_LIM_IMPORT_ROWS, &n) != CL_OK) {
+        cli_errorf("unit import: invalid --chunk '%s': give 1 to %d rows", ch, CL_LIM_IMPORT_ROWS);
         return CLI_EXIT_USAGE;
     }
     *chunk = (size_t)n;

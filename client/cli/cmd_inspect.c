@@ -1,12 +1,11 @@
 /* cmd_inspect.c - the inspection commands: `round` (plan and list a project's inspection
- * rounds), `inspect` (record one item, import a day's paper forms from CSV, record a
- * unit's handover acceptance form, set the handover schedule) and `deadline` (repair
- * deadline presets).
+ * rounds) and `inspect` (record one item, import a day's paper forms from CSV, record a
+ * unit's handover acceptance form, set the handover schedule).
  *
  * Every verb opens the stored session (session_store.h), sends its request and prints
  * the result through output.h. Items carry client-generated UUIDs: `inspect record`
  * uses --item-id or a fresh UUIDv4; `inspect import` uses the file's item_id column or
- * derives a name-based UUIDv8 from the row's content (SHA-256, see item_uuid below), so
+ * derives a name-based UUIDv8 from the row's content (the rule in common/item_id.h), so
  * importing the same file twice creates nothing the second time. The import streams the
  * file through csv_import.c, shared with `unit import` (cmd_import.c): chunks of rows go
  * to the server as ItemBatch messages that it applies whole or rejects whole, one at a
@@ -19,47 +18,19 @@
 #include <string.h>
 #include <sys/stat.h>
 
-#include <openssl/evp.h>
-
 #include "cli.h"
 #include "cli_util.h"
 #include "cloop.h"
 #include "csv_import.h"
+#include "item_id.h"
 #include "session_store.h"
 
-#define PHOTO_MAX_BYTES  (2u * 1024u * 1024u) /* per photo, as the server allows */
-#define PHOTO_MAX_COUNT  5u
 #define IMPORT_DEF_CHUNK 500u
-#define IMPORT_MAX_CHUNK 2000u
-#define SCHEDULE_MAX     100000u             /* units in one schedule */
-#define ITEM_NAMESPACE   "closeloop:item:v1" /* prefix of derived item ids; never change */
 
-/* ---- names of the wire enums ------------------------------------------------------- */
-
-static const char *const round_names[] = {"",        "mock1",    "mock2",    "mock3",   "handover",
-                                          "check3m", "check11m", "check23m", "check35m"};
-static const char *const severity_names[] = {"", "minor", "major", "critical"};
-static const char *const outcome_names[] = {"", "accepted", "accepted_with_items",
-                                            "not_taken_over"};
-static const char *const signoff_names[] = {"", "signed", "refused"};
-static const char *const status_names[] = {"", "planned", "in_progress", "done"};
-static const char *const state_names[] = {"", "dispatch", "open", "repaired", "closed", "nofix"};
-
-#define NNAMES(a) (sizeof a / sizeof a[0])
-
-static const char *name_of(const char *const *names, size_t n, int v) {
-    return v > 0 && (size_t)v < n ? names[v] : "";
-}
-
-/* The enum value named s (1..n-1), or 0. */
-static int name_parse(const char *const *names, size_t n, const char *s, size_t len) {
-    for (size_t i = 1; i < n; i++)
-        if (strlen(names[i]) == len && strncmp(names[i], s, len) == 0) return (int)i;
-    return 0;
-}
-
-#define ROUND_NAME(v)    name_of(round_names, NNAMES(round_names), (int)(v))
-#define SEVERITY_NAME(v) name_of(severity_names, NNAMES(severity_names), (int)(v))
+/* Limits of the registry as text, for the help. */
+#define ITEM_PHOTOS_TEXT  CLI_STR(CL_LIM_ITEM_PHOTOS)
+#define ITEM_BATCH_TEXT   CLI_STR(CL_LIM_ITEM_BATCH)
+#define SATISFACTION_TEXT CLI_STR(CL_LIM_SATISFACTION)
 
 /* ---- rows --------------------------------------------------------------------------- */
 
@@ -89,89 +60,10 @@ static int64_t meta_id(const Closeloop__Meta *m) {
     return m ? m->id : 0;
 }
 
-static cli_table_t *new_table(size_t ncols, const char *const *cols, unsigned numeric) {
-    cli_table_t *t = cli_table_new(ncols, cols);
-    if (t)
-        for (size_t i = 0; i < ncols; i++)
-            if (numeric & (1u << i)) cli_table_set_numeric(t, i);
-    if (!t) cli_errorf("out of memory");
-    return t;
-}
-
-typedef int (*page_fn)(cli_table_t *t, const ProtobufCMessage *page);
-
-typedef struct list_ctx {
-    page_fn add;
-    cli_table_t *t;
-} list_ctx_t;
-
-static int on_list_page(void *arg, const ProtobufCMessage *page) {
-    list_ctx_t *x = arg;
-    return x->add(x->t, page);
-}
-
-/* Streams a list request into one table and prints it. */
-static int do_list(const cli_settings_t *s, cli_table_t *t, uint16_t type,
-                   const ProtobufCMessage *req, uint16_t page_type, page_fn add) {
-    if (!t) return CLI_EXIT_FAIL;
-    cli_session_t ss;
-    int rc = cli_session_open(s, &ss);
-    if (rc == CLI_EXIT_OK) {
-        list_ctx_t x = {add, t};
-        int crc = cli_session_stream(&ss, type, req, page_type, on_list_page, &x);
-        rc = crc != CL_OK ? cli_session_fail(&ss, crc) : cli_print_table(s, t);
-        cli_session_close(&ss);
-    }
-    cli_table_free(t);
-    return rc;
-}
-
-/* Sends one request and hands its reply to show (which prints it). */
-static int do_call(const cli_settings_t *s, uint16_t type, const ProtobufCMessage *req,
-                   uint16_t reply_type,
-                   int (*show)(const cli_settings_t *s, const ProtobufCMessage *reply)) {
-    cli_session_t ss;
-    int rc = cli_session_open(s, &ss);
-    if (rc != CLI_EXIT_OK) return rc;
-    ProtobufCMessage *m = NULL;
-    int crc = cli_session_call(&ss, type, req, reply_type, &m);
-    rc = crc != CL_OK ? cli_session_fail(&ss, crc) : show(s, m);
-    cl_msg_free(m);
-    cli_session_close(&ss);
-    return rc;
-}
-
-/* Parses an enum option; prints a usage error listing the names when unknown. */
-static int opt_enum(const char *what, const char *opt, const char *v, const char *const *names,
-                    size_t n, int *out) {
-    *out = v ? name_parse(names, n, v, strlen(v)) : 0;
-    if (*out) return 0;
-    char list[200] = "";
-    for (size_t i = 1; i < n; i++)
-        snprintf(list + strlen(list), sizeof list - strlen(list), "%s%s", i > 1 ? ", " : "",
-                 names[i]);
-    if (v)
-        cli_errorf("%s: unknown %s '%s': use %s", what, opt, v, list);
-    else
-        cli_errorf("%s: %s is required: use %s", what, opt, list);
-    return -1;
-}
-
 static int opt_date(const char *what, const char *opt, const char *v) {
     if (!v || cli_date_ok(v)) return 0;
     cli_errorf("%s: invalid %s '%s': give a date as YYYY-MM-DD", what, opt, v);
     return -1;
-}
-
-static int opt_uint(const char *what, const char *opt, const char *v, uint64_t max, uint32_t *out) {
-    uint64_t x = 0;
-    if (v && cli_parse_u64(v, 0, max, &x) != CL_OK) {
-        cli_errorf("%s: invalid %s '%s': give a whole number from 0 to %" PRIu64, what, opt, v,
-                   max);
-        return -1;
-    }
-    *out = (uint32_t)x;
-    return 0;
 }
 
 /* Checks that every non-NULL text is UTF-8. */
@@ -198,11 +90,11 @@ static int round_add_row(cli_table_t *t, const Closeloop__Round *x) {
         snprintf(w + strlen(w), len - strlen(w), "%s%s", i ? "; " : "", str(x->warnings[i]));
     r.cell[0] = num(&r, 0, meta_id(x->meta));
     r.cell[1] = num(&r, 1, x->project_id);
-    r.cell[2] = ROUND_NAME(x->kind);
+    r.cell[2] = cli_enum_name(CL_DOM_ROUND_KIND, x->kind);
     r.cell[3] = str(x->planned_start);
     r.cell[4] = str(x->planned_end);
     r.cell[5] = str(x->department);
-    r.cell[6] = name_of(status_names, NNAMES(status_names), (int)x->status);
+    r.cell[6] = cli_enum_name(CL_DOM_ROUND_STATUS, x->status);
     r.cell[7] = w;
     int rc = cli_table_add(t, r.cell);
     free(w);
@@ -220,7 +112,7 @@ static int round_show(const cli_settings_t *s, const ProtobufCMessage *m) {
     const Closeloop__Round *x = (const Closeloop__Round *)m;
     for (size_t i = 0; i < x->n_warnings; i++)
         fprintf(stderr, "warning: %s\n", str(x->warnings[i]));
-    cli_table_t *t = new_table(8, round_cols, 0x3);
+    cli_table_t *t = cli_new_table(8, round_cols, 0x3);
     if (!t) return CLI_EXIT_FAIL;
     int rc = round_add_row(t, x) == CL_OK ? cli_print_table(s, t) : CLI_EXIT_FAIL;
     cli_table_free(t);
@@ -238,7 +130,7 @@ static int round_add(const cli_settings_t *s, int argc, char **argv) {
     Closeloop__RoundCreate req = CLOSELOOP__ROUND_CREATE__INIT;
     if (cli_need(w, "--project", project) < 0 ||
         cli_parse_id("--project", project, &req.project_id) != CL_OK ||
-        opt_enum(w, "--kind", kind, round_names, NNAMES(round_names), &k) < 0 ||
+        cli_opt_enum(w, "--kind", kind, CL_DOM_ROUND_KIND, &k) < 0 ||
         opt_date(w, "--start", start) < 0 || opt_date(w, "--end", end) < 0 ||
         (dept && cli_utf8_arg_ok(w, dept) < 0))
         return CLI_EXIT_USAGE;
@@ -253,7 +145,7 @@ static int round_add(const cli_settings_t *s, int argc, char **argv) {
     if (start) req.planned_start = (char *)start;
     if (end) req.planned_end = (char *)end;
     if (dept) req.department = (char *)dept;
-    return do_call(s, CL_MSG_ROUND_CREATE_REQ, &req.base, CL_MSG_ROUND, round_show);
+    return cli_call_show(s, CL_MSG_ROUND_CREATE_REQ, &req.base, CL_MSG_ROUND, round_show);
 }
 
 static int round_list(const cli_settings_t *s, int argc, char **argv) {
@@ -265,8 +157,8 @@ static int round_list(const cli_settings_t *s, int argc, char **argv) {
     if (cli_need("round list", "--project", project) < 0 ||
         cli_parse_id("--project", project, &req.project_id) != CL_OK)
         return CLI_EXIT_USAGE;
-    return do_list(s, new_table(8, round_cols, 0x3), CL_MSG_ROUND_LIST_REQ, &req.base,
-                   CL_MSG_ROUND_PAGE, round_add_page);
+    return cli_list_print(s, cli_new_table(8, round_cols, 0x3), CL_MSG_ROUND_LIST_REQ, &req.base,
+                          CL_MSG_ROUND_PAGE, round_add_page);
 }
 
 static const cli_verb_t round_verbs[] = {
@@ -274,9 +166,7 @@ static const cli_verb_t round_verbs[] = {
      "cloop round add --project ID --kind KIND [--start YYYY-MM-DD] [--end YYYY-MM-DD] "
      "[--department NAME]",
      "Plans an inspection round of a project. KIND is one of\n"
-     "  mock1, mock2, mock3   internal mock inspections before move-in\n"
-     "  handover              handover day with the owners (房屋交付)\n"
-     "  check3m, check11m, check23m, check35m   checks after handover\n"
+     "{round_kind:22}"
      "--start and --end are the planned dates, --department the organising department.\n"
      "Prints the round: id, project_id, kind, planned_start, planned_end, department,\n"
      "status, warnings. The server warns (on standard error, 'warning: ...') when the\n"
@@ -309,7 +199,7 @@ static const char *const ticket_cols[] = {"id",         "number",   "state",   "
                                           "contractor", "deadline", "recorded"};
 #define MANUAL_DISPATCH_NOTE "dispatch: no contractor for this trade — manual dispatch"
 
-/* Reads a photo: at most 2 MiB, JPEG or PNG by its first bytes. */
+/* Reads a photo: at most CL_LIM_PHOTO_BYTES, JPEG or PNG by its first bytes. */
 static int read_photo(const char *path, Closeloop__Photo *ph) {
     FILE *fp = fopen(path, "rb");
     if (!fp) {
@@ -318,9 +208,10 @@ static int read_photo(const char *path, Closeloop__Photo *ph) {
     }
     struct stat st;
     if (fstat(fileno(fp), &st) != 0 || !S_ISREG(st.st_mode) ||
-        (uint64_t)st.st_size > PHOTO_MAX_BYTES || st.st_size < 8) {
+        (uint64_t)st.st_size > CL_LIM_PHOTO_BYTES || st.st_size < 8) {
         fclose(fp);
-        cli_errorf("photo %s: not a JPEG or PNG file of at most 2 MiB", path);
+        cli_errorf("photo %s: not a JPEG or PNG file of at most %d MiB", path,
+                   CL_LIM_PHOTO_BYTES / (1024 * 1024));
         return -1;
     }
     uint8_t *buf = malloc((size_t)st.st_size);
@@ -333,9 +224,9 @@ static int read_photo(const char *path, Closeloop__Photo *ph) {
     }
     static const uint8_t png[8] = {0x89, 'P', 'N', 'G', '\r', '\n', 0x1A, '\n'};
     if (buf[0] == 0xFF && buf[1] == 0xD8 && buf[2] == 0xFF)
-        ph->mime = "image/jpeg";
+        ph->mime = (char *)cl_photo_type_name(CL_PHOTO_JPEG);
     else if (memcmp(buf, png, 8) == 0)
-        ph->mime = "image/png";
+        ph->mime = (char *)cl_photo_type_name(CL_PHOTO_PNG);
     else {
         free(buf);
         cli_errorf("photo %s is neither JPEG nor PNG", path);
@@ -348,7 +239,7 @@ static int read_photo(const char *path, Closeloop__Photo *ph) {
 
 static int record_show(const cli_settings_t *s, const Closeloop__ItemBatchResult *r,
                        const char *item_id) {
-    cli_table_t *t = new_table(7, ticket_cols, 0x2);
+    cli_table_t *t = cli_new_table(7, ticket_cols, 0x2);
     if (!t) return CLI_EXIT_FAIL;
     const char *recorded = r->inserted ? "inserted" : "unchanged";
     int rc = CL_OK;
@@ -357,7 +248,7 @@ static int record_show(const cli_settings_t *s, const Closeloop__ItemBatchResult
         row_t w = {0};
         w.cell[0] = str(x->id);
         w.cell[1] = ref(&w, 1, x->number);
-        w.cell[2] = name_of(state_names, NNAMES(state_names), (int)x->state);
+        w.cell[2] = cli_enum_name(CL_DOM_TICKET_STATE, x->state);
         w.cell[3] = ref(&w, 3, x->contractor_id);
         w.cell[4] = str(x->contractor_name);
         w.cell[5] = str(x->deadline);
@@ -380,7 +271,7 @@ static int inspect_record(const cli_settings_t *s, int argc, char **argv) {
     const char *project = NULL, *unit = NULL, *round = NULL, *date = NULL, *inspector = NULL,
                *location = NULL, *category = NULL, *severity = NULL, *again = NULL, *item_id = NULL,
                *pos[1];
-    const char *photo_path[PHOTO_MAX_COUNT];
+    const char *photo_path[CL_LIM_ITEM_PHOTOS];
     size_t nphotos = 0;
     /* --photo repeats: take those out first, the rest goes through cli_parse_args. */
     char **rest = calloc((size_t)argc + 1, sizeof *rest);
@@ -404,9 +295,9 @@ static int inspect_record(const cli_settings_t *s, int argc, char **argv) {
                 rest[nrest++] = argv[i];
             continue;
         }
-        if (nphotos == PHOTO_MAX_COUNT) {
+        if (nphotos == CL_LIM_ITEM_PHOTOS) {
             free(rest);
-            cli_errorf("%s: at most %u --photo", w, PHOTO_MAX_COUNT);
+            cli_errorf("%s: at most %d --photo", w, CL_LIM_ITEM_PHOTOS);
             return CLI_EXIT_USAGE;
         }
         photo_path[nphotos++] = v;
@@ -437,11 +328,11 @@ static int inspect_record(const cli_settings_t *s, int argc, char **argv) {
         cli_need(w, "--unit", unit) < 0 || cli_need(w, "--date", date) < 0 ||
         opt_date(w, "--date", date) < 0 || cli_need(w, "--location", location) < 0 ||
         cli_need(w, "--category", category) < 0 ||
-        opt_enum(w, "--round", round, round_names, NNAMES(round_names), &rk) < 0 ||
-        opt_enum(w, "--severity", severity, severity_names, NNAMES(severity_names), &sv) < 0 ||
+        cli_opt_enum(w, "--round", round, CL_DOM_ROUND_KIND, &rk) < 0 ||
+        cli_opt_enum(w, "--severity", severity, CL_DOM_SEVERITY, &sv) < 0 ||
         texts_ok(w, texts, 4) < 0)
         return CLI_EXIT_USAGE;
-    if (!cli_trade_code_ok(category)) {
+    if (!cl_trade_code_valid(category)) {
         cli_errorf("%s: '%s' is not a trade code (e.g. waterproofing)", w, category);
         return CLI_EXIT_USAGE;
     }
@@ -465,8 +356,8 @@ static int inspect_record(const cli_settings_t *s, int argc, char **argv) {
     it.severity = (Closeloop__Severity)sv;
     if (again) it.found_again_of = (char *)again;
 
-    Closeloop__Photo photos[PHOTO_MAX_COUNT];
-    Closeloop__Photo *photop[PHOTO_MAX_COUNT];
+    Closeloop__Photo photos[CL_LIM_ITEM_PHOTOS];
+    Closeloop__Photo *photop[CL_LIM_ITEM_PHOTOS];
     int rc = CLI_EXIT_OK;
     size_t loaded = 0;
     for (; loaded < nphotos; loaded++) {
@@ -541,9 +432,9 @@ typedef struct proj {
     int64_t id;
 } proj_t;
 
-/* Occurrences of one row content (SHA-256 of the fields) seen so far in the file. */
+/* Occurrences of one row content (its cl_item_content_key) seen so far in the file. */
 typedef struct seen {
-    uint8_t key[32];
+    uint8_t key[CL_SHA256_LEN];
     uint32_t count; /* 0: empty slot */
 } seen_t;
 
@@ -666,7 +557,7 @@ static int64_t resolve_project(import_t *im, uint32_t line, const char *p, size_
 }
 
 /* The occurrence index (0, 1, ...) of a row content among the rows seen so far. */
-static int seen_count(import_t *im, const uint8_t key[32], uint32_t *idx) {
+static int seen_count(import_t *im, const uint8_t key[CL_SHA256_LEN], uint32_t *idx) {
     if (im->seen_n * 2 >= im->seen_cap) {
         size_t cap = im->seen_cap ? im->seen_cap * 2 : 1024;
         seen_t *t = calloc(cap, sizeof *t);
@@ -687,51 +578,23 @@ static int seen_count(import_t *im, const uint8_t key[32], uint32_t *idx) {
     uint64_t h;
     memcpy(&h, key, sizeof h);
     size_t j = (size_t)h & (im->seen_cap - 1);
-    while (im->seen[j].count && memcmp(im->seen[j].key, key, 32) != 0)
+    while (im->seen[j].count && memcmp(im->seen[j].key, key, CL_SHA256_LEN) != 0)
         j = (j + 1) & (im->seen_cap - 1);
     if (!im->seen[j].count) {
-        memcpy(im->seen[j].key, key, 32);
+        memcpy(im->seen[j].key, key, CL_SHA256_LEN);
         im->seen_n++;
     }
     *idx = im->seen[j].count++;
     return 0;
 }
 
-/* The derived item id of a row without item_id: SHA-256 over ITEM_NAMESPACE and the
- * fields project id, unit, round, inspected_on, location, category, description and
- * severity, each preceded by 0x1F, then 0x1F and the decimal occurrence index of that
- * same content in the file (0 for the first); the first 16 bytes of the digest with the
- * version nibble set to 8 and the RFC 4122 variant, as a UUID. */
-static int item_uuid(import_t *im, const char *const *f, size_t nf, char out[37]) {
-    EVP_MD_CTX *ctx = EVP_MD_CTX_new(), *copy = EVP_MD_CTX_new();
-    uint8_t key[EVP_MAX_MD_SIZE], d[EVP_MAX_MD_SIZE];
-    unsigned klen = 0, dlen = 0;
-    int ok = ctx && copy && EVP_DigestInit_ex(ctx, EVP_sha256(), NULL) == 1 &&
-             EVP_DigestUpdate(ctx, ITEM_NAMESPACE, strlen(ITEM_NAMESPACE)) == 1;
-    for (size_t i = 0; ok && i < nf; i++)
-        ok =
-            EVP_DigestUpdate(ctx, "\x1f", 1) == 1 && EVP_DigestUpdate(ctx, f[i], strlen(f[i])) == 1;
-    ok = ok && EVP_MD_CTX_copy_ex(copy, ctx) == 1 && EVP_DigestFinal_ex(copy, key, &klen) == 1;
+/* The derived item id of a row without item_id (the rule is in common/item_id.h); the
+ * occurrence index counts the earlier rows of the same content in this file. */
+static int item_uuid(import_t *im, const cl_item_content_t *c, char out[CL_ITEM_ID_LEN + 1]) {
+    uint8_t key[CL_SHA256_LEN];
     uint32_t idx = 0;
-    if (ok && seen_count(im, key, &idx) < 0) ok = 0;
-    char tail[16];
-    int tn = snprintf(tail, sizeof tail, "\x1f%" PRIu32, idx);
-    ok = ok && EVP_DigestUpdate(ctx, tail, (size_t)tn) == 1 &&
-         EVP_DigestFinal_ex(ctx, d, &dlen) == 1 && dlen >= 16;
-    EVP_MD_CTX_free(ctx);
-    EVP_MD_CTX_free(copy);
-    if (!ok) return -1;
-    d[6] = (uint8_t)((d[6] & 0x0F) | 0x80); /* version 8: custom, name-based */
-    d[8] = (uint8_t)((d[8] & 0x3F) | 0x80); /* RFC 4122 variant */
-    static const char hex[] = "0123456789abcdef";
-    size_t o = 0;
-    for (size_t i = 0; i < 16; i++) {
-        if (i == 4 || i == 6 || i == 8 || i == 10) out[o++] = '-';
-        out[o++] = hex[d[i] >> 4];
-        out[o++] = hex[d[i] & 0x0F];
-    }
-    out[o] = '\0';
-    return 0;
+    if (cl_item_content_key(c, key) != CL_OK || seen_count(im, key, &idx) < 0) return -1;
+    return cl_item_id_derive(c, idx, out) == CL_OK ? 0 : -1;
 }
 
 /* At most 40 bytes of v[0..len) for a message, not cutting a UTF-8 sequence. */
@@ -748,18 +611,20 @@ static void item_row(csv_import_t *base, uint32_t line) {
     if (!csv_import_row_ok(base)) return;
     size_t len;
     const char *v = csv_import_cell(base, C_ROUND, &len);
-    int rk = name_parse(round_names, NNAMES(round_names), v, len);
-    if (!rk)
-        csv_import_row_error(
-            base, line,
-            "unknown round '%.*s' (use mock1, mock2, mock3, handover, check3m, check11m, "
-            "check23m or check35m)",
-            clip(v, len), v);
+    char accepted[256];
+    int rk = cl_domain_parse_n(CL_DOM_ROUND_KIND, v, len);
+    if (!rk) {
+        cl_domain_accepted(CL_DOM_ROUND_KIND, false, accepted, sizeof accepted);
+        csv_import_row_error(base, line, "unknown round '%.*s' (use %s)", clip(v, len), v,
+                             accepted);
+    }
     v = csv_import_cell(base, C_SEVERITY, &len);
-    int sv = name_parse(severity_names, NNAMES(severity_names), v, len);
-    if (!sv)
-        csv_import_row_error(base, line, "unknown severity '%.*s' (use minor, major or critical)",
-                             clip(v, len), v);
+    int sv = cl_domain_parse_n(CL_DOM_SEVERITY, v, len);
+    if (!sv) {
+        cl_domain_accepted(CL_DOM_SEVERITY, false, accepted, sizeof accepted);
+        csv_import_row_error(base, line, "unknown severity '%.*s' (use %s)", clip(v, len), v,
+                             accepted);
+    }
     char date[11] = "";
     v = csv_import_cell(base, C_DATE, &len);
     if (len == 10) memcpy(date, v, 10);
@@ -769,7 +634,7 @@ static void item_row(csv_import_t *base, uint32_t line) {
     char cat[48] = "";
     v = csv_import_cell(base, C_CATEGORY, &len);
     if (len < sizeof cat) memcpy(cat, v, len), cat[len] = '\0';
-    if (!cli_trade_code_ok(cat))
+    if (!cl_trade_code_valid(cat))
         csv_import_row_error(base, line, "category '%.*s' is not a trade code (e.g. waterproofing)",
                              clip(v, len), v);
     char given_id[37] = "", again[37] = "";
@@ -820,11 +685,15 @@ static void item_row(csv_import_t *base, uint32_t line) {
     if (given_id[0]) {
         memcpy(id, given_id, 37);
     } else {
-        char pid[24];
-        snprintf(pid, sizeof pid, "%" PRId64, project);
-        const char *f[] = {pid,          it->unit,     ROUND_NAME(rk),  date,
-                           it->location, it->category, it->description, SEVERITY_NAME(sv)};
-        if (item_uuid(im, f, 8, id) < 0) {
+        const cl_item_content_t content = {project,
+                                           it->unit,
+                                           cl_round_kind_name((Closeloop__RoundKind)rk),
+                                           date,
+                                           it->location,
+                                           it->category,
+                                           it->description,
+                                           cl_severity_name((Closeloop__Severity)sv)};
+        if (item_uuid(im, &content, id) < 0) {
             csv_import_fatal(base, "cannot compute an item id (SHA-256 failed)");
             return;
         }
@@ -859,8 +728,8 @@ static int inspect_import(const cli_settings_t *s, int argc, char **argv) {
         return CLI_EXIT_USAGE;
     }
     uint64_t n = IMPORT_DEF_CHUNK;
-    if (chunk && cli_parse_u64(chunk, 1, IMPORT_MAX_CHUNK, &n) != CL_OK) {
-        cli_errorf("%s: invalid --chunk '%s': give 1 to %u items", w, chunk, IMPORT_MAX_CHUNK);
+    if (chunk && cli_parse_u64(chunk, 1, CL_LIM_ITEM_BATCH, &n) != CL_OK) {
+        cli_errorf("%s: invalid --chunk '%s': give 1 to %d items", w, chunk, CL_LIM_ITEM_BATCH);
         return CLI_EXIT_USAGE;
     }
     import_t im;
@@ -889,22 +758,22 @@ static const char *const record_cols[] = {
 
 static int record_row_show(const cli_settings_t *s, const ProtobufCMessage *m) {
     const Closeloop__InspectionRecord *x = (const Closeloop__InspectionRecord *)m;
-    cli_table_t *t = new_table(16, record_cols, 0x3 | (1u << 8) | (1u << 14) | (1u << 15));
+    cli_table_t *t = cli_new_table(16, record_cols, 0x3 | (1u << 8) | (1u << 14) | (1u << 15));
     if (!t) return CLI_EXIT_FAIL;
     row_t r = {0};
     r.cell[0] = ref(&r, 0, meta_id(x->meta));
     r.cell[1] = num(&r, 1, x->project_id);
     r.cell[2] = str(x->unit);
-    r.cell[3] = ROUND_NAME(x->round);
+    r.cell[3] = cli_enum_name(CL_DOM_ROUND_KIND, x->round);
     r.cell[4] = str(x->inspected_on);
     r.cell[5] = str(x->inspector);
-    r.cell[6] = name_of(outcome_names, NNAMES(outcome_names), (int)x->outcome);
+    r.cell[6] = cli_enum_name(CL_DOM_HANDOVER_OUTCOME, x->outcome);
     r.cell[7] = str(x->not_taken_reason);
     r.cell[8] = num(&r, 8, x->keys_handed);
     r.cell[9] = str(x->water_reading);
     r.cell[10] = str(x->power_reading);
     r.cell[11] = str(x->gas_reading);
-    r.cell[12] = name_of(signoff_names, NNAMES(signoff_names), (int)x->signoff);
+    r.cell[12] = cli_enum_name(CL_DOM_SIGNOFF, x->signoff);
     r.cell[13] = str(x->refusal_reason);
     r.cell[14] = ref(&r, 14, x->satisfaction);
     r.cell[15] = num(&r, 15, x->items);
@@ -940,21 +809,20 @@ static int inspect_handover(const cli_settings_t *s, int argc, char **argv) {
         cli_parse_id("--project", project, &f.project_id) != CL_OK ||
         cli_need(w, "--unit", unit) < 0 || cli_need(w, "--date", date) < 0 ||
         opt_date(w, "--date", date) < 0 ||
-        opt_enum(w, "--outcome", outcome, outcome_names, NNAMES(outcome_names), &oc) < 0 ||
-        (signoff &&
-         opt_enum(w, "--signoff", signoff, signoff_names, NNAMES(signoff_names), &so) < 0) ||
-        opt_uint(w, "--keys", keys, 99, &f.keys_handed) < 0 ||
-        opt_uint(w, "--satisfaction", satisfaction, 100, &f.satisfaction) < 0 ||
+        cli_opt_enum(w, "--outcome", outcome, CL_DOM_HANDOVER_OUTCOME, &oc) < 0 ||
+        (signoff && cli_opt_enum(w, "--signoff", signoff, CL_DOM_SIGNOFF, &so) < 0) ||
+        cli_opt_uint(w, "--keys", keys, CL_LIM_KEYS_HANDED, &f.keys_handed) < 0 ||
+        cli_opt_uint(w, "--satisfaction", satisfaction, CL_LIM_SATISFACTION, &f.satisfaction) < 0 ||
         texts_ok(w, texts, 7) < 0)
         return CLI_EXIT_USAGE;
     if (oc == CLOSELOOP__HANDOVER_OUTCOME__OUTCOME_NOT_TAKEN_OVER && !(reason && *reason)) {
-        cli_errorf("%s: --outcome not_taken_over needs --reason (why the owner did not take "
-                   "the unit over)",
-                   w);
+        cli_errorf("%s: --outcome %s needs --reason (why the owner did not take the unit over)", w,
+                   cl_outcome_name(CLOSELOOP__HANDOVER_OUTCOME__OUTCOME_NOT_TAKEN_OVER));
         return CLI_EXIT_USAGE;
     }
     if (so == CLOSELOOP__SIGNOFF__SIGNOFF_REFUSED && !(refusal && *refusal)) {
-        cli_errorf("%s: --signoff refused needs --refusal REASON", w);
+        cli_errorf("%s: --signoff %s needs --refusal REASON", w,
+                   cl_signoff_name(CLOSELOOP__SIGNOFF__SIGNOFF_REFUSED));
         return CLI_EXIT_USAGE;
     }
     f.unit = (char *)unit;
@@ -967,8 +835,8 @@ static int inspect_handover(const cli_settings_t *s, int argc, char **argv) {
     if (gas) f.gas_reading = (char *)gas;
     f.signoff = (Closeloop__Signoff)so;
     if (refusal) f.refusal_reason = (char *)refusal;
-    return do_call(s, CL_MSG_HANDOVER_RECORD_REQ, &f.base, CL_MSG_INSPECTION_RECORD,
-                   record_row_show);
+    return cli_call_show(s, CL_MSG_HANDOVER_RECORD_REQ, &f.base, CL_MSG_INSPECTION_RECORD,
+                         record_row_show);
 }
 
 /* ---- inspect schedule --------------------------------------------------------------- */
@@ -979,8 +847,8 @@ typedef struct units {
 } units_t;
 
 static int units_push(units_t *u, const char *s, size_t len) {
-    if (u->n == SCHEDULE_MAX) {
-        cli_errorf("inspect schedule: more than %u units", SCHEDULE_MAX);
+    if (u->n == CL_LIM_SCHEDULE_UNITS) {
+        cli_errorf("inspect schedule: more than %d units", CL_LIM_SCHEDULE_UNITS);
         return -1;
     }
     if (u->n == u->cap) {
@@ -1032,7 +900,7 @@ static int units_from_file(units_t *u, const char *path) {
 /* Prints what was scheduled: the server answers a schedule with Ok. */
 static int schedule_show(const cli_settings_t *s, const char *date, size_t n) {
     static const char *const cols[] = {"date", "units_scheduled"};
-    cli_table_t *t = new_table(2, cols, 0x2);
+    cli_table_t *t = cli_new_table(2, cols, 0x2);
     if (!t) return CLI_EXIT_FAIL;
     row_t r = {0};
     r.cell[0] = date;
@@ -1088,20 +956,23 @@ out:
     return rc;
 }
 
+_Static_assert(CL_LIM_PHOTO_BYTES == 2 * 1024 * 1024, "inspect record's help says 2 MiB");
+
 static const cli_verb_t inspect_verbs[] = {
     {"record",
      "cloop inspect record --project ID --unit UNIT --round ROUND --date YYYY-MM-DD "
-     "[--inspector NAME] --location ROOM --category TRADE --severity minor|major|critical "
+     "[--inspector NAME] --location ROOM --category TRADE --severity {severity|} "
      "[--photo FILE]... [--found-again ITEM_UUID] [--item-id UUID] DESCRIPTION",
      "Records one inspection item: a problem found in a unit in a round. ROUND is\n"
-     "mock1, mock2, mock3, handover, check3m, check11m, check23m or check35m; TRADE a\n"
-     "trade code (waterproofing, civil, plumbing, doors_windows, electrical, fire ...).\n"
-     "--photo attaches a JPEG or PNG of at most 2 MiB (up to 5). --found-again links the\n"
-     "item to the same problem found in an earlier round. The item's id is --item-id or\n"
-     "a fresh UUID; recording the same id again changes nothing. The server makes a\n"
-     "repair ticket and dispatches it to the contractor of the trade; prints it: id,\n"
-     "number, state, contractor_id, contractor, deadline, recorded (inserted or\n"
-     "unchanged). A trade with no contractor is said on standard error:\n"
+     "{round_kind};\n"
+     "TRADE a trade code (waterproofing, civil, plumbing, doors_windows, electrical,\n"
+     "fire ...). --photo attaches a JPEG or PNG of at most 2 MiB (up to " ITEM_PHOTOS_TEXT ").\n"
+     "--found-again links the item to the same problem found in an earlier round. The\n"
+     "item's id is --item-id or a fresh UUID; recording the same id again changes\n"
+     "nothing. The server makes a repair ticket and dispatches it to the contractor of\n"
+     "the trade; prints it: id, number, state, contractor_id, contractor, deadline,\n"
+     "recorded (inserted or unchanged). A trade with no contractor is said on standard\n"
+     "error:\n"
      "  " MANUAL_DISPATCH_NOTE "\n"
      "\n"
      "example: cloop inspect record --project 1 --unit 3-2-1701 --round handover --date "
@@ -1111,11 +982,11 @@ static const cli_verb_t inspect_verbs[] = {
     {"import", "cloop inspect import FILE.csv [--chunk N]",
      "Records a day's paper forms from a CSV file (UTF-8, a header naming the columns in\n"
      "any order): project (id or name), unit, round, inspected_on (YYYY-MM-DD),\n"
-     "inspector, location, category, description, severity (minor, major or critical),\n"
+     "inspector, location, category, description, severity ({severity}),\n"
      "and optionally item_id and found_again_of. Rows without item_id get an id derived\n"
      "from their content, so importing the same file again records nothing twice (see\n"
      "docs/IMPORT_FORMAT.md). Items go to the server in chunks of N (default 500, at\n"
-     "most 2000), each applied whole or rejected whole; bad rows are reported as\n"
+     "most " ITEM_BATCH_TEXT "), each applied whole or rejected whole; bad rows are reported as\n"
      "FILE:LINE: message and their chunk is not sent; the import goes on with the next\n"
      "chunk. Prints a summary: rows_read, inserted, unchanged, dispatched,\n"
      "manual_dispatch, rejected_chunks, rejected_rows, chunks. Exit 1 if any chunk was\n"
@@ -1125,12 +996,12 @@ static const cli_verb_t inspect_verbs[] = {
      inspect_import},
     {"handover",
      "cloop inspect handover --project ID --unit UNIT --date YYYY-MM-DD [--inspector NAME] "
-     "--outcome accepted|accepted_with_items|not_taken_over [--reason R] [--keys N] "
-     "[--water X] [--power X] [--gas X] [--signoff signed|refused] [--refusal R] "
-     "[--satisfaction 0-100]",
+     "--outcome {handover_outcome|} [--reason R] [--keys N] "
+     "[--water X] [--power X] [--gas X] [--signoff {signoff|}] [--refusal R] "
+     "[--satisfaction 0-" SATISFACTION_TEXT "]",
      "Records a unit's handover acceptance form (房屋交付验收单): the outcome (not\n"
      "taken over, 未接房, needs --reason), keys handed over, meter readings as printed,\n"
-     "the owner's sign-off (refused needs --refusal) and satisfaction score. Prints the\n"
+     "the owner's sign-off (a refusal needs --refusal) and satisfaction score. Prints the\n"
      "inspection record: id, project_id, unit, round, inspected_on, inspector, outcome,\n"
      "not_taken_reason, keys, water, power, gas, signoff, refusal_reason, satisfaction,\n"
      "items.\n"
@@ -1157,104 +1028,4 @@ void cmd_inspect_help(FILE *out, const char *sub) {
                    "Inspection items (one, or a day's CSV), handover forms and the handover "
                    "schedule.",
                    inspect_verbs, CLI_NVERBS(inspect_verbs), sub);
-}
-
-/* ---- deadline ----------------------------------------------------------------------- */
-
-static const char *const deadline_cols[] = {"project_id", "category", "severity", "days"};
-
-static int deadline_add_row(cli_table_t *t, const Closeloop__DeadlinePreset *x) {
-    row_t r = {0};
-    r.cell[0] = num(&r, 0, x->project_id);
-    r.cell[1] = str(x->category);
-    r.cell[2] = SEVERITY_NAME(x->severity);
-    r.cell[3] = num(&r, 3, x->days);
-    return cli_table_add(t, r.cell);
-}
-
-static int deadline_add_page(cli_table_t *t, const ProtobufCMessage *m) {
-    const Closeloop__DeadlinePresetPage *p = (const Closeloop__DeadlinePresetPage *)m;
-    for (size_t i = 0; i < p->n_items; i++)
-        if (deadline_add_row(t, p->items[i]) != CL_OK) return CL_ENOMEM;
-    return CL_OK;
-}
-
-static int deadline_show(const cli_settings_t *s, const ProtobufCMessage *m) {
-    cli_table_t *t = new_table(4, deadline_cols, 0x9);
-    if (!t) return CLI_EXIT_FAIL;
-    int rc = deadline_add_row(t, (const Closeloop__DeadlinePreset *)m) == CL_OK
-                 ? cli_print_table(s, t)
-                 : CLI_EXIT_FAIL;
-    cli_table_free(t);
-    return rc;
-}
-
-static int deadline_set(const cli_settings_t *s, int argc, char **argv) {
-    const char *w = "deadline set";
-    const char *project = NULL, *severity = NULL, *category = NULL, *days = NULL, *pos[1];
-    const cli_optdef_t defs[] = {{"--project", &project},
-                                 {"--severity", &severity},
-                                 {"--category", &category},
-                                 {"--days", &days},
-                                 {NULL, NULL}};
-    int npos, sv;
-    if (cli_parse_args(w, argc, argv, defs, pos, 0, &npos) < 0) return CLI_EXIT_USAGE;
-    Closeloop__DeadlineSet req = CLOSELOOP__DEADLINE_SET__INIT;
-    if (cli_need(w, "--project", project) < 0 ||
-        cli_parse_id("--project", project, &req.project_id) != CL_OK ||
-        opt_enum(w, "--severity", severity, severity_names, NNAMES(severity_names), &sv) < 0 ||
-        cli_need(w, "--days", days) < 0 || opt_uint(w, "--days", days, 3650, &req.days) < 0)
-        return CLI_EXIT_USAGE;
-    if (category && !cli_trade_code_ok(category)) {
-        cli_errorf("%s: '%s' is not a trade code (e.g. waterproofing)", w, category);
-        return CLI_EXIT_USAGE;
-    }
-    if (req.days == 0) {
-        cli_errorf("%s: --days must be at least 1", w);
-        return CLI_EXIT_USAGE;
-    }
-    req.severity = (Closeloop__Severity)sv;
-    if (category) req.category = (char *)category;
-    return do_call(s, CL_MSG_DEADLINE_SET_REQ, &req.base, CL_MSG_DEADLINE_PRESET, deadline_show);
-}
-
-static int deadline_list(const cli_settings_t *s, int argc, char **argv) {
-    const char *project = NULL, *pos[1];
-    const cli_optdef_t defs[] = {{"--project", &project}, {NULL, NULL}};
-    int npos;
-    if (cli_parse_args("deadline list", argc, argv, defs, pos, 0, &npos) < 0) return CLI_EXIT_USAGE;
-    Closeloop__DeadlineListRequest req = CLOSELOOP__DEADLINE_LIST_REQUEST__INIT;
-    if (cli_need("deadline list", "--project", project) < 0 ||
-        cli_parse_id("--project", project, &req.project_id) != CL_OK)
-        return CLI_EXIT_USAGE;
-    return do_list(s, new_table(4, deadline_cols, 0x9), CL_MSG_DEADLINE_LIST_REQ, &req.base,
-                   CL_MSG_DEADLINE_PRESET_PAGE, deadline_add_page);
-}
-
-static const cli_verb_t deadline_verbs[] = {
-    {"set",
-     "cloop deadline set --project ID --severity minor|major|critical [--category TRADE] "
-     "--days N",
-     "Sets how many days a contractor has to repair an item of that severity (and\n"
-     "trade; without --category, of any trade without its own preset). New tickets get\n"
-     "their deadline from these presets. Prints the preset: project_id, category,\n"
-     "severity, days.\n"
-     "\n"
-     "example: cloop deadline set --project 1 --severity critical --category waterproofing "
-     "--days 3\n",
-     deadline_set},
-    {"list", "cloop deadline list --project ID",
-     "Lists a project's repair deadline presets.\n"
-     "\n"
-     "example: cloop deadline list --project 1\n",
-     deadline_list},
-};
-
-int cmd_deadline(const cli_settings_t *s, int argc, char **argv) {
-    return cli_run_verb("deadline", deadline_verbs, CLI_NVERBS(deadline_verbs), s, argc, argv);
-}
-
-void cmd_deadline_help(FILE *out, const char *sub) {
-    cli_group_help(out, "deadline", "Repair deadline presets of a project, by trade and severity.",
-                   deadline_verbs, CLI_NVERBS(deadline_verbs), sub);
 }

@@ -104,7 +104,7 @@ static int parse_id_list(const char *opt, const char *v, int64_t **ids, size_t *
 
 static int username_ok(const char *s) {
     size_t n = strlen(s);
-    if (n < 1 || n > 64) return 0;
+    if (n < 1 || n > CL_LIM_USERNAME_CHARS) return 0;
     for (size_t i = 0; i < n; i++) {
         char c = s[i];
         if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
@@ -179,21 +179,12 @@ typedef struct entity {
     int (*add_page)(cli_table_t *t, const ProtobufCMessage *page);
 } entity_t;
 
-static const char *kind_name(int k) {
-    switch (k) {
-    case CLOSELOOP__COMPANY_KIND__COMPANY_HQ: return "hq";
-    case CLOSELOOP__COMPANY_KIND__COMPANY_CITY: return "city";
-    case CLOSELOOP__COMPANY_KIND__COMPANY_PROJECT: return "project";
-    default: return "";
-    }
-}
-
 static int company_add_row(cli_table_t *t, const ProtobufCMessage *m) {
     const Closeloop__Company *x = (const Closeloop__Company *)m;
     row_t r = {0};
     r.cell[0] = i64(&r, 0, meta_id(x->meta));
     r.cell[1] = str(x->name);
-    r.cell[2] = kind_name(x->kind);
+    r.cell[2] = cli_enum_name(CL_DOM_COMPANY_KIND, x->kind);
     r.cell[3] = ref(&r, 3, x->parent_id);
     return row_add(t, &r);
 }
@@ -252,7 +243,7 @@ static int user_add_row(cli_table_t *t, const ProtobufCMessage *m) {
     r.cell[0] = i64(&r, 0, meta_id(x->meta));
     r.cell[1] = str(x->username);
     r.cell[2] = str(x->display_name);
-    r.cell[3] = cli_role_name(x->role);
+    r.cell[3] = cli_role_shown(x->role);
     r.cell[4] = ref(&r, 4, x->company_id);
     r.cell[5] = ref(&r, 5, x->contractor_id);
     r.cell[6] = r.joined;
@@ -409,16 +400,10 @@ static int company_add(const cli_settings_t *s, int argc, char **argv) {
     if (cli_utf8_arg_ok("company add", pos[0]) < 0 ||
         cli_opt_id("--parent", parent, &req.parent_id) < 0)
         return CLI_EXIT_USAGE;
-    if (!kind || strcmp(kind, "city") == 0)
-        req.kind = CLOSELOOP__COMPANY_KIND__COMPANY_CITY;
-    else if (strcmp(kind, "hq") == 0)
-        req.kind = CLOSELOOP__COMPANY_KIND__COMPANY_HQ;
-    else if (strcmp(kind, "project") == 0)
-        req.kind = CLOSELOOP__COMPANY_KIND__COMPANY_PROJECT;
-    else {
-        cli_errorf("company add: unknown --kind '%s': use hq, city or project", kind);
+    int k = CLOSELOOP__COMPANY_KIND__COMPANY_CITY;
+    if (kind && cli_opt_enum("company add", "--kind", kind, CL_DOM_COMPANY_KIND, &k) < 0)
         return CLI_EXIT_USAGE;
-    }
+    req.kind = (Closeloop__CompanyKind)k;
     if (cli_new_key(key) < 0) return CLI_EXIT_FAIL;
     req.idempotency_key = key;
     req.name = (char *)pos[0];
@@ -434,10 +419,10 @@ static int company_list(const cli_settings_t *s, int argc, char **argv) {
 }
 
 static const cli_verb_t company_verbs[] = {
-    {"add", "cloop company add NAME [--kind hq|city|project] [--parent ID]",
-     "Creates a company: the group headquarters (hq), a city company (city, the\n"
-     "default) or an independent project company (project), optionally under a parent\n"
-     "company. Prints the new company: id, name, kind, parent_id.\n"
+    {"add", "cloop company add NAME [--kind {company_kind|}] [--parent ID]",
+     "Creates a company of a KIND, optionally under a parent company. KIND is one of\n"
+     "{company_kind:10}"
+     "Prints the new company: id, name, kind, parent_id.\n"
      "\n"
      "example: cloop company add 深圳公司 --kind city --parent 1\n",
      company_add},
@@ -707,7 +692,7 @@ static int contractor_add(const cli_settings_t *s, int argc, char **argv) {
     int rc = CLI_EXIT_OK;
     char *save = NULL;
     for (char *tok = strtok_r(copy, ", ", &save); tok; tok = strtok_r(NULL, ", ", &save)) {
-        if (!cli_trade_code_ok(tok)) {
+        if (!cl_trade_code_valid(tok)) {
             cli_errorf("contractor add: '%s' is not a trade code (lower-case letters, digits and "
                        "_, e.g. waterproofing)",
                        tok);
@@ -780,19 +765,16 @@ static int user_add(const cli_settings_t *s, int argc, char **argv) {
     if (cli_parse_args("user add", argc, argv, defs, pos, 1, &npos) < 0) return CLI_EXIT_USAGE;
     if (npos != 1 || !username_ok(pos[0])) {
         cli_errorf(npos != 1 ? "user add: give the USERNAME; see 'cloop user add --help'"
-                             : "user add: invalid username '%s': use 1 to 64 letters, digits, "
+                             : "user add: invalid username '%s': use 1 to %d letters, digits, "
                                "'_', '.' or '-'",
-                   npos ? pos[0] : "");
+                   npos ? pos[0] : "", CL_LIM_USERNAME_CHARS);
         return CLI_EXIT_USAGE;
     }
     Closeloop__UserCreate req = CLOSELOOP__USER_CREATE__INIT;
     if (cli_need("user add", "--role", role) < 0) return CLI_EXIT_USAGE;
-    if (!(req.role = (Closeloop__Role)cli_role_parse(role))) {
-        cli_errorf("user add: unknown --role '%s': use hq_admin, hq_analyst, cr, clerk, "
-                   "contractor, verifier or property",
-                   role);
-        return CLI_EXIT_USAGE;
-    }
+    int r;
+    if (cli_opt_enum("user add", "--role", role, CL_DOM_ROLE, &r) < 0) return CLI_EXIT_USAGE;
+    req.role = (Closeloop__Role)r;
     if (cli_opt_id("--company", company, &req.company_id) < 0 ||
         cli_opt_id("--contractor", contractor, &req.contractor_id) < 0 ||
         (name && cli_utf8_arg_ok("user add", name) < 0))
@@ -841,13 +823,7 @@ static const cli_verb_t user_verbs[] = {
      "cloop user add USERNAME --role ROLE [--name DISPLAY] [--company ID] [--contractor ID] "
      "[--projects ID,ID...]",
      "Creates a user. ROLE is one of\n"
-     "  hq_admin    HQ administrator: everything\n"
-     "  hq_analyst  HQ analyst: reads everything, writes nothing\n"
-     "  cr          customer relations of a city company (needs --company)\n"
-     "  clerk       site clerk of --projects\n"
-     "  contractor  staff of a contractor (needs --contractor)\n"
-     "  verifier    verifies repairs on --projects\n"
-     "  property    property service on --projects\n"
+     "{role:12}"
      "The password comes from CLOSELOOP_NEW_PASSWORD when it is set, else it is asked\n"
      "for twice on the terminal without echo. Prints the new user: id, username,\n"
      "display_name, role, company_id, contractor_id, projects, disabled.\n"
@@ -885,7 +861,7 @@ static int trade_assign(const cli_settings_t *s, int argc, char **argv) {
         cli_parse_id("--project", project, &req.project_id) != CL_OK ||
         cli_parse_id("--contractor", contractor, &req.contractor_id) != CL_OK)
         return CLI_EXIT_USAGE;
-    if (!cli_trade_code_ok(trade)) {
+    if (!cl_trade_code_valid(trade)) {
         cli_errorf("trade assign: '%s' is not a trade code (e.g. waterproofing)", trade);
         return CLI_EXIT_USAGE;
     }

@@ -1,40 +1,38 @@
-/* cmd_ticket.c - the repair loop and the reports: `cloop ticket show|todo|toverify|
- * repaired|verify|reassign|return|nofix|dispatch` and `cloop report daily|readiness`.
+/* cmd_ticket.c - the repair loop: `cloop ticket show|todo|toverify|todispatch|repaired|
+ * verify|reassign|return|nofix|dispatch`.
  *
- * show prints one ticket and its events, oldest first. The morning lists (todo, toverify)
- * arrive as streamed TicketPage frames: CSV, JSON and HTML rows are written as each page
- * arrives, so memory stays flat however long the list; only the aligned table keeps the
- * rows, for its column widths. Transitions take REFs from the command line or from a file
- * (the evening update from the returned paper lists), send one TicketTransition each with
- * up to 32 in flight on one connection, match replies by request id, retry a retryable
- * failure once, and afterwards look up each ticket that hit a conflict to say what it is
- * now. Single-threaded; every message, table and buffer is freed before a verb returns. */
+ * show prints one ticket and its events, oldest first. The morning lists (todo, toverify,
+ * todispatch) arrive as streamed TicketPage frames: CSV, JSON and HTML rows are written
+ * as each page arrives, so memory stays flat however long the list; only the aligned
+ * table keeps the rows, for its column widths. The columns are ticket_view.h's, shared
+ * with the reports. Transitions take REFs from the command line or from a file (the
+ * evening update from the returned paper lists) and send one TicketTransition each
+ * through libcloop's request runner (cloop_pipeline.h): up to 32 in flight on one
+ * connection, a retryable failure retried once, the session reopened when the
+ * connection drops; afterwards each ticket that hit a conflict is looked up to say what
+ * it is now. Single-threaded; every message, table and buffer is freed before a verb
+ * returns. */
 #include <errno.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include "cli.h"
 #include "cli_util.h"
 #include "cloop.h"
+#include "cloop_pipeline.h"
 #include "session_store.h"
 #include "ticket_fsm.h"
+#include "ticket_view.h"
 
 #define MAX_INFLIGHT 32     /* transitions in flight on one connection */
 #define MAX_REFS     100000 /* most tickets one transition command takes */
-#define MAX_NOTE     4000   /* longest note accepted, in bytes */
 
 /* ---- names ---------------------------------------------------------------------------- */
 
 static const char *str(const char *s) {
     return s ? s : "";
-}
-
-static const char *state_name(int s) {
-    const char *n = s ? cl_ticket_state_name((cl_ticket_state_t)s) : NULL;
-    return n ? n : "";
 }
 
 /* A state in words, for messages. */
@@ -47,39 +45,6 @@ static const char *state_words(int s) {
     case CL_TICKET_NOFIX: return "closed as not to fix";
     default: return "in an unknown state";
     }
-}
-
-static const char *action_name(int a) {
-    const char *n = cl_ticket_action_name((cl_ticket_action_t)a);
-    return n ? n : "";
-}
-
-static const char *severity_name(int s) {
-    switch (s) {
-    case CLOSELOOP__SEVERITY__SEVERITY_MINOR: return "minor";
-    case CLOSELOOP__SEVERITY__SEVERITY_MAJOR: return "major";
-    case CLOSELOOP__SEVERITY__SEVERITY_CRITICAL: return "critical";
-    default: return "";
-    }
-}
-
-static const char *round_name(int r) {
-    static const char *const names[] = {"",        "mock1",    "mock2",    "mock3",   "handover",
-                                        "check3m", "check11m", "check23m", "check35m"};
-    return r >= 0 && r < (int)(sizeof names / sizeof names[0]) ? names[r] : "";
-}
-
-static const char *timeliness_name(int t) {
-    static const char *const names[] = {
-        "", "no_deadline", "overdue_open", "in_time_open", "closed_late", "closed_in_time"};
-    return t >= 0 && t < (int)(sizeof names / sizeof names[0]) ? names[t] : "";
-}
-
-/* "2026-11-22" of a time in ms ("" for 0). */
-static void date_of_ms(uint64_t ms, char *buf, size_t len) {
-    char full[80];
-    cli_format_time_ms(ms, full, sizeof full);
-    snprintf(buf, len, "%.10s", full);
 }
 
 /* ---- ticket references ---------------------------------------------------------------- */
@@ -161,168 +126,6 @@ static void ref_wire(tref_t *r, Closeloop__TicketRef *w) {
     }
 }
 
-/* ---- ticket columns ------------------------------------------------------------------- */
-
-enum tcol {
-    TC_NUMBER,
-    TC_ID,
-    TC_PROJECT_ID,
-    TC_PROJECT,
-    TC_BUILDING,
-    TC_UNIT,
-    TC_ROUND,
-    TC_LOCATION,
-    TC_CATEGORY,
-    TC_DESCRIPTION,
-    TC_SEVERITY,
-    TC_STATE,
-    TC_CONTRACTOR_ID,
-    TC_CONTRACTOR,
-    TC_REWORK,
-    TC_DEADLINE,
-    TC_TIMELINESS,
-    TC_OVERDUE,
-    TC_AGE,
-    TC_RAISED,
-    TC_RAISED_AT,
-    TC_LAST_NOTE,
-    TC_RESULT,
-    TC_SIGNATURE,
-    TC__N
-};
-
-enum { F_TABLE = 1, F_DATA = 2, F_HTML = 4 }; /* F_DATA: CSV and JSON */
-
-typedef struct tcol_def {
-    const char *name; /* table, CSV and JSON header */
-    const char *html; /* HTML header, Chinese and English */
-    unsigned fmts;    /* F_* where the column appears */
-    unsigned numeric : 1;
-    unsigned blank : 1;
-} tcol_def_t;
-
-static const tcol_def_t tcols[TC__N] = {
-    [TC_NUMBER] = {"number", "编号 No.", F_TABLE | F_DATA | F_HTML, 1, 0},
-    [TC_ID] = {"id", "id", F_DATA, 0, 0},
-    [TC_PROJECT_ID] = {"project_id", "项目 Project", F_DATA, 1, 0},
-    [TC_PROJECT] = {"project", "项目 Project", F_DATA, 0, 0},
-    [TC_BUILDING] = {"building", "楼栋 Building", F_DATA, 0, 0},
-    [TC_UNIT] = {"unit", "房号 Unit", F_TABLE | F_DATA | F_HTML, 0, 0},
-    [TC_ROUND] = {"round", "轮次 Round", F_DATA, 0, 0},
-    [TC_LOCATION] = {"location", "部位 Location", F_TABLE | F_DATA | F_HTML, 0, 0},
-    [TC_CATEGORY] = {"category", "专业 Trade", F_TABLE | F_DATA | F_HTML, 0, 0},
-    [TC_DESCRIPTION] = {"description", "问题描述 Description", F_TABLE | F_DATA | F_HTML, 0, 0},
-    [TC_SEVERITY] = {"severity", "等级 Severity", F_TABLE | F_DATA | F_HTML, 0, 0},
-    [TC_STATE] = {"state", "状态 State", F_DATA, 0, 0},
-    [TC_CONTRACTOR_ID] = {"contractor_id", "施工单位 Contractor", F_DATA, 1, 0},
-    [TC_CONTRACTOR] = {"contractor", "施工单位 Contractor", F_TABLE | F_DATA | F_HTML, 0, 0},
-    [TC_REWORK] = {"rework", "返修 Rework", F_TABLE | F_DATA | F_HTML, 1, 0},
-    [TC_DEADLINE] = {"deadline", "期限 Deadline", F_TABLE | F_DATA | F_HTML, 0, 0},
-    [TC_TIMELINESS] = {"timeliness", "时效 Timeliness", F_DATA, 0, 0},
-    [TC_OVERDUE] = {"overdue", "逾期 Overdue", F_TABLE | F_DATA | F_HTML, 0, 0},
-    [TC_AGE] = {"age_days", "天数 Days", F_TABLE | F_DATA | F_HTML, 1, 0},
-    [TC_RAISED] = {"raised", "登记 Raised", F_TABLE | F_HTML, 0, 0},
-    [TC_RAISED_AT] = {"raised_at", "登记 Raised", F_DATA, 0, 0},
-    [TC_LAST_NOTE] = {"last_note", "备注 Note", F_DATA, 0, 0},
-    [TC_RESULT] = {"result", "结果 Result", F_HTML, 0, 1},
-    [TC_SIGNATURE] = {"signature", "签字 Signature", F_HTML, 0, 1},
-};
-
-/* The cells of one ticket, all columns; strings point into t or into the buffers. */
-typedef struct tcells {
-    const char *cell[TC__N];
-    char number[16], project_id[24], contractor_id[24], rework[16], age[16], raised[16],
-        raised_at[80];
-} tcells_t;
-
-static void ticket_cells(const Closeloop__Ticket *t, cli_format_t f, tcells_t *c) {
-    memset(c, 0, sizeof *c);
-    snprintf(c->number, sizeof c->number, "%" PRIu32, t->number);
-    snprintf(c->project_id, sizeof c->project_id, "%" PRId64, t->project_id);
-    if (t->contractor_id)
-        snprintf(c->contractor_id, sizeof c->contractor_id, "%" PRId64, t->contractor_id);
-    snprintf(c->rework, sizeof c->rework, "%" PRIu32, t->rework_count);
-    snprintf(c->age, sizeof c->age, "%" PRIu32, t->age_days);
-    date_of_ms(t->raised_at_ms, c->raised, sizeof c->raised);
-    cli_format_time_ms(t->raised_at_ms, c->raised_at, sizeof c->raised_at);
-    int overdue = t->timeliness == CLOSELOOP__TIMELINESS__TIMELINESS_OVERDUE_OPEN;
-    c->cell[TC_NUMBER] = c->number;
-    c->cell[TC_ID] = str(t->id);
-    c->cell[TC_PROJECT_ID] = c->project_id;
-    c->cell[TC_PROJECT] = str(t->project_name);
-    c->cell[TC_BUILDING] = str(t->building);
-    c->cell[TC_UNIT] = str(t->unit);
-    c->cell[TC_ROUND] = round_name(t->round);
-    c->cell[TC_LOCATION] = str(t->location);
-    c->cell[TC_CATEGORY] = str(t->category);
-    c->cell[TC_DESCRIPTION] = str(t->description);
-    c->cell[TC_SEVERITY] = severity_name(t->severity);
-    c->cell[TC_STATE] = state_name(t->state);
-    c->cell[TC_CONTRACTOR_ID] = c->contractor_id;
-    c->cell[TC_CONTRACTOR] = str(t->contractor_name);
-    c->cell[TC_REWORK] = c->rework;
-    c->cell[TC_DEADLINE] = str(t->deadline);
-    c->cell[TC_TIMELINESS] = timeliness_name(t->timeliness);
-    c->cell[TC_OVERDUE] = f == CLI_FMT_HTML    ? (overdue ? "逾期" : "")
-                          : f == CLI_FMT_TABLE ? (overdue ? "OVERDUE" : "")
-                                               : (overdue ? "yes" : "no");
-    c->cell[TC_AGE] = c->age;
-    c->cell[TC_RAISED] = c->raised;
-    c->cell[TC_RAISED_AT] = c->raised_at;
-    c->cell[TC_LAST_NOTE] = str(t->last_note);
-    c->cell[TC_RESULT] = "";
-    c->cell[TC_SIGNATURE] = "";
-}
-
-/* The ticket columns of format f, as a table and the TC_ index of each of its columns. */
-typedef struct tview {
-    cli_table_t *t;
-    cli_format_t f;
-    size_t n;
-    int map[TC__N];
-} tview_t;
-
-static unsigned fmt_bit(cli_format_t f) {
-    return f == CLI_FMT_TABLE ? F_TABLE : f == CLI_FMT_HTML ? F_HTML : F_DATA;
-}
-
-enum {
-    TV_STATE = 1,   /* show the state in the table and HTML too (lists of mixed states) */
-    TV_NOBLANK = 2, /* no blank result and signature columns in HTML (not a work list) */
-};
-
-/* skip: a column to leave out (e.g. TC_CONTRACTOR on one contractor's list), or -1. */
-static int tview_init(tview_t *v, cli_format_t f, int skip, unsigned flags) {
-    const char *names[TC__N];
-    memset(v, 0, sizeof *v);
-    v->f = f;
-    for (int i = 0; i < TC__N; i++) {
-        int on = (tcols[i].fmts & fmt_bit(f)) || ((flags & TV_STATE) && i == TC_STATE);
-        if (!on || i == skip || ((flags & TV_NOBLANK) && tcols[i].blank)) continue;
-        names[v->n] = f == CLI_FMT_HTML ? tcols[i].html : tcols[i].name;
-        v->map[v->n++] = i;
-    }
-    if (!(v->t = cli_table_new(v->n, names))) return CL_ENOMEM;
-    for (size_t i = 0; i < v->n; i++) {
-        if (tcols[v->map[i]].numeric) cli_table_set_numeric(v->t, i);
-        if (tcols[v->map[i]].blank) cli_table_set_blank(v->t, i);
-    }
-    return CL_OK;
-}
-
-static void tview_row(const tview_t *v, const Closeloop__Ticket *t, tcells_t *c, const char **row) {
-    ticket_cells(t, v->f, c);
-    for (size_t i = 0; i < v->n; i++)
-        row[i] = c->cell[v->map[i]];
-}
-
-static int tview_add(tview_t *v, const Closeloop__Ticket *t) {
-    tcells_t c;
-    const char *row[TC__N];
-    tview_row(v, t, &c, row);
-    return cli_table_add(v->t, row);
-}
-
 /* ---- option parsing ------------------------------------------------------------------- */
 
 /* Removes the value-less flag `name` from argv wherever it is (before "--"); returns
@@ -342,11 +145,6 @@ static int take_flag(int *argc, char **argv, const char *name) {
     }
     *argc = j;
     return found;
-}
-
-static int write_failed(void) {
-    cli_errorf("cannot write the output");
-    return CLI_EXIT_FAIL;
 }
 
 /* ---- ticket show ---------------------------------------------------------------------- */
@@ -400,13 +198,13 @@ static int show_print(const cli_settings_t *s, const Closeloop__TicketHistory *h
     kv_add(kv, "location", str(t->location));
     kv_add(kv, "category", str(t->category));
     kv_add(kv, "description", str(t->description));
-    kv_add(kv, "severity", severity_name(t->severity));
-    kv_add(kv, "state", state_name(t->state));
+    kv_add(kv, "severity", cli_enum_name(CL_DOM_SEVERITY, t->severity));
+    kv_add(kv, "state", cli_enum_name(CL_DOM_TICKET_STATE, t->state));
     kv_add(kv, "contractor", b[2]);
     kv_add(kv, "rework", b[3]);
     kv_add(kv, "deadline", b[6]);
-    kv_add(kv, "timeliness", timeliness_name(t->timeliness));
-    kv_add(kv, "round", round_name(t->round));
+    kv_add(kv, "timeliness", cli_enum_name(CL_DOM_TIMELINESS, t->timeliness));
+    kv_add(kv, "round", cli_enum_name(CL_DOM_ROUND_KIND, t->round));
     kv_add(kv, "inspector", str(h->inspector));
     kv_add(kv, "inspected_on", str(h->inspected_on));
     kv_add(kv, "raised", b[4]);
@@ -423,9 +221,9 @@ static int show_print(const cli_settings_t *s, const Closeloop__TicketHistory *h
                      e->contractor_id);
         const char *row[7] = {at,
                               str(e->actor),
-                              action_name(e->action),
-                              state_name(e->from_state),
-                              state_name(e->to_state),
+                              cli_enum_name(CL_DOM_TICKET_ACTION, e->action),
+                              cli_enum_name(CL_DOM_TICKET_STATE, e->from_state),
+                              cli_enum_name(CL_DOM_TICKET_STATE, e->to_state),
                               str(e->note),
                               con};
         if (cli_table_add(ev, row) != CL_OK) {
@@ -462,7 +260,7 @@ static int show_print(const cli_settings_t *s, const Closeloop__TicketHistory *h
         char title[128], sub[512];
         snprintf(title, sizeof title, "维修单履历 Ticket history #%" PRIu32, t->number);
         snprintf(sub, sizeof sub, "%s · %s %s · %s", str(t->project_name), str(t->unit),
-                 str(t->location), state_name(t->state));
+                 str(t->location), cli_enum_name(CL_DOM_TICKET_STATE, t->state));
         cli_html_page_t pg = {title, sub, NULL, 0};
         cli_html_begin(&pg, out);
         cli_html_table(kv, NULL, &pg, out);
@@ -474,7 +272,7 @@ static int show_print(const cli_settings_t *s, const Closeloop__TicketHistory *h
     if (fflush(out) != 0 || ferror(out)) goto fail;
     goto out;
 fail:
-    rc = write_failed();
+    rc = cli_write_failed();
 out:
     cli_table_free(kv);
     cli_table_free(ev);
@@ -644,7 +442,7 @@ static int run_list(const cli_settings_t *s, int todo, int64_t contractor, int64
                                  on_list_page, &x);
     }
     if (x.rc != CL_OK) {
-        rc = x.rc == CL_ENOMEM ? (cli_errorf("out of memory"), CLI_EXIT_FAIL) : write_failed();
+        rc = x.rc == CL_ENOMEM ? (cli_errorf("out of memory"), CLI_EXIT_FAIL) : cli_write_failed();
     } else if (crc != CL_OK) {
         /* Rows already written stay; the list is incomplete and the status says so. */
         fflush(stdout);
@@ -652,7 +450,7 @@ static int run_list(const cli_settings_t *s, int todo, int64_t contractor, int64
         rc = cli_session_fail(&ss, crc);
     } else {
         if (!x.st.begun) list_subtitle(&x, NULL);
-        if (cli_stream_end(&x.st) != CL_OK) rc = write_failed();
+        if (cli_stream_end(&x.st) != CL_OK) rc = cli_write_failed();
     }
     cli_table_free(x.v.t);
     cli_session_close(&ss);
@@ -696,17 +494,14 @@ static int ticket_todispatch(const cli_settings_t *s, int argc, char **argv) {
 
 /* ---- transitions ---------------------------------------------------------------------- */
 
-enum job_state { JOB_QUEUED, JOB_SENT, JOB_OK, JOB_CONFLICT, JOB_FAILED };
+enum job_state { JOB_PENDING, JOB_OK, JOB_CONFLICT, JOB_FAILED };
 
-/* One ticket to move. */
+/* One ticket to move: request number i of the runner is jobs[i]. */
 typedef struct job {
     tref_t ref;
     const char *note; /* this ticket's note: its file line's, else --note; may be NULL */
     char *own_note;   /* the file line's note, owned */
     unsigned line;    /* file line, 0 for the command line */
-    uint32_t req_id;  /* of the request in flight */
-    int attempts;     /* sends so far */
-    int busy;         /* refusals for the in-flight limit, which do not count as attempts */
     enum job_state state;
     int err;          /* the failure */
     char errmsg[256]; /* the server's sentence */
@@ -726,7 +521,10 @@ typedef struct tctx {
     int64_t contractor_id;
     job_t *jobs;
     size_t njobs;
-    cli_stream_t st; /* CSV and JSON: one row per ticket */
+    cli_session_t *ss;                /* the connection the runner uses; reopened when it breaks */
+    Closeloop__TicketTransition wreq; /* the request being sent (scratch) */
+    Closeloop__TicketRef wref;        /* its ticket */
+    cli_stream_t st;                  /* CSV and JSON: one row per ticket */
     cli_table_t *t;
     size_t ok, conflicts, failed;
 } tctx_t;
@@ -750,8 +548,11 @@ static void outcome_text(cl_ticket_action_t a, const Closeloop__Ticket *t, char 
     case CL_TACT_REASSIGN: snprintf(buf, len, "reassigned to %s", con); break;
     case CL_TACT_DISPATCH: snprintf(buf, len, "dispatched to %s", con); break;
     case CL_TACT_RETURN: snprintf(buf, len, "returned, waiting for manual dispatch"); break;
-    case CL_TACT_NOFIX: snprintf(buf, len, "decided not to fix (nofix)"); break;
-    default: snprintf(buf, len, "%s", state_name(t->state)); break;
+    case CL_TACT_NOFIX:
+        snprintf(buf, len, "decided not to fix (%s)",
+                 cli_enum_name(CL_DOM_TICKET_STATE, CL_TICKET_NOFIX));
+        break;
+    default: snprintf(buf, len, "%s", cli_enum_name(CL_DOM_TICKET_STATE, t->state)); break;
     }
 }
 
@@ -781,7 +582,7 @@ static void job_report(tctx_t *x, const job_t *j, const Closeloop__Ticket *t, co
                                t ? str(t->unit) : "",
                                t ? str(t->location) : "",
                                result,
-                               t ? state_name(t->state) : "",
+                               t ? cli_enum_name(CL_DOM_TICKET_STATE, t->state) : "",
                                rw,
                                t ? str(t->contractor_name) : "",
                                msg};
@@ -851,142 +652,70 @@ static void explain_conflicts(tctx_t *x, cli_session_t *ss) {
     }
 }
 
-/* Sends job j. CL_OK or a connection failure. */
-static int job_send(tctx_t *x, cli_session_t *ss, job_t *j) {
-    Closeloop__TicketTransition req = CLOSELOOP__TICKET_TRANSITION__INIT;
-    Closeloop__TicketRef w;
-    ref_wire(&j->ref, &w);
-    req.ticket = &w;
-    req.action = (Closeloop__TicketAction)x->action;
-    if (j->note) req.note = (char *)j->note;
-    req.contractor_id = x->contractor_id;
-    j->req_id = cl_client_next_id(ss->c);
-    j->attempts++;
-    j->state = JOB_SENT;
-    return cl_client_send(ss->c, j->req_id, CL_MSG_TICKET_TRANSITION_REQ, &req.base);
+/* The runner sends ticket i: its transition, built in the context's scratch message. */
+static int on_transition_request(cl_pipeline_t *p, size_t i, uint16_t *type,
+                                 const ProtobufCMessage **msg) {
+    tctx_t *x = cl_pipeline_data(p);
+    job_t *j = &x->jobs[i];
+    closeloop__ticket_transition__init(&x->wreq);
+    ref_wire(&j->ref, &x->wref);
+    x->wreq.ticket = &x->wref;
+    x->wreq.action = (Closeloop__TicketAction)x->action;
+    if (j->note) x->wreq.note = (char *)j->note;
+    x->wreq.contractor_id = x->contractor_id;
+    *type = CL_MSG_TICKET_TRANSITION_REQ;
+    *msg = &x->wreq.base;
+    return CL_OK;
 }
 
-/* Handles one reply to job j: 0 when j is finished, 1 to send it again, 2 to send it
- * again with fewer requests in flight. */
-static int job_reply(tctx_t *x, job_t *j, const cl_reply_t *r) {
-    if (r->err == CL_OK && r->type == CL_MSG_TICKET && r->msg) {
+/* Ticket i is finished: moved, a conflict (explained after the run), or failed. */
+static void on_transition_reply(cl_pipeline_t *p, int status, size_t i, cl_reply_t *r) {
+    tctx_t *x = cl_pipeline_data(p);
+    job_t *j = &x->jobs[i];
+    if (status == CL_OK && r->type == CL_MSG_TICKET && r->msg) {
         job_done_ok(x, j, (const Closeloop__Ticket *)r->msg);
-        return 0;
-    }
-    if (r->err == CL_OK) {
+    } else if (status == CL_OK) {
         job_done_failed(x, j, CL_EBADMSG, "the server sent an unexpected reply");
-        return 0;
-    }
-    if (r->err == CL_ECONFLICT) {
+    } else if (status == CL_ECONFLICT && r) {
         j->state = JOB_CONFLICT;
-        j->err = r->err;
+        j->err = status;
         snprintf(j->errmsg, sizeof j->errmsg, "%s", r->errmsg[0] ? r->errmsg : "conflict");
         x->conflicts++;
-        return 0;
+    } else {
+        job_done_failed(x, j, status, r ? r->errmsg : cl_pipeline_error(p));
     }
-    if (r->err == CL_ETOOMANY && j->busy < 8) { /* over the server's in-flight limit */
-        j->busy++;
-        j->attempts--;
-        j->state = JOB_QUEUED;
-        return 2;
-    }
-    if ((r->retryable || cl_err_retryable(r->err)) && j->attempts < 2) {
-        j->state = JOB_QUEUED;
-        return 1;
-    }
-    job_done_failed(x, j, r->err, r->errmsg);
-    return 0;
 }
 
-/* The pipeline: up to MAX_INFLIGHT requests out, replies matched by request id. A broken
- * connection is reopened once; what was in flight is sent again if it had one attempt. */
-static int run_pipeline(tctx_t *x, cli_session_t *ss) {
-    size_t n = x->njobs;
-    /* a ring: a job is queued, in flight or finished, so never twice in the queue */
-    size_t qcap = n + 1;
-    size_t *queue = malloc(qcap * sizeof *queue);
-    size_t qhead = 0, qtail = 0;
-    size_t inflight[MAX_INFLIGHT], ninflight = 0, finished = 0;
-    int reconnects = 0, pause_before_send = 0;
-    size_t window = MAX_INFLIGHT; /* halved when the server says too many in flight */
-    if (!queue) {
-        cli_errorf("out of memory");
-        return CL_ENOMEM;
+/* The connection broke: the session is opened again (which says why when it cannot). */
+static int on_transition_reconnect(cl_pipeline_t *p, int status, cl_client_t **c) {
+    tctx_t *x = cl_pipeline_data(p);
+    cli_session_close(x->ss);
+    *c = NULL;
+    if (cli_session_open(x->s, x->ss) != CLI_EXIT_OK) {
+        x->ss->c = NULL;
+        return status;
     }
-    for (size_t i = 0; i < n; i++)
-        queue[qtail++ % qcap] = i;
-    while (finished < n) {
-        int broken = 0, brc = CL_OK;
-        if (pause_before_send && qhead < qtail) {
-            struct timespec pz = {0, 250000000L};
-            nanosleep(&pz, NULL);
-            pause_before_send = 0;
-        }
-        while (!broken && ninflight < window && qhead < qtail) {
-            size_t ji = queue[qhead++ % qcap];
-            int rc = job_send(x, ss, &x->jobs[ji]);
-            inflight[ninflight++] = ji;
-            if (rc != CL_OK) broken = 1, brc = rc;
-        }
-        if (!broken && ninflight > 0) {
-            cl_reply_t r;
-            memset(&r, 0, sizeof r);
-            int rc = cl_client_recv(ss->c, &r, -1);
-            if (rc != CL_OK) {
-                broken = 1, brc = rc;
-            } else {
-                size_t k;
-                for (k = 0; k < ninflight; k++)
-                    if (x->jobs[inflight[k]].req_id == r.req_id) break;
-                if (k < ninflight) {
-                    size_t ji = inflight[k];
-                    inflight[k] = inflight[--ninflight];
-                    int again = job_reply(x, &x->jobs[ji], &r);
-                    if (again) {
-                        queue[qtail++ % qcap] = ji;
-                        pause_before_send = 1;
-                        if (again == 2 && window > 1) window /= 2;
-                    } else {
-                        finished++;
-                    }
-                } /* a reply to nothing of ours (cannot happen) is dropped */
-                cl_reply_clear(&r);
-            }
-        }
-        if (!broken) continue;
-        /* The connection is gone: requeue or fail what was in flight, then reconnect. */
-        char why[300];
-        snprintf(why, sizeof why, "%s", ss->c ? cl_client_error(ss->c) : cl_strerror(brc));
-        for (size_t k = 0; k < ninflight; k++) {
-            job_t *j = &x->jobs[inflight[k]];
-            if (j->attempts < 2) {
-                j->state = JOB_QUEUED;
-                queue[qtail++ % qcap] = inflight[k];
-            } else {
-                job_done_failed(x, j, brc, why);
-                finished++;
-            }
-        }
-        ninflight = 0;
-        if (reconnects++ >= 2 || brc == CL_EUNAUTH) {
-            while (qhead < qtail) {
-                job_done_failed(x, &x->jobs[queue[qhead++ % qcap]], brc, why);
-                finished++;
-            }
-            break;
-        }
-        cli_session_close(ss);
-        if (cli_session_open(x->s, ss) != CLI_EXIT_OK) {
-            ss->c = NULL;
-            while (qhead < qtail) {
-                job_done_failed(x, &x->jobs[queue[qhead++ % qcap]], brc, "cannot reconnect");
-                finished++;
-            }
-            break;
-        }
-    }
-    free(queue);
+    *c = x->ss->c;
     return CL_OK;
+}
+
+/* Every ticket through libcloop's request runner, MAX_INFLIGHT in flight. CL_OK once
+ * each has been reported; otherwise nothing was sent. */
+static int run_pipeline(tctx_t *x) {
+    const cl_pipeline_opts_t o = {
+        .data = x,
+        .on_request = on_transition_request,
+        .on_reply = on_transition_reply,
+        .on_reconnect = on_transition_reconnect,
+        .window = MAX_INFLIGHT,
+    };
+    cl_pipeline_t *p = NULL;
+    char err[256];
+    int rc = cl_pipeline_new(&o, &p, err, sizeof err);
+    if (rc == CL_OK) rc = cl_pipeline_run(p, x->ss->c, x->njobs);
+    if (rc != CL_OK) cli_errorf("%s", p ? cl_pipeline_error(p) : err);
+    cl_pipeline_free(p);
+    return rc;
 }
 
 /* Reads REFs (and notes) from path ("-": stdin): one per line, "REF" or "REF,NOTE"; blank
@@ -1058,8 +787,9 @@ static int read_ref_file(const char *path, int64_t project, job_t **jobs, size_t
                 while (vl > 0 && (v[vl - 1] == ' ' || v[vl - 1] == '\t'))
                     v[--vl] = '\0';
             }
-            if (strlen(v) > MAX_NOTE) {
-                cli_errorf("%s:%u: the note is longer than %d bytes", path, lineno, MAX_NOTE);
+            if (cl_utf8_chars(v) > CL_LIM_NOTE_CHARS) {
+                cli_errorf("%s:%u: the note is longer than %d characters", path, lineno,
+                           CL_LIM_NOTE_CHARS);
                 bad = 1;
                 continue;
             }
@@ -1162,8 +892,8 @@ static int run_transition(const cli_settings_t *s, const tverb_def_t *v, int arg
     }
     x.contractor_id = cid;
     if (note && (cli_utf8_arg_ok(what, note) < 0)) goto out;
-    if (note && strlen(note) > MAX_NOTE) {
-        cli_errorf("%s: --note is longer than %d bytes", what, MAX_NOTE);
+    if (note && cl_utf8_chars(note) > CL_LIM_NOTE_CHARS) {
+        cli_errorf("%s: --note is longer than %d characters", what, CL_LIM_NOTE_CHARS);
         goto out;
     }
     if (note && !*note) note = NULL;
@@ -1230,12 +960,13 @@ static int run_transition(const cli_settings_t *s, const tverb_def_t *v, int arg
     cli_session_t ss;
     rc = cli_session_open(s, &ss);
     if (rc != CLI_EXIT_OK) goto out;
-    if (run_pipeline(&x, &ss) != CL_OK) {
+    x.ss = &ss;
+    if (run_pipeline(&x) != CL_OK) {
         rc = CLI_EXIT_FAIL;
     } else {
         explain_conflicts(&x, &ss);
         int data = s->format == CLI_FMT_CSV || s->format == CLI_FMT_JSON;
-        if (data && cli_stream_end(&x.st) != CL_OK) write_failed();
+        if (data && cli_stream_end(&x.st) != CL_OK) cli_write_failed();
         FILE *sum = data ? stderr : stdout;
         fprintf(sum, "%zu ticket%s: %zu done, %zu conflict%s, %zu failed\n", x.njobs,
                 x.njobs == 1 ? "" : "s", x.ok, x.conflicts, x.conflicts == 1 ? "" : "s", x.failed);
@@ -1366,396 +1097,4 @@ void cmd_ticket_help(FILE *out, const char *sub) {
                    "for A4 print), and the transitions of the repair loop, on one ticket or a\n"
                    "file of them.",
                    ticket_verbs, CLI_NVERBS(ticket_verbs), sub);
-}
-
-/* ---- report daily --------------------------------------------------------------------- */
-
-/* A block of named numbers: CSV gets one header line and one row; the table and HTML
- * formats show it as name/value lines. */
-typedef struct block {
-    const char *name;    /* "units": the CSV section and JSON key */
-    const char *caption; /* "房屋 Units" */
-    size_t n;
-    const char *keys[8];
-    char vals[8][32];
-} block_t;
-
-static int block_print(const block_t *b, cli_format_t f, const cli_html_page_t *pg, FILE *out) {
-    const char *vals[8];
-    for (size_t i = 0; i < b->n; i++)
-        vals[i] = b->vals[i];
-    cli_table_t *t;
-    if (f == CLI_FMT_CSV) {
-        if (!(t = cli_table_new(b->n, b->keys)) || cli_table_add(t, vals) != CL_OK) goto oom;
-        fprintf(out, "# %s\n", b->name);
-    } else {
-        static const char *const kvh[] = {"field", "value"};
-        if (!(t = cli_table_new(2, kvh))) goto oom;
-        cli_table_hide_header(t);
-        cli_table_set_numeric(t, 1);
-        for (size_t i = 0; i < b->n; i++) {
-            const char *row[2] = {b->keys[i], vals[i]};
-            if (cli_table_add(t, row) != CL_OK) goto oom;
-        }
-    }
-    int rc = CL_OK;
-    if (f == CLI_FMT_HTML) {
-        cli_html_table(t, b->caption, pg, out);
-    } else {
-        if (f == CLI_FMT_TABLE) fprintf(out, "%s\n", b->caption);
-        rc = cli_table_print(t, f, out);
-        fputc('\n', out);
-    }
-    cli_table_free(t);
-    return rc;
-oom:
-    cli_table_free(t);
-    return CL_ENOMEM;
-}
-
-/* A list section: its caption, then the table (CSV: "# name" and the table). */
-static int section_print(const char *name, const char *caption, const cli_table_t *t,
-                         cli_format_t f, const cli_html_page_t *pg, FILE *out) {
-    if (f == CLI_FMT_HTML) {
-        cli_html_table(t, caption, pg, out);
-        return CL_OK;
-    }
-    if (f == CLI_FMT_CSV)
-        fprintf(out, "# %s\n", name);
-    else
-        fprintf(out, "%s\n", caption);
-    int rc = cli_table_print(t, f, out);
-    fputc('\n', out);
-    return rc;
-}
-
-/* A CSV section of one record: "# name", the header line, the row, a blank line. */
-static int csv_record(FILE *out, const char *name, size_t n, const char *const *keys,
-                      const char *const *vals) {
-    cli_table_t *t = cli_table_new(n, keys);
-    int rc = t ? cli_table_add(t, vals) : CL_ENOMEM;
-    if (rc == CL_OK) {
-        fprintf(out, "# %s\n", name);
-        rc = cli_table_print(t, CLI_FMT_CSV, out);
-        fputc('\n', out);
-    }
-    cli_table_free(t);
-    return rc;
-}
-
-static void blk_u(block_t *b, const char *k, uint64_t v) {
-    b->keys[b->n] = k;
-    snprintf(b->vals[b->n++], sizeof b->vals[0], "%" PRIu64, v);
-}
-
-static int daily_print(const cli_settings_t *s, const Closeloop__DailyReport *d) {
-    cli_format_t f = s->format;
-    FILE *out = stdout;
-    block_t units = {"units", "房屋 Units", 0, {0}, {{0}}};
-    block_t items = {"items", "问题 Items", 0, {0}, {{0}}};
-    block_t tickets = {"tickets", "维修单 Tickets", 0, {0}, {{0}}};
-    block_t timely = {"timeliness", "时效 Timeliness (all tickets of the project)", 0, {0}, {{0}}};
-    blk_u(&units, "scheduled", d->units_scheduled);
-    blk_u(&units, "inspected", d->units_inspected);
-    blk_u(&units, "accepted", d->units_accepted);
-    blk_u(&units, "accepted_with_items", d->units_accepted_with_items);
-    blk_u(&units, "not_taken_over", d->units_not_taken_over);
-    blk_u(&items, "raised", d->items_raised);
-    items.keys[items.n] = "per_unit";
-    snprintf(items.vals[items.n++], sizeof items.vals[0], "%.2f", d->items_per_unit);
-    blk_u(&tickets, "closed", d->tickets_closed);
-    blk_u(&tickets, "reworks", d->reworks);
-    const Closeloop__TimelinessCounts *tc = d->timeliness;
-    blk_u(&timely, "no_deadline", tc ? tc->no_deadline : 0);
-    blk_u(&timely, "overdue_open", tc ? tc->overdue_open : 0);
-    blk_u(&timely, "in_time_open", tc ? tc->in_time_open : 0);
-    blk_u(&timely, "closed_late", tc ? tc->closed_late : 0);
-    blk_u(&timely, "closed_in_time", tc ? tc->closed_in_time : 0);
-
-    static const char *const rh[] = {"reason", "count"};
-    static const char *const ch[] = {"contractor_id", "contractor", "open", "overdue", "reworks"};
-    cli_table_t *reasons = cli_table_new(2, rh), *bycon = cli_table_new(5, ch);
-    tview_t oldest = {0};
-    int rc = CLI_EXIT_OK;
-    if (!reasons || !bycon ||
-        tview_init(&oldest, f == CLI_FMT_CSV ? CLI_FMT_JSON : f, -1, TV_STATE | TV_NOBLANK) !=
-            CL_OK)
-        goto oom;
-    cli_table_set_numeric(reasons, 1);
-    for (int i = 0; i < 5; i++)
-        if (i != 1) cli_table_set_numeric(bycon, (size_t)i);
-    for (size_t i = 0; i < d->n_not_taken_reasons; i++) {
-        char n[16];
-        snprintf(n, sizeof n, "%" PRIu32, d->not_taken_reasons[i]->count);
-        const char *row[2] = {str(d->not_taken_reasons[i]->reason), n};
-        if (cli_table_add(reasons, row) != CL_OK) goto oom;
-    }
-    for (size_t i = 0; i < d->n_open_by_contractor; i++) {
-        const Closeloop__ContractorCount *c = d->open_by_contractor[i];
-        char b[4][24] = {"", "", "", ""};
-        if (c->contractor_id) snprintf(b[0], sizeof b[0], "%" PRId64, c->contractor_id);
-        snprintf(b[1], sizeof b[1], "%" PRIu32, c->open);
-        snprintf(b[2], sizeof b[2], "%" PRIu32, c->overdue);
-        snprintf(b[3], sizeof b[3], "%" PRIu32, c->reworks);
-        const char *row[5] = {
-            b[0], c->contractor_id ? str(c->contractor_name) : "(manual dispatch 待派单)", b[1],
-            b[2], b[3]};
-        if (cli_table_add(bycon, row) != CL_OK) goto oom;
-    }
-    for (size_t i = 0; i < d->n_oldest_open; i++)
-        if (tview_add(&oldest, d->oldest_open[i]) != CL_OK) goto oom;
-
-    char title[256], sub[512];
-    snprintf(title, sizeof title, "交房日报表 Daily handover report");
-    snprintf(sub, sizeof sub, "项目 Project: %s (%" PRId64 ") · 日期 Date: %s",
-             str(d->project_name), d->project_id, str(d->date));
-    cli_html_page_t pg = {title, sub, NULL, 0};
-    char sub_pid[24];
-    snprintf(sub_pid, sizeof sub_pid, "%" PRId64, d->project_id);
-    int w = CL_OK;
-    switch (f) {
-    case CLI_FMT_JSON:
-        fprintf(out, "{\"project_id\": %" PRId64 ", \"project_name\": ", d->project_id);
-        cli_json_string(str(d->project_name), out);
-        fputs(", \"date\": ", out);
-        cli_json_string(str(d->date), out);
-        fprintf(out,
-                ",\n\"units_scheduled\": %" PRIu32 ", \"units_inspected\": %" PRIu32
-                ", \"units_accepted\": %" PRIu32 ", \"units_accepted_with_items\": %" PRIu32
-                ", \"units_not_taken_over\": %" PRIu32 ",\n\"not_taken_reasons\": ",
-                d->units_scheduled, d->units_inspected, d->units_accepted,
-                d->units_accepted_with_items, d->units_not_taken_over);
-        w = cli_table_print(reasons, f, out);
-        fprintf(out,
-                ", \"items_raised\": %" PRIu32
-                ", \"items_per_unit\": %.4f, \"tickets_closed\": %" PRIu32 ", \"reworks\": %" PRIu32
-                ",\n\"open_by_contractor\": ",
-                d->items_raised, d->items_per_unit, d->tickets_closed, d->reworks);
-        if (w == CL_OK) w = cli_table_print(bycon, f, out);
-        fputs(", \"oldest_open\": ", out);
-        if (w == CL_OK) w = cli_table_print(oldest.t, f, out);
-        fprintf(out,
-                ", \"timeliness\": {\"no_deadline\": %s, \"overdue_open\": %s, \"in_time_open\": "
-                "%s, \"closed_late\": %s, \"closed_in_time\": %s}}\n",
-                timely.vals[0], timely.vals[1], timely.vals[2], timely.vals[3], timely.vals[4]);
-        break;
-    case CLI_FMT_TABLE:
-    case CLI_FMT_CSV:
-    case CLI_FMT_HTML:
-        if (f == CLI_FMT_HTML)
-            cli_html_begin(&pg, out);
-        else if (f == CLI_FMT_TABLE)
-            fprintf(out, "%s\n%s\n\n", title, sub);
-        else
-            w = csv_record(out, "report", 3, (const char *const[]){"project_id", "project", "date"},
-                           (const char *const[]){sub_pid, str(d->project_name), str(d->date)});
-        if (w != CL_OK) break;
-        if ((w = block_print(&units, f, &pg, out)) != CL_OK) break;
-        if (d->n_not_taken_reasons || f != CLI_FMT_TABLE)
-            if ((w = section_print("not_taken_reasons", "未接房原因 Not taken over: reasons",
-                                   reasons, f, &pg, out)) != CL_OK)
-                break;
-        if ((w = block_print(&items, f, &pg, out)) != CL_OK) break;
-        if ((w = block_print(&tickets, f, &pg, out)) != CL_OK) break;
-        if ((w = section_print("open_by_contractor", "未关闭维修单 Open tickets by contractor",
-                               bycon, f, &pg, out)) != CL_OK)
-            break;
-        if ((w = section_print("oldest_open", "最久未关闭 Oldest open tickets", oldest.t, f, &pg,
-                               out)) != CL_OK)
-            break;
-        if ((w = block_print(&timely, f, &pg, out)) != CL_OK) break;
-        if (f == CLI_FMT_HTML) w = cli_html_end(&pg, out);
-        break;
-    }
-    if (w == CL_ENOMEM) goto oom;
-    if (w != CL_OK || fflush(out) != 0 || ferror(out)) rc = write_failed();
-    goto out;
-oom:
-    cli_errorf("out of memory");
-    rc = CLI_EXIT_FAIL;
-out:
-    cli_table_free(reasons);
-    cli_table_free(bycon);
-    cli_table_free(oldest.t);
-    return rc;
-}
-
-static int report_daily(const cli_settings_t *s, int argc, char **argv) {
-    const char *project = NULL, *date = NULL, *pos[1];
-    const cli_optdef_t defs[] = {{"--project", &project}, {"--date", &date}, {NULL, NULL}};
-    int npos;
-    Closeloop__DailyReportRequest req = CLOSELOOP__DAILY_REPORT_REQUEST__INIT;
-    if (cli_parse_args("report daily", argc, argv, defs, pos, 0, &npos) < 0 ||
-        cli_need("report daily", "--project", project) < 0 ||
-        cli_parse_id("--project", project, &req.project_id) != CL_OK)
-        return CLI_EXIT_USAGE;
-    char today[16];
-    if (!date) {
-        time_t now = time(NULL);
-        struct tm tm;
-        if (!localtime_r(&now, &tm) || !strftime(today, sizeof today, "%Y-%m-%d", &tm)) {
-            cli_errorf("report daily: give --date YYYY-MM-DD");
-            return CLI_EXIT_USAGE;
-        }
-        date = today;
-    }
-    if (!cli_date_ok(date)) {
-        cli_errorf("report daily: invalid --date '%s': use YYYY-MM-DD", date);
-        return CLI_EXIT_USAGE;
-    }
-    req.date = (char *)date;
-    cli_session_t ss;
-    int rc = cli_session_open(s, &ss);
-    if (rc != CLI_EXIT_OK) return rc;
-    ProtobufCMessage *m = NULL;
-    int crc = cli_session_call(&ss, CL_MSG_DAILY_REPORT_REQ, &req.base, CL_MSG_DAILY_REPORT, &m);
-    if (crc != CL_OK)
-        rc = cli_session_fail(&ss, crc);
-    else
-        rc = daily_print(s, (const Closeloop__DailyReport *)m);
-    cl_msg_free(m);
-    cli_session_close(&ss);
-    return rc;
-}
-
-/* ---- report readiness ----------------------------------------------------------------- */
-
-#define EXIT_NOT_READY 3 /* readiness: the building is not ready for key handover */
-
-static int readiness_print(const cli_settings_t *s, const Closeloop__Readiness *r) {
-    cli_format_t f = s->format;
-    FILE *out = stdout;
-    tview_t bl = {0};
-    if (tview_init(&bl, f, -1, TV_STATE | TV_NOBLANK) != CL_OK) goto oom;
-    for (size_t i = 0; i < r->n_blockers; i++)
-        if (tview_add(&bl, r->blockers[i]) != CL_OK) goto oom;
-    char verdict[512];
-    if (r->ready)
-        snprintf(verdict, sizeof verdict,
-                 "ready for key handover: building %s of project %" PRId64 ", %" PRIu32
-                 " internal-inspection items, %" PRIu32 " closed, %" PRIu32 " not to fix",
-                 str(r->building), r->project_id, r->items, r->closed, r->nofix);
-    else
-        snprintf(verdict, sizeof verdict,
-                 "NOT ready: %zu blocker%s (building %s of project %" PRId64 ": %" PRIu32
-                 " internal-inspection items, %" PRIu32 " closed, %" PRIu32 " not to fix)",
-                 r->n_blockers, r->n_blockers == 1 ? "" : "s", str(r->building), r->project_id,
-                 r->items, r->closed, r->nofix);
-    int w = CL_OK;
-    switch (f) {
-    case CLI_FMT_TABLE:
-        fprintf(out, "%s\n", verdict);
-        if (r->n_blockers) {
-            fputc('\n', out);
-            w = cli_table_print(bl.t, f, out);
-        }
-        break;
-    case CLI_FMT_CSV: {
-        char b[5][24];
-        snprintf(b[0], sizeof b[0], "%" PRId64, r->project_id);
-        snprintf(b[1], sizeof b[1], "%" PRIu32, r->items);
-        snprintf(b[2], sizeof b[2], "%" PRIu32, r->closed);
-        snprintf(b[3], sizeof b[3], "%" PRIu32, r->nofix);
-        snprintf(b[4], sizeof b[4], "%zu", r->n_blockers);
-        w = csv_record(out, "readiness", 7,
-                       (const char *const[]){"project_id", "building", "ready", "items", "closed",
-                                             "nofix", "blockers"},
-                       (const char *const[]){b[0], str(r->building), r->ready ? "yes" : "no", b[1],
-                                             b[2], b[3], b[4]});
-        if (w == CL_OK) {
-            fputs("# blockers\n", out);
-            w = cli_table_print(bl.t, f, out);
-        }
-        break;
-    }
-    case CLI_FMT_JSON:
-        fprintf(out, "{\"project_id\": %" PRId64 ", \"building\": ", r->project_id);
-        cli_json_string(str(r->building), out);
-        fprintf(out,
-                ", \"ready\": %s, \"items\": %" PRIu32 ", \"closed\": %" PRIu32
-                ", \"nofix\": %" PRIu32 ",\n\"blockers\": ",
-                r->ready ? "true" : "false", r->items, r->closed, r->nofix);
-        w = cli_table_print(bl.t, f, out);
-        fputs("}\n", out);
-        break;
-    case CLI_FMT_HTML: {
-        char sub[300];
-        snprintf(sub, sizeof sub, "项目 Project: %" PRId64 " · 楼栋 Building: %s", r->project_id,
-                 str(r->building));
-        cli_html_page_t pg = {"交钥匙条件检查 Key-handover readiness", sub, NULL, 1};
-        cli_html_begin(&pg, out);
-        cli_html_para(r->ready ? "具备交钥匙条件 — ready for key handover"
-                               : "不具备交钥匙条件 — NOT ready",
-                      "verdict", out);
-        cli_html_para(verdict, NULL, out);
-        if (r->n_blockers) cli_html_table(bl.t, "未关闭问题 Blockers", &pg, out);
-        w = cli_html_end(&pg, out);
-        break;
-    }
-    }
-    cli_table_free(bl.t);
-    if (w != CL_OK || fflush(out) != 0 || ferror(out)) return write_failed();
-    return r->ready ? CLI_EXIT_OK : EXIT_NOT_READY;
-oom:
-    cli_table_free(bl.t);
-    cli_errorf("out of memory");
-    return CLI_EXIT_FAIL;
-}
-
-static int report_readiness(const cli_settings_t *s, int argc, char **argv) {
-    const char *project = NULL, *building = NULL, *pos[1];
-    const cli_optdef_t defs[] = {{"--project", &project}, {"--building", &building}, {NULL, NULL}};
-    int npos;
-    Closeloop__ReadinessRequest req = CLOSELOOP__READINESS_REQUEST__INIT;
-    if (cli_parse_args("report readiness", argc, argv, defs, pos, 0, &npos) < 0 ||
-        cli_need("report readiness", "--project", project) < 0 ||
-        cli_need("report readiness", "--building", building) < 0 ||
-        cli_parse_id("--project", project, &req.project_id) != CL_OK ||
-        cli_utf8_arg_ok("report readiness", building) < 0)
-        return CLI_EXIT_USAGE;
-    req.building = (char *)building;
-    cli_session_t ss;
-    int rc = cli_session_open(s, &ss);
-    if (rc != CLI_EXIT_OK) return rc;
-    ProtobufCMessage *m = NULL;
-    int crc = cli_session_call(&ss, CL_MSG_READINESS_REQ, &req.base, CL_MSG_READINESS, &m);
-    if (crc != CL_OK)
-        rc = cli_session_fail(&ss, crc);
-    else
-        rc = readiness_print(s, (const Closeloop__Readiness *)m);
-    cl_msg_free(m);
-    cli_session_close(&ss);
-    return rc;
-}
-
-static const cli_verb_t report_verbs[] = {
-    {"daily", "cloop report daily --project ID [--date YYYY-MM-DD]",
-     "The daily handover report (交房日报表) of a project for a day (default today):\n"
-     "units scheduled, inspected, accepted (with items), not taken over and why; items\n"
-     "raised and per unit; tickets closed and reworks that day; open tickets by contractor\n"
-     "with overdue and reworks; the oldest open tickets; and the five timeliness classes\n"
-     "over all the project's tickets. Table output is several small tables; --format csv\n"
-     "prints one section per block, each a '# NAME' line then a header line and rows;\n"
-     "json one object mirroring the DailyReport message; html an A4 page.\n"
-     "\n"
-     "example: cloop report daily --project 1 --date 2026-11-21 --format html > daily.html\n",
-     report_daily},
-    {"readiness", "cloop report readiness --project ID --building NAME",
-     "Key-handover readiness of a building: ready when every internal-inspection item is\n"
-     "closed or decided not to fix; otherwise lists the blockers. Exit status 0 when\n"
-     "ready, 3 when NOT ready, 1 when the request failed.\n"
-     "\n"
-     "example: cloop report readiness --project 1 --building 3栋\n",
-     report_readiness},
-};
-
-int cmd_report(const cli_settings_t *s, int argc, char **argv) {
-    return cli_run_verb("report", report_verbs, CLI_NVERBS(report_verbs), s, argc, argv);
-}
-
-void cmd_report_help(FILE *out, const char *sub) {
-    cli_group_help(out, "report",
-                   "Reports: the daily handover report and the key-handover readiness check\n"
-                   "(table, csv, json, or an A4 html page).",
-                   report_verbs, CLI_NVERBS(report_verbs), sub);
 }

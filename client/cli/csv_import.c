@@ -83,7 +83,12 @@ void csv_import_row_error(csv_import_t *im, uint32_t line, const char *fmt, ...)
 
 void csv_import_fail_session(csv_import_t *im, int rc) {
     progress_clear(im);
-    im->exit_code = cli_session_fail(im->ss, rc);
+    if (im->ss) {
+        im->exit_code = cli_session_fail(im->ss, rc);
+    } else { /* csv_import_stream without a session */
+        cli_errorf("%s", cl_strerror(rc));
+        im->exit_code = CLI_EXIT_FAIL;
+    }
     im->stop = 1;
 }
 
@@ -180,7 +185,7 @@ static void chunk_flush(csv_import_t *im) {
                             r.n_errors ? NULL : "the server gave no reason");
     } else if (chunk_error_is_local(rc)) {
         char why[600];
-        snprintf(why, sizeof why, "%s%s", cl_client_error(im->ss->c),
+        snprintf(why, sizeof why, "%s%s", im->ss ? cl_client_error(im->ss->c) : cl_strerror(rc),
                  rc == CL_ETOOBIG ? " (try a smaller --chunk)" : "");
         report_rejected(im, NULL, 0, why);
     } else {
@@ -363,11 +368,13 @@ static void import_stream(csv_import_t *im, FILE *fp) {
                              im->file, im->line, csv_strerror(csv_error(&p)));
         progress(im, 0);
     }
+    /* The open record starts at rec_line when a field of it has ended, else on the line
+     * the parser is on (rec_line is still the previous record's). */
     if (!im->stop && csv_fini(&p, on_field, on_record, im) != 0 && !im->stop)
         csv_import_fatal(im,
                          "%s:%" PRIu32 ": malformed CSV: a quoted field is not closed before "
                          "the end of the file",
-                         im->file, im->rec_line ? im->rec_line : im->line);
+                         im->file, im->nfields ? im->rec_line : im->line);
     fields_clear(im);
     csv_free(&p);
     free(buf);
@@ -422,28 +429,10 @@ static int print_summary(const csv_import_t *im) {
     return rc;
 }
 
-int csv_import_run(csv_import_t *im) {
+int csv_import_stream(csv_import_t *im, FILE *fp) {
     const csv_import_spec_t *sp = im->spec;
     im->line = 1;
     im->exit_code = CLI_EXIT_OK;
-
-    int is_stdin = strcmp(im->file, "-") == 0;
-    FILE *fp = is_stdin ? stdin : fopen(im->file, "rb");
-    if (!fp) {
-        cli_errorf("cannot open %s: %s", im->file, strerror(errno));
-        return CLI_EXIT_FAIL;
-    }
-    if (is_stdin) im->file = "<stdin>";
-    struct stat st;
-    if (fstat(fileno(fp), &st) == 0 && S_ISREG(st.st_mode)) im->size = st.st_size;
-
-    cli_session_t ss;
-    int rc = cli_session_open(im->s, &ss);
-    if (rc != CLI_EXIT_OK) {
-        if (!is_stdin) fclose(fp);
-        return rc;
-    }
-    im->ss = &ss;
     if (sp->prepare(im) != 0) {
         cli_errorf("out of memory");
         im->exit_code = CLI_EXIT_FAIL;
@@ -482,8 +471,30 @@ int csv_import_run(csv_import_t *im) {
     chunk_reset(im);
     free(im->errs);
     im->errs = NULL;
+    return im->exit_code;
+}
+
+int csv_import_run(csv_import_t *im) {
+    int is_stdin = strcmp(im->file, "-") == 0;
+    FILE *fp = is_stdin ? stdin : fopen(im->file, "rb");
+    if (!fp) {
+        cli_errorf("cannot open %s: %s", im->file, strerror(errno));
+        return CLI_EXIT_FAIL;
+    }
+    if (is_stdin) im->file = "<stdin>";
+    struct stat st;
+    if (fstat(fileno(fp), &st) == 0 && S_ISREG(st.st_mode)) im->size = st.st_size;
+
+    cli_session_t ss;
+    int rc = cli_session_open(im->s, &ss);
+    if (rc != CLI_EXIT_OK) {
+        if (!is_stdin) fclose(fp);
+        return rc;
+    }
+    im->ss = &ss;
+    rc = csv_import_stream(im, fp);
     cli_session_close(&ss);
     im->ss = NULL;
     if (!is_stdin) fclose(fp);
-    return im->exit_code;
+    return rc;
 }

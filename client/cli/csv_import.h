@@ -20,6 +20,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <sys/types.h>
 
 #include "cli.h"
@@ -112,6 +113,13 @@ struct csv_import {
     uint64_t start_ns; /* when reading began */
     uint64_t last_ns;  /* when progress was last drawn */
 };
+
+/* The engine alone, on an open stream, with im->ss already set (NULL when the spec's
+ * send needs no session) and im->spec, im->s, im->file and im->chunk_rows as for
+ * csv_import_run; im->size may be set for the progress line. Reads fp to its end or to a
+ * fatal error, reports and frees what it allocated; leaves fp open. Returns the exit
+ * code. */
+int csv_import_stream(csv_import_t *im, FILE *fp);
 
 /* The "" of absent or empty cells; every other cell string is malloc'd. */
 extern char csv_import_empty[1];

@@ -570,6 +570,10 @@ void cl_client_close(cl_client_t *c) {
     client_free(c);
 }
 
+bool cl_client_is_open(const cl_client_t *c) {
+    return c && c->state == CONN_OPEN;
+}
+
 const char *cl_client_error(const cl_client_t *c) {
     return c ? c->err : "no client";
 }

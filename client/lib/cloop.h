@@ -10,7 +10,14 @@
  * Thread-compatible: a client may be used by one thread at a time; separate clients
  * are independent. Every failing call returns a negative CL_E* code and leaves one
  * sentence fit for a person in cl_client_error(). Messages returned to the caller are
- * owned by the caller and freed with cl_msg_free. */
+ * owned by the caller and freed with cl_msg_free.
+ *
+ * Many independent requests at once: cloop_pipeline.h. A cl_pipeline_t runs requests
+ * 0..n-1 over one client with a window of them in flight, matches replies in any order,
+ * halves the window when the server says it has too many in flight, sends a retryable
+ * failure again, and on a dropped connection asks the caller for a new one and resends
+ * only what was not answered; on_reply(p, status, req, reply) hears of every request
+ * exactly once. `cloop ticket repaired|verify|...` runs its transitions through it. */
 #ifndef CLOOP_H
 #define CLOOP_H
 
@@ -60,6 +67,10 @@ CL_MUSTCHECK int cl_client_connect(const cl_client_opts_t *o, cl_client_t **out,
 
 /* Sends close_notify when possible, closes the socket and frees everything. */
 void cl_client_close(cl_client_t *c);
+
+/* Whether c can still carry requests: the server has not closed it and no fatal error
+ * broke it. A failed call on an open client failed for that request alone. */
+bool cl_client_is_open(const cl_client_t *c);
 
 /* The last failure on c as one sentence. */
 const char *cl_client_error(const cl_client_t *c);

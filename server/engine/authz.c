@@ -10,7 +10,8 @@
 #include "authz.h"
 
 #include <stddef.h>
-#include <string.h>
+
+#include "domain.h"
 
 #define ARRAY_LEN(a) (sizeof(a) / sizeof((a)[0]))
 
@@ -69,18 +70,16 @@ static const bool owner_data[CL_ROLE__COUNT] = {
     [CL_ROLE_PROPERTY] = true,
 };
 
-/* As stored in users.role (see the CHECK in server/migrations/001_org.sql). */
-static const char *const role_names[] = {
-    [CL_ROLE_NONE] = NULL,
-    [CL_ROLE_HQ_ADMIN] = "hq_admin",
-    [CL_ROLE_HQ_ANALYST] = "hq_analyst",
-    [CL_ROLE_CR] = "cr",
-    [CL_ROLE_CLERK] = "clerk",
-    [CL_ROLE_CONTRACTOR] = "contractor",
-    [CL_ROLE_VERIFIER] = "verifier",
-    [CL_ROLE_PROPERTY] = "property",
-};
-_Static_assert(ARRAY_LEN(role_names) == CL_ROLE__COUNT, "a new role needs a name");
+/* The C enum mirrors the wire enum Role, whose stored names (users.role) and labels
+ * live in the registry (common/domain.c). */
+_Static_assert((int)CL_ROLE_HQ_ADMIN == (int)CLOSELOOP__ROLE__ROLE_HQ_ADMIN &&
+                   (int)CL_ROLE_HQ_ANALYST == (int)CLOSELOOP__ROLE__ROLE_HQ_ANALYST &&
+                   (int)CL_ROLE_CR == (int)CLOSELOOP__ROLE__ROLE_CR &&
+                   (int)CL_ROLE_CLERK == (int)CLOSELOOP__ROLE__ROLE_CLERK &&
+                   (int)CL_ROLE_CONTRACTOR == (int)CLOSELOOP__ROLE__ROLE_CONTRACTOR &&
+                   (int)CL_ROLE_VERIFIER == (int)CLOSELOOP__ROLE__ROLE_VERIFIER &&
+                   (int)CL_ROLE_PROPERTY == (int)CLOSELOOP__ROLE__ROLE_PROPERTY,
+               "cl_role_t equals Role");
 
 /* Stable: these names appear in logs and audit records. */
 static const char *const op_names[] = {
@@ -143,14 +142,15 @@ bool cl_authz_sees_owner_data(cl_role_t role) {
 }
 
 const char *cl_role_name(cl_role_t role) {
-    return role_valid(role) ? role_names[role] : NULL;
+    return cl_domain_name(CL_DOM_ROLE, (int)role);
+}
+
+const char *cl_role_label(cl_role_t role) {
+    return cl_domain_label(CL_DOM_ROLE, (int)role);
 }
 
 cl_role_t cl_role_parse(const char *name) {
-    if (name == NULL) return CL_ROLE_NONE;
-    for (size_t r = 1; r < ARRAY_LEN(role_names); r++)
-        if (strcmp(name, role_names[r]) == 0) return (cl_role_t)r;
-    return CL_ROLE_NONE;
+    return (cl_role_t)cl_domain_parse(CL_DOM_ROLE, name);
 }
 
 const char *cl_op_name(cl_op_t op) {

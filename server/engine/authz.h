@@ -76,8 +76,10 @@ CL_MUSTCHECK int cl_authz_check(bool logged_in, cl_role_t role, cl_op_t op);
 /* Whether the role may see owners' personal data (names, phones, id numbers). */
 bool cl_authz_sees_owner_data(cl_role_t role);
 
-/* "hq_admin" ... as stored in users.role; NULL for CL_ROLE_NONE or out of range. */
+/* "hq_admin" ... as stored in users.role, from the registry (common/domain.h); NULL for
+ * CL_ROLE_NONE or out of range. The label ("集团管理员" ...) likewise. */
 const char *cl_role_name(cl_role_t role);
+const char *cl_role_label(cl_role_t role);
 /* Parses a stored role name; CL_ROLE_NONE when unknown. */
 cl_role_t cl_role_parse(const char *name);
 const char *cl_op_name(cl_op_t op);

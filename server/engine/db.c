@@ -7,10 +7,16 @@
  * round trip; a connection carries one batch at a time and the pool spreads batches
  * over its connections. Results are read with consume -> isBusy -> getResult; a NULL
  * ends each statement's results, PGRES_PIPELINE_SYNC ends the batch (the commit).
- * A lost connection fails its batch with CL_EUNAVAIL and reconnects with exponential
- * backoff; a watchdog timer treats a batch that outlives statement_timeout by far as a
- * lost connection. Callbacks for batches that fail before reaching a connection are
- * deferred to an idle handle so that cb never runs inside cl_db_batch_run. */
+ * The drain is bounded (DRAIN_BOUND results per turn, so one connection cannot starve
+ * the loop); when the bound stops it, the connection's drain idle handle resumes it on
+ * the next loop iteration, since results already inside libpq never make the socket
+ * fire again. A lost connection fails its batch with CL_EUNAVAIL and reconnects with
+ * exponential backoff; a watchdog timer treats a batch that outlives statement_timeout
+ * for each of its statements, plus a slack, as a lost connection. A connection's timer
+ * and drain handles are embedded in it and closed with the pool; the connections' array
+ * is freed by cl_db_free, after every close callback has run. Callbacks for batches that
+ * fail before reaching a connection are deferred to an idle handle so that cb never runs
+ * inside cl_db_batch_run. */
 #include "db.h"
 
 #include <stdarg.h>
@@ -24,7 +30,12 @@
 #define BACKOFF_MAX_MS     5000
 #define WATCHDOG_SLACK_MS  5000
 #define CONNECT_TIMEOUT_MS 10000 /* connecting and preparing must finish within this */
-#define DRAIN_BOUND        10000 /* results read per readable event at most */
+/* Results read per turn at most; a test build may set it small (tests/integration/test_db.c)
+ * to run the resumed drain with few results; production and tests share the code path. */
+#ifndef CL_DB_DRAIN_BOUND
+#define CL_DB_DRAIN_BOUND 10000
+#endif
+#define DRAIN_BOUND CL_DB_DRAIN_BOUND
 
 typedef enum pgc_state {
     PGC_CONNECTING, /* PQconnectPoll in progress */
@@ -64,13 +75,14 @@ typedef struct pgconn {
     int poll_fd;
     int poll_events;
     uv_timer_t timer; /* backoff or watchdog */
+    uv_idle_t drain;  /* active while buffered results wait for the next drain turn */
     pgc_state_t state;
     cl_db_batch_t *cur; /* batch in flight (PGC_BUSY) */
     size_t setup_step;  /* PGC_PREPARING: statements' results ended so far (prepares,
                            then describes) */
     unsigned backoff_ms;
     bool ever_up;
-    bool timer_closed;   /* the pool is closing and the timer was closed */
+    bool timer_closed;   /* the pool is closing and the timer and drain were closed */
     bool prepare_failed; /* a statement did not prepare or disagrees with its table entry:
                             reconnect, don't serve */
 } pgconn_t;
@@ -241,7 +253,8 @@ static void conn_watch(pgconn_t *c, int events) {
 static void on_conn_timer(uv_timer_t *t);
 
 static void conn_finish(pgconn_t *c) {
-    conn_unwatch(c); /* before PQfinish closes the fd */
+    uv_idle_stop(&c->drain); /* nothing left to read */
+    conn_unwatch(c);         /* before PQfinish closes the fd */
     if (c->pg) PQfinish(c->pg);
     c->pg = NULL;
 }
@@ -385,6 +398,12 @@ static void on_conn_timer(uv_timer_t *t) {
 
 /* --- batches on a connection --- */
 
+/* How long a batch may take before its connection counts as lost: statement_timeout
+ * bounds each statement of the pipeline separately, so every statement may take that. */
+static uint64_t batch_watchdog_ms(const cl_db_t *db, const cl_db_batch_t *b) {
+    return (uint64_t)b->n * db->timeout_ms + WATCHDOG_SLACK_MS;
+}
+
 static void conn_send_batch(pgconn_t *c, cl_db_batch_t *b) {
     c->state = PGC_BUSY;
     c->cur = b;
@@ -396,7 +415,7 @@ static void conn_send_batch(pgconn_t *c, cl_db_batch_t *b) {
             return;
         }
     }
-    uv_timer_start(&c->timer, on_conn_timer, c->db->timeout_ms + WATCHDOG_SLACK_MS, 0);
+    uv_timer_start(&c->timer, on_conn_timer, batch_watchdog_ms(c->db, b), 0);
     conn_sync_and_send(c);
 }
 
@@ -455,13 +474,17 @@ static int conn_take_result(pgconn_t *c, PGresult *res) {
     return 0;
 }
 
-/* Reads everything available: consume -> isBusy -> getResult, bounded. */
-static void conn_read(pgconn_t *c) {
-    if (PQconsumeInput(c->pg) != 1) {
-        conn_lost(c, CL_EUNAVAIL, "the database connection was lost");
-        return;
-    }
-    for (int guard = 0; guard < DRAIN_BOUND; guard++) {
+static void on_drain(uv_idle_t *h);
+
+/* Takes the results libpq holds: isBusy -> getResult, at most DRAIN_BOUND of them; when
+ * the bound stops it with results possibly left, the drain idle handle goes on with them
+ * on the next loop iteration (the socket will not fire for bytes already read). */
+static void conn_drain(pgconn_t *c) {
+    for (int guard = 0;; guard++) {
+        if (guard == DRAIN_BOUND) {
+            uv_idle_start(&c->drain, on_drain);
+            return;
+        }
         if (c->state != PGC_PREPARING && c->state != PGC_BUSY) return;
         if (PQisBusy(c->pg)) return;
         PGresult *res = PQgetResult(c->pg);
@@ -496,6 +519,21 @@ static void conn_read(pgconn_t *c) {
         conn_kick(c->db);
         return;
     }
+}
+
+static void on_drain(uv_idle_t *h) {
+    pgconn_t *c = h->data;
+    uv_idle_stop(h);
+    if (c->state == PGC_PREPARING || c->state == PGC_BUSY) conn_drain(c);
+}
+
+/* Reads what the socket has, then drains: consume -> isBusy -> getResult. */
+static void conn_read(pgconn_t *c) {
+    if (PQconsumeInput(c->pg) != 1) {
+        conn_lost(c, CL_EUNAVAIL, "the database connection was lost");
+        return;
+    }
+    conn_drain(c);
 }
 
 static void on_poll(uv_poll_t *h, int status, int events) {
@@ -559,7 +597,9 @@ int cl_db_start(uv_loop_t *loop, const cl_db_opts_t *o, cl_db_t **out, char *err
         c->poll_fd = -1;
         uv_timer_init(loop, &c->timer);
         c->timer.data = c;
-        db->handles_open++;
+        uv_idle_init(loop, &c->drain);
+        c->drain.data = c;
+        db->handles_open += 2;
         conn_connect(c);
     }
     *out = db;
@@ -715,6 +755,8 @@ static void db_check_closed(cl_db_t *db) {
             c->timer_closed = true;
             c->timer.data = db;
             uv_close((uv_handle_t *)&c->timer, on_handle_closed);
+            c->drain.data = db;
+            uv_close((uv_handle_t *)&c->drain, on_handle_closed);
         }
     }
     if (db->deferred) return;

@@ -3,8 +3,8 @@
  * A handler receives a decoded request and finishes it in exactly one way: with one
  * cl_req_reply or cl_req_fail, before returning or later from a callback on the loop
  * (finishing twice asserts). Handlers run on the loop thread and must never block it.
- * Each business area declares its handlers in its own header (org.h, inspection.h,
- * ticket.h, deadline.h, report.h); the identity handlers are in session.h. */
+ * CL_REQUESTS below is the one list of requests: a new request is one row there (and its
+ * message types in common/msg_types.h, its operation in authz.h). */
 #ifndef CL_DISPATCH_H
 #define CL_DISPATCH_H
 
@@ -27,8 +27,53 @@ typedef struct cl_handler {
 /* The handler for a request type, or NULL when the type is not a request we serve. */
 const cl_handler_t *cl_dispatch_lookup(uint16_t type);
 
-/* The engine's own handlers (sys_handlers.c). */
-void cl_sys_ping(cl_req_t *req);
-void cl_sys_server_info(cl_req_t *req);
+/* Every request the daemon serves, once: X(TYPE, name, operation, needs_db, handler).
+ * TYPE is the request's message type (CL_MSG_<TYPE>, common/msg_types.h), name is for
+ * logs, the operation is what authorization checks before the handler runs (authz.h),
+ * needs_db refuses it with ERR_UNAVAILABLE when no database is configured. This list
+ * declares every handler and makes the dispatch table (dispatch.c). */
+// clang-format off
+#define CL_REQUESTS(X) \
+    X(PING, ping, CL_OP_PUBLIC, 0, cl_sys_ping) \
+    X(SERVER_INFO_REQ, server_info, CL_OP_PUBLIC, 0, cl_sys_server_info) \
+    X(LOGIN_REQ, login, CL_OP_PUBLIC, 1, cl_auth_login) \
+    X(SESSION_RESUME_REQ, session_resume, CL_OP_PUBLIC, 1, cl_auth_resume) \
+    X(LOGOUT_REQ, logout, CL_OP_SESSION, 1, cl_auth_logout) \
+    X(WHOAMI_REQ, whoami, CL_OP_SESSION, 1, cl_auth_whoami) \
+    X(COMPANY_CREATE_REQ, company_create, CL_OP_COMPANY_CREATE, 1, cl_org_company_create) \
+    X(COMPANY_LIST_REQ, company_list, CL_OP_COMPANY_LIST, 1, cl_org_company_list) \
+    X(PROJECT_CREATE_REQ, project_create, CL_OP_PROJECT_CREATE, 1, cl_org_project_create) \
+    X(PROJECT_LIST_REQ, project_list, CL_OP_PROJECT_LIST, 1, cl_org_project_list) \
+    X(BUILDING_CREATE_REQ, building_create, CL_OP_BUILDING_CREATE, 1, cl_org_building_create) \
+    X(BUILDING_LIST_REQ, building_list, CL_OP_BUILDING_LIST, 1, cl_org_building_list) \
+    X(UNIT_CREATE_REQ, unit_create, CL_OP_UNIT_CREATE, 1, cl_org_unit_create) \
+    X(UNIT_LIST_REQ, unit_list, CL_OP_UNIT_LIST, 1, cl_org_unit_list) \
+    X(UNIT_IMPORT_REQ, unit_import, CL_OP_UNIT_IMPORT, 1, cl_org_unit_import) \
+    X(CONTRACTOR_CREATE_REQ, contractor_create, CL_OP_CONTRACTOR_CREATE, 1, cl_org_contractor_create) \
+    X(CONTRACTOR_LIST_REQ, contractor_list, CL_OP_CONTRACTOR_LIST, 1, cl_org_contractor_list) \
+    X(USER_CREATE_REQ, user_create, CL_OP_USER_CREATE, 1, cl_org_user_create) \
+    X(USER_LIST_REQ, user_list, CL_OP_USER_LIST, 1, cl_org_user_list) \
+    X(TRADE_ASSIGN_REQ, trade_assign, CL_OP_TRADE_ASSIGN, 1, cl_org_trade_assign) \
+    X(TRADE_LIST_REQ, trade_list, CL_OP_TRADE_LIST, 1, cl_org_trade_list) \
+    X(ROUND_CREATE_REQ, round_create, CL_OP_ROUND_CREATE, 1, cl_insp_round_create) \
+    X(ROUND_LIST_REQ, round_list, CL_OP_ROUND_LIST, 1, cl_insp_round_list) \
+    X(ITEM_RECORD_REQ, item_record, CL_OP_ITEM_RECORD, 1, cl_insp_item_record) \
+    X(HANDOVER_RECORD_REQ, handover_record, CL_OP_HANDOVER_RECORD, 1, cl_insp_handover_record) \
+    X(HANDOVER_SCHEDULE_REQ, handover_schedule, CL_OP_HANDOVER_RECORD, 1, cl_insp_handover_schedule) \
+    X(DEADLINE_SET_REQ, deadline_set, CL_OP_DEADLINE_SET, 1, cl_ticket_deadline_set) \
+    X(DEADLINE_LIST_REQ, deadline_list, CL_OP_DEADLINE_LIST, 1, cl_ticket_deadline_list) \
+    X(TICKET_TRANSITION_REQ, ticket_transition, CL_OP_TICKET_TRANSITION, 1, cl_ticket_transition) \
+    X(TICKET_SHOW_REQ, ticket_show, CL_OP_TICKET_READ, 1, cl_ticket_show) \
+    X(TODO_LIST_REQ, todo_list, CL_OP_TICKET_READ, 1, cl_ticket_todo_list) \
+    X(TOVERIFY_LIST_REQ, toverify_list, CL_OP_TICKET_READ, 1, cl_ticket_toverify_list) \
+    X(DISPATCH_LIST_REQ, dispatch_list, CL_OP_TICKET_READ, 1, cl_ticket_dispatch_list) \
+    X(DAILY_REPORT_REQ, daily_report, CL_OP_REPORT, 1, cl_report_daily) \
+    X(READINESS_REQ, readiness, CL_OP_REPORT, 1, cl_report_readiness)
+// clang-format on
+
+/* The handlers, declared from the list. */
+#define CL_REQUEST_HANDLER(type, name, op, needs_db, fn) void fn(cl_req_t *req);
+CL_REQUESTS(CL_REQUEST_HANDLER)
+#undef CL_REQUEST_HANDLER
 
 #endif

@@ -12,8 +12,19 @@
  * Passwords outside CL_PASSWORD_MIN_LEN..MAX_LEN bytes are refused by cl_password_hash
  * with CL_EINVAL. cl_password_verify answers CL_EFORBIDDEN for them instead: no stored
  * hash can match one, and a login handler then treats them like any wrong password
- * (throttled, audited) rather than as the corrupt-hash case CL_EINVAL reports. */
+ * (throttled, audited) rather than as the corrupt-hash case CL_EINVAL reports.
+ *
+ * The dummy hash, which a login for a user that does not exist is verified against so
+ * that it costs the time of a real one, is made once by the same function as real hashes
+ * (hash_salted, with the PW_* parameters), so changing the cost changes both. It is
+ * static storage, made on first use under uv_once, never freed.
+ *
+ * Decoded requests carry passwords and session tokens in protobuf-c's heap strings; the
+ * server wipes them with cl_password_cleanse_request before it frees the message. The
+ * fields are listed in one table here (secret_fields). */
 #include "password.h"
+
+#include "msg.h"
 
 #include <stdbool.h>
 #include <stdint.h>
@@ -24,6 +35,7 @@
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
 #include <openssl/rand.h>
+#include <protobuf-c/protobuf-c.h>
 
 /* OWASP parameters; changing them changes only new hashes (verify reads the string). */
 #define PW_T_COST   2
@@ -72,6 +84,23 @@ static int hash_salted(const char *password, const unsigned char salt[PW_SALT_LE
         return CL_EINTERNAL;
     }
     return CL_OK;
+}
+
+/* Made once; "" when it could not be (then a verify against it fails at once). */
+static char dummy_hash[CL_PASSWORD_HASH_MAX];
+static uv_once_t dummy_once = UV_ONCE_INIT;
+
+static void dummy_make(void) {
+    /* Fixed, so no pool thread draws random bytes; no login can use it (see below). */
+    unsigned char salt[PW_SALT_LEN];
+    memcpy(salt, "closeloop.dummy.", PW_SALT_LEN);
+    if (hash_salted("the password of no user", salt, dummy_hash, sizeof(dummy_hash)) != CL_OK)
+        dummy_hash[0] = '\0';
+}
+
+const char *cl_password_dummy_hash(void) {
+    uv_once(&dummy_once, dummy_make);
+    return dummy_hash;
 }
 
 int cl_password_hash(const char *password, char *out, size_t outlen) {
@@ -135,7 +164,8 @@ typedef struct pw_job {
     uv_work_t req;                     /* req.data points back here */
     cl_password_cb cb;                 /* called once, on the loop thread */
     void *arg;                         /* cb's first argument */
-    bool verify;                       /* verify (encoded set) or hash */
+    bool verify;                       /* verify (encoded set, or unknown) or hash */
+    bool unknown;                      /* verify against the dummy hash; never CL_OK */
     int status;                        /* the blocking function's result */
     char *password;                    /* the copy in buf; wiped after use */
     size_t password_size;              /* bytes of the copy, NUL included */
@@ -147,9 +177,12 @@ typedef struct pw_job {
 
 static void pw_work(uv_work_t *req) {
     pw_job_t *job = req->data;
-    if (job->verify)
+    if (job->verify && job->unknown) {
+        job->status = cl_password_verify(cl_password_dummy_hash(), job->password);
+        if (job->status == CL_OK) job->status = CL_EFORBIDDEN; /* no such user */
+    } else if (job->verify) {
         job->status = cl_password_verify(job->encoded, job->password);
-    else
+    } else
         job->status = hash_salted(job->password, job->salt, job->result, sizeof(job->result));
     OPENSSL_cleanse(job->password, job->password_size);
 }
@@ -169,9 +202,9 @@ static void pw_after_work(uv_work_t *req, int status) {
     free(job);
 }
 
-/* Queues a job; encoded is NULL for a hash. */
-static int pw_queue(uv_loop_t *loop, const char *encoded, const char *password, cl_password_cb cb,
-                    void *arg) {
+/* Queues a job; encoded is NULL for a hash, and for a verify of an unknown user. */
+static int pw_queue(uv_loop_t *loop, const char *encoded, bool unknown, const char *password,
+                    cl_password_cb cb, void *arg) {
     if (loop == NULL || password == NULL || cb == NULL) return CL_EINVAL;
     /* Longer passwords are copied one byte too long, so the worker still refuses them. */
     size_t plen = strnlen(password, CL_PASSWORD_MAX_LEN + 1);
@@ -182,7 +215,8 @@ static int pw_queue(uv_loop_t *loop, const char *encoded, const char *password, 
     job->req.data = job;
     job->cb = cb;
     job->arg = arg;
-    job->verify = encoded != NULL;
+    job->verify = encoded != NULL || unknown;
+    job->unknown = unknown;
     job->status = CL_EINTERNAL;
     job->password = job->buf;
     job->password_size = plen + 1;
@@ -194,7 +228,7 @@ static int pw_queue(uv_loop_t *loop, const char *encoded, const char *password, 
         memcpy(job->encoded, encoded, elen);
     }
     job->result[0] = '\0';
-    if (encoded == NULL && RAND_bytes(job->salt, sizeof(job->salt)) != 1) {
+    if (!job->verify && RAND_bytes(job->salt, sizeof(job->salt)) != 1) {
         OPENSSL_cleanse(job->password, job->password_size);
         free(job);
         return CL_EINTERNAL;
@@ -209,13 +243,18 @@ static int pw_queue(uv_loop_t *loop, const char *encoded, const char *password, 
 }
 
 int cl_password_hash_async(uv_loop_t *loop, const char *password, cl_password_cb cb, void *arg) {
-    return pw_queue(loop, NULL, password, cb, arg);
+    return pw_queue(loop, NULL, false, password, cb, arg);
 }
 
 int cl_password_verify_async(uv_loop_t *loop, const char *encoded, const char *password,
                              cl_password_cb cb, void *arg) {
     if (encoded == NULL) return CL_EINVAL;
-    return pw_queue(loop, encoded, password, cb, arg);
+    return pw_queue(loop, encoded, false, password, cb, arg);
+}
+
+int cl_password_verify_unknown_async(uv_loop_t *loop, const char *password, cl_password_cb cb,
+                                     void *arg) {
+    return pw_queue(loop, NULL, true, password, cb, arg);
 }
 
 /* ---- session tokens --------------------------------------------------------------- */
@@ -274,4 +313,33 @@ void cl_token_hash_hex(const char *token, char *out, size_t outlen) {
         *p++ = hex[md[i] & 15];
     }
     *p = '\0';
+}
+
+/* ---- secrets in decoded requests -------------------------------------------------- */
+
+/* Every field of a request message that carries a password or a session token: proto3
+ * strings at the top level of the message. A field added to closeloop.proto that carries
+ * one belongs here (test_password looks for fields so named in every request type). */
+static const struct secret_field {
+    const ProtobufCMessageDescriptor *msg;
+    const char *field;
+} secret_fields[] = {
+    {&closeloop__login_request__descriptor, "password"},
+    {&closeloop__user_create__descriptor, "password"},
+    {&closeloop__session_resume_request__descriptor, "token"},
+};
+
+void cl_password_cleanse_request(ProtobufCMessage *msg) {
+    if (msg == NULL) return;
+    for (size_t i = 0; i < sizeof(secret_fields) / sizeof(secret_fields[0]); i++) {
+        if (msg->descriptor != secret_fields[i].msg) continue;
+        const ProtobufCFieldDescriptor *f = protobuf_c_message_descriptor_get_field_by_name(
+            msg->descriptor, secret_fields[i].field);
+        if (f == NULL || f->type != PROTOBUF_C_TYPE_STRING || f->label == PROTOBUF_C_LABEL_REPEATED)
+            continue; /* the table is wrong; test_password catches that */
+        char *s;
+        memcpy(&s, (char *)msg + f->offset, sizeof(s));
+        /* An absent field points to protobuf-c's shared read-only "". */
+        if (s != NULL && s != protobuf_c_empty_string) OPENSSL_cleanse(s, strlen(s));
+    }
 }

@@ -11,13 +11,15 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include <protobuf-c/protobuf-c.h>
 #include <uv.h>
 
 #include "cl_err.h"
+#include "domain.h"
 
 #define CL_PASSWORD_HASH_MAX 128 /* encoded hash buffer size */
-#define CL_PASSWORD_MIN_LEN  8
-#define CL_PASSWORD_MAX_LEN  256
+#define CL_PASSWORD_MIN_LEN  CL_LIM_PASSWORD_MIN_BYTES
+#define CL_PASSWORD_MAX_LEN  CL_LIM_PASSWORD_MAX_BYTES
 #define CL_TOKEN_LEN         43 /* base64url of 32 bytes, no padding */
 
 /* Blocking: hashes password into out (>= CL_PASSWORD_HASH_MAX bytes). CL_OK, CL_EINVAL
@@ -37,6 +39,22 @@ CL_MUSTCHECK int cl_password_hash_async(uv_loop_t *loop, const char *password, c
                                         void *arg);
 CL_MUSTCHECK int cl_password_verify_async(uv_loop_t *loop, const char *encoded,
                                           const char *password, cl_password_cb cb, void *arg);
+
+/* A valid hash, with the parameters of cl_password_hash, of a password no user has: a
+ * login for an unknown user is verified against it, so that it takes the same time as
+ * one for a real user. Made on the first call (one hash's time, thread-safe); static. */
+const char *cl_password_dummy_hash(void);
+
+/* The verify of a login for a user that does not exist: the same work as
+ * cl_password_verify_async, against cl_password_dummy_hash (made on the pool thread on
+ * first use); status is CL_EFORBIDDEN, never CL_OK. */
+CL_MUSTCHECK int cl_password_verify_unknown_async(uv_loop_t *loop, const char *password,
+                                                  cl_password_cb cb, void *arg);
+
+/* Wipes the passwords and session tokens a decoded request message carries (see
+ * secret_fields in password.c), in place; call it before the message is freed. Other
+ * messages, and NULL, are left alone. */
+void cl_password_cleanse_request(ProtobufCMessage *msg);
 
 /* A new random session token, NUL-terminated (out >= CL_TOKEN_LEN + 1). */
 CL_MUSTCHECK int cl_token_new(char *out, size_t outlen);

@@ -8,6 +8,9 @@
  * - Replies are appended as plaintext frames to conn->out. Once per loop iteration a
  *   check handle encrypts each dirty connection's output as one TLS write and hands
  *   the ciphertext to uv_write; the buffer is freed in the write callback.
+ * - A request (cl_req_t) owns its decoded message; when the request finishes, the
+ *   passwords and session tokens in it are wiped (cl_password_cleanse_request) and the
+ *   message is freed.
  * - Backpressure: when queued output (plaintext + unwritten ciphertext) passes
  *   max_output, reading pauses; it resumes below half of it. Memory per connection is
  *   therefore bounded even for a client that never reads its replies.
@@ -27,6 +30,7 @@
 #include "frame.h"
 #include "log.h"
 #include "msg.h"
+#include "password.h"
 #include "session.h"
 #include "tls.h"
 
@@ -234,7 +238,9 @@ static int conn_queue_frame(cl_conn_t *c, uint8_t flags, uint32_t req_id, uint16
     return CL_OK;
 }
 
-/* An error frame; conflict (may be NULL) tells the record's current state and version. */
+/* Queues an error reply; conflict (may be NULL) tells the record's current state and
+ * version. When there is no memory even for that, the connection is closed: the client
+ * then knows its requests are lost, rather than wait for a reply forever. */
 static void conn_send_error_ex(cl_conn_t *c, uint32_t req_id, int code, const char *text,
                                bool retryable, Closeloop__Conflict *conflict) {
     cl_pb_error_t e = CLOSELOOP__ERROR__INIT;
@@ -242,8 +248,13 @@ static void conn_send_error_ex(cl_conn_t *c, uint32_t req_id, int code, const ch
     e.message = (char *)text;
     e.retryable = retryable;
     e.conflict = conflict;
-    (void)conn_queue_frame(c, CL_FRAME_FLAG_ERROR | CL_FRAME_FLAG_LAST, req_id, CL_MSG_ERROR,
-                           &e.base);
+    int rc = conn_queue_frame(c, CL_FRAME_FLAG_ERROR | CL_FRAME_FLAG_LAST, req_id, CL_MSG_ERROR,
+                              &e.base);
+    if (rc != CL_OK && rc != CL_ECLOSED) {
+        cl_log_error("reply_lost", "conn=%llu req=%u error=\"%s\"", (unsigned long long)c->id,
+                     req_id, cl_strerror(rc));
+        conn_close(c, "an error reply could not be queued");
+    }
 }
 
 static void conn_send_error(cl_conn_t *c, uint32_t req_id, int code, const char *text) {
@@ -258,6 +269,7 @@ static void req_finish(cl_req_t *req) {
     CL_ASSERT(req->magic == CL_REQ_MAGIC); /* finished twice, or never started */
     req->magic = 0;
     cl_conn_t *c = req->conn;
+    cl_password_cleanse_request(req->msg);
     cl_msg_free(req->msg);
     free(req);
     c->inflight--;
@@ -266,13 +278,20 @@ static void req_finish(cl_req_t *req) {
     conn_unref(c);
 }
 
+/* Queues one frame of the request's reply. A frame that cannot be queued (too large, out
+ * of memory) ends the reply: one error reply instead, and no frame of it after that. */
 static void req_send(cl_req_t *req, uint8_t flags, uint16_t type, const ProtobufCMessage *msg) {
+    if (req->reply_ended) return;
     int rc = conn_queue_frame(req->conn, flags, req->id, type, msg);
-    if (rc == CL_ETOOBIG) {
-        cl_log_error("reply_too_large", "conn=%llu req=%u handler=%s",
-                     (unsigned long long)req->conn->id, req->id, req->handler->name);
-        conn_send_error(req->conn, req->id, CL_EINTERNAL, "the reply is larger than max_frame");
-    }
+    if (rc == CL_OK || rc == CL_ECLOSED) return; /* ECLOSED: nobody is listening */
+    req->reply_ended = true;
+    cl_log_error(rc == CL_ETOOBIG ? "reply_too_large" : "reply_not_queued",
+                 "conn=%llu req=%u handler=%s part=%d error=\"%s\"",
+                 (unsigned long long)req->conn->id, req->id, req->handler->name,
+                 !(flags & CL_FRAME_FLAG_LAST), cl_strerror(rc));
+    conn_send_error(req->conn, req->id, CL_EINTERNAL,
+                    rc == CL_ETOOBIG ? "the reply is larger than max_frame"
+                                     : "out of memory while sending the reply");
 }
 
 void cl_req_reply(cl_req_t *req, uint16_t type, const ProtobufCMessage *msg) {
@@ -296,7 +315,7 @@ static void req_fail_v(cl_req_t *req, int code, bool retryable, Closeloop__Confl
     if (code == CL_EINTERNAL || (code < CL__WIRE_LAST && code != CL_ECLOSED))
         cl_log_error("request_failed", "conn=%llu req=%u handler=%s code=%d",
                      (unsigned long long)req->conn->id, req->id, req->handler->name, code);
-    conn_send_error_ex(req->conn, req->id, code, text, retryable, conflict);
+    if (!req->reply_ended) conn_send_error_ex(req->conn, req->id, code, text, retryable, conflict);
     req_finish(req);
 }
 
@@ -437,7 +456,6 @@ static int on_frame(void *ctx, const cl_frame_hdr_t *hdr, const uint8_t *payload
     cl_conn_t *c = ctx;
     cl_server_t *srv = c->srv;
     if (c->state != CONN_OPEN) return CL_ECLOSED;
-    srv->requests_served++;
 
     if (hdr->req_id == 0) {
         conn_send_error(c, 0, CL_EINVAL, "request id 0 is reserved for server pushes");
@@ -483,6 +501,7 @@ static int on_frame(void *ctx, const cl_frame_hdr_t *hdr, const uint8_t *payload
     cl_req_t *req = calloc(1, sizeof *req);
     if (req) req->magic = CL_REQ_MAGIC;
     if (!req) {
+        cl_password_cleanse_request(msg);
         cl_msg_free(msg);
         conn_send_error(c, hdr->req_id, CL_ENOMEM, "out of memory");
         return CL_OK;
@@ -509,7 +528,8 @@ void cl_req_run(cl_req_t *req) {
         cl_req_fail(req, code, "%s", authz_sentence(code));
         return;
     }
-    req->handler->fn(req); /* it answers, now or from a callback */
+    req->conn->srv->requests_served++; /* see cl_server_stats_t */
+    req->handler->fn(req);             /* it answers, now or from a callback */
 }
 
 /* --- connection lifecycle --- */

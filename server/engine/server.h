@@ -6,6 +6,10 @@
  * answers now or later with exactly one final cl_req_reply / cl_req_fail, optionally
  * preceded by cl_req_reply_part frames for a streamed reply. The request keeps its
  * connection's memory alive, so a late answer after the client left is simply dropped.
+ * A reply frame that cannot be sent (larger than max_frame, out of memory) is replaced by
+ * an error reply that ends the request's reply; whatever the handler sends after that is
+ * dropped. When not even the error reply can be queued, the connection is closed, so the
+ * client never waits for a reply that will not come.
  * Everything here runs on the loop thread. */
 #ifndef CL_SERVER_H
 #define CL_SERVER_H
@@ -30,13 +34,21 @@ struct cl_req {
     cl_conn_t *conn;                  /* holds a reference until the request finishes */
     const struct cl_handler *handler; /* what is being done */
     uint32_t id;                      /* the client's request id */
-    ProtobufCMessage *msg;            /* decoded request, freed when the request finishes */
+    ProtobufCMessage *msg;            /* decoded request; secrets wiped, then freed, when the
+                                         request finishes */
+    bool reply_ended; /* a frame of the reply could not be sent and an error reply ended
+                         it: later parts, the final reply and cl_req_fail send nothing */
 };
 
+/* requests_served counts requests handed to their handler since start: the frame passed
+ * every check (request id, known type, not draining, database configured, logged in and
+ * allowed, in-flight limit), decoded, and the handler ran, whatever it answered (a reply
+ * or an error such as a bad argument). Refused frames are not counted. A ServerInfo
+ * request counts itself. */
 typedef struct cl_server_stats {
     uint64_t uptime_ms;
-    uint32_t connections;
-    uint64_t requests_served;
+    uint32_t connections;     /* open connections, the asking one included */
+    uint64_t requests_served; /* see above */
 } cl_server_stats_t;
 
 /* Binds, listens and starts accepting. On failure writes one sentence to err. */

@@ -59,10 +59,4 @@ typedef struct cl_scope_params {
 } cl_scope_params_t;
 void cl_session_scope_params(const cl_session_t *s, cl_scope_params_t *out);
 
-/* Handlers of the identity requests (dispatch table). */
-void cl_auth_login(cl_req_t *req);
-void cl_auth_resume(cl_req_t *req);
-void cl_auth_logout(cl_req_t *req);
-void cl_auth_whoami(cl_req_t *req);
-
 #endif

@@ -6,6 +6,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "domain.h"
+
 const char *cl_sql_text(const PGresult *res, int row, int col) {
     return PQgetvalue(res, row, col); /* "" for NULL */
 }
@@ -103,14 +105,6 @@ const char *cl_sql_bool_param(bool v) {
     return v ? "t" : "f";
 }
 
-/* Characters of a UTF-8 string (the decoder already rejected invalid UTF-8). */
-size_t cl_utf8_chars(const char *s) {
-    size_t n = 0;
-    for (; *s; s++)
-        n += ((unsigned char)*s & 0xC0) != 0x80;
-    return n;
-}
-
 /* s cut to fit buf (at most n - 4 bytes) on a character boundary, "..." marking a cut,
  * so that user text quoted in a sentence keeps the sentence short and valid UTF-8. */
 const char *cl_utf8_clip(char *buf, size_t n, const char *s) {
@@ -160,16 +154,6 @@ bool cl_date_valid(const char *s) {
     return d <= days[m - 1] + (m == 2 && leap);
 }
 
-/* A trade code: lowercase letter, then 1..39 of [a-z0-9_] (trades.code's CHECK). */
-bool cl_trade_code_valid(const char *s) {
-    size_t n = strlen(s);
-    if (n < 2 || n > 40 || !(s[0] >= 'a' && s[0] <= 'z')) return false;
-    for (size_t i = 1; i < n; i++)
-        if (!((s[i] >= 'a' && s[i] <= 'z') || (s[i] >= '0' && s[i] <= '9') || s[i] == '_'))
-            return false;
-    return true;
-}
-
 bool cl_req_need_trade(cl_req_t *req, const char *code) {
     if (cl_trade_code_valid(code)) return true;
     cl_req_fail(req, CL_EINVAL,
@@ -215,56 +199,11 @@ bool cl_uuid_valid(const char *s) {
     return true;
 }
 
-static const char *const round_kinds[] = {
-    [CLOSELOOP__ROUND_KIND__ROUND_MOCK1] = "mock1",
-    [CLOSELOOP__ROUND_KIND__ROUND_MOCK2] = "mock2",
-    [CLOSELOOP__ROUND_KIND__ROUND_MOCK3] = "mock3",
-    [CLOSELOOP__ROUND_KIND__ROUND_HANDOVER] = "handover",
-    [CLOSELOOP__ROUND_KIND__ROUND_CHECK3M] = "check3m",
-    [CLOSELOOP__ROUND_KIND__ROUND_CHECK11M] = "check11m",
-    [CLOSELOOP__ROUND_KIND__ROUND_CHECK23M] = "check23m",
-    [CLOSELOOP__ROUND_KIND__ROUND_CHECK35M] = "check35m",
-};
-#define ROUND_KINDS ((int)(sizeof round_kinds / sizeof round_kinds[0]))
-
-const char *cl_round_kind_name(Closeloop__RoundKind k) {
-    return (int)k > 0 && (int)k < ROUND_KINDS ? round_kinds[k] : NULL;
-}
-
-Closeloop__RoundKind cl_round_kind_parse(const char *name) {
-    for (int k = 1; k < ROUND_KINDS; k++)
-        if (strcmp(round_kinds[k], name) == 0) return (Closeloop__RoundKind)k;
-    return CLOSELOOP__ROUND_KIND__ROUND_NONE;
-}
-
-static const char *const severities[] = {
-    [CLOSELOOP__SEVERITY__SEVERITY_MINOR] = "minor",
-    [CLOSELOOP__SEVERITY__SEVERITY_MAJOR] = "major",
-    [CLOSELOOP__SEVERITY__SEVERITY_CRITICAL] = "critical",
-};
-#define SEVERITIES ((int)(sizeof severities / sizeof severities[0]))
-
-const char *cl_severity_name(Closeloop__Severity s) {
-    return (int)s > 0 && (int)s < SEVERITIES ? severities[s] : NULL;
-}
-
-Closeloop__Severity cl_severity_parse(const char *name) {
-    for (int s = 1; s < SEVERITIES; s++)
-        if (strcmp(severities[s], name) == 0) return (Closeloop__Severity)s;
-    return CLOSELOOP__SEVERITY__SEVERITY_NONE;
-}
-
-Closeloop__Timeliness cl_timeliness_parse(const char *name) {
-    static const char *const names[] = {
-        [CLOSELOOP__TIMELINESS__TIMELINESS_NO_DEADLINE] = "no_deadline",
-        [CLOSELOOP__TIMELINESS__TIMELINESS_OVERDUE_OPEN] = "overdue_open",
-        [CLOSELOOP__TIMELINESS__TIMELINESS_IN_TIME_OPEN] = "in_time_open",
-        [CLOSELOOP__TIMELINESS__TIMELINESS_CLOSED_LATE] = "closed_late",
-        [CLOSELOOP__TIMELINESS__TIMELINESS_CLOSED_IN_TIME] = "closed_in_time",
-    };
-    for (size_t t = 1; t < sizeof names / sizeof names[0]; t++)
-        if (strcmp(names[t], name) == 0) return (Closeloop__Timeliness)t;
-    return CLOSELOOP__TIMELINESS__TIMELINESS_NONE;
+const char *cl_domain_must_be(char *buf, size_t n, const char *field, cl_domain_t d) {
+    char accepted[160];
+    (void)cl_domain_accepted(d, false, accepted, sizeof accepted);
+    snprintf(buf, n, "%s must be one of %s", field, accepted);
+    return buf;
 }
 
 /* --------------------------------------------------------- binary parameters */

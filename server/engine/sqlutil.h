@@ -12,6 +12,7 @@
 
 #include <libpq-fe.h>
 
+#include "domain.h"
 #include "msg.h"
 #include "server.h"
 
@@ -47,24 +48,18 @@ const char *cl_sql_int_param(char buf[24], int64_t v);
 
 const char *cl_sql_bool_param(bool v);
 
-size_t cl_utf8_chars(const char *s);
-
 const char *cl_utf8_clip(char *buf, size_t n, const char *s);
 
 const char *cl_text_problem(const char *v, bool required, size_t max);
 
-bool cl_req_need_text(cl_req_t *req, const char *field, const char *v, bool required, size_t max);
+CL_MUSTCHECK bool cl_req_need_text(cl_req_t *req, const char *field, const char *v, bool required,
+                                   size_t max);
 
-bool cl_req_need_id(cl_req_t *req, const char *field, int64_t id);
+CL_MUSTCHECK bool cl_req_need_id(cl_req_t *req, const char *field, int64_t id);
 
 bool cl_date_valid(const char *s);
 
-bool cl_trade_code_valid(const char *s);
-
-bool cl_req_need_trade(cl_req_t *req, const char *code);
-#endif
-
-/* --- added for inspections (issue 4) --- */
+CL_MUSTCHECK bool cl_req_need_trade(cl_req_t *req, const char *code);
 
 /* Days since 1970-01-01 of a valid YYYY-MM-DD (check cl_date_valid first). */
 int64_t cl_date_days(const char *s);
@@ -76,13 +71,9 @@ int64_t cl_date_add_months(const char *s, int months);
 /* A UUID written 8-4-4-4-12 hex digits (either case). */
 bool cl_uuid_valid(const char *s);
 
-/* Round kinds, severities and their stored names (inspection_rounds.kind,
- * inspection_items.severity); NULL / 0 (the NONE value) when unknown. */
-const char *cl_round_kind_name(Closeloop__RoundKind k);
-Closeloop__RoundKind cl_round_kind_parse(const char *name);
-const char *cl_severity_name(Closeloop__Severity s);
-Closeloop__Severity cl_severity_parse(const char *name);
-Closeloop__Timeliness cl_timeliness_parse(const char *name);
+/* "severity must be one of minor, major, critical" for field and the registry's domain
+ * d, into buf; returns buf. For error replies that list the accepted values. */
+const char *cl_domain_must_be(char *buf, size_t n, const char *field, cl_domain_t d);
 
 /* --- binary parameters --- */
 
@@ -96,3 +87,8 @@ Closeloop__Timeliness cl_timeliness_parse(const char *name);
  * memory or when the array would not fit a parameter (INT32_MAX bytes). */
 CL_MUSTCHECK char *cl_sqlbin_bytea_array(const uint8_t *const *elems, const size_t *lens, size_t n,
                                          int *len);
+
+/* Lower-case hex of data[0..n) into out (2n + 1 bytes), NUL-terminated; returns out. */
+char *cl_hex_encode(char *out, const uint8_t *data, size_t n);
+
+#endif

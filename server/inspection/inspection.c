@@ -20,7 +20,7 @@
  *
  * Runs on the loop thread. A cl_call_t (handler.h) holds one request's state, including
  * a copy of the session; every db callback frees it exactly once, as its last act. */
-#include "inspection.h"
+#include "dispatch.h"
 
 #include <stdarg.h>
 #include <stdbool.h>
@@ -32,6 +32,7 @@
 
 #include <openssl/evp.h>
 
+#include "domain.h"
 #include "handler.h"
 #include "log.h"
 #include "msg.h"
@@ -39,24 +40,10 @@
 #include "ticket_fsm.h"
 #include "ticket_row.h"
 
-#define INSP_BATCH_MAX     2000 /* items per ItemBatch */
-#define INSP_SCHEDULE_MAX  5000 /* units per HandoverSchedule */
-#define INSP_KEY_MAX       200  /* idempotency key, characters */
-#define INSP_DEPT_MAX      100
-#define INSP_UNIT_MAX      50
-#define INSP_INSPECTOR_MAX 100
-#define INSP_LOCATION_MAX  100
-#define INSP_DESC_MAX      2000
-#define INSP_REASON_MAX    500 /* not-taken-over and refusal reasons */
-#define INSP_READING_MAX   20
-#define INSP_KEYS_MAX      50
-#define INSP_PHOTOS_MAX    5
-#define INSP_PHOTO_MAX     (2u * 1024 * 1024)
-#define INSP_SHA256_LEN    32
-#define INSP_WARNINGS_MAX  4   /* deadline warnings of one round */
-#define INSP_WARNING_LEN   200 /* bytes of one warning */
-#define INSP_ERROR_LEN     300 /* bytes of one row error */
-#define INSP_FRAME_SLACK   64  /* frame bytes kept free for the reply's own encoding */
+#define INSP_WARNINGS_MAX 4   /* deadline warnings of one round */
+#define INSP_WARNING_LEN  200 /* bytes of one warning */
+#define INSP_ERROR_LEN    300 /* bytes of one row error */
+#define INSP_FRAME_SLACK  64  /* frame bytes kept free for the reply's own encoding */
 
 typedef Closeloop__Meta pb_meta_t;
 
@@ -69,11 +56,15 @@ _Static_assert(INSP_META_FIRST(insp_handover_record), "a record's columns begin 
 
 /* ------------------------------------------------------------------ rounds */
 
-static Closeloop__RoundStatus round_status_parse(const char *s) {
-    if (strcmp(s, "planned") == 0) return CLOSELOOP__ROUND_STATUS__ROUND_PLANNED;
-    if (strcmp(s, "in_progress") == 0) return CLOSELOOP__ROUND_STATUS__ROUND_IN_PROGRESS;
-    if (strcmp(s, "done") == 0) return CLOSELOOP__ROUND_STATUS__ROUND_DONE;
-    return CLOSELOOP__ROUND_STATUS__ROUND_STATUS_NONE;
+/* The months after move-in of a check round (check3m: 3). */
+static int check_months(Closeloop__RoundKind k) {
+    switch (k) {
+    case CLOSELOOP__ROUND_KIND__ROUND_CHECK3M: return 3;
+    case CLOSELOOP__ROUND_KIND__ROUND_CHECK11M: return 11;
+    case CLOSELOOP__ROUND_KIND__ROUND_CHECK23M: return 23;
+    case CLOSELOOP__ROUND_KIND__ROUND_CHECK35M: return 35;
+    default: return 0;
+    }
 }
 
 typedef struct round_slot {
@@ -150,7 +141,7 @@ static void round_warnings(round_slot_t *s, const char *start, const char *end,
             round_warn(s,
                        "the %d-month check should be planned after move-in (%s): planned %s "
                        "is too early",
-                       atoi(cl_round_kind_name(s->rec.kind) + 5), move_in, first);
+                       check_months(s->rec.kind), move_in, first);
         break;
     default: break;
     }
@@ -169,7 +160,7 @@ static ProtobufCMessage *round_fill(void *slot, const cl_call_t *c, const PGresu
     s->rec.planned_start = PQgetvalue(res, row, CL_COL(insp_round_list, planned_start));
     s->rec.planned_end = PQgetvalue(res, row, CL_COL(insp_round_list, planned_end));
     s->rec.department = PQgetvalue(res, row, CL_COL(insp_round_list, department));
-    s->rec.status = round_status_parse(cl_sql_text(res, row, CL_COL(insp_round_list, status)));
+    s->rec.status = cl_round_status_parse(cl_sql_text(res, row, CL_COL(insp_round_list, status)));
     s->rec.warnings = s->warnings;
     round_warnings(s, s->rec.planned_start, s->rec.planned_end,
                    cl_sql_text(res, row, CL_COL(insp_round_list, move_in_date)));
@@ -207,9 +198,9 @@ static const cl_call_kind_t round_created_kind = {
 void cl_insp_round_create(cl_req_t *req) {
     const cl_pb_round_create_t *m = (const cl_pb_round_create_t *)req->msg;
     const char *kind = cl_round_kind_name(m->kind);
-    if (!cl_req_need_text(req, "idempotency_key", m->idempotency_key, true, INSP_KEY_MAX) ||
+    if (!cl_req_need_text(req, "idempotency_key", m->idempotency_key, true, CL_LIM_KEY_CHARS) ||
         !cl_req_need_id(req, "project_id", m->project_id) ||
-        !cl_req_need_text(req, "department", m->department, false, INSP_DEPT_MAX))
+        !cl_req_need_text(req, "department", m->department, false, CL_LIM_DEPARTMENT_CHARS))
         return;
     if (!kind) {
         cl_req_fail(req, CL_EINVAL,
@@ -259,20 +250,31 @@ void cl_insp_round_list(cl_req_t *req) {
 
 /* ------------------------------------------------------------------ items */
 
-/* The photo's format from its first bytes, matching the declared mime; NULL when fine. */
+/* The photo's format from its first bytes, matching the declared mime (one of the
+ * registry's photo types); NULL when fine. */
 static const char *photo_problem(const cl_pb_photo_t *ph) {
-    static const uint8_t jpeg[] = {0xFF, 0xD8, 0xFF}, png[] = {0x89, 0x50, 0x4E, 0x47};
+    static const struct {
+        uint8_t magic[4];
+        size_t len;
+        const char *problem;
+    } formats[] = {
+        [1] = {{0xFF, 0xD8, 0xFF}, 3, "is not a JPEG image"},      /* image/jpeg */
+        [2] = {{0x89, 0x50, 0x4E, 0x47}, 4, "is not a PNG image"}, /* image/png */
+    };
     if (ph->data.len == 0) return "is empty";
-    if (ph->data.len > INSP_PHOTO_MAX) return "is larger than 2 MiB";
-    if (strcmp(ph->mime, "image/jpeg") == 0)
-        return ph->data.len >= sizeof jpeg && memcmp(ph->data.data, jpeg, sizeof jpeg) == 0
-                   ? NULL
-                   : "is not a JPEG image";
-    if (strcmp(ph->mime, "image/png") == 0)
-        return ph->data.len >= sizeof png && memcmp(ph->data.data, png, sizeof png) == 0
-                   ? NULL
-                   : "is not a PNG image";
-    return "must be image/jpeg or image/png";
+    if (ph->data.len > CL_LIM_PHOTO_BYTES) return "is larger than 2 MiB";
+    int f = cl_domain_parse(CL_DOM_PHOTO_MIME, ph->mime);
+    if (f <= 0 || f >= (int)(sizeof formats / sizeof formats[0])) {
+        static char accepted[64];
+        char list[48];
+        (void)cl_domain_accepted(CL_DOM_PHOTO_MIME, false, list, sizeof list);
+        snprintf(accepted, sizeof accepted, "must be one of %s", list);
+        return accepted;
+    }
+    return ph->data.len >= formats[f].len &&
+                   memcmp(ph->data.data, formats[f].magic, formats[f].len) == 0
+               ? NULL
+               : formats[f].problem;
 }
 
 /* Writes why a text field is unacceptable into out and returns true, or returns false. */
@@ -296,30 +298,28 @@ static void item_check(const cl_pb_item_t *it, char *out, size_t n) {
         snprintf(out, n, "item_id must be a UUID (8-4-4-4-12 hex digits)");
     else if (it->project_id <= 0)
         snprintf(out, n, "project_id is required");
-    else if (text_bad(out, n, "unit", it->unit, true, INSP_UNIT_MAX))
+    else if (text_bad(out, n, "unit", it->unit, true, CL_LIM_UNIT_NUMBER_CHARS))
         return;
     else if (!cl_round_kind_name(it->round))
-        snprintf(out, n,
-                 "round must be mock1, mock2, mock3, handover, check3m, check11m, check23m or "
-                 "check35m");
+        cl_domain_must_be(out, n, "round", CL_DOM_ROUND_KIND);
     else if (!cl_date_valid(it->inspected_on))
         snprintf(out, n, "inspected_on must be a date written YYYY-MM-DD");
-    else if (text_bad(out, n, "inspector", it->inspector, false, INSP_INSPECTOR_MAX) ||
-             text_bad(out, n, "location", it->location, true, INSP_LOCATION_MAX))
+    else if (text_bad(out, n, "inspector", it->inspector, false, CL_LIM_INSPECTOR_CHARS) ||
+             text_bad(out, n, "location", it->location, true, CL_LIM_LOCATION_CHARS))
         return;
     else if (!cl_trade_code_valid(it->category))
         snprintf(out, n, "category \"%s\" is not a trade code (e.g. plumbing)",
                  cl_utf8_clip(buf, sizeof buf, it->category));
-    else if (text_bad(out, n, "description", it->description, true, INSP_DESC_MAX))
+    else if (text_bad(out, n, "description", it->description, true, CL_LIM_DESCRIPTION_CHARS))
         return;
     else if (!cl_severity_name(it->severity))
-        snprintf(out, n, "severity must be minor, major or critical");
+        cl_domain_must_be(out, n, "severity", CL_DOM_SEVERITY);
     else if (*it->found_again_of && !cl_uuid_valid(it->found_again_of))
         snprintf(out, n, "found_again_of must be empty or a UUID");
     else if (strcasecmp(it->found_again_of, it->item_id) == 0)
         snprintf(out, n, "an item cannot be found again of itself");
-    else if (it->n_photos > INSP_PHOTOS_MAX)
-        snprintf(out, n, "at most %d photos per item, not %zu", INSP_PHOTOS_MAX, it->n_photos);
+    else if (it->n_photos > CL_LIM_ITEM_PHOTOS)
+        snprintf(out, n, "at most %d photos per item, not %zu", CL_LIM_ITEM_PHOTOS, it->n_photos);
     for (size_t i = 0; !out[0] && i < it->n_photos; i++)
         if ((why = photo_problem(it->photos[i]))) snprintf(out, n, "photo %zu %s", i + 1, why);
 }
@@ -532,7 +532,7 @@ static void item_params_free(item_params_t *p) {
 /* The photos' hashes and bytes as binary arrays, in the order their positions are
  * listed (item by item); false when out of memory. */
 static bool photo_arrays(const cl_pb_item_batch_t *m, size_t n, item_params_t *p) {
-    uint8_t *hashes = malloc(n ? n * INSP_SHA256_LEN : 1);
+    uint8_t *hashes = malloc(n ? n * CL_LIM_PHOTO_SHA256_BYTES : 1);
     const uint8_t **sha = calloc(n ? n : 1, sizeof *sha), **data = calloc(n ? n : 1, sizeof *data);
     size_t *sha_lens = calloc(n ? n : 1, sizeof *sha_lens);
     size_t *data_lens = calloc(n ? n : 1, sizeof *data_lens);
@@ -542,11 +542,11 @@ static bool photo_arrays(const cl_pb_item_batch_t *m, size_t n, item_params_t *p
         for (size_t j = 0; ok && j < m->items[i]->n_photos; j++, k++) {
             const cl_pb_photo_t *ph = m->items[i]->photos[j];
             unsigned mdlen = 0;
-            uint8_t *md = hashes + k * INSP_SHA256_LEN;
+            uint8_t *md = hashes + k * CL_LIM_PHOTO_SHA256_BYTES;
             ok = EVP_Digest(ph->data.data, ph->data.len, md, &mdlen, EVP_sha256(), NULL) == 1 &&
-                 mdlen == INSP_SHA256_LEN;
+                 mdlen == CL_LIM_PHOTO_SHA256_BYTES;
             sha[k] = md;
-            sha_lens[k] = INSP_SHA256_LEN;
+            sha_lens[k] = CL_LIM_PHOTO_SHA256_BYTES;
             data[k] = ph->data.data;
             data_lens[k] = ph->data.len;
         }
@@ -595,8 +595,8 @@ static bool item_params(const cl_pb_item_batch_t *m, item_params_t *p) {
 
 void cl_insp_item_record(cl_req_t *req) {
     const cl_pb_item_batch_t *m = (const cl_pb_item_batch_t *)req->msg;
-    if (m->n_items == 0 || m->n_items > INSP_BATCH_MAX) {
-        cl_req_fail(req, CL_EINVAL, "a batch holds 1 to %d items, not %zu", INSP_BATCH_MAX,
+    if (m->n_items == 0 || m->n_items > CL_LIM_ITEM_BATCH) {
+        cl_req_fail(req, CL_EINVAL, "a batch holds 1 to %d items, not %zu", CL_LIM_ITEM_BATCH,
                     m->n_items);
         return;
     }
@@ -635,34 +635,6 @@ void cl_insp_item_record(cl_req_t *req) {
 
 /* ------------------------------------------------------------------ handover */
 
-static const char *outcome_name(Closeloop__HandoverOutcome o) {
-    switch (o) {
-    case CLOSELOOP__HANDOVER_OUTCOME__OUTCOME_ACCEPTED: return "accepted";
-    case CLOSELOOP__HANDOVER_OUTCOME__OUTCOME_ACCEPTED_WITH_ITEMS: return "accepted_with_items";
-    case CLOSELOOP__HANDOVER_OUTCOME__OUTCOME_NOT_TAKEN_OVER: return "not_taken_over";
-    default: return NULL;
-    }
-}
-
-static Closeloop__HandoverOutcome outcome_parse(const char *s) {
-    for (int o = 1; o <= 3; o++)
-        if (strcmp(s, outcome_name((Closeloop__HandoverOutcome)o)) == 0)
-            return (Closeloop__HandoverOutcome)o;
-    return CLOSELOOP__HANDOVER_OUTCOME__OUTCOME_NONE;
-}
-
-static const char *signoff_name(Closeloop__Signoff s) {
-    return s == CLOSELOOP__SIGNOFF__SIGNOFF_SIGNED    ? "signed"
-           : s == CLOSELOOP__SIGNOFF__SIGNOFF_REFUSED ? "refused"
-                                                      : NULL;
-}
-
-static Closeloop__Signoff signoff_parse(const char *s) {
-    return strcmp(s, "signed") == 0    ? CLOSELOOP__SIGNOFF__SIGNOFF_SIGNED
-           : strcmp(s, "refused") == 0 ? CLOSELOOP__SIGNOFF__SIGNOFF_REFUSED
-                                       : CLOSELOOP__SIGNOFF__SIGNOFF_NONE;
-}
-
 typedef struct record_slot {
     cl_pb_inspection_record_t rec;
     pb_meta_t meta;
@@ -682,13 +654,13 @@ static ProtobufCMessage *record_fill(void *slot, const cl_call_t *c, const PGres
     rec->round = cl_round_kind_parse(cl_sql_text(res, row, COL(round)));
     rec->inspected_on = PQgetvalue(res, row, COL(inspected_on));
     rec->inspector = PQgetvalue(res, row, COL(inspector));
-    rec->outcome = outcome_parse(cl_sql_text(res, row, COL(outcome)));
+    rec->outcome = cl_outcome_parse(cl_sql_text(res, row, COL(outcome)));
     rec->not_taken_reason = PQgetvalue(res, row, COL(not_taken_reason));
     rec->keys_handed = (uint32_t)cl_sql_i64(res, row, COL(keys_handed));
     rec->water_reading = PQgetvalue(res, row, COL(water_reading));
     rec->power_reading = PQgetvalue(res, row, COL(power_reading));
     rec->gas_reading = PQgetvalue(res, row, COL(gas_reading));
-    rec->signoff = signoff_parse(cl_sql_text(res, row, COL(signoff)));
+    rec->signoff = cl_signoff_parse(cl_sql_text(res, row, COL(signoff)));
     rec->refusal_reason = PQgetvalue(res, row, COL(refusal_reason));
     rec->satisfaction = (uint32_t)cl_sql_i64(res, row, COL(satisfaction));
     rec->items = (uint32_t)cl_sql_i64(res, row, COL(items));
@@ -706,19 +678,27 @@ static const cl_call_kind_t record_kind = {
 static const char *form_problem(const cl_pb_handover_form_t *m) {
     if (*m->inspected_on && !cl_date_valid(m->inspected_on))
         return "inspected_on must be a date written YYYY-MM-DD";
-    if (!outcome_name(m->outcome))
-        return "outcome is required: accepted, accepted with items, or not taken over";
+    static char why[200]; /* loop thread only */
+    if (!cl_outcome_name(m->outcome))
+        return cl_domain_must_be(why, sizeof why, "outcome", CL_DOM_HANDOVER_OUTCOME);
     if (m->outcome == CLOSELOOP__HANDOVER_OUTCOME__OUTCOME_NOT_TAKEN_OVER && !*m->not_taken_reason)
         return "a unit not taken over needs not_taken_reason";
     if (m->signoff == CLOSELOOP__SIGNOFF__SIGNOFF_REFUSED && !*m->refusal_reason)
         return "a refused signoff needs refusal_reason";
-    if ((int)m->signoff != 0 && !signoff_name(m->signoff))
-        return "signoff must be signed or refused";
-    if (m->keys_handed > INSP_KEYS_MAX) return "keys_handed must be between 0 and 50";
-    if (m->satisfaction > 100) return "satisfaction must be between 1 and 100 (0: not given)";
-    if (cl_utf8_chars(m->water_reading) > INSP_READING_MAX ||
-        cl_utf8_chars(m->power_reading) > INSP_READING_MAX ||
-        cl_utf8_chars(m->gas_reading) > INSP_READING_MAX)
+    if ((int)m->signoff != 0 && !cl_signoff_name(m->signoff))
+        return cl_domain_must_be(why, sizeof why, "signoff", CL_DOM_SIGNOFF);
+    if (m->keys_handed > CL_LIM_KEYS_HANDED) {
+        snprintf(why, sizeof why, "keys_handed must be between 0 and %d", CL_LIM_KEYS_HANDED);
+        return why;
+    }
+    if (m->satisfaction > CL_LIM_SATISFACTION) {
+        snprintf(why, sizeof why, "satisfaction must be between 1 and %d (0: not given)",
+                 CL_LIM_SATISFACTION);
+        return why;
+    }
+    if (cl_utf8_chars(m->water_reading) > CL_LIM_READING_CHARS ||
+        cl_utf8_chars(m->power_reading) > CL_LIM_READING_CHARS ||
+        cl_utf8_chars(m->gas_reading) > CL_LIM_READING_CHARS)
         return "meter readings are at most 20 characters";
     return NULL;
 }
@@ -726,10 +706,11 @@ static const char *form_problem(const cl_pb_handover_form_t *m) {
 void cl_insp_handover_record(cl_req_t *req) {
     const cl_pb_handover_form_t *m = (const cl_pb_handover_form_t *)req->msg;
     if (!cl_req_need_id(req, "project_id", m->project_id) ||
-        !cl_req_need_text(req, "unit", m->unit, true, INSP_UNIT_MAX) ||
-        !cl_req_need_text(req, "inspector", m->inspector, false, INSP_INSPECTOR_MAX) ||
-        !cl_req_need_text(req, "not_taken_reason", m->not_taken_reason, false, INSP_REASON_MAX) ||
-        !cl_req_need_text(req, "refusal_reason", m->refusal_reason, false, INSP_REASON_MAX))
+        !cl_req_need_text(req, "unit", m->unit, true, CL_LIM_UNIT_NUMBER_CHARS) ||
+        !cl_req_need_text(req, "inspector", m->inspector, false, CL_LIM_INSPECTOR_CHARS) ||
+        !cl_req_need_text(req, "not_taken_reason", m->not_taken_reason, false,
+                          CL_LIM_REASON_CHARS) ||
+        !cl_req_need_text(req, "refusal_reason", m->refusal_reason, false, CL_LIM_REASON_CHARS))
         return;
     const char *why = form_problem(m);
     if (why) {
@@ -747,9 +728,9 @@ void cl_insp_handover_record(cl_req_t *req) {
     const cl_call_stmt_t st =
         CL_STMT(insp_handover_record, CL_CALL_SCOPE(c), cl_sql_int_param(project, m->project_id),
                 m->unit, *m->inspected_on ? m->inspected_on : NULL, m->inspector,
-                outcome_name(m->outcome), taken ? "" : m->not_taken_reason,
+                cl_outcome_name(m->outcome), taken ? "" : m->not_taken_reason,
                 cl_sql_int_param(keys, m->keys_handed), m->water_reading, m->power_reading,
-                m->gas_reading, signoff_name(m->signoff), refused ? m->refusal_reason : "",
+                m->gas_reading, cl_signoff_name(m->signoff), refused ? m->refusal_reason : "",
                 m->satisfaction ? cl_sql_int_param(sat, m->satisfaction) : NULL);
     cl_call_run(c, true, &st, 1, cl_call_one_done);
 }
@@ -784,18 +765,19 @@ void cl_insp_handover_schedule(cl_req_t *req) {
         cl_req_fail(req, CL_EINVAL, "date must be written YYYY-MM-DD");
         return;
     }
-    if (m->n_units == 0 || m->n_units > INSP_SCHEDULE_MAX) {
-        cl_req_fail(req, CL_EINVAL, "a schedule lists 1 to %d units, not %zu", INSP_SCHEDULE_MAX,
-                    m->n_units);
+    if (m->n_units == 0 || m->n_units > CL_LIM_SCHEDULE_UNITS) {
+        cl_req_fail(req, CL_EINVAL, "a schedule lists 1 to %d units, not %zu",
+                    CL_LIM_SCHEDULE_UNITS, m->n_units);
         return;
     }
     cl_sqlbuf_t b;
     memset(&b, 0, sizeof b);
     cl_sqlbuf_array_open(&b);
     for (size_t i = 0; i < m->n_units; i++) {
-        if (!*m->units[i] || cl_utf8_chars(m->units[i]) > INSP_UNIT_MAX) {
+        if (!*m->units[i] || cl_utf8_chars(m->units[i]) > CL_LIM_UNIT_NUMBER_CHARS) {
             free(b.p);
-            cl_req_fail(req, CL_EINVAL, "unit numbers are 1 to %d characters", INSP_UNIT_MAX);
+            cl_req_fail(req, CL_EINVAL, "unit numbers are 1 to %d characters",
+                        CL_LIM_UNIT_NUMBER_CHARS);
             return;
         }
         cl_sqlbuf_array_text(&b, m->units[i]);

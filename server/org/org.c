@@ -24,28 +24,13 @@
 #include "authz.h"
 #include "cl_sql.h"
 #include "db.h"
+#include "dispatch.h"
+#include "domain.h"
 #include "handler.h"
 #include "msg.h"
-#include "org.h"
 #include "password.h"
 #include "session.h"
 #include "sqlutil.h"
-
-#define ORG_IMPORT_MAX      5000 /* rows per import chunk */
-#define ORG_KEY_MAX         200  /* idempotency key, characters */
-#define ORG_COMPANY_MAX     200  /* company, project and contractor names */
-#define ORG_CITY_MAX        100
-#define ORG_BUILDING_MAX    100 /* building name */
-#define ORG_UNIT_NUMBER_MAX 50
-#define ORG_LAYOUT_MAX      50
-#define ORG_OWNER_MAX       100 /* owner name */
-#define ORG_PHONE_MAX       40  /* owner phone and id number */
-#define ORG_FLOOR_MIN       (-10)
-#define ORG_FLOOR_MAX       300
-#define ORG_TRADES_MAX      64
-#define ORG_USERNAME_MAX    64
-#define ORG_DISPLAY_MAX     240 /* bytes: the session keeps it in 256 */
-#define ORG_USER_PROJECTS   200 /* the session keeps a user's projects in 4096 bytes */
 
 /* Short names over the generated ones. */
 typedef Closeloop__Meta Closeloop__Meta;
@@ -81,28 +66,6 @@ static cl_call_t *org_call_new(cl_req_t *req, const cl_call_kind_t *kind) {
     return c;
 }
 
-/* Company kinds as stored in companies.kind. */
-static const struct {
-    Closeloop__CompanyKind kind;
-    const char *name;
-} company_kinds[] = {
-    {CLOSELOOP__COMPANY_KIND__COMPANY_HQ, "hq"},
-    {CLOSELOOP__COMPANY_KIND__COMPANY_CITY, "city"},
-    {CLOSELOOP__COMPANY_KIND__COMPANY_PROJECT, "project"},
-};
-
-static const char *company_kind_name(Closeloop__CompanyKind kind) {
-    for (size_t i = 0; i < sizeof company_kinds / sizeof company_kinds[0]; i++)
-        if (company_kinds[i].kind == kind) return company_kinds[i].name;
-    return NULL;
-}
-
-static Closeloop__CompanyKind company_kind_parse(const char *name) {
-    for (size_t i = 0; i < sizeof company_kinds / sizeof company_kinds[0]; i++)
-        if (strcmp(company_kinds[i].name, name) == 0) return company_kinds[i].kind;
-    return CLOSELOOP__COMPANY_KIND__COMPANY_NONE;
-}
-
 /* The Meta every record's columns begin with, read through the statement (or the list
  * whose columns it has) stmt. */
 #define ORG_META(m, res, row, stmt)                                                                \
@@ -131,7 +94,7 @@ static ProtobufCMessage *company_fill(void *slot, const cl_call_t *c, const PGre
     ORG_META(&s->meta, res, row, org_company_list);
     s->rec.meta = &s->meta;
     s->rec.name = PQgetvalue(res, row, CL_COL(org_company_list, name));
-    s->rec.kind = company_kind_parse(cl_sql_text(res, row, CL_COL(org_company_list, kind)));
+    s->rec.kind = cl_company_kind_parse(cl_sql_text(res, row, CL_COL(org_company_list, kind)));
     s->rec.parent_id = cl_sql_i64(res, row, CL_COL(org_company_list, parent_id));
     return &s->rec.base;
 }
@@ -325,12 +288,12 @@ static const cl_call_kind_t kind_trade = ORG_KIND(
 /* ------------------------------------------------------------------ validation */
 
 CL_MUSTCHECK static bool need_key(cl_req_t *req, const char *key) {
-    return cl_req_need_text(req, "idempotency_key", key, true, ORG_KEY_MAX);
+    return cl_req_need_text(req, "idempotency_key", key, true, CL_LIM_KEY_CHARS);
 }
 
 static bool username_valid(const char *s) {
     size_t n = strlen(s);
-    if (n < 1 || n > ORG_USERNAME_MAX) return false;
+    if (n < 1 || n > CL_LIM_USERNAME_CHARS) return false;
     for (size_t i = 0; i < n; i++)
         if (!isalnum((unsigned char)s[i]) && !strchr("_.-", s[i])) return false;
     return true;
@@ -348,11 +311,11 @@ static const char *owner_problem(const char *name, const char *phone, const char
     *given = *name || *phone || *id_number;
     if (!*given) return NULL;
     if (!*name) return "owner name is required when a phone or id number is given";
-    if (cl_utf8_chars(name) > ORG_OWNER_MAX)
+    if (cl_utf8_chars(name) > CL_LIM_OWNER_NAME_CHARS)
         return "owner name is too long (at most 100 characters)";
-    if (cl_utf8_chars(phone) > ORG_PHONE_MAX)
+    if (cl_utf8_chars(phone) > CL_LIM_PHONE_CHARS)
         return "owner phone is too long (at most 40 characters)";
-    if (cl_utf8_chars(id_number) > ORG_PHONE_MAX)
+    if (cl_utf8_chars(id_number) > CL_LIM_ID_NUMBER_CHARS)
         return "owner id number is too long (at most 40 characters)";
     return NULL;
 }
@@ -383,7 +346,7 @@ static const char *user_shape_problem(const pb_user_create_t *m, cl_role_t role)
         role != CL_ROLE_PROPERTY)
         return "only clerk, verifier and property users have projects";
     if (m->company_id < 0 || m->contractor_id < 0) return "ids must be positive";
-    if (m->n_project_ids > ORG_USER_PROJECTS) return "a user works on at most 200 projects";
+    if (m->n_project_ids > CL_LIM_USER_PROJECTS) return "a user works on at most 200 projects";
     for (size_t i = 0; i < m->n_project_ids; i++)
         if (m->project_ids[i] <= 0) return "project_ids must be project ids";
     return NULL;
@@ -423,12 +386,14 @@ static cl_call_t *list_call(cl_req_t *req, const cl_call_kind_t *kind, const cha
 
 void cl_org_company_create(cl_req_t *req) {
     const pb_company_create_t *m = (const pb_company_create_t *)req->msg;
-    const char *kind = company_kind_name(m->kind);
+    const char *kind = cl_company_kind_name(m->kind);
     if (!need_key(req, m->idempotency_key) ||
-        !cl_req_need_text(req, "name", m->name, true, ORG_COMPANY_MAX))
+        !cl_req_need_text(req, "name", m->name, true, CL_LIM_NAME_CHARS))
         return;
     if (!kind) {
-        cl_req_fail(req, CL_EINVAL, "kind must be hq, city or project");
+        char accepted[64];
+        (void)cl_domain_accepted(CL_DOM_COMPANY_KIND, false, accepted, sizeof accepted);
+        cl_req_fail(req, CL_EINVAL, "kind must be one of %s", accepted);
         return;
     }
     if (m->parent_id < 0) {
@@ -454,8 +419,8 @@ void cl_org_company_list(cl_req_t *req) {
 void cl_org_project_create(cl_req_t *req) {
     const pb_project_create_t *m = (const pb_project_create_t *)req->msg;
     if (!need_key(req, m->idempotency_key) || !cl_req_need_id(req, "company_id", m->company_id) ||
-        !cl_req_need_text(req, "name", m->name, true, ORG_COMPANY_MAX) ||
-        !cl_req_need_text(req, "city", m->city, false, ORG_CITY_MAX))
+        !cl_req_need_text(req, "name", m->name, true, CL_LIM_NAME_CHARS) ||
+        !cl_req_need_text(req, "city", m->city, false, CL_LIM_CITY_CHARS))
         return;
     if (*m->move_in_date && !cl_date_valid(m->move_in_date)) {
         cl_req_fail(req, CL_EINVAL, "move_in_date must be a date written YYYY-MM-DD");
@@ -485,10 +450,10 @@ void cl_org_project_list(cl_req_t *req) {
 void cl_org_building_create(cl_req_t *req) {
     const pb_building_create_t *m = (const pb_building_create_t *)req->msg;
     if (!need_key(req, m->idempotency_key) || !cl_req_need_id(req, "project_id", m->project_id) ||
-        !cl_req_need_text(req, "name", m->name, true, ORG_BUILDING_MAX))
+        !cl_req_need_text(req, "name", m->name, true, CL_LIM_BUILDING_CHARS))
         return;
-    if (m->floors > ORG_FLOOR_MAX) {
-        cl_req_fail(req, CL_EINVAL, "floors must be between 0 and %d", ORG_FLOOR_MAX);
+    if (m->floors > CL_LIM_FLOOR_MAX) {
+        cl_req_fail(req, CL_EINVAL, "floors must be between 0 and %d", CL_LIM_FLOOR_MAX);
         return;
     }
     cl_call_t *c = create_call(req, &kind_building, m->idempotency_key,
@@ -515,12 +480,12 @@ void cl_org_building_list(cl_req_t *req) {
 void cl_org_unit_create(cl_req_t *req) {
     const pb_unit_create_t *m = (const pb_unit_create_t *)req->msg;
     if (!need_key(req, m->idempotency_key) || !cl_req_need_id(req, "building_id", m->building_id) ||
-        !cl_req_need_text(req, "number", m->number, true, ORG_UNIT_NUMBER_MAX) ||
-        !cl_req_need_text(req, "layout", m->layout, false, ORG_LAYOUT_MAX))
+        !cl_req_need_text(req, "number", m->number, true, CL_LIM_UNIT_NUMBER_CHARS) ||
+        !cl_req_need_text(req, "layout", m->layout, false, CL_LIM_LAYOUT_CHARS))
         return;
-    if (m->floor < ORG_FLOOR_MIN || m->floor > ORG_FLOOR_MAX) {
-        cl_req_fail(req, CL_EINVAL, "floor must be between %d and %d", ORG_FLOOR_MIN,
-                    ORG_FLOOR_MAX);
+    if (m->floor < CL_LIM_FLOOR_MIN || m->floor > CL_LIM_FLOOR_MAX) {
+        cl_req_fail(req, CL_EINVAL, "floor must be between %d and %d", CL_LIM_FLOOR_MIN,
+                    CL_LIM_FLOOR_MAX);
         return;
     }
     const pb_owner_t *o = m->owner;
@@ -563,10 +528,11 @@ void cl_org_unit_list(cl_req_t *req) {
 void cl_org_contractor_create(cl_req_t *req) {
     const pb_contractor_create_t *m = (const pb_contractor_create_t *)req->msg;
     if (!need_key(req, m->idempotency_key) ||
-        !cl_req_need_text(req, "name", m->name, true, ORG_COMPANY_MAX))
+        !cl_req_need_text(req, "name", m->name, true, CL_LIM_NAME_CHARS))
         return;
-    if (m->n_trades > ORG_TRADES_MAX) {
-        cl_req_fail(req, CL_EINVAL, "a contractor covers at most %d trades", ORG_TRADES_MAX);
+    if (m->n_trades > CL_LIM_CONTRACTOR_TRADES) {
+        cl_req_fail(req, CL_EINVAL, "a contractor covers at most %d trades",
+                    CL_LIM_CONTRACTOR_TRADES);
         return;
     }
     cl_sqlbuf_t trades = {0};
@@ -641,14 +607,14 @@ void cl_org_user_create(cl_req_t *req) {
     if (!need_key(req, m->idempotency_key)) return;
     if (!username_valid(m->username)) {
         cl_req_fail(req, CL_EINVAL, "username must be 1 to %d letters, digits, '_', '.' or '-'",
-                    ORG_USERNAME_MAX);
+                    CL_LIM_USERNAME_CHARS);
         return;
     }
-    if (strlen(m->display_name) > ORG_DISPLAY_MAX) {
+    if (strlen(m->display_name) > CL_LIM_DISPLAY_NAME_BYTES) {
         cl_req_fail(req, CL_EINVAL,
                     "display_name is too long (at most %d bytes, 40 Chinese "
                     "characters)",
-                    ORG_DISPLAY_MAX);
+                    CL_LIM_DISPLAY_NAME_BYTES);
         return;
     }
     int wire_role = (int)m->role;
@@ -764,15 +730,15 @@ static long import_check(const pb_import_chunk_t *m, row_check_t *checks) {
         row_problem_t p = ROW_OK;
         if (!*r->building)
             p = ROW_NO_BUILDING;
-        else if (cl_utf8_chars(r->building) > ORG_BUILDING_MAX)
+        else if (cl_utf8_chars(r->building) > CL_LIM_BUILDING_CHARS)
             p = ROW_LONG_BUILDING;
         else if (!*r->number)
             p = ROW_NO_NUMBER;
-        else if (cl_utf8_chars(r->number) > ORG_UNIT_NUMBER_MAX)
+        else if (cl_utf8_chars(r->number) > CL_LIM_UNIT_NUMBER_CHARS)
             p = ROW_LONG_NUMBER;
-        else if (r->floor < ORG_FLOOR_MIN || r->floor > ORG_FLOOR_MAX)
+        else if (r->floor < CL_LIM_FLOOR_MIN || r->floor > CL_LIM_FLOOR_MAX)
             p = ROW_FLOOR;
-        else if (cl_utf8_chars(r->layout) > ORG_LAYOUT_MAX)
+        else if (cl_utf8_chars(r->layout) > CL_LIM_LAYOUT_CHARS)
             p = ROW_LONG_LAYOUT;
         else if (owner_problem(r->owner_name, r->owner_phone, r->owner_id_number, &owner))
             p = ROW_OWNER;
@@ -814,7 +780,8 @@ static void row_message(const pb_import_row_t *r, const row_check_t *ck, char *o
         snprintf(out, n, "unit number is too long (at most 50 characters)");
         break;
     case ROW_FLOOR:
-        snprintf(out, n, "floor %d is outside %d..%d", r->floor, ORG_FLOOR_MIN, ORG_FLOOR_MAX);
+        snprintf(out, n, "floor %d is outside %d..%d", r->floor, CL_LIM_FLOOR_MIN,
+                 CL_LIM_FLOOR_MAX);
         break;
     case ROW_LONG_LAYOUT: snprintf(out, n, "layout is too long (at most 50 characters)"); break;
     case ROW_OWNER:
@@ -900,8 +867,8 @@ static bool import_arrays(const pb_import_chunk_t *m, char *arrays[7]) {
 void cl_org_unit_import(cl_req_t *req) {
     const pb_import_chunk_t *m = (const pb_import_chunk_t *)req->msg;
     if (!cl_req_need_id(req, "project_id", m->project_id)) return;
-    if (m->n_rows == 0 || m->n_rows > ORG_IMPORT_MAX) {
-        cl_req_fail(req, CL_EINVAL, "a chunk holds 1 to %d rows, not %zu", ORG_IMPORT_MAX,
+    if (m->n_rows == 0 || m->n_rows > CL_LIM_IMPORT_ROWS) {
+        cl_req_fail(req, CL_EINVAL, "a chunk holds 1 to %d rows, not %zu", CL_LIM_IMPORT_ROWS,
                     m->n_rows);
         return;
     }

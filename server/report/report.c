@@ -5,7 +5,7 @@
  * Each report is one batch of reads (report.sql) in one round trip, on the analytics pool
  * (db.analytics_conninfo, which may be a streaming replica; the main pool when none is
  * configured). Runs on the loop thread; the db callback frees the call after replying. */
-#include "report.h"
+#include "dispatch.h"
 
 #include <stdbool.h>
 #include <stddef.h>
@@ -15,13 +15,13 @@
 #include <string.h>
 
 #include "cl_sql.h"
+#include "domain.h"
 #include "handler.h"
 #include "msg.h"
 #include "sqlutil.h"
 #include "ticket_row.h"
 
-#define REPORT_BUILDING_MAX 100
-#define REPORT_FRAME_SLACK  64 /* frame bytes kept free for the reply's own encoding */
+#define REPORT_FRAME_SLACK 64 /* frame bytes kept free for the reply's own encoding */
 
 #define DS(col) CL_COL(report_daily_summary, col)
 #define DC(col) CL_COL(report_daily_contractors, col)
@@ -196,7 +196,7 @@ static void readiness_done(void *arg, const cl_db_result_t *r) {
 void cl_report_readiness(cl_req_t *req) {
     const cl_pb_readiness_req_t *m = (const cl_pb_readiness_req_t *)req->msg;
     if (!cl_req_need_id(req, "project_id", m->project_id) ||
-        !cl_req_need_text(req, "building", m->building, true, REPORT_BUILDING_MAX))
+        !cl_req_need_text(req, "building", m->building, true, CL_LIM_BUILDING_CHARS))
         return;
     cl_call_t *c = cl_call_new(req, sizeof *c);
     if (!c) return; /* answered */

@@ -9,16 +9,15 @@
  *
  * Runs on the loop thread. A cl_call_t (handler.h) holds one request's state; the
  * ready-made callbacks cl_call_one_done / cl_call_list_done answer and free it. */
-#include "deadline.h"
+#include "dispatch.h"
 
 #include <stdint.h>
 #include <stdio.h>
 
+#include "domain.h"
 #include "handler.h"
 #include "msg.h"
 #include "sqlutil.h"
-
-#define DEADLINE_DAYS_MAX 3650
 
 /* DeadlinePreset from a row of ticket_deadline_list (or of ticket_deadline_set, whose
  * columns begin with the same: @columns-of). */
@@ -46,11 +45,13 @@ void cl_ticket_deadline_set(cl_req_t *req) {
     if (!cl_req_need_id(req, "project_id", m->project_id)) return;
     if (*m->category && !cl_req_need_trade(req, m->category)) return;
     if (!cl_severity_name(m->severity)) {
-        cl_req_fail(req, CL_EINVAL, "severity must be minor, major or critical");
+        char why[200];
+        cl_req_fail(req, CL_EINVAL, "%s",
+                    cl_domain_must_be(why, sizeof why, "severity", CL_DOM_SEVERITY));
         return;
     }
-    if (m->days < 1 || m->days > DEADLINE_DAYS_MAX) {
-        cl_req_fail(req, CL_EINVAL, "days must be between 1 and %d", DEADLINE_DAYS_MAX);
+    if (m->days < 1 || m->days > CL_LIM_DEADLINE_DAYS) {
+        cl_req_fail(req, CL_EINVAL, "days must be between 1 and %d", CL_LIM_DEADLINE_DAYS);
         return;
     }
     cl_call_t *c = cl_call_new(req, sizeof *c);

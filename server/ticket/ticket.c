@@ -11,7 +11,6 @@
  *
  * Scope: see ticket.sql. Runs on the loop thread. A tk_call_t (a cl_call_t, handler.h,
  * and what a ticket request adds) holds one request's state; the db callback frees it. */
-#include "ticket.h"
 
 #include <stdbool.h>
 #include <stddef.h>
@@ -23,14 +22,13 @@
 #include "authz.h"
 #include "cl_sql.h"
 #include "dispatch.h"
+#include "domain.h"
 #include "handler.h"
 #include "msg.h"
 #include "session.h"
 #include "sqlutil.h"
 #include "ticket_fsm.h"
 #include "ticket_row.h"
-
-#define TK_NOTE_MAX 2000 /* characters of a note, reason or explanation */
 
 typedef Closeloop__Ticket pb_ticket_t;
 typedef Closeloop__TicketEvent pb_event_t;
@@ -207,7 +205,7 @@ void cl_ticket_transition(cl_req_t *req) {
         cl_req_fail(req, CL_EINVAL, "a note is required for %s", aname);
         return;
     }
-    if (!cl_req_need_text(req, "note", m->note, false, TK_NOTE_MAX)) {
+    if (!cl_req_need_text(req, "note", m->note, false, CL_LIM_NOTE_CHARS)) {
         free(from_list);
         return;
     }

@@ -18,11 +18,11 @@
 
 #include "authz.h"
 #include "cl_sql.h"
+#include "dispatch.h"
 #include "handler.h"
 #include "msg.h"
 #include "session.h"
 #include "sqlutil.h"
-#include "ticket.h"
 #include "ticket_row.h"
 
 #define TK_PAGE_MAX 500 /* tickets per page: the LIMIT of ticket.sql's list statements */
@@ -62,6 +62,42 @@ static void list_page(list_call_t *c, const PGresult *res) {
     cl_req_wait_room(c->call.req, list_fetch_next, c);
 }
 
+/* Runs one batch of the call's list: its page after the cursor, preceded by check on
+ * the first page (the statement check must live until this returns). */
+static void list_run(list_call_t *c, const cl_call_stmt_t *check, cl_db_cb cb) {
+    cl_call_t *k = &c->call;
+    int first = check != NULL;
+    switch (c->list) {
+    case LIST_TODO: {
+        cl_call_stmt_t st[] = {
+            first ? *check : (cl_call_stmt_t){0},
+            CL_STMT(ticket_todo, CL_CALL_SCOPE(k), c->contractor, c->project, c->cur_at,
+                    c->cur_number, c->cur_id),
+        };
+        cl_call_run(k, false, st + !first, 1 + first, cb);
+        return;
+    }
+    case LIST_TOVERIFY: {
+        cl_call_stmt_t st[] = {
+            first ? *check : (cl_call_stmt_t){0},
+            CL_STMT(ticket_toverify, CL_CALL_SCOPE(k), c->project, c->cur_at, c->cur_number,
+                    c->cur_id),
+        };
+        cl_call_run(k, false, st + !first, 1 + first, cb);
+        return;
+    }
+    case LIST_TODISPATCH: {
+        cl_call_stmt_t st[] = {
+            first ? *check : (cl_call_stmt_t){0},
+            CL_STMT(ticket_todispatch, CL_CALL_SCOPE(k), c->project, c->cur_at, c->cur_number,
+                    c->cur_id),
+        };
+        cl_call_run(k, false, st + !first, 1 + first, cb);
+        return;
+    }
+    }
+}
+
 static void list_fetch_next(void *arg, bool client_gone) {
     list_call_t *c = arg;
     if (client_gone) { /* the reply is dropped; finish the request */
@@ -69,23 +105,7 @@ static void list_fetch_next(void *arg, bool client_gone) {
         cl_call_free(&c->call);
         return;
     }
-    cl_call_t *k = &c->call;
-    cl_call_stmt_t st;
-    switch (c->list) {
-    case LIST_TODO:
-        st = CL_STMT(ticket_todo_next, CL_CALL_SCOPE(k), c->contractor, c->project, c->cur_at,
-                     c->cur_number, c->cur_id);
-        break;
-    case LIST_TOVERIFY:
-        st = CL_STMT(ticket_toverify_next, CL_CALL_SCOPE(k), c->project, c->cur_at, c->cur_number,
-                     c->cur_id);
-        break;
-    default:
-        st = CL_STMT(ticket_todispatch_next, CL_CALL_SCOPE(k), c->project, c->cur_at, c->cur_number,
-                     c->cur_id);
-        break;
-    }
-    cl_call_run(k, false, &st, 1, list_next_done);
+    list_run(c, NULL, list_next_done);
 }
 
 static void list_next_done(void *arg, const cl_db_result_t *r) {
@@ -127,6 +147,10 @@ static list_call_t *list_call_new(cl_req_t *req, list_kind_t list, int64_t proje
     c->list = list;
     cl_sql_int_param(c->project, project);
     snprintf(c->notfound, sizeof c->notfound, "no such project");
+    /* before every ticket: the first page */
+    snprintf(c->cur_at, sizeof c->cur_at, "-infinity");
+    snprintf(c->cur_number, sizeof c->cur_number, "0");
+    snprintf(c->cur_id, sizeof c->cur_id, "00000000-0000-0000-0000-000000000000");
     return c;
 }
 
@@ -157,11 +181,9 @@ void cl_ticket_todo_list(cl_req_t *req) {
     snprintf(c->notfound, sizeof c->notfound, "%s",
              m->project_id ? "no such contractor or project" : "no such contractor");
     cl_sql_int_param(c->contractor, contractor);
-    cl_call_stmt_t st[] = {
-        CL_STMT(ticket_todo_check, CL_CALL_SCOPE(&c->call), c->contractor, c->project),
-        CL_STMT(ticket_todo, CL_CALL_SCOPE(&c->call), c->contractor, c->project),
-    };
-    cl_call_run(&c->call, false, st, 2, list_first_done);
+    cl_call_stmt_t check =
+        CL_STMT(ticket_todo_check, CL_CALL_SCOPE(&c->call), c->contractor, c->project);
+    list_run(c, &check, list_first_done);
 }
 
 void cl_ticket_toverify_list(cl_req_t *req) {
@@ -169,11 +191,8 @@ void cl_ticket_toverify_list(cl_req_t *req) {
     if (!cl_req_need_id(req, "project_id", m->project_id)) return;
     list_call_t *c = list_call_new(req, LIST_TOVERIFY, m->project_id);
     if (!c) return; /* answered */
-    cl_call_stmt_t st[] = {
-        CL_STMT(ticket_project_check, CL_CALL_SCOPE(&c->call), c->project),
-        CL_STMT(ticket_toverify, CL_CALL_SCOPE(&c->call), c->project),
-    };
-    cl_call_run(&c->call, false, st, 2, list_first_done);
+    cl_call_stmt_t check = CL_STMT(ticket_project_check, CL_CALL_SCOPE(&c->call), c->project);
+    list_run(c, &check, list_first_done);
 }
 
 /* Manual dispatch is a decision of CR and HQ (CL_OP_TICKET_DECIDE), but clerks,
@@ -188,9 +207,6 @@ void cl_ticket_dispatch_list(cl_req_t *req) {
     if (!cl_req_need_id(req, "project_id", m->project_id)) return;
     list_call_t *c = list_call_new(req, LIST_TODISPATCH, m->project_id);
     if (!c) return; /* answered */
-    cl_call_stmt_t st[] = {
-        CL_STMT(ticket_project_check, CL_CALL_SCOPE(&c->call), c->project),
-        CL_STMT(ticket_todispatch, CL_CALL_SCOPE(&c->call), c->project),
-    };
-    cl_call_run(&c->call, false, st, 2, list_first_done);
+    cl_call_stmt_t check = CL_STMT(ticket_project_check, CL_CALL_SCOPE(&c->call), c->project);
+    list_run(c, &check, list_first_done);
 }

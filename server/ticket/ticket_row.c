@@ -4,6 +4,7 @@
 #include <stdint.h>
 
 #include "cl_sql.h"
+#include "domain.h"
 #include "sqlutil.h"
 #include "ticket_fsm.h"
 

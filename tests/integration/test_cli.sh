@@ -136,6 +136,81 @@ run --server "127.0.0.1:$port" ping
 check "no CA anywhere exits 2 and points at --ca and quickstart" \
     eval '[ "$rc" = 2 ] && grep -q -- "--ca" <<<"$err" && grep -q "quickstart" <<<"$err"'
 
+# --- accepted values and limits come from the registry (common/domain.h) ---------------
+# Every help text is printed with its {placeholders} filled in: none may be left over.
+helps=0
+left=""
+for cmd in $("$CLOOP" --help | sed -n 's/^  \([a-z]*\)  .*/\1/p'); do
+    run "$cmd" --help
+    helps=$((helps + 1))
+    { [ "$rc" = 0 ] && ! grep -q '[{}]' <<<"$out"; } || left="$left $cmd"
+    for verb in $(sed -n "s/^  cloop $cmd \([a-z]*\).*/\1/p" <<<"$out"); do
+        run "$cmd" "$verb" --help
+        helps=$((helps + 1))
+        { [ "$rc" = 0 ] && ! grep -q '[{}]' <<<"$out"; } || left="$left $cmd/$verb"
+    done
+done
+check "all 52 command and verb helps exit 0 with every placeholder filled in" \
+    eval '[ "$helps" = 52 ] && [ -z "$left" ]'
+run user add --help
+check "user add --help lists the 7 roles, one a line, in the registry's order" \
+    eval '[ "$(grep -E "^  [a-z_]+ +[A-Za-z]" <<<"$out" | awk "{print \$1}" | paste -sd,)" = \
+           "hq_admin,hq_analyst,cr,clerk,contractor,verifier,property" ]'
+run round add --help
+check "round add --help groups the 8 round kinds by meaning" \
+    eval 'grep -qx "  mock1, mock2, mock3   internal mock inspections before move-in" <<<"$out" &&
+          grep -qx "  check3m, check11m, check23m, check35m  checks after handover" <<<"$out"'
+run inspect handover --help
+check "inspect handover's synopsis lists outcomes, signoffs and the satisfaction range" \
+    eval 'grep -qF -- "--outcome accepted|accepted_with_items|not_taken_over [" <<<"$out" &&
+          grep -qF -- "[--signoff signed|refused]" <<<"$out" &&
+          grep -qF -- "[--satisfaction 0-100]" <<<"$out"'
+run company add X --kind castle
+check "an unknown --kind: exit 2, listing hq, city, project" \
+    eval '[ "$rc" = 2 ] && [ "$err" = "cloop: company add: unknown --kind '"'castle'"': use hq, city, project" ]'
+run user add bob --role king
+check "an unknown --role: exit 2, listing the 7 roles" \
+    eval '[ "$rc" = 2 ] && grep -qxF "cloop: user add: unknown --role '"'king'"': use hq_admin, hq_analyst, cr, clerk, contractor, verifier, property" <<<"$err"'
+run user add "$(printf 'a%.0s' $(seq 65))" --role cr
+check "a 65-character username: exit 2 (1 to 64)" \
+    eval '[ "$rc" = 2 ] && grep -qF "use 1 to 64 letters" <<<"$err"'
+run round add --project 1
+check "a missing --kind: exit 2, listing the 8 round kinds" \
+    eval '[ "$rc" = 2 ] && grep -qxF "cloop: round add: --kind is required: use mock1, mock2, mock3, handover, check3m, check11m, check23m, check35m" <<<"$err"'
+run deadline set --project 1 --severity severe --days 3
+check "an unknown --severity: exit 2, listing minor, major, critical" \
+    eval '[ "$rc" = 2 ] && grep -qxF "cloop: deadline set: unknown --severity '"'severe'"': use minor, major, critical" <<<"$err"'
+run deadline set --project 1 --severity minor --days 3651
+check "--days 3651: exit 2 (at most 3650)" eval '[ "$rc" = 2 ] && grep -qF "from 0 to 3650" <<<"$err"'
+hand=(inspect handover --project 1 --unit 3-2-1701 --date 2027-06-30)
+run "${hand[@]}" --outcome accepted --keys 51
+check "--keys 51: exit 2 (the server keeps at most 50)" \
+    eval '[ "$rc" = 2 ] && grep -qF "from 0 to 50" <<<"$err"'
+run "${hand[@]}" --outcome accepted --satisfaction 101
+check "--satisfaction 101: exit 2" eval '[ "$rc" = 2 ] && grep -qF "from 0 to 100" <<<"$err"'
+run "${hand[@]}" --outcome not_taken_over
+check "not_taken_over without --reason: exit 2, naming the outcome" \
+    eval '[ "$rc" = 2 ] && grep -qF -- "--outcome not_taken_over needs --reason" <<<"$err"'
+run "${hand[@]}" --outcome accepted --signoff refused
+check "--signoff refused without --refusal: exit 2, naming the signoff" \
+    eval '[ "$rc" = 2 ] && grep -qF -- "--signoff refused needs --refusal" <<<"$err"'
+run inspect import x.csv --chunk 2001
+check "inspect import --chunk 2001: exit 2 (an ItemBatch holds at most 2000)" \
+    eval '[ "$rc" = 2 ] && grep -qF "give 1 to 2000 items" <<<"$err"'
+run unit import --project 1 x.csv --chunk 5001
+check "unit import --chunk 5001: exit 2 (an import chunk holds at most 5000 rows)" \
+    eval '[ "$rc" = 2 ] && grep -qF "give 1 to 5000 rows" <<<"$err"'
+printf '%s\n' $(seq 5001) >"$work/units.txt"
+run inspect schedule --project 1 --date 2027-06-30 --file "$work/units.txt"
+check "a schedule of 5001 units: exit 2 before sending (the server takes 5000)" \
+    eval '[ "$rc" = 2 ] && grep -qxF "cloop: inspect schedule: more than 5000 units" <<<"$err"'
+run ticket repaired 1:1 --note "$(printf '符%.0s' $(seq 2001))"
+check "a note of 2001 characters: exit 2, counted in characters" \
+    eval '[ "$rc" = 2 ] && grep -qxF "cloop: ticket repaired: --note is longer than 2000 characters" <<<"$err"'
+run contractor add 某公司 --trades Waterproofing
+check "a trade code with a capital letter: exit 2 (the registry's trade code rule)" \
+    eval '[ "$rc" = 2 ] && grep -qF "'"'Waterproofing'"' is not a trade code" <<<"$err"'
+
 # --- settings precedence ----------------------------------------------------------------
 conf=$work/conf/config
 mkdir -p "$work/conf"

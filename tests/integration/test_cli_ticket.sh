@@ -191,7 +191,18 @@ as admin report readiness --project "$p" --building 5栋
 check "... a building with one open item is not ready either" test "$rc" = 3
 five=$(printf '%s\n' "$(XDG_CONFIG_HOME=$work/cfg/clerk1 "$CLOOP" "${S[@]}" ticket todo \
     --contractor "$cd_" --format csv)" | sed -n 2p | cut -d, -f1)
-as admin ticket nofix --project "$p" "$five" --note 统一说辞：符合设计规范
+# Notes are limited in characters (CL_LIM_NOTE_CHARS, 2000), not bytes: 2000 CJK
+# characters are 6000 bytes and go through; one more is refused before sending.
+long=$(printf '符%.0s' $(seq 2000))
+as admin ticket nofix --project "$p" "$five" --note "${long}合"
+check "a note of 2001 characters: exit 2, nothing sent" \
+    eval '[ "$rc" = 2 ] && grep -qF -- "--note is longer than 2000 characters" <<<"$err"'
+as admin ticket show "$five" --project "$p" --format csv
+check "... the ticket is still open" grep -qx "state,open" <<<"$out"
+as admin ticket nofix --project "$p" "$five" --note "$long"
+check "a note of 2000 characters (6000 bytes) is accepted" test "$rc" = 0
+as admin ticket show "$five" --project "$p" --format csv
+check "... and kept whole" grep -qx "last_note,$long" <<<"$out"
 as admin report readiness --project "$p" --building 5栋
 check "... and ready (exit 0) once its item is decided not to fix" \
     eval '[ "$rc" = 0 ] && grep -q "^ready for key handover" <<<"$out"'

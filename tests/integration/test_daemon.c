@@ -1,6 +1,7 @@
 /* test_daemon.c - the real closeloopd over TLS, driven through libcloop: ping, server
  * info, many requests in flight with out-of-order replies, the in-flight limit, client
- * certificates, the TLS 1.2 switch, and draining on SIGTERM with exit status 0. */
+ * certificates, the TLS 1.2 switch, draining on SIGTERM with exit status 0, and what
+ * ServerInfo.requests_served counts. */
 #include <setjmp.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -193,6 +194,61 @@ static void inflight_limit_rejects_with_retryable_error(void **state) {
     assert_int_equal(th_daemon_stop(&d), 0);
 }
 
+/* ServerInfo.requests_served counts requests a handler ran for (cl_server_stats_t):
+ * frames refused before that are not counted; a handler's own error is. */
+static void requests_served_counts_only_handled_requests(void **state) {
+    (void)state;
+    th_daemon_t d;
+    const char *env[] = {"CLOSELOOP_SERVER_MAX_INFLIGHT=2", NULL};
+    assert_int_equal(th_daemon_start(&d, env), 0);
+    cl_client_t *c = th_connect(&d, 0);
+    assert_non_null(c);
+    cl_reply_t r;
+    ProtobufCMessage *reply = NULL;
+
+    /* Refused: an unknown type, and a request that needs the database (none here). */
+    assert_int_equal(cl_client_send(c, cl_client_next_id(c), 999, NULL), CL_OK);
+    assert_int_equal(cl_client_recv(c, &r, 5000), CL_OK);
+    assert_int_equal(r.err, CL_EUNKNOWNTYPE);
+    cl_reply_clear(&r);
+    cl_pb_whoami_req_t who = CLOSELOOP__WHO_AM_IREQUEST__INIT;
+    assert_int_equal(cl_client_call(c, CL_MSG_WHOAMI_REQ, &who.base, CL_MSG_WHOAMI, &reply),
+                     CL_EUNAVAIL);
+
+    /* Three slow pings at once over a limit of two: two served, one refused. */
+    for (int i = 0; i < 3; i++) {
+        cl_pb_ping_t p = make_ping((uint64_t)i, 300);
+        assert_int_equal(cl_client_send(c, cl_client_next_id(c), CL_MSG_PING, &p.base), CL_OK);
+    }
+    int pongs = 0, limited = 0;
+    for (int i = 0; i < 3; i++) {
+        assert_int_equal(cl_client_recv(c, &r, 5000), CL_OK);
+        pongs += r.err == CL_OK;
+        limited += r.err == CL_ETOOMANY;
+        cl_reply_clear(&r);
+    }
+    assert_int_equal(pongs, 2);
+    assert_int_equal(limited, 1);
+
+    /* Served, with the handler's own refusal: a delay above the ceiling. */
+    cl_pb_ping_t too_slow = make_ping(9, 60000);
+    assert_int_equal(cl_client_call(c, CL_MSG_PING, &too_slow.base, CL_MSG_PONG, &reply),
+                     CL_EINVAL);
+
+    /* 2 pongs + 1 bad ping + this ServerInfo; then the next one counts itself too. */
+    cl_pb_info_req_t req = CLOSELOOP__SERVER_INFO_REQUEST__INIT;
+    for (uint64_t want = 4; want <= 5; want++) {
+        assert_int_equal(
+            cl_client_call(c, CL_MSG_SERVER_INFO_REQ, &req.base, CL_MSG_SERVER_INFO, &reply),
+            CL_OK);
+        assert_int_equal(((cl_pb_info_t *)reply)->requests_served, want);
+        cl_msg_free(reply);
+    }
+    cl_client_close(c);
+    assert_int_equal(th_daemon_stop(&d), 0);
+    assert_true(th_log_contains(&d, "event=drained requests_served=5"));
+}
+
 static void required_client_certificate(void **state) {
     (void)state;
     th_daemon_t d;
@@ -291,6 +347,7 @@ int main(void) {
         cmocka_unit_test(untrusted_server_is_refused),
         cmocka_unit_test(tls12_refused_by_default_allowed_by_switch),
         cmocka_unit_test(inflight_limit_rejects_with_retryable_error),
+        cmocka_unit_test(requests_served_counts_only_handled_requests),
         cmocka_unit_test(required_client_certificate),
         cmocka_unit_test(sigterm_drains_inflight_work),
     };

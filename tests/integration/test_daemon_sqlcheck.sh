@@ -23,7 +23,7 @@ out=$(cat "$work/out")
 err=$(grep '^closeloopd:' "$work/err")
 if [ "$rc" -eq 1 ]; then ok "closeloopd exits 1 when a statement disagrees with the schema"; else
     not_ok "closeloopd exits 1 when a statement disagrees with the schema (exit $rc)"; fi
-n=$(printf '%s\n' "$err" | grep -c 'statement ticket_.*: column [0-9]* is "note" in the database, "last_note" in C')
+n=$(printf '%s\n' "$err" | grep -c 'statement [a-z_]* ([a-z_]*\.sql:[0-9]*): column [0-9]* is "note" in the database, "last_note" in C')
 if [ "$n" -eq 1 ]; then ok "one line names the statement and the column"; else
     not_ok "one line names the statement and the column (found $n)"; fi
 if ! grep -q 'event=listening' "$work/err"; then ok "it never listened"; else not_ok "it never listened"; fi

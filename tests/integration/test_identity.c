@@ -1,8 +1,9 @@
 /* test_identity.c - login, sessions and the database pool, end to end: a real
  * PostgreSQL (pgtest), the real daemon, libcloop over TLS. Covers Argon2id-only password
  * storage, hashed session tokens, resume on a new connection, logout, throttling of
- * failed logins, the audit trail of sessions, and PostgreSQL being killed while clients
- * are busy: retryable errors, no crash, recovery without restarting closeloopd. */
+ * failed logins, the audit trail of sessions, PostgreSQL being killed while clients
+ * are busy: retryable errors, no crash, recovery without restarting closeloopd; and a
+ * streamed list whose page cannot be sent: one error ends it, and nothing follows. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -262,6 +263,98 @@ static void client_certificate_registers_the_device(void **state) {
     assert_int_equal(sql_int("SELECT count(*) FROM devices WHERE subject LIKE '%desktop-1%'"), 1);
 }
 
+/* Creates a company (kind "project") as admin on c; returns its id. */
+static int64_t company_add(cl_client_t *c, const char *key, const char *name) {
+    cl_pb_company_create_t req = CLOSELOOP__COMPANY_CREATE__INIT;
+    req.idempotency_key = (char *)key;
+    req.name = (char *)name;
+    req.kind = CLOSELOOP__COMPANY_KIND__COMPANY_PROJECT;
+    ProtobufCMessage *reply = NULL;
+    assert_int_equal(
+        cl_client_call(c, CL_MSG_COMPANY_CREATE_REQ, &req.base, CL_MSG_COMPANY, &reply), CL_OK);
+    int64_t id = ((cl_pb_company_t *)reply)->meta->id;
+    cl_msg_free(reply);
+    return id;
+}
+
+static void project_add(cl_client_t *c, const char *key, int64_t company, const char *name) {
+    cl_pb_project_create_t req = CLOSELOOP__PROJECT_CREATE__INIT;
+    req.idempotency_key = (char *)key;
+    req.company_id = company;
+    req.name = (char *)name;
+    ProtobufCMessage *reply = NULL;
+    assert_int_equal(
+        cl_client_call(c, CL_MSG_PROJECT_CREATE_REQ, &req.base, CL_MSG_PROJECT, &reply), CL_OK);
+    cl_msg_free(reply);
+}
+
+/* A streamed list on a daemon with the smallest max_frame (1024 bytes): the second page
+ * holds one project larger than a frame (its company's name is 800 bytes). The client
+ * gets the first page, then one error that ends the request, and no further page of it:
+ * the next frame is the answer to its next request. */
+static void stream_ends_at_a_page_too_large(void **state) {
+    (void)state;
+    int code;
+    cl_client_t *c = login("admin", ADMIN_PASSWORD, &code, NULL);
+    assert_int_equal(code, CL_OK);
+    char big_company[1024] = "", big_project[256] = "b";
+    for (int i = 0; i < 200; i++) /* 200 characters (the limit), 4 bytes each */
+        strcat(big_company, "\xf0\x9f\x8f\xa0");
+    for (int i = 0; i < 50; i++)
+        strcat(big_project, "\xf0\x9f\x8f\xa0");
+    int64_t small = company_add(c, "stream-co-small", "stream small company");
+    int64_t big = company_add(c, "stream-co-big", big_company);
+    project_add(c, "stream-p-a", small, "a small project");
+    project_add(c, "stream-p-b", big, big_project);
+    project_add(c, "stream-p-c", small, "c small project");
+    cl_client_close(c);
+
+    th_daemon_t d2;
+    const char *env[] = {db_env, "CLOSELOOP_SERVER_MAX_FRAME=1024", NULL};
+    assert_int_equal(th_daemon_start(&d2, env), 0);
+    c = th_connect(&d2, 0);
+    assert_non_null(c);
+    ProtobufCMessage *login_reply = NULL;
+    assert_int_equal(cl_client_login(c, "admin", ADMIN_PASSWORD, &login_reply), CL_OK);
+    cl_msg_free(login_reply);
+
+    cl_pb_project_list_req_t list = CLOSELOOP__PROJECT_LIST_REQUEST__INIT;
+    uint32_t list_id = cl_client_next_id(c);
+    assert_int_equal(cl_client_send(c, list_id, CL_MSG_PROJECT_LIST_REQ, &list.base), CL_OK);
+    cl_reply_t r;
+    assert_int_equal(cl_client_recv(c, &r, 10000), CL_OK);
+    assert_int_equal(r.req_id, list_id);
+    assert_int_equal(r.err, CL_OK);
+    assert_int_equal(r.type, CL_MSG_PROJECT_PAGE);
+    assert_false(r.flags & CL_FRAME_FLAG_LAST);
+    cl_pb_project_page_t *page = (cl_pb_project_page_t *)r.msg;
+    assert_int_equal(page->n_items, 1);
+    assert_string_equal(page->items[0]->name, "a small project");
+    cl_reply_clear(&r);
+
+    assert_int_equal(cl_client_recv(c, &r, 10000), CL_OK);
+    assert_int_equal(r.req_id, list_id);
+    assert_int_equal(r.err, CL_EINTERNAL);
+    assert_int_equal(r.flags & (CL_FRAME_FLAG_ERROR | CL_FRAME_FLAG_LAST),
+                     CL_FRAME_FLAG_ERROR | CL_FRAME_FLAG_LAST);
+    assert_non_null(strstr(r.errmsg, "larger than max_frame"));
+    cl_reply_clear(&r);
+
+    /* Nothing more of the list: the next frame is the ping's pong. */
+    cl_pb_ping_t ping = CLOSELOOP__PING__INIT;
+    uint32_t ping_id = cl_client_next_id(c);
+    assert_int_equal(cl_client_send(c, ping_id, CL_MSG_PING, &ping.base), CL_OK);
+    assert_int_equal(cl_client_recv(c, &r, 10000), CL_OK);
+    if (r.req_id != ping_id)
+        fail_msg("a frame of request %u (type %u, flags %u) came after its error reply", r.req_id,
+                 r.type, r.flags);
+    assert_int_equal(r.type, CL_MSG_PONG);
+    cl_reply_clear(&r);
+    cl_client_close(c);
+    assert_int_equal(th_daemon_stop(&d2), 0);
+    assert_true(th_log_contains(&d2, "event=reply_too_large"));
+}
+
 /* Resumes the session once; returns the code. */
 static int resume_fresh(const char *token) {
     cl_client_t *c = th_connect(&d, 0);
@@ -324,6 +417,7 @@ int main(void) {
         cmocka_unit_test(wrong_password_and_unknown_user_look_the_same),
         cmocka_unit_test(failed_logins_are_throttled),
         cmocka_unit_test(client_certificate_registers_the_device),
+        cmocka_unit_test(stream_ends_at_a_page_too_large),
         cmocka_unit_test(postgres_killed_and_restarted),
         /* last: its 40 attempts from 127.0.0.1 trip the per-address limit too */
         cmocka_unit_test(concurrent_guesses_are_throttled),

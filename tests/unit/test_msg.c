@@ -477,6 +477,17 @@ static void test_utf8_trim(void **state) {
     assert_string_equal(s, "");
 }
 
+/* Characters, not bytes: the unit of the registry's *_CHARS limits. */
+static void test_utf8_chars(void **state) {
+    (void)state;
+    assert_int_equal(cl_utf8_chars(""), 0);
+    assert_int_equal(cl_utf8_chars("plain"), 5);
+    assert_int_equal(cl_utf8_chars("\xe5\x8e\xa8\xe6\x88\xbf"), 2); /* 厨房: 6 bytes */
+    assert_int_equal(cl_utf8_chars("a\xc3\xa9\xf0\x9f\x98\x80"
+                                   "b"),
+                     4); /* a é emoji b */
+}
+
 static void test_utf8_valid_edges(void **state) {
     (void)state;
     /* Valid: ASCII, each length's first and last code point, BMP edges around the
@@ -603,10 +614,13 @@ static void test_err_wire_round_trip(void **state) {
 
 static void test_err_retryable(void **state) {
     (void)state;
-    static const int yes[] = {CL_ETOOMANY, CL_EUNAVAIL, CL_ETIMEDOUT, CL_ESHUTDOWN, CL_ECONFLICT};
+    static const int yes[] = {CL_ETOOMANY, CL_EUNAVAIL, CL_ETIMEDOUT, CL_ESHUTDOWN};
+    /* A conflict is final by default: the record is not what the request needs, and the
+     * same request sent again cannot change that (a serialization failure is the
+     * exception, and the server marks that reply retryable itself). */
     static const int no[] = {CL_OK,        CL_EBADFRAME, CL_EBADMSG,    CL_EUNKNOWNTYPE,
                              CL_EINVAL,    CL_EUNAUTH,   CL_EFORBIDDEN, CL_ENOTFOUND,
-                             CL_EINTERNAL, CL_ETOOBIG,   CL_ECONFIG};
+                             CL_EINTERNAL, CL_ETOOBIG,   CL_ECONFIG,    CL_ECONFLICT};
     for (size_t i = 0; i < sizeof yes / sizeof yes[0]; i++)
         assert_true(cl_err_retryable(yes[i]));
     for (size_t i = 0; i < sizeof no / sizeof no[0]; i++)
@@ -655,6 +669,7 @@ int main(void) {
         cmocka_unit_test(test_chinese_round_trip),
         cmocka_unit_test(test_utf8_valid_edges),
         cmocka_unit_test(test_utf8_trim),
+        cmocka_unit_test(test_utf8_chars),
         cmocka_unit_test(test_err_wire_round_trip),
         cmocka_unit_test(test_err_retryable),
         cmocka_unit_test(test_strerror),

@@ -3,9 +3,11 @@
  * Real Argon2id with the production parameters, no mocks: the PHC string format, verify
  * against right, wrong and malformed input, salting, the length limits, bounds on a
  * stored hash's parameters, tokens (length, alphabet, our base64url against OpenSSL's
- * encoder, uniqueness), the token hash against a known SHA-256, and the _async forms on a
- * real libuv loop, which must close cleanly afterwards. The time of one hash is printed,
- * not asserted. */
+ * encoder, uniqueness), the token hash against a known SHA-256, the dummy hash of unknown
+ * users (the same parameters as real hashes), the wiping of passwords and tokens in
+ * decoded requests (and that every request field so named is wiped), and the _async forms on a real
+ * libuv loop, which must close cleanly afterwards. The time of one hash is printed, not asserted.
+ */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -21,6 +23,7 @@
 #include <argon2.h>
 #include <openssl/evp.h>
 
+#include "msg.h"
 #include "password.h"
 
 #define ARRAY_LEN(a) (sizeof(a) / sizeof((a)[0]))
@@ -173,6 +176,46 @@ static void test_verify_other_params(void **state) {
     assert_int_equal(cl_password_verify(h, "wrong password"), CL_EFORBIDDEN);
 }
 
+/* The parameters and sizes of an encoded hash "$argon2id$v=V$m=M,t=T,p=P$salt$tag". */
+typedef struct phc {
+    unsigned v, m, t, p;
+    size_t salt_len, tag_len; /* base64 characters */
+} phc_t;
+
+static phc_t phc_parse(const char *h) {
+    phc_t x = {0};
+    int n = 0;
+    assert_int_equal(sscanf(h, "$argon2id$v=%u$m=%u,t=%u,p=%u$%n", &x.v, &x.m, &x.t, &x.p, &n), 4);
+    assert_true(n > 0);
+    const char *salt = h + n, *dollar = strchr(salt, '$');
+    assert_non_null(dollar);
+    x.salt_len = (size_t)(dollar - salt);
+    x.tag_len = strlen(dollar + 1);
+    return x;
+}
+
+/* Unknown users are verified against the dummy hash: it must cost what a real one costs,
+ * so it has the parameters and sizes of a hash cl_password_hash makes now. */
+static void test_dummy_hash(void **state) {
+    (void)state;
+    char h[CL_PASSWORD_HASH_MAX];
+    hash_ok(GOOD_PW, h);
+    const char *dummy = cl_password_dummy_hash();
+    assert_non_null(dummy);
+    phc_t real = phc_parse(h), dm = phc_parse(dummy);
+    assert_int_equal(dm.v, real.v);
+    assert_int_equal(dm.m, real.m);
+    assert_int_equal(dm.t, real.t);
+    assert_int_equal(dm.p, real.p);
+    assert_int_equal(dm.salt_len, real.salt_len);
+    assert_int_equal(dm.tag_len, real.tag_len);
+    /* A hash libargon2 decodes (CL_EINVAL otherwise), which no password here matches. */
+    assert_int_equal(cl_password_verify(dummy, GOOD_PW), CL_EFORBIDDEN);
+    /* Made once. */
+    assert_ptr_equal(cl_password_dummy_hash(), dummy);
+    assert_string_equal(cl_password_dummy_hash(), dummy);
+}
+
 static void test_hash_time(void **state) {
     (void)state;
     char h[CL_PASSWORD_HASH_MAX];
@@ -259,6 +302,114 @@ static void test_token_hash(void **state) {
     cl_token_hash_hex("abc", NULL, 0); /* must not crash */
 }
 
+/* ---- secrets in decoded requests ------------------------------------------------- */
+
+/* Whether the n bytes at p are all zero. */
+static int all_zero(const char *p, size_t n) {
+    for (size_t i = 0; i < n; i++)
+        if (p[i] != 0) return 0;
+    return 1;
+}
+
+/* A LoginRequest as the server decodes it: the password is wiped in place, the username
+ * is not; a message of another type is left alone. */
+static void test_cleanse_login(void **state) {
+    (void)state;
+    cl_pb_login_req_t in = CLOSELOOP__LOGIN_REQUEST__INIT;
+    in.username = "admin";
+    in.password = GOOD_PW;
+    uint8_t buf[256];
+    size_t len = protobuf_c_message_pack(&in.base, buf);
+    ProtobufCMessage *msg = NULL;
+    assert_int_equal(cl_msg_unpack(CL_MSG_LOGIN_REQ, buf, len, &msg), CL_OK);
+    cl_pb_login_req_t *login = (cl_pb_login_req_t *)msg;
+    assert_string_equal(login->password, GOOD_PW);
+    char *pw = login->password;
+    cl_password_cleanse_request(msg);
+    assert_true(all_zero(pw, strlen(GOOD_PW)));
+    assert_string_equal(login->username, "admin");
+    cl_msg_free(msg);
+
+    /* An absent password points at protobuf-c's shared "" and must not be written. */
+    cl_pb_login_req_t empty = CLOSELOOP__LOGIN_REQUEST__INIT;
+    empty.username = "admin";
+    len = protobuf_c_message_pack(&empty.base, buf);
+    assert_int_equal(cl_msg_unpack(CL_MSG_LOGIN_REQ, buf, len, &msg), CL_OK);
+    cl_password_cleanse_request(msg);
+    assert_string_equal(((cl_pb_login_req_t *)msg)->username, "admin");
+    cl_msg_free(msg);
+
+    /* Not a request with secrets: a Ping's payload stays. */
+    cl_pb_ping_t ping = CLOSELOOP__PING__INIT;
+    uint8_t data[] = "not a secret";
+    ping.payload.data = data;
+    ping.payload.len = sizeof data;
+    len = protobuf_c_message_pack(&ping.base, buf);
+    assert_int_equal(cl_msg_unpack(CL_MSG_PING, buf, len, &msg), CL_OK);
+    cl_password_cleanse_request(msg);
+    assert_memory_equal(((cl_pb_ping_t *)msg)->payload.data, data, sizeof data);
+    cl_msg_free(msg);
+    cl_password_cleanse_request(NULL); /* must not crash */
+}
+
+/* Whether a field's name says it carries a password or a session token. */
+static int secret_name(const char *name) {
+    return strstr(name, "password") != NULL || strstr(name, "token") != NULL;
+}
+
+/* Fails when a message nested in a request carries a secret: the wiping covers the
+ * request message's own fields only. */
+static void no_nested_secrets(const ProtobufCMessageDescriptor *d, const char *req, int depth) {
+    assert_true(depth < 16);
+    for (unsigned i = 0; i < d->n_fields; i++) {
+        const ProtobufCFieldDescriptor *f = &d->fields[i];
+        if (f->type == PROTOBUF_C_TYPE_STRING && secret_name(f->name))
+            fail_msg("%s: %s.%s carries a secret inside a nested message, which "
+                     "cl_password_cleanse_request does not reach",
+                     req, d->name, f->name);
+        if (f->type == PROTOBUF_C_TYPE_MESSAGE) no_nested_secrets(f->descriptor, req, depth + 1);
+    }
+}
+
+/* Every request type of closeloop.proto (MsgType values named *_REQ): each string field
+ * named like a password or a token is wiped by cl_password_cleanse_request. Adding such a
+ * field to the protocol without listing it in password.c fails here. */
+static void test_cleanse_every_request_secret(void **state) {
+    (void)state;
+    const ProtobufCEnumDescriptor *types = &closeloop__msg_type__descriptor;
+    int requests = 0, secrets = 0;
+    for (unsigned t = 0; t < types->n_values; t++) {
+        const char *tname = types->values[t].name;
+        size_t tlen = strlen(tname);
+        if (tlen < 4 || strcmp(tname + tlen - 4, "_REQ") != 0) continue;
+        const ProtobufCMessageDescriptor *d = cl_msg_descriptor((uint16_t)types->values[t].value);
+        if (d == NULL) fail_msg("%s has no message in msg.c", tname);
+        requests++;
+        for (unsigned i = 0; i < d->n_fields; i++) {
+            const ProtobufCFieldDescriptor *f = &d->fields[i];
+            if (f->type == PROTOBUF_C_TYPE_MESSAGE) no_nested_secrets(f->descriptor, tname, 1);
+            if (f->type != PROTOBUF_C_TYPE_STRING || !secret_name(f->name)) continue;
+            assert_int_not_equal(f->label, PROTOBUF_C_LABEL_REPEATED);
+            secrets++;
+            ProtobufCMessage *m = calloc(1, d->sizeof_message);
+            assert_non_null(m);
+            protobuf_c_message_init(d, m);
+            char *value = strdup("a secret value");
+            assert_non_null(value);
+            memcpy((char *)m + f->offset, &value, sizeof value);
+            cl_password_cleanse_request(m);
+            if (!all_zero(value, strlen("a secret value")))
+                fail_msg("%s.%s is not wiped: list it in password.c's secret_fields", d->name,
+                         f->name);
+            free(value);
+            free(m);
+        }
+    }
+    assert_true(requests >= 30);
+    /* LoginRequest.password, UserCreate.password, SessionResumeRequest.token */
+    assert_int_equal(secrets, 3);
+}
+
 /* ---- async forms on a real loop --------------------------------------------------- */
 
 struct async_ctx {
@@ -338,11 +489,14 @@ static void test_async(void **state) {
     /* Failures the blocking forms report arrive through the callback too. */
     char stored[CL_PASSWORD_HASH_MAX];
     hash_ok(GOOD_PW, stored);
-    struct call c_short = {&ctx, 1, 0, 0}, c_badenc = {&ctx, 1, 0, 0}, c_again = {&ctx, 1, 0, 0};
+    struct call c_short = {&ctx, 1, 0, 0}, c_badenc = {&ctx, 1, 0, 0}, c_again = {&ctx, 1, 0, 0},
+                c_unknown = {&ctx, 1, 0, 0};
     assert_int_equal(cl_password_hash_async(&loop, "short", record_cb, &c_short), CL_OK);
     assert_int_equal(cl_password_verify_async(&loop, "$argon2i$x", GOOD_PW, record_cb, &c_badenc),
                      CL_OK);
     assert_int_equal(cl_password_verify_async(&loop, stored, GOOD_PW, record_cb, &c_again), CL_OK);
+    assert_int_equal(cl_password_verify_unknown_async(&loop, GOOD_PW, record_cb, &c_unknown),
+                     CL_OK);
 
     /* Refused synchronously: the callback is never called. */
     struct call c_never = {&ctx, 1, 0, 0};
@@ -351,10 +505,14 @@ static void test_async(void **state) {
     assert_int_equal(cl_password_hash_async(&loop, GOOD_PW, NULL, &c_never), CL_EINVAL);
     assert_int_equal(cl_password_verify_async(&loop, NULL, GOOD_PW, record_cb, &c_never),
                      CL_EINVAL);
+    assert_int_equal(cl_password_verify_unknown_async(NULL, GOOD_PW, record_cb, &c_never),
+                     CL_EINVAL);
+    assert_int_equal(cl_password_verify_unknown_async(&loop, NULL, record_cb, &c_never), CL_EINVAL);
+    assert_int_equal(cl_password_verify_unknown_async(&loop, GOOD_PW, NULL, &c_never), CL_EINVAL);
 
     assert_int_equal(uv_run(&loop, UV_RUN_DEFAULT), 0);
 
-    assert_int_equal(ctx.calls, 6);
+    assert_int_equal(ctx.calls, 7);
     assert_int_equal(ctx.hash_status, CL_OK);
     assert_memory_equal(ctx.encoded, PHC_PREFIX, strlen(PHC_PREFIX));
     assert_int_equal(cl_password_verify(ctx.encoded, GOOD_PW), CL_OK);
@@ -370,6 +528,9 @@ static void test_async(void **state) {
     assert_int_equal(c_again.calls, 1);
     assert_int_equal(c_again.status, CL_OK);
     assert_true(c_again.encoded_null);
+    assert_int_equal(c_unknown.calls, 1);
+    assert_int_equal(c_unknown.status, CL_EFORBIDDEN);
+    assert_true(c_unknown.encoded_null);
     assert_int_equal(c_never.calls, 0);
 
     assert_int_equal(uv_loop_close(&loop), 0);
@@ -425,9 +586,12 @@ int main(void) {
         cmocka_unit_test(test_length_limits),
         cmocka_unit_test(test_verify_bad_encoded),
         cmocka_unit_test(test_verify_other_params),
+        cmocka_unit_test(test_dummy_hash),
         cmocka_unit_test(test_hash_time),
         cmocka_unit_test(test_token),
         cmocka_unit_test(test_token_hash),
+        cmocka_unit_test(test_cleanse_login),
+        cmocka_unit_test(test_cleanse_every_request_secret),
         cmocka_unit_test(test_async),
         cmocka_unit_test(test_async_many),
     };

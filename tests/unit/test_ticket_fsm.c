@@ -130,6 +130,17 @@ static void test_table_complete(void **state) {
     }
 }
 
+/* Names for failure messages; NONE has no stored name. */
+static const char *sname(cl_ticket_state_t s) {
+    const char *n = cl_ticket_state_name(s);
+    return n ? n : "none";
+}
+
+static const char *aname(cl_ticket_action_t a) {
+    const char *n = cl_ticket_action_name(a);
+    return n ? n : "none";
+}
+
 static void test_every_pair(void **state) {
     (void)state;
     for (size_t i = 0; i < ARRAY_LEN(table); i++) {
@@ -137,17 +148,15 @@ static void test_every_pair(void **state) {
         cl_ticket_step_t got = {CL_TICKET__STATES, true, CLEAR, true}; /* poison */
         int rc = cl_ticket_step(e->from, e->action, &got);
         if (rc != e->rc)
-            fail_msg("%s --%s--> rc %d, expected %d", cl_ticket_state_name(e->from),
-                     cl_ticket_action_name(e->action), rc, e->rc);
+            fail_msg("%s --%s--> rc %d, expected %d", sname(e->from), aname(e->action), rc, e->rc);
         if (rc != CL_OK) continue;
         if (got.to != e->step.to || got.note_required != e->step.note_required ||
             got.contractor != e->step.contractor || got.rework != e->step.rework)
             fail_msg("%s --%s--> {%s, note %d, contractor %d, rework %d}, expected "
                      "{%s, note %d, contractor %d, rework %d}",
-                     cl_ticket_state_name(e->from), cl_ticket_action_name(e->action),
-                     cl_ticket_state_name(got.to), got.note_required, got.contractor, got.rework,
-                     cl_ticket_state_name(e->step.to), e->step.note_required, e->step.contractor,
-                     e->step.rework);
+                     sname(e->from), aname(e->action), sname(got.to), got.note_required,
+                     got.contractor, got.rework, sname(e->step.to), e->step.note_required,
+                     e->step.contractor, e->step.rework);
     }
 }
 
@@ -197,21 +206,29 @@ static void test_final(void **state) {
 
 static void test_names(void **state) {
     (void)state;
-    static const char *const states[] = {"none", "dispatch", "open", "repaired", "closed", "nofix"};
-    static const char *const actions[] = {"none",     "create",      "dispatch",
+    /* NONE has no name (index 0 is never looked at); the names come from the registry. */
+    static const char *const states[] = {NULL, "dispatch", "open", "repaired", "closed", "nofix"};
+    static const char *const actions[] = {NULL,       "create",      "dispatch",
                                           "repaired", "verify_pass", "verify_fail",
                                           "nofix",    "reassign",    "return"};
     assert_int_equal(ARRAY_LEN(states), CL_TICKET__STATES);
     assert_int_equal(ARRAY_LEN(actions), CL_TACT__ACTIONS);
-    for (int s = 0; s < CL_TICKET__STATES; s++) {
+    assert_null(cl_ticket_state_name(CL_TICKET_NONE));
+    assert_null(cl_ticket_action_name(CL_TACT_NONE));
+    assert_int_equal(cl_ticket_state_parse("none"), CL_TICKET_NONE);
+    assert_int_equal(cl_ticket_action_parse("none"), CL_TACT_NONE);
+    for (int s = 1; s < CL_TICKET__STATES; s++) {
         assert_string_equal(cl_ticket_state_name((cl_ticket_state_t)s), states[s]);
-        /* "none" is not a state anyone can name: it parses as unknown, which is NONE. */
         assert_int_equal(cl_ticket_state_parse(states[s]), s);
+        assert_non_null(cl_ticket_state_label((cl_ticket_state_t)s));
     }
-    for (int a = 0; a < CL_TACT__ACTIONS; a++) {
+    for (int a = 1; a < CL_TACT__ACTIONS; a++) {
         assert_string_equal(cl_ticket_action_name((cl_ticket_action_t)a), actions[a]);
         assert_int_equal(cl_ticket_action_parse(actions[a]), a);
+        assert_non_null(cl_ticket_action_label((cl_ticket_action_t)a));
     }
+    assert_string_equal(cl_ticket_state_label(CL_TICKET_DISPATCH), "待派单");
+    assert_string_equal(cl_ticket_action_label(CL_TACT_RETURN), "退单");
     /* The database stores these names (tickets.state CHECK, ticket_events.action). */
     assert_int_equal(cl_ticket_state_parse("closed"), CL_TICKET_CLOSED);
     assert_int_equal(cl_ticket_action_parse("verify_fail"), CL_TACT_VERIFY_FAIL);

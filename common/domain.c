@@ -1,0 +1,266 @@
+/* domain.c - the registry's tables (see domain.h): every domain's values, the columns
+ * that store them, and the schema's length and range CHECKs. This is the only C file
+ * that spells the stored names; the Chinese labels follow the seeds' terms (DOMAIN.md).
+ * Also the trade code rule, which both sides check against the same limits.
+ * Each values table is in wire order, 1, 2, 3 ..., which test_domain checks, so a lookup
+ * by wire value is an index. */
+#include "domain.h"
+
+#include <string.h>
+
+#define ARRAY_LEN(a) (sizeof(a) / sizeof((a)[0]))
+
+static const cl_domain_value_t roles[] = {
+    {CLOSELOOP__ROLE__ROLE_HQ_ADMIN, "hq_admin", "集团管理员"},
+    {CLOSELOOP__ROLE__ROLE_HQ_ANALYST, "hq_analyst", "集团分析员"},
+    {CLOSELOOP__ROLE__ROLE_CR, "cr", "城市客服"},
+    {CLOSELOOP__ROLE__ROLE_CLERK, "clerk", "现场录入员"},
+    {CLOSELOOP__ROLE__ROLE_CONTRACTOR, "contractor", "施工单位"},
+    {CLOSELOOP__ROLE__ROLE_VERIFIER, "verifier", "验收员"},
+    {CLOSELOOP__ROLE__ROLE_PROPERTY, "property", "物业"},
+};
+
+static const cl_domain_value_t company_kinds[] = {
+    {CLOSELOOP__COMPANY_KIND__COMPANY_HQ, "hq", "集团总部"},
+    {CLOSELOOP__COMPANY_KIND__COMPANY_CITY, "city", "城市公司"},
+    {CLOSELOOP__COMPANY_KIND__COMPANY_PROJECT, "project", "独立项目公司"},
+};
+
+/* Seed 002 calls the mock inspections 第一轮/第二轮/第三轮模拟验收; seed 001 the later
+ * checks 交付3个月(后)质量检查, 交付11个月质量检查 ... */
+static const cl_domain_value_t round_kinds[] = {
+    {CLOSELOOP__ROUND_KIND__ROUND_MOCK1, "mock1", "第一轮模拟验收"},
+    {CLOSELOOP__ROUND_KIND__ROUND_MOCK2, "mock2", "第二轮模拟验收"},
+    {CLOSELOOP__ROUND_KIND__ROUND_MOCK3, "mock3", "第三轮模拟验收"},
+    {CLOSELOOP__ROUND_KIND__ROUND_HANDOVER, "handover", "房屋交付"},
+    {CLOSELOOP__ROUND_KIND__ROUND_CHECK3M, "check3m", "交付3个月质量检查"},
+    {CLOSELOOP__ROUND_KIND__ROUND_CHECK11M, "check11m", "交付11个月质量检查"},
+    {CLOSELOOP__ROUND_KIND__ROUND_CHECK23M, "check23m", "交付23个月质量检查"},
+    {CLOSELOOP__ROUND_KIND__ROUND_CHECK35M, "check35m", "交付35个月质量检查"},
+};
+
+static const cl_domain_value_t round_statuses[] = {
+    {CLOSELOOP__ROUND_STATUS__ROUND_PLANNED, "planned", "计划中"},
+    {CLOSELOOP__ROUND_STATUS__ROUND_IN_PROGRESS, "in_progress", "进行中"},
+    {CLOSELOOP__ROUND_STATUS__ROUND_DONE, "done", "已完成"},
+};
+
+static const cl_domain_value_t severities[] = {
+    {CLOSELOOP__SEVERITY__SEVERITY_MINOR, "minor", "轻微"},
+    {CLOSELOOP__SEVERITY__SEVERITY_MAJOR, "major", "一般"},
+    {CLOSELOOP__SEVERITY__SEVERITY_CRITICAL, "critical", "严重"},
+};
+
+static const cl_domain_value_t outcomes[] = {
+    {CLOSELOOP__HANDOVER_OUTCOME__OUTCOME_ACCEPTED, "accepted", "已接房"},
+    {CLOSELOOP__HANDOVER_OUTCOME__OUTCOME_ACCEPTED_WITH_ITEMS, "accepted_with_items", "带问题接房"},
+    {CLOSELOOP__HANDOVER_OUTCOME__OUTCOME_NOT_TAKEN_OVER, "not_taken_over", "未接房"},
+};
+
+static const cl_domain_value_t signoffs[] = {
+    {CLOSELOOP__SIGNOFF__SIGNOFF_SIGNED, "signed", "已签字"},
+    {CLOSELOOP__SIGNOFF__SIGNOFF_REFUSED, "refused", "拒签"},
+};
+
+static const cl_domain_value_t ticket_states[] = {
+    {CLOSELOOP__TICKET_STATE__TICKET_DISPATCH, "dispatch", "待派单"},
+    {CLOSELOOP__TICKET_STATE__TICKET_OPEN, "open", "待维修"},
+    {CLOSELOOP__TICKET_STATE__TICKET_REPAIRED, "repaired", "已维修待验收"},
+    {CLOSELOOP__TICKET_STATE__TICKET_CLOSED, "closed", "已关闭"},
+    {CLOSELOOP__TICKET_STATE__TICKET_NOFIX, "nofix", "不予维修"},
+};
+
+static const cl_domain_value_t ticket_actions[] = {
+    {CLOSELOOP__TICKET_ACTION__ACTION_CREATE, "create", "登记"},
+    {CLOSELOOP__TICKET_ACTION__ACTION_DISPATCH, "dispatch", "派单"},
+    {CLOSELOOP__TICKET_ACTION__ACTION_REPAIRED, "repaired", "维修完成"},
+    {CLOSELOOP__TICKET_ACTION__ACTION_VERIFY_PASS, "verify_pass", "验收通过"},
+    {CLOSELOOP__TICKET_ACTION__ACTION_VERIFY_FAIL, "verify_fail", "验收不通过"},
+    {CLOSELOOP__TICKET_ACTION__ACTION_NOFIX, "nofix", "不予维修"},
+    {CLOSELOOP__TICKET_ACTION__ACTION_REASSIGN, "reassign", "改派"},
+    {CLOSELOOP__TICKET_ACTION__ACTION_RETURN, "return", "退单"},
+};
+
+static const cl_domain_value_t timeliness[] = {
+    {CLOSELOOP__TIMELINESS__TIMELINESS_NO_DEADLINE, "no_deadline", "无期限"},
+    {CLOSELOOP__TIMELINESS__TIMELINESS_OVERDUE_OPEN, "overdue_open", "超期未关闭"},
+    {CLOSELOOP__TIMELINESS__TIMELINESS_IN_TIME_OPEN, "in_time_open", "未超期处理中"},
+    {CLOSELOOP__TIMELINESS__TIMELINESS_CLOSED_LATE, "closed_late", "超期关闭"},
+    {CLOSELOOP__TIMELINESS__TIMELINESS_CLOSED_IN_TIME, "closed_in_time", "按期关闭"},
+};
+
+static const cl_domain_value_t photo_mimes[] = {
+    {CL_PHOTO_JPEG, "image/jpeg", "JPEG图片"},
+    {CL_PHOTO_PNG, "image/png", "PNG图片"},
+};
+
+#define DOMAIN(what, desc, values)                                                                 \
+    { what, desc, values, ARRAY_LEN(values) }
+
+static const struct {
+    const char *what;
+    const ProtobufCEnumDescriptor *desc;
+    const cl_domain_value_t *values;
+    size_t n;
+} domains[] = {
+    [CL_DOM_ROLE] = DOMAIN("role", &closeloop__role__descriptor, roles),
+    [CL_DOM_COMPANY_KIND] =
+        DOMAIN("company kind", &closeloop__company_kind__descriptor, company_kinds),
+    [CL_DOM_ROUND_KIND] = DOMAIN("round kind", &closeloop__round_kind__descriptor, round_kinds),
+    [CL_DOM_ROUND_STATUS] =
+        DOMAIN("round status", &closeloop__round_status__descriptor, round_statuses),
+    [CL_DOM_SEVERITY] = DOMAIN("severity", &closeloop__severity__descriptor, severities),
+    [CL_DOM_HANDOVER_OUTCOME] =
+        DOMAIN("handover outcome", &closeloop__handover_outcome__descriptor, outcomes),
+    [CL_DOM_SIGNOFF] = DOMAIN("signoff", &closeloop__signoff__descriptor, signoffs),
+    [CL_DOM_TICKET_STATE] =
+        DOMAIN("ticket state", &closeloop__ticket_state__descriptor, ticket_states),
+    [CL_DOM_TICKET_ACTION] =
+        DOMAIN("ticket action", &closeloop__ticket_action__descriptor, ticket_actions),
+    [CL_DOM_TIMELINESS] = DOMAIN("timeliness", &closeloop__timeliness__descriptor, timeliness),
+    [CL_DOM_PHOTO_MIME] = DOMAIN("photo type", NULL, photo_mimes),
+};
+_Static_assert(ARRAY_LEN(domains) == CL_DOM__COUNT, "a new domain needs its values");
+
+/* Where the stored names live. Unchecked columns are filled only from this registry;
+ * the test fails if a CHECK appears on one without the flag changing here. */
+static const cl_domain_column_t columns[] = {
+    {CL_DOM_ROLE, "users", "role", true},
+    {CL_DOM_COMPANY_KIND, "companies", "kind", true},
+    {CL_DOM_ROUND_KIND, "inspection_rounds", "kind", true},
+    {CL_DOM_ROUND_STATUS, "inspection_rounds", "status", true},
+    {CL_DOM_SEVERITY, "inspection_items", "severity", true},
+    {CL_DOM_SEVERITY, "deadline_presets", "severity", true},
+    {CL_DOM_SEVERITY, "tickets", "severity", false},
+    {CL_DOM_HANDOVER_OUTCOME, "inspection_records", "outcome", true},
+    {CL_DOM_SIGNOFF, "inspection_records", "signoff", true},
+    {CL_DOM_TICKET_STATE, "tickets", "state", true},
+    {CL_DOM_TICKET_STATE, "ticket_events", "from_state", false},
+    {CL_DOM_TICKET_STATE, "ticket_events", "to_state", false},
+    {CL_DOM_TICKET_ACTION, "ticket_events", "action", false},
+    {CL_DOM_PHOTO_MIME, "photos", "mime", true},
+};
+
+/* Every length and range CHECK of the schema. */
+static const cl_domain_bound_t bounds[] = {
+    {"companies", "name", CL_MEASURE_LENGTH, 1, CL_LIM_NAME_CHARS},
+    {"departments", "name", CL_MEASURE_LENGTH, 1, CL_LIM_NAME_CHARS},
+    {"projects", "name", CL_MEASURE_LENGTH, 1, CL_LIM_NAME_CHARS},
+    {"contractors", "name", CL_MEASURE_LENGTH, 1, CL_LIM_NAME_CHARS},
+    {"buildings", "name", CL_MEASURE_LENGTH, 1, CL_LIM_BUILDING_CHARS},
+    {"buildings", "floors", CL_MEASURE_VALUE, 0, CL_LIM_FLOOR_MAX},
+    {"units", "number", CL_MEASURE_LENGTH, 1, CL_LIM_UNIT_NUMBER_CHARS},
+    {"units", "floor", CL_MEASURE_VALUE, CL_LIM_FLOOR_MIN, CL_LIM_FLOOR_MAX},
+    {"units", "layout", CL_MEASURE_LENGTH, 0, CL_LIM_LAYOUT_CHARS},
+    {"owners", "name", CL_MEASURE_LENGTH, 1, CL_LIM_OWNER_NAME_CHARS},
+    {"owners", "phone", CL_MEASURE_LENGTH, 0, CL_LIM_PHONE_CHARS},
+    {"owners", "id_number", CL_MEASURE_LENGTH, 0, CL_LIM_ID_NUMBER_CHARS},
+    /* ^[a-z][a-z0-9_]{1,39}$: the repetition follows the leading letter */
+    {"trades", "code", CL_MEASURE_PATTERN, CL_LIM_TRADE_CODE_MIN - 1, CL_LIM_TRADE_CODE_CHARS - 1},
+    {"users", "username", CL_MEASURE_PATTERN, 1, CL_LIM_USERNAME_CHARS},
+    {"inspection_records", "keys_handed", CL_MEASURE_VALUE, 0, CL_LIM_KEYS_HANDED},
+    {"inspection_records", "satisfaction", CL_MEASURE_VALUE, 1, CL_LIM_SATISFACTION},
+    {"inspection_items", "location", CL_MEASURE_LENGTH, 1, CL_LIM_LOCATION_CHARS},
+    {"inspection_items", "description", CL_MEASURE_LENGTH, 1, CL_LIM_DESCRIPTION_CHARS},
+    {"photos", "sha256", CL_MEASURE_LENGTH, CL_LIM_PHOTO_SHA256_BYTES, CL_LIM_PHOTO_SHA256_BYTES},
+    {"photos", "size", CL_MEASURE_VALUE, 1, CL_LIM_PHOTO_BYTES},
+    {"deadline_presets", "days", CL_MEASURE_VALUE, 1, CL_LIM_DEADLINE_DAYS},
+};
+
+static bool domain_valid(cl_domain_t d) {
+    return (unsigned)d < (unsigned)CL_DOM__COUNT;
+}
+
+static const cl_domain_value_t *value_of(cl_domain_t d, int w) {
+    if (!domain_valid(d) || w <= 0 || (size_t)w > domains[d].n) return NULL;
+    return &domains[d].values[w - 1];
+}
+
+const char *cl_domain_name(cl_domain_t d, int w) {
+    const cl_domain_value_t *v = value_of(d, w);
+    return v ? v->name : NULL;
+}
+
+const char *cl_domain_label(cl_domain_t d, int w) {
+    const cl_domain_value_t *v = value_of(d, w);
+    return v ? v->label : NULL;
+}
+
+int cl_domain_parse_n(cl_domain_t d, const char *s, size_t len) {
+    if (!domain_valid(d) || !s) return 0;
+    for (size_t i = 0; i < domains[d].n; i++) {
+        const char *name = domains[d].values[i].name;
+        if (strlen(name) == len && memcmp(name, s, len) == 0) return domains[d].values[i].wire;
+    }
+    return 0;
+}
+
+int cl_domain_parse(cl_domain_t d, const char *name) {
+    return name ? cl_domain_parse_n(d, name, strlen(name)) : 0;
+}
+
+/* Appends s to buf[0..len) at *at, and counts the bytes it needs whether or not they
+ * fit. A cut never splits a UTF-8 sequence; once one happens *at is past the room, so
+ * nothing more is written. */
+static void put(char *buf, size_t len, size_t *at, const char *s) {
+    size_t n = strlen(s);
+    if (*at + 1 < len) {
+        size_t room = len - 1 - *at;
+        size_t take = n < room ? n : room;
+        if (take < n)
+            while (take > 0 && ((unsigned char)s[take] & 0xC0) == 0x80)
+                take--;
+        memcpy(buf + *at, s, take);
+        buf[*at + take] = '\0';
+    }
+    *at += n;
+}
+
+size_t cl_domain_accepted(cl_domain_t d, bool labels, char *buf, size_t len) {
+    size_t at = 0;
+    if (len > 0) buf[0] = '\0';
+    if (!domain_valid(d)) return 0;
+    for (size_t i = 0; i < domains[d].n; i++) {
+        if (i > 0) put(buf, len, &at, ", ");
+        put(buf, len, &at, domains[d].values[i].name);
+        if (labels) {
+            put(buf, len, &at, " (");
+            put(buf, len, &at, domains[d].values[i].label);
+            put(buf, len, &at, ")");
+        }
+    }
+    return at;
+}
+
+const char *cl_domain_what(cl_domain_t d) {
+    return domain_valid(d) ? domains[d].what : NULL;
+}
+
+const cl_domain_value_t *cl_domain_values(cl_domain_t d, size_t *n) {
+    *n = domain_valid(d) ? domains[d].n : 0;
+    return domain_valid(d) ? domains[d].values : NULL;
+}
+
+const ProtobufCEnumDescriptor *cl_domain_descriptor(cl_domain_t d) {
+    return domain_valid(d) ? domains[d].desc : NULL;
+}
+
+const cl_domain_column_t *cl_domain_columns(size_t *n) {
+    *n = ARRAY_LEN(columns);
+    return columns;
+}
+
+const cl_domain_bound_t *cl_domain_bounds(size_t *n) {
+    *n = ARRAY_LEN(bounds);
+    return bounds;
+}
+
+bool cl_trade_code_valid(const char *s) {
+    size_t n = strlen(s);
+    if (n < CL_LIM_TRADE_CODE_MIN || n > CL_LIM_TRADE_CODE_CHARS || !(s[0] >= 'a' && s[0] <= 'z'))
+        return false;
+    for (size_t i = 1; i < n; i++)
+        if (!((s[i] >= 'a' && s[i] <= 'z') || (s[i] >= '0' && s[i] <= '9') || s[i] == '_'))
+            return false;
+    return true;
+}

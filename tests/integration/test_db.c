@@ -1,0 +1,252 @@
+/* test_db.c - the database pool (server/engine/db.c) on a real libuv loop against a real
+ * PostgreSQL (pgtest), without the daemon:
+ *  - the bounded result drain goes on by itself after the bound: this test's build of
+ *    db.c sets CL_DB_DRAIN_BOUND to 3 (production: 10000, the same code), so preparing
+ *    the statements and every batch of 16 statements stops at the bound many times, with
+ *    the rest of the results already inside libpq where the socket never signals them;
+ *  - the watchdog scales with the batch: statement_timeout bounds each statement, so a
+ *    batch of 10 statements of 0.7 s each under a 1 s statement_timeout succeeds (a
+ *    watchdog of one timeout plus slack would cut it at 6 s), while one statement over the
+ *    timeout fails with the server's own timeout (SQLSTATE 57014);
+ *  - the pool closes every handle it opened: uv_loop_close succeeds afterwards.
+ * Everything runs on the test's main thread; the guard timer ends a wait that hangs. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+#include <libpq-fe.h>
+#include <uv.h>
+
+#include "db.h"
+#include "pgtest.h"
+
+#if CL_DB_DRAIN_BOUND > 8
+#error "test_db needs db.c built with a small CL_DB_DRAIN_BOUND (see tests/CMakeLists.txt)"
+#endif
+
+static pgtest_t pg; /* static so the atexit cleanup can reach it */
+
+static const char *const ten_cols[] = {"ten"};
+static const char *const nap_cols[] = {"nap"};
+enum { TEST_TIMES_TEN, TEST_NAP, TEST_NSTMTS };
+static const cl_db_stmt_t test_stmts[TEST_NSTMTS] = {
+    [TEST_TIMES_TEN] = {.name = "test_times_ten",
+                        .where = "test_db.c",
+                        .sql = "SELECT $1::int * 10 AS ten",
+                        .nparams = 1,
+                        .ncols = 1,
+                        .cols = ten_cols},
+    [TEST_NAP] = {.name = "test_nap",
+                  .where = "test_db.c",
+                  .sql = "SELECT pg_sleep($1::float8) AS nap",
+                  .nparams = 1,
+                  .ncols = 1,
+                  .cols = nap_cols},
+};
+
+/* A loop with a pool and a guard timer that ends a wait that hangs. */
+typedef struct pool {
+    uv_loop_t loop;
+    uv_timer_t guard;
+    cl_db_t *db;
+    int want;      /* callbacks to wait for */
+    int seen;      /* callbacks seen */
+    int timed_out; /* the guard fired */
+    int closed;    /* the pool's done callback ran */
+} pool_t;
+
+/* One batch's outcome, checked on the main thread after the loop stops. */
+typedef struct outcome {
+    pool_t *p;
+    int calls;
+    int status;
+    char sqlstate[6];
+    int count;
+    int values[CL_DB_MAX_BATCH]; /* column 0 of row 0 of each result, or -1 */
+    uint64_t done_ms;            /* loop time of the callback */
+} outcome_t;
+
+static void on_guard(uv_timer_t *t) {
+    pool_t *p = t->data;
+    p->timed_out = 1;
+    uv_stop(&p->loop);
+}
+
+static void pool_open(pool_t *p, unsigned size, unsigned timeout_ms) {
+    memset(p, 0, sizeof *p);
+    assert_int_equal(uv_loop_init(&p->loop), 0);
+    uv_timer_init(&p->loop, &p->guard);
+    p->guard.data = p;
+    cl_db_opts_t o = {.conninfo = pg.conninfo,
+                      .pool_size = size,
+                      .statement_timeout_ms = timeout_ms,
+                      .stmts = test_stmts,
+                      .nstmts = TEST_NSTMTS,
+                      .name = "test"};
+    char err[256];
+    assert_int_equal(cl_db_start(&p->loop, &o, &p->db, err, sizeof err), CL_OK);
+}
+
+/* Runs the loop until want callbacks have been seen or timeout_ms passed; 0 or -1. */
+static int pool_wait(pool_t *p, int want, uint64_t timeout_ms) {
+    p->want = want;
+    p->timed_out = 0;
+    uv_timer_start(&p->guard, on_guard, timeout_ms, 0);
+    while (p->seen < p->want && !p->timed_out)
+        uv_run(&p->loop, UV_RUN_ONCE);
+    uv_timer_stop(&p->guard);
+    return p->seen >= p->want ? 0 : -1;
+}
+
+static void on_pool_closed(void *arg) {
+    ((pool_t *)arg)->closed = 1;
+}
+
+/* Closes the pool and the loop; every handle must be closed by then. */
+static void pool_close(pool_t *p) {
+    cl_db_close(p->db, on_pool_closed, p);
+    uv_close((uv_handle_t *)&p->guard, NULL);
+    assert_int_equal(uv_run(&p->loop, UV_RUN_DEFAULT), 0);
+    assert_true(p->closed);
+    assert_int_equal(uv_loop_close(&p->loop), 0);
+    cl_db_free(p->db);
+}
+
+static void on_batch(void *arg, const cl_db_result_t *r) {
+    outcome_t *o = arg;
+    o->calls++;
+    o->status = r->status;
+    snprintf(o->sqlstate, sizeof o->sqlstate, "%s", r->sqlstate);
+    o->count = r->count;
+    for (int i = 0; i < r->count && i < CL_DB_MAX_BATCH; i++) {
+        const PGresult *res = r->res ? r->res[i] : NULL;
+        o->values[i] = res && PQntuples(res) == 1 ? atoi(PQgetvalue(res, 0, 0)) : -1;
+    }
+    o->done_ms = uv_now(&o->p->loop);
+    if (++o->p->seen >= o->p->want) uv_stop(&o->p->loop);
+}
+
+/* Submits a batch of n test_times_ten statements, for base*100 + i. */
+static void run_times_ten(pool_t *p, outcome_t *o, int base, int n) {
+    memset(o, 0, sizeof *o);
+    o->p = p;
+    cl_db_batch_t *b = cl_db_batch_new(p->db);
+    assert_non_null(b);
+    for (int i = 0; i < n; i++) {
+        char v[16];
+        snprintf(v, sizeof v, "%d", base * 100 + i);
+        const char *params[] = {v};
+        assert_int_equal(cl_db_batch_add(b, TEST_TIMES_TEN, params, NULL), CL_OK);
+    }
+    cl_db_batch_run(b, on_batch, o);
+}
+
+static void check_times_ten(const outcome_t *o, int base, int n) {
+    assert_int_equal(o->calls, 1);
+    if (o->status != CL_OK) fail_msg("batch %d failed: %d (%s)", base, o->status, o->sqlstate);
+    assert_int_equal(o->count, n);
+    for (int i = 0; i < n; i++)
+        assert_int_equal(o->values[i], (base * 100 + i) * 10);
+}
+
+/* Preparing and describing two statements (9 results) and a batch of 16 (33 results) each pass the bound
+ * of 3 many times; the drain must go on without the socket firing again. */
+static void drain_goes_on_after_the_bound(void **state) {
+    (void)state;
+    pool_t p;
+    pool_open(&p, 1, 2000);
+    outcome_t one;
+    run_times_ten(&p, &one, 1, CL_DB_MAX_BATCH);
+    if (pool_wait(&p, 1, 5000) != 0)
+        fail_msg("no answer in 5 s: the results left after the drain bound were never read");
+    check_times_ten(&one, 1, CL_DB_MAX_BATCH);
+    pool_close(&p);
+}
+
+/* Many batches queued at once over two connections: each answered once, with its own
+ * results, while the drains of both connections take turns. */
+static void many_batches_drain_in_turns(void **state) {
+    (void)state;
+    enum { N = 40 };
+    pool_t p;
+    pool_open(&p, 2, 2000);
+    static outcome_t out[N];
+    for (int k = 0; k < N; k++)
+        run_times_ten(&p, &out[k], k, 1 + k % CL_DB_MAX_BATCH);
+    if (pool_wait(&p, N, 20000) != 0) fail_msg("only %d of %d batches answered in 20 s", p.seen, N);
+    for (int k = 0; k < N; k++)
+        check_times_ten(&out[k], k, 1 + k % CL_DB_MAX_BATCH);
+    assert_int_equal(p.seen, N);
+    pool_close(&p);
+}
+
+/* Submits one batch of n naps of secs seconds each. */
+static void run_naps(pool_t *p, outcome_t *o, int n, const char *secs) {
+    memset(o, 0, sizeof *o);
+    o->p = p;
+    cl_db_batch_t *b = cl_db_batch_new(p->db);
+    assert_non_null(b);
+    const char *params[] = {secs};
+    for (int i = 0; i < n; i++)
+        assert_int_equal(cl_db_batch_add(b, TEST_NAP, params, NULL), CL_OK);
+    cl_db_batch_run(b, on_batch, o);
+}
+
+static void watchdog_scales_with_the_statements(void **state) {
+    (void)state;
+    pool_t p;
+    pool_open(&p, 1, 1000); /* statement_timeout 1 s; a watchdog of 1 s + 5 s slack is too
+                             * short for 10 statements that each stay within it */
+    /* Connect first, so the batch's time is its own. */
+    outcome_t warm;
+    run_times_ten(&p, &warm, 0, 1);
+    assert_int_equal(pool_wait(&p, 1, 10000), 0);
+    check_times_ten(&warm, 0, 1);
+
+    outcome_t naps;
+    uint64_t t0 = uv_now(&p.loop);
+    run_naps(&p, &naps, 10, "0.7");
+    assert_int_equal(pool_wait(&p, 2, 30000), 0);
+    assert_int_equal(naps.calls, 1);
+    if (naps.status != CL_OK)
+        fail_msg("10 statements of 0.7 s under a 1 s statement_timeout failed after %llu ms: "
+                 "%d, sqlstate \"%s\"",
+                 (unsigned long long)(naps.done_ms - t0), naps.status, naps.sqlstate);
+    assert_int_equal(naps.count, 10);
+    assert_true(naps.done_ms - t0 >= 7000);
+
+    /* One statement over statement_timeout: the server's timeout, not the watchdog's. */
+    outcome_t over;
+    t0 = uv_now(&p.loop);
+    run_naps(&p, &over, 1, "1.5");
+    assert_int_equal(pool_wait(&p, 3, 10000), 0);
+    assert_int_equal(over.status, CL_ETIMEDOUT);
+    assert_string_equal(over.sqlstate, "57014");
+    assert_true(over.done_ms - t0 < 1500);
+    pool_close(&p);
+}
+
+static int group_setup(void **state) {
+    (void)state;
+    return pgtest_start(&pg);
+}
+
+static int group_teardown(void **state) {
+    (void)state;
+    pgtest_destroy(&pg);
+    return 0;
+}
+
+int main(void) {
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(drain_goes_on_after_the_bound),
+        cmocka_unit_test(many_batches_drain_in_turns),
+        cmocka_unit_test(watchdog_scales_with_the_statements),
+    };
+    return cmocka_run_group_tests(tests, group_setup, group_teardown);
+}

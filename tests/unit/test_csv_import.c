@@ -1,0 +1,479 @@
+/* test_csv_import.c - the CSV import engine of cloop (client/cli/csv_import.c), linked
+ * from the CLI's library and run on real files through csv_import_stream.
+ *
+ * The importer here is a small one of our own: columns name (required, not empty), qty
+ * (required, digits) and note (optional). Its row callback copies good rows into the
+ * chunk; its send callback stands where the network would be and records every chunk
+ * it is given (and can answer like a server that rejects a chunk with a row error). So
+ * everything under test is the engine's own: reading in blocks, the byte order mark, line
+ * ends, quoting, line numbers, the header, per-row checks, chunking and reporting. What
+ * the engine prints goes to files (standard output and error redirected for the call)
+ * and is compared line by line. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <cmocka.h>
+
+#include <fcntl.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "csv_import.h"
+
+static char dir[PATH_MAX]; /* scratch directory */
+
+/* ---- the test importer -------------------------------------------------------------- */
+
+enum { C_NAME, C_QTY, C_NOTE, NCOLS };
+static const char *const col_names[NCOLS] = {"name", "qty", "note"};
+static const int col_required[NCOLS] = {1, 1, 0};
+static const int col_nonempty[NCOLS] = {1, 0, 0};
+static const char *const summary_keys[] = {"loaded"};
+
+#define MAX_SENT 64
+
+typedef struct trow {
+    char *name, *qty, *note;
+    uint32_t line;
+} trow_t;
+
+typedef struct timport {
+    csv_import_t base; /* first: the callbacks cast back */
+    trow_t *rows;      /* the chunk: chunk_rows slots, nrows filled */
+    size_t nrows;
+    trow_t sent[MAX_SENT]; /* every row sent, in order (strings owned) */
+    size_t nsent;
+    size_t chunk_rows_sent[MAX_SENT]; /* rows of each chunk sent */
+    size_t nchunks_sent;
+    uint32_t reject_line; /* the "server" rejects the chunk holding this line (0: none) */
+    Closeloop__RowError rej;
+    Closeloop__RowError *rejp[1];
+} timport_t;
+
+static int t_prepare(csv_import_t *base) {
+    timport_t *t = (timport_t *)base;
+    t->rows = calloc(base->chunk_rows, sizeof *t->rows);
+    return t->rows ? 0 : -1;
+}
+
+static void t_reset(csv_import_t *base) {
+    timport_t *t = (timport_t *)base;
+    for (size_t i = 0; i < t->nrows; i++) {
+        csv_import_cell_free(&t->rows[i].name);
+        csv_import_cell_free(&t->rows[i].qty);
+        csv_import_cell_free(&t->rows[i].note);
+    }
+    t->nrows = 0;
+}
+
+static void t_row(csv_import_t *base, uint32_t line) {
+    timport_t *t = (timport_t *)base;
+    size_t len;
+    const char *q = csv_import_cell(base, C_QTY, &len);
+    if (len == 0 || strspn(q, "0123456789") < len)
+        csv_import_row_error(base, line, "bad qty '%.*s'", (int)len, q);
+    if (!csv_import_row_ok(base)) return;
+    trow_t *r = &t->rows[t->nrows++];
+    r->name = csv_import_cell_dup(base, C_NAME);
+    r->qty = csv_import_cell_dup(base, C_QTY);
+    r->note = csv_import_cell_dup(base, C_NOTE);
+    r->line = line;
+    assert_true(r->name && r->qty && r->note);
+}
+
+static int t_send(csv_import_t *base, ProtobufCMessage **reply, csv_reply_t *out) {
+    timport_t *t = (timport_t *)base;
+    *reply = NULL;
+    for (size_t i = 0; i < t->nrows; i++) {
+        if (t->rows[i].line != t->reject_line) continue;
+        closeloop__row_error__init(&t->rej);
+        t->rej.line = t->reject_line;
+        t->rej.message = "no such thing on the server";
+        t->rejp[0] = &t->rej;
+        out->applied = 0;
+        out->errors = t->rejp;
+        out->n_errors = 1;
+        return CL_OK;
+    }
+    assert_true(t->nchunks_sent < MAX_SENT && t->nsent + t->nrows <= MAX_SENT);
+    t->chunk_rows_sent[t->nchunks_sent++] = t->nrows;
+    for (size_t i = 0; i < t->nrows; i++) {
+        trow_t *r = &t->sent[t->nsent++];
+        r->name = strdup(t->rows[i].name);
+        r->qty = strdup(t->rows[i].qty);
+        r->note = strdup(t->rows[i].note);
+        r->line = t->rows[i].line;
+    }
+    base->counts[0] += t->nrows;
+    out->applied = 1;
+    return CL_OK;
+}
+
+static const csv_import_spec_t spec = {
+    .label = "test import",
+    .done_word = "loaded",
+    .max_cols_tag = "",
+    .trim = 1,
+    .ncols = NCOLS,
+    .col_names = col_names,
+    .col_required = col_required,
+    .col_nonempty = col_nonempty,
+    .nsummary = 1,
+    .summary_keys = summary_keys,
+    .prepare = t_prepare,
+    .row = t_row,
+    .send = t_send,
+    .reset = t_reset,
+};
+
+/* ---- running it --------------------------------------------------------------------- */
+
+typedef struct result {
+    int exit_code;
+    char out[8192]; /* standard output */
+    char err[8192]; /* standard error */
+} result_t;
+
+static void slurp(const char *path, char *buf, size_t cap) {
+    FILE *fp = fopen(path, "r");
+    assert_non_null(fp);
+    size_t n = fread(buf, 1, cap - 1, fp);
+    buf[n] = '\0';
+    fclose(fp);
+}
+
+/* Imports content (len bytes) as file "t.csv" in chunks of chunk rows, into t and r. */
+static void run_import(timport_t *t, const char *content, size_t len, size_t chunk,
+                       uint32_t reject_line, result_t *r) {
+    static cli_settings_t settings; /* zero: table format */
+    char path[PATH_MAX + 16], out_path[PATH_MAX + 16], err_path[PATH_MAX + 16];
+    snprintf(path, sizeof path, "%s/t.csv", dir);
+    snprintf(out_path, sizeof out_path, "%s/out", dir);
+    snprintf(err_path, sizeof err_path, "%s/err", dir);
+    FILE *fp = fopen(path, "wb");
+    assert_non_null(fp);
+    assert_int_equal(fwrite(content, 1, len, fp), len);
+    assert_int_equal(fclose(fp), 0);
+
+    memset(t, 0, sizeof *t);
+    memset(r, 0, sizeof *r);
+    settings.format = CLI_FMT_CSV;
+    t->base.spec = &spec;
+    t->base.s = &settings;
+    t->base.file = "t.csv";
+    t->base.chunk_rows = chunk;
+    t->reject_line = reject_line;
+
+    fp = fopen(path, "rb");
+    assert_non_null(fp);
+    fflush(stdout);
+    fflush(stderr);
+    int saved_out = dup(1), saved_err = dup(2);
+    int fo = open(out_path, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+    int fe = open(err_path, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+    assert_true(saved_out >= 0 && saved_err >= 0 && fo >= 0 && fe >= 0);
+    dup2(fo, 1);
+    dup2(fe, 2);
+    r->exit_code = csv_import_stream(&t->base, fp);
+    fflush(stdout);
+    fflush(stderr);
+    dup2(saved_out, 1);
+    dup2(saved_err, 2);
+    close(saved_out);
+    close(saved_err);
+    close(fo);
+    close(fe);
+    fclose(fp);
+    free(t->rows);
+    slurp(out_path, r->out, sizeof r->out);
+    slurp(err_path, r->err, sizeof r->err);
+}
+
+static void sent_free(timport_t *t) {
+    for (size_t i = 0; i < t->nsent; i++) {
+        free(t->sent[i].name);
+        free(t->sent[i].qty);
+        free(t->sent[i].note);
+    }
+}
+
+/* How many lines of s start with prefix. */
+static int lines_starting(const char *s, const char *prefix) {
+    int n = 0;
+    for (const char *p = s; *p; p = strchr(p, '\n') ? strchr(p, '\n') + 1 : p + strlen(p))
+        if (strncmp(p, prefix, strlen(prefix)) == 0) n++;
+    return n;
+}
+
+static int count_lines(const char *s) {
+    int n = 0;
+    for (; *s; s++)
+        n += *s == '\n';
+    return n;
+}
+
+#define RUN(t, text, chunk, reject, r) run_import(t, text, sizeof(text) - 1, chunk, reject, r)
+
+static void expect_row(const timport_t *t, size_t i, const char *name, const char *qty,
+                       const char *note, uint32_t line) {
+    assert_true(i < t->nsent);
+    assert_string_equal(t->sent[i].name, name);
+    assert_string_equal(t->sent[i].qty, qty);
+    assert_string_equal(t->sent[i].note, note);
+    assert_int_equal(t->sent[i].line, line);
+}
+
+/* ---- tests -------------------------------------------------------------------------- */
+
+/* A byte order mark before the header, CRLF line ends: neither reaches a cell. */
+static void test_bom_crlf(void **state) {
+    (void)state;
+    timport_t t;
+    result_t r;
+    RUN(&t, "\xEF\xBB\xBFname,qty,note\r\nbolt,12,grey\r\nnut,7,\r\n", 500, 0, &r);
+    assert_int_equal(r.exit_code, CLI_EXIT_OK);
+    assert_string_equal(r.err, "");
+    assert_int_equal(t.nsent, 2);
+    expect_row(&t, 0, "bolt", "12", "grey", 2);
+    expect_row(&t, 1, "nut", "7", "", 3);
+    assert_string_equal(r.out, "file,rows_read,loaded,rejected_chunks,rejected_rows,chunks\n"
+                               "t.csv,2,2,0,0,1\n");
+    sent_free(&t);
+}
+
+/* Quoted fields with commas, quotes and line ends; the rows after a multi-line field
+ * keep their own line numbers; blank lines are skipped; cells are trimmed. */
+static void test_quoted_fields(void **state) {
+    (void)state;
+    timport_t t;
+    result_t r;
+    RUN(&t,
+        "name,qty,note\n"
+        "\"Smith, J\",1,\"line one\nline two\"\n"
+        "\n"
+        "  washer ,2,\"say \"\"hi\"\"\"\n"
+        "\"a\r\nb\",3,x\n"
+        "last,4,\n",
+        500, 0, &r);
+    assert_int_equal(r.exit_code, CLI_EXIT_OK);
+    assert_string_equal(r.err, "");
+    assert_int_equal(t.nsent, 4);
+    expect_row(&t, 0, "Smith, J", "1", "line one\nline two", 2);
+    expect_row(&t, 1, "washer", "2", "say \"hi\"", 5);
+    expect_row(&t, 2, "a\r\nb", "3", "x", 6);
+    expect_row(&t, 3, "last", "4", "", 8);
+    sent_free(&t);
+}
+
+/* Columns in any order, case and blanks ignored; an optional column may be missing. */
+static void test_header_order(void **state) {
+    (void)state;
+    timport_t t;
+    result_t r;
+    RUN(&t, " QTY , Name\n5,pipe\n", 500, 0, &r);
+    assert_int_equal(r.exit_code, CLI_EXIT_OK);
+    assert_int_equal(t.nsent, 1);
+    expect_row(&t, 0, "pipe", "5", "", 2);
+    sent_free(&t);
+}
+
+/* An unknown column, a missing required one, a repeated one: one fatal line each,
+ * nothing sent, no summary. */
+static void test_header_errors(void **state) {
+    (void)state;
+    static const struct {
+        const char *text;
+        const char *err;
+    } cases[] = {
+        {"name,qty,colour\nx,1,red\n",
+         "cloop: t.csv:1: unknown column 'colour' (known: name, qty, note)\n"},
+        {"name,note\nx,y\n", "cloop: t.csv:1: missing column 'qty' (required: name, qty)\n"},
+        {"name,qty,Name\nx,1,y\n", "cloop: t.csv:1: column 'name' appears twice\n"},
+        {"\n\n", "cloop: t.csv: the file is empty: it needs a header line naming the columns "
+                 "(name, qty, note, ...)\n"},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        timport_t t;
+        result_t r;
+        run_import(&t, cases[i].text, strlen(cases[i].text), 500, 0, &r);
+        assert_int_equal(r.exit_code, CLI_EXIT_FAIL);
+        assert_string_equal(r.err, cases[i].err);
+        assert_string_equal(r.out, "");
+        assert_int_equal(t.nsent, 0);
+        assert_int_equal(t.base.rows_read, 0);
+    }
+}
+
+/* A bad row: exactly one error line, with its line number, and its chunk is not sent. */
+static void test_bad_row(void **state) {
+    (void)state;
+    timport_t t;
+    result_t r;
+    RUN(&t, "name,qty,note\nbolt,1,\"two\nlines\"\nnut,x1,\nwasher,3,\n", 500, 0, &r);
+    assert_int_equal(r.exit_code, CLI_EXIT_FAIL);
+    assert_int_equal(t.nsent, 0);
+    assert_int_equal(t.nchunks_sent, 0);
+    assert_int_equal(lines_starting(r.err, "t.csv:"), 1);
+    assert_string_equal(r.err,
+                        "cloop: t.csv: lines 2-5 (chunk 1, 3 rows) rejected, nothing in it was "
+                        "loaded\n"
+                        "t.csv:4: bad qty 'x1'\n"
+                        "cloop: t.csv: 1 of 1 chunks (3 rows) were rejected; fix the lines "
+                        "listed above and import the file again\n");
+    assert_string_equal(r.out, "file,rows_read,loaded,rejected_chunks,rejected_rows,chunks\n"
+                               "t.csv,3,0,1,3,1\n");
+}
+
+/* The engine's own row checks: field count, an empty required cell, UTF-8. */
+static void test_row_checks(void **state) {
+    (void)state;
+    timport_t t;
+    result_t r;
+    RUN(&t, "name,qty,note\na,1,x,extra\n,2,\nb\xff,3,\nc,4,\n", 500, 0, &r);
+    assert_int_equal(r.exit_code, CLI_EXIT_FAIL);
+    assert_int_equal(t.nsent, 0);
+    assert_int_equal(lines_starting(r.err, "t.csv:"), 3);
+    assert_non_null(strstr(r.err, "t.csv:2: expected 3 fields as in the header, found 4\n"));
+    assert_non_null(strstr(r.err, "t.csv:3: empty name\n"));
+    assert_non_null(strstr(r.err, "t.csv:4: name is not valid UTF-8 text\n"));
+}
+
+/* Chunks of 3: the one holding a bad row is rejected, the others are sent; the summary
+ * counts rows, chunks and rejections. */
+static void test_chunking(void **state) {
+    (void)state;
+    timport_t t;
+    result_t r;
+    RUN(&t, "name,qty\na,1\nb,2\nc,3\nd,4\ne,bad\nf,6\ng,7\n", 3, 0, &r);
+    assert_int_equal(r.exit_code, CLI_EXIT_FAIL);
+    assert_int_equal(t.nchunks_sent, 2);
+    assert_int_equal(t.chunk_rows_sent[0], 3);
+    assert_int_equal(t.chunk_rows_sent[1], 1);
+    assert_int_equal(t.nsent, 4);
+    expect_row(&t, 0, "a", "1", "", 2);
+    expect_row(&t, 2, "c", "3", "", 4);
+    expect_row(&t, 3, "g", "7", "", 8);
+    assert_string_equal(r.err,
+                        "cloop: t.csv: lines 5-7 (chunk 2, 3 rows) rejected, nothing in it was "
+                        "loaded\n"
+                        "t.csv:6: bad qty 'bad'\n"
+                        "cloop: t.csv: 1 of 3 chunks (3 rows) were rejected; fix the lines "
+                        "listed above and import the file again\n");
+    assert_string_equal(r.out, "file,rows_read,loaded,rejected_chunks,rejected_rows,chunks\n"
+                               "t.csv,7,4,1,3,3\n");
+    sent_free(&t);
+}
+
+/* Many rows across the engine's 64 KiB read blocks, in chunks of 7: every row arrives
+ * once, in order, with its line. */
+static void test_chunking_blocks(void **state) {
+    (void)state;
+    enum { ROWS = 60, CHUNK = 7 };
+    char *text = malloc(200000);
+    assert_non_null(text);
+    size_t o = (size_t)sprintf(text, "name,qty,note\n");
+    char pad[3001];
+    memset(pad, 'p', sizeof pad - 1);
+    pad[sizeof pad - 1] = '\0';
+    for (int i = 0; i < ROWS; i++)
+        o += (size_t)sprintf(text + o, "row%d,%d,\"%s\"\n", i, i, pad); /* ~3 KiB a row */
+    assert_true(o > 2 * 65536);
+    timport_t t;
+    result_t r;
+    run_import(&t, text, o, CHUNK, 0, &r);
+    free(text);
+    assert_int_equal(r.exit_code, CLI_EXIT_OK);
+    assert_string_equal(r.err, "");
+    assert_int_equal(t.nsent, ROWS);
+    assert_int_equal(t.nchunks_sent, (ROWS + CHUNK - 1) / CHUNK);
+    for (size_t c = 0; c + 1 < t.nchunks_sent; c++)
+        assert_int_equal(t.chunk_rows_sent[c], CHUNK);
+    assert_int_equal(t.chunk_rows_sent[t.nchunks_sent - 1], ROWS % CHUNK);
+    for (int i = 0; i < ROWS; i++) {
+        char name[16], qty[16];
+        snprintf(name, sizeof name, "row%d", i);
+        snprintf(qty, sizeof qty, "%d", i);
+        expect_row(&t, (size_t)i, name, qty, pad, (uint32_t)i + 2);
+    }
+    sent_free(&t);
+}
+
+/* The "server" rejects a chunk with a row error: reported with the line it names, the
+ * import goes on. */
+static void test_server_rejects_chunk(void **state) {
+    (void)state;
+    timport_t t;
+    result_t r;
+    RUN(&t, "name,qty\na,1\nb,2\nc,3\nd,4\n", 2, 5, &r);
+    assert_int_equal(r.exit_code, CLI_EXIT_FAIL);
+    assert_int_equal(t.nsent, 2);
+    assert_string_equal(r.err,
+                        "cloop: t.csv: lines 4-5 (chunk 2, 2 rows) rejected, nothing in it was "
+                        "loaded\n"
+                        "t.csv:5: no such thing on the server\n"
+                        "cloop: t.csv: 1 of 2 chunks (2 rows) were rejected; fix the lines "
+                        "listed above and import the file again\n");
+    sent_free(&t);
+}
+
+/* Malformed CSV stops the import with one line naming where; the chunks before stay.
+ * A quote left open names the line its record starts on, not the previous record's. */
+static void test_malformed(void **state) {
+    (void)state;
+    timport_t t;
+    result_t r;
+    RUN(&t, "name,qty\na,1\nb,2\nc\"x,3\n", 2, 0, &r);
+    assert_int_equal(r.exit_code, CLI_EXIT_FAIL);
+    assert_int_equal(t.nsent, 2);
+    assert_int_equal(count_lines(r.err), 1);
+    assert_int_equal(lines_starting(r.err, "cloop: t.csv:4: malformed CSV ("), 1);
+    sent_free(&t);
+
+    RUN(&t, "name,qty\na,1\n\"open,2\n", 500, 0, &r);
+    assert_int_equal(r.exit_code, CLI_EXIT_FAIL);
+    assert_int_equal(t.nsent, 0);
+    assert_string_equal(r.err,
+                        "cloop: t.csv:3: malformed CSV: a quoted field is not closed before "
+                        "the end of the file\n"
+                        "cloop: t.csv: the import stopped; nothing from line 2 on was loaded\n");
+}
+
+static int setup(void **state) {
+    (void)state;
+    const char *tmp = getenv("CL_TEST_TMP");
+    char cmd[PATH_MAX + 32];
+    if (tmp && *tmp) {
+        snprintf(cmd, sizeof cmd, "mkdir -p '%s'", tmp);
+        if (system(cmd) != 0) return -1;
+    }
+    snprintf(dir, sizeof dir, "%s/csv-XXXXXX", tmp && *tmp ? tmp : "/tmp");
+    return mkdtemp(dir) ? 0 : -1;
+}
+
+static int teardown(void **state) {
+    (void)state;
+    char cmd[PATH_MAX + 16];
+    snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
+    return system(cmd) == 0 ? 0 : -1;
+}
+
+int main(void) {
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_bom_crlf),
+        cmocka_unit_test(test_quoted_fields),
+        cmocka_unit_test(test_header_order),
+        cmocka_unit_test(test_header_errors),
+        cmocka_unit_test(test_bad_row),
+        cmocka_unit_test(test_row_checks),
+        cmocka_unit_test(test_chunking),
+        cmocka_unit_test(test_chunking_blocks),
+        cmocka_unit_test(test_server_rejects_chunk),
+        cmocka_unit_test(test_malformed),
+    };
+    return cmocka_run_group_tests(tests, setup, teardown);
+}
