@@ -30,12 +30,11 @@
 #include <string.h>
 #include <strings.h>
 
-#include <openssl/evp.h>
-
 #include "domain.h"
 #include "handler.h"
 #include "log.h"
 #include "msg.h"
+#include "sha256.h"
 #include "sqlutil.h"
 #include "ticket_fsm.h"
 #include "ticket_row.h"
@@ -529,8 +528,10 @@ static void item_params_free(item_params_t *p) {
     free(p->data);
 }
 
+_Static_assert(CL_SHA256_LEN == CL_LIM_PHOTO_SHA256_BYTES, "a photo is stored under its SHA-256");
+
 /* The photos' hashes and bytes as binary arrays, in the order their positions are
- * listed (item by item); false when out of memory. */
+ * listed (item by item); false when out of memory (or the hash failed). */
 static bool photo_arrays(const cl_pb_item_batch_t *m, size_t n, item_params_t *p) {
     uint8_t *hashes = malloc(n ? n * CL_LIM_PHOTO_SHA256_BYTES : 1);
     const uint8_t **sha = calloc(n ? n : 1, sizeof *sha), **data = calloc(n ? n : 1, sizeof *data);
@@ -541,10 +542,8 @@ static bool photo_arrays(const cl_pb_item_batch_t *m, size_t n, item_params_t *p
     for (size_t i = 0; ok && i < m->n_items; i++) {
         for (size_t j = 0; ok && j < m->items[i]->n_photos; j++, k++) {
             const cl_pb_photo_t *ph = m->items[i]->photos[j];
-            unsigned mdlen = 0;
             uint8_t *md = hashes + k * CL_LIM_PHOTO_SHA256_BYTES;
-            ok = EVP_Digest(ph->data.data, ph->data.len, md, &mdlen, EVP_sha256(), NULL) == 1 &&
-                 mdlen == CL_LIM_PHOTO_SHA256_BYTES;
+            ok = cl_sha256(ph->data.data, ph->data.len, md) == CL_OK;
             sha[k] = md;
             sha_lens[k] = CL_LIM_PHOTO_SHA256_BYTES;
             data[k] = ph->data.data;

@@ -241,6 +241,14 @@ as clerk inspect record --project "$p1" --unit 2-1-2504 --round handover --date 
 check "inspect record with a photo: a ticket open with the waterproofing contractor" \
     eval '[ "$rc" = 0 ] && [ "$(csv_col state)" = open ] &&
           [ "$(csv_col contractor_id)" = "${con[waterproofing]}" ] && [ -n "$(csv_col number)" ]'
+# The photo travels as its own bytes (a binary bytea[] parameter): stored whole, under
+# the SHA-256 of the file, and linked to the item.
+photo_row=$(psql "$CLOSELOOP_DB_CONNINFO" -At -F, -c "SELECT encode(p.sha256, 'hex'), p.size,
+    encode(sha256(p.data), 'hex'), p.mime FROM item_photos ip JOIN photos p USING (sha256)
+    WHERE ip.item_id = '$hand_id'")
+want_sha=$(sha256sum "$work/wc.png" | cut -d' ' -f1)
+check "... its photo is stored whole under the file's SHA-256" \
+    test "$photo_row" = "$want_sha,$(stat -c %s "$work/wc.png"),$want_sha,image/png"
 as clerk inspect record --project "$p1" --unit 2-1-2504 --round handover --date "$D" \
     --inspector 李工 --location 卫生间 --category waterproofing --severity major \
     --item-id "$hand_id" --format csv 卫生间门槛石渗水
