@@ -387,10 +387,9 @@ static void test_scope_knows_every_role(void **state) {
     }
 }
 
-static int group_setup(void **state) {
-    (void)state;
-    if (pgtest_start(&pg) != 0 || pgtest_apply_migrations(&pg) != 0) return -1;
-    conn = PQconnectdb(pg.conninfo);
+/* The connection the tests share. */
+static int open_conn(pgtest_t *cluster) {
+    conn = PQconnectdb(cluster->conninfo);
     if (PQstatus(conn) != CONNECTION_OK) {
         fprintf(stderr, "connect: %s", PQerrorMessage(conn));
         return -1;
@@ -398,10 +397,9 @@ static int group_setup(void **state) {
     return 0;
 }
 
-static int group_teardown(void **state) {
-    (void)state;
+static int close_conn(pgtest_t *cluster) {
+    (void)cluster;
     PQfinish(conn);
-    pgtest_destroy(&pg);
     return 0;
 }
 
@@ -412,5 +410,6 @@ int main(void) {
         cmocka_unit_test(test_timeliness_function),
         cmocka_unit_test(test_scope_knows_every_role),
     };
-    return cmocka_run_group_tests(tests, group_setup, group_teardown);
+    const pgtest_group_t group = {.pg = &pg, .migrate = 1, .ready = open_conn, .done = close_conn};
+    return pgtest_run_group(&group, tests, ARRAY_LEN(tests));
 }
