@@ -36,11 +36,37 @@ static cl_client_t *client_of(const th_daemon_t *d, int with_cert) {
     return c;
 }
 
+/* Starts a daemon of the test's own with one setting ("KEY=VALUE") besides the defaults. */
+static void start_with(th_daemon_t *d, const char *setting) {
+    const char *env[] = {setting, NULL};
+    assert_int_equal(th_daemon_start(d, env), 0);
+}
+
 static cl_pb_ping_t make_ping(uint64_t t, uint32_t delay_ms) {
     cl_pb_ping_t p = CLOSELOOP__PING__INIT;
     p.client_time_ns = t;
     p.delay_ms = delay_ms;
     return p;
+}
+
+/* Sends n pings of 300 ms each at once on c and reads the n replies: how many were pongs,
+ * and how many were refused as too many in flight (each marked retryable). */
+static void slow_burst(cl_client_t *c, int n, int *pongs, int *limited) {
+    for (int i = 0; i < n; i++) {
+        cl_pb_ping_t p = make_ping((uint64_t)i, 300);
+        assert_int_equal(cl_client_send(c, cl_client_next_id(c), CL_MSG_PING, &p.base), CL_OK);
+    }
+    *pongs = *limited = 0;
+    for (int i = 0; i < n; i++) {
+        cl_reply_t r;
+        assert_int_equal(cl_client_recv(c, &r, 5000), CL_OK);
+        if (r.err == CL_OK) ++*pongs;
+        if (r.err == CL_ETOOMANY) {
+            assert_true(r.retryable);
+            ++*limited;
+        }
+        cl_reply_clear(&r);
+    }
 }
 
 static void ping_echoes_payload(void **state) {
@@ -162,24 +188,10 @@ static void unknown_type_and_bad_argument_keep_connection(void **state) {
 static void inflight_limit_rejects_with_retryable_error(void **state) {
     (void)state;
     th_daemon_t d;
-    const char *env[] = {"CLOSELOOP_SERVER_MAX_INFLIGHT=4", NULL};
-    assert_int_equal(th_daemon_start(&d, env), 0);
+    start_with(&d, "CLOSELOOP_SERVER_MAX_INFLIGHT=4");
     cl_client_t *c = client_of(&d, 0);
-    for (int i = 0; i < 6; i++) {
-        cl_pb_ping_t p = make_ping((uint64_t)i, 300);
-        assert_int_equal(cl_client_send(c, cl_client_next_id(c), CL_MSG_PING, &p.base), CL_OK);
-    }
-    int pongs = 0, limited = 0;
-    for (int i = 0; i < 6; i++) {
-        cl_reply_t r;
-        assert_int_equal(cl_client_recv(c, &r, 5000), CL_OK);
-        if (r.err == CL_OK) pongs++;
-        if (r.err == CL_ETOOMANY) {
-            assert_true(r.retryable);
-            limited++;
-        }
-        cl_reply_clear(&r);
-    }
+    int pongs, limited;
+    slow_burst(c, 6, &pongs, &limited);
     assert_int_equal(pongs, 4);
     assert_int_equal(limited, 2);
     cl_client_close(c);
@@ -191,8 +203,7 @@ static void inflight_limit_rejects_with_retryable_error(void **state) {
 static void requests_served_counts_only_handled_requests(void **state) {
     (void)state;
     th_daemon_t d;
-    const char *env[] = {"CLOSELOOP_SERVER_MAX_INFLIGHT=2", NULL};
-    assert_int_equal(th_daemon_start(&d, env), 0);
+    start_with(&d, "CLOSELOOP_SERVER_MAX_INFLIGHT=2");
     cl_client_t *c = client_of(&d, 0);
     cl_reply_t r;
     ProtobufCMessage *reply = NULL;
@@ -207,17 +218,8 @@ static void requests_served_counts_only_handled_requests(void **state) {
                      CL_EUNAVAIL);
 
     /* Three slow pings at once over a limit of two: two served, one refused. */
-    for (int i = 0; i < 3; i++) {
-        cl_pb_ping_t p = make_ping((uint64_t)i, 300);
-        assert_int_equal(cl_client_send(c, cl_client_next_id(c), CL_MSG_PING, &p.base), CL_OK);
-    }
-    int pongs = 0, limited = 0;
-    for (int i = 0; i < 3; i++) {
-        assert_int_equal(cl_client_recv(c, &r, 5000), CL_OK);
-        pongs += r.err == CL_OK;
-        limited += r.err == CL_ETOOMANY;
-        cl_reply_clear(&r);
-    }
+    int pongs, limited;
+    slow_burst(c, 3, &pongs, &limited);
     assert_int_equal(pongs, 2);
     assert_int_equal(limited, 1);
 
@@ -241,8 +243,7 @@ static void requests_served_counts_only_handled_requests(void **state) {
 static void required_client_certificate(void **state) {
     (void)state;
     th_daemon_t d;
-    const char *env[] = {"CLOSELOOP_TLS_REQUIRE_CLIENT_CERT=true", NULL};
-    assert_int_equal(th_daemon_start(&d, env), 0);
+    start_with(&d, "CLOSELOOP_TLS_REQUIRE_CLIENT_CERT=true");
     cl_client_t *anon = th_connect(&d, 0);
     if (anon) { /* TLS 1.3: the server may reject after the client finished */
         assert_int_not_equal(th_ping(anon, 1, 0), CL_OK);
@@ -281,8 +282,7 @@ static void tls12_refused_by_default_allowed_by_switch(void **state) {
     assert_int_equal(s_client(&shared, "-tls1_3"), 0);
     assert_int_not_equal(s_client(&shared, "-tls1_2"), 0);
     th_daemon_t d;
-    const char *env[] = {"CLOSELOOP_TLS_ALLOW_TLS12=true", NULL};
-    assert_int_equal(th_daemon_start(&d, env), 0);
+    start_with(&d, "CLOSELOOP_TLS_ALLOW_TLS12=true");
     assert_int_equal(s_client(&d, "-tls1_2"), 0);
     assert_int_equal(s_client(&d, "-tls1_3"), 0);
     assert_int_equal(th_daemon_stop(&d), 0);

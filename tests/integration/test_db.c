@@ -31,22 +31,18 @@
 
 static pgtest_t pg; /* static so the atexit cleanup can reach it */
 
+/* The test's statements: one parameter, one column each. */
+#define TEST_STMT(stmt_name, text, col_names)                                                      \
+    {                                                                                              \
+        .name = (stmt_name), .where = "test_db.c", .sql = (text), .nparams = 1, .ncols = 1,        \
+        .cols = (col_names)                                                                        \
+    }
 static const char *const ten_cols[] = {"ten"};
 static const char *const nap_cols[] = {"nap"};
 enum { TEST_TIMES_TEN, TEST_NAP, TEST_NSTMTS };
 static const cl_db_stmt_t test_stmts[TEST_NSTMTS] = {
-    [TEST_TIMES_TEN] = {.name = "test_times_ten",
-                        .where = "test_db.c",
-                        .sql = "SELECT $1::int * 10 AS ten",
-                        .nparams = 1,
-                        .ncols = 1,
-                        .cols = ten_cols},
-    [TEST_NAP] = {.name = "test_nap",
-                  .where = "test_db.c",
-                  .sql = "SELECT pg_sleep($1::float8) AS nap",
-                  .nparams = 1,
-                  .ncols = 1,
-                  .cols = nap_cols},
+    [TEST_TIMES_TEN] = TEST_STMT("test_times_ten", "SELECT $1::int * 10 AS ten", ten_cols),
+    [TEST_NAP] = TEST_STMT("test_nap", "SELECT pg_sleep($1::float8) AS nap", nap_cols),
 };
 
 /* A loop with a pool and a guard timer that ends a wait that hangs. */
