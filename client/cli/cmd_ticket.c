@@ -1240,7 +1240,9 @@ static int run_transition(const cli_settings_t *s, const tverb_def_t *v, int arg
         fprintf(sum, "%zu ticket%s: %zu done, %zu conflict%s, %zu failed\n", x.njobs,
                 x.njobs == 1 ? "" : "s", x.ok, x.conflicts, x.conflicts == 1 ? "" : "s", x.failed);
         fflush(sum);
-        rc = x.ok == x.njobs ? CLI_EXIT_OK : CLI_EXIT_FAIL;
+        rc = CLI_EXIT_OK; /* else the weightiest failure: 4, then 3, then 1 (conflicts) */
+        for (size_t i = 0; i < x.njobs; i++)
+            if (x.jobs[i].state != JOB_OK) rc = cli_exit_worse(rc, cli_exit_for(x.jobs[i].err));
     }
     cli_session_close(&ss);
 out:
@@ -1280,7 +1282,7 @@ static int ticket_dispatch(const cli_settings_t *s, int argc, char **argv) {
     "conflicts on stderr) and a summary; --format csv|json prints one row per ticket\n"            \
     "instead (summary on stderr). Exit status 0 when every ticket moved, 1 when any failed\n"      \
     "or hit a conflict (someone else changed it first), 2 for a bad command line or file\n"        \
-    "(nothing is sent then).\n"
+    "(nothing is sent then), 3 when any was refused, 4 when the server could not answer.\n"
 
 static const cli_verb_t ticket_verbs[] = {
     {"show", "cloop ticket show REF [--project ID]",
@@ -1620,7 +1622,7 @@ static int report_daily(const cli_settings_t *s, int argc, char **argv) {
 
 /* ---- report readiness ----------------------------------------------------------------- */
 
-#define EXIT_NOT_READY 3 /* readiness: the building is not ready for key handover */
+#define EXIT_NOT_READY CLI_EXIT_NOT_READY /* readiness: not ready for key handover */
 
 static int readiness_print(const cli_settings_t *s, const Closeloop__Readiness *r) {
     cli_format_t f = s->format;
@@ -1743,7 +1745,7 @@ static const cli_verb_t report_verbs[] = {
     {"readiness", "cloop report readiness --project ID --building NAME",
      "Key-handover readiness of a building: ready when every internal-inspection item is\n"
      "closed or decided not to fix; otherwise lists the blockers. Exit status 0 when\n"
-     "ready, 3 when NOT ready, 1 when the request failed.\n"
+     "ready, 5 when NOT ready, else the exit status of a failed request (cloop --help).\n"
      "\n"
      "example: cloop report readiness --project 1 --building 3栋\n",
      report_readiness},
