@@ -49,6 +49,16 @@ cl_call_t *cl_call_create_new(cl_req_t *req, const cl_call_kind_t *kind, const c
     return c;
 }
 
+void cl_call_project_list(cl_req_t *req, int64_t project_id, int stmt, const cl_call_kind_t *kind) {
+    if (!cl_req_need_id(req, "project_id", project_id)) return;
+    cl_call_t *c = cl_call_list_new(req, kind, "no such project");
+    if (!c) return; /* answered */
+    char project[24];
+    const char *params[] = {CL_CALL_SCOPE(c), cl_sql_int_param(project, project_id)};
+    const cl_call_stmt_t st = {stmt, params, NULL};
+    cl_call_run(c, false, &st, 1, cl_call_list_done);
+}
+
 void cl_call_free(cl_call_t *c) {
     CL_ASSERT(c->magic == CL_CALL_MAGIC);
     c->magic = 0;

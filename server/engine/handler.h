@@ -108,6 +108,15 @@ CL_MUSTCHECK cl_call_t *cl_call_list_new(cl_req_t *req, const cl_call_kind_t *ki
 CL_MUSTCHECK cl_call_t *cl_call_create_new(cl_req_t *req, const cl_call_kind_t *kind,
                                            const char *key, const char *taken);
 
+/* A whole request for one project's records: project_id checked, then statement stmt
+ * (parameters: the session scope and the project) streamed as records of kind; "no such
+ * project" when the project is missing or out of scope. Use CL_PROJECT_LIST, which
+ * checks the statement's parameters at compile time. */
+void cl_call_project_list(cl_req_t *req, int64_t project_id, int stmt, const cl_call_kind_t *kind);
+#define CL_PROJECT_LIST(req, project_id, name, kind)                                               \
+    (CL_STATIC_CHECK(CL_NPARAMS(name) == 5, #name " takes the session scope and a project"),       \
+     cl_call_project_list((req), (project_id), CL_SQL(name), (kind)))
+
 /* Frees the call; a second free of the same call asserts. */
 void cl_call_free(cl_call_t *c);
 

@@ -229,13 +229,7 @@ void cl_insp_round_create(cl_req_t *req) {
 
 void cl_insp_round_list(cl_req_t *req) {
     const cl_pb_round_list_req_t *m = (const cl_pb_round_list_req_t *)req->msg;
-    if (!cl_req_need_id(req, "project_id", m->project_id)) return;
-    cl_call_t *c = cl_call_list_new(req, &round_kind, "no such project");
-    if (!c) return; /* answered */
-    char project[24];
-    const cl_call_stmt_t st =
-        CL_STMT(insp_round_list, CL_CALL_SCOPE(c), cl_sql_int_param(project, m->project_id));
-    cl_call_run(c, false, &st, 1, cl_call_list_done);
+    CL_PROJECT_LIST(req, m->project_id, insp_round_list, &round_kind);
 }
 
 /* ------------------------------------------------------------------ items */

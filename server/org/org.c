@@ -441,13 +441,7 @@ void cl_org_building_create(cl_req_t *req) {
 
 void cl_org_building_list(cl_req_t *req) {
     const pb_building_list_t *m = (const pb_building_list_t *)req->msg;
-    if (!cl_req_need_id(req, "project_id", m->project_id)) return;
-    cl_call_t *c = cl_call_list_new(req, &kind_building, "no such project");
-    if (!c) return; /* answered */
-    char project[24];
-    const cl_call_stmt_t st =
-        CL_STMT(org_building_list, CL_CALL_SCOPE(c), cl_sql_int_param(project, m->project_id));
-    cl_call_run(c, false, &st, 1, cl_call_list_done);
+    CL_PROJECT_LIST(req, m->project_id, org_building_list, &kind_building);
 }
 
 void cl_org_unit_create(cl_req_t *req) {
