@@ -12,14 +12,37 @@
 #include "cli_config.h"
 #include "output.h"
 
+/* cloop's exit status, the same for every command, so a script can tell "fix the
+ * request" (1) from "fix the command line" (2), "log in or ask for the right" (3) and
+ * "try again later" (4). A failed request's CL_E* code becomes one of these only through
+ * cli_exit_for. */
 enum {
-    CLI_EXIT_OK = 0,    /* everything worked */
-    CLI_EXIT_FAIL = 1,  /* the request failed (network, TLS, server error) */
-    CLI_EXIT_USAGE = 2, /* bad command line or configuration */
+    CLI_EXIT_OK = 0,          /* everything worked */
+    CLI_EXIT_FAIL = 1,        /* the server answered with an error (not found, invalid,
+                                 conflict ...), or a local failure (memory, output, files) */
+    CLI_EXIT_USAGE = 2,       /* bad command line or configuration */
+    CLI_EXIT_REFUSED = 3,     /* not logged in, session expired, or the role may not */
+    CLI_EXIT_UNREACHABLE = 4, /* network, TLS, timeout, or the server unavailable, shutting
+                                 down, busy or failing inside */
+    CLI_EXIT_NOT_READY = 5,   /* report readiness only: the building has blockers */
 };
 
 /* Prints "cloop: <message>" on stderr. */
 void cli_errorf(const char *fmt, ...) CL_PRINTF(1, 2);
+
+/* The exit status for a request that failed with rc (a CL_E* code, from a reply or from
+ * the connection): CLI_EXIT_REFUSED for CL_EUNAUTH and CL_EFORBIDDEN, CLI_EXIT_UNREACHABLE
+ * when the server could not be reached or could not answer, CLI_EXIT_USAGE for
+ * CL_ECONFIG, CLI_EXIT_FAIL for any other error; CLI_EXIT_OK for CL_OK. */
+int cli_exit_for(int rc);
+
+/* Of two exit statuses, the one to report when a command met both (a batch of requests):
+ * unreachable before refused before usage before failed before success. */
+int cli_exit_worse(int a, int b);
+
+/* Reports a failed request, "cloop: <why>" (cl_strerror(rc) when why is NULL or empty),
+ * and returns cli_exit_for(rc). */
+int cli_request_failed(int rc, const char *why);
 
 /* Matches argv[*i] against an option taking a value, in the forms "-n 5", "-n5" (short
  * only), "--count 5" and "--count=5"; shortopt or longopt may be NULL. Returns 1 and

@@ -93,6 +93,47 @@ int cli_new_key(char key[37]) {
     return -1;
 }
 
+int cli_exit_for(int rc) {
+    switch (rc) {
+    case CL_OK: return CLI_EXIT_OK;
+    case CL_EUNAUTH:
+    case CL_EFORBIDDEN: return CLI_EXIT_REFUSED;
+    /* Nothing wrong with the request: the same one may work later, or elsewhere. */
+    case CL_EIO:
+    case CL_ETLS:
+    case CL_ECLOSED:
+    case CL_ETIMEDOUT:
+    case CL_EUNAVAIL:
+    case CL_ESHUTDOWN:
+    case CL_ETOOMANY:
+    case CL_EINTERNAL: return CLI_EXIT_UNREACHABLE;
+    case CL_ECONFIG: return CLI_EXIT_USAGE;
+    /* Not found, invalid, conflict, a frame or message either side refused, out of
+     * memory: sending the same request again would fail the same way. */
+    default: return CLI_EXIT_FAIL;
+    }
+}
+
+/* How much an exit status outweighs another in cli_exit_worse. */
+static int exit_weight(int code) {
+    switch (code) {
+    case CLI_EXIT_OK: return 0;
+    case CLI_EXIT_USAGE: return 2;
+    case CLI_EXIT_REFUSED: return 3;
+    case CLI_EXIT_UNREACHABLE: return 4;
+    default: return 1;
+    }
+}
+
+int cli_exit_worse(int a, int b) {
+    return exit_weight(b) > exit_weight(a) ? b : a;
+}
+
+int cli_request_failed(int rc, const char *why) {
+    cli_errorf("%s", why && *why ? why : cl_strerror(rc));
+    return cli_exit_for(rc);
+}
+
 int cli_print_table(const cli_settings_t *s, const cli_table_t *t) {
     if (cli_table_print(t, s->format, stdout) != CL_OK) {
         cli_errorf("cannot write the output");

@@ -195,18 +195,18 @@ int cmd_login(const cli_settings_t *s, int argc, char **argv) {
         return CLI_EXIT_USAGE;
 
     cl_client_t *c = NULL;
-    if (cl_client_connect(&o, &c, err, sizeof err) != CL_OK) {
+    int rc = cl_client_connect(&o, &c, err, sizeof err);
+    if (rc != CL_OK) {
         explicit_bzero(password, sizeof password);
-        cli_errorf("%s", err);
-        return CLI_EXIT_FAIL;
+        return cli_request_failed(rc, err);
     }
     ProtobufCMessage *m = NULL;
-    int rc = cl_client_login(c, user, password, &m);
+    rc = cl_client_login(c, user, password, &m);
     explicit_bzero(password, sizeof password);
     if (rc != CL_OK) {
-        cli_errorf("%s", cl_client_error(c));
+        rc = cli_request_failed(rc, cl_client_error(c));
         cl_client_close(c);
-        return CLI_EXIT_FAIL;
+        return rc;
     }
     Closeloop__LoginReply *lr = (Closeloop__LoginReply *)m;
     int exit_code = CLI_EXIT_OK;
@@ -264,8 +264,9 @@ int cmd_logout(const cli_settings_t *s, int argc, char **argv) {
     char why[512] = "";
     cl_client_opts_t o;
     cl_client_t *c = NULL;
-    if (cli_client_opts(s, &o, why, sizeof why) == CL_OK &&
-        cl_client_connect(&o, &c, why, sizeof why) == CL_OK) {
+    rc = cli_client_opts(s, &o, why, sizeof why);
+    if (rc == CL_OK) rc = cl_client_connect(&o, &c, why, sizeof why);
+    if (rc == CL_OK) {
         ProtobufCMessage *m = NULL;
         rc = cl_client_resume(c, token, &m);
         cl_msg_free(m);
@@ -275,12 +276,12 @@ int cmd_logout(const cli_settings_t *s, int argc, char **argv) {
             rc = cl_client_call(c, CL_MSG_LOGOUT_REQ, &req.base, CL_MSG_OK, &m);
             cl_msg_free(m);
         }
-        if (rc == CL_EUNAUTH)
+        if (rc == CL_EUNAUTH) {
             said = "the session had already ended";
-        else if (rc != CL_OK)
+            rc = CL_OK;
+        } else if (rc != CL_OK) {
             snprintf(why, sizeof why, "%s", cl_client_error(c));
-        else
-            why[0] = '\0';
+        }
         cl_client_close(c);
     }
     explicit_bzero(token, sizeof token);
@@ -288,11 +289,11 @@ int cmd_logout(const cli_settings_t *s, int argc, char **argv) {
         cli_errorf("%s", err);
         exit_code = CLI_EXIT_FAIL;
     }
-    if (why[0] && !said) {
+    if (rc != CL_OK) {
         cli_errorf("%s; the token was deleted here, but the session stays valid on the server "
                    "until it expires",
-                   why);
-        return CLI_EXIT_FAIL;
+                   why[0] ? why : cl_strerror(rc));
+        return cli_exit_worse(exit_code, cli_exit_for(rc));
     }
     if (exit_code == CLI_EXIT_OK) {
         if (said)

@@ -42,16 +42,15 @@ int cmd_info(const cli_settings_t *s, int argc, char **argv) {
         return CLI_EXIT_USAGE;
     }
     cl_client_t *c = NULL;
-    if (cl_client_connect(&opts, &c, err, sizeof err) != CL_OK) {
-        cli_errorf("%s", err);
-        return CLI_EXIT_FAIL;
-    }
+    int crc = cl_client_connect(&opts, &c, err, sizeof err);
+    if (crc != CL_OK) return cli_request_failed(crc, err);
     cl_pb_info_req_t req = CLOSELOOP__SERVER_INFO_REQUEST__INIT;
     ProtobufCMessage *m = NULL;
-    if (cl_client_call(c, CL_MSG_SERVER_INFO_REQ, &req.base, CL_MSG_SERVER_INFO, &m) != CL_OK) {
-        cli_errorf("%s", cl_client_error(c));
+    crc = cl_client_call(c, CL_MSG_SERVER_INFO_REQ, &req.base, CL_MSG_SERVER_INFO, &m);
+    if (crc != CL_OK) {
+        crc = cli_request_failed(crc, cl_client_error(c));
         cl_client_close(c);
-        return CLI_EXIT_FAIL;
+        return crc;
     }
     const cl_pb_info_t *info = (const cl_pb_info_t *)m;
 

@@ -56,6 +56,7 @@ typedef struct ping_worker {
     uint64_t end_ns;  /* when its last request finished */
     char tls[16];     /* negotiated TLS version */
     char err[512];    /* its first error */
+    int err_rc;       /* the CL_E* code of that error, for the exit status */
 } ping_worker_t;
 
 static uint64_t now_ns(void) {
@@ -80,12 +81,14 @@ void cmd_ping_help(FILE *out) {
             "  --depth D           requests in flight per connection (default 1)\n"
             "  --size BYTES        payload bytes the server echoes back (default 0)\n"
             "\n"
-            "Exit status 0 when every ping got its pong, 1 otherwise.\n");
+            "Exit status 0 when every ping got its pong; else 4 when the server could not\n"
+            "be reached or could not answer, 1 when it answered with an error.\n");
 }
 
-CL_PRINTF(2, 3)
-static void worker_error(ping_worker_t *w, const char *fmt, ...) {
+CL_PRINTF(3, 4)
+static void worker_error(ping_worker_t *w, int rc, const char *fmt, ...) {
     if (w->err[0]) return;
+    w->err_rc = rc;
     va_list ap;
     va_start(ap, fmt);
     vsnprintf(w->err, sizeof w->err, fmt, ap);
@@ -97,7 +100,7 @@ static int pong_ok(ping_worker_t *w, const ProtobufCMessage *m, uint64_t sent_ns
     const cl_pb_pong_t *p = (const cl_pb_pong_t *)m;
     if (p->client_time_ns != sent_ns || p->payload.len != w->job->size ||
         (w->job->size && memcmp(p->payload.data, w->job->payload, w->job->size) != 0)) {
-        worker_error(w, "the server echoed a different ping than was sent");
+        worker_error(w, CL_EBADMSG, "the server echoed a different ping than was sent");
         return -1;
     }
     return 0;
@@ -137,7 +140,7 @@ static void run_serial(ping_worker_t *w, cl_client_t *c) {
                 w->errors++;
             cl_msg_free(m);
         } else {
-            worker_error(w, "%s", cl_client_error(c));
+            worker_error(w, rc, "%s", cl_client_error(c));
             w->errors++;
             if (fatal(rc)) return;
             w->replied++;
@@ -151,8 +154,10 @@ static void run_serial(ping_worker_t *w, cl_client_t *c) {
 static void explain_close(ping_worker_t *w, cl_client_t *c) {
     cl_reply_t r;
     while (cl_client_recv(c, &r, 0) == CL_OK) {
-        if (r.req_id == 0 && (r.flags & CL_FRAME_FLAG_ERROR))
+        if (r.req_id == 0 && (r.flags & CL_FRAME_FLAG_ERROR)) {
             snprintf(w->err, sizeof w->err, "server error: %s", r.errmsg);
+            w->err_rc = r.err;
+        }
         cl_reply_clear(&r);
     }
 }
@@ -165,7 +170,7 @@ static void run_pipelined(ping_worker_t *w, cl_client_t *c) {
     uint32_t inflight = 0;
     uint64_t sent = 0, finished = 0;
     if (!ids || !t0s) {
-        worker_error(w, "out of memory");
+        worker_error(w, CL_ENOMEM, "out of memory");
         goto out;
     }
     while (finished < w->share) {
@@ -174,8 +179,9 @@ static void run_pipelined(ping_worker_t *w, cl_client_t *c) {
             uint32_t id = cl_client_next_id(c);
             uint64_t t0 = now_ns();
             build_ping(w->job, &p, t0);
-            if (cl_client_send(c, id, CL_MSG_PING, &p.base) != CL_OK) {
-                worker_error(w, "%s", cl_client_error(c));
+            int rc = cl_client_send(c, id, CL_MSG_PING, &p.base);
+            if (rc != CL_OK) {
+                worker_error(w, rc, "%s", cl_client_error(c));
                 explain_close(w, c);
                 goto out;
             }
@@ -185,8 +191,9 @@ static void run_pipelined(ping_worker_t *w, cl_client_t *c) {
             sent++;
         }
         cl_reply_t r;
-        if (cl_client_recv(c, &r, -1) != CL_OK) {
-            worker_error(w, "%s", cl_client_error(c));
+        int rc = cl_client_recv(c, &r, -1);
+        if (rc != CL_OK) {
+            worker_error(w, rc, "%s", cl_client_error(c));
             explain_close(w, c);
             goto out;
         }
@@ -195,8 +202,10 @@ static void run_pipelined(ping_worker_t *w, cl_client_t *c) {
         while (j < inflight && ids[j] != r.req_id)
             j++;
         if (j == inflight) { /* not one of ours (a push, or a stray): skip it */
-            if (r.req_id == 0 && (r.flags & CL_FRAME_FLAG_ERROR))
+            if (r.req_id == 0 && (r.flags & CL_FRAME_FLAG_ERROR)) {
                 snprintf(w->err, sizeof w->err, "server error: %s", r.errmsg);
+                w->err_rc = r.err;
+            }
             cl_reply_clear(&r);
             continue;
         }
@@ -206,11 +215,12 @@ static void run_pipelined(ping_worker_t *w, cl_client_t *c) {
         t0s[j] = t0s[inflight];
         w->replied++;
         if (r.err != CL_OK) {
-            worker_error(w, "%s%s", (r.flags & CL_FRAME_FLAG_ERROR) ? "server error: " : "",
+            worker_error(w, r.err, "%s%s", (r.flags & CL_FRAME_FLAG_ERROR) ? "server error: " : "",
                          r.errmsg);
             w->errors++;
         } else if (r.type != CL_MSG_PONG) {
-            worker_error(w, "the server replied with %s instead of Pong", cl_msg_type_name(r.type));
+            worker_error(w, CL_EBADMSG, "the server replied with %s instead of Pong",
+                         cl_msg_type_name(r.type));
             w->errors++;
         } else if (pong_ok(w, r.msg, t0) == 0) {
             w->rtt_ns[w->nrtt++] = t1 - t0;
@@ -231,8 +241,9 @@ static void *worker_main(void *arg) {
     ping_job_t *job = w->job;
     cl_client_t *c = NULL;
     char err[512];
-    if (cl_client_connect(&job->opts, &c, err, sizeof err) != CL_OK)
-        worker_error(w, "%s", err);
+    int rc = cl_client_connect(&job->opts, &c, err, sizeof err);
+    if (rc != CL_OK)
+        worker_error(w, rc, "%s", err);
     else
         snprintf(w->tls, sizeof w->tls, "%s", cl_client_tls_version(c));
 
@@ -423,7 +434,7 @@ int cmd_ping(const cli_settings_t *s, int argc, char **argv) {
             w[i].started = 1;
             started++;
         } else {
-            worker_error(&w[i], "cannot start a thread for connection %" PRIu64, i + 1);
+            worker_error(&w[i], CL_ENOMEM, "cannot start a thread for connection %" PRIu64, i + 1);
             w[i].errors = w[i].share;
         }
     }
@@ -448,9 +459,12 @@ int cmd_ping(const cli_settings_t *s, int argc, char **argv) {
 
     uint64_t end = start, errors = 0, replied = 0, n = 0;
     const char *first_err = NULL, *tls = "";
+    rc = CLI_EXIT_OK;
     for (uint64_t i = 0; i < po.conns; i++) {
         if (w[i].started) pthread_join(w[i].tid, NULL);
         if (w[i].end_ns > end) end = w[i].end_ns;
+        if (w[i].errors)
+            rc = cli_exit_worse(rc, w[i].err_rc ? cli_exit_for(w[i].err_rc) : CLI_EXIT_FAIL);
         errors += w[i].errors;
         replied += w[i].replied;
         if (!first_err && w[i].err[0]) first_err = w[i].err;
@@ -465,13 +479,12 @@ int cmd_ping(const cli_settings_t *s, int argc, char **argv) {
     if (errors > 1 || (errors == 1 && po.count > 1))
         cli_errorf("%" PRIu64 " of %" PRIu64 " pings failed", errors, po.count);
 
-    rc = errors ? CLI_EXIT_FAIL : CLI_EXIT_OK;
     if (po.count == 1 && s->format == CLI_FMT_TABLE) {
         if (n == 1)
             printf("pong from %s: time=%.3f ms tls=%s\n", s->server, (double)all[0] / 1e6, tls);
     } else if (print_summary(s, &po, tls, errors, replied, all, n, end - start) != CL_OK) {
         cli_errorf("cannot write the output");
-        rc = CLI_EXIT_FAIL;
+        rc = cli_exit_worse(rc, CLI_EXIT_FAIL);
     }
 
     pthread_cond_destroy(&job.cv);

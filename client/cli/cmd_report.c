@@ -282,7 +282,7 @@ static int report_daily(const cli_settings_t *s, int argc, char **argv) {
 
 /* ---- report readiness ----------------------------------------------------------------- */
 
-#define EXIT_NOT_READY 3 /* readiness: the building is not ready for key handover */
+#define EXIT_NOT_READY CLI_EXIT_NOT_READY /* readiness: not ready for key handover */
 
 static int readiness_print(const cli_settings_t *s, const Closeloop__Readiness *r) {
     cli_format_t f = s->format;
@@ -405,7 +405,7 @@ static const cli_verb_t report_verbs[] = {
     {"readiness", "cloop report readiness --project ID --building NAME",
      "Key-handover readiness of a building: ready when every internal-inspection item is\n"
      "closed or decided not to fix; otherwise lists the blockers. Exit status 0 when\n"
-     "ready, 3 when NOT ready, 1 when the request failed.\n"
+     "ready, 5 when NOT ready, else the exit status of a failed request (cloop --help).\n"
      "\n"
      "example: cloop report readiness --project 1 --building 3栋\n",
      report_readiness},

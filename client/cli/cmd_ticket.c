@@ -971,7 +971,9 @@ static int run_transition(const cli_settings_t *s, const tverb_def_t *v, int arg
         fprintf(sum, "%zu ticket%s: %zu done, %zu conflict%s, %zu failed\n", x.njobs,
                 x.njobs == 1 ? "" : "s", x.ok, x.conflicts, x.conflicts == 1 ? "" : "s", x.failed);
         fflush(sum);
-        rc = x.ok == x.njobs ? CLI_EXIT_OK : CLI_EXIT_FAIL;
+        rc = CLI_EXIT_OK; /* else the weightiest failure: 4, then 3, then 1 (conflicts) */
+        for (size_t i = 0; i < x.njobs; i++)
+            if (x.jobs[i].state != JOB_OK) rc = cli_exit_worse(rc, cli_exit_for(x.jobs[i].err));
     }
     cli_session_close(&ss);
 out:
@@ -1011,7 +1013,7 @@ static int ticket_dispatch(const cli_settings_t *s, int argc, char **argv) {
     "conflicts on stderr) and a summary; --format csv|json prints one row per ticket\n"            \
     "instead (summary on stderr). Exit status 0 when every ticket moved, 1 when any failed\n"      \
     "or hit a conflict (someone else changed it first), 2 for a bad command line or file\n"        \
-    "(nothing is sent then).\n"
+    "(nothing is sent then), 3 when any was refused, 4 when the server could not answer.\n"
 
 static const cli_verb_t ticket_verbs[] = {
     {"show", "cloop ticket show REF [--project ID]",

@@ -59,7 +59,7 @@ void csv_import_fatal(csv_import_t *im, const char *fmt, ...) {
     va_end(ap);
     fputc('\n', stderr);
     im->stop = 1;
-    im->exit_code = CLI_EXIT_FAIL;
+    im->exit_code = cli_exit_worse(im->exit_code, CLI_EXIT_FAIL);
 }
 
 void csv_import_row_error(csv_import_t *im, uint32_t line, const char *fmt, ...) {
@@ -84,10 +84,10 @@ void csv_import_row_error(csv_import_t *im, uint32_t line, const char *fmt, ...)
 void csv_import_fail_session(csv_import_t *im, int rc) {
     progress_clear(im);
     if (im->ss) {
-        im->exit_code = cli_session_fail(im->ss, rc);
+        im->exit_code = cli_exit_worse(im->exit_code, cli_session_fail(im->ss, rc));
     } else { /* csv_import_stream without a session */
         cli_errorf("%s", cl_strerror(rc));
-        im->exit_code = CLI_EXIT_FAIL;
+        im->exit_code = cli_exit_worse(im->exit_code, cli_exit_for(rc));
     }
     im->stop = 1;
 }
@@ -188,6 +188,7 @@ static void chunk_flush(csv_import_t *im) {
         snprintf(why, sizeof why, "%s%s", im->ss ? cl_client_error(im->ss->c) : cl_strerror(rc),
                  rc == CL_ETOOBIG ? " (try a smaller --chunk)" : "");
         report_rejected(im, NULL, 0, why);
+        im->exit_code = cli_exit_worse(im->exit_code, cli_exit_for(rc));
     } else {
         csv_import_fail_session(im, rc);
         im->stop_line = im->first_line;
@@ -459,13 +460,13 @@ int csv_import_stream(csv_import_t *im, FILE *fp) {
         /* No summary when the header already failed: nothing could be read. */
         if ((im->rows_read > 0 || !im->stop) && print_summary(im) != CL_OK) {
             cli_errorf("cannot write the output");
-            im->exit_code = CLI_EXIT_FAIL;
+            im->exit_code = cli_exit_worse(im->exit_code, CLI_EXIT_FAIL);
         }
         if (im->rejected_chunks > 0) {
             cli_errorf("%s: %" PRIu64 " of %" PRIu64 " chunks (%" PRIu64 " rows) were rejected; "
                        "fix the lines listed above and import the file again",
                        im->file, im->rejected_chunks, im->chunks, im->rejected_rows);
-            im->exit_code = CLI_EXIT_FAIL;
+            im->exit_code = cli_exit_worse(im->exit_code, CLI_EXIT_FAIL);
         }
     }
     chunk_reset(im);

@@ -3,7 +3,9 @@
  * Global options may come before or after the subcommand; main takes them out and
  * hands the subcommand only its own arguments. Settings (flags > environment > config
  * file > defaults) are resolved only once a subcommand is about to run, so --help works
- * even with a broken config file. Exit codes: 0 ok, 1 the request failed, 2 usage. */
+ * even with a broken config file. Exit codes (cli.h): 0 ok, 1 the server answered with an
+ * error, 2 usage, 3 refused, 4 the server could not be reached or could not answer. */
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -89,7 +91,15 @@ static void main_help(FILE *out) {
             "token per server in $XDG_CONFIG_HOME/closeloop/session (default\n"
             "~/.config/closeloop/session, mode 0600); 'cloop logout' deletes it.\n"
             "\n"
-            "exit status: 0 success, 1 the request failed, 2 usage or configuration error.\n"
+            "exit status:\n"
+            "  0  success\n"
+            "  1  the server answered with an error (not found, invalid, conflict, a\n"
+            "     rejected import chunk), or a local failure (cannot write the output)\n"
+            "  2  usage or configuration error\n"
+            "  3  refused: not logged in, the session expired, or your role may not do this\n"
+            "  4  the server could not be reached or could not answer: network, TLS,\n"
+            "     timeout, server unavailable, shutting down or failing inside; try again\n"
+            "  (report readiness also exits 5 when the building is NOT ready)\n"
             "Run 'cloop <command> --help' for a command's options.\n");
 }
 

@@ -239,7 +239,7 @@ int cli_session_open(const cli_settings_t *s, cli_session_t *ss) {
     int rc = cli_session_load(s->server, ss->token, sizeof ss->token, err, sizeof err);
     if (rc == CL_ENOTFOUND) {
         cli_errorf("not logged in: run cloop login USER");
-        return CLI_EXIT_FAIL;
+        return cli_exit_for(CL_EUNAUTH);
     }
     if (rc < 0) {
         cli_errorf("%s", err);
@@ -247,13 +247,10 @@ int cli_session_open(const cli_settings_t *s, cli_session_t *ss) {
     }
     rc = connect_resume(ss, err, sizeof err);
     if (rc == CL_OK) return CLI_EXIT_OK;
-    if (rc == CL_EUNAUTH) {
-        forget_expired(ss);
-    } else {
-        cli_errorf("%s", err);
-    }
     explicit_bzero(ss->token, sizeof ss->token);
-    return rc == CL_ECONFIG ? CLI_EXIT_USAGE : CLI_EXIT_FAIL;
+    if (rc != CL_EUNAUTH) return cli_request_failed(rc, err);
+    forget_expired(ss);
+    return cli_exit_for(rc);
 }
 
 /* Whether rc means the connection can no longer be used, so a retry needs a new one. */
@@ -317,13 +314,12 @@ int cli_session_stream(cli_session_t *ss, uint16_t type, const ProtobufCMessage 
 }
 
 int cli_session_fail(cli_session_t *ss, int rc) {
-    if (rc == CL_EUNAUTH)
+    if (rc == CL_EUNAUTH) {
         forget_expired(ss);
-    else if (rc == CL_ENOMEM)
-        cli_errorf("out of memory");
-    else
-        cli_errorf("%s", ss->c ? cl_client_error(ss->c) : cl_strerror(rc));
-    return CLI_EXIT_FAIL;
+        return cli_exit_for(rc);
+    }
+    if (rc == CL_ENOMEM) return cli_request_failed(rc, "out of memory");
+    return cli_request_failed(rc, ss->c ? cl_client_error(ss->c) : NULL);
 }
 
 void cli_session_close(cli_session_t *ss) {

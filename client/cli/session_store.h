@@ -45,8 +45,10 @@ typedef struct cli_session {
 } cli_session_t;
 
 /* Connects and resumes the stored session of s->server. Returns CLI_EXIT_OK, or prints
- * why not ("not logged in: run cloop login USER", "session expired" after deleting the
- * stale token, a connection failure) and returns the exit code to use. */
+ * why not and returns the exit code to use: CLI_EXIT_REFUSED for "not logged in: run
+ * cloop login USER" and "session expired" (after deleting the stale token), else
+ * cli_exit_for the connection's failure (CLI_EXIT_FAIL when the session file cannot be
+ * read). */
 CL_MUSTCHECK int cli_session_open(const cli_settings_t *s, cli_session_t *ss);
 
 /* cl_client_call on the session, retrying up to twice with a short pause when the error
@@ -62,7 +64,7 @@ CL_MUSTCHECK int cli_session_stream(cli_session_t *ss, uint16_t type, const Prot
                                     void *arg);
 
 /* Reports a failed call: "cloop: <the server's sentence>"; for CL_EUNAUTH it deletes the
- * stale token and says the session expired. Returns CLI_EXIT_FAIL. */
+ * stale token and says the session expired. Returns cli_exit_for(rc). */
 int cli_session_fail(cli_session_t *ss, int rc);
 
 void cli_session_close(cli_session_t *ss);

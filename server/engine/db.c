@@ -108,6 +108,17 @@ struct cl_db {
 };
 
 static void conn_connect(pgconn_t *c);
+
+/* Whether a connection serves or may soon: up, or still on its first connect. */
+static bool pool_can_serve(const cl_db_t *db) {
+    for (unsigned i = 0; i < db->nconns; i++) {
+        pgc_state_t s = db->conns[i].state;
+        if (s == PGC_IDLE || s == PGC_BUSY ||
+            ((s == PGC_CONNECTING || s == PGC_PREPARING) && !db->conns[i].ever_up))
+            return true;
+    }
+    return false;
+}
 static void conn_lost(pgconn_t *c, int status, const char *why);
 static void conn_kick(cl_db_t *db);
 static void db_check_closed(cl_db_t *db);
@@ -290,13 +301,7 @@ static void conn_lost(pgconn_t *c, int status, const char *why) {
         batch_deliver(b);
     }
     /* With no connection able to serve, waiting batches fail now rather than hang. */
-    bool any_hope = false;
-    for (unsigned i = 0; i < db->nconns; i++) {
-        pgc_state_t s = db->conns[i].state;
-        if (s == PGC_IDLE || s == PGC_BUSY ||
-            ((s == PGC_CONNECTING || s == PGC_PREPARING) && !db->conns[i].ever_up))
-            any_hope = true;
-    }
+    bool any_hope = pool_can_serve(db);
     if (!any_hope)
         while (db->qhead) {
             cl_db_batch_t *q = db->qhead;
@@ -704,13 +709,7 @@ void cl_db_batch_run(cl_db_batch_t *b, cl_db_cb cb, void *arg) {
         batch_defer_fail(b, CL_EINTERNAL, "empty batch");
         return;
     }
-    bool any_hope = false;
-    for (unsigned i = 0; i < db->nconns; i++) {
-        pgc_state_t s = db->conns[i].state;
-        if (s == PGC_IDLE || s == PGC_BUSY ||
-            ((s == PGC_CONNECTING || s == PGC_PREPARING) && !db->conns[i].ever_up))
-            any_hope = true;
-    }
+    bool any_hope = pool_can_serve(db);
     if (!any_hope) {
         batch_defer_fail(b, CL_EUNAVAIL, "the database is unavailable; retry");
         return;
@@ -724,7 +723,8 @@ void cl_db_batch_run(cl_db_batch_t *b, cl_db_cb cb, void *arg) {
     conn_kick(db);
 }
 
-void cl_db_exec(cl_db_t *db, int stmt, const char *const *params, cl_db_cb cb, void *arg) {
+void cl_db_exec_bin(cl_db_t *db, int stmt, const char *const *params, const int *lengths,
+                    cl_db_cb cb, void *arg) {
     cl_db_batch_t *b = cl_db_batch_new(db);
     if (!b) {
         cl_db_result_t r = {
@@ -732,8 +732,12 @@ void cl_db_exec(cl_db_t *db, int stmt, const char *const *params, cl_db_cb cb, v
         cb(arg, &r);
         return;
     }
-    if (cl_db_batch_add(b, stmt, params, NULL) != CL_OK) b->n = 0;
+    if (cl_db_batch_add(b, stmt, params, lengths) != CL_OK) b->n = 0;
     cl_db_batch_run(b, cb, arg);
+}
+
+void cl_db_exec(cl_db_t *db, int stmt, const char *const *params, cl_db_cb cb, void *arg) {
+    cl_db_exec_bin(db, stmt, params, NULL, cb, arg);
 }
 
 static void on_handle_closed(uv_handle_t *h) {

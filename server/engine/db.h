@@ -110,7 +110,10 @@ void cl_db_batch_run(cl_db_batch_t *b, cl_db_cb cb, void *arg);
 /* Drops a batch that was never run. */
 void cl_db_batch_free(cl_db_batch_t *b);
 
-/* One statement as a batch: add + run. On an add failure cb is still called. */
+/* One statement as a batch: add + run. On an add failure cb is still called. The _bin
+ * form takes the lengths of the statement's binary parameters (cl_db_batch_add). */
 void cl_db_exec(cl_db_t *db, int stmt, const char *const *params, cl_db_cb cb, void *arg);
+void cl_db_exec_bin(cl_db_t *db, int stmt, const char *const *params, const int *lengths,
+                    cl_db_cb cb, void *arg);
 
 #endif

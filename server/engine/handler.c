@@ -28,6 +28,27 @@ void *cl_call_new(cl_req_t *req, size_t size) {
     return c;
 }
 
+cl_call_t *cl_call_list_new(cl_req_t *req, const cl_call_kind_t *kind, const char *notfound) {
+    cl_call_t *c = cl_call_new(req, sizeof *c);
+    if (!c) return NULL;
+    c->kind = kind;
+    if (notfound) snprintf(c->notfound, sizeof c->notfound, "%s", notfound);
+    return c;
+}
+
+cl_call_t *cl_call_create_new(cl_req_t *req, const cl_call_kind_t *kind, const char *key,
+                              const char *taken) {
+    cl_call_t *c = cl_call_list_new(req, kind, NULL);
+    if (!c) return NULL;
+    char kbuf[96];
+    snprintf(c->conflict, sizeof c->conflict, "%s", taken);
+    snprintf(c->lost, sizeof c->lost,
+             "idempotency key \"%s\" was already used by another request; retry to get its "
+             "result, or use a new key",
+             cl_utf8_clip(kbuf, sizeof kbuf, key));
+    return c;
+}
+
 void cl_call_free(cl_call_t *c) {
     CL_ASSERT(c->magic == CL_CALL_MAGIC);
     c->magic = 0;

@@ -97,6 +97,17 @@ typedef struct cl_call_stmt {
  * memory). */
 CL_MUSTCHECK void *cl_call_new(cl_req_t *req, size_t size);
 
+/* A plain call (a cl_call_t) whose statement returns records of kind; for a list,
+ * notfound (NULL: none) answers a result without any row at all. NULL after answering. */
+CL_MUSTCHECK cl_call_t *cl_call_list_new(cl_req_t *req, const cl_call_kind_t *kind,
+                                         const char *notfound);
+
+/* The same for a create with an idempotency key: a unique violation answers
+ * "<taken>" (e.g. "project already has a mock1 round"), and a key used by another
+ * request answers the lost sentence that says so. NULL after answering. */
+CL_MUSTCHECK cl_call_t *cl_call_create_new(cl_req_t *req, const cl_call_kind_t *kind,
+                                           const char *key, const char *taken);
+
 /* Frees the call; a second free of the same call asserts. */
 void cl_call_free(cl_call_t *c);
 

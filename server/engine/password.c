@@ -25,6 +25,7 @@
 #include "password.h"
 
 #include "msg.h"
+#include "sha256.h"
 
 #include <stdbool.h>
 #include <stdint.h>
@@ -53,8 +54,7 @@
 #define PW_PREFIX     "$argon2id$"
 #define PW_PREFIX_LEN (sizeof(PW_PREFIX) - 1)
 
-#define TOKEN_BYTES    32
-#define TOKEN_HASH_HEX (2 + 2 * 32 + 1) /* "\x", 64 hex digits, NUL */
+#define TOKEN_BYTES 32
 
 _Static_assert((TOKEN_BYTES * 4 + 2) / 3 == CL_TOKEN_LEN, "CL_TOKEN_LEN is base64url of 32 bytes");
 
@@ -295,24 +295,10 @@ int cl_token_new(char *out, size_t outlen) {
     return CL_OK;
 }
 
-void cl_token_hash_hex(const char *token, char *out, size_t outlen) {
-    static const char hex[] = "0123456789abcdef";
-    if (out == NULL || outlen == 0) return;
-    out[0] = '\0'; /* on any failure: matches no stored hash */
-    if (token == NULL || outlen < TOKEN_HASH_HEX) return;
-
-    unsigned char md[EVP_MAX_MD_SIZE];
-    unsigned int mdlen = 0;
-    if (EVP_Digest(token, strlen(token), md, &mdlen, EVP_sha256(), NULL) != 1 || mdlen != 32)
-        return;
-    char *p = out;
-    *p++ = '\\';
-    *p++ = 'x';
-    for (unsigned int i = 0; i < mdlen; i++) {
-        *p++ = hex[md[i] >> 4];
-        *p++ = hex[md[i] & 15];
-    }
-    *p = '\0';
+int cl_token_hash(const char *token, uint8_t out[CL_TOKEN_HASH_LEN]) {
+    memset(out, 0, CL_TOKEN_HASH_LEN);
+    if (token == NULL) return CL_EINVAL;
+    return cl_sha256(token, strlen(token), out) == CL_OK ? CL_OK : CL_EINTERNAL;
 }
 
 /* ---- secrets in decoded requests -------------------------------------------------- */

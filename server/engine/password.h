@@ -59,7 +59,9 @@ void cl_password_cleanse_request(ProtobufCMessage *msg);
 /* A new random session token, NUL-terminated (out >= CL_TOKEN_LEN + 1). */
 CL_MUSTCHECK int cl_token_new(char *out, size_t outlen);
 
-/* SHA-256 of the token as a bytea text literal "\x<64 hex>" (out >= 67 bytes). */
-void cl_token_hash_hex(const char *token, char *out, size_t outlen);
+/* The SHA-256 of the token, what sessions.token_hash stores, sent to PostgreSQL as a
+ * binary bytea parameter. CL_OK, or CL_EINVAL for no token / CL_EINTERNAL. */
+#define CL_TOKEN_HASH_LEN 32
+CL_MUSTCHECK int cl_token_hash(const char *token, uint8_t out[CL_TOKEN_HASH_LEN]);
 
 #endif

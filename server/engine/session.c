@@ -31,6 +31,9 @@
  * auth_login_lookup and auth_session_resume both begin with. */
 #define UCOL(col) CL_COL(user_rows, col)
 
+/* auth_session_resume's $1, the token's SHA-256, is sent binary (session.sql). */
+static const int resume_lengths[] = {CL_TOKEN_HASH_LEN, 0};
+
 const cl_session_t *cl_req_session(const cl_req_t *req) {
     return (const cl_session_t *)cl_conn_session(req->conn);
 }
@@ -208,13 +211,19 @@ static void on_password_checked(void *arg, int status, const char *encoded) {
         login_job_free(j);
         return;
     }
-    cl_token_hash_hex(j->token, s->token_hash, sizeof s->token_hash);
+    if (cl_token_hash(j->token, s->token_hash) != CL_OK) {
+        cl_req_fail(j->req, CL_EINTERNAL, "cannot create a session token");
+        login_job_free(j);
+        return;
+    }
+    static const int hash_len[] = {CL_TOKEN_HASH_LEN, 0, 0, 0}; /* $1 is binary */
     cl_db_batch_t *b = cl_db_batch_new(cl_req_db(j->req));
     if (!b ||
         cl_db_batch_add(b, CL_SQL(set_actor), CL_PARAMS(set_actor, s->actor_json), NULL) != CL_OK ||
         cl_db_batch_add(b, CL_SQL(auth_session_create),
-                        CL_PARAMS(auth_session_create, s->token_hash, user_id, j->addr, s->device),
-                        NULL) != CL_OK ||
+                        CL_PARAMS(auth_session_create, (const char *)s->token_hash, user_id,
+                                  j->addr, s->device),
+                        hash_len) != CL_OK ||
         (s->device[0] &&
          cl_db_batch_add(b, CL_SQL(auth_device_seen),
                          CL_PARAMS(auth_device_seen, s->device, s->company_id ? company : NULL),
@@ -305,7 +314,7 @@ void cl_auth_login(cl_req_t *req) {
 
 /* A session from an auth_session_resume row (NULL when out of memory). */
 static cl_session_t *session_from_resume(cl_req_t *req, const PGresult *res,
-                                         const char *token_hash) {
+                                         const uint8_t token_hash[CL_TOKEN_HASH_LEN]) {
     cl_session_t *s = malloc(sizeof *s);
     if (!s) return NULL;
     session_from_row(s, res);
@@ -314,7 +323,7 @@ static cl_session_t *session_from_resume(cl_req_t *req, const PGresult *res,
     snprintf(s->device_company, sizeof s->device_company, "%s",
              PQgetvalue(res, 0, CL_COL(auth_session_resume, device_company)));
     snprintf(s->device, sizeof s->device, "%s", cl_req_client_subject(req));
-    snprintf(s->token_hash, sizeof s->token_hash, "%s", token_hash);
+    memcpy(s->token_hash, token_hash, sizeof s->token_hash);
     session_set_actor(s, cl_req_peer(req));
     s->checked_at_ms = uv_now(cl_req_loop(req));
     return s;
@@ -332,9 +341,9 @@ static void on_resume_lookup(void *arg, const cl_db_result_t *r) {
         return;
     }
     const cl_pb_resume_req_t *in = (const cl_pb_resume_req_t *)req->msg;
-    char hash[72];
-    cl_token_hash_hex(in->token, hash, sizeof hash);
-    cl_session_t *s = session_from_resume(req, res, hash);
+    uint8_t hash[CL_TOKEN_HASH_LEN];
+    cl_session_t *s =
+        cl_token_hash(in->token, hash) == CL_OK ? session_from_resume(req, res, hash) : NULL;
     if (!s) {
         cl_req_fail(req, CL_ENOMEM, "out of memory");
         return;
@@ -382,8 +391,9 @@ static void on_revalidated(void *arg, const cl_db_result_t *r) {
 
 void cl_session_revalidate(cl_req_t *req) {
     const cl_session_t *s = cl_req_session(req);
-    cl_db_exec(cl_req_db(req), CL_SQL(auth_session_resume),
-               CL_PARAMS(auth_session_resume, s->token_hash, s->device), on_revalidated, req);
+    cl_db_exec_bin(cl_req_db(req), CL_SQL(auth_session_resume),
+                   CL_PARAMS(auth_session_resume, (const char *)s->token_hash, s->device),
+                   resume_lengths, on_revalidated, req);
 }
 
 void cl_auth_resume(cl_req_t *req) {
@@ -392,16 +402,19 @@ void cl_auth_resume(cl_req_t *req) {
         cl_req_fail(req, CL_EUNAUTH, "the session has expired or was ended; log in again");
         return;
     }
-    char hash[72];
-    cl_token_hash_hex(in->token, hash, sizeof hash);
-    cl_db_exec(cl_req_db(req), CL_SQL(auth_session_resume),
-               CL_PARAMS(auth_session_resume, hash, cl_req_client_subject(req)), on_resume_lookup,
-               req);
+    uint8_t hash[CL_TOKEN_HASH_LEN];
+    if (cl_token_hash(in->token, hash) != CL_OK) {
+        cl_req_fail(req, CL_EINTERNAL, "cannot check the session");
+        return;
+    }
+    cl_db_exec_bin(cl_req_db(req), CL_SQL(auth_session_resume),
+                   CL_PARAMS(auth_session_resume, (const char *)hash, cl_req_client_subject(req)),
+                   resume_lengths, on_resume_lookup, req);
 }
 
 static void on_logout(void *arg, const cl_db_result_t *r) {
     cl_req_t *req = arg;
-    const char *ended = req->data; /* the token hash this logout revoked */
+    const uint8_t *ended = req->data; /* the token hash this logout revoked */
     if (r->status != CL_OK) {
         free(req->data);
         cl_req_fail(req, r->status, "cannot end the session: %s", r->message);
@@ -409,7 +422,7 @@ static void on_logout(void *arg, const cl_db_result_t *r) {
     }
     /* A login on this connection may have replaced the session meanwhile: keep that one. */
     const cl_session_t *now = cl_req_session(req);
-    if (now && !strcmp(now->token_hash, ended)) cl_req_set_session(req, NULL);
+    if (now && !memcmp(now->token_hash, ended, CL_TOKEN_HASH_LEN)) cl_req_set_session(req, NULL);
     free(req->data);
     cl_pb_ok_t ok = CLOSELOOP__OK__INIT;
     cl_req_reply(req, CL_MSG_OK, &ok.base);
@@ -417,17 +430,20 @@ static void on_logout(void *arg, const cl_db_result_t *r) {
 
 void cl_auth_logout(cl_req_t *req) {
     const cl_session_t *s = cl_req_session(req);
-    cl_db_batch_t *b = cl_db_batch_new(cl_req_db(req));
-    if (!b || !(req->data = strdup(s->token_hash)) ||
+    static const int hash_len[] = {CL_TOKEN_HASH_LEN}; /* $1 is binary */
+    uint8_t *ended = malloc(CL_TOKEN_HASH_LEN);        /* on_logout frees it */
+    cl_db_batch_t *b = ended ? cl_db_batch_new(cl_req_db(req)) : NULL;
+    if (!b ||
         cl_db_batch_add(b, CL_SQL(set_actor), CL_PARAMS(set_actor, s->actor_json), NULL) != CL_OK ||
-        cl_db_batch_add(b, CL_SQL(auth_logout), CL_PARAMS(auth_logout, s->token_hash), NULL) !=
-            CL_OK) {
+        cl_db_batch_add(b, CL_SQL(auth_logout), CL_PARAMS(auth_logout, (const char *)s->token_hash),
+                        hash_len) != CL_OK) {
         cl_db_batch_free(b);
-        free(req->data);
-        req->data = NULL;
+        free(ended);
         cl_req_fail(req, CL_ENOMEM, "out of memory");
         return;
     }
+    memcpy(ended, s->token_hash, CL_TOKEN_HASH_LEN);
+    req->data = ended;
     cl_db_batch_run(b, on_logout, req);
 }
 

@@ -29,7 +29,7 @@ typedef struct cl_session {
     char contractor_name[208];
     char device[256];         /* client certificate subject of the connection, or "" */
     char device_company[208]; /* company the device is registered to, or "" */
-    char token_hash[72];      /* "\x..." SHA-256 of the token, to end the session */
+    uint8_t token_hash[32];   /* SHA-256 of the token (CL_TOKEN_HASH_LEN), to end the session */
     char actor_json[1024];    /* {"user_id":..,"username":..,"peer":..,"device":..} */
     uint64_t checked_at_ms;   /* loop time the session was last read from the database */
 } cl_session_t;

@@ -29,7 +29,8 @@ INSERT INTO login_failures (username, peer) VALUES ($1, $2) RETURNING id;
 PREPARE auth_login_succeeded AS
 DELETE FROM login_failures WHERE id = $1;
 
--- A session: $1 token hash (bytea, hex input), $2 user id, $3 address, $4 device subject.
+-- A session: $1 the token's SHA-256 (binary), $2 user id, $3 address, $4 device subject.
+-- @binary $1
 PREPARE auth_session_create AS
 INSERT INTO sessions (token_hash, user_id, peer, device, expires_at)
 VALUES ($1::bytea, $2, $3, $4, now() + interval '12 hours')
@@ -42,7 +43,9 @@ INSERT INTO devices (subject, company_id) VALUES ($1, $2)
        company_id = coalesce(devices.company_id, EXCLUDED.company_id)
 RETURNING coalesce((SELECT name FROM companies WHERE id = devices.company_id), '') AS company_name;
 
--- A live session by $1 token hash, with $2 the device subject of this connection.
+-- A live session by $1 the token's SHA-256 (binary), with $2 the device subject of this
+-- connection.
+-- @binary $1
 -- @columns-of user_rows
 PREPARE auth_session_resume AS
 SELECT ur.*, (extract(epoch FROM s.expires_at) * 1000)::bigint AS expires_ms,
@@ -53,6 +56,7 @@ SELECT ur.*, (extract(epoch FROM s.expires_at) * 1000)::bigint AS expires_ms,
  WHERE s.token_hash = $1::bytea AND s.revoked_at IS NULL AND s.expires_at > now()
    AND NOT ur.key_disabled;
 
--- $1 token hash.
+-- $1 the token's SHA-256 (binary).
+-- @binary $1
 PREPARE auth_logout AS
 UPDATE sessions SET revoked_at = now() WHERE token_hash = $1::bytea AND revoked_at IS NULL;

@@ -125,14 +125,27 @@ const char *cl_text_problem(const char *v, bool required, size_t max) {
     return NULL;
 }
 
+bool cl_text_why(char *out, size_t n, const char *field, const char *v, bool required, size_t max) {
+    const char *why = cl_text_problem(v, required, max);
+    if (!why) return false;
+    if (*v)
+        snprintf(out, n, "%s %s (at most %zu characters)", field, why, max);
+    else
+        snprintf(out, n, "%s %s", field, why);
+    return true;
+}
+
 /* Checks a text field; fails the request and returns false when it is unacceptable. */
 bool cl_req_need_text(cl_req_t *req, const char *field, const char *v, bool required, size_t max) {
-    const char *why = cl_text_problem(v, required, max);
-    if (!why) return true;
-    if (*v)
-        cl_req_fail(req, CL_EINVAL, "%s %s (at most %zu characters)", field, why, max);
-    else
-        cl_req_fail(req, CL_EINVAL, "%s %s", field, why);
+    char why[256];
+    if (!cl_text_why(why, sizeof why, field, v, required, max)) return true;
+    cl_req_fail(req, CL_EINVAL, "%s", why);
+    return false;
+}
+
+bool cl_req_need_date(cl_req_t *req, const char *field, const char *v) {
+    if (cl_date_valid(v)) return true;
+    cl_req_fail(req, CL_EINVAL, "%s must be a date written YYYY-MM-DD", field);
     return false;
 }
 

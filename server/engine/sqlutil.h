@@ -52,6 +52,13 @@ const char *cl_utf8_clip(char *buf, size_t n, const char *s);
 
 const char *cl_text_problem(const char *v, bool required, size_t max);
 
+/* Writes why text field v is unacceptable ("name is too long (at most 200 characters)")
+ * into out and returns true; false when it is fine. */
+bool cl_text_why(char *out, size_t n, const char *field, const char *v, bool required, size_t max);
+
+/* A date field written YYYY-MM-DD; fails the request and returns false otherwise. */
+CL_MUSTCHECK bool cl_req_need_date(cl_req_t *req, const char *field, const char *v);
+
 CL_MUSTCHECK bool cl_req_need_text(cl_req_t *req, const char *field, const char *v, bool required,
                                    size_t max);
 

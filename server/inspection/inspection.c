@@ -202,30 +202,23 @@ void cl_insp_round_create(cl_req_t *req) {
         !cl_req_need_text(req, "department", m->department, false, CL_LIM_DEPARTMENT_CHARS))
         return;
     if (!kind) {
-        cl_req_fail(req, CL_EINVAL,
-                    "kind must be mock1, mock2, mock3, handover, check3m, check11m, check23m "
-                    "or check35m");
+        char why[200];
+        cl_req_fail(req, CL_EINVAL, "%s",
+                    cl_domain_must_be(why, sizeof why, "kind", CL_DOM_ROUND_KIND));
         return;
     }
-    if ((*m->planned_start && !cl_date_valid(m->planned_start)) ||
-        (*m->planned_end && !cl_date_valid(m->planned_end))) {
-        cl_req_fail(req, CL_EINVAL, "planned dates must be written YYYY-MM-DD");
+    if ((*m->planned_start && !cl_req_need_date(req, "planned_start", m->planned_start)) ||
+        (*m->planned_end && !cl_req_need_date(req, "planned_end", m->planned_end)))
         return;
-    }
     if (*m->planned_start && *m->planned_end && strcmp(m->planned_end, m->planned_start) < 0) {
         cl_req_fail(req, CL_EINVAL, "planned_end %s is before planned_start %s", m->planned_end,
                     m->planned_start);
         return;
     }
-    cl_call_t *c = cl_call_new(req, sizeof *c);
+    char taken[64];
+    snprintf(taken, sizeof taken, "project already has a %s round", kind);
+    cl_call_t *c = cl_call_create_new(req, &round_created_kind, m->idempotency_key, taken);
     if (!c) return; /* answered */
-    c->kind = &round_created_kind;
-    char kbuf[96];
-    snprintf(c->conflict, sizeof c->conflict, "project already has a %s round", kind);
-    snprintf(c->lost, sizeof c->lost,
-             "idempotency key \"%s\" was already used by another request; retry to get its "
-             "result, or use a new key",
-             cl_utf8_clip(kbuf, sizeof kbuf, m->idempotency_key));
     char project[24];
     const cl_call_stmt_t st = CL_STMT(insp_round_create, CL_CALL_SCOPE(c), m->idempotency_key,
                                       cl_sql_int_param(project, m->project_id), kind,
@@ -237,10 +230,8 @@ void cl_insp_round_create(cl_req_t *req) {
 void cl_insp_round_list(cl_req_t *req) {
     const cl_pb_round_list_req_t *m = (const cl_pb_round_list_req_t *)req->msg;
     if (!cl_req_need_id(req, "project_id", m->project_id)) return;
-    cl_call_t *c = cl_call_new(req, sizeof *c);
+    cl_call_t *c = cl_call_list_new(req, &round_kind, "no such project");
     if (!c) return; /* answered */
-    c->kind = &round_kind;
-    snprintf(c->notfound, sizeof c->notfound, "no such project");
     char project[24];
     const cl_call_stmt_t st =
         CL_STMT(insp_round_list, CL_CALL_SCOPE(c), cl_sql_int_param(project, m->project_id));
@@ -276,18 +267,6 @@ static const char *photo_problem(const cl_pb_photo_t *ph) {
                : formats[f].problem;
 }
 
-/* Writes why a text field is unacceptable into out and returns true, or returns false. */
-static bool text_bad(char *out, size_t n, const char *field, const char *v, bool required,
-                     size_t max) {
-    const char *why = cl_text_problem(v, required, max);
-    if (!why) return false;
-    if (*v)
-        snprintf(out, n, "%s %s (at most %zu characters)", field, why, max);
-    else
-        snprintf(out, n, "%s %s", field, why);
-    return true;
-}
-
 /* What is wrong with one item, into out ("" when nothing). */
 static void item_check(const cl_pb_item_t *it, char *out, size_t n) {
     const char *why;
@@ -297,19 +276,19 @@ static void item_check(const cl_pb_item_t *it, char *out, size_t n) {
         snprintf(out, n, "item_id must be a UUID (8-4-4-4-12 hex digits)");
     else if (it->project_id <= 0)
         snprintf(out, n, "project_id is required");
-    else if (text_bad(out, n, "unit", it->unit, true, CL_LIM_UNIT_NUMBER_CHARS))
+    else if (cl_text_why(out, n, "unit", it->unit, true, CL_LIM_UNIT_NUMBER_CHARS))
         return;
     else if (!cl_round_kind_name(it->round))
         cl_domain_must_be(out, n, "round", CL_DOM_ROUND_KIND);
     else if (!cl_date_valid(it->inspected_on))
         snprintf(out, n, "inspected_on must be a date written YYYY-MM-DD");
-    else if (text_bad(out, n, "inspector", it->inspector, false, CL_LIM_INSPECTOR_CHARS) ||
-             text_bad(out, n, "location", it->location, true, CL_LIM_LOCATION_CHARS))
+    else if (cl_text_why(out, n, "inspector", it->inspector, false, CL_LIM_INSPECTOR_CHARS) ||
+             cl_text_why(out, n, "location", it->location, true, CL_LIM_LOCATION_CHARS))
         return;
     else if (!cl_trade_code_valid(it->category))
         snprintf(out, n, "category \"%s\" is not a trade code (e.g. plumbing)",
                  cl_utf8_clip(buf, sizeof buf, it->category));
-    else if (text_bad(out, n, "description", it->description, true, CL_LIM_DESCRIPTION_CHARS))
+    else if (cl_text_why(out, n, "description", it->description, true, CL_LIM_DESCRIPTION_CHARS))
         return;
     else if (!cl_severity_name(it->severity))
         cl_domain_must_be(out, n, "severity", CL_DOM_SEVERITY);
@@ -759,11 +738,9 @@ static void handover_scheduled(void *arg, const cl_db_result_t *r) {
 
 void cl_insp_handover_schedule(cl_req_t *req) {
     const cl_pb_handover_schedule_t *m = (const cl_pb_handover_schedule_t *)req->msg;
-    if (!cl_req_need_id(req, "project_id", m->project_id)) return;
-    if (!cl_date_valid(m->date)) {
-        cl_req_fail(req, CL_EINVAL, "date must be written YYYY-MM-DD");
+    if (!cl_req_need_id(req, "project_id", m->project_id) ||
+        !cl_req_need_date(req, "date", m->date))
         return;
-    }
     if (m->n_units == 0 || m->n_units > CL_LIM_SCHEDULE_UNITS) {
         cl_req_fail(req, CL_EINVAL, "a schedule lists 1 to %d units, not %zu",
                     CL_LIM_SCHEDULE_UNITS, m->n_units);

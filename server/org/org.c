@@ -59,13 +59,6 @@ typedef Closeloop__UnitImportResult pb_import_result_t;
 
 /* ------------------------------------------------------------------ records */
 
-/* A new call whose statement returns records of kind; NULL after answering the request. */
-static cl_call_t *org_call_new(cl_req_t *req, const cl_call_kind_t *kind) {
-    cl_call_t *c = cl_call_new(req, sizeof *c);
-    if (c) c->kind = kind;
-    return c;
-}
-
 /* The Meta every record's columns begin with, read through the statement (or the list
  * whose columns it has) stmt. */
 #define ORG_META(m, res, row, stmt)                                                                \
@@ -359,29 +352,12 @@ static bool own_contractor_only(const cl_session_t *s, cl_op_t op) {
 
 /* ------------------------------------------------------------------ handlers */
 
-/* A new call for a create. A unique violation is answered "<taken> \"<name>\"", and an
- * idempotency key that belongs to a record the caller cannot get with its own sentence.
- * NULL after answering the request. */
+/* A create's call: a unique violation names what is taken ("company name \"X\""). */
 static cl_call_t *create_call(cl_req_t *req, const cl_call_kind_t *kind, const char *key,
                               const char *taken, const char *name) {
-    cl_call_t *c = org_call_new(req, kind);
-    if (!c) return NULL;
-    char nbuf[128], kbuf[96];
-    snprintf(c->conflict, sizeof c->conflict, "%s \"%s\"", taken,
-             cl_utf8_clip(nbuf, sizeof nbuf, name));
-    snprintf(c->lost, sizeof c->lost,
-             "idempotency key \"%s\" was already used by another request; retry to get its "
-             "result, or use a new key",
-             cl_utf8_clip(kbuf, sizeof kbuf, key));
-    return c;
-}
-
-/* A new call for a list of kind; notfound (NULL: none) answers a result without any row.
- * NULL after answering the request. */
-static cl_call_t *list_call(cl_req_t *req, const cl_call_kind_t *kind, const char *notfound) {
-    cl_call_t *c = org_call_new(req, kind);
-    if (c && notfound) snprintf(c->notfound, sizeof c->notfound, "%s", notfound);
-    return c;
+    char what[256], nbuf[128];
+    snprintf(what, sizeof what, "%s \"%s\"", taken, cl_utf8_clip(nbuf, sizeof nbuf, name));
+    return cl_call_create_new(req, kind, key, what);
 }
 
 void cl_org_company_create(cl_req_t *req) {
@@ -410,7 +386,7 @@ void cl_org_company_create(cl_req_t *req) {
 }
 
 void cl_org_company_list(cl_req_t *req) {
-    cl_call_t *c = list_call(req, &kind_company, NULL);
+    cl_call_t *c = cl_call_list_new(req, &kind_company, NULL);
     if (!c) return; /* answered */
     const cl_call_stmt_t st = CL_STMT(org_company_list, CL_CALL_SCOPE(c));
     cl_call_run(c, false, &st, 1, cl_call_list_done);
@@ -422,10 +398,7 @@ void cl_org_project_create(cl_req_t *req) {
         !cl_req_need_text(req, "name", m->name, true, CL_LIM_NAME_CHARS) ||
         !cl_req_need_text(req, "city", m->city, false, CL_LIM_CITY_CHARS))
         return;
-    if (*m->move_in_date && !cl_date_valid(m->move_in_date)) {
-        cl_req_fail(req, CL_EINVAL, "move_in_date must be a date written YYYY-MM-DD");
-        return;
-    }
+    if (*m->move_in_date && !cl_req_need_date(req, "move_in_date", m->move_in_date)) return;
     cl_call_t *c = create_call(req, &kind_project, m->idempotency_key,
                                "the company already has a project named", m->name);
     if (!c) return; /* answered */
@@ -438,7 +411,7 @@ void cl_org_project_create(cl_req_t *req) {
 
 void cl_org_project_list(cl_req_t *req) {
     const pb_project_list_t *m = (const pb_project_list_t *)req->msg;
-    cl_call_t *c = list_call(req, &kind_project, NULL);
+    cl_call_t *c = cl_call_list_new(req, &kind_project, NULL);
     if (!c) return; /* answered */
     char company[24];
     const cl_call_stmt_t st =
@@ -469,7 +442,7 @@ void cl_org_building_create(cl_req_t *req) {
 void cl_org_building_list(cl_req_t *req) {
     const pb_building_list_t *m = (const pb_building_list_t *)req->msg;
     if (!cl_req_need_id(req, "project_id", m->project_id)) return;
-    cl_call_t *c = list_call(req, &kind_building, "no such project");
+    cl_call_t *c = cl_call_list_new(req, &kind_building, "no such project");
     if (!c) return; /* answered */
     char project[24];
     const cl_call_stmt_t st =
@@ -515,7 +488,7 @@ void cl_org_unit_list(cl_req_t *req) {
         return;
     }
     cl_call_t *c =
-        list_call(req, &kind_unit, m->building_id ? "no such building" : "no such project");
+        cl_call_list_new(req, &kind_unit, m->building_id ? "no such building" : "no such project");
     if (!c) return; /* answered */
     char project[24], building[24];
     const cl_call_stmt_t st =
@@ -559,7 +532,7 @@ void cl_org_contractor_create(cl_req_t *req) {
 }
 
 void cl_org_contractor_list(cl_req_t *req) {
-    cl_call_t *c = list_call(req, &kind_contractor, NULL);
+    cl_call_t *c = cl_call_list_new(req, &kind_contractor, NULL);
     if (!c) return; /* answered */
     char contractor[24];
     const cl_call_stmt_t st =
@@ -649,7 +622,7 @@ void cl_org_user_create(cl_req_t *req) {
 }
 
 void cl_org_user_list(cl_req_t *req) {
-    cl_call_t *c = list_call(req, &kind_user, NULL);
+    cl_call_t *c = cl_call_list_new(req, &kind_user, NULL);
     if (!c) return; /* answered */
     char self[24];
     const cl_call_stmt_t st =
@@ -663,7 +636,7 @@ void cl_org_trade_assign(cl_req_t *req) {
         !cl_req_need_id(req, "contractor_id", m->contractor_id) ||
         !cl_req_need_trade(req, m->trade))
         return;
-    cl_call_t *c = org_call_new(req, &kind_trade);
+    cl_call_t *c = cl_call_list_new(req, &kind_trade, NULL);
     if (!c) return; /* answered */
     snprintf(c->lost, sizeof c->lost, "the %s assignment changed while it was being made; retry",
              m->trade);
@@ -677,7 +650,7 @@ void cl_org_trade_assign(cl_req_t *req) {
 void cl_org_trade_list(cl_req_t *req) {
     const pb_trade_list_t *m = (const pb_trade_list_t *)req->msg;
     if (!cl_req_need_id(req, "project_id", m->project_id)) return;
-    cl_call_t *c = list_call(req, &kind_trade, "no such project");
+    cl_call_t *c = cl_call_list_new(req, &kind_trade, "no such project");
     if (!c) return; /* answered */
     char project[24];
     const cl_call_stmt_t st =
@@ -882,7 +855,7 @@ void cl_org_unit_import(cl_req_t *req) {
     if (!import_arrays(m, arrays)) {
         fail_code(req, CL_ENOMEM);
     } else {
-        cl_call_t *c = org_call_new(req, NULL);
+        cl_call_t *c = cl_call_list_new(req, NULL, NULL);
         char project[24];
         if (c) {
             const cl_call_stmt_t st = CL_STMT(

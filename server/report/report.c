@@ -27,6 +27,16 @@
 #define DC(col) CL_COL(report_daily_contractors, col)
 #define RS(col) CL_COL(report_ready_summary, col)
 
+/* A report's call, on the analytics pool, with project_id as text in project; NULL after
+ * answering. */
+static cl_call_t *report_call(cl_req_t *req, int64_t project_id, char project[24]) {
+    cl_call_t *c = cl_call_new(req, sizeof *c);
+    if (!c) return NULL;
+    c->analytics = true;
+    cl_sql_int_param(project, project_id);
+    return c;
+}
+
 typedef Closeloop__Ticket pb_ticket_t;
 typedef Closeloop__ReasonCount pb_reason_t;
 typedef Closeloop__ContractorCount pb_ccount_t;
@@ -120,16 +130,12 @@ out:
 
 void cl_report_daily(cl_req_t *req) {
     const cl_pb_daily_report_req_t *m = (const cl_pb_daily_report_req_t *)req->msg;
-    if (!cl_req_need_id(req, "project_id", m->project_id)) return;
-    if (!cl_date_valid(m->date)) {
-        cl_req_fail(req, CL_EINVAL, "date must be a date written YYYY-MM-DD");
-        return;
-    }
-    cl_call_t *c = cl_call_new(req, sizeof *c);
-    if (!c) return; /* answered */
-    c->analytics = true;
     char project[24];
-    cl_sql_int_param(project, m->project_id);
+    if (!cl_req_need_id(req, "project_id", m->project_id) ||
+        !cl_req_need_date(req, "date", m->date))
+        return;
+    cl_call_t *c = report_call(req, m->project_id, project);
+    if (!c) return; /* answered */
     cl_call_stmt_t st[] = {
         CL_STMT(report_daily_summary, CL_CALL_SCOPE(c), project, m->date),
         CL_STMT(report_daily_reasons, CL_CALL_SCOPE(c), project, m->date),
@@ -198,11 +204,9 @@ void cl_report_readiness(cl_req_t *req) {
     if (!cl_req_need_id(req, "project_id", m->project_id) ||
         !cl_req_need_text(req, "building", m->building, true, CL_LIM_BUILDING_CHARS))
         return;
-    cl_call_t *c = cl_call_new(req, sizeof *c);
-    if (!c) return; /* answered */
-    c->analytics = true;
     char project[24];
-    cl_sql_int_param(project, m->project_id);
+    cl_call_t *c = report_call(req, m->project_id, project);
+    if (!c) return; /* answered */
     cl_call_stmt_t st[] = {
         CL_STMT(report_ready_summary, CL_CALL_SCOPE(c), project, m->building),
         CL_STMT(report_ready_blockers, CL_CALL_SCOPE(c), project, m->building),

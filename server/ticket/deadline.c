@@ -68,10 +68,8 @@ void cl_ticket_deadline_set(cl_req_t *req) {
 void cl_ticket_deadline_list(cl_req_t *req) {
     const cl_pb_deadline_list_req_t *m = (const cl_pb_deadline_list_req_t *)req->msg;
     if (!cl_req_need_id(req, "project_id", m->project_id)) return;
-    cl_call_t *c = cl_call_new(req, sizeof *c);
+    cl_call_t *c = cl_call_list_new(req, &preset_kind, "no such project");
     if (!c) return; /* answered */
-    c->kind = &preset_kind;
-    snprintf(c->notfound, sizeof c->notfound, "no such project");
     char project[24];
     const cl_call_stmt_t st =
         CL_STMT(ticket_deadline_list, CL_CALL_SCOPE(c), cl_sql_int_param(project, m->project_id));

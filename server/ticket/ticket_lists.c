@@ -77,20 +77,17 @@ static void list_run(list_call_t *c, const cl_call_stmt_t *check, cl_db_cb cb) {
         cl_call_run(k, false, st + !first, 1 + first, cb);
         return;
     }
-    case LIST_TOVERIFY: {
-        cl_call_stmt_t st[] = {
-            first ? *check : (cl_call_stmt_t){0},
-            CL_STMT(ticket_toverify, CL_CALL_SCOPE(k), c->project, c->cur_at, c->cur_number,
-                    c->cur_id),
-        };
-        cl_call_run(k, false, st + !first, 1 + first, cb);
-        return;
-    }
+    case LIST_TOVERIFY:
     case LIST_TODISPATCH: {
+        /* The same parameters; the two statements differ in their state and scope. */
+        _Static_assert(CL_NPARAMS(ticket_toverify) == CL_NPARAMS(ticket_todispatch),
+                       "project lists take the same parameters");
         cl_call_stmt_t st[] = {
             first ? *check : (cl_call_stmt_t){0},
-            CL_STMT(ticket_todispatch, CL_CALL_SCOPE(k), c->project, c->cur_at, c->cur_number,
-                    c->cur_id),
+            {c->list == LIST_TOVERIFY ? CL_SQL(ticket_toverify) : CL_SQL(ticket_todispatch),
+             CL_PARAMS(ticket_toverify, CL_CALL_SCOPE(k), c->project, c->cur_at, c->cur_number,
+                       c->cur_id),
+             NULL},
         };
         cl_call_run(k, false, st + !first, 1 + first, cb);
         return;

@@ -14,32 +14,21 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
-#include <time.h>
 #include <unistd.h>
 
 #include <arpa/inet.h>
 
 #include "msg.h"
-
-static const char *env_or(const char *name, const char *dflt) {
-    const char *v = getenv(name);
-    return v && *v ? v : dflt;
-}
-
-static uint64_t now_ms(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
-}
+#include "testenv.h"
 
 static const char *make_certs(const char *name, char *buf, size_t len) {
     if (buf[0]) return buf;
-    const char *tmp = env_or("CL_TEST_TMP", "/tmp");
+    const char *tmp = testenv_get("CL_TEST_TMP", "/tmp");
     mkdir(tmp, 0755);
     snprintf(buf, len, "%s/%s-%d", tmp, name, (int)getpid());
     char cmd[2048];
     snprintf(cmd, sizeof cmd, "rm -rf '%s' && '%s/deploy/gen-certs.sh' '%s' >/dev/null 2>&1", buf,
-             env_or("CL_SOURCE_DIR", "."), buf);
+             testenv_get("CL_SOURCE_DIR", "."), buf);
     if (system(cmd) != 0) {
         fprintf(stderr, "harness: cannot generate certificates with %s\n", cmd);
         abort();
@@ -55,19 +44,6 @@ const char *th_certs(void) {
 const char *th_other_certs(void) {
     static char dir[512];
     return make_certs("other-certs", dir, sizeof dir);
-}
-
-static int free_port(void) {
-    int fd = socket(AF_INET, SOCK_STREAM, 0);
-    struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
-    socklen_t al = sizeof a;
-    if (fd < 0 || bind(fd, (struct sockaddr *)&a, sizeof a) != 0 ||
-        getsockname(fd, (struct sockaddr *)&a, &al) != 0) {
-        if (fd >= 0) close(fd);
-        return -1;
-    }
-    close(fd);
-    return ntohs(a.sin_port);
 }
 
 int th_log_contains(const th_daemon_t *d, const char *needle) {
@@ -86,14 +62,14 @@ int th_daemon_start(th_daemon_t *d, const char *const *extra_env) {
     memset(d, 0, sizeof *d);
     const char *certs = th_certs();
     snprintf(d->certs, sizeof d->certs, "%s", certs);
-    snprintf(d->dir, sizeof d->dir, "%s/daemon-%d-%d", env_or("CL_TEST_TMP", "/tmp"), (int)getpid(),
-             ++seq);
-    mkdir(env_or("CL_TEST_TMP", "/tmp"), 0755);
+    snprintf(d->dir, sizeof d->dir, "%s/daemon-%d-%d", testenv_get("CL_TEST_TMP", "/tmp"),
+             (int)getpid(), ++seq);
+    mkdir(testenv_get("CL_TEST_TMP", "/tmp"), 0755);
     mkdir(d->dir, 0755);
     snprintf(d->log, sizeof d->log, "%s/closeloopd.log", d->dir);
 
     for (int attempt = 0; attempt < 5; attempt++) {
-        d->port = free_port();
+        d->port = testenv_free_port();
         pid_t pid = fork();
         if (pid < 0) return -1;
         if (pid == 0) {
@@ -115,11 +91,12 @@ int th_daemon_start(th_daemon_t *d, const char *const *extra_env) {
             dup2(fd, 1);
             close(fd);
             char daemon[600];
-            snprintf(daemon, sizeof daemon, "%s/closeloopd", env_or("CL_BIN_DIR", "build/bin"));
+            snprintf(daemon, sizeof daemon, "%s/closeloopd",
+                     testenv_get("CL_BIN_DIR", "build/bin"));
             char *argv[32];
             int argc = 0;
             char wrapper[1024];
-            snprintf(wrapper, sizeof wrapper, "%s", env_or("CL_DAEMON_WRAPPER", ""));
+            snprintf(wrapper, sizeof wrapper, "%s", testenv_get("CL_DAEMON_WRAPPER", ""));
             for (char *tok = strtok(wrapper, " "); tok && argc < 28; tok = strtok(NULL, " "))
                 argv[argc++] = tok;
             argv[argc++] = daemon;
@@ -128,8 +105,8 @@ int th_daemon_start(th_daemon_t *d, const char *const *extra_env) {
             _exit(127);
         }
         d->pid = pid;
-        uint64_t deadline = now_ms() + 60000;
-        while (now_ms() < deadline) {
+        uint64_t deadline = testenv_now_ms() + 60000;
+        while (testenv_now_ms() < deadline) {
             if (th_log_contains(d, "event=listening")) return 0;
             int status;
             if (waitpid(pid, &status, WNOHANG) == pid) {
@@ -170,9 +147,9 @@ int th_daemon_stop(th_daemon_t *d) {
 
 int th_daemon_wait(th_daemon_t *d, int timeout_ms) {
     if (!d->pid) return -1;
-    uint64_t deadline = now_ms() + (uint64_t)timeout_ms;
+    uint64_t deadline = testenv_now_ms() + (uint64_t)timeout_ms;
     int status = 0;
-    while (now_ms() < deadline) {
+    while (testenv_now_ms() < deadline) {
         pid_t r = waitpid(d->pid, &status, WNOHANG);
         if (r == d->pid) {
             d->pid = 0;
@@ -226,17 +203,31 @@ cl_client_t *th_connect(const th_daemon_t *d, int with_cert) {
     return c;
 }
 
+int th_ping(cl_client_t *c, uint64_t t, uint32_t delay_ms) {
+    cl_pb_ping_t ping = CLOSELOOP__PING__INIT;
+    ping.client_time_ns = t;
+    ping.delay_ms = delay_ms;
+    ProtobufCMessage *reply = NULL;
+    int rc = cl_client_call(c, CL_MSG_PING, &ping.base, CL_MSG_PONG, &reply);
+    if (rc == CL_OK && ((cl_pb_pong_t *)reply)->client_time_ns != t) rc = CL_EBADMSG;
+    cl_msg_free(reply);
+    return rc;
+}
+
 int th_ping_fresh(const th_daemon_t *d) {
     cl_client_t *c = th_connect(d, 0);
     if (!c) return -1;
-    cl_pb_ping_t ping = CLOSELOOP__PING__INIT;
-    ping.client_time_ns = 42;
-    ProtobufCMessage *reply = NULL;
-    int rc = cl_client_call(c, CL_MSG_PING, &ping.base, CL_MSG_PONG, &reply);
-    if (rc == CL_OK && ((cl_pb_pong_t *)reply)->client_time_ns != 42) rc = CL_EBADMSG;
+    int rc = th_ping(c, 42, 0);
     if (rc != CL_OK) fprintf(stderr, "harness: ping failed: %s\n", cl_client_error(c));
-    cl_msg_free(reply);
     cl_client_close(c);
+    return rc;
+}
+
+int th_server_info(cl_client_t *c, cl_pb_info_t **info) {
+    cl_pb_info_req_t req = CLOSELOOP__SERVER_INFO_REQUEST__INIT;
+    ProtobufCMessage *reply = NULL;
+    int rc = cl_client_call(c, CL_MSG_SERVER_INFO_REQ, &req.base, CL_MSG_SERVER_INFO, &reply);
+    *info = (cl_pb_info_t *)reply;
     return rc;
 }
 
@@ -256,11 +247,11 @@ int th_tcp_connect(int port) {
 }
 
 int th_wait_closed(int fd, int timeout_ms) {
-    uint64_t deadline = now_ms() + (uint64_t)timeout_ms;
+    uint64_t deadline = testenv_now_ms() + (uint64_t)timeout_ms;
     char buf[4096];
-    while (now_ms() < deadline) {
+    while (testenv_now_ms() < deadline) {
         struct pollfd p = {.fd = fd, .events = POLLIN};
-        int left = (int)(deadline - now_ms());
+        int left = (int)(deadline - testenv_now_ms());
         if (poll(&p, 1, left > 0 ? left : 0) <= 0) continue;
         ssize_t n = recv(fd, buf, sizeof buf, 0);
         if (n == 0 || (n < 0 && errno != EINTR && errno != EAGAIN)) return 1;
@@ -334,7 +325,7 @@ static int raw_on_frame(void *ctx, const cl_frame_hdr_t *hdr, const uint8_t *pay
 }
 
 int th_raw_read_frame(th_raw_t *r, int timeout_ms) {
-    uint64_t deadline = now_ms() + (uint64_t)timeout_ms;
+    uint64_t deadline = testenv_now_ms() + (uint64_t)timeout_ms;
     r->have_frame = 0;
     for (;;) {
         /* bytes left over from a previous read come first */
@@ -353,7 +344,7 @@ int th_raw_read_frame(th_raw_t *r, int timeout_ms) {
             continue;
         }
         if (rc == CL_TLS_EOF || rc == CL_TLS_ERR) return CL_ECLOSED;
-        int left = (int)(deadline - now_ms());
+        int left = (int)(deadline - testenv_now_ms());
         if (left <= 0) return CL_ETIMEDOUT;
         if ((rc = raw_fill(r, left)) != 0) return rc;
     }

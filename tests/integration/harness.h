@@ -53,8 +53,16 @@ long th_daemon_rss_kb(const th_daemon_t *d);
  * Returns NULL and prints the reason on failure. */
 cl_client_t *th_connect(const th_daemon_t *d, int with_cert);
 
+/* One ping on c carrying t, answered after delay_ms: CL_OK when the pong echoes t,
+ * CL_EBADMSG when it does not, else the call's code (cl_client_error(c) says why). */
+int th_ping(cl_client_t *c, uint64_t t, uint32_t delay_ms);
+
 /* One ping on a fresh connection: 0 when the pong came back. */
 int th_ping_fresh(const th_daemon_t *d);
+
+/* ServerInfo on c: the call's code, and the reply in *info (NULL on failure; the caller
+ * frees it with cl_msg_free). */
+int th_server_info(cl_client_t *c, cl_pb_info_t **info);
 
 /* A plain TCP connection to the daemon's port; returns fd or -1. */
 int th_tcp_connect(int port);

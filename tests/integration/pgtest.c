@@ -1,6 +1,7 @@
-/* pgtest.c - throwaway PostgreSQL clusters for tests; see pgtest.h. Owns the cluster's
- * directories and its postmaster process (a direct child, reaped here). Runs on the
- * test's main thread, except pgtest_exec(), which any thread may call. */
+/* pgtest.c - throwaway PostgreSQL clusters for tests, and the cmocka group around one;
+ * see pgtest.h. Owns the cluster's directories and its postmaster process (a direct
+ * child, reaped here). Runs on the test's main thread, except pgtest_exec(), which any
+ * thread may call. */
 #define _XOPEN_SOURCE 700 /* nftw */
 #include "pgtest.h"
 
@@ -10,21 +11,24 @@
 #include <ftw.h>
 #include <glob.h>
 #include <grp.h>
-#include <netinet/in.h>
 #include <pwd.h>
+#include <setjmp.h>
 #include <signal.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/prctl.h>
-#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
-#include <time.h>
 #include <unistd.h>
 
-#include <arpa/inet.h>
+#include <cmocka.h>
 #include <libpq-fe.h>
+
+#include "testenv.h"
 
 #define PGT_MAX_LIVE     16
 #define PGT_WAIT_MS      60000 /* startup and shutdown limit */
@@ -36,20 +40,7 @@ static int atexit_done;
 static int next_id; /* numbers this process's clusters */
 
 static const char *bindir(void) {
-    const char *v = getenv("CL_PG_BINDIR");
-    return v && *v ? v : "/usr/lib/postgresql/15/bin";
-}
-
-static long now_ms(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-static void sleep_ms(long ms) {
-    struct timespec ts = {.tv_sec = ms / 1000, .tv_nsec = (ms % 1000) * 1000000L};
-    while (nanosleep(&ts, &ts) != 0 && errno == EINTR) {
-    }
+    return testenv_get("CL_PG_BINDIR", "/usr/lib/postgresql/15/bin");
 }
 
 /* The OS user the server runs as: "postgres" when we are root, else ourselves. */
@@ -116,14 +107,14 @@ static pid_t spawn(const pgt_user_t *u, char *const argv[], const char *cwd, int
 
 /* Waits up to ms for pid to exit; its wait status or -1 on timeout. */
 static int wait_pid(pid_t pid, long ms) {
-    long until = now_ms() + ms;
+    uint64_t until = testenv_now_ms() + ms;
     for (;;) {
         int st;
         pid_t r = waitpid(pid, &st, WNOHANG);
         if (r == pid) return st;
         if (r < 0 && errno != EINTR) return -1;
-        if (now_ms() > until) return -1;
-        sleep_ms(10);
+        if (testenv_now_ms() > until) return -1;
+        testenv_sleep_ms(10);
     }
 }
 
@@ -213,7 +204,7 @@ static void stop_stale_postmaster(const char *datadir) {
     if (!strstr(cmd, "postgres") || !strstr(cmd, datadir)) return; /* pid reused */
     kill((pid_t)pm, SIGQUIT);
     for (int i = 0; i < 1000 && kill((pid_t)pm, 0) == 0; i++)
-        sleep_ms(10);
+        testenv_sleep_ms(10);
 }
 
 /* Removes clpg-<pid>-<n> / clpgs-<pid>-<n> entries in base left by dead processes. */
@@ -242,17 +233,10 @@ static void clean_stale(const char *base) {
     closedir(d);
 }
 
-static int free_port(void) {
-    int fd = socket(AF_INET, SOCK_STREAM, 0);
-    struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
-    socklen_t al = sizeof a;
-    if (fd < 0 || bind(fd, (struct sockaddr *)&a, sizeof a) != 0 ||
-        getsockname(fd, (struct sockaddr *)&a, &al) != 0) {
-        if (fd >= 0) close(fd);
-        return 54320 + (int)(getpid() % 1000); /* only names the socket file */
-    }
-    close(fd);
-    return ntohs(a.sin_port);
+/* The port only names the socket file, so any number will do when none is free. */
+static int socket_port(void) {
+    int port = testenv_free_port();
+    return port > 0 ? port : 54320 + (int)(getpid() % 1000);
 }
 
 static void conninfo_for(const pgtest_t *pg, const char *db, char *buf, size_t len) {
@@ -298,7 +282,7 @@ static int server_up(pgtest_t *pg) {
     }
     char ci[600];
     conninfo_for(pg, "postgres", ci, sizeof ci);
-    long until = now_ms() + PGT_WAIT_MS;
+    uint64_t until = testenv_now_ms() + PGT_WAIT_MS;
     for (;;) {
         int st;
         if (waitpid(pg->pid, &st, WNOHANG) == pg->pid) {
@@ -308,13 +292,13 @@ static int server_up(pgtest_t *pg) {
             return -1;
         }
         if (PQping(ci) == PQPING_OK) return 0;
-        if (now_ms() > until) {
+        if (testenv_now_ms() > until) {
             fprintf(stderr, "pgtest: postgres not ready after %d ms\n", PGT_WAIT_MS);
             print_log_tail(pg);
             pgtest_stop(pg, PGTEST_IMMEDIATE);
             return -1;
         }
-        sleep_ms(20);
+        testenv_sleep_ms(20);
     }
 }
 
@@ -345,8 +329,8 @@ int pgtest_start(pgtest_t *pg) {
     pgt_user_t u;
     if (server_user(&u) != 0 || register_live(pg) != 0) return -1;
 
-    const char *base = getenv("CL_TEST_TMP");
-    if (base && *base) {
+    const char *base = testenv_get("CL_TEST_TMP", NULL);
+    if (base) {
         mkdir(base, 0755);
         if (!user_can_enter(&u, base) || strlen(base) > 150) base = "/tmp";
     } else {
@@ -366,7 +350,7 @@ int pgtest_start(pgtest_t *pg) {
         snprintf(pg->sockdir, sizeof pg->sockdir, "/tmp/clpgs-%d-%d", me, id);
         if (make_private_dir(pg->sockdir, &u) != 0) goto fail;
     }
-    pg->port = free_port();
+    pg->port = socket_port();
     snprintf(pg->conninfo, sizeof pg->conninfo, "host=%s port=%d dbname=closeloop user=postgres",
              pg->sockdir, pg->port);
 
@@ -482,9 +466,9 @@ static int apply_one(pgtest_t *pg, const char *sql) {
 }
 
 int pgtest_apply_migrations(pgtest_t *pg) {
-    const char *src = getenv("CL_SOURCE_DIR");
     char pattern[1024];
-    snprintf(pattern, sizeof pattern, "%s/server/migrations/*.sql", src && *src ? src : ".");
+    snprintf(pattern, sizeof pattern, "%s/server/migrations/*.sql",
+             testenv_get("CL_SOURCE_DIR", "."));
     glob_t g;
     if (glob(pattern, 0, NULL, &g) != 0 || g.gl_pathc == 0) {
         fprintf(stderr, "pgtest: no migrations match %s (is CL_SOURCE_DIR set?)\n", pattern);
@@ -505,4 +489,33 @@ int pgtest_apply_migrations(pgtest_t *pg) {
     }
     globfree(&g);
     return rc;
+}
+
+/* ---- a cmocka group around one cluster ---- */
+
+static const pgtest_group_t *group; /* the group pgtest_run_group() runs; cmocka's fixtures
+                                     * take no argument of ours */
+
+static int group_setup(void **state) {
+    (void)state;
+    pgtest_t *pg = group->pg;
+    if (pgtest_start(pg) != 0) return -1;
+    if (group->migrate && pgtest_apply_migrations(pg) != 0) return -1;
+    return group->ready ? group->ready(pg) : 0;
+}
+
+static int group_teardown(void **state) {
+    (void)state;
+    int rc = group->done ? group->done(group->pg) : 0;
+    pgtest_destroy(group->pg);
+    return rc;
+}
+
+int pgtest_run_group(const pgtest_group_t *g, const struct CMUnitTest *tests, size_t n) {
+    group = g;
+    /* What cmocka_run_group_tests_name() expands to, for an array given by pointer. */
+    int failed =
+        _cmocka_run_group_tests(g->name ? g->name : "tests", tests, n, group_setup, group_teardown);
+    group = NULL;
+    return failed;
 }

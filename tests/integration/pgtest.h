@@ -1,7 +1,7 @@
 /* pgtest.h - a throwaway PostgreSQL 15 cluster for C tests: initdb into a private
  * directory, run postgres on a Unix socket only (trust auth, fsync off), create the
  * database "closeloop", stop it cleanly or kill it like a crash, start it again, and
- * remove everything at the end.
+ * remove everything at the end. pgtest_run_group() runs a cmocka group around one.
  *
  * Ownership: the caller owns the pgtest_t and must keep it alive (static or heap) until
  * pgtest_destroy(); pgtest_start() registers it so an atexit handler destroys whatever a
@@ -17,7 +17,10 @@
 #ifndef CL_TEST_PGTEST_H
 #define CL_TEST_PGTEST_H
 
+#include <stddef.h>
 #include <sys/types.h>
+
+struct CMUnitTest;
 
 enum pgtest_stop_mode {
     PGTEST_FAST = 0,      /* clean shutdown: sessions end, checkpoint written */
@@ -62,5 +65,22 @@ int pgtest_exec(pgtest_t *pg, const char *sql);
  * without its schema_migrations bookkeeping). For tests that do not run the daemon,
  * which migrates by itself. 0/-1. */
 int pgtest_apply_migrations(pgtest_t *pg);
+
+/* A cmocka group around one cluster: started before the group's first test, destroyed
+ * after its last. */
+typedef struct pgtest_group {
+    const char *name;           /* cmocka's name for the group; NULL: "tests" */
+    pgtest_t *pg;               /* the cluster: static, so the atexit cleanup reaches it */
+    int migrate;                /* nonzero: pgtest_apply_migrations() once it runs */
+    int (*ready)(pgtest_t *pg); /* optional, the setup's last step (another migrator, a
+                                 * shared connection, the daemon): 0 or -1 */
+    int (*done)(pgtest_t *pg);  /* optional, the teardown's first step, undoing ready:
+                                 * 0 or -1; the cluster is destroyed either way */
+} pgtest_group_t;
+
+/* Runs tests[0..n) as the cmocka group g: pgtest_start(), the migrations if g asks,
+ * g->ready; the tests; g->done, pgtest_destroy(). Returns cmocka's count of failed tests
+ * (a failed setup fails them all). One group at a time, from the main thread. */
+int pgtest_run_group(const pgtest_group_t *g, const struct CMUnitTest *tests, size_t n);
 
 #endif

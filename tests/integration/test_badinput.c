@@ -244,12 +244,10 @@ static void abandoned_connections_are_released(void **state) {
     usleep(300000);
     cl_client_t *c = th_connect(&d, 0);
     assert_non_null(c);
-    cl_pb_info_req_t req = CLOSELOOP__SERVER_INFO_REQUEST__INIT;
-    ProtobufCMessage *reply = NULL;
-    assert_int_equal(
-        cl_client_call(c, CL_MSG_SERVER_INFO_REQ, &req.base, CL_MSG_SERVER_INFO, &reply), CL_OK);
-    assert_int_equal(((cl_pb_info_t *)reply)->connections, 1);
-    cl_msg_free(reply);
+    cl_pb_info_t *info = NULL;
+    assert_int_equal(th_server_info(c, &info), CL_OK);
+    assert_int_equal(info->connections, 1);
+    cl_msg_free(&info->base);
     cl_client_close(c);
 }
 

@@ -544,23 +544,12 @@ static void aborted_rows_never_appear_and_do_not_stall(void **state) {
     feed_close(&f);
 }
 
-static int group_setup(void **state) {
-    (void)state;
-    if (pgtest_start(&pg) != 0) return -1;
-    return pgtest_apply_migrations(&pg);
-}
-
-static int group_teardown(void **state) {
-    (void)state;
-    pgtest_destroy(&pg);
-    return 0;
-}
-
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(concurrent_writers_safe_reader_exactly_once),
         cmocka_unit_test(safe_query_uses_feed_index),
         cmocka_unit_test(aborted_rows_never_appear_and_do_not_stall),
     };
-    return cmocka_run_group_tests(tests, group_setup, group_teardown);
+    const pgtest_group_t group = {.pg = &pg, .migrate = 1};
+    return pgtest_run_group(&group, tests, sizeof tests / sizeof tests[0]);
 }

@@ -87,7 +87,7 @@ check "cloop info (table) shows the server version" grep -Eq '^version +[0-9]' <
 
 # --- verification -----------------------------------------------------------------------
 run --server "127.0.0.1:$port" --ca "$other/ca.crt" ping
-check "a wrong CA fails with exit 1" test "$rc" = 1
+check "a wrong CA: the server cannot be reached safely, exit 4" test "$rc" = 4
 check "... and the error mentions verification" grep -qi 'verif' <<<"$err"
 
 run --server "localhost:$port" --ca "$certs/ca.crt" ping
@@ -97,8 +97,8 @@ port2=$(free_port)
 if start_daemon 127.0.0.2 "$port2" "$work/daemon2.log"; then
     second_pid=$dpid
     run --server "127.0.0.2:$port2" --ca "$certs/ca.crt" ping
-    check "--server 127.0.0.2 (an address not in the certificate) fails with exit 1" \
-        test "$rc" = 1
+    check "--server 127.0.0.2 (an address not in the certificate) fails with exit 4" \
+        test "$rc" = 4
     check "... and the error mentions verification" grep -qi 'verif' <<<"$err"
     stop_daemon "$second_pid"
     check "the second closeloopd exits 0 on SIGTERM" test "$?" = 0
@@ -108,12 +108,45 @@ fi
 
 closed=$(free_port)
 run --server "127.0.0.1:$closed" --ca "$certs/ca.crt" ping
-check "a closed port fails with exit 1 and 'Connection refused'" \
-    eval '[ "$rc" = 1 ] && grep -q "cannot connect to 127.0.0.1:$closed: Connection refused" <<<"$err"'
+check "a closed port fails with exit 4 and 'Connection refused'" \
+    eval '[ "$rc" = 4 ] && grep -q "cannot connect to 127.0.0.1:$closed: Connection refused" <<<"$err"'
+run --server "127.0.0.1:$closed" --ca "$certs/ca.crt" info
+check "... for info too (exit 4)" \
+    eval '[ "$rc" = 4 ] && grep -q "cannot connect to 127.0.0.1:$closed" <<<"$err"'
+CLOSELOOP_PASSWORD=x run --server "127.0.0.1:$closed" --ca "$certs/ca.crt" login someone
+check "... and for login (exit 4), which stores nothing" \
+    eval '[ "$rc" = 4 ] && grep -q "cannot connect to 127.0.0.1:$closed" <<<"$err" &&
+          [ ! -e "$HOME/.config/closeloop/session" ]'
+run --server "127.0.0.1:$port" --ca "$work/no-such-ca.crt" ping
+check "an unreadable CA file is a configuration error (exit 2)" \
+    eval '[ "$rc" = 2 ] && grep -q "no-such-ca.crt" <<<"$err"'
+
+CLOSELOOP_PASSWORD=x run "${S[@]}" login admin
+check "login on a daemon without a database: the server cannot answer (exit 4)" \
+    eval '[ "$rc" = 4 ] && grep -qx "cloop: this server has no database configured" <<<"$err"'
+
+# --- refusals: no session ---------------------------------------------------------------
+run "${S[@]}" whoami
+check "whoami without a session is refused (exit 3) and says to log in" \
+    eval '[ "$rc" = 3 ] && grep -qx "cloop: not logged in: run cloop login USER" <<<"$err"'
+run "${S[@]}" ticket todo --format csv
+check "... so is a list (exit 3), which prints nothing" \
+    eval '[ "$rc" = 3 ] && grep -qx "cloop: not logged in: run cloop login USER" <<<"$err" &&
+          [ -z "$out" ]'
+mkdir -p "$HOME/.config/closeloop"
+printf '127.0.0.1:%s stale-token\n' "$closed" >"$HOME/.config/closeloop/session"
+run --server "127.0.0.1:$closed" --ca "$certs/ca.crt" logout
+check "logout with the server down deletes the token, and exits 4 saying so" \
+    eval '[ "$rc" = 4 ] && grep -q "the token was deleted here" <<<"$err" &&
+          [ "$(grep -c stale-token "$HOME/.config/closeloop/session")" = 0 ]'
+rm -f "$HOME/.config/closeloop/session"
 
 # --- usage ------------------------------------------------------------------------------
 run --help
 check "cloop --help exits 0 and shows usage" eval '[ "$rc" = 0 ] && grep -q "^usage: cloop" <<<"$out"'
+check "... and documents the exit statuses 0 to 4" \
+    eval 'n=0; for c in 0 1 2 3 4; do grep -Eq "^  $c  [a-z]" <<<"$out" && n=$((n + 1)); done
+          [ "$n" = 5 ] && grep -Eq "^  3  refused" <<<"$out" && grep -Eq "^  4  the server could not be reached" <<<"$out"'
 run ping --help
 check "cloop ping --help exits 0" eval '[ "$rc" = 0 ] && grep -q "^usage: cloop ping" <<<"$out"'
 run info -h
@@ -227,7 +260,7 @@ check "a config file with server and (relative) ca makes plain 'cloop ping' work
 
 CLOSELOOP_SERVER=127.0.0.1:$closed run ping
 check "CLOSELOOP_SERVER overrides the config file" \
-    eval '[ "$rc" = 1 ] && grep -q "127.0.0.1:$closed" <<<"$err"'
+    eval '[ "$rc" = 4 ] && grep -q "127.0.0.1:$closed" <<<"$err"'
 
 CLOSELOOP_SERVER=127.0.0.1:$closed run --server "127.0.0.1:$port" ping
 check "--server overrides CLOSELOOP_SERVER" test "$rc" = 0

@@ -26,12 +26,13 @@ start_server_with_db
 
 # --- sessions ------------------------------------------------------------------------
 as admin whoami
-check "whoami before login fails with exit 1 and says to log in" \
-    eval '[ "$rc" = 1 ] && grep -q "not logged in: run cloop login USER" <<<"$err"'
+check "whoami before login is refused (exit 3) and says to log in" \
+    eval '[ "$rc" = 3 ] && grep -qx "cloop: not logged in: run cloop login USER" <<<"$err"'
 
 CLOSELOOP_PASSWORD=wrong-password as admin login admin
-check "login with a wrong password fails with exit 1" \
-    eval '[ "$rc" = 1 ] && grep -q "^cloop: " <<<"$err"'
+check "login with a wrong password is refused (exit 3): wrong username or password" \
+    eval '[ "$rc" = 3 ] && grep -qx "cloop: wrong username or password" <<<"$err" &&
+          [ ! -e "$work/cfg/admin/closeloop/session" ]'
 
 login admin
 check "login admin succeeds" test "$rc" = 0
@@ -46,10 +47,13 @@ as admin whoami --format csv
 check "whoami --format csv shows username admin and role hq_admin" \
     eval '[ "$rc" = 0 ] && grep -qx "username,admin" <<<"$out" && grep -qx "role,hq_admin" <<<"$out"'
 as admin whoami --format json
-check "whoami --format json is valid JSON" \
-    eval 'python3 -c "import json,sys; json.load(sys.stdin)" <<<"$out"'
+check "whoami --format json is valid JSON naming admin" \
+    eval '[ "$rc" = 0 ] && python3 -c "
+import json,sys
+r={x[\"key\"]: x[\"value\"] for x in json.load(sys.stdin)}
+assert r[\"username\"]==\"admin\", r" <<<"$out"'
 as admin whoami
-check "whoami (table) shows the role" grep -Eq '^role +hq_admin$' <<<"$out"
+check "whoami (table) shows the role" eval '[ "$rc" = 0 ] && grep -Eq "^role +hq_admin$" <<<"$out"'
 
 # --- organisation --------------------------------------------------------------------
 as admin company add 集团总部 --kind hq --format csv
@@ -62,10 +66,14 @@ as admin company add 上海城市公司 --parent "$hq" --format csv
 c2=$(csv_col id)
 check "two city companies are created" eval '[ -n "$c1" ] && [ -n "$c2" ] && [ "$c1" != "$c2" ]'
 as admin company add 深圳城市公司 --kind city --parent "$hq"
-check "a second company with the same name fails with exit 1" test "$rc" = 1
+check "a second company with the same name fails with exit 1 and the server's sentence" \
+    eval '[ "$rc" = 1 ] && grep -q "^cloop: " <<<"$err" && [ -z "$out" ]'
 as admin company list --format json
-check "company list --format json lists the three companies" \
-    eval 'python3 -c "import json,sys; r=json.load(sys.stdin); assert len(r)==3, r" <<<"$out"'
+check "company list --format json lists the three companies, each name once" \
+    eval '[ "$rc" = 0 ] && python3 -c "
+import json,sys
+r=sorted(x[\"name\"] for x in json.load(sys.stdin))
+assert r==sorted([\"集团总部\",\"深圳城市公司\",\"上海城市公司\"]), r" <<<"$out"'
 
 as admin project add --company "$c1" 万科城 --city 深圳 --move-in 2027-06-30 --format csv
 p1=$(csv_col id)
@@ -75,14 +83,16 @@ as admin project add --company "$c2" 翡翠公园 --city 上海 --format csv
 p2=$(csv_col id)
 check "project add 翡翠公园 under the second" eval '[ "$rc" = 0 ] && [ -n "$p2" ]'
 as admin project add --company "$c1" X --move-in 2027-02-30
-check "an impossible --move-in date is a usage error (exit 2)" test "$rc" = 2
+check "an impossible --move-in date is a usage error (exit 2) naming the option" \
+    eval '[ "$rc" = 2 ] && grep -q -- "--move-in" <<<"$err"'
 
 as admin building add --project "$p1" 1栋 --floors 33 --format csv
 b1=$(csv_col id)
 as admin building add --project "$p1" 2栋 --floors 18 --format csv
 check "building add creates buildings of 万科城" eval '[ "$rc" = 0 ] && [ -n "$b1" ]'
 as admin building list --project "$p1" --format csv
-check "building list shows the two buildings" test "$(data_rows)" = 2
+check "building list shows the two buildings" \
+    eval '[ "$rc" = 0 ] && [ "$(data_rows)" = 2 ] && [ -n "$(csv_col id name 2栋)" ]'
 
 as admin unit add --building "$b1" 1-1-0101 --floor 1 --layout TA --owner 张三 --phone 13800000000 \
     --format csv
@@ -96,7 +106,8 @@ civil=$(csv_col id)
 check "contractor add creates two contractors" \
     eval '[ -n "$water" ] && [ -n "$civil" ] && [ "$(csv_col trades)" = "civil,plumbing" ]'
 as admin contractor list --format csv
-check "contractor list shows both" test "$(data_rows)" = 2
+check "contractor list shows both" \
+    eval '[ "$rc" = 0 ] && [ "$(data_rows)" = 2 ] && [ "$(csv_col id name 中建三局)" = "$civil" ]'
 
 mkuser() { # USERNAME ROLE-ARGS...
     local u=$1
@@ -112,9 +123,11 @@ mkuser analyst hq_analyst --name 集团数据分析
 mkuser verifier verifier --projects "$p1"
 mkuser property property --projects "$p1"
 as admin user list --format csv
-check "user list shows admin and the seven users" test "$(data_rows)" = 8
+check "user list shows admin and the seven users" \
+    eval '[ "$rc" = 0 ] && [ "$(data_rows)" = 8 ] && [ "$(csv_col role username analyst)" = hq_analyst ]'
 CLOSELOOP_NEW_PASSWORD=$pw as admin user add bad --role boss
-check "user add with an unknown role is a usage error (exit 2)" test "$rc" = 2
+check "user add with an unknown role is a usage error (exit 2) naming it" \
+    eval '[ "$rc" = 2 ] && grep -q "boss" <<<"$err"'
 
 as admin trade assign --project "$p1" --trade waterproofing --contractor "$water" --format csv
 check "trade assign waterproofing to 东方雨虹防水" \
@@ -125,32 +138,50 @@ check "trade list shows the assignment" \
 
 # --- scope per role ------------------------------------------------------------------
 as admin project list
-check "project list as admin shows 万科城 (table, CJK)" grep -q '万科城' <<<"$out"
+check "project list as admin shows 万科城 (table, CJK)" \
+    eval '[ "$rc" = 0 ] && grep -q "万科城" <<<"$out"'
 
 login cr2
 check "login cr2" test "$rc" = 0
 as cr2 project list --format csv
-check "project list as cr2 does not show 万科城 but shows 翡翠公园" \
-    eval '[ "$rc" = 0 ] && ! grep -q 万科城 <<<"$out" && grep -q 翡翠公园 <<<"$out"'
+check "project list as cr2 shows only 翡翠公园 (one row), not 万科城" \
+    eval '[ "$rc" = 0 ] && [ "$(data_rows)" = 1 ] && [ "$(csv_col id name 翡翠公园)" = "$p2" ] &&
+          ! grep -q 万科城 <<<"$out"'
+# Out of scope looks exactly like missing: the server answers not found (exit 1), not 3.
+as cr2 building add --project 999999 9栋
+nf_rc=$rc nf_err=$err
+as cr2 building add --project "$p1" 9栋
+check "building add as cr2 in 万科城 (outside its company): exit 1, no such project" \
+    eval '[ "$rc" = 1 ] && grep -qx "cloop: no such project" <<<"$err" && [ -z "$out" ]'
+check "... the very answer a project that does not exist gets" \
+    eval '[ "$nf_rc" = 1 ] && [ "$err" = "$nf_err" ]'
+as admin building list --project "$p1" --format csv
+check "... and 万科城 still has its two buildings (list exit 0, no 9栋)" \
+    eval '[ "$rc" = 0 ] && [ "$(data_rows)" = 2 ] && [ "$(grep -c 9栋 <<<"$out")" = 0 ]'
 login cr
 as cr project list --format csv
-check "project list as cr shows 万科城" eval '[ "$rc" = 0 ] && grep -q 万科城 <<<"$out"'
+check "project list as cr shows 万科城 (one row)" \
+    eval '[ "$rc" = 0 ] && [ "$(data_rows)" = 1 ] && [ "$(csv_col id name 万科城)" = "$p1" ]'
 
 login analyst
 as analyst project list --format csv
-check "project list as analyst shows both projects" test "$(data_rows)" = 2
+check "project list as analyst shows both projects" \
+    eval '[ "$rc" = 0 ] && [ "$(data_rows)" = 2 ] && [ "$(csv_col id name 翡翠公园)" = "$p2" ]'
 as analyst project add --company "$c1" 分析师的项目
-check "project add as analyst fails with exit 1 (forbidden)" \
-    eval '[ "$rc" = 1 ] && grep -q "^cloop: " <<<"$err"'
+check "project add as analyst is refused (exit 3): your role may not do this" \
+    eval '[ "$rc" = 3 ] && grep -qx "cloop: your role may not do this" <<<"$err" && [ -z "$out" ]'
 as admin project list --format csv
-check "... and created nothing" eval '! grep -q 分析师的项目 <<<"$out"'
+check "... and created nothing: the list (exit 0, both projects) has no such project" \
+    eval '[ "$rc" = 0 ] && [ "$(data_rows)" = 2 ] && [ "$(csv_col id name 万科城)" = "$p1" ] &&
+          [ "$(csv_col id name 翡翠公园)" = "$p2" ] && [ "$(grep -c 分析师的项目 <<<"$out")" = 0 ]'
 
 login contractor
 as contractor project list --format csv
 check "project list as contractor shows only the assigned project" \
-    eval '[ "$rc" = 0 ] && [ "$(data_rows)" = 1 ] && grep -q 万科城 <<<"$out"'
+    eval '[ "$rc" = 0 ] && [ "$(data_rows)" = 1 ] && [ "$(csv_col id name 万科城)" = "$p1" ]'
 as contractor unit list --project "$p1"
-check "unit list as contractor is refused (exit 1)" test "$rc" = 1
+check "unit list as contractor is refused (exit 3): your role may not do this" \
+    eval '[ "$rc" = 3 ] && grep -qx "cloop: your role may not do this" <<<"$err" && [ -z "$out" ]'
 
 # --- CSV import ----------------------------------------------------------------------
 csv=$work/units.csv
@@ -175,9 +206,11 @@ check "importing the same file again reports all 2000 unchanged" \
           [ "$(csv_col updated)" = 0 ]'
 as admin unit list --project "$p1" --format csv
 check "unit list --format csv then has exactly 2,000 imported units (+1 added by hand)" \
-    test "$(data_rows)" = 2001
+    eval '[ "$rc" = 0 ] && [ "$(data_rows)" = 2001 ] &&
+          [ "$(printf "%s\n" "$out" | sed 1d | cut -d, -f1 | sort -u | wc -l)" = 2001 ]'
 as clerk unit list --project "$p1" --building "$b1" --format csv
-check "unit list --building shows only that building's unit" test "$(data_rows)" = 1
+check "unit list --building shows only that building's unit" \
+    eval '[ "$rc" = 0 ] && [ "$(data_rows)" = 1 ] && grep -q "1-1-0101" <<<"$out"'
 
 bad=$work/bad-units.csv
 {
@@ -191,7 +224,9 @@ check "a CSV with floor 'abc' on line 17 exits 1" test "$rc" = 1
 check "... and reports FILE:17: with the floor error" grep -q "^$bad:17: floor 'abc'" <<<"$err"
 check "... and says which chunk was rejected" grep -q "lines 12-21 .*rejected" <<<"$err"
 as admin unit list --project "$p1" --format csv
-check "... and the other chunks were imported (29 more units)" test "$(data_rows)" = 2030
+check "... and the other chunks were imported (29 more units), not 9-1-17" \
+    eval '[ "$rc" = 0 ] && [ "$(data_rows)" = 2030 ] && [ "$(grep -Ec ",9-1-[0-9]{1,2}," <<<"$out")" = 29 ] &&
+          [ "$(grep -c ",9-1-17," <<<"$out")" = 0 ]'
 
 printf 'building,unit,floor,colour\n1,1,1,red\n' >"$work/cols.csv"
 as clerk unit import --project "$p1" "$work/cols.csv"
@@ -205,22 +240,28 @@ as admin unit import --help
 check "unit import --help describes the columns" \
     eval '[ "$rc" = 0 ] && grep -q owner_id_number <<<"$out"'
 as admin project add 万科城
-check "project add without --company exits 2" test "$rc" = 2
+check "project add without --company exits 2 naming it" \
+    eval '[ "$rc" = 2 ] && grep -q -- "--company is required" <<<"$err"'
 
 # --- stale sessions and logout -------------------------------------------------------
 mkdir -p "$work/cfg/stale/closeloop"
 printf '127.0.0.1:%s not-a-real-token\n' "$port" >"$work/cfg/stale/closeloop/session"
 as stale whoami
-check "a stale token: exit 1, 'expired', and the token is deleted" \
-    eval '[ "$rc" = 1 ] && grep -q expired <<<"$err" &&
-          ! grep -q not-a-real-token "$work/cfg/stale/closeloop/session"'
+check "a stale token is refused (exit 3), 'expired', and the token is deleted" \
+    eval '[ "$rc" = 3 ] && grep -q "^cloop: your session on 127.0.0.1:$port has expired" <<<"$err" &&
+          [ -f "$work/cfg/stale/closeloop/session" ] &&
+          [ "$(grep -c not-a-real-token "$work/cfg/stale/closeloop/session")" = 0 ]'
+as stale whoami
+check "... so the next command is told it is not logged in (exit 3)" \
+    eval '[ "$rc" = 3 ] && grep -qx "cloop: not logged in: run cloop login USER" <<<"$err"'
 
 as admin logout
-check "logout exits 0" test "$rc" = 0
-check "... and removes the token" eval '! grep -q "^127.0.0.1:$port " "$sess"'
+check "logout exits 0" eval '[ "$rc" = 0 ] && grep -qx "logged out of 127.0.0.1:$port" <<<"$out"'
+check "... and removes the token" \
+    eval '[ -f "$sess" ] && [ "$(grep -c "^127.0.0.1:$port " "$sess")" = 0 ]'
 as admin whoami
-check "whoami after logout fails and says to log in" \
-    eval '[ "$rc" = 1 ] && grep -q "not logged in" <<<"$err"'
+check "whoami after logout is refused (exit 3) and says to log in" \
+    eval '[ "$rc" = 3 ] && grep -qx "cloop: not logged in: run cloop login USER" <<<"$err"'
 
 # --- shutdown ------------------------------------------------------------------------
 stop_daemon "$dpid"

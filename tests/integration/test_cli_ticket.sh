@@ -4,7 +4,8 @@
 # columns), the evening update from a file (notes, comments, quoting, a bad file sends
 # nothing), two clerks racing through the same file (each ticket: one success, one
 # conflict), ticket show's history, the daily report's CSV sections and JSON, and the
-# readiness check's exit status (3 when not ready, 0 when ready).
+# readiness check's exit status (5 when not ready, 0 when ready), and the refusals of a
+# role that may not act (exit 3, apart from conflicts and not-found, exit 1).
 #
 # Run by ctest with CL_BIN_DIR, CL_SOURCE_DIR and CL_TEST_TMP, like test_cli_org.sh: a
 # throwaway PostgreSQL cluster, the real closeloopd over TLS, cloop as each role. Prints
@@ -145,6 +146,17 @@ check "... and a clerk who met a conflict exits 1" \
 
 # --- verification, history -------------------------------------------------------------
 first=$(sed -n 1p <<<"$nums")
+second=$(sed -n 2p <<<"$nums")
+as dyh ticket verify --project "$p" "$first" "$second" --pass
+check "a contractor verifying two tickets: both refused, exit 3, one line each and a summary" \
+    eval '[ "$rc" = 3 ] && [ "$(grep -c ": a contractor user may not verify repairs$" <<<"$err")" = 2 ] &&
+          grep -qx "2 tickets: 0 done, 0 conflicts, 2 failed" <<<"$out"'
+as clerk1 ticket show "$second" --project "$p" --format csv
+check "... and the ticket is still repaired" \
+    eval '[ "$rc" = 0 ] && grep -qx "state,repaired" <<<"$out"'
+as dyh ticket show 999999 --project "$p"
+check "ticket show of a ticket that does not exist: no such ticket, exit 1" \
+    eval '[ "$rc" = 1 ] && grep -qx "cloop: no such ticket" <<<"$err" && [ -z "$out" ]'
 as ver1 ticket verify --project "$p" "$first" --fail
 check "verify --fail without a note is a usage error" test "$rc" = 2
 as ver1 ticket verify --project "$p" "$first" --fail --note 仍渗水
@@ -185,10 +197,14 @@ as admin report daily --project "$p" --date 2026-11-12 --format json
 check "... and the later day counts the item and its unit, not an acceptance" \
     eval 'python3 -c "import json,sys; d=json.load(sys.stdin); assert d[\"items_raised\"]==1 and d[\"units_accepted\"]==0 and d[\"items_per_unit\"]==1, d" <<<"$out"'
 as admin report readiness --project "$p" --building 3栋
-check "report readiness with open items: NOT ready, exit 3" \
-    eval '[ "$rc" = 3 ] && grep -q "^NOT ready: 41 blockers" <<<"$out"'
+check "report readiness with open items: NOT ready, exit 5" \
+    eval '[ "$rc" = 5 ] && grep -q "^NOT ready: 41 blockers" <<<"$out"'
 as admin report readiness --project "$p" --building 5栋
-check "... a building with one open item is not ready either" test "$rc" = 3
+check "... a building with one open item is not ready either (exit 5, 1 blocker)" \
+    eval '[ "$rc" = 5 ] && grep -q "^NOT ready: 1 blocker" <<<"$out"'
+as dyh report readiness --project "$p" --building 5栋
+check "... a contractor may not ask (refused, exit 3), which is not 'NOT ready'" \
+    eval '[ "$rc" = 3 ] && grep -qx "cloop: your role may not do this" <<<"$err" && [ -z "$out" ]'
 five=$(printf '%s\n' "$(XDG_CONFIG_HOME=$work/cfg/clerk1 "$CLOOP" "${S[@]}" ticket todo \
     --contractor "$cd_" --format csv)" | sed -n 2p | cut -d, -f1)
 # Notes are limited in characters (CL_LIM_NOTE_CHARS, 2000), not bytes: 2000 CJK

@@ -29,6 +29,19 @@ static int group_teardown(void **state) {
     return th_daemon_stop(&shared) == 0 ? 0 : -1;
 }
 
+/* A client of d, with or without the test client certificate; the test fails without. */
+static cl_client_t *client_of(const th_daemon_t *d, int with_cert) {
+    cl_client_t *c = th_connect(d, with_cert);
+    assert_non_null(c);
+    return c;
+}
+
+/* Starts a daemon of the test's own with one setting ("KEY=VALUE") besides the defaults. */
+static void start_with(th_daemon_t *d, const char *setting) {
+    const char *env[] = {setting, NULL};
+    assert_int_equal(th_daemon_start(d, env), 0);
+}
+
 static cl_pb_ping_t make_ping(uint64_t t, uint32_t delay_ms) {
     cl_pb_ping_t p = CLOSELOOP__PING__INIT;
     p.client_time_ns = t;
@@ -36,10 +49,29 @@ static cl_pb_ping_t make_ping(uint64_t t, uint32_t delay_ms) {
     return p;
 }
 
+/* Sends n pings of 300 ms each at once on c and reads the n replies: how many were pongs,
+ * and how many were refused as too many in flight (each marked retryable). */
+static void slow_burst(cl_client_t *c, int n, int *pongs, int *limited) {
+    for (int i = 0; i < n; i++) {
+        cl_pb_ping_t p = make_ping((uint64_t)i, 300);
+        assert_int_equal(cl_client_send(c, cl_client_next_id(c), CL_MSG_PING, &p.base), CL_OK);
+    }
+    *pongs = *limited = 0;
+    for (int i = 0; i < n; i++) {
+        cl_reply_t r;
+        assert_int_equal(cl_client_recv(c, &r, 5000), CL_OK);
+        if (r.err == CL_OK) ++*pongs;
+        if (r.err == CL_ETOOMANY) {
+            assert_true(r.retryable);
+            ++*limited;
+        }
+        cl_reply_clear(&r);
+    }
+}
+
 static void ping_echoes_payload(void **state) {
     (void)state;
-    cl_client_t *c = th_connect(&shared, 0);
-    assert_non_null(c);
+    cl_client_t *c = client_of(&shared, 0);
     cl_pb_ping_t ping = make_ping(123456789, 0);
     uint8_t data[300];
     for (size_t i = 0; i < sizeof data; i++)
@@ -60,15 +92,10 @@ static void ping_echoes_payload(void **state) {
 
 static void server_info_reports_state(void **state) {
     (void)state;
-    cl_client_t *c = th_connect(&shared, 0);
-    cl_client_t *c2 = th_connect(&shared, 0);
-    assert_non_null(c);
-    assert_non_null(c2);
-    cl_pb_info_req_t req = CLOSELOOP__SERVER_INFO_REQUEST__INIT;
-    ProtobufCMessage *reply = NULL;
-    assert_int_equal(
-        cl_client_call(c, CL_MSG_SERVER_INFO_REQ, &req.base, CL_MSG_SERVER_INFO, &reply), CL_OK);
-    cl_pb_info_t *info = (cl_pb_info_t *)reply;
+    cl_client_t *c = client_of(&shared, 0);
+    cl_client_t *c2 = client_of(&shared, 0);
+    cl_pb_info_t *info = NULL;
+    assert_int_equal(th_server_info(c, &info), CL_OK);
     assert_string_equal(info->version, CL_VERSION);
     assert_int_equal(info->protocol_version, CL_FRAME_VERSION);
     assert_string_equal(info->tls_version, "TLSv1.3");
@@ -76,29 +103,25 @@ static void server_info_reports_state(void **state) {
     assert_int_equal(info->max_frame, 1024 * 1024);
     assert_int_equal(info->max_inflight, 64);
     assert_string_equal(info->client_cert_subject, "");
-    cl_msg_free(reply);
+    cl_msg_free(&info->base);
     cl_client_close(c2);
     cl_client_close(c);
 }
 
 static void client_certificate_is_reported(void **state) {
     (void)state;
-    cl_client_t *c = th_connect(&shared, 1);
-    assert_non_null(c);
-    cl_pb_info_req_t req = CLOSELOOP__SERVER_INFO_REQUEST__INIT;
-    ProtobufCMessage *reply = NULL;
-    assert_int_equal(
-        cl_client_call(c, CL_MSG_SERVER_INFO_REQ, &req.base, CL_MSG_SERVER_INFO, &reply), CL_OK);
-    assert_non_null(strstr(((cl_pb_info_t *)reply)->client_cert_subject, "desktop-1"));
-    cl_msg_free(reply);
+    cl_client_t *c = client_of(&shared, 1);
+    cl_pb_info_t *info = NULL;
+    assert_int_equal(th_server_info(c, &info), CL_OK);
+    assert_non_null(strstr(info->client_cert_subject, "desktop-1"));
+    cl_msg_free(&info->base);
     cl_client_close(c);
 }
 
 /* 200 pipelined pings on one connection; every id answered exactly once. */
 static void many_requests_in_flight(void **state) {
     (void)state;
-    cl_client_t *c = th_connect(&shared, 0);
-    assert_non_null(c);
+    cl_client_t *c = client_of(&shared, 0);
     enum { N = 60 };
     uint32_t ids[N];
     int seen[N] = {0};
@@ -125,8 +148,7 @@ static void many_requests_in_flight(void **state) {
 /* A slow request does not hold up a fast one behind it: replies come out of order. */
 static void replies_come_out_of_order(void **state) {
     (void)state;
-    cl_client_t *c = th_connect(&shared, 0);
-    assert_non_null(c);
+    cl_client_t *c = client_of(&shared, 0);
     cl_pb_ping_t slow = make_ping(1, 400), fast = make_ping(2, 0);
     uint32_t slow_id = cl_client_next_id(c), fast_id = cl_client_next_id(c);
     assert_int_equal(cl_client_send(c, slow_id, CL_MSG_PING, &slow.base), CL_OK);
@@ -143,8 +165,7 @@ static void replies_come_out_of_order(void **state) {
 
 static void unknown_type_and_bad_argument_keep_connection(void **state) {
     (void)state;
-    cl_client_t *c = th_connect(&shared, 0);
-    assert_non_null(c);
+    cl_client_t *c = client_of(&shared, 0);
     cl_reply_t r;
     uint32_t id = cl_client_next_id(c);
     assert_int_equal(cl_client_send(c, id, 999, NULL), CL_OK);
@@ -160,34 +181,17 @@ static void unknown_type_and_bad_argument_keep_connection(void **state) {
     assert_int_equal(cl_client_call(c, CL_MSG_PING, &too_slow.base, CL_MSG_PONG, &reply),
                      CL_EINVAL);
     assert_null(reply);
-    cl_pb_ping_t ok = make_ping(7, 0);
-    assert_int_equal(cl_client_call(c, CL_MSG_PING, &ok.base, CL_MSG_PONG, &reply), CL_OK);
-    cl_msg_free(reply);
+    assert_int_equal(th_ping(c, 7, 0), CL_OK);
     cl_client_close(c);
 }
 
 static void inflight_limit_rejects_with_retryable_error(void **state) {
     (void)state;
     th_daemon_t d;
-    const char *env[] = {"CLOSELOOP_SERVER_MAX_INFLIGHT=4", NULL};
-    assert_int_equal(th_daemon_start(&d, env), 0);
-    cl_client_t *c = th_connect(&d, 0);
-    assert_non_null(c);
-    for (int i = 0; i < 6; i++) {
-        cl_pb_ping_t p = make_ping((uint64_t)i, 300);
-        assert_int_equal(cl_client_send(c, cl_client_next_id(c), CL_MSG_PING, &p.base), CL_OK);
-    }
-    int pongs = 0, limited = 0;
-    for (int i = 0; i < 6; i++) {
-        cl_reply_t r;
-        assert_int_equal(cl_client_recv(c, &r, 5000), CL_OK);
-        if (r.err == CL_OK) pongs++;
-        if (r.err == CL_ETOOMANY) {
-            assert_true(r.retryable);
-            limited++;
-        }
-        cl_reply_clear(&r);
-    }
+    start_with(&d, "CLOSELOOP_SERVER_MAX_INFLIGHT=4");
+    cl_client_t *c = client_of(&d, 0);
+    int pongs, limited;
+    slow_burst(c, 6, &pongs, &limited);
     assert_int_equal(pongs, 4);
     assert_int_equal(limited, 2);
     cl_client_close(c);
@@ -199,10 +203,8 @@ static void inflight_limit_rejects_with_retryable_error(void **state) {
 static void requests_served_counts_only_handled_requests(void **state) {
     (void)state;
     th_daemon_t d;
-    const char *env[] = {"CLOSELOOP_SERVER_MAX_INFLIGHT=2", NULL};
-    assert_int_equal(th_daemon_start(&d, env), 0);
-    cl_client_t *c = th_connect(&d, 0);
-    assert_non_null(c);
+    start_with(&d, "CLOSELOOP_SERVER_MAX_INFLIGHT=2");
+    cl_client_t *c = client_of(&d, 0);
     cl_reply_t r;
     ProtobufCMessage *reply = NULL;
 
@@ -216,17 +218,8 @@ static void requests_served_counts_only_handled_requests(void **state) {
                      CL_EUNAVAIL);
 
     /* Three slow pings at once over a limit of two: two served, one refused. */
-    for (int i = 0; i < 3; i++) {
-        cl_pb_ping_t p = make_ping((uint64_t)i, 300);
-        assert_int_equal(cl_client_send(c, cl_client_next_id(c), CL_MSG_PING, &p.base), CL_OK);
-    }
-    int pongs = 0, limited = 0;
-    for (int i = 0; i < 3; i++) {
-        assert_int_equal(cl_client_recv(c, &r, 5000), CL_OK);
-        pongs += r.err == CL_OK;
-        limited += r.err == CL_ETOOMANY;
-        cl_reply_clear(&r);
-    }
+    int pongs, limited;
+    slow_burst(c, 3, &pongs, &limited);
     assert_int_equal(pongs, 2);
     assert_int_equal(limited, 1);
 
@@ -236,13 +229,11 @@ static void requests_served_counts_only_handled_requests(void **state) {
                      CL_EINVAL);
 
     /* 2 pongs + 1 bad ping + this ServerInfo; then the next one counts itself too. */
-    cl_pb_info_req_t req = CLOSELOOP__SERVER_INFO_REQUEST__INIT;
     for (uint64_t want = 4; want <= 5; want++) {
-        assert_int_equal(
-            cl_client_call(c, CL_MSG_SERVER_INFO_REQ, &req.base, CL_MSG_SERVER_INFO, &reply),
-            CL_OK);
-        assert_int_equal(((cl_pb_info_t *)reply)->requests_served, want);
-        cl_msg_free(reply);
+        cl_pb_info_t *info = NULL;
+        assert_int_equal(th_server_info(c, &info), CL_OK);
+        assert_int_equal(info->requests_served, want);
+        cl_msg_free(&info->base);
     }
     cl_client_close(c);
     assert_int_equal(th_daemon_stop(&d), 0);
@@ -252,22 +243,14 @@ static void requests_served_counts_only_handled_requests(void **state) {
 static void required_client_certificate(void **state) {
     (void)state;
     th_daemon_t d;
-    const char *env[] = {"CLOSELOOP_TLS_REQUIRE_CLIENT_CERT=true", NULL};
-    assert_int_equal(th_daemon_start(&d, env), 0);
+    start_with(&d, "CLOSELOOP_TLS_REQUIRE_CLIENT_CERT=true");
     cl_client_t *anon = th_connect(&d, 0);
     if (anon) { /* TLS 1.3: the server may reject after the client finished */
-        cl_pb_ping_t p = make_ping(1, 0);
-        ProtobufCMessage *reply = NULL;
-        assert_int_not_equal(cl_client_call(anon, CL_MSG_PING, &p.base, CL_MSG_PONG, &reply),
-                             CL_OK);
+        assert_int_not_equal(th_ping(anon, 1, 0), CL_OK);
         cl_client_close(anon);
     }
-    cl_client_t *c = th_connect(&d, 1);
-    assert_non_null(c);
-    cl_pb_ping_t p = make_ping(1, 0);
-    ProtobufCMessage *reply = NULL;
-    assert_int_equal(cl_client_call(c, CL_MSG_PING, &p.base, CL_MSG_PONG, &reply), CL_OK);
-    cl_msg_free(reply);
+    cl_client_t *c = client_of(&d, 1);
+    assert_int_equal(th_ping(c, 1, 0), CL_OK);
     cl_client_close(c);
     assert_int_equal(th_daemon_stop(&d), 0);
 }
@@ -299,8 +282,7 @@ static void tls12_refused_by_default_allowed_by_switch(void **state) {
     assert_int_equal(s_client(&shared, "-tls1_3"), 0);
     assert_int_not_equal(s_client(&shared, "-tls1_2"), 0);
     th_daemon_t d;
-    const char *env[] = {"CLOSELOOP_TLS_ALLOW_TLS12=true", NULL};
-    assert_int_equal(th_daemon_start(&d, env), 0);
+    start_with(&d, "CLOSELOOP_TLS_ALLOW_TLS12=true");
     assert_int_equal(s_client(&d, "-tls1_2"), 0);
     assert_int_equal(s_client(&d, "-tls1_3"), 0);
     assert_int_equal(th_daemon_stop(&d), 0);
@@ -311,10 +293,8 @@ static void sigterm_drains_inflight_work(void **state) {
     (void)state;
     th_daemon_t d;
     assert_int_equal(th_daemon_start(&d, NULL), 0);
-    cl_client_t *busy = th_connect(&d, 0);
-    cl_client_t *idle = th_connect(&d, 0);
-    assert_non_null(busy);
-    assert_non_null(idle);
+    cl_client_t *busy = client_of(&d, 0);
+    cl_client_t *idle = client_of(&d, 0);
     cl_pb_ping_t p = make_ping(99, 800);
     uint32_t id = cl_client_next_id(busy);
     assert_int_equal(cl_client_send(busy, id, CL_MSG_PING, &p.base), CL_OK);

@@ -31,22 +31,18 @@
 
 static pgtest_t pg; /* static so the atexit cleanup can reach it */
 
+/* The test's statements: one parameter, one column each. */
+#define TEST_STMT(stmt_name, text, col_names)                                                      \
+    {                                                                                              \
+        .name = (stmt_name), .where = "test_db.c", .sql = (text), .nparams = 1, .ncols = 1,        \
+        .cols = (col_names)                                                                        \
+    }
 static const char *const ten_cols[] = {"ten"};
 static const char *const nap_cols[] = {"nap"};
 enum { TEST_TIMES_TEN, TEST_NAP, TEST_NSTMTS };
 static const cl_db_stmt_t test_stmts[TEST_NSTMTS] = {
-    [TEST_TIMES_TEN] = {.name = "test_times_ten",
-                        .where = "test_db.c",
-                        .sql = "SELECT $1::int * 10 AS ten",
-                        .nparams = 1,
-                        .ncols = 1,
-                        .cols = ten_cols},
-    [TEST_NAP] = {.name = "test_nap",
-                  .where = "test_db.c",
-                  .sql = "SELECT pg_sleep($1::float8) AS nap",
-                  .nparams = 1,
-                  .ncols = 1,
-                  .cols = nap_cols},
+    [TEST_TIMES_TEN] = TEST_STMT("test_times_ten", "SELECT $1::int * 10 AS ten", ten_cols),
+    [TEST_NAP] = TEST_STMT("test_nap", "SELECT pg_sleep($1::float8) AS nap", nap_cols),
 };
 
 /* A loop with a pool and a guard timer that ends a wait that hangs. */
@@ -154,8 +150,8 @@ static void check_times_ten(const outcome_t *o, int base, int n) {
         assert_int_equal(o->values[i], (base * 100 + i) * 10);
 }
 
-/* Preparing and describing two statements (9 results) and a batch of 16 (33 results) each pass the bound
- * of 3 many times; the drain must go on without the socket firing again. */
+/* Preparing and describing two statements (9 results) and a batch of 16 (33 results) each pass the
+ * bound of 3 many times; the drain must go on without the socket firing again. */
 static void drain_goes_on_after_the_bound(void **state) {
     (void)state;
     pool_t p;
@@ -231,22 +227,12 @@ static void watchdog_scales_with_the_statements(void **state) {
     pool_close(&p);
 }
 
-static int group_setup(void **state) {
-    (void)state;
-    return pgtest_start(&pg);
-}
-
-static int group_teardown(void **state) {
-    (void)state;
-    pgtest_destroy(&pg);
-    return 0;
-}
-
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(drain_goes_on_after_the_bound),
         cmocka_unit_test(many_batches_drain_in_turns),
         cmocka_unit_test(watchdog_scales_with_the_statements),
     };
-    return cmocka_run_group_tests(tests, group_setup, group_teardown);
+    const pgtest_group_t group = {.pg = &pg}; /* no schema: the test's own statements */
+    return pgtest_run_group(&group, tests, sizeof tests / sizeof tests[0]);
 }

@@ -286,34 +286,33 @@ static void test_checks_match_registry(void **state) {
     assert_int_equal(other_literals, 8);
 }
 
-/* Every registry column exists and is text; unchecked ones hold no value set. */
+/* The data type of column in table of the public schema; the test fails when there is no
+ * such column (what names the registry entry). Into type (64 bytes). */
+static void column_type(const char *table, const char *column, const char *what, char *type) {
+    const char *params[] = {table, column};
+    PGresult *r = query("SELECT data_type FROM information_schema.columns"
+                        " WHERE table_schema = 'public' AND table_name = $1"
+                        "   AND column_name = $2",
+                        2, params);
+    if (PQntuples(r) != 1) fail_msg("registry %s %s.%s is not in the schema", what, table, column);
+    snprintf(type, 64, "%s", PQgetvalue(r, 0, 0));
+    PQclear(r);
+}
+
+/* Every registry column exists and is text, and so does the column of every bound. */
 static void test_registry_columns_exist(void **state) {
     (void)state;
+    char type[64];
     size_t nc;
     const cl_domain_column_t *cols = cl_domain_columns(&nc);
     for (size_t i = 0; i < nc; i++) {
-        const char *params[] = {cols[i].table, cols[i].column};
-        PGresult *r = query("SELECT data_type FROM information_schema.columns"
-                            " WHERE table_schema = 'public' AND table_name = $1"
-                            "   AND column_name = $2",
-                            2, params);
-        if (PQntuples(r) != 1)
-            fail_msg("registry column %s.%s is not in the schema", cols[i].table, cols[i].column);
-        assert_string_equal(PQgetvalue(r, 0, 0), "text");
-        PQclear(r);
+        column_type(cols[i].table, cols[i].column, "column", type);
+        assert_string_equal(type, "text");
     }
     size_t nb;
     const cl_domain_bound_t *b = cl_domain_bounds(&nb);
-    for (size_t i = 0; i < nb; i++) {
-        const char *params[] = {b[i].table, b[i].column};
-        PGresult *r = query("SELECT 1 FROM information_schema.columns"
-                            " WHERE table_schema = 'public' AND table_name = $1"
-                            "   AND column_name = $2",
-                            2, params);
-        if (PQntuples(r) != 1)
-            fail_msg("registry bound %s.%s is not in the schema", b[i].table, b[i].column);
-        PQclear(r);
-    }
+    for (size_t i = 0; i < nb; i++)
+        column_type(b[i].table, b[i].column, "bound", type);
 }
 
 /* The five classes cl_ticket_timeliness() returns are the registry's, no more, no less;
@@ -387,10 +386,9 @@ static void test_scope_knows_every_role(void **state) {
     }
 }
 
-static int group_setup(void **state) {
-    (void)state;
-    if (pgtest_start(&pg) != 0 || pgtest_apply_migrations(&pg) != 0) return -1;
-    conn = PQconnectdb(pg.conninfo);
+/* The connection the tests share. */
+static int open_conn(pgtest_t *cluster) {
+    conn = PQconnectdb(cluster->conninfo);
     if (PQstatus(conn) != CONNECTION_OK) {
         fprintf(stderr, "connect: %s", PQerrorMessage(conn));
         return -1;
@@ -398,10 +396,9 @@ static int group_setup(void **state) {
     return 0;
 }
 
-static int group_teardown(void **state) {
-    (void)state;
+static int close_conn(pgtest_t *cluster) {
+    (void)cluster;
     PQfinish(conn);
-    pgtest_destroy(&pg);
     return 0;
 }
 
@@ -412,5 +409,6 @@ int main(void) {
         cmocka_unit_test(test_timeliness_function),
         cmocka_unit_test(test_scope_knows_every_role),
     };
-    return cmocka_run_group_tests(tests, group_setup, group_teardown);
+    const pgtest_group_t group = {.pg = &pg, .migrate = 1, .ready = open_conn, .done = close_conn};
+    return pgtest_run_group(&group, tests, ARRAY_LEN(tests));
 }

@@ -79,8 +79,13 @@ mkcon 中建三局 civil,plumbing cc
 mkcon 坚朗门窗 doors_windows cd
 mkcon 华强电气 electrical ce
 as admin trade list --project "$p1" --format csv
+trades_ok=1
+for t in waterproofing civil plumbing doors_windows electrical; do
+    [ "$(csv_col contractor_id trade "$t")" = "${con[$t]}" ] || trades_ok=0
+done
 check "trades assigned: waterproofing, civil, plumbing, doors_windows, electrical (not fire)" \
-    eval '[ "$(data_rows)" = 5 ] && ! grep -q ",fire," <<<"$out"'
+    eval '[ "$rc" = 0 ] && [ "$(data_rows)" = 5 ] && [ "$trades_ok" = 1 ] &&
+          [ -z "$(csv_col contractor_id trade fire)" ]'
 
 mkuser() { # USERNAME ROLE-ARGS...
     local u=$1
@@ -106,7 +111,9 @@ as admin round add --project "$p1" --kind mock1 --start "$D" --end "$D" --format
 check "round add mock1 on the move-in day warns on stderr" \
     eval '[ "$rc" = 0 ] && grep -q "^warning: " <<<"$err"'
 as admin round list --project "$p1" --format csv
-check "round list shows both rounds" test "$(data_rows)" = 2
+check "round list shows both rounds" \
+    eval '[ "$rc" = 0 ] && [ "$(data_rows)" = 2 ] && [ -n "$(csv_col id kind handover)" ] &&
+          [ -n "$(csv_col id kind mock1)" ]'
 
 as admin deadline set --project "$p1" --severity minor --days 7 --format csv
 as admin deadline set --project "$p1" --severity major --days 3 --format csv
@@ -116,7 +123,10 @@ as admin deadline set --project "$p1" --severity critical --category waterproofi
 check "deadline set (waterproofing, critical, 2 days)" \
     eval '[ "$rc" = 0 ] && [ "$(csv_col days)" = 2 ] && [ "$(csv_col category)" = waterproofing ]'
 as admin deadline list --project "$p1" --format csv
-check "deadline list shows the 4 presets" test "$(data_rows)" = 4
+check "deadline list shows the 4 presets with their days" \
+    eval '[ "$rc" = 0 ] && [ "$(data_rows)" = 4 ] &&
+          [ "$(awk -F, "NR > 1 { print \$2 \":\" \$3 \":\" \$4 }" <<<"$out" | sort | tr "\n" " ")" = \
+            ":critical:1 :major:3 :minor:7 waterproofing:critical:2 " ]'
 
 as clerk inspect schedule --project "$p1" --date "$D" --file "$work/schedule.txt" --format csv
 check "inspect schedule of the 200 units" \
@@ -205,7 +215,9 @@ bad=$work/bad-forms.csv
     echo "minor,1-1-0101,墙面裂缝"
 } >"$bad"
 as clerk inspect import "$bad" --format csv
-check "a CSV with bad rows exits 1" test "$rc" = 1
+check "a CSV with bad rows exits 1: its one chunk rejected here, nothing inserted" \
+    eval '[ "$rc" = 1 ] && [ "$(csv_col rows_read)" = 9 ] && [ "$(csv_col rejected_chunks)" = 1 ] &&
+          [ "$(csv_col inserted)" = 0 ] && [ "$(csv_col unchanged)" = 0 ]'
 check "... reporting FILE:LINE: for each bad row (lines 5-10)" \
     eval 'grep -q "^$bad:5: unknown severity .severe." <<<"$err" &&
           grep -q "^$bad:6: unknown round .final." <<<"$err" &&
@@ -256,7 +268,8 @@ check "... recording the same item id again changes nothing" \
     eval '[ "$rc" = 0 ] && [ "$(csv_col recorded)" = unchanged ]'
 as clerk inspect record --project "$p1" --unit 2-1-2504 --round handover --date "$D" \
     --location 卫生间 --category waterproofing --severity major --photo "$work/units.csv" x
-check "a photo that is neither JPEG nor PNG is a usage error" test "$rc" = 2
+check "a photo that is neither JPEG nor PNG is a usage error" \
+    eval '[ "$rc" = 2 ] && grep -qx "cloop: photo $work/units.csv is neither JPEG nor PNG" <<<"$err"'
 echo "waterproofing $hand_id" >>"$work/expect.txt"
 fire_id=$(python3 -c 'import uuid; print(uuid.uuid4())')
 as clerk inspect record --project "$p1" --unit 2-1-2504 --round handover --date "$D" \
@@ -270,6 +283,7 @@ nfire=$((nfire + 1))
 
 # Handover forms for 60 units: 10 not taken over (two reasons), 40 with items, 10 clean.
 hrc=0
+declare -A outcomes=() # outcome -> forms the server recorded with it
 for i in $(seq 0 59); do
     b=$((i / 100 + 1)) r=$((i % 100))
     u=$(printf '%d-1-%02d%02d' "$b" $((r / 4 + 1)) $((r % 4 + 1)))
@@ -287,10 +301,17 @@ for i in $(seq 0 59); do
     as clerk inspect handover --project "$p1" --unit "$u" --date "$D" --inspector 王工 "$@" \
         --format csv
     [ "$rc" = 0 ] || { hrc=1; not_ok "inspect handover $u $*"; }
+    o=$(awk -F, -v u="$u" 'NR == 1 { for (i = 1; i <= NF; i++) c[$i] = i }
+                           NR == 2 && $c["unit"] == u { print $c["outcome"] }' <<<"$out")
+    [ -n "$o" ] && outcomes[$o]=$((${outcomes[$o]:-0} + 1))
 done
-check "inspect handover recorded 60 forms (10 not taken over)" test "$hrc" = 0
+check "inspect handover recorded 60 forms: 10 not taken over, 40 with items, 10 accepted" \
+    eval '[ "$hrc" = 0 ] && [ "${outcomes[not_taken_over]:-0}" = 10 ] &&
+          [ "${outcomes[accepted_with_items]:-0}" = 40 ] && [ "${outcomes[accepted]:-0}" = 10 ] &&
+          [ "${#outcomes[@]}" = 3 ]'
 as clerk inspect handover --project "$p1" --unit 1-1-0101 --date "$D" --outcome not_taken_over
-check "not_taken_over without --reason is a usage error" test "$rc" = 2
+check "not_taken_over without --reason is a usage error naming it" \
+    eval '[ "$rc" = 2 ] && grep -q -- "--reason" <<<"$err"'
 
 # --- the repair loop -------------------------------------------------------------------
 # todo USER: the user's to-repair list as CSV in $out; ids in $work/todo.USER
@@ -304,27 +325,37 @@ for r in rows: print(r["id"], r.get("rework", r.get("rework_count", "")), r.get(
 ' <<<"$out" >"$work/todo.$1"
 }
 
+# kv KEY: KEY's value in ticket show --format csv output ($out).
+kv() { awk -F, -v k="$1" '$1 == k { print $2; exit }' <<<"$out"; }
+
 # Customer relations decides three waterproofing items not to fix, dispatches fire items.
 nofix_ids=$(ids_of waterproofing | sed -n '2,4p')
 for id in $nofix_ids; do
     as cr ticket nofix "$id" --note "统一说辞：属正常现象，符合国家验收标准"
     [ "$rc" = 0 ] || not_ok "ticket nofix $id as cr"
 done
-as cr ticket show "$(head -n 1 <<<"$nofix_ids")" --format csv
-check "ticket nofix by cr: the ticket is nofix" grep -q nofix <<<"$out"
+n=0
+for id in $nofix_ids; do
+    as cr ticket show "$id" --format csv
+    [ "$rc" = 0 ] && [ "$(kv id)" = "$id" ] && [ "$(kv state)" = nofix ] && n=$((n + 1))
+done
+check "ticket nofix by cr: the 3 tickets are nofix" test "$n" = 3
 # The manual-dispatch list holds exactly the fire items, oldest first; then it empties.
 as clerk ticket todispatch --project "$p1" --format csv
 check "ticket todispatch lists the $nfire fire items waiting for manual dispatch" \
-    eval '[ "$rc" = 0 ] && [ "$(data_rows <<<"$out")" = "$nfire" ]'
+    eval '[ "$rc" = 0 ] && [ "$(data_rows <<<"$out")" = "$nfire" ] &&
+          [ "$(python3 -c "import csv,sys; print(*sorted(r[\"id\"] for r in csv.DictReader(sys.stdin)))" <<<"$out")" = \
+            "$(ids_of fire | sort | tr "\n" " " | sed "s/ $//")" ]'
 as "${conuser[${con[waterproofing]}]}" ticket todispatch --project "$p1"
-check "a contractor has no to-dispatch list" eval '[ "$rc" = 1 ]'
+check "a contractor has no to-dispatch list: refused, exit 3" \
+    eval '[ "$rc" = 3 ] && grep -qx "cloop: not permitted" <<<"$err" && [ -z "$out" ]'
 for id in $(ids_of fire); do
     as cr ticket dispatch "$id" --contractor "${con[civil]}"
     [ "$rc" = 0 ] || not_ok "ticket dispatch $id --contractor ${con[civil]} as cr"
 done
 as cr ticket show "$(ids_of fire | head -n 1)" --format csv
-check "fire items dispatched by hand to 中建三局 are open" \
-    eval '[ "$rc" = 0 ] && grep -q open <<<"$out"'
+check "a fire item dispatched by hand to 中建三局 is open with it" \
+    eval '[ "$rc" = 0 ] && [ "$(kv state)" = open ] && [ "$(kv contractor)" = "中建三局 (${con[civil]})" ]'
 as clerk ticket todispatch --project "$p1" --format csv
 check "after dispatch the to-dispatch list is empty" \
     eval '[ "$rc" = 0 ] && [ "$(data_rows <<<"$out")" = 0 ]'
@@ -347,17 +378,29 @@ for cid in "${!conuser[@]}"; do
               ! awk "\$2 != 0 || \$3 != $cid" "$work/todo.$cu" | grep -q . &&
               ! grep -q 业主 <<<"$out" && ! grep -q 139000 <<<"$out"'
 done
+cc=${conuser[${con[civil]}]}
+check "... and 中建三局's ($cc) holds all $nfire fire items dispatched by hand, open" \
+    eval '[ "$(ids_of fire | while read -r id; do grep -c "^$id 0 ${con[civil]} open$" "$work/todo.$cc"; done |
+              grep -cx 1)" = "$nfire" ]'
 
 cw=${conuser[${con[waterproofing]}]}
-cc=${conuser[${con[civil]}]}
 someone_else=$(awk '{print $1; exit}' "$work/todo.$cc")
 as "$cw" ticket repaired "$someone_else" --note 已修复
-check "a contractor cannot report another contractor's ticket (exit 1)" test "$rc" = 1
+check "a contractor reporting another contractor's ticket: no such ticket (out of scope), exit 1" \
+    eval '[ "$rc" = 1 ] && grep -qx "$someone_else: no such ticket" <<<"$err" &&
+          grep -qx "1 ticket: 0 done, 0 conflicts, 1 failed" <<<"$out"'
 as verifier ticket repaired "$someone_else" --note 已修复
-check "a verifier cannot report a repair (exit 1)" test "$rc" = 1
+check "a verifier cannot report a repair: refused, exit 3" \
+    eval '[ "$rc" = 3 ] && grep -qx "$someone_else: a verifier user may not report repairs" <<<"$err" &&
+          grep -qx "1 ticket: 0 done, 0 conflicts, 1 failed" <<<"$out"'
+as clerk ticket show "$someone_else" --format csv
+check "... and the ticket is still open with 中建三局, rework 0" \
+    eval '[ "$rc" = 0 ] && [ "$(kv state)" = open ] && [ "$(kv rework)" = 0 ] &&
+          [ "$(kv contractor)" = "中建三局 (${con[civil]})" ]'
 
 failed_total=0
 back_bad=0
+back_ok=0 # failed tickets found back on their contractor's list with rework 1
 declare -A failed_by # ticket id -> contractor id, failed in the last pass
 for pass in 1 2 3 4; do
     any=0
@@ -369,18 +412,18 @@ for pass in 1 2 3 4; do
         if [ "$pass" -gt 1 ]; then
             for id in "${!failed_by[@]}"; do
                 [ "${failed_by[$id]}" = "$cid" ] || continue
-                grep -q "^$id 1 $cid " "$work/todo.$cu" || {
+                if grep -q "^$id 1 $cid " "$work/todo.$cu"; then
+                    back_ok=$((back_ok + 1))
+                else
                     back_bad=1
                     not_ok "failed ticket $id is back on $cu's list with rework 1"
-                }
+                fi
             done
         fi
         cut -d' ' -f1 "$work/todo.$cu" >"$work/ids.$cu"
         as "$cu" ticket repaired --from-file "$work/ids.$cu" --note "已修复（第${pass}轮）"
         [ "$rc" = 0 ] || not_ok "ticket repaired --from-file as $cu (pass $pass)"
     done
-    [ "$pass" = 2 ] && [ "${#failed_by[@]}" -gt 0 ] && [ "$back_bad" = 0 ] &&
-        ok "the ${#failed_by[@]} failed tickets came back to the same contractor's list with rework 1"
     as verifier ticket toverify --project "$p1" --format csv
     [ "$rc" = 0 ] || not_ok "ticket toverify as verifier (pass $pass)"
     python3 -c 'import csv, sys
@@ -399,8 +442,13 @@ for r in csv.DictReader(sys.stdin): print(r["id"], r.get("contractor_id", ""), r
         wait "$r1" "$r2"
         check "two concurrent verifications of one ticket: exactly one succeeds" \
             eval '[ "$(sort "$work/race1.rc" "$work/race2.rc" | tr "\n" " ")" = "0 1 " ]'
-        check "... and the other is told of the conflict" \
-            eval 'cat "$work/race1" "$work/race2" | grep -qi "conflict"'
+        loser=1
+        [ "$(cat "$work/race1.rc")" = 1 ] || loser=2
+        check "... and the other (exit 1) is told of the conflict, the winner is not" \
+            eval '[ "$(grep -ci conflict "$work/race$loser")" = 1 ] &&
+                  [ "$(grep -ci conflict "$work/race$((3 - loser))")" = 0 ]'
+        as clerk ticket show "$race" --format csv
+        check "... and the ticket is closed" eval '[ "$rc" = 0 ] && [ "$(kv state)" = closed ]'
         sed -i 1d "$work/toverify"
     fi
     : >"$work/pass.ids"
@@ -421,31 +469,53 @@ for r in csv.DictReader(sys.stdin): print(r["id"], r.get("contractor_id", ""), r
             [ "$rc" = 0 ] || not_ok "ticket verify $id --fail as verifier"
         done
         failed_total=$((failed_total + $(wc -l <"$work/fail.ids")))
+        [ "$pass" = 1 ] && cp "$work/fail.ids" "$work/fail1.ids"
     fi
     if [ -s "$work/pass.ids" ]; then
         as verifier ticket verify --from-file "$work/pass.ids" --pass
         [ "$rc" = 0 ] || not_ok "ticket verify --from-file --pass as verifier (pass $pass)"
     fi
 done
-check "the verifier failed $failed_total tickets in the first pass" test "$failed_total" -gt 0
+check "the verifier failed $failed_total tickets in the first pass" \
+    eval '[ "$failed_total" -gt 0 ] && [ "$(wc -l <"$work/fail1.ids")" = "$failed_total" ]'
+check "the $failed_total failed tickets came back to the same contractor's list with rework 1" \
+    eval '[ "$back_bad" = 0 ] && [ "$back_ok" = "$failed_total" ]'
+n=0
+while read -r id; do
+    as clerk ticket show "$id" --format csv
+    [ "$rc" = 0 ] && [ "$(kv state)" = closed ] && [ "$(kv rework)" = 1 ] && n=$((n + 1))
+done < <(head -n 5 "$work/fail1.ids")
+check "... and the first 5 of them end closed with rework 1" test "$n" = 5
 
 # Everything is closed or not fixed.
 allempty=1
 for cid in "${!conuser[@]}"; do
     todo "${conuser[$cid]}"
+    [ "$rc" = 0 ] && [ "$(head -n 1 <<<"$out" | cut -d, -f1)" = number ] || allempty=0
     [ -s "$work/todo.${conuser[$cid]}" ] && allempty=0
 done
 as verifier ticket toverify --project "$p1" --format csv
 check "at the end every to-repair list and the to-verify list are empty" \
-    eval '[ "$allempty" = 1 ] && [ "$(data_rows)" = 0 ]'
+    eval '[ "$allempty" = 1 ] && [ "$rc" = 0 ] && [ "$(head -n 1 <<<"$out" | cut -d, -f1)" = number ] &&
+          [ "$(data_rows)" = 0 ]'
 bad_state=0
+nsampled=0
 for id in $(awk 'NR % 25 == 1 {print $2}' "$work/expect.txt") $nofix_ids; do
     as clerk ticket show "$id" --format csv
-    grep -Eq '(^|,)(closed|nofix)(,|$)' <<<"$out" || { bad_state=1; not_ok "ticket $id is closed or nofix"; }
+    want=closed
+    grep -qx "$id" <<<"$nofix_ids" && want=nofix
+    if [ "$rc" = 0 ] && [ "$(kv id)" = "$id" ] && [ "$(kv state)" = "$want" ]; then
+        nsampled=$((nsampled + 1))
+    else
+        bad_state=1
+        not_ok "ticket $id is $want"
+    fi
 done
-check "sampled tickets (and the 3 not fixed) are closed or nofix" test "$bad_state" = 0
+check "sampled tickets are closed, the 3 not fixed are nofix ($nsampled shown)" \
+    eval '[ "$bad_state" = 0 ] && [ "$nsampled" = $(($(awk "NR % 25 == 1" "$work/expect.txt" | wc -l) + 3)) ]'
 as clerk ticket show "$p1:1" --format csv
-check "ticket show PROJECT:NUMBER works" test "$rc" = 0
+check "ticket show PROJECT:NUMBER shows ticket #1" \
+    eval '[ "$rc" = 0 ] && [ "$(kv ticket)" = "#1" ] && [ "$(kv project)" = "万科城 ($p1)" ]'
 
 # --- the daily report ------------------------------------------------------------------
 as admin report daily --project "$p1" --date "$D" --format json
@@ -485,14 +555,18 @@ check_rep units_not_taken_over 10
 check_rep items_raised "$nitems"
 check_rep tickets_closed "$nitems"
 check_rep reworks "$failed_total"
-check "report daily: not-taken-over reasons 卫生间渗水 ×6 and 业主未到场 ×4" \
+check "report daily: not-taken-over reasons 卫生间渗水 ×6 and 业主未到场 ×4, no other" \
     eval 'python3 -c "
 import json, sys
-s = json.dumps(json.load(open(sys.argv[1])), ensure_ascii=False)
-assert \"卫生间渗水\" in s and \"业主未到场\" in s, s[:300]" "$work/report.json"'
+r = json.load(open(sys.argv[1]))[\"not_taken_reasons\"]
+got = {x[\"reason\"]: int(x[\"count\"]) for x in r}
+assert len(r) == 2 and got == {\"卫生间渗水\": 6, \"业主未到场\": 4}, r" "$work/report.json"'
 
 as admin report readiness --project "$p1" --building 1栋 --format csv
-check "report readiness for 1栋 runs" test "$rc" = 0
+# The day's items are all of the handover round; readiness counts the mock rounds' only.
+check "report readiness for 1栋: ready (exit 0), 0 internal-inspection items, 0 blockers" \
+    eval '[ "$rc" = 0 ] && [ "$(awk -F, "/^# readiness\$/ { getline; getline; print; exit }" <<<"$out")" = \
+          "$p1,1栋,yes,0,0,0,0" ] && [ "$(sed -n "/^# blockers\$/,\$p" <<<"$out" | sed 1,2d | grep -c .)" = 0 ]'
 
 # --- shutdown --------------------------------------------------------------------------
 stop_daemon "$dpid"

@@ -19,6 +19,7 @@
 
 #include "harness.h"
 #include "pgtest.h"
+#include "testenv.h"
 
 static pgtest_t pg;
 static th_daemon_t d;
@@ -32,8 +33,7 @@ static int bootstrap_admin(const char *user, const char *password) {
     snprintf(cmd, sizeof cmd,
              "CLOSELOOP_DB_CONNINFO='%s' CLOSELOOP_PASSWORD='%s' '%s/closeloopd' "
              "--bootstrap-admin '%s' >/dev/null 2>&1",
-             pg.conninfo, password, getenv("CL_BIN_DIR") ? getenv("CL_BIN_DIR") : "build/bin",
-             user);
+             pg.conninfo, password, testenv_get("CL_BIN_DIR", "build/bin"), user);
     return system(cmd) == 0 ? 0 : -1;
 }
 
@@ -51,35 +51,34 @@ static long long sql_int(const char *sql) {
     return v;
 }
 
-static int group_setup(void **state) {
-    (void)state;
-    if (pgtest_start(&pg) != 0) return -1;
+/* The admin (which migrates the database), then the daemon on it. */
+static int start_daemon(pgtest_t *cluster) {
     if (bootstrap_admin("admin", ADMIN_PASSWORD) != 0) return -1;
-    snprintf(db_env, sizeof db_env, "CLOSELOOP_DB_CONNINFO=%s", pg.conninfo);
+    snprintf(db_env, sizeof db_env, "CLOSELOOP_DB_CONNINFO=%s", cluster->conninfo);
     /* Sessions are re-read often here, so the revocation test need not wait 30 s. */
     const char *env[] = {db_env, "CLOSELOOP_DB_POOL_SIZE=4",
                          "CLOSELOOP_AUTH_SESSION_RECHECK_MS=300", NULL};
     return th_daemon_start(&d, env);
 }
 
-static int group_teardown(void **state) {
-    (void)state;
-    int rc = th_daemon_stop(&d);
-    pgtest_destroy(&pg);
-    return rc == 0 ? 0 : -1;
+static int stop_daemon(pgtest_t *cluster) {
+    (void)cluster;
+    return th_daemon_stop(&d) == 0 ? 0 : -1;
 }
 
-/* Logs in on a fresh connection; returns the client (NULL on failure) and the code. */
-static cl_client_t *login(const char *user, const char *password, int *code, char *token) {
+/* Logs in on a fresh connection, which must answer want; with token (64 bytes), the
+ * session token of a login that succeeded. Returns the client. */
+static cl_client_t *login(const char *user, const char *password, int want, char *token) {
     cl_client_t *c = th_connect(&d, 0);
-    if (!c) return NULL;
+    assert_non_null(c);
     cl_pb_login_req_t req = CLOSELOOP__LOGIN_REQUEST__INIT;
     req.username = (char *)user;
     req.password = (char *)password;
     ProtobufCMessage *reply = NULL;
-    *code = cl_client_call(c, CL_MSG_LOGIN_REQ, &req.base, CL_MSG_LOGIN, &reply);
-    if (*code == CL_OK && token) snprintf(token, 64, "%s", ((cl_pb_login_t *)reply)->token);
+    int code = cl_client_call(c, CL_MSG_LOGIN_REQ, &req.base, CL_MSG_LOGIN, &reply);
+    if (code == CL_OK && token) snprintf(token, 64, "%s", ((cl_pb_login_t *)reply)->token);
     cl_msg_free(reply);
+    assert_int_equal(code, want);
     return c;
 }
 
@@ -101,6 +100,14 @@ static int resume(cl_client_t *c, const char *token) {
     return rc;
 }
 
+static int logout(cl_client_t *c) {
+    cl_pb_logout_req_t req = CLOSELOOP__LOGOUT_REQUEST__INIT;
+    ProtobufCMessage *reply = NULL;
+    int rc = cl_client_call(c, CL_MSG_LOGOUT_REQ, &req.base, CL_MSG_OK, &reply);
+    cl_msg_free(reply);
+    return rc;
+}
+
 static void requests_need_a_session(void **state) {
     (void)state;
     cl_client_t *c = th_connect(&d, 0);
@@ -116,11 +123,8 @@ static void requests_need_a_session(void **state) {
 
 static void login_whoami_resume_logout(void **state) {
     (void)state;
-    int code;
     char token[64] = "", name[80];
-    cl_client_t *c = login("admin", ADMIN_PASSWORD, &code, token);
-    assert_non_null(c);
-    assert_int_equal(code, CL_OK);
+    cl_client_t *c = login("admin", ADMIN_PASSWORD, CL_OK, token);
     assert_int_equal(strlen(token), 43);
     assert_int_equal(whoami(c, name, sizeof name), CL_OK);
     assert_string_equal(name, "admin");
@@ -133,10 +137,7 @@ static void login_whoami_resume_logout(void **state) {
     assert_string_equal(name, "admin");
 
     /* logout ends it everywhere: this connection, and any later resume */
-    cl_pb_logout_req_t out = CLOSELOOP__LOGOUT_REQUEST__INIT;
-    ProtobufCMessage *reply = NULL;
-    assert_int_equal(cl_client_call(c, CL_MSG_LOGOUT_REQ, &out.base, CL_MSG_OK, &reply), CL_OK);
-    cl_msg_free(reply);
+    assert_int_equal(logout(c), CL_OK);
     assert_int_equal(whoami(c, NULL, 0), CL_EUNAUTH);
     cl_client_t *c3 = th_connect(&d, 0);
     assert_int_equal(resume(c3, token), CL_EUNAUTH);
@@ -159,25 +160,19 @@ static void login_whoami_resume_logout(void **state) {
 /* Logout elsewhere and a disabled user end the session on connections already open. */
 static void revocation_reaches_open_connections(void **state) {
     (void)state;
-    int code;
     char token[64];
-    cl_client_t *c1 = login("admin", ADMIN_PASSWORD, &code, token);
-    assert_int_equal(code, CL_OK);
+    cl_client_t *c1 = login("admin", ADMIN_PASSWORD, CL_OK, token);
     cl_client_t *c2 = th_connect(&d, 0);
     assert_int_equal(resume(c2, token), CL_OK);
     assert_int_equal(whoami(c2, NULL, 0), CL_OK);
-    cl_pb_logout_req_t out = CLOSELOOP__LOGOUT_REQUEST__INIT;
-    ProtobufCMessage *reply = NULL;
-    assert_int_equal(cl_client_call(c1, CL_MSG_LOGOUT_REQ, &out.base, CL_MSG_OK, &reply), CL_OK);
-    cl_msg_free(reply);
+    assert_int_equal(logout(c1), CL_OK);
     usleep(400000); /* > session_recheck_ms */
     assert_int_equal(whoami(c2, NULL, 0), CL_EUNAUTH);
     cl_client_close(c2);
     cl_client_close(c1);
 
     assert_int_equal(bootstrap_admin("leaver", "leaver password 1"), 0);
-    cl_client_t *c3 = login("leaver", "leaver password 1", &code, NULL);
-    assert_int_equal(code, CL_OK);
+    cl_client_t *c3 = login("leaver", "leaver password 1", CL_OK, NULL);
     assert_int_equal(whoami(c3, NULL, 0), CL_OK);
     PGconn *pgc = PQconnectdb(pg.conninfo);
     PQclear(PQexec(pgc, "BEGIN; SELECT set_config('closeloop.actor', '{\"user_id\":0}', true); "
@@ -217,14 +212,11 @@ static void concurrent_guesses_are_throttled(void **state) {
 
 static void wrong_password_and_unknown_user_look_the_same(void **state) {
     (void)state;
-    int code;
-    cl_client_t *c = login("admin", "wrong password", &code, NULL);
-    assert_int_equal(code, CL_EUNAUTH);
+    cl_client_t *c = login("admin", "wrong password", CL_EUNAUTH, NULL);
     char wrong[256];
     snprintf(wrong, sizeof wrong, "%s", cl_client_error(c));
     cl_client_close(c);
-    c = login("nobody-here", "wrong password", &code, NULL);
-    assert_int_equal(code, CL_EUNAUTH);
+    c = login("nobody-here", "wrong password", CL_EUNAUTH, NULL);
     assert_string_equal(cl_client_error(c), wrong);
     cl_client_close(c);
 }
@@ -232,19 +224,16 @@ static void wrong_password_and_unknown_user_look_the_same(void **state) {
 static void failed_logins_are_throttled(void **state) {
     (void)state;
     assert_int_equal(bootstrap_admin("victim", "victim password 1"), 0);
-    int code;
     for (int i = 0; i < 5; i++) {
-        cl_client_t *c = login("victim", "guess", &code, NULL);
-        assert_int_equal(code, CL_EUNAUTH);
+        cl_client_t *c = login("victim", "guess", CL_EUNAUTH, NULL);
         cl_client_close(c);
     }
-    cl_client_t *c = login("victim", "victim password 1", &code, NULL);
-    assert_int_equal(code, CL_ETOOMANY); /* even the right password, for a while */
+    /* even the right password, for a while */
+    cl_client_t *c = login("victim", "victim password 1", CL_ETOOMANY, NULL);
     assert_non_null(strstr(cl_client_error(c), "too many failed logins"));
     cl_client_close(c);
     /* other users are not affected */
-    c = login("admin", ADMIN_PASSWORD, &code, NULL);
-    assert_int_equal(code, CL_OK);
+    c = login("admin", ADMIN_PASSWORD, CL_OK, NULL);
     cl_client_close(c);
 }
 
@@ -294,9 +283,7 @@ static void project_add(cl_client_t *c, const char *key, int64_t company, const 
  * the next frame is the answer to its next request. */
 static void stream_ends_at_a_page_too_large(void **state) {
     (void)state;
-    int code;
-    cl_client_t *c = login("admin", ADMIN_PASSWORD, &code, NULL);
-    assert_int_equal(code, CL_OK);
+    cl_client_t *c = login("admin", ADMIN_PASSWORD, CL_OK, NULL);
     char big_company[1024] = "", big_project[256] = "b";
     for (int i = 0; i < 200; i++) /* 200 characters (the limit), 4 bytes each */
         strcat(big_company, "\xf0\x9f\x8f\xa0");
@@ -366,10 +353,8 @@ static int resume_fresh(const char *token) {
 
 static void postgres_killed_and_restarted(void **state) {
     (void)state;
-    int code;
     char token[64];
-    cl_client_t *c = login("admin", ADMIN_PASSWORD, &code, token);
-    assert_int_equal(code, CL_OK);
+    cl_client_t *c = login("admin", ADMIN_PASSWORD, CL_OK, token);
 
     /* Keep several requests in flight on one connection while PostgreSQL dies. */
     cl_pb_resume_req_t req = CLOSELOOP__SESSION_RESUME_REQUEST__INIT;
@@ -422,5 +407,6 @@ int main(void) {
         /* last: its 40 attempts from 127.0.0.1 trip the per-address limit too */
         cmocka_unit_test(concurrent_guesses_are_throttled),
     };
-    return cmocka_run_group_tests(tests, group_setup, group_teardown);
+    const pgtest_group_t group = {.pg = &pg, .ready = start_daemon, .done = stop_daemon};
+    return pgtest_run_group(&group, tests, sizeof tests / sizeof tests[0]);
 }

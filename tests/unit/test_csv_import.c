@@ -228,6 +228,16 @@ static void expect_row(const timport_t *t, size_t i, const char *name, const cha
     assert_int_equal(t->sent[i].line, line);
 }
 
+/* The run's exit code and the number of rows sent; its standard error and standard
+ * output too where given (NULL: the test looks at them itself). */
+static void expect_run(const timport_t *t, const result_t *r, int exit_code, size_t nsent,
+                       const char *err, const char *out) {
+    assert_int_equal(r->exit_code, exit_code);
+    assert_int_equal(t->nsent, nsent);
+    if (err) assert_string_equal(r->err, err);
+    if (out) assert_string_equal(r->out, out);
+}
+
 /* ---- tests -------------------------------------------------------------------------- */
 
 /* A byte order mark before the header, CRLF line ends: neither reaches a cell. */
@@ -236,13 +246,11 @@ static void test_bom_crlf(void **state) {
     timport_t t;
     result_t r;
     RUN(&t, "\xEF\xBB\xBFname,qty,note\r\nbolt,12,grey\r\nnut,7,\r\n", 500, 0, &r);
-    assert_int_equal(r.exit_code, CLI_EXIT_OK);
-    assert_string_equal(r.err, "");
-    assert_int_equal(t.nsent, 2);
+    expect_run(&t, &r, CLI_EXIT_OK, 2, "",
+               "file,rows_read,loaded,rejected_chunks,rejected_rows,chunks\n"
+               "t.csv,2,2,0,0,1\n");
     expect_row(&t, 0, "bolt", "12", "grey", 2);
     expect_row(&t, 1, "nut", "7", "", 3);
-    assert_string_equal(r.out, "file,rows_read,loaded,rejected_chunks,rejected_rows,chunks\n"
-                               "t.csv,2,2,0,0,1\n");
     sent_free(&t);
 }
 
@@ -260,9 +268,7 @@ static void test_quoted_fields(void **state) {
         "\"a\r\nb\",3,x\n"
         "last,4,\n",
         500, 0, &r);
-    assert_int_equal(r.exit_code, CLI_EXIT_OK);
-    assert_string_equal(r.err, "");
-    assert_int_equal(t.nsent, 4);
+    expect_run(&t, &r, CLI_EXIT_OK, 4, "", NULL);
     expect_row(&t, 0, "Smith, J", "1", "line one\nline two", 2);
     expect_row(&t, 1, "washer", "2", "say \"hi\"", 5);
     expect_row(&t, 2, "a\r\nb", "3", "x", 6);
@@ -276,8 +282,7 @@ static void test_header_order(void **state) {
     timport_t t;
     result_t r;
     RUN(&t, " QTY , Name\n5,pipe\n", 500, 0, &r);
-    assert_int_equal(r.exit_code, CLI_EXIT_OK);
-    assert_int_equal(t.nsent, 1);
+    expect_run(&t, &r, CLI_EXIT_OK, 1, "", NULL);
     expect_row(&t, 0, "pipe", "5", "", 2);
     sent_free(&t);
 }
@@ -301,10 +306,7 @@ static void test_header_errors(void **state) {
         timport_t t;
         result_t r;
         run_import(&t, cases[i].text, strlen(cases[i].text), 500, 0, &r);
-        assert_int_equal(r.exit_code, CLI_EXIT_FAIL);
-        assert_string_equal(r.err, cases[i].err);
-        assert_string_equal(r.out, "");
-        assert_int_equal(t.nsent, 0);
+        expect_run(&t, &r, CLI_EXIT_FAIL, 0, cases[i].err, "");
         assert_int_equal(t.base.rows_read, 0);
     }
 }
@@ -315,18 +317,15 @@ static void test_bad_row(void **state) {
     timport_t t;
     result_t r;
     RUN(&t, "name,qty,note\nbolt,1,\"two\nlines\"\nnut,x1,\nwasher,3,\n", 500, 0, &r);
-    assert_int_equal(r.exit_code, CLI_EXIT_FAIL);
-    assert_int_equal(t.nsent, 0);
+    expect_run(&t, &r, CLI_EXIT_FAIL, 0,
+               "cloop: t.csv: lines 2-5 (chunk 1, 3 rows) rejected, nothing in it was loaded\n"
+               "t.csv:4: bad qty 'x1'\n"
+               "cloop: t.csv: 1 of 1 chunks (3 rows) were rejected; fix the lines listed above "
+               "and import the file again\n",
+               "file,rows_read,loaded,rejected_chunks,rejected_rows,chunks\n"
+               "t.csv,3,0,1,3,1\n");
     assert_int_equal(t.nchunks_sent, 0);
     assert_int_equal(lines_starting(r.err, "t.csv:"), 1);
-    assert_string_equal(r.err,
-                        "cloop: t.csv: lines 2-5 (chunk 1, 3 rows) rejected, nothing in it was "
-                        "loaded\n"
-                        "t.csv:4: bad qty 'x1'\n"
-                        "cloop: t.csv: 1 of 1 chunks (3 rows) were rejected; fix the lines "
-                        "listed above and import the file again\n");
-    assert_string_equal(r.out, "file,rows_read,loaded,rejected_chunks,rejected_rows,chunks\n"
-                               "t.csv,3,0,1,3,1\n");
 }
 
 /* The engine's own row checks: field count, an empty required cell, UTF-8. */
@@ -335,8 +334,7 @@ static void test_row_checks(void **state) {
     timport_t t;
     result_t r;
     RUN(&t, "name,qty,note\na,1,x,extra\n,2,\nb\xff,3,\nc,4,\n", 500, 0, &r);
-    assert_int_equal(r.exit_code, CLI_EXIT_FAIL);
-    assert_int_equal(t.nsent, 0);
+    expect_run(&t, &r, CLI_EXIT_FAIL, 0, NULL, NULL);
     assert_int_equal(lines_starting(r.err, "t.csv:"), 3);
     assert_non_null(strstr(r.err, "t.csv:2: expected 3 fields as in the header, found 4\n"));
     assert_non_null(strstr(r.err, "t.csv:3: empty name\n"));
@@ -350,22 +348,19 @@ static void test_chunking(void **state) {
     timport_t t;
     result_t r;
     RUN(&t, "name,qty\na,1\nb,2\nc,3\nd,4\ne,bad\nf,6\ng,7\n", 3, 0, &r);
-    assert_int_equal(r.exit_code, CLI_EXIT_FAIL);
+    expect_run(&t, &r, CLI_EXIT_FAIL, 4,
+               "cloop: t.csv: lines 5-7 (chunk 2, 3 rows) rejected, nothing in it was loaded\n"
+               "t.csv:6: bad qty 'bad'\n"
+               "cloop: t.csv: 1 of 3 chunks (3 rows) were rejected; fix the lines listed above "
+               "and import the file again\n",
+               "file,rows_read,loaded,rejected_chunks,rejected_rows,chunks\n"
+               "t.csv,7,4,1,3,3\n");
     assert_int_equal(t.nchunks_sent, 2);
     assert_int_equal(t.chunk_rows_sent[0], 3);
     assert_int_equal(t.chunk_rows_sent[1], 1);
-    assert_int_equal(t.nsent, 4);
     expect_row(&t, 0, "a", "1", "", 2);
     expect_row(&t, 2, "c", "3", "", 4);
     expect_row(&t, 3, "g", "7", "", 8);
-    assert_string_equal(r.err,
-                        "cloop: t.csv: lines 5-7 (chunk 2, 3 rows) rejected, nothing in it was "
-                        "loaded\n"
-                        "t.csv:6: bad qty 'bad'\n"
-                        "cloop: t.csv: 1 of 3 chunks (3 rows) were rejected; fix the lines "
-                        "listed above and import the file again\n");
-    assert_string_equal(r.out, "file,rows_read,loaded,rejected_chunks,rejected_rows,chunks\n"
-                               "t.csv,7,4,1,3,3\n");
     sent_free(&t);
 }
 
@@ -387,9 +382,7 @@ static void test_chunking_blocks(void **state) {
     result_t r;
     run_import(&t, text, o, CHUNK, 0, &r);
     free(text);
-    assert_int_equal(r.exit_code, CLI_EXIT_OK);
-    assert_string_equal(r.err, "");
-    assert_int_equal(t.nsent, ROWS);
+    expect_run(&t, &r, CLI_EXIT_OK, ROWS, "", NULL);
     assert_int_equal(t.nchunks_sent, (ROWS + CHUNK - 1) / CHUNK);
     for (size_t c = 0; c + 1 < t.nchunks_sent; c++)
         assert_int_equal(t.chunk_rows_sent[c], CHUNK);
@@ -410,14 +403,12 @@ static void test_server_rejects_chunk(void **state) {
     timport_t t;
     result_t r;
     RUN(&t, "name,qty\na,1\nb,2\nc,3\nd,4\n", 2, 5, &r);
-    assert_int_equal(r.exit_code, CLI_EXIT_FAIL);
-    assert_int_equal(t.nsent, 2);
-    assert_string_equal(r.err,
-                        "cloop: t.csv: lines 4-5 (chunk 2, 2 rows) rejected, nothing in it was "
-                        "loaded\n"
-                        "t.csv:5: no such thing on the server\n"
-                        "cloop: t.csv: 1 of 2 chunks (2 rows) were rejected; fix the lines "
-                        "listed above and import the file again\n");
+    expect_run(&t, &r, CLI_EXIT_FAIL, 2,
+               "cloop: t.csv: lines 4-5 (chunk 2, 2 rows) rejected, nothing in it was loaded\n"
+               "t.csv:5: no such thing on the server\n"
+               "cloop: t.csv: 1 of 2 chunks (2 rows) were rejected; fix the lines listed above "
+               "and import the file again\n",
+               NULL);
     sent_free(&t);
 }
 
@@ -428,19 +419,17 @@ static void test_malformed(void **state) {
     timport_t t;
     result_t r;
     RUN(&t, "name,qty\na,1\nb,2\nc\"x,3\n", 2, 0, &r);
-    assert_int_equal(r.exit_code, CLI_EXIT_FAIL);
-    assert_int_equal(t.nsent, 2);
+    expect_run(&t, &r, CLI_EXIT_FAIL, 2, NULL, NULL);
     assert_int_equal(count_lines(r.err), 1);
     assert_int_equal(lines_starting(r.err, "cloop: t.csv:4: malformed CSV ("), 1);
     sent_free(&t);
 
     RUN(&t, "name,qty\na,1\n\"open,2\n", 500, 0, &r);
-    assert_int_equal(r.exit_code, CLI_EXIT_FAIL);
-    assert_int_equal(t.nsent, 0);
-    assert_string_equal(r.err,
-                        "cloop: t.csv:3: malformed CSV: a quoted field is not closed before "
-                        "the end of the file\n"
-                        "cloop: t.csv: the import stopped; nothing from line 2 on was loaded\n");
+    expect_run(&t, &r, CLI_EXIT_FAIL, 0,
+               "cloop: t.csv:3: malformed CSV: a quoted field is not closed before the end of "
+               "the file\n"
+               "cloop: t.csv: the import stopped; nothing from line 2 on was loaded\n",
+               NULL);
 }
 
 static int setup(void **state) {

@@ -136,6 +136,33 @@ static void feed_random_chunks(cl_frame_decoder_t *d, const uint8_t *data, size_
     }
 }
 
+/* What a fresh decoder did with the first of two feeds (see feed_in_two). */
+struct first_feed {
+    size_t got; /* frames delivered by it */
+    int idle;   /* the decoder was idle after it */
+};
+
+/* Feeds wire[0..n) to a fresh decoder of max_payload in two feeds split at split, each
+ * consumed whole; together they must deliver exactly frames[0..nframes) and leave the
+ * decoder idle. Returns what the first feed did. */
+static struct first_feed feed_in_two(uint32_t max_payload, const uint8_t *wire, size_t n,
+                                     size_t split, const struct spec *frames, size_t nframes) {
+    cl_frame_decoder_t d;
+    cl_frame_decoder_init(&d, max_payload);
+    struct expect e = {.frames = frames, .nframes = nframes};
+    size_t used = 0;
+    assert_int_equal(cl_frame_decoder_feed(&d, wire, split, expect_cb, &e, &used), CL_OK);
+    assert_int_equal(used, split);
+    struct first_feed first = {e.got, cl_frame_decoder_idle(&d) != 0};
+    assert_int_equal(cl_frame_decoder_feed(&d, wire + split, n - split, expect_cb, &e, &used),
+                     CL_OK);
+    assert_int_equal(used, n - split);
+    assert_int_equal(e.got, nframes);
+    assert_true(cl_frame_decoder_idle(&d));
+    cl_frame_decoder_free(&d);
+    return first;
+}
+
 static const uint8_t pay37[37] = "thirty-seven bytes of payload here!!";
 
 /* ---- header ----------------------------------------------------------------------- */
@@ -291,20 +318,9 @@ static void test_every_two_chunk_split(void **state) {
     size_t n = put_frame(wire, &s);
 
     for (size_t split = 0; split <= n; split++) {
-        cl_frame_decoder_t d;
-        cl_frame_decoder_init(&d, 4096);
-        struct expect e = {.frames = &s, .nframes = 1};
-        size_t used = 0;
-        assert_int_equal(cl_frame_decoder_feed(&d, wire, split, expect_cb, &e, &used), CL_OK);
-        assert_int_equal(used, split);
-        assert_int_equal(e.got, split == n ? 1 : 0);
-        assert_int_equal(cl_frame_decoder_idle(&d) != 0, split == 0 || split == n);
-        assert_int_equal(cl_frame_decoder_feed(&d, wire + split, n - split, expect_cb, &e, &used),
-                         CL_OK);
-        assert_int_equal(used, n - split);
-        assert_int_equal(e.got, 1);
-        assert_true(cl_frame_decoder_idle(&d));
-        cl_frame_decoder_free(&d);
+        struct first_feed first = feed_in_two(4096, wire, n, split, &s, 1);
+        assert_int_equal(first.got, split == n ? 1 : 0);
+        assert_int_equal(first.idle, split == 0 || split == n);
     }
 }
 
@@ -325,20 +341,8 @@ static void test_every_split_two_frames(void **state) {
     assert_int_equal(n, 16 * 3 + 37 + 5);
 
     for (size_t split = 0; split <= n; split++) {
-        cl_frame_decoder_t d;
-        cl_frame_decoder_init(&d, 4096);
-        struct expect e = {.frames = s, .nframes = 3};
-        size_t used = 0;
-        assert_int_equal(cl_frame_decoder_feed(&d, wire, split, expect_cb, &e, &used), CL_OK);
-        assert_int_equal(used, split);
         size_t want = (split >= 53) + (split >= 69) + (split >= 90);
-        assert_int_equal(e.got, want);
-        assert_int_equal(cl_frame_decoder_feed(&d, wire + split, n - split, expect_cb, &e, &used),
-                         CL_OK);
-        assert_int_equal(used, n - split);
-        assert_int_equal(e.got, 3);
-        assert_true(cl_frame_decoder_idle(&d));
-        cl_frame_decoder_free(&d);
+        assert_int_equal(feed_in_two(4096, wire, n, split, s, 3).got, want);
     }
 }
 
@@ -348,15 +352,8 @@ static void test_many_frames_one_feed(void **state) {
     (void)state;
     struct many m;
     many_build(&m);
-    cl_frame_decoder_t d;
-    cl_frame_decoder_init(&d, 700);
-    struct expect e = {.frames = m.specs, .nframes = NMANY};
-    size_t used = 0;
-    assert_int_equal(cl_frame_decoder_feed(&d, m.wire, m.wire_len, expect_cb, &e, &used), CL_OK);
-    assert_int_equal(used, m.wire_len);
-    assert_int_equal(e.got, NMANY);
-    assert_true(cl_frame_decoder_idle(&d));
-    cl_frame_decoder_free(&d);
+    /* All in the first feed; the second is empty. */
+    assert_int_equal(feed_in_two(700, m.wire, m.wire_len, m.wire_len, m.specs, NMANY).got, NMANY);
     many_free(&m);
 }
 
@@ -424,17 +421,7 @@ static void test_max_payload_exact_accepted(void **state) {
 
     /* Whole, and split so the payload goes through the decoder's own buffer. */
     for (size_t split = n; split >= CL_FRAME_HDR_LEN; split -= 500) {
-        cl_frame_decoder_t d;
-        cl_frame_decoder_init(&d, MAX);
-        struct expect e = {.frames = &s, .nframes = 1};
-        size_t used = 0;
-        assert_int_equal(cl_frame_decoder_feed(&d, wire, split, expect_cb, &e, &used), CL_OK);
-        assert_int_equal(used, split);
-        assert_int_equal(cl_frame_decoder_feed(&d, wire + split, n - split, expect_cb, &e, &used),
-                         CL_OK);
-        assert_int_equal(e.got, 1);
-        assert_true(cl_frame_decoder_idle(&d));
-        cl_frame_decoder_free(&d);
+        feed_in_two(MAX, wire, n, split, &s, 1);
         if (split < 500) break;
     }
     free(pay);
@@ -486,40 +473,36 @@ static void test_two_gib_header_rejected(void **state) {
 
 /* ---- decoder: truncation ----------------------------------------------------------- */
 
-static void test_truncated_header(void **state) {
-    (void)state;
-    const struct spec s = {0, 1, 2, sizeof pay37, pay37};
-    uint8_t wire[64];
-    put_frame(wire, &s);
-    for (size_t cut = 1; cut < CL_FRAME_HDR_LEN; cut++) {
-        cl_frame_decoder_t d;
-        cl_frame_decoder_init(&d, 4096);
-        size_t used = 0;
-        assert_int_equal(cl_frame_decoder_feed(&d, wire, cut, never_cb, NULL, &used), CL_OK);
-        assert_int_equal(used, cut);
-        assert_false(cl_frame_decoder_idle(&d));
-        assert_null(d.body);
-        cl_frame_decoder_free(&d);
-    }
-}
-
-static void test_truncated_body(void **state) {
-    (void)state;
+/* A frame with a 37-byte payload cut after each of bytes [from, to): the decoder takes
+ * them all, delivers nothing and waits for the rest. It allocates nothing before the
+ * header is whole and buffers a partial payload, which free must release (LeakSanitizer). */
+static void check_truncated(size_t from, size_t to) {
     const struct spec s = {0, 1, 2, sizeof pay37, pay37};
     uint8_t wire[64];
     size_t n = put_frame(wire, &s);
-    for (size_t cut = CL_FRAME_HDR_LEN; cut < n; cut++) {
+    assert_true(to <= n);
+    for (size_t cut = from; cut < to; cut++) {
         cl_frame_decoder_t d;
         cl_frame_decoder_init(&d, 4096);
         size_t used = 0;
         assert_int_equal(cl_frame_decoder_feed(&d, wire, cut, never_cb, NULL, &used), CL_OK);
         assert_int_equal(used, cut);
         assert_false(cl_frame_decoder_idle(&d));
-        /* The partial payload is buffered; free must release it (LeakSanitizer). */
+        if (cut < CL_FRAME_HDR_LEN) assert_null(d.body);
         if (cut > CL_FRAME_HDR_LEN) assert_non_null(d.body);
         cl_frame_decoder_free(&d);
         assert_null(d.body);
     }
+}
+
+static void test_truncated_header(void **state) {
+    (void)state;
+    check_truncated(1, CL_FRAME_HDR_LEN);
+}
+
+static void test_truncated_body(void **state) {
+    (void)state;
+    check_truncated(CL_FRAME_HDR_LEN, CL_FRAME_HDR_LEN + sizeof pay37);
 }
 
 /* ---- decoder: framing errors ------------------------------------------------------- */

@@ -271,35 +271,33 @@ static void test_token(void **state) {
 static void test_token_hash(void **state) {
     (void)state;
     /* printf %s 'abc' | sha256sum */
-    static const char abc[] = "\\xba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad";
+    static const uint8_t abc[CL_TOKEN_HASH_LEN] = {0xba, 0x78, 0x16, 0xbf, 0x8f, 0x01, 0xcf, 0xea,
+                                                   0x41, 0x41, 0x40, 0xde, 0x5d, 0xae, 0x22, 0x23,
+                                                   0xb0, 0x03, 0x61, 0xa3, 0x96, 0x17, 0x7a, 0x9c,
+                                                   0xb4, 0x10, 0xff, 0x61, 0xf2, 0x00, 0x15, 0xad};
     /* printf %s '' | sha256sum */
-    static const char empty[] =
-        "\\xe3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855";
-    char out[67];
-    assert_int_equal(strlen(abc), 66);
+    static const uint8_t empty[CL_TOKEN_HASH_LEN] = {
+        0xe3, 0xb0, 0xc4, 0x42, 0x98, 0xfc, 0x1c, 0x14, 0x9a, 0xfb, 0xf4,
+        0xc8, 0x99, 0x6f, 0xb9, 0x24, 0x27, 0xae, 0x41, 0xe4, 0x64, 0x9b,
+        0x93, 0x4c, 0xa4, 0x95, 0x99, 0x1b, 0x78, 0x52, 0xb8, 0x55};
+    uint8_t out[CL_TOKEN_HASH_LEN];
+    assert_int_equal(cl_token_hash("abc", out), CL_OK);
+    assert_memory_equal(out, abc, sizeof abc);
+    assert_int_equal(cl_token_hash("", out), CL_OK);
+    assert_memory_equal(out, empty, sizeof empty);
 
-    cl_token_hash_hex("abc", out, sizeof(out));
-    assert_string_equal(out, abc);
-    cl_token_hash_hex("", out, sizeof(out));
-    assert_string_equal(out, empty);
-
-    /* A real token: 66 characters, lowercase hex after the backslash-x. */
-    char tok[CL_TOKEN_LEN + 1];
-    assert_int_equal(cl_token_new(tok, sizeof(tok)), CL_OK);
-    cl_token_hash_hex(tok, out, sizeof(out));
-    assert_int_equal(strlen(out), 66);
-    assert_memory_equal(out, "\\x", 2);
-    assert_int_equal(strspn(out + 2, "0123456789abcdef"), 64);
-
-    /* Too small a buffer, or no token: an empty string, which matches no stored hash. */
-    char small[66];
-    memset(small, 'z', sizeof(small));
-    cl_token_hash_hex("abc", small, sizeof(small));
-    assert_string_equal(small, "");
-    memset(out, 'z', sizeof(out));
-    cl_token_hash_hex(NULL, out, sizeof(out));
-    assert_string_equal(out, "");
-    cl_token_hash_hex("abc", NULL, 0); /* must not crash */
+    /* Two real tokens hash apart; no token is refused and leaves zeros. */
+    char t1[CL_TOKEN_LEN + 1], t2[CL_TOKEN_LEN + 1];
+    uint8_t h1[CL_TOKEN_HASH_LEN], h2[CL_TOKEN_HASH_LEN];
+    assert_int_equal(cl_token_new(t1, sizeof t1), CL_OK);
+    assert_int_equal(cl_token_new(t2, sizeof t2), CL_OK);
+    assert_int_equal(cl_token_hash(t1, h1), CL_OK);
+    assert_int_equal(cl_token_hash(t2, h2), CL_OK);
+    assert_memory_not_equal(h1, h2, sizeof h1);
+    memset(out, 0x7a, sizeof out);
+    assert_int_equal(cl_token_hash(NULL, out), CL_EINVAL);
+    static const uint8_t zeros[CL_TOKEN_HASH_LEN];
+    assert_memory_equal(out, zeros, sizeof zeros);
 }
 
 /* ---- secrets in decoded requests ------------------------------------------------- */

@@ -407,6 +407,13 @@ static cl_pipeline_stats_t run_script(srv_t *s, run_t *r, script_fn script, int 
     return st;
 }
 
+/* Request i succeeded with its own reply, which the server sent once. */
+static void expect_answered_once(const run_t *r, const srv_t *s, size_t i) {
+    assert_int_equal(r->status[i], CL_OK);
+    assert_true(r->matched[i]);
+    assert_int_equal(s->answered[i], 1);
+}
+
 /* ---- tests -------------------------------------------------------------------------- */
 
 /* Replies in reverse order, a window at a time: each reaches its own request, once. */
@@ -417,10 +424,8 @@ static void test_out_of_order(void **state) {
     run_t r = {0};
     cl_pipeline_stats_t st = run_script(&s, &r, script_reverse, W, N, W);
     for (size_t i = 0; i < N; i++) {
-        assert_int_equal(r.status[i], CL_OK);
-        assert_true(r.matched[i]);
+        expect_answered_once(&r, &s, i);
         assert_int_equal(s.received[i], 1);
-        assert_int_equal(s.answered[i], 1);
     }
     assert_int_equal(s.frames, N);
     assert_int_equal(s.conns, 1);
@@ -441,9 +446,7 @@ static void test_drop_mid_window(void **state) {
     cl_pipeline_stats_t st = run_script(&s, &r, script_drop_once, W, N, W);
     size_t answered_first = 0, seen_twice = 0;
     for (size_t i = 0; i < N; i++) {
-        assert_int_equal(r.status[i], CL_OK);
-        assert_true(r.matched[i]);
-        assert_int_equal(s.answered[i], 1); /* never answered twice */
+        expect_answered_once(&r, &s, i); /* never answered twice */
         if (s.answered_c1[i]) {
             answered_first++;
             assert_int_equal(s.received[i], 1); /* answered: never sent again */
@@ -472,9 +475,7 @@ static void test_busy_halves_window(void **state) {
     cl_pipeline_stats_t st = run_script(&s, &r, script_busy, BUSY, N, W);
     size_t refused = 0;
     for (size_t i = 0; i < N; i++) {
-        assert_int_equal(r.status[i], CL_OK);
-        assert_true(r.matched[i]);
-        assert_int_equal(s.answered[i], 1);
+        expect_answered_once(&r, &s, i);
         assert_int_equal(s.received[i], 1 + s.errors[i]);
         refused += s.errors[i];
     }

@@ -106,17 +106,6 @@ static void format_length_order(void **state) {
 
 /* ---- through PostgreSQL ---- */
 
-static int pg_setup(void **state) {
-    (void)state;
-    return pgtest_start(&pg);
-}
-
-static int pg_teardown(void **state) {
-    (void)state;
-    pgtest_destroy(&pg);
-    return 0;
-}
-
 static void sha256_hex(const uint8_t *p, size_t n, char out[65]) {
     uint8_t md[32];
     unsigned mdlen = 0;
@@ -205,6 +194,7 @@ int main(void) {
         cmocka_unit_test(roundtrip_postgres),
     };
     int failed = cmocka_run_group_tests_name("format", format, NULL, NULL);
-    failed += cmocka_run_group_tests_name("postgres", postgres, pg_setup, pg_teardown);
+    const pgtest_group_t group = {.name = "postgres", .pg = &pg};
+    failed += pgtest_run_group(&group, postgres, sizeof postgres / sizeof postgres[0]);
     return failed;
 }

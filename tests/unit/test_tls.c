@@ -125,28 +125,22 @@ typedef struct pair {
     cl_tls_t *c;        /* client session */
 } pair_t;
 
-static cl_tls_ctx_t *server_ctx(const cl_tls_server_opts_t *o) {
+/* A server context from so, or else a client context from co; the test fails when it
+ * cannot be made. */
+static cl_tls_ctx_t *new_ctx(const cl_tls_server_opts_t *so, const cl_tls_client_opts_t *co) {
     cl_tls_ctx_t *ctx = NULL;
     char err[256] = "";
-    int rc = cl_tls_ctx_new_server(o, &ctx, err, sizeof(err));
+    int rc = so ? cl_tls_ctx_new_server(so, &ctx, err, sizeof(err))
+                : cl_tls_ctx_new_client(co, &ctx, err, sizeof(err));
 
-    if (rc != CL_OK) fail_msg("server ctx: %s", err);
-    return ctx;
-}
-
-static cl_tls_ctx_t *client_ctx(const cl_tls_client_opts_t *o) {
-    cl_tls_ctx_t *ctx = NULL;
-    char err[256] = "";
-    int rc = cl_tls_ctx_new_client(o, &ctx, err, sizeof(err));
-
-    if (rc != CL_OK) fail_msg("client ctx: %s", err);
+    if (rc != CL_OK) fail_msg("%s ctx: %s", so ? "server" : "client", err);
     return ctx;
 }
 
 static void pair_open(pair_t *p, const cl_tls_server_opts_t *so, const cl_tls_client_opts_t *co,
                       const char *name) {
-    p->sctx = server_ctx(so);
-    p->cctx = client_ctx(co);
+    p->sctx = new_ctx(so, NULL);
+    p->cctx = new_ctx(NULL, co);
     p->s = cl_tls_new(p->sctx, NULL);
     p->c = cl_tls_new(p->cctx, name);
     assert_non_null(p->s);
@@ -431,7 +425,7 @@ static void test_small_read_buffer(void **state) {
 }
 
 static void test_tls12_refused_by_default(void **state) {
-    cl_tls_ctx_t *sctx = server_ctx(srv_opts());
+    cl_tls_ctx_t *sctx = new_ctx(srv_opts(), NULL);
     cl_tls_t *s = cl_tls_new(sctx, NULL);
     raw_t r;
 
@@ -452,7 +446,7 @@ static void test_tls12_when_allowed(void **state) {
     raw_t r;
 
     so.allow_tls12 = 1;
-    sctx = server_ctx(&so);
+    sctx = new_ctx(&so, NULL);
     s = cl_tls_new(sctx, NULL);
     raw_open(&r, TLS1_2_VERSION, NULL);
     assert_int_equal(raw_handshake(&r, s), 1);
@@ -717,79 +711,60 @@ static void test_misuse(void **state) {
     pair_close(&p);
 }
 
-static void expect_ctx_error(int rc, cl_tls_ctx_t *ctx, const char *err, int want, const char *a,
-                             const char *b) {
-    if (rc != want) fail_msg("rc %d, want %d (%s)", rc, want, err);
+/* A context refused with CL_ECONFIG, NULL in *ctx, and an error naming every one of the
+ * needles (NULL ones are not looked for). */
+static void expect_ctx_error(int rc, cl_tls_ctx_t *ctx, const char *err,
+                             const char *const needles[3]) {
+    if (rc != CL_ECONFIG) fail_msg("rc %d, want %d (%s)", rc, CL_ECONFIG, err);
     assert_null(ctx);
-    if (strstr(err, a) == NULL || (b != NULL && strstr(err, b) == NULL))
-        fail_msg("error \"%s\" lacks \"%s\"/\"%s\"", err, a, b ? b : "");
+    for (int i = 0; i < 3; i++)
+        if (needles[i] && !strstr(err, needles[i]))
+            fail_msg("error \"%s\" lacks \"%s\"", err, needles[i]);
 }
 
 static void test_ctx_errors(void **state) {
-    cl_tls_server_opts_t so;
-    cl_tls_client_opts_t co;
-    cl_tls_ctx_t *ctx = (cl_tls_ctx_t *)1;
-    char err[256], missing[PATH_MAX];
-    int rc;
-
+    char missing[PATH_MAX];
     join(missing, g.dir, "nope/server.crt");
-
-    so = *srv_opts();
-    so.cert_file = missing;
-    rc = cl_tls_ctx_new_server(&so, &ctx, err, sizeof(err));
-    expect_ctx_error(rc, ctx, err, CL_ECONFIG, "cannot load server certificate", missing);
-    assert_non_null(strstr(err, "No such file or directory"));
-
-    so = *srv_opts();
-    so.key_file = missing;
-    rc = cl_tls_ctx_new_server(&so, &ctx, err, sizeof(err));
-    expect_ctx_error(rc, ctx, err, CL_ECONFIG, "cannot load server private key", missing);
-
-    so = *srv_opts();
-    so.key_file = g.cli_key;
-    rc = cl_tls_ctx_new_server(&so, &ctx, err, sizeof(err));
-    expect_ctx_error(rc, ctx, err, CL_ECONFIG, "does not match", g.cli_key);
-
-    so = *srv_opts();
-    so.cert_file = g.srv_key; /* not a certificate */
-    rc = cl_tls_ctx_new_server(&so, &ctx, err, sizeof(err));
-    expect_ctx_error(rc, ctx, err, CL_ECONFIG, "cannot load server certificate", g.srv_key);
-
-    so = *srv_opts();
-    so.require_client_cert = 1;
-    rc = cl_tls_ctx_new_server(&so, &ctx, err, sizeof(err));
-    expect_ctx_error(rc, ctx, err, CL_ECONFIG, "CA file", NULL);
-
-    so = *srv_opts();
-    so.ca_file = missing;
-    rc = cl_tls_ctx_new_server(&so, &ctx, err, sizeof(err));
-    expect_ctx_error(rc, ctx, err, CL_ECONFIG, "cannot load CA file", missing);
-
-    co = *cli_opts();
-    co.ca_file = NULL;
-    rc = cl_tls_ctx_new_client(&co, &ctx, err, sizeof(err));
-    expect_ctx_error(rc, ctx, err, CL_ECONFIG, "CA file", NULL);
-
-    co = *cli_opts();
-    co.ca_file = missing;
-    rc = cl_tls_ctx_new_client(&co, &ctx, err, sizeof(err));
-    expect_ctx_error(rc, ctx, err, CL_ECONFIG, "cannot load CA file", missing);
-
-    co = *cli_opts();
-    co.cert_file = g.cli_crt;
-    rc = cl_tls_ctx_new_client(&co, &ctx, err, sizeof(err));
-    expect_ctx_error(rc, ctx, err, CL_ECONFIG, "key file", NULL);
-
-    co = *cli_opts();
-    co.cert_file = g.cli_crt;
-    co.key_file = g.srv_key;
-    rc = cl_tls_ctx_new_client(&co, &ctx, err, sizeof(err));
-    expect_ctx_error(rc, ctx, err, CL_ECONFIG, "client private key", "does not match");
+    const struct {
+        cl_tls_server_opts_t o;
+        const char *needles[3];
+    } bad_server[] = {
+        {{.cert_file = missing, .key_file = g.srv_key},
+         {"cannot load server certificate", missing, "No such file or directory"}},
+        {{.cert_file = g.srv_crt, .key_file = missing},
+         {"cannot load server private key", missing}},
+        {{.cert_file = g.srv_crt, .key_file = g.cli_key}, {"does not match", g.cli_key}},
+        {{.cert_file = g.srv_key, .key_file = g.srv_key}, /* not a certificate */
+         {"cannot load server certificate", g.srv_key}},
+        {{.cert_file = g.srv_crt, .key_file = g.srv_key, .require_client_cert = 1}, {"CA file"}},
+        {{.cert_file = g.srv_crt, .key_file = g.srv_key, .ca_file = missing},
+         {"cannot load CA file", missing}},
+    };
+    const struct {
+        cl_tls_client_opts_t o;
+        const char *needles[3];
+    } bad_client[] = {
+        {{.ca_file = NULL}, {"CA file"}},
+        {{.ca_file = missing}, {"cannot load CA file", missing}},
+        {{.ca_file = g.ca, .cert_file = g.cli_crt}, {"key file"}},
+        {{.ca_file = g.ca, .cert_file = g.cli_crt, .key_file = g.srv_key},
+         {"client private key", "does not match"}},
+    };
+    char err[256];
+    for (size_t i = 0; i < sizeof bad_server / sizeof bad_server[0]; i++) {
+        cl_tls_ctx_t *ctx = (cl_tls_ctx_t *)1;
+        int rc = cl_tls_ctx_new_server(&bad_server[i].o, &ctx, err, sizeof(err));
+        expect_ctx_error(rc, ctx, err, bad_server[i].needles);
+    }
+    for (size_t i = 0; i < sizeof bad_client / sizeof bad_client[0]; i++) {
+        cl_tls_ctx_t *ctx = (cl_tls_ctx_t *)1;
+        int rc = cl_tls_ctx_new_client(&bad_client[i].o, &ctx, err, sizeof(err));
+        expect_ctx_error(rc, ctx, err, bad_client[i].needles);
+    }
 
     /* A NULL error buffer is allowed. */
-    co = *cli_opts();
-    co.ca_file = missing;
-    assert_int_equal(cl_tls_ctx_new_client(&co, &ctx, NULL, 0), CL_ECONFIG);
+    cl_tls_ctx_t *ctx = (cl_tls_ctx_t *)1;
+    assert_int_equal(cl_tls_ctx_new_client(&bad_client[1].o, &ctx, NULL, 0), CL_ECONFIG);
     cl_tls_ctx_free(NULL);
 }
 
