@@ -78,7 +78,8 @@ static int texts_ok(const char *what, const char *const *v, size_t n) {
 static const char *const round_cols[] = {"id",          "project_id", "kind",   "planned_start",
                                          "planned_end", "department", "status", "warnings"};
 
-static int round_add_row(cli_table_t *t, const Closeloop__Round *x) {
+static int round_add_row(cli_table_t *t, const ProtobufCMessage *m) {
+    const Closeloop__Round *x = (const Closeloop__Round *)m;
     row_t r = {0};
     size_t len = 1;
     for (size_t i = 0; i < x->n_warnings; i++)
@@ -101,22 +102,11 @@ static int round_add_row(cli_table_t *t, const Closeloop__Round *x) {
     return rc;
 }
 
-static int round_add_page(cli_table_t *t, const ProtobufCMessage *m) {
-    const Closeloop__RoundPage *p = (const Closeloop__RoundPage *)m;
-    for (size_t i = 0; i < p->n_items; i++)
-        if (round_add_row(t, p->items[i]) != CL_OK) return CL_ENOMEM;
-    return CL_OK;
-}
-
 static int round_show(const cli_settings_t *s, const ProtobufCMessage *m) {
     const Closeloop__Round *x = (const Closeloop__Round *)m;
     for (size_t i = 0; i < x->n_warnings; i++)
         fprintf(stderr, "warning: %s\n", str(x->warnings[i]));
-    cli_table_t *t = cli_new_table(8, round_cols, 0x3);
-    if (!t) return CLI_EXIT_FAIL;
-    int rc = round_add_row(t, x) == CL_OK ? cli_print_table(s, t) : CLI_EXIT_FAIL;
-    cli_table_free(t);
-    return rc;
+    return cli_record_print(s, cli_new_table(8, round_cols, 0x3), round_add_row, m);
 }
 
 static int round_add(const cli_settings_t *s, int argc, char **argv) {
@@ -149,16 +139,10 @@ static int round_add(const cli_settings_t *s, int argc, char **argv) {
 }
 
 static int round_list(const cli_settings_t *s, int argc, char **argv) {
-    const char *project = NULL, *pos[1];
-    const cli_optdef_t defs[] = {{"--project", &project}, {NULL, NULL}};
-    int npos;
-    if (cli_parse_args("round list", argc, argv, defs, pos, 0, &npos) < 0) return CLI_EXIT_USAGE;
     Closeloop__RoundListRequest req = CLOSELOOP__ROUND_LIST_REQUEST__INIT;
-    if (cli_need("round list", "--project", project) < 0 ||
-        cli_parse_id("--project", project, &req.project_id) != CL_OK)
-        return CLI_EXIT_USAGE;
+    if (cli_args_project("round list", argc, argv, &req.project_id) < 0) return CLI_EXIT_USAGE;
     return cli_list_print(s, cli_new_table(8, round_cols, 0x3), CL_MSG_ROUND_LIST_REQ, &req.base,
-                          CL_MSG_ROUND_PAGE, round_add_page);
+                          CL_MSG_ROUND_PAGE, round_add_row);
 }
 
 static const cli_verb_t round_verbs[] = {
@@ -182,16 +166,11 @@ static const cli_verb_t round_verbs[] = {
      round_list},
 };
 
-int cmd_round(const cli_settings_t *s, int argc, char **argv) {
-    return cli_run_verb("round", round_verbs, CLI_NVERBS(round_verbs), s, argc, argv);
-}
-
-void cmd_round_help(FILE *out, const char *sub) {
-    cli_group_help(out, "round",
-                   "Inspection rounds of a project: mock inspections, handover day "
-                   "and the later checks.",
-                   round_verbs, CLI_NVERBS(round_verbs), sub);
-}
+const cli_group_t cmd_round_group = {
+    "round",
+    "Inspection rounds of a project: mock inspections, handover day "
+    "and the later checks.",
+    round_verbs, CLI_NVERBS(round_verbs)};
 
 /* ---- inspect record ----------------------------------------------------------------- */
 
@@ -1019,13 +998,8 @@ static const cli_verb_t inspect_verbs[] = {
      inspect_schedule},
 };
 
-int cmd_inspect(const cli_settings_t *s, int argc, char **argv) {
-    return cli_run_verb("inspect", inspect_verbs, CLI_NVERBS(inspect_verbs), s, argc, argv);
-}
-
-void cmd_inspect_help(FILE *out, const char *sub) {
-    cli_group_help(out, "inspect",
-                   "Inspection items (one, or a day's CSV), handover forms and the handover "
-                   "schedule.",
-                   inspect_verbs, CLI_NVERBS(inspect_verbs), sub);
-}
+const cli_group_t cmd_inspect_group = {
+    "inspect",
+    "Inspection items (one, or a day's CSV), handover forms and the handover "
+    "schedule.",
+    inspect_verbs, CLI_NVERBS(inspect_verbs)};

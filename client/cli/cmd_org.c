@@ -175,8 +175,7 @@ typedef struct entity {
     size_t ncols;       /* columns */
     const char *cols[MAX_COLS];
     unsigned numeric; /* bit i: column i is numeric */
-    int (*add)(cli_table_t *t, const ProtobufCMessage *record);
-    int (*add_page)(cli_table_t *t, const ProtobufCMessage *page);
+    cli_row_fn add;
 } entity_t;
 
 static int company_add_row(cli_table_t *t, const ProtobufCMessage *m) {
@@ -261,96 +260,45 @@ static int trade_add_row(cli_table_t *t, const ProtobufCMessage *m) {
     return row_add(t, &r);
 }
 
-/* The rows of a page: every item through the record's row function. */
-#define PAGE_ADDER(fn, page_type, row_fn)                                                          \
-    static int fn(cli_table_t *t, const ProtobufCMessage *m) {                                     \
-        const page_type *p = (const page_type *)m;                                                 \
-        for (size_t i = 0; i < p->n_items; i++)                                                    \
-            if (row_fn(t, &p->items[i]->base) != CL_OK) return CL_ENOMEM;                          \
-        return CL_OK;                                                                              \
-    }
-PAGE_ADDER(company_add_page, Closeloop__CompanyPage, company_add_row)
-PAGE_ADDER(project_add_page, Closeloop__ProjectPage, project_add_row)
-PAGE_ADDER(building_add_page, Closeloop__BuildingPage, building_add_row)
-PAGE_ADDER(unit_add_page, Closeloop__UnitPage, unit_add_row)
-PAGE_ADDER(contractor_add_page, Closeloop__ContractorPage, contractor_add_row)
-PAGE_ADDER(user_add_page, Closeloop__UserPage, user_add_row)
-PAGE_ADDER(trade_add_page, Closeloop__TradeAssignmentPage, trade_add_row)
-
 static const entity_t E_COMPANY = {
-    "companies", 4, {"id", "name", "kind", "parent_id"}, 0x9, company_add_row, company_add_page};
+    "companies", 4, {"id", "name", "kind", "parent_id"}, 0x9, company_add_row};
 static const entity_t E_PROJECT = {"projects",
                                    6,
                                    {"id", "name", "company_id", "company", "city", "move_in"},
                                    0x5,
-                                   project_add_row,
-                                   project_add_page};
+                                   project_add_row};
 static const entity_t E_BUILDING = {
-    "buildings",      4, {"id", "project_id", "name", "floors"}, 0xB, building_add_row,
-    building_add_page};
+    "buildings", 4, {"id", "project_id", "name", "floors"}, 0xB, building_add_row};
 static const entity_t E_UNIT = {"units",
                                 9,
                                 {"id", "building_id", "building", "number", "floor", "layout",
                                  "owner_name", "owner_phone", "owner_id_number"},
                                 0x13,
-                                unit_add_row,
-                                unit_add_page};
+                                unit_add_row};
 static const entity_t E_CONTRACTOR = {
-    "contractors", 3, {"id", "name", "trades"}, 0x1, contractor_add_row, contractor_add_page};
+    "contractors", 3, {"id", "name", "trades"}, 0x1, contractor_add_row};
 static const entity_t E_USER = {"users",
                                 8,
                                 {"id", "username", "display_name", "role", "company_id",
                                  "contractor_id", "projects", "disabled"},
                                 0x31,
-                                user_add_row,
-                                user_add_page};
+                                user_add_row};
 static const entity_t E_TRADE = {"trade assignments",
                                  4,
                                  {"project_id", "trade", "contractor_id", "contractor"},
                                  0x5,
-                                 trade_add_row,
-                                 trade_add_page};
+                                 trade_add_row};
 
 static cli_table_t *entity_table(const entity_t *e) {
-    cli_table_t *t = cli_table_new(e->ncols, e->cols);
-    if (t)
-        for (size_t i = 0; i < e->ncols; i++)
-            if (e->numeric & (1u << i)) cli_table_set_numeric(t, i);
-    return t;
+    return cli_new_table(e->ncols, e->cols, e->numeric);
 }
 
 /* ---- the two shapes of request ------------------------------------------------------ */
 
-typedef struct list_ctx {
-    const entity_t *e;
-    cli_table_t *t;
-} list_ctx_t;
-
-static int on_list_page(void *arg, const ProtobufCMessage *page) {
-    list_ctx_t *x = arg;
-    return x->e->add_page(x->t, page);
-}
-
 /* Streams a list request into one table and prints it. */
 static int do_list(const cli_settings_t *s, const entity_t *e, uint16_t type,
                    const ProtobufCMessage *req, uint16_t page_type) {
-    cli_session_t ss;
-    int rc = cli_session_open(s, &ss);
-    if (rc != CLI_EXIT_OK) return rc;
-    list_ctx_t x = {e, entity_table(e)};
-    if (!x.t) {
-        cli_session_close(&ss);
-        cli_errorf("out of memory");
-        return CLI_EXIT_FAIL;
-    }
-    int crc = cli_session_stream(&ss, type, req, page_type, on_list_page, &x);
-    if (crc != CL_OK)
-        rc = cli_session_fail(&ss, crc);
-    else
-        rc = cli_print_table(s, x.t);
-    cli_table_free(x.t);
-    cli_session_close(&ss);
-    return rc;
+    return cli_list_print(s, entity_table(e), type, req, page_type, e->add);
 }
 
 /* Sends a create (or assign) on an open session and prints the record it returns. */
@@ -359,15 +307,7 @@ static int do_create_on(cli_session_t *ss, const entity_t *e, uint16_t type,
     ProtobufCMessage *m = NULL;
     int crc = cli_session_call(ss, type, req, reply_type, &m);
     if (crc != CL_OK) return cli_session_fail(ss, crc);
-    cli_table_t *t = entity_table(e);
-    int rc;
-    if (!t || e->add(t, m) != CL_OK) {
-        cli_errorf("out of memory");
-        rc = CLI_EXIT_FAIL;
-    } else {
-        rc = cli_print_table(ss->s, t);
-    }
-    cli_table_free(t);
+    int rc = cli_record_print(ss->s, entity_table(e), e->add, m);
     cl_msg_free(m);
     return rc;
 }
@@ -433,14 +373,9 @@ static const cli_verb_t company_verbs[] = {
      company_list},
 };
 
-int cmd_company(const cli_settings_t *s, int argc, char **argv) {
-    return cli_run_verb("company", company_verbs, CLI_NVERBS(company_verbs), s, argc, argv);
-}
-
-void cmd_company_help(FILE *out, const char *sub) {
-    cli_group_help(out, "company", "Companies of the group: HQ, city companies, project companies.",
-                   company_verbs, CLI_NVERBS(company_verbs), sub);
-}
+const cli_group_t cmd_company_group = {
+    "company", "Companies of the group: HQ, city companies, project companies.", company_verbs,
+    CLI_NVERBS(company_verbs)};
 
 /* ---- project ------------------------------------------------------------------------ */
 
@@ -497,14 +432,8 @@ static const cli_verb_t project_verbs[] = {
      project_list},
 };
 
-int cmd_project(const cli_settings_t *s, int argc, char **argv) {
-    return cli_run_verb("project", project_verbs, CLI_NVERBS(project_verbs), s, argc, argv);
-}
-
-void cmd_project_help(FILE *out, const char *sub) {
-    cli_group_help(out, "project", "Projects (楼盘) of the companies.", project_verbs,
-                   CLI_NVERBS(project_verbs), sub);
-}
+const cli_group_t cmd_project_group = {"project", "Projects (楼盘) of the companies.",
+                                       project_verbs, CLI_NVERBS(project_verbs)};
 
 /* ---- building ----------------------------------------------------------------------- */
 
@@ -533,14 +462,8 @@ static int building_add(const cli_settings_t *s, int argc, char **argv) {
 }
 
 static int building_list(const cli_settings_t *s, int argc, char **argv) {
-    const char *project = NULL, *pos[1];
-    const cli_optdef_t defs[] = {{"--project", &project}, {NULL, NULL}};
-    int npos;
-    if (cli_parse_args("building list", argc, argv, defs, pos, 0, &npos) < 0) return CLI_EXIT_USAGE;
     Closeloop__BuildingListRequest req = CLOSELOOP__BUILDING_LIST_REQUEST__INIT;
-    if (cli_need("building list", "--project", project) < 0 ||
-        cli_parse_id("--project", project, &req.project_id) != CL_OK)
-        return CLI_EXIT_USAGE;
+    if (cli_args_project("building list", argc, argv, &req.project_id) < 0) return CLI_EXIT_USAGE;
     return do_list(s, &E_BUILDING, CL_MSG_BUILDING_LIST_REQ, &req.base, CL_MSG_BUILDING_PAGE);
 }
 
@@ -557,14 +480,8 @@ static const cli_verb_t building_verbs[] = {
      building_list},
 };
 
-int cmd_building(const cli_settings_t *s, int argc, char **argv) {
-    return cli_run_verb("building", building_verbs, CLI_NVERBS(building_verbs), s, argc, argv);
-}
-
-void cmd_building_help(FILE *out, const char *sub) {
-    cli_group_help(out, "building", "Buildings (楼栋) of a project.", building_verbs,
-                   CLI_NVERBS(building_verbs), sub);
-}
+const cli_group_t cmd_building_group = {"building", "Buildings (楼栋) of a project.",
+                                        building_verbs, CLI_NVERBS(building_verbs)};
 
 /* ---- unit --------------------------------------------------------------------------- */
 
@@ -624,10 +541,6 @@ static int unit_list(const cli_settings_t *s, int argc, char **argv) {
     return do_list(s, &E_UNIT, CL_MSG_UNIT_LIST_REQ, &req.base, CL_MSG_UNIT_PAGE);
 }
 
-static int unit_import(const cli_settings_t *s, int argc, char **argv) {
-    return cmd_unit_import(s, argc, argv);
-}
-
 static const cli_verb_t unit_verbs[] = {
     {"add",
      "cloop unit add --building ID NUMBER [--floor N] [--layout L] [--owner NAME "
@@ -644,23 +557,13 @@ static const cli_verb_t unit_verbs[] = {
      "\n"
      "example: cloop unit list --project 1 --format csv > units.csv\n",
      unit_list},
-    {"import", "cloop unit import --project ID FILE.csv [--chunk N]",
-     "Imports buildings, units and owners from a CSV file; see 'cloop unit import --help'.\n",
-     unit_import},
+    {"import", "cloop unit import --project ID FILE.csv [--chunk N]", cmd_unit_import_help,
+     cmd_unit_import},
 };
 
-int cmd_unit(const cli_settings_t *s, int argc, char **argv) {
-    return cli_run_verb("unit", unit_verbs, CLI_NVERBS(unit_verbs), s, argc, argv);
-}
-
-void cmd_unit_help(FILE *out, const char *sub) {
-    if (sub && strcmp(sub, "import") == 0) {
-        cmd_unit_import_help(out);
-        return;
-    }
-    cli_group_help(out, "unit", "Units (房号) of a project's buildings, and their owners.",
-                   unit_verbs, CLI_NVERBS(unit_verbs), sub);
-}
+const cli_group_t cmd_unit_group = {"unit",
+                                    "Units (房号) of a project's buildings, and their owners.",
+                                    unit_verbs, CLI_NVERBS(unit_verbs)};
 
 /* ---- contractor --------------------------------------------------------------------- */
 
@@ -743,15 +646,9 @@ static const cli_verb_t contractor_verbs[] = {
      contractor_list},
 };
 
-int cmd_contractor(const cli_settings_t *s, int argc, char **argv) {
-    return cli_run_verb("contractor", contractor_verbs, CLI_NVERBS(contractor_verbs), s, argc,
-                        argv);
-}
-
-void cmd_contractor_help(FILE *out, const char *sub) {
-    cli_group_help(out, "contractor", "Contractor companies and the trades they cover.",
-                   contractor_verbs, CLI_NVERBS(contractor_verbs), sub);
-}
+const cli_group_t cmd_contractor_group = {"contractor",
+                                          "Contractor companies and the trades they cover.",
+                                          contractor_verbs, CLI_NVERBS(contractor_verbs)};
 
 /* ---- user --------------------------------------------------------------------------- */
 
@@ -837,14 +734,8 @@ static const cli_verb_t user_verbs[] = {
      user_list},
 };
 
-int cmd_user(const cli_settings_t *s, int argc, char **argv) {
-    return cli_run_verb("user", user_verbs, CLI_NVERBS(user_verbs), s, argc, argv);
-}
-
-void cmd_user_help(FILE *out, const char *sub) {
-    cli_group_help(out, "user", "People who use closeloop, with their role and scope.", user_verbs,
-                   CLI_NVERBS(user_verbs), sub);
-}
+const cli_group_t cmd_user_group = {"user", "People who use closeloop, with their role and scope.",
+                                    user_verbs, CLI_NVERBS(user_verbs)};
 
 /* ---- trade -------------------------------------------------------------------------- */
 
@@ -870,14 +761,8 @@ static int trade_assign(const cli_settings_t *s, int argc, char **argv) {
 }
 
 static int trade_list(const cli_settings_t *s, int argc, char **argv) {
-    const char *project = NULL, *pos[1];
-    const cli_optdef_t defs[] = {{"--project", &project}, {NULL, NULL}};
-    int npos;
-    if (cli_parse_args("trade list", argc, argv, defs, pos, 0, &npos) < 0) return CLI_EXIT_USAGE;
     Closeloop__TradeListRequest req = CLOSELOOP__TRADE_LIST_REQUEST__INIT;
-    if (cli_need("trade list", "--project", project) < 0 ||
-        cli_parse_id("--project", project, &req.project_id) != CL_OK)
-        return CLI_EXIT_USAGE;
+    if (cli_args_project("trade list", argc, argv, &req.project_id) < 0) return CLI_EXIT_USAGE;
     return do_list(s, &E_TRADE, CL_MSG_TRADE_LIST_REQ, &req.base, CL_MSG_TRADE_ASSIGNMENT_PAGE);
 }
 
@@ -896,11 +781,5 @@ static const cli_verb_t trade_verbs[] = {
      trade_list},
 };
 
-int cmd_trade(const cli_settings_t *s, int argc, char **argv) {
-    return cli_run_verb("trade", trade_verbs, CLI_NVERBS(trade_verbs), s, argc, argv);
-}
-
-void cmd_trade_help(FILE *out, const char *sub) {
-    cli_group_help(out, "trade", "Which contractor repairs which trade on a project.", trade_verbs,
-                   CLI_NVERBS(trade_verbs), sub);
-}
+const cli_group_t cmd_trade_group = {"trade", "Which contractor repairs which trade on a project.",
+                                     trade_verbs, CLI_NVERBS(trade_verbs)};
