@@ -140,6 +140,30 @@ int cli_call_show(const cli_settings_t *s, uint16_t type, const ProtobufCMessage
     return rc;
 }
 
+const char *cli_str(const char *s) {
+    return s ? s : "";
+}
+
+const char *cli_row_num(cli_row_t *r, int col, int64_t v) {
+    snprintf(r->num[col], sizeof r->num[col], "%" PRId64, v);
+    return r->num[col];
+}
+
+const char *cli_row_ref(cli_row_t *r, int col, int64_t v) {
+    return v ? cli_row_num(r, col, v) : "";
+}
+
+int cli_row_add(cli_table_t *t, cli_row_t *r) {
+    int rc = cli_table_add(t, r->cell);
+    free(r->owned);
+    r->owned = NULL;
+    return rc;
+}
+
+int64_t cli_meta_id(const Closeloop__Meta *m) {
+    return m ? m->id : 0;
+}
+
 int cli_page_rows(cli_table_t *t, const ProtobufCMessage *page, cli_row_fn row) {
     const ProtobufCFieldDescriptor *f =
         protobuf_c_message_descriptor_get_field_by_name(page->descriptor, "items");

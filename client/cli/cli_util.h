@@ -68,6 +68,29 @@ int cli_call_show(const cli_settings_t *s, uint16_t type, const ProtobufCMessage
                   uint16_t reply_type,
                   int (*show)(const cli_settings_t *s, const ProtobufCMessage *reply));
 
+/* One row being built: cells point at message strings or at the row's own buffers. */
+#define CLI_ROW_MAX 16
+typedef struct cli_row {
+    const char *cell[CLI_ROW_MAX];
+    char num[CLI_ROW_MAX][24];
+    char *owned; /* at most one malloc'd cell (a list), freed by cli_row_add */
+} cli_row_t;
+
+/* s, or "" for NULL. */
+const char *cli_str(const char *s);
+
+/* v in decimal, kept in r's buffer of column col. */
+const char *cli_row_num(cli_row_t *r, int col, int64_t v);
+
+/* Like cli_row_num, but "" for 0 (no such reference, or not given). */
+const char *cli_row_ref(cli_row_t *r, int col, int64_t v);
+
+/* Appends r's cells to t and frees r->owned: CL_OK or CL_ENOMEM. */
+int cli_row_add(cli_table_t *t, cli_row_t *r);
+
+/* The record id of m; 0 without meta. */
+int64_t cli_meta_id(const Closeloop__Meta *m);
+
 /* Appends one record (a message) to t as a row: CL_OK or CL_ENOMEM. */
 typedef int (*cli_row_fn)(cli_table_t *t, const ProtobufCMessage *record);
 

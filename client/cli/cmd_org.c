@@ -116,40 +116,15 @@ static int username_ok(const char *s) {
 
 /* ---- records as table rows ---------------------------------------------------------- */
 
-/* One row being built: cells point at message strings or at the row's own buffers. */
-typedef struct row {
-    const char *cell[MAX_COLS];
-    char num[MAX_COLS][24];
-    char *joined; /* at most one malloc'd cell (a list), freed by row_add */
-} row_t;
-
-static const char *str(const char *s) {
-    return s ? s : "";
-}
-
-static const char *i64(row_t *r, int col, int64_t v) {
-    snprintf(r->num[col], sizeof r->num[col], "%" PRId64, v);
-    return r->num[col];
-}
-
-/* Like i64, but "" for 0 (no such reference). */
-static const char *ref(row_t *r, int col, int64_t v) {
-    return v ? i64(r, col, v) : "";
-}
-
-static int64_t meta_id(const Closeloop__Meta *m) {
-    return m ? m->id : 0;
-}
-
 static char *join_strings(char **v, size_t n) {
     size_t len = 1;
     for (size_t i = 0; i < n; i++)
-        len += strlen(str(v[i])) + 1;
+        len += strlen(cli_str(v[i])) + 1;
     char *out = malloc(len), *p = out;
     if (!out) return NULL;
     *p = '\0';
     for (size_t i = 0; i < n; i++)
-        p += sprintf(p, "%s%s", i ? "," : "", str(v[i]));
+        p += sprintf(p, "%s%s", i ? "," : "", cli_str(v[i]));
     return out;
 }
 
@@ -160,13 +135,6 @@ static char *join_ids(const int64_t *v, size_t n) {
     for (size_t i = 0; i < n; i++)
         p += sprintf(p, "%s%" PRId64, i ? "," : "", v[i]);
     return out;
-}
-
-static int row_add(cli_table_t *t, row_t *r) {
-    int rc = cli_table_add(t, r->cell);
-    free(r->joined);
-    r->joined = NULL;
-    return rc;
 }
 
 /* What one kind of record looks like in a table. */
@@ -180,84 +148,84 @@ typedef struct entity {
 
 static int company_add_row(cli_table_t *t, const ProtobufCMessage *m) {
     const Closeloop__Company *x = (const Closeloop__Company *)m;
-    row_t r = {0};
-    r.cell[0] = i64(&r, 0, meta_id(x->meta));
-    r.cell[1] = str(x->name);
+    cli_row_t r = {0};
+    r.cell[0] = cli_row_num(&r, 0, cli_meta_id(x->meta));
+    r.cell[1] = cli_str(x->name);
     r.cell[2] = cli_enum_name(CL_DOM_COMPANY_KIND, x->kind);
-    r.cell[3] = ref(&r, 3, x->parent_id);
-    return row_add(t, &r);
+    r.cell[3] = cli_row_ref(&r, 3, x->parent_id);
+    return cli_row_add(t, &r);
 }
 
 static int project_add_row(cli_table_t *t, const ProtobufCMessage *m) {
     const Closeloop__Project *x = (const Closeloop__Project *)m;
-    row_t r = {0};
-    r.cell[0] = i64(&r, 0, meta_id(x->meta));
-    r.cell[1] = str(x->name);
-    r.cell[2] = ref(&r, 2, x->company_id);
-    r.cell[3] = str(x->company_name);
-    r.cell[4] = str(x->city);
-    r.cell[5] = str(x->move_in_date);
-    return row_add(t, &r);
+    cli_row_t r = {0};
+    r.cell[0] = cli_row_num(&r, 0, cli_meta_id(x->meta));
+    r.cell[1] = cli_str(x->name);
+    r.cell[2] = cli_row_ref(&r, 2, x->company_id);
+    r.cell[3] = cli_str(x->company_name);
+    r.cell[4] = cli_str(x->city);
+    r.cell[5] = cli_str(x->move_in_date);
+    return cli_row_add(t, &r);
 }
 
 static int building_add_row(cli_table_t *t, const ProtobufCMessage *m) {
     const Closeloop__Building *x = (const Closeloop__Building *)m;
-    row_t r = {0};
-    r.cell[0] = i64(&r, 0, meta_id(x->meta));
-    r.cell[1] = ref(&r, 1, x->project_id);
-    r.cell[2] = str(x->name);
-    r.cell[3] = i64(&r, 3, x->floors);
-    return row_add(t, &r);
+    cli_row_t r = {0};
+    r.cell[0] = cli_row_num(&r, 0, cli_meta_id(x->meta));
+    r.cell[1] = cli_row_ref(&r, 1, x->project_id);
+    r.cell[2] = cli_str(x->name);
+    r.cell[3] = cli_row_num(&r, 3, x->floors);
+    return cli_row_add(t, &r);
 }
 
 static int unit_add_row(cli_table_t *t, const ProtobufCMessage *m) {
     const Closeloop__Unit *x = (const Closeloop__Unit *)m;
-    row_t r = {0};
-    r.cell[0] = i64(&r, 0, meta_id(x->meta));
-    r.cell[1] = ref(&r, 1, x->building_id);
-    r.cell[2] = str(x->building_name);
-    r.cell[3] = str(x->number);
-    r.cell[4] = i64(&r, 4, x->floor);
-    r.cell[5] = str(x->layout);
-    r.cell[6] = x->owner ? str(x->owner->name) : "";
-    r.cell[7] = x->owner ? str(x->owner->phone) : "";
-    r.cell[8] = x->owner ? str(x->owner->id_number) : "";
-    return row_add(t, &r);
+    cli_row_t r = {0};
+    r.cell[0] = cli_row_num(&r, 0, cli_meta_id(x->meta));
+    r.cell[1] = cli_row_ref(&r, 1, x->building_id);
+    r.cell[2] = cli_str(x->building_name);
+    r.cell[3] = cli_str(x->number);
+    r.cell[4] = cli_row_num(&r, 4, x->floor);
+    r.cell[5] = cli_str(x->layout);
+    r.cell[6] = x->owner ? cli_str(x->owner->name) : "";
+    r.cell[7] = x->owner ? cli_str(x->owner->phone) : "";
+    r.cell[8] = x->owner ? cli_str(x->owner->id_number) : "";
+    return cli_row_add(t, &r);
 }
 
 static int contractor_add_row(cli_table_t *t, const ProtobufCMessage *m) {
     const Closeloop__Contractor *x = (const Closeloop__Contractor *)m;
-    row_t r = {0};
-    if (!(r.joined = join_strings(x->trades, x->n_trades))) return CL_ENOMEM;
-    r.cell[0] = i64(&r, 0, meta_id(x->meta));
-    r.cell[1] = str(x->name);
-    r.cell[2] = r.joined;
-    return row_add(t, &r);
+    cli_row_t r = {0};
+    if (!(r.owned = join_strings(x->trades, x->n_trades))) return CL_ENOMEM;
+    r.cell[0] = cli_row_num(&r, 0, cli_meta_id(x->meta));
+    r.cell[1] = cli_str(x->name);
+    r.cell[2] = r.owned;
+    return cli_row_add(t, &r);
 }
 
 static int user_add_row(cli_table_t *t, const ProtobufCMessage *m) {
     const Closeloop__User *x = (const Closeloop__User *)m;
-    row_t r = {0};
-    if (!(r.joined = join_ids(x->project_ids, x->n_project_ids))) return CL_ENOMEM;
-    r.cell[0] = i64(&r, 0, meta_id(x->meta));
-    r.cell[1] = str(x->username);
-    r.cell[2] = str(x->display_name);
+    cli_row_t r = {0};
+    if (!(r.owned = join_ids(x->project_ids, x->n_project_ids))) return CL_ENOMEM;
+    r.cell[0] = cli_row_num(&r, 0, cli_meta_id(x->meta));
+    r.cell[1] = cli_str(x->username);
+    r.cell[2] = cli_str(x->display_name);
     r.cell[3] = cli_role_shown(x->role);
-    r.cell[4] = ref(&r, 4, x->company_id);
-    r.cell[5] = ref(&r, 5, x->contractor_id);
-    r.cell[6] = r.joined;
+    r.cell[4] = cli_row_ref(&r, 4, x->company_id);
+    r.cell[5] = cli_row_ref(&r, 5, x->contractor_id);
+    r.cell[6] = r.owned;
     r.cell[7] = x->disabled ? "yes" : "no";
-    return row_add(t, &r);
+    return cli_row_add(t, &r);
 }
 
 static int trade_add_row(cli_table_t *t, const ProtobufCMessage *m) {
     const Closeloop__TradeAssignment *x = (const Closeloop__TradeAssignment *)m;
-    row_t r = {0};
-    r.cell[0] = i64(&r, 0, x->project_id);
-    r.cell[1] = str(x->trade);
-    r.cell[2] = i64(&r, 2, x->contractor_id);
-    r.cell[3] = str(x->contractor_name);
-    return row_add(t, &r);
+    cli_row_t r = {0};
+    r.cell[0] = cli_row_num(&r, 0, x->project_id);
+    r.cell[1] = cli_str(x->trade);
+    r.cell[2] = cli_row_num(&r, 2, x->contractor_id);
+    r.cell[3] = cli_str(x->contractor_name);
+    return cli_row_add(t, &r);
 }
 
 static const entity_t E_COMPANY = {
