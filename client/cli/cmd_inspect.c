@@ -707,10 +707,8 @@ static const char *const record_cols[] = {
     "outcome", "not_taken_reason", "keys",         "water", "power",        "gas",
     "signoff", "refusal_reason",   "satisfaction", "items"};
 
-static int record_row_show(const cli_settings_t *s, const ProtobufCMessage *m) {
+static int record_add_row(cli_table_t *t, const ProtobufCMessage *m) {
     const Closeloop__InspectionRecord *x = (const Closeloop__InspectionRecord *)m;
-    cli_table_t *t = cli_new_table(16, record_cols, 0x3 | (1u << 8) | (1u << 14) | (1u << 15));
-    if (!t) return CLI_EXIT_FAIL;
     cli_row_t r = {0};
     r.cell[0] = cli_row_ref(&r, 0, cli_meta_id(x->meta));
     r.cell[1] = cli_row_num(&r, 1, x->project_id);
@@ -728,9 +726,13 @@ static int record_row_show(const cli_settings_t *s, const ProtobufCMessage *m) {
     r.cell[13] = cli_str(x->refusal_reason);
     r.cell[14] = cli_row_ref(&r, 14, x->satisfaction);
     r.cell[15] = cli_row_num(&r, 15, x->items);
-    int rc = cli_table_add(t, r.cell) == CL_OK ? cli_print_table(s, t) : CLI_EXIT_FAIL;
-    cli_table_free(t);
-    return rc;
+    return cli_row_add(t, &r);
+}
+
+static int record_row_show(const cli_settings_t *s, const ProtobufCMessage *m) {
+    return cli_record_print(
+        s, cli_new_table(16, record_cols, 0x3 | (1u << 8) | (1u << 14) | (1u << 15)),
+        record_add_row, m);
 }
 
 static int inspect_handover(const cli_settings_t *s, int argc, char **argv) {
