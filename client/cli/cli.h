@@ -85,42 +85,49 @@ void cmd_logout_help(FILE *out);
 int cmd_whoami(const cli_settings_t *s, int argc, char **argv);
 void cmd_whoami_help(FILE *out);
 
-/* cmd_org.c: each takes its verb (add, list, assign, import) as argv[0]; the _sub help
- * functions print the verb's own help, or the command's when sub names no verb. */
-int cmd_company(const cli_settings_t *s, int argc, char **argv);
-void cmd_company_help(FILE *out, const char *sub);
-int cmd_project(const cli_settings_t *s, int argc, char **argv);
-void cmd_project_help(FILE *out, const char *sub);
-int cmd_building(const cli_settings_t *s, int argc, char **argv);
-void cmd_building_help(FILE *out, const char *sub);
-int cmd_unit(const cli_settings_t *s, int argc, char **argv);
-void cmd_unit_help(FILE *out, const char *sub);
-int cmd_contractor(const cli_settings_t *s, int argc, char **argv);
-void cmd_contractor_help(FILE *out, const char *sub);
-int cmd_user(const cli_settings_t *s, int argc, char **argv);
-void cmd_user_help(FILE *out, const char *sub);
-int cmd_trade(const cli_settings_t *s, int argc, char **argv);
-void cmd_trade_help(FILE *out, const char *sub);
+/* One verb of a command. */
+typedef struct cli_verb {
+    const char *name;     /* add, list, assign, import */
+    const char *synopsis; /* "cloop company add NAME [--kind ...]" */
+    const char *help;     /* what it does, and an example */
+    int (*run)(const cli_settings_t *s, int argc, char **argv);
+} cli_verb_t;
 
-/* cmd_import.c: `cloop unit import`, argv after the verb. */
+#define CLI_NVERBS(v) (sizeof v / sizeof v[0])
+
+/* A command made of verbs: `cloop <name> <verb> [arguments]`. */
+typedef struct cli_group {
+    const char *name;        /* company, round, ... */
+    const char *about;       /* what the command is for, under its synopses */
+    const cli_verb_t *verbs; /* nverbs of them */
+    size_t nverbs;
+} cli_group_t;
+
+/* Runs the verb named by argv[0] with the arguments after it; exit 2 when there is none
+ * or it is unknown. */
+int cli_group_run(const cli_group_t *g, const cli_settings_t *s, int argc, char **argv);
+
+/* The help of verb `sub` of g ("usage: " synopsis, then its help), or the synopses of all
+ * verbs and g's about when sub names no verb. Synopses and help may hold
+ * cli_help_print()'s placeholders. */
+void cli_group_help(FILE *out, const cli_group_t *g, const char *sub);
+
+/* cmd_org.c: the organisation commands. */
+extern const cli_group_t cmd_company_group, cmd_project_group, cmd_building_group, cmd_unit_group,
+    cmd_contractor_group, cmd_user_group, cmd_trade_group;
+
+/* cmd_import.c: `cloop unit import`, argv after the verb, and its help. */
 int cmd_unit_import(const cli_settings_t *s, int argc, char **argv);
-void cmd_unit_import_help(FILE *out);
+extern const char cmd_unit_import_help[];
 
 /* cmd_inspect.c: inspection rounds, items (one, or a day's CSV), handover forms and the
  * handover schedule. */
-int cmd_round(const cli_settings_t *s, int argc, char **argv);
-void cmd_round_help(FILE *out, const char *sub);
-int cmd_inspect(const cli_settings_t *s, int argc, char **argv);
-void cmd_inspect_help(FILE *out, const char *sub);
+extern const cli_group_t cmd_round_group, cmd_inspect_group;
 /* cmd_deadline.c: repair deadline presets. */
-int cmd_deadline(const cli_settings_t *s, int argc, char **argv);
-void cmd_deadline_help(FILE *out, const char *sub);
-
+extern const cli_group_t cmd_deadline_group;
 /* cmd_ticket.c: the repair loop (show, morning lists, transitions). */
-int cmd_ticket(const cli_settings_t *s, int argc, char **argv);
-void cmd_ticket_help(FILE *out, const char *sub);
+extern const cli_group_t cmd_ticket_group;
 /* cmd_report.c: the daily handover report and the readiness check. */
-int cmd_report(const cli_settings_t *s, int argc, char **argv);
-void cmd_report_help(FILE *out, const char *sub);
+extern const cli_group_t cmd_report_group;
 
 #endif

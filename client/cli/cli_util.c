@@ -181,29 +181,92 @@ int cli_call_show(const cli_settings_t *s, uint16_t type, const ProtobufCMessage
     return rc;
 }
 
+const char *cli_str(const char *s) {
+    return s ? s : "";
+}
+
+const char *cli_row_num(cli_row_t *r, int col, int64_t v) {
+    snprintf(r->num[col], sizeof r->num[col], "%" PRId64, v);
+    return r->num[col];
+}
+
+const char *cli_row_ref(cli_row_t *r, int col, int64_t v) {
+    return v ? cli_row_num(r, col, v) : "";
+}
+
+int cli_row_add(cli_table_t *t, cli_row_t *r) {
+    int rc = cli_table_add(t, r->cell);
+    free(r->owned);
+    r->owned = NULL;
+    return rc;
+}
+
+int64_t cli_meta_id(const Closeloop__Meta *m) {
+    return m ? m->id : 0;
+}
+
+int cli_page_rows(cli_table_t *t, const ProtobufCMessage *page, cli_row_fn row) {
+    const ProtobufCFieldDescriptor *f =
+        protobuf_c_message_descriptor_get_field_by_name(page->descriptor, "items");
+    if (!f || f->label != PROTOBUF_C_LABEL_REPEATED || f->type != PROTOBUF_C_TYPE_MESSAGE)
+        return CL_EBADMSG;
+    const char *base = (const char *)page;
+    size_t n = *(const size_t *)(const void *)(base + f->quantifier_offset);
+    ProtobufCMessage *const *items =
+        *(ProtobufCMessage *const *const *)(const void *)(base + f->offset);
+    for (size_t i = 0; i < n; i++)
+        if (row(t, items[i]) != CL_OK) return CL_ENOMEM;
+    return CL_OK;
+}
+
+int cli_record_print(const cli_settings_t *s, cli_table_t *t, cli_row_fn row,
+                     const ProtobufCMessage *record) {
+    if (!t) return CLI_EXIT_FAIL;
+    int rc;
+    if (row(t, record) != CL_OK) {
+        cli_errorf("out of memory");
+        rc = CLI_EXIT_FAIL;
+    } else {
+        rc = cli_print_table(s, t);
+    }
+    cli_table_free(t);
+    return rc;
+}
+
 typedef struct list_ctx {
-    cli_page_fn add;
+    cli_row_fn row;
     cli_table_t *t;
 } list_ctx_t;
 
 static int on_list_page(void *arg, const ProtobufCMessage *page) {
     list_ctx_t *x = arg;
-    return x->add(x->t, page);
+    return cli_page_rows(x->t, page, x->row);
 }
 
 int cli_list_print(const cli_settings_t *s, cli_table_t *t, uint16_t type,
-                   const ProtobufCMessage *req, uint16_t page_type, cli_page_fn add) {
+                   const ProtobufCMessage *req, uint16_t page_type, cli_row_fn row) {
     if (!t) return CLI_EXIT_FAIL;
     cli_session_t ss;
     int rc = cli_session_open(s, &ss);
     if (rc == CLI_EXIT_OK) {
-        list_ctx_t x = {add, t};
+        list_ctx_t x = {row, t};
         int crc = cli_session_stream(&ss, type, req, page_type, on_list_page, &x);
         rc = crc != CL_OK ? cli_session_fail(&ss, crc) : cli_print_table(s, t);
         cli_session_close(&ss);
     }
     cli_table_free(t);
     return rc;
+}
+
+int cli_args_project(const char *what, int argc, char **argv, int64_t *project_id) {
+    const char *project = NULL, *pos[1];
+    const cli_optdef_t defs[] = {{"--project", &project}, {NULL, NULL}};
+    int npos;
+    if (cli_parse_args(what, argc, argv, defs, pos, 0, &npos) < 0 ||
+        cli_need(what, "--project", project) < 0 ||
+        cli_parse_id("--project", project, project_id) != CL_OK)
+        return -1;
+    return 0;
 }
 
 int cli_header_is(const char *cell, size_t len, const char *name) {
@@ -221,35 +284,33 @@ static void verb_help(FILE *out, const cli_verb_t *v) {
     cli_help_print(out, v->help);
 }
 
-void cli_group_help(FILE *out, const char *cmd, const char *about, const cli_verb_t *verbs,
-                    size_t n, const char *sub) {
-    for (size_t i = 0; sub && i < n; i++) {
-        if (strcmp(verbs[i].name, sub) == 0) {
-            verb_help(out, &verbs[i]);
+void cli_group_help(FILE *out, const cli_group_t *g, const char *sub) {
+    for (size_t i = 0; sub && i < g->nverbs; i++) {
+        if (strcmp(g->verbs[i].name, sub) == 0) {
+            verb_help(out, &g->verbs[i]);
             return;
         }
     }
     fprintf(out, "usage:\n");
-    for (size_t i = 0; i < n; i++) {
+    for (size_t i = 0; i < g->nverbs; i++) {
         fputs("  ", out);
-        cli_help_print(out, verbs[i].synopsis);
+        cli_help_print(out, g->verbs[i].synopsis);
         fputc('\n', out);
     }
     fprintf(out,
             "\n%s\n"
             "Lists print a table, or --format csv|json|html. Run 'cloop %s VERB --help' for\n"
             "a verb's details and an example.\n",
-            about, cmd);
+            g->about, g->name);
 }
 
-int cli_run_verb(const char *cmd, const cli_verb_t *verbs, size_t n, const cli_settings_t *s,
-                 int argc, char **argv) {
+int cli_group_run(const cli_group_t *g, const cli_settings_t *s, int argc, char **argv) {
     if (argc == 0) {
-        cli_errorf("%s: which verb? see 'cloop %s --help'", cmd, cmd);
+        cli_errorf("%s: which verb? see 'cloop %s --help'", g->name, g->name);
         return CLI_EXIT_USAGE;
     }
-    for (size_t i = 0; i < n; i++)
-        if (strcmp(verbs[i].name, argv[0]) == 0) return verbs[i].run(s, argc - 1, argv + 1);
-    cli_errorf("%s: unknown verb '%s'; see 'cloop %s --help'", cmd, argv[0], cmd);
+    for (size_t i = 0; i < g->nverbs; i++)
+        if (strcmp(g->verbs[i].name, argv[0]) == 0) return g->verbs[i].run(s, argc - 1, argv + 1);
+    cli_errorf("%s: unknown verb '%s'; see 'cloop %s --help'", g->name, argv[0], g->name);
     return CLI_EXIT_USAGE;
 }

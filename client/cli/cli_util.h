@@ -68,35 +68,52 @@ int cli_call_show(const cli_settings_t *s, uint16_t type, const ProtobufCMessage
                   uint16_t reply_type,
                   int (*show)(const cli_settings_t *s, const ProtobufCMessage *reply));
 
-/* Appends one page of a streamed list to t: CL_OK or CL_ENOMEM. */
-typedef int (*cli_page_fn)(cli_table_t *t, const ProtobufCMessage *page);
+/* One row being built: cells point at message strings or at the row's own buffers. */
+#define CLI_ROW_MAX 16
+typedef struct cli_row {
+    const char *cell[CLI_ROW_MAX];
+    char num[CLI_ROW_MAX][24];
+    char *owned; /* at most one malloc'd cell (a list), freed by cli_row_add */
+} cli_row_t;
 
-/* Streams a list request on the stored session into t, add once per page, and prints t;
- * frees t (NULL: exit 1, the failure already said). Returns the exit code. */
+/* s, or "" for NULL. */
+const char *cli_str(const char *s);
+
+/* v in decimal, kept in r's buffer of column col. */
+const char *cli_row_num(cli_row_t *r, int col, int64_t v);
+
+/* Like cli_row_num, but "" for 0 (no such reference, or not given). */
+const char *cli_row_ref(cli_row_t *r, int col, int64_t v);
+
+/* Appends r's cells to t and frees r->owned: CL_OK or CL_ENOMEM. */
+int cli_row_add(cli_table_t *t, cli_row_t *r);
+
+/* The record id of m; 0 without meta. */
+int64_t cli_meta_id(const Closeloop__Meta *m);
+
+/* Appends one record (a message) to t as a row: CL_OK or CL_ENOMEM. */
+typedef int (*cli_row_fn)(cli_table_t *t, const ProtobufCMessage *record);
+
+/* Appends every record of a page (a message with a repeated message field `items`) to t
+ * through row: CL_OK, CL_ENOMEM, or CL_EBADMSG when page has no such field. */
+int cli_page_rows(cli_table_t *t, const ProtobufCMessage *page, cli_row_fn row);
+
+/* Prints one record as table t (columns already set) and frees t (NULL: exit 1, the
+ * failure already said). Returns the exit code. */
+int cli_record_print(const cli_settings_t *s, cli_table_t *t, cli_row_fn row,
+                     const ProtobufCMessage *record);
+
+/* Streams a list request on the stored session, adds the items of every page to t
+ * through row, and prints t; frees t (NULL: exit 1, the failure already said). Returns
+ * the exit code. */
 int cli_list_print(const cli_settings_t *s, cli_table_t *t, uint16_t type,
-                   const ProtobufCMessage *req, uint16_t page_type, cli_page_fn add);
+                   const ProtobufCMessage *req, uint16_t page_type, cli_row_fn row);
+
+/* Parses the arguments of a verb whose only one is the required --project ID. 0, or -1
+ * after a usage error. */
+int cli_args_project(const char *what, int argc, char **argv, int64_t *project_id);
 
 /* Trimmed, case-folded comparison of a CSV header cell (len bytes) with a column name. */
 int cli_header_is(const char *cell, size_t len, const char *name);
-
-/* One verb of a command. */
-typedef struct cli_verb {
-    const char *name;     /* add, list, assign, import */
-    const char *synopsis; /* "cloop company add NAME [--kind ...]" */
-    const char *help;     /* what it does, and an example */
-    int (*run)(const cli_settings_t *s, int argc, char **argv);
-} cli_verb_t;
-
-#define CLI_NVERBS(v) (sizeof v / sizeof v[0])
-
-/* The help of verb `sub` of cmd, or the command's synopses and `about` when sub names
- * no verb. Synopses and help may hold cli_help_print()'s placeholders. */
-void cli_group_help(FILE *out, const char *cmd, const char *about, const cli_verb_t *verbs,
-                    size_t n, const char *sub);
-
-/* Runs the verb named by argv[0] with the arguments after it; exit 2 when there is none
- * or it is unknown. */
-int cli_run_verb(const char *cmd, const cli_verb_t *verbs, size_t n, const cli_settings_t *s,
-                 int argc, char **argv);
 
 #endif

@@ -13,7 +13,8 @@
 
 static const char *const deadline_cols[] = {"project_id", "category", "severity", "days"};
 
-static int deadline_add_row(cli_table_t *t, const Closeloop__DeadlinePreset *x) {
+static int deadline_add_row(cli_table_t *t, const ProtobufCMessage *m) {
+    const Closeloop__DeadlinePreset *x = (const Closeloop__DeadlinePreset *)m;
     char project[24], days[24];
     snprintf(project, sizeof project, "%" PRId64, x->project_id);
     snprintf(days, sizeof days, "%" PRIu32, x->days);
@@ -22,21 +23,8 @@ static int deadline_add_row(cli_table_t *t, const Closeloop__DeadlinePreset *x) 
     return cli_table_add(t, row);
 }
 
-static int deadline_add_page(cli_table_t *t, const ProtobufCMessage *m) {
-    const Closeloop__DeadlinePresetPage *p = (const Closeloop__DeadlinePresetPage *)m;
-    for (size_t i = 0; i < p->n_items; i++)
-        if (deadline_add_row(t, p->items[i]) != CL_OK) return CL_ENOMEM;
-    return CL_OK;
-}
-
 static int deadline_show(const cli_settings_t *s, const ProtobufCMessage *m) {
-    cli_table_t *t = cli_new_table(4, deadline_cols, 0x9);
-    if (!t) return CLI_EXIT_FAIL;
-    int rc = deadline_add_row(t, (const Closeloop__DeadlinePreset *)m) == CL_OK
-                 ? cli_print_table(s, t)
-                 : CLI_EXIT_FAIL;
-    cli_table_free(t);
-    return rc;
+    return cli_record_print(s, cli_new_table(4, deadline_cols, 0x9), deadline_add_row, m);
 }
 
 static int deadline_set(const cli_settings_t *s, int argc, char **argv) {
@@ -71,16 +59,10 @@ static int deadline_set(const cli_settings_t *s, int argc, char **argv) {
 }
 
 static int deadline_list(const cli_settings_t *s, int argc, char **argv) {
-    const char *project = NULL, *pos[1];
-    const cli_optdef_t defs[] = {{"--project", &project}, {NULL, NULL}};
-    int npos;
-    if (cli_parse_args("deadline list", argc, argv, defs, pos, 0, &npos) < 0) return CLI_EXIT_USAGE;
     Closeloop__DeadlineListRequest req = CLOSELOOP__DEADLINE_LIST_REQUEST__INIT;
-    if (cli_need("deadline list", "--project", project) < 0 ||
-        cli_parse_id("--project", project, &req.project_id) != CL_OK)
-        return CLI_EXIT_USAGE;
+    if (cli_args_project("deadline list", argc, argv, &req.project_id) < 0) return CLI_EXIT_USAGE;
     return cli_list_print(s, cli_new_table(4, deadline_cols, 0x9), CL_MSG_DEADLINE_LIST_REQ,
-                          &req.base, CL_MSG_DEADLINE_PRESET_PAGE, deadline_add_page);
+                          &req.base, CL_MSG_DEADLINE_PRESET_PAGE, deadline_add_row);
 }
 
 static const cli_verb_t deadline_verbs[] = {
@@ -100,11 +82,6 @@ static const cli_verb_t deadline_verbs[] = {
      deadline_list},
 };
 
-int cmd_deadline(const cli_settings_t *s, int argc, char **argv) {
-    return cli_run_verb("deadline", deadline_verbs, CLI_NVERBS(deadline_verbs), s, argc, argv);
-}
-
-void cmd_deadline_help(FILE *out, const char *sub) {
-    cli_group_help(out, "deadline", "Repair deadline presets of a project, by trade and severity.",
-                   deadline_verbs, CLI_NVERBS(deadline_verbs), sub);
-}
+const cli_group_t cmd_deadline_group = {
+    "deadline", "Repair deadline presets of a project, by trade and severity.", deadline_verbs,
+    CLI_NVERBS(deadline_verbs)};

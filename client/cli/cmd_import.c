@@ -21,7 +21,7 @@
 #include "csv_import.h"
 #include "session_store.h"
 
-#define IMPORT_DEFAULT_CHUNK 500u
+#define IMPORT_DEFAULT_CHUNK 500
 
 /* The columns a file may have, in the order of UnitImportRow's fields. */
 enum { C_BUILDING, C_UNIT, C_FLOOR, C_LAYOUT, C_OWNER_NAME, C_OWNER_PHONE, C_OWNER_ID, NCOLS };
@@ -47,34 +47,52 @@ static const char *const summary_keys[NKEYS] = {"inserted", "updated", "unchange
 _Static_assert(NCOLS <= CSV_IMPORT_MAX_COLS && NKEYS <= CSV_IMPORT_MAX_SUMMARY,
                "csv_import.h limits");
 
-void cmd_unit_import_help(FILE *out) {
-    fprintf(out,
-            "usage: cloop unit import --project ID FILE.csv [--chunk N] [global options]\n"
-            "\n"
-            "Imports the units of a project, with their buildings and owners, from a CSV\n"
-            "file (RFC 4180, UTF-8, an optional byte order mark; '-' reads standard input).\n"
-            "The first line names the columns, in any order:\n"
-            "  building         building name, e.g. 3 or 3栋 (required; created if new)\n"
-            "  unit             unit number, e.g. 3-2-1701 (required)\n"
-            "  floor            floor, a whole number (required)\n"
-            "  layout           layout type (户型), e.g. TA\n"
-            "  owner_name       owner of record\n"
-            "  owner_phone      owner's phone\n"
-            "  owner_id_number  owner's ID number\n"
-            "\n"
-            "Rows go to the server in chunks of N rows (default %u, at most %u). The server\n"
-            "applies a chunk whole or rejects it whole; rows it already has are counted as\n"
-            "unchanged, so importing the same file again is safe. A chunk with a row the\n"
-            "client can tell is wrong (field count, empty building or unit, floor not a\n"
-            "whole number, not UTF-8) is not sent. Errors are listed as FILE:LINE: message,\n"
-            "the import goes on with the next chunk, and the exit status is 1 if any chunk\n"
-            "was rejected. A summary (rows read, inserted, updated, unchanged, buildings\n"
-            "created, rejected chunks and rows) is printed in the chosen --format; a\n"
-            "progress line is shown on a terminal.\n"
-            "\n"
-            "example: cloop unit import --project 1 units.csv\n",
-            IMPORT_DEFAULT_CHUNK, (unsigned)CL_LIM_IMPORT_ROWS);
-}
+const char cmd_unit_import_help[] =
+    "Imports the units of a project, with their buildings and owners, from a CSV\n"
+    "file (RFC 4180, UTF-8, an optional byte order mark; '-' reads standard input).\n"
+    "The first line names the columns, in any order:\n"
+    "  building         building name, e.g. 3 or 3栋 (required; created if new)\n"
+    "  unit             unit number, e.g. 3-2-1701 (required)\n"
+    "  floor            floor, a whole number (required)\n"
+    "  layout           layout type (户型), e.g. TA\n"
+    "  owner_name       owner of record\n"
+    "  owner_phone      owner's phone\n"
+    "  owner_id_number  owner's ID number\n"
+    "\n"
+    "Rows go to the server in chunks of N rows (default " CLI_STR(
+        IMPORT_DEFAULT_CHUNK) ", at most " CLI_STR(CL_LIM_IMPORT_ROWS) "). The server\n"
+                                                                       "applies a chunk whole or "
+                                                                       "rejects it whole; rows it "
+                                                                       "already has are counted "
+                                                                       "as\n"
+                                                                       "unchanged, so importing "
+                                                                       "the same file again is "
+                                                                       "safe. A chunk with a row "
+                                                                       "the\n"
+                                                                       "client can tell is wrong "
+                                                                       "(field count, empty "
+                                                                       "building or unit, floor "
+                                                                       "not a\n"
+                                                                       "whole number, not UTF-8) "
+                                                                       "is not sent. Errors are "
+                                                                       "listed as FILE:LINE: "
+                                                                       "message,\n"
+                                                                       "the import goes on with "
+                                                                       "the next chunk, and the "
+                                                                       "exit status is 1 if any "
+                                                                       "chunk\n"
+                                                                       "was rejected. A summary "
+                                                                       "(rows read, inserted, "
+                                                                       "updated, unchanged, "
+                                                                       "buildings\n"
+                                                                       "created, rejected chunks "
+                                                                       "and rows) is printed in "
+                                                                       "the chosen --format; a\n"
+                                                                       "progress line is shown on "
+                                                                       "a terminal.\n"
+                                                                       "\n"
+                                                                       "example: cloop unit import "
+                                                                       "--project 1 units.csv\n";
 
 /* ---- chunks ------------------------------------------------------------------------ */
 

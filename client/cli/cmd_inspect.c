@@ -34,32 +34,6 @@
 
 /* ---- rows --------------------------------------------------------------------------- */
 
-#define MAX_COLS 16
-
-/* One row being built: cells point at message strings or at the row's own buffers. */
-typedef struct row {
-    const char *cell[MAX_COLS];
-    char num[MAX_COLS][24];
-} row_t;
-
-static const char *str(const char *s) {
-    return s ? s : "";
-}
-
-static const char *num(row_t *r, int col, int64_t v) {
-    snprintf(r->num[col], sizeof r->num[col], "%" PRId64, v);
-    return r->num[col];
-}
-
-/* Like num, but "" for 0 (no such reference, or not given). */
-static const char *ref(row_t *r, int col, int64_t v) {
-    return v ? num(r, col, v) : "";
-}
-
-static int64_t meta_id(const Closeloop__Meta *m) {
-    return m ? m->id : 0;
-}
-
 static int opt_date(const char *what, const char *opt, const char *v) {
     if (!v || cli_date_ok(v)) return 0;
     cli_errorf("%s: invalid %s '%s': give a date as YYYY-MM-DD", what, opt, v);
@@ -78,45 +52,33 @@ static int texts_ok(const char *what, const char *const *v, size_t n) {
 static const char *const round_cols[] = {"id",          "project_id", "kind",   "planned_start",
                                          "planned_end", "department", "status", "warnings"};
 
-static int round_add_row(cli_table_t *t, const Closeloop__Round *x) {
-    row_t r = {0};
+static int round_add_row(cli_table_t *t, const ProtobufCMessage *m) {
+    const Closeloop__Round *x = (const Closeloop__Round *)m;
+    cli_row_t r = {0};
     size_t len = 1;
     for (size_t i = 0; i < x->n_warnings; i++)
-        len += strlen(str(x->warnings[i])) + 2;
+        len += strlen(cli_str(x->warnings[i])) + 2;
     char *w = malloc(len);
     if (!w) return CL_ENOMEM;
     w[0] = '\0';
     for (size_t i = 0; i < x->n_warnings; i++)
-        snprintf(w + strlen(w), len - strlen(w), "%s%s", i ? "; " : "", str(x->warnings[i]));
-    r.cell[0] = num(&r, 0, meta_id(x->meta));
-    r.cell[1] = num(&r, 1, x->project_id);
+        snprintf(w + strlen(w), len - strlen(w), "%s%s", i ? "; " : "", cli_str(x->warnings[i]));
+    r.cell[0] = cli_row_num(&r, 0, cli_meta_id(x->meta));
+    r.cell[1] = cli_row_num(&r, 1, x->project_id);
     r.cell[2] = cli_enum_name(CL_DOM_ROUND_KIND, x->kind);
-    r.cell[3] = str(x->planned_start);
-    r.cell[4] = str(x->planned_end);
-    r.cell[5] = str(x->department);
+    r.cell[3] = cli_str(x->planned_start);
+    r.cell[4] = cli_str(x->planned_end);
+    r.cell[5] = cli_str(x->department);
     r.cell[6] = cli_enum_name(CL_DOM_ROUND_STATUS, x->status);
-    r.cell[7] = w;
-    int rc = cli_table_add(t, r.cell);
-    free(w);
-    return rc;
-}
-
-static int round_add_page(cli_table_t *t, const ProtobufCMessage *m) {
-    const Closeloop__RoundPage *p = (const Closeloop__RoundPage *)m;
-    for (size_t i = 0; i < p->n_items; i++)
-        if (round_add_row(t, p->items[i]) != CL_OK) return CL_ENOMEM;
-    return CL_OK;
+    r.cell[7] = r.owned = w;
+    return cli_row_add(t, &r);
 }
 
 static int round_show(const cli_settings_t *s, const ProtobufCMessage *m) {
     const Closeloop__Round *x = (const Closeloop__Round *)m;
     for (size_t i = 0; i < x->n_warnings; i++)
-        fprintf(stderr, "warning: %s\n", str(x->warnings[i]));
-    cli_table_t *t = cli_new_table(8, round_cols, 0x3);
-    if (!t) return CLI_EXIT_FAIL;
-    int rc = round_add_row(t, x) == CL_OK ? cli_print_table(s, t) : CLI_EXIT_FAIL;
-    cli_table_free(t);
-    return rc;
+        fprintf(stderr, "warning: %s\n", cli_str(x->warnings[i]));
+    return cli_record_print(s, cli_new_table(8, round_cols, 0x3), round_add_row, m);
 }
 
 static int round_add(const cli_settings_t *s, int argc, char **argv) {
@@ -149,16 +111,10 @@ static int round_add(const cli_settings_t *s, int argc, char **argv) {
 }
 
 static int round_list(const cli_settings_t *s, int argc, char **argv) {
-    const char *project = NULL, *pos[1];
-    const cli_optdef_t defs[] = {{"--project", &project}, {NULL, NULL}};
-    int npos;
-    if (cli_parse_args("round list", argc, argv, defs, pos, 0, &npos) < 0) return CLI_EXIT_USAGE;
     Closeloop__RoundListRequest req = CLOSELOOP__ROUND_LIST_REQUEST__INIT;
-    if (cli_need("round list", "--project", project) < 0 ||
-        cli_parse_id("--project", project, &req.project_id) != CL_OK)
-        return CLI_EXIT_USAGE;
+    if (cli_args_project("round list", argc, argv, &req.project_id) < 0) return CLI_EXIT_USAGE;
     return cli_list_print(s, cli_new_table(8, round_cols, 0x3), CL_MSG_ROUND_LIST_REQ, &req.base,
-                          CL_MSG_ROUND_PAGE, round_add_page);
+                          CL_MSG_ROUND_PAGE, round_add_row);
 }
 
 static const cli_verb_t round_verbs[] = {
@@ -182,16 +138,11 @@ static const cli_verb_t round_verbs[] = {
      round_list},
 };
 
-int cmd_round(const cli_settings_t *s, int argc, char **argv) {
-    return cli_run_verb("round", round_verbs, CLI_NVERBS(round_verbs), s, argc, argv);
-}
-
-void cmd_round_help(FILE *out, const char *sub) {
-    cli_group_help(out, "round",
-                   "Inspection rounds of a project: mock inspections, handover day "
-                   "and the later checks.",
-                   round_verbs, CLI_NVERBS(round_verbs), sub);
-}
+const cli_group_t cmd_round_group = {
+    "round",
+    "Inspection rounds of a project: mock inspections, handover day "
+    "and the later checks.",
+    round_verbs, CLI_NVERBS(round_verbs)};
 
 /* ---- inspect record ----------------------------------------------------------------- */
 
@@ -245,13 +196,13 @@ static int record_show(const cli_settings_t *s, const Closeloop__ItemBatchResult
     int rc = CL_OK;
     for (size_t i = 0; i < r->n_tickets && rc == CL_OK; i++) {
         const Closeloop__Ticket *x = r->tickets[i];
-        row_t w = {0};
-        w.cell[0] = str(x->id);
-        w.cell[1] = ref(&w, 1, x->number);
+        cli_row_t w = {0};
+        w.cell[0] = cli_str(x->id);
+        w.cell[1] = cli_row_ref(&w, 1, x->number);
         w.cell[2] = cli_enum_name(CL_DOM_TICKET_STATE, x->state);
-        w.cell[3] = ref(&w, 3, x->contractor_id);
-        w.cell[4] = str(x->contractor_name);
-        w.cell[5] = str(x->deadline);
+        w.cell[3] = cli_row_ref(&w, 3, x->contractor_id);
+        w.cell[4] = cli_str(x->contractor_name);
+        w.cell[5] = cli_str(x->deadline);
         w.cell[6] = recorded;
         if (x->state == CLOSELOOP__TICKET_STATE__TICKET_DISPATCH)
             fprintf(stderr, "%s\n", MANUAL_DISPATCH_NOTE);
@@ -387,7 +338,7 @@ static int inspect_record(const cli_settings_t *s, int argc, char **argv) {
                 const Closeloop__ItemBatchResult *r = (const Closeloop__ItemBatchResult *)m;
                 if (!r->applied) {
                     for (size_t i = 0; i < r->n_errors; i++)
-                        cli_errorf("%s", str(r->errors[i]->message));
+                        cli_errorf("%s", cli_str(r->errors[i]->message));
                     if (r->n_errors == 0) cli_errorf("the server rejected the item");
                     rc = CLI_EXIT_FAIL;
                 } else {
@@ -512,10 +463,10 @@ static int on_project_page(void *arg, const ProtobufCMessage *page) {
     if (!np) return CL_ENOMEM;
     im->projects = np;
     for (size_t i = 0; i < p->n_items; i++) {
-        char *name = strdup(str(p->items[i]->name));
+        char *name = strdup(cli_str(p->items[i]->name));
         if (!name) return CL_ENOMEM;
         im->projects[im->nprojects].name = name;
-        im->projects[im->nprojects++].id = meta_id(p->items[i]->meta);
+        im->projects[im->nprojects++].id = cli_meta_id(p->items[i]->meta);
     }
     return CL_OK;
 }
@@ -756,30 +707,32 @@ static const char *const record_cols[] = {
     "outcome", "not_taken_reason", "keys",         "water", "power",        "gas",
     "signoff", "refusal_reason",   "satisfaction", "items"};
 
-static int record_row_show(const cli_settings_t *s, const ProtobufCMessage *m) {
+static int record_add_row(cli_table_t *t, const ProtobufCMessage *m) {
     const Closeloop__InspectionRecord *x = (const Closeloop__InspectionRecord *)m;
-    cli_table_t *t = cli_new_table(16, record_cols, 0x3 | (1u << 8) | (1u << 14) | (1u << 15));
-    if (!t) return CLI_EXIT_FAIL;
-    row_t r = {0};
-    r.cell[0] = ref(&r, 0, meta_id(x->meta));
-    r.cell[1] = num(&r, 1, x->project_id);
-    r.cell[2] = str(x->unit);
+    cli_row_t r = {0};
+    r.cell[0] = cli_row_ref(&r, 0, cli_meta_id(x->meta));
+    r.cell[1] = cli_row_num(&r, 1, x->project_id);
+    r.cell[2] = cli_str(x->unit);
     r.cell[3] = cli_enum_name(CL_DOM_ROUND_KIND, x->round);
-    r.cell[4] = str(x->inspected_on);
-    r.cell[5] = str(x->inspector);
+    r.cell[4] = cli_str(x->inspected_on);
+    r.cell[5] = cli_str(x->inspector);
     r.cell[6] = cli_enum_name(CL_DOM_HANDOVER_OUTCOME, x->outcome);
-    r.cell[7] = str(x->not_taken_reason);
-    r.cell[8] = num(&r, 8, x->keys_handed);
-    r.cell[9] = str(x->water_reading);
-    r.cell[10] = str(x->power_reading);
-    r.cell[11] = str(x->gas_reading);
+    r.cell[7] = cli_str(x->not_taken_reason);
+    r.cell[8] = cli_row_num(&r, 8, x->keys_handed);
+    r.cell[9] = cli_str(x->water_reading);
+    r.cell[10] = cli_str(x->power_reading);
+    r.cell[11] = cli_str(x->gas_reading);
     r.cell[12] = cli_enum_name(CL_DOM_SIGNOFF, x->signoff);
-    r.cell[13] = str(x->refusal_reason);
-    r.cell[14] = ref(&r, 14, x->satisfaction);
-    r.cell[15] = num(&r, 15, x->items);
-    int rc = cli_table_add(t, r.cell) == CL_OK ? cli_print_table(s, t) : CLI_EXIT_FAIL;
-    cli_table_free(t);
-    return rc;
+    r.cell[13] = cli_str(x->refusal_reason);
+    r.cell[14] = cli_row_ref(&r, 14, x->satisfaction);
+    r.cell[15] = cli_row_num(&r, 15, x->items);
+    return cli_row_add(t, &r);
+}
+
+static int record_row_show(const cli_settings_t *s, const ProtobufCMessage *m) {
+    return cli_record_print(
+        s, cli_new_table(16, record_cols, 0x3 | (1u << 8) | (1u << 14) | (1u << 15)),
+        record_add_row, m);
 }
 
 static int inspect_handover(const cli_settings_t *s, int argc, char **argv) {
@@ -902,9 +855,9 @@ static int schedule_show(const cli_settings_t *s, const char *date, size_t n) {
     static const char *const cols[] = {"date", "units_scheduled"};
     cli_table_t *t = cli_new_table(2, cols, 0x2);
     if (!t) return CLI_EXIT_FAIL;
-    row_t r = {0};
+    cli_row_t r = {0};
     r.cell[0] = date;
-    r.cell[1] = num(&r, 1, (int64_t)n);
+    r.cell[1] = cli_row_num(&r, 1, (int64_t)n);
     int rc = cli_table_add(t, r.cell) == CL_OK ? cli_print_table(s, t) : CLI_EXIT_FAIL;
     cli_table_free(t);
     return rc;
@@ -1019,13 +972,8 @@ static const cli_verb_t inspect_verbs[] = {
      inspect_schedule},
 };
 
-int cmd_inspect(const cli_settings_t *s, int argc, char **argv) {
-    return cli_run_verb("inspect", inspect_verbs, CLI_NVERBS(inspect_verbs), s, argc, argv);
-}
-
-void cmd_inspect_help(FILE *out, const char *sub) {
-    cli_group_help(out, "inspect",
-                   "Inspection items (one, or a day's CSV), handover forms and the handover "
-                   "schedule.",
-                   inspect_verbs, CLI_NVERBS(inspect_verbs), sub);
-}
+const cli_group_t cmd_inspect_group = {
+    "inspect",
+    "Inspection items (one, or a day's CSV), handover forms and the handover "
+    "schedule.",
+    inspect_verbs, CLI_NVERBS(inspect_verbs)};

@@ -116,40 +116,15 @@ static int username_ok(const char *s) {
 
 /* ---- records as table rows ---------------------------------------------------------- */
 
-/* One row being built: cells point at message strings or at the row's own buffers. */
-typedef struct row {
-    const char *cell[MAX_COLS];
-    char num[MAX_COLS][24];
-    char *joined; /* at most one malloc'd cell (a list), freed by row_add */
-} row_t;
-
-static const char *str(const char *s) {
-    return s ? s : "";
-}
-
-static const char *i64(row_t *r, int col, int64_t v) {
-    snprintf(r->num[col], sizeof r->num[col], "%" PRId64, v);
-    return r->num[col];
-}
-
-/* Like i64, but "" for 0 (no such reference). */
-static const char *ref(row_t *r, int col, int64_t v) {
-    return v ? i64(r, col, v) : "";
-}
-
-static int64_t meta_id(const Closeloop__Meta *m) {
-    return m ? m->id : 0;
-}
-
 static char *join_strings(char **v, size_t n) {
     size_t len = 1;
     for (size_t i = 0; i < n; i++)
-        len += strlen(str(v[i])) + 1;
+        len += strlen(cli_str(v[i])) + 1;
     char *out = malloc(len), *p = out;
     if (!out) return NULL;
     *p = '\0';
     for (size_t i = 0; i < n; i++)
-        p += sprintf(p, "%s%s", i ? "," : "", str(v[i]));
+        p += sprintf(p, "%s%s", i ? "," : "", cli_str(v[i]));
     return out;
 }
 
@@ -162,195 +137,136 @@ static char *join_ids(const int64_t *v, size_t n) {
     return out;
 }
 
-static int row_add(cli_table_t *t, row_t *r) {
-    int rc = cli_table_add(t, r->cell);
-    free(r->joined);
-    r->joined = NULL;
-    return rc;
-}
-
 /* What one kind of record looks like in a table. */
 typedef struct entity {
     const char *plural; /* "companies", for messages */
     size_t ncols;       /* columns */
     const char *cols[MAX_COLS];
     unsigned numeric; /* bit i: column i is numeric */
-    int (*add)(cli_table_t *t, const ProtobufCMessage *record);
-    int (*add_page)(cli_table_t *t, const ProtobufCMessage *page);
+    cli_row_fn add;
 } entity_t;
 
 static int company_add_row(cli_table_t *t, const ProtobufCMessage *m) {
     const Closeloop__Company *x = (const Closeloop__Company *)m;
-    row_t r = {0};
-    r.cell[0] = i64(&r, 0, meta_id(x->meta));
-    r.cell[1] = str(x->name);
+    cli_row_t r = {0};
+    r.cell[0] = cli_row_num(&r, 0, cli_meta_id(x->meta));
+    r.cell[1] = cli_str(x->name);
     r.cell[2] = cli_enum_name(CL_DOM_COMPANY_KIND, x->kind);
-    r.cell[3] = ref(&r, 3, x->parent_id);
-    return row_add(t, &r);
+    r.cell[3] = cli_row_ref(&r, 3, x->parent_id);
+    return cli_row_add(t, &r);
 }
 
 static int project_add_row(cli_table_t *t, const ProtobufCMessage *m) {
     const Closeloop__Project *x = (const Closeloop__Project *)m;
-    row_t r = {0};
-    r.cell[0] = i64(&r, 0, meta_id(x->meta));
-    r.cell[1] = str(x->name);
-    r.cell[2] = ref(&r, 2, x->company_id);
-    r.cell[3] = str(x->company_name);
-    r.cell[4] = str(x->city);
-    r.cell[5] = str(x->move_in_date);
-    return row_add(t, &r);
+    cli_row_t r = {0};
+    r.cell[0] = cli_row_num(&r, 0, cli_meta_id(x->meta));
+    r.cell[1] = cli_str(x->name);
+    r.cell[2] = cli_row_ref(&r, 2, x->company_id);
+    r.cell[3] = cli_str(x->company_name);
+    r.cell[4] = cli_str(x->city);
+    r.cell[5] = cli_str(x->move_in_date);
+    return cli_row_add(t, &r);
 }
 
 static int building_add_row(cli_table_t *t, const ProtobufCMessage *m) {
     const Closeloop__Building *x = (const Closeloop__Building *)m;
-    row_t r = {0};
-    r.cell[0] = i64(&r, 0, meta_id(x->meta));
-    r.cell[1] = ref(&r, 1, x->project_id);
-    r.cell[2] = str(x->name);
-    r.cell[3] = i64(&r, 3, x->floors);
-    return row_add(t, &r);
+    cli_row_t r = {0};
+    r.cell[0] = cli_row_num(&r, 0, cli_meta_id(x->meta));
+    r.cell[1] = cli_row_ref(&r, 1, x->project_id);
+    r.cell[2] = cli_str(x->name);
+    r.cell[3] = cli_row_num(&r, 3, x->floors);
+    return cli_row_add(t, &r);
 }
 
 static int unit_add_row(cli_table_t *t, const ProtobufCMessage *m) {
     const Closeloop__Unit *x = (const Closeloop__Unit *)m;
-    row_t r = {0};
-    r.cell[0] = i64(&r, 0, meta_id(x->meta));
-    r.cell[1] = ref(&r, 1, x->building_id);
-    r.cell[2] = str(x->building_name);
-    r.cell[3] = str(x->number);
-    r.cell[4] = i64(&r, 4, x->floor);
-    r.cell[5] = str(x->layout);
-    r.cell[6] = x->owner ? str(x->owner->name) : "";
-    r.cell[7] = x->owner ? str(x->owner->phone) : "";
-    r.cell[8] = x->owner ? str(x->owner->id_number) : "";
-    return row_add(t, &r);
+    cli_row_t r = {0};
+    r.cell[0] = cli_row_num(&r, 0, cli_meta_id(x->meta));
+    r.cell[1] = cli_row_ref(&r, 1, x->building_id);
+    r.cell[2] = cli_str(x->building_name);
+    r.cell[3] = cli_str(x->number);
+    r.cell[4] = cli_row_num(&r, 4, x->floor);
+    r.cell[5] = cli_str(x->layout);
+    r.cell[6] = x->owner ? cli_str(x->owner->name) : "";
+    r.cell[7] = x->owner ? cli_str(x->owner->phone) : "";
+    r.cell[8] = x->owner ? cli_str(x->owner->id_number) : "";
+    return cli_row_add(t, &r);
 }
 
 static int contractor_add_row(cli_table_t *t, const ProtobufCMessage *m) {
     const Closeloop__Contractor *x = (const Closeloop__Contractor *)m;
-    row_t r = {0};
-    if (!(r.joined = join_strings(x->trades, x->n_trades))) return CL_ENOMEM;
-    r.cell[0] = i64(&r, 0, meta_id(x->meta));
-    r.cell[1] = str(x->name);
-    r.cell[2] = r.joined;
-    return row_add(t, &r);
+    cli_row_t r = {0};
+    if (!(r.owned = join_strings(x->trades, x->n_trades))) return CL_ENOMEM;
+    r.cell[0] = cli_row_num(&r, 0, cli_meta_id(x->meta));
+    r.cell[1] = cli_str(x->name);
+    r.cell[2] = r.owned;
+    return cli_row_add(t, &r);
 }
 
 static int user_add_row(cli_table_t *t, const ProtobufCMessage *m) {
     const Closeloop__User *x = (const Closeloop__User *)m;
-    row_t r = {0};
-    if (!(r.joined = join_ids(x->project_ids, x->n_project_ids))) return CL_ENOMEM;
-    r.cell[0] = i64(&r, 0, meta_id(x->meta));
-    r.cell[1] = str(x->username);
-    r.cell[2] = str(x->display_name);
+    cli_row_t r = {0};
+    if (!(r.owned = join_ids(x->project_ids, x->n_project_ids))) return CL_ENOMEM;
+    r.cell[0] = cli_row_num(&r, 0, cli_meta_id(x->meta));
+    r.cell[1] = cli_str(x->username);
+    r.cell[2] = cli_str(x->display_name);
     r.cell[3] = cli_role_shown(x->role);
-    r.cell[4] = ref(&r, 4, x->company_id);
-    r.cell[5] = ref(&r, 5, x->contractor_id);
-    r.cell[6] = r.joined;
+    r.cell[4] = cli_row_ref(&r, 4, x->company_id);
+    r.cell[5] = cli_row_ref(&r, 5, x->contractor_id);
+    r.cell[6] = r.owned;
     r.cell[7] = x->disabled ? "yes" : "no";
-    return row_add(t, &r);
+    return cli_row_add(t, &r);
 }
 
 static int trade_add_row(cli_table_t *t, const ProtobufCMessage *m) {
     const Closeloop__TradeAssignment *x = (const Closeloop__TradeAssignment *)m;
-    row_t r = {0};
-    r.cell[0] = i64(&r, 0, x->project_id);
-    r.cell[1] = str(x->trade);
-    r.cell[2] = i64(&r, 2, x->contractor_id);
-    r.cell[3] = str(x->contractor_name);
-    return row_add(t, &r);
+    cli_row_t r = {0};
+    r.cell[0] = cli_row_num(&r, 0, x->project_id);
+    r.cell[1] = cli_str(x->trade);
+    r.cell[2] = cli_row_num(&r, 2, x->contractor_id);
+    r.cell[3] = cli_str(x->contractor_name);
+    return cli_row_add(t, &r);
 }
 
-/* The rows of a page: every item through the record's row function. */
-#define PAGE_ADDER(fn, page_type, row_fn)                                                          \
-    static int fn(cli_table_t *t, const ProtobufCMessage *m) {                                     \
-        const page_type *p = (const page_type *)m;                                                 \
-        for (size_t i = 0; i < p->n_items; i++)                                                    \
-            if (row_fn(t, &p->items[i]->base) != CL_OK) return CL_ENOMEM;                          \
-        return CL_OK;                                                                              \
-    }
-PAGE_ADDER(company_add_page, Closeloop__CompanyPage, company_add_row)
-PAGE_ADDER(project_add_page, Closeloop__ProjectPage, project_add_row)
-PAGE_ADDER(building_add_page, Closeloop__BuildingPage, building_add_row)
-PAGE_ADDER(unit_add_page, Closeloop__UnitPage, unit_add_row)
-PAGE_ADDER(contractor_add_page, Closeloop__ContractorPage, contractor_add_row)
-PAGE_ADDER(user_add_page, Closeloop__UserPage, user_add_row)
-PAGE_ADDER(trade_add_page, Closeloop__TradeAssignmentPage, trade_add_row)
-
 static const entity_t E_COMPANY = {
-    "companies", 4, {"id", "name", "kind", "parent_id"}, 0x9, company_add_row, company_add_page};
+    "companies", 4, {"id", "name", "kind", "parent_id"}, 0x9, company_add_row};
 static const entity_t E_PROJECT = {"projects",
                                    6,
                                    {"id", "name", "company_id", "company", "city", "move_in"},
                                    0x5,
-                                   project_add_row,
-                                   project_add_page};
+                                   project_add_row};
 static const entity_t E_BUILDING = {
-    "buildings",      4, {"id", "project_id", "name", "floors"}, 0xB, building_add_row,
-    building_add_page};
+    "buildings", 4, {"id", "project_id", "name", "floors"}, 0xB, building_add_row};
 static const entity_t E_UNIT = {"units",
                                 9,
                                 {"id", "building_id", "building", "number", "floor", "layout",
                                  "owner_name", "owner_phone", "owner_id_number"},
                                 0x13,
-                                unit_add_row,
-                                unit_add_page};
+                                unit_add_row};
 static const entity_t E_CONTRACTOR = {
-    "contractors", 3, {"id", "name", "trades"}, 0x1, contractor_add_row, contractor_add_page};
+    "contractors", 3, {"id", "name", "trades"}, 0x1, contractor_add_row};
 static const entity_t E_USER = {"users",
                                 8,
                                 {"id", "username", "display_name", "role", "company_id",
                                  "contractor_id", "projects", "disabled"},
                                 0x31,
-                                user_add_row,
-                                user_add_page};
+                                user_add_row};
 static const entity_t E_TRADE = {"trade assignments",
                                  4,
                                  {"project_id", "trade", "contractor_id", "contractor"},
                                  0x5,
-                                 trade_add_row,
-                                 trade_add_page};
+                                 trade_add_row};
 
 static cli_table_t *entity_table(const entity_t *e) {
-    cli_table_t *t = cli_table_new(e->ncols, e->cols);
-    if (t)
-        for (size_t i = 0; i < e->ncols; i++)
-            if (e->numeric & (1u << i)) cli_table_set_numeric(t, i);
-    return t;
+    return cli_new_table(e->ncols, e->cols, e->numeric);
 }
 
 /* ---- the two shapes of request ------------------------------------------------------ */
 
-typedef struct list_ctx {
-    const entity_t *e;
-    cli_table_t *t;
-} list_ctx_t;
-
-static int on_list_page(void *arg, const ProtobufCMessage *page) {
-    list_ctx_t *x = arg;
-    return x->e->add_page(x->t, page);
-}
-
 /* Streams a list request into one table and prints it. */
 static int do_list(const cli_settings_t *s, const entity_t *e, uint16_t type,
                    const ProtobufCMessage *req, uint16_t page_type) {
-    cli_session_t ss;
-    int rc = cli_session_open(s, &ss);
-    if (rc != CLI_EXIT_OK) return rc;
-    list_ctx_t x = {e, entity_table(e)};
-    if (!x.t) {
-        cli_session_close(&ss);
-        cli_errorf("out of memory");
-        return CLI_EXIT_FAIL;
-    }
-    int crc = cli_session_stream(&ss, type, req, page_type, on_list_page, &x);
-    if (crc != CL_OK)
-        rc = cli_session_fail(&ss, crc);
-    else
-        rc = cli_print_table(s, x.t);
-    cli_table_free(x.t);
-    cli_session_close(&ss);
-    return rc;
+    return cli_list_print(s, entity_table(e), type, req, page_type, e->add);
 }
 
 /* Sends a create (or assign) on an open session and prints the record it returns. */
@@ -359,15 +275,7 @@ static int do_create_on(cli_session_t *ss, const entity_t *e, uint16_t type,
     ProtobufCMessage *m = NULL;
     int crc = cli_session_call(ss, type, req, reply_type, &m);
     if (crc != CL_OK) return cli_session_fail(ss, crc);
-    cli_table_t *t = entity_table(e);
-    int rc;
-    if (!t || e->add(t, m) != CL_OK) {
-        cli_errorf("out of memory");
-        rc = CLI_EXIT_FAIL;
-    } else {
-        rc = cli_print_table(ss->s, t);
-    }
-    cli_table_free(t);
+    int rc = cli_record_print(ss->s, entity_table(e), e->add, m);
     cl_msg_free(m);
     return rc;
 }
@@ -433,14 +341,9 @@ static const cli_verb_t company_verbs[] = {
      company_list},
 };
 
-int cmd_company(const cli_settings_t *s, int argc, char **argv) {
-    return cli_run_verb("company", company_verbs, CLI_NVERBS(company_verbs), s, argc, argv);
-}
-
-void cmd_company_help(FILE *out, const char *sub) {
-    cli_group_help(out, "company", "Companies of the group: HQ, city companies, project companies.",
-                   company_verbs, CLI_NVERBS(company_verbs), sub);
-}
+const cli_group_t cmd_company_group = {
+    "company", "Companies of the group: HQ, city companies, project companies.", company_verbs,
+    CLI_NVERBS(company_verbs)};
 
 /* ---- project ------------------------------------------------------------------------ */
 
@@ -497,14 +400,8 @@ static const cli_verb_t project_verbs[] = {
      project_list},
 };
 
-int cmd_project(const cli_settings_t *s, int argc, char **argv) {
-    return cli_run_verb("project", project_verbs, CLI_NVERBS(project_verbs), s, argc, argv);
-}
-
-void cmd_project_help(FILE *out, const char *sub) {
-    cli_group_help(out, "project", "Projects (楼盘) of the companies.", project_verbs,
-                   CLI_NVERBS(project_verbs), sub);
-}
+const cli_group_t cmd_project_group = {"project", "Projects (楼盘) of the companies.",
+                                       project_verbs, CLI_NVERBS(project_verbs)};
 
 /* ---- building ----------------------------------------------------------------------- */
 
@@ -533,14 +430,8 @@ static int building_add(const cli_settings_t *s, int argc, char **argv) {
 }
 
 static int building_list(const cli_settings_t *s, int argc, char **argv) {
-    const char *project = NULL, *pos[1];
-    const cli_optdef_t defs[] = {{"--project", &project}, {NULL, NULL}};
-    int npos;
-    if (cli_parse_args("building list", argc, argv, defs, pos, 0, &npos) < 0) return CLI_EXIT_USAGE;
     Closeloop__BuildingListRequest req = CLOSELOOP__BUILDING_LIST_REQUEST__INIT;
-    if (cli_need("building list", "--project", project) < 0 ||
-        cli_parse_id("--project", project, &req.project_id) != CL_OK)
-        return CLI_EXIT_USAGE;
+    if (cli_args_project("building list", argc, argv, &req.project_id) < 0) return CLI_EXIT_USAGE;
     return do_list(s, &E_BUILDING, CL_MSG_BUILDING_LIST_REQ, &req.base, CL_MSG_BUILDING_PAGE);
 }
 
@@ -557,14 +448,8 @@ static const cli_verb_t building_verbs[] = {
      building_list},
 };
 
-int cmd_building(const cli_settings_t *s, int argc, char **argv) {
-    return cli_run_verb("building", building_verbs, CLI_NVERBS(building_verbs), s, argc, argv);
-}
-
-void cmd_building_help(FILE *out, const char *sub) {
-    cli_group_help(out, "building", "Buildings (楼栋) of a project.", building_verbs,
-                   CLI_NVERBS(building_verbs), sub);
-}
+const cli_group_t cmd_building_group = {"building", "Buildings (楼栋) of a project.",
+                                        building_verbs, CLI_NVERBS(building_verbs)};
 
 /* ---- unit --------------------------------------------------------------------------- */
 
@@ -624,10 +509,6 @@ static int unit_list(const cli_settings_t *s, int argc, char **argv) {
     return do_list(s, &E_UNIT, CL_MSG_UNIT_LIST_REQ, &req.base, CL_MSG_UNIT_PAGE);
 }
 
-static int unit_import(const cli_settings_t *s, int argc, char **argv) {
-    return cmd_unit_import(s, argc, argv);
-}
-
 static const cli_verb_t unit_verbs[] = {
     {"add",
      "cloop unit add --building ID NUMBER [--floor N] [--layout L] [--owner NAME "
@@ -644,23 +525,13 @@ static const cli_verb_t unit_verbs[] = {
      "\n"
      "example: cloop unit list --project 1 --format csv > units.csv\n",
      unit_list},
-    {"import", "cloop unit import --project ID FILE.csv [--chunk N]",
-     "Imports buildings, units and owners from a CSV file; see 'cloop unit import --help'.\n",
-     unit_import},
+    {"import", "cloop unit import --project ID FILE.csv [--chunk N]", cmd_unit_import_help,
+     cmd_unit_import},
 };
 
-int cmd_unit(const cli_settings_t *s, int argc, char **argv) {
-    return cli_run_verb("unit", unit_verbs, CLI_NVERBS(unit_verbs), s, argc, argv);
-}
-
-void cmd_unit_help(FILE *out, const char *sub) {
-    if (sub && strcmp(sub, "import") == 0) {
-        cmd_unit_import_help(out);
-        return;
-    }
-    cli_group_help(out, "unit", "Units (房号) of a project's buildings, and their owners.",
-                   unit_verbs, CLI_NVERBS(unit_verbs), sub);
-}
+const cli_group_t cmd_unit_group = {"unit",
+                                    "Units (房号) of a project's buildings, and their owners.",
+                                    unit_verbs, CLI_NVERBS(unit_verbs)};
 
 /* ---- contractor --------------------------------------------------------------------- */
 
@@ -743,15 +614,9 @@ static const cli_verb_t contractor_verbs[] = {
      contractor_list},
 };
 
-int cmd_contractor(const cli_settings_t *s, int argc, char **argv) {
-    return cli_run_verb("contractor", contractor_verbs, CLI_NVERBS(contractor_verbs), s, argc,
-                        argv);
-}
-
-void cmd_contractor_help(FILE *out, const char *sub) {
-    cli_group_help(out, "contractor", "Contractor companies and the trades they cover.",
-                   contractor_verbs, CLI_NVERBS(contractor_verbs), sub);
-}
+const cli_group_t cmd_contractor_group = {"contractor",
+                                          "Contractor companies and the trades they cover.",
+                                          contractor_verbs, CLI_NVERBS(contractor_verbs)};
 
 /* ---- user --------------------------------------------------------------------------- */
 
@@ -837,14 +702,8 @@ static const cli_verb_t user_verbs[] = {
      user_list},
 };
 
-int cmd_user(const cli_settings_t *s, int argc, char **argv) {
-    return cli_run_verb("user", user_verbs, CLI_NVERBS(user_verbs), s, argc, argv);
-}
-
-void cmd_user_help(FILE *out, const char *sub) {
-    cli_group_help(out, "user", "People who use closeloop, with their role and scope.", user_verbs,
-                   CLI_NVERBS(user_verbs), sub);
-}
+const cli_group_t cmd_user_group = {"user", "People who use closeloop, with their role and scope.",
+                                    user_verbs, CLI_NVERBS(user_verbs)};
 
 /* ---- trade -------------------------------------------------------------------------- */
 
@@ -870,14 +729,8 @@ static int trade_assign(const cli_settings_t *s, int argc, char **argv) {
 }
 
 static int trade_list(const cli_settings_t *s, int argc, char **argv) {
-    const char *project = NULL, *pos[1];
-    const cli_optdef_t defs[] = {{"--project", &project}, {NULL, NULL}};
-    int npos;
-    if (cli_parse_args("trade list", argc, argv, defs, pos, 0, &npos) < 0) return CLI_EXIT_USAGE;
     Closeloop__TradeListRequest req = CLOSELOOP__TRADE_LIST_REQUEST__INIT;
-    if (cli_need("trade list", "--project", project) < 0 ||
-        cli_parse_id("--project", project, &req.project_id) != CL_OK)
-        return CLI_EXIT_USAGE;
+    if (cli_args_project("trade list", argc, argv, &req.project_id) < 0) return CLI_EXIT_USAGE;
     return do_list(s, &E_TRADE, CL_MSG_TRADE_LIST_REQ, &req.base, CL_MSG_TRADE_ASSIGNMENT_PAGE);
 }
 
@@ -896,11 +749,5 @@ static const cli_verb_t trade_verbs[] = {
      trade_list},
 };
 
-int cmd_trade(const cli_settings_t *s, int argc, char **argv) {
-    return cli_run_verb("trade", trade_verbs, CLI_NVERBS(trade_verbs), s, argc, argv);
-}
-
-void cmd_trade_help(FILE *out, const char *sub) {
-    cli_group_help(out, "trade", "Which contractor repairs which trade on a project.", trade_verbs,
-                   CLI_NVERBS(trade_verbs), sub);
-}
+const cli_group_t cmd_trade_group = {"trade", "Which contractor repairs which trade on a project.",
+                                     trade_verbs, CLI_NVERBS(trade_verbs)};

@@ -101,7 +101,8 @@ static void blk_u(block_t *b, const char *k, uint64_t v) {
     snprintf(b->vals[b->n++], sizeof b->vals[0], "%" PRIu64, v);
 }
 
-static int daily_print(const cli_settings_t *s, const Closeloop__DailyReport *d) {
+static int daily_print(const cli_settings_t *s, const ProtobufCMessage *m) {
+    const Closeloop__DailyReport *d = (const Closeloop__DailyReport *)m;
     cli_format_t f = s->format;
     FILE *out = stdout;
     block_t units = {"units", "房屋 Units", 0, {0}, {{0}}};
@@ -266,25 +267,15 @@ static int report_daily(const cli_settings_t *s, int argc, char **argv) {
         return CLI_EXIT_USAGE;
     }
     req.date = (char *)date;
-    cli_session_t ss;
-    int rc = cli_session_open(s, &ss);
-    if (rc != CLI_EXIT_OK) return rc;
-    ProtobufCMessage *m = NULL;
-    int crc = cli_session_call(&ss, CL_MSG_DAILY_REPORT_REQ, &req.base, CL_MSG_DAILY_REPORT, &m);
-    if (crc != CL_OK)
-        rc = cli_session_fail(&ss, crc);
-    else
-        rc = daily_print(s, (const Closeloop__DailyReport *)m);
-    cl_msg_free(m);
-    cli_session_close(&ss);
-    return rc;
+    return cli_call_show(s, CL_MSG_DAILY_REPORT_REQ, &req.base, CL_MSG_DAILY_REPORT, daily_print);
 }
 
 /* ---- report readiness ----------------------------------------------------------------- */
 
 #define EXIT_NOT_READY CLI_EXIT_NOT_READY /* readiness: not ready for key handover */
 
-static int readiness_print(const cli_settings_t *s, const Closeloop__Readiness *r) {
+static int readiness_print(const cli_settings_t *s, const ProtobufCMessage *m) {
+    const Closeloop__Readiness *r = (const Closeloop__Readiness *)m;
     cli_format_t f = s->format;
     FILE *out = stdout;
     tview_t bl = {0};
@@ -376,18 +367,7 @@ static int report_readiness(const cli_settings_t *s, int argc, char **argv) {
         cli_utf8_arg_ok("report readiness", building) < 0)
         return CLI_EXIT_USAGE;
     req.building = (char *)building;
-    cli_session_t ss;
-    int rc = cli_session_open(s, &ss);
-    if (rc != CLI_EXIT_OK) return rc;
-    ProtobufCMessage *m = NULL;
-    int crc = cli_session_call(&ss, CL_MSG_READINESS_REQ, &req.base, CL_MSG_READINESS, &m);
-    if (crc != CL_OK)
-        rc = cli_session_fail(&ss, crc);
-    else
-        rc = readiness_print(s, (const Closeloop__Readiness *)m);
-    cl_msg_free(m);
-    cli_session_close(&ss);
-    return rc;
+    return cli_call_show(s, CL_MSG_READINESS_REQ, &req.base, CL_MSG_READINESS, readiness_print);
 }
 
 static const cli_verb_t report_verbs[] = {
@@ -411,13 +391,8 @@ static const cli_verb_t report_verbs[] = {
      report_readiness},
 };
 
-int cmd_report(const cli_settings_t *s, int argc, char **argv) {
-    return cli_run_verb("report", report_verbs, CLI_NVERBS(report_verbs), s, argc, argv);
-}
-
-void cmd_report_help(FILE *out, const char *sub) {
-    cli_group_help(out, "report",
-                   "Reports: the daily handover report and the key-handover readiness check\n"
-                   "(table, csv, json, or an A4 html page).",
-                   report_verbs, CLI_NVERBS(report_verbs), sub);
-}
+const cli_group_t cmd_report_group = {
+    "report",
+    "Reports: the daily handover report and the key-handover readiness check\n"
+    "(table, csv, json, or an A4 html page).",
+    report_verbs, CLI_NVERBS(report_verbs)};

@@ -473,14 +473,8 @@ static int ticket_todo(const cli_settings_t *s, int argc, char **argv) {
 /* A project's list: to-verify or to-dispatch. */
 static int project_list(const cli_settings_t *s, const char *what, int kind, int argc,
                         char **argv) {
-    const char *project = NULL, *pos[1];
-    const cli_optdef_t defs[] = {{"--project", &project}, {NULL, NULL}};
-    int npos;
     int64_t pid = 0;
-    if (cli_parse_args(what, argc, argv, defs, pos, 0, &npos) < 0 ||
-        cli_need(what, "--project", project) < 0 ||
-        cli_parse_id("--project", project, &pid) != CL_OK)
-        return CLI_EXIT_USAGE;
+    if (cli_args_project(what, argc, argv, &pid) < 0) return CLI_EXIT_USAGE;
     return run_list(s, kind, 0, pid);
 }
 
@@ -1089,14 +1083,9 @@ static const cli_verb_t ticket_verbs[] = {
      ticket_dispatch},
 };
 
-int cmd_ticket(const cli_settings_t *s, int argc, char **argv) {
-    return cli_run_verb("ticket", ticket_verbs, CLI_NVERBS(ticket_verbs), s, argc, argv);
-}
-
-void cmd_ticket_help(FILE *out, const char *sub) {
-    cli_group_help(out, "ticket",
-                   "Repair tickets: one item's history, the morning lists (also --format html\n"
-                   "for A4 print), and the transitions of the repair loop, on one ticket or a\n"
-                   "file of them.",
-                   ticket_verbs, CLI_NVERBS(ticket_verbs), sub);
-}
+const cli_group_t cmd_ticket_group = {
+    "ticket",
+    "Repair tickets: one item's history, the morning lists (also --format html\n"
+    "for A4 print), and the transitions of the repair loop, on one ticket or a\n"
+    "file of them.",
+    ticket_verbs, CLI_NVERBS(ticket_verbs)};

@@ -18,11 +18,11 @@
 #endif
 
 typedef struct cli_cmd {
-    const char *name;    /* as typed */
-    const char *summary; /* one line for the command list */
-    int (*run)(const cli_settings_t *s, int argc, char **argv);
-    void (*help)(FILE *out);                      /* a command without verbs */
-    void (*help_sub)(FILE *out, const char *sub); /* one with verbs: sub is the verb or NULL */
+    const char *name;                                           /* as typed */
+    const char *summary;                                        /* one line for the command list */
+    int (*run)(const cli_settings_t *s, int argc, char **argv); /* a command without verbs */
+    void (*help)(FILE *out);                                    /* its help */
+    const cli_group_t *group;                                   /* or a command with verbs */
 } cli_cmd_t;
 
 static const cli_cmd_t commands[] = {
@@ -33,30 +33,29 @@ static const cli_cmd_t commands[] = {
     {"login", "log in and keep the session for later commands", cmd_login, cmd_login_help, NULL},
     {"logout", "end the session and delete its stored token", cmd_logout, cmd_logout_help, NULL},
     {"whoami", "show the logged-in user, role and scope", cmd_whoami, cmd_whoami_help, NULL},
-    {"company", "add or list companies (HQ, city, project companies)", cmd_company, NULL,
-     cmd_company_help},
-    {"project", "add or list projects", cmd_project, NULL, cmd_project_help},
-    {"building", "add or list a project's buildings", cmd_building, NULL, cmd_building_help},
-    {"unit", "add, list or import (CSV) units and owners", cmd_unit, NULL, cmd_unit_help},
-    {"contractor", "add or list contractors and their trades", cmd_contractor, NULL,
-     cmd_contractor_help},
-    {"user", "add or list users", cmd_user, NULL, cmd_user_help},
-    {"trade", "assign a project's trades to contractors, or list them", cmd_trade, NULL,
-     cmd_trade_help},
-    {"round", "plan or list a project's inspection rounds", cmd_round, NULL, cmd_round_help},
-    {"inspect", "record inspection items, a day's CSV, handover forms, the schedule", cmd_inspect,
-     NULL, cmd_inspect_help},
-    {"deadline", "set or list a project's repair deadline presets", cmd_deadline, NULL,
-     cmd_deadline_help},
-    {"ticket", "the repair loop: show, morning lists, repaired, verify, reassign ...", cmd_ticket,
-     NULL, cmd_ticket_help},
-    {"report", "the daily handover report and the key-handover readiness check", cmd_report, NULL,
-     cmd_report_help},
+    {"company", "add or list companies (HQ, city, project companies)", NULL, NULL,
+     &cmd_company_group},
+    {"project", "add or list projects", NULL, NULL, &cmd_project_group},
+    {"building", "add or list a project's buildings", NULL, NULL, &cmd_building_group},
+    {"unit", "add, list or import (CSV) units and owners", NULL, NULL, &cmd_unit_group},
+    {"contractor", "add or list contractors and their trades", NULL, NULL, &cmd_contractor_group},
+    {"user", "add or list users", NULL, NULL, &cmd_user_group},
+    {"trade", "assign a project's trades to contractors, or list them", NULL, NULL,
+     &cmd_trade_group},
+    {"round", "plan or list a project's inspection rounds", NULL, NULL, &cmd_round_group},
+    {"inspect", "record inspection items, a day's CSV, handover forms, the schedule", NULL, NULL,
+     &cmd_inspect_group},
+    {"deadline", "set or list a project's repair deadline presets", NULL, NULL,
+     &cmd_deadline_group},
+    {"ticket", "the repair loop: show, morning lists, repaired, verify, reassign ...", NULL, NULL,
+     &cmd_ticket_group},
+    {"report", "the daily handover report and the key-handover readiness check", NULL, NULL,
+     &cmd_report_group},
 };
 
 static void command_help(const cli_cmd_t *c, FILE *out, const char *sub) {
-    if (c->help_sub)
-        c->help_sub(out, sub);
+    if (c->group)
+        cli_group_help(out, c->group, sub);
     else
         c->help(out);
 }
@@ -239,7 +238,8 @@ int main(int argc, char **argv) {
         goto out;
     }
     sub[nsub] = NULL;
-    rc = cmd->run(&settings, nsub, sub);
+    rc = cmd->group ? cli_group_run(cmd->group, &settings, nsub, sub)
+                    : cmd->run(&settings, nsub, sub);
     cli_settings_free(&settings);
 out:
     free(sub);

@@ -115,12 +115,9 @@ static int set_err(cl_client_t *c, int rc, const char *fmt, ...) {
     return rc;
 }
 
-CL_PRINTF(3, 4)
-static int set_broken(cl_client_t *c, int rc, const char *fmt, ...) {
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(c->err, sizeof c->err, fmt, ap);
-    va_end(ap);
+/* Marks the connection broken by rc (set_err has said why) and returns rc:
+ * return broken(c, set_err(c, rc, ...)). */
+static int broken(cl_client_t *c, int rc) {
     c->state = CONN_BROKEN;
     c->broken_rc = rc;
     return rc;
@@ -222,7 +219,7 @@ static int collect(cl_client_t *c) {
                 while (cap - c->out_len < n)
                     cap *= 2;
                 uint8_t *p = realloc(c->out, cap);
-                if (!p) return set_broken(c, CL_ENOMEM, "out of memory");
+                if (!p) return broken(c, set_err(c, CL_ENOMEM, "out of memory"));
                 c->out = p;
                 c->out_cap = cap;
             }
@@ -256,11 +253,11 @@ static int try_send(cl_client_t *c) {
             while (c->hs_done && c->state == CONN_OPEN && read_some(c) == READ_PROGRESS) {
             }
             if (c->state == CONN_BROKEN) return c->broken_rc;
-            return set_broken(c, CL_ECLOSED, "server closed the connection");
+            return broken(c, set_err(c, CL_ECLOSED, "server closed the connection"));
         }
         char eb[128];
-        return set_broken(c, CL_EIO, "cannot send to %s: %s", c->where,
-                          errno_text(errno, eb, sizeof eb));
+        return broken(c, set_err(c, CL_EIO, "cannot send to %s: %s", c->where,
+                                 errno_text(errno, eb, sizeof eb)));
     }
     c->out_off = c->out_len = 0;
     return CL_OK;
@@ -280,17 +277,17 @@ static int tls_read_all(cl_client_t *c) {
             return CL_OK;
         }
         if (rc != CL_TLS_OK)
-            return set_broken(c, CL_ETLS, "TLS error on the connection to %s: %s", c->where,
-                              cl_tls_error(c->tls));
+            return broken(c, set_err(c, CL_ETLS, "TLS error on the connection to %s: %s", c->where,
+                                     cl_tls_error(c->tls)));
         if (got == 0) continue;
         int frc = cl_frame_decoder_feed(&c->dec, c->pbuf, got, on_frame, c, NULL);
         if (frc == CL_ETOOBIG)
-            return set_broken(c, frc, "the server sent a reply larger than %u bytes",
-                              (unsigned)c->max_frame);
-        if (frc == CL_ENOMEM) return set_broken(c, frc, "out of memory");
+            return broken(c, set_err(c, frc, "the server sent a reply larger than %u bytes",
+                                     (unsigned)c->max_frame));
+        if (frc == CL_ENOMEM) return broken(c, set_err(c, frc, "out of memory"));
         if (frc < 0)
-            return set_broken(c, CL_EBADFRAME, "the server sent an invalid frame: %s",
-                              cl_strerror(frc));
+            return broken(c, set_err(c, CL_EBADFRAME, "the server sent an invalid frame: %s",
+                                     cl_strerror(frc)));
     }
 }
 
@@ -309,12 +306,12 @@ static int read_some(cl_client_t *c) {
     }
     if (n < 0) {
         char eb[128];
-        return set_broken(c, CL_EIO, "cannot read from %s: %s", c->where,
-                          errno_text(errno, eb, sizeof eb));
+        return broken(c, set_err(c, CL_EIO, "cannot read from %s: %s", c->where,
+                                 errno_text(errno, eb, sizeof eb)));
     }
     if (cl_tls_feed(c->tls, c->rbuf, (size_t)n) != CL_TLS_OK)
-        return set_broken(c, CL_ETLS, "TLS error on the connection to %s: %s", c->where,
-                          cl_tls_error(c->tls));
+        return broken(c, set_err(c, CL_ETLS, "TLS error on the connection to %s: %s", c->where,
+                                 cl_tls_error(c->tls)));
     if (!c->hs_done) return READ_PROGRESS; /* the handshake loop drives the engine */
     int rc = tls_read_all(c);
     return rc < 0 ? rc : READ_PROGRESS;
@@ -332,7 +329,7 @@ static int wait_io(cl_client_t *c, int64_t deadline, int want_read) {
     if (n < 0) {
         if (errno == EINTR) return CL_OK;
         char eb[128];
-        return set_broken(c, CL_EIO, "poll failed: %s", errno_text(errno, eb, sizeof eb));
+        return broken(c, set_err(c, CL_EIO, "poll failed: %s", errno_text(errno, eb, sizeof eb)));
     }
     if (n == 0) return CL_ETIMEDOUT;
     if (out_pending(c) && (p.revents & (POLLOUT | POLLERR | POLLHUP))) return try_send(c);
@@ -457,8 +454,8 @@ static int handshake(cl_client_t *c, int64_t deadline) {
         if (rc == CL_TLS_ERR) {
             /* Tell the server why (the alert), without waiting for it. */
             (void)try_send(c);
-            return set_broken(c, CL_ETLS, "TLS handshake with %s failed: %s", c->where,
-                              cl_tls_error(c->tls));
+            return broken(c, set_err(c, CL_ETLS, "TLS handshake with %s failed: %s", c->where,
+                                     cl_tls_error(c->tls)));
         }
         crc = flush(c, deadline);
         if (crc == CL_ETIMEDOUT)
@@ -597,8 +594,8 @@ int cl_client_send(cl_client_t *c, uint32_t req_id, uint16_t type, const Protobu
     int crc = collect(c);
     if (crc < 0) return crc;
     if (rc != CL_TLS_OK)
-        return set_broken(c, CL_ETLS, "TLS error on the connection to %s: %s", c->where,
-                          cl_tls_error(c->tls));
+        return broken(c, set_err(c, CL_ETLS, "TLS error on the connection to %s: %s", c->where,
+                                 cl_tls_error(c->tls)));
     return flush(c, now_ms() + c->timeout_ms);
 }
 
