@@ -46,6 +46,16 @@ typedef struct cl_call_kind {
     void (*clear)(void *slot); /* frees what fill allocated; may be NULL */
 } cl_call_kind_t;
 
+/* A kind whose records are sent as message TYPE (CL_MSG_<TYPE>) one at a time, and as
+ * <TYPE>_PAGE frames (message closeloop__<page_msg>__descriptor) in a list; slot is the type
+ * of one record's storage, fill and clear its functions (clear may be NULL). */
+#define CL_CALL_KIND(TYPE, page_msg, slot, fill_fn, clear_fn)                                      \
+    {                                                                                              \
+        .reply_type = CL_MSG_##TYPE, .page_type = CL_MSG_##TYPE##_PAGE,                            \
+        .page = &closeloop__##page_msg##__descriptor, .slot_size = sizeof(slot), .fill = fill_fn,  \
+        .clear = clear_fn                                                                          \
+    }
+
 struct cl_call {
     uint32_t magic; /* CL_CALL_MAGIC while alive: a second free asserts */
     cl_req_t *req;

@@ -180,13 +180,8 @@ static ProtobufCMessage *round_created_fill(void *slot, const cl_call_t *c, cons
     return rec;
 }
 
-static const cl_call_kind_t round_kind = {
-    .reply_type = CL_MSG_ROUND,
-    .page_type = CL_MSG_ROUND_PAGE,
-    .page = &closeloop__round_page__descriptor,
-    .slot_size = sizeof(round_slot_t),
-    .fill = round_fill,
-};
+static const cl_call_kind_t round_kind =
+    CL_CALL_KIND(ROUND, round_page, round_slot_t, round_fill, NULL);
 
 static const cl_call_kind_t round_created_kind = {
     .reply_type = CL_MSG_ROUND,

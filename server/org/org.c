@@ -252,31 +252,19 @@ static ProtobufCMessage *trade_fill(void *slot, const cl_call_t *c, const PGresu
     return &s->base;
 }
 
-#define ORG_KIND(reply, page_msg, desc, slot, fill_fn, clear_fn)                                   \
-    {                                                                                              \
-        .reply_type = (reply), .page_type = (page_msg), .page = (desc), .slot_size = sizeof(slot), \
-        .fill = (fill_fn), .clear = (clear_fn)                                                     \
-    }
 static const cl_call_kind_t kind_company =
-    ORG_KIND(CL_MSG_COMPANY, CL_MSG_COMPANY_PAGE, &closeloop__company_page__descriptor,
-             company_slot_t, company_fill, NULL);
+    CL_CALL_KIND(COMPANY, company_page, company_slot_t, company_fill, NULL);
 static const cl_call_kind_t kind_project =
-    ORG_KIND(CL_MSG_PROJECT, CL_MSG_PROJECT_PAGE, &closeloop__project_page__descriptor,
-             project_slot_t, project_fill, NULL);
+    CL_CALL_KIND(PROJECT, project_page, project_slot_t, project_fill, NULL);
 static const cl_call_kind_t kind_building =
-    ORG_KIND(CL_MSG_BUILDING, CL_MSG_BUILDING_PAGE, &closeloop__building_page__descriptor,
-             building_slot_t, building_fill, NULL);
-static const cl_call_kind_t kind_unit = ORG_KIND(
-    CL_MSG_UNIT, CL_MSG_UNIT_PAGE, &closeloop__unit_page__descriptor, unit_slot_t, unit_fill, NULL);
+    CL_CALL_KIND(BUILDING, building_page, building_slot_t, building_fill, NULL);
+static const cl_call_kind_t kind_unit = CL_CALL_KIND(UNIT, unit_page, unit_slot_t, unit_fill, NULL);
 static const cl_call_kind_t kind_contractor =
-    ORG_KIND(CL_MSG_CONTRACTOR, CL_MSG_CONTRACTOR_PAGE, &closeloop__contractor_page__descriptor,
-             contractor_slot_t, contractor_fill, contractor_clear);
+    CL_CALL_KIND(CONTRACTOR, contractor_page, contractor_slot_t, contractor_fill, contractor_clear);
 static const cl_call_kind_t kind_user =
-    ORG_KIND(CL_MSG_USER, CL_MSG_USER_PAGE, &closeloop__user_page__descriptor, user_slot_t,
-             user_fill, user_clear);
-static const cl_call_kind_t kind_trade = ORG_KIND(
-    CL_MSG_TRADE_ASSIGNMENT, CL_MSG_TRADE_ASSIGNMENT_PAGE,
-    &closeloop__trade_assignment_page__descriptor, pb_trade_assignment_t, trade_fill, NULL);
+    CL_CALL_KIND(USER, user_page, user_slot_t, user_fill, user_clear);
+static const cl_call_kind_t kind_trade =
+    CL_CALL_KIND(TRADE_ASSIGNMENT, trade_assignment_page, pb_trade_assignment_t, trade_fill, NULL);
 
 /* ------------------------------------------------------------------ validation */
 

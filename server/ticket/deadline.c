@@ -32,13 +32,8 @@ static ProtobufCMessage *preset_fill(void *slot, const cl_call_t *c, const PGres
     return &d->base;
 }
 
-static const cl_call_kind_t preset_kind = {
-    .reply_type = CL_MSG_DEADLINE_PRESET,
-    .page_type = CL_MSG_DEADLINE_PRESET_PAGE,
-    .page = &closeloop__deadline_preset_page__descriptor,
-    .slot_size = sizeof(cl_pb_deadline_preset_t),
-    .fill = preset_fill,
-};
+static const cl_call_kind_t preset_kind =
+    CL_CALL_KIND(DEADLINE_PRESET, deadline_preset_page, cl_pb_deadline_preset_t, preset_fill, NULL);
 
 void cl_ticket_deadline_set(cl_req_t *req) {
     const cl_pb_deadline_set_t *m = (const cl_pb_deadline_set_t *)req->msg;

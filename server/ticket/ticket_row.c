@@ -45,10 +45,5 @@ static ProtobufCMessage *ticket_slot_fill(void *slot, const cl_call_t *c, const 
     return &t->base;
 }
 
-const cl_call_kind_t cl_ticket_kind = {
-    .reply_type = CL_MSG_TICKET,
-    .page_type = CL_MSG_TICKET_PAGE,
-    .page = &closeloop__ticket_page__descriptor,
-    .slot_size = sizeof(Closeloop__Ticket),
-    .fill = ticket_slot_fill,
-};
+const cl_call_kind_t cl_ticket_kind =
+    CL_CALL_KIND(TICKET, ticket_page, Closeloop__Ticket, ticket_slot_fill, NULL);
