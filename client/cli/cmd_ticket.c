@@ -977,24 +977,17 @@ out:
     return rc;
 }
 
-static int ticket_repaired(const cli_settings_t *s, int argc, char **argv) {
-    return run_transition(s, &V_REPAIRED, argc, argv);
-}
-static int ticket_verify(const cli_settings_t *s, int argc, char **argv) {
-    return run_transition(s, &V_VERIFY, argc, argv);
-}
-static int ticket_reassign(const cli_settings_t *s, int argc, char **argv) {
-    return run_transition(s, &V_REASSIGN, argc, argv);
-}
-static int ticket_return(const cli_settings_t *s, int argc, char **argv) {
-    return run_transition(s, &V_RETURN, argc, argv);
-}
-static int ticket_nofix(const cli_settings_t *s, int argc, char **argv) {
-    return run_transition(s, &V_NOFIX, argc, argv);
-}
-static int ticket_dispatch(const cli_settings_t *s, int argc, char **argv) {
-    return run_transition(s, &V_DISPATCH, argc, argv);
-}
+/* Each transition verb runs run_transition with its definition. */
+#define TRANSITION_VERB(fn, def)                                                                   \
+    static int fn(const cli_settings_t *s, int argc, char **argv) {                                \
+        return run_transition(s, &def, argc, argv);                                                \
+    }
+TRANSITION_VERB(ticket_repaired, V_REPAIRED)
+TRANSITION_VERB(ticket_verify, V_VERIFY)
+TRANSITION_VERB(ticket_reassign, V_REASSIGN)
+TRANSITION_VERB(ticket_return, V_RETURN)
+TRANSITION_VERB(ticket_nofix, V_NOFIX)
+TRANSITION_VERB(ticket_dispatch, V_DISPATCH)
 
 #define REF_HELP                                                                                   \
     "REF is a ticket's UUID, PROJECT:NUMBER (e.g. 3:12), or its short NUMBER (12 or #12)\n"        \

@@ -63,21 +63,29 @@ static void daily_done(void *arg, const cl_db_result_t *r) {
     d.project_id = m->project_id;
     d.project_name = PQgetvalue(sum, 0, DS(project_name));
     d.date = m->date;
-    d.units_scheduled = (uint32_t)cl_sql_i64(sum, 0, DS(units_scheduled));
-    d.units_inspected = (uint32_t)cl_sql_i64(sum, 0, DS(units_inspected));
-    d.units_accepted = (uint32_t)cl_sql_i64(sum, 0, DS(units_accepted));
-    d.units_accepted_with_items = (uint32_t)cl_sql_i64(sum, 0, DS(units_accepted_with_items));
-    d.units_not_taken_over = (uint32_t)cl_sql_i64(sum, 0, DS(units_not_taken_over));
-    d.items_raised = (uint32_t)cl_sql_i64(sum, 0, DS(items_raised));
+    /* The counts, each from its column. */
+    const struct {
+        int col;
+        uint32_t *to;
+    } counts[] = {
+        {DS(units_scheduled), &d.units_scheduled},
+        {DS(units_inspected), &d.units_inspected},
+        {DS(units_accepted), &d.units_accepted},
+        {DS(units_accepted_with_items), &d.units_accepted_with_items},
+        {DS(units_not_taken_over), &d.units_not_taken_over},
+        {DS(items_raised), &d.items_raised},
+        {DS(tickets_closed), &d.tickets_closed},
+        {DS(reworks), &d.reworks},
+        {DS(no_deadline), &tc.no_deadline},
+        {DS(overdue_open), &tc.overdue_open},
+        {DS(in_time_open), &tc.in_time_open},
+        {DS(closed_late), &tc.closed_late},
+        {DS(closed_in_time), &tc.closed_in_time},
+    };
+    for (size_t i = 0; i < sizeof counts / sizeof counts[0]; i++)
+        *counts[i].to = (uint32_t)cl_sql_i64(sum, 0, counts[i].col);
     int64_t units_day = cl_sql_i64(sum, 0, DS(units_with_items));
     d.items_per_unit = units_day > 0 ? (double)d.items_raised / (double)units_day : 0.0;
-    d.tickets_closed = (uint32_t)cl_sql_i64(sum, 0, DS(tickets_closed));
-    d.reworks = (uint32_t)cl_sql_i64(sum, 0, DS(reworks));
-    tc.no_deadline = (uint32_t)cl_sql_i64(sum, 0, DS(no_deadline));
-    tc.overdue_open = (uint32_t)cl_sql_i64(sum, 0, DS(overdue_open));
-    tc.in_time_open = (uint32_t)cl_sql_i64(sum, 0, DS(in_time_open));
-    tc.closed_late = (uint32_t)cl_sql_i64(sum, 0, DS(closed_late));
-    tc.closed_in_time = (uint32_t)cl_sql_i64(sum, 0, DS(closed_in_time));
     d.timeliness = &tc;
 
     size_t nr = (size_t)PQntuples(reasons), nc = (size_t)PQntuples(cons),

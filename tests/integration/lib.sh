@@ -49,6 +49,9 @@
 #                        ($work/cfg/USER), leaving stdout in $out, stderr in $err and
 #                        the exit status in $rc; a sanitizer report is a failed check.
 #   login USER           logs USER in with $pw (through as).
+#   setup_project NAME [MOVE_IN]  logs admin in and adds 集团总部 (hq), 深圳城市公司 (city,
+#                        under it) and project NAME in 深圳 (moving in on MOVE_IN); sets
+#                        $hq, $city and $p. Bails on any failure.
 #   csv_col COL [MCOL VALUE]  from CSV in $out, COL of the first row (whose MCOL is VALUE).
 #   data_rows            the number of CSV rows in $out, header excluded.
 
@@ -242,6 +245,18 @@ for r in rows[1:]:
     if len(sys.argv) < 4 or rec.get(sys.argv[2]) == sys.argv[3]:
         print(rec.get(col, "")); break
 ' "$@" <<<"$out"
+}
+
+setup_project() {
+    login admin
+    [ "$rc" = 0 ] || bail "login admin"
+    as admin company add 集团总部 --kind hq --format csv
+    hq=$(csv_col id)
+    as admin company add 深圳城市公司 --kind city --parent "$hq" --format csv
+    city=$(csv_col id)
+    as admin project add --company "$city" "$1" --city 深圳 ${2:+--move-in "$2"} --format csv
+    p=$(csv_col id)
+    [ "$rc" = 0 ] && [ -n "$p" ] || bail "project add $1"
 }
 
 data_rows() { printf '%s\n' "$out" | sed '1d' | grep -c .; }

@@ -12,11 +12,7 @@ set -u
 setup_scratch clilists
 start_server_with_db
 
-login admin
-as admin company add 深圳城市公司 --kind city --format csv
-city=$(csv_col id)
-as admin project add --company "$city" 翡翠公园 --city 深圳 --move-in 2027-06-30 --format csv
-p=$(csv_col id)
+setup_project 翡翠公园 2027-06-30
 as admin building add --project "$p" 1栋 --floors 30 --format csv
 for u in 1-1-101 1-1-102 1-1-201; do as admin unit add --building 1 "$u"; done
 as admin contractor add 东方雨虹 --trades waterproofing --format csv

@@ -28,15 +28,7 @@ start_server_with_db
 as admin info --format csv
 check "closeloopd runs with max_frame $max_frame" \
     eval '[ "$rc" = 0 ] && grep -qx "max_frame,$max_frame" <<<"$out"'
-login admin
-[ "$rc" = 0 ] || bail "login admin"
-as admin company add 集团总部 --kind hq --format csv
-hq=$(csv_col id)
-as admin company add 深圳城市公司 --kind city --parent "$hq" --format csv
-city=$(csv_col id)
-as admin project add --company "$city" 万科城 --city 深圳 --format csv
-p=$(csv_col id)
-[ -n "$p" ] || bail "project add 万科城"
+setup_project 万科城
 
 # 480 units in 4 buildings; each owner name is the row number and 60 Chinese characters
 # (184 bytes), so every record is told apart by its name as well as its number.

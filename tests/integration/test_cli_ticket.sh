@@ -24,13 +24,7 @@ setup_scratch cliticket
 start_server_with_db
 
 # --- a project, two contractors, users, items ----------------------------------------
-login admin
-as admin company add 集团总部 --kind hq --format csv
-hq=$(csv_col id)
-as admin company add 深圳城市公司 --kind city --parent "$hq" --format csv
-city=$(csv_col id)
-as admin project add --company "$city" 万科城 --city 深圳 --move-in 2027-06-30 --format csv
-p=$(csv_col id)
+setup_project 万科城 2027-06-30
 as admin building add --project "$p" 3栋 --floors 30 --format csv
 as admin building add --project "$p" 5栋 --floors 30 --format csv
 for u in 3-2-1701 3-2-1702 3-2-1801; do as admin unit add --building 1 "$u"; done

@@ -30,16 +30,10 @@ setup_scratch handover
 start_server_with_db
 
 D=$(date +%F) # the handover day is today: the report counts today's closures
-login admin
-[ "$rc" = 0 ] || bail "login admin"
 
 # --- organisation ----------------------------------------------------------------------
-as admin company add 集团总部 --kind hq --format csv
-hq=$(csv_col id)
-as admin company add 深圳城市公司 --kind city --parent "$hq" --format csv
-c1=$(csv_col id)
-as admin project add --company "$c1" 万科城 --city 深圳 --move-in "$D" --format csv
-p1=$(csv_col id)
+setup_project 万科城 "$D"
+c1=$city p1=$p
 [ -n "$p1" ] || bail "project add 万科城"
 ok "company and project 万科城 (id $p1) created"
 
