@@ -499,6 +499,7 @@ typedef struct job {
     enum job_state state;
     int err;          /* the failure */
     char errmsg[256]; /* the server's sentence */
+    int now_state;    /* a conflict: the ticket's state now, from the reply (0: unknown) */
 } job_t;
 
 typedef struct tverb_def {
@@ -576,7 +577,7 @@ static void job_report(tctx_t *x, const job_t *j, const Closeloop__Ticket *t, co
                                t ? str(t->unit) : "",
                                t ? str(t->location) : "",
                                result,
-                               t ? cli_enum_name(CL_DOM_TICKET_STATE, t->state) : "",
+                               cli_enum_name(CL_DOM_TICKET_STATE, t ? (int)t->state : j->now_state),
                                rw,
                                t ? str(t->contractor_name) : "",
                                msg};
@@ -616,29 +617,34 @@ static cl_ticket_state_t action_target(cl_ticket_action_t a) {
     return CL_TICKET_NONE;
 }
 
-/* After the pipeline: looks each conflicting ticket up and says what it is now. */
+/* After the pipeline: says what each conflicting ticket is now. The conflict reply tells
+ * its state; only a server that does not (an older one) costs a ticket show. */
 static void explain_conflicts(tctx_t *x, cli_session_t *ss) {
     for (size_t i = 0; i < x->njobs; i++) {
         job_t *j = &x->jobs[i];
         if (j->state != JOB_CONFLICT) continue;
-        Closeloop__TicketShowRequest req = CLOSELOOP__TICKET_SHOW_REQUEST__INIT;
-        Closeloop__TicketRef w;
-        ref_wire(&j->ref, &w);
-        req.ticket = &w;
         ProtobufCMessage *m = NULL;
         const Closeloop__Ticket *t = NULL;
+        int now = j->now_state;
+        if (!now) {
+            Closeloop__TicketShowRequest req = CLOSELOOP__TICKET_SHOW_REQUEST__INIT;
+            Closeloop__TicketRef w;
+            ref_wire(&j->ref, &w);
+            req.ticket = &w;
+            if (ss->c && cli_session_call(ss, CL_MSG_TICKET_SHOW_REQ, &req.base,
+                                          CL_MSG_TICKET_HISTORY, &m) == CL_OK)
+                t = ((const Closeloop__TicketHistory *)m)->ticket;
+            now = t ? (int)t->state : 0;
+        }
         char msg[400];
-        if (ss->c && cli_session_call(ss, CL_MSG_TICKET_SHOW_REQ, &req.base, CL_MSG_TICKET_HISTORY,
-                                      &m) == CL_OK)
-            t = ((const Closeloop__TicketHistory *)m)->ticket;
-        if (t && t->state == (Closeloop__TicketState)action_target(x->action) &&
-            x->action != CL_TACT_REASSIGN && x->action != CL_TACT_DISPATCH)
+        if (now && now == (int)action_target(x->action) && x->action != CL_TACT_REASSIGN &&
+            x->action != CL_TACT_DISPATCH)
             snprintf(msg, sizeof msg,
                      "conflict — it is already %s (changed by someone else, or by an earlier run)",
-                     state_words(t->state));
-        else if (t)
+                     state_words(now));
+        else if (now)
             snprintf(msg, sizeof msg, "conflict — it is now %s (changed by someone else)",
-                     state_words(t->state));
+                     state_words(now));
         else
             snprintf(msg, sizeof msg, "conflict — %s", j->errmsg);
         job_report(x, j, t, "conflict", msg);
@@ -673,6 +679,7 @@ static void on_transition_reply(cl_pipeline_t *p, int status, size_t i, cl_reply
     } else if (status == CL_ECONFLICT && r) {
         j->state = JOB_CONFLICT;
         j->err = status;
+        j->now_state = r->has_conflict ? (int)r->conflict_state : 0;
         snprintf(j->errmsg, sizeof j->errmsg, "%s", r->errmsg[0] ? r->errmsg : "conflict");
         x->conflicts++;
     } else {

@@ -174,6 +174,11 @@ static int on_frame(void *ctx, const cl_frame_hdr_t *h, const uint8_t *payload) 
             r->err = cl_err_from_wire((int)e->code);
             if (r->err == CL_OK) r->err = CL_EINTERNAL; /* an error reply must fail */
             r->retryable = e->retryable;
+            if (e->conflict) {
+                r->has_conflict = true;
+                r->conflict_state = e->conflict->state;
+                r->conflict_version = e->conflict->version;
+            }
             copy_utf8(r->errmsg, sizeof r->errmsg,
                       e->message && *e->message ? e->message : cl_strerror(r->err));
             cl_msg_free(m);

@@ -46,12 +46,15 @@ typedef struct cl_client_opts {
 /* One reply frame. msg is the decoded payload (NULL for an error reply). */
 typedef struct cl_reply {
     uint32_t req_id;
-    uint16_t type;         /* MsgType */
-    uint8_t flags;         /* CL_FRAME_FLAG_* */
-    ProtobufCMessage *msg; /* owned by the reply; freed by cl_reply_clear */
-    int err;               /* CL_OK, or the error the server sent */
-    bool retryable;        /* for an error reply: may a retry succeed */
-    char errmsg[256];      /* for an error reply: the server's sentence */
+    uint16_t type;            /* MsgType */
+    uint8_t flags;            /* CL_FRAME_FLAG_* */
+    ProtobufCMessage *msg;    /* owned by the reply; freed by cl_reply_clear */
+    int err;                  /* CL_OK, or the error the server sent */
+    bool retryable;           /* for an error reply: may a retry succeed */
+    bool has_conflict;        /* a conflict reply told the record's state and version now */
+    int32_t conflict_state;   /* then: the wire value of its state enum (TicketState) */
+    int64_t conflict_version; /* then: its version */
+    char errmsg[256];         /* for an error reply: the server's sentence */
 } cl_reply_t;
 
 /* Parses "host", "host:port" or "[v6addr]:port" into host (cap bytes) and *port
