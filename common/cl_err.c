@@ -2,6 +2,7 @@
  * assertion's failure path. Pure, no state. */
 #include "cl_err.h"
 
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 
@@ -48,6 +49,15 @@ bool cl_err_retryable(int code) {
     case CL_EIO: return true;
     default: return false;
     }
+}
+
+int cl_errf(char *buf, size_t len, int rc, const char *fmt, ...) {
+    if (!buf || len == 0) return rc;
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(buf, len, fmt, ap);
+    va_end(ap);
+    return rc;
 }
 
 int cl_err_to_wire(int code) {

@@ -9,6 +9,7 @@
 #define CL_ERR_H
 
 #include <stdbool.h>
+#include <stddef.h>
 
 #if defined(__GNUC__) || defined(__clang__)
 #define CL_MUSTCHECK    __attribute__((warn_unused_result))
@@ -55,6 +56,10 @@ const char *cl_strerror(int code);
 
 /* Whether a request that failed with code may succeed if sent again unchanged. */
 bool cl_err_retryable(int code);
+
+/* Writes one sentence into buf (len bytes, always terminated when len > 0) and returns
+ * rc: `return cl_errf(c->err, sizeof c->err, CL_EINVAL, "no such %s", what);`. */
+int cl_errf(char *buf, size_t len, int rc, const char *fmt, ...) CL_PRINTF(4, 5);
 
 /* Wire ErrorCode value for a local code (local-only codes map to ERR_INTERNAL). */
 int cl_err_to_wire(int code);

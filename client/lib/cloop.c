@@ -106,14 +106,8 @@ static void copy_utf8(char *dst, size_t cap, const char *src) {
     dst[n] = '\0';
 }
 
-CL_PRINTF(3, 4)
-static int set_err(cl_client_t *c, int rc, const char *fmt, ...) {
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(c->err, sizeof c->err, fmt, ap);
-    va_end(ap);
-    return rc;
-}
+/* The failure's sentence, kept for cl_client_error(); returns rc. */
+#define set_err(obj, rc, ...) cl_errf((obj)->err, sizeof(obj)->err, (rc), __VA_ARGS__)
 
 /* Marks the connection broken by rc (set_err has said why) and returns rc:
  * return broken(c, set_err(c, rc, ...)). */

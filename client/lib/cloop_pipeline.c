@@ -57,14 +57,8 @@ struct cl_pipeline {
     char err[512];          /* the last failure as one sentence */
 };
 
-CL_PRINTF(3, 4)
-static int set_err(cl_pipeline_t *p, int rc, const char *fmt, ...) {
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(p->err, sizeof p->err, fmt, ap);
-    va_end(ap);
-    return rc;
-}
+/* The failure's sentence, kept for cl_pipeline_error(); returns rc. */
+#define set_err(obj, rc, ...) cl_errf((obj)->err, sizeof(obj)->err, (rc), __VA_ARGS__)
 
 int cl_pipeline_new(const cl_pipeline_opts_t *o, cl_pipeline_t **out, char *err, size_t errlen) {
     const char *why = NULL;
