@@ -13,7 +13,7 @@
  * batch records them: insp_item_record resolves units, trades and "found again" links
  * and records rounds, records, items and photos, changing nothing unless every item
  * resolved; ticket_raise (the ticket area's raise.sql) raises the tickets of the items
- * that have none yet; ticket_of_items reads the batch's tickets back from the
+ * that have none yet and reads the batch's tickets back, with the columns of the
  * ticket_rows view. Items and tickets share the client's UUID, so a re-sent item is
  * "unchanged", never doubled. Photos and their SHA-256 travel as binary bytea[]
  * parameters.
@@ -376,7 +376,7 @@ static void item_sql_problem(const cl_pb_item_t *it, const char *bad, char *out,
 }
 
 /* The reply to a recorded batch: res the rows of insp_item_record (ord, bad, new), tix
- * those of ticket_of_items (the tickets, each with its item's ord). Bad rows mean
+ * those of ticket_raise (the tickets, each with its item's ord). Bad rows mean
  * nothing changed: the batch is rejected with their sentences. */
 static void items_reply(cl_call_t *c, const PGresult *res, const PGresult *tix) {
     const cl_pb_item_batch_t *m = (const cl_pb_item_batch_t *)c->req->msg;
@@ -423,7 +423,7 @@ static void items_reply(cl_call_t *c, const PGresult *res, const PGresult *tix) 
     size_t budget = cl_req_config(c->req)->max_frame - INSP_FRAME_SLACK - 128, bytes = 0;
     bool cut = false;
     for (int row = 0; row < ntix; row++) {
-        size_t i = (size_t)cl_sql_i64(tix, row, CL_COL(ticket_of_items, ord)) - 1;
+        size_t i = (size_t)cl_sql_i64(tix, row, CL_COL(ticket_raise, ord)) - 1;
         cl_pb_ticket_t *t = &tickets[out.n_tickets];
         cl_ticket_row_fill(t, tix, row, 0);
         if (i < m->n_items && fresh[i]) {
@@ -453,12 +453,11 @@ static void items_reply(cl_call_t *c, const PGresult *res, const PGresult *tix) 
     free(fresh);
 }
 
-/* The batch's three statements: insp_item_record (0), ticket_raise (1), ticket_of_items
- * (2). */
+/* The batch's two statements: insp_item_record (0), ticket_raise (1). */
 static void items_recorded(void *arg, const cl_db_result_t *r) {
     cl_call_t *c = arg;
     const PGresult *res = cl_call_rows(c, r, 0);
-    const PGresult *tix = res ? cl_call_rows(c, r, 2) : NULL;
+    const PGresult *tix = res ? cl_call_rows(c, r, 1) : NULL;
     if (tix) items_reply(c, res, tix);
     cl_call_free(c);
 }
@@ -593,9 +592,8 @@ void cl_insp_item_record(cl_req_t *req) {
                         p.text[A_PHOTO_MIME], p.data),
             CL_STMT(ticket_raise, cl_sql_int_param(user, c->session.user_id), c->session.username,
                     p.text[A_ID]),
-            CL_STMT(ticket_of_items, p.text[A_ID]),
         };
-        cl_call_run(c, true, st, 3, items_recorded);
+        cl_call_run(c, true, st, 2, items_recorded);
     }
     item_params_free(&p);
 }

@@ -2,8 +2,8 @@
  *
  *   record         ItemBatch requests of one item each through closeloopd (TLS, framing,
  *                  session, validation, one database batch), as fast as they are accepted
- *   record-direct  the same prepared statements (set_actor, insp_item_record, ticket_raise,
- *                  ticket_of_items) with the same parameters, sent straight to PostgreSQL
+ *   record-direct  the same prepared statements (set_actor, insp_item_record, ticket_raise)
+ *                  with the same parameters, sent straight to PostgreSQL
  *                  with libpq as one pipeline and one Sync per item: what the daemon's
  *                  design can reach at most (a pgbench equivalent; pgbench itself cannot
  *                  produce a fresh UUID array per transaction without an extra round trip)
@@ -216,7 +216,6 @@ static void *record_direct_worker(void *arg) {
     direct_prepare(pg, CL_SQL(set_actor));
     direct_prepare(pg, CL_SQL(insp_item_record));
     direct_prepare(pg, CL_SQL(ticket_raise));
-    direct_prepare(pg, CL_SQL(ticket_of_items));
     int no_photos_len = 0; /* hashes and bytes: empty binary bytea[] */
     char *no_photos = cl_sqlbin_bytea_array(NULL, NULL, 0, &no_photos_len);
     PQenterPipelineMode(pg);
@@ -263,13 +262,12 @@ static void *record_direct_worker(void *arg) {
         p[18] = no_photos;
         int lengths[CL_NPARAMS(insp_item_record)] = {0};
         lengths[16] = lengths[18] = no_photos_len;
-        const char *raise_p[] = {user_id, w->o->user, arr[0]}, *read_p[] = {arr[0]};
+        const char *raise_p[] = {user_id, w->o->user, arr[0]};
         const char *ap[] = {actor};
         uint64_t t0 = now_ns();
         direct_send(pg, CL_SQL(set_actor), ap, NULL);
         direct_send(pg, CL_SQL(insp_item_record), p, lengths);
         direct_send(pg, CL_SQL(ticket_raise), raise_p, NULL);
-        direct_send(pg, CL_SQL(ticket_of_items), read_p, NULL);
         PQpipelineSync(pg);
         int failed = direct_drain(pg, w->err, sizeof w->err);
         uint64_t t1 = now_ns();
