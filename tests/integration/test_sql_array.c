@@ -21,6 +21,7 @@
 #include <libpq-fe.h>
 
 #include "pgtest.h"
+#include "sql_array_lit.h"
 #include "sqlutil.h"
 
 #define ARRAY_LEN(a) (sizeof(a) / sizeof((a)[0]))
@@ -54,12 +55,7 @@ static PGresult *query1(const char *sql, const char *lit) {
 
 /* Builds the text array of v[0..n) and asserts PostgreSQL reads back exactly v. */
 static void text_round_trip(const char *const *v, size_t n) {
-    cl_sqlbuf_t b = {0};
-    cl_sqlbuf_array_open(&b);
-    for (size_t i = 0; i < n; i++)
-        cl_sqlbuf_array_text(&b, v[i]);
-    char *lit = cl_sqlbuf_array_close(&b);
-    assert_non_null(lit);
+    char *lit = text_array(v, n);
     PGresult *r = query1("SELECT u.v IS NULL, coalesce(u.v, ''), cardinality($1::text[])"
                          "  FROM unnest($1::text[]) WITH ORDINALITY AS u(v, n) ORDER BY u.n",
                          lit);
@@ -146,12 +142,7 @@ static void random_text_elements_round_trip(void **state) {
 static void bigint_elements_round_trip(void **state) {
     (void)state;
     static const int64_t v[] = {0, 1, -1, 42, INT64_MAX, INT64_MIN, 1000000007};
-    cl_sqlbuf_t b = {0};
-    cl_sqlbuf_array_open(&b);
-    for (size_t i = 0; i < ARRAY_LEN(v); i++)
-        cl_sqlbuf_array_int(&b, v[i]);
-    char *lit = cl_sqlbuf_array_close(&b);
-    assert_non_null(lit);
+    char *lit = int_array(v, ARRAY_LEN(v));
     PGresult *r = query1("SELECT u.v FROM unnest($1::bigint[]) WITH ORDINALITY AS u(v, n)"
                          " ORDER BY u.n",
                          lit);

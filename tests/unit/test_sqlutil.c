@@ -26,24 +26,12 @@
 #include <strings.h>
 #include <time.h>
 
+#include "sql_array_lit.h"
 #include "sqlutil.h"
 
 #define ARRAY_LEN(a) (sizeof(a) / sizeof((a)[0]))
 
 /* ---- array literals ----------------------------------------------------------------- */
-
-/* The literal of n text elements (NULL pointers are null elements); caller frees. */
-static char *text_array(const char *const *v, size_t n) {
-    cl_sqlbuf_t b = {0};
-    cl_sqlbuf_array_open(&b);
-    for (size_t i = 0; i < n; i++)
-        cl_sqlbuf_array_text(&b, v[i]);
-    char *lit = cl_sqlbuf_array_close(&b);
-    assert_non_null(lit);
-    assert_int_equal(strlen(lit), b.len);
-    assert_int_equal(b.items, n);
-    return lit;
-}
 
 /* Asserts that the one-element array of s is exactly want. */
 static void one_element_is(const char *s, const char *want) {
