@@ -54,6 +54,8 @@
 #                        $hq, $city and $p. Bails on any failure.
 #   csv_col COL [MCOL VALUE]  from CSV in $out, COL of the first row (whose MCOL is VALUE).
 #   data_rows            the number of CSV rows in $out, header excluded.
+#   json_has EXPR        true when $out is one JSON object d for which the Python EXPR holds
+#                        (json_has 'd["units_inspected"] == 1'); says why on stderr if not.
 
 : "${CL_BIN_DIR:?CL_BIN_DIR must name the bin directory of the build}"
 : "${CL_SOURCE_DIR:?CL_SOURCE_DIR must name the source tree}"
@@ -257,6 +259,13 @@ setup_project() {
     as admin project add --company "$city" "$1" --city 深圳 ${2:+--move-in "$2"} --format csv
     p=$(csv_col id)
     [ "$rc" = 0 ] && [ -n "$p" ] || bail "project add $1"
+}
+
+json_has() {
+    python3 -c 'import json, sys
+d = json.load(sys.stdin)
+if not eval(sys.argv[1]):
+    sys.exit("json_has: %s does not hold for %s" % (sys.argv[1], d))' "$1" <<<"$out"
 }
 
 data_rows() { printf '%s\n' "$out" | sed '1d' | grep -c .; }

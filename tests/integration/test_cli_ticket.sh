@@ -175,7 +175,7 @@ check "report daily --format csv: sections with a header line each" \
           grep -qx "# timeliness" <<<"$out" && grep -qx "no_deadline,overdue_open,in_time_open,closed_late,closed_in_time" <<<"$out"'
 as admin report daily --project "$p" --date 2026-11-21 --format json
 check "report daily --format json is one object mirroring DailyReport" \
-    eval 'python3 -c "import json,sys; d=json.load(sys.stdin); assert \"units_inspected\" in d and \"timeliness\" in d" <<<"$out"'
+    json_has '"units_inspected" in d and "timeliness" in d'
 as admin report daily --project "$p" --date 2026-11-21 --format html
 check "report daily --format html is an A4 page" \
     eval '[ "$rc" = 0 ] && grep -q "交房日报表 Daily handover report" <<<"$out" && grep -q "@page { size: A4;" <<<"$out"'
@@ -186,10 +186,10 @@ as clerk1 inspect record --project "$p" --unit 3-2-1701 --round handover --date 
     --inspector 乙 --location 厨房 --category waterproofing --severity minor "橱柜下渗水"
 as admin report daily --project "$p" --date 2026-11-10 --format json
 check "a later item keeps the handover form on its own day (inspected and accepted there)" \
-    eval 'python3 -c "import json,sys; d=json.load(sys.stdin); assert d[\"units_inspected\"]==1 and d[\"units_accepted\"]==1, d" <<<"$out"'
+    json_has 'd["units_inspected"] == 1 and d["units_accepted"] == 1'
 as admin report daily --project "$p" --date 2026-11-12 --format json
 check "... and the later day counts the item and its unit, not an acceptance" \
-    eval 'python3 -c "import json,sys; d=json.load(sys.stdin); assert d[\"items_raised\"]==1 and d[\"units_accepted\"]==0 and d[\"items_per_unit\"]==1, d" <<<"$out"'
+    json_has 'd["items_raised"] == 1 and d["units_accepted"] == 0 and d["items_per_unit"] == 1'
 as admin report readiness --project "$p" --building 3栋
 check "report readiness with open items: NOT ready, exit 5" \
     eval '[ "$rc" = 5 ] && grep -q "^NOT ready: 41 blockers" <<<"$out"'
