@@ -445,7 +445,13 @@ static int conn_take_result(pgconn_t *c, PGresult *res) {
             PQclear(res);
             return 1;
         }
+        /* Results come as n prepares, then n describes (a Sync ends them, above); k counts
+         * the ones that ended. A stray result past them names the last statement. */
         size_t n = c->db->nstmts, k = c->setup_step;
+        if (n == 0) {
+            PQclear(res);
+            return 0;
+        }
         const cl_db_stmt_t *s = &c->db->stmts[k < n ? k : k - n < n ? k - n : n - 1];
         if (st == PGRES_FATAL_ERROR) { /* the later statements then come back ABORTED */
             c->prepare_failed = true;
