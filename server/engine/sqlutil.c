@@ -219,6 +219,38 @@ const char *cl_domain_must_be(char *buf, size_t n, const char *field, cl_domain_
     return buf;
 }
 
+/* --------------------------------------------------------- repeated keys */
+
+typedef struct key_ref {
+    const void *elem;
+    size_t pos;
+    cl_key_order_fn order;
+} key_ref_t;
+
+/* By key, then by position, so the earliest of equal keys comes first. */
+static int key_ref_cmp(const void *a, const void *b) {
+    const key_ref_t *x = a, *y = b;
+    int d = x->order(x->elem, y->elem);
+    return d ? d : (x->pos < y->pos ? -1 : x->pos > y->pos);
+}
+
+int cl_each_repeat(const void *const *elems, size_t n, cl_key_order_fn order, cl_repeat_fn repeat,
+                   void *ctx) {
+    key_ref_t *refs = malloc((n ? n : 1) * sizeof *refs);
+    if (!refs) return CL_ENOMEM;
+    for (size_t i = 0; i < n; i++)
+        refs[i] = (key_ref_t){elems[i], i, order};
+    qsort(refs, n, sizeof *refs, key_ref_cmp);
+    for (size_t i = 1, run = 0; i < n; i++) {
+        if (order(refs[run].elem, refs[i].elem) != 0)
+            run = i;
+        else
+            repeat(ctx, refs[i].pos, refs[run].pos);
+    }
+    free(refs);
+    return CL_OK;
+}
+
 /* --------------------------------------------------------- binary parameters */
 
 #define BYTEA_OID 17u /* pg_type.oid of bytea */

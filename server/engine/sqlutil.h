@@ -82,6 +82,15 @@ bool cl_uuid_valid(const char *s);
  * d, into buf; returns buf. For error replies that list the accepted values. */
 const char *cl_domain_must_be(char *buf, size_t n, const char *field, cl_domain_t d);
 
+/* Finds repeated keys in a batch: elems[0..n) are its records in order and order(a, b)
+ * sorts them by key. Calls repeat(ctx, i, first) for every record i whose key an earlier
+ * record first already has (first: the earliest one). CL_OK, or CL_ENOMEM before any
+ * call. O(n log n). */
+typedef int (*cl_key_order_fn)(const void *a, const void *b);
+typedef void (*cl_repeat_fn)(void *ctx, size_t i, size_t first);
+CL_MUSTCHECK int cl_each_repeat(const void *const *elems, size_t n, cl_key_order_fn order,
+                                cl_repeat_fn repeat, void *ctx);
+
 /* --- binary parameters --- */
 
 /* A one-dimensional bytea[] in PostgreSQL's binary array format (what array_recv reads

@@ -296,16 +296,26 @@ static uint32_t item_line(const cl_pb_item_batch_t *m, size_t i) {
     return m->items[i]->line ? m->items[i]->line : (uint32_t)(i + 1);
 }
 
-/* For finding duplicate ids: items sorted by (id, position). */
-typedef struct item_ref {
-    const char *id;
-    size_t pos;
-} item_ref_t;
+/* Item ids compare without case (a UUID may come in either). */
+static int item_id_order(const void *a, const void *b) {
+    return strcasecmp(((const cl_pb_item_t *)a)->item_id, ((const cl_pb_item_t *)b)->item_id);
+}
 
-static int item_ref_cmp(const void *a, const void *b) {
-    const item_ref_t *x = a, *y = b;
-    int d = strcasecmp(x->id, y->id);
-    return d ? d : (x->pos < y->pos ? -1 : x->pos > y->pos);
+/* A batch being checked, for item_repeated. */
+typedef struct items_check {
+    const cl_pb_item_batch_t *m;
+    char *errs;
+    long repeats; /* items that became bad as repeats */
+} items_check_t;
+
+/* Item i repeats the id of item first, which is kept. */
+static void item_repeated(void *ctx, size_t i, size_t first) {
+    items_check_t *x = ctx;
+    char *e = x->errs + i * INSP_ERROR_LEN;
+    if (*e) return;
+    snprintf(e, INSP_ERROR_LEN, "item_id %s is already on line %u", x->m->items[i]->item_id,
+             item_line(x->m, first));
+    x->repeats++;
 }
 
 /* Checks every item into errs (n_items messages of INSP_ERROR_LEN, "" = fine); returns
@@ -316,26 +326,11 @@ static long items_check(const cl_pb_item_batch_t *m, char *errs) {
         item_check(m->items[i], errs + i * INSP_ERROR_LEN, INSP_ERROR_LEN);
         bad += errs[i * INSP_ERROR_LEN] != '\0';
     }
-    item_ref_t *refs = malloc(m->n_items * sizeof *refs);
-    if (!refs) return -1;
-    for (size_t i = 0; i < m->n_items; i++)
-        refs[i] = (item_ref_t){m->items[i]->item_id, i};
-    qsort(refs, m->n_items, sizeof *refs, item_ref_cmp);
-    /* Within a run of equal ids the first item (by position) is kept; every later one is
-     * a duplicate of it. */
-    for (size_t i = 1, first = 0; i < m->n_items; i++) {
-        if (strcasecmp(refs[first].id, refs[i].id)) {
-            first = i;
-            continue;
-        }
-        char *e = errs + refs[i].pos * INSP_ERROR_LEN;
-        if (*e) continue;
-        snprintf(e, INSP_ERROR_LEN, "item_id %s is already on line %u", refs[i].id,
-                 item_line(m, refs[first].pos));
-        bad++;
-    }
-    free(refs);
-    return bad;
+    items_check_t x = {m, errs, 0};
+    if (cl_each_repeat((const void *const *)m->items, m->n_items, item_id_order, item_repeated,
+                       &x) != CL_OK)
+        return -1;
+    return bad + x.repeats;
 }
 
 /* Rejects the batch: applied=false and one RowError per bad item (cl_row_errors_t). */

@@ -661,18 +661,28 @@ typedef struct row_check {
     uint32_t first_line; /* ROW_DUPLICATE: the earlier row's line */
 } row_check_t;
 
-/* For finding duplicates: rows sorted by (building, number, position). */
-typedef struct row_ref {
-    const pb_import_row_t *row;
-    size_t pos;
-} row_ref_t;
+/* Rows compare by (building, number): one unit each. */
+static int row_unit_order(const void *a, const void *b) {
+    const pb_import_row_t *x = a, *y = b;
+    int d = strcmp(x->building, y->building);
+    return d ? d : strcmp(x->number, y->number);
+}
 
-static int row_ref_cmp(const void *a, const void *b) {
-    const row_ref_t *x = a, *y = b;
-    int d = strcmp(x->row->building, y->row->building);
-    if (!d) d = strcmp(x->row->number, y->row->number);
-    if (!d) d = x->pos < y->pos ? -1 : x->pos > y->pos;
-    return d;
+/* A chunk being checked, for row_repeated. */
+typedef struct import_check {
+    const pb_import_chunk_t *m;
+    row_check_t *checks;
+    long repeats; /* rows that became bad as repeats */
+} import_check_t;
+
+/* Row i repeats the unit of row first, which is kept. */
+static void row_repeated(void *ctx, size_t i, size_t first) {
+    import_check_t *x = ctx;
+    row_check_t *ck = &x->checks[i];
+    if (ck->problem != ROW_OK) return;
+    ck->problem = ROW_DUPLICATE;
+    ck->first_line = x->m->rows[first]->line;
+    x->repeats++;
 }
 
 /* Checks every row; returns how many are bad (checks[i] says why), or -1 when out of
@@ -700,27 +710,11 @@ static long import_check(const pb_import_chunk_t *m, row_check_t *checks) {
         checks[i].problem = p;
         bad += p != ROW_OK;
     }
-    row_ref_t *refs = malloc(m->n_rows * sizeof *refs);
-    if (!refs) return -1;
-    for (size_t i = 0; i < m->n_rows; i++)
-        refs[i] = (row_ref_t){m->rows[i], i};
-    qsort(refs, m->n_rows, sizeof *refs, row_ref_cmp);
-    /* Within a run of equal (building, number), the first row (by position) is kept and
-     * every later one is a duplicate of it. */
-    for (size_t i = 1, first = 0; i < m->n_rows; i++) {
-        if (strcmp(refs[first].row->building, refs[i].row->building) ||
-            strcmp(refs[first].row->number, refs[i].row->number)) {
-            first = i;
-            continue;
-        }
-        row_check_t *ck = &checks[refs[i].pos];
-        if (ck->problem != ROW_OK) continue;
-        ck->problem = ROW_DUPLICATE;
-        ck->first_line = refs[first].row->line;
-        bad++;
-    }
-    free(refs);
-    return bad;
+    import_check_t x = {m, checks, 0};
+    if (cl_each_repeat((const void *const *)m->rows, m->n_rows, row_unit_order, row_repeated, &x) !=
+        CL_OK)
+        return -1;
+    return bad + x.repeats;
 }
 
 static void row_message(const pb_import_row_t *r, const row_check_t *ck, char *out, size_t n) {

@@ -228,6 +228,14 @@ check "... and the other chunks were imported (29 more units), not 9-1-17" \
     eval '[ "$rc" = 0 ] && [ "$(data_rows)" = 2030 ] && [ "$(grep -Ec ",9-1-[0-9]{1,2}," <<<"$out")" = 29 ] &&
           [ "$(grep -c ",9-1-17," <<<"$out")" = 0 ]'
 
+printf 'building,unit,floor\n8栋,8-1-1,1\n8栋,8-1-2,1\n8栋,8-1-3,1\n8栋,8-1-2,2\n' >"$work/rep.csv"
+as clerk unit import --project "$p1" "$work/rep.csv"
+check "a unit written twice (lines 3 and 5) is refused on line 5, naming line 3" \
+    eval '[ "$rc" = 1 ] && [ "$(grep -c "8-1-2 of building 8栋 is already on line 3" <<<"$err")" = 1 ]'
+as admin unit list --project "$p1" --format csv
+check "... and nothing of that chunk was imported" \
+    eval '[ "$rc" = 0 ] && [ "$(data_rows)" = 2030 ] && [ "$(grep -Ec ",8-1-[123]," <<<"$out")" = 0 ]'
+
 printf 'building,unit,floor,colour\n1,1,1,red\n' >"$work/cols.csv"
 as clerk unit import --project "$p1" "$work/cols.csv"
 check "an unknown column is an error naming it" \

@@ -359,8 +359,50 @@ static void date_add_months_against_the_oracle(void **state) {
     assert_true(checked > 13000L * 61);
 }
 
+/* ---- repeated keys ------------------------------------------------------------------ */
+
+static int str_order(const void *a, const void *b) {
+    return strcmp(a, b);
+}
+
+typedef struct repeats {
+    size_t n;
+    size_t at[8], first[8];
+} repeats_t;
+
+static void note_repeat(void *ctx, size_t i, size_t first) {
+    repeats_t *r = ctx;
+    assert_true(r->n < 8);
+    r->at[r->n] = i;
+    r->first[r->n++] = first;
+}
+
+/* Every later record with an earlier record's key is reported once, with the earliest. */
+static void test_each_repeat(void **state) {
+    (void)state;
+    const char *const keys[] = {"b", "a", "b", "c", "a", "b", "d"};
+    repeats_t r = {0};
+    assert_int_equal(
+        cl_each_repeat((const void *const *)keys, ARRAY_LEN(keys), str_order, note_repeat, &r),
+        CL_OK);
+    assert_int_equal(r.n, 3);
+    bool seen[ARRAY_LEN(keys)] = {false};
+    for (size_t k = 0; k < r.n; k++) {
+        seen[r.at[k]] = true;
+        if (r.at[k] == 4)
+            assert_int_equal(r.first[k], 1); /* a */
+        else
+            assert_int_equal(r.first[k], 0); /* b at 2 and 5 */
+    }
+    assert_true(seen[2] && seen[4] && seen[5]);
+    r.n = 0;
+    assert_int_equal(cl_each_repeat(NULL, 0, str_order, note_repeat, &r), CL_OK);
+    assert_int_equal(r.n, 0);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_each_repeat),
         cmocka_unit_test(array_text_elements_match_hand_written_literals),
         cmocka_unit_test(array_separates_elements_with_commas),
         cmocka_unit_test(array_int_elements),
