@@ -86,7 +86,9 @@ void cl_call_run(cl_call_t *c, bool writes, const cl_call_stmt_t *stmts, int n, 
     cl_db_batch_run(b, cb, c);
 }
 
-void cl_call_fail_db(cl_call_t *c, const cl_db_result_t *r) {
+/* Answers a failed batch: a unique violation gets the call's conflict sentence when it
+ * has one, anything else the database layer's. */
+static void call_fail_db(cl_call_t *c, const cl_db_result_t *r) {
     /* A serialization failure or deadlock is a conflict that the same request, sent
      * again, can win; a duplicate is not. */
     bool again = !strcmp(r->sqlstate, "40001") || !strcmp(r->sqlstate, "40P01");
@@ -110,7 +112,7 @@ static int own_first(const cl_db_result_t *r) {
 
 const PGresult *cl_call_rows(cl_call_t *c, const cl_db_result_t *r, int i) {
     if (r->status != CL_OK) {
-        cl_call_fail_db(c, r);
+        call_fail_db(c, r);
         return NULL;
     }
     int k = own_first(r) + i;
@@ -124,16 +126,16 @@ const PGresult *cl_call_rows(cl_call_t *c, const cl_db_result_t *r, int i) {
 }
 
 bool cl_call_one_row(cl_call_t *c, const PGresult *res) {
-    int cols = PQnfields(res);
-    if (PQntuples(res) != 1 || cols < 3) {
+    int missing = PQfnumber(res, "missing"), invalid = PQfnumber(res, "invalid");
+    if (PQntuples(res) != 1 || missing < 1 || invalid < 1) {
         cl_req_fail(c->req, CL_EINTERNAL, "unexpected result shape for %s", call_name(c));
         return false;
     }
     if (!cl_sql_isnull(res, 0, 0)) return true;
-    if (!cl_sql_isnull(res, 0, cols - 2))
-        cl_req_fail(c->req, CL_ENOTFOUND, "no such %s", cl_sql_text(res, 0, cols - 2));
-    else if (!cl_sql_isnull(res, 0, cols - 1))
-        cl_req_fail(c->req, CL_EINVAL, "%s", cl_sql_text(res, 0, cols - 1));
+    if (!cl_sql_isnull(res, 0, missing))
+        cl_req_fail(c->req, CL_ENOTFOUND, "no such %s", cl_sql_text(res, 0, missing));
+    else if (!cl_sql_isnull(res, 0, invalid))
+        cl_req_fail(c->req, CL_EINVAL, "%s", cl_sql_text(res, 0, invalid));
     else
         cl_req_fail(c->req, CL_ECONFLICT, "%s", c->lost[0] ? c->lost : "changed meanwhile; retry");
     return false;

@@ -134,18 +134,14 @@ void cl_call_free(cl_call_t *c);
  * or answers the request and frees the call itself (then cb never runs). */
 void cl_call_run(cl_call_t *c, bool writes, const cl_call_stmt_t *stmts, int n, cl_db_cb cb);
 
-/* Answers a failed batch: a unique violation gets the call's conflict sentence when it
- * has one, anything else the database layer's. */
-void cl_call_fail_db(cl_call_t *c, const cl_db_result_t *r);
-
 /* The rows of statement i of the call's batch (set_actor not counted), with the column
  * count its SQL declares; NULL after answering the request (a failed batch, or a result
  * of another shape). Never frees the call. */
 CL_MUSTCHECK const PGresult *cl_call_rows(cl_call_t *c, const cl_db_result_t *r, int i);
 
 /* A write's single row: true when it holds a record (column 0 not NULL). Otherwise
- * answers from its last two columns, `missing` ("no such ...") and `invalid` (a
- * sentence), or with the call's lost sentence, and returns false. Never frees. */
+ * answers from its columns named `missing` ("no such ...") and `invalid` (a sentence),
+ * or with the call's lost sentence, and returns false. Never frees. */
 CL_MUSTCHECK bool cl_call_one_row(cl_call_t *c, const PGresult *res);
 
 /* Sends every row of res whose column 0 is not NULL (NULL: the empty side of a LEFT JOIN)

@@ -25,7 +25,7 @@
 
 #define THROTTLE_USER_FAILURES 5            /* per username per window */
 #define THROTTLE_PEER_FAILURES 20           /* per source address per window */
-#define THROTTLE_WINDOW        "15 minutes" /* as in session.sql */
+#define THROTTLE_WINDOW        "15 minutes" /* auth_login_lookup's $3 */
 
 /* The statements are in session.sql; CL_COL(user_rows, x) reads the user columns that
  * auth_login_lookup and auth_session_resume both begin with. */
@@ -301,7 +301,8 @@ void cl_auth_login(cl_req_t *req) {
         cl_db_batch_add(b, CL_SQL(auth_login_attempt),
                         CL_PARAMS(auth_login_attempt, in->username, j->addr), NULL) != CL_OK ||
         cl_db_batch_add(b, CL_SQL(auth_login_lookup),
-                        CL_PARAMS(auth_login_lookup, in->username, j->addr), NULL) != CL_OK) {
+                        CL_PARAMS(auth_login_lookup, in->username, j->addr, THROTTLE_WINDOW),
+                        NULL) != CL_OK) {
         cl_db_batch_free(b);
         login_job_free(j);
         cl_req_fail(req, CL_ENOMEM, "out of memory");

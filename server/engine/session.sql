@@ -7,15 +7,16 @@
 PREPARE set_actor AS
 SELECT set_config('closeloop.actor', $1, true) AS actor;
 
--- The user named $1 (all NULL when there is none), with the failures of the last 15
--- minutes for that username and for the source address $2 (throttling).
+-- The user named $1 (all NULL when there is none), with the failures within the
+-- throttle window $3 (an interval, THROTTLE_WINDOW in session.c) for that username and
+-- for the source address $2.
 -- @columns-of user_rows
 PREPARE auth_login_lookup AS
 SELECT ur.*,
        (SELECT count(*) FROM login_failures f
-         WHERE f.username = $1 AND f.at > now() - interval '15 minutes') AS user_failures,
+         WHERE f.username = $1 AND f.at > now() - $3::interval) AS user_failures,
        (SELECT count(*) FROM login_failures f
-         WHERE f.peer = $2 AND f.at > now() - interval '15 minutes') AS peer_failures
+         WHERE f.peer = $2 AND f.at > now() - $3::interval) AS peer_failures
   FROM (SELECT 1) AS one (x)
   LEFT JOIN user_rows ur ON ur.username = $1;
 

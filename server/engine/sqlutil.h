@@ -104,7 +104,4 @@ CL_MUSTCHECK int cl_each_repeat(const void *const *elems, size_t n, cl_key_order
 CL_MUSTCHECK char *cl_sqlbin_bytea_array(const uint8_t *const *elems, const size_t *lens, size_t n,
                                          int *len);
 
-/* Lower-case hex of data[0..n) into out (2n + 1 bytes), NUL-terminated; returns out. */
-char *cl_hex_encode(char *out, const uint8_t *data, size_t n);
-
 #endif
