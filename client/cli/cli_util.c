@@ -2,6 +2,7 @@
  * by cloop's subcommands (see cli_util.h). Formerly static in cmd_org.c. */
 #include "cli_util.h"
 
+#include <errno.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -313,4 +314,46 @@ int cli_group_run(const cli_group_t *g, const cli_settings_t *s, int argc, char 
         if (strcmp(g->verbs[i].name, argv[0]) == 0) return g->verbs[i].run(s, argc - 1, argv + 1);
     cli_errorf("%s: unknown verb '%s'; see 'cloop %s --help'", g->name, argv[0], g->name);
     return CLI_EXIT_USAGE;
+}
+
+int cli_each_list_line(const char *path, cli_line_fn fn, void *ctx) {
+    FILE *fp = strcmp(path, "-") == 0 ? stdin : fopen(path, "r");
+    if (!fp) {
+        cli_errorf("cannot open %s: %s", path, strerror(errno));
+        return -1;
+    }
+    char *line = NULL;
+    size_t cap = 0;
+    ssize_t len;
+    unsigned lineno = 0;
+    int bad = 0, verdict = CLI_LINE_OK;
+    while (verdict != CLI_LINE_STOP && (len = getline(&line, &cap, fp)) >= 0) {
+        lineno++;
+        char *p = line;
+        if (lineno == 1 && len >= 3 && memcmp(p, "\xEF\xBB\xBF", 3) == 0) p += 3;
+        while (len > 0 && (line[len - 1] == '\n' || line[len - 1] == '\r'))
+            line[--len] = '\0';
+        if (strlen(p) != (size_t)(len - (p - line))) {
+            cli_errorf("%s:%u: the line contains a NUL byte", path, lineno);
+            bad = 1;
+            continue;
+        }
+        while (*p == ' ' || *p == '\t')
+            p++;
+        if (!*p || *p == '#') continue;
+        if (!cl_utf8_valid(p, strlen(p))) {
+            cli_errorf("%s:%u: not valid UTF-8", path, lineno);
+            bad = 1;
+            continue;
+        }
+        verdict = fn(ctx, path, lineno, p);
+        if (verdict != CLI_LINE_OK) bad = 1;
+    }
+    if (ferror(fp)) {
+        cli_errorf("cannot read %s: %s", path, strerror(errno));
+        bad = 1;
+    }
+    free(line);
+    if (fp != stdin) fclose(fp);
+    return bad ? -1 : 0;
 }

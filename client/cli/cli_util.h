@@ -47,6 +47,18 @@ int cli_uuid_ok(const char *s);
 /* A fresh UUIDv4 idempotency key into key: 0, or -1 after printing why not. */
 int cli_new_key(char key[37]);
 
+/* What a list-file line callback returns: the line was taken, it was bad (the callback
+ * said why; reading goes on, so one run reports every bad line), or stop reading. */
+enum { CLI_LINE_OK = 0, CLI_LINE_BAD = 1, CLI_LINE_STOP = 2 };
+typedef int (*cli_line_fn)(void *ctx, const char *path, unsigned lineno, char *line);
+
+/* Reads a list file (path "-": stdin) a line at a time: drops a UTF-8 BOM, the line end
+ * and leading blanks, skips blank lines and lines starting with '#', and says
+ * "path:N: ..." for a line with a NUL byte or invalid UTF-8. Hands every other line to
+ * fn (NUL-terminated, writable). 0 when every line was taken; -1 when the file could not
+ * be opened, a line was bad or fn stopped. */
+int cli_each_list_line(const char *path, cli_line_fn fn, void *ctx);
+
 /* Prints t in the chosen format on stdout: CLI_EXIT_OK, or CLI_EXIT_FAIL after saying
  * the output could not be written. */
 int cli_print_table(const cli_settings_t *s, const cli_table_t *t);

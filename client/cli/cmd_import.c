@@ -11,6 +11,7 @@
  * Single-threaded; everything is freed before returning. */
 #include <errno.h>
 #include <inttypes.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -96,17 +97,17 @@ const char cmd_unit_import_help[] =
 
 /* ---- chunks ------------------------------------------------------------------------ */
 
-static void free_row(Closeloop__UnitImportRow *r) {
-    char **s[] = {&r->building,   &r->number,      &r->layout,
-                  &r->owner_name, &r->owner_phone, &r->owner_id_number};
-    for (size_t i = 0; i < sizeof s / sizeof s[0]; i++)
-        csv_import_cell_free(s[i]);
-}
+static const size_t row_strings[] = {offsetof(Closeloop__UnitImportRow, building),
+                                     offsetof(Closeloop__UnitImportRow, number),
+                                     offsetof(Closeloop__UnitImportRow, layout),
+                                     offsetof(Closeloop__UnitImportRow, owner_name),
+                                     offsetof(Closeloop__UnitImportRow, owner_phone),
+                                     offsetof(Closeloop__UnitImportRow, owner_id_number)};
 
 static void unit_reset(csv_import_t *base) {
     import_t *im = (import_t *)base;
-    for (size_t i = 0; i < im->nrows; i++)
-        free_row(&im->rows[i]);
+    csv_import_rows_free(im->rows, im->nrows, sizeof *im->rows, row_strings,
+                         sizeof row_strings / sizeof row_strings[0]);
     im->nrows = 0;
 }
 
@@ -117,27 +118,14 @@ static int unit_prepare(csv_import_t *base) {
     return im->rows && im->rowp ? 0 : -1;
 }
 
-static int unit_send(csv_import_t *base, ProtobufCMessage **m, csv_reply_t *out) {
+static int unit_send(csv_import_t *base, ProtobufCMessage **m) {
     import_t *im = (import_t *)base;
     Closeloop__UnitImportChunk req = CLOSELOOP__UNIT_IMPORT_CHUNK__INIT;
     req.project_id = im->project_id;
     req.n_rows = im->nrows;
     req.rows = im->rowp;
-    int rc =
-        cli_session_call(base->ss, CL_MSG_UNIT_IMPORT_REQ, &req.base, CL_MSG_UNIT_IMPORT_RESULT, m);
-    if (rc == CL_OK) {
-        const Closeloop__UnitImportResult *r = (const Closeloop__UnitImportResult *)*m;
-        out->applied = r->applied;
-        out->errors = r->errors;
-        out->n_errors = r->n_errors;
-        if (r->applied) {
-            base->counts[K_INSERTED] += r->inserted;
-            base->counts[K_UPDATED] += r->updated;
-            base->counts[K_UNCHANGED] += r->unchanged;
-            base->counts[K_BUILDINGS] += r->buildings_created;
-        }
-    }
-    return rc;
+    return cli_session_call(base->ss, CL_MSG_UNIT_IMPORT_REQ, &req.base, CL_MSG_UNIT_IMPORT_RESULT,
+                            m);
 }
 
 /* ---- records ----------------------------------------------------------------------- */

@@ -13,11 +13,13 @@
  * returns. */
 #include <errno.h>
 #include <inttypes.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 
+#include "cl_mem.h"
 #include "cli.h"
 #include "cli_util.h"
 #include "cloop.h"
@@ -412,17 +414,15 @@ static const char *const summary_keys[NKEYS] = {"inserted", "unchanged", "dispat
 _Static_assert(NCOLS <= CSV_IMPORT_MAX_COLS && NKEYS <= CSV_IMPORT_MAX_SUMMARY,
                "csv_import.h limits");
 
-static void free_item(Closeloop__Item *it) {
-    char **s[] = {&it->unit,     &it->inspector,   &it->location,
-                  &it->category, &it->description, &it->found_again_of};
-    for (size_t i = 0; i < sizeof s / sizeof s[0]; i++)
-        csv_import_cell_free(s[i]);
-}
+static const size_t item_strings[] = {
+    offsetof(Closeloop__Item, unit),        offsetof(Closeloop__Item, inspector),
+    offsetof(Closeloop__Item, location),    offsetof(Closeloop__Item, category),
+    offsetof(Closeloop__Item, description), offsetof(Closeloop__Item, found_again_of)};
 
 static void item_reset(csv_import_t *base) {
     import_t *im = (import_t *)base;
-    for (size_t i = 0; i < im->nitems; i++)
-        free_item(&im->items[i]);
+    csv_import_rows_free(im->items, im->nitems, sizeof *im->items, item_strings,
+                         sizeof item_strings / sizeof item_strings[0]);
     im->nitems = 0;
 }
 
@@ -434,26 +434,13 @@ static int item_prepare(csv_import_t *base) {
     return im->items && im->itemp && im->ids ? 0 : -1;
 }
 
-static int item_send(csv_import_t *base, ProtobufCMessage **m, csv_reply_t *out) {
+static int item_send(csv_import_t *base, ProtobufCMessage **m) {
     import_t *im = (import_t *)base;
     Closeloop__ItemBatch req = CLOSELOOP__ITEM_BATCH__INIT;
     req.n_items = im->nitems;
     req.items = im->itemp;
-    int rc =
-        cli_session_call(base->ss, CL_MSG_ITEM_RECORD_REQ, &req.base, CL_MSG_ITEM_BATCH_RESULT, m);
-    if (rc == CL_OK) {
-        const Closeloop__ItemBatchResult *r = (const Closeloop__ItemBatchResult *)*m;
-        out->applied = r->applied;
-        out->errors = r->errors;
-        out->n_errors = r->n_errors;
-        if (r->applied) {
-            base->counts[K_INSERTED] += r->inserted;
-            base->counts[K_UNCHANGED] += r->unchanged;
-            base->counts[K_DISPATCHED] += r->dispatched;
-            base->counts[K_MANUAL] += r->manual_dispatch;
-        }
-    }
-    return rc;
+    return cli_session_call(base->ss, CL_MSG_ITEM_RECORD_REQ, &req.base, CL_MSG_ITEM_BATCH_RESULT,
+                            m);
 }
 
 static int on_project_page(void *arg, const ProtobufCMessage *page) {
@@ -804,13 +791,9 @@ static int units_push(units_t *u, const char *s, size_t len) {
         cli_errorf("inspect schedule: more than %d units", CL_LIM_SCHEDULE_UNITS);
         return -1;
     }
-    if (u->n == u->cap) {
-        size_t cap = u->cap ? u->cap * 2 : 64;
-        char **p = realloc(u->v, cap * sizeof *p);
-        if (!p) return -1;
-        u->v = p;
-        u->cap = cap;
-    }
+    char **p = cl_grow(u->v, &u->cap, u->n + 1, sizeof *p, 64);
+    if (!p) return -1;
+    u->v = p;
     if (!(u->v[u->n] = strndup(s, len))) return -1;
     if (!cl_utf8_valid(u->v[u->n], len)) {
         cli_errorf("inspect schedule: unit '%s' is not valid UTF-8", u->v[u->n]);
@@ -821,33 +804,15 @@ static int units_push(units_t *u, const char *s, size_t len) {
     return 0;
 }
 
-/* One unit number per line; blank lines and lines starting with '#' are skipped. */
-static int units_from_file(units_t *u, const char *path) {
-    FILE *fp = strcmp(path, "-") == 0 ? stdin : fopen(path, "r");
-    if (!fp) {
-        cli_errorf("cannot open %s: %s", path, strerror(errno));
-        return -1;
-    }
-    char *line = NULL;
-    size_t cap = 0;
-    ssize_t n;
-    int rc = 0, first = 1;
-    while (rc == 0 && (n = getline(&line, &cap, fp)) >= 0) {
-        char *p = line;
-        size_t len = (size_t)n;
-        if (first && len >= 3 && memcmp(p, "\xEF\xBB\xBF", 3) == 0) p += 3, len -= 3;
-        first = 0;
-        while (len > 0 && (p[len - 1] == '\n' || p[len - 1] == '\r' || p[len - 1] == ' ' ||
-                           p[len - 1] == '\t' || p[len - 1] == ','))
-            len--;
-        while (len > 0 && (*p == ' ' || *p == '\t'))
-            p++, len--;
-        if (len == 0 || *p == '#') continue;
-        rc = units_push(u, p, len);
-    }
-    free(line);
-    if (fp != stdin) fclose(fp);
-    return rc;
+/* A line of a unit file: one unit number; trailing blanks and commas (a one-column
+ * spreadsheet export) are dropped. */
+static int unit_line(void *ctx, const char *path, unsigned lineno, char *p) {
+    (void)path, (void)lineno;
+    size_t len = strlen(p);
+    while (len > 0 && (p[len - 1] == ' ' || p[len - 1] == '\t' || p[len - 1] == ','))
+        len--;
+    if (len == 0) return CLI_LINE_OK;
+    return units_push(ctx, p, len) < 0 ? CLI_LINE_STOP : CLI_LINE_OK;
 }
 
 /* Prints what was scheduled: the server answers a schedule with Ok. */
@@ -885,7 +850,7 @@ static int inspect_schedule(const cli_settings_t *s, int argc, char **argv) {
     }
     for (int i = 0; i < npos; i++)
         if (units_push(&u, pos[i], strlen(pos[i])) < 0) goto out;
-    if (file && units_from_file(&u, file) < 0) goto out;
+    if (file && cli_each_list_line(file, unit_line, &u) < 0) goto out;
     if (u.n == 0) {
         cli_errorf("%s: no units to schedule", w);
         goto out;

@@ -18,6 +18,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "cl_mem.h"
 #include "cli.h"
 #include "cli_util.h"
 #include "cloop.h"
@@ -719,123 +720,93 @@ static int run_pipeline(tctx_t *x) {
     return rc;
 }
 
+/* Where read_ref_file puts the tickets. */
+typedef struct ref_file {
+    int64_t project;
+    job_t *jobs;
+    size_t n, cap;
+} ref_file_t;
+
+/* A line of a ticket file: "REF" or "REF,NOTE". */
+static int ref_line(void *ctx, const char *path, unsigned lineno, char *p) {
+    ref_file_t *x = ctx;
+    char *comma = strchr(p, ',');
+    char *note = NULL;
+    if (comma) {
+        *comma = '\0';
+        char *v = comma + 1;
+        while (*v == ' ' || *v == '\t')
+            v++;
+        if (*v == '"') { /* a CSV-quoted note: "" is one quote */
+            char *o = ++v, *q = v;
+            int closed = 0;
+            while (*q) {
+                if (*q == '"' && q[1] == '"') {
+                    *o++ = '"';
+                    q += 2;
+                } else if (*q == '"') {
+                    closed = 1;
+                    q++;
+                    break;
+                } else {
+                    *o++ = *q++;
+                }
+            }
+            while (*q == ' ' || *q == '\t')
+                q++;
+            *o = '\0';
+            if (!closed || *q) {
+                cli_errorf("%s:%u: badly quoted note (write \"...\" with \"\" for a quote)", path,
+                           lineno);
+                return CLI_LINE_BAD;
+            }
+        } else {
+            size_t vl = strlen(v);
+            while (vl > 0 && (v[vl - 1] == ' ' || v[vl - 1] == '\t'))
+                v[--vl] = '\0';
+        }
+        if (cl_utf8_chars(v) > CL_LIM_NOTE_CHARS) {
+            cli_errorf("%s:%u: the note is longer than %d characters", path, lineno,
+                       CL_LIM_NOTE_CHARS);
+            return CLI_LINE_BAD;
+        }
+        if (*v) note = v;
+    }
+    if (x->n >= MAX_REFS) {
+        cli_errorf("%s: more than %d tickets; split the file", path, MAX_REFS);
+        return CLI_LINE_STOP;
+    }
+    job_t *nj = cl_grow(x->jobs, &x->cap, x->n + 1, sizeof *nj, 64);
+    if (!nj) {
+        cli_errorf("out of memory");
+        return CLI_LINE_STOP;
+    }
+    x->jobs = nj;
+    job_t *j = &x->jobs[x->n];
+    memset(j, 0, sizeof *j);
+    char err[256];
+    if (ref_parse(p, x->project, &j->ref, err, sizeof err) < 0) {
+        cli_errorf("%s:%u: %s", path, lineno, err);
+        return CLI_LINE_BAD;
+    }
+    if (note && !(j->own_note = strdup(note))) {
+        cli_errorf("out of memory");
+        return CLI_LINE_STOP;
+    }
+    j->note = j->own_note;
+    j->line = lineno;
+    x->n++;
+    return CLI_LINE_OK;
+}
+
 /* Reads REFs (and notes) from path ("-": stdin): one per line, "REF" or "REF,NOTE"; blank
  * lines and lines starting with # are skipped. Appends to *jobs. Prints every bad line
  * and returns -1 when there was one. */
 static int read_ref_file(const char *path, int64_t project, job_t **jobs, size_t *n, size_t *cap) {
-    FILE *fp = strcmp(path, "-") == 0 ? stdin : fopen(path, "r");
-    if (!fp) {
-        cli_errorf("cannot open %s: %s", path, strerror(errno));
-        return -1;
-    }
-    char *line = NULL;
-    size_t lcap = 0;
-    ssize_t len;
-    unsigned lineno = 0;
-    int bad = 0;
-    while ((len = getline(&line, &lcap, fp)) >= 0) {
-        lineno++;
-        char *p = line;
-        if (lineno == 1 && len >= 3 && memcmp(p, "\xEF\xBB\xBF", 3) == 0) p += 3;
-        while (len > 0 && (line[len - 1] == '\n' || line[len - 1] == '\r'))
-            line[--len] = '\0';
-        if (strlen(p) != (size_t)(len - (p - line))) {
-            cli_errorf("%s:%u: the line contains a NUL byte", path, lineno);
-            bad = 1;
-            continue;
-        }
-        while (*p == ' ' || *p == '\t')
-            p++;
-        if (!*p || *p == '#') continue;
-        if (!cl_utf8_valid(p, strlen(p))) {
-            cli_errorf("%s:%u: not valid UTF-8", path, lineno);
-            bad = 1;
-            continue;
-        }
-        char *comma = strchr(p, ',');
-        char *note = NULL;
-        if (comma) {
-            *comma = '\0';
-            char *v = comma + 1;
-            while (*v == ' ' || *v == '\t')
-                v++;
-            if (*v == '"') { /* a CSV-quoted note: "" is one quote */
-                char *o = ++v, *q = v;
-                int closed = 0;
-                while (*q) {
-                    if (*q == '"' && q[1] == '"') {
-                        *o++ = '"';
-                        q += 2;
-                    } else if (*q == '"') {
-                        closed = 1;
-                        q++;
-                        break;
-                    } else {
-                        *o++ = *q++;
-                    }
-                }
-                while (*q == ' ' || *q == '\t')
-                    q++;
-                *o = '\0';
-                if (!closed || *q) {
-                    cli_errorf("%s:%u: badly quoted note (write \"...\" with \"\" for a quote)",
-                               path, lineno);
-                    bad = 1;
-                    continue;
-                }
-            } else {
-                size_t vl = strlen(v);
-                while (vl > 0 && (v[vl - 1] == ' ' || v[vl - 1] == '\t'))
-                    v[--vl] = '\0';
-            }
-            if (cl_utf8_chars(v) > CL_LIM_NOTE_CHARS) {
-                cli_errorf("%s:%u: the note is longer than %d characters", path, lineno,
-                           CL_LIM_NOTE_CHARS);
-                bad = 1;
-                continue;
-            }
-            if (*v) note = v;
-        }
-        if (*n >= MAX_REFS) {
-            cli_errorf("%s: more than %d tickets; split the file", path, MAX_REFS);
-            bad = 1;
-            break;
-        }
-        if (*n == *cap) {
-            size_t nc = *cap ? *cap * 2 : 64;
-            job_t *nj = realloc(*jobs, nc * sizeof *nj);
-            if (!nj) {
-                cli_errorf("out of memory");
-                bad = 1;
-                break;
-            }
-            *jobs = nj;
-            *cap = nc;
-        }
-        job_t *j = &(*jobs)[*n];
-        memset(j, 0, sizeof *j);
-        char err[256];
-        if (ref_parse(p, project, &j->ref, err, sizeof err) < 0) {
-            cli_errorf("%s:%u: %s", path, lineno, err);
-            bad = 1;
-            continue;
-        }
-        if (note && !(j->own_note = strdup(note))) {
-            cli_errorf("out of memory");
-            bad = 1;
-            break;
-        }
-        j->note = j->own_note;
-        j->line = lineno;
-        (*n)++;
-    }
-    if (ferror(fp)) {
-        cli_errorf("cannot read %s: %s", path, strerror(errno));
-        bad = 1;
-    }
-    free(line);
-    if (fp != stdin) fclose(fp);
-    return bad ? -1 : 0;
+    ref_file_t x = {.project = project, .jobs = *jobs, .n = *n, .cap = *cap};
+    int rc = cli_each_list_line(path, ref_line, &x);
+    *jobs = x.jobs, *n = x.n, *cap = x.cap;
+    return rc;
 }
 
 static const tverb_def_t V_REPAIRED = {"repaired", CL_TACT_REPAIRED, 1, 0};
@@ -900,17 +871,13 @@ static int run_transition(const cli_settings_t *s, const tverb_def_t *v, int arg
     if (note && !*note) note = NULL;
     int bad = 0;
     for (int i = 0; i < npos; i++) {
-        if (x.njobs == cap) {
-            size_t nc = cap ? cap * 2 : 16;
-            job_t *nj = realloc(x.jobs, nc * sizeof *nj);
-            if (!nj) {
-                cli_errorf("out of memory");
-                rc = CLI_EXIT_FAIL;
-                goto out;
-            }
-            x.jobs = nj;
-            cap = nc;
+        job_t *nj = cl_grow(x.jobs, &cap, x.njobs + 1, sizeof *nj, 16);
+        if (!nj) {
+            cli_errorf("out of memory");
+            rc = CLI_EXIT_FAIL;
+            goto out;
         }
+        x.jobs = nj;
         job_t *j = &x.jobs[x.njobs];
         memset(j, 0, sizeof *j);
         char err[256];

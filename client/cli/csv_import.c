@@ -13,6 +13,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "cl_mem.h"
 #include "cli_util.h"
 
 #define IMPORT_BLOCK      65536u /* bytes read and parsed at a time */
@@ -63,16 +64,12 @@ void csv_import_fatal(csv_import_t *im, const char *fmt, ...) {
 }
 
 void csv_import_row_error(csv_import_t *im, uint32_t line, const char *fmt, ...) {
-    if (im->nerrs == im->errs_cap) {
-        size_t cap = im->errs_cap ? im->errs_cap * 2 : 16;
-        csv_row_err_t *p = realloc(im->errs, cap * sizeof *p);
-        if (!p) {
-            csv_import_fatal(im, "out of memory");
-            return;
-        }
-        im->errs = p;
-        im->errs_cap = cap;
+    csv_row_err_t *p = cl_grow(im->errs, &im->errs_cap, im->nerrs + 1, sizeof *p, 16);
+    if (!p) {
+        csv_import_fatal(im, "out of memory");
+        return;
     }
+    im->errs = p;
     csv_row_err_t *e = &im->errs[im->nerrs++];
     e->line = line;
     va_list ap;
@@ -130,6 +127,12 @@ void csv_import_cell_free(char **s) {
     *s = csv_import_empty;
 }
 
+void csv_import_rows_free(void *rows, size_t n, size_t size, const size_t *offs, size_t noffs) {
+    for (size_t i = 0; i < n; i++)
+        for (size_t k = 0; k < noffs; k++)
+            csv_import_cell_free((char **)((char *)rows + i * size + offs[k]));
+}
+
 /* ---- chunks ------------------------------------------------------------------------ */
 
 static void chunk_reset(csv_import_t *im) {
@@ -167,6 +170,31 @@ static int chunk_error_is_local(int rc) {
     return rc == CL_EINVAL || rc == CL_EBADMSG || rc == CL_ETOOBIG || rc == CL_ECONFLICT;
 }
 
+/* The field called name in chunk reply m, of the type the send callback promises. */
+static const void *reply_field(const ProtobufCMessage *m, const char *name, ProtobufCType type,
+                               const size_t **count) {
+    const ProtobufCFieldDescriptor *f =
+        protobuf_c_message_descriptor_get_field_by_name(m->descriptor, name);
+    CL_ASSERT(f && f->type == type && (count != NULL) == (f->label == PROTOBUF_C_LABEL_REPEATED));
+    if (count) *count = (const size_t *)(const void *)((const char *)m + f->quantifier_offset);
+    return (const char *)m + f->offset;
+}
+
+/* Reads a chunk reply: whether it was applied, and then adds its summary counts. */
+static int chunk_applied(csv_import_t *im, const ProtobufCMessage *m,
+                         Closeloop__RowError *const **errors, size_t *n_errors) {
+    const size_t *n;
+    *errors =
+        *(Closeloop__RowError *const *const *)reply_field(m, "errors", PROTOBUF_C_TYPE_MESSAGE, &n);
+    *n_errors = *n;
+    if (!*(const protobuf_c_boolean *)reply_field(m, "applied", PROTOBUF_C_TYPE_BOOL, NULL))
+        return 0;
+    for (size_t k = 0; k < im->spec->nsummary; k++)
+        im->counts[k] += *(const uint32_t *)reply_field(m, im->spec->summary_keys[k],
+                                                        PROTOBUF_C_TYPE_UINT32, NULL);
+    return 1;
+}
+
 /* Sends the chunk (or rejects it here when the client found errors) and resets it. */
 static void chunk_flush(csv_import_t *im) {
     if (im->in_chunk == 0 || im->stop) return;
@@ -177,12 +205,12 @@ static void chunk_flush(csv_import_t *im) {
         return;
     }
     ProtobufCMessage *m = NULL;
-    csv_reply_t r = {0, NULL, 0};
-    int rc = im->spec->send(im, &m, &r);
+    int rc = im->spec->send(im, &m);
+    Closeloop__RowError *const *errors;
+    size_t n_errors;
     if (rc == CL_OK) {
-        if (!r.applied)
-            report_rejected(im, r.errors, r.n_errors,
-                            r.n_errors ? NULL : "the server gave no reason");
+        if (!chunk_applied(im, m, &errors, &n_errors))
+            report_rejected(im, errors, n_errors, n_errors ? NULL : "the server gave no reason");
     } else if (chunk_error_is_local(rc)) {
         char why[600];
         snprintf(why, sizeof why, "%s%s", im->ss ? cl_client_error(im->ss->c) : cl_strerror(rc),

@@ -33,13 +33,6 @@
 
 typedef struct csv_import csv_import_t;
 
-/* What the send callback learned from the server when the call succeeded. */
-typedef struct csv_reply {
-    int applied;                        /* the chunk was applied whole */
-    Closeloop__RowError *const *errors; /* when not applied: why, per row (into *reply) */
-    size_t n_errors;
-} csv_reply_t;
-
 typedef struct csv_import_spec {
     const char *label;        /* progress line prefix: "import", "inspect import" */
     const char *done_word;    /* "imported", "recorded": what rejected rows were not */
@@ -58,10 +51,11 @@ typedef struct csv_import_spec {
     /* Validates the current record (line: where it starts; field count, UTF-8 and
      * empty cells already checked) and appends it to the chunk when csv_import_row_ok. */
     void (*row)(csv_import_t *im, uint32_t line);
-    /* Sends the chunk's rows: the CL_* code of the call; on CL_OK, *out says whether it
-     * was applied (then the importer has added its result to im->counts) or why not.
-     * *reply is freed by the caller. */
-    int (*send)(csv_import_t *im, ProtobufCMessage **reply, csv_reply_t *out);
+    /* Sends the chunk's rows: the CL_* code of the call, and on CL_OK the reply, which the
+     * caller reads by field name and frees. Every chunk reply has `bool applied` (the
+     * chunk was applied whole), `repeated RowError errors` (why not, per row) and a
+     * uint32 count named like each of summary_keys, added to im->counts when applied. */
+    int (*send)(csv_import_t *im, ProtobufCMessage **reply);
     /* Frees the rows of the chunk and empties it. */
     void (*reset)(csv_import_t *im);
 } csv_import_spec_t;
@@ -151,5 +145,9 @@ char *csv_import_cell_dup(const csv_import_t *im, int c);
 
 /* Frees *s unless it is csv_import_empty, and sets it to csv_import_empty. */
 void csv_import_cell_free(char **s);
+
+/* csv_import_cell_free on the char * fields at offsets offs[0..noffs) of each of the n
+ * records of size bytes at rows: what a spec's reset does with its chunk's rows. */
+void csv_import_rows_free(void *rows, size_t n, size_t size, const size_t *offs, size_t noffs);
 
 #endif

@@ -7,6 +7,7 @@
  * CSS, no scripts, no external resources) and is laid out for A4 with @page rules: the table's
  * header row repeats on every printed page and a row is never split across two. */
 #include "output.h"
+#include "cl_mem.h"
 
 #include <errno.h>
 #include <stdint.h>
@@ -83,13 +84,11 @@ void cli_table_hide_header(cli_table_t *t) {
 }
 
 int cli_table_add(cli_table_t *t, const char *const *cells) {
-    if (t->nrows == t->cap) {
-        size_t cap = t->cap ? t->cap * 2 : 16;
-        char **p = realloc(t->cells, cap * (t->ncols ? t->ncols : 1) * sizeof *p);
-        if (!p) return CL_ENOMEM;
-        t->cells = p;
-        t->cap = cap;
-    }
+    /* cap counts rows; the array holds cap * ncols cells */
+    size_t row_bytes = (t->ncols ? t->ncols : 1) * sizeof *t->cells;
+    char **p = cl_grow(t->cells, &t->cap, t->nrows + 1, row_bytes, 16);
+    if (!p) return CL_ENOMEM;
+    t->cells = p;
     char **row = t->cells + t->nrows * t->ncols;
     for (size_t i = 0; i < t->ncols; i++) {
         row[i] = strdup(cells[i] ? cells[i] : "");

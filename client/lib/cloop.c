@@ -28,6 +28,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "cl_mem.h"
 #include "frame.h"
 #include "tls.h"
 
@@ -213,15 +214,9 @@ static int collect(cl_client_t *c) {
                 c->out_len -= c->out_off;
                 c->out_off = 0;
             }
-            if (c->out_cap - c->out_len < n) {
-                size_t cap = c->out_cap ? c->out_cap : 16384;
-                while (cap - c->out_len < n)
-                    cap *= 2;
-                uint8_t *p = realloc(c->out, cap);
-                if (!p) return broken(c, set_err(c, CL_ENOMEM, "out of memory"));
-                c->out = p;
-                c->out_cap = cap;
-            }
+            uint8_t *p = cl_grow(c->out, &c->out_cap, c->out_len + n, 1, 16384);
+            if (!p) return broken(c, set_err(c, CL_ENOMEM, "out of memory"));
+            c->out = p;
         }
         size_t got = cl_tls_drain(c->tls, c->out + c->out_len, n);
         if (got == 0) break;

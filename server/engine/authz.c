@@ -81,38 +81,10 @@ _Static_assert((int)CL_ROLE_HQ_ADMIN == (int)CLOSELOOP__ROLE__ROLE_HQ_ADMIN &&
                    (int)CL_ROLE_PROPERTY == (int)CLOSELOOP__ROLE__ROLE_PROPERTY,
                "cl_role_t equals Role");
 
-/* Stable: these names appear in logs and audit records. */
 static const char *const op_names[] = {
-    [CL_OP_PUBLIC] = "public",
-    [CL_OP_SESSION] = "session",
-    [CL_OP_COMPANY_CREATE] = "company_create",
-    [CL_OP_COMPANY_LIST] = "company_list",
-    [CL_OP_PROJECT_CREATE] = "project_create",
-    [CL_OP_PROJECT_LIST] = "project_list",
-    [CL_OP_BUILDING_CREATE] = "building_create",
-    [CL_OP_BUILDING_LIST] = "building_list",
-    [CL_OP_UNIT_CREATE] = "unit_create",
-    [CL_OP_UNIT_LIST] = "unit_list",
-    [CL_OP_UNIT_IMPORT] = "unit_import",
-    [CL_OP_CONTRACTOR_CREATE] = "contractor_create",
-    [CL_OP_CONTRACTOR_LIST] = "contractor_list",
-    [CL_OP_USER_CREATE] = "user_create",
-    [CL_OP_USER_LIST] = "user_list",
-    [CL_OP_TRADE_ASSIGN] = "trade_assign",
-    [CL_OP_TRADE_LIST] = "trade_list",
-    [CL_OP_ROUND_CREATE] = "round_create",
-    [CL_OP_ROUND_LIST] = "round_list",
-    [CL_OP_ITEM_RECORD] = "item_record",
-    [CL_OP_HANDOVER_RECORD] = "handover_record",
-    [CL_OP_TICKET_READ] = "ticket_read",
-    [CL_OP_TICKET_TRANSITION] = "ticket_transition",
-    [CL_OP_TICKET_REPAIR] = "ticket_repair",
-    [CL_OP_TICKET_VERIFY] = "ticket_verify",
-    [CL_OP_TICKET_RETURN] = "ticket_return",
-    [CL_OP_TICKET_DECIDE] = "ticket_decide",
-    [CL_OP_DEADLINE_SET] = "deadline_set",
-    [CL_OP_DEADLINE_LIST] = "deadline_list",
-    [CL_OP_REPORT] = "report",
+#define CL_OP_NAME(upper, lower) [CL_OP_##upper] = #lower,
+    CL_OPS(CL_OP_NAME)
+#undef CL_OP_NAME
 };
 _Static_assert(ARRAY_LEN(op_names) == CL_OP__COUNT, "a new op needs a name");
 

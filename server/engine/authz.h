@@ -24,38 +24,45 @@ typedef enum cl_role {
     CL_ROLE__COUNT
 } cl_role_t;
 
+/* Every operation, once: X(ENUM_SUFFIX, stable_name). The names appear in logs and audit
+ * records, so they never change; the enum and the name table are generated from here. */
+#define CL_OPS(X)                                                                                  \
+    X(PUBLIC, public)   /* ping, server info, login, session resume: no session needed */          \
+    X(SESSION, session) /* whoami, logout: any logged-in user */                                   \
+    X(COMPANY_CREATE, company_create)                                                              \
+    X(COMPANY_LIST, company_list)                                                                  \
+    X(PROJECT_CREATE, project_create)                                                              \
+    X(PROJECT_LIST, project_list)                                                                  \
+    X(BUILDING_CREATE, building_create)                                                            \
+    X(BUILDING_LIST, building_list)                                                                \
+    X(UNIT_CREATE, unit_create)                                                                    \
+    X(UNIT_LIST, unit_list)                                                                        \
+    X(UNIT_IMPORT, unit_import)                                                                    \
+    X(CONTRACTOR_CREATE, contractor_create)                                                        \
+    X(CONTRACTOR_LIST, contractor_list)                                                            \
+    X(USER_CREATE, user_create)                                                                    \
+    X(USER_LIST, user_list)                                                                        \
+    X(TRADE_ASSIGN, trade_assign)                                                                  \
+    X(TRADE_LIST, trade_list)                                                                      \
+    X(ROUND_CREATE, round_create) /* inspection rounds of a project */                             \
+    X(ROUND_LIST, round_list)                                                                      \
+    X(ITEM_RECORD, item_record)         /* enter inspection items (one or a day's import) */       \
+    X(HANDOVER_RECORD, handover_record) /* enter a unit's handover acceptance form, schedule */    \
+    X(TICKET_READ, ticket_read)         /* ticket history, the morning lists */                    \
+    X(TICKET_TRANSITION, ticket_transition) /* any ticket action; each action checks its op */     \
+    X(TICKET_REPAIR, ticket_repair)         /* report a repair */                                  \
+    X(TICKET_VERIFY, ticket_verify)         /* pass or fail a verification */                      \
+    X(TICKET_RETURN, ticket_return) /* return a ticket that is not the contractor's trade */       \
+    X(TICKET_DECIDE, ticket_decide) /* manual dispatch, reassign, decide not to fix */             \
+    X(DEADLINE_SET, deadline_set)   /* repair deadline presets */                                  \
+    X(DEADLINE_LIST, deadline_list)                                                                \
+    X(REPORT, report) /* daily handover report, key-handover readiness */
+
 typedef enum cl_op {
-    CL_OP_PUBLIC = 0, /* ping, server info, login, session resume: no session needed */
-    CL_OP_SESSION,    /* whoami, logout: any logged-in user */
-    CL_OP_COMPANY_CREATE,
-    CL_OP_COMPANY_LIST,
-    CL_OP_PROJECT_CREATE,
-    CL_OP_PROJECT_LIST,
-    CL_OP_BUILDING_CREATE,
-    CL_OP_BUILDING_LIST,
-    CL_OP_UNIT_CREATE,
-    CL_OP_UNIT_LIST,
-    CL_OP_UNIT_IMPORT,
-    CL_OP_CONTRACTOR_CREATE,
-    CL_OP_CONTRACTOR_LIST,
-    CL_OP_USER_CREATE,
-    CL_OP_USER_LIST,
-    CL_OP_TRADE_ASSIGN,
-    CL_OP_TRADE_LIST,
-    CL_OP_ROUND_CREATE, /* inspection rounds of a project */
-    CL_OP_ROUND_LIST,
-    CL_OP_ITEM_RECORD,       /* enter inspection items (one or a day's import) */
-    CL_OP_HANDOVER_RECORD,   /* enter a unit's handover acceptance form, schedule */
-    CL_OP_TICKET_READ,       /* ticket history, the morning lists */
-    CL_OP_TICKET_TRANSITION, /* any ticket action; the handler checks the action's op */
-    CL_OP_TICKET_REPAIR,     /* report a repair */
-    CL_OP_TICKET_VERIFY,     /* pass or fail a verification */
-    CL_OP_TICKET_RETURN,     /* return a ticket that is not the contractor's trade */
-    CL_OP_TICKET_DECIDE,     /* manual dispatch, reassign, decide not to fix */
-    CL_OP_DEADLINE_SET,      /* repair deadline presets */
-    CL_OP_DEADLINE_LIST,
-    CL_OP_REPORT, /* daily handover report, key-handover readiness */
-    CL_OP__COUNT
+#define CL_OP_ENUM(upper, lower) CL_OP_##upper,
+    CL_OPS(CL_OP_ENUM)
+#undef CL_OP_ENUM
+        CL_OP__COUNT
 } cl_op_t;
 
 /* The data a role sees under an operation. */

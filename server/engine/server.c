@@ -26,6 +26,7 @@
 #include <string.h>
 
 #include "authz.h"
+#include "cl_mem.h"
 #include "dispatch.h"
 #include "frame.h"
 #include "log.h"
@@ -220,15 +221,9 @@ static int conn_queue_frame(cl_conn_t *c, uint8_t flags, uint32_t req_id, uint16
     size_t body = msg ? protobuf_c_message_get_packed_size(msg) : 0;
     if (body > c->srv->cfg->max_frame) return CL_ETOOBIG;
     size_t need = c->out_len + CL_FRAME_HDR_LEN + body;
-    if (need > c->out_cap) {
-        size_t cap = c->out_cap ? c->out_cap : 4096;
-        while (cap < need)
-            cap *= 2;
-        uint8_t *p = realloc(c->out, cap);
-        if (!p) return CL_ENOMEM;
-        c->out = p;
-        c->out_cap = cap;
-    }
+    uint8_t *out = cl_grow(c->out, &c->out_cap, need, 1, 4096);
+    if (!out) return CL_ENOMEM;
+    c->out = out;
     cl_frame_hdr_t h = {.flags = flags, .req_id = req_id, .type = type, .len = (uint32_t)body};
     cl_frame_hdr_encode(&h, c->out + c->out_len);
     if (msg) protobuf_c_message_pack(msg, c->out + c->out_len + CL_FRAME_HDR_LEN);

@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "cl_mem.h"
 #include "domain.h"
 
 const char *cl_sql_text(const PGresult *res, int row, int col) {
@@ -31,18 +32,12 @@ void cl_sql_meta(Closeloop__Meta *m, const PGresult *res, int row) {
 
 void cl_sqlbuf_put(cl_sqlbuf_t *b, const char *s, size_t n) {
     if (b->failed) return;
-    if (b->len + n + 1 > b->cap) {
-        size_t cap = b->cap ? b->cap : 256;
-        while (cap < b->len + n + 1)
-            cap *= 2;
-        char *p = realloc(b->p, cap);
-        if (!p) {
-            b->failed = true;
-            return;
-        }
-        b->p = p;
-        b->cap = cap;
+    char *p = cl_grow(b->p, &b->cap, b->len + n + 1, 1, 256);
+    if (!p) {
+        b->failed = true;
+        return;
     }
+    b->p = p;
     memcpy(b->p + b->len, s, n);
     b->len += n;
     b->p[b->len] = '\0';

@@ -5,8 +5,8 @@
 --
 -- Every statement takes the session scope first: $1 role, $2 company, $3 contractor,
 -- $4 the user's projects. A contractor sees only the tickets assigned to it now; every
--- other role the tickets of the projects in its scope (cl_visible_project), so a ticket
--- out of scope reads exactly like a missing one. Tickets carry no owner data at all.
+-- other role the tickets of the projects in its scope (cl_visible_ticket, migration
+-- 007), so a ticket out of scope reads exactly like a missing one. Tickets carry no owner data at all.
 
 -- A transition: $5 the ticket's uuid (NULL: by number), $6 project, $7 number, $8
 -- action, $9 the state it leads to, $10 the states it applies to (text[]), $11 the
@@ -20,9 +20,8 @@
 PREPARE ticket_transition AS
 WITH old AS (SELECT t.id, t.number, t.state, t.version, t.contractor_id FROM tickets t
               WHERE (t.id = $5::uuid OR (t.project_id = $6::bigint AND t.number = $7::int))
-                AND (CASE WHEN $1::text = 'contractor' THEN t.contractor_id = $3::bigint
-                          ELSE cl_visible_project(t.project_id, $1::text, $2::bigint,
-                                                  $3::bigint, $4::bigint[]) END)
+                AND cl_visible_ticket(t.project_id, t.contractor_id, $1::text, $2::bigint,
+                                      $3::bigint, $4::bigint[])
                 FOR UPDATE OF t),
      kon AS (SELECT k.id FROM contractors k WHERE k.id = $13::bigint),
      upd AS (UPDATE tickets t
@@ -68,9 +67,8 @@ SELECT tr.*, i.inspector AS inspector,
        coalesce(to_char(i.inspected_on, 'YYYY-MM-DD'), '') AS inspected_on
   FROM ticket_rows tr JOIN inspection_items i ON i.id = tr.key_id
  WHERE (tr.key_id = $5::uuid OR (tr.project_id = $6::bigint AND tr.number = $7::int))
-   AND (CASE WHEN $1::text = 'contractor' THEN tr.key_contractor_id = $3::bigint
-             ELSE cl_visible_project(tr.project_id, $1::text, $2::bigint, $3::bigint,
-                                     $4::bigint[]) END);
+   AND cl_visible_ticket(tr.project_id, tr.key_contractor_id, $1::text, $2::bigint, $3::bigint,
+                         $4::bigint[]);
 
 PREPARE ticket_show_events AS
 SELECT e.id AS id, (extract(epoch FROM e.at) * 1000)::bigint AS at_ms, e.actor AS actor,
@@ -80,9 +78,8 @@ SELECT e.id AS id, (extract(epoch FROM e.at) * 1000)::bigint AS at_ms, e.actor A
   FROM tickets t JOIN ticket_events e ON e.ticket_id = t.id
   LEFT JOIN contractors k ON k.id = e.contractor_id
  WHERE (t.id = $5::uuid OR (t.project_id = $6::bigint AND t.number = $7::int))
-   AND (CASE WHEN $1::text = 'contractor' THEN t.contractor_id = $3::bigint
-             ELSE cl_visible_project(t.project_id, $1::text, $2::bigint, $3::bigint,
-                                     $4::bigint[]) END)
+   AND cl_visible_ticket(t.project_id, t.contractor_id, $1::text, $2::bigint, $3::bigint,
+                         $4::bigint[])
  ORDER BY e.id;
 
 -- @binary-result
@@ -90,9 +87,8 @@ PREPARE ticket_show_photos AS
 SELECT ph.sha256 AS sha256
   FROM tickets t JOIN item_photos ph ON ph.item_id = t.id
  WHERE (t.id = $5::uuid OR (t.project_id = $6::bigint AND t.number = $7::int))
-   AND (CASE WHEN $1::text = 'contractor' THEN t.contractor_id = $3::bigint
-             ELSE cl_visible_project(t.project_id, $1::text, $2::bigint, $3::bigint,
-                                     $4::bigint[]) END)
+   AND cl_visible_ticket(t.project_id, t.contractor_id, $1::text, $2::bigint, $3::bigint,
+                         $4::bigint[])
  ORDER BY ph.sha256;
 
 -- Whether the contractor $5 exists, and whether the project filter $6 (0: all) names a

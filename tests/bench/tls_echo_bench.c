@@ -24,6 +24,7 @@
 
 #include <arpa/inet.h>
 
+#include "cl_mem.h"
 #include "frame.h"
 #include "msg.h"
 #include "tls.h"
@@ -48,15 +49,9 @@ static void on_signal(int sig) {
 static int echo_frame(void *ctx, const cl_frame_hdr_t *hdr, const uint8_t *payload) {
     struct echo_conn *c = ctx;
     size_t need = c->out_len + CL_FRAME_HDR_LEN + hdr->len;
-    if (need > c->out_cap) {
-        size_t cap = c->out_cap ? c->out_cap * 2 : 65536;
-        while (cap < need)
-            cap *= 2;
-        uint8_t *p = realloc(c->out, cap);
-        if (!p) return CL_ENOMEM;
-        c->out = p;
-        c->out_cap = cap;
-    }
+    uint8_t *out = cl_grow(c->out, &c->out_cap, need, 1, 65536);
+    if (!out) return CL_ENOMEM;
+    c->out = out;
     cl_frame_hdr_t h = {
         .flags = CL_FRAME_FLAG_LAST, .req_id = hdr->req_id, .type = CL_MSG_PONG, .len = hdr->len};
     cl_frame_hdr_encode(&h, c->out + c->out_len);

@@ -6,6 +6,7 @@
  * row here fails the test. Each entry is checked against cl_authz_scope and against
  * cl_authz_check logged in and not. Then: policy invariants that must survive any edit
  * of the table, owner-data visibility per role, role and op names, out-of-range input. */
+#include <ctype.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -447,51 +448,35 @@ static void test_role_names(void **state) {
     assert_int_equal(cl_role_parse(NULL), CL_ROLE_NONE);
 }
 
+/* Each name is its enum's suffix in lower case, so a pairing slip in CL_OPS fails here; a
+ * few names are pinned because logs and audit records are searched by them. */
 static void test_op_names(void **state) {
     (void)state;
-    static const char *const want[] = {
-        [CL_OP_PUBLIC] = "public",
-        [CL_OP_SESSION] = "session",
-        [CL_OP_COMPANY_CREATE] = "company_create",
-        [CL_OP_COMPANY_LIST] = "company_list",
-        [CL_OP_PROJECT_CREATE] = "project_create",
-        [CL_OP_PROJECT_LIST] = "project_list",
-        [CL_OP_BUILDING_CREATE] = "building_create",
-        [CL_OP_BUILDING_LIST] = "building_list",
-        [CL_OP_UNIT_CREATE] = "unit_create",
-        [CL_OP_UNIT_LIST] = "unit_list",
-        [CL_OP_UNIT_IMPORT] = "unit_import",
-        [CL_OP_CONTRACTOR_CREATE] = "contractor_create",
-        [CL_OP_CONTRACTOR_LIST] = "contractor_list",
-        [CL_OP_USER_CREATE] = "user_create",
-        [CL_OP_USER_LIST] = "user_list",
-        [CL_OP_TRADE_ASSIGN] = "trade_assign",
-        [CL_OP_TRADE_LIST] = "trade_list",
-        [CL_OP_ROUND_CREATE] = "round_create",
-        [CL_OP_ROUND_LIST] = "round_list",
-        [CL_OP_ITEM_RECORD] = "item_record",
-        [CL_OP_HANDOVER_RECORD] = "handover_record",
-        [CL_OP_TICKET_READ] = "ticket_read",
-        [CL_OP_TICKET_TRANSITION] = "ticket_transition",
-        [CL_OP_TICKET_REPAIR] = "ticket_repair",
-        [CL_OP_TICKET_VERIFY] = "ticket_verify",
-        [CL_OP_TICKET_RETURN] = "ticket_return",
-        [CL_OP_TICKET_DECIDE] = "ticket_decide",
-        [CL_OP_DEADLINE_SET] = "deadline_set",
-        [CL_OP_DEADLINE_LIST] = "deadline_list",
-        [CL_OP_REPORT] = "report",
+    static const char *const upper[] = {
+#define OP_UPPER(u, l) [CL_OP_##u] = #u,
+        CL_OPS(OP_UPPER)
+#undef OP_UPPER
     };
-    assert_int_equal(ARRAY_LEN(want), CL_OP__COUNT);
+    assert_int_equal(ARRAY_LEN(upper), CL_OP__COUNT);
     for (int o = 0; o < CL_OP__COUNT; o++) {
         const char *name = cl_op_name(o);
         assert_non_null(name);
-        assert_string_equal(name, want[o]);
-        /* snake_case, and unique */
-        assert_true(name[0] >= 'a' && name[0] <= 'z');
+        char want[64];
+        size_t k = 0;
+        for (; upper[o][k] && k + 1 < sizeof want; k++)
+            want[k] = (char)tolower((unsigned char)upper[o][k]);
+        want[k] = '\0';
+        assert_string_equal(name, want);
         assert_int_equal(strspn(name, "abcdefghijklmnopqrstuvwxyz_"), strlen(name));
         for (int p = 0; p < o; p++)
             assert_string_not_equal(name, cl_op_name(p));
     }
+    assert_string_equal(cl_op_name(CL_OP_PUBLIC), "public");
+    assert_string_equal(cl_op_name(CL_OP_ITEM_RECORD), "item_record");
+    assert_string_equal(cl_op_name(CL_OP_TICKET_VERIFY), "ticket_verify");
+    assert_string_equal(cl_op_name(CL_OP_REPORT), "report");
+    assert_null(cl_op_name(CL_OP__COUNT));
+    assert_null(cl_op_name((cl_op_t)-1));
 }
 
 int main(void) {

@@ -33,7 +33,8 @@ enum { C_NAME, C_QTY, C_NOTE, NCOLS };
 static const char *const col_names[NCOLS] = {"name", "qty", "note"};
 static const int col_required[NCOLS] = {1, 1, 0};
 static const int col_nonempty[NCOLS] = {1, 0, 0};
-static const char *const summary_keys[] = {"loaded"};
+/* A field of the reply (UnitImportResult), as every importer's summary keys are. */
+static const char *const summary_keys[] = {"inserted"};
 
 #define MAX_SENT 64
 
@@ -51,8 +52,6 @@ typedef struct timport {
     size_t chunk_rows_sent[MAX_SENT]; /* rows of each chunk sent */
     size_t nchunks_sent;
     uint32_t reject_line; /* the "server" rejects the chunk holding this line (0: none) */
-    Closeloop__RowError rej;
-    Closeloop__RowError *rejp[1];
 } timport_t;
 
 static int t_prepare(csv_import_t *base) {
@@ -86,18 +85,32 @@ static void t_row(csv_import_t *base, uint32_t line) {
     assert_true(r->name && r->qty && r->note);
 }
 
-static int t_send(csv_import_t *base, ProtobufCMessage **reply, csv_reply_t *out) {
+/* A chunk reply as the network would hand it over: packed, then unpacked, so the
+ * importer reads and frees it exactly as it does a server's. */
+static ProtobufCMessage *t_reply(int applied, uint32_t inserted, Closeloop__RowError *rej) {
+    Closeloop__UnitImportResult r = CLOSELOOP__UNIT_IMPORT_RESULT__INIT;
+    r.applied = applied;
+    r.inserted = inserted;
+    r.updated = 1000; /* not a summary key: must not be counted */
+    r.n_errors = rej ? 1 : 0;
+    r.errors = rej ? &rej : NULL;
+    uint8_t buf[512];
+    size_t len = closeloop__unit_import_result__pack(&r, buf);
+    assert_true(len <= sizeof buf);
+    ProtobufCMessage *m =
+        protobuf_c_message_unpack(&closeloop__unit_import_result__descriptor, NULL, len, buf);
+    assert_non_null(m);
+    return m;
+}
+
+static int t_send(csv_import_t *base, ProtobufCMessage **reply) {
     timport_t *t = (timport_t *)base;
-    *reply = NULL;
     for (size_t i = 0; i < t->nrows; i++) {
         if (t->rows[i].line != t->reject_line) continue;
-        closeloop__row_error__init(&t->rej);
-        t->rej.line = t->reject_line;
-        t->rej.message = "no such thing on the server";
-        t->rejp[0] = &t->rej;
-        out->applied = 0;
-        out->errors = t->rejp;
-        out->n_errors = 1;
+        Closeloop__RowError rej = CLOSELOOP__ROW_ERROR__INIT;
+        rej.line = t->reject_line;
+        rej.message = "no such thing on the server";
+        *reply = t_reply(0, 0, &rej);
         return CL_OK;
     }
     assert_true(t->nchunks_sent < MAX_SENT && t->nsent + t->nrows <= MAX_SENT);
@@ -109,8 +122,7 @@ static int t_send(csv_import_t *base, ProtobufCMessage **reply, csv_reply_t *out
         r->note = strdup(t->rows[i].note);
         r->line = t->rows[i].line;
     }
-    base->counts[0] += t->nrows;
-    out->applied = 1;
+    *reply = t_reply(1, (uint32_t)t->nrows, NULL);
     return CL_OK;
 }
 
@@ -247,7 +259,7 @@ static void test_bom_crlf(void **state) {
     result_t r;
     RUN(&t, "\xEF\xBB\xBFname,qty,note\r\nbolt,12,grey\r\nnut,7,\r\n", 500, 0, &r);
     expect_run(&t, &r, CLI_EXIT_OK, 2, "",
-               "file,rows_read,loaded,rejected_chunks,rejected_rows,chunks\n"
+               "file,rows_read,inserted,rejected_chunks,rejected_rows,chunks\n"
                "t.csv,2,2,0,0,1\n");
     expect_row(&t, 0, "bolt", "12", "grey", 2);
     expect_row(&t, 1, "nut", "7", "", 3);
@@ -322,7 +334,7 @@ static void test_bad_row(void **state) {
                "t.csv:4: bad qty 'x1'\n"
                "cloop: t.csv: 1 of 1 chunks (3 rows) were rejected; fix the lines listed above "
                "and import the file again\n",
-               "file,rows_read,loaded,rejected_chunks,rejected_rows,chunks\n"
+               "file,rows_read,inserted,rejected_chunks,rejected_rows,chunks\n"
                "t.csv,3,0,1,3,1\n");
     assert_int_equal(t.nchunks_sent, 0);
     assert_int_equal(lines_starting(r.err, "t.csv:"), 1);
@@ -353,7 +365,7 @@ static void test_chunking(void **state) {
                "t.csv:6: bad qty 'bad'\n"
                "cloop: t.csv: 1 of 3 chunks (3 rows) were rejected; fix the lines listed above "
                "and import the file again\n",
-               "file,rows_read,loaded,rejected_chunks,rejected_rows,chunks\n"
+               "file,rows_read,inserted,rejected_chunks,rejected_rows,chunks\n"
                "t.csv,7,4,1,3,3\n");
     assert_int_equal(t.nchunks_sent, 2);
     assert_int_equal(t.chunk_rows_sent[0], 3);
