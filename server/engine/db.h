@@ -52,6 +52,14 @@ typedef struct cl_db_stmt {
     int binary_result;       /* 1: every result column comes back in binary */
 } cl_db_stmt_t;
 
+/* An SQL function an area defines for its statements (sqlgen.py, "Functions"): run as it
+ * is (CREATE OR REPLACE) at every start, after the migrations. */
+typedef struct cl_db_function {
+    const char *name;  /* "cl_ticket_raise" */
+    const char *where; /* "raise.sql:20" */
+    const char *sql;   /* the whole CREATE OR REPLACE FUNCTION */
+} cl_db_function_t;
+
 typedef struct cl_db_opts {
     const char *conninfo;          /* libpq connection string */
     unsigned pool_size;            /* connections */

@@ -8,6 +8,7 @@
 
 #include <libpq-fe.h>
 
+#include "cl_sql.h"
 #include "log.h"
 
 #define MIGRATION_LOCK_ID 7443001 /* pg_advisory_lock key owned by closeloop migrations */
@@ -101,7 +102,16 @@ int cl_migrate(const char *conninfo, int *applied, char *err, size_t errlen) {
             cl_log_info("migration_applied", "name=%s", m->name);
         }
     }
-    PQfinish(pg); /* ends the session, releasing the advisory lock */
+    /* The areas' functions, as this build has them, in one transaction (still under the
+     * lock): every start brings them in line with the statements that call them. */
+    if (rc == CL_OK) rc = run(pg, "BEGIN", "defining the areas' functions", err, errlen);
+    for (const cl_db_function_t *f = cl_sql_functions; rc == CL_OK && f->name; f++) {
+        char what[160];
+        snprintf(what, sizeof what, "function %s (%s)", f->name, f->where);
+        rc = run(pg, f->sql, what, err, errlen);
+    }
+    if (rc == CL_OK) rc = run(pg, "COMMIT", "defining the areas' functions", err, errlen);
+    PQfinish(pg); /* ends the session (rolling back a failed definition), releasing the lock */
     return rc;
 }
 

@@ -18,8 +18,10 @@ typedef struct cl_migration {
 /* NULL-name terminated, sorted by name. */
 extern const cl_migration_t cl_migrations[];
 
-/* Connects with conninfo and applies every migration not yet recorded. *applied gets
- * how many ran. On failure writes one sentence (with the file name) to err. */
+/* Connects with conninfo and applies every migration not yet recorded, then defines the
+ * areas' functions (cl_sql_functions, CREATE OR REPLACE) in one transaction. *applied gets
+ * how many migrations ran. On failure writes one sentence (with the file name, or the
+ * function and where it is written) to err. */
 CL_MUSTCHECK int cl_migrate(const char *conninfo, int *applied, char *err, size_t errlen);
 
 /* Prepares and describes every statement of stmts[0..n) on one blocking connection and

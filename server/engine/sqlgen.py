@@ -20,9 +20,26 @@ A statement is written so that it can be pasted into psql as it is:
 It ends at the first line ending with ';'. Every column of the top-level SELECT (after any
 WITH) or of a top-level RETURNING must have a name the generator can read: `AS name`, a
 plain `alias.column` or `column`, or `alias.*` where alias names a view created in
-server/migrations (its columns are read from its CREATE VIEW the same way). Anything else
-is a build error naming the file, the statement and the column's position; the daemon then
-compares these names with PostgreSQL's description of each prepared statement.
+server/migrations (its columns are read from its CREATE VIEW the same way), or where a
+directive `-- @star alias view` says that alias's rows are the view's (a CTE built from
+it). Anything else is a build error naming the file, the statement and the column's
+position; the daemon then compares these names with PostgreSQL's description of each
+prepared statement.
+
+Functions. An area may also define SQL functions its statements call, so that one
+statement can use another area's logic (the item statement raises tickets through the
+ticket area's cl_ticket_raise):
+
+    CREATE OR REPLACE FUNCTION cl_ticket_raise(p_items uuid[], ...)
+    RETURNS SETOF ticket_rows LANGUAGE sql VOLATILE AS $$
+    ...
+    $$;
+
+A definition ends at the first line ending with '$$;'. They go to cl_sql_functions, which
+the daemon runs at every start after the migrations (server/engine/migrate.c), under the
+migration lock and in one transaction, before it prepares any statement. CREATE OR
+REPLACE cannot change a function's arguments or result type: such a change needs a
+numbered migration that drops the old function first.
 
 The tokenizer below only tracks quotes, comments and parenthesis depth; it is not an SQL
 parser and does not need to be one: PostgreSQL checks the real thing at start-up.
@@ -32,6 +49,7 @@ import re
 import sys
 
 NAME_RE = re.compile(r"^PREPARE\s+([a-z_][a-z0-9_]*)\s+AS\b\s*(.*)$", re.I)
+FUNC_RE = re.compile(r"^CREATE\s+OR\s+REPLACE\s+FUNCTION\s+([a-z_][a-z0-9_]*)\s*\(", re.I)
 IDENT = r"[A-Za-z_][A-Za-z0-9_]*"
 
 
@@ -136,15 +154,18 @@ def select_list(toks):
     return items
 
 
-def column_names(items, views, stmt_text, where):
+def column_names(items, views, stmt_text, where, stars=None):
     names = []
     for pos, item in enumerate(items, 1):
         if len(item) >= 2 and item[-2][0] == "word" and item[-2][1].upper() == "AS":
             names.append(item[-1][1].lower())
         elif len(item) == 1 and item[0][0] == "word" and item[0][1].endswith(".*"):
             alias = item[0][1][:-2]
-            view = None
-            for v in views:
+            view = (stars or {}).get(alias)
+            if view is not None and view not in views:
+                raise GenError("%s: @star %s %s: no such view in the migrations" %
+                               (where, alias, view))
+            for v in views if view is None else ():
                 if alias == v or re.search(r"\b%s\s+(AS\s+)?%s\b" % (v, alias), stmt_text, re.I):
                     view = v
                     break
@@ -183,12 +204,26 @@ def read_views(migration_dir):
     return views
 
 
-def read_statements(path, views):
+def read_statements(path, views, funcs):
     stmts = []
     lines = open(path, encoding="utf-8").read().split("\n")
     i = 0
     rel = path
     while i < len(lines):
+        f = FUNC_RE.match(lines[i])
+        if f:
+            where = "%s:%d" % (os.path.basename(path), i + 1)
+            body = []
+            while True:
+                if i >= len(lines):
+                    raise GenError("%s: function %s: no line ending with '$$;' ends it" %
+                                   (where, f.group(1)))
+                body.append(lines[i])
+                i += 1
+                if body[-1].rstrip().endswith("$$;"):
+                    break
+            funcs.append(dict(name=f.group(1), where=where, sql="\n".join(body)))
+            continue
         m = NAME_RE.match(lines[i])
         if not m:
             i += 1
@@ -196,11 +231,16 @@ def read_statements(path, views):
         name, line_no = m.group(1), i + 1
         where = "%s:%d: statement %s" % (rel, line_no, name)
         # directives: the comment block right above
-        binary, binary_result, columns_of = [], False, None
+        binary, binary_result, columns_of, stars = [], False, None, {}
         k = i - 1
         while k >= 0 and lines[k].startswith("--"):
             d = lines[k][2:].strip()
-            if d.startswith("@binary-result"):
+            if d.startswith("@star"):
+                w = d.split()
+                if len(w) != 3:
+                    raise GenError("%s: write @star ALIAS VIEW" % where)
+                stars[w[1]] = w[2]
+            elif d.startswith("@binary-result"):
                 binary_result = True
             elif d.startswith("@columns-of"):
                 columns_of = d.split()[1]
@@ -228,12 +268,12 @@ def read_statements(path, views):
             if b < 1 or b > nparams:
                 raise GenError("%s: @binary $%d is not a parameter" % (where, b))
         items = select_list(toks)
-        cols = column_names(items, views, sql, where) if items is not None else []
+        cols = column_names(items, views, sql, where, stars) if items is not None else []
         stmts.append(dict(name=name, sql=sql, where="%s:%d" % (os.path.basename(path), line_no),
                           nparams=nparams, cols=cols, binary=sorted(set(binary)),
                           binary_result=binary_result, columns_of=columns_of))
-    if not stmts:
-        raise GenError("%s: no PREPARE statement" % path)
+    if not stmts and not funcs:
+        raise GenError("%s: no PREPARE statement and no function" % path)
     return stmts
 
 
@@ -252,9 +292,9 @@ def main(argv):
     out_dir, mig_dir, files = argv[1], argv[2], argv[3:]
     try:
         views = read_views(mig_dir)
-        stmts, seen = [], {}
+        stmts, seen, funcs = [], {}, []
         for f in files:
-            for s in read_statements(f, views):
+            for s in read_statements(f, views, funcs):
                 if s["name"] in seen:
                     raise GenError("%s: statement %s is also in %s" %
                                    (s["where"], s["name"], seen[s["name"]]))
@@ -308,7 +348,11 @@ def main(argv):
             h.append("    CL_COL_%s__%s = %d," % (v, c, k))
         h.append("};")
     h += ["", "/* Every statement, indexed by its handle. */",
-          "extern const cl_db_stmt_t cl_sql_stmts[CL_SQL__COUNT];", "", "#endif", ""]
+          "extern const cl_db_stmt_t cl_sql_stmts[CL_SQL__COUNT];", "",
+          "/* The areas' functions, in file order, defined at every start after the migrations. */",
+          "#define CL_SQL_NFUNCTIONS %d" % len(funcs),
+          "extern const cl_db_function_t cl_sql_functions[CL_SQL_NFUNCTIONS + 1];", "",
+          "#endif", ""]
     c = ["/* cl_sql.c - generated by server/engine/sqlgen.py. Do not edit. */",
          "#include \"cl_sql.h\"", "",
          "#pragma GCC diagnostic ignored \"-Woverlength-strings\"", ""]
@@ -331,7 +375,14 @@ def main(argv):
         c.append("        .binary_result = %d," % (1 if s["binary_result"] else 0))
         c.append("        .sql = %s," % c_string(s["sql"]))
         c.append("    },")
-    c += ["};", ""]
+    c += ["};", "", "const cl_db_function_t cl_sql_functions[CL_SQL_NFUNCTIONS + 1] = {"]
+    for fn in funcs:
+        c.append("    {")
+        c.append("        .name = \"%s\"," % fn["name"])
+        c.append("        .where = \"%s\"," % fn["where"])
+        c.append("        .sql = %s," % c_string(fn["sql"]))
+        c.append("    },")
+    c += ["    {0},", "};", ""]
     os.makedirs(out_dir, exist_ok=True)
     for name, text in (("cl_sql.h", "\n".join(h)), ("cl_sql.c", "\n".join(c))):
         path = os.path.join(out_dir, name)

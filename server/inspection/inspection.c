@@ -12,11 +12,11 @@
  * Items are validated in C first (every bad item reported with its line). Then one
  * batch records them: insp_item_record resolves units, trades and "found again" links
  * and records rounds, records, items and photos, changing nothing unless every item
- * resolved; ticket_raise (the ticket area's raise.sql) raises the tickets of the items
- * that have none yet and reads the batch's tickets back, with the columns of the
- * ticket_rows view. Items and tickets share the client's UUID, so a re-sent item is
- * "unchanged", never doubled. Photos and their SHA-256 travel as binary bytea[]
- * parameters.
+ * resolved, and raises the tickets of the items it inserts through the ticket area's
+ * function cl_ticket_raise (server/ticket/raise.sql), returning each item's ticket with
+ * the columns of the ticket_rows view. Items and tickets share the client's UUID, so a
+ * re-sent item is "unchanged", never doubled. Photos and their SHA-256 travel as binary
+ * bytea[] parameters.
  *
  * Runs on the loop thread. A cl_call_t (handler.h) holds one request's state, including
  * a copy of the session; every db callback frees it exactly once, as its last act. */
@@ -370,10 +370,10 @@ static void item_sql_problem(const cl_pb_item_t *it, const char *bad, char *out,
         snprintf(out, n, "rejected (%s)", bad);
 }
 
-/* The reply to a recorded batch: res the rows of insp_item_record (ord, bad, new), tix
- * those of ticket_raise (the tickets, each with its item's ord). Bad rows mean
- * nothing changed: the batch is rejected with their sentences. */
-static void items_reply(cl_call_t *c, const PGresult *res, const PGresult *tix) {
+/* The reply to a recorded batch: res the rows of insp_item_record, one per item: its
+ * ticket (ticket_rows' columns, NULL when none), ord, bad, new. Bad rows mean nothing
+ * changed: the batch is rejected with their sentences. */
+static void items_reply(cl_call_t *c, const PGresult *res) {
     const cl_pb_item_batch_t *m = (const cl_pb_item_batch_t *)c->req->msg;
     int rows = PQntuples(res);
     long bad = 0;
@@ -395,21 +395,13 @@ static void items_reply(cl_call_t *c, const PGresult *res, const PGresult *tix) 
         free(errs);
         return;
     }
-    int ntix = PQntuples(tix);
-    bool *fresh = calloc(m->n_items, sizeof *fresh); /* by position: inserted now */
-    cl_pb_ticket_t *tickets = calloc((size_t)ntix + 1, sizeof *tickets);
-    cl_pb_ticket_t **ptrs = calloc((size_t)ntix + 1, sizeof *ptrs);
-    if (!fresh || !tickets || !ptrs) {
-        free(fresh);
+    cl_pb_ticket_t *tickets = calloc((size_t)rows + 1, sizeof *tickets);
+    cl_pb_ticket_t **ptrs = calloc((size_t)rows + 1, sizeof *ptrs);
+    if (!tickets || !ptrs) {
         free(tickets);
         free(ptrs);
         cl_req_fail(c->req, CL_EINTERNAL, "out of memory while sending tickets");
         return;
-    }
-    for (int row = 0; row < rows; row++) {
-        size_t i = (size_t)cl_sql_i64(res, row, CL_COL(insp_item_record, ord)) - 1;
-        if (i < m->n_items)
-            fresh[i] = cl_sql_text(res, row, CL_COL(insp_item_record, new))[0] == 't';
     }
     cl_pb_item_batch_result_t out = CLOSELOOP__ITEM_BATCH_RESULT__INIT;
     /* The tickets travel in the one reply frame: as many as fit (a chunk of short items
@@ -417,11 +409,11 @@ static void items_reply(cl_call_t *c, const PGresult *res, const PGresult *tix) 
      * counts as unchanged. */
     size_t budget = cl_req_config(c->req)->max_frame - INSP_FRAME_SLACK - 128, bytes = 0;
     bool cut = false;
-    for (int row = 0; row < ntix; row++) {
-        size_t i = (size_t)cl_sql_i64(tix, row, CL_COL(ticket_raise, ord)) - 1;
+    for (int row = 0; row < rows; row++) {
+        if (cl_sql_isnull(res, row, CL_COL(insp_item_record, key_id))) continue;
         cl_pb_ticket_t *t = &tickets[out.n_tickets];
-        cl_ticket_row_fill(t, tix, row, 0);
-        if (i < m->n_items && fresh[i]) {
+        cl_ticket_row_fill(t, res, row, 0);
+        if (cl_sql_text(res, row, CL_COL(insp_item_record, new))[0] == 't') {
             out.inserted++;
             if (t->state == CLOSELOOP__TICKET_STATE__TICKET_OPEN)
                 out.dispatched++;
@@ -445,15 +437,12 @@ static void items_reply(cl_call_t *c, const PGresult *res, const PGresult *tix) 
     cl_req_reply(c->req, CL_MSG_ITEM_BATCH_RESULT, &out.base);
     free(ptrs);
     free(tickets);
-    free(fresh);
 }
 
-/* The batch's two statements: insp_item_record (0), ticket_raise (1). */
 static void items_recorded(void *arg, const cl_db_result_t *r) {
     cl_call_t *c = arg;
     const PGresult *res = cl_call_rows(c, r, 0);
-    const PGresult *tix = res ? cl_call_rows(c, r, 1) : NULL;
-    if (tix) items_reply(c, res, tix);
+    if (res) items_reply(c, res);
     cl_call_free(c);
 }
 
@@ -584,11 +573,10 @@ void cl_insp_item_record(cl_req_t *req) {
                         p.text[A_PROJECT], p.text[A_UNIT], p.text[A_ROUND], p.text[A_ON],
                         p.text[A_INSPECTOR], p.text[A_LOCATION], p.text[A_CATEGORY], p.text[A_DESC],
                         p.text[A_SEVERITY], p.text[A_AGAIN], p.text[A_PHOTO_ORD], p.sha,
-                        p.text[A_PHOTO_MIME], p.data),
-            CL_STMT(ticket_raise, cl_sql_int_param(user, c->session.user_id), c->session.username,
-                    p.text[A_ID]),
+                        p.text[A_PHOTO_MIME], p.data, cl_sql_int_param(user, c->session.user_id),
+                        c->session.username),
         };
-        cl_call_run(c, true, st, 2, items_recorded);
+        cl_call_run(c, true, st, 1, items_recorded);
     }
     item_params_free(&p);
 }

@@ -59,21 +59,23 @@ SELECT r.id, r.version,
  ORDER BY array_position(ARRAY['mock1', 'mock2', 'mock3', 'handover', 'check3m', 'check11m',
                                'check23m', 'check35m'], r.kind);
 
--- Checks and records a batch of inspection items; the tickets they raise are
--- ticket_raise's, the next statement of the same batch (server/ticket/raise.sql).
+-- Checks and records a batch of inspection items and raises their tickets (through the
+-- ticket area's cl_ticket_raise, server/ticket/raise.sql), in one statement.
 -- Parameters: $1..$4 the session scope, then the items as parallel arrays: $5 item ids,
 -- $6 project ids, $7 unit numbers, $8 round kinds, $9 inspected_on, $10 inspectors,
 -- $11 locations, $12 categories, $13 descriptions, $14 severities, $15 found_again_of
--- (NULL: none); and the photos: $16 their item's position (1-based), $17 their SHA-256
--- (bytea[], binary), $18 their mime types, $19 their bytes (bytea[], binary).
+-- (NULL: none); the photos: $16 their item's position (1-based), $17 their SHA-256
+-- (bytea[], binary), $18 their mime types, $19 their bytes (bytea[], binary); and $20 the
+-- actor's user id, $21 the actor's username (the tickets' 'create' events).
 --
 -- c checks every item: its project visible, its unit found once by (project, number),
 -- its trade known, its id not used by an item of another unit, its found_again_of an
 -- item of the same unit. Every data-modifying CTE reads from ok, which is empty when any
 -- item is bad, so then nothing changes. Otherwise the new items (fresh: not in the
 -- database yet) get their round (created in_progress when missing), their unit's record
--- of that round, the item and its photos. One row per item, in the batch's order: its
--- position (ord), why it is bad (NULL: fine) and whether this statement inserted it
+-- of that round, the item, its photos and its ticket. One row per item, in the batch's
+-- order: its ticket as the columns of ticket_rows (NULL when it has none: a bad batch),
+-- its position (ord), why it is bad (NULL: fine) and whether this statement inserted it
 -- (new; false for an item that was already recorded).
 --
 -- Rounds and records that already say what the items say (in this statement's snapshot)
@@ -84,6 +86,8 @@ SELECT r.id, r.version,
 -- last defence: a round or record still missing aborts the statement as retryable
 -- (40001) rather than lose items.
 -- @binary $17 $19
+-- @columns-of ticket_rows
+-- @star tr ticket_rows
 PREPARE insp_item_record AS
 WITH r AS (SELECT x.*
              FROM unnest($5::uuid[], $6::bigint[], $7::text[], $8::text[], $9::date[],
@@ -175,10 +179,19 @@ WITH r AS (SELECT x.*
                                     ON recs.unit_id = fr.unit_id AND recs.round_id = fr.round_id)
                            THEN 0
                            ELSE cl_retry('a round or record of these items was created '
-                                         'concurrently; retry') END AS g)
-SELECT c.ord, c.bad, i.id IS NOT NULL AS new
+                                         'concurrently; retry') END AS g),
+     -- the tickets: raised now for the items inserted now (the ticket area's function,
+     -- server/ticket/raise.sql), read through the view for the items recorded before
+     tk AS MATERIALIZED (SELECT * FROM cl_ticket_raise(
+                             (SELECT array_agg(fr.item_id ORDER BY fr.ord)
+                                FROM fr JOIN items i ON i.id = fr.item_id),
+                             $20::bigint, $21::text)),
+     tr AS (SELECT * FROM tk UNION ALL
+            SELECT v.* FROM ticket_rows v JOIN ok ON ok.item_id = v.key_id WHERE ok.existing)
+SELECT tr.*, c.ord, c.bad, i.id IS NOT NULL AS new
   FROM c
   LEFT JOIN items i ON i.id = c.item_id
+  LEFT JOIN tr ON tr.key_id = c.item_id
  WHERE (SELECT g FROM guard) = 0
  ORDER BY c.ord;
 

@@ -1,29 +1,29 @@
--- raise.sql - raising the repair tickets of newly recorded inspection items, and reading
--- the batch's tickets back. server/inspection/inspection.c runs it in the batch that
--- records the items (insp_item_record, then ticket_raise: one transaction, one round
--- trip), so it sees what the item statement wrote.
+-- raise.sql - raising the repair tickets of newly recorded inspection items: dispatch to
+-- the project's contractor of the item's trade, the deadline from the project's presets,
+-- the project's next ticket number and the 'create' event. It is a function of the ticket
+-- area, cl_ticket_raise, that the item statement (insp_item_record in
+-- server/inspection/inspection.sql) calls with the ids of the items it has just inserted,
+-- so that recording a batch stays one statement. The daemon defines it at every start,
+-- after the migrations (see "Functions" in server/engine/sqlgen.py).
 --
--- Every inspection item has its ticket (same UUID): the only statements that insert
--- items are followed by ticket_raise in the same transaction. An item that exists
--- without a ticket is therefore one this transaction has just recorded, whose project
--- insp_item_record has checked against the session scope; so the statement takes no
--- scope. A concurrent transaction recording the same item id cannot slip in
--- between: insp_item_record's insert waits for it to end, and then this statement's
--- snapshot sees its ticket.
+-- Every inspection item has its ticket (same UUID): the only statement that inserts items
+-- calls this function for them in the same statement. The function is VOLATILE, so its
+-- statement runs after the caller's inserts with a new snapshot and sees the new items; it
+-- takes no scope, because the caller has checked each item's project against the session.
 
--- Raises the ticket of every item of the batch that has none yet: dispatched ('open')
--- to the project's contractor of the item's trade, else 'dispatch' for manual dispatch;
--- deadline from the project's presets (cl_ticket_deadline); the next number of the
--- project's sequence, in the batch's order; and the ticket's 'create' event. Returns the
--- batch's tickets in its order, each with its item's position (ord, 1-based): the ones
--- raised now from the statement's own RETURNING (this statement cannot see them through
--- the view yet), with the view's columns computed the view's way, and the ones that
--- existed before through the view ticket_rows. An item without a ticket has no row.
--- Parameters: $1 the actor's user id, $2 the actor's username, $3 the batch's item ids
--- in its order.
--- @columns-of ticket_rows
-PREPARE ticket_raise AS
-WITH x AS (SELECT * FROM unnest($3::uuid[]) WITH ORDINALITY AS x (item_id, ord)),
+-- Raises the ticket of every item of p_items that has none yet: dispatched ('open') to the
+-- project's contractor of the item's trade, else 'dispatch' for manual dispatch; deadline
+-- from the project's presets (cl_ticket_deadline); the next number of the project's
+-- sequence, in p_items' order; and the ticket's 'create' event by p_actor (p_actor_name).
+-- Returns the tickets raised, as rows of the view ticket_rows, computed the view's way
+-- from the inserts' RETURNING (this statement cannot see them through the view).
+-- PL/pgSQL rather than SQL, because PL/pgSQL keeps the statement's plan for the session
+-- while an SQL function plans its body again at every call.
+CREATE OR REPLACE FUNCTION cl_ticket_raise(p_items uuid[], p_actor bigint, p_actor_name text)
+RETURNS SETOF ticket_rows LANGUAGE plpgsql VOLATILE AS $$
+BEGIN
+RETURN QUERY
+WITH x AS (SELECT * FROM unnest(p_items) WITH ORDINALITY AS x (item_id, ord)),
      tix AS (INSERT INTO tickets (id, project_id, number, state, contractor_id, category,
                                   severity, deadline, raised_at)
              SELECT n.id, n.project_id, cl_next_ticket_number(n.project_id),
@@ -39,7 +39,7 @@ WITH x AS (SELECT * FROM unnest($3::uuid[]) WITH ORDINALITY AS x (item_id, ord))
              RETURNING *),
      ev AS (INSERT INTO ticket_events (ticket_id, project_id, actor_user_id, actor, action,
                                        from_state, to_state, contractor_id)
-            SELECT t.id, t.project_id, $1::bigint, $2::text, 'create', NULL, t.state,
+            SELECT t.id, t.project_id, p_actor, p_actor_name, 'create', NULL, t.state,
                    t.contractor_id
               FROM tix t)
 SELECT t.id::text AS id, t.project_id, t.number, p.name AS project_name, b.name AS building,
@@ -52,7 +52,7 @@ SELECT t.id::text AS id, t.project_id, t.number, p.name AS project_name, b.name 
        (extract(epoch FROM t.updated_at) * 1000)::bigint AS updated_at_ms, t.version,
        t.last_note, greatest(current_date - t.raised_at::date, 0) AS age_days,
        coalesce(i.found_again_of::text, '') AS found_again_of, t.id AS key_id,
-       t.contractor_id AS key_contractor_id, t.raised_at AS key_raised_at, x.ord
+       t.contractor_id AS key_contractor_id, t.raised_at AS key_raised_at
   FROM tix t JOIN x ON x.item_id = t.id
   JOIN inspection_items i ON i.id = t.id
   JOIN units u ON u.id = i.unit_id
@@ -60,6 +60,6 @@ SELECT t.id::text AS id, t.project_id, t.number, p.name AS project_name, b.name 
   JOIN projects p ON p.id = t.project_id
   JOIN inspection_rounds r ON r.id = i.round_id
   LEFT JOIN contractors k ON k.id = t.contractor_id
-UNION ALL
-SELECT tr.*, x.ord FROM ticket_rows tr JOIN x ON x.item_id = tr.key_id
- ORDER BY ord;
+ ORDER BY x.ord;
+END
+$$;

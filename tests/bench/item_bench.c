@@ -2,7 +2,7 @@
  *
  *   record         ItemBatch requests of one item each through closeloopd (TLS, framing,
  *                  session, validation, one database batch), as fast as they are accepted
- *   record-direct  the same prepared statements (set_actor, insp_item_record, ticket_raise)
+ *   record-direct  the same prepared statements (set_actor, insp_item_record)
  *                  with the same parameters, sent straight to PostgreSQL
  *                  with libpq as one pipeline and one Sync per item: what the daemon's
  *                  design can reach at most (a pgbench equivalent; pgbench itself cannot
@@ -215,7 +215,6 @@ static void *record_direct_worker(void *arg) {
     PQclear(PQexec(pg, "SET plan_cache_mode = force_generic_plan"));
     direct_prepare(pg, CL_SQL(set_actor));
     direct_prepare(pg, CL_SQL(insp_item_record));
-    direct_prepare(pg, CL_SQL(ticket_raise));
     int no_photos_len = 0; /* hashes and bytes: empty binary bytea[] */
     char *no_photos = cl_sqlbin_bytea_array(NULL, NULL, 0, &no_photos_len);
     PQenterPipelineMode(pg);
@@ -260,14 +259,14 @@ static void *record_direct_worker(void *arg) {
         p[16] = no_photos;
         p[17] = arr[12];
         p[18] = no_photos;
+        p[19] = user_id;
+        p[20] = w->o->user;
         int lengths[CL_NPARAMS(insp_item_record)] = {0};
         lengths[16] = lengths[18] = no_photos_len;
-        const char *raise_p[] = {user_id, w->o->user, arr[0]};
         const char *ap[] = {actor};
         uint64_t t0 = now_ns();
         direct_send(pg, CL_SQL(set_actor), ap, NULL);
         direct_send(pg, CL_SQL(insp_item_record), p, lengths);
-        direct_send(pg, CL_SQL(ticket_raise), raise_p, NULL);
         PQpipelineSync(pg);
         int failed = direct_drain(pg, w->err, sizeof w->err);
         uint64_t t1 = now_ns();

@@ -67,7 +67,10 @@ static void a_schema_that_moved_is_refused(void **state) {
     assert_non_null(strstr(err, "\"note\" in the database, \"last_note\" in C"));
     assert_int_equal(pgtest_exec(&pg, "ALTER VIEW ticket_rows RENAME COLUMN note TO last_note"), 0);
     assert_int_equal(pgtest_exec(&pg, "ALTER VIEW ticket_rows RENAME COLUMN number TO num"), 0);
-    rc = cl_migrate_check_statements(pg.conninfo, cl_sql_stmts, CL_SQL__COUNT, err, sizeof err);
+    /* ticket_changed filters on tr.number (the whole table stops at the first statement
+     * that selects tr.*, as above) */
+    rc = cl_migrate_check_statements(pg.conninfo, &cl_sql_stmts[CL_SQL(ticket_changed)], 1, err,
+                                     sizeof err);
     assert_int_not_equal(rc, 0);
     fprintf(stderr, "# refused: %s\n", err);
     assert_non_null(strstr(err, "does not prepare"));
@@ -75,6 +78,28 @@ static void a_schema_that_moved_is_refused(void **state) {
     assert_int_equal(pgtest_exec(&pg, "ALTER VIEW ticket_rows RENAME COLUMN num TO number"), 0);
     rc = cl_migrate_check_statements(pg.conninfo, cl_sql_stmts, CL_SQL__COUNT, err, sizeof err);
     assert_int_equal(rc, 0);
+}
+
+/* The areas' functions are defined at every start, not once: one dropped (or left behind
+ * by an older build) is back after the next cl_migrate, with no migration pending, and the
+ * statement that calls it prepares again. */
+static void area_functions_are_defined_at_every_start(void **state) {
+    (void)state;
+    assert_int_equal(pgtest_exec(&pg, "DROP FUNCTION cl_ticket_raise(uuid[], bigint, text)"), 0);
+    char err[512] = "";
+    int rc = cl_migrate_check_statements(pg.conninfo, &cl_sql_stmts[CL_SQL(insp_item_record)], 1,
+                                         err, sizeof err);
+    assert_int_not_equal(rc, 0);
+    assert_non_null(strstr(err, "cl_ticket_raise"));
+    int applied = -1;
+    assert_int_equal(cl_migrate(pg.conninfo, &applied, err, sizeof err), 0);
+    assert_int_equal(applied, 0);
+    assert_int_equal(pgtest_exec(&pg, "DO $$ BEGIN IF to_regprocedure("
+                                      "'cl_ticket_raise(uuid[], bigint, text)') IS NULL THEN "
+                                      "RAISE 'missing'; END IF; END $$"),
+                     0);
+    assert_int_equal(
+        cl_migrate_check_statements(pg.conninfo, cl_sql_stmts, CL_SQL__COUNT, err, sizeof err), 0);
 }
 
 /* The schema as the daemon makes it: its own migrator, with its bookkeeping. */
@@ -94,6 +119,7 @@ int main(void) {
         cmocka_unit_test(a_column_name_that_differs_names_statement_and_column),
         cmocka_unit_test(a_parameter_count_that_differs_is_refused),
         cmocka_unit_test(a_schema_that_moved_is_refused),
+        cmocka_unit_test(area_functions_are_defined_at_every_start),
     };
     const pgtest_group_t group = {.pg = &pg, .ready = migrate_as_the_daemon};
     return pgtest_run_group(&group, tests, sizeof tests / sizeof tests[0]);
