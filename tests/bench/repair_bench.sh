@@ -10,11 +10,17 @@
 set -euo pipefail
 # shellcheck source=lib.sh
 . "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
-conns=32 seconds=10 tickets=1000000 pool=8
-bench_options -c conns --seconds seconds --tickets tickets --pool pool -- "$@"
+conns=32 seconds=10 tickets=1000000 pool=8 cost=0
+bench_options -c conns --seconds seconds --tickets tickets --pool pool --cost cost -- "$@"
 bench_build item_bench
 bench_setup
-bench_postgres max_connections=200
+if [ "$cost" = 1 ]; then
+    bench_postgres max_connections=200 shared_preload_libraries=pg_stat_statements \
+        pg_stat_statements.track=all
+    bench_psql -qc 'create extension pg_stat_statements'
+else
+    bench_postgres max_connections=200
+fi
 bench_daemon CLOSELOOP_DB_POOL_SIZE="$pool"
 bench_client
 bench_project
@@ -36,13 +42,41 @@ CLOSELOOP_NEW_PASSWORD=benchpass123 $cloop user add clerk --role clerk --project
     >/dev/null
 clerk_id=$(bench_psql -At -c "select id from users where username='clerk'")
 
+# cpu_ticks PID: the CPU time (user + system, in clock ticks) of process PID and of its
+# children: the ones it has reaped (cutime, cstime) and the living ones.
+cpu_ticks() {
+    local t=0 p f
+    for p in "$1" $(pgrep -P "$1"); do
+        read -ra f < <(sed 's/^.*) //' "/proc/$p/stat" 2>/dev/null) || continue
+        t=$((t + f[11] + f[12]))
+        [ "$p" = "$1" ] && t=$((t + f[13] + f[14]))
+    done
+    echo "$t"
+}
+
+# record MODE ARGS...: one item_bench run; with --cost 1, what each item cost the server.
+record() {
+    local out pg0 d0 items hz postmaster
+    [ "$cost" = 1 ] && bench_psql -qAtc 'select pg_stat_statements_reset()' >/dev/null
+    postmaster=$(head -n 1 "$work/data/postmaster.pid")
+    pg0=$(cpu_ticks "$postmaster") d0=$(cpu_ticks "$daemon")
+    out=$(build/bin/item_bench --mode "$@" --conns "$conns" --seconds "$seconds")
+    echo "$out"
+    [ "$cost" = 1 ] || return 0
+    items=$(sed -n 's/.* items=\([0-9]*\).*/\1/p' <<<"$out")
+    hz=$(getconf CLK_TCK)
+    echo "  cost per item: postgres CPU $((($(cpu_ticks "$postmaster") - pg0) * 1000000 / hz / items)) us," \
+        "closeloopd CPU $((($(cpu_ticks "$daemon") - d0) * 1000000 / hz / items)) us," \
+        "$(bench_psql -qAt -F ' ' -c "select 'buffer accesses', round(sum(shared_blks_hit +
+            shared_blks_read)::numeric / $items, 1), 'WAL bytes', round(sum(wal_bytes) / $items)
+            from pg_stat_statements where toplevel")"
+}
+
 echo "== 1. recording items, $conns connections, ${seconds}s each ($(nproc) cores)"
-build/bin/item_bench --mode record --server "127.0.0.1:$port" --ca "$work/tls/ca.crt" \
-    --user clerk --password benchpass123 --project "$project" --units "$work/units.txt" \
-    --conns "$conns" --seconds "$seconds"
-build/bin/item_bench --mode record-direct --conninfo "$conninfo" --user clerk \
-    --user-id "$clerk_id" --project "$project" --units "$work/units.txt" --conns "$conns" \
-    --seconds "$seconds"
+record record --server "127.0.0.1:$port" --ca "$work/tls/ca.crt" --user clerk \
+    --password benchpass123 --project "$project" --units "$work/units.txt"
+record record-direct --conninfo "$conninfo" --user clerk --user-id "$clerk_id" \
+    --project "$project" --units "$work/units.txt"
 
 echo "== 2. one contractor's to-repair list with $tickets tickets loaded"
 # Bulk load with triggers off (session_replication_role): 200 contractors, 5% of the
