@@ -41,7 +41,7 @@
 
 #define INSP_WARNINGS_MAX 4   /* deadline warnings of one round */
 #define INSP_WARNING_LEN  200 /* bytes of one warning */
-#define INSP_ERROR_LEN    300 /* bytes of one row error */
+#define INSP_ERROR_LEN    CL_ROW_ERROR_LEN /* bytes of one row error */
 #define INSP_FRAME_SLACK  64  /* frame bytes kept free for the reply's own encoding */
 
 typedef Closeloop__Meta pb_meta_t;
@@ -259,7 +259,6 @@ static const char *photo_problem(const cl_pb_photo_t *ph) {
 /* What is wrong with one item, into out ("" when nothing). */
 static void item_check(const cl_pb_item_t *it, char *out, size_t n) {
     const char *why;
-    char buf[100];
     out[0] = '\0';
     if (!cl_uuid_valid(it->item_id))
         snprintf(out, n, "item_id must be a UUID (8-4-4-4-12 hex digits)");
@@ -274,9 +273,8 @@ static void item_check(const cl_pb_item_t *it, char *out, size_t n) {
     else if (cl_text_why(out, n, "inspector", it->inspector, false, CL_LIM_INSPECTOR_CHARS) ||
              cl_text_why(out, n, "location", it->location, true, CL_LIM_LOCATION_CHARS))
         return;
-    else if (!cl_trade_code_valid(it->category))
-        snprintf(out, n, "category \"%s\" is not a trade code (e.g. plumbing)",
-                 cl_utf8_clip(buf, sizeof buf, it->category));
+    else if (cl_text_why(out, n, "category", it->category, true, CL_LIM_TRADE_ALIAS_CHARS))
+        return;
     else if (cl_text_why(out, n, "description", it->description, true, CL_LIM_DESCRIPTION_CHARS))
         return;
     else if (!cl_severity_name(it->severity))
@@ -349,8 +347,10 @@ static void items_reject(cl_req_t *req, const cl_pb_item_batch_t *m, char *errs,
     cl_row_errors_free(&e);
 }
 
-/* A bad item's sentence, from the statement's reason code. */
-static void item_sql_problem(const cl_pb_item_t *it, const char *bad, char *out, size_t n) {
+/* A bad item's sentence, from the statement's reason code (accepted: what a category may
+ * be on the item's project). */
+static void item_sql_problem(const cl_pb_item_t *it, const char *bad, const char *accepted,
+                             char *out, size_t n) {
     char ubuf[80];
     const char *unit = cl_utf8_clip(ubuf, sizeof ubuf, it->unit);
     if (strcmp(bad, "project") == 0)
@@ -361,13 +361,89 @@ static void item_sql_problem(const cl_pb_item_t *it, const char *bad, char *out,
         snprintf(out, n, "unit number %s is used in more than one building of project %lld", unit,
                  (long long)it->project_id);
     else if (strcmp(bad, "category") == 0)
-        snprintf(out, n, "no such trade %s", it->category);
+        snprintf(out, n, "category '%s' is not a trade of project %lld; use %s",
+                 cl_utf8_clip(ubuf, sizeof ubuf, it->category), (long long)it->project_id,
+                 accepted);
     else if (strcmp(bad, "taken") == 0)
         snprintf(out, n, "item_id %s is already used by an item of another unit", it->item_id);
     else if (strcmp(bad, "again") == 0)
         snprintf(out, n, "found_again_of %s is not an item of unit %s", it->found_again_of, unit);
     else
         snprintf(out, n, "rejected (%s)", bad);
+}
+
+/* The warnings of a batch: items dated outside their round's planned dates (recorded
+ * anyway). Each is a RowError with the item's line; as many as fit in budget bytes, the
+ * rest counted in a last one. */
+typedef struct item_warnings {
+    Closeloop__RowError *rows;
+    Closeloop__RowError **ptrs;
+    char (*text)[INSP_WARNING_LEN];
+    size_t n, bytes;
+    long left_out;
+    char more[80];
+} item_warnings_t;
+
+static void warnings_free(item_warnings_t *w) {
+    free(w->rows);
+    free(w->ptrs);
+    free(w->text);
+    memset(w, 0, sizeof *w);
+}
+
+/* Reads the warnings of res (insp_item_record's rows) into w, at most budget bytes; false
+ * when out of memory. */
+static bool warnings_read(const cl_pb_item_batch_t *m, const PGresult *res, size_t budget,
+                          item_warnings_t *w) {
+    memset(w, 0, sizeof *w);
+    int rows = PQntuples(res);
+    w->rows = calloc((size_t)rows + 1, sizeof *w->rows);
+    w->ptrs = calloc((size_t)rows + 1, sizeof *w->ptrs);
+    w->text = calloc((size_t)rows + 1, sizeof *w->text);
+    if (!w->rows || !w->ptrs || !w->text) return false;
+    for (int row = 0; row < rows; row++) {
+        size_t i = (size_t)cl_sql_i64(res, row, CL_COL(insp_item_record, ord)) - 1;
+        if (i >= m->n_items || cl_sql_isnull(res, row, CL_COL(insp_item_record, planned_start)))
+            continue;
+        const cl_pb_item_t *it = m->items[i];
+        const char *start = cl_sql_text(res, row, CL_COL(insp_item_record, planned_start));
+        const char *end = cl_sql_text(res, row, CL_COL(insp_item_record, planned_end));
+        const char *kind = cl_round_kind_name(it->round), *label = cl_round_kind_label(it->round);
+        char *t = w->text[w->n];
+        if (*start && *end)
+            snprintf(t, INSP_WARNING_LEN,
+                     "inspected_on %s is outside the planned dates of round %s (%s), %s to %s",
+                     it->inspected_on, kind, label, start, end);
+        else if (*start)
+            snprintf(t, INSP_WARNING_LEN,
+                     "inspected_on %s is before round %s (%s) is planned to start, on %s",
+                     it->inspected_on, kind, label, start);
+        else
+            snprintf(t, INSP_WARNING_LEN,
+                     "inspected_on %s is after round %s (%s) is planned to end, on %s",
+                     it->inspected_on, kind, label, end);
+        Closeloop__RowError *e = &w->rows[w->n];
+        closeloop__row_error__init(e);
+        e->line = item_line(m, i);
+        e->message = t;
+        size_t size = protobuf_c_message_get_packed_size(&e->base) + 6;
+        if (w->left_out || w->bytes + size > budget) {
+            w->left_out++;
+            continue;
+        }
+        w->bytes += size;
+        w->ptrs[w->n++] = e;
+    }
+    if (w->left_out) {
+        Closeloop__RowError *e = &w->rows[w->n];
+        closeloop__row_error__init(e);
+        snprintf(w->more, sizeof w->more, "%ld more items dated outside their round's plan",
+                 w->left_out);
+        e->message = w->more;
+        w->ptrs[w->n++] = e;
+        w->bytes += sizeof w->more + 8;
+    }
+    return true;
 }
 
 /* The reply to a recorded batch: res the rows of insp_item_record (ord, bad, new), tix
@@ -389,10 +465,28 @@ static void items_reply(cl_call_t *c, const PGresult *res, const PGresult *tix) 
             size_t i = (size_t)cl_sql_i64(res, row, CL_COL(insp_item_record, ord)) - 1;
             if (cl_sql_isnull(res, row, CL_COL(insp_item_record, bad)) || i >= m->n_items) continue;
             item_sql_problem(m->items[i], cl_sql_text(res, row, CL_COL(insp_item_record, bad)),
+                             cl_sql_text(res, row, CL_COL(insp_item_record, accepted)),
                              errs + i * INSP_ERROR_LEN, INSP_ERROR_LEN);
         }
         items_reject(c->req, m, errs, bad);
         free(errs);
+        return;
+    }
+    /* Warnings first: the tickets get the rest of the frame. */
+    size_t budget = cl_req_config(c->req)->max_frame - INSP_FRAME_SLACK - 128, bytes = 0;
+    item_warnings_t w;
+    if (!warnings_read(m, res, budget / 2, &w)) {
+        warnings_free(&w);
+        cl_req_fail(c->req, CL_EINTERNAL, "out of memory while sending warnings");
+        return;
+    }
+    budget -= w.bytes;
+    if (!tix) { /* only checked: nothing was written */
+        cl_pb_item_batch_result_t out = CLOSELOOP__ITEM_BATCH_RESULT__INIT;
+        out.n_warnings = w.n;
+        out.warnings = w.ptrs;
+        cl_req_reply(c->req, CL_MSG_ITEM_BATCH_RESULT, &out.base);
+        warnings_free(&w);
         return;
     }
     int ntix = PQntuples(tix);
@@ -403,6 +497,7 @@ static void items_reply(cl_call_t *c, const PGresult *res, const PGresult *tix) 
         free(fresh);
         free(tickets);
         free(ptrs);
+        warnings_free(&w);
         cl_req_fail(c->req, CL_EINTERNAL, "out of memory while sending tickets");
         return;
     }
@@ -415,7 +510,6 @@ static void items_reply(cl_call_t *c, const PGresult *res, const PGresult *tix) 
     /* The tickets travel in the one reply frame: as many as fit (a chunk of short items
      * always fits; the counts are complete either way). An item without a ticket row
      * counts as unchanged. */
-    size_t budget = cl_req_config(c->req)->max_frame - INSP_FRAME_SLACK - 128, bytes = 0;
     bool cut = false;
     for (int row = 0; row < ntix; row++) {
         size_t i = (size_t)cl_sql_i64(tix, row, CL_COL(ticket_raise, ord)) - 1;
@@ -442,18 +536,23 @@ static void items_reply(cl_call_t *c, const PGresult *res, const PGresult *tix) 
                     (long long)c->session.user_id, m->n_items, out.n_tickets);
     out.applied = true;
     out.tickets = ptrs;
+    out.n_warnings = w.n;
+    out.warnings = w.ptrs;
     cl_req_reply(c->req, CL_MSG_ITEM_BATCH_RESULT, &out.base);
+    warnings_free(&w);
     free(ptrs);
     free(tickets);
     free(fresh);
 }
 
-/* The batch's two statements: insp_item_record (0), ticket_raise (1). */
+/* The batch's two statements: insp_item_record (0), ticket_raise (1); a batch only
+ * checked has the first alone. */
 static void items_recorded(void *arg, const cl_db_result_t *r) {
     cl_call_t *c = arg;
+    bool check_only = ((const cl_pb_item_batch_t *)c->req->msg)->check_only;
     const PGresult *res = cl_call_rows(c, r, 0);
-    const PGresult *tix = res ? cl_call_rows(c, r, 1) : NULL;
-    if (tix) items_reply(c, res, tix);
+    const PGresult *tix = res && !check_only ? cl_call_rows(c, r, 1) : NULL;
+    if (res && (tix || check_only)) items_reply(c, res, tix);
     cl_call_free(c);
 }
 
@@ -584,11 +683,11 @@ void cl_insp_item_record(cl_req_t *req) {
                         p.text[A_PROJECT], p.text[A_UNIT], p.text[A_ROUND], p.text[A_ON],
                         p.text[A_INSPECTOR], p.text[A_LOCATION], p.text[A_CATEGORY], p.text[A_DESC],
                         p.text[A_SEVERITY], p.text[A_AGAIN], p.text[A_PHOTO_ORD], p.sha,
-                        p.text[A_PHOTO_MIME], p.data),
+                        p.text[A_PHOTO_MIME], p.data, cl_sql_bool_param(m->check_only)),
             CL_STMT(ticket_raise, cl_sql_int_param(user, c->session.user_id), c->session.username,
                     p.text[A_ID]),
         };
-        cl_call_run(c, true, st, 2, items_recorded);
+        cl_call_run(c, true, st, m->check_only ? 1 : 2, items_recorded);
     }
     item_params_free(&p);
 }
