@@ -39,10 +39,10 @@
 #include "ticket_fsm.h"
 #include "ticket_row.h"
 
-#define INSP_WARNINGS_MAX 4   /* deadline warnings of one round */
-#define INSP_WARNING_LEN  200 /* bytes of one warning */
+#define INSP_WARNINGS_MAX 4                /* deadline warnings of one round */
+#define INSP_WARNING_LEN  200              /* bytes of one warning */
 #define INSP_ERROR_LEN    CL_ROW_ERROR_LEN /* bytes of one row error */
-#define INSP_FRAME_SLACK  64  /* frame bytes kept free for the reply's own encoding */
+#define INSP_FRAME_SLACK  64               /* frame bytes kept free for the reply's own encoding */
 
 typedef Closeloop__Meta pb_meta_t;
 

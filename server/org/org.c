@@ -879,10 +879,10 @@ void cl_org_unit_import(cl_req_t *req) {
         cl_call_t *c = cl_call_list_new(req, NULL, NULL);
         char project[24];
         if (c) {
-            const cl_call_stmt_t st = CL_STMT(
-                org_unit_import, CL_CALL_SCOPE(c), cl_sql_int_param(project, m->project_id),
-                arrays[0], arrays[1], arrays[2], arrays[3], arrays[4], arrays[5], arrays[6],
-                cl_sql_bool_param(m->check_only));
+            const cl_call_stmt_t st =
+                CL_STMT(org_unit_import, CL_CALL_SCOPE(c), cl_sql_int_param(project, m->project_id),
+                        arrays[0], arrays[1], arrays[2], arrays[3], arrays[4], arrays[5], arrays[6],
+                        cl_sql_bool_param(m->check_only));
             cl_call_run(c, true, &st, 1, import_done);
         }
     }
