@@ -327,10 +327,23 @@ static int inspect_record(const cli_settings_t *s, int argc, char **argv) {
         req.items = items;
         cli_session_t ss;
         rc = cli_session_open(s, &ss);
-        if (rc == CLI_EXIT_OK) {
+        uint32_t max_frame = 0;
+        size_t size = protobuf_c_message_get_packed_size(&req.base);
+        int crc = rc == CLI_EXIT_OK ? cli_session_max_frame(&ss, &max_frame) : CL_OK;
+        if (rc == CLI_EXIT_OK && crc == CL_OK && size > max_frame) {
+            /* never a frame the server would refuse by closing the connection */
+            cli_errorf("%s: the item with its photos is %zu bytes, more than the server "
+                       "accepts in one request (%" PRIu32 " bytes); attach fewer photos",
+                       w, size, max_frame);
+            rc = CLI_EXIT_FAIL;
+            cli_session_close(&ss);
+        } else if (rc == CLI_EXIT_OK && crc != CL_OK) {
+            rc = cli_session_fail(&ss, crc);
+            cli_session_close(&ss);
+        } else if (rc == CLI_EXIT_OK) {
             ProtobufCMessage *m = NULL;
-            int crc = cli_session_call(&ss, CL_MSG_ITEM_RECORD_REQ, &req.base,
-                                       CL_MSG_ITEM_BATCH_RESULT, &m);
+            crc = cli_session_call(&ss, CL_MSG_ITEM_RECORD_REQ, &req.base, CL_MSG_ITEM_BATCH_RESULT,
+                                   &m);
             if (crc != CL_OK) {
                 rc = cli_session_fail(&ss, crc);
             } else {
@@ -901,8 +914,10 @@ static const cli_verb_t inspect_verbs[] = {
      "fire ...), its Chinese name (防水, 土建, 给排水, 门窗, 电气 ...) or an alias of the\n"
      "project ('cloop trade aliases'); the server lists what it accepts when TRADE is\n"
      "none of them. A date outside the round's planned dates is said on standard error\n"
-     "(warning: ...); the item is recorded. --photo attaches a JPEG or PNG of at most 2 MiB (up "
-     "to " ITEM_PHOTOS_TEXT ").\n"
+     "(warning: ...); the item is recorded. --photo attaches a JPEG or PNG of at most\n"
+     "2 MiB (up to " ITEM_PHOTOS_TEXT "; a request larger than the server's frame limit is\n"
+     "refused before it is sent)."
+     "\n"
      "--found-again links the item to the same problem found in an earlier round. The\n"
      "item's id is --item-id or a fresh UUID; recording the same id again changes\n"
      "nothing. The server makes a repair ticket and dispatches it to the contractor of\n"

@@ -605,7 +605,10 @@ static void import_stream(csv_import_t *im, FILE *fp) {
                                  im->line);
                 break;
             }
-            parse_text(im, &p, conv, conv_cap - outleft, src, have - inleft);
+            size_t len = conv_cap - outleft, off = 0; /* GB18030's own mark converts to */
+            if (first && len >= 3 && conv[0] == 0xEF && conv[1] == 0xBB && conv[2] == 0xBF)
+                off = 3; /* the UTF-8 one */
+            parse_text(im, &p, conv + off, len - off, src, have - inleft);
             src += (off_t)(have - inleft);
             memmove(buf, in, inleft);
             carry = inleft;
@@ -901,12 +904,8 @@ int csv_import_run(csv_import_t *im) {
     }
     im->ss = &ss;
     /* The server's frame limit: a chunk larger than it is sent in halves. */
-    Closeloop__ServerInfoRequest q = CLOSELOOP__SERVER_INFO_REQUEST__INIT;
-    ProtobufCMessage *info = NULL;
-    int crc = cli_session_call(&ss, CL_MSG_SERVER_INFO_REQ, &q.base, CL_MSG_SERVER_INFO, &info);
+    int crc = cli_session_max_frame(&ss, &im->max_frame);
     if (crc == CL_OK) {
-        im->max_frame = ((const Closeloop__ServerInfo *)info)->max_frame;
-        cl_msg_free(info);
         rc = csv_import_stream(im, fp);
     } else {
         rc = cli_session_fail(&ss, crc);

@@ -143,6 +143,10 @@ check "an alias that is a trade's Chinese name is refused (exit 1)" \
 as cr trade alias --project "$P" 腻子 不是专业
 check "an alias for an unknown trade is refused, listing the trades (exit 1)" \
     eval '[ "$rc" = 1 ] && grep -q "no such trade 不是专业" <<<"$err" && grep -q "plumbing (给排水)" <<<"$err"'
+out=$("$CLOOP" trade alias --help 2>&1)
+check "cloop trade alias --help explains the verb with an example" \
+    eval 'grep -q "^usage: cloop trade alias --project ID ALIAS TRADE" <<<"$out" &&
+          grep -q "example: cloop trade alias --project 1 涂料 decoration" <<<"$out"'
 as clerk trade aliases --project "$P" --format csv
 check "trade aliases lists the one alias" \
     eval '[ "$rc" = 0 ] && [ "$(data_rows)" = 1 ] && [ "$(csv_col trade alias 涂料)" = decoration ]'
@@ -225,5 +229,10 @@ as clerk inspect import "$work/long.csv" --chunk 300 --format csv
 check "a chunk larger than the server's max_frame is sent in parts: 300 inserted, exit 0" \
     eval '[ "$rc" = 0 ] && [ "$(csv_col inserted)" = 300 ] && [ "$(csv_col rejected_chunks)" = 0 ] &&
           [ "$(csv_col chunks)" = 1 ]'
+as clerk inspect record --project "$P" --unit 1-1-0104 --round handover --date "$D" \
+    --location 卫生间 --category 防水 --severity major --photo "$work/big.jpg" 卫生间墙角渗水
+check "a photo larger than this server's frame limit is refused before sending (exit 1)" \
+    eval '[ "$rc" = 1 ] && grep -q "more than the server accepts in one request (262144 bytes)" <<<"$err" &&
+          ! grep -q "frame" "$work/daemon2.log"'
 
 report_and_exit

@@ -519,8 +519,9 @@ static char *to_gbk(const char *text, size_t *len) {
 static void test_gbk_converted(void **state) {
     (void)state;
     size_t len;
-    char *gbk =
-        to_gbk("name,qty,note\r\n防水层,1,卫生间地漏周边渗水\r\n门窗,2,推拉窗关闭不严\r\n", &len);
+    char *gbk = to_gbk("\xEF\xBB\xBFname,qty,note\r\n防水层,1,卫生间地漏周边渗水\r\n门窗,2,"
+                       "推拉窗关闭不严\r\n",
+                       &len); /* with the byte order mark, as iconv converts it to GB18030's own */
     timport_t t;
     result_t r;
     run_import(&t, gbk, len, 500, 0, &r);
