@@ -200,10 +200,18 @@ check "60 lines with an unknown unit: 20 of them printed, then '... and 40 more'
 python3 -c 'import os, sys; sys.stdout.buffer.write(b"\xff\xd8\xff\xe0" + os.urandom(1900 * 1024))' \
     >"$work/big.jpg"
 as clerk inspect record --project "$P" --unit 1-1-0103 --round handover --date "$D" \
-    --location 卫生间 --category 防水 --severity major --photo "$work/big.jpg" 卫生间墙角渗水 \
-    --format csv
-check "an item with a 1.9 MiB photo is saved (category 防水 by hand too)" \
+    --location 卫生间 --category waterproofing --severity major --photo "$work/big.jpg" \
+    卫生间墙角渗水 --format csv
+check "an item with a 1.9 MiB photo is saved" \
     eval '[ "$rc" = 0 ] && [ "$(csv_col recorded)" = inserted ]'
+as clerk inspect record --project "$P" --unit 1-1-0103 --round handover --date "$LATE" \
+    --location 客厅 --category 电气 --severity minor 开关面板松动 --format csv
+check "inspect record takes a Chinese category (电气) and warns about the date outside the plan" \
+    eval '[ "$rc" = 0 ] && [ "$(csv_col recorded)" = inserted ] &&
+          [ "$(grep -c "^warning: inspected_on $LATE is outside the planned dates" <<<"$err")" = 1 ]'
+tickets
+check "... its ticket is stored as electrical" \
+    eval '[ "$rc" = 0 ] && [ "$(csv_col category description 开关面板松动)" = electrical ]'
 as admin info --format csv
 check "the daemon's default frame limit fits five 2 MiB photos" \
     eval '[ "$rc" = 0 ] && [ "$(csv_col value key max_frame)" -ge $((10 * 1024 * 1024 + 65536)) ]'
