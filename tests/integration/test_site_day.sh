@@ -238,7 +238,7 @@ check "a chunk larger than the server's max_frame is sent in parts: 300 inserted
     eval '[ "$rc" = 0 ] && [ "$(csv_col inserted)" = 300 ] && [ "$(csv_col rejected_chunks)" = 0 ] &&
           [ "$(csv_col chunks)" = 1 ]'
 as clerk inspect record --project "$P" --unit 1-1-0104 --round handover --date "$D" \
-    --location 卫生间 --category 防水 --severity major --photo "$work/big.jpg" 卫生间墙角渗水
+    --location 卫生间 --category waterproofing --severity major --photo "$work/big.jpg" 卫生间墙角渗水
 check "a photo larger than this server's frame limit is refused before sending (exit 1)" \
     eval '[ "$rc" = 1 ] && grep -q "more than the server accepts in one request (262144 bytes)" <<<"$err" &&
           ! grep -q "frame" "$work/daemon2.log"'
