@@ -653,6 +653,84 @@ static bool item_params(const cl_pb_item_batch_t *m, item_params_t *p) {
     return photo_arrays(m, photos, p) && ok;
 }
 
+/* A batch in which the daemon's own checks found bad items: its good items are still
+ * checked by insp_item_record (check only, nothing written), so that the reply lists the
+ * database's errors about them too and one import run finds every bad line. */
+typedef struct items_precheck {
+    cl_call_t base;      /* first: the call */
+    char *errs;          /* n_items messages of INSP_ERROR_LEN ("" = fine) */
+    size_t *good;        /* the batch position of each good item, ngood of them */
+    cl_pb_item_t **view; /* the good items, as the batch checked */
+    size_t ngood;
+    long bad;
+} items_precheck_t;
+
+static void precheck_free(items_precheck_t *x) {
+    free(x->errs);
+    free(x->good);
+    free(x->view);
+    cl_call_free(&x->base);
+}
+
+static void items_prechecked(void *arg, const cl_db_result_t *r) {
+    items_precheck_t *x = arg;
+    const cl_pb_item_batch_t *m = (const cl_pb_item_batch_t *)x->base.req->msg;
+    const PGresult *res = cl_call_rows(&x->base, r, 0);
+    if (res) {
+        for (int row = 0; row < PQntuples(res); row++) {
+            size_t k = (size_t)cl_sql_i64(res, row, CL_COL(insp_item_record, ord)) - 1;
+            if (k >= x->ngood || cl_sql_isnull(res, row, CL_COL(insp_item_record, bad))) continue;
+            size_t i = x->good[k];
+            item_sql_problem(m->items[i], cl_sql_text(res, row, CL_COL(insp_item_record, bad)),
+                             cl_sql_text(res, row, CL_COL(insp_item_record, accepted)),
+                             x->errs + i * INSP_ERROR_LEN, INSP_ERROR_LEN);
+            x->bad++;
+        }
+        items_reject(x->base.req, m, x->errs, x->bad);
+    }
+    precheck_free(x);
+}
+
+/* Runs the check of the good items of m; takes errs (bad of them set) and answers. */
+static void items_precheck(cl_req_t *req, const cl_pb_item_batch_t *m, char *errs, long bad) {
+    items_precheck_t *x = cl_call_new(req, sizeof *x);
+    if (!x) { /* answered */
+        free(errs);
+        return;
+    }
+    x->errs = errs;
+    x->bad = bad;
+    x->good = calloc(m->n_items, sizeof *x->good);
+    x->view = calloc(m->n_items, sizeof *x->view);
+    item_params_t p;
+    memset(&p, 0, sizeof p);
+    bool ok = x->good && x->view;
+    for (size_t i = 0; ok && i < m->n_items; i++) {
+        if (errs[i * INSP_ERROR_LEN]) continue;
+        x->good[x->ngood] = i;
+        x->view[x->ngood++] = m->items[i];
+    }
+    cl_pb_item_batch_t v = *m;
+    v.n_items = x->ngood;
+    v.items = x->view;
+    if (!ok || !item_params(&v, &p)) {
+        item_params_free(&p);
+        items_reject(req, m, errs, bad); /* what the daemon's checks found, at least */
+        precheck_free(x);
+        return;
+    }
+    int lengths[CL_NPARAMS(insp_item_record)] = {0};
+    lengths[16] = p.sha_len;  /* $17 */
+    lengths[18] = p.data_len; /* $19 */
+    const cl_call_stmt_t st = CL_STMT_BIN(
+        insp_item_record, lengths, CL_CALL_SCOPE(&x->base), p.text[A_ID], p.text[A_PROJECT],
+        p.text[A_UNIT], p.text[A_ROUND], p.text[A_ON], p.text[A_INSPECTOR], p.text[A_LOCATION],
+        p.text[A_CATEGORY], p.text[A_DESC], p.text[A_SEVERITY], p.text[A_AGAIN],
+        p.text[A_PHOTO_ORD], p.sha, p.text[A_PHOTO_MIME], p.data, cl_sql_bool_param(true));
+    cl_call_run(&x->base, true, &st, 1, items_prechecked);
+    item_params_free(&p);
+}
+
 void cl_insp_item_record(cl_req_t *req) {
     const cl_pb_item_batch_t *m = (const cl_pb_item_batch_t *)req->msg;
     if (m->n_items == 0 || m->n_items > CL_LIM_ITEM_BATCH) {
@@ -662,6 +740,10 @@ void cl_insp_item_record(cl_req_t *req) {
     }
     char *errs = calloc(m->n_items, INSP_ERROR_LEN);
     long bad = errs ? items_check(m, errs) : -1;
+    if (bad > 0 && (size_t)bad < m->n_items) {
+        items_precheck(req, m, errs, bad); /* takes errs */
+        return;
+    }
     if (bad > 0) items_reject(req, m, errs, bad);
     free(errs);
     if (bad < 0) cl_req_fail(req, CL_ENOMEM, "%s", cl_strerror(CL_ENOMEM));
