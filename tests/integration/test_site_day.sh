@@ -129,6 +129,20 @@ check "... its chunk was rejected whole: nothing inserted" \
           [ "$(csv_col rejected_rows)" = 4 ]'
 tickets
 check "... and the project still has no tickets" eval '[ "$rc" = 0 ] && [ "$(data_rows)" = 0 ]'
+# The daemon's own checks (a description over 2000 characters) and the database's (an
+# unknown unit) in one chunk: both in one reply.
+both=$work/both.csv
+{
+    echo "project,unit,round,inspected_on,inspector,location,category,description,severity"
+    echo "$P,1-1-0101,handover,$D,王工,客厅,土建,$(printf '长%.0s' $(seq 1 2001)),minor"
+    echo "$P,9-9-9998,handover,$D,王工,客厅,土建,不存在的房号,minor"
+    echo "$P,1-1-0102,handover,$D,王工,客厅,土建,墙面空鼓,minor"
+} >"$both"
+as clerk inspect import "$both" --format csv
+check "the daemon's own check (line 2) and the database's (line 3) come back in one run" \
+    eval '[ "$rc" = 1 ] && grep -q "^$both:2: description" <<<"$err" &&
+          grep -q "^$both:3: no such unit 9-9-9998" <<<"$err" && [ "$(grep -c "^$both:" <<<"$err")" = 2 ] &&
+          [ "$(csv_col inserted)" = 0 ]'
 
 # --- aliases ---------------------------------------------------------------------------
 as clerk trade alias --project "$P" 涂料 decoration
