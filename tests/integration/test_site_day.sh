@@ -257,4 +257,12 @@ check "a photo larger than this server's frame limit is refused before sending (
     eval '[ "$rc" = 1 ] && grep -q "more than the server accepts in one request (262144 bytes)" <<<"$err" &&
           ! grep -q "frame" "$work/daemon2.log"'
 
+S=(--server "127.0.0.1:$port" --ca "$certs/ca.crt")
+as admin trade alias --project "$P" 涂料 civil --format csv
+check "adding an alias again points it at the new trade (an update, tracked like any other)" \
+    eval '[ "$rc" = 0 ] && [ "$(csv_col trade alias 涂料)" = civil ]'
+as admin trade aliases --project "$P" --format csv
+check "... the list shows the one alias, now civil (土建)" \
+    eval '[ "$rc" = 0 ] && [ "$(data_rows)" = 1 ] && [ "$(csv_col trade_name alias 涂料)" = 土建 ]'
+
 report_and_exit
