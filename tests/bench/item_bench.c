@@ -260,6 +260,7 @@ static void *record_direct_worker(void *arg) {
         p[16] = no_photos;
         p[17] = arr[12];
         p[18] = no_photos;
+        p[19] = "f"; /* $20: recorded, not only checked */
         int lengths[CL_NPARAMS(insp_item_record)] = {0};
         lengths[16] = lengths[18] = no_photos_len;
         const char *raise_p[] = {user_id, w->o->user, arr[0]};
