@@ -27,6 +27,7 @@ set -u
 setup_scratch siteday
 
 start_server_with_db
+d1=$dpid
 D=2027-06-30   # the handover day, planned as the round's only day
 LATE=2027-07-05 # an item typed in from a later visit's form
 
@@ -234,6 +235,7 @@ check "the daemon's default frame limit fits five 2 MiB photos" \
 port2=$(free_port)
 CLOSELOOP_SERVER_MAX_FRAME=262144 start_daemon 127.0.0.1 "$port2" "$work/daemon2.log" ||
     bail "a second closeloopd with max_frame 256 KiB starts"
+d2=$dpid
 S=(--server "127.0.0.1:$port2" --ca "$certs/ca.crt")
 login clerk
 [ "$rc" = 0 ] || bail "login clerk on the second daemon"
@@ -264,5 +266,18 @@ check "adding an alias again points it at the new trade (an update, tracked like
 as admin trade aliases --project "$P" --format csv
 check "... the list shows the one alias, now civil (土建)" \
     eval '[ "$rc" = 0 ] && [ "$(data_rows)" = 1 ] && [ "$(csv_col trade_name alias 涂料)" = 土建 ]'
+as clerk inspect record --project "$P" --unit 1-1-0101 --round handover --date "$D" \
+    --location 客厅 --category 油漆 --severity minor 墙面污染
+check "inspect record with an unknown category: exit 1, the list names the codes, names and aliases" \
+    eval '[ "$rc" = 1 ] && grep -q "category .油漆. is not a trade of project $P" <<<"$err" &&
+          grep -q "low_voltage (弱电)" <<<"$err" && grep -q "aliases of the project: 涂料 -> civil" <<<"$err"'
+
+for dp in "$d2" "$d1"; do
+    stop_daemon "$dp"
+    st=$?
+    check "closeloopd $dp exits 0 on SIGTERM" test "$st" = 0
+done
+check "... and neither daemon log has a sanitizer report" \
+    eval '! grep -q Sanitizer "$work/daemon.log" "$work/daemon2.log"'
 
 report_and_exit
