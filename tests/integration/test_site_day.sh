@@ -56,6 +56,20 @@ as admin unit list --project "$P" --format csv
 check "... the building's name arrived as UTF-8 (1栋)" \
     eval '[ "$rc" = 0 ] && [ "$(data_rows)" = 12 ] && [ "$(csv_col building number 1-1-0101)" = 1栋 ]'
 
+printf 'building,unit,floor\n2栋,2-1-0101,1\n2栋,2-1-0102,1\n2栋,2-1-0103,一楼\n' >"$work/units-more.csv"
+as admin unit import --project "$P" "$work/units-more.csv" --check --format csv
+check "unit import --check: the bad floor on line 4 named, checked only" \
+    eval '[ "$rc" = 1 ] && grep -q "units-more.csv:4: floor .一楼. is not a whole number" <<<"$err" &&
+          grep -q "checked only, nothing was written" <<<"$err"'
+head -n 3 "$work/units-more.csv" >"$work/units-good.csv"
+as admin unit import --project "$P" "$work/units-good.csv" --check --format csv
+check "unit import --check of 2 good new units: exit 0, nothing inserted" \
+    eval '[ "$rc" = 0 ] && [ "$(csv_col inserted)" = 0 ] &&
+          grep -q "checked only, nothing was written: no errors in 2 rows" <<<"$err"'
+as admin unit list --project "$P" --format csv
+check "... the project still has its 12 units, no building 2栋" \
+    eval '[ "$rc" = 0 ] && [ "$(data_rows)" = 12 ] && ! grep -q "2栋" <<<"$out"'
+
 as admin round add --project "$P" --kind handover --start "$D" --end "$D" --format csv
 check "round add handover planned for $D only" eval '[ "$rc" = 0 ]'
 
