@@ -9,14 +9,17 @@
  * four parameters and filter with cl_visible_project(), so a project outside the
  * caller's scope reads exactly like a missing one ("no such project").
  *
- * Items are validated in C first (every bad item reported with its line). Then one
- * batch records them: insp_item_record resolves units, trades and "found again" links
- * and records rounds, records, items and photos, changing nothing unless every item
- * resolved; ticket_raise (the ticket area's raise.sql) raises the tickets of the items
- * that have none yet and reads the batch's tickets back, with the columns of the
+ * Items are validated in C first (every bad item reported with its line; the good ones
+ * of such a batch still go through insp_item_record check-only, so the reply also has
+ * the database's errors about them). Then one batch records them: insp_item_record
+ * resolves units, trades (a category is a code, a Chinese name or an alias of the
+ * project; the code is stored) and "found again" links and records rounds, records,
+ * items and photos, changing nothing unless every item resolved (nor ever for a batch
+ * sent check_only); ticket_raise (the ticket area's raise.sql) raises the tickets of the
+ * items that have none yet and reads the batch's tickets back, with the columns of the
  * ticket_rows view. Items and tickets share the client's UUID, so a re-sent item is
- * "unchanged", never doubled. Photos and their SHA-256 travel as binary bytea[]
- * parameters.
+ * "unchanged", never doubled. Items dated outside their round's planned dates come back
+ * as warnings. Photos and their SHA-256 travel as binary bytea[] parameters.
  *
  * Runs on the loop thread. A cl_call_t (handler.h) holds one request's state, including
  * a copy of the session; every db callback frees it exactly once, as its last act. */

@@ -1,7 +1,9 @@
 /* org.c - the organisation model: companies, projects, buildings, units and their
- * owners, contractors and the trades they cover per project, users, and the bulk import
- * of buildings/units/owners. The SQL is in org.sql; this file validates requests, picks a
- * statement by its generated handle (cl_sql.h) and reads its columns by name.
+ * owners, contractors and the trades they cover per project, what site staff call the
+ * trades on a project (trade aliases), users, and the bulk import of buildings/units/
+ * owners (which a chunk sent check_only only checks). The SQL is in org.sql; this file
+ * validates requests, picks a statement by its generated handle (cl_sql.h) and reads its
+ * columns by name.
  *
  * Every request is one database batch, so one transaction in one round trip: a mutation
  * is "set_actor" (attributes the audit and change-log rows the triggers write) followed
