@@ -158,6 +158,7 @@ static const cl_domain_bound_t bounds[] = {
     /* ^[a-z][a-z0-9_]{1,39}$: the repetition follows the leading letter */
     {"trades", "code", CL_MEASURE_PATTERN, CL_LIM_TRADE_CODE_MIN - 1, CL_LIM_TRADE_CODE_CHARS - 1},
     {"users", "username", CL_MEASURE_PATTERN, 1, CL_LIM_USERNAME_CHARS},
+    {"trade_aliases", "alias", CL_MEASURE_LENGTH, 1, CL_LIM_TRADE_ALIAS_CHARS},
     {"inspection_records", "keys_handed", CL_MEASURE_VALUE, 0, CL_LIM_KEYS_HANDED},
     {"inspection_records", "satisfaction", CL_MEASURE_VALUE, 1, CL_LIM_SATISFACTION},
     {"inspection_items", "location", CL_MEASURE_LENGTH, 1, CL_LIM_LOCATION_CHARS},

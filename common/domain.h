@@ -54,6 +54,7 @@
 #define CL_LIM_TRADE_CODE_MIN     2  /* a lowercase letter, then [a-z0-9_] */
 #define CL_LIM_TRADE_CODE_CHARS   40
 #define CL_LIM_CONTRACTOR_TRADES  64  /* trades one contractor covers */
+#define CL_LIM_TRADE_ALIAS_CHARS  40  /* what site staff call a trade on a project (涂料) */
 #define CL_LIM_USERNAME_CHARS     64  /* [A-Za-z0-9_.-] */
 #define CL_LIM_DISPLAY_NAME_BYTES 240 /* the session keeps it in 256 bytes */
 #define CL_LIM_USER_PROJECTS      200 /* projects of one user; the session keeps them in 4 KiB */

@@ -50,6 +50,10 @@
     X(TRADE_ASSIGNMENT_PAGE, trade_assignment_page, TradeAssignmentPage) \
     X(UNIT_IMPORT_REQ, unit_import_chunk, UnitImportChunk) \
     X(UNIT_IMPORT_RESULT, unit_import_result, UnitImportResult) \
+    X(TRADE_ALIAS_ADD_REQ, trade_alias_add, TradeAliasAdd) \
+    X(TRADE_ALIAS, trade_alias, TradeAlias) \
+    X(TRADE_ALIAS_LIST_REQ, trade_alias_list_request, TradeAliasListRequest) \
+    X(TRADE_ALIAS_PAGE, trade_alias_page, TradeAliasPage) \
     X(ROUND_CREATE_REQ, round_create, RoundCreate) \
     X(ROUND, round, Round) \
     X(ROUND_LIST_REQ, round_list_request, RoundListRequest) \

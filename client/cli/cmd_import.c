@@ -5,8 +5,9 @@
  * import`): errors come out as FILE:LINE: message with the line each row starts on.
  * This file names the columns, checks what the client can already tell is wrong (field
  * count, empty building or unit, floor not a whole number, not UTF-8; such a chunk is
- * rejected without sending it, as the server would), and sends every other chunk as one
- * UnitImportChunk, waiting for its UnitImportResult before the next is sent. Importing a
+ * rejected, its good rows sent check-only so the server's errors come out in the same
+ * run), and sends every chunk as one UnitImportChunk (check_only under --check), waiting
+ * for its UnitImportResult before the next is sent. Importing a
  * file again is safe: the server counts rows that are already there as unchanged.
  * Single-threaded; everything is freed before returning. */
 #include <errno.h>
@@ -48,10 +49,16 @@ static const char *const summary_keys[NKEYS] = {"inserted", "updated", "unchange
 _Static_assert(NCOLS <= CSV_IMPORT_MAX_COLS && NKEYS <= CSV_IMPORT_MAX_SUMMARY,
                "csv_import.h limits");
 
+/* Limits as text, for the help. */
+#define DEFAULT_CHUNK_TEXT CLI_STR(IMPORT_DEFAULT_CHUNK)
+#define MAX_CHUNK_TEXT     CLI_STR(CL_LIM_IMPORT_ROWS)
+#define SCREENFUL_TEXT     CLI_STR(CSV_IMPORT_SCREENFUL)
+
 const char cmd_unit_import_help[] =
     "Imports the units of a project, with their buildings and owners, from a CSV\n"
-    "file (RFC 4180, UTF-8, an optional byte order mark; '-' reads standard input).\n"
-    "The first line names the columns, in any order:\n"
+    "file (RFC 4180, UTF-8 with or without a byte order mark, or GBK as Chinese Excel\n"
+    "saves it, which is converted; '-' reads standard input). The first line names the\n"
+    "columns, in any order:\n"
     "  building         building name, e.g. 3 or 3栋 (required; created if new)\n"
     "  unit             unit number, e.g. 3-2-1701 (required)\n"
     "  floor            floor, a whole number (required)\n"
@@ -60,40 +67,22 @@ const char cmd_unit_import_help[] =
     "  owner_phone      owner's phone\n"
     "  owner_id_number  owner's ID number\n"
     "\n"
-    "Rows go to the server in chunks of N rows (default " CLI_STR(
-        IMPORT_DEFAULT_CHUNK) ", at most " CLI_STR(CL_LIM_IMPORT_ROWS) "). The server\n"
-                                                                       "applies a chunk whole or "
-                                                                       "rejects it whole; rows it "
-                                                                       "already has are counted "
-                                                                       "as\n"
-                                                                       "unchanged, so importing "
-                                                                       "the same file again is "
-                                                                       "safe. A chunk with a row "
-                                                                       "the\n"
-                                                                       "client can tell is wrong "
-                                                                       "(field count, empty "
-                                                                       "building or unit, floor "
-                                                                       "not a\n"
-                                                                       "whole number, not UTF-8) "
-                                                                       "is not sent. Errors are "
-                                                                       "listed as FILE:LINE: "
-                                                                       "message,\n"
-                                                                       "the import goes on with "
-                                                                       "the next chunk, and the "
-                                                                       "exit status is 1 if any "
-                                                                       "chunk\n"
-                                                                       "was rejected. A summary "
-                                                                       "(rows read, inserted, "
-                                                                       "updated, unchanged, "
-                                                                       "buildings\n"
-                                                                       "created, rejected chunks "
-                                                                       "and rows) is printed in "
-                                                                       "the chosen --format; a\n"
-                                                                       "progress line is shown on "
-                                                                       "a terminal.\n"
-                                                                       "\n"
-                                                                       "example: cloop unit import "
-                                                                       "--project 1 units.csv\n";
+    "Rows go to the server in chunks of N rows (default " DEFAULT_CHUNK_TEXT
+    ", at most " MAX_CHUNK_TEXT "). The server\n"
+    "applies a chunk whole or rejects it whole; rows it already has are counted as\n"
+    "unchanged, so importing the same file again is safe. A chunk with a row the\n"
+    "client can tell is wrong (field count, empty building or unit, floor not a whole\n"
+    "number, not UTF-8) is only checked by the server, so one run lists every bad line;\n"
+    "nothing of it is written. --check checks the whole file that way and writes\n"
+    "nothing. Errors are listed as FILE:LINE: message (at most " SCREENFUL_TEXT
+    " of each kind, then\n"
+    "how many more), the import goes on with the next chunk, and the exit status is 1\n"
+    "if any chunk was rejected. A chunk larger than the server accepts in one request is\n"
+    "sent in parts. A summary (rows read, inserted, updated, unchanged, buildings\n"
+    "created, rejected chunks and rows) is printed in the chosen --format; a progress\n"
+    "line (share of the file done, rows per second) is shown on a terminal.\n"
+    "\n"
+    "example: cloop unit import --project 1 units.csv\n";
 
 /* ---- chunks ------------------------------------------------------------------------ */
 
@@ -118,14 +107,15 @@ static int unit_prepare(csv_import_t *base) {
     return im->rows && im->rowp ? 0 : -1;
 }
 
-static int unit_send(csv_import_t *base, ProtobufCMessage **m) {
+static int unit_send(csv_import_t *base, size_t first, size_t n, int check_only,
+                     ProtobufCMessage **m) {
     import_t *im = (import_t *)base;
     Closeloop__UnitImportChunk req = CLOSELOOP__UNIT_IMPORT_CHUNK__INIT;
     req.project_id = im->project_id;
-    req.n_rows = im->nrows;
-    req.rows = im->rowp;
-    return cli_session_call(base->ss, CL_MSG_UNIT_IMPORT_REQ, &req.base, CL_MSG_UNIT_IMPORT_RESULT,
-                            m);
+    req.n_rows = n;
+    req.rows = im->rowp + first;
+    req.check_only = check_only;
+    return csv_import_call(base, CL_MSG_UNIT_IMPORT_REQ, &req.base, CL_MSG_UNIT_IMPORT_RESULT, m);
 }
 
 /* ---- records ----------------------------------------------------------------------- */
@@ -189,7 +179,7 @@ static const csv_import_spec_t unit_spec = {
 };
 
 static int parse_import_args(int argc, char **argv, int64_t *project, const char **file,
-                             size_t *chunk) {
+                             size_t *chunk, int *check) {
     const char *proj = NULL, *ch = NULL;
     int dashdash = 0;
     *file = NULL;
@@ -198,6 +188,10 @@ static int parse_import_args(int argc, char **argv, int64_t *project, const char
         int m = 0;
         if (!dashdash && strcmp(argv[i], "--") == 0) {
             dashdash = 1;
+            continue;
+        }
+        if (!dashdash && strcmp(argv[i], "--check") == 0) {
+            *check = 1;
             continue;
         }
         if (!dashdash && (m = cli_opt_value(argc, argv, &i, NULL, "--project", &v)) != 0) {
@@ -237,7 +231,8 @@ static int parse_import_args(int argc, char **argv, int64_t *project, const char
 int cmd_unit_import(const cli_settings_t *s, int argc, char **argv) {
     import_t im;
     memset(&im, 0, sizeof im);
-    int rc = parse_import_args(argc, argv, &im.project_id, &im.base.file, &im.base.chunk_rows);
+    int rc = parse_import_args(argc, argv, &im.project_id, &im.base.file, &im.base.chunk_rows,
+                               &im.base.check);
     if (rc != CLI_EXIT_OK) return rc;
     im.base.spec = &unit_spec;
     im.base.s = s;

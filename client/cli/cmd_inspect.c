@@ -285,10 +285,7 @@ static int inspect_record(const cli_settings_t *s, int argc, char **argv) {
         cli_opt_enum(w, "--severity", severity, CL_DOM_SEVERITY, &sv) < 0 ||
         texts_ok(w, texts, 4) < 0)
         return CLI_EXIT_USAGE;
-    if (!cl_trade_code_valid(category)) {
-        cli_errorf("%s: '%s' is not a trade code (e.g. waterproofing)", w, category);
-        return CLI_EXIT_USAGE;
-    }
+    if (cli_utf8_arg_ok(w, category) < 0) return CLI_EXIT_USAGE;
     if ((again && !cli_uuid_ok(again)) || (item_id && !cli_uuid_ok(item_id))) {
         cli_errorf("%s: '%s' is not a UUID", w, again && !cli_uuid_ok(again) ? again : item_id);
         return CLI_EXIT_USAGE;
@@ -330,10 +327,23 @@ static int inspect_record(const cli_settings_t *s, int argc, char **argv) {
         req.items = items;
         cli_session_t ss;
         rc = cli_session_open(s, &ss);
-        if (rc == CLI_EXIT_OK) {
+        uint32_t max_frame = 0;
+        size_t size = protobuf_c_message_get_packed_size(&req.base);
+        int crc = rc == CLI_EXIT_OK ? cli_session_max_frame(&ss, &max_frame) : CL_OK;
+        if (rc == CLI_EXIT_OK && crc == CL_OK && size > max_frame) {
+            /* never a frame the server would refuse by closing the connection */
+            cli_errorf("%s: the item with its photos is %zu bytes, more than the server "
+                       "accepts in one request (%" PRIu32 " bytes); attach fewer photos",
+                       w, size, max_frame);
+            rc = CLI_EXIT_FAIL;
+            cli_session_close(&ss);
+        } else if (rc == CLI_EXIT_OK && crc != CL_OK) {
+            rc = cli_session_fail(&ss, crc);
+            cli_session_close(&ss);
+        } else if (rc == CLI_EXIT_OK) {
             ProtobufCMessage *m = NULL;
-            int crc = cli_session_call(&ss, CL_MSG_ITEM_RECORD_REQ, &req.base,
-                                       CL_MSG_ITEM_BATCH_RESULT, &m);
+            crc = cli_session_call(&ss, CL_MSG_ITEM_RECORD_REQ, &req.base, CL_MSG_ITEM_BATCH_RESULT,
+                                   &m);
             if (crc != CL_OK) {
                 rc = cli_session_fail(&ss, crc);
             } else {
@@ -344,6 +354,8 @@ static int inspect_record(const cli_settings_t *s, int argc, char **argv) {
                     if (r->n_errors == 0) cli_errorf("the server rejected the item");
                     rc = CLI_EXIT_FAIL;
                 } else {
+                    for (size_t i = 0; i < r->n_warnings; i++)
+                        fprintf(stderr, "warning: %s\n", cli_str(r->warnings[i]->message));
                     rc = record_show(s, r, id);
                 }
             }
@@ -434,13 +446,14 @@ static int item_prepare(csv_import_t *base) {
     return im->items && im->itemp && im->ids ? 0 : -1;
 }
 
-static int item_send(csv_import_t *base, ProtobufCMessage **m) {
+static int item_send(csv_import_t *base, size_t first, size_t n, int check_only,
+                     ProtobufCMessage **m) {
     import_t *im = (import_t *)base;
     Closeloop__ItemBatch req = CLOSELOOP__ITEM_BATCH__INIT;
-    req.n_items = im->nitems;
-    req.items = im->itemp;
-    return cli_session_call(base->ss, CL_MSG_ITEM_RECORD_REQ, &req.base, CL_MSG_ITEM_BATCH_RESULT,
-                            m);
+    req.n_items = n;
+    req.items = im->itemp + first;
+    req.check_only = check_only;
+    return csv_import_call(base, CL_MSG_ITEM_RECORD_REQ, &req.base, CL_MSG_ITEM_BATCH_RESULT, m);
 }
 
 static int on_project_page(void *arg, const ProtobufCMessage *page) {
@@ -569,12 +582,8 @@ static void item_row(csv_import_t *base, uint32_t line) {
     if (!cli_date_ok(date))
         csv_import_row_error(base, line, "invalid inspected_on '%.*s': give a date as YYYY-MM-DD",
                              clip(v, len), v);
-    char cat[48] = "";
-    v = csv_import_cell(base, C_CATEGORY, &len);
-    if (len < sizeof cat) memcpy(cat, v, len), cat[len] = '\0';
-    if (!cl_trade_code_valid(cat))
-        csv_import_row_error(base, line, "category '%.*s' is not a trade code (e.g. waterproofing)",
-                             clip(v, len), v);
+    /* The category (a trade's code, Chinese name or an alias of the project) is resolved
+     * by the server, which lists what the project accepts when it names no trade. */
     char given_id[37] = "", again[37] = "";
     v = csv_import_cell(base, C_ITEM_ID, &len);
     if (len == 36) memcpy(given_id, v, 36);
@@ -659,8 +668,25 @@ static const csv_import_spec_t item_spec = {
 static int inspect_import(const cli_settings_t *s, int argc, char **argv) {
     const char *w = "inspect import", *chunk = NULL, *pos[1];
     const cli_optdef_t defs[] = {{"--chunk", &chunk}, {NULL, NULL}};
-    int npos;
-    if (cli_parse_args(w, argc, argv, defs, pos, 1, &npos) < 0) return CLI_EXIT_USAGE;
+    int npos, check = 0;
+    /* --check takes no value: taken out before the options that do. */
+    char **rest = calloc((size_t)argc + 1, sizeof *rest);
+    int nrest = 0;
+    if (!rest) return CLI_EXIT_FAIL;
+    for (int i = 0; i < argc; i++) {
+        if (strcmp(argv[i], "--") == 0) {
+            while (i < argc)
+                rest[nrest++] = argv[i++];
+            break;
+        }
+        if (strcmp(argv[i], "--check") == 0)
+            check = 1;
+        else
+            rest[nrest++] = argv[i];
+    }
+    int prc = cli_parse_args(w, nrest, rest, defs, pos, 1, &npos);
+    free(rest);
+    if (prc < 0) return CLI_EXIT_USAGE;
     if (npos != 1) {
         cli_errorf("%s: which FILE.csv? see 'cloop %s --help'", w, w);
         return CLI_EXIT_USAGE;
@@ -676,6 +702,7 @@ static int inspect_import(const cli_settings_t *s, int argc, char **argv) {
     im.base.s = s;
     im.base.file = pos[0];
     im.base.chunk_rows = (size_t)n;
+    im.base.check = check;
     int rc = csv_import_run(&im.base);
     free(im.items);
     free(im.itemp);
@@ -884,7 +911,13 @@ static const cli_verb_t inspect_verbs[] = {
      "Records one inspection item: a problem found in a unit in a round. ROUND is\n"
      "{round_kind};\n"
      "TRADE a trade code (waterproofing, civil, plumbing, doors_windows, electrical,\n"
-     "fire ...). --photo attaches a JPEG or PNG of at most 2 MiB (up to " ITEM_PHOTOS_TEXT ").\n"
+     "fire ...), its Chinese name (防水, 土建, 给排水, 门窗, 电气 ...) or an alias of the\n"
+     "project ('cloop trade aliases'); the server lists what it accepts when TRADE is\n"
+     "none of them. A date outside the round's planned dates is said on standard error\n"
+     "(warning: ...); the item is recorded. --photo attaches a JPEG or PNG of at most\n"
+     "2 MiB (up to " ITEM_PHOTOS_TEXT "; a request larger than the server's frame limit is\n"
+     "refused before it is sent)."
+     "\n"
      "--found-again links the item to the same problem found in an earlier round. The\n"
      "item's id is --item-id or a fresh UUID; recording the same id again changes\n"
      "nothing. The server makes a repair ticket and dispatches it to the contractor of\n"
@@ -897,20 +930,27 @@ static const cli_verb_t inspect_verbs[] = {
      "2027-06-30 --location 卫生间 --category waterproofing --severity major --photo "
      "wc.jpg 卫生间地漏周边渗水\n",
      inspect_record},
-    {"import", "cloop inspect import FILE.csv [--chunk N]",
-     "Records a day's paper forms from a CSV file (UTF-8, a header naming the columns in\n"
-     "any order): project (id or name), unit, round, inspected_on (YYYY-MM-DD),\n"
-     "inspector, location, category, description, severity ({severity}),\n"
-     "and optionally item_id and found_again_of. Rows without item_id get an id derived\n"
-     "from their content, so importing the same file again records nothing twice (see\n"
-     "docs/IMPORT_FORMAT.md). Items go to the server in chunks of N (default 500, at\n"
-     "most " ITEM_BATCH_TEXT "), each applied whole or rejected whole; bad rows are reported as\n"
-     "FILE:LINE: message and their chunk is not sent; the import goes on with the next\n"
-     "chunk. Prints a summary: rows_read, inserted, unchanged, dispatched,\n"
-     "manual_dispatch, rejected_chunks, rejected_rows, chunks. Exit 1 if any chunk was\n"
-     "rejected. A progress line is shown on a terminal.\n"
+    {"import", "cloop inspect import FILE.csv [--chunk N] [--check]",
+     "Records a day's paper forms from a CSV file (UTF-8 with or without a byte order\n"
+     "mark, or GBK as Chinese Excel saves it, which is converted; a header naming the\n"
+     "columns in any order): project (id or name), unit, round, inspected_on\n"
+     "(YYYY-MM-DD), inspector, location, category (a trade code, its Chinese name such as\n"
+     "防水 or 门窗, or an alias of the project: see 'cloop trade alias'), description,\n"
+     "severity ({severity}), and optionally item_id and found_again_of.\n"
+     "Rows without item_id get an id derived from their content, so importing the same\n"
+     "file again records nothing twice (see docs/IMPORT_FORMAT.md). Items go to the\n"
+     "server in chunks of N (default 500, at most " ITEM_BATCH_TEXT
+     "), each applied whole or rejected\n"
+     "whole; a chunk with a bad row is only checked by the server, so one run reports\n"
+     "every bad line (FILE:LINE: message, at most 20 of each kind, then how many more);\n"
+     "the import goes on with the next chunk. --check checks the whole file on the\n"
+     "server and writes nothing. Items dated outside their round's planned dates are\n"
+     "recorded with a warning (FILE:LINE: warning: ...). Prints a summary: rows_read,\n"
+     "inserted, unchanged, dispatched, manual_dispatch, rejected_chunks, rejected_rows,\n"
+     "chunks. Exit 1 if any chunk was rejected. A progress line (share of the file done,\n"
+     "rows per second) is shown on a terminal.\n"
      "\n"
-     "example: cloop inspect import 2027-06-30-forms.csv\n",
+     "example: cloop inspect import 2027-06-30-forms.csv --check\n",
      inspect_import},
     {"handover",
      "cloop inspect handover --project ID --unit UNIT --date YYYY-MM-DD [--inspector NAME] "

@@ -228,6 +228,16 @@ static int trade_add_row(cli_table_t *t, const ProtobufCMessage *m) {
     return cli_row_add(t, &r);
 }
 
+static int alias_add_row(cli_table_t *t, const ProtobufCMessage *m) {
+    const Closeloop__TradeAlias *x = (const Closeloop__TradeAlias *)m;
+    cli_row_t r = {0};
+    r.cell[0] = cli_row_num(&r, 0, x->project_id);
+    r.cell[1] = cli_str(x->alias);
+    r.cell[2] = cli_str(x->trade);
+    r.cell[3] = cli_str(x->trade_name);
+    return cli_row_add(t, &r);
+}
+
 static const entity_t E_COMPANY = {
     "companies", 4, {"id", "name", "kind", "parent_id"}, 0x9, company_add_row};
 static const entity_t E_PROJECT = {"projects",
@@ -256,6 +266,8 @@ static const entity_t E_TRADE = {"trade assignments",
                                  {"project_id", "trade", "contractor_id", "contractor"},
                                  0x5,
                                  trade_add_row};
+static const entity_t E_ALIAS = {
+    "trade aliases", 4, {"project_id", "alias", "trade", "trade_name"}, 0x1, alias_add_row};
 
 static cli_table_t *entity_table(const entity_t *e) {
     return cli_new_table(e->ncols, e->cols, e->numeric);
@@ -734,6 +746,31 @@ static int trade_list(const cli_settings_t *s, int argc, char **argv) {
     return do_list(s, &E_TRADE, CL_MSG_TRADE_LIST_REQ, &req.base, CL_MSG_TRADE_ASSIGNMENT_PAGE);
 }
 
+static int trade_alias(const cli_settings_t *s, int argc, char **argv) {
+    const char *w = "trade alias", *project = NULL, *pos[2];
+    const cli_optdef_t defs[] = {{"--project", &project}, {NULL, NULL}};
+    int npos;
+    if (cli_parse_args(w, argc, argv, defs, pos, 2, &npos) < 0) return CLI_EXIT_USAGE;
+    Closeloop__TradeAliasAdd req = CLOSELOOP__TRADE_ALIAS_ADD__INIT;
+    if (cli_need(w, "--project", project) < 0 ||
+        cli_parse_id("--project", project, &req.project_id) != CL_OK)
+        return CLI_EXIT_USAGE;
+    if (npos != 2 || !*pos[0] || !*pos[1]) {
+        cli_errorf("%s: give the ALIAS and the TRADE it means; see 'cloop %s --help'", w, w);
+        return CLI_EXIT_USAGE;
+    }
+    if (cli_utf8_arg_ok(w, pos[0]) < 0 || cli_utf8_arg_ok(w, pos[1]) < 0) return CLI_EXIT_USAGE;
+    req.alias = (char *)pos[0];
+    req.trade = (char *)pos[1];
+    return do_create(s, &E_ALIAS, CL_MSG_TRADE_ALIAS_ADD_REQ, &req.base, CL_MSG_TRADE_ALIAS);
+}
+
+static int trade_aliases(const cli_settings_t *s, int argc, char **argv) {
+    Closeloop__TradeAliasListRequest req = CLOSELOOP__TRADE_ALIAS_LIST_REQUEST__INIT;
+    if (cli_args_project("trade aliases", argc, argv, &req.project_id) < 0) return CLI_EXIT_USAGE;
+    return do_list(s, &E_ALIAS, CL_MSG_TRADE_ALIAS_LIST_REQ, &req.base, CL_MSG_TRADE_ALIAS_PAGE);
+}
+
 static const cli_verb_t trade_verbs[] = {
     {"assign", "cloop trade assign --project ID --trade CODE --contractor ID",
      "Makes a contractor responsible for one trade (专业) on a project: repair items of\n"
@@ -747,7 +784,25 @@ static const cli_verb_t trade_verbs[] = {
      "\n"
      "example: cloop trade list --project 1\n",
      trade_list},
+    {"alias", "cloop trade alias --project ID ALIAS TRADE",
+     "Adds what site staff call a trade on a project: an inspection item whose category\n"
+     "is ALIAS is recorded under TRADE (a trade code or its Chinese name, e.g. 装修 or\n"
+     "decoration). A category may always be a trade's code or Chinese name (防水, 门窗,\n"
+     "电气, 土建, 给排水 ...); an alias adds another word, e.g. 涂料. An alias that is a\n"
+     "code or a Chinese name itself is refused; adding an alias again points it at the\n"
+     "new TRADE. HQ admins and the project's city company. Prints the alias: project_id,\n"
+     "alias, trade, trade_name.\n"
+     "\n"
+     "example: cloop trade alias --project 1 涂料 decoration\n",
+     trade_alias},
+    {"aliases", "cloop trade aliases --project ID",
+     "Lists a project's trade aliases: project_id, alias, trade, trade_name.\n"
+     "\n"
+     "example: cloop trade aliases --project 1\n",
+     trade_aliases},
 };
 
-const cli_group_t cmd_trade_group = {"trade", "Which contractor repairs which trade on a project.",
+const cli_group_t cmd_trade_group = {"trade",
+                                     "Which contractor repairs which trade on a project, and "
+                                     "what site staff call the trades.",
                                      trade_verbs, CLI_NVERBS(trade_verbs)};

@@ -1,17 +1,31 @@
 /* csv_import.h - the CSV import machinery shared by `cloop unit import` (cmd_import.c)
  * and `cloop inspect import` (cmd_inspect.c).
  *
- * A file (or '-' for standard input) is read in 64 KiB blocks and parsed by libcsv
- * (strict mode), an optional UTF-8 byte order mark skipped, so memory stays at one chunk
- * of rows whatever the file's size. Line numbers are counted from the line ends libcsv
- * reports (CSV_REPALL_NL) plus the line ends inside quoted fields, so every row knows the
- * line it starts on. The first record is the header and names the columns (in any
- * order) from the importer's spec. Each further row is checked here for field count,
+ * The file's encoding is found first, before anything is sent: the whole file is read
+ * once (standard input is copied to a temporary file on the way). UTF-8 (an optional
+ * byte order mark skipped) is read as it is; a file that is not UTF-8 but decodes cleanly
+ * as GB18030 (GBK, what Chinese Excel saves as "CSV") is converted to UTF-8 with glibc's
+ * iconv as it is read, said in one line; a file that is neither is refused in one line,
+ * and nothing of it is sent. A file that is UTF-8 but for a few broken lines stays UTF-8:
+ * those lines are row errors.
+ *
+ * The file is then read in 64 KiB blocks and parsed by libcsv (strict mode) line by
+ * line, so memory stays at one chunk of rows whatever the file's size and the progress
+ * line knows the file offset of every row. Line numbers are counted from the line ends
+ * libcsv reports (CSV_REPALL_NL) plus the line ends inside quoted fields, so every row
+ * knows the line it starts on. The first record is the header and names the columns (in
+ * any order) from the importer's spec. Each further row is checked here for field count,
  * UTF-8 and empty required cells, then handed to the importer's row callback, which
- * validates the rest and appends it to its chunk. A chunk with a row error is rejected
- * without sending it; every other chunk goes to the importer's send callback, which sends
- * it and returns the server's per-row errors. Errors are reported as FILE:LINE: message;
- * a progress line is drawn on a terminal and a summary printed at the end.
+ * validates the rest and appends it to its chunk. A chunk goes to the importer's send
+ * callback, which sends it and returns the server's per-row errors; a chunk with a row
+ * error found here is sent check-only (the server checks its good rows and writes
+ * nothing), so one run reports every bad line, the server's included. With --check every
+ * chunk is sent check-only. A chunk larger than the server's frame limit (ServerInfo
+ * max_frame) is sent in halves. Errors are reported as FILE:LINE: message, at most a
+ * screenful (CSV_IMPORT_SCREENFUL lines) of each kind, then the count of the rest; the
+ * server's warnings likewise as FILE:LINE: warning: message. A progress line (share of
+ * the file's bytes done, rows done per second) is drawn on a terminal and a summary
+ * printed at the end.
  *
  * An importer embeds csv_import_t as the first member of its own state, so callbacks can
  * cast back to it. Single-threaded. */
@@ -30,6 +44,8 @@
 #define CSV_IMPORT_MAX_FIELDS  64u /* fields kept per record; more is an error anyway */
 #define CSV_IMPORT_MAX_COLS    16  /* columns an importer may know */
 #define CSV_IMPORT_MAX_SUMMARY 8   /* importer-specific summary counts */
+#define CSV_IMPORT_SCREENFUL   20  /* lines printed of one kind of error or warning */
+#define CSV_IMPORT_MAX_KINDS   64  /* kinds told apart; more share the last */
 
 typedef struct csv_import csv_import_t;
 
@@ -49,13 +65,17 @@ typedef struct csv_import_spec {
     /* Allocates the chunk's buffers for im->chunk_rows rows: 0, or -1 when out of memory. */
     int (*prepare)(csv_import_t *im);
     /* Validates the current record (line: where it starts; field count, UTF-8 and
-     * empty cells already checked) and appends it to the chunk when csv_import_row_ok. */
+     * empty cells already checked) and appends it to the chunk exactly when
+     * csv_import_row_ok and not im->stop afterwards. */
     void (*row)(csv_import_t *im, uint32_t line);
-    /* Sends the chunk's rows: the CL_* code of the call, and on CL_OK the reply, which the
-     * caller reads by field name and frees. Every chunk reply has `bool applied` (the
-     * chunk was applied whole), `repeated RowError errors` (why not, per row) and a
-     * uint32 count named like each of summary_keys, added to im->counts when applied. */
-    int (*send)(csv_import_t *im, ProtobufCMessage **reply);
+    /* Sends rows [first, first + n) of the chunk, check-only when check_only, through
+     * csv_import_call: the CL_* code of the call (CL_ETOOBIG, unsent, when larger than
+     * the server's frame limit), and on CL_OK the reply, which the caller reads by field
+     * name and frees. Every chunk reply has `bool applied` (the rows were applied whole),
+     * `repeated RowError errors` (why not, per row), a uint32 count named like each of
+     * summary_keys, added to im->counts when applied, and may have `repeated RowError
+     * warnings`. */
+    int (*send)(csv_import_t *im, size_t first, size_t n, int check_only, ProtobufCMessage **reply);
     /* Frees the rows of the chunk and empties it. */
     void (*reset)(csv_import_t *im);
 } csv_import_spec_t;
@@ -63,15 +83,28 @@ typedef struct csv_import_spec {
 /* One error found by the client, kept until its chunk is reported. */
 typedef struct csv_row_err {
     uint32_t line;
-    char msg[200];
+    uint32_t seq; /* order found, for a stable sort by line */
+    char msg[480];
 } csv_row_err_t;
+
+/* One kind of message (its words with the values taken out), for the screenful limit. */
+typedef struct csv_kind {
+    char key[96];
+    uint64_t shown, more;
+    uint32_t first_line; /* the first line reported of this kind */
+    int warning;
+} csv_kind_t;
 
 struct csv_import {
     const csv_import_spec_t *spec;
     const cli_settings_t *s;
     cli_session_t *ss;
-    const char *file;  /* as named on the command line, for messages */
-    size_t chunk_rows; /* --chunk */
+    const char *file;   /* as named on the command line, for messages */
+    size_t chunk_rows;  /* --chunk */
+    int check;          /* --check: every chunk is only checked; nothing is written */
+    uint32_t max_frame; /* the server's frame limit (0: unknown, chunks are never split) */
+    FILE *progress_out; /* where to draw progress (NULL: standard error on a terminal);
+                         * when set, one line per chunk, for tests */
 
     /* the record being parsed */
     uint32_t line;                           /* line the parser is on (1-based) */
@@ -88,9 +121,18 @@ struct csv_import {
     /* the chunk being filled */
     size_t in_chunk;                /* rows of the file in this chunk, bad ones included */
     uint32_t first_line, last_line; /* lines of its first and last row */
-    csv_row_err_t *errs;            /* errors the client found in this chunk */
+    csv_row_err_t *errs;            /* errors of this chunk, the client's and the server's */
     size_t nerrs, errs_cap;
-    size_t row_nerrs; /* nerrs when the current row began */
+    size_t row_nerrs;     /* nerrs when the current row began */
+    csv_row_err_t *warns; /* the server's warnings about this chunk */
+    size_t nwarns, warns_cap;
+    uint32_t *good_lines;  /* line of each good row of the chunk (chunk_rows slots) */
+    size_t ngood;          /* good rows: the importer's rows in the chunk */
+    uint64_t applied_rows; /* rows of this chunk applied (a split chunk in part) */
+    char why[600];         /* why a part of the chunk was refused as a whole */
+    uint32_t seq;          /* errors found so far, for csv_row_err_t.seq */
+    csv_kind_t kinds[CSV_IMPORT_MAX_KINDS]; /* what was printed, per kind */
+    size_t nkinds;
 
     /* totals */
     uint64_t rows_read, chunks, rejected_chunks, rejected_rows;
@@ -99,13 +141,21 @@ struct csv_import {
     uint32_t stop_line; /* the first line not imported because of it (0: none) */
     int exit_code;
 
+    /* the file's encoding */
+    void *iconv;   /* an iconv_t from GB18030 when converting, else NULL */
+    FILE *spooled; /* standard input copied to a temporary file, else NULL */
+
     /* progress */
-    int tty;           /* stderr is a terminal */
-    int shown;         /* a progress line is on the screen */
-    off_t size;        /* file size, 0 when unknown */
-    off_t consumed;    /* bytes parsed */
-    uint64_t start_ns; /* when reading began */
-    uint64_t last_ns;  /* when progress was last drawn */
+    int tty;            /* stderr is a terminal */
+    int shown;          /* a progress line is on the screen */
+    off_t size;         /* file size, 0 when unknown */
+    off_t consumed;     /* bytes parsed */
+    off_t piece_end;    /* file offset of the end of the text being parsed */
+    off_t chunk_end;    /* file offset of the end of the chunk's last row */
+    off_t done_bytes;   /* file offset up to which every row is done (answered) */
+    uint64_t rows_done; /* rows whose chunk the server has answered */
+    uint64_t start_ns;  /* when reading began */
+    uint64_t last_ns;   /* when progress was last drawn */
 };
 
 /* The engine alone, on an open stream, with im->ss already set (NULL when the spec's
@@ -122,6 +172,15 @@ extern char csv_import_empty[1];
  * else zero): opens the file and the session, streams, reports and frees what it
  * allocated (the importer frees what its prepare allocated). Returns the exit code. */
 int csv_import_run(csv_import_t *im);
+
+/* cli_session_call on im->ss, but a request larger than im->max_frame is not sent:
+ * CL_ETOOBIG (the engine then sends the rows in halves). */
+int csv_import_call(csv_import_t *im, uint16_t type, const ProtobufCMessage *req,
+                    uint16_t reply_type, ProtobufCMessage **reply);
+
+/* The kind of a message, for the screenful limit: its words, with every word that holds
+ * a digit, a quote or a non-ASCII character (the values) as '#'. */
+void csv_import_kind(const char *msg, char *out, size_t size);
 
 /* A fatal error: reported at once ("cloop: ..."), and the import stops. */
 CL_PRINTF(2, 3) void csv_import_fatal(csv_import_t *im, const char *fmt, ...);

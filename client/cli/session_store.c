@@ -313,6 +313,15 @@ int cli_session_stream(cli_session_t *ss, uint16_t type, const ProtobufCMessage 
     }
 }
 
+int cli_session_max_frame(cli_session_t *ss, uint32_t *out) {
+    Closeloop__ServerInfoRequest q = CLOSELOOP__SERVER_INFO_REQUEST__INIT;
+    ProtobufCMessage *info = NULL;
+    int rc = cli_session_call(ss, CL_MSG_SERVER_INFO_REQ, &q.base, CL_MSG_SERVER_INFO, &info);
+    if (rc == CL_OK) *out = ((const Closeloop__ServerInfo *)info)->max_frame;
+    cl_msg_free(info);
+    return rc;
+}
+
 int cli_session_fail(cli_session_t *ss, int rc) {
     if (rc == CL_EUNAUTH) {
         forget_expired(ss);

@@ -63,6 +63,10 @@ CL_MUSTCHECK int cli_session_stream(cli_session_t *ss, uint16_t type, const Prot
                                     int (*on_page)(void *arg, const ProtobufCMessage *page),
                                     void *arg);
 
+/* The server's frame limit (ServerInfo.max_frame) into *out: a request whose packed size
+ * is larger must not be sent. A CL_* code of the call. */
+CL_MUSTCHECK int cli_session_max_frame(cli_session_t *ss, uint32_t *out);
+
 /* Reports a failed call: "cloop: <the server's sentence>"; for CL_EUNAUTH it deletes the
  * stale token and says the session expired. Returns cli_exit_for(rc). */
 int cli_session_fail(cli_session_t *ss, int rc);

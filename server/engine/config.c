@@ -61,9 +61,9 @@ void cl_config_defaults(cl_config_t *c) {
     snprintf(c->listen, sizeof c->listen, "127.0.0.1");
     c->port = 7443;
     c->max_connections = 10000;
-    c->max_frame = 1024 * 1024;
+    c->max_frame = 12 * 1024 * 1024; /* an item with 5 photos of 2 MiB fits */
     c->max_inflight = 64;
-    c->max_output = 4 * 1024 * 1024;
+    c->max_output = 16 * 1024 * 1024; /* more than max_frame */
     c->handshake_timeout_ms = 10000;
     c->idle_timeout_ms = 300000;
     c->drain_timeout_ms = 10000;

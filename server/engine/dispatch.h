@@ -55,6 +55,8 @@ const cl_handler_t *cl_dispatch_lookup(uint16_t type);
     X(USER_LIST_REQ, user_list, CL_OP_USER_LIST, 1, cl_org_user_list) \
     X(TRADE_ASSIGN_REQ, trade_assign, CL_OP_TRADE_ASSIGN, 1, cl_org_trade_assign) \
     X(TRADE_LIST_REQ, trade_list, CL_OP_TRADE_LIST, 1, cl_org_trade_list) \
+    X(TRADE_ALIAS_ADD_REQ, trade_alias_add, CL_OP_TRADE_ASSIGN, 1, cl_org_trade_alias_add) \
+    X(TRADE_ALIAS_LIST_REQ, trade_alias_list, CL_OP_TRADE_LIST, 1, cl_org_trade_alias_list) \
     X(ROUND_CREATE_REQ, round_create, CL_OP_ROUND_CREATE, 1, cl_insp_round_create) \
     X(ROUND_LIST_REQ, round_list, CL_OP_ROUND_LIST, 1, cl_insp_round_list) \
     X(ITEM_RECORD_REQ, item_record, CL_OP_ITEM_RECORD, 1, cl_insp_item_record) \

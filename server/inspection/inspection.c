@@ -9,14 +9,18 @@
  * four parameters and filter with cl_visible_project(), so a project outside the
  * caller's scope reads exactly like a missing one ("no such project").
  *
- * Items are validated in C first (every bad item reported with its line). Then one
- * batch records them: insp_item_record resolves units, trades and "found again" links
- * and records rounds, records, items and photos, changing nothing unless every item
- * resolved, and raises the tickets of the items it inserts through the ticket area's
- * function cl_ticket_raise (server/ticket/raise.sql), returning each item's ticket with
- * the columns of the ticket_rows view. Items and tickets share the client's UUID, so a
- * re-sent item is "unchanged", never doubled. Photos and their SHA-256 travel as binary
- * bytea[] parameters.
+ * Items are validated in C first (every bad item reported with its line; the good ones
+ * of such a batch still go through insp_item_record check-only, so the reply also has
+ * the database's errors about them). Then one statement records them: insp_item_record
+ * resolves units, trades (a category is a code, a Chinese name or an alias of the
+ * project; the code is stored) and "found again" links and records rounds, records,
+ * items and photos, changing nothing unless every item resolved (nor ever for a batch
+ * sent check_only), and raises the tickets of the items it inserts through the ticket
+ * area's function cl_ticket_raise (server/ticket/raise.sql), returning each item's ticket
+ * with the columns of the ticket_rows view. Items and tickets share the client's UUID, so
+ * a re-sent item is "unchanged", never doubled. Items dated outside their round's planned
+ * dates come back as warnings. Photos and their SHA-256 travel as binary bytea[]
+ * parameters.
  *
  * Runs on the loop thread. A cl_call_t (handler.h) holds one request's state, including
  * a copy of the session; every db callback frees it exactly once, as its last act. */
@@ -39,10 +43,10 @@
 #include "ticket_fsm.h"
 #include "ticket_row.h"
 
-#define INSP_WARNINGS_MAX 4   /* deadline warnings of one round */
-#define INSP_WARNING_LEN  200 /* bytes of one warning */
-#define INSP_ERROR_LEN    300 /* bytes of one row error */
-#define INSP_FRAME_SLACK  64  /* frame bytes kept free for the reply's own encoding */
+#define INSP_WARNINGS_MAX 4                /* deadline warnings of one round */
+#define INSP_WARNING_LEN  200              /* bytes of one warning */
+#define INSP_ERROR_LEN    CL_ROW_ERROR_LEN /* bytes of one row error */
+#define INSP_FRAME_SLACK  64               /* frame bytes kept free for the reply's own encoding */
 
 typedef Closeloop__Meta pb_meta_t;
 
@@ -259,7 +263,6 @@ static const char *photo_problem(const cl_pb_photo_t *ph) {
 /* What is wrong with one item, into out ("" when nothing). */
 static void item_check(const cl_pb_item_t *it, char *out, size_t n) {
     const char *why;
-    char buf[100];
     out[0] = '\0';
     if (!cl_uuid_valid(it->item_id))
         snprintf(out, n, "item_id must be a UUID (8-4-4-4-12 hex digits)");
@@ -274,9 +277,8 @@ static void item_check(const cl_pb_item_t *it, char *out, size_t n) {
     else if (cl_text_why(out, n, "inspector", it->inspector, false, CL_LIM_INSPECTOR_CHARS) ||
              cl_text_why(out, n, "location", it->location, true, CL_LIM_LOCATION_CHARS))
         return;
-    else if (!cl_trade_code_valid(it->category))
-        snprintf(out, n, "category \"%s\" is not a trade code (e.g. plumbing)",
-                 cl_utf8_clip(buf, sizeof buf, it->category));
+    else if (cl_text_why(out, n, "category", it->category, true, CL_LIM_TRADE_ALIAS_CHARS))
+        return;
     else if (cl_text_why(out, n, "description", it->description, true, CL_LIM_DESCRIPTION_CHARS))
         return;
     else if (!cl_severity_name(it->severity))
@@ -349,8 +351,10 @@ static void items_reject(cl_req_t *req, const cl_pb_item_batch_t *m, char *errs,
     cl_row_errors_free(&e);
 }
 
-/* A bad item's sentence, from the statement's reason code. */
-static void item_sql_problem(const cl_pb_item_t *it, const char *bad, char *out, size_t n) {
+/* A bad item's sentence, from the statement's reason code (accepted: what a category may
+ * be on the item's project). */
+static void item_sql_problem(const cl_pb_item_t *it, const char *bad, const char *accepted,
+                             char *out, size_t n) {
     char ubuf[80];
     const char *unit = cl_utf8_clip(ubuf, sizeof ubuf, it->unit);
     if (strcmp(bad, "project") == 0)
@@ -361,7 +365,9 @@ static void item_sql_problem(const cl_pb_item_t *it, const char *bad, char *out,
         snprintf(out, n, "unit number %s is used in more than one building of project %lld", unit,
                  (long long)it->project_id);
     else if (strcmp(bad, "category") == 0)
-        snprintf(out, n, "no such trade %s", it->category);
+        snprintf(out, n, "category '%s' is not a trade of project %lld; use %s",
+                 cl_utf8_clip(ubuf, sizeof ubuf, it->category), (long long)it->project_id,
+                 accepted);
     else if (strcmp(bad, "taken") == 0)
         snprintf(out, n, "item_id %s is already used by an item of another unit", it->item_id);
     else if (strcmp(bad, "again") == 0)
@@ -370,9 +376,83 @@ static void item_sql_problem(const cl_pb_item_t *it, const char *bad, char *out,
         snprintf(out, n, "rejected (%s)", bad);
 }
 
+/* The warnings of a batch: items dated outside their round's planned dates (recorded
+ * anyway). Each is a RowError with the item's line; as many as fit in budget bytes, the
+ * rest counted in a last one. */
+typedef struct item_warnings {
+    Closeloop__RowError *rows;
+    Closeloop__RowError **ptrs;
+    char (*text)[INSP_WARNING_LEN];
+    size_t n, bytes;
+    long left_out;
+    char more[80];
+} item_warnings_t;
+
+static void warnings_free(item_warnings_t *w) {
+    free(w->rows);
+    free(w->ptrs);
+    free(w->text);
+    memset(w, 0, sizeof *w);
+}
+
+/* Reads the warnings of res (insp_item_record's rows) into w, at most budget bytes; false
+ * when out of memory. */
+static bool warnings_read(const cl_pb_item_batch_t *m, const PGresult *res, size_t budget,
+                          item_warnings_t *w) {
+    memset(w, 0, sizeof *w);
+    int rows = PQntuples(res);
+    w->rows = calloc((size_t)rows + 1, sizeof *w->rows);
+    w->ptrs = calloc((size_t)rows + 1, sizeof *w->ptrs);
+    w->text = calloc((size_t)rows + 1, sizeof *w->text);
+    if (!w->rows || !w->ptrs || !w->text) return false;
+    for (int row = 0; row < rows; row++) {
+        size_t i = (size_t)cl_sql_i64(res, row, CL_COL(insp_item_record, ord)) - 1;
+        if (i >= m->n_items || cl_sql_isnull(res, row, CL_COL(insp_item_record, planned_start)))
+            continue;
+        const cl_pb_item_t *it = m->items[i];
+        const char *start = cl_sql_text(res, row, CL_COL(insp_item_record, planned_start));
+        const char *end = cl_sql_text(res, row, CL_COL(insp_item_record, planned_end));
+        const char *kind = cl_round_kind_name(it->round), *label = cl_round_kind_label(it->round);
+        char *t = w->text[w->n];
+        if (*start && *end)
+            snprintf(t, INSP_WARNING_LEN,
+                     "inspected_on %s is outside the planned dates of round %s (%s), %s to %s",
+                     it->inspected_on, kind, label, start, end);
+        else if (*start)
+            snprintf(t, INSP_WARNING_LEN,
+                     "inspected_on %s is before round %s (%s) is planned to start, on %s",
+                     it->inspected_on, kind, label, start);
+        else
+            snprintf(t, INSP_WARNING_LEN,
+                     "inspected_on %s is after round %s (%s) is planned to end, on %s",
+                     it->inspected_on, kind, label, end);
+        Closeloop__RowError *e = &w->rows[w->n];
+        closeloop__row_error__init(e);
+        e->line = item_line(m, i);
+        e->message = t;
+        size_t size = protobuf_c_message_get_packed_size(&e->base) + 6;
+        if (w->left_out || w->bytes + size > budget) {
+            w->left_out++;
+            continue;
+        }
+        w->bytes += size;
+        w->ptrs[w->n++] = e;
+    }
+    if (w->left_out) {
+        Closeloop__RowError *e = &w->rows[w->n];
+        closeloop__row_error__init(e);
+        snprintf(w->more, sizeof w->more, "%ld more items dated outside their round's plan",
+                 w->left_out);
+        e->message = w->more;
+        w->ptrs[w->n++] = e;
+        w->bytes += sizeof w->more + 8;
+    }
+    return true;
+}
+
 /* The reply to a recorded batch: res the rows of insp_item_record, one per item: its
- * ticket (ticket_rows' columns, NULL when none), ord, bad, new. Bad rows mean nothing
- * changed: the batch is rejected with their sentences. */
+ * ticket (ticket_rows' columns, NULL when none), ord, bad, new, accepted, planned dates.
+ * Bad rows mean nothing changed: the batch is rejected with their sentences. */
 static void items_reply(cl_call_t *c, const PGresult *res) {
     const cl_pb_item_batch_t *m = (const cl_pb_item_batch_t *)c->req->msg;
     int rows = PQntuples(res);
@@ -389,10 +469,28 @@ static void items_reply(cl_call_t *c, const PGresult *res) {
             size_t i = (size_t)cl_sql_i64(res, row, CL_COL(insp_item_record, ord)) - 1;
             if (cl_sql_isnull(res, row, CL_COL(insp_item_record, bad)) || i >= m->n_items) continue;
             item_sql_problem(m->items[i], cl_sql_text(res, row, CL_COL(insp_item_record, bad)),
+                             cl_sql_text(res, row, CL_COL(insp_item_record, accepted)),
                              errs + i * INSP_ERROR_LEN, INSP_ERROR_LEN);
         }
         items_reject(c->req, m, errs, bad);
         free(errs);
+        return;
+    }
+    /* Warnings first: the tickets get the rest of the frame. */
+    size_t budget = cl_req_config(c->req)->max_frame - INSP_FRAME_SLACK - 128, bytes = 0;
+    item_warnings_t w;
+    if (!warnings_read(m, res, budget / 2, &w)) {
+        warnings_free(&w);
+        cl_req_fail(c->req, CL_EINTERNAL, "out of memory while sending warnings");
+        return;
+    }
+    budget -= w.bytes;
+    if (m->check_only) { /* only checked: nothing was written */
+        cl_pb_item_batch_result_t out = CLOSELOOP__ITEM_BATCH_RESULT__INIT;
+        out.n_warnings = w.n;
+        out.warnings = w.ptrs;
+        cl_req_reply(c->req, CL_MSG_ITEM_BATCH_RESULT, &out.base);
+        warnings_free(&w);
         return;
     }
     cl_pb_ticket_t *tickets = calloc((size_t)rows + 1, sizeof *tickets);
@@ -400,6 +498,7 @@ static void items_reply(cl_call_t *c, const PGresult *res) {
     if (!tickets || !ptrs) {
         free(tickets);
         free(ptrs);
+        warnings_free(&w);
         cl_req_fail(c->req, CL_EINTERNAL, "out of memory while sending tickets");
         return;
     }
@@ -407,7 +506,6 @@ static void items_reply(cl_call_t *c, const PGresult *res) {
     /* The tickets travel in the one reply frame: as many as fit (a chunk of short items
      * always fits; the counts are complete either way). An item without a ticket row
      * counts as unchanged. */
-    size_t budget = cl_req_config(c->req)->max_frame - INSP_FRAME_SLACK - 128, bytes = 0;
     bool cut = false;
     for (int row = 0; row < rows; row++) {
         if (cl_sql_isnull(res, row, CL_COL(insp_item_record, key_id))) continue;
@@ -434,7 +532,10 @@ static void items_reply(cl_call_t *c, const PGresult *res) {
                     (long long)c->session.user_id, m->n_items, out.n_tickets);
     out.applied = true;
     out.tickets = ptrs;
+    out.n_warnings = w.n;
+    out.warnings = w.ptrs;
     cl_req_reply(c->req, CL_MSG_ITEM_BATCH_RESULT, &out.base);
+    warnings_free(&w);
     free(ptrs);
     free(tickets);
 }
@@ -543,6 +644,86 @@ static bool item_params(const cl_pb_item_batch_t *m, item_params_t *p) {
     return photo_arrays(m, photos, p) && ok;
 }
 
+/* A batch in which the daemon's own checks found bad items: its good items are still
+ * checked by insp_item_record (check only, nothing written), so that the reply lists the
+ * database's errors about them too and one import run finds every bad line. */
+typedef struct items_precheck {
+    cl_call_t base;      /* first: the call */
+    char *errs;          /* n_items messages of INSP_ERROR_LEN ("" = fine) */
+    size_t *good;        /* the batch position of each good item, ngood of them */
+    cl_pb_item_t **view; /* the good items, as the batch checked */
+    size_t ngood;
+    long bad;
+} items_precheck_t;
+
+static void precheck_free(items_precheck_t *x) {
+    free(x->errs);
+    free(x->good);
+    free(x->view);
+    cl_call_free(&x->base);
+}
+
+static void items_prechecked(void *arg, const cl_db_result_t *r) {
+    items_precheck_t *x = arg;
+    const cl_pb_item_batch_t *m = (const cl_pb_item_batch_t *)x->base.req->msg;
+    const PGresult *res = cl_call_rows(&x->base, r, 0);
+    if (res) {
+        for (int row = 0; row < PQntuples(res); row++) {
+            size_t k = (size_t)cl_sql_i64(res, row, CL_COL(insp_item_record, ord)) - 1;
+            if (k >= x->ngood || cl_sql_isnull(res, row, CL_COL(insp_item_record, bad))) continue;
+            size_t i = x->good[k];
+            item_sql_problem(m->items[i], cl_sql_text(res, row, CL_COL(insp_item_record, bad)),
+                             cl_sql_text(res, row, CL_COL(insp_item_record, accepted)),
+                             x->errs + i * INSP_ERROR_LEN, INSP_ERROR_LEN);
+            x->bad++;
+        }
+        items_reject(x->base.req, m, x->errs, x->bad);
+    }
+    precheck_free(x);
+}
+
+/* Runs the check of the good items of m; takes errs (bad of them set) and answers. */
+static void items_precheck(cl_req_t *req, const cl_pb_item_batch_t *m, char *errs, long bad) {
+    items_precheck_t *x = cl_call_new(req, sizeof *x);
+    if (!x) { /* answered */
+        free(errs);
+        return;
+    }
+    x->errs = errs;
+    x->bad = bad;
+    x->good = calloc(m->n_items, sizeof *x->good);
+    x->view = calloc(m->n_items, sizeof *x->view);
+    item_params_t p;
+    memset(&p, 0, sizeof p);
+    bool ok = x->good && x->view;
+    for (size_t i = 0; ok && i < m->n_items; i++) {
+        if (errs[i * INSP_ERROR_LEN]) continue;
+        x->good[x->ngood] = i;
+        x->view[x->ngood++] = m->items[i];
+    }
+    cl_pb_item_batch_t v = *m;
+    v.n_items = x->ngood;
+    v.items = x->view;
+    if (!ok || !item_params(&v, &p)) {
+        item_params_free(&p);
+        items_reject(req, m, errs, bad); /* what the daemon's checks found, at least */
+        precheck_free(x);
+        return;
+    }
+    char user[24];
+    int lengths[CL_NPARAMS(insp_item_record)] = {0};
+    lengths[16] = p.sha_len;  /* $17 */
+    lengths[18] = p.data_len; /* $19 */
+    const cl_call_stmt_t st = CL_STMT_BIN(
+        insp_item_record, lengths, CL_CALL_SCOPE(&x->base), p.text[A_ID], p.text[A_PROJECT],
+        p.text[A_UNIT], p.text[A_ROUND], p.text[A_ON], p.text[A_INSPECTOR], p.text[A_LOCATION],
+        p.text[A_CATEGORY], p.text[A_DESC], p.text[A_SEVERITY], p.text[A_AGAIN],
+        p.text[A_PHOTO_ORD], p.sha, p.text[A_PHOTO_MIME], p.data, cl_sql_bool_param(true),
+        cl_sql_int_param(user, x->base.session.user_id), x->base.session.username);
+    cl_call_run(&x->base, true, &st, 1, items_prechecked);
+    item_params_free(&p);
+}
+
 void cl_insp_item_record(cl_req_t *req) {
     const cl_pb_item_batch_t *m = (const cl_pb_item_batch_t *)req->msg;
     if (m->n_items == 0 || m->n_items > CL_LIM_ITEM_BATCH) {
@@ -552,6 +733,10 @@ void cl_insp_item_record(cl_req_t *req) {
     }
     char *errs = calloc(m->n_items, INSP_ERROR_LEN);
     long bad = errs ? items_check(m, errs) : -1;
+    if (bad > 0 && (size_t)bad < m->n_items) {
+        items_precheck(req, m, errs, bad); /* takes errs */
+        return;
+    }
     if (bad > 0) items_reject(req, m, errs, bad);
     free(errs);
     if (bad < 0) cl_req_fail(req, CL_ENOMEM, "%s", cl_strerror(CL_ENOMEM));
@@ -573,8 +758,8 @@ void cl_insp_item_record(cl_req_t *req) {
                         p.text[A_PROJECT], p.text[A_UNIT], p.text[A_ROUND], p.text[A_ON],
                         p.text[A_INSPECTOR], p.text[A_LOCATION], p.text[A_CATEGORY], p.text[A_DESC],
                         p.text[A_SEVERITY], p.text[A_AGAIN], p.text[A_PHOTO_ORD], p.sha,
-                        p.text[A_PHOTO_MIME], p.data, cl_sql_int_param(user, c->session.user_id),
-                        c->session.username),
+                        p.text[A_PHOTO_MIME], p.data, cl_sql_bool_param(m->check_only),
+                        cl_sql_int_param(user, c->session.user_id), c->session.username),
         };
         cl_call_run(c, true, st, 1, items_recorded);
     }

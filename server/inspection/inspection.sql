@@ -65,18 +65,24 @@ SELECT r.id, r.version,
 -- $6 project ids, $7 unit numbers, $8 round kinds, $9 inspected_on, $10 inspectors,
 -- $11 locations, $12 categories, $13 descriptions, $14 severities, $15 found_again_of
 -- (NULL: none); the photos: $16 their item's position (1-based), $17 their SHA-256
--- (bytea[], binary), $18 their mime types, $19 their bytes (bytea[], binary); and $20 the
--- actor's user id, $21 the actor's username (the tickets' 'create' events).
+-- (bytea[], binary), $18 their mime types, $19 their bytes (bytea[], binary); $20 check
+-- only (true: check every item the same way and change nothing); and $21 the actor's
+-- user id, $22 the actor's username (the tickets' 'create' events).
 --
 -- c checks every item: its project visible, its unit found once by (project, number),
--- its trade known, its id not used by an item of another unit, its found_again_of an
--- item of the same unit. Every data-modifying CTE reads from ok, which is empty when any
--- item is bad, so then nothing changes. Otherwise the new items (fresh: not in the
--- database yet) get their round (created in_progress when missing), their unit's record
--- of that round, the item, its photos and its ticket. One row per item, in the batch's
--- order: its ticket as the columns of ticket_rows (NULL when it has none: a bad batch),
--- its position (ord), why it is bad (NULL: fine) and whether this statement inserted it
--- (new; false for an item that was already recorded).
+-- its category a trade (the code, the Chinese name or an alias of the project:
+-- cl_trade_resolve, migration 008; the item stores the code), its id not used by an item
+-- of another unit, its found_again_of an item of the same unit. Every data-modifying CTE
+-- reads from ok, which is empty when any item is bad or the batch is only checked, so
+-- then nothing changes. Otherwise the new items (fresh: not in the database yet) get
+-- their round (created in_progress when missing), their unit's record of that round, the
+-- item, its photos and its ticket. One row per item, in the batch's order: its ticket as
+-- the columns of ticket_rows (NULL when it has none: a bad or checked batch), its
+-- position (ord), why it is bad (NULL: fine), whether this statement inserted it (new;
+-- false for an item that was already recorded), for a bad category what the project
+-- accepts (accepted), and the planned dates of its round when the item's date is outside
+-- them (planned_start, planned_end; NULL when inside or the round has no such plan): a
+-- warning, not an error.
 --
 -- Rounds and records that already say what the items say (in this statement's snapshot)
 -- are not written nor locked, so batches on the same units do not queue behind each
@@ -103,12 +109,11 @@ WITH r AS (SELECT x.*
               JOIN vp ON vp.id = r.project_id
               LEFT JOIN units u ON u.project_id = r.project_id AND u.number = r.unit
              GROUP BY r.ord),
-     c AS (SELECT r.*, uk.unit_id, ii.id IS NOT NULL AS existing,
+     c AS (SELECT r.*, uk.unit_id, ii.id IS NOT NULL AS existing, tr.trade,
                   CASE WHEN uk.ord IS NULL THEN 'project'
                        WHEN uk.n = 0 THEN 'unit'
                        WHEN uk.n > 1 THEN 'ambiguous'
-                       WHEN NOT EXISTS (SELECT 1 FROM trades tr WHERE tr.code = r.category)
-                            THEN 'category'
+                       WHEN tr.trade IS NULL THEN 'category'
                        WHEN ii.id IS NOT NULL AND ii.unit_id <> uk.unit_id THEN 'taken'
                        WHEN r.again IS NOT NULL
                             AND NOT EXISTS (SELECT 1 FROM inspection_items a
@@ -117,8 +122,10 @@ WITH r AS (SELECT x.*
                   END AS bad
              FROM r
              LEFT JOIN uk ON uk.ord = r.ord
-             LEFT JOIN inspection_items ii ON ii.id = r.item_id),
-     ok AS (SELECT * FROM c WHERE NOT EXISTS (SELECT 1 FROM c x WHERE x.bad IS NOT NULL)),
+             LEFT JOIN inspection_items ii ON ii.id = r.item_id
+             CROSS JOIN LATERAL (SELECT cl_trade_resolve(r.project_id, r.category) AS trade) tr),
+     ok AS (SELECT * FROM c WHERE NOT $20::boolean
+                              AND NOT EXISTS (SELECT 1 FROM c x WHERE x.bad IS NOT NULL)),
      fresh AS (SELECT * FROM ok WHERE NOT existing),
      new_rounds AS (INSERT INTO inspection_rounds AS ro (project_id, kind, status)
                     SELECT DISTINCT f.project_id, f.round, 'in_progress' FROM fresh f
@@ -157,7 +164,7 @@ WITH r AS (SELECT x.*
                                              location, category, description, severity,
                                              found_again_of, inspected_on, inspector)
                SELECT fr.item_id, recs.id, fr.project_id, fr.unit_id, fr.round_id,
-                      fr.location, fr.category, fr.description, fr.severity, fr.again,
+                      fr.location, fr.trade, fr.description, fr.severity, fr.again,
                       fr.inspected_on, fr.inspector
                  FROM fr JOIN recs ON recs.unit_id = fr.unit_id AND recs.round_id = fr.round_id
                ON CONFLICT (id) DO NOTHING
@@ -185,13 +192,20 @@ WITH r AS (SELECT x.*
      tk AS MATERIALIZED (SELECT * FROM cl_ticket_raise(
                              (SELECT array_agg(fr.item_id ORDER BY fr.ord)
                                 FROM fr JOIN items i ON i.id = fr.item_id),
-                             $20::bigint, $21::text)),
+                             $21::bigint, $22::text)),
      tr AS (SELECT * FROM tk UNION ALL
             SELECT v.* FROM ticket_rows v JOIN ok ON ok.item_id = v.key_id WHERE ok.existing)
-SELECT tr.*, c.ord, c.bad, i.id IS NOT NULL AS new
+SELECT tr.*, c.ord, c.bad, i.id IS NOT NULL AS new,
+       CASE WHEN c.bad = 'category' THEN cl_trade_accepted(c.project_id) END AS accepted,
+       CASE WHEN c.inspected_on < ro.planned_start OR c.inspected_on > ro.planned_end
+            THEN coalesce(to_char(ro.planned_start, 'YYYY-MM-DD'), '') END AS planned_start,
+       CASE WHEN c.inspected_on < ro.planned_start OR c.inspected_on > ro.planned_end
+            THEN coalesce(to_char(ro.planned_end, 'YYYY-MM-DD'), '') END AS planned_end
   FROM c
   LEFT JOIN items i ON i.id = c.item_id
   LEFT JOIN tr ON tr.key_id = c.item_id
+  LEFT JOIN inspection_rounds ro ON ro.project_id = c.project_id AND ro.kind = c.round
+                                AND c.bad IS NULL
  WHERE (SELECT g FROM guard) = 0
  ORDER BY c.ord;
 

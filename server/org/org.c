@@ -1,7 +1,9 @@
 /* org.c - the organisation model: companies, projects, buildings, units and their
- * owners, contractors and the trades they cover per project, users, and the bulk import
- * of buildings/units/owners. The SQL is in org.sql; this file validates requests, picks a
- * statement by its generated handle (cl_sql.h) and reads its columns by name.
+ * owners, contractors and the trades they cover per project, what site staff call the
+ * trades on a project (trade aliases), users, and the bulk import of buildings/units/
+ * owners (which a chunk sent check_only only checks). The SQL is in org.sql; this file
+ * validates requests, picks a statement by its generated handle (cl_sql.h) and reads its
+ * columns by name.
  *
  * Every request is one database batch, so one transaction in one round trip: a mutation
  * is "set_actor" (attributes the audit and change-log rows the triggers write) followed
@@ -265,6 +267,22 @@ static const cl_call_kind_t kind_user =
     CL_CALL_KIND(USER, user_page, user_slot_t, user_fill, user_clear);
 static const cl_call_kind_t kind_trade =
     CL_CALL_KIND(TRADE_ASSIGNMENT, trade_assignment_page, pb_trade_assignment_t, trade_fill, NULL);
+
+/* TradeAlias: org_trade_alias_list's columns (org_trade_alias_add begins with them). */
+static ProtobufCMessage *alias_fill(void *slot, const cl_call_t *c, const PGresult *res, int row) {
+    (void)c;
+    Closeloop__TradeAlias *s = slot;
+    closeloop__trade_alias__init(s);
+    s->project_id = cl_sql_i64(res, row, CL_COL(org_trade_alias_list, project_id));
+    s->alias = PQgetvalue(res, row, CL_COL(org_trade_alias_list, alias));
+    s->trade = PQgetvalue(res, row, CL_COL(org_trade_alias_list, trade));
+    s->trade_name = PQgetvalue(res, row, CL_COL(org_trade_alias_list, trade_name));
+    s->version = cl_sql_i64(res, row, CL_COL(org_trade_alias_list, version));
+    return &s->base;
+}
+
+static const cl_call_kind_t kind_alias =
+    CL_CALL_KIND(TRADE_ALIAS, trade_alias_page, Closeloop__TradeAlias, alias_fill, NULL);
 
 /* ------------------------------------------------------------------ validation */
 
@@ -641,6 +659,32 @@ void cl_org_trade_list(cl_req_t *req) {
     cl_call_run(c, false, &st, 1, cl_call_list_done);
 }
 
+void cl_org_trade_alias_add(cl_req_t *req) {
+    const Closeloop__TradeAliasAdd *m = (const Closeloop__TradeAliasAdd *)req->msg;
+    if (!cl_req_need_id(req, "project_id", m->project_id) ||
+        !cl_req_need_text(req, "alias", m->alias, true, CL_LIM_TRADE_ALIAS_CHARS) ||
+        !cl_req_need_text(req, "trade", m->trade, true, CL_LIM_TRADE_ALIAS_CHARS))
+        return;
+    cl_call_t *c = cl_call_list_new(req, &kind_alias, NULL);
+    if (!c) return; /* answered */
+    snprintf(c->lost, sizeof c->lost, "the alias changed while it was being added; retry");
+    char project[24];
+    const cl_call_stmt_t st = CL_STMT(org_trade_alias_add, CL_CALL_SCOPE(c),
+                                      cl_sql_int_param(project, m->project_id), m->alias, m->trade);
+    cl_call_run(c, true, &st, 1, cl_call_one_done);
+}
+
+void cl_org_trade_alias_list(cl_req_t *req) {
+    const Closeloop__TradeAliasListRequest *m = (const Closeloop__TradeAliasListRequest *)req->msg;
+    if (!cl_req_need_id(req, "project_id", m->project_id)) return;
+    cl_call_t *c = cl_call_list_new(req, &kind_alias, "no such project");
+    if (!c) return; /* answered */
+    char project[24];
+    const cl_call_stmt_t st =
+        CL_STMT(org_trade_alias_list, CL_CALL_SCOPE(c), cl_sql_int_param(project, m->project_id));
+    cl_call_run(c, false, &st, 1, cl_call_list_done);
+}
+
 /* ------------------------------------------------------------------ unit import */
 
 /* What is wrong with one import row. */
@@ -778,6 +822,9 @@ static void import_done(void *arg, const cl_db_result_t *r) {
         cl_req_fail(c->req, CL_EINTERNAL, "unexpected result shape for unit import");
     } else if (cl_sql_i64(res, 0, CL_COL(org_unit_import, projects)) == 0) {
         cl_req_fail(c->req, CL_ENOTFOUND, "no such project");
+    } else if (((const pb_import_chunk_t *)c->req->msg)->check_only) {
+        pb_import_result_t out = CLOSELOOP__UNIT_IMPORT_RESULT__INIT; /* checked: fine */
+        cl_req_reply(c->req, CL_MSG_UNIT_IMPORT_RESULT, &out.base);
     } else {
         const pb_import_chunk_t *m = (const pb_import_chunk_t *)c->req->msg;
         pb_import_result_t out = CLOSELOOP__UNIT_IMPORT_RESULT__INIT;
@@ -834,9 +881,10 @@ void cl_org_unit_import(cl_req_t *req) {
         cl_call_t *c = cl_call_list_new(req, NULL, NULL);
         char project[24];
         if (c) {
-            const cl_call_stmt_t st = CL_STMT(
-                org_unit_import, CL_CALL_SCOPE(c), cl_sql_int_param(project, m->project_id),
-                arrays[0], arrays[1], arrays[2], arrays[3], arrays[4], arrays[5], arrays[6]);
+            const cl_call_stmt_t st =
+                CL_STMT(org_unit_import, CL_CALL_SCOPE(c), cl_sql_int_param(project, m->project_id),
+                        arrays[0], arrays[1], arrays[2], arrays[3], arrays[4], arrays[5], arrays[6],
+                        cl_sql_bool_param(m->check_only));
             cl_call_run(c, true, &st, 1, import_done);
         }
     }

@@ -185,16 +185,18 @@ SELECT u.id, u.version,
 -- its unit or its owner changed (xmax = 0 tells a fresh insert from an ON CONFLICT
 -- update). If a building created concurrently after this statement's snapshot hides from
 -- it, the statement fails as retryable (40001) rather than skip rows (placed is always 0
--- otherwise). projects is 0 when the project is missing or out of scope.
+-- otherwise). projects is 0 when the project is missing or out of scope. $13 check only:
+-- true finds the project and changes nothing (r is empty; the counts are 0).
 PREPARE org_unit_import AS
 WITH target AS (SELECT p.id FROM projects p
                  WHERE p.id = $5::bigint
                    AND cl_visible_project(p.id, $1::text, $2::bigint, $3::bigint, $4::bigint[])),
-     r AS (SELECT x.* FROM target,
+     r AS (SELECT x.* FROM target
+             JOIN LATERAL
                   unnest($6::text[], $7::text[], $8::int[], $9::text[],
                          $10::text[], $11::text[], $12::text[])
                     AS x (building, number, floor, layout, owner_name, owner_phone,
-                          owner_id_number)),
+                          owner_id_number) ON NOT $13::boolean),
      new_buildings AS (INSERT INTO buildings (project_id, name)
                        SELECT DISTINCT t.id, r.building FROM target t, r
                        ON CONFLICT (project_id, name) DO NOTHING RETURNING id, name),
@@ -387,3 +389,52 @@ SELECT pt.project_id, pt.trade, pt.contractor_id, k.name AS contractor_name, pt.
  WHERE p.id = $5::bigint
    AND cl_visible_project(p.id, $1::text, $2::bigint, $3::bigint, $4::bigint[])
  ORDER BY pt.trade;
+
+-- Adds what site staff call a trade on a project (an alias, 涂料 -> decoration), or points
+-- an existing alias at another trade. Parameters: $1..$4 the session scope, $5 the
+-- project, $6 the alias, $7 the trade as its code or Chinese name. An alias that is a
+-- trade's code or Chinese name itself is refused (invalid): it already names a trade.
+-- One row: the alias, or NULLs with missing (project) or invalid.
+-- @columns-of org_trade_alias_list
+PREPARE org_trade_alias_add AS
+WITH target AS (SELECT p.id FROM projects p
+                 WHERE p.id = $5::bigint
+                   AND cl_visible_project(p.id, $1::text, $2::bigint, $3::bigint, $4::bigint[])),
+     tr AS (SELECT t.code, t.name_zh FROM trades t
+             WHERE t.code = $7::text OR t.name_zh = $7::text
+             ORDER BY t.code = $7::text DESC LIMIT 1),
+     taken AS (SELECT t.code FROM trades t WHERE t.code = $6::text OR t.name_zh = $6::text
+               LIMIT 1),
+     up AS (INSERT INTO trade_aliases AS a (project_id, alias, trade)
+            SELECT t.id, $6::text, tr.code FROM target t, tr
+             WHERE NOT EXISTS (SELECT 1 FROM taken)
+            ON CONFLICT (project_id, alias) DO UPDATE SET trade = EXCLUDED.trade
+             WHERE a.trade <> EXCLUDED.trade
+            RETURNING a.project_id, a.alias, a.trade, a.version),
+     rec AS (SELECT * FROM up UNION ALL
+             SELECT a.project_id, a.alias, a.trade, a.version
+               FROM trade_aliases a, target t, tr
+              WHERE a.project_id = t.id AND a.alias = $6::text AND a.trade = tr.code
+                AND NOT EXISTS (SELECT 1 FROM up) AND NOT EXISTS (SELECT 1 FROM taken))
+SELECT rec.project_id, rec.alias, rec.trade, k.name_zh AS trade_name, rec.version,
+       CASE WHEN NOT EXISTS (SELECT 1 FROM target) THEN 'project' END AS missing,
+       CASE WHEN EXISTS (SELECT 1 FROM target) AND EXISTS (SELECT 1 FROM taken)
+            THEN format('%s already names the trade %s; an alias is another word for a trade',
+                        $6::text, (SELECT code FROM taken))
+            WHEN EXISTS (SELECT 1 FROM target) AND NOT EXISTS (SELECT 1 FROM tr)
+            THEN format('no such trade %s; use one of %s', left($7::text, 40),
+                        (SELECT string_agg(format('%s (%s)', t.code, t.name_zh), ', '
+                                           ORDER BY t.code) FROM trades t))
+       END AS invalid
+  FROM (VALUES (1)) AS one (x) LEFT JOIN rec ON true
+  LEFT JOIN trades k ON k.code = rec.trade;
+
+-- A project's trade aliases, by alias. Parameters: $1..$4 the session scope, $5 the
+-- project. No row at all: no such project; one row of NULLs: no aliases.
+PREPARE org_trade_alias_list AS
+SELECT a.project_id, a.alias, a.trade, k.name_zh AS trade_name, a.version
+  FROM projects p
+  LEFT JOIN (trade_aliases a JOIN trades k ON k.code = a.trade) ON a.project_id = p.id
+ WHERE p.id = $5::bigint
+   AND cl_visible_project(p.id, $1::text, $2::bigint, $3::bigint, $4::bigint[])
+ ORDER BY a.alias;

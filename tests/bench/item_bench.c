@@ -259,8 +259,9 @@ static void *record_direct_worker(void *arg) {
         p[16] = no_photos;
         p[17] = arr[12];
         p[18] = no_photos;
-        p[19] = user_id;
-        p[20] = w->o->user;
+        p[19] = "f"; /* $20: recorded, not only checked */
+        p[20] = user_id;
+        p[21] = w->o->user;
         int lengths[CL_NPARAMS(insp_item_record)] = {0};
         lengths[16] = lengths[18] = no_photos_len;
         const char *ap[] = {actor};

@@ -17,6 +17,7 @@
 #include <cmocka.h>
 
 #include <fcntl.h>
+#include <iconv.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -52,7 +53,18 @@ typedef struct timport {
     size_t chunk_rows_sent[MAX_SENT]; /* rows of each chunk sent */
     size_t nchunks_sent;
     uint32_t reject_line; /* the "server" rejects the chunk holding this line (0: none) */
+    size_t nchecks;       /* check-only sends */
+    uint32_t warn_line;   /* the "server" warns about this line (0: none) */
+    size_t ntoobig;       /* sends refused as larger than base.max_frame */
 } timport_t;
+
+/* What run_import sets on the engine besides the file (zero: as cloop's defaults). */
+static struct {
+    int check;
+    uint32_t max_frame;
+    FILE *progress;
+    uint32_t warn_line;
+} opts;
 
 static int t_prepare(csv_import_t *base) {
     timport_t *t = (timport_t *)base;
@@ -103,9 +115,41 @@ static ProtobufCMessage *t_reply(int applied, uint32_t inserted, Closeloop__RowE
     return m;
 }
 
-static int t_send(csv_import_t *base, ProtobufCMessage **reply) {
+/* Rows [first, first + n) of the chunk: checked like a server would (a row on
+ * reject_line is unknown to it), and applied unless check_only, when nothing is kept. */
+/* An applied reply of ItemBatchResult's shape, with a warning about line. */
+static ProtobufCMessage *t_warn_reply(uint32_t inserted, uint32_t line) {
+    Closeloop__RowError w = CLOSELOOP__ROW_ERROR__INIT, *wp = &w;
+    w.line = line;
+    w.message = "inspected_on 2027-07-15 is after round handover (交付) is planned to end";
+    Closeloop__ItemBatchResult r = CLOSELOOP__ITEM_BATCH_RESULT__INIT;
+    r.applied = 1;
+    r.inserted = inserted;
+    r.n_warnings = 1;
+    r.warnings = &wp;
+    uint8_t buf[512];
+    size_t len = closeloop__item_batch_result__pack(&r, buf);
+    assert_true(len <= sizeof buf);
+    ProtobufCMessage *m =
+        protobuf_c_message_unpack(&closeloop__item_batch_result__descriptor, NULL, len, buf);
+    assert_non_null(m);
+    return m;
+}
+
+static int t_send(csv_import_t *base, size_t first, size_t n, int check_only,
+                  ProtobufCMessage **reply) {
     timport_t *t = (timport_t *)base;
-    for (size_t i = 0; i < t->nrows; i++) {
+    assert_true(first + n <= t->nrows);
+    size_t bytes = 0; /* as if packed: the rows' text and a little per row */
+    for (size_t i = first; i < first + n; i++)
+        bytes += strlen(t->rows[i].name) + strlen(t->rows[i].qty) + strlen(t->rows[i].note) + 8;
+    if (base->max_frame && bytes > base->max_frame) {
+        t->ntoobig++;
+        *reply = NULL;
+        return CL_ETOOBIG;
+    }
+    if (check_only) t->nchecks++;
+    for (size_t i = first; i < first + n; i++) {
         if (t->rows[i].line != t->reject_line) continue;
         Closeloop__RowError rej = CLOSELOOP__ROW_ERROR__INIT;
         rej.line = t->reject_line;
@@ -113,16 +157,23 @@ static int t_send(csv_import_t *base, ProtobufCMessage **reply) {
         *reply = t_reply(0, 0, &rej);
         return CL_OK;
     }
-    assert_true(t->nchunks_sent < MAX_SENT && t->nsent + t->nrows <= MAX_SENT);
-    t->chunk_rows_sent[t->nchunks_sent++] = t->nrows;
-    for (size_t i = 0; i < t->nrows; i++) {
+    if (check_only) {
+        *reply = t_reply(0, 0, NULL);
+        return CL_OK;
+    }
+    assert_true(t->nchunks_sent < MAX_SENT && t->nsent + n <= MAX_SENT);
+    t->chunk_rows_sent[t->nchunks_sent++] = n;
+    for (size_t i = first; i < first + n; i++) {
         trow_t *r = &t->sent[t->nsent++];
         r->name = strdup(t->rows[i].name);
         r->qty = strdup(t->rows[i].qty);
         r->note = strdup(t->rows[i].note);
         r->line = t->rows[i].line;
     }
-    *reply = t_reply(1, (uint32_t)t->nrows, NULL);
+    int warn = 0;
+    for (size_t i = first; i < first + n; i++)
+        warn |= t->warn_line && t->rows[i].line == t->warn_line;
+    *reply = warn ? t_warn_reply((uint32_t)n, t->warn_line) : t_reply(1, (uint32_t)n, NULL);
     return CL_OK;
 }
 
@@ -174,11 +225,15 @@ static void run_import(timport_t *t, const char *content, size_t len, size_t chu
 
     memset(t, 0, sizeof *t);
     memset(r, 0, sizeof *r);
+    t->warn_line = opts.warn_line;
     settings.format = CLI_FMT_CSV;
     t->base.spec = &spec;
     t->base.s = &settings;
     t->base.file = "t.csv";
     t->base.chunk_rows = chunk;
+    t->base.check = opts.check;
+    t->base.max_frame = opts.max_frame;
+    t->base.progress_out = opts.progress;
     t->reject_line = reject_line;
 
     fp = fopen(path, "rb");
@@ -340,12 +395,13 @@ static void test_bad_row(void **state) {
     assert_int_equal(lines_starting(r.err, "t.csv:"), 1);
 }
 
-/* The engine's own row checks: field count, an empty required cell, UTF-8. */
+/* The engine's own row checks: field count, an empty required cell, UTF-8 (in a file
+ * that is UTF-8 but for the one broken line). */
 static void test_row_checks(void **state) {
     (void)state;
     timport_t t;
     result_t r;
-    RUN(&t, "name,qty,note\na,1,x,extra\n,2,\nb\xff,3,\nc,4,\n", 500, 0, &r);
+    RUN(&t, "name,qty,note\na,1,x,extra\n,2,\nb\xff,3,\nc,4,螺丝钉螺母\n", 500, 0, &r);
     expect_run(&t, &r, CLI_EXIT_FAIL, 0, NULL, NULL);
     assert_int_equal(lines_starting(r.err, "t.csv:"), 3);
     assert_non_null(strstr(r.err, "t.csv:2: expected 3 fields as in the header, found 4\n"));
@@ -444,6 +500,200 @@ static void test_malformed(void **state) {
                NULL);
 }
 
+/* ---- issue 8: what a site clerk runs into ------------------------------------------- */
+
+/* text converted from UTF-8 to GB18030 (as Chinese Excel saves "CSV"), malloc'd. */
+static char *to_gbk(const char *text, size_t *len) {
+    iconv_t cd = iconv_open("GB18030", "UTF-8");
+    assert_true(cd != (iconv_t)-1);
+    size_t inleft = strlen(text), cap = inleft * 2 + 16, outleft = cap;
+    char *out = malloc(cap), *o = out, *in = (char *)text;
+    assert_non_null(out);
+    assert_int_equal(iconv(cd, &in, &inleft, &o, &outleft), 0);
+    iconv_close(cd);
+    *len = cap - outleft;
+    return out;
+}
+
+/* A GBK file is converted, said in one line, and its rows arrive as UTF-8. */
+static void test_gbk_converted(void **state) {
+    (void)state;
+    size_t len;
+    char *gbk = to_gbk("\xEF\xBB\xBFname,qty,note\r\n防水层,1,卫生间地漏周边渗水\r\n门窗,2,"
+                       "推拉窗关闭不严\r\n",
+                       &len); /* with the byte order mark, as iconv converts it to GB18030's own */
+    timport_t t;
+    result_t r;
+    run_import(&t, gbk, len, 500, 0, &r);
+    free(gbk);
+    expect_run(&t, &r, CLI_EXIT_OK, 2, NULL, NULL);
+    assert_int_equal(count_lines(r.err), 1);
+    assert_int_equal(lines_starting(r.err, "cloop: t.csv is GBK (GB18030), not UTF-8: converted"),
+                     1);
+    expect_row(&t, 0, "防水层", "1", "卫生间地漏周边渗水", 2);
+    expect_row(&t, 1, "门窗", "2", "推拉窗关闭不严", 3);
+    sent_free(&t);
+}
+
+/* Neither UTF-8 nor GB18030: refused in one line, nothing sent. */
+static void test_undecodable_refused(void **state) {
+    (void)state;
+    timport_t t;
+    result_t r;
+    RUN(&t, "name,qty\na,1\nb\xff\xfe\x80,2\nc\x80,3\n", 500, 0, &r);
+    expect_run(&t, &r, CLI_EXIT_FAIL, 0, NULL, "");
+    assert_int_equal(count_lines(r.err), 1);
+    assert_int_equal(lines_starting(r.err, "cloop: t.csv:3: the file is neither UTF-8 nor GBK"), 1);
+    assert_int_equal(t.nchecks, 0);
+}
+
+/* A chunk with an error found here is still checked by the server: its server-side
+ * errors come out in the same run, sorted by line, and nothing of it is applied. */
+static void test_one_pass_all_errors(void **state) {
+    (void)state;
+    timport_t t;
+    result_t r;
+    RUN(&t, "name,qty\na,1\nb,x\nc,3\nd,4\n", 500, 5, &r);
+    expect_run(&t, &r, CLI_EXIT_FAIL, 0,
+               "cloop: t.csv: lines 2-5 (chunk 1, 4 rows) rejected, nothing in it was loaded\n"
+               "t.csv:3: bad qty 'x'\n"
+               "t.csv:5: no such thing on the server\n"
+               "cloop: t.csv: 1 of 1 chunks (4 rows) were rejected; fix the lines listed above "
+               "and import the file again\n",
+               NULL);
+    assert_int_equal(t.nchecks, 1);
+    assert_int_equal(t.nchunks_sent, 0);
+}
+
+/* --check: every chunk is only checked, nothing is applied, and it says so. */
+static void test_check_only(void **state) {
+    (void)state;
+    timport_t t;
+    result_t r;
+    opts.check = 1;
+    RUN(&t, "name,qty\na,1\nb,2\nc,3\n", 2, 0, &r);
+    opts.check = 0;
+    expect_run(&t, &r, CLI_EXIT_OK, 0,
+               "cloop: t.csv: checked only, nothing was written: no errors in 3 rows\n",
+               "file,rows_read,inserted,rejected_chunks,rejected_rows,chunks\n"
+               "t.csv,3,0,0,0,2\n");
+    assert_int_equal(t.nchecks, 2);
+    opts.check = 1;
+    RUN(&t, "name,qty\na,1\nb,2\nc,3\n", 2, 3, &r);
+    opts.check = 0;
+    expect_run(&t, &r, CLI_EXIT_FAIL, 0, NULL, NULL);
+    assert_non_null(strstr(r.err, "t.csv:3: no such thing on the server\n"));
+    assert_non_null(strstr(r.err, "checked only, nothing was written: 1 of 2 chunks"));
+}
+
+/* 100 lines with the same error: a screenful of them, then the count of the rest. */
+static void test_screenful(void **state) {
+    (void)state;
+    char *text = malloc(8192);
+    assert_non_null(text);
+    size_t o = (size_t)sprintf(text, "name,qty\n");
+    for (int i = 0; i < 100; i++)
+        o += (size_t)sprintf(text + o, "n%d,x%d\n", i, i);
+    timport_t t;
+    result_t r;
+    run_import(&t, text, o, 30, 0, &r);
+    free(text);
+    expect_run(&t, &r, CLI_EXIT_FAIL, 0, NULL, NULL);
+    assert_int_equal(lines_starting(r.err, "t.csv:"), CSV_IMPORT_SCREENFUL);
+    assert_int_equal(lines_starting(r.err, "cloop: t.csv: ... and 80 more lines with the same "
+                                           "error as line 2"),
+                     1);
+    assert_int_equal(lines_starting(r.err, "cloop: t.csv: lines "), 4); /* 4 chunk headings */
+    assert_true(count_lines(r.err) <= CSV_IMPORT_SCREENFUL + 8);
+}
+
+/* A chunk larger than the server's frame limit goes in parts: every row once, in order. */
+static void test_split_to_frame(void **state) {
+    (void)state;
+    char *text = malloc(8192);
+    assert_non_null(text);
+    size_t o = (size_t)sprintf(text, "name,qty,note\n");
+    for (int i = 0; i < 20; i++)
+        o += (size_t)sprintf(text + o, "row%02d,%d,%s\n", i, i,
+                             "a note of about a hundred bytes as a long description would be "
+                             "............................");
+    timport_t t;
+    result_t r;
+    opts.max_frame = 400; /* three rows of ~110 bytes fit, four do not */
+    run_import(&t, text, o, 20, 0, &r);
+    opts.max_frame = 0;
+    free(text);
+    expect_run(&t, &r, CLI_EXIT_OK, 20, "",
+               "file,rows_read,inserted,rejected_chunks,rejected_rows,"
+               "chunks\nt.csv,20,20,0,0,1\n");
+    assert_true(t.ntoobig > 0);
+    for (size_t c = 0; c < t.nchunks_sent; c++)
+        assert_true(t.chunk_rows_sent[c] <= 3);
+    for (int i = 0; i < 20; i++) {
+        char name[16];
+        snprintf(name, sizeof name, "row%02d", i);
+        assert_string_equal(t.sent[i].name, name);
+        assert_int_equal(t.sent[i].line, (uint32_t)i + 2);
+    }
+    sent_free(&t);
+}
+
+/* The server's warnings reach the screen as FILE:LINE: warning: ..., the rows recorded. */
+static void test_warnings_shown(void **state) {
+    (void)state;
+    timport_t t;
+    result_t r;
+    opts.warn_line = 3;
+    RUN(&t, "name,qty\na,1\nb,2\n", 500, 0, &r);
+    opts.warn_line = 0;
+    expect_run(&t, &r, CLI_EXIT_OK, 2,
+               "t.csv:3: warning: inspected_on 2027-07-15 is after round handover (交付) is "
+               "planned to end\n",
+               NULL);
+    sent_free(&t);
+}
+
+/* Progress counts rows done and the share of the file's bytes they end at: after the
+ * first of four equal chunks it is 25%, not what was read ahead (the whole small file). */
+static void test_progress_true(void **state) {
+    (void)state;
+    char path[PATH_MAX + 16];
+    snprintf(path, sizeof path, "%s/progress", dir);
+    FILE *pf = fopen(path, "w+");
+    assert_non_null(pf);
+    opts.progress = pf;
+    timport_t t;
+    result_t r;
+    /* header and rows of 10 bytes each: 8 rows in chunks of 2 */
+    RUN(&t,
+        "name,qty\n"
+        "aaaaaa,11\n"
+        "bbbbbb,22\n"
+        "cccccc,33\n"
+        "dddddd,44\n"
+        "eeeeee,55\n"
+        "ffffff,66\n"
+        "gggggg,77\n"
+        "hhhhhh,88\n",
+        2, 0, &r);
+    opts.progress = NULL;
+    expect_run(&t, &r, CLI_EXIT_OK, 8, NULL, NULL);
+    sent_free(&t);
+    rewind(pf);
+    char lines[4][128];
+    int n = 0;
+    while (n < 4 && fgets(lines[n], sizeof lines[n], pf))
+        n++;
+    fclose(pf);
+    assert_int_equal(n, 4);
+    /* (9 + 2*10) / 89 bytes = 32%; 49/89 = 55%; 69/89 = 77%; 100% */
+    assert_true(strncmp(lines[0], "test import: 2 rows (32%), ", 27) == 0);
+    assert_true(strncmp(lines[1], "test import: 4 rows (55%), ", 27) == 0);
+    assert_true(strncmp(lines[2], "test import: 6 rows (77%), ", 27) == 0);
+    assert_true(strncmp(lines[3], "test import: 8 rows (100%), ", 28) == 0);
+    assert_non_null(strstr(lines[3], " rows/s\n"));
+}
+
 static int setup(void **state) {
     (void)state;
     const char *tmp = getenv("CL_TEST_TMP");
@@ -475,6 +725,14 @@ int main(void) {
         cmocka_unit_test(test_chunking_blocks),
         cmocka_unit_test(test_server_rejects_chunk),
         cmocka_unit_test(test_malformed),
+        cmocka_unit_test(test_gbk_converted),
+        cmocka_unit_test(test_undecodable_refused),
+        cmocka_unit_test(test_one_pass_all_errors),
+        cmocka_unit_test(test_check_only),
+        cmocka_unit_test(test_screenful),
+        cmocka_unit_test(test_split_to_frame),
+        cmocka_unit_test(test_warnings_shown),
+        cmocka_unit_test(test_progress_true),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
