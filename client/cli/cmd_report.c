@@ -109,6 +109,7 @@ static int daily_print(const cli_settings_t *s, const ProtobufCMessage *m) {
     block_t items = {"items", "问题 Items", 0, {0}, {{0}}};
     block_t tickets = {"tickets", "维修单 Tickets", 0, {0}, {{0}}};
     block_t timely = {"timeliness", "时效 Timeliness (all tickets of the project)", 0, {0}, {{0}}};
+    block_t dispatch = {"dispatch", "待派单 Waiting for manual dispatch (now)", 0, {0}, {{0}}};
     blk_u(&units, "scheduled", d->units_scheduled);
     blk_u(&units, "inspected", d->units_inspected);
     /* Counts per handover outcome and per timeliness class go under their stored names. */
@@ -123,6 +124,8 @@ static int daily_print(const cli_settings_t *s, const ProtobufCMessage *m) {
     snprintf(items.vals[items.n++], sizeof items.vals[0], "%.2f", d->items_per_unit);
     blk_u(&tickets, "closed", d->tickets_closed);
     blk_u(&tickets, "reworks", d->reworks);
+    blk_u(&dispatch, "waiting", d->dispatch_waiting);
+    blk_u(&dispatch, "oldest_days", d->dispatch_oldest_days);
     const Closeloop__TimelinessCounts *tc = d->timeliness;
     blk_u(&timely, cl_timeliness_name(CLOSELOOP__TIMELINESS__TIMELINESS_NO_DEADLINE),
           tc ? tc->no_deadline : 0);
@@ -192,8 +195,10 @@ static int daily_print(const cli_settings_t *s, const ProtobufCMessage *m) {
         fprintf(out,
                 ", \"items_raised\": %" PRIu32
                 ", \"items_per_unit\": %.4f, \"tickets_closed\": %" PRIu32 ", \"reworks\": %" PRIu32
+                ",\n\"dispatch_waiting\": %" PRIu32 ", \"dispatch_oldest_days\": %" PRIu32
                 ",\n\"open_by_contractor\": ",
-                d->items_raised, d->items_per_unit, d->tickets_closed, d->reworks);
+                d->items_raised, d->items_per_unit, d->tickets_closed, d->reworks,
+                d->dispatch_waiting, d->dispatch_oldest_days);
         if (w == CL_OK) w = cli_table_print(bycon, f, out);
         fputs(", \"oldest_open\": ", out);
         if (w == CL_OK) w = cli_table_print(oldest.t, f, out);
@@ -220,6 +225,7 @@ static int daily_print(const cli_settings_t *s, const ProtobufCMessage *m) {
                 break;
         if ((w = block_print(&items, f, &pg, out)) != CL_OK) break;
         if ((w = block_print(&tickets, f, &pg, out)) != CL_OK) break;
+        if ((w = block_print(&dispatch, f, &pg, out)) != CL_OK) break;
         if ((w = section_print("open_by_contractor", "未关闭维修单 Open tickets by contractor",
                                bycon, f, &pg, out)) != CL_OK)
             break;
@@ -374,9 +380,11 @@ static const cli_verb_t report_verbs[] = {
     {"daily", "cloop report daily --project ID [--date YYYY-MM-DD]",
      "The daily handover report (交房日报表) of a project for a day (default today):\n"
      "units scheduled, inspected, accepted (with items), not taken over and why; items\n"
-     "raised and per unit; tickets closed and reworks that day; open tickets by contractor\n"
-     "with overdue and reworks; the oldest open tickets; and the five timeliness classes\n"
-     "over all the project's tickets. Table output is several small tables; --format csv\n"
+     "raised and per unit; tickets closed and reworks that day; the manual-dispatch\n"
+     "backlog (tickets waiting for dispatch now, and the days the oldest has waited since\n"
+     "it was found); open tickets by contractor with overdue and reworks; the oldest open\n"
+     "tickets (oldest found first); and the five timeliness classes over all the project's\n"
+     "tickets. Table output is several small tables; --format csv\n"
      "prints one section per block, each a '# NAME' line then a header line and rows;\n"
      "json one object mirroring the DailyReport message; html an A4 page.\n"
      "\n"
@@ -384,7 +392,10 @@ static const cli_verb_t report_verbs[] = {
      report_daily},
     {"readiness", "cloop report readiness --project ID --building NAME",
      "Key-handover readiness of a building: ready when every internal-inspection item is\n"
-     "closed or decided not to fix; otherwise lists the blockers. Exit status 0 when\n"
+     "closed or decided not to fix; otherwise lists the blockers, oldest found first.\n"
+     "--building is the building's name as people say it: 1 finds 1栋 (or 1号楼, 1幢)\n"
+     "when that is the only such building; an unknown name is refused with the\n"
+     "project's building names. Exit status 0 when\n"
      "ready, 5 when NOT ready, else the exit status of a failed request (cloop --help).\n"
      "\n"
      "example: cloop report readiness --project 1 --building 3栋\n",
