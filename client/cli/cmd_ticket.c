@@ -195,6 +195,7 @@ static int show_print(const cli_settings_t *s, const Closeloop__TicketHistory *h
              t->age_days == 1 ? "" : "s");
     /* People read the table and the page: the trade's and the registry's Chinese labels. */
     int people = f == CLI_FMT_TABLE || f == CLI_FMT_HTML;
+    const char *(*shown)(cl_domain_t, int) = people ? cli_enum_label : cli_enum_name;
     if (people && t->category_name && *t->category_name &&
         strcmp(t->category_name, str(t->category)) != 0)
         snprintf(b[9], sizeof b[9], "%s (%s)", t->category_name, str(t->category));
@@ -213,17 +214,13 @@ static int show_print(const cli_settings_t *s, const Closeloop__TicketHistory *h
     kv_add(kv, "location", str(t->location));
     kv_add(kv, "category", b[9]);
     kv_add(kv, "description", str(t->description));
-    kv_add(kv, "severity",
-           people ? cli_enum_label(CL_DOM_SEVERITY, t->severity)
-                  : cli_enum_name(CL_DOM_SEVERITY, t->severity));
-    kv_add(kv, "state",
-           people ? cli_enum_label(CL_DOM_TICKET_STATE, t->state)
-                  : cli_enum_name(CL_DOM_TICKET_STATE, t->state));
+    kv_add(kv, "severity", shown(CL_DOM_SEVERITY, t->severity));
+    kv_add(kv, "state", shown(CL_DOM_TICKET_STATE, t->state));
     kv_add(kv, "contractor", b[2]);
     kv_add(kv, "rework", b[3]);
     kv_add(kv, "deadline", b[6]);
-    kv_add(kv, "timeliness", cli_enum_name(CL_DOM_TIMELINESS, t->timeliness));
-    kv_add(kv, "round", cli_enum_name(CL_DOM_ROUND_KIND, t->round));
+    kv_add(kv, "timeliness", shown(CL_DOM_TIMELINESS, t->timeliness));
+    kv_add(kv, "round", shown(CL_DOM_ROUND_KIND, t->round));
     kv_add(kv, "inspector", str(h->inspector));
     kv_add(kv, "inspected_on", str(h->inspected_on));
     kv_add(kv, "found", b[8]);
@@ -241,9 +238,9 @@ static int show_print(const cli_settings_t *s, const Closeloop__TicketHistory *h
                      e->contractor_id);
         const char *row[7] = {at,
                               str(e->actor),
-                              cli_enum_name(CL_DOM_TICKET_ACTION, e->action),
-                              cli_enum_name(CL_DOM_TICKET_STATE, e->from_state),
-                              cli_enum_name(CL_DOM_TICKET_STATE, e->to_state),
+                              shown(CL_DOM_TICKET_ACTION, e->action),
+                              shown(CL_DOM_TICKET_STATE, e->from_state),
+                              shown(CL_DOM_TICKET_STATE, e->to_state),
                               str(e->note),
                               con};
         if (cli_table_add(ev, row) != CL_OK) {
@@ -280,7 +277,7 @@ static int show_print(const cli_settings_t *s, const Closeloop__TicketHistory *h
         char title[128], sub[512];
         snprintf(title, sizeof title, "维修单履历 Ticket history #%" PRIu32, t->number);
         snprintf(sub, sizeof sub, "%s · %s %s · %s", str(t->project_name), str(t->unit),
-                 str(t->location), cli_enum_name(CL_DOM_TICKET_STATE, t->state));
+                 str(t->location), shown(CL_DOM_TICKET_STATE, t->state));
         cli_html_page_t pg = {title, sub, NULL, 0};
         cli_html_begin(&pg, out);
         cli_html_table(kv, NULL, &pg, out);
@@ -1028,14 +1025,17 @@ TRANSITION_VERB(ticket_dispatch, V_DISPATCH)
     "flight). One line per ticket (\"#12 3-2-1701 卫生间: repaired\"; failures and\n"           \
     "conflicts on stderr) and a summary; --format csv|json prints one row per ticket\n"            \
     "instead (summary on stderr). Exit status 0 when every ticket moved, 1 when any failed\n"      \
-    "or hit a conflict (someone else changed it first), 2 for a bad command line or file\n"        \
-    "(nothing is sent then), 3 when any was refused, 4 when the server could not answer.\n"
+    "or hit a conflict (the ticket was not in a state the action applies to), 2 for a bad\n"       \
+    "command line or file (nothing is sent then) or an option's value the server refused,\n"       \
+    "3 when any was refused, 4 when the server could not answer.\n"
 
 static const cli_verb_t ticket_verbs[] = {
     {"show", "cloop ticket show REF [--project ID]",
      "Prints one ticket and its whole history from raise to close: number, unit,\n"
      "location, category, description, severity, state, contractor, rework count,\n"
-     "deadline and timeliness, raised at, inspector; then every event oldest first (time,\n"
+     "deadline and timeliness, inspector, the day it was found (age and deadline count\n"
+     "from it) and when it was typed in (\"entered 5 days after it was found\" when\n"
+     "late); then every event oldest first (time,\n"
      "actor, action, from -> to, note, contractor). " REF_HELP
      "--format csv prints a '# ticket' and an '# events' section; json one object;\n"
      "html a printable page.\n"
@@ -1044,24 +1044,27 @@ static const cli_verb_t ticket_verbs[] = {
      ticket_show},
     {"todo", "cloop ticket todo [--contractor ID] [--project ID]",
      "The to-repair list (待维修清单): every open ticket of a contractor, reworks included,\n"
-     "oldest first, with the rework count. A contractor's user gets its own list without\n"
-     "--contractor. --format html prints an A4 landscape page ready to print, with blank\n"
+     "oldest found first (the day the item was found, not typed in), with the rework\n"
+     "count. A contractor's user gets its own list without --contractor; anyone else\n"
+     "names the contractor. Without --project the list shows each ticket's project.\n"
+     "Table and HTML print trades and severities in Chinese. --format html prints an A4 landscape "
+     "page ready to print, with blank\n"
      "result (结果) and signature (签字) columns to fill in by hand. CSV, JSON and HTML rows\n"
      "are written as the pages arrive (a long list is never held whole); the table format\n"
      "collects them first to align the columns. CSV and JSON add id, project, building,\n"
-     "round, state, contractor_id, timeliness, raised_at and last_note.\n"
+     "round, state, contractor_id, timeliness, raised_at, entry_lag_days and last_note.\n"
      "\n"
      "example: cloop ticket todo --contractor 3 --project 1 --format html > todo.html\n",
      ticket_todo},
     {"toverify", "cloop ticket toverify --project ID",
      "The to-verify list (待验收清单) of a project: every ticket reported repaired, oldest\n"
-     "first, with the rework count. Formats as for 'ticket todo'.\n"
+     "found first, with the rework count. Formats as for 'ticket todo'.\n"
      "\n"
      "example: cloop ticket toverify --project 1 --format html > toverify.html\n",
      ticket_toverify},
     {"todispatch", "cloop ticket todispatch --project ID",
      "The tickets of a project waiting for manual dispatch (待派单): no contractor covers\n"
-     "their trade, or their contractor returned them (退单). Oldest first. CR or HQ then\n"
+     "their trade, or their contractor returned them (退单). Oldest found first. CR or HQ then\n"
      "sends each to a contractor with 'cloop ticket dispatch REF --contractor ID'.\n"
      "\n"
      "example: cloop ticket todispatch --project 1 --format csv\n",
