@@ -83,3 +83,11 @@ CLOSELOOP_NEW_PASSWORD=benchpass123 $cloop user add repairer --role contractor \
     --contractor "$bench_k" >/dev/null
 build/bin/item_bench --mode todo --server "127.0.0.1:$port" --ca "$work/tls/ca.crt" \
     --user repairer --password benchpass123 --conns 4 --seconds "$seconds"
+# The first page of that list as PostgreSQL plans it: one range scan of tickets_todo
+# (contractor_id, found_on, number), oldest found first, no sort of the table.
+{
+    awk '/^PREPARE ticket_todo AS/ { on = 1 } on { print } on && /;$/ { exit }' \
+        server/ticket/ticket.sql
+    echo "EXPLAIN (ANALYZE, COSTS OFF) EXECUTE ticket_todo('contractor', 0, $bench_k, '{}',"
+    echo "    $bench_k, 0, '-infinity', 0, '00000000-0000-0000-0000-000000000000');"
+} | bench_psql -q -v ON_ERROR_STOP=1
