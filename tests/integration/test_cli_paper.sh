@@ -99,8 +99,9 @@ check "report daily table: a 待派单 block with waiting 1" \
           grep -Eq "^waiting +1$" <<<"$out"'
 as admin report daily --project "$p1" --format html
 daily_html=$out
-check "report daily html: a 待派单 table" \
-    eval '[ "$rc" = 0 ] && grep -q "<h2>待派单 Waiting for manual dispatch (now)</h2>" <<<"$out"'
+check "report daily html: a 待派单 table, its keys in Chinese for the page" \
+    eval '[ "$rc" = 0 ] && grep -q "<h2>待派单 Waiting for manual dispatch (now)</h2>" <<<"$out" &&
+          grep -q "^<tr><td>待派单 waiting</td><td class=\"num\">1</td></tr>$" <<<"$out"'
 
 # --- A6: messages that tell the truth -----------------------------------------------------
 as clerk1 ticket repaired "$fire_id" --note 已修
