@@ -15,6 +15,9 @@ packages=(
     postgresql-15 postgresql-client-15
     # tests and operations: valgrind, ps/pgrep, runuser, ss
     valgrind procps util-linux iproute2
+    # printing the A4 lists and reports (--format html): the CJK fonts their style sheet
+    # names first (Noto Sans CJK SC); without them a fresh machine prints boxes
+    fonts-noto-cjk
 )
 
 case ${1:-} in

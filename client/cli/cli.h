@@ -40,8 +40,15 @@ int cli_exit_for(int rc);
  * unreachable before refused before usage before failed before success. */
 int cli_exit_worse(int a, int b);
 
+/* Copies the server's sentence msg into buf with the request fields that a command-line
+ * option sets named by the option ("contractor_id is required" -> "--contractor is
+ * required"). Returns 1 when the sentence starts with such a field (it is about what the
+ * command line said), else 0. */
+int cli_wire_to_options(const char *msg, char *buf, size_t len);
+
 /* Reports a failed request, "cloop: <why>" (cl_strerror(rc) when why is NULL or empty),
- * and returns cli_exit_for(rc). */
+ * with the fields named by their options (cli_wire_to_options), and returns
+ * cli_exit_for(rc); CLI_EXIT_USAGE when an invalid argument is an option's. */
 int cli_request_failed(int rc, const char *why);
 
 /* Matches argv[*i] against an option taking a value, in the forms "-n 5", "-n5" (short

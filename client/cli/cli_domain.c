@@ -47,6 +47,11 @@ const char *cli_enum_name(cl_domain_t d, int w) {
     return n ? n : "";
 }
 
+const char *cli_enum_label(cl_domain_t d, int w) {
+    const char *l = cl_domain_label(d, w);
+    return l && *l ? l : cli_enum_name(d, w);
+}
+
 const char *cli_role_shown(int role) {
     const char *n = cl_domain_name(CL_DOM_ROLE, role);
     return n ? n : "none";

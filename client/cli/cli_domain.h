@@ -17,6 +17,10 @@
 /* The stored name of wire value w of d; "" for 0 (not set) and for unknown values. */
 const char *cli_enum_name(cl_domain_t d, int w);
 
+/* The Chinese label of wire value w of d, for what people read (tables, paper); the
+ * stored name when the registry has no label; "" for 0 and unknown values. */
+const char *cli_enum_label(cl_domain_t d, int w);
+
 /* A user's role as shown: its stored name, "none" when unset or unknown to cloop. */
 const char *cli_role_shown(int role);
 

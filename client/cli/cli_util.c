@@ -130,8 +130,55 @@ int cli_exit_worse(int a, int b) {
     return exit_weight(b) > exit_weight(a) ? b : a;
 }
 
+/* The request fields whose values come from one command-line option, whatever the
+ * command: the server names the field, the user knows the option. */
+static const struct {
+    const char *field, *option;
+} wire_options[] = {
+    {"contractor_id", "--contractor"}, {"project_id", "--project"},
+    {"building_id", "--building"},     {"company_id", "--company"},
+    {"parent_id", "--parent"},         {"not_taken_reason", "--reason"},
+    {"refusal_reason", "--refusal"},   {"keys_handed", "--keys"},
+};
+
+static int word_char(char c) {
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_';
+}
+
+/* The wire_options row of the field that starts at p (a whole word), or -1. */
+static int field_at(const char *msg, const char *p) {
+    if (p > msg && word_char(p[-1])) return -1;
+    for (size_t k = 0; k < sizeof wire_options / sizeof wire_options[0]; k++) {
+        size_t fl = strlen(wire_options[k].field);
+        if (strncmp(p, wire_options[k].field, fl) == 0 && !word_char(p[fl])) return (int)k;
+    }
+    return -1;
+}
+
+int cli_wire_to_options(const char *msg, char *buf, size_t len) {
+    size_t o = 0;
+    int starts = field_at(msg, msg) >= 0;
+    for (const char *p = msg; *p && o + 1 < len;) {
+        int k = field_at(msg, p);
+        if (k < 0) {
+            buf[o++] = *p++;
+            continue;
+        }
+        int w = snprintf(buf + o, len - o, "%s", wire_options[k].option);
+        o = w < 0 || (size_t)w >= len - o ? len - 1 : o + (size_t)w;
+        p += strlen(wire_options[k].field);
+    }
+    buf[o] = '\0';
+    return starts;
+}
+
 int cli_request_failed(int rc, const char *why) {
-    cli_errorf("%s", why && *why ? why : cl_strerror(rc));
+    why = why && *why ? why : cl_strerror(rc);
+    char said[512];
+    int names_option = cli_wire_to_options(why, said, sizeof said);
+    cli_errorf("%s", said);
+    /* "--contractor is required": the server refused what the command line said. */
+    if (rc == CL_EINVAL && names_option) return CLI_EXIT_USAGE;
     return cli_exit_for(rc);
 }
 

@@ -30,6 +30,7 @@ typedef struct block {
     const char *caption; /* "房屋 Units" */
     size_t n;
     const char *keys[8];
+    const char *zh[8]; /* the key in Chinese, for the printed page; or NULL */
     char vals[8][32];
 } block_t;
 
@@ -47,7 +48,13 @@ static int block_print(const block_t *b, cli_format_t f, const cli_html_page_t *
         cli_table_hide_header(t);
         cli_table_set_numeric(t, 1);
         for (size_t i = 0; i < b->n; i++) {
-            const char *row[2] = {b->keys[i], vals[i]};
+            /* Paper is read by people: "预约交付 scheduled" there, the key alone elsewhere. */
+            char key[96];
+            if (f == CLI_FMT_HTML && b->zh[i])
+                snprintf(key, sizeof key, "%s %s", b->zh[i], b->keys[i]);
+            else
+                snprintf(key, sizeof key, "%s", b->keys[i]);
+            const char *row[2] = {key, vals[i]};
             if (cli_table_add(t, row) != CL_OK) goto oom;
         }
     }
@@ -96,8 +103,9 @@ static int csv_record(FILE *out, const char *name, size_t n, const char *const *
     return rc;
 }
 
-static void blk_u(block_t *b, const char *k, uint64_t v) {
+static void blk_u(block_t *b, const char *k, const char *zh, uint64_t v) {
     b->keys[b->n] = k;
+    b->zh[b->n] = zh;
     snprintf(b->vals[b->n++], sizeof b->vals[0], "%" PRIu64, v);
 }
 
@@ -105,39 +113,57 @@ static int daily_print(const cli_settings_t *s, const ProtobufCMessage *m) {
     const Closeloop__DailyReport *d = (const Closeloop__DailyReport *)m;
     cli_format_t f = s->format;
     FILE *out = stdout;
-    block_t units = {"units", "房屋 Units", 0, {0}, {{0}}};
-    block_t items = {"items", "问题 Items", 0, {0}, {{0}}};
-    block_t tickets = {"tickets", "维修单 Tickets", 0, {0}, {{0}}};
-    block_t timely = {"timeliness", "时效 Timeliness (all tickets of the project)", 0, {0}, {{0}}};
-    blk_u(&units, "scheduled", d->units_scheduled);
-    blk_u(&units, "inspected", d->units_inspected);
+    block_t units = {"units", "房屋 Units", 0, {0}, {0}, {{0}}};
+    block_t items = {"items", "问题 Items", 0, {0}, {0}, {{0}}};
+    block_t tickets = {"tickets", "维修单 Tickets", 0, {0}, {0}, {{0}}};
+    block_t timely = {"timeliness", "时效 Timeliness (all tickets of the project)", 0, {0}, {0},
+                      {{0}}};
+    block_t dispatch = {"dispatch", "待派单 Waiting for manual dispatch (now)", 0, {0}, {0}, {{0}}};
+    blk_u(&units, "scheduled", "预约交付", d->units_scheduled);
+    blk_u(&units, "inspected", "验房", d->units_inspected);
     /* Counts per handover outcome and per timeliness class go under their stored names. */
     blk_u(&units, cl_outcome_name(CLOSELOOP__HANDOVER_OUTCOME__OUTCOME_ACCEPTED),
-          d->units_accepted);
+          cl_outcome_label(CLOSELOOP__HANDOVER_OUTCOME__OUTCOME_ACCEPTED), d->units_accepted);
     blk_u(&units, cl_outcome_name(CLOSELOOP__HANDOVER_OUTCOME__OUTCOME_ACCEPTED_WITH_ITEMS),
+          cl_outcome_label(CLOSELOOP__HANDOVER_OUTCOME__OUTCOME_ACCEPTED_WITH_ITEMS),
           d->units_accepted_with_items);
     blk_u(&units, cl_outcome_name(CLOSELOOP__HANDOVER_OUTCOME__OUTCOME_NOT_TAKEN_OVER),
+          cl_outcome_label(CLOSELOOP__HANDOVER_OUTCOME__OUTCOME_NOT_TAKEN_OVER),
           d->units_not_taken_over);
-    blk_u(&items, "raised", d->items_raised);
+    blk_u(&items, "raised", "新增问题", d->items_raised);
+    items.zh[items.n] = "户均问题";
     items.keys[items.n] = "per_unit";
     snprintf(items.vals[items.n++], sizeof items.vals[0], "%.2f", d->items_per_unit);
-    blk_u(&tickets, "closed", d->tickets_closed);
-    blk_u(&tickets, "reworks", d->reworks);
+    blk_u(&tickets, "closed", "关闭", d->tickets_closed);
+    blk_u(&tickets, "reworks", "返修", d->reworks);
+    blk_u(&dispatch, "waiting", "待派单", d->dispatch_waiting);
+    blk_u(&dispatch, "oldest_days", "最久等待天数", d->dispatch_oldest_days);
     const Closeloop__TimelinessCounts *tc = d->timeliness;
     blk_u(&timely, cl_timeliness_name(CLOSELOOP__TIMELINESS__TIMELINESS_NO_DEADLINE),
+          cl_timeliness_label(CLOSELOOP__TIMELINESS__TIMELINESS_NO_DEADLINE),
           tc ? tc->no_deadline : 0);
     blk_u(&timely, cl_timeliness_name(CLOSELOOP__TIMELINESS__TIMELINESS_OVERDUE_OPEN),
+          cl_timeliness_label(CLOSELOOP__TIMELINESS__TIMELINESS_OVERDUE_OPEN),
           tc ? tc->overdue_open : 0);
     blk_u(&timely, cl_timeliness_name(CLOSELOOP__TIMELINESS__TIMELINESS_IN_TIME_OPEN),
+          cl_timeliness_label(CLOSELOOP__TIMELINESS__TIMELINESS_IN_TIME_OPEN),
           tc ? tc->in_time_open : 0);
     blk_u(&timely, cl_timeliness_name(CLOSELOOP__TIMELINESS__TIMELINESS_CLOSED_LATE),
+          cl_timeliness_label(CLOSELOOP__TIMELINESS__TIMELINESS_CLOSED_LATE),
           tc ? tc->closed_late : 0);
     blk_u(&timely, cl_timeliness_name(CLOSELOOP__TIMELINESS__TIMELINESS_CLOSED_IN_TIME),
+          cl_timeliness_label(CLOSELOOP__TIMELINESS__TIMELINESS_CLOSED_IN_TIME),
           tc ? tc->closed_in_time : 0);
 
     static const char *const rh[] = {"reason", "count"};
     static const char *const ch[] = {"contractor_id", "contractor", "open", "overdue", "reworks"};
-    cli_table_t *reasons = cli_table_new(2, rh), *bycon = cli_table_new(5, ch);
+    /* The printed page's headers, in Chinese and English. */
+    static const char *const rh_html[] = {"原因 Reason", "户数 Units"};
+    static const char *const ch_html[] = {"编号 Id", "施工单位 Contractor", "未关闭 Open",
+                                          "逾期 Overdue", "返修 Reworks"};
+    int html = f == CLI_FMT_HTML;
+    cli_table_t *reasons = cli_table_new(2, html ? rh_html : rh),
+                *bycon = cli_table_new(5, html ? ch_html : ch);
     tview_t oldest = {0};
     int rc = CLI_EXIT_OK;
     if (!reasons || !bycon ||
@@ -192,8 +218,10 @@ static int daily_print(const cli_settings_t *s, const ProtobufCMessage *m) {
         fprintf(out,
                 ", \"items_raised\": %" PRIu32
                 ", \"items_per_unit\": %.4f, \"tickets_closed\": %" PRIu32 ", \"reworks\": %" PRIu32
+                ",\n\"dispatch_waiting\": %" PRIu32 ", \"dispatch_oldest_days\": %" PRIu32
                 ",\n\"open_by_contractor\": ",
-                d->items_raised, d->items_per_unit, d->tickets_closed, d->reworks);
+                d->items_raised, d->items_per_unit, d->tickets_closed, d->reworks,
+                d->dispatch_waiting, d->dispatch_oldest_days);
         if (w == CL_OK) w = cli_table_print(bycon, f, out);
         fputs(", \"oldest_open\": ", out);
         if (w == CL_OK) w = cli_table_print(oldest.t, f, out);
@@ -220,6 +248,7 @@ static int daily_print(const cli_settings_t *s, const ProtobufCMessage *m) {
                 break;
         if ((w = block_print(&items, f, &pg, out)) != CL_OK) break;
         if ((w = block_print(&tickets, f, &pg, out)) != CL_OK) break;
+        if ((w = block_print(&dispatch, f, &pg, out)) != CL_OK) break;
         if ((w = section_print("open_by_contractor", "未关闭维修单 Open tickets by contractor",
                                bycon, f, &pg, out)) != CL_OK)
             break;
@@ -374,9 +403,11 @@ static const cli_verb_t report_verbs[] = {
     {"daily", "cloop report daily --project ID [--date YYYY-MM-DD]",
      "The daily handover report (交房日报表) of a project for a day (default today):\n"
      "units scheduled, inspected, accepted (with items), not taken over and why; items\n"
-     "raised and per unit; tickets closed and reworks that day; open tickets by contractor\n"
-     "with overdue and reworks; the oldest open tickets; and the five timeliness classes\n"
-     "over all the project's tickets. Table output is several small tables; --format csv\n"
+     "raised and per unit; tickets closed and reworks that day; the manual-dispatch\n"
+     "backlog (tickets waiting for dispatch now, and the days the oldest has waited since\n"
+     "it was found); open tickets by contractor with overdue and reworks; the oldest open\n"
+     "tickets (oldest found first); and the five timeliness classes over all the project's\n"
+     "tickets. Table output is several small tables; --format csv\n"
      "prints one section per block, each a '# NAME' line then a header line and rows;\n"
      "json one object mirroring the DailyReport message; html an A4 page.\n"
      "\n"
@@ -384,7 +415,10 @@ static const cli_verb_t report_verbs[] = {
      report_daily},
     {"readiness", "cloop report readiness --project ID --building NAME",
      "Key-handover readiness of a building: ready when every internal-inspection item is\n"
-     "closed or decided not to fix; otherwise lists the blockers. Exit status 0 when\n"
+     "closed or decided not to fix; otherwise lists the blockers, oldest found first.\n"
+     "--building is the building's name as people say it: 1 finds 1栋 (or 1号楼, 1幢)\n"
+     "when that is the only such building; an unknown name is refused with the\n"
+     "project's building names. Exit status 0 when\n"
      "ready, 5 when NOT ready, else the exit status of a failed request (cloop --help).\n"
      "\n"
      "example: cloop report readiness --project 1 --building 3栋\n",

@@ -175,7 +175,7 @@ static int show_print(const cli_settings_t *s, const Closeloop__TicketHistory *h
         goto out;
     }
     cli_table_hide_header(kv);
-    char b[12][160];
+    char b[12][200];
     snprintf(b[0], sizeof b[0], "#%" PRIu32, t->number);
     snprintf(b[1], sizeof b[1], "%s (%" PRId64 ")", str(t->project_name), t->project_id);
     if (t->contractor_id)
@@ -185,7 +185,22 @@ static int show_print(const cli_settings_t *s, const Closeloop__TicketHistory *h
     snprintf(b[3], sizeof b[3], "%" PRIu32, t->rework_count);
     char when[80];
     cli_format_time_ms(t->raised_at_ms, when, sizeof when);
-    snprintf(b[4], sizeof b[4], "%s (%" PRIu32 " days ago)", when, t->age_days);
+    /* Typed in later than found: say so, since age and deadline count from the find. */
+    if (t->entry_lag_days)
+        snprintf(b[4], sizeof b[4], "%s (entered %" PRIu32 " day%s after it was found)", when,
+                 t->entry_lag_days, t->entry_lag_days == 1 ? "" : "s");
+    else
+        snprintf(b[4], sizeof b[4], "%s", when);
+    snprintf(b[8], sizeof b[8], "%s (%" PRIu32 " day%s ago)", str(t->found_on), t->age_days,
+             t->age_days == 1 ? "" : "s");
+    /* People read the table and the page: the trade's and the registry's Chinese labels. */
+    int people = f == CLI_FMT_TABLE || f == CLI_FMT_HTML;
+    const char *(*shown)(cl_domain_t, int) = people ? cli_enum_label : cli_enum_name;
+    if (people && t->category_name && *t->category_name &&
+        strcmp(t->category_name, str(t->category)) != 0)
+        snprintf(b[9], sizeof b[9], "%s (%s)", t->category_name, str(t->category));
+    else
+        snprintf(b[9], sizeof b[9], "%s", str(t->category));
     cli_format_time_ms(t->updated_at_ms, b[5], sizeof b[5]);
     snprintf(b[6], sizeof b[6], "%s%s%s", str(t->deadline),
              t->timeliness == CLOSELOOP__TIMELINESS__TIMELINESS_OVERDUE_OPEN ? " (OVERDUE)" : "",
@@ -197,17 +212,18 @@ static int show_print(const cli_settings_t *s, const Closeloop__TicketHistory *h
     kv_add(kv, "building", str(t->building));
     kv_add(kv, "unit", str(t->unit));
     kv_add(kv, "location", str(t->location));
-    kv_add(kv, "category", str(t->category));
+    kv_add(kv, "category", b[9]);
     kv_add(kv, "description", str(t->description));
-    kv_add(kv, "severity", cli_enum_name(CL_DOM_SEVERITY, t->severity));
-    kv_add(kv, "state", cli_enum_name(CL_DOM_TICKET_STATE, t->state));
+    kv_add(kv, "severity", shown(CL_DOM_SEVERITY, t->severity));
+    kv_add(kv, "state", shown(CL_DOM_TICKET_STATE, t->state));
     kv_add(kv, "contractor", b[2]);
     kv_add(kv, "rework", b[3]);
     kv_add(kv, "deadline", b[6]);
-    kv_add(kv, "timeliness", cli_enum_name(CL_DOM_TIMELINESS, t->timeliness));
-    kv_add(kv, "round", cli_enum_name(CL_DOM_ROUND_KIND, t->round));
+    kv_add(kv, "timeliness", shown(CL_DOM_TIMELINESS, t->timeliness));
+    kv_add(kv, "round", shown(CL_DOM_ROUND_KIND, t->round));
     kv_add(kv, "inspector", str(h->inspector));
     kv_add(kv, "inspected_on", str(h->inspected_on));
+    kv_add(kv, "found", b[8]);
     kv_add(kv, "raised", b[4]);
     kv_add(kv, "updated", b[5]);
     kv_add(kv, "found_again_of", str(t->found_again_of));
@@ -222,9 +238,9 @@ static int show_print(const cli_settings_t *s, const Closeloop__TicketHistory *h
                      e->contractor_id);
         const char *row[7] = {at,
                               str(e->actor),
-                              cli_enum_name(CL_DOM_TICKET_ACTION, e->action),
-                              cli_enum_name(CL_DOM_TICKET_STATE, e->from_state),
-                              cli_enum_name(CL_DOM_TICKET_STATE, e->to_state),
+                              shown(CL_DOM_TICKET_ACTION, e->action),
+                              shown(CL_DOM_TICKET_STATE, e->from_state),
+                              shown(CL_DOM_TICKET_STATE, e->to_state),
                               str(e->note),
                               con};
         if (cli_table_add(ev, row) != CL_OK) {
@@ -261,7 +277,7 @@ static int show_print(const cli_settings_t *s, const Closeloop__TicketHistory *h
         char title[128], sub[512];
         snprintf(title, sizeof title, "维修单履历 Ticket history #%" PRIu32, t->number);
         snprintf(sub, sizeof sub, "%s · %s %s · %s", str(t->project_name), str(t->unit),
-                 str(t->location), cli_enum_name(CL_DOM_TICKET_STATE, t->state));
+                 str(t->location), shown(CL_DOM_TICKET_STATE, t->state));
         cli_html_page_t pg = {title, sub, NULL, 0};
         cli_html_begin(&pg, out);
         cli_html_table(kv, NULL, &pg, out);
@@ -395,13 +411,21 @@ static int run_list(const cli_settings_t *s, int todo, int64_t contractor, int64
     x.project_id = project;
     if (todo == LIST_TODO && !contractor && ss.me && ss.me->contractor_id)
         x.my_contractor = ss.me->contractor_name;
-    /* One contractor's list names it in the header; the column is then left out. */
+    if (todo == LIST_TODO && !contractor && ss.me && !ss.me->contractor_id) {
+        /* Only a contractor's user has a list of its own. */
+        cli_session_close(&ss);
+        cli_errorf("ticket todo: --contractor ID is required (the list is a contractor's, and "
+                   "you are not a contractor's user); see 'cloop ticket todo --help'");
+        return CLI_EXIT_USAGE;
+    }
+    /* One contractor's list names it in the header; the column is then left out. A list
+     * that is not of one project (todo without --project) shows each ticket's project. */
     int one_contractor = todo == LIST_TODO && (contractor || x.my_contractor);
     if (tview_init(&x.v, s->format,
                    one_contractor && s->format != CLI_FMT_CSV && s->format != CLI_FMT_JSON
                        ? TC_CONTRACTOR
                        : -1,
-                   0) != CL_OK) {
+                   project ? 0 : TV_PROJECT) != CL_OK) {
         cli_session_close(&ss);
         cli_errorf("out of memory");
         return CLI_EXIT_FAIL;
@@ -498,9 +522,10 @@ typedef struct job {
     char *own_note;   /* the file line's note, owned */
     unsigned line;    /* file line, 0 for the command line */
     enum job_state state;
-    int err;          /* the failure */
-    char errmsg[256]; /* the server's sentence */
-    int now_state;    /* a conflict: the ticket's state now, from the reply (0: unknown) */
+    int err;             /* the failure */
+    char errmsg[256];    /* the server's sentence */
+    int now_state;       /* a conflict: the ticket's state now, from the reply (0: unknown) */
+    int64_t now_version; /* and its version now (1: unchanged since it was raised; 0: unknown) */
 } job_t;
 
 typedef struct tverb_def {
@@ -605,7 +630,18 @@ static void job_done_failed(tctx_t *x, job_t *j, int err, const char *why) {
     j->state = JOB_FAILED;
     j->err = err;
     x->failed++;
-    snprintf(j->errmsg, sizeof j->errmsg, "%.250s", why && *why ? why : cl_strerror(err));
+    why = why && *why ? why : cl_strerror(err);
+    /* The server names the request's fields; the user wrote options (or a file line).
+     * An option's value refused is a bad command line: exit 2, as cli_exit_for says of
+     * CL_ECONFIG. */
+    int option;
+    if (!j->line && strncmp(why, "note ", 5) == 0) {
+        snprintf(j->errmsg, sizeof j->errmsg, "--note %.240s", why + 5);
+        option = 1;
+    } else {
+        option = cli_wire_to_options(why, j->errmsg, sizeof j->errmsg);
+    }
+    if (option && err == CL_EINVAL) j->err = CL_ECONFIG;
     job_report(x, j, NULL, "error", j->errmsg);
 }
 
@@ -627,6 +663,7 @@ static void explain_conflicts(tctx_t *x, cli_session_t *ss) {
         ProtobufCMessage *m = NULL;
         const Closeloop__Ticket *t = NULL;
         int now = j->now_state;
+        int64_t version = j->now_version;
         if (!now) {
             Closeloop__TicketShowRequest req = CLOSELOOP__TICKET_SHOW_REQUEST__INIT;
             Closeloop__TicketRef w;
@@ -636,10 +673,24 @@ static void explain_conflicts(tctx_t *x, cli_session_t *ss) {
                                           CL_MSG_TICKET_HISTORY, &m) == CL_OK)
                 t = ((const Closeloop__TicketHistory *)m)->ticket;
             now = t ? (int)t->state : 0;
+            version = t ? t->version : 0;
         }
         char msg[400];
-        if (now && now == (int)action_target(x->action) && x->action != CL_TACT_REASSIGN &&
-            x->action != CL_TACT_DISPATCH)
+        /* Version 1 is the ticket as it was raised: nobody has changed it, so the conflict
+         * is that the action never applied to it, not a race. */
+        if (now == CL_TICKET_DISPATCH && version == 1)
+            snprintf(msg, sizeof msg,
+                     "conflict — it has waited for manual dispatch since it was raised (no "
+                     "contractor has it yet; nobody changed it): dispatch it first with "
+                     "'cloop ticket dispatch %s --contractor ID'",
+                     j->ref.shown[0] == '#' ? j->ref.shown + 1 : j->ref.shown);
+        else if (now && version == 1)
+            snprintf(msg, sizeof msg,
+                     "conflict — it is %s, as it has been since it was raised (nobody changed "
+                     "it)",
+                     state_words(now));
+        else if (now && now == (int)action_target(x->action) && x->action != CL_TACT_REASSIGN &&
+                 x->action != CL_TACT_DISPATCH)
             snprintf(msg, sizeof msg,
                      "conflict — it is already %s (changed by someone else, or by an earlier run)",
                      state_words(now));
@@ -681,6 +732,7 @@ static void on_transition_reply(cl_pipeline_t *p, int status, size_t i, cl_reply
         j->state = JOB_CONFLICT;
         j->err = status;
         j->now_state = r->has_conflict ? (int)r->conflict_state : 0;
+        j->now_version = r->has_conflict ? r->conflict_version : 0;
         snprintf(j->errmsg, sizeof j->errmsg, "%s", r->errmsg[0] ? r->errmsg : "conflict");
         x->conflicts++;
     } else {
@@ -973,14 +1025,17 @@ TRANSITION_VERB(ticket_dispatch, V_DISPATCH)
     "flight). One line per ticket (\"#12 3-2-1701 卫生间: repaired\"; failures and\n"           \
     "conflicts on stderr) and a summary; --format csv|json prints one row per ticket\n"            \
     "instead (summary on stderr). Exit status 0 when every ticket moved, 1 when any failed\n"      \
-    "or hit a conflict (someone else changed it first), 2 for a bad command line or file\n"        \
-    "(nothing is sent then), 3 when any was refused, 4 when the server could not answer.\n"
+    "or hit a conflict (the ticket was not in a state the action applies to), 2 for a bad\n"       \
+    "command line or file (nothing is sent then) or an option's value the server refused,\n"       \
+    "3 when any was refused, 4 when the server could not answer.\n"
 
 static const cli_verb_t ticket_verbs[] = {
     {"show", "cloop ticket show REF [--project ID]",
      "Prints one ticket and its whole history from raise to close: number, unit,\n"
      "location, category, description, severity, state, contractor, rework count,\n"
-     "deadline and timeliness, raised at, inspector; then every event oldest first (time,\n"
+     "deadline and timeliness, inspector, the day it was found (age and deadline count\n"
+     "from it) and when it was typed in (\"entered 5 days after it was found\" when\n"
+     "late); then every event oldest first (time,\n"
      "actor, action, from -> to, note, contractor). " REF_HELP
      "--format csv prints a '# ticket' and an '# events' section; json one object;\n"
      "html a printable page.\n"
@@ -989,24 +1044,27 @@ static const cli_verb_t ticket_verbs[] = {
      ticket_show},
     {"todo", "cloop ticket todo [--contractor ID] [--project ID]",
      "The to-repair list (待维修清单): every open ticket of a contractor, reworks included,\n"
-     "oldest first, with the rework count. A contractor's user gets its own list without\n"
-     "--contractor. --format html prints an A4 landscape page ready to print, with blank\n"
+     "oldest found first (the day the item was found, not typed in), with the rework\n"
+     "count. A contractor's user gets its own list without --contractor; anyone else\n"
+     "names the contractor. Without --project the list shows each ticket's project.\n"
+     "Table and HTML print trades and severities in Chinese. --format html prints an A4 landscape "
+     "page ready to print, with blank\n"
      "result (结果) and signature (签字) columns to fill in by hand. CSV, JSON and HTML rows\n"
      "are written as the pages arrive (a long list is never held whole); the table format\n"
      "collects them first to align the columns. CSV and JSON add id, project, building,\n"
-     "round, state, contractor_id, timeliness, raised_at and last_note.\n"
+     "round, state, contractor_id, timeliness, raised_at, entry_lag_days and last_note.\n"
      "\n"
      "example: cloop ticket todo --contractor 3 --project 1 --format html > todo.html\n",
      ticket_todo},
     {"toverify", "cloop ticket toverify --project ID",
      "The to-verify list (待验收清单) of a project: every ticket reported repaired, oldest\n"
-     "first, with the rework count. Formats as for 'ticket todo'.\n"
+     "found first, with the rework count. Formats as for 'ticket todo'.\n"
      "\n"
      "example: cloop ticket toverify --project 1 --format html > toverify.html\n",
      ticket_toverify},
     {"todispatch", "cloop ticket todispatch --project ID",
      "The tickets of a project waiting for manual dispatch (待派单): no contractor covers\n"
-     "their trade, or their contractor returned them (退单). Oldest first. CR or HQ then\n"
+     "their trade, or their contractor returned them (退单). Oldest found first. CR or HQ then\n"
      "sends each to a contractor with 'cloop ticket dispatch REF --contractor ID'.\n"
      "\n"
      "example: cloop ticket todispatch --project 1 --format csv\n",

@@ -255,12 +255,25 @@ static void print_table(const cli_table_t *t, FILE *out) {
 
 /* ---- CSV ------------------------------------------------------------------------- */
 
+static int is_json_number(const char *s);
+
+/* Whether a spreadsheet would read cell s as a formula (OWASP, CSV injection): it starts
+ * with = + - @, a tab or a carriage return, and is not simply a number ("-3" stays). */
+static int csv_formula_like(const char *s) {
+    return s[0] && strchr("=+-@\t\r", s[0]) && !is_json_number(s);
+}
+
+/* One CSV field: RFC 4180 quoting, and a cell a spreadsheet would run as a formula
+ * prefixed with a single quote, so that it shows as the text it is. */
 static void put_csv_field(const char *s, FILE *out) {
+    int formula = csv_formula_like(s);
     if (!strpbrk(s, ",\"\r\n")) {
+        if (formula) fputc('\'', out);
         fputs(s, out);
         return;
     }
     fputc('"', out);
+    if (formula) fputc('\'', out);
     for (; *s; s++) {
         if (*s == '"') fputc('"', out);
         fputc(*s, out);
@@ -399,7 +412,6 @@ static const char html_css[] =
     ".gen { font-size: 8pt; color: #333; }\n"
     "table { border-collapse: collapse; width: 100%; margin-bottom: 2mm; }\n"
     "thead { display: table-header-group; }\n"
-    "tfoot { display: table-footer-group; }\n"
     "tr { break-inside: avoid; page-break-inside: avoid; }\n"
     "th, td { border: 0.6pt solid #000; padding: 1mm 1.2mm; vertical-align: top;\n"
     "  text-align: left; overflow-wrap: break-word; }\n"
@@ -410,7 +422,6 @@ static const char html_css[] =
     "table.work tbody tr { height: 9mm; }\n"
     "table.kv { width: auto; min-width: 40%; }\n"
     "table.kv td:first-child { font-weight: bold; white-space: nowrap; width: 30%; }\n"
-    "tfoot td { border: none; font-size: 7.5pt; color: #333; padding-top: 1.5mm; }\n"
     ".verdict { font-size: 12pt; font-weight: bold; margin: 2mm 0; }\n"
     ".empty { font-style: italic; }\n"
     "footer { font-size: 7.5pt; color: #333; margin-top: 3mm; border-top: 0.6pt solid #000;\n"
@@ -460,9 +471,9 @@ static void put_html_row(const cli_table_t *t, char *const *row, FILE *out) {
     fputs("</tr>\n", out);
 }
 
-/* <table>, the header and the repeated footer, and <tbody>. */
-static void html_table_open(const cli_table_t *t, const char *caption, const cli_html_page_t *p,
-                            FILE *out) {
+/* <table>, the header (repeated on every printed page), and <tbody>. The page's footer
+ * is printed once, after the last table (cli_html_end). */
+static void html_table_open(const cli_table_t *t, const char *caption, FILE *out) {
     if (caption && *caption) {
         fputs("<h2>", out);
         cli_html_escape(caption, out);
@@ -481,11 +492,6 @@ static void html_table_open(const cli_table_t *t, const char *caption, const cli
         }
         fputs("</tr></thead>\n", out);
     }
-    if (p && p->footer && *p->footer && !t->hide_header) {
-        fprintf(out, "<tfoot><tr><td colspan=\"%zu\">", t->ncols ? t->ncols : 1);
-        cli_html_escape(p->footer, out);
-        fputs("</td></tr></tfoot>\n", out);
-    }
     fputs("<tbody>\n", out);
 }
 
@@ -498,7 +504,8 @@ static void html_table_close(size_t rows, size_t ncols, FILE *out) {
 
 void cli_html_table(const cli_table_t *t, const char *caption, const cli_html_page_t *p,
                     FILE *out) {
-    html_table_open(t, caption, p, out);
+    (void)p; /* the page's footer is cli_html_end's, printed once */
+    html_table_open(t, caption, out);
     for (size_t r = 0; r < t->nrows; r++)
         put_html_row(t, t->cells + r * t->ncols, out);
     html_table_close(t->nrows, t->ncols, out);
@@ -565,7 +572,7 @@ void cli_stream_begin(cli_stream_t *st) {
     case CLI_FMT_JSON: fputc('[', st->out); break;
     case CLI_FMT_HTML:
         cli_html_begin(st->page, st->out);
-        html_table_open(st->t, NULL, st->page, st->out);
+        html_table_open(st->t, NULL, st->out);
         break;
     }
 }

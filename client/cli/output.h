@@ -1,5 +1,7 @@
 /* output.h - how cloop prints results: rows of string cells under a header, rendered as
- * an aligned table for people, CSV (RFC 4180 quoting, LF line ends) or JSON (an array of objects)
+ * an aligned table for people, CSV (RFC 4180 quoting, LF line ends; a cell a spreadsheet
+ * would run as a formula, starting with = + - @ tab or CR, gets a leading single quote,
+ * as OWASP advises against CSV injection) or JSON (an array of objects)
  * for scripts, or an A4 print-ready HTML page (UTF-8, Chinese fonts, the header row repeated
  * on every printed page) for lists that go out on paper. Cells are UTF-8; the table aligns by
  * display width, counting East Asian wide characters as two columns. A table owns copies of
@@ -61,7 +63,7 @@ void cli_html_escape(const char *s, FILE *out);
 typedef struct cli_html_page {
     const char *title; /* e.g. "待维修清单 To-repair list"; also the <title> */
     const char *subtitle; /* e.g. "项目 Project: 万科城 · 施工单位 Contractor: 东方雨虹"; or NULL */
-    const char *footer; /* printed under the table on every page; or NULL */
+    const char *footer; /* printed once, at the end of the page; or NULL */
     int landscape;      /* A4 landscape, for wide tables */
 } cli_html_page_t;
 

@@ -48,9 +48,11 @@ static const tcol_def_t tcols[TC__N] = {
     [TC_DEADLINE] = {"deadline", "期限 Deadline", F_TABLE | F_DATA | F_HTML, 0, 0},
     [TC_TIMELINESS] = {"timeliness", "时效 Timeliness", F_DATA, 0, 0},
     [TC_OVERDUE] = {"overdue", "逾期 Overdue", F_TABLE | F_DATA | F_HTML, 0, 0},
+    [TC_FOUND] = {"found_on", "发现 Found", F_TABLE | F_DATA | F_HTML, 0, 0},
     [TC_AGE] = {"age_days", "天数 Days", F_TABLE | F_DATA | F_HTML, 1, 0},
-    [TC_RAISED] = {"raised", "登记 Raised", F_TABLE | F_HTML, 0, 0},
-    [TC_RAISED_AT] = {"raised_at", "登记 Raised", F_DATA, 0, 0},
+    [TC_RAISED] = {"raised", "登记 Entered", F_TABLE | F_HTML, 0, 0},
+    [TC_RAISED_AT] = {"raised_at", "登记 Entered", F_DATA, 0, 0},
+    [TC_ENTRY_LAG] = {"entry_lag_days", "迟录天数 Entered late", F_DATA, 1, 0},
     [TC_LAST_NOTE] = {"last_note", "备注 Note", F_DATA, 0, 0},
     [TC_RESULT] = {"result", "结果 Result", F_HTML, 0, 1},
     [TC_SIGNATURE] = {"signature", "签字 Signature", F_HTML, 0, 1},
@@ -66,7 +68,10 @@ static void ticket_cells(const Closeloop__Ticket *t, cli_format_t f, tcells_t *c
     snprintf(c->age, sizeof c->age, "%" PRIu32, t->age_days);
     date_of_ms(t->raised_at_ms, c->raised, sizeof c->raised);
     cli_format_time_ms(t->raised_at_ms, c->raised_at, sizeof c->raised_at);
+    snprintf(c->entry_lag, sizeof c->entry_lag, "%" PRIu32, t->entry_lag_days);
     int overdue = t->timeliness == CLOSELOOP__TIMELINESS__TIMELINESS_OVERDUE_OPEN;
+    /* People read the table and the paper: Chinese labels there; scripts the codes. */
+    int people = f == CLI_FMT_TABLE || f == CLI_FMT_HTML;
     c->cell[TC_NUMBER] = c->number;
     c->cell[TC_ID] = str(t->id);
     c->cell[TC_PROJECT_ID] = c->project_id;
@@ -75,10 +80,13 @@ static void ticket_cells(const Closeloop__Ticket *t, cli_format_t f, tcells_t *c
     c->cell[TC_UNIT] = str(t->unit);
     c->cell[TC_ROUND] = cli_enum_name(CL_DOM_ROUND_KIND, t->round);
     c->cell[TC_LOCATION] = str(t->location);
-    c->cell[TC_CATEGORY] = str(t->category);
+    c->cell[TC_CATEGORY] =
+        people && t->category_name && *t->category_name ? t->category_name : str(t->category);
     c->cell[TC_DESCRIPTION] = str(t->description);
-    c->cell[TC_SEVERITY] = cli_enum_name(CL_DOM_SEVERITY, t->severity);
-    c->cell[TC_STATE] = cli_enum_name(CL_DOM_TICKET_STATE, t->state);
+    c->cell[TC_SEVERITY] = people ? cli_enum_label(CL_DOM_SEVERITY, t->severity)
+                                  : cli_enum_name(CL_DOM_SEVERITY, t->severity);
+    c->cell[TC_STATE] = people ? cli_enum_label(CL_DOM_TICKET_STATE, t->state)
+                               : cli_enum_name(CL_DOM_TICKET_STATE, t->state);
     c->cell[TC_CONTRACTOR_ID] = c->contractor_id;
     c->cell[TC_CONTRACTOR] = str(t->contractor_name);
     c->cell[TC_REWORK] = c->rework;
@@ -87,7 +95,9 @@ static void ticket_cells(const Closeloop__Ticket *t, cli_format_t f, tcells_t *c
     c->cell[TC_OVERDUE] = f == CLI_FMT_HTML    ? (overdue ? "逾期" : "")
                           : f == CLI_FMT_TABLE ? (overdue ? "OVERDUE" : "")
                                                : (overdue ? "yes" : "no");
+    c->cell[TC_FOUND] = str(t->found_on);
     c->cell[TC_AGE] = c->age;
+    c->cell[TC_ENTRY_LAG] = c->entry_lag;
     c->cell[TC_RAISED] = c->raised;
     c->cell[TC_RAISED_AT] = c->raised_at;
     c->cell[TC_LAST_NOTE] = str(t->last_note);
@@ -104,7 +114,8 @@ int tview_init(tview_t *v, cli_format_t f, int skip, unsigned flags) {
     memset(v, 0, sizeof *v);
     v->f = f;
     for (int i = 0; i < TC__N; i++) {
-        int on = (tcols[i].fmts & fmt_bit(f)) || ((flags & TV_STATE) && i == TC_STATE);
+        int on = (tcols[i].fmts & fmt_bit(f)) || ((flags & TV_STATE) && i == TC_STATE) ||
+                 ((flags & TV_PROJECT) && i == TC_PROJECT);
         if (!on || i == skip || ((flags & TV_NOBLANK) && tcols[i].blank)) continue;
         names[v->n] = f == CLI_FMT_HTML ? tcols[i].html : tcols[i].name;
         v->map[v->n++] = i;

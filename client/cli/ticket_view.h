@@ -1,7 +1,9 @@
 /* ticket_view.h - how cloop shows tickets, shared by the ticket commands (cmd_ticket.c)
  * and the reports (cmd_report.c): the ticket columns of each output format (which
  * columns, their headers in English or, for the printed HTML lists, Chinese and
- * English, and one ticket's cells; enum cells hold the registry's stored names).
+ * English, and one ticket's cells). CSV and JSON cells hold the registry's stored names
+ * and trade codes, for scripts; the table and HTML, which people read, the Chinese labels
+ * of the registry (severity, state) and the trade's Chinese name from the server.
  *
  * A tview_t is the columns of one format as a cli_table_t, which the caller fills (or
  * streams through) and frees with cli_table_free(v->t). Cells point into the ticket
@@ -35,9 +37,11 @@ enum tcol {
     TC_DEADLINE,
     TC_TIMELINESS,
     TC_OVERDUE,
+    TC_FOUND,
     TC_AGE,
     TC_RAISED,
     TC_RAISED_AT,
+    TC_ENTRY_LAG,
     TC_LAST_NOTE,
     TC_RESULT,
     TC_SIGNATURE,
@@ -48,7 +52,7 @@ enum tcol {
 typedef struct tcells {
     const char *cell[TC__N];
     char number[16], project_id[24], contractor_id[24], rework[16], age[16], raised[16],
-        raised_at[80];
+        raised_at[80], entry_lag[16];
 } tcells_t;
 
 /* The ticket columns of format f, as a table and the TC_ index of each of its columns. */
@@ -62,6 +66,7 @@ typedef struct tview {
 enum {
     TV_STATE = 1,   /* show the state in the table and HTML too (lists of mixed states) */
     TV_NOBLANK = 2, /* no blank result and signature columns in HTML (not a work list) */
+    TV_PROJECT = 4, /* show the project in the table and HTML too (a list of several) */
 };
 
 /* The columns of format f in v (its table allocated); skip: a column to leave out (e.g.

@@ -120,7 +120,45 @@ const char *cl_text_problem(const char *v, bool required, size_t max) {
     return NULL;
 }
 
+/* The text fields that may hold several lines (a newline, LF only): what a person writes
+ * as prose. Every other field is one line. */
+static const char *const cl_multiline_fields[] = {"description", "note"};
+
+bool cl_text_multiline(const char *field) {
+    for (size_t i = 0; i < sizeof cl_multiline_fields / sizeof cl_multiline_fields[0]; i++)
+        if (strcmp(field, cl_multiline_fields[i]) == 0) return true;
+    return false;
+}
+
+/* The first C0 control character of v that field may not hold (a newline only where
+ * cl_text_multiline), its 1-based character position in *at; 0 when there is none. */
+static unsigned char text_control(const char *field, const char *v, size_t *at) {
+    bool lines = cl_text_multiline(field);
+    size_t chars = 0;
+    for (const unsigned char *p = (const unsigned char *)v; *p; p++) {
+        if ((*p & 0xC0) != 0x80) chars++;
+        if (*p < 0x20 && !(lines && *p == '\n')) {
+            *at = chars;
+            return *p;
+        }
+    }
+    return 0;
+}
+
 bool cl_text_why(char *out, size_t n, const char *field, const char *v, bool required, size_t max) {
+    size_t at = 0;
+    unsigned char cc = text_control(field, v, &at);
+    if (cc) {
+        snprintf(out, n, "%s holds a control character (U+%04X%s) at character %zu: %s", field, cc,
+                 cc == '\t'   ? ", a tab"
+                 : cc == '\r' ? ", a carriage return"
+                 : cc == '\n' ? ", a newline"
+                              : "",
+                 at,
+                 cl_text_multiline(field) ? "only a newline may be written there"
+                                          : "it must be one line of text");
+        return true;
+    }
     const char *why = cl_text_problem(v, required, max);
     if (!why) return false;
     if (*v)

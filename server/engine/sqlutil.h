@@ -52,8 +52,14 @@ const char *cl_utf8_clip(char *buf, size_t n, const char *s);
 
 const char *cl_text_problem(const char *v, bool required, size_t max);
 
-/* Writes why text field v is unacceptable ("name is too long (at most 200 characters)")
- * into out and returns true; false when it is fine. */
+/* Whether text field `field` may hold newlines (description, note); other fields are one
+ * line. */
+bool cl_text_multiline(const char *field);
+
+/* Writes why text field v is unacceptable ("name is too long (at most 200 characters)",
+ * "name holds a control character (U+0009, a tab) at character 3: ...": C0 control
+ * characters are refused, but for a newline in a cl_text_multiline field) into out and
+ * returns true; false when it is fine. */
 bool cl_text_why(char *out, size_t n, const char *field, const char *v, bool required, size_t max);
 
 /* A date field written YYYY-MM-DD; fails the request and returns false otherwise. */

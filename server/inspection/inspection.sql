@@ -219,7 +219,10 @@ SELECT tr.*, c.ord, c.bad, i.id IS NOT NULL AS new,
 -- only when it is planned, or when a concurrent transaction created it after this
 -- statement's snapshot: then the update returns it instead of losing it. One row: the
 -- record with its item count, or NULLs with missing (project, unit) or invalid (a unit
--- number used in two buildings).
+-- number used in two buildings, or an 'accepted' unit that has open items).
+-- A unit with open items in the handover round (tickets not closed and not decided
+-- not to fix) cannot be recorded plain 'accepted': the form is refused and nothing is
+-- written; it is 'accepted_with_items' (docs/INSPECTIONS.md).
 PREPARE insp_handover_record AS
 WITH target AS (SELECT p.id FROM projects p
                  WHERE p.id = $5::bigint
@@ -238,6 +241,11 @@ WITH target AS (SELECT p.id FROM projects p
      rnd AS (SELECT id FROM new_round UNION
              SELECT ro.id FROM inspection_rounds ro JOIN target t ON ro.project_id = t.id
               WHERE ro.kind = 'handover'),
+     open_items AS (SELECT count(*) AS n
+                      FROM inspection_items i JOIN tickets tk ON tk.id = i.id
+                      JOIN one o ON i.unit_id = o.id JOIN rnd r ON i.round_id = r.id
+                     WHERE tk.state IN ('dispatch', 'open', 'repaired')),
+     fits AS (SELECT $9::text IS DISTINCT FROM 'accepted' OR n = 0 AS ok FROM open_items),
      up AS (INSERT INTO inspection_records AS ir (project_id, unit_id, round_id, inspected_on,
                                                   inspector, outcome, not_taken_reason,
                                                   keys_handed, water_reading, power_reading,
@@ -247,6 +255,7 @@ WITH target AS (SELECT p.id FROM projects p
                    $10::text, $11::int, $12::text, $13::text, $14::text, $15::text,
                    $16::text, $17::int
               FROM target t, one o, rnd r
+             WHERE (SELECT ok FROM fits)
             ON CONFLICT (unit_id, round_id) DO UPDATE
                SET (inspected_on, inspector, outcome, not_taken_reason, keys_handed,
                     water_reading, power_reading, gas_reading, signoff, refusal_reason,
@@ -263,7 +272,8 @@ WITH target AS (SELECT p.id FROM projects p
             RETURNING *),
      rec AS (SELECT * FROM up UNION ALL
              SELECT ir.* FROM inspection_records ir, one o, rnd r
-              WHERE ir.unit_id = o.id AND ir.round_id = r.id AND NOT EXISTS (SELECT 1 FROM up))
+              WHERE ir.unit_id = o.id AND ir.round_id = r.id AND NOT EXISTS (SELECT 1 FROM up)
+                AND (SELECT ok FROM fits))
 SELECT rec.id, rec.version,
        (extract(epoch FROM rec.created_at) * 1000)::bigint AS created_ms,
        (extract(epoch FROM rec.updated_at) * 1000)::bigint AS updated_ms,
@@ -280,6 +290,10 @@ SELECT rec.id, rec.version,
        CASE WHEN (SELECT count(*) FROM unit) > 1
             THEN format('unit number %s is used in more than one building of the project; '
                         'rename one', $6::text)
+            WHEN NOT (SELECT ok FROM fits)
+            THEN format('unit %s has %s open item(s) in the handover round, so it is not '
+                        'plain accepted: record the outcome accepted_with_items, or close '
+                        'the items first', $6::text, (SELECT n FROM open_items))
        END AS invalid
   FROM (VALUES (1)) AS single (x)
   LEFT JOIN rec ON true

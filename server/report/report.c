@@ -81,6 +81,8 @@ static void daily_done(void *arg, const cl_db_result_t *r) {
         {DS(in_time_open), &tc.in_time_open},
         {DS(closed_late), &tc.closed_late},
         {DS(closed_in_time), &tc.closed_in_time},
+        {DS(dispatch_waiting), &d.dispatch_waiting},
+        {DS(dispatch_oldest_days), &d.dispatch_oldest_days},
     };
     for (size_t i = 0; i < sizeof counts / sizeof counts[0]; i++)
         *counts[i].to = (uint32_t)cl_sql_i64(sum, 0, counts[i].col);
@@ -167,16 +169,20 @@ static void readiness_done(void *arg, const cl_db_result_t *r) {
         cl_call_free(c);
         return;
     }
-    if (cl_sql_text(sum, 0, RS(building_exists))[0] != 't') {
-        char clip[128];
-        cl_req_fail(c->req, CL_ENOTFOUND, "no such building \"%s\" in this project",
-                    cl_utf8_clip(clip, sizeof clip, m->building));
+    if (cl_sql_isnull(sum, 0, RS(building))) {
+        /* The sentence lists the project's buildings, so the user can pick one. */
+        char clip[128], names[600];
+        const char *all = cl_sql_text(sum, 0, RS(building_names));
+        cl_req_fail(c->req, CL_ENOTFOUND, "no such building \"%s\" in this project%s%s",
+                    cl_utf8_clip(clip, sizeof clip, m->building),
+                    *all ? ": its buildings are " : " (it has no buildings)",
+                    cl_utf8_clip(names, sizeof names, all));
         cl_call_free(c);
         return;
     }
     Closeloop__Readiness rd = CLOSELOOP__READINESS__INIT;
     rd.project_id = m->project_id;
-    rd.building = m->building;
+    rd.building = PQgetvalue(sum, 0, RS(building)); /* as stored: "1" found 1栋 */
     rd.items = (uint32_t)cl_sql_i64(sum, 0, RS(items));
     rd.closed = (uint32_t)cl_sql_i64(sum, 0, RS(closed));
     rd.nofix = (uint32_t)cl_sql_i64(sum, 0, RS(nofix));

@@ -5,6 +5,8 @@
 -- Days are days of the database session's TimeZone.
 
 -- The daily report, four statements in one batch: $5 project, $6 date.
+-- The manual-dispatch backlog is the project's tickets waiting in state 'dispatch' now
+-- (tickets_dispatch), and how many days the oldest of them has waited since it was found.
 -- Timeliness is classified per distinct (state, deadline, closing day), not per ticket:
 -- a project's tickets share few of them, so a project with a million tickets costs one
 -- aggregate pass, not a million calls. Units inspected that day are those with a record
@@ -33,7 +35,10 @@ WITH prj AS (SELECT p.id, p.name FROM projects p
                       FROM (SELECT t.state, t.deadline, t.closed_at::date AS closed_day,
                                    count(*) AS n
                               FROM tickets t JOIN prj ON t.project_id = prj.id
-                             GROUP BY 1, 2, 3) AS g) AS x)
+                             GROUP BY 1, 2, 3) AS g) AS x),
+     dsp AS (SELECT count(*) AS waiting, min(t.found_on) AS oldest
+               FROM tickets t JOIN prj ON t.project_id = prj.id
+              WHERE t.state = 'dispatch')
 SELECT prj.name AS project_name,
        (SELECT count(*) FROM ho WHERE scheduled_on = $6::date) AS units_scheduled,
        (SELECT count(*) FROM ho WHERE inspected_on = $6::date) AS units_inspected,
@@ -50,8 +55,10 @@ SELECT prj.name AS project_name,
        (SELECT count(DISTINCT unit_id) FROM day) AS units_with_items,
        (SELECT count(*) FROM ev WHERE to_state IN ('closed', 'nofix')) AS tickets_closed,
        (SELECT count(*) FROM ev WHERE action = 'verify_fail') AS reworks,
-       tl.no_deadline, tl.overdue_open, tl.in_time_open, tl.closed_late, tl.closed_in_time
-  FROM (VALUES (1)) AS one (x) LEFT JOIN prj ON true CROSS JOIN tl;
+       tl.no_deadline, tl.overdue_open, tl.in_time_open, tl.closed_late, tl.closed_in_time,
+       dsp.waiting AS dispatch_waiting,
+       coalesce(greatest(current_date - dsp.oldest, 0), 0) AS dispatch_oldest_days
+  FROM (VALUES (1)) AS one (x) LEFT JOIN prj ON true CROSS JOIN tl CROSS JOIN dsp;
 
 PREPARE report_daily_reasons AS
 SELECT rec.not_taken_reason AS reason, count(*) AS units
@@ -73,8 +80,8 @@ SELECT t.contractor_id AS contractor_id, k.name AS contractor_name, count(*) AS 
    AND $6::date IS NOT NULL
  GROUP BY t.contractor_id, k.name ORDER BY 3 DESC, k.name;
 
--- The ten oldest live tickets: chosen first, then joined, since a project's live tickets
--- can be many.
+-- The ten oldest live tickets, oldest found first (the index tickets_live): chosen
+-- first, then joined, since a project's live tickets can be many.
 PREPARE report_daily_oldest AS
 SELECT tr.* FROM ticket_rows tr
  WHERE tr.key_id IN (SELECT t0.id FROM tickets t0
@@ -83,29 +90,35 @@ SELECT tr.* FROM ticket_rows tr
                         AND cl_visible_project($5::bigint, $1::text, $2::bigint, $3::bigint,
                                                $4::bigint[])
                         AND $6::date IS NOT NULL
-                      ORDER BY t0.raised_at, t0.number LIMIT 10)
- ORDER BY tr.key_raised_at, tr.number;
+                      ORDER BY t0.found_on, t0.number LIMIT 10)
+ ORDER BY tr.key_found_on, tr.number;
 
--- Readiness of a building for the construction keys: $5 project, $6 building name. The
--- items of the mock inspection rounds, and how many are closed or will not be fixed.
+-- Readiness of a building for the construction keys: $5 project, $6 building name as
+-- the user wrote it ("1" finds 1栋: cl_building_named, migration 010). The items of the
+-- mock inspection rounds, and how many are closed or will not be fixed; the building's
+-- name as stored, or NULL and the project's building names (at most 50) to list.
 PREPARE report_ready_summary AS
 SELECT cl_visible_project($5::bigint, $1::text, $2::bigint, $3::bigint, $4::bigint[])
            AS project_visible,
-       EXISTS (SELECT 1 FROM buildings b WHERE b.project_id = $5::bigint
-                  AND b.name = $6::text) AS building_exists,
+       cl_building_named($5::bigint, $6::text) AS building,
+       (SELECT string_agg(n.name, ', ' ORDER BY n.name)
+          FROM (SELECT b.name FROM buildings b WHERE b.project_id = $5::bigint
+                 ORDER BY b.name LIMIT 50) AS n) AS building_names,
        x.items, x.closed, x.nofix
   FROM (SELECT count(*) AS items, count(*) FILTER (WHERE tr.state = 'closed') AS closed,
                count(*) FILTER (WHERE tr.state = 'nofix') AS nofix
           FROM ticket_rows tr
          WHERE tr.project_id = $5::bigint
            AND cl_visible_project($5::bigint, $1::text, $2::bigint, $3::bigint, $4::bigint[])
-           AND tr.building = $6::text AND tr.round IN ('mock1', 'mock2', 'mock3')) AS x;
+           AND tr.building = cl_building_named($5::bigint, $6::text)
+           AND tr.round IN ('mock1', 'mock2', 'mock3')) AS x;
 
--- Its blockers, oldest first; as many as fit in one frame are sent (report.c).
+-- Its blockers, oldest found first; as many as fit in one frame are sent (report.c).
 PREPARE report_ready_blockers AS
 SELECT tr.* FROM ticket_rows tr
  WHERE tr.project_id = $5::bigint
    AND cl_visible_project($5::bigint, $1::text, $2::bigint, $3::bigint, $4::bigint[])
-   AND tr.building = $6::text AND tr.round IN ('mock1', 'mock2', 'mock3')
+   AND tr.building = cl_building_named($5::bigint, $6::text)
+   AND tr.round IN ('mock1', 'mock2', 'mock3')
    AND tr.state NOT IN ('closed', 'nofix')
- ORDER BY tr.key_raised_at, tr.number LIMIT 500;
+ ORDER BY tr.key_found_on, tr.number LIMIT 500;

@@ -12,9 +12,10 @@
 -- takes no scope, because the caller has checked each item's project against the session.
 
 -- Raises the ticket of every item of p_items that has none yet: dispatched ('open') to the
--- project's contractor of the item's trade, else 'dispatch' for manual dispatch; deadline
--- from the project's presets (cl_ticket_deadline); the next number of the project's
--- sequence, in p_items' order; and the ticket's 'create' event by p_actor (p_actor_name).
+-- project's contractor of the item's trade, else 'dispatch' for manual dispatch; found on
+-- the item's day (found_on = inspected_on), and the deadline counted from that day by the
+-- project's presets (cl_ticket_deadline), however late it is typed in (raised_at is the
+-- typing time); the next number of the project's sequence, in p_items' order; and the ticket's 'create' event by p_actor (p_actor_name).
 -- Returns the tickets raised, as rows of the view ticket_rows, computed the view's way
 -- from the inserts' RETURNING (this statement cannot see them through the view).
 -- PL/pgSQL rather than SQL, because PL/pgSQL keeps the statement's plan for the session
@@ -25,12 +26,15 @@ BEGIN
 RETURN QUERY
 WITH x AS (SELECT * FROM unnest(p_items) WITH ORDINALITY AS x (item_id, ord)),
      tix AS (INSERT INTO tickets (id, project_id, number, state, contractor_id, category,
-                                  severity, deadline, raised_at)
+                                  severity, deadline, raised_at, found_on)
              SELECT n.id, n.project_id, cl_next_ticket_number(n.project_id),
                     CASE WHEN n.contractor_id IS NULL THEN 'dispatch' ELSE 'open' END,
                     n.contractor_id, n.category, n.severity,
-                    cl_ticket_deadline(n.project_id, n.category, n.severity, now()), now()
-               FROM (SELECT i.id, i.project_id, i.category, i.severity, pt.contractor_id
+                    cl_ticket_deadline(n.project_id, n.category, n.severity,
+                                       n.inspected_on::timestamptz),
+                    now(), n.inspected_on
+               FROM (SELECT i.id, i.project_id, i.category, i.severity, i.inspected_on,
+                            pt.contractor_id
                        FROM x JOIN inspection_items i ON i.id = x.item_id
                        LEFT JOIN project_trades pt
                               ON pt.project_id = i.project_id AND pt.trade = i.category
@@ -50,9 +54,12 @@ SELECT t.id::text AS id, t.project_id, t.number, p.name AS project_name, b.name 
        cl_ticket_timeliness(t.state, t.deadline, t.closed_at) AS timeliness,
        (extract(epoch FROM t.raised_at) * 1000)::bigint AS raised_at_ms,
        (extract(epoch FROM t.updated_at) * 1000)::bigint AS updated_at_ms, t.version,
-       t.last_note, greatest(current_date - t.raised_at::date, 0) AS age_days,
+       t.last_note, greatest(current_date - t.found_on, 0) AS age_days,
        coalesce(i.found_again_of::text, '') AS found_again_of, t.id AS key_id,
-       t.contractor_id AS key_contractor_id, t.raised_at AS key_raised_at
+       t.contractor_id AS key_contractor_id, t.raised_at AS key_raised_at,
+       to_char(t.found_on, 'YYYY-MM-DD') AS found_on,
+       greatest(t.raised_at::date - t.found_on, 0) AS entry_lag_days,
+       t.found_on AS key_found_on, coalesce(tt.name_zh, t.category) AS category_name
   FROM tix t JOIN x ON x.item_id = t.id
   JOIN inspection_items i ON i.id = t.id
   JOIN units u ON u.id = i.unit_id
@@ -60,6 +67,7 @@ SELECT t.id::text AS id, t.project_id, t.number, p.name AS project_name, b.name 
   JOIN projects p ON p.id = t.project_id
   JOIN inspection_rounds r ON r.id = i.round_id
   LEFT JOIN contractors k ON k.id = t.contractor_id
+  LEFT JOIN trades tt ON tt.code = t.category
  ORDER BY x.ord;
 END
 $$;

@@ -107,14 +107,15 @@ SELECT $1::text = 'contractor'
            AS project_visible;
 
 -- The morning lists are read in pages of 500 tickets by keyset: each page is the tickets
--- after a cursor, (key_raised_at, number, key_id) being unique; the first page's cursor
--- is before every ticket ('-infinity', 0, the nil UUID). Each page is one short index
--- range scan (the partial indexes tickets_todo, tickets_toverify, tickets_dispatch), so
--- the daemon never holds more than one page. The page size is TK_PAGE_MAX in
+-- after a cursor, (key_found_on, number, key_id) being unique; the first page's cursor
+-- is before every ticket ('-infinity', 0, the nil UUID). Oldest means found first: the
+-- day the item was found (tickets.found_on, migration 010), not the day it was typed
+-- in. Each page is one short index range scan (the partial indexes tickets_todo,
+-- tickets_toverify, tickets_dispatch), so the daemon never holds more than one page. The page size is TK_PAGE_MAX in
 -- ticket_lists.c.
 
 -- A contractor's to-repair list: $5 contractor, $6 project (0: all), the cursor $7
--- raised_at, $8 number, $9 id. Its open tickets, oldest found first.
+-- found_on, $8 number, $9 id. Its open tickets, oldest found first.
 PREPARE ticket_todo AS
 SELECT tr.* FROM ticket_rows tr
  WHERE tr.state = 'open' AND tr.key_contractor_id = $5::bigint
@@ -123,25 +124,25 @@ SELECT tr.* FROM ticket_rows tr
    AND ($1::text = 'contractor' OR tr.project_id IN
         (SELECT v.project_id FROM cl_visible_projects($1::text, $2::bigint, $3::bigint,
                                                       $4::bigint[]) v))
-   AND (tr.key_raised_at, tr.number, tr.key_id) > ($7::timestamptz, $8::int, $9::uuid)
- ORDER BY tr.key_raised_at, tr.number, tr.key_id LIMIT 500;
+   AND (tr.key_found_on, tr.number, tr.key_id) > ($7::date, $8::int, $9::uuid)
+ ORDER BY tr.key_found_on, tr.number, tr.key_id LIMIT 500;
 
--- A project's to-verify list: $5 project, the cursor $6 raised_at, $7 number, $8 id.
--- Its repaired tickets, oldest first; a contractor sees only its own.
+-- A project's to-verify list: $5 project, the cursor $6 found_on, $7 number, $8 id.
+-- Its repaired tickets, oldest found first; a contractor sees only its own.
 PREPARE ticket_toverify AS
 SELECT tr.* FROM ticket_rows tr
  WHERE tr.state = 'repaired' AND tr.project_id = $5::bigint
    AND ($1::text <> 'contractor' OR tr.key_contractor_id = $3::bigint)
    AND ($1::text = 'contractor'
         OR cl_visible_project($5::bigint, $1::text, $2::bigint, $3::bigint, $4::bigint[]))
-   AND (tr.key_raised_at, tr.number, tr.key_id) > ($6::timestamptz, $7::int, $8::uuid)
- ORDER BY tr.key_raised_at, tr.number, tr.key_id LIMIT 500;
+   AND (tr.key_found_on, tr.number, tr.key_id) > ($6::date, $7::int, $8::uuid)
+ ORDER BY tr.key_found_on, tr.number, tr.key_id LIMIT 500;
 
--- A project's tickets waiting for manual dispatch: $5 project, the cursor $6 raised_at,
--- $7 number, $8 id.
+-- A project's tickets waiting for manual dispatch: $5 project, the cursor $6 found_on,
+-- $7 number, $8 id. Oldest found first.
 PREPARE ticket_todispatch AS
 SELECT tr.* FROM ticket_rows tr
  WHERE tr.state = 'dispatch' AND tr.project_id = $5::bigint
    AND cl_visible_project($5::bigint, $1::text, $2::bigint, $3::bigint, $4::bigint[])
-   AND (tr.key_raised_at, tr.number, tr.key_id) > ($6::timestamptz, $7::int, $8::uuid)
- ORDER BY tr.key_raised_at, tr.number, tr.key_id LIMIT 500;
+   AND (tr.key_found_on, tr.number, tr.key_id) > ($6::date, $7::int, $8::uuid)
+ ORDER BY tr.key_found_on, tr.number, tr.key_id LIMIT 500;

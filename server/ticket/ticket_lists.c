@@ -36,7 +36,7 @@ typedef struct list_call {
     char notfound[48];   /* the sentence when the check fails */
     char contractor[24]; /* the to-repair list's contractor */
     char project[24];    /* the project (0: all, for the to-repair list) */
-    char cur_at[64];     /* the cursor: the last ticket sent (raised_at, number, id) */
+    char cur_at[64];     /* the cursor: the last ticket sent (found_on, number, id) */
     char cur_number[24];
     char cur_id[40];
 } list_call_t;
@@ -56,7 +56,7 @@ static void list_page(list_call_t *c, const PGresult *res) {
         cl_call_free(&c->call);
         return;
     }
-    snprintf(c->cur_at, sizeof c->cur_at, "%s", cl_sql_text(res, rows - 1, TR(key_raised_at)));
+    snprintf(c->cur_at, sizeof c->cur_at, "%s", cl_sql_text(res, rows - 1, TR(key_found_on)));
     snprintf(c->cur_number, sizeof c->cur_number, "%s", cl_sql_text(res, rows - 1, TR(number)));
     snprintf(c->cur_id, sizeof c->cur_id, "%s", cl_sql_text(res, rows - 1, TR(key_id)));
     cl_req_wait_room(c->call.req, list_fetch_next, c);

@@ -35,6 +35,9 @@ void cl_ticket_row_fill(Closeloop__Ticket *t, const PGresult *res, int row, int 
     t->last_note = PQgetvalue(res, row, TR(last_note));
     t->age_days = (uint32_t)cl_sql_i64(res, row, TR(age_days));
     t->found_again_of = PQgetvalue(res, row, TR(found_again_of));
+    t->found_on = PQgetvalue(res, row, TR(found_on));
+    t->entry_lag_days = (uint32_t)cl_sql_i64(res, row, TR(entry_lag_days));
+    t->category_name = PQgetvalue(res, row, TR(category_name));
 }
 
 static ProtobufCMessage *ticket_slot_fill(void *slot, const cl_call_t *c, const PGresult *res,

@@ -275,8 +275,11 @@ echo "fire $fire_id" >>"$work/expect.txt"
 nitems=$((nitems + 2))
 nfire=$((nfire + 1))
 
-# Handover forms for 60 units: 10 not taken over (two reasons), 40 with items, 10 clean.
+# Handover forms for 60 units: 10 not taken over (two reasons), 50 with items. Every unit
+# has open items today, so the 10 written plain 'accepted' are refused first (issue 8 A7:
+# a unit with open items is accepted with items), then recorded accepted_with_items.
 hrc=0
+refused=0
 declare -A outcomes=() # outcome -> forms the server recorded with it
 for i in $(seq 0 59); do
     b=$((i / 100 + 1)) r=$((i % 100))
@@ -289,8 +292,12 @@ for i in $(seq 0 59); do
         set -- --outcome accepted_with_items --keys 4 --water 00012.3 --power 00231.0 \
             --gas 00001.2 --signoff signed --satisfaction 85
     else
-        set -- --outcome accepted --keys 4 --water 00010.0 --power 00200.5 --signoff signed \
-            --satisfaction 95
+        set -- --keys 4 --water 00010.0 --power 00200.5 --signoff signed --satisfaction 95
+        as clerk inspect handover --project "$p1" --unit "$u" --date "$D" --inspector 王工 \
+            --outcome accepted "$@" --format csv
+        [ "$rc" = 1 ] && grep -q "open item(s) in the handover round" <<<"$err" &&
+            refused=$((refused + 1))
+        set -- --outcome accepted_with_items "$@"
     fi
     as clerk inspect handover --project "$p1" --unit "$u" --date "$D" --inspector 王工 "$@" \
         --format csv
@@ -299,10 +306,11 @@ for i in $(seq 0 59); do
                            NR == 2 && $c["unit"] == u { print $c["outcome"] }' <<<"$out")
     [ -n "$o" ] && outcomes[$o]=$((${outcomes[$o]:-0} + 1))
 done
-check "inspect handover recorded 60 forms: 10 not taken over, 40 with items, 10 accepted" \
+check "inspect handover recorded 60 forms: 10 not taken over, 50 with items" \
     eval '[ "$hrc" = 0 ] && [ "${outcomes[not_taken_over]:-0}" = 10 ] &&
-          [ "${outcomes[accepted_with_items]:-0}" = 40 ] && [ "${outcomes[accepted]:-0}" = 10 ] &&
-          [ "${#outcomes[@]}" = 3 ]'
+          [ "${outcomes[accepted_with_items]:-0}" = 50 ] && [ "${#outcomes[@]}" = 2 ]'
+check "... the 10 written plain 'accepted' with open items were refused first (exit 1)" \
+    test "$refused" = 10
 as clerk inspect handover --project "$p1" --unit 1-1-0101 --date "$D" --outcome not_taken_over
 check "not_taken_over without --reason is a usage error naming it" \
     eval '[ "$rc" = 2 ] && grep -q -- "--reason" <<<"$err"'
@@ -544,7 +552,7 @@ check_rep() { # KEY EXPECTED
 check_rep units_scheduled 200
 check_rep units_inspected 200 # every unit has items (so a handover record) that day
 check_rep units_accepted 50
-check_rep units_accepted_with_items 40
+check_rep units_accepted_with_items 50
 check_rep units_not_taken_over 10
 check_rep items_raised "$nitems"
 check_rep tickets_closed "$nitems"

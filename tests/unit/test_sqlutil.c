@@ -400,9 +400,29 @@ static void test_each_repeat(void **state) {
     assert_int_equal(r.n, 0);
 }
 
+/* Stored text holds no C0 control character; only a description or a note a newline. */
+static void text_control_characters(void **state) {
+    (void)state;
+    char why[256];
+    assert_false(cl_text_why(why, sizeof why, "description", "两行\n描述", true, 2000));
+    assert_false(cl_text_why(why, sizeof why, "note", "已修\n闭水48h", false, 2000));
+    assert_true(cl_text_why(why, sizeof why, "location", "卫生\n间", true, 100));
+    assert_string_equal(why, "location holds a control character (U+000A, a newline) at "
+                             "character 3: it must be one line of text");
+    assert_true(cl_text_why(why, sizeof why, "description", "a\r\nb", true, 2000));
+    assert_string_equal(why, "description holds a control character (U+000D, a carriage "
+                             "return) at character 2: only a newline may be written there");
+    assert_true(cl_text_why(why, sizeof why, "name", "\t东方", true, 200));
+    assert_non_null(strstr(why, "(U+0009, a tab) at character 1"));
+    assert_true(cl_text_why(why, sizeof why, "note", "x\x1b[31m", false, 2000));
+    assert_non_null(strstr(why, "(U+001B) at character 2"));
+    assert_false(cl_text_why(why, sizeof why, "name", "东方雨虹 (DEL \x7f is not C0)", true, 200));
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_each_repeat),
+        cmocka_unit_test(text_control_characters),
         cmocka_unit_test(array_text_elements_match_hand_written_literals),
         cmocka_unit_test(array_separates_elements_with_commas),
         cmocka_unit_test(array_int_elements),
