@@ -174,7 +174,7 @@ int cli_wire_to_options(const char *msg, char *buf, size_t len) {
 
 int cli_request_failed(int rc, const char *why) {
     why = why && *why ? why : cl_strerror(rc);
-    char said[512];
+    char said[1024];
     int names_option = cli_wire_to_options(why, said, sizeof said);
     cli_errorf("%s", said);
     /* "--contractor is required": the server refused what the command line said. */

@@ -678,12 +678,17 @@ static void explain_conflicts(tctx_t *x, cli_session_t *ss) {
         char msg[400];
         /* Version 1 is the ticket as it was raised: nobody has changed it, so the conflict
          * is that the action never applied to it, not a race. */
+        char ref[64]; /* the ticket as a REF that needs no --project */
+        if (j->ref.id[0])
+            snprintf(ref, sizeof ref, "%s", j->ref.id);
+        else
+            snprintf(ref, sizeof ref, "%" PRId64 ":%" PRIu32, j->ref.project_id, j->ref.number);
         if (now == CL_TICKET_DISPATCH && version == 1)
             snprintf(msg, sizeof msg,
                      "conflict — it has waited for manual dispatch since it was raised (no "
                      "contractor has it yet; nobody changed it): dispatch it first with "
                      "'cloop ticket dispatch %s --contractor ID'",
-                     j->ref.shown[0] == '#' ? j->ref.shown + 1 : j->ref.shown);
+                     ref);
         else if (now && version == 1)
             snprintf(msg, sizeof msg,
                      "conflict — it is %s, as it has been since it was raised (nobody changed "
