@@ -81,9 +81,11 @@ struct cl_conn {
     cl_frame_decoder_t dec;
     uint8_t *out; /* plaintext frames not yet encrypted */
     size_t out_len, out_cap;
-    size_t queued;    /* ciphertext handed to uv_write, not yet written */
-    size_t accounted; /* out_len + queued as counted in srv->output_total */
-    uint8_t *held;    /* plaintext read but not yet decoded (a paused connection) */
+    size_t out_off;      /* during conn_flush: plaintext already encrypted (in queued now) */
+    size_t queued;       /* ciphertext handed to uv_write, not yet written */
+    size_t accounted;    /* out_len + queued + held_len as counted in srv->output_total */
+    size_t backlog_peak; /* the largest out_len + queued, logged at close */
+    uint8_t *held;       /* plaintext read but not yet decoded (a paused connection) */
     size_t held_len;
     bool in_input;                /* conn_read_input is running (no re-entry from callbacks) */
     bool counted_unauth;          /* counted in srv->nunauth */
@@ -159,12 +161,15 @@ static void conn_mark_dirty(cl_conn_t *c) {
 }
 
 static void conn_update_backpressure(cl_conn_t *c);
+static void server_shed_output(cl_server_t *srv);
 static void conn_start_reading(cl_conn_t *c);
 static void conn_read_input(cl_conn_t *c);
 
 /* Brings srv->output_total up to date with the connection's queued output. */
 static void conn_account(cl_conn_t *c) {
-    size_t now = c->out_len + c->queued;
+    size_t backlog = c->out_len - c->out_off + c->queued;
+    if (backlog > c->backlog_peak) c->backlog_peak = backlog;
+    size_t now = backlog + c->held_len;
     c->srv->output_total = c->srv->output_total - c->accounted + now;
     c->accounted = now;
 }
@@ -219,10 +224,11 @@ static void conn_flush(cl_conn_t *c) {
             conn_abort(c, "TLS write failed");
             return;
         }
+        c->out_off = off + n; /* now counted as ciphertext */
         conn_flush_cipher(c);
     }
     if (c->state == CONN_CLOSED) return;
-    c->out_len = 0;
+    c->out_len = c->out_off = 0;
     conn_account(c);
     if (c->out_cap > 4 * READ_BUF_SIZE) { /* give back a large buffer after a burst */
         free(c->out);
@@ -270,7 +276,8 @@ static void conn_update_backpressure(cl_conn_t *c) {
         if (c->reading) uv_read_stop((uv_stream_t *)&c->tcp);
         c->reading = false;
         c->paused = true;
-        cl_log_debug("conn_paused", "conn=%llu backlog=%zu", (unsigned long long)c->id, backlog);
+        cl_log_debug("conn_paused", "conn=%llu backlog=%zu total=%zu", (unsigned long long)c->id,
+                     backlog, c->srv->output_total);
     } else if (c->paused && backlog <= cfg->max_output / 2 && !c->in_input) {
         c->paused = false;
         if (!c->peer_eof) conn_start_reading(c);
@@ -607,6 +614,9 @@ static int on_frame(void *ctx, const cl_frame_hdr_t *hdr, const uint8_t *payload
         cl_session_revalidate(req); /* calls cl_req_run when done */
     else
         cl_req_run(req);
+    /* One loop iteration can read many connections before the flush check runs: the
+     * daemon-wide budget is kept here too (this connection may be the one closed). */
+    if (srv->output_total > srv->cfg->max_output_total) server_shed_output(srv);
     /* Past max_output, no further request is taken until the backlog drains. */
     return c->state == CONN_OPEN && c->out_len + c->queued >= srv->cfg->max_output ? FEED_PAUSED
                                                                                    : CL_OK;
@@ -661,14 +671,15 @@ static void conn_close_handles(cl_conn_t *c) {
      * cancelled writes release theirs in on_write). */
     free(c->out);
     c->out = NULL;
-    c->out_len = c->out_cap = 0;
+    c->out_len = c->out_cap = c->out_off = 0;
     free(c->held);
     c->held = NULL;
     c->held_len = 0;
     conn_account(c);
     uv_close((uv_handle_t *)&c->tcp, on_conn_handle_closed);
     uv_close((uv_handle_t *)&c->timer, on_conn_handle_closed);
-    cl_log_debug("conn_closed", "conn=%llu", (unsigned long long)c->id);
+    cl_log_debug("conn_closed", "conn=%llu backlog_peak=%zu", (unsigned long long)c->id,
+                 c->backlog_peak);
     server_check_drained(srv);
 }
 
@@ -792,6 +803,7 @@ static int conn_feed(cl_conn_t *c, const uint8_t *data, size_t n) {
             memcpy(h, data + used, n - used);
             c->held = h;
             c->held_len = n - used;
+            conn_account(c);
         }
         return FEED_PAUSED;
     }
@@ -820,6 +832,7 @@ static void conn_read_input(cl_conn_t *c) {
         size_t n = c->held_len;
         c->held = NULL;
         c->held_len = 0;
+        conn_account(c);
         int rc = conn_feed(c, h, n);
         free(h);
         if (rc != CL_OK) {
@@ -1095,6 +1108,7 @@ void cl_server_get_stats(const cl_server_t *srv, cl_server_stats_t *st) {
     st->uptime_ms = uv_now(srv->loop) - srv->started_ms;
     st->connections = srv->nconns;
     st->requests_served = srv->requests_served;
+    st->queued_output = srv->output_total;
 }
 
 static void on_server_handle_closed(uv_handle_t *h) {

@@ -49,6 +49,7 @@ typedef struct cl_server_stats {
     uint64_t uptime_ms;
     uint32_t connections;     /* open connections, the asking one included */
     uint64_t requests_served; /* see above */
+    uint64_t queued_output;   /* reply bytes queued for every connection (the budget's count) */
 } cl_server_stats_t;
 
 /* Binds, listens and starts accepting. On failure writes one sentence to err. */
