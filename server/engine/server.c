@@ -160,7 +160,7 @@ static void conn_mark_dirty(cl_conn_t *c) {
         uv_idle_start(&c->srv->flush_idle, on_flush_idle);
 }
 
-static void conn_update_backpressure(cl_conn_t *c);
+static void conn_update_backpressure(cl_conn_t *c, bool may_resume);
 static void server_shed_output(cl_server_t *srv);
 static void conn_start_reading(cl_conn_t *c);
 static void conn_read_input(cl_conn_t *c);
@@ -169,7 +169,9 @@ static void conn_read_input(cl_conn_t *c);
 static void conn_account(cl_conn_t *c) {
     size_t backlog = c->out_len - c->out_off + c->queued;
     if (backlog > c->backlog_peak) c->backlog_peak = backlog;
-    size_t now = backlog + c->held_len;
+    /* A closed connection's writes are cancelled in this loop iteration: it no longer
+     * counts, or one shed would look like too little and close the next ones too. */
+    size_t now = c->state == CONN_CLOSED ? 0 : backlog + c->held_len;
     c->srv->output_total = c->srv->output_total - c->accounted + now;
     c->accounted = now;
 }
@@ -186,7 +188,7 @@ static void on_write(uv_write_t *wr, int status) {
         conn_abort(c, "write failed");
         return;
     }
-    conn_update_backpressure(c);
+    conn_update_backpressure(c, true);
 }
 
 /* Sends whatever ciphertext the TLS engine holds. Called after every engine call. */
@@ -239,18 +241,17 @@ static void conn_flush(cl_conn_t *c) {
 }
 
 /* Past the daemon-wide budget, closes the connections with the largest backlogs until
- * what remains fits; their output is released when libuv cancels their writes. */
+ * what remains fits (a closed connection stops counting at once: conn_account). */
 static void server_shed_output(cl_server_t *srv) {
     size_t budget = srv->cfg->max_output_total;
-    size_t total = srv->output_total;
-    while (total > budget) {
+    while (srv->output_total > budget) {
         cl_conn_t *worst = NULL;
         for (cl_conn_t *c = srv->conns; c; c = c->next)
             if (!worst || c->accounted > worst->accounted) worst = c;
         if (!worst || worst->accounted == 0) break;
         cl_log_warn("conn_over_budget", "conn=%llu peer=%s backlog=%zu total=%zu budget=%zu",
-                    (unsigned long long)worst->id, worst->peer, worst->accounted, total, budget);
-        total -= worst->accounted;
+                    (unsigned long long)worst->id, worst->peer, worst->accounted, srv->output_total,
+                    budget);
         conn_abort(worst, "output budget exceeded");
     }
 }
@@ -268,7 +269,9 @@ static void on_flush_check(uv_check_t *h) {
     if (srv->output_total > srv->cfg->max_output_total) server_shed_output(srv);
 }
 
-static void conn_update_backpressure(cl_conn_t *c) {
+/* Pauses a connection whose backlog reached max_output; with may_resume (only from a
+ * write callback, never from inside a handler's reply), resumes one below half of it. */
+static void conn_update_backpressure(cl_conn_t *c, bool may_resume) {
     const cl_config_t *cfg = c->srv->cfg;
     size_t backlog = c->out_len + c->queued;
     if (c->state != CONN_OPEN) return;
@@ -278,7 +281,7 @@ static void conn_update_backpressure(cl_conn_t *c) {
         c->paused = true;
         cl_log_debug("conn_paused", "conn=%llu backlog=%zu total=%zu", (unsigned long long)c->id,
                      backlog, c->srv->output_total);
-    } else if (c->paused && backlog <= cfg->max_output / 2 && !c->in_input) {
+    } else if (may_resume && c->paused && backlog <= cfg->max_output / 2 && !c->in_input) {
         c->paused = false;
         if (!c->peer_eof) conn_start_reading(c);
         conn_read_input(c); /* what it held back, and what TLS has decrypted already */
@@ -301,7 +304,7 @@ static int conn_queue_frame(cl_conn_t *c, uint8_t flags, uint32_t req_id, uint16
     c->out_len = need;
     conn_account(c);
     conn_mark_dirty(c);
-    conn_update_backpressure(c);
+    conn_update_backpressure(c, false);
     return CL_OK;
 }
 
