@@ -50,6 +50,7 @@
 #define CLOSE_GUARD_MS 5000
 #define FLUSH_SLICE    (64 * 1024) /* plaintext encrypted and sent per step */
 #define READ_BUF_SIZE  65536
+#define OUT_KEEP       (16 * 1024) /* an empty output buffer larger than this is freed */
 #define ADDR_BUCKETS   1024
 #define FEED_PAUSED    CL_ETOOMANY /* on_frame: the backlog is full, stop taking requests */
 
@@ -83,7 +84,7 @@ struct cl_conn {
     size_t out_len, out_cap;
     size_t out_off;      /* during conn_flush: plaintext already encrypted (in queued now) */
     size_t queued;       /* ciphertext handed to uv_write, not yet written */
-    size_t accounted;    /* out_len + queued + held_len as counted in srv->output_total */
+    size_t accounted;    /* out_cap + queued + held_len as counted in srv->output_total */
     size_t backlog_peak; /* the largest out_len + queued, logged at close */
     uint8_t *held;       /* plaintext read but not yet decoded (a paused connection) */
     size_t held_len;
@@ -169,9 +170,11 @@ static void conn_read_input(cl_conn_t *c);
 static void conn_account(cl_conn_t *c) {
     size_t backlog = c->out_len - c->out_off + c->queued;
     if (backlog > c->backlog_peak) c->backlog_peak = backlog;
-    /* A closed connection's writes are cancelled in this loop iteration: it no longer
-     * counts, or one shed would look like too little and close the next ones too. */
-    size_t now = c->state == CONN_CLOSED ? 0 : backlog + c->held_len;
+    /* What the connection's output holds in memory: the plaintext buffer as allocated,
+     * the ciphertext being written, the input held back. A closed connection's writes are
+     * cancelled in this loop iteration: it no longer counts, or one shed would look like
+     * too little and close the next ones too. */
+    size_t now = c->state == CONN_CLOSED ? 0 : c->out_cap + c->queued + c->held_len;
     c->srv->output_total = c->srv->output_total - c->accounted + now;
     c->accounted = now;
 }
@@ -231,12 +234,12 @@ static void conn_flush(cl_conn_t *c) {
     }
     if (c->state == CONN_CLOSED) return;
     c->out_len = c->out_off = 0;
-    conn_account(c);
-    if (c->out_cap > 4 * READ_BUF_SIZE) { /* give back a large buffer after a burst */
+    if (c->out_cap > OUT_KEEP) { /* give back a large buffer after a burst */
         free(c->out);
         c->out = NULL;
         c->out_cap = 0;
     }
+    conn_account(c);
     conn_flush_cipher(c); /* ciphertext from other engine calls (alerts, close_notify) */
 }
 
