@@ -9,7 +9,8 @@
  * - 300 clients that never read, and the daemon stays under its output budget;
  * - a request after SIGTERM gets ERR_SHUTTING_DOWN and the queued reply arrives whole; a
  *   drain cut short by its timeout exits non-zero;
- * - a logout or a disabled user takes effect at once on every daemon of the database.
+ * - a logout or a disabled user takes effect at once on every daemon of the database;
+ * - the Ping payload limit and the error code of invalid UTF-8, as PROTOCOL.md says.
  * Another client address is another loopback address (127.0.0.2), bound by the client. */
 #include <errno.h>
 #include <fcntl.h>
@@ -699,6 +700,39 @@ static void logout_and_disabling_reach_every_daemon_at_once(void **state) {
     assert_int_equal(th_daemon_stop(&d2), 0);
 }
 
+/* --- C: what docs/PROTOCOL.md promises a second client --- */
+
+/* The Ping payload limit (max_frame - 64) and the code of invalid UTF-8 in a string
+ * (ERR_BAD_MESSAGE, never ERR_INVALID_ARGUMENT), on one connection that stays usable. */
+static void protocol_document_holds(void **state) {
+    (void)state;
+    th_raw_t r;
+    assert_int_equal(th_raw_open(&d, &r), 0);
+    static uint8_t payload[1048576 - 63];
+    cl_pb_ping_t p = CLOSELOOP__PING__INIT;
+    p.payload.data = payload;
+    p.payload.len = 1048576 - 64; /* the default max_frame, less 64 */
+    assert_int_equal(th_raw_call(&r, 1, CL_MSG_PING, &p.base, CL_MSG_PONG, 30000), CL_OK);
+    p.payload.len = 1048576 - 63;
+    assert_int_equal(th_raw_call(&r, 2, CL_MSG_PING, &p.base, CL_MSG_PONG, 30000), CL_EINVAL);
+    /* LoginRequest{username: FF FE, password: "x"}, raw */
+    static const uint8_t bad_login[] = {0x0A, 0x02, 0xFF, 0xFE, 0x12, 0x01, 'x'};
+    size_t flen;
+    uint8_t *frame = th_frame(3, CL_MSG_LOGIN_REQ, bad_login, sizeof bad_login, &flen);
+    assert_int_equal(th_raw_write(&r, frame, flen), 0);
+    free(frame);
+    assert_int_equal(th_raw_read_frame(&r, 10000), 0);
+    assert_int_equal(r.hdr.req_id, 3);
+    assert_true(r.hdr.flags & CL_FRAME_FLAG_ERROR);
+    ProtobufCMessage *e = NULL;
+    assert_int_equal(cl_msg_unpack(CL_MSG_ERROR, r.payload, r.hdr.len, &e), CL_OK);
+    assert_int_equal(((cl_pb_error_t *)e)->code, CLOSELOOP__ERROR_CODE__ERR_BAD_MESSAGE);
+    cl_msg_free(e);
+    p.payload.len = 0;
+    assert_int_equal(th_raw_call(&r, 4, CL_MSG_PING, &p.base, CL_MSG_PONG, 10000), CL_OK);
+    th_raw_close(&r);
+}
+
 int main(void) {
     /* 10,000 connections need as many descriptors, here and in the daemons started here */
     struct rlimit rl;
@@ -723,6 +757,7 @@ int main(void) {
         cmocka_unit_test(requests_after_sigterm_are_refused_and_replies_flushed),
         cmocka_unit_test(drain_cut_short_exits_nonzero),
         cmocka_unit_test(logout_and_disabling_reach_every_daemon_at_once),
+        cmocka_unit_test(protocol_document_holds),
     };
     if (getenv("CL_TEST_FILTER")) cmocka_set_test_filter(getenv("CL_TEST_FILTER"));
     const pgtest_group_t group = {.pg = &pg, .ready = start_daemon, .done = stop_daemon};
