@@ -51,6 +51,7 @@
 #define FLUSH_SLICE    (64 * 1024) /* plaintext encrypted and sent per step */
 #define READ_BUF_SIZE  65536
 #define OUT_KEEP       (16 * 1024) /* an empty output buffer larger than this is freed */
+#define LOGIN_WAIT_MS  100         /* re-check of a login deadline that a login under way holds */
 #define ADDR_BUCKETS   1024
 #define FEED_PAUSED    CL_ETOOMANY /* on_frame: the backlog is full, stop taking requests */
 
@@ -78,6 +79,7 @@ struct cl_conn {
     uint64_t id;           /* for logs */
     uint64_t last_read_ms; /* loop time of the last bytes read, for the idle timeout */
     uint32_t inflight;     /* unfinished requests */
+    uint32_t logging_in;   /* of them, logins and session resumes (the login deadline waits) */
     cl_tls_t *tls;
     cl_frame_decoder_t dec;
     uint8_t *out; /* plaintext frames not yet encrypted */
@@ -338,10 +340,16 @@ static void conn_send_error(cl_conn_t *c, uint32_t req_id, int code, const char 
 
 #define CL_REQ_MAGIC 0x72657175u /* "requ" */
 
+/* Whether h logs a connection in: the login deadline waits for it to answer. */
+static bool logs_in(const cl_handler_t *h) {
+    return h->fn == cl_auth_login || h->fn == cl_auth_resume;
+}
+
 static void req_finish(cl_req_t *req) {
     CL_ASSERT(req->magic == CL_REQ_MAGIC); /* finished twice, or never started */
     req->magic = 0;
     cl_conn_t *c = req->conn;
+    if (logs_in(req->handler)) c->logging_in--;
     cl_password_cleanse_request(req->msg);
     cl_msg_free(req->msg);
     free(req);
@@ -508,6 +516,8 @@ const struct cl_session *cl_conn_session(const cl_conn_t *conn) {
     return conn->session;
 }
 
+static void on_conn_timer(uv_timer_t *t);
+
 /* Replaces the connection's session (NULL: none), keeping srv->nunauth right. */
 static void conn_set_session(cl_conn_t *c, cl_session_t *s) {
     free(c->session);
@@ -519,6 +529,8 @@ static void conn_set_session(cl_conn_t *c, cl_session_t *s) {
         else
             c->srv->nunauth--;
         c->counted_unauth = unauth;
+        /* Logged out: the login deadline applies again (after this reply is queued). */
+        if (unauth && c->state == CONN_OPEN) uv_timer_start(&c->timer, on_conn_timer, 0, 0);
     }
 }
 
@@ -612,6 +624,7 @@ static int on_frame(void *ctx, const cl_frame_hdr_t *hdr, const uint8_t *payload
     req->id = hdr->req_id;
     req->msg = msg;
     c->inflight++;
+    if (logs_in(h)) c->logging_in++;
     c->refs++;
     /* A session is re-read from the database now and then, so that a logout elsewhere,
      * a disabled user or changed projects take effect on open connections too. */
@@ -714,8 +727,6 @@ static void on_shutdown(uv_shutdown_t *req, int status) {
     conn_close_handles(c);
 }
 
-static void on_conn_timer(uv_timer_t *t);
-
 /* Graceful close: flush replies, send close_notify, wait for the writes, then close.
  * The timer bounds the wait for a peer that does not read. */
 static void conn_close(cl_conn_t *c, const char *reason) {
@@ -751,7 +762,7 @@ static void on_conn_timer(uv_timer_t *t) {
         uint64_t now = uv_now(c->srv->loop);
         uint64_t idle = now - c->last_read_ms;
         uint64_t age = now - c->accepted_ms;
-        if (!c->session && age >= cfg->login_timeout_ms) {
+        if (!c->session && age >= cfg->login_timeout_ms && !c->logging_in) {
             /* Whatever it sent meanwhile (pings): a stranger does not keep a slot. */
             cl_log_info("conn_login_timeout", "conn=%llu peer=%s", (unsigned long long)c->id,
                         c->peer);
@@ -763,7 +774,9 @@ static void on_conn_timer(uv_timer_t *t) {
         } else {
             uint64_t left =
                 idle >= cfg->idle_timeout_ms ? cfg->idle_timeout_ms : cfg->idle_timeout_ms - idle;
-            if (!c->session && cfg->login_timeout_ms - age < left)
+            if (!c->session && c->logging_in) /* a login under way: look again soon */
+                left = left < LOGIN_WAIT_MS ? left : LOGIN_WAIT_MS;
+            else if (!c->session && cfg->login_timeout_ms - age < left)
                 left = cfg->login_timeout_ms - age;
             uv_timer_start(t, on_conn_timer, left, 0);
         }

@@ -412,21 +412,25 @@ static void idle_strangers_leave_room_for_users(void **state) {
 static void pings_do_not_extend_the_login_deadline(void **state) {
     (void)state;
     th_daemon_t f;
-    const char *env[] = {db_env, "CLOSELOOP_SERVER_LOGIN_TIMEOUT_MS=1500", NULL};
+    const char *env[] = {db_env, "CLOSELOOP_SERVER_LOGIN_TIMEOUT_MS=3000", NULL};
     assert_int_equal(th_daemon_start(&f, env), 0);
     cl_client_t *user = th_connect(&f, 0);
-    cl_client_t *stranger = th_connect(&f, 0);
     assert_non_null(user);
-    assert_non_null(stranger);
     assert_int_equal(login_on(user, "admin", "admin password 1", NULL), CL_OK);
+    cl_client_t *stranger = th_connect(&f, 0);
+    assert_non_null(stranger);
     int stranger_rc = CL_OK;
-    for (int i = 0; i < 25 && stranger_rc == CL_OK; i++) { /* 5 s of pings */
+    for (int i = 0; i < 40 && stranger_rc == CL_OK; i++) { /* 8 s of pings */
         stranger_rc = th_ping(stranger, (uint64_t)i, 0);
         assert_int_equal(th_ping(user, (uint64_t)i, 0), CL_OK);
         testenv_sleep_ms(200);
     }
     assert_int_not_equal(stranger_rc, CL_OK); /* closed under it */
     assert_int_equal(whoami(user), CL_OK);
+    /* logged out, past the deadline: the connection is a stranger's now */
+    assert_int_equal(logout(user), CL_OK);
+    testenv_sleep_ms(300);
+    assert_int_not_equal(th_ping(user, 99, 0), CL_OK);
     cl_client_close(stranger);
     cl_client_close(user);
     assert_int_equal(th_daemon_stop(&f), 0);
@@ -593,14 +597,18 @@ static void requests_after_sigterm_are_refused_and_replies_flushed(void **state)
         big[i] = (uint8_t)(i * 7);
     cl_pb_ping_t p = CLOSELOOP__PING__INIT;
     p.client_time_ns = 42;
-    p.delay_ms = 1000;
+    p.delay_ms = 3000;
     p.payload.data = big;
     p.payload.len = sizeof big;
     uint32_t first = cl_client_next_id(c);
     assert_int_equal(cl_client_send(c, first, CL_MSG_PING, &p.base), CL_OK);
-    testenv_sleep_ms(200);
+    /* requests are taken in order: once a later ping is answered, the first is in flight */
+    assert_int_equal(th_ping(c, 7, 0), CL_OK);
     kill(f.pid, SIGTERM);
-    testenv_sleep_ms(200);
+    uint64_t deadline = testenv_now_ms() + 10000;
+    while (!th_log_contains(&f, "event=draining") && testenv_now_ms() < deadline)
+        testenv_sleep_ms(20);
+    assert_true(th_log_contains(&f, "event=draining"));
     enum { AFTER = 10 };
     cl_pb_ping_t q = CLOSELOOP__PING__INIT;
     for (int i = 0; i < AFTER; i++)
