@@ -250,9 +250,8 @@ static void on_login_lookup(void *arg, const cl_db_result_t *r) {
         login_job_free(j);
         return;
     }
-    /* The batch ends with the attempt and the lookup; the locks come before them. */
-    const PGresult *attempt = r->res[r->count - 2];
-    const PGresult *res = r->res[r->count - 1];
+    const PGresult *attempt = r->res[2]; /* after the two locks */
+    const PGresult *res = r->res[3];
     if (strcmp(PQgetvalue(attempt, 0, CL_COL(auth_login_attempt, admitted)), "t")) {
         cl_log_warn("login_throttled", "username=%s peer=%s device=%s", in->username, j->addr,
                     strcmp(PQgetvalue(attempt, 0, CL_COL(auth_login_attempt, device_known)), "t")
@@ -304,12 +303,10 @@ void cl_auth_login(cl_req_t *req) {
     peer_address(cl_req_peer(req), j->addr, sizeof j->addr);
     const char *device = cl_req_client_subject(req);
     cl_db_batch_t *b = cl_db_batch_new(cl_req_db(req));
-    /* The address lock first, then the user lock (session.sql, auth_login_lock); an
-     * attempt from a device does not count its address. */
+    /* The address lock first, then the user lock (session.sql, auth_login_lock). */
     if (!b ||
-        (!device[0] &&
-         cl_db_batch_add(b, CL_SQL(auth_login_lock), CL_PARAMS(auth_login_lock, "address", j->addr),
-                         NULL) != CL_OK) ||
+        cl_db_batch_add(b, CL_SQL(auth_login_lock), CL_PARAMS(auth_login_lock, "address", j->addr),
+                        NULL) != CL_OK ||
         cl_db_batch_add(b, CL_SQL(auth_login_lock),
                         CL_PARAMS(auth_login_lock, "user", in->username), NULL) != CL_OK ||
         cl_db_batch_add(b, CL_SQL(auth_login_attempt),

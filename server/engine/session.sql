@@ -16,8 +16,8 @@ SELECT ur.*
 
 -- Serializes the login attempts that share a throttle count: $1 what is counted
 -- ('address' or 'user'), $2 its value. Held until the batch's transaction ends, so the
--- count and the insert of auth_login_attempt are one atomic step. session.c always takes
--- the address lock before the user lock, so two attempts never wait for each other.
+-- count and the insert of auth_login_attempt are one atomic step. session.c takes the
+-- address lock, then the user lock, always in that order, so no two attempts deadlock.
 PREPARE auth_login_lock AS
 SELECT true AS locked FROM pg_advisory_xact_lock(hashtextextended('closeloop login ' || $1 || ' ' || $2, 0));
 
