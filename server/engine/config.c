@@ -217,10 +217,6 @@ int cl_config_validate(const cl_config_t *c, char *err, size_t errlen) {
         snprintf(err, errlen, "server.max_output_total must be at least server.max_output");
         return CL_ECONFIG;
     }
-    if (c->reserved_connections >= c->max_connections) {
-        snprintf(err, errlen, "server.reserved_connections must be below server.max_connections");
-        return CL_ECONFIG;
-    }
     return CL_OK;
 }
 

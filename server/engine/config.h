@@ -27,10 +27,10 @@ typedef struct cl_config {
     uint32_t max_output_total; /* [server] max_output_total: queued reply bytes of all
                                   connections; past it the largest backlogs are closed */
     uint32_t max_connections_per_address; /* [server] max_connections_per_address */
-    uint32_t reserved_connections;        /* [server] reserved_connections: of max_connections,
-                                             kept for connections that have logged in */
-    uint32_t login_timeout_ms;            /* [server] login_timeout_ms: to log in or resume */
-    uint32_t handshake_timeout_ms;        /* [server] handshake_timeout_ms */
+    uint32_t reserved_connections; /* [server] reserved_connections: of max_connections (at most
+                                      half), kept for connections that have logged in */
+    uint32_t login_timeout_ms;     /* [server] login_timeout_ms: to log in or resume */
+    uint32_t handshake_timeout_ms; /* [server] handshake_timeout_ms */
     uint32_t idle_timeout_ms;      /* [server] idle_timeout_ms: no bytes read for this long */
     uint32_t drain_timeout_ms;     /* [server] drain_timeout_ms: SIGTERM grace period */
     char tls_cert[CL_PATH_MAX];    /* [tls] cert */

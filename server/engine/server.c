@@ -1015,8 +1015,11 @@ static const char *admission_refusal(cl_server_t *srv, const char *addr) {
     const cl_config_t *cfg = srv->cfg;
     if (srv->draining) return "draining";
     if (srv->nconns >= cfg->max_connections) return "max_connections";
-    if (srv->nunauth >= cfg->max_connections - cfg->reserved_connections)
-        return "reserved_connections";
+    /* At most half the slots are reserved, so a small max_connections still works. */
+    uint32_t reserved = cfg->reserved_connections < cfg->max_connections / 2
+                            ? cfg->reserved_connections
+                            : cfg->max_connections / 2;
+    if (srv->nunauth >= cfg->max_connections - reserved) return "reserved_connections";
     if (addr && addr_open(srv, addr) >= cfg->max_connections_per_address)
         return "max_connections_per_address";
     return NULL;
