@@ -491,7 +491,9 @@ static void clients_that_never_read_stay_within_the_budget(void **state) {
     const char *env[] = {db_env, budget, "CLOSELOOP_SERVER_MAX_OUTPUT=262144",
                          "CLOSELOOP_SERVER_MAX_FRAME=65536",
                          "CLOSELOOP_SERVER_MAX_CONNECTIONS_PER_ADDRESS=1000",
-                         "CLOSELOOP_SERVER_LOGIN_TIMEOUT_MS=600000", "CLOSELOOP_LOG_LEVEL=debug",
+                         "CLOSELOOP_SERVER_LOGIN_TIMEOUT_MS=600000",
+                         /* a busy daemon (valgrind) may take long to answer a handshake */
+                         "CLOSELOOP_SERVER_HANDSHAKE_TIMEOUT_MS=60000", "CLOSELOOP_LOG_LEVEL=debug",
                          /* ASan's quarantine would hide real RSS behaviour */
                          "ASAN_OPTIONS=detect_leaks=1:quarantine_size_mb=0", NULL};
     assert_int_equal(th_daemon_start(&f, env), 0);
