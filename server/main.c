@@ -1,10 +1,12 @@
 /* main.c - closeloopd's entry point: command line, configuration, signals, and the one
- * libuv loop that runs everything. SIGTERM or SIGINT drains the server and exits 0. */
+ * libuv loop that runs everything. SIGTERM or SIGINT drains the server and exits 0, or 1
+ * when the drain had to cut connections at drain_timeout_ms. */
 #include <getopt.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 
 #include <uv.h>
 
@@ -18,14 +20,17 @@
 #include "password.h"
 #include "server.h"
 #include "session.h"
+#include "session_notify.h"
 
 struct daemon {
     uv_loop_t loop;
     uv_signal_t sigterm;
     uv_signal_t sigint;
     cl_server_t *srv;
-    cl_db_t *db;        /* main pool, NULL without db.conninfo */
-    cl_db_t *analytics; /* NULL when it is the main pool */
+    cl_db_t *db;                 /* main pool, NULL without db.conninfo */
+    cl_db_t *analytics;          /* NULL when it is the main pool */
+    cl_session_purge_t *purge;   /* the retention purge, with a database */
+    cl_session_notify_t *notify; /* session changes from every daemon, with a database */
 };
 
 /* Every statement table prepared on the pools' connections. */
@@ -49,7 +54,8 @@ static void usage(FILE *out) {
             "Every setting can be overridden by CLOSELOOP_<SECTION>_<KEY>, e.g.\n"
             "CLOSELOOP_SERVER_PORT=7443; CLOSELOOP_PORT and CLOSELOOP_LISTEN are short forms.\n"
             "Default certificate paths are under $CLOSELOOP_HOME (default: var).\n"
-            "SIGTERM or SIGINT stops accepting, finishes in-flight requests and exits 0.\n");
+            "SIGTERM or SIGINT stops accepting, finishes in-flight requests and exits 0\n"
+            "(1 when connections had to be cut at server.drain_timeout_ms).\n");
 }
 
 static struct daemon *the_daemon;
@@ -59,8 +65,9 @@ static void on_db_closed(void *arg) {
 }
 
 static void on_drained(cl_server_t *srv) {
-    (void)srv;
     /* In-flight requests have answered; now the pools can go. */
+    cl_session_purge_stop(the_daemon->purge);
+    cl_session_notify_stop(the_daemon->notify);
     if (the_daemon->db) cl_db_close(the_daemon->db, on_db_closed, NULL);
     if (the_daemon->analytics) cl_db_close(the_daemon->analytics, on_db_closed, NULL);
     /* Signals stay handled until now, so a second SIGTERM cannot cut the drain short. */
@@ -68,7 +75,20 @@ static void on_drained(cl_server_t *srv) {
     uv_close((uv_handle_t *)&the_daemon->sigint, NULL);
     signal(SIGTERM, SIG_IGN); /* we are exiting anyway; let teardown finish */
     signal(SIGINT, SIG_IGN);
-    cl_log_info("stopped", "exit=0");
+    cl_log_info("stopped", "exit=%d", cl_server_drain_timed_out(srv) ? 1 : 0);
+}
+
+/* Every connection needs a descriptor: the soft limit is raised towards the hard one so
+ * that max_connections can be reached (libuv refuses accepts beyond it). */
+static void raise_fd_limit(const cl_config_t *cfg) {
+    struct rlimit rl;
+    if (getrlimit(RLIMIT_NOFILE, &rl) != 0) return;
+    rlim_t want = (rlim_t)cfg->max_connections + 2 * (rlim_t)cfg->db_pool_size + 64;
+    if (rl.rlim_cur >= want) return;
+    rl.rlim_cur = rl.rlim_max == RLIM_INFINITY || rl.rlim_max >= want ? want : rl.rlim_max;
+    if (setrlimit(RLIMIT_NOFILE, &rl) != 0 || rl.rlim_cur < want)
+        cl_log_warn("fd_limit_low", "limit=%llu max_connections=%u",
+                    (unsigned long long)rl.rlim_cur, cfg->max_connections);
 }
 
 static void on_signal(uv_signal_t *h, int signum) {
@@ -165,6 +185,7 @@ int main(int argc, char **argv) {
     }
 
     signal(SIGPIPE, SIG_IGN);
+    raise_fd_limit(&cfg);
     struct daemon d;
     memset(&d, 0, sizeof d);
     the_daemon = &d;
@@ -193,6 +214,12 @@ int main(int argc, char **argv) {
             return 1;
         }
         cl_server_set_db(d.srv, d.db, d.analytics);
+        d.purge = cl_session_purge_start(&d.loop, d.db, &cfg);
+        d.notify = cl_session_notify_start(&d.loop, cfg.db_conninfo, d.srv);
+        if (!d.purge || !d.notify) {
+            fprintf(stderr, "closeloopd: out of memory\n");
+            return 1;
+        }
     }
     uv_signal_init(&d.loop, &d.sigterm);
     uv_signal_init(&d.loop, &d.sigint);
@@ -204,6 +231,7 @@ int main(int argc, char **argv) {
                 cfg.tls_require_client_cert ? "required" : (cfg.tls_ca[0] ? "optional" : "off"));
 
     uv_run(&d.loop, UV_RUN_DEFAULT);
+    int status = cl_server_drain_timed_out(d.srv) ? 1 : 0;
     cl_server_free(d.srv);
     cl_db_free(d.db);
     cl_db_free(d.analytics);
@@ -212,5 +240,5 @@ int main(int argc, char **argv) {
         cl_log_error("loop_close_failed", "error=%s", uv_err_name(rc));
         return 1;
     }
-    return 0;
+    return status;
 }

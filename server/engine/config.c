@@ -37,6 +37,10 @@ static const struct opt opts[] = {
     U32("server", "max_frame", max_frame, 1024, 64u * 1024 * 1024),
     U32("server", "max_inflight", max_inflight, 1, 100000),
     U32("server", "max_output", max_output, 64 * 1024, 1024u * 1024 * 1024),
+    U32("server", "max_output_total", max_output_total, 1024 * 1024, 4095u * 1024 * 1024),
+    U32("server", "max_connections_per_address", max_connections_per_address, 1, 1000000),
+    U32("server", "reserved_connections", reserved_connections, 0, 999999),
+    U32("server", "login_timeout_ms", login_timeout_ms, 100, 3600000),
     U32("server", "handshake_timeout_ms", handshake_timeout_ms, 100, 600000),
     U32("server", "idle_timeout_ms", idle_timeout_ms, 100, 86400000),
     U32("server", "drain_timeout_ms", drain_timeout_ms, 0, 600000),
@@ -51,6 +55,9 @@ static const struct opt opts[] = {
     STR("db", "analytics_conninfo", db_analytics_conninfo),
     U32("db", "statement_timeout_ms", db_statement_timeout_ms, 100, 3600000),
     U32("auth", "session_recheck_ms", auth_session_recheck_ms, 100, 3600000),
+    U32("auth", "purge_interval_ms", auth_purge_interval_ms, 100, 86400000),
+    U32("auth", "failure_retention_hours", auth_failure_retention_hours, 1, 87600),
+    U32("auth", "session_retention_days", auth_session_retention_days, 1, 3650),
 };
 #define NOPTS (sizeof opts / sizeof opts[0])
 
@@ -64,6 +71,10 @@ void cl_config_defaults(cl_config_t *c) {
     c->max_frame = 12 * 1024 * 1024; /* an item with 5 photos of 2 MiB fits */
     c->max_inflight = 64;
     c->max_output = 16 * 1024 * 1024; /* more than max_frame */
+    c->max_output_total = 256u * 1024 * 1024;
+    c->max_connections_per_address = 256;
+    c->reserved_connections = 100;
+    c->login_timeout_ms = 30000;
     c->handshake_timeout_ms = 10000;
     c->idle_timeout_ms = 300000;
     c->drain_timeout_ms = 10000;
@@ -74,6 +85,9 @@ void cl_config_defaults(cl_config_t *c) {
     c->db_pool_size = 8;
     c->db_statement_timeout_ms = 5000;
     c->auth_session_recheck_ms = 30000;
+    c->auth_purge_interval_ms = 60000;
+    c->auth_failure_retention_hours = 24;
+    c->auth_session_retention_days = 30;
 }
 
 /* Sets one option from text; returns 0 or writes a sentence to err. */
@@ -197,6 +211,10 @@ int cl_config_validate(const cl_config_t *c, char *err, size_t errlen) {
     }
     if (c->max_output < c->max_frame + 64) {
         snprintf(err, errlen, "server.max_output must be larger than server.max_frame");
+        return CL_ECONFIG;
+    }
+    if (c->max_output_total < c->max_output) {
+        snprintf(err, errlen, "server.max_output_total must be at least server.max_output");
         return CL_ECONFIG;
     }
     return CL_OK;

@@ -18,12 +18,18 @@
 #define CL_PATH_MAX 1024
 
 typedef struct cl_config {
-    char listen[64];               /* [server] listen: address to bind */
-    uint32_t port;                 /* [server] port */
-    uint32_t max_connections;      /* [server] max_connections: more are refused */
-    uint32_t max_frame;            /* [server] max_frame: payload limit in bytes */
-    uint32_t max_inflight;         /* [server] max_inflight: requests per connection */
-    uint32_t max_output;           /* [server] max_output: queued reply bytes before reads pause */
+    char listen[64];           /* [server] listen: address to bind */
+    uint32_t port;             /* [server] port */
+    uint32_t max_connections;  /* [server] max_connections: more are refused */
+    uint32_t max_frame;        /* [server] max_frame: payload limit in bytes */
+    uint32_t max_inflight;     /* [server] max_inflight: requests per connection */
+    uint32_t max_output;       /* [server] max_output: queued reply bytes before reads pause */
+    uint32_t max_output_total; /* [server] max_output_total: queued reply bytes of all
+                                  connections; past it the largest backlogs are closed */
+    uint32_t max_connections_per_address; /* [server] max_connections_per_address */
+    uint32_t reserved_connections; /* [server] reserved_connections: of max_connections (at most
+                                      half), kept for connections that have logged in */
+    uint32_t login_timeout_ms;     /* [server] login_timeout_ms: to log in or resume */
     uint32_t handshake_timeout_ms; /* [server] handshake_timeout_ms */
     uint32_t idle_timeout_ms;      /* [server] idle_timeout_ms: no bytes read for this long */
     uint32_t drain_timeout_ms;     /* [server] drain_timeout_ms: SIGTERM grace period */
@@ -38,6 +44,9 @@ typedef struct cl_config {
     char db_analytics_conninfo[CL_PATH_MAX]; /* [db] analytics_conninfo: read-only replica */
     uint32_t db_statement_timeout_ms;        /* [db] statement_timeout_ms */
     uint32_t auth_session_recheck_ms;        /* [auth] session_recheck_ms: re-read open sessions */
+    uint32_t auth_purge_interval_ms;         /* [auth] purge_interval_ms: the retention purge */
+    uint32_t auth_failure_retention_hours;   /* [auth] failure_retention_hours */
+    uint32_t auth_session_retention_days;    /* [auth] session_retention_days: after it ended */
 } cl_config_t;
 
 /* Fills in the defaults (paths under $CLOSELOOP_HOME or "var"). */

@@ -11,13 +11,25 @@
  * - A request (cl_req_t) owns its decoded message; when the request finishes, the
  *   passwords and session tokens in it are wiped (cl_password_cleanse_request) and the
  *   message is freed.
- * - Backpressure: when queued output (plaintext + unwritten ciphertext) passes
- *   max_output, reading pauses; it resumes below half of it. Memory per connection is
- *   therefore bounded even for a client that never reads its replies.
- * - The single timer per connection is the handshake timeout, then the idle timeout,
- *   then, while closing, the guard that ends a close the peer does not acknowledge.
+ * - Backpressure: when queued output (plaintext + unwritten ciphertext) reaches
+ *   max_output, the connection takes no further request: the rest of the read waits in
+ *   conn->held (at most one read) and reading pauses; both resume below half of it. A
+ *   connection's queued output is therefore at most max_output plus one reply, even for
+ *   a client that never reads its replies.
+ * - The daemon-wide budget: srv->output_total is the queued output of every connection;
+ *   past max_output_total, the connections with the largest backlogs are closed first.
+ * - Admission: at most max_connections_per_address connections per address (srv->addrs
+ *   counts them), and connections that have not logged in never take the last
+ *   reserved_connections slots. A connection that has not logged in within
+ *   login_timeout_ms of its accept is closed, whatever it sends meanwhile.
+ * - The single timer per connection is the handshake timeout, then the idle and login
+ *   timeouts, then, while closing, the guard that ends a close the peer does not
+ *   acknowledge.
+ * - Draining keeps reading: a request that arrives then gets ERR_SHUTTING_DOWN, and a
+ *   connection closes, after its queued replies, once nothing of it is in flight.
  * The read and plaintext buffers are shared by all connections: libuv calls alloc and
- * read back to back, and a read callback consumes its bytes before returning. */
+ * read back to back, and a read callback consumes its bytes before returning (what a
+ * paused connection has not taken is copied to its own conn->held). */
 #include "server.h"
 
 #include <stdarg.h>
@@ -38,6 +50,10 @@
 #define CLOSE_GUARD_MS 5000
 #define FLUSH_SLICE    (64 * 1024) /* plaintext encrypted and sent per step */
 #define READ_BUF_SIZE  65536
+#define OUT_KEEP       (16 * 1024) /* an empty output buffer larger than this is freed */
+#define LOGIN_WAIT_MS  100         /* re-check of a login deadline that a login under way holds */
+#define ADDR_BUCKETS   1024
+#define FEED_PAUSED    CL_ETOOMANY /* on_frame: the backlog is full, stop taking requests */
 
 typedef enum cl_conn_state {
     CONN_HANDSHAKE, /* TLS handshake in progress */
@@ -63,14 +79,32 @@ struct cl_conn {
     uint64_t id;           /* for logs */
     uint64_t last_read_ms; /* loop time of the last bytes read, for the idle timeout */
     uint32_t inflight;     /* unfinished requests */
+    uint32_t logging_in;   /* of them, logins and session resumes (the login deadline waits) */
     cl_tls_t *tls;
     cl_frame_decoder_t dec;
     uint8_t *out; /* plaintext frames not yet encrypted */
     size_t out_len, out_cap;
-    size_t queued;         /* ciphertext handed to uv_write, not yet written */
-    char peer[64];         /* "addr:port" */
-    char subject[256];     /* verified client certificate subject, or "" */
-    cl_session_t *session; /* logged-in identity, or NULL */
+    size_t out_off;      /* during conn_flush: plaintext already encrypted (in queued now) */
+    size_t queued;       /* ciphertext handed to uv_write, not yet written */
+    size_t accounted;    /* out_cap + queued + held_len as counted in srv->output_total */
+    size_t backlog_peak; /* the largest out_len + queued, logged at close */
+    uint8_t *held;       /* plaintext read but not yet decoded (a paused connection) */
+    size_t held_len;
+    bool in_input;                /* conn_read_input is running (no re-entry from callbacks) */
+    bool counted_unauth;          /* counted in srv->nunauth */
+    struct addr_count *addr_slot; /* srv->addrs entry of this connection's address */
+    uint64_t accepted_ms;         /* loop time of the accept, for the login timeout */
+    char peer[64];                /* "addr:port" */
+    char addr[INET6_ADDRSTRLEN];  /* the address alone */
+    char subject[256];            /* verified client certificate subject, or "" */
+    cl_session_t *session;        /* logged-in identity, or NULL */
+};
+
+/* Open connections of one address (a bucket chain of srv->addrs). */
+struct addr_count {
+    struct addr_count *next;
+    uint32_t n;
+    char addr[INET6_ADDRSTRLEN];
 };
 
 struct cl_server {
@@ -86,6 +120,10 @@ struct cl_server {
     cl_conn_t *conns; /* open connections */
     cl_conn_t *dirty; /* connections with output waiting */
     uint32_t nconns;
+    uint32_t nunauth;    /* open connections without a session */
+    size_t output_total; /* queued output of every connection (conn->accounted) */
+    struct addr_count *addrs[ADDR_BUCKETS];
+    bool drain_timed_out;
     uint64_t next_conn_id;
     uint64_t requests_served;
     uint64_t started_ms;
@@ -107,6 +145,7 @@ static void conn_close(cl_conn_t *c, const char *reason);
 static void conn_abort(cl_conn_t *c, const char *reason);
 static void conn_unref(cl_conn_t *c);
 static void server_check_drained(cl_server_t *srv);
+static void addr_release(cl_server_t *srv, cl_conn_t *c);
 
 /* --- output --- */
 
@@ -124,21 +163,37 @@ static void conn_mark_dirty(cl_conn_t *c) {
         uv_idle_start(&c->srv->flush_idle, on_flush_idle);
 }
 
-static void conn_update_backpressure(cl_conn_t *c);
+static void conn_update_backpressure(cl_conn_t *c, bool may_resume);
+static void server_shed_output(cl_server_t *srv);
 static void conn_start_reading(cl_conn_t *c);
+static void conn_read_input(cl_conn_t *c);
+
+/* Brings srv->output_total up to date with the connection's queued output. */
+static void conn_account(cl_conn_t *c) {
+    size_t backlog = c->out_len - c->out_off + c->queued;
+    if (backlog > c->backlog_peak) c->backlog_peak = backlog;
+    /* What the connection's output holds in memory: the plaintext buffer as allocated,
+     * the ciphertext being written, the input held back. A closed connection's writes are
+     * cancelled in this loop iteration: it no longer counts, or one shed would look like
+     * too little and close the next ones too. */
+    size_t now = c->state == CONN_CLOSED ? 0 : c->out_cap + c->queued + c->held_len;
+    c->srv->output_total = c->srv->output_total - c->accounted + now;
+    c->accounted = now;
+}
 
 static void on_write(uv_write_t *wr, int status) {
     struct cl_write *w = (struct cl_write *)wr;
     cl_conn_t *c = w->conn;
     c->queued -= w->len;
     free(w);
+    conn_account(c);
     if (status < 0 && status != UV_ECANCELED) {
         cl_log_info("conn_write_failed", "conn=%llu error=%s", (unsigned long long)c->id,
                     uv_err_name(status));
         conn_abort(c, "write failed");
         return;
     }
-    conn_update_backpressure(c);
+    conn_update_backpressure(c, true);
 }
 
 /* Sends whatever ciphertext the TLS engine holds. Called after every engine call. */
@@ -160,6 +215,7 @@ static void conn_flush_cipher(cl_conn_t *c) {
         return;
     }
     c->queued += w->len;
+    conn_account(c);
 }
 
 /* Encrypts pending plaintext frames as one TLS write and sends the result. */
@@ -175,16 +231,34 @@ static void conn_flush(cl_conn_t *c) {
             conn_abort(c, "TLS write failed");
             return;
         }
+        c->out_off = off + n; /* now counted as ciphertext */
         conn_flush_cipher(c);
     }
     if (c->state == CONN_CLOSED) return;
-    c->out_len = 0;
-    if (c->out_cap > 4 * READ_BUF_SIZE) { /* give back a large buffer after a burst */
+    c->out_len = c->out_off = 0;
+    if (c->out_cap > OUT_KEEP) { /* give back a large buffer after a burst */
         free(c->out);
         c->out = NULL;
         c->out_cap = 0;
     }
+    conn_account(c);
     conn_flush_cipher(c); /* ciphertext from other engine calls (alerts, close_notify) */
+}
+
+/* Past the daemon-wide budget, closes the connections with the largest backlogs until
+ * what remains fits (a closed connection stops counting at once: conn_account). */
+static void server_shed_output(cl_server_t *srv) {
+    size_t budget = srv->cfg->max_output_total;
+    while (srv->output_total > budget) {
+        cl_conn_t *worst = NULL;
+        for (cl_conn_t *c = srv->conns; c; c = c->next)
+            if (!worst || c->accounted > worst->accounted) worst = c;
+        if (!worst || worst->accounted == 0) break;
+        cl_log_warn("conn_over_budget", "conn=%llu peer=%s backlog=%zu total=%zu budget=%zu",
+                    (unsigned long long)worst->id, worst->peer, worst->accounted, srv->output_total,
+                    budget);
+        conn_abort(worst, "output budget exceeded");
+    }
 }
 
 static void on_flush_check(uv_check_t *h) {
@@ -197,20 +271,25 @@ static void on_flush_check(uv_check_t *h) {
         conn_unref(c);
     }
     uv_idle_stop(&srv->flush_idle);
+    if (srv->output_total > srv->cfg->max_output_total) server_shed_output(srv);
 }
 
-static void conn_update_backpressure(cl_conn_t *c) {
+/* Pauses a connection whose backlog reached max_output; with may_resume (only from a
+ * write callback, never from inside a handler's reply), resumes one below half of it. */
+static void conn_update_backpressure(cl_conn_t *c, bool may_resume) {
     const cl_config_t *cfg = c->srv->cfg;
     size_t backlog = c->out_len + c->queued;
     if (c->state != CONN_OPEN) return;
-    if (backlog > cfg->max_output && c->reading) {
-        uv_read_stop((uv_stream_t *)&c->tcp);
+    if (backlog >= cfg->max_output && !c->paused) {
+        if (c->reading) uv_read_stop((uv_stream_t *)&c->tcp);
         c->reading = false;
         c->paused = true;
-        cl_log_debug("conn_paused", "conn=%llu backlog=%zu", (unsigned long long)c->id, backlog);
-    } else if (c->paused && backlog <= cfg->max_output / 2 && !c->srv->draining) {
+        cl_log_debug("conn_paused", "conn=%llu backlog=%zu total=%zu", (unsigned long long)c->id,
+                     backlog, c->srv->output_total);
+    } else if (may_resume && c->paused && backlog <= cfg->max_output / 2 && !c->in_input) {
         c->paused = false;
-        conn_start_reading(c);
+        if (!c->peer_eof) conn_start_reading(c);
+        conn_read_input(c); /* what it held back, and what TLS has decrypted already */
     }
 }
 
@@ -228,8 +307,9 @@ static int conn_queue_frame(cl_conn_t *c, uint8_t flags, uint32_t req_id, uint16
     cl_frame_hdr_encode(&h, c->out + c->out_len);
     if (msg) protobuf_c_message_pack(msg, c->out + c->out_len + CL_FRAME_HDR_LEN);
     c->out_len = need;
+    conn_account(c);
     conn_mark_dirty(c);
-    conn_update_backpressure(c);
+    conn_update_backpressure(c, false);
     return CL_OK;
 }
 
@@ -260,16 +340,24 @@ static void conn_send_error(cl_conn_t *c, uint32_t req_id, int code, const char 
 
 #define CL_REQ_MAGIC 0x72657175u /* "requ" */
 
+/* Whether h logs a connection in: the login deadline waits for it to answer. */
+static bool logs_in(const cl_handler_t *h) {
+    return h->fn == cl_auth_login || h->fn == cl_auth_resume;
+}
+
 static void req_finish(cl_req_t *req) {
     CL_ASSERT(req->magic == CL_REQ_MAGIC); /* finished twice, or never started */
     req->magic = 0;
     cl_conn_t *c = req->conn;
+    if (logs_in(req->handler)) c->logging_in--;
     cl_password_cleanse_request(req->msg);
     cl_msg_free(req->msg);
     free(req);
     c->inflight--;
-    if ((c->srv->draining || c->peer_eof) && c->inflight == 0 && c->state == CONN_OPEN)
+    if ((c->srv->draining || c->peer_eof) && c->inflight == 0 && c->state == CONN_OPEN) {
+        c->linger = !c->peer_eof; /* the peer may still be sending: see on_shutdown */
         conn_close(c, c->peer_eof ? "peer closed" : "server draining");
+    }
     conn_unref(c);
 }
 
@@ -428,9 +516,40 @@ const struct cl_session *cl_conn_session(const cl_conn_t *conn) {
     return conn->session;
 }
 
+static void on_conn_timer(uv_timer_t *t);
+
+/* Replaces the connection's session (NULL: none), keeping srv->nunauth right. */
+static void conn_set_session(cl_conn_t *c, cl_session_t *s) {
+    free(c->session);
+    c->session = s;
+    bool unauth = s == NULL && c->state != CONN_CLOSED;
+    if (unauth != c->counted_unauth) {
+        if (unauth)
+            c->srv->nunauth++;
+        else
+            c->srv->nunauth--;
+        c->counted_unauth = unauth;
+        /* Logged out: the login deadline applies again (after this reply is queued). */
+        if (unauth && c->state == CONN_OPEN) uv_timer_start(&c->timer, on_conn_timer, 0, 0);
+    }
+}
+
 void cl_req_set_session(cl_req_t *req, struct cl_session *s) {
-    free(req->conn->session);
-    req->conn->session = s;
+    conn_set_session(req->conn, s);
+}
+
+void cl_server_sessions_stale(cl_server_t *srv, const uint8_t *token_hash, int64_t user_id) {
+    unsigned n = 0;
+    for (cl_conn_t *c = srv->conns; c; c = c->next) {
+        cl_session_t *s = c->session;
+        if (!s) continue;
+        if ((token_hash && !memcmp(s->token_hash, token_hash, sizeof s->token_hash)) ||
+            (user_id > 0 && s->user_id == user_id) || (!token_hash && user_id <= 0)) {
+            s->stale = true;
+            n++;
+        }
+    }
+    if (n) cl_log_debug("sessions_stale", "sessions=%u", n);
 }
 
 static const char *authz_sentence(int code) {
@@ -474,8 +593,7 @@ static int on_frame(void *ctx, const cl_frame_hdr_t *hdr, const uint8_t *payload
     if (c->session && cl_session_expired(c->session)) {
         cl_log_info("session_expired", "conn=%llu user=%s", (unsigned long long)c->id,
                     c->session->username);
-        free(c->session);
-        c->session = NULL;
+        conn_set_session(c, NULL);
     }
     /* Checked here before anything is allocated, and again in cl_req_run. */
     int auth = authz_reply_check(c, hdr->req_id, h);
@@ -506,6 +624,7 @@ static int on_frame(void *ctx, const cl_frame_hdr_t *hdr, const uint8_t *payload
     req->id = hdr->req_id;
     req->msg = msg;
     c->inflight++;
+    if (logs_in(h)) c->logging_in++;
     c->refs++;
     /* A session is re-read from the database now and then, so that a logout elsewhere,
      * a disabled user or changed projects take effect on open connections too. */
@@ -514,7 +633,12 @@ static int on_frame(void *ctx, const cl_frame_hdr_t *hdr, const uint8_t *payload
         cl_session_revalidate(req); /* calls cl_req_run when done */
     else
         cl_req_run(req);
-    return CL_OK;
+    /* One loop iteration can read many connections before the flush check runs: the
+     * daemon-wide budget is kept here too (this connection may be the one closed). */
+    if (srv->output_total > srv->cfg->max_output_total) server_shed_output(srv);
+    /* Past max_output, no further request is taken until the backlog drains. */
+    return c->state == CONN_OPEN && c->out_len + c->queued >= srv->cfg->max_output ? FEED_PAUSED
+                                                                                   : CL_OK;
 }
 
 void cl_req_run(cl_req_t *req) {
@@ -530,6 +654,7 @@ void cl_req_run(cl_req_t *req) {
 /* --- connection lifecycle --- */
 
 static void conn_free(cl_conn_t *c) {
+    free(c->held);
     free(c->session);
     cl_tls_free(c->tls);
     cl_frame_decoder_free(&c->dec);
@@ -558,9 +683,22 @@ static void conn_close_handles(cl_conn_t *c) {
     if (c->next) c->next->prev = c->prev;
     c->prev = c->next = NULL;
     srv->nconns--;
+    if (c->counted_unauth) srv->nunauth--;
+    c->counted_unauth = false;
+    addr_release(srv, c);
+    /* Nothing will send the output now: release it from the budget at once (the
+     * cancelled writes release theirs in on_write). */
+    free(c->out);
+    c->out = NULL;
+    c->out_len = c->out_cap = c->out_off = 0;
+    free(c->held);
+    c->held = NULL;
+    c->held_len = 0;
+    conn_account(c);
     uv_close((uv_handle_t *)&c->tcp, on_conn_handle_closed);
     uv_close((uv_handle_t *)&c->timer, on_conn_handle_closed);
-    cl_log_debug("conn_closed", "conn=%llu", (unsigned long long)c->id);
+    cl_log_debug("conn_closed", "conn=%llu backlog_peak=%zu", (unsigned long long)c->id,
+                 c->backlog_peak);
     server_check_drained(srv);
 }
 
@@ -588,8 +726,6 @@ static void on_shutdown(uv_shutdown_t *req, int status) {
         return;
     conn_close_handles(c);
 }
-
-static void on_conn_timer(uv_timer_t *t);
 
 /* Graceful close: flush replies, send close_notify, wait for the writes, then close.
  * The timer bounds the wait for a peer that does not read. */
@@ -623,14 +759,25 @@ static void on_conn_timer(uv_timer_t *t) {
         conn_abort(c, "handshake timeout");
         break;
     case CONN_OPEN: {
-        uint64_t idle = uv_now(c->srv->loop) - c->last_read_ms;
-        if (idle >= cfg->idle_timeout_ms && c->inflight == 0) {
+        uint64_t now = uv_now(c->srv->loop);
+        uint64_t idle = now - c->last_read_ms;
+        uint64_t age = now - c->accepted_ms;
+        if (!c->session && age >= cfg->login_timeout_ms && !c->logging_in) {
+            /* Whatever it sent meanwhile (pings): a stranger does not keep a slot. */
+            cl_log_info("conn_login_timeout", "conn=%llu peer=%s", (unsigned long long)c->id,
+                        c->peer);
+            conn_close(c, "login timeout");
+        } else if (idle >= cfg->idle_timeout_ms && c->inflight == 0) {
             cl_log_info("conn_idle_timeout", "conn=%llu peer=%s idle_ms=%llu",
                         (unsigned long long)c->id, c->peer, (unsigned long long)idle);
             conn_close(c, "idle timeout");
         } else {
             uint64_t left =
                 idle >= cfg->idle_timeout_ms ? cfg->idle_timeout_ms : cfg->idle_timeout_ms - idle;
+            if (!c->session && c->logging_in) /* a login under way: look again soon */
+                left = left < LOGIN_WAIT_MS ? left : LOGIN_WAIT_MS;
+            else if (!c->session && cfg->login_timeout_ms - age < left)
+                left = cfg->login_timeout_ms - age;
             uv_timer_start(t, on_conn_timer, left, 0);
         }
         break;
@@ -652,12 +799,66 @@ static void conn_handshake_done(cl_conn_t *c) {
     char q[300];
     cl_log_info("conn_open", "conn=%llu peer=%s tls=%s client_cert=%s", (unsigned long long)c->id,
                 c->peer, cl_tls_version(c->tls), cl_log_quote(c->subject, q, sizeof q));
-    uv_timer_start(&c->timer, on_conn_timer, c->srv->cfg->idle_timeout_ms, 0);
+    on_conn_timer(&c->timer); /* the idle or the login timeout, whichever comes first */
 }
 
-/* Decrypts everything OpenSSL holds and feeds it to the frame decoder. */
-static void conn_read_plaintext(cl_conn_t *c) {
+/* Feeds n plaintext bytes to the frame decoder. When the connection's backlog fills,
+ * keeps the rest in c->held for conn_read_input. CL_OK to go on, else stop reading. */
+static int conn_feed(cl_conn_t *c, const uint8_t *data, size_t n) {
+    size_t used = 0;
+    int rc = cl_frame_decoder_feed(&c->dec, data, n, on_frame, c, &used);
+    if (rc == FEED_PAUSED) {
+        if (!c->paused) { /* the backlog is full: reading waits with the decoding */
+            if (c->reading) uv_read_stop((uv_stream_t *)&c->tcp);
+            c->reading = false;
+            c->paused = true;
+        }
+        if (used < n) {
+            uint8_t *h = malloc(n - used);
+            if (!h) {
+                conn_abort(c, "out of memory");
+                return CL_ECLOSED;
+            }
+            memcpy(h, data + used, n - used);
+            c->held = h;
+            c->held_len = n - used;
+            conn_account(c);
+        }
+        return FEED_PAUSED;
+    }
+    if (rc == CL_ECLOSED) return rc;
+    if (rc < 0) {
+        const char *why = rc == CL_ETOOBIG ? "the frame is larger than the server's maximum"
+                                           : "the data is not a valid closeloop frame";
+        cl_log_info("protocol_error", "conn=%llu peer=%s error=\"%s\"", (unsigned long long)c->id,
+                    c->peer, why);
+        conn_send_error(c, 0, CL_EBADFRAME, why);
+        c->linger = true;
+        conn_close(c, "protocol error");
+        return rc;
+    }
+    return c->state == CONN_OPEN ? CL_OK : CL_ECLOSED;
+}
+
+/* Decodes what the connection held back, then everything OpenSSL holds, until the
+ * backlog fills again. */
+static void conn_read_input(cl_conn_t *c) {
     cl_server_t *srv = c->srv;
+    if (c->in_input || c->state != CONN_OPEN) return;
+    c->in_input = true;
+    if (c->held) {
+        uint8_t *h = c->held;
+        size_t n = c->held_len;
+        c->held = NULL;
+        c->held_len = 0;
+        conn_account(c);
+        int rc = conn_feed(c, h, n);
+        free(h);
+        if (rc != CL_OK) {
+            c->in_input = false;
+            return;
+        }
+    }
     for (;;) {
         size_t n = 0;
         int rc = cl_tls_read(c->tls, srv->plainbuf, sizeof srv->plainbuf, &n);
@@ -670,23 +871,16 @@ static void conn_read_plaintext(cl_conn_t *c) {
             cl_log_info("tls_read_failed", "conn=%llu peer=%s error=\"%s\"",
                         (unsigned long long)c->id, c->peer, cl_tls_error(c->tls));
             conn_flush_cipher(c); /* the alert */
+            c->in_input = false;
             conn_close(c, "TLS error");
             return;
         }
-        rc = cl_frame_decoder_feed(&c->dec, srv->plainbuf, n, on_frame, c, NULL);
-        if (rc == CL_ECLOSED) return;
-        if (rc < 0) {
-            const char *why = rc == CL_ETOOBIG ? "the frame is larger than the server's maximum"
-                                               : "the data is not a valid closeloop frame";
-            cl_log_info("protocol_error", "conn=%llu peer=%s error=\"%s\"",
-                        (unsigned long long)c->id, c->peer, why);
-            conn_send_error(c, 0, CL_EBADFRAME, why);
-            c->linger = true;
-            conn_close(c, "protocol error");
+        if (conn_feed(c, srv->plainbuf, n) != CL_OK) {
+            c->in_input = false;
             return;
         }
-        if (c->state != CONN_OPEN) return;
     }
+    c->in_input = false;
     conn_flush_cipher(c); /* reads can produce ciphertext too (key updates) */
 }
 
@@ -710,6 +904,7 @@ static void on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf) {
         return;
     }
     c->last_read_ms = uv_now(c->srv->loop);
+    if (c->state == CONN_CLOSING) return; /* lingering: discard */
     if (cl_tls_feed(c->tls, (const uint8_t *)buf->base, (size_t)nread) != CL_TLS_OK) {
         conn_abort(c, "TLS feed failed");
         return;
@@ -727,7 +922,7 @@ static void on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf) {
         }
         conn_handshake_done(c);
     }
-    if (c->state == CONN_OPEN) conn_read_plaintext(c);
+    if (c->state == CONN_OPEN && !c->paused) conn_read_input(c);
 }
 
 static void conn_start_reading(cl_conn_t *c) {
@@ -735,7 +930,7 @@ static void conn_start_reading(cl_conn_t *c) {
     uv_read_start((uv_stream_t *)&c->tcp, on_alloc, on_read);
 }
 
-static void format_peer(uv_tcp_t *tcp, char *out, size_t len) {
+static void format_peer(uv_tcp_t *tcp, char *out, size_t len, char *addr, size_t addrlen) {
     struct sockaddr_storage ss;
     int sl = sizeof ss;
     char host[INET6_ADDRSTRLEN] = "?";
@@ -752,10 +947,82 @@ static void format_peer(uv_tcp_t *tcp, char *out, size_t len) {
         }
     }
     snprintf(out, len, "%s:%d", host, port);
+    snprintf(addr, addrlen, "%s", host);
+}
+
+static struct addr_count **addr_bucket(cl_server_t *srv, const char *addr) {
+    uint32_t h = 2166136261u; /* FNV-1a */
+    for (const char *p = addr; *p; p++)
+        h = (h ^ (uint8_t)*p) * 16777619u;
+    return &srv->addrs[h % ADDR_BUCKETS];
+}
+
+/* The open connections of addr (0 when none). */
+static uint32_t addr_open(cl_server_t *srv, const char *addr) {
+    for (struct addr_count *a = *addr_bucket(srv, addr); a; a = a->next)
+        if (!strcmp(a->addr, addr)) return a->n;
+    return 0;
+}
+
+/* Counts c in its address's entry; CL_ENOMEM when none can be made. */
+static int addr_take(cl_server_t *srv, cl_conn_t *c) {
+    struct addr_count **b = addr_bucket(srv, c->addr), *a;
+    for (a = *b; a && strcmp(a->addr, c->addr); a = a->next)
+        ;
+    if (!a) {
+        a = calloc(1, sizeof *a);
+        if (!a) return CL_ENOMEM;
+        snprintf(a->addr, sizeof a->addr, "%s", c->addr);
+        a->next = *b;
+        *b = a;
+    }
+    a->n++;
+    c->addr_slot = a;
+    return CL_OK;
+}
+
+static void addr_release(cl_server_t *srv, cl_conn_t *c) {
+    struct addr_count *a = c->addr_slot;
+    if (!a) return;
+    c->addr_slot = NULL;
+    if (--a->n > 0) return;
+    struct addr_count **p = addr_bucket(srv, a->addr);
+    while (*p != a)
+        p = &(*p)->next;
+    *p = a->next;
+    free(a);
 }
 
 static void on_refused_closed(uv_handle_t *h) {
     free(h);
+}
+
+/* Accepts the pending connection only to close it at once. */
+static void refuse_connection(cl_server_t *srv, uv_stream_t *listener, const char *reason) {
+    uv_tcp_t *t = malloc(sizeof *t);
+    if (!t) return;
+    uv_tcp_init(srv->loop, t);
+    if (uv_accept(listener, (uv_stream_t *)t) == 0) {
+        char peer[64], addr[INET6_ADDRSTRLEN];
+        format_peer(t, peer, sizeof peer, addr, sizeof addr);
+        cl_log_warn("conn_refused", "peer=%s reason=%s", peer, reason);
+    }
+    uv_close((uv_handle_t *)t, on_refused_closed);
+}
+
+/* Why a new connection (from addr, when known) is refused, or NULL to take it. */
+static const char *admission_refusal(cl_server_t *srv, const char *addr) {
+    const cl_config_t *cfg = srv->cfg;
+    if (srv->draining) return "draining";
+    if (srv->nconns >= cfg->max_connections) return "max_connections";
+    /* At most half the slots are reserved, so a small max_connections still works. */
+    uint32_t reserved = cfg->reserved_connections < cfg->max_connections / 2
+                            ? cfg->reserved_connections
+                            : cfg->max_connections / 2;
+    if (srv->nunauth >= cfg->max_connections - reserved) return "reserved_connections";
+    if (addr && addr_open(srv, addr) >= cfg->max_connections_per_address)
+        return "max_connections_per_address";
+    return NULL;
 }
 
 static void on_connection(uv_stream_t *listener, int status) {
@@ -764,14 +1031,9 @@ static void on_connection(uv_stream_t *listener, int status) {
         cl_log_warn("accept_failed", "error=%s", uv_err_name(status));
         return;
     }
-    if (srv->nconns >= srv->cfg->max_connections || srv->draining) {
-        uv_tcp_t *t = malloc(sizeof *t);
-        if (!t) return;
-        uv_tcp_init(srv->loop, t);
-        if (uv_accept(listener, (uv_stream_t *)t) == 0)
-            cl_log_warn("conn_refused", "reason=%s",
-                        srv->draining ? "draining" : "max_connections");
-        uv_close((uv_handle_t *)t, on_refused_closed);
+    const char *why = admission_refusal(srv, NULL);
+    if (why) {
+        refuse_connection(srv, listener, why);
         return;
     }
     cl_conn_t *c = calloc(1, sizeof *c);
@@ -784,19 +1046,24 @@ static void on_connection(uv_stream_t *listener, int status) {
     c->refs = 2;
     c->state = CONN_HANDSHAKE;
     cl_frame_decoder_init(&c->dec, srv->cfg->max_frame);
+    bool accepted = uv_accept(listener, (uv_stream_t *)&c->tcp) == 0;
+    if (accepted) format_peer(&c->tcp, c->peer, sizeof c->peer, c->addr, sizeof c->addr);
+    why = accepted ? admission_refusal(srv, c->addr) : NULL; /* before it counts itself */
     c->prev = NULL;
     c->next = srv->conns;
     if (srv->conns) srv->conns->prev = c;
     srv->conns = c;
     srv->nconns++;
-    if (uv_accept(listener, (uv_stream_t *)&c->tcp) != 0 ||
+    if (why) cl_log_warn("conn_refused", "peer=%s reason=%s", c->peer, why);
+    if (!accepted || why || addr_take(srv, c) != CL_OK ||
         !(c->tls = cl_tls_new(srv->tls_ctx, NULL))) {
         conn_close_handles(c);
         return;
     }
+    c->counted_unauth = true;
+    srv->nunauth++;
     uv_tcp_nodelay(&c->tcp, 1);
-    format_peer(&c->tcp, c->peer, sizeof c->peer);
-    c->last_read_ms = uv_now(srv->loop);
+    c->last_read_ms = c->accepted_ms = uv_now(srv->loop);
     uv_timer_start(&c->timer, on_conn_timer, srv->cfg->handshake_timeout_ms, 0);
     cl_log_debug("conn_accepted", "conn=%llu peer=%s", (unsigned long long)c->id, c->peer);
     conn_start_reading(c);
@@ -863,6 +1130,7 @@ void cl_server_get_stats(const cl_server_t *srv, cl_server_stats_t *st) {
     st->uptime_ms = uv_now(srv->loop) - srv->started_ms;
     st->connections = srv->nconns;
     st->requests_served = srv->requests_served;
+    st->queued_output = srv->output_total;
 }
 
 static void on_server_handle_closed(uv_handle_t *h) {
@@ -885,6 +1153,7 @@ static void server_check_drained(cl_server_t *srv) {
 
 static void on_drain_timeout(uv_timer_t *t) {
     cl_server_t *srv = t->data;
+    srv->drain_timed_out = true;
     cl_log_warn("drain_timeout", "connections=%u", srv->nconns);
     while (srv->conns)
         conn_abort(srv->conns, "drain timeout");
@@ -908,16 +1177,26 @@ void cl_server_drain(cl_server_t *srv, void (*done_cb)(cl_server_t *srv)) {
         next = c->next;
         if (c->state == CONN_HANDSHAKE) {
             conn_abort(c, "server draining");
-        } else if (c->state == CONN_OPEN) {
-            if (c->reading) uv_read_stop((uv_stream_t *)&c->tcp);
-            c->reading = false;
-            if (c->inflight == 0) conn_close(c, "server draining");
+        } else if (c->state == CONN_OPEN && c->inflight == 0) {
+            /* Busy connections go on reading: what they send now gets ERR_SHUTTING_DOWN. */
+            c->linger = true;
+            conn_close(c, "server draining");
         }
     }
 }
 
+bool cl_server_drain_timed_out(const cl_server_t *srv) {
+    return srv->drain_timed_out;
+}
+
 void cl_server_free(cl_server_t *srv) {
     if (!srv) return;
+    for (size_t i = 0; i < ADDR_BUCKETS; i++) /* empty unless connections were cut short */
+        while (srv->addrs[i]) {
+            struct addr_count *a = srv->addrs[i];
+            srv->addrs[i] = a->next;
+            free(a);
+        }
     cl_tls_ctx_free(srv->tls_ctx);
     free(srv);
 }

@@ -49,6 +49,7 @@ typedef struct cl_server_stats {
     uint64_t uptime_ms;
     uint32_t connections;     /* open connections, the asking one included */
     uint64_t requests_served; /* see above */
+    uint64_t queued_output;   /* reply bytes queued for every connection (the budget's count) */
 } cl_server_stats_t;
 
 /* Binds, listens and starts accepting. On failure writes one sentence to err. */
@@ -60,6 +61,16 @@ CL_MUSTCHECK int cl_server_start(uv_loop_t *loop, const cl_config_t *cfg, cl_ser
  * After done_cb, uv_run returns once the last handle has closed; then cl_server_free. */
 void cl_server_drain(cl_server_t *srv, void (*done_cb)(cl_server_t *srv));
 void cl_server_free(cl_server_t *srv);
+
+/* Whether the drain ended at drain_timeout_ms by cutting connections (the daemon then
+ * exits non-zero). */
+bool cl_server_drain_timed_out(const cl_server_t *srv);
+
+/* Marks open sessions stale, so that the next request on their connection reads them
+ * again from the database first: the session of token_hash (CL_TOKEN_HASH_LEN bytes),
+ * every session of user_id (> 0), or, with neither, every session (notifications may
+ * have been missed). The database's notifications call it (session_notify.h). */
+void cl_server_sessions_stale(cl_server_t *srv, const uint8_t *token_hash, int64_t user_id);
 
 void cl_server_get_stats(const cl_server_t *srv, cl_server_stats_t *st);
 

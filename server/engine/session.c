@@ -1,12 +1,16 @@
 /* session.c - login, session resume, logout and whoami, and the session's scope.
  *
- * Login: one statement reads the user and the recent failure counts for that username
- * and that source address (throttling); the password is verified with Argon2id on the
- * thread pool; success creates a random token whose SHA-256 alone is stored, in the
+ * Login: one transaction takes the advisory locks of the attempt's throttle counts,
+ * admits or refuses the attempt (auth_login_attempt: a registered device counts its own
+ * failures, otherwise the (username, address) pair, and a pair that never logged in also
+ * its address and username) and reads the user; the password is verified with Argon2id on
+ * the thread pool; success creates a random token whose SHA-256 alone is stored, in the
  * same transaction as the device record of a client certificate. Unknown users get the
  * same Argon2id work and the same answer as a wrong password, so neither timing nor
  * wording reveals which usernames exist. Every request's state is a heap struct freed
- * when the request finishes. Loop thread only. */
+ * when the request finishes.
+ * The retention purge (cl_session_purge_start) deletes old login failures and ended
+ * sessions on a timer, in bounded batches. Loop thread only. */
 #include "session.h"
 
 #include <inttypes.h>
@@ -23,9 +27,11 @@
 #include "msg.h"
 #include "password.h"
 
-#define THROTTLE_USER_FAILURES 5            /* per username per window */
-#define THROTTLE_PEER_FAILURES 20           /* per source address per window */
-#define THROTTLE_WINDOW        "15 minutes" /* auth_login_lookup's $3 */
+/* auth_login_attempt's limits, failures within THROTTLE_WINDOW (docs/OPERATIONS.md). */
+#define THROTTLE_WINDOW        "15 minutes" /* $4 */
+#define THROTTLE_PAIR_FAILURES "5"          /* $5: per (username, device) or (username, address) */
+#define THROTTLE_PEER_FAILURES "20"         /* $6: per address, for pairs that never logged in */
+#define THROTTLE_USER_FAILURES "50"         /* $7: per username, for pairs that never logged in */
 
 /* The statements are in session.sql; CL_COL(user_rows, x) reads the user columns that
  * auth_login_lookup and auth_session_resume both begin with. */
@@ -244,23 +250,22 @@ static void on_login_lookup(void *arg, const cl_db_result_t *r) {
         login_job_free(j);
         return;
     }
-    snprintf(j->attempt_id, sizeof j->attempt_id, "%s",
-             PQgetvalue(r->res[0], 0, CL_COL(auth_login_attempt, id)));
-    const PGresult *res = r->res[1];
-    /* The counts include this attempt: the 6th of 5 allowed failures is refused. */
-    long user_failures =
-        strtol(PQgetvalue(res, 0, CL_COL(auth_login_lookup, user_failures)), NULL, 10);
-    long peer_failures =
-        strtol(PQgetvalue(res, 0, CL_COL(auth_login_lookup, peer_failures)), NULL, 10);
-    if (user_failures > THROTTLE_USER_FAILURES || peer_failures > THROTTLE_PEER_FAILURES) {
-        cl_log_warn("login_throttled", "username=%s peer=%s user_failures=%ld peer_failures=%ld",
-                    in->username, j->addr, user_failures, peer_failures);
+    const PGresult *attempt = r->res[2]; /* after the two locks */
+    const PGresult *res = r->res[3];
+    if (strcmp(PQgetvalue(attempt, 0, CL_COL(auth_login_attempt, admitted)), "t")) {
+        cl_log_warn("login_throttled", "username=%s peer=%s device=%s", in->username, j->addr,
+                    strcmp(PQgetvalue(attempt, 0, CL_COL(auth_login_attempt, device_known)), "t")
+                        ? "none"
+                        : "registered");
         cl_req_fail(j->req, CL_ETOOMANY,
-                    "too many failed logins for this user or address; wait %s and try again",
+                    "too many failed logins for this user from here; wait %s, or log in from "
+                    "a registered device",
                     THROTTLE_WINDOW);
         login_job_free(j);
         return;
     }
+    snprintf(j->attempt_id, sizeof j->attempt_id, "%s",
+             PQgetvalue(attempt, 0, CL_COL(auth_login_attempt, id)));
     j->known =
         !PQgetisnull(res, 0, UCOL(id)) && strcmp(PQgetvalue(res, 0, UCOL(key_disabled)), "t");
     if (j->known) {
@@ -296,12 +301,20 @@ void cl_auth_login(cl_req_t *req) {
     }
     j->req = req;
     peer_address(cl_req_peer(req), j->addr, sizeof j->addr);
+    const char *device = cl_req_client_subject(req);
     cl_db_batch_t *b = cl_db_batch_new(cl_req_db(req));
+    /* The address lock first, then the user lock (session.sql, auth_login_lock). */
     if (!b ||
+        cl_db_batch_add(b, CL_SQL(auth_login_lock), CL_PARAMS(auth_login_lock, "address", j->addr),
+                        NULL) != CL_OK ||
+        cl_db_batch_add(b, CL_SQL(auth_login_lock),
+                        CL_PARAMS(auth_login_lock, "user", in->username), NULL) != CL_OK ||
         cl_db_batch_add(b, CL_SQL(auth_login_attempt),
-                        CL_PARAMS(auth_login_attempt, in->username, j->addr), NULL) != CL_OK ||
-        cl_db_batch_add(b, CL_SQL(auth_login_lookup),
-                        CL_PARAMS(auth_login_lookup, in->username, j->addr, THROTTLE_WINDOW),
+                        CL_PARAMS(auth_login_attempt, in->username, j->addr, device,
+                                  THROTTLE_WINDOW, THROTTLE_PAIR_FAILURES, THROTTLE_PEER_FAILURES,
+                                  THROTTLE_USER_FAILURES),
+                        NULL) != CL_OK ||
+        cl_db_batch_add(b, CL_SQL(auth_login_lookup), CL_PARAMS(auth_login_lookup, in->username),
                         NULL) != CL_OK) {
         cl_db_batch_free(b);
         login_job_free(j);
@@ -361,7 +374,7 @@ bool cl_session_expired(const cl_session_t *s) {
 }
 
 bool cl_session_stale(const cl_session_t *s, uint64_t now_ms, uint32_t recheck_ms) {
-    return now_ms - s->checked_at_ms >= recheck_ms;
+    return s->stale || now_ms - s->checked_at_ms >= recheck_ms;
 }
 
 static void on_revalidated(void *arg, const cl_db_result_t *r) {
@@ -385,13 +398,16 @@ static void on_revalidated(void *arg, const cl_db_result_t *r) {
             cl_req_fail(req, CL_ENOMEM, "out of memory");
             return;
         }
+        /* A notification that came while this read was under way may be newer than it. */
+        s->stale = old->stale;
         cl_req_set_session(req, s);
     }
     cl_req_run(req);
 }
 
 void cl_session_revalidate(cl_req_t *req) {
-    const cl_session_t *s = cl_req_session(req);
+    cl_session_t *s = (cl_session_t *)cl_req_session(req);
+    s->stale = false; /* this read answers the notifications so far */
     cl_db_exec_bin(cl_req_db(req), CL_SQL(auth_session_resume),
                    CL_PARAMS(auth_session_resume, (const char *)s->token_hash, s->device),
                    resume_lengths, on_revalidated, req);
@@ -450,4 +466,97 @@ void cl_auth_logout(cl_req_t *req) {
 
 void cl_auth_whoami(cl_req_t *req) {
     reply_whoami(req, cl_req_session(req));
+}
+
+/* --- the retention purge --- */
+
+struct cl_session_purge {
+    uv_timer_t timer;
+    struct cl_db *db;
+    const cl_config_t *cfg;
+    int batches;   /* batches run in this round */
+    bool busy;     /* a batch is in flight */
+    bool stopping; /* cl_session_purge_stop was called */
+    bool closed;   /* the timer has closed */
+};
+
+#define PURGE_ACTOR "{\"user_id\":null,\"username\":\"closeloopd\",\"purpose\":\"retention\"}"
+
+static void purge_run(cl_session_purge_t *p);
+
+static void purge_maybe_free(cl_session_purge_t *p) {
+    if (p->closed && !p->busy) free(p);
+}
+
+static void on_purged(void *arg, const cl_db_result_t *r) {
+    cl_session_purge_t *p = arg;
+    p->busy = false;
+    if (p->stopping) {
+        purge_maybe_free(p);
+        return;
+    }
+    if (r->status != CL_OK) {
+        cl_log_warn("purge_failed", "error=\"%s\"", r->message);
+        return; /* the timer tries again */
+    }
+    long failures = strtol(PQcmdTuples(r->res[1]), NULL, 10);
+    long sessions = strtol(PQcmdTuples(r->res[2]), NULL, 10);
+    if (failures || sessions)
+        cl_log_info("purged", "login_failures=%ld sessions=%ld", failures, sessions);
+    /* A full batch means more is waiting: go on, up to CL_PURGE_BATCHES per round. */
+    if ((failures == CL_PURGE_BATCH || sessions == CL_PURGE_BATCH) && p->batches < CL_PURGE_BATCHES)
+        purge_run(p);
+}
+
+static void purge_run(cl_session_purge_t *p) {
+    char failure_age[32], session_age[32], limit[16];
+    snprintf(failure_age, sizeof failure_age, "%u hours", p->cfg->auth_failure_retention_hours);
+    snprintf(session_age, sizeof session_age, "%u days", p->cfg->auth_session_retention_days);
+    snprintf(limit, sizeof limit, "%d", CL_PURGE_BATCH);
+    cl_db_batch_t *b = cl_db_batch_new(p->db);
+    if (!b ||
+        cl_db_batch_add(b, CL_SQL(set_actor), CL_PARAMS(set_actor, PURGE_ACTOR), NULL) != CL_OK ||
+        cl_db_batch_add(b, CL_SQL(auth_purge_failures),
+                        CL_PARAMS(auth_purge_failures, failure_age, limit), NULL) != CL_OK ||
+        cl_db_batch_add(b, CL_SQL(auth_purge_sessions),
+                        CL_PARAMS(auth_purge_sessions, session_age, limit), NULL) != CL_OK) {
+        cl_db_batch_free(b);
+        cl_log_warn("purge_failed", "error=\"out of memory\"");
+        return;
+    }
+    p->batches++;
+    p->busy = true;
+    cl_db_batch_run(b, on_purged, p);
+}
+
+static void on_purge_timer(uv_timer_t *t) {
+    cl_session_purge_t *p = t->data;
+    if (p->busy) return; /* the last round is still going */
+    p->batches = 0;
+    purge_run(p);
+}
+
+cl_session_purge_t *cl_session_purge_start(uv_loop_t *loop, struct cl_db *db,
+                                           const cl_config_t *cfg) {
+    cl_session_purge_t *p = calloc(1, sizeof *p);
+    if (!p) return NULL;
+    p->db = db;
+    p->cfg = cfg;
+    uv_timer_init(loop, &p->timer);
+    p->timer.data = p;
+    uv_timer_start(&p->timer, on_purge_timer, cfg->auth_purge_interval_ms,
+                   cfg->auth_purge_interval_ms);
+    return p;
+}
+
+static void on_purge_timer_closed(uv_handle_t *h) {
+    cl_session_purge_t *p = h->data;
+    p->closed = true;
+    purge_maybe_free(p);
+}
+
+void cl_session_purge_stop(cl_session_purge_t *p) {
+    if (!p || p->stopping) return;
+    p->stopping = true;
+    uv_close((uv_handle_t *)&p->timer, on_purge_timer_closed);
 }

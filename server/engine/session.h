@@ -32,14 +32,15 @@ typedef struct cl_session {
     uint8_t token_hash[32];   /* SHA-256 of the token (CL_TOKEN_HASH_LEN), to end the session */
     char actor_json[1024];    /* {"user_id":..,"username":..,"peer":..,"device":..} */
     uint64_t checked_at_ms;   /* loop time the session was last read from the database */
+    bool stale; /* the database said it changed (logout, disabled user): read it again */
 } cl_session_t;
 
 /* Whether the session's expiry time has passed (server clock). */
 bool cl_session_expired(const cl_session_t *s);
 
-/* Whether the session should be read from the database again before the next request
- * (every [auth] session_recheck_ms), so that logout elsewhere, a disabled user or changed
- * roles and projects reach open connections. */
+/* Whether the session should be read from the database again before the next request:
+ * when a notification marked it stale (a logout elsewhere, a disabled user, changed roles
+ * or projects, on any daemon), and in any case every [auth] session_recheck_ms. */
 bool cl_session_stale(const cl_session_t *s, uint64_t now_ms, uint32_t recheck_ms);
 
 /* Reads the request's session again (auth_session_resume), replaces or drops it, then
@@ -58,5 +59,18 @@ typedef struct cl_scope_params {
     char contractor[24];
 } cl_scope_params_t;
 void cl_session_scope_params(const cl_session_t *s, cl_scope_params_t *out);
+
+/* The retention purge: every [auth] purge_interval_ms, deletes login failures older than
+ * failure_retention_hours and sessions that ended (expired or revoked) more than
+ * session_retention_days ago, in batches of at most CL_PURGE_BATCH rows per table and at
+ * most CL_PURGE_BATCHES batches per round. Stop it before closing the pool; it frees
+ * itself once its timer has closed and its last batch has answered. */
+#define CL_PURGE_BATCH   1000
+#define CL_PURGE_BATCHES 10
+typedef struct cl_session_purge cl_session_purge_t;
+struct cl_db;
+cl_session_purge_t *cl_session_purge_start(uv_loop_t *loop, struct cl_db *db,
+                                           const cl_config_t *cfg);
+void cl_session_purge_stop(cl_session_purge_t *p);
 
 #endif

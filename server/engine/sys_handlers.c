@@ -74,5 +74,7 @@ void cl_sys_server_info(cl_req_t *req) {
     info.max_frame = cfg->max_frame;
     info.max_inflight = cfg->max_inflight;
     info.client_cert_subject = (char *)cl_req_client_subject(req);
+    info.queued_output = st.queued_output;
+    info.max_output_total = cfg->max_output_total;
     cl_req_reply(req, CL_MSG_SERVER_INFO, &info.base);
 }

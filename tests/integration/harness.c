@@ -232,11 +232,21 @@ int th_server_info(cl_client_t *c, cl_pb_info_t **info) {
 }
 
 int th_tcp_connect(int port) {
+    return th_tcp_connect_from(port, NULL);
+}
+
+int th_tcp_connect_from(int port, const char *src) {
     int fd = socket(AF_INET, SOCK_STREAM, 0);
     struct sockaddr_in a = {.sin_family = AF_INET,
                             .sin_port = htons((uint16_t)port),
                             .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
     if (fd < 0) return -1;
+    struct sockaddr_in from = {.sin_family = AF_INET};
+    if (src && (inet_pton(AF_INET, src, &from.sin_addr) != 1 ||
+                bind(fd, (struct sockaddr *)&from, sizeof from) != 0)) {
+        close(fd);
+        return -1;
+    }
     if (connect(fd, (struct sockaddr *)&a, sizeof a) != 0) {
         close(fd);
         return -1;
@@ -292,13 +302,17 @@ static int raw_fill(th_raw_t *r, int timeout_ms) {
 }
 
 int th_raw_open(const th_daemon_t *d, th_raw_t *r) {
+    return th_raw_open_from(d, r, NULL);
+}
+
+int th_raw_open_from(const th_daemon_t *d, th_raw_t *r, const char *src) {
     memset(r, 0, sizeof *r);
     char ca[700], err[256];
     snprintf(ca, sizeof ca, "%s/ca.crt", d->certs);
     cl_tls_client_opts_t o = {.ca_file = ca};
     if (cl_tls_ctx_new_client(&o, &r->ctx, err, sizeof err) != CL_OK) return -1;
     r->tls = cl_tls_new(r->ctx, "127.0.0.1");
-    r->fd = th_tcp_connect(d->port);
+    r->fd = th_tcp_connect_from(d->port, src);
     cl_frame_decoder_init(&r->dec, CL_FRAME_MAX_PAYLOAD_CEILING);
     if (!r->tls || r->fd < 0) return -1;
     for (;;) {
@@ -368,4 +382,24 @@ uint8_t *th_frame(uint32_t req_id, uint16_t type, const void *payload, uint32_t 
     if (len) memcpy(buf + CL_FRAME_HDR_LEN, payload, len);
     *out_len = CL_FRAME_HDR_LEN + len;
     return buf;
+}
+
+int th_raw_call(th_raw_t *r, uint32_t req_id, uint16_t type, const ProtobufCMessage *msg,
+                uint16_t reply_type, int timeout_ms) {
+    uint8_t *frame = NULL;
+    size_t len = 0;
+    if (cl_msg_frame_pack(0, req_id, type, msg, 1 << 20, &frame, &len) != CL_OK) return CL_ENOMEM;
+    int rc = th_raw_write(r, frame, len);
+    free(frame);
+    if (rc != 0) return CL_ECLOSED;
+    if ((rc = th_raw_read_frame(r, timeout_ms)) != 0) return rc;
+    if (r->hdr.req_id != req_id) return CL_EBADMSG;
+    if (r->hdr.flags & CL_FRAME_FLAG_ERROR) {
+        ProtobufCMessage *e = NULL;
+        if (cl_msg_unpack(CL_MSG_ERROR, r->payload, r->hdr.len, &e) != CL_OK) return CL_EBADMSG;
+        rc = -(int)((cl_pb_error_t *)e)->code;
+        cl_msg_free(e);
+        return rc;
+    }
+    return r->hdr.type == reply_type ? CL_OK : CL_EBADMSG;
 }

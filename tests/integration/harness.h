@@ -66,6 +66,9 @@ int th_server_info(cl_client_t *c, cl_pb_info_t **info);
 
 /* A plain TCP connection to the daemon's port; returns fd or -1. */
 int th_tcp_connect(int port);
+/* The same from the local address src (another loopback address such as "127.0.0.2"
+ * stands for another client address); NULL: any. */
+int th_tcp_connect_from(int port, const char *src);
 
 /* Reads and discards until the peer closes (1) or timeout_ms passes (0). */
 int th_wait_closed(int fd, int timeout_ms);
@@ -85,6 +88,13 @@ typedef struct th_raw {
 } th_raw_t;
 
 int th_raw_open(const th_daemon_t *d, th_raw_t *r);
+/* The same from the local address src (th_tcp_connect_from). */
+int th_raw_open_from(const th_daemon_t *d, th_raw_t *r, const char *src);
+/* Sends msg as request req_id and reads its one-frame reply: CL_OK when it is of
+ * reply_type (r->payload holds it), the error reply's code (CL_E*), CL_EBADMSG for any
+ * other frame, or CL_ECLOSED / CL_ETIMEDOUT. */
+int th_raw_call(th_raw_t *r, uint32_t req_id, uint16_t type, const ProtobufCMessage *msg,
+                uint16_t reply_type, int timeout_ms);
 /* Encrypts and sends all of buf (blocking). 0 or -1. */
 int th_raw_write(th_raw_t *r, const void *buf, size_t len);
 /* Waits for the next frame: 0 with r->hdr/r->payload set, CL_ECLOSED or CL_ETIMEDOUT. */
