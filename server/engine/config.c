@@ -35,6 +35,7 @@ static const struct opt opts[] = {
     U32("server", "port", port, 1, 65535),
     U32("server", "max_connections", max_connections, 1, 1000000),
     U32("server", "max_frame", max_frame, 1024, 64u * 1024 * 1024),
+    U32("server", "max_frame_unauth", max_frame_unauth, 1024, 64u * 1024 * 1024),
     U32("server", "max_inflight", max_inflight, 1, 100000),
     U32("server", "max_output", max_output, 64 * 1024, 1024u * 1024 * 1024),
     U32("server", "max_output_total", max_output_total, 1024 * 1024, 4095u * 1024 * 1024),
@@ -69,6 +70,7 @@ void cl_config_defaults(cl_config_t *c) {
     c->port = 7443;
     c->max_connections = 10000;
     c->max_frame = 12 * 1024 * 1024; /* an item with 5 photos of 2 MiB fits */
+    c->max_frame_unauth = 64 * 1024; /* a login, a resume, a ping, server info */
     c->max_inflight = 64;
     c->max_output = 16 * 1024 * 1024; /* more than max_frame */
     c->max_output_total = 256u * 1024 * 1024;

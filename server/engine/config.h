@@ -22,6 +22,8 @@ typedef struct cl_config {
     uint32_t port;             /* [server] port */
     uint32_t max_connections;  /* [server] max_connections: more are refused */
     uint32_t max_frame;        /* [server] max_frame: payload limit in bytes */
+    uint32_t max_frame_unauth; /* [server] max_frame_unauth: the limit before a login
+                                  (cl_config_frame_unauth: never above max_frame) */
     uint32_t max_inflight;     /* [server] max_inflight: requests per connection */
     uint32_t max_output;       /* [server] max_output: queued reply bytes before reads pause */
     uint32_t max_output_total; /* [server] max_output_total: queued reply bytes of all
@@ -64,5 +66,11 @@ CL_MUSTCHECK int cl_config_validate(const cl_config_t *c, char *err, size_t errl
 
 /* Logs every setting (event=config), for the start-up record. */
 void cl_config_log(const cl_config_t *c);
+
+/* The payload limit of a connection without a session: max_frame_unauth, at most
+ * max_frame. */
+static inline uint32_t cl_config_frame_unauth(const cl_config_t *c) {
+    return c->max_frame_unauth < c->max_frame ? c->max_frame_unauth : c->max_frame;
+}
 
 #endif

@@ -483,6 +483,10 @@ const cl_server_t *cl_req_server(const cl_req_t *req) {
     return req->conn->srv;
 }
 
+uint32_t cl_req_frame_limit(const cl_req_t *req) {
+    return req->conn->dec.max_payload;
+}
+
 const cl_config_t *cl_req_config(const cl_req_t *req) {
     return req->conn->srv->cfg;
 }
@@ -522,6 +526,9 @@ static void on_conn_timer(uv_timer_t *t);
 static void conn_set_session(cl_conn_t *c, cl_session_t *s) {
     free(c->session);
     c->session = s;
+    /* Only a logged-in connection may send frames up to max_frame: a stranger cannot make
+     * the daemon hold max_frame bytes of a half-sent frame per connection. */
+    c->dec.max_payload = s ? c->srv->cfg->max_frame : cl_config_frame_unauth(c->srv->cfg);
     bool unauth = s == NULL && c->state != CONN_CLOSED;
     if (unauth != c->counted_unauth) {
         if (unauth)
@@ -1045,7 +1052,8 @@ static void on_connection(uv_stream_t *listener, int status) {
     c->tcp.data = c->timer.data = c;
     c->refs = 2;
     c->state = CONN_HANDSHAKE;
-    cl_frame_decoder_init(&c->dec, srv->cfg->max_frame);
+    /* a stranger's frames stay small until it logs in (conn_set_session raises it) */
+    cl_frame_decoder_init(&c->dec, cl_config_frame_unauth(srv->cfg));
     bool accepted = uv_accept(listener, (uv_stream_t *)&c->tcp) == 0;
     if (accepted) format_peer(&c->tcp, c->peer, sizeof c->peer, c->addr, sizeof c->addr);
     why = accepted ? admission_refusal(srv, c->addr) : NULL; /* before it counts itself */

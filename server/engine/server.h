@@ -110,6 +110,9 @@ void cl_req_fail_retry(cl_req_t *req, int code, bool retryable, const char *fmt,
 uv_loop_t *cl_req_loop(const cl_req_t *req);
 const cl_server_t *cl_req_server(const cl_req_t *req);
 const cl_config_t *cl_req_config(const cl_req_t *req);
+/* The payload limit of the request's connection now: max_frame once it has a session,
+ * max_frame_unauth before. */
+uint32_t cl_req_frame_limit(const cl_req_t *req);
 const char *cl_req_tls_version(const cl_req_t *req);
 /* The verified client certificate's subject, or "" when none was presented. */
 const char *cl_req_client_subject(const cl_req_t *req);

@@ -41,9 +41,9 @@ void cl_sys_ping(cl_req_t *req) {
         return;
     }
     /* The Pong echoes the payload plus a few fields; it must fit in one frame. */
-    if (ping->payload.len + 64 > cl_req_config(req)->max_frame) {
-        cl_req_fail(req, CL_EINVAL, "the ping payload must be under %u bytes",
-                    cl_req_config(req)->max_frame - 64);
+    uint32_t limit = cl_req_frame_limit(req);
+    if (ping->payload.len + 64 > limit) {
+        cl_req_fail(req, CL_EINVAL, "the ping payload must be under %u bytes", limit - 64);
         return;
     }
     if (ping->delay_ms == 0) {
@@ -72,6 +72,7 @@ void cl_sys_server_info(cl_req_t *req) {
     info.requests_served = st.requests_served;
     info.tls_version = (char *)cl_req_tls_version(req);
     info.max_frame = cfg->max_frame;
+    info.max_frame_unauth = cl_config_frame_unauth(cfg);
     info.max_inflight = cfg->max_inflight;
     info.client_cert_subject = (char *)cl_req_client_subject(req);
     info.queued_output = st.queued_output;

@@ -388,7 +388,7 @@ int th_raw_call(th_raw_t *r, uint32_t req_id, uint16_t type, const ProtobufCMess
                 uint16_t reply_type, int timeout_ms) {
     uint8_t *frame = NULL;
     size_t len = 0;
-    if (cl_msg_frame_pack(0, req_id, type, msg, 1 << 20, &frame, &len) != CL_OK) return CL_ENOMEM;
+    if (cl_msg_frame_pack(0, req_id, type, msg, 64u << 20, &frame, &len) != CL_OK) return CL_ENOMEM;
     int rc = th_raw_write(r, frame, len);
     free(frame);
     if (rc != 0) return CL_ECLOSED;

@@ -591,7 +591,9 @@ static void clients_that_never_read_stay_within_the_budget(void **state) {
 static void requests_after_sigterm_are_refused_and_replies_flushed(void **state) {
     (void)state;
     th_daemon_t f;
-    assert_int_equal(th_daemon_start(&f, NULL), 0);
+    /* a stranger's 512 KiB ping (over max_frame_unauth's 64 KiB default) */
+    const char *env[] = {db_env, "CLOSELOOP_SERVER_MAX_FRAME_UNAUTH=1048576", NULL};
+    assert_int_equal(th_daemon_start(&f, env), 0);
     cl_client_t *c = th_connect(&f, 0);
     assert_non_null(c);
     static uint8_t big[512 * 1024];
@@ -712,19 +714,20 @@ static void logout_and_disabling_reach_every_daemon_at_once(void **state) {
 
 /* --- C: what docs/PROTOCOL.md promises a second client --- */
 
-/* The Ping payload limit (max_frame - 64) and the code of invalid UTF-8 in a string
- * (ERR_BAD_MESSAGE, never ERR_INVALID_ARGUMENT), on one connection that stays usable. */
+/* The Ping payload limit (the connection's frame limit - 64: max_frame_unauth before a
+ * login), a frame over that limit from a stranger, and the code of invalid UTF-8 in a
+ * string (ERR_BAD_MESSAGE, as PROTOCOL.md says). */
 static void protocol_document_holds(void **state) {
     (void)state;
     th_raw_t r;
     assert_int_equal(th_raw_open(&d, &r), 0);
-    enum { DEFAULT_MAX_FRAME = 12 * 1024 * 1024 }; /* [server] max_frame's default */
-    static uint8_t payload[DEFAULT_MAX_FRAME - 63];
+    enum { UNAUTH_FRAME = 64 * 1024 }; /* [server] max_frame_unauth's default */
+    static uint8_t payload[UNAUTH_FRAME + 1024];
     cl_pb_ping_t p = CLOSELOOP__PING__INIT;
     p.payload.data = payload;
-    p.payload.len = DEFAULT_MAX_FRAME - 64;
+    p.payload.len = UNAUTH_FRAME - 64;
     assert_int_equal(th_raw_call(&r, 1, CL_MSG_PING, &p.base, CL_MSG_PONG, 30000), CL_OK);
-    p.payload.len = DEFAULT_MAX_FRAME - 63;
+    p.payload.len = UNAUTH_FRAME - 63;
     assert_int_equal(th_raw_call(&r, 2, CL_MSG_PING, &p.base, CL_MSG_PONG, 30000), CL_EINVAL);
     /* LoginRequest{username: FF FE, password: "x"}, raw */
     static const uint8_t bad_login[] = {0x0A, 0x02, 0xFF, 0xFE, 0x12, 0x01, 'x'};
@@ -741,7 +744,34 @@ static void protocol_document_holds(void **state) {
     cl_msg_free(e);
     p.payload.len = 0;
     assert_int_equal(th_raw_call(&r, 4, CL_MSG_PING, &p.base, CL_MSG_PONG, 10000), CL_OK);
+    /* a frame over 64 KiB before a login: a framing violation, the connection ends */
+    p.payload.len = UNAUTH_FRAME + 1024;
+    uint8_t *big_frame = NULL;
+    size_t big_len = 0;
+    assert_int_equal(cl_msg_frame_pack(0, 5, CL_MSG_PING, &p.base, 1u << 20, &big_frame, &big_len),
+                     CL_OK);
+    (void)th_raw_write(&r, big_frame, big_len); /* the server may close before it is all read */
+    free(big_frame);
+    assert_int_equal(th_raw_read_frame(&r, 10000), 0);
+    assert_true(r.hdr.flags & CL_FRAME_FLAG_ERROR);
+    assert_int_equal(cl_msg_unpack(CL_MSG_ERROR, r.payload, r.hdr.len, &e), CL_OK);
+    assert_int_equal(((cl_pb_error_t *)e)->code, CLOSELOOP__ERROR_CODE__ERR_BAD_FRAME);
+    cl_msg_free(e);
     th_raw_close(&r);
+    /* once logged in, the limit is max_frame: a 1 MiB ping is answered */
+    assert_int_equal(bootstrap_admin("pinger", "pinger password 1"), 0);
+    cl_client_t *c = th_connect(&d, 0);
+    assert_non_null(c);
+    assert_int_equal(login_on(c, "pinger", "pinger password 1", NULL), CL_OK);
+    static uint8_t mib[1 << 20];
+    cl_pb_ping_t big = CLOSELOOP__PING__INIT;
+    big.payload.data = mib;
+    big.payload.len = sizeof mib;
+    ProtobufCMessage *pong = NULL;
+    assert_int_equal(cl_client_call(c, CL_MSG_PING, &big.base, CL_MSG_PONG, &pong), CL_OK);
+    assert_int_equal(((cl_pb_pong_t *)pong)->payload.len, sizeof mib);
+    cl_msg_free(pong);
+    cl_client_close(c);
 }
 
 int main(void) {
