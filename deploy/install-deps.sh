@@ -32,11 +32,16 @@ case ${1:-} in
         ;;
 esac
 
-missing=()
-for p in "${packages[@]}"; do
-    status=$(dpkg-query -W -f='${db:Status-Status}' "$p" 2>/dev/null || true)
-    [ "$status" = installed ] || missing+=("$p")
-done
+# not_installed PACKAGE...: the ones dpkg does not list as installed, one per line.
+not_installed() {
+    local p status
+    for p in "$@"; do
+        status=$(dpkg-query -W -f='${db:Status-Status}' "$p" 2>/dev/null || true)
+        [ "$status" = installed ] || echo "$p"
+    done
+}
+
+mapfile -t missing < <(not_installed "${packages[@]}")
 
 if [ ${#missing[@]} -eq 0 ]; then
     echo "install-deps: all ${#packages[@]} packages present"
@@ -68,11 +73,7 @@ trap cleanup EXIT
 apt-get update -q
 apt-get install -y -q --no-install-recommends "${missing[@]}"
 
-still=()
-for p in "${missing[@]}"; do
-    status=$(dpkg-query -W -f='${db:Status-Status}' "$p" 2>/dev/null || true)
-    [ "$status" = installed ] || still+=("$p")
-done
+mapfile -t still < <(not_installed "${missing[@]}")
 if [ ${#still[@]} -ne 0 ]; then
     echo "install-deps: still missing after apt-get: ${still[*]}" >&2
     exit 1

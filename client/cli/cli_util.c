@@ -51,6 +51,10 @@ int cli_need(const char *what, const char *opt, const char *v) {
     return -1;
 }
 
+int cli_need_id(const char *what, const char *opt, const char *v, int64_t *out) {
+    return cli_need(what, opt, v) < 0 || cli_parse_id(opt, v, out) != CL_OK ? -1 : 0;
+}
+
 int cli_opt_id(const char *opt, const char *v, int64_t *out) {
     *out = 0;
     return v ? (cli_parse_id(opt, v, out) == CL_OK ? 0 : -1) : 0;
@@ -311,8 +315,7 @@ int cli_args_project(const char *what, int argc, char **argv, int64_t *project_i
     const cli_optdef_t defs[] = {{"--project", &project}, {NULL, NULL}};
     int npos;
     if (cli_parse_args(what, argc, argv, defs, pos, 0, &npos) < 0 ||
-        cli_need(what, "--project", project) < 0 ||
-        cli_parse_id("--project", project, project_id) != CL_OK)
+        cli_need_id(what, "--project", project, project_id) < 0)
         return -1;
     return 0;
 }

@@ -32,6 +32,10 @@ int cli_parse_args(const char *what, int argc, char **argv, const cli_optdef_t *
 /* 0 when v is a non-empty value; else prints "<what>: <opt> is required" and returns -1. */
 int cli_need(const char *what, const char *opt, const char *v);
 
+/* A required id option: cli_need, then cli_parse_id into *out. 0, or -1 after a usage
+ * error. */
+int cli_need_id(const char *what, const char *opt, const char *v, int64_t *out);
+
 /* An optional id option: *out = 0 when v is NULL. 0, or -1 after a usage error. */
 int cli_opt_id(const char *opt, const char *v, int64_t *out);
 

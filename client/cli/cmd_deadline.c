@@ -38,8 +38,7 @@ static int deadline_set(const cli_settings_t *s, int argc, char **argv) {
     int npos, sv;
     if (cli_parse_args(w, argc, argv, defs, pos, 0, &npos) < 0) return CLI_EXIT_USAGE;
     Closeloop__DeadlineSet req = CLOSELOOP__DEADLINE_SET__INIT;
-    if (cli_need(w, "--project", project) < 0 ||
-        cli_parse_id("--project", project, &req.project_id) != CL_OK ||
+    if (cli_need_id(w, "--project", project, &req.project_id) < 0 ||
         cli_opt_enum(w, "--severity", severity, CL_DOM_SEVERITY, &sv) < 0 ||
         cli_need(w, "--days", days) < 0 ||
         cli_opt_uint(w, "--days", days, CL_LIM_DEADLINE_DAYS, &req.days) < 0)

@@ -92,8 +92,7 @@ static int round_add(const cli_settings_t *s, int argc, char **argv) {
     const char *w = "round add";
     if (cli_parse_args(w, argc, argv, defs, pos, 0, &npos) < 0) return CLI_EXIT_USAGE;
     Closeloop__RoundCreate req = CLOSELOOP__ROUND_CREATE__INIT;
-    if (cli_need(w, "--project", project) < 0 ||
-        cli_parse_id("--project", project, &req.project_id) != CL_OK ||
+    if (cli_need_id(w, "--project", project, &req.project_id) < 0 ||
         cli_opt_enum(w, "--kind", kind, CL_DOM_ROUND_KIND, &k) < 0 ||
         opt_date(w, "--start", start) < 0 || opt_date(w, "--end", end) < 0 ||
         (dept && cli_utf8_arg_ok(w, dept) < 0))
@@ -276,8 +275,7 @@ static int inspect_record(const cli_settings_t *s, int argc, char **argv) {
         return CLI_EXIT_USAGE;
     }
     const char *texts[] = {unit, inspector, location, pos[0]};
-    if (cli_need(w, "--project", project) < 0 ||
-        cli_parse_id("--project", project, &it.project_id) != CL_OK ||
+    if (cli_need_id(w, "--project", project, &it.project_id) < 0 ||
         cli_need(w, "--unit", unit) < 0 || cli_need(w, "--date", date) < 0 ||
         opt_date(w, "--date", date) < 0 || cli_need(w, "--location", location) < 0 ||
         cli_need(w, "--category", category) < 0 ||
@@ -650,19 +648,10 @@ static void item_row(csv_import_t *base, uint32_t line) {
 static const csv_import_spec_t item_spec = {
     .label = "inspect import",
     .done_word = "recorded",
-    .max_cols_tag = "",
     .progress_at_once = 1,
     .trim = 1,
-    .ncols = NCOLS,
-    .col_names = col_names,
-    .col_required = col_required,
-    .col_nonempty = col_nonempty,
-    .nsummary = NKEYS,
-    .summary_keys = summary_keys,
-    .prepare = item_prepare,
-    .row = item_row,
-    .send = item_send,
-    .reset = item_reset,
+    CSV_IMPORT_TABLES,
+    CSV_IMPORT_OPS(item),
 };
 
 static int inspect_import(const cli_settings_t *s, int argc, char **argv) {
@@ -772,8 +761,7 @@ static int inspect_handover(const cli_settings_t *s, int argc, char **argv) {
     if (cli_parse_args(w, argc, argv, defs, pos, 0, &npos) < 0) return CLI_EXIT_USAGE;
     Closeloop__HandoverForm f = CLOSELOOP__HANDOVER_FORM__INIT;
     const char *texts[] = {unit, inspector, reason, water, power, gas, refusal};
-    if (cli_need(w, "--project", project) < 0 ||
-        cli_parse_id("--project", project, &f.project_id) != CL_OK ||
+    if (cli_need_id(w, "--project", project, &f.project_id) < 0 ||
         cli_need(w, "--unit", unit) < 0 || cli_need(w, "--date", date) < 0 ||
         opt_date(w, "--date", date) < 0 ||
         cli_opt_enum(w, "--outcome", outcome, CL_DOM_HANDOVER_OUTCOME, &oc) < 0 ||
@@ -867,8 +855,7 @@ static int inspect_schedule(const cli_settings_t *s, int argc, char **argv) {
     units_t u = {0};
     int rc = CLI_EXIT_USAGE;
     if (cli_parse_args(w, argc, argv, defs, pos, argc, &npos) < 0 ||
-        cli_need(w, "--project", project) < 0 ||
-        cli_parse_id("--project", project, &req.project_id) != CL_OK ||
+        cli_need_id(w, "--project", project, &req.project_id) < 0 ||
         cli_need(w, "--date", date) < 0 || opt_date(w, "--date", date) < 0)
         goto out;
     if ((npos > 0) == (file != NULL)) {

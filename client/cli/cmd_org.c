@@ -370,8 +370,7 @@ static int project_add(const cli_settings_t *s, int argc, char **argv) {
         return CLI_EXIT_USAGE;
     }
     Closeloop__ProjectCreate req = CLOSELOOP__PROJECT_CREATE__INIT;
-    if (cli_need("project add", "--company", company) < 0 ||
-        cli_parse_id("--company", company, &req.company_id) != CL_OK ||
+    if (cli_need_id("project add", "--company", company, &req.company_id) < 0 ||
         cli_utf8_arg_ok("project add", pos[0]) < 0 ||
         (city && cli_utf8_arg_ok("project add", city) < 0))
         return CLI_EXIT_USAGE;
@@ -428,8 +427,7 @@ static int building_add(const cli_settings_t *s, int argc, char **argv) {
     }
     Closeloop__BuildingCreate req = CLOSELOOP__BUILDING_CREATE__INIT;
     int32_t nfloors = 0;
-    if (cli_need("building add", "--project", project) < 0 ||
-        cli_parse_id("--project", project, &req.project_id) != CL_OK ||
+    if (cli_need_id("building add", "--project", project, &req.project_id) < 0 ||
         cli_utf8_arg_ok("building add", pos[0]) < 0 ||
         (floors && parse_i32("--floors", floors, 0, 300, &nfloors) < 0))
         return CLI_EXIT_USAGE;
@@ -483,8 +481,7 @@ static int unit_add(const cli_settings_t *s, int argc, char **argv) {
     }
     Closeloop__UnitCreate req = CLOSELOOP__UNIT_CREATE__INIT;
     Closeloop__Owner o = CLOSELOOP__OWNER__INIT;
-    if (cli_need("unit add", "--building", building) < 0 ||
-        cli_parse_id("--building", building, &req.building_id) != CL_OK ||
+    if (cli_need_id("unit add", "--building", building, &req.building_id) < 0 ||
         (floor && parse_i32("--floor", floor, -10, 300, &req.floor) < 0))
         return CLI_EXIT_USAGE;
     const char *texts[] = {pos[0], layout, owner, phone, idno};
@@ -514,8 +511,7 @@ static int unit_list(const cli_settings_t *s, int argc, char **argv) {
     int npos;
     if (cli_parse_args("unit list", argc, argv, defs, pos, 0, &npos) < 0) return CLI_EXIT_USAGE;
     Closeloop__UnitListRequest req = CLOSELOOP__UNIT_LIST_REQUEST__INIT;
-    if (cli_need("unit list", "--project", project) < 0 ||
-        cli_parse_id("--project", project, &req.project_id) != CL_OK ||
+    if (cli_need_id("unit list", "--project", project, &req.project_id) < 0 ||
         cli_opt_id("--building", building, &req.building_id) < 0)
         return CLI_EXIT_USAGE;
     return do_list(s, &E_UNIT, CL_MSG_UNIT_LIST_REQ, &req.base, CL_MSG_UNIT_PAGE);
@@ -726,11 +722,9 @@ static int trade_assign(const cli_settings_t *s, int argc, char **argv) {
     int npos;
     if (cli_parse_args("trade assign", argc, argv, defs, pos, 0, &npos) < 0) return CLI_EXIT_USAGE;
     Closeloop__TradeAssign req = CLOSELOOP__TRADE_ASSIGN__INIT;
-    if (cli_need("trade assign", "--project", project) < 0 ||
+    if (cli_need_id("trade assign", "--project", project, &req.project_id) < 0 ||
         cli_need("trade assign", "--trade", trade) < 0 ||
-        cli_need("trade assign", "--contractor", contractor) < 0 ||
-        cli_parse_id("--project", project, &req.project_id) != CL_OK ||
-        cli_parse_id("--contractor", contractor, &req.contractor_id) != CL_OK)
+        cli_need_id("trade assign", "--contractor", contractor, &req.contractor_id) < 0)
         return CLI_EXIT_USAGE;
     if (!cl_trade_code_valid(trade)) {
         cli_errorf("trade assign: '%s' is not a trade code (e.g. waterproofing)", trade);
@@ -752,9 +746,7 @@ static int trade_alias(const cli_settings_t *s, int argc, char **argv) {
     int npos;
     if (cli_parse_args(w, argc, argv, defs, pos, 2, &npos) < 0) return CLI_EXIT_USAGE;
     Closeloop__TradeAliasAdd req = CLOSELOOP__TRADE_ALIAS_ADD__INIT;
-    if (cli_need(w, "--project", project) < 0 ||
-        cli_parse_id("--project", project, &req.project_id) != CL_OK)
-        return CLI_EXIT_USAGE;
+    if (cli_need_id(w, "--project", project, &req.project_id) < 0) return CLI_EXIT_USAGE;
     if (npos != 2 || !*pos[0] || !*pos[1]) {
         cli_errorf("%s: give the ALIAS and the TRADE it means; see 'cloop %s --help'", w, w);
         return CLI_EXIT_USAGE;

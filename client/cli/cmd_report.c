@@ -138,22 +138,21 @@ static int daily_print(const cli_settings_t *s, const ProtobufCMessage *m) {
     blk_u(&tickets, "reworks", "返修", d->reworks);
     blk_u(&dispatch, "waiting", "待派单", d->dispatch_waiting);
     blk_u(&dispatch, "oldest_days", "最久等待天数", d->dispatch_oldest_days);
+    /* the five timeliness classes, in the registry's order, with its names and labels */
     const Closeloop__TimelinessCounts *tc = d->timeliness;
-    blk_u(&timely, cl_timeliness_name(CLOSELOOP__TIMELINESS__TIMELINESS_NO_DEADLINE),
-          cl_timeliness_label(CLOSELOOP__TIMELINESS__TIMELINESS_NO_DEADLINE),
-          tc ? tc->no_deadline : 0);
-    blk_u(&timely, cl_timeliness_name(CLOSELOOP__TIMELINESS__TIMELINESS_OVERDUE_OPEN),
-          cl_timeliness_label(CLOSELOOP__TIMELINESS__TIMELINESS_OVERDUE_OPEN),
-          tc ? tc->overdue_open : 0);
-    blk_u(&timely, cl_timeliness_name(CLOSELOOP__TIMELINESS__TIMELINESS_IN_TIME_OPEN),
-          cl_timeliness_label(CLOSELOOP__TIMELINESS__TIMELINESS_IN_TIME_OPEN),
-          tc ? tc->in_time_open : 0);
-    blk_u(&timely, cl_timeliness_name(CLOSELOOP__TIMELINESS__TIMELINESS_CLOSED_LATE),
-          cl_timeliness_label(CLOSELOOP__TIMELINESS__TIMELINESS_CLOSED_LATE),
-          tc ? tc->closed_late : 0);
-    blk_u(&timely, cl_timeliness_name(CLOSELOOP__TIMELINESS__TIMELINESS_CLOSED_IN_TIME),
-          cl_timeliness_label(CLOSELOOP__TIMELINESS__TIMELINESS_CLOSED_IN_TIME),
-          tc ? tc->closed_in_time : 0);
+    const struct {
+        Closeloop__Timeliness t;
+        uint32_t n;
+    } timeliness[] = {
+        {CLOSELOOP__TIMELINESS__TIMELINESS_NO_DEADLINE, tc ? tc->no_deadline : 0},
+        {CLOSELOOP__TIMELINESS__TIMELINESS_OVERDUE_OPEN, tc ? tc->overdue_open : 0},
+        {CLOSELOOP__TIMELINESS__TIMELINESS_IN_TIME_OPEN, tc ? tc->in_time_open : 0},
+        {CLOSELOOP__TIMELINESS__TIMELINESS_CLOSED_LATE, tc ? tc->closed_late : 0},
+        {CLOSELOOP__TIMELINESS__TIMELINESS_CLOSED_IN_TIME, tc ? tc->closed_in_time : 0},
+    };
+    for (size_t k = 0; k < sizeof timeliness / sizeof timeliness[0]; k++)
+        blk_u(&timely, cl_timeliness_name(timeliness[k].t), cl_timeliness_label(timeliness[k].t),
+              timeliness[k].n);
 
     static const char *const rh[] = {"reason", "count"};
     static const char *const ch[] = {"contractor_id", "contractor", "open", "overdue", "reworks"};
@@ -278,8 +277,7 @@ static int report_daily(const cli_settings_t *s, int argc, char **argv) {
     int npos;
     Closeloop__DailyReportRequest req = CLOSELOOP__DAILY_REPORT_REQUEST__INIT;
     if (cli_parse_args("report daily", argc, argv, defs, pos, 0, &npos) < 0 ||
-        cli_need("report daily", "--project", project) < 0 ||
-        cli_parse_id("--project", project, &req.project_id) != CL_OK)
+        cli_need_id("report daily", "--project", project, &req.project_id) < 0)
         return CLI_EXIT_USAGE;
     char today[16];
     if (!date) {
@@ -390,9 +388,8 @@ static int report_readiness(const cli_settings_t *s, int argc, char **argv) {
     int npos;
     Closeloop__ReadinessRequest req = CLOSELOOP__READINESS_REQUEST__INIT;
     if (cli_parse_args("report readiness", argc, argv, defs, pos, 0, &npos) < 0 ||
-        cli_need("report readiness", "--project", project) < 0 ||
+        cli_need_id("report readiness", "--project", project, &req.project_id) < 0 ||
         cli_need("report readiness", "--building", building) < 0 ||
-        cli_parse_id("--project", project, &req.project_id) != CL_OK ||
         cli_utf8_arg_ok("report readiness", building) < 0)
         return CLI_EXIT_USAGE;
     req.building = (char *)building;

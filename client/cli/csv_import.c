@@ -435,7 +435,8 @@ static void take_header(csv_import_t *im) {
         im->col[c] = -1;
     if (im->nfields > CSV_IMPORT_MAX_FIELDS) {
         csv_import_fatal(im, "%s:%" PRIu32 ": the header has %zu columns; the known ones are %s%d",
-                         im->file, im->rec_line, im->nfields, sp->max_cols_tag, sp->ncols);
+                         im->file, im->rec_line, im->nfields,
+                         sp->max_cols_tag ? sp->max_cols_tag : "", sp->ncols);
         return;
     }
     im->ncols = im->nfields;

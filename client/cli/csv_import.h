@@ -49,10 +49,23 @@
 
 typedef struct csv_import csv_import_t;
 
+/* The spec fields every importer fills from tables named by one convention: col_names,
+ * col_required and col_nonempty (NCOLS entries each) and summary_keys (the reply's count
+ * fields; sizeof gives their number). */
+#define CSV_IMPORT_TABLES                                                                          \
+    .ncols = NCOLS, .col_names = col_names, .col_required = col_required,                          \
+    .col_nonempty = col_nonempty, .nsummary = sizeof summary_keys / sizeof summary_keys[0],        \
+    .summary_keys = summary_keys
+
+/* The callbacks of an importer whose functions are named PREFIX_prepare, _row, _send and
+ * _reset. */
+#define CSV_IMPORT_OPS(prefix)                                                                     \
+    .prepare = prefix##_prepare, .row = prefix##_row, .send = prefix##_send, .reset = prefix##_reset
+
 typedef struct csv_import_spec {
     const char *label;        /* progress line prefix: "import", "inspect import" */
     const char *done_word;    /* "imported", "recorded": what rejected rows were not */
-    const char *max_cols_tag; /* "at most " or "" in the too-many-columns message */
+    const char *max_cols_tag; /* "at most " or NULL in the too-many-columns message */
     int progress_at_once;     /* the first progress line is drawn at once */
     int trim;                 /* csv_import_cell() strips blanks around a cell */
     int ncols;                /* columns known, at most CSV_IMPORT_MAX_COLS */

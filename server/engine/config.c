@@ -21,75 +21,62 @@ struct opt {
     size_t size;  /* OPT_STR: buffer size */
     uint32_t min; /* OPT_U32 bounds */
     uint32_t max;
+    uint32_t dflt; /* OPT_U32 default */
 };
 
 #define STR(sec, k, field)                                                                         \
-    { sec, k, OPT_STR, offsetof(cl_config_t, field), sizeof(((cl_config_t *)0)->field), 0, 0 }
-#define U32(sec, k, field, lo, hi)                                                                 \
-    { sec, k, OPT_U32, offsetof(cl_config_t, field), 0, lo, hi }
+    { sec, k, OPT_STR, offsetof(cl_config_t, field), sizeof(((cl_config_t *)0)->field), 0, 0, 0 }
+#define U32(sec, k, field, lo, hi, dflt)                                                           \
+    { sec, k, OPT_U32, offsetof(cl_config_t, field), 0, lo, hi, dflt }
 #define BOOL(sec, k, field)                                                                        \
-    { sec, k, OPT_BOOL, offsetof(cl_config_t, field), 0, 0, 0 }
+    { sec, k, OPT_BOOL, offsetof(cl_config_t, field), 0, 0, 0, 0 }
 
 static const struct opt opts[] = {
     STR("server", "listen", listen),
-    U32("server", "port", port, 1, 65535),
-    U32("server", "max_connections", max_connections, 1, 1000000),
-    U32("server", "max_frame", max_frame, 1024, 64u * 1024 * 1024),
-    U32("server", "max_frame_unauth", max_frame_unauth, 1024, 64u * 1024 * 1024),
-    U32("server", "max_inflight", max_inflight, 1, 100000),
-    U32("server", "max_output", max_output, 64 * 1024, 1024u * 1024 * 1024),
-    U32("server", "max_output_total", max_output_total, 1024 * 1024, 4095u * 1024 * 1024),
-    U32("server", "max_connections_per_address", max_connections_per_address, 1, 1000000),
-    U32("server", "reserved_connections", reserved_connections, 0, 999999),
-    U32("server", "login_timeout_ms", login_timeout_ms, 100, 3600000),
-    U32("server", "handshake_timeout_ms", handshake_timeout_ms, 100, 600000),
-    U32("server", "idle_timeout_ms", idle_timeout_ms, 100, 86400000),
-    U32("server", "drain_timeout_ms", drain_timeout_ms, 0, 600000),
+    U32("server", "port", port, 1, 65535, 7443),
+    U32("server", "max_connections", max_connections, 1, 1000000, 10000),
+    /* an item with 5 photos of 2 MiB fits; before a login: a login, a resume, a ping */
+    U32("server", "max_frame", max_frame, 1024, 64u * 1024 * 1024, 12 * 1024 * 1024),
+    U32("server", "max_frame_unauth", max_frame_unauth, 1024, 64u * 1024 * 1024, 64 * 1024),
+    U32("server", "max_inflight", max_inflight, 1, 100000, 64),
+    /* more than max_frame */
+    U32("server", "max_output", max_output, 64 * 1024, 1024u * 1024 * 1024, 16 * 1024 * 1024),
+    U32("server", "max_output_total", max_output_total, 1024 * 1024, 4095u * 1024 * 1024,
+        256u * 1024 * 1024),
+    U32("server", "max_connections_per_address", max_connections_per_address, 1, 1000000, 256),
+    U32("server", "reserved_connections", reserved_connections, 0, 999999, 100),
+    U32("server", "login_timeout_ms", login_timeout_ms, 100, 3600000, 30000),
+    U32("server", "handshake_timeout_ms", handshake_timeout_ms, 100, 600000, 10000),
+    U32("server", "idle_timeout_ms", idle_timeout_ms, 100, 86400000, 300000),
+    U32("server", "drain_timeout_ms", drain_timeout_ms, 0, 600000, 10000),
     STR("tls", "cert", tls_cert),
     STR("tls", "key", tls_key),
     STR("tls", "ca", tls_ca),
     BOOL("tls", "allow_tls12", tls_allow_tls12),
     BOOL("tls", "require_client_cert", tls_require_client_cert),
-    {"log", "level", OPT_LEVEL, offsetof(cl_config_t, log_level), 0, 0, 0},
+    {"log", "level", OPT_LEVEL, offsetof(cl_config_t, log_level), 0, 0, 0, 0},
     STR("db", "conninfo", db_conninfo),
-    U32("db", "pool_size", db_pool_size, 1, 256),
+    U32("db", "pool_size", db_pool_size, 1, 256, 8),
     STR("db", "analytics_conninfo", db_analytics_conninfo),
-    U32("db", "statement_timeout_ms", db_statement_timeout_ms, 100, 3600000),
-    U32("auth", "session_recheck_ms", auth_session_recheck_ms, 100, 3600000),
-    U32("auth", "purge_interval_ms", auth_purge_interval_ms, 100, 86400000),
-    U32("auth", "failure_retention_hours", auth_failure_retention_hours, 1, 87600),
-    U32("auth", "session_retention_days", auth_session_retention_days, 1, 3650),
+    U32("db", "statement_timeout_ms", db_statement_timeout_ms, 100, 3600000, 5000),
+    U32("auth", "session_recheck_ms", auth_session_recheck_ms, 100, 3600000, 30000),
+    U32("auth", "purge_interval_ms", auth_purge_interval_ms, 100, 86400000, 60000),
+    U32("auth", "failure_retention_hours", auth_failure_retention_hours, 1, 87600, 24),
+    U32("auth", "session_retention_days", auth_session_retention_days, 1, 3650, 30),
 };
 #define NOPTS (sizeof opts / sizeof opts[0])
 
 void cl_config_defaults(cl_config_t *c) {
     memset(c, 0, sizeof *c);
+    for (size_t i = 0; i < NOPTS; i++)
+        if (opts[i].kind == OPT_U32) *(uint32_t *)((char *)c + opts[i].offset) = opts[i].dflt;
     const char *home = getenv("CLOSELOOP_HOME");
     if (!home || !*home) home = "var";
     snprintf(c->listen, sizeof c->listen, "127.0.0.1");
-    c->port = 7443;
-    c->max_connections = 10000;
-    c->max_frame = 12 * 1024 * 1024; /* an item with 5 photos of 2 MiB fits */
-    c->max_frame_unauth = 64 * 1024; /* a login, a resume, a ping, server info */
-    c->max_inflight = 64;
-    c->max_output = 16 * 1024 * 1024; /* more than max_frame */
-    c->max_output_total = 256u * 1024 * 1024;
-    c->max_connections_per_address = 256;
-    c->reserved_connections = 100;
-    c->login_timeout_ms = 30000;
-    c->handshake_timeout_ms = 10000;
-    c->idle_timeout_ms = 300000;
-    c->drain_timeout_ms = 10000;
     snprintf(c->tls_cert, sizeof c->tls_cert, "%s/tls/server.crt", home);
     snprintf(c->tls_key, sizeof c->tls_key, "%s/tls/server.key", home);
     snprintf(c->tls_ca, sizeof c->tls_ca, "%s/tls/ca.crt", home);
     c->log_level = CL_LOG_INFO;
-    c->db_pool_size = 8;
-    c->db_statement_timeout_ms = 5000;
-    c->auth_session_recheck_ms = 30000;
-    c->auth_purge_interval_ms = 60000;
-    c->auth_failure_retention_hours = 24;
-    c->auth_session_retention_days = 30;
 }
 
 /* Sets one option from text; returns 0 or writes a sentence to err. */

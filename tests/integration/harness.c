@@ -203,6 +203,47 @@ cl_client_t *th_connect(const th_daemon_t *d, int with_cert) {
     return c;
 }
 
+int th_call_code(cl_client_t *c, uint16_t type, const ProtobufCMessage *req, uint16_t reply_type) {
+    ProtobufCMessage *reply = NULL;
+    int rc = cl_client_call(c, type, req, reply_type, &reply);
+    cl_msg_free(reply);
+    return rc;
+}
+
+int th_resume(cl_client_t *c, const char *token) {
+    cl_pb_resume_req_t req = CLOSELOOP__SESSION_RESUME_REQUEST__INIT;
+    req.token = (char *)token;
+    return th_call_code(c, CL_MSG_SESSION_RESUME_REQ, &req.base, CL_MSG_WHOAMI);
+}
+
+int th_logout(cl_client_t *c) {
+    cl_pb_logout_req_t req = CLOSELOOP__LOGOUT_REQUEST__INIT;
+    return th_call_code(c, CL_MSG_LOGOUT_REQ, &req.base, CL_MSG_OK);
+}
+
+uint8_t *th_ping_frame(uint32_t req_id, size_t len, size_t *flen) {
+    uint8_t *payload = malloc(len ? len : 1);
+    if (!payload) return NULL;
+    memset(payload, 'p', len);
+    cl_pb_ping_t ping = CLOSELOOP__PING__INIT;
+    ping.payload.data = payload;
+    ping.payload.len = len;
+    uint8_t *frame = NULL;
+    if (cl_msg_frame_pack(0, req_id, CL_MSG_PING, &ping.base, 64u << 20, &frame, flen) != CL_OK)
+        frame = NULL;
+    free(payload);
+    return frame;
+}
+
+int th_bootstrap_admin(const char *conninfo, const char *user, const char *password) {
+    char cmd[2048];
+    snprintf(cmd, sizeof cmd,
+             "CLOSELOOP_DB_CONNINFO='%s' CLOSELOOP_PASSWORD='%s' '%s/closeloopd' "
+             "--bootstrap-admin '%s' >/dev/null 2>&1",
+             conninfo, password, testenv_get("CL_BIN_DIR", "build/bin"), user);
+    return system(cmd) == 0 ? 0 : -1;
+}
+
 int th_ping(cl_client_t *c, uint64_t t, uint32_t delay_ms) {
     cl_pb_ping_t ping = CLOSELOOP__PING__INIT;
     ping.client_time_ns = t;
@@ -382,6 +423,25 @@ uint8_t *th_frame(uint32_t req_id, uint16_t type, const void *payload, uint32_t 
     if (len) memcpy(buf + CL_FRAME_HDR_LEN, payload, len);
     *out_len = CL_FRAME_HDR_LEN + len;
     return buf;
+}
+
+int th_raw_send(th_raw_t *r, uint32_t req_id, uint16_t type, const void *payload, uint32_t len) {
+    size_t flen;
+    uint8_t *f = th_frame(req_id, type, payload, len, &flen);
+    int rc = f ? th_raw_write(r, f, flen) : -1;
+    free(f);
+    return rc;
+}
+
+int th_raw_read_error(th_raw_t *r, int timeout_ms, int *retryable) {
+    if (th_raw_read_frame(r, timeout_ms) != 0) return -1;
+    if (!(r->hdr.flags & CL_FRAME_FLAG_ERROR) || r->hdr.type != CL_MSG_ERROR) return -1;
+    ProtobufCMessage *m = NULL;
+    if (cl_msg_unpack(CL_MSG_ERROR, r->payload, r->hdr.len, &m) != CL_OK) return -1;
+    int code = (int)((cl_pb_error_t *)m)->code;
+    if (retryable) *retryable = ((cl_pb_error_t *)m)->retryable;
+    cl_msg_free(m);
+    return code;
 }
 
 int th_raw_call(th_raw_t *r, uint32_t req_id, uint16_t type, const ProtobufCMessage *msg,

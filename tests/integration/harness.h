@@ -57,6 +57,21 @@ cl_client_t *th_connect(const th_daemon_t *d, int with_cert);
  * CL_EBADMSG when it does not, else the call's code (cl_client_error(c) says why). */
 int th_ping(cl_client_t *c, uint64_t t, uint32_t delay_ms);
 
+/* Sends req on c and waits for its reply of reply_type, which it drops: the reply's code. */
+int th_call_code(cl_client_t *c, uint16_t type, const ProtobufCMessage *req, uint16_t reply_type);
+
+/* SessionResumeRequest{token} and LogoutRequest on c: the reply's code. */
+int th_resume(cl_client_t *c, const char *token);
+int th_logout(cl_client_t *c);
+
+/* A frame holding a Ping with a payload of len bytes 'p', as request req_id (malloc'd;
+ * its length in *flen); NULL when out of memory. */
+uint8_t *th_ping_frame(uint32_t req_id, size_t len, size_t *flen);
+
+/* Runs closeloopd --bootstrap-admin USER (password PASSWORD) against the database at
+ * conninfo, migrating it first: 0 or -1. */
+int th_bootstrap_admin(const char *conninfo, const char *user, const char *password);
+
 /* One ping on a fresh connection: 0 when the pong came back. */
 int th_ping_fresh(const th_daemon_t *d);
 
@@ -97,8 +112,17 @@ int th_raw_call(th_raw_t *r, uint32_t req_id, uint16_t type, const ProtobufCMess
                 uint16_t reply_type, int timeout_ms);
 /* Encrypts and sends all of buf (blocking). 0 or -1. */
 int th_raw_write(th_raw_t *r, const void *buf, size_t len);
+
+/* Frames payload (raw bytes, not necessarily a valid message) as request req_id of type
+ * and writes it: 0 or -1. */
+int th_raw_send(th_raw_t *r, uint32_t req_id, uint16_t type, const void *payload, uint32_t len);
 /* Waits for the next frame: 0 with r->hdr/r->payload set, CL_ECLOSED or CL_ETIMEDOUT. */
 int th_raw_read_frame(th_raw_t *r, int timeout_ms);
+
+/* Reads the next frame, which must be an Error: its wire ErrorCode (r->hdr has the
+ * frame's header, *retryable its flag when not NULL); -1 when the read fails or the frame
+ * is not a decodable Error. */
+int th_raw_read_error(th_raw_t *r, int timeout_ms, int *retryable);
 void th_raw_close(th_raw_t *r);
 
 /* Builds a request frame with arbitrary fields (payload may be NULL). Caller frees. */

@@ -237,6 +237,17 @@ login() {
     CLOSELOOP_PASSWORD=$pw as "$1" login "$1"
 }
 
+# add_user USERNAME ROLE-ARGS...: the admin adds the user (password $pw), who logs in;
+# a failure of either stops the test (bail), since what follows needs the user.
+add_user() {
+    local u=$1
+    shift
+    CLOSELOOP_NEW_PASSWORD=$pw as admin user add "$u" --role "$@" --format csv
+    [ "$rc" = 0 ] || bail "user add $u --role $1"
+    login "$u"
+    [ "$rc" = 0 ] || bail "login $u"
+}
+
 csv_col() {
     python3 -c '
 import csv, sys

@@ -430,6 +430,19 @@ int pgtest_exec(pgtest_t *pg, const char *sql) {
     return exec_on(pg->conninfo, sql);
 }
 
+long long pgtest_int(pgtest_t *pg, const char *sql) {
+    PGconn *c = PQconnectdb(pg->conninfo);
+    long long v = -1;
+    PGresult *r = PQexec(c, sql);
+    if (PQresultStatus(r) == PGRES_TUPLES_OK && PQntuples(r) == 1)
+        v = strtoll(PQgetvalue(r, 0, 0), NULL, 10);
+    else
+        fprintf(stderr, "pgtest_int: %s: %s\n", sql, PQerrorMessage(c));
+    PQclear(r);
+    PQfinish(c);
+    return v;
+}
+
 static char *read_file(const char *path) {
     FILE *f = fopen(path, "rb");
     if (!f) return NULL;

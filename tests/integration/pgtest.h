@@ -60,6 +60,10 @@ void pgtest_destroy(pgtest_t *pg);
  * on stderr. */
 int pgtest_exec(pgtest_t *pg, const char *sql);
 
+/* The one integer a query returns, over a fresh blocking connection; -1 (with the error
+ * on stderr) when it returns anything else. */
+long long pgtest_int(pgtest_t *pg, const char *sql);
+
 /* Applies every $CL_SOURCE_DIR/server/migrations/NNN_name.sql file in name order, each in one
  * transaction with closeloop.actor set to the migration user, as the daemon does (but
  * without its schema_migrations bookkeeping). For tests that do not run the daemon,

@@ -43,28 +43,12 @@ static char db_env[600];
 
 #define FLOOD_CONNECTIONS 10000
 
-/* Runs closeloopd --bootstrap-admin USER against the test database. */
 static int bootstrap_admin(const char *user, const char *password) {
-    char cmd[2048];
-    snprintf(cmd, sizeof cmd,
-             "CLOSELOOP_DB_CONNINFO='%s' CLOSELOOP_PASSWORD='%s' '%s/closeloopd' "
-             "--bootstrap-admin '%s' >/dev/null 2>&1",
-             pg.conninfo, password, testenv_get("CL_BIN_DIR", "build/bin"), user);
-    return system(cmd) == 0 ? 0 : -1;
+    return th_bootstrap_admin(pg.conninfo, user, password);
 }
 
-/* One integer from a query on the test database (blocking libpq). */
 static long long sql_int(const char *sql) {
-    PGconn *c = PQconnectdb(pg.conninfo);
-    long long v = -1;
-    PGresult *r = PQexec(c, sql);
-    if (PQresultStatus(r) == PGRES_TUPLES_OK && PQntuples(r) == 1)
-        v = strtoll(PQgetvalue(r, 0, 0), NULL, 10);
-    else
-        fprintf(stderr, "sql_int: %s: %s\n", sql, PQerrorMessage(c));
-    PQclear(r);
-    PQfinish(c);
-    return v;
+    return pgtest_int(&pg, sql);
 }
 
 /* Runs statements as the test actor; the test fails when they do. */
@@ -104,27 +88,7 @@ static int login_on(cl_client_t *c, const char *user, const char *password, char
 
 static int whoami(cl_client_t *c) {
     cl_pb_whoami_req_t req = CLOSELOOP__WHO_AM_IREQUEST__INIT;
-    ProtobufCMessage *reply = NULL;
-    int rc = cl_client_call(c, CL_MSG_WHOAMI_REQ, &req.base, CL_MSG_WHOAMI, &reply);
-    cl_msg_free(reply);
-    return rc;
-}
-
-static int resume(cl_client_t *c, const char *token) {
-    cl_pb_resume_req_t req = CLOSELOOP__SESSION_RESUME_REQUEST__INIT;
-    req.token = (char *)token;
-    ProtobufCMessage *reply = NULL;
-    int rc = cl_client_call(c, CL_MSG_SESSION_RESUME_REQ, &req.base, CL_MSG_WHOAMI, &reply);
-    cl_msg_free(reply);
-    return rc;
-}
-
-static int logout(cl_client_t *c) {
-    cl_pb_logout_req_t req = CLOSELOOP__LOGOUT_REQUEST__INIT;
-    ProtobufCMessage *reply = NULL;
-    int rc = cl_client_call(c, CL_MSG_LOGOUT_REQ, &req.base, CL_MSG_OK, &reply);
-    cl_msg_free(reply);
-    return rc;
+    return th_call_code(c, CL_MSG_WHOAMI_REQ, &req.base, CL_MSG_WHOAMI);
 }
 
 /* A login over a raw TLS connection from address src: the reply's code. */
@@ -428,7 +392,7 @@ static void pings_do_not_extend_the_login_deadline(void **state) {
     assert_int_not_equal(stranger_rc, CL_OK); /* closed under it */
     assert_int_equal(whoami(user), CL_OK);
     /* logged out, past the deadline: the connection is a stranger's now */
-    assert_int_equal(logout(user), CL_OK);
+    assert_int_equal(th_logout(user), CL_OK);
     testenv_sleep_ms(300);
     assert_int_not_equal(th_ping(user, 99, 0), CL_OK);
     cl_client_close(stranger);
@@ -506,15 +470,9 @@ static void clients_that_never_read_stay_within_the_budget(void **state) {
     }
     long rss_start = th_daemon_rss_kb(&f);
 
-    static uint8_t payload[16384];
-    memset(payload, 'p', sizeof payload);
-    cl_pb_ping_t ping = CLOSELOOP__PING__INIT;
-    ping.payload.data = payload;
-    ping.payload.len = sizeof payload;
-    uint8_t *frame;
     size_t flen;
-    assert_int_equal(cl_msg_frame_pack(0, 1, CL_MSG_PING, &ping.base, 1 << 20, &frame, &flen),
-                     CL_OK);
+    uint8_t *frame = th_ping_frame(1, 16384, &flen);
+    assert_non_null(frame);
     /* Round robin: every client sends until its socket refuses more for a full second
      * (the daemon stopped reading it) or the daemon closed it. */
     static int blocked_ms[READERS_NEVER], done[READERS_NEVER];
@@ -686,11 +644,11 @@ static void logout_and_disabling_reach_every_daemon_at_once(void **state) {
     char token[64];
     cl_client_t *a = th_connect(&d1, 0), *a2 = th_connect(&d1, 0), *b = th_connect(&d2, 0);
     assert_int_equal(login_on(a, "admin", "admin password 1", token), CL_OK);
-    assert_int_equal(resume(a2, token), CL_OK);
-    assert_int_equal(resume(b, token), CL_OK);
+    assert_int_equal(th_resume(a2, token), CL_OK);
+    assert_int_equal(th_resume(b, token), CL_OK);
     assert_int_equal(whoami(a2), CL_OK);
     assert_int_equal(whoami(b), CL_OK);
-    assert_int_equal(logout(a), CL_OK);
+    assert_int_equal(th_logout(a), CL_OK);
     assert_true(ended_soon(a2)); /* another connection of the same daemon */
     assert_true(ended_soon(b));  /* and of the other daemon */
     cl_client_close(a);
@@ -701,7 +659,7 @@ static void logout_and_disabling_reach_every_daemon_at_once(void **state) {
     a = th_connect(&d1, 0);
     b = th_connect(&d2, 0);
     assert_int_equal(login_on(a, "leaver", "leaver password 1", token), CL_OK);
-    assert_int_equal(resume(b, token), CL_OK);
+    assert_int_equal(th_resume(b, token), CL_OK);
     assert_int_equal(whoami(b), CL_OK);
     sql_exec("UPDATE users SET disabled = true WHERE username = 'leaver'");
     assert_true(ended_soon(a));
@@ -731,17 +689,9 @@ static void protocol_document_holds(void **state) {
     assert_int_equal(th_raw_call(&r, 2, CL_MSG_PING, &p.base, CL_MSG_PONG, 30000), CL_EINVAL);
     /* LoginRequest{username: FF FE, password: "x"}, raw */
     static const uint8_t bad_login[] = {0x0A, 0x02, 0xFF, 0xFE, 0x12, 0x01, 'x'};
-    size_t flen;
-    uint8_t *frame = th_frame(3, CL_MSG_LOGIN_REQ, bad_login, sizeof bad_login, &flen);
-    assert_int_equal(th_raw_write(&r, frame, flen), 0);
-    free(frame);
-    assert_int_equal(th_raw_read_frame(&r, 10000), 0);
+    assert_int_equal(th_raw_send(&r, 3, CL_MSG_LOGIN_REQ, bad_login, sizeof bad_login), 0);
+    assert_int_equal(th_raw_read_error(&r, 10000, NULL), CLOSELOOP__ERROR_CODE__ERR_BAD_MESSAGE);
     assert_int_equal(r.hdr.req_id, 3);
-    assert_true(r.hdr.flags & CL_FRAME_FLAG_ERROR);
-    ProtobufCMessage *e = NULL;
-    assert_int_equal(cl_msg_unpack(CL_MSG_ERROR, r.payload, r.hdr.len, &e), CL_OK);
-    assert_int_equal(((cl_pb_error_t *)e)->code, CLOSELOOP__ERROR_CODE__ERR_BAD_MESSAGE);
-    cl_msg_free(e);
     p.payload.len = 0;
     assert_int_equal(th_raw_call(&r, 4, CL_MSG_PING, &p.base, CL_MSG_PONG, 10000), CL_OK);
     /* a frame over 64 KiB before a login: a framing violation, the connection ends */
@@ -752,11 +702,7 @@ static void protocol_document_holds(void **state) {
                      CL_OK);
     (void)th_raw_write(&r, big_frame, big_len); /* the server may close before it is all read */
     free(big_frame);
-    assert_int_equal(th_raw_read_frame(&r, 10000), 0);
-    assert_true(r.hdr.flags & CL_FRAME_FLAG_ERROR);
-    assert_int_equal(cl_msg_unpack(CL_MSG_ERROR, r.payload, r.hdr.len, &e), CL_OK);
-    assert_int_equal(((cl_pb_error_t *)e)->code, CLOSELOOP__ERROR_CODE__ERR_BAD_FRAME);
-    cl_msg_free(e);
+    assert_int_equal(th_raw_read_error(&r, 10000, NULL), CLOSELOOP__ERROR_CODE__ERR_BAD_FRAME);
     th_raw_close(&r);
     /* once logged in, the limit is max_frame: a 1 MiB ping is answered */
     assert_int_equal(bootstrap_admin("pinger", "pinger password 1"), 0);

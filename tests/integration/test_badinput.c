@@ -88,14 +88,9 @@ static void expect_bad_frame(const void *bytes, size_t len) {
     th_raw_t r;
     assert_int_equal(th_raw_open(&d, &r), 0);
     assert_int_equal(th_raw_write(&r, bytes, len), 0);
-    assert_int_equal(th_raw_read_frame(&r, 5000), 0);
-    assert_true(r.hdr.flags & CL_FRAME_FLAG_ERROR);
-    assert_int_equal(r.hdr.type, CL_MSG_ERROR);
-    ProtobufCMessage *m = NULL;
-    assert_int_equal(cl_msg_unpack(CL_MSG_ERROR, r.payload, r.hdr.len, &m), CL_OK);
-    assert_int_equal(((cl_pb_error_t *)m)->code, CLOSELOOP__ERROR_CODE__ERR_BAD_FRAME);
-    assert_false(((cl_pb_error_t *)m)->retryable);
-    cl_msg_free(m);
+    int retryable = -1;
+    assert_int_equal(th_raw_read_error(&r, 5000, &retryable), CLOSELOOP__ERROR_CODE__ERR_BAD_FRAME);
+    assert_int_equal(retryable, 0);
     assert_int_equal(th_raw_read_frame(&r, 5000), CL_ECLOSED);
     th_raw_close(&r);
     still_serving();
@@ -150,21 +145,11 @@ static void undecodable_payload_keeps_connection(void **state) {
     th_raw_t r;
     assert_int_equal(th_raw_open(&d, &r), 0);
     const uint8_t bad[] = {0x0a, 0xff, 0xff, 0xff, 0xff, 0x0f}; /* bytes field, absurd length */
-    size_t len;
-    uint8_t *f = th_frame(5, CL_MSG_PING, bad, sizeof bad, &len);
-    assert_int_equal(th_raw_write(&r, f, len), 0);
-    free(f);
-    assert_int_equal(th_raw_read_frame(&r, 5000), 0);
+    assert_int_equal(th_raw_send(&r, 5, CL_MSG_PING, bad, sizeof bad), 0);
+    assert_int_equal(th_raw_read_error(&r, 5000, NULL), CLOSELOOP__ERROR_CODE__ERR_BAD_MESSAGE);
     assert_int_equal(r.hdr.req_id, 5);
-    assert_true(r.hdr.flags & CL_FRAME_FLAG_ERROR);
-    ProtobufCMessage *m = NULL;
-    assert_int_equal(cl_msg_unpack(CL_MSG_ERROR, r.payload, r.hdr.len, &m), CL_OK);
-    assert_int_equal(((cl_pb_error_t *)m)->code, CLOSELOOP__ERROR_CODE__ERR_BAD_MESSAGE);
-    cl_msg_free(m);
     /* same connection, a good ping */
-    f = th_frame(6, CL_MSG_PING, NULL, 0, &len);
-    assert_int_equal(th_raw_write(&r, f, len), 0);
-    free(f);
+    assert_int_equal(th_raw_send(&r, 6, CL_MSG_PING, NULL, 0), 0);
     assert_int_equal(th_raw_read_frame(&r, 5000), 0);
     assert_int_equal(r.hdr.req_id, 6);
     assert_int_equal(r.hdr.type, CL_MSG_PONG);
@@ -181,15 +166,9 @@ static void client_that_never_reads(void **state) {
     int small = 4096;
     setsockopt(r.fd, SOL_SOCKET, SO_RCVBUF, &small, sizeof small);
     fcntl(r.fd, F_SETFL, fcntl(r.fd, F_GETFL) | O_NONBLOCK);
-    uint8_t payload[1000];
-    memset(payload, 'p', sizeof payload);
-    cl_pb_ping_t ping = CLOSELOOP__PING__INIT;
-    ping.payload.data = payload;
-    ping.payload.len = sizeof payload;
-    uint8_t *frame;
     size_t flen;
-    assert_int_equal(cl_msg_frame_pack(0, 1, CL_MSG_PING, &ping.base, 1 << 20, &frame, &flen),
-                     CL_OK);
+    uint8_t *frame = th_ping_frame(1, 1000, &flen);
+    assert_non_null(frame);
     long rss_start = th_daemon_rss_kb(&d);
     size_t sent = 0;
     int blocked_ms = 0;

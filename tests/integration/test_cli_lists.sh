@@ -18,12 +18,8 @@ for u in 1-1-101 1-1-102 1-1-201; do as admin unit add --building 1 "$u"; done
 as admin contractor add 东方雨虹 --trades waterproofing --format csv
 cw=$(csv_col id)
 as admin trade assign --project "$p" --trade waterproofing --contractor "$cw"
-export CLOSELOOP_NEW_PASSWORD=$pw
-as admin user add clerk1 --role clerk --projects "$p"
-as admin user add ver1 --role verifier --projects "$p"
-unset CLOSELOOP_NEW_PASSWORD
-login clerk1
-login ver1
+add_user clerk1 clerk --projects "$p"
+add_user ver1 verifier --projects "$p"
 check "the organisation is set up" test "$rc" = 0
 
 n=1203

@@ -37,12 +37,8 @@ cw=$(csv_col id)
 as admin trade assign --project "$p1" --trade waterproofing --contractor "$cw"
 as admin trade assign --project "$p2" --trade waterproofing --contractor "$cw"
 as admin deadline set --project "$p1" --severity major --days 7
-export CLOSELOOP_NEW_PASSWORD=$pw
-as admin user add dyh --role contractor --contractor "$cw"
-as admin user add clerk1 --role clerk --projects "$p1,$p2"
-unset CLOSELOOP_NEW_PASSWORD
-login dyh
-login clerk1
+add_user dyh contractor --contractor "$cw"
+add_user clerk1 clerk --projects "$p1,$p2"
 check "two projects, one contractor on both, a clerk" test "$rc" = 0
 
 # record UNIT DATE CATEGORY SEVERITY DESCRIPTION [ROUND] [PROJECT]: one item; its id in $id

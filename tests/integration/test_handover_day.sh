@@ -81,19 +81,11 @@ check "trades assigned: waterproofing, civil, plumbing, doors_windows, electrica
     eval '[ "$rc" = 0 ] && [ "$(data_rows)" = 5 ] && [ "$trades_ok" = 1 ] &&
           [ -z "$(csv_col contractor_id trade fire)" ]'
 
-mkuser() { # USERNAME ROLE-ARGS...
-    local u=$1
-    shift
-    CLOSELOOP_NEW_PASSWORD=$pw as admin user add "$u" --role "$@" --format csv
-    [ "$rc" = 0 ] || not_ok "user add $u --role $1"
-    login "$u"
-    [ "$rc" = 0 ] || not_ok "login $u"
-}
-mkuser clerk clerk --projects "$p1" --name 万科城录入员
-mkuser verifier verifier --projects "$p1" --name 万科城验收员
-mkuser cr cr --company "$c1" --name 深圳客关
+add_user clerk clerk --projects "$p1" --name 万科城录入员
+add_user verifier verifier --projects "$p1" --name 万科城验收员
+add_user cr cr --company "$c1" --name 深圳客关
 for t in waterproofing civil doors_windows electrical; do
-    mkuser "${conuser[${con[$t]}]}" contractor --contractor "${con[$t]}"
+    add_user "${conuser[${con[$t]}]}" contractor --contractor "${con[$t]}"
 done
 ok "users clerk, verifier, cr and one per contractor are logged in"
 

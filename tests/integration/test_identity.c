@@ -27,28 +27,12 @@ static char db_env[600];
 
 #define ADMIN_PASSWORD "correct horse battery"
 
-/* Runs closeloopd --bootstrap-admin USER against the test database. */
 static int bootstrap_admin(const char *user, const char *password) {
-    char cmd[2048];
-    snprintf(cmd, sizeof cmd,
-             "CLOSELOOP_DB_CONNINFO='%s' CLOSELOOP_PASSWORD='%s' '%s/closeloopd' "
-             "--bootstrap-admin '%s' >/dev/null 2>&1",
-             pg.conninfo, password, testenv_get("CL_BIN_DIR", "build/bin"), user);
-    return system(cmd) == 0 ? 0 : -1;
+    return th_bootstrap_admin(pg.conninfo, user, password);
 }
 
-/* One integer from a query on the test database (blocking libpq). */
 static long long sql_int(const char *sql) {
-    PGconn *c = PQconnectdb(pg.conninfo);
-    long long v = -1;
-    PGresult *r = PQexec(c, sql);
-    if (PQresultStatus(r) == PGRES_TUPLES_OK && PQntuples(r) == 1)
-        v = strtoll(PQgetvalue(r, 0, 0), NULL, 10);
-    else
-        fprintf(stderr, "sql_int: %s: %s\n", sql, PQerrorMessage(c));
-    PQclear(r);
-    PQfinish(c);
-    return v;
+    return pgtest_int(&pg, sql);
 }
 
 /* The admin (which migrates the database), then the daemon on it. */
@@ -91,23 +75,6 @@ static int whoami(cl_client_t *c, char *username, size_t len) {
     return rc;
 }
 
-static int resume(cl_client_t *c, const char *token) {
-    cl_pb_resume_req_t req = CLOSELOOP__SESSION_RESUME_REQUEST__INIT;
-    req.token = (char *)token;
-    ProtobufCMessage *reply = NULL;
-    int rc = cl_client_call(c, CL_MSG_SESSION_RESUME_REQ, &req.base, CL_MSG_WHOAMI, &reply);
-    cl_msg_free(reply);
-    return rc;
-}
-
-static int logout(cl_client_t *c) {
-    cl_pb_logout_req_t req = CLOSELOOP__LOGOUT_REQUEST__INIT;
-    ProtobufCMessage *reply = NULL;
-    int rc = cl_client_call(c, CL_MSG_LOGOUT_REQ, &req.base, CL_MSG_OK, &reply);
-    cl_msg_free(reply);
-    return rc;
-}
-
 static void requests_need_a_session(void **state) {
     (void)state;
     cl_client_t *c = th_connect(&d, 0);
@@ -132,16 +99,16 @@ static void login_whoami_resume_logout(void **state) {
     /* the token resumes the session on another connection */
     cl_client_t *c2 = th_connect(&d, 0);
     assert_non_null(c2);
-    assert_int_equal(resume(c2, token), CL_OK);
+    assert_int_equal(th_resume(c2, token), CL_OK);
     assert_int_equal(whoami(c2, name, sizeof name), CL_OK);
     assert_string_equal(name, "admin");
 
     /* logout ends it everywhere: this connection, and any later resume */
-    assert_int_equal(logout(c), CL_OK);
+    assert_int_equal(th_logout(c), CL_OK);
     assert_int_equal(whoami(c, NULL, 0), CL_EUNAUTH);
     cl_client_t *c3 = th_connect(&d, 0);
-    assert_int_equal(resume(c3, token), CL_EUNAUTH);
-    assert_int_equal(resume(c3, "not-a-token"), CL_EUNAUTH);
+    assert_int_equal(th_resume(c3, token), CL_EUNAUTH);
+    assert_int_equal(th_resume(c3, "not-a-token"), CL_EUNAUTH);
     cl_client_close(c3);
     cl_client_close(c2);
     cl_client_close(c);
@@ -163,9 +130,9 @@ static void revocation_reaches_open_connections(void **state) {
     char token[64];
     cl_client_t *c1 = login("admin", ADMIN_PASSWORD, CL_OK, token);
     cl_client_t *c2 = th_connect(&d, 0);
-    assert_int_equal(resume(c2, token), CL_OK);
+    assert_int_equal(th_resume(c2, token), CL_OK);
     assert_int_equal(whoami(c2, NULL, 0), CL_OK);
-    assert_int_equal(logout(c1), CL_OK);
+    assert_int_equal(th_logout(c1), CL_OK);
     usleep(400000); /* > session_recheck_ms */
     assert_int_equal(whoami(c2, NULL, 0), CL_EUNAUTH);
     cl_client_close(c2);
@@ -346,7 +313,7 @@ static void stream_ends_at_a_page_too_large(void **state) {
 static int resume_fresh(const char *token) {
     cl_client_t *c = th_connect(&d, 0);
     if (!c) return CL_ECLOSED;
-    int rc = resume(c, token);
+    int rc = th_resume(c, token);
     cl_client_close(c);
     return rc;
 }

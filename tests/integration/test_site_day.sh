@@ -73,16 +73,8 @@ check "... the project still has its 12 units, no building 2栋" \
 as admin round add --project "$P" --kind handover --start "$D" --end "$D" --format csv
 check "round add handover planned for $D only" eval '[ "$rc" = 0 ]'
 
-mkuser() { # USERNAME ROLE-ARGS...
-    local u=$1
-    shift
-    CLOSELOOP_NEW_PASSWORD=$pw as admin user add "$u" --role "$@" --format csv
-    [ "$rc" = 0 ] || bail "user add $u --role $1"
-    login "$u"
-    [ "$rc" = 0 ] || bail "login $u"
-}
-mkuser clerk clerk --projects "$P" --name 万科城录入员
-mkuser cr cr --company "$city" --name 深圳客关
+add_user clerk clerk --projects "$P" --name 万科城录入员
+add_user cr cr --company "$city" --name 深圳客关
 ok "users clerk and cr are logged in"
 
 # Every ticket of the project waits for manual dispatch (no contractors are assigned), so

@@ -180,18 +180,9 @@ static int t_send(csv_import_t *base, size_t first, size_t n, int check_only,
 static const csv_import_spec_t spec = {
     .label = "test import",
     .done_word = "loaded",
-    .max_cols_tag = "",
     .trim = 1,
-    .ncols = NCOLS,
-    .col_names = col_names,
-    .col_required = col_required,
-    .col_nonempty = col_nonempty,
-    .nsummary = 1,
-    .summary_keys = summary_keys,
-    .prepare = t_prepare,
-    .row = t_row,
-    .send = t_send,
-    .reset = t_reset,
+    CSV_IMPORT_TABLES,
+    CSV_IMPORT_OPS(t),
 };
 
 /* ---- running it --------------------------------------------------------------------- */
