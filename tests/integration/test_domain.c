@@ -102,7 +102,8 @@ static size_t literals(const char *def, char **out, size_t max) {
 /* The integer after "<lhs> <op> " in def, as PostgreSQL prints it: 300, '-10'::integer. */
 static bool bound_after(const char *def, const char *lhs, const char *op, long *out) {
     char key[160];
-    snprintf(key, sizeof key, "%s %s ", lhs, op);
+    int w = snprintf(key, sizeof key, "%s %s ", lhs, op);
+    if (w < 0 || (size_t)w >= sizeof key) return false;
     const char *p = strstr(def, key);
     if (!p) return false;
     p += strlen(key);
