@@ -232,6 +232,28 @@ static void conn_unwatch(pgconn_t *c) {
 
 static void on_poll(uv_poll_t *h, int status, int events);
 
+int cl_pg_watch(uv_loop_t *loop, uv_poll_t **poll, int *poll_fd, int *poll_events, int fd,
+                int events, uv_poll_cb cb, void *data) {
+    int made = 0;
+    if (!*poll) {
+        *poll = malloc(sizeof **poll);
+        if (!*poll || uv_poll_init(loop, *poll, fd) != 0) {
+            free(*poll);
+            *poll = NULL;
+            return -1;
+        }
+        (*poll)->data = data;
+        *poll_fd = fd;
+        *poll_events = 0;
+        made = 1;
+    }
+    if (events != *poll_events) {
+        uv_poll_start(*poll, events, cb);
+        *poll_events = events;
+    }
+    return made;
+}
+
 /* Watches the connection's socket for events, re-creating the handle if the fd moved. */
 static void conn_watch(pgconn_t *c, int events) {
     int fd = PQsocket(c->pg);
@@ -240,23 +262,10 @@ static void conn_watch(pgconn_t *c, int events) {
         return;
     }
     if (c->poll && c->poll_fd != fd) conn_unwatch(c);
-    if (!c->poll) {
-        c->poll = malloc(sizeof *c->poll);
-        if (!c->poll || uv_poll_init(c->db->loop, c->poll, fd) != 0) {
-            free(c->poll);
-            c->poll = NULL;
-            conn_lost(c, CL_EUNAVAIL, "cannot watch the database socket");
-            return;
-        }
-        c->db->handles_open++;
-        c->poll->data = c;
-        c->poll_fd = fd;
-        c->poll_events = 0;
-    }
-    if (events != c->poll_events) {
-        uv_poll_start(c->poll, events, on_poll);
-        c->poll_events = events;
-    }
+    int made =
+        cl_pg_watch(c->db->loop, &c->poll, &c->poll_fd, &c->poll_events, fd, events, on_poll, c);
+    if (made < 0) conn_lost(c, CL_EUNAVAIL, "cannot watch the database socket");
+    if (made > 0) c->db->handles_open++;
 }
 
 /* --- connection lifecycle --- */

@@ -124,4 +124,12 @@ void cl_db_exec(cl_db_t *db, int stmt, const char *const *params, cl_db_cb cb, v
 void cl_db_exec_bin(cl_db_t *db, int stmt, const char *const *params, const int *lengths,
                     cl_db_cb cb, void *arg);
 
+/* Watches a libpq socket fd for events on the loop with cb (the handle's data is data):
+ * makes the poll handle *poll when there is none (fd and events recorded in *poll_fd,
+ * *poll_events) and restarts it when the events change. The caller closes a handle whose
+ * fd moved before. 1 when it made a handle (the caller counts it open), 0 when it had
+ * one, -1 when it cannot make one. Loop thread. */
+int cl_pg_watch(uv_loop_t *loop, uv_poll_t **poll, int *poll_fd, int *poll_events, int fd,
+                int events, uv_poll_cb cb, void *data);
+
 #endif

@@ -14,6 +14,7 @@
 
 #include <libpq-fe.h>
 
+#include "db.h"
 #include "log.h"
 #include "password.h"
 
@@ -90,23 +91,9 @@ static void ln_watch(cl_session_notify_t *n, int events) {
         return;
     }
     if (n->poll && n->poll_fd != fd) ln_unwatch(n);
-    if (!n->poll) {
-        n->poll = malloc(sizeof *n->poll);
-        if (!n->poll || uv_poll_init(n->loop, n->poll, fd) != 0) {
-            free(n->poll);
-            n->poll = NULL;
-            ln_lost(n, "cannot watch the socket");
-            return;
-        }
-        n->handles_open++;
-        n->poll->data = n;
-        n->poll_fd = fd;
-        n->poll_events = 0;
-    }
-    if (events != n->poll_events) {
-        uv_poll_start(n->poll, events, on_poll);
-        n->poll_events = events;
-    }
+    int made = cl_pg_watch(n->loop, &n->poll, &n->poll_fd, &n->poll_events, fd, events, on_poll, n);
+    if (made < 0) ln_lost(n, "cannot watch the socket");
+    if (made > 0) n->handles_open++;
 }
 
 /* "session <hex>" or "user <id>". */
