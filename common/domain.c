@@ -196,6 +196,17 @@ int cl_domain_parse_n(cl_domain_t d, const char *s, size_t len) {
     return 0;
 }
 
+int cl_domain_parse_label_n(cl_domain_t d, const char *s, size_t len) {
+    int w = cl_domain_parse_n(d, s, len);
+    if (w || !domain_valid(d) || !s) return w;
+    for (size_t i = 0; i < domains[d].n; i++) {
+        const char *label = domains[d].values[i].label;
+        if (label && strlen(label) == len && memcmp(label, s, len) == 0)
+            return domains[d].values[i].wire;
+    }
+    return 0;
+}
+
 int cl_domain_parse(cl_domain_t d, const char *name) {
     return name ? cl_domain_parse_n(d, name, strlen(name)) : 0;
 }

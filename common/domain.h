@@ -150,6 +150,10 @@ int cl_domain_parse(cl_domain_t d, const char *name);
 /* The same for the len bytes at s, which need not be NUL-terminated (a CSV field). */
 int cl_domain_parse_n(cl_domain_t d, const char *s, size_t len);
 
+/* As cl_domain_parse_n, and also the Chinese label ("严重" for critical): what people write
+ * on a site's forms. */
+int cl_domain_parse_label_n(cl_domain_t d, const char *s, size_t len);
+
 /* Writes the accepted stored names in wire order, ", " between them, into buf (always
  * NUL-terminated when len > 0): "mock1, mock2, mock3, ...". With labels, each name is
  * followed by its label: "minor (轻微), major (一般), critical (严重)". For help texts and

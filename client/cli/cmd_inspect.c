@@ -560,17 +560,17 @@ static void item_row(csv_import_t *base, uint32_t line) {
     if (!csv_import_row_ok(base)) return;
     size_t len;
     const char *v = csv_import_cell(base, C_ROUND, &len);
-    char accepted[256];
-    int rk = cl_domain_parse_n(CL_DOM_ROUND_KIND, v, len);
+    char accepted[512];
+    int rk = cl_domain_parse_label_n(CL_DOM_ROUND_KIND, v, len);
     if (!rk) {
-        cl_domain_accepted(CL_DOM_ROUND_KIND, false, accepted, sizeof accepted);
+        cl_domain_accepted(CL_DOM_ROUND_KIND, true, accepted, sizeof accepted);
         csv_import_row_error(base, line, "unknown round '%.*s' (use %s)", clip(v, len), v,
                              accepted);
     }
     v = csv_import_cell(base, C_SEVERITY, &len);
-    int sv = cl_domain_parse_n(CL_DOM_SEVERITY, v, len);
+    int sv = cl_domain_parse_label_n(CL_DOM_SEVERITY, v, len);
     if (!sv) {
-        cl_domain_accepted(CL_DOM_SEVERITY, false, accepted, sizeof accepted);
+        cl_domain_accepted(CL_DOM_SEVERITY, true, accepted, sizeof accepted);
         csv_import_row_error(base, line, "unknown severity '%.*s' (use %s)", clip(v, len), v,
                              accepted);
     }

@@ -95,7 +95,8 @@ with open(f"{w}/forms.csv", "w", encoding="utf-8", newline="") as f:
     for i in range(12):
         c = cats[i % 6]
         unit = f"1-1-{i // 4 + 1:02d}{i % 4 + 1:02d}"
-        f.write(f"{p},{unit},handover,{day},王工,{rooms[i % 4]},{c},{desc[c]},minor\r\n")
+        sev = "minor" if i % 2 == 0 else "轻微"  # code or Chinese label, as staff write it
+        f.write(f"{p},{unit},handover,{day},王工,{rooms[i % 4]},{c},{desc[c]},{sev}\r\n")
     f.write(f"{p},1-1-0101,handover,{day},王工,阳台,waterproofing,阳台防水层开裂,major\r\n")
     f.write(f"{p},1-1-0102,handover,{late},李工,客厅,涂料,踢脚线处涂料污染,minor\r\n")
 PY

@@ -269,6 +269,16 @@ static void test_round_trip_every_value(void **state) {
             assert_int_equal(cl_domain_parse_n((cl_domain_t)d, line, strlen(name)), v[i].wire);
             assert_int_equal(cl_domain_parse_n((cl_domain_t)d, line, strlen(name) - 1), 0);
             assert_int_equal(cl_domain_parse_n((cl_domain_t)d, line, strlen(name) + 1), 0);
+            /* what a site's form says: the stored name or the Chinese label, one value
+             * each (labels are unique in a domain, or this finds the wrong one) */
+            assert_int_equal(cl_domain_parse_label_n((cl_domain_t)d, name, strlen(name)),
+                             v[i].wire);
+            if (v[i].label) {
+                assert_int_equal(
+                    cl_domain_parse_label_n((cl_domain_t)d, v[i].label, strlen(v[i].label)),
+                    v[i].wire);
+                assert_int_equal(cl_domain_parse((cl_domain_t)d, v[i].label), 0);
+            }
         }
         assert_null(cl_domain_name((cl_domain_t)d, 0));
         assert_null(cl_domain_label((cl_domain_t)d, 0));
