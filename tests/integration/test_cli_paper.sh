@@ -193,6 +193,8 @@ check "a description with a control character (U+0001) is refused, naming the fi
     eval '[ "$rc" != 0 ] && grep -q "description holds a control character (U+0001)" <<<"$err"'
 record 1-1-101 "$today" waterproofing minor $'第一行\n第二行'
 check "a description of two lines (a newline) is accepted" test "$rc" = 0
+as clerk1 ticket show "$id" --format csv
+check "... and kept with its newline" test "$(kv description)" = $'第一行\n第二行'
 as dyh ticket repaired "$today_id" --note $'已修\t好'
 check "a --note with a tab is refused by the server: exit 2, naming --note" \
     eval '[ "$rc" = 2 ] && grep -q -- "--note holds a control character (U+0009, a tab)" <<<"$err"'
