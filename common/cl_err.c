@@ -29,6 +29,7 @@ const char *cl_strerror(int code) {
     case CL_ENOTFOUND: return "not found";
     case CL_ECONFLICT: return "the record was changed by someone else";
     case CL_EINTERNAL: return "internal server error";
+    case CL_EPRECONDITION: return "a step the workflow requires first is missing";
     case CL_ENOMEM: return "out of memory";
     case CL_EIO: return "input/output error";
     case CL_ETLS: return "TLS error";

@@ -28,20 +28,21 @@ _Noreturn void cl_assert_fail(const char *expr, const char *file, int line, cons
 
 typedef enum cl_err {
     CL_OK = 0,
-    CL_EBADFRAME = -1,    /* framing violated: magic, version, flags, size */
-    CL_EBADMSG = -2,      /* payload is not a valid message of its type */
-    CL_EUNKNOWNTYPE = -3, /* no handler for the message type */
-    CL_EINVAL = -4,       /* invalid argument */
-    CL_ETOOMANY = -5,     /* in-flight limit reached */
-    CL_EUNAVAIL = -6,     /* dependency down, retryable */
-    CL_ETIMEDOUT = -7,    /* timed out, retryable */
-    CL_ESHUTDOWN = -8,    /* server draining, retryable elsewhere */
-    CL_EUNAUTH = -9,      /* not logged in */
-    CL_EFORBIDDEN = -10,  /* outside role or scope */
-    CL_ENOTFOUND = -11,   /* no such record */
-    CL_ECONFLICT = -12,   /* lost a compare-and-set race */
-    CL_EINTERNAL = -13,   /* a bug or an unexpected failure */
-    CL__WIRE_LAST = -13,
+    CL_EBADFRAME = -1,      /* framing violated: magic, version, flags, size */
+    CL_EBADMSG = -2,        /* payload is not a valid message of its type */
+    CL_EUNKNOWNTYPE = -3,   /* no handler for the message type */
+    CL_EINVAL = -4,         /* invalid argument */
+    CL_ETOOMANY = -5,       /* in-flight limit reached */
+    CL_EUNAVAIL = -6,       /* dependency down, retryable */
+    CL_ETIMEDOUT = -7,      /* timed out, retryable */
+    CL_ESHUTDOWN = -8,      /* server draining, retryable elsewhere */
+    CL_EUNAUTH = -9,        /* not logged in */
+    CL_EFORBIDDEN = -10,    /* outside role or scope */
+    CL_ENOTFOUND = -11,     /* no such record */
+    CL_ECONFLICT = -12,     /* lost a compare-and-set race */
+    CL_EINTERNAL = -13,     /* a bug or an unexpected failure */
+    CL_EPRECONDITION = -14, /* a workflow rule refuses it until another step is done */
+    CL__WIRE_LAST = -14,
     /* local-only codes */
     CL_ENOMEM = -100,  /* out of memory */
     CL_EIO = -101,     /* socket or file I/O failed */

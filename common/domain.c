@@ -18,6 +18,7 @@ static const cl_domain_value_t roles[] = {
     {CLOSELOOP__ROLE__ROLE_CONTRACTOR, "contractor", "施工单位"},
     {CLOSELOOP__ROLE__ROLE_VERIFIER, "verifier", "验收员"},
     {CLOSELOOP__ROLE__ROLE_PROPERTY, "property", "物业"},
+    {CLOSELOOP__ROLE__ROLE_DEPT, "dept", "部门人员"},
 };
 
 static const cl_domain_value_t company_kinds[] = {
@@ -94,6 +95,92 @@ static const cl_domain_value_t photo_mimes[] = {
     {CL_PHOTO_PNG, "image/png", "PNG图片"},
 };
 
+/* Seeds 000 and 001: the channels a-g, the kinds, the grades and the departments of the
+ * defect feedback procedure (产品缺陷反馈管理作业指引). */
+static const cl_domain_value_t defect_sources[] = {
+    {CLOSELOOP__DEFECT_SOURCE__DEFECT_SOURCE_PATROL, "patrol", "开盘交付巡检"},
+    {CLOSELOOP__DEFECT_SOURCE__DEFECT_SOURCE_MOCK_INSPECTION, "mock_inspection", "模拟验收"},
+    {CLOSELOOP__DEFECT_SOURCE__DEFECT_SOURCE_HANDOVER_REPAIR, "handover_repair", "交付维修整改"},
+    {CLOSELOOP__DEFECT_SOURCE__DEFECT_SOURCE_WARRANTY, "warranty", "房屋保修"},
+    {CLOSELOOP__DEFECT_SOURCE__DEFECT_SOURCE_COMPLAINT, "complaint", "业主投诉"},
+    {CLOSELOOP__DEFECT_SOURCE__DEFECT_SOURCE_PROPERTY, "property", "物业服务"},
+    {CLOSELOOP__DEFECT_SOURCE__DEFECT_SOURCE_SURVEY, "survey", "满意度调查"},
+};
+
+static const cl_domain_value_t defect_kinds[] = {
+    {CLOSELOOP__DEFECT_KIND__DEFECT_KIND_PRODUCT, "product", "产品缺陷"},
+    {CLOSELOOP__DEFECT_KIND__DEFECT_KIND_SERVICE, "service", "服务缺陷"},
+    {CLOSELOOP__DEFECT_KIND__DEFECT_KIND_POLICY, "policy", "制度缺陷"},
+};
+
+static const cl_domain_value_t specialties[] = {
+    {CLOSELOOP__SPECIALTY__SPECIALTY_ENGINEERING, "engineering", "工程质量"},
+    {CLOSELOOP__SPECIALTY__SPECIALTY_DESIGN, "design", "规划设计"},
+    {CLOSELOOP__SPECIALTY__SPECIALTY_SALES, "sales", "销售"},
+    {CLOSELOOP__SPECIALTY__SPECIALTY_PROPERTY, "property", "物业管理"},
+    {CLOSELOOP__SPECIALTY__SPECIALTY_SERVICE, "service", "客户服务"},
+    {CLOSELOOP__SPECIALTY__SPECIALTY_OTHER, "other", "其他"},
+};
+
+static const cl_domain_value_t defect_grades[] = {
+    {CLOSELOOP__DEFECT_GRADE__DEFECT_GRADE_A, "A", "A级"},
+    {CLOSELOOP__DEFECT_GRADE__DEFECT_GRADE_B, "B", "B级"},
+};
+
+static const cl_domain_value_t defect_states[] = {
+    {CLOSELOOP__DEFECT_STATE__DEFECT_COLLECTED, "collected", "已收集"},
+    {CLOSELOOP__DEFECT_STATE__DEFECT_ANALYSED, "analysed", "已开决策会"},
+    {CLOSELOOP__DEFECT_STATE__DEFECT_DECIDED, "decided", "已定级"},
+    {CLOSELOOP__DEFECT_STATE__DEFECT_PLANNED, "planned", "整改中"},
+    {CLOSELOOP__DEFECT_STATE__DEFECT_RECTIFIED, "rectified", "已整改待验证"},
+    {CLOSELOOP__DEFECT_STATE__DEFECT_VERIFIED, "verified", "已验证"},
+    {CLOSELOOP__DEFECT_STATE__DEFECT_REPORTED, "reported", "已报总经办"},
+    {CLOSELOOP__DEFECT_STATE__DEFECT_FILED, "filed", "已报总部备案"},
+    {CLOSELOOP__DEFECT_STATE__DEFECT_ACCEPTED, "accepted", "已入知识库"},
+    {CLOSELOOP__DEFECT_STATE__DEFECT_RETURNED, "returned", "总部退回"},
+};
+
+static const cl_domain_value_t defect_actions[] = {
+    {CLOSELOOP__DEFECT_ACTION__DEFECT_ACTION_CREATE, "create", "登记"},
+    {CLOSELOOP__DEFECT_ACTION__DEFECT_ACTION_MEET, "meet", "决策会"},
+    {CLOSELOOP__DEFECT_ACTION__DEFECT_ACTION_DECIDE, "decide", "定级"},
+    {CLOSELOOP__DEFECT_ACTION__DEFECT_ACTION_APPROVE, "approve", "上级审批"},
+    {CLOSELOOP__DEFECT_ACTION__DEFECT_ACTION_PLAN, "plan", "拟定措施"},
+    {CLOSELOOP__DEFECT_ACTION__DEFECT_ACTION_ESTIMATE, "estimate", "成本测算"},
+    {CLOSELOOP__DEFECT_ACTION__DEFECT_ACTION_RECTIFY, "rectify", "整改完成"},
+    {CLOSELOOP__DEFECT_ACTION__DEFECT_ACTION_VERIFY_PASS, "verify_pass", "验证通过"},
+    {CLOSELOOP__DEFECT_ACTION__DEFECT_ACTION_VERIFY_FAIL, "verify_fail", "验证不通过"},
+    {CLOSELOOP__DEFECT_ACTION__DEFECT_ACTION_FILE, "file", "报总部备案"},
+    {CLOSELOOP__DEFECT_ACTION__DEFECT_ACTION_ACCEPT, "accept", "纳入知识库"},
+    {CLOSELOOP__DEFECT_ACTION__DEFECT_ACTION_RETURN, "return", "总部退回"},
+    {CLOSELOOP__DEFECT_ACTION__DEFECT_ACTION_LINK, "link", "关联明细"},
+};
+
+static const cl_domain_value_t dept_kinds[] = {
+    {CLOSELOOP__DEPARTMENT_KIND__DEPT_CR, "cr", "客户关系部"},
+    {CLOSELOOP__DEPARTMENT_KIND__DEPT_ENGINEERING, "engineering", "工程管理部"},
+    {CLOSELOOP__DEPARTMENT_KIND__DEPT_DESIGN, "design", "设计管理部"},
+    {CLOSELOOP__DEPARTMENT_KIND__DEPT_MARKETING, "marketing", "营销管理部"},
+    {CLOSELOOP__DEPARTMENT_KIND__DEPT_PROPERTY, "property", "物业"},
+    {CLOSELOOP__DEPARTMENT_KIND__DEPT_COST, "cost", "成本部"},
+    {CLOSELOOP__DEPARTMENT_KIND__DEPT_GM_OFFICE, "gm_office", "总经理办公室"},
+    {CLOSELOOP__DEPARTMENT_KIND__DEPT_PROJECT, "project", "项目部"},
+    {CLOSELOOP__DEPARTMENT_KIND__DEPT_MATERIALS, "materials", "物资部"},
+    {CLOSELOOP__DEPARTMENT_KIND__DEPT_PLANNING, "planning", "企划部"},
+    {CLOSELOOP__DEPARTMENT_KIND__DEPT_OTHER, "other", "其他部门"},
+};
+
+static const cl_domain_value_t checkpoint_statuses[] = {
+    {CLOSELOOP__CHECKPOINT_STATUS__CHECKPOINT_PENDING, "pending", "未检查"},
+    {CLOSELOOP__CHECKPOINT_STATUS__CHECKPOINT_PASSED, "passed", "已查未发现"},
+    {CLOSELOOP__CHECKPOINT_STATUS__CHECKPOINT_FOUND, "found", "再次发现"},
+};
+
+static const cl_domain_value_t case_statuses[] = {
+    {CLOSELOOP__CASE_STATUS__CASE_ACTIVE, "active", "有效"},
+    {CLOSELOOP__CASE_STATUS__CASE_RETIRED, "retired", "已停用"},
+};
+
 #define DOMAIN(what, desc, values)                                                                 \
     { what, desc, values, ARRAY_LEN(values) }
 
@@ -119,6 +206,22 @@ static const struct {
         DOMAIN("ticket action", &closeloop__ticket_action__descriptor, ticket_actions),
     [CL_DOM_TIMELINESS] = DOMAIN("timeliness", &closeloop__timeliness__descriptor, timeliness),
     [CL_DOM_PHOTO_MIME] = DOMAIN("photo type", NULL, photo_mimes),
+    [CL_DOM_DEFECT_SOURCE] =
+        DOMAIN("defect source", &closeloop__defect_source__descriptor, defect_sources),
+    [CL_DOM_DEFECT_KIND] = DOMAIN("defect kind", &closeloop__defect_kind__descriptor, defect_kinds),
+    [CL_DOM_SPECIALTY] = DOMAIN("specialty", &closeloop__specialty__descriptor, specialties),
+    [CL_DOM_DEFECT_GRADE] =
+        DOMAIN("defect grade", &closeloop__defect_grade__descriptor, defect_grades),
+    [CL_DOM_DEFECT_STATE] =
+        DOMAIN("defect state", &closeloop__defect_state__descriptor, defect_states),
+    [CL_DOM_DEFECT_ACTION] =
+        DOMAIN("defect action", &closeloop__defect_action__descriptor, defect_actions),
+    [CL_DOM_DEPT_KIND] =
+        DOMAIN("department kind", &closeloop__department_kind__descriptor, dept_kinds),
+    [CL_DOM_CHECKPOINT_STATUS] = DOMAIN(
+        "check point status", &closeloop__checkpoint_status__descriptor, checkpoint_statuses),
+    [CL_DOM_CASE_STATUS] =
+        DOMAIN("case status", &closeloop__case_status__descriptor, case_statuses),
 };
 _Static_assert(ARRAY_LEN(domains) == CL_DOM__COUNT, "a new domain needs its values");
 
@@ -139,6 +242,20 @@ static const cl_domain_column_t columns[] = {
     {CL_DOM_TICKET_STATE, "ticket_events", "to_state", false},
     {CL_DOM_TICKET_ACTION, "ticket_events", "action", false},
     {CL_DOM_PHOTO_MIME, "photos", "mime", true},
+    {CL_DOM_DEPT_KIND, "departments", "kind", true},
+    {CL_DOM_DEFECT_SOURCE, "defects", "source", true},
+    {CL_DOM_DEFECT_KIND, "defects", "kind", true},
+    {CL_DOM_SPECIALTY, "defects", "specialty", true},
+    {CL_DOM_DEFECT_GRADE, "defects", "grade", true},
+    {CL_DOM_DEFECT_STATE, "defects", "state", true},
+    {CL_DOM_DEFECT_STATE, "defect_events", "from_state", false},
+    {CL_DOM_DEFECT_STATE, "defect_events", "to_state", false},
+    {CL_DOM_DEFECT_ACTION, "defect_events", "action", false},
+    {CL_DOM_DEFECT_KIND, "kb_cases", "kind", true},
+    {CL_DOM_SPECIALTY, "kb_cases", "specialty", true},
+    {CL_DOM_DEFECT_GRADE, "kb_cases", "grade", true},
+    {CL_DOM_CASE_STATUS, "kb_cases", "status", true},
+    {CL_DOM_CHECKPOINT_STATUS, "round_checkpoints", "status", true},
 };
 
 /* Every length and range CHECK of the schema. */
@@ -166,6 +283,25 @@ static const cl_domain_bound_t bounds[] = {
     {"photos", "sha256", CL_MEASURE_LENGTH, CL_LIM_PHOTO_SHA256_BYTES, CL_LIM_PHOTO_SHA256_BYTES},
     {"photos", "size", CL_MEASURE_VALUE, 1, CL_LIM_PHOTO_BYTES},
     {"deadline_presets", "days", CL_MEASURE_VALUE, 1, CL_LIM_DEADLINE_DAYS},
+    {"projects", "defect_prefix", CL_MEASURE_PATTERN, 1, CL_LIM_DEFECT_PREFIX_CHARS},
+    {"defects", "code", CL_MEASURE_LENGTH, 1, CL_LIM_CODE_CHARS},
+    {"defects", "title", CL_MEASURE_LENGTH, 1, CL_LIM_TITLE_CHARS},
+    {"defects", "description", CL_MEASURE_LENGTH, 0, CL_LIM_DEFECT_TEXT_CHARS},
+    {"defects", "risk", CL_MEASURE_LENGTH, 0, CL_LIM_RISK_CHARS},
+    {"defects", "meeting_attendees", CL_MEASURE_LENGTH, 0, CL_LIM_ATTENDEES_CHARS},
+    {"defects", "meeting_minutes", CL_MEASURE_LENGTH, 0, CL_LIM_ANALYSIS_CHARS},
+    {"defects", "cause_analysis", CL_MEASURE_LENGTH, 0, CL_LIM_ANALYSIS_CHARS},
+    {"defects", "corrective_measures", CL_MEASURE_LENGTH, 0, CL_LIM_ANALYSIS_CHARS},
+    {"defects", "preventive_measures", CL_MEASURE_LENGTH, 0, CL_LIM_ANALYSIS_CHARS},
+    {"defects", "fix_plan", CL_MEASURE_LENGTH, 0, CL_LIM_ANALYSIS_CHARS},
+    {"kb_cases", "code", CL_MEASURE_LENGTH, 1, CL_LIM_CODE_CHARS},
+    {"kb_cases", "title", CL_MEASURE_LENGTH, 1, CL_LIM_TITLE_CHARS},
+    {"kb_cases", "description", CL_MEASURE_LENGTH, 0, CL_LIM_DEFECT_TEXT_CHARS},
+    {"kb_cases", "cause_analysis", CL_MEASURE_LENGTH, 0, CL_LIM_ANALYSIS_CHARS},
+    {"kb_cases", "corrective_measures", CL_MEASURE_LENGTH, 0, CL_LIM_ANALYSIS_CHARS},
+    {"kb_cases", "preventive_measures", CL_MEASURE_LENGTH, 0, CL_LIM_ANALYSIS_CHARS},
+    {"kb_cases", "responsible", CL_MEASURE_LENGTH, 0, CL_LIM_RESPONSIBLE_CHARS},
+    {"round_checkpoints", "note", CL_MEASURE_LENGTH, 0, CL_LIM_NOTE_CHARS},
 };
 
 static bool domain_valid(cl_domain_t d) {

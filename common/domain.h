@@ -81,6 +81,19 @@
 /* Tickets (ticket.c). */
 #define CL_LIM_NOTE_CHARS 2000 /* a transition's note, reason or explanation */
 
+/* Defects and the knowledge base (server/defect, server/kb), 011_defects.sql. */
+#define CL_LIM_DEFECT_PREFIX_CHARS 8    /* a project's defect code prefix, [A-Z]{1,8}: SJ */
+#define CL_LIM_CODE_CHARS          40   /* a defect's or a case's code: SJ01 */
+#define CL_LIM_TITLE_CHARS         200  /* a defect's or a case's title */
+#define CL_LIM_DEFECT_TEXT_CHARS   4000 /* a defect's or a case's description */
+#define CL_LIM_RISK_CHARS          2000 /* the risk a defect carries */
+#define CL_LIM_ATTENDEES_CHARS     2000 /* the decision meeting's attendees */
+#define CL_LIM_ANALYSIS_CHARS      8000 /* minutes, cause analysis, measures, the fix plan */
+#define CL_LIM_RESPONSIBLE_CHARS   200  /* a case's responsible departments, as text */
+#define CL_LIM_DEFECT_ITEMS        5000 /* items linked to a defect in one request */
+#define CL_LIM_DEFECT_TAGS         50   /* layouts or locations of one defect or case */
+#define CL_LIM_SEARCH_CHARS        200  /* a search query */
+
 /* Whether s is a trade code: a lowercase letter, then [a-z0-9_], CL_LIM_TRADE_CODE_MIN to
  * CL_LIM_TRADE_CODE_CHARS in all (trades.code's CHECK). */
 bool cl_trade_code_valid(const char *s);
@@ -88,17 +101,26 @@ bool cl_trade_code_valid(const char *s);
 /* ---- names ---------------------------------------------------------------------------- */
 
 typedef enum cl_domain {
-    CL_DOM_ROLE = 0,         /* Role: users.role */
-    CL_DOM_COMPANY_KIND,     /* CompanyKind: companies.kind */
-    CL_DOM_ROUND_KIND,       /* RoundKind: inspection_rounds.kind */
-    CL_DOM_ROUND_STATUS,     /* RoundStatus: inspection_rounds.status */
-    CL_DOM_SEVERITY,         /* Severity: inspection_items, deadline_presets, tickets */
-    CL_DOM_HANDOVER_OUTCOME, /* HandoverOutcome: inspection_records.outcome */
-    CL_DOM_SIGNOFF,          /* Signoff: inspection_records.signoff */
-    CL_DOM_TICKET_STATE,     /* TicketState: tickets.state, ticket_events.*_state */
-    CL_DOM_TICKET_ACTION,    /* TicketAction: ticket_events.action */
-    CL_DOM_TIMELINESS,       /* Timeliness: computed by cl_ticket_timeliness() */
-    CL_DOM_PHOTO_MIME,       /* no proto enum (Photo.mime is text): photos.mime */
+    CL_DOM_ROLE = 0,          /* Role: users.role */
+    CL_DOM_COMPANY_KIND,      /* CompanyKind: companies.kind */
+    CL_DOM_ROUND_KIND,        /* RoundKind: inspection_rounds.kind */
+    CL_DOM_ROUND_STATUS,      /* RoundStatus: inspection_rounds.status */
+    CL_DOM_SEVERITY,          /* Severity: inspection_items, deadline_presets, tickets */
+    CL_DOM_HANDOVER_OUTCOME,  /* HandoverOutcome: inspection_records.outcome */
+    CL_DOM_SIGNOFF,           /* Signoff: inspection_records.signoff */
+    CL_DOM_TICKET_STATE,      /* TicketState: tickets.state, ticket_events.*_state */
+    CL_DOM_TICKET_ACTION,     /* TicketAction: ticket_events.action */
+    CL_DOM_TIMELINESS,        /* Timeliness: computed by cl_ticket_timeliness() */
+    CL_DOM_PHOTO_MIME,        /* no proto enum (Photo.mime is text): photos.mime */
+    CL_DOM_DEFECT_SOURCE,     /* DefectSource: defects.source */
+    CL_DOM_DEFECT_KIND,       /* DefectKind: defects.kind, kb_cases.kind */
+    CL_DOM_SPECIALTY,         /* Specialty: defects.specialty, kb_cases.specialty */
+    CL_DOM_DEFECT_GRADE,      /* DefectGrade: defects.grade, kb_cases.grade */
+    CL_DOM_DEFECT_STATE,      /* DefectState: defects.state, defect_events.*_state */
+    CL_DOM_DEFECT_ACTION,     /* DefectAction: defect_events.action */
+    CL_DOM_DEPT_KIND,         /* DepartmentKind: departments.kind */
+    CL_DOM_CHECKPOINT_STATUS, /* CheckpointStatus: round_checkpoints.status */
+    CL_DOM_CASE_STATUS,       /* CaseStatus: kb_cases.status */
     CL_DOM__COUNT
 } cl_domain_t;
 
@@ -198,5 +220,12 @@ CL_DOMAIN_TYPED(outcome, Closeloop__HandoverOutcome, CL_DOM_HANDOVER_OUTCOME)
 CL_DOMAIN_TYPED(signoff, Closeloop__Signoff, CL_DOM_SIGNOFF)
 CL_DOMAIN_TYPED(timeliness, Closeloop__Timeliness, CL_DOM_TIMELINESS)
 CL_DOMAIN_TYPED(photo_type, cl_photo_type_t, CL_DOM_PHOTO_MIME)
+CL_DOMAIN_TYPED(defect_source, Closeloop__DefectSource, CL_DOM_DEFECT_SOURCE)
+CL_DOMAIN_TYPED(defect_kind, Closeloop__DefectKind, CL_DOM_DEFECT_KIND)
+CL_DOMAIN_TYPED(specialty, Closeloop__Specialty, CL_DOM_SPECIALTY)
+CL_DOMAIN_TYPED(defect_grade, Closeloop__DefectGrade, CL_DOM_DEFECT_GRADE)
+CL_DOMAIN_TYPED(dept_kind, Closeloop__DepartmentKind, CL_DOM_DEPT_KIND)
+CL_DOMAIN_TYPED(checkpoint_status, Closeloop__CheckpointStatus, CL_DOM_CHECKPOINT_STATUS)
+CL_DOMAIN_TYPED(case_status, Closeloop__CaseStatus, CL_DOM_CASE_STATUS)
 
 #endif

@@ -102,7 +102,8 @@ int cli_exit_for(int rc) {
     switch (rc) {
     case CL_OK: return CLI_EXIT_OK;
     case CL_EUNAUTH:
-    case CL_EFORBIDDEN: return CLI_EXIT_REFUSED;
+    case CL_EFORBIDDEN:
+    case CL_EPRECONDITION: return CLI_EXIT_REFUSED;
     /* Nothing wrong with the request: the same one may work later, or elsewhere. */
     case CL_EIO:
     case CL_ETLS:

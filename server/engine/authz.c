@@ -6,6 +6,10 @@
  * scoped data); CL_OP_SESSION gives each role its natural scope, the one its data is
  * limited to everywhere else. Under CL_OP_CONTRACTOR_LIST a CR's CL_SCOPE_COMPANY still
  * means all contractors: they are group-wide master data a CR assigns trades from.
+ * CL_OP_DEFECT_STEP is group-wide for department staff because a superior department
+ * (whose leader approves) may sit at HQ: the defect's SQL narrows it to the member of the
+ * department the step belongs to. CL_OP_KB_SEARCH is group-wide for every staff role:
+ * the knowledge base is the whole group's (contractors never see it).
  * Pure data, no state; safe from any thread. */
 #include "authz.h"
 
@@ -22,42 +26,51 @@
 #define P_ CL_SCOPE_PROJECTS
 #define K_ CL_SCOPE_CONTRACTOR
 
-_Static_assert(CL_ROLE__COUNT == 8, "a new role needs a column in authz_table");
+_Static_assert(CL_ROLE__COUNT == 9, "a new role needs a column in authz_table");
 
 /* One row per operation; columns in cl_role_t order. */
 /* clang-format off */
 static const unsigned char authz_table[][CL_ROLE__COUNT] = {
-    /*                             none admin analyst cr  clerk contr verif prop */
-    [CL_OP_PUBLIC] =              {G_,  G_,   G_,     G_, G_,   G_,   G_,   G_},
-    [CL_OP_SESSION] =             {N_,  G_,   G_,     C_, P_,   K_,   P_,   P_},
-    [CL_OP_COMPANY_CREATE] =      {N_,  G_,   N_,     N_, N_,   N_,   N_,   N_},
-    [CL_OP_COMPANY_LIST] =        {N_,  G_,   G_,     C_, N_,   N_,   N_,   N_},
-    [CL_OP_PROJECT_CREATE] =      {N_,  G_,   N_,     C_, N_,   N_,   N_,   N_},
-    [CL_OP_PROJECT_LIST] =        {N_,  G_,   G_,     C_, P_,   K_,   P_,   P_},
-    [CL_OP_BUILDING_CREATE] =     {N_,  G_,   N_,     C_, N_,   N_,   N_,   N_},
-    [CL_OP_BUILDING_LIST] =       {N_,  G_,   G_,     C_, P_,   N_,   P_,   P_},
-    [CL_OP_UNIT_CREATE] =         {N_,  G_,   N_,     C_, P_,   N_,   N_,   N_},
-    [CL_OP_UNIT_LIST] =           {N_,  G_,   G_,     C_, P_,   N_,   P_,   P_},
-    [CL_OP_UNIT_IMPORT] =         {N_,  G_,   N_,     C_, P_,   N_,   N_,   N_},
-    [CL_OP_CONTRACTOR_CREATE] =   {N_,  G_,   N_,     N_, N_,   N_,   N_,   N_},
-    [CL_OP_CONTRACTOR_LIST] =     {N_,  G_,   G_,     C_, P_,   K_,   P_,   P_},
-    [CL_OP_USER_CREATE] =         {N_,  G_,   N_,     N_, N_,   N_,   N_,   N_},
-    [CL_OP_USER_LIST] =           {N_,  G_,   G_,     C_, N_,   N_,   N_,   N_},
-    [CL_OP_TRADE_ASSIGN] =        {N_,  G_,   N_,     C_, N_,   N_,   N_,   N_},
-    [CL_OP_TRADE_LIST] =          {N_,  G_,   G_,     C_, P_,   K_,   P_,   P_},
-    [CL_OP_ROUND_CREATE] =        {N_,  G_,   N_,     C_, N_,   N_,   N_,   N_},
-    [CL_OP_ROUND_LIST] =          {N_,  G_,   G_,     C_, P_,   N_,   P_,   P_},
-    [CL_OP_ITEM_RECORD] =         {N_,  G_,   N_,     C_, P_,   N_,   N_,   N_},
-    [CL_OP_HANDOVER_RECORD] =     {N_,  G_,   N_,     C_, P_,   N_,   N_,   N_},
-    [CL_OP_TICKET_READ] =         {N_,  G_,   G_,     C_, P_,   K_,   P_,   P_},
-    [CL_OP_TICKET_TRANSITION] =   {N_,  G_,   N_,     C_, P_,   K_,   P_,   N_},
-    [CL_OP_TICKET_REPAIR] =       {N_,  G_,   N_,     C_, P_,   K_,   N_,   N_},
-    [CL_OP_TICKET_VERIFY] =       {N_,  G_,   N_,     C_, P_,   N_,   P_,   N_},
-    [CL_OP_TICKET_RETURN] =       {N_,  G_,   N_,     C_, P_,   K_,   N_,   N_},
-    [CL_OP_TICKET_DECIDE] =       {N_,  G_,   N_,     C_, N_,   N_,   N_,   N_},
-    [CL_OP_DEADLINE_SET] =        {N_,  G_,   N_,     C_, N_,   N_,   N_,   N_},
-    [CL_OP_DEADLINE_LIST] =       {N_,  G_,   G_,     C_, P_,   N_,   P_,   P_},
-    [CL_OP_REPORT] =              {N_,  G_,   G_,     C_, P_,   N_,   P_,   P_},
+    /*                             none admin analyst cr  clerk contr verif prop dept */
+    [CL_OP_PUBLIC] =              {G_,  G_,   G_,     G_, G_,   G_,   G_,   G_, G_},
+    [CL_OP_SESSION] =             {N_,  G_,   G_,     C_, P_,   K_,   P_,   P_, C_},
+    [CL_OP_COMPANY_CREATE] =      {N_,  G_,   N_,     N_, N_,   N_,   N_,   N_, N_},
+    [CL_OP_COMPANY_LIST] =        {N_,  G_,   G_,     C_, N_,   N_,   N_,   N_, C_},
+    [CL_OP_PROJECT_CREATE] =      {N_,  G_,   N_,     C_, N_,   N_,   N_,   N_, N_},
+    [CL_OP_PROJECT_LIST] =        {N_,  G_,   G_,     C_, P_,   K_,   P_,   P_, C_},
+    [CL_OP_BUILDING_CREATE] =     {N_,  G_,   N_,     C_, N_,   N_,   N_,   N_, N_},
+    [CL_OP_BUILDING_LIST] =       {N_,  G_,   G_,     C_, P_,   N_,   P_,   P_, C_},
+    [CL_OP_UNIT_CREATE] =         {N_,  G_,   N_,     C_, P_,   N_,   N_,   N_, N_},
+    [CL_OP_UNIT_LIST] =           {N_,  G_,   G_,     C_, P_,   N_,   P_,   P_, C_},
+    [CL_OP_UNIT_IMPORT] =         {N_,  G_,   N_,     C_, P_,   N_,   N_,   N_, N_},
+    [CL_OP_CONTRACTOR_CREATE] =   {N_,  G_,   N_,     N_, N_,   N_,   N_,   N_, N_},
+    [CL_OP_CONTRACTOR_LIST] =     {N_,  G_,   G_,     C_, P_,   K_,   P_,   P_, C_},
+    [CL_OP_USER_CREATE] =         {N_,  G_,   N_,     N_, N_,   N_,   N_,   N_, N_},
+    [CL_OP_USER_LIST] =           {N_,  G_,   G_,     C_, N_,   N_,   N_,   N_, N_},
+    [CL_OP_TRADE_ASSIGN] =        {N_,  G_,   N_,     C_, N_,   N_,   N_,   N_, N_},
+    [CL_OP_TRADE_LIST] =          {N_,  G_,   G_,     C_, P_,   K_,   P_,   P_, C_},
+    [CL_OP_ROUND_CREATE] =        {N_,  G_,   N_,     C_, N_,   N_,   N_,   N_, N_},
+    [CL_OP_ROUND_LIST] =          {N_,  G_,   G_,     C_, P_,   N_,   P_,   P_, C_},
+    [CL_OP_ITEM_RECORD] =         {N_,  G_,   N_,     C_, P_,   N_,   N_,   N_, N_},
+    [CL_OP_HANDOVER_RECORD] =     {N_,  G_,   N_,     C_, P_,   N_,   N_,   N_, N_},
+    [CL_OP_TICKET_READ] =         {N_,  G_,   G_,     C_, P_,   K_,   P_,   P_, C_},
+    [CL_OP_TICKET_TRANSITION] =   {N_,  G_,   N_,     C_, P_,   K_,   P_,   N_, N_},
+    [CL_OP_TICKET_REPAIR] =       {N_,  G_,   N_,     C_, P_,   K_,   N_,   N_, N_},
+    [CL_OP_TICKET_VERIFY] =       {N_,  G_,   N_,     C_, P_,   N_,   P_,   N_, N_},
+    [CL_OP_TICKET_RETURN] =       {N_,  G_,   N_,     C_, P_,   K_,   N_,   N_, N_},
+    [CL_OP_TICKET_DECIDE] =       {N_,  G_,   N_,     C_, N_,   N_,   N_,   N_, N_},
+    [CL_OP_DEADLINE_SET] =        {N_,  G_,   N_,     C_, N_,   N_,   N_,   N_, N_},
+    [CL_OP_DEADLINE_LIST] =       {N_,  G_,   G_,     C_, P_,   N_,   P_,   P_, C_},
+    [CL_OP_REPORT] =              {N_,  G_,   G_,     C_, P_,   N_,   P_,   P_, C_},
+    [CL_OP_DEPT_MANAGE] =         {N_,  G_,   N_,     C_, N_,   N_,   N_,   N_, N_},
+    [CL_OP_DEPT_LIST] =           {N_,  G_,   G_,     C_, N_,   N_,   N_,   N_, C_},
+    [CL_OP_DEFECT_READ] =         {N_,  G_,   G_,     C_, P_,   N_,   P_,   P_, C_},
+    [CL_OP_DEFECT_MANAGE] =       {N_,  G_,   N_,     C_, N_,   N_,   N_,   N_, N_},
+    [CL_OP_DEFECT_STEP] =         {N_,  N_,   N_,     N_, N_,   N_,   N_,   N_, G_},
+    [CL_OP_DEFECT_REPORT] =       {N_,  G_,   G_,     C_, N_,   N_,   N_,   N_, C_},
+    [CL_OP_KB_SEARCH] =           {N_,  G_,   G_,     G_, G_,   N_,   G_,   G_, G_},
+    [CL_OP_KB_CURATE] =           {N_,  G_,   N_,     N_, N_,   N_,   N_,   N_, N_},
+    [CL_OP_CHECKPOINT_RECORD] =   {N_,  G_,   N_,     C_, P_,   N_,   P_,   N_, N_},
 };
 /* clang-format on */
 _Static_assert(ARRAY_LEN(authz_table) == CL_OP__COUNT, "a new op needs a row in authz_table");
@@ -78,7 +91,8 @@ _Static_assert((int)CL_ROLE_HQ_ADMIN == (int)CLOSELOOP__ROLE__ROLE_HQ_ADMIN &&
                    (int)CL_ROLE_CLERK == (int)CLOSELOOP__ROLE__ROLE_CLERK &&
                    (int)CL_ROLE_CONTRACTOR == (int)CLOSELOOP__ROLE__ROLE_CONTRACTOR &&
                    (int)CL_ROLE_VERIFIER == (int)CLOSELOOP__ROLE__ROLE_VERIFIER &&
-                   (int)CL_ROLE_PROPERTY == (int)CLOSELOOP__ROLE__ROLE_PROPERTY,
+                   (int)CL_ROLE_PROPERTY == (int)CLOSELOOP__ROLE__ROLE_PROPERTY &&
+                   (int)CL_ROLE_DEPT == (int)CLOSELOOP__ROLE__ROLE_DEPT,
                "cl_role_t equals Role");
 
 static const char *const op_names[] = {

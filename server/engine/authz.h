@@ -21,6 +21,7 @@ typedef enum cl_role {
     CL_ROLE_CONTRACTOR = 5,
     CL_ROLE_VERIFIER = 6,
     CL_ROLE_PROPERTY = 7,
+    CL_ROLE_DEPT = 8, /* department staff: their department's steps of a defect */
     CL_ROLE__COUNT
 } cl_role_t;
 
@@ -56,7 +57,16 @@ typedef enum cl_role {
     X(TICKET_DECIDE, ticket_decide) /* manual dispatch, reassign, decide not to fix */             \
     X(DEADLINE_SET, deadline_set)   /* repair deadline presets */                                  \
     X(DEADLINE_LIST, deadline_list)                                                                \
-    X(REPORT, report) /* daily handover report, key-handover readiness */
+    X(REPORT, report)           /* daily handover report, key-handover readiness */                \
+    X(DEPT_MANAGE, dept_manage) /* departments: create, leader */                                  \
+    X(DEPT_LIST, dept_list)                                                                        \
+    X(DEFECT_READ, defect_read)     /* defects, their history, recurring-defect proposals */       \
+    X(DEFECT_MANAGE, defect_manage) /* CR: create, link items, meeting, decision, verify, file */  \
+    X(DEFECT_STEP, defect_step)     /* a department's step: approve, plan, estimate, rectify */    \
+    X(DEFECT_REPORT, defect_report) /* defect feedback report, periodic report to HQ */            \
+    X(KB_SEARCH, kb_search)         /* search and read cases and items, check point lists */       \
+    X(KB_CURATE, kb_curate)         /* HQ: accept or return a filed defect, retire, import */      \
+    X(CHECKPOINT_RECORD, checkpoint_record) /* record a check point passed or found */
 
 typedef enum cl_op {
 #define CL_OP_ENUM(upper, lower) CL_OP_##upper,

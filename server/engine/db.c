@@ -187,9 +187,14 @@ static void batch_defer_fail(cl_db_batch_t *b, int status, const char *msg) {
     uv_idle_start(&db->deferred_idle, on_deferred);
 }
 
-/* Maps a SQLSTATE to our error codes. */
+/* Maps a SQLSTATE to our error codes. Area functions raise our own two for the refusals
+ * only they can judge (RAISE ... USING ERRCODE = 'CL412'), with a message for a person:
+ * CL412 a step the workflow requires first is missing, CL403 the user is not the one
+ * whose step it is (not a member of the responsible department). */
 static int sqlstate_to_err(const char *s) {
     if (!s || strlen(s) != 5) return CL_EINTERNAL;
+    if (!strcmp(s, "CL412")) return CL_EPRECONDITION;
+    if (!strcmp(s, "CL403")) return CL_EFORBIDDEN;
     if (!strcmp(s, "23505") || !strcmp(s, "40001") || !strcmp(s, "40P01")) return CL_ECONFLICT;
     if (!strcmp(s, "23503")) return CL_ENOTFOUND;
     if (!strcmp(s, "57014")) return CL_ETIMEDOUT;

@@ -67,6 +67,15 @@ static const struct expect matrix[] = {
     {CL_ROLE_NONE, CL_OP_DEADLINE_SET, NONE},
     {CL_ROLE_NONE, CL_OP_DEADLINE_LIST, NONE},
     {CL_ROLE_NONE, CL_OP_REPORT, NONE},
+    {CL_ROLE_NONE, CL_OP_DEPT_MANAGE, NONE},
+    {CL_ROLE_NONE, CL_OP_DEPT_LIST, NONE},
+    {CL_ROLE_NONE, CL_OP_DEFECT_READ, NONE},
+    {CL_ROLE_NONE, CL_OP_DEFECT_MANAGE, NONE},
+    {CL_ROLE_NONE, CL_OP_DEFECT_STEP, NONE},
+    {CL_ROLE_NONE, CL_OP_DEFECT_REPORT, NONE},
+    {CL_ROLE_NONE, CL_OP_KB_SEARCH, NONE},
+    {CL_ROLE_NONE, CL_OP_KB_CURATE, NONE},
+    {CL_ROLE_NONE, CL_OP_CHECKPOINT_RECORD, NONE},
 
     /* HQ admin: everything, group-wide. */
     {CL_ROLE_HQ_ADMIN, CL_OP_PUBLIC, GROUP},
@@ -99,6 +108,15 @@ static const struct expect matrix[] = {
     {CL_ROLE_HQ_ADMIN, CL_OP_DEADLINE_SET, GROUP},
     {CL_ROLE_HQ_ADMIN, CL_OP_DEADLINE_LIST, GROUP},
     {CL_ROLE_HQ_ADMIN, CL_OP_REPORT, GROUP},
+    {CL_ROLE_HQ_ADMIN, CL_OP_DEPT_MANAGE, GROUP},
+    {CL_ROLE_HQ_ADMIN, CL_OP_DEPT_LIST, GROUP},
+    {CL_ROLE_HQ_ADMIN, CL_OP_DEFECT_READ, GROUP},
+    {CL_ROLE_HQ_ADMIN, CL_OP_DEFECT_MANAGE, GROUP},
+    {CL_ROLE_HQ_ADMIN, CL_OP_DEFECT_STEP, NONE},
+    {CL_ROLE_HQ_ADMIN, CL_OP_DEFECT_REPORT, GROUP},
+    {CL_ROLE_HQ_ADMIN, CL_OP_KB_SEARCH, GROUP},
+    {CL_ROLE_HQ_ADMIN, CL_OP_KB_CURATE, GROUP},
+    {CL_ROLE_HQ_ADMIN, CL_OP_CHECKPOINT_RECORD, GROUP},
 
     /* HQ analyst: reads everything group-wide, writes nothing. */
     {CL_ROLE_HQ_ANALYST, CL_OP_PUBLIC, GROUP},
@@ -131,6 +149,15 @@ static const struct expect matrix[] = {
     {CL_ROLE_HQ_ANALYST, CL_OP_DEADLINE_SET, NONE},
     {CL_ROLE_HQ_ANALYST, CL_OP_DEADLINE_LIST, GROUP},
     {CL_ROLE_HQ_ANALYST, CL_OP_REPORT, GROUP},
+    {CL_ROLE_HQ_ANALYST, CL_OP_DEPT_MANAGE, NONE},
+    {CL_ROLE_HQ_ANALYST, CL_OP_DEPT_LIST, GROUP},
+    {CL_ROLE_HQ_ANALYST, CL_OP_DEFECT_READ, GROUP},
+    {CL_ROLE_HQ_ANALYST, CL_OP_DEFECT_MANAGE, NONE},
+    {CL_ROLE_HQ_ANALYST, CL_OP_DEFECT_STEP, NONE},
+    {CL_ROLE_HQ_ANALYST, CL_OP_DEFECT_REPORT, GROUP},
+    {CL_ROLE_HQ_ANALYST, CL_OP_KB_SEARCH, GROUP},
+    {CL_ROLE_HQ_ANALYST, CL_OP_KB_CURATE, NONE},
+    {CL_ROLE_HQ_ANALYST, CL_OP_CHECKPOINT_RECORD, NONE},
 
     /* City-company CR staff: their company; no companies, contractors or users created. */
     {CL_ROLE_CR, CL_OP_PUBLIC, GROUP},
@@ -163,6 +190,15 @@ static const struct expect matrix[] = {
     {CL_ROLE_CR, CL_OP_DEADLINE_SET, COMPANY},
     {CL_ROLE_CR, CL_OP_DEADLINE_LIST, COMPANY},
     {CL_ROLE_CR, CL_OP_REPORT, COMPANY},
+    {CL_ROLE_CR, CL_OP_DEPT_MANAGE, COMPANY},
+    {CL_ROLE_CR, CL_OP_DEPT_LIST, COMPANY},
+    {CL_ROLE_CR, CL_OP_DEFECT_READ, COMPANY},
+    {CL_ROLE_CR, CL_OP_DEFECT_MANAGE, COMPANY},
+    {CL_ROLE_CR, CL_OP_DEFECT_STEP, NONE},
+    {CL_ROLE_CR, CL_OP_DEFECT_REPORT, COMPANY},
+    {CL_ROLE_CR, CL_OP_KB_SEARCH, GROUP},
+    {CL_ROLE_CR, CL_OP_KB_CURATE, NONE},
+    {CL_ROLE_CR, CL_OP_CHECKPOINT_RECORD, COMPANY},
 
     /* Site clerk: their projects; enters units, creates nothing above a unit. */
     {CL_ROLE_CLERK, CL_OP_PUBLIC, GROUP},
@@ -195,6 +231,15 @@ static const struct expect matrix[] = {
     {CL_ROLE_CLERK, CL_OP_DEADLINE_SET, NONE},
     {CL_ROLE_CLERK, CL_OP_DEADLINE_LIST, PROJECTS},
     {CL_ROLE_CLERK, CL_OP_REPORT, PROJECTS},
+    {CL_ROLE_CLERK, CL_OP_DEPT_MANAGE, NONE},
+    {CL_ROLE_CLERK, CL_OP_DEPT_LIST, NONE},
+    {CL_ROLE_CLERK, CL_OP_DEFECT_READ, PROJECTS},
+    {CL_ROLE_CLERK, CL_OP_DEFECT_MANAGE, NONE},
+    {CL_ROLE_CLERK, CL_OP_DEFECT_STEP, NONE},
+    {CL_ROLE_CLERK, CL_OP_DEFECT_REPORT, NONE},
+    {CL_ROLE_CLERK, CL_OP_KB_SEARCH, GROUP},
+    {CL_ROLE_CLERK, CL_OP_KB_CURATE, NONE},
+    {CL_ROLE_CLERK, CL_OP_CHECKPOINT_RECORD, PROJECTS},
 
     /* Contractor: what is assigned to them; never buildings or units (owners' data). */
     {CL_ROLE_CONTRACTOR, CL_OP_PUBLIC, GROUP},
@@ -227,6 +272,15 @@ static const struct expect matrix[] = {
     {CL_ROLE_CONTRACTOR, CL_OP_DEADLINE_SET, NONE},
     {CL_ROLE_CONTRACTOR, CL_OP_DEADLINE_LIST, NONE},
     {CL_ROLE_CONTRACTOR, CL_OP_REPORT, NONE},
+    {CL_ROLE_CONTRACTOR, CL_OP_DEPT_MANAGE, NONE},
+    {CL_ROLE_CONTRACTOR, CL_OP_DEPT_LIST, NONE},
+    {CL_ROLE_CONTRACTOR, CL_OP_DEFECT_READ, NONE},
+    {CL_ROLE_CONTRACTOR, CL_OP_DEFECT_MANAGE, NONE},
+    {CL_ROLE_CONTRACTOR, CL_OP_DEFECT_STEP, NONE},
+    {CL_ROLE_CONTRACTOR, CL_OP_DEFECT_REPORT, NONE},
+    {CL_ROLE_CONTRACTOR, CL_OP_KB_SEARCH, NONE},
+    {CL_ROLE_CONTRACTOR, CL_OP_KB_CURATE, NONE},
+    {CL_ROLE_CONTRACTOR, CL_OP_CHECKPOINT_RECORD, NONE},
 
     /* Verifier: their projects, read only. */
     {CL_ROLE_VERIFIER, CL_OP_PUBLIC, GROUP},
@@ -259,6 +313,15 @@ static const struct expect matrix[] = {
     {CL_ROLE_VERIFIER, CL_OP_DEADLINE_SET, NONE},
     {CL_ROLE_VERIFIER, CL_OP_DEADLINE_LIST, PROJECTS},
     {CL_ROLE_VERIFIER, CL_OP_REPORT, PROJECTS},
+    {CL_ROLE_VERIFIER, CL_OP_DEPT_MANAGE, NONE},
+    {CL_ROLE_VERIFIER, CL_OP_DEPT_LIST, NONE},
+    {CL_ROLE_VERIFIER, CL_OP_DEFECT_READ, PROJECTS},
+    {CL_ROLE_VERIFIER, CL_OP_DEFECT_MANAGE, NONE},
+    {CL_ROLE_VERIFIER, CL_OP_DEFECT_STEP, NONE},
+    {CL_ROLE_VERIFIER, CL_OP_DEFECT_REPORT, NONE},
+    {CL_ROLE_VERIFIER, CL_OP_KB_SEARCH, GROUP},
+    {CL_ROLE_VERIFIER, CL_OP_KB_CURATE, NONE},
+    {CL_ROLE_VERIFIER, CL_OP_CHECKPOINT_RECORD, PROJECTS},
 
     /* Property service: their projects, read only. */
     {CL_ROLE_PROPERTY, CL_OP_PUBLIC, GROUP},
@@ -291,12 +354,64 @@ static const struct expect matrix[] = {
     {CL_ROLE_PROPERTY, CL_OP_DEADLINE_SET, NONE},
     {CL_ROLE_PROPERTY, CL_OP_DEADLINE_LIST, PROJECTS},
     {CL_ROLE_PROPERTY, CL_OP_REPORT, PROJECTS},
+    {CL_ROLE_PROPERTY, CL_OP_DEPT_MANAGE, NONE},
+    {CL_ROLE_PROPERTY, CL_OP_DEPT_LIST, NONE},
+    {CL_ROLE_PROPERTY, CL_OP_DEFECT_READ, PROJECTS},
+    {CL_ROLE_PROPERTY, CL_OP_DEFECT_MANAGE, NONE},
+    {CL_ROLE_PROPERTY, CL_OP_DEFECT_STEP, NONE},
+    {CL_ROLE_PROPERTY, CL_OP_DEFECT_REPORT, NONE},
+    {CL_ROLE_PROPERTY, CL_OP_KB_SEARCH, GROUP},
+    {CL_ROLE_PROPERTY, CL_OP_KB_CURATE, NONE},
+    {CL_ROLE_PROPERTY, CL_OP_CHECKPOINT_RECORD, NONE},
+    /* Department staff: read their company like its customer relations; act only on
+     * their department's steps of a defect (the SQL checks membership, group-wide since
+     * a superior department may be at HQ); search the knowledge base. */
+    {CL_ROLE_DEPT, CL_OP_PUBLIC, GROUP},
+    {CL_ROLE_DEPT, CL_OP_SESSION, COMPANY},
+    {CL_ROLE_DEPT, CL_OP_COMPANY_CREATE, NONE},
+    {CL_ROLE_DEPT, CL_OP_COMPANY_LIST, COMPANY},
+    {CL_ROLE_DEPT, CL_OP_PROJECT_CREATE, NONE},
+    {CL_ROLE_DEPT, CL_OP_PROJECT_LIST, COMPANY},
+    {CL_ROLE_DEPT, CL_OP_BUILDING_CREATE, NONE},
+    {CL_ROLE_DEPT, CL_OP_BUILDING_LIST, COMPANY},
+    {CL_ROLE_DEPT, CL_OP_UNIT_CREATE, NONE},
+    {CL_ROLE_DEPT, CL_OP_UNIT_LIST, COMPANY},
+    {CL_ROLE_DEPT, CL_OP_UNIT_IMPORT, NONE},
+    {CL_ROLE_DEPT, CL_OP_CONTRACTOR_CREATE, NONE},
+    {CL_ROLE_DEPT, CL_OP_CONTRACTOR_LIST, COMPANY},
+    {CL_ROLE_DEPT, CL_OP_USER_CREATE, NONE},
+    {CL_ROLE_DEPT, CL_OP_USER_LIST, NONE},
+    {CL_ROLE_DEPT, CL_OP_TRADE_ASSIGN, NONE},
+    {CL_ROLE_DEPT, CL_OP_TRADE_LIST, COMPANY},
+    {CL_ROLE_DEPT, CL_OP_ROUND_CREATE, NONE},
+    {CL_ROLE_DEPT, CL_OP_ROUND_LIST, COMPANY},
+    {CL_ROLE_DEPT, CL_OP_ITEM_RECORD, NONE},
+    {CL_ROLE_DEPT, CL_OP_HANDOVER_RECORD, NONE},
+    {CL_ROLE_DEPT, CL_OP_TICKET_READ, COMPANY},
+    {CL_ROLE_DEPT, CL_OP_TICKET_TRANSITION, NONE},
+    {CL_ROLE_DEPT, CL_OP_TICKET_REPAIR, NONE},
+    {CL_ROLE_DEPT, CL_OP_TICKET_VERIFY, NONE},
+    {CL_ROLE_DEPT, CL_OP_TICKET_RETURN, NONE},
+    {CL_ROLE_DEPT, CL_OP_TICKET_DECIDE, NONE},
+    {CL_ROLE_DEPT, CL_OP_DEADLINE_SET, NONE},
+    {CL_ROLE_DEPT, CL_OP_DEADLINE_LIST, COMPANY},
+    {CL_ROLE_DEPT, CL_OP_REPORT, COMPANY},
+    {CL_ROLE_DEPT, CL_OP_DEPT_MANAGE, NONE},
+    {CL_ROLE_DEPT, CL_OP_DEPT_LIST, COMPANY},
+    {CL_ROLE_DEPT, CL_OP_DEFECT_READ, COMPANY},
+    {CL_ROLE_DEPT, CL_OP_DEFECT_MANAGE, NONE},
+    {CL_ROLE_DEPT, CL_OP_DEFECT_STEP, GROUP},
+    {CL_ROLE_DEPT, CL_OP_DEFECT_REPORT, COMPANY},
+    {CL_ROLE_DEPT, CL_OP_KB_SEARCH, GROUP},
+    {CL_ROLE_DEPT, CL_OP_KB_CURATE, NONE},
+    {CL_ROLE_DEPT, CL_OP_CHECKPOINT_RECORD, NONE},
 };
 
 /* Operations that change data: read-only roles must have none of them. */
 static const cl_op_t write_ops[] = {
     CL_OP_COMPANY_CREATE, CL_OP_PROJECT_CREATE,    CL_OP_BUILDING_CREATE, CL_OP_UNIT_CREATE,
     CL_OP_UNIT_IMPORT,    CL_OP_CONTRACTOR_CREATE, CL_OP_USER_CREATE,     CL_OP_TRADE_ASSIGN,
+    CL_OP_DEPT_MANAGE,    CL_OP_DEFECT_MANAGE,     CL_OP_DEFECT_STEP,     CL_OP_KB_CURATE,
 };
 
 /* Roles outside the table's range, as a corrupt value or a bad cast could give. */
@@ -370,12 +485,20 @@ static void test_policy_invariants(void **state) {
     assert_int_equal(cl_authz_scope(CL_ROLE_CONTRACTOR, CL_OP_BUILDING_LIST), NONE);
     assert_int_equal(cl_authz_scope(CL_ROLE_CONTRACTOR, CL_OP_UNIT_LIST), NONE);
 
-    /* Group scope is for HQ only; every other role is limited to its own data. */
+    /* Group scope is for HQ only; every other role is limited to its own data. Two
+     * exceptions: the knowledge base is the whole group's to search (never a contractor's),
+     * and a department's step of a defect is narrowed by membership in SQL, not by scope. */
     for (int r = 0; r < CL_ROLE__COUNT; r++) {
         if (r == CL_ROLE_HQ_ADMIN || r == CL_ROLE_HQ_ANALYST) continue;
-        for (int o = 0; o < CL_OP__COUNT; o++)
-            if (o != CL_OP_PUBLIC) assert_int_not_equal(cl_authz_scope(r, o), GROUP);
+        for (int o = 0; o < CL_OP__COUNT; o++) {
+            if (o == CL_OP_PUBLIC || o == CL_OP_KB_SEARCH) continue;
+            if (o == CL_OP_DEFECT_STEP && r == CL_ROLE_DEPT) continue;
+            assert_int_not_equal(cl_authz_scope(r, o), GROUP);
+        }
     }
+    assert_int_equal(cl_authz_scope(CL_ROLE_CONTRACTOR, CL_OP_KB_SEARCH), NONE);
+    for (int r = 0; r < CL_ROLE__COUNT; r++)
+        assert_int_equal(cl_authz_scope(r, CL_OP_DEFECT_STEP) != NONE, r == CL_ROLE_DEPT);
 }
 
 static void test_out_of_range(void **state) {
@@ -411,7 +534,7 @@ static void test_owner_data(void **state) {
     } want[] = {
         {CL_ROLE_NONE, false},     {CL_ROLE_HQ_ADMIN, true}, {CL_ROLE_HQ_ANALYST, false},
         {CL_ROLE_CR, true},        {CL_ROLE_CLERK, true},    {CL_ROLE_CONTRACTOR, false},
-        {CL_ROLE_VERIFIER, false}, {CL_ROLE_PROPERTY, true},
+        {CL_ROLE_VERIFIER, false}, {CL_ROLE_PROPERTY, true}, {CL_ROLE_DEPT, false},
     };
     assert_int_equal(ARRAY_LEN(want), CL_ROLE__COUNT);
     for (size_t i = 0; i < ARRAY_LEN(want); i++)
@@ -432,6 +555,7 @@ static void test_role_names(void **state) {
         {CL_ROLE_CONTRACTOR, "contractor"},
         {CL_ROLE_VERIFIER, "verifier"},
         {CL_ROLE_PROPERTY, "property"},
+        {CL_ROLE_DEPT, "dept"},
     };
     assert_int_equal(ARRAY_LEN(want), CL_ROLE__COUNT - 1);
     for (size_t i = 0; i < ARRAY_LEN(want); i++) {

@@ -558,6 +558,7 @@ static const struct {
     {CL_ENOTFOUND, CLOSELOOP__ERROR_CODE__ERR_NOT_FOUND},
     {CL_ECONFLICT, CLOSELOOP__ERROR_CODE__ERR_CONFLICT},
     {CL_EINTERNAL, CLOSELOOP__ERROR_CODE__ERR_INTERNAL},
+    {CL_EPRECONDITION, CLOSELOOP__ERROR_CODE__ERR_PRECONDITION},
 };
 
 static void test_err_wire_round_trip(void **state) {
@@ -568,7 +569,7 @@ static void test_err_wire_round_trip(void **state) {
         assert_int_equal(cl_err_to_wire(wire_codes[i].local), wire_codes[i].wire);
         assert_int_equal(cl_err_from_wire(wire_codes[i].wire), wire_codes[i].local);
     }
-    assert_int_equal(CL__WIRE_LAST, CL_EINTERNAL);
+    assert_int_equal(CL__WIRE_LAST, CL_EPRECONDITION);
     for (int c = CL_OK; c >= CL__WIRE_LAST; c--)
         assert_int_equal(cl_err_from_wire(cl_err_to_wire(c)), c);
 
@@ -579,13 +580,13 @@ static void test_err_wire_round_trip(void **state) {
     assert_int_equal(cl_err_to_wire(CL_ECLOSED), CLOSELOOP__ERROR_CODE__ERR_INTERNAL);
     assert_int_equal(cl_err_to_wire(CL_ECONFIG), CLOSELOOP__ERROR_CODE__ERR_INTERNAL);
     assert_int_equal(cl_err_to_wire(CL_ETOOBIG), CLOSELOOP__ERROR_CODE__ERR_BAD_FRAME);
-    assert_int_equal(cl_err_to_wire(-14), CLOSELOOP__ERROR_CODE__ERR_INTERNAL);
+    assert_int_equal(cl_err_to_wire(-15), CLOSELOOP__ERROR_CODE__ERR_INTERNAL);
     assert_int_equal(cl_err_to_wire(1), CLOSELOOP__ERROR_CODE__ERR_INTERNAL);
     assert_int_equal(cl_err_to_wire(INT_MIN), CLOSELOOP__ERROR_CODE__ERR_INTERNAL);
     assert_int_equal(cl_err_to_wire(INT_MAX), CLOSELOOP__ERROR_CODE__ERR_INTERNAL);
 
     /* Wire codes from a newer peer, or nonsense, become CL_EINTERNAL. */
-    static const int unknown[] = {14, 15, 99, 100, 105, 1000, -1, -13, INT_MAX, INT_MIN};
+    static const int unknown[] = {15, 16, 99, 100, 105, 1000, -1, -13, INT_MAX, INT_MIN};
     for (size_t i = 0; i < sizeof unknown / sizeof unknown[0]; i++)
         assert_int_equal(cl_err_from_wire(unknown[i]), CL_EINTERNAL);
 }
@@ -614,7 +615,7 @@ static void test_strerror(void **state) {
     }
     assert_non_null(cl_strerror(INT_MIN));
     assert_non_null(cl_strerror(INT_MAX));
-    assert_string_equal(cl_strerror(-14), "unknown error");
+    assert_string_equal(cl_strerror(-15), "unknown error");
     assert_string_equal(cl_strerror(1), "unknown error");
     assert_string_equal(cl_strerror(CL_OK), "success");
 
@@ -623,7 +624,7 @@ static void test_strerror(void **state) {
                                 CL_ETOOMANY,  CL_EUNAVAIL,   CL_ETIMEDOUT,    CL_ESHUTDOWN,
                                 CL_EUNAUTH,   CL_EFORBIDDEN, CL_ENOTFOUND,    CL_ECONFLICT,
                                 CL_EINTERNAL, CL_ENOMEM,     CL_EIO,          CL_ETLS,
-                                CL_ECLOSED,   CL_ECONFIG,    CL_ETOOBIG};
+                                CL_ECLOSED,   CL_ECONFIG,    CL_ETOOBIG,      CL_EPRECONDITION};
     size_t n = sizeof known / sizeof known[0];
     for (size_t i = 0; i < n; i++) {
         assert_string_not_equal(cl_strerror(known[i]), "unknown error");
