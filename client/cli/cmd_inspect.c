@@ -354,6 +354,15 @@ static int inspect_record(const cli_settings_t *s, int argc, char **argv) {
                 } else {
                     for (size_t i = 0; i < r->n_warnings; i++)
                         fprintf(stderr, "warning: %s\n", cli_str(r->warnings[i]->message));
+                    for (size_t i = 0; i < r->n_duplicates; i++) {
+                        char msg[200];
+                        cli_duplicate_text(r->duplicates[i], msg, sizeof msg);
+                        fprintf(stderr, "warning: %s\n", msg);
+                    }
+                    if (r->duplicates_flagged)
+                        fprintf(stderr,
+                                "可能重复 %" PRIu32 " 条 (duplicates flagged: %" PRIu32 ")\n",
+                                r->duplicates_flagged, r->duplicates_flagged);
                     rc = record_show(s, r, id);
                 }
             }
@@ -418,9 +427,9 @@ typedef struct import {
 } import_t;
 
 /* The counts of the summary (base.counts), after rows_read. */
-enum { K_INSERTED, K_UNCHANGED, K_DISPATCHED, K_MANUAL, NKEYS };
+enum { K_INSERTED, K_UNCHANGED, K_DISPATCHED, K_MANUAL, K_DUPLICATES, NKEYS };
 static const char *const summary_keys[NKEYS] = {"inserted", "unchanged", "dispatched",
-                                                "manual_dispatch"};
+                                                "manual_dispatch", "duplicates_flagged"};
 _Static_assert(NCOLS <= CSV_IMPORT_MAX_COLS && NKEYS <= CSV_IMPORT_MAX_SUMMARY,
                "csv_import.h limits");
 
