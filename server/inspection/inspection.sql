@@ -146,23 +146,28 @@ WITH r AS (SELECT x.*
      fr AS (SELECT f.*, ro.id AS round_id FROM fresh f
               JOIN rounds ro ON ro.project_id = f.project_id AND ro.kind = f.round),
      -- the duplicate flag (docs/LESSONS.md): the most similar earlier item of the same
-     -- unit, round and trade, recorded before or earlier in this batch, when its
-     -- description is at least 0.5 alike (cl_text_similarity); flagged, never refused
+     -- unit, round and trade (of the latest 100 recorded before, and the 100 nearest
+     -- earlier in this batch) when their texts (location and description, as the
+     -- search column indexes them) are at least 0.5 alike (cl_vector_similarity, the
+     -- lessons area's: server/lesson/lesson.sql); flagged, never refused
+     fv AS MATERIALIZED (SELECT f.ord, f.item_id, f.unit_id, f.round_id, f.trade,
+                                cl_search_vector(f.location || ' ' || f.description) AS v
+                           FROM fr f),
      dup AS (SELECT f.ord, d.id AS dup_of, d.sim
-               FROM fr f
+               FROM fv f
                CROSS JOIN LATERAL (
-                   SELECT x.id, x.sim
-                     FROM (SELECT e.id, cl_text_similarity(e.description, f.description) AS sim
-                             FROM inspection_items e
-                            WHERE e.unit_id = f.unit_id AND e.round_id = f.round_id
-                              AND e.category = f.trade
+                   SELECT x.id, cl_vector_similarity(f.v, x.v) AS sim
+                     FROM ((SELECT e.id, e.search AS v FROM inspection_items e
+                             WHERE e.unit_id = f.unit_id AND e.round_id = f.round_id
+                               AND e.category = f.trade
+                             ORDER BY e.created_at DESC LIMIT 100)
                            UNION ALL
-                           SELECT g.item_id, cl_text_similarity(g.description, f.description)
-                             FROM fr g
-                            WHERE g.unit_id = f.unit_id AND g.round_id = f.round_id
-                              AND g.trade = f.trade AND g.ord < f.ord) x
-                    WHERE x.sim >= 0.5
-                    ORDER BY x.sim DESC, x.id LIMIT 1) d),
+                           (SELECT g.item_id, g.v FROM fv g
+                             WHERE g.unit_id = f.unit_id AND g.round_id = f.round_id
+                               AND g.trade = f.trade AND g.ord < f.ord
+                             ORDER BY g.ord DESC LIMIT 100)) x
+                    ORDER BY sim DESC, x.id LIMIT 1) d
+              WHERE d.sim >= 0.5),
      -- A record keeps the date and inspector it was first given: for the handover round
      -- it is the acceptance form, and an item found on a later visit (it has its own
      -- date) must not move the form to another day. Only blanks are filled in.

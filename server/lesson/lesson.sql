@@ -9,6 +9,20 @@
 -- cl_visible_company(), so what is outside the caller's scope reads like a missing one.
 -- Stored names come out as they are stored; cloop shows the registry's Chinese labels.
 
+-- How alike two texts are, from their search vectors (cl_search_vector, migration 011):
+-- the Jaccard index of their sets of characters, bigrams and words, 0..1 — what
+-- cl_text_similarity computes from the texts, but over vectors already made (an item's
+-- search column), in PostgreSQL's own tsvector functions. The duplicate flag at entry
+-- (insp_item_record, server/inspection/inspection.sql) compares each new item with the
+-- earlier ones of its unit, round and trade with it.
+CREATE OR REPLACE FUNCTION cl_vector_similarity(a tsvector, b tsvector) RETURNS real
+LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
+    SELECT CASE WHEN length(a) + length(b) = 0 THEN 0::real
+                ELSE (length(a) - length(ts_delete(a, tsvector_to_array(b))))::real
+                     / (length(b) + length(ts_delete(a, tsvector_to_array(b))))
+           END
+$$;
+
 -- The project and its round a check point request is about. Parameters: $1..$4 the
 -- scope, $5 the project, $6 the round kind. One row: the project's name (title) and,
 -- when the project or its round is missing, why (missing).
