@@ -276,18 +276,22 @@ static int checklist_show(const cli_settings_t *s, const ProtobufCMessage *m) {
 /* The check point of case code in r (its row), or NULL; *col_cat the category column. */
 static const Closeloop__LessonRow *checkpoint_row(const Closeloop__LessonReport *r,
                                                   const char *code, size_t *col_cat,
-                                                  size_t *col_title) {
+                                                  size_t *col_title, size_t *col_status) {
     const Closeloop__LessonSection *sec = section_named(r, "checkpoints");
     if (!sec) return NULL;
-    size_t cc = sec->n_columns, ct = sec->n_columns, cat = sec->n_columns;
+    size_t cc = sec->n_columns, ct = sec->n_columns, cat = sec->n_columns, st = sec->n_columns;
     for (size_t k = 0; k < sec->n_columns; k++) {
         if (strcmp(sec->columns[k], "case_code") == 0) cc = k;
         if (strcmp(sec->columns[k], "title") == 0) ct = k;
         if (strcmp(sec->columns[k], "category") == 0) cat = k;
+        if (strcmp(sec->columns[k], "status") == 0) st = k;
     }
-    if (cc == sec->n_columns || ct == sec->n_columns || cat == sec->n_columns) return NULL;
+    if (cc == sec->n_columns || ct == sec->n_columns || cat == sec->n_columns ||
+        st == sec->n_columns)
+        return NULL;
     *col_cat = cat;
     *col_title = ct;
+    *col_status = st;
     for (size_t i = 0; i < sec->n_rows; i++)
         if (sec->rows[i]->n_cells == sec->n_columns && strcmp(sec->rows[i]->cells[cc], code) == 0)
             return sec->rows[i];
@@ -339,9 +343,9 @@ static int checklist_found(const cli_settings_t *s, int64_t project, int round,
         rc = cli_session_fail(&ss, crc);
         goto out;
     }
-    size_t col_cat = 0, col_title = 0;
-    const Closeloop__LessonRow *cp =
-        checkpoint_row((const Closeloop__LessonReport *)lm, a->code, &col_cat, &col_title);
+    size_t col_cat = 0, col_title = 0, col_status = 0;
+    const Closeloop__LessonRow *cp = checkpoint_row((const Closeloop__LessonReport *)lm, a->code,
+                                                    &col_cat, &col_title, &col_status);
     if (!cp) {
         cli_errorf("case %s is not a check point of this round of project %" PRId64
                    " (cloop kb checklist --project %" PRId64 " lists them)",
@@ -401,6 +405,17 @@ static int checklist_found(const cli_settings_t *s, int64_t project, int round,
         cli_duplicate_text(r->duplicates[i], msg, sizeof msg);
         fprintf(stderr, "warning: %s\n", msg);
     }
+    /* The check point as the server has it now (the item's statement marked it). */
+    ProtobufCMessage *after = NULL;
+    crc = cli_session_call(&ss, CL_MSG_CHECKPOINT_LIST_REQ, &lr.base, CL_MSG_LESSON_REPORT, &after);
+    if (crc != CL_OK) {
+        rc = cli_session_fail(&ss, crc);
+        goto out;
+    }
+    cl_msg_free(lm);
+    lm = after;
+    cp = checkpoint_row((const Closeloop__LessonReport *)lm, a->code, &col_cat, &col_title,
+                        &col_status);
     static const char *const cols[] = {"case_code", "item_id",    "ticket",
                                        "state",     "contractor", "status"};
     cli_table_t *t = cli_new_table(6, cols, 0x4);
@@ -415,7 +430,7 @@ static int checklist_found(const cli_settings_t *s, int64_t project, int round,
     row.cell[2] = tk ? cli_row_ref(&row, 2, tk->number) : "";
     row.cell[3] = tk ? cli_enum_name(CL_DOM_TICKET_STATE, tk->state) : "";
     row.cell[4] = tk ? cli_str(tk->contractor_name) : "";
-    row.cell[5] = cl_checkpoint_status_name(CLOSELOOP__CHECKPOINT_STATUS__CHECKPOINT_FOUND);
+    row.cell[5] = cp ? cp->cells[col_status] : "";
     rc = cli_row_add(t, &row) == CL_OK ? cli_print_table(s, t) : CLI_EXIT_FAIL;
     cli_table_free(t);
 out:
