@@ -270,4 +270,10 @@ check "report periodic (table): the summary and four dimension tables" \
     eval '[ "$rc" = 0 ] && grep -q "按等级 By grade" <<<"$out" && grep -q "按专业 By specialty" <<<"$out"'
 if [ -n "${CL_KEEP_HTML:-}" ]; then cp "$work/defects.html" "$work/periodic.html" "$CL_KEEP_HTML"/; fi
 
+# --- shutdown ------------------------------------------------------------------------
+stop_daemon "$dpid"
+check "closeloopd exits 0 on SIGTERM" test "$?" = 0
+check "... and its log has no sanitizer report" \
+    eval '! grep -q "ERROR: AddressSanitizer\|runtime error:" "$work/daemon.log"'
+
 report_and_exit
