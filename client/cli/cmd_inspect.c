@@ -389,14 +389,15 @@ enum {
     C_SEVERITY,
     C_ITEM_ID,
     C_FOUND_AGAIN,
+    C_CASE_CODE,
     NCOLS
 };
 static const char *const col_names[NCOLS] = {
-    "project",  "unit",        "round",    "inspected_on", "inspector",     "location",
-    "category", "description", "severity", "item_id",      "found_again_of"};
-static const int col_required[NCOLS] = {1, 1, 1, 1, 1, 1, 1, 1, 1, 0, 0};
+    "project",  "unit",        "round",    "inspected_on", "inspector",      "location",
+    "category", "description", "severity", "item_id",      "found_again_of", "case_code"};
+static const int col_required[NCOLS] = {1, 1, 1, 1, 1, 1, 1, 1, 1, 0, 0, 0};
 /* Columns whose value may not be empty. */
-static const int col_nonempty[NCOLS] = {1, 1, 1, 1, 0, 1, 1, 1, 1, 0, 0};
+static const int col_nonempty[NCOLS] = {1, 1, 1, 1, 0, 1, 1, 1, 1, 0, 0, 0};
 
 /* A project the session can see, for resolving names in the project column. */
 typedef struct proj {
@@ -436,7 +437,8 @@ _Static_assert(NCOLS <= CSV_IMPORT_MAX_COLS && NKEYS <= CSV_IMPORT_MAX_SUMMARY,
 static const size_t item_strings[] = {
     offsetof(Closeloop__Item, unit),        offsetof(Closeloop__Item, inspector),
     offsetof(Closeloop__Item, location),    offsetof(Closeloop__Item, category),
-    offsetof(Closeloop__Item, description), offsetof(Closeloop__Item, found_again_of)};
+    offsetof(Closeloop__Item, description), offsetof(Closeloop__Item, found_again_of),
+    offsetof(Closeloop__Item, case_code)};
 
 static void item_reset(csv_import_t *base) {
     import_t *im = (import_t *)base;
@@ -607,7 +609,7 @@ static void item_row(csv_import_t *base, uint32_t line) {
     Closeloop__Item *it = &im->items[im->nitems];
     closeloop__item__init(it);
     it->unit = it->inspector = it->location = it->category = it->description = csv_import_empty;
-    it->found_again_of = csv_import_empty;
+    it->found_again_of = it->case_code = csv_import_empty;
     it->project_id = project;
     it->round = (Closeloop__RoundKind)rk;
     it->severity = (Closeloop__Severity)sv;
@@ -619,6 +621,7 @@ static void item_row(csv_import_t *base, uint32_t line) {
     dst[C_CATEGORY] = &it->category;
     dst[C_DESCRIPTION] = &it->description;
     dst[C_FOUND_AGAIN] = &it->found_again_of;
+    dst[C_CASE_CODE] = &it->case_code;
     int oom = 0;
     for (int c = 0; c < NCOLS; c++)
         if (dst[c] && !(*dst[c] = csv_import_cell_dup(base, c))) {
@@ -932,7 +935,8 @@ static const cli_verb_t inspect_verbs[] = {
      "columns in any order): project (id or name), unit, round, inspected_on\n"
      "(YYYY-MM-DD), inspector, location, category (a trade code, its Chinese name such as\n"
      "防水 or 门窗, or an alias of the project: see 'cloop trade alias'), description,\n"
-     "severity ({severity}), and optionally item_id and found_again_of.\n"
+     "severity ({severity}), and optionally item_id, found_again_of and case_code (a\n"
+     "check point found: docs/LESSONS.md).\n"
      "Rows without item_id get an id derived from their content, so importing the same\n"
      "file again records nothing twice (see docs/IMPORT_FORMAT.md). Items go to the\n"
      "server in chunks of N (default 500, at most " ITEM_BATCH_TEXT

@@ -32,6 +32,15 @@
 #define LESSON_MATCH_SINCE 30  /* days back that kb match looks without --since */
 #define LESSON_MATCH_SCORE 0.2 /* the least score of a match without one given */
 
+/* The target statements (lesson_target_round, _project, _company) share their columns. */
+#define TARGET_TITLE   CL_COL(lesson_target_round, title)
+#define TARGET_MISSING CL_COL(lesson_target_round, missing)
+_Static_assert(CL_COL(lesson_target_project, title) == TARGET_TITLE &&
+                   CL_COL(lesson_target_company, title) == TARGET_TITLE &&
+                   CL_COL(lesson_target_project, missing) == TARGET_MISSING &&
+                   CL_COL(lesson_target_company, missing) == TARGET_MISSING,
+               "the target statements answer title and missing in the same columns");
+
 typedef struct lesson_call {
     cl_call_t base;                     /* first: the call */
     const char *names[LESSON_SECTIONS]; /* the sections, in statement order */
@@ -95,9 +104,9 @@ static void lesson_done(void *arg, const cl_db_result_t *r) {
     for (; ok && n < LESSON_SECTIONS && x->names[n]; n++)
         ok = (res[n] = cl_call_rows(c, r, x->first + (int)n)) != NULL;
     if (!ok) goto out; /* answered */
-    if (PQntuples(target) != 1 || !cl_sql_isnull(target, 0, 1)) {
+    if (PQntuples(target) != 1 || !cl_sql_isnull(target, 0, TARGET_MISSING)) {
         cl_req_fail(c->req, CL_ENOTFOUND, "%s",
-                    PQntuples(target) == 1 ? cl_sql_text(target, 0, 1) : "not found");
+                    PQntuples(target) == 1 ? cl_sql_text(target, 0, TARGET_MISSING) : "not found");
         goto out;
     }
     if (pass) {
@@ -119,7 +128,7 @@ static void lesson_done(void *arg, const cl_db_result_t *r) {
     Closeloop__LessonSection *secp[LESSON_SECTIONS];
     section_mem_t mem[LESSON_SECTIONS];
     memset(mem, 0, sizeof mem);
-    rep.title = PQgetvalue(target, 0, 0);
+    rep.title = PQgetvalue(target, 0, TARGET_TITLE);
     size_t budget = cl_req_config(c->req)->max_frame - LESSON_FRAME_SLACK;
     bool filled = true;
     for (size_t i = 0; filled && i < n; i++) {

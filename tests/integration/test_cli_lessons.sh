@@ -5,7 +5,8 @@
 #    by the first item of the round), with exact counts for projects that match and do
 #    not match each case (layouts, trades, specialty, status), `--refresh`;
 #  - `kb checklist --pass` and `--found` (found: an item naming the case, with its
-#    ticket, through the item request; the check point found), their refusals;
+#    ticket, through the item request; the check point found), their refusals, and a
+#    check point found from a day's CSV (its case_code column);
 #  - `kb lessons` counts per project, `kb match` the most similar case;
 #  - the duplicate flag: exact count on an import and on one record, nothing refused;
 #  - `report defects` and `report periodic` in table, CSV, JSON and HTML (counts).
@@ -138,6 +139,23 @@ check "--found of a case that is no check point here: exit 1, nothing recorded" 
     eval '[ "$rc" = 1 ] && grep -q "not a check point" <<<"$err" &&
           [ "$(sql "SELECT count(*) FROM tickets WHERE project_id = $pa")" = $((tickets0 + 1)) ]'
 
+# A day's CSV can carry the check point found (case_code): 星河湾's K05.
+{
+    echo "project,unit,round,inspected_on,inspector,location,category,description,severity,case_code"
+    echo "$pc,3-1-101,mock1,2026-11-21,王工,客厅,doors_windows,窗框与墙体交接处渗水,major,K05"
+} >"$work/found.csv"
+cp "$work/found.csv" "$work/bad.csv"
+echo "$pc,3-1-101,mock1,2026-11-21,王工,客厅,doors_windows,又一处渗水,major,NOPE" >>"$work/bad.csv"
+as clerk1 inspect import "$work/bad.csv"
+check "inspect import with an unknown case_code: exit 1, the line named, nothing recorded" \
+    eval '[ "$rc" = 1 ] && grep -q "bad.csv:3: case_code .NOPE. is not an active case" <<<"$err" &&
+          [ "$(sql "SELECT count(*) FROM inspection_items WHERE project_id = $pc")" = 0 ]'
+as clerk1 inspect import "$work/found.csv" --format csv
+as clerk1 kb checklist --project "$pc" --format csv
+check "inspect import with case_code K05: recorded, 星河湾's K05 check point found with 1 item" \
+    eval '[ "$(csv_col status case_code K05)" = found ] && [ "$(csv_col items case_code K05)" = 1 ] &&
+          [ "$(csv_col status case_code SJ01)" = pending ]'
+
 # --- refresh: a case added later ------------------------------------------------------
 sql "$actor INSERT INTO kb_cases (code, title, kind, specialty) VALUES ('K06', '入户门变形', 'product', 'engineering');"
 as clerk1 kb checklist --project "$pa" --format csv
@@ -151,8 +169,8 @@ check "--refresh adds K06 (3), keeps SJ01 found and K02 passed" \
 as admin kb lessons --format json
 check "kb lessons: 万科城 3 check points, 1 passed, 1 found, 1 never looked at" \
     json_has '[x for x in d["projects"] if x["project"] == "万科城"] == [dict(project_id='"$pa"', project="万科城", checkpoints=3, passed=1, found=1, pending=1)]'
-check "... 翡翠公园 1 (pending), 星河湾 3 (pending), and 7 rows per case" \
-    json_has '{x["project"]: (x["checkpoints"], x["pending"]) for x in d["projects"]} == {"万科城": (3, 1), "翡翠公园": (1, 1), "星河湾": (3, 3)} and len(d["cases"]) == 7'
+check "... 翡翠公园 1 (1 pending), 星河湾 3 (2 pending), and 7 rows per case" \
+    json_has '{x["project"]: (x["checkpoints"], x["pending"]) for x in d["projects"]} == {"万科城": (3, 1), "翡翠公园": (1, 1), "星河湾": (3, 2)} and len(d["cases"]) == 7'
 as admin kb lessons --project "$pb" --format csv
 check "kb lessons --project 翡翠公园: its one case row" \
     eval '[ "$rc" = 0 ] && grep -c "^$pb,翡翠公园,mock1,K05," <<<"$out" | grep -qx 1'
@@ -246,10 +264,10 @@ today=$(date +%F)
 as admin report periodic --company "$city" --from 2026-11-01 --to "$today" --format csv
 all=$out
 csv_section summary
-check "report periodic (CSV): 2 defects, 1 case accepted, check points 1 passed, 1 found, 5 never looked at" \
+check "report periodic (CSV): 2 defects, 1 case accepted, check points 1 passed, 2 found, 4 never looked at" \
     eval '[ "$rc" = 0 ] && [ "$(csv_col defects)" = 2 ] && [ "$(csv_col cases_accepted)" = 1 ] &&
-          [ "$(csv_col checkpoints_passed)" = 1 ] && [ "$(csv_col checkpoints_found)" = 1 ] &&
-          [ "$(csv_col checkpoints_never_looked)" = 5 ]'
+          [ "$(csv_col checkpoints_passed)" = 1 ] && [ "$(csv_col checkpoints_found)" = 2 ] &&
+          [ "$(csv_col checkpoints_never_looked)" = 4 ]'
 out=$all
 csv_section counts
 check "... counts: state filed 1, collected 1; source mock_inspection 1, complaint 1" \
