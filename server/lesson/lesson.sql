@@ -140,9 +140,9 @@ SELECT p.id AS project_id, p.name AS project, r.kind AS round, k.code AS case_co
 
 -- Each item of a project recorded on or after $6 (the latest 500), with the active case
 -- it most resembles, when at least $7 alike. Candidates come from the cases' search
--- index (kb_cases.search, GIN) by any bigram of the item's text; the score is the
--- better of the item description's similarity (cl_text_similarity) to the case's title
--- and to its description. Parameters: $1..$4 the scope, $5 the project, $6 the date,
+-- index (kb_cases.search, GIN) by any bigram or word of the item's text, the 10 that
+-- share the most (ts_rank); the score is the better of the item description's
+-- similarity (cl_text_similarity) to the candidate's title and to its description. Parameters: $1..$4 the scope, $5 the project, $6 the date,
 -- $7 the least score.
 PREPARE lesson_case_match AS
 WITH it AS (SELECT i.id, i.description, i.location, i.category, i.search, i.inspected_on,
@@ -167,8 +167,10 @@ SELECT it.number, it.unit, it.location, it.category, it.description,
       SELECT k.code, k.title,
              greatest(cl_text_similarity(it.description, k.title),
                       cl_text_similarity(it.description, k.description)) AS score
-        FROM kb_cases k
-       WHERE k.status = 'active' AND k.search @@ q.q
+        FROM (SELECT k.code, k.title, k.description FROM kb_cases k
+               WHERE k.status = 'active' AND k.search @@ q.q
+               ORDER BY ts_rank(k.search, q.q) DESC, k.code
+               LIMIT 10) k
        ORDER BY score DESC, k.code
        LIMIT 1) m
  WHERE m.score >= $7::real
