@@ -171,6 +171,11 @@ check "kb lessons: 万科城 3 check points, 1 passed, 1 found, 1 never looked a
     json_has '[x for x in d["projects"] if x["project"] == "万科城"] == [dict(project_id='"$pa"', project="万科城", checkpoints=3, passed=1, found=1, pending=1)]'
 check "... 翡翠公园 1 (1 pending), 星河湾 3 (2 pending), and 7 rows per case" \
     json_has '{x["project"]: (x["checkpoints"], x["pending"]) for x in d["projects"]} == {"万科城": (3, 1), "翡翠公园": (1, 1), "星河湾": (3, 2)} and len(d["cases"]) == 7'
+as admin kb lessons --format html
+echo "$out" >"$work/lessons.html"
+check "kb lessons (HTML): an A4 page, 3 project rows and 7 check point rows" \
+    eval '[ "$rc" = 0 ] && grep -q "<h1>经验教训落地情况 Lessons on site</h1>" <<<"$out" &&
+          [ "$(grep -c "^<tr><td class=\"num\">" <<<"$out")" = 10 ] && grep -q "再次发现" <<<"$out"'
 as admin kb lessons --project "$pb" --format csv
 check "kb lessons --project 翡翠公园: its one case row" \
     eval '[ "$rc" = 0 ] && grep -c "^$pb,翡翠公园,mock1,K05," <<<"$out" | grep -qx 1'
@@ -286,7 +291,7 @@ check "report periodic (HTML): A4 page, every state of the registry with its lab
 as admin report periodic --company "$city" --from 2026-11-01 --to "$today"
 check "report periodic (table): the summary and four dimension tables" \
     eval '[ "$rc" = 0 ] && grep -q "按等级 By grade" <<<"$out" && grep -q "按专业 By specialty" <<<"$out"'
-if [ -n "${CL_KEEP_HTML:-}" ]; then cp "$work/defects.html" "$work/periodic.html" "$CL_KEEP_HTML"/; fi
+if [ -n "${CL_KEEP_HTML:-}" ]; then cp "$work"/*.html "$CL_KEEP_HTML"/; fi
 
 # --- shutdown ------------------------------------------------------------------------
 stop_daemon "$dpid"
