@@ -78,7 +78,15 @@
     X(DAILY_REPORT, daily_report, DailyReport) \
     X(READINESS_REQ, readiness_request, ReadinessRequest) \
     X(READINESS, readiness, Readiness) \
-    X(DISPATCH_LIST_REQ, dispatch_list_request, DispatchListRequest)
+    X(DISPATCH_LIST_REQ, dispatch_list_request, DispatchListRequest) \
+    X(CHECKPOINT_LIST_REQ, checkpoint_list_request, CheckpointListRequest) \
+    X(LESSON_REPORT, lesson_report, LessonReport) \
+    X(CHECKPOINT_REFRESH_REQ, checkpoint_list_request, CheckpointListRequest) \
+    X(CHECKPOINT_PASS_REQ, checkpoint_pass, CheckpointPass) \
+    X(LESSONS_REQ, lessons_request, LessonsRequest) \
+    X(CASE_MATCH_REQ, case_match_request, CaseMatchRequest) \
+    X(DEFECT_FEEDBACK_REQ, defect_report_request, DefectReportRequest) \
+    X(PERIODIC_REPORT_REQ, defect_report_request, DefectReportRequest)
 // clang-format on
 
 #endif

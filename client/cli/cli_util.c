@@ -408,3 +408,12 @@ int cli_each_list_line(const char *path, cli_line_fn fn, void *ctx) {
     if (fp != stdin) fclose(fp);
     return bad ? -1 : 0;
 }
+
+void cli_duplicate_text(const Closeloop__DuplicateFlag *d, char *out, size_t n) {
+    if (d->dup_of_number)
+        snprintf(out, n, "可能重复: 维修单 #%" PRId64 " 与 #%" PRId64 " 相似 (相似度 %.2f)",
+                 d->number, d->dup_of_number, (double)d->similarity);
+    else
+        snprintf(out, n, "可能重复: 维修单 #%" PRId64 " 与问题 %s 相似 (相似度 %.2f)", d->number,
+                 cli_str(d->dup_of), (double)d->similarity);
+}

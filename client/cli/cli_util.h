@@ -129,6 +129,10 @@ int cli_list_print(const cli_settings_t *s, cli_table_t *t, uint16_t type,
  * after a usage error. */
 int cli_args_project(const char *what, int argc, char **argv, int64_t *project_id);
 
+/* A probable duplicate flagged at entry, as one line for people:
+ * "可能重复: 维修单 #13 与 #12 相似 (相似度 0.67)". */
+void cli_duplicate_text(const Closeloop__DuplicateFlag *d, char *out, size_t n);
+
 /* Trimmed, case-folded comparison of a CSV header cell (len bytes) with a column name. */
 int cli_header_is(const char *cell, size_t len, const char *name);
 

@@ -354,6 +354,15 @@ static int inspect_record(const cli_settings_t *s, int argc, char **argv) {
                 } else {
                     for (size_t i = 0; i < r->n_warnings; i++)
                         fprintf(stderr, "warning: %s\n", cli_str(r->warnings[i]->message));
+                    for (size_t i = 0; i < r->n_duplicates; i++) {
+                        char msg[200];
+                        cli_duplicate_text(r->duplicates[i], msg, sizeof msg);
+                        fprintf(stderr, "warning: %s\n", msg);
+                    }
+                    if (r->duplicates_flagged)
+                        fprintf(stderr,
+                                "可能重复 %" PRIu32 " 条 (duplicates flagged: %" PRIu32 ")\n",
+                                r->duplicates_flagged, r->duplicates_flagged);
                     rc = record_show(s, r, id);
                 }
             }
@@ -380,14 +389,15 @@ enum {
     C_SEVERITY,
     C_ITEM_ID,
     C_FOUND_AGAIN,
+    C_CASE_CODE,
     NCOLS
 };
 static const char *const col_names[NCOLS] = {
-    "project",  "unit",        "round",    "inspected_on", "inspector",     "location",
-    "category", "description", "severity", "item_id",      "found_again_of"};
-static const int col_required[NCOLS] = {1, 1, 1, 1, 1, 1, 1, 1, 1, 0, 0};
+    "project",  "unit",        "round",    "inspected_on", "inspector",      "location",
+    "category", "description", "severity", "item_id",      "found_again_of", "case_code"};
+static const int col_required[NCOLS] = {1, 1, 1, 1, 1, 1, 1, 1, 1, 0, 0, 0};
 /* Columns whose value may not be empty. */
-static const int col_nonempty[NCOLS] = {1, 1, 1, 1, 0, 1, 1, 1, 1, 0, 0};
+static const int col_nonempty[NCOLS] = {1, 1, 1, 1, 0, 1, 1, 1, 1, 0, 0, 0};
 
 /* A project the session can see, for resolving names in the project column. */
 typedef struct proj {
@@ -418,16 +428,17 @@ typedef struct import {
 } import_t;
 
 /* The counts of the summary (base.counts), after rows_read. */
-enum { K_INSERTED, K_UNCHANGED, K_DISPATCHED, K_MANUAL, NKEYS };
+enum { K_INSERTED, K_UNCHANGED, K_DISPATCHED, K_MANUAL, K_DUPLICATES, NKEYS };
 static const char *const summary_keys[NKEYS] = {"inserted", "unchanged", "dispatched",
-                                                "manual_dispatch"};
+                                                "manual_dispatch", "duplicates_flagged"};
 _Static_assert(NCOLS <= CSV_IMPORT_MAX_COLS && NKEYS <= CSV_IMPORT_MAX_SUMMARY,
                "csv_import.h limits");
 
 static const size_t item_strings[] = {
     offsetof(Closeloop__Item, unit),        offsetof(Closeloop__Item, inspector),
     offsetof(Closeloop__Item, location),    offsetof(Closeloop__Item, category),
-    offsetof(Closeloop__Item, description), offsetof(Closeloop__Item, found_again_of)};
+    offsetof(Closeloop__Item, description), offsetof(Closeloop__Item, found_again_of),
+    offsetof(Closeloop__Item, case_code)};
 
 static void item_reset(csv_import_t *base) {
     import_t *im = (import_t *)base;
@@ -598,7 +609,7 @@ static void item_row(csv_import_t *base, uint32_t line) {
     Closeloop__Item *it = &im->items[im->nitems];
     closeloop__item__init(it);
     it->unit = it->inspector = it->location = it->category = it->description = csv_import_empty;
-    it->found_again_of = csv_import_empty;
+    it->found_again_of = it->case_code = csv_import_empty;
     it->project_id = project;
     it->round = (Closeloop__RoundKind)rk;
     it->severity = (Closeloop__Severity)sv;
@@ -610,6 +621,7 @@ static void item_row(csv_import_t *base, uint32_t line) {
     dst[C_CATEGORY] = &it->category;
     dst[C_DESCRIPTION] = &it->description;
     dst[C_FOUND_AGAIN] = &it->found_again_of;
+    dst[C_CASE_CODE] = &it->case_code;
     int oom = 0;
     for (int c = 0; c < NCOLS; c++)
         if (dst[c] && !(*dst[c] = csv_import_cell_dup(base, c))) {
@@ -923,7 +935,8 @@ static const cli_verb_t inspect_verbs[] = {
      "columns in any order): project (id or name), unit, round, inspected_on\n"
      "(YYYY-MM-DD), inspector, location, category (a trade code, its Chinese name such as\n"
      "防水 or 门窗, or an alias of the project: see 'cloop trade alias'), description,\n"
-     "severity ({severity}), and optionally item_id and found_again_of.\n"
+     "severity ({severity}), and optionally item_id, found_again_of and case_code (a\n"
+     "check point found: docs/LESSONS.md).\n"
      "Rows without item_id get an id derived from their content, so importing the same\n"
      "file again records nothing twice (see docs/IMPORT_FORMAT.md). Items go to the\n"
      "server in chunks of N (default 500, at most " ITEM_BATCH_TEXT

@@ -420,10 +420,29 @@ static const cli_verb_t report_verbs[] = {
      "\n"
      "example: cloop report readiness --project 1 --building 3栋\n",
      report_readiness},
+    /* the defect reports (cmd_lesson.c) */
+    {"defects", "cloop report defects --project ID --from YYYY-MM-DD --to YYYY-MM-DD",
+     "The defect feedback report (缺陷信息反馈报告) of a project: the defects found in the\n"
+     "period, by code, with title, source, kind, specialty, grade, repairable, impact in\n"
+     "units (counted from their items), responsible department, cause, measures and\n"
+     "state. --format csv|json for scripts, html for an A4 page in Chinese.\n"
+     "\n"
+     "example: cloop report defects --project 1 --from 2026-01-01 --to 2026-12-31\n",
+     cmd_report_defects},
+    {"periodic", "cloop report periodic --company ID --from YYYY-MM-DD --to YYYY-MM-DD",
+     "The periodic report of a city company to HQ: the defects found in the period in\n"
+     "its projects, counted by state, grade, source and specialty; the cases HQ accepted\n"
+     "from them; check points recorded passed or found in the period and never looked at\n"
+     "now. --format csv prints a '# summary' and a '# counts' section (dimension, key,\n"
+     "defects); json one object; html an A4 page in Chinese.\n"
+     "\n"
+     "example: cloop report periodic --company 1 --from 2026-10-01 --to 2026-12-31\n",
+     cmd_report_periodic},
 };
 
 const cli_group_t cmd_report_group = {
     "report",
-    "Reports: the daily handover report and the key-handover readiness check\n"
+    "Reports: the daily handover report, the key-handover readiness check, the defect\n"
+    "feedback report and the periodic report of a city company to HQ\n"
     "(table, csv, json, or an A4 html page).",
     report_verbs, CLI_NVERBS(report_verbs)};

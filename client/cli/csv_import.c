@@ -333,6 +333,16 @@ static int chunk_applied(csv_import_t *im, const ProtobufCMessage *m) {
     rows = reply_rows(m, "warnings", &n);
     for (size_t i = 0; i < n && !im->stop; i++)
         keep(im, &im->warns, &im->nwarns, &im->warns_cap, rows[i]->line, rows[i]->message);
+    /* Items recorded but flagged as probable repeats of an earlier one (inspect import):
+     * one warning line each, "可能重复: ... 与 #12 相似". */
+    const size_t *nd = NULL;
+    const void *df = reply_field(m, "duplicates", PROTOBUF_C_TYPE_MESSAGE, &nd, 1);
+    for (size_t i = 0; df && i < *nd && !im->stop; i++) {
+        const Closeloop__DuplicateFlag *d = (*(Closeloop__DuplicateFlag *const *const *)df)[i];
+        char msg[200];
+        cli_duplicate_text(d, msg, sizeof msg);
+        keep(im, &im->warns, &im->nwarns, &im->warns_cap, d->line, msg);
+    }
     if (!*(const protobuf_c_boolean *)reply_field(m, "applied", PROTOBUF_C_TYPE_BOOL, NULL, 0))
         return 0;
     for (size_t k = 0; k < im->spec->nsummary; k++)

@@ -49,8 +49,10 @@ static const cli_cmd_t commands[] = {
      &cmd_deadline_group},
     {"ticket", "the repair loop: show, morning lists, repaired, verify, reassign ...", NULL, NULL,
      &cmd_ticket_group},
-    {"report", "the daily handover report and the key-handover readiness check", NULL, NULL,
+    {"report", "daily handover, readiness, defect feedback and periodic reports", NULL, NULL,
      &cmd_report_group},
+    {"kb", "the case knowledge base: check points on site, lessons, similar cases", NULL, NULL,
+     &cmd_kb_lesson_group},
 };
 
 static void command_help(const cli_cmd_t *c, FILE *out, const char *sub) {

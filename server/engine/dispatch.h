@@ -70,7 +70,14 @@ const cl_handler_t *cl_dispatch_lookup(uint16_t type);
     X(TOVERIFY_LIST_REQ, toverify_list, CL_OP_TICKET_READ, 1, cl_ticket_toverify_list) \
     X(DISPATCH_LIST_REQ, dispatch_list, CL_OP_TICKET_READ, 1, cl_ticket_dispatch_list) \
     X(DAILY_REPORT_REQ, daily_report, CL_OP_REPORT, 1, cl_report_daily) \
-    X(READINESS_REQ, readiness, CL_OP_REPORT, 1, cl_report_readiness)
+    X(READINESS_REQ, readiness, CL_OP_REPORT, 1, cl_report_readiness) \
+    X(CHECKPOINT_LIST_REQ, checkpoint_list, CL_OP_KB_SEARCH, 1, cl_lesson_checkpoint_list) \
+    X(CHECKPOINT_REFRESH_REQ, checkpoint_refresh, CL_OP_CHECKPOINT_RECORD, 1, cl_lesson_checkpoint_refresh) \
+    X(CHECKPOINT_PASS_REQ, checkpoint_pass, CL_OP_CHECKPOINT_RECORD, 1, cl_lesson_checkpoint_pass) \
+    X(LESSONS_REQ, lessons, CL_OP_DEFECT_REPORT, 1, cl_lesson_lessons) \
+    X(CASE_MATCH_REQ, case_match, CL_OP_DEFECT_REPORT, 1, cl_lesson_case_match) \
+    X(DEFECT_FEEDBACK_REQ, defect_feedback, CL_OP_DEFECT_REPORT, 1, cl_lesson_defect_feedback) \
+    X(PERIODIC_REPORT_REQ, periodic_report, CL_OP_DEFECT_REPORT, 1, cl_lesson_periodic_report)
 // clang-format on
 
 /* The handlers, declared from the list. */

@@ -287,6 +287,8 @@ static void item_check(const cl_pb_item_t *it, char *out, size_t n) {
         snprintf(out, n, "found_again_of must be empty or a UUID");
     else if (strcasecmp(it->found_again_of, it->item_id) == 0)
         snprintf(out, n, "an item cannot be found again of itself");
+    else if (cl_text_why(out, n, "case_code", it->case_code, false, CL_LIM_CODE_CHARS))
+        return;
     else if (it->n_photos > CL_LIM_ITEM_PHOTOS)
         snprintf(out, n, "at most %d photos per item, not %zu", CL_LIM_ITEM_PHOTOS, it->n_photos);
     for (size_t i = 0; !out[0] && i < it->n_photos; i++)
@@ -372,6 +374,9 @@ static void item_sql_problem(const cl_pb_item_t *it, const char *bad, const char
         snprintf(out, n, "item_id %s is already used by an item of another unit", it->item_id);
     else if (strcmp(bad, "again") == 0)
         snprintf(out, n, "found_again_of %s is not an item of unit %s", it->found_again_of, unit);
+    else if (strcmp(bad, "case") == 0)
+        snprintf(out, n, "case_code '%s' is not an active case of the knowledge base",
+                 cl_utf8_clip(ubuf, sizeof ubuf, it->case_code));
     else
         snprintf(out, n, "rejected (%s)", bad);
 }
@@ -450,6 +455,52 @@ static bool warnings_read(const cl_pb_item_batch_t *m, const PGresult *res, size
     return true;
 }
 
+/* The duplicate flags of a recorded batch: new items that probably repeat an earlier
+ * item of the same unit, round and trade (insp_item_record's dup_* columns). As many as
+ * fit in budget bytes are listed; flagged counts them all. Strings point into res. */
+typedef struct item_dups {
+    Closeloop__DuplicateFlag *rows;
+    Closeloop__DuplicateFlag **ptrs;
+    size_t n, bytes;
+    uint32_t flagged;
+} item_dups_t;
+
+static void dups_free(item_dups_t *d) {
+    free(d->rows);
+    free(d->ptrs);
+    memset(d, 0, sizeof *d);
+}
+
+static bool dups_read(const cl_pb_item_batch_t *m, const PGresult *res, size_t budget,
+                      item_dups_t *d) {
+    memset(d, 0, sizeof *d);
+    int rows = PQntuples(res);
+    d->rows = calloc((size_t)rows + 1, sizeof *d->rows);
+    d->ptrs = calloc((size_t)rows + 1, sizeof *d->ptrs);
+    if (!d->rows || !d->ptrs) return false;
+    for (int row = 0; row < rows; row++) {
+        size_t i = (size_t)cl_sql_i64(res, row, CL_COL(insp_item_record, ord)) - 1;
+        if (i >= m->n_items || cl_sql_isnull(res, row, CL_COL(insp_item_record, dup_of))) continue;
+        d->flagged++;
+        Closeloop__DuplicateFlag *f = &d->rows[d->n];
+        closeloop__duplicate_flag__init(f);
+        f->line = item_line(m, i);
+        f->item_id = m->items[i]->item_id;
+        if (!cl_sql_isnull(res, row, CL_COL(insp_item_record, number)))
+            f->number = cl_sql_i64(res, row, CL_COL(insp_item_record, number));
+        f->dup_of = (char *)cl_sql_text(res, row, CL_COL(insp_item_record, dup_of));
+        if (!cl_sql_isnull(res, row, CL_COL(insp_item_record, dup_number)))
+            f->dup_of_number = cl_sql_i64(res, row, CL_COL(insp_item_record, dup_number));
+        f->similarity =
+            (float)strtod(cl_sql_text(res, row, CL_COL(insp_item_record, dup_similarity)), NULL);
+        size_t size = protobuf_c_message_get_packed_size(&f->base) + 6;
+        if (d->bytes + size > budget) continue;
+        d->bytes += size;
+        d->ptrs[d->n++] = f;
+    }
+    return true;
+}
+
 /* The reply to a recorded batch: res the rows of insp_item_record, one per item: its
  * ticket (ticket_rows' columns, NULL when none), ord, bad, new, accepted, planned dates.
  * Bad rows mean nothing changed: the batch is rejected with their sentences. */
@@ -503,6 +554,19 @@ static void items_reply(cl_call_t *c, const PGresult *res) {
         return;
     }
     cl_pb_item_batch_result_t out = CLOSELOOP__ITEM_BATCH_RESULT__INIT;
+    item_dups_t dups;
+    if (!dups_read(m, res, budget / 4, &dups)) {
+        dups_free(&dups);
+        free(tickets);
+        free(ptrs);
+        warnings_free(&w);
+        cl_req_fail(c->req, CL_EINTERNAL, "out of memory while sending duplicates");
+        return;
+    }
+    budget -= dups.bytes;
+    out.n_duplicates = dups.n;
+    out.duplicates = dups.ptrs;
+    out.duplicates_flagged = dups.flagged;
     /* The tickets travel in the one reply frame: as many as fit (a chunk of short items
      * always fits; the counts are complete either way). An item without a ticket row
      * counts as unchanged. */
@@ -536,6 +600,7 @@ static void items_reply(cl_call_t *c, const PGresult *res) {
     out.warnings = w.ptrs;
     cl_req_reply(c->req, CL_MSG_ITEM_BATCH_RESULT, &out.base);
     warnings_free(&w);
+    dups_free(&dups);
     free(ptrs);
     free(tickets);
 }
@@ -562,6 +627,7 @@ enum {
     A_AGAIN,
     A_PHOTO_ORD,
     A_PHOTO_MIME,
+    A_CASE,
     A__COUNT
 };
 
@@ -633,6 +699,7 @@ static bool item_params(const cl_pb_item_batch_t *m, item_params_t *p) {
         cl_sqlbuf_array_text(&b[A_DESC], it->description);
         cl_sqlbuf_array_text(&b[A_SEVERITY], cl_severity_name(it->severity));
         cl_sqlbuf_array_text(&b[A_AGAIN], *it->found_again_of ? it->found_again_of : NULL);
+        cl_sqlbuf_array_text(&b[A_CASE], *it->case_code ? it->case_code : NULL);
         for (size_t k = 0; k < it->n_photos; k++, photos++) {
             cl_sqlbuf_array_int(&b[A_PHOTO_ORD], (int64_t)(i + 1));
             cl_sqlbuf_array_text(&b[A_PHOTO_MIME], it->photos[k]->mime);
@@ -719,7 +786,7 @@ static void items_precheck(cl_req_t *req, const cl_pb_item_batch_t *m, char *err
         p.text[A_UNIT], p.text[A_ROUND], p.text[A_ON], p.text[A_INSPECTOR], p.text[A_LOCATION],
         p.text[A_CATEGORY], p.text[A_DESC], p.text[A_SEVERITY], p.text[A_AGAIN],
         p.text[A_PHOTO_ORD], p.sha, p.text[A_PHOTO_MIME], p.data, cl_sql_bool_param(true),
-        cl_sql_int_param(user, x->base.session.user_id), x->base.session.username);
+        cl_sql_int_param(user, x->base.session.user_id), x->base.session.username, p.text[A_CASE]);
     cl_call_run(&x->base, true, &st, 1, items_prechecked);
     item_params_free(&p);
 }
@@ -759,7 +826,8 @@ void cl_insp_item_record(cl_req_t *req) {
                         p.text[A_INSPECTOR], p.text[A_LOCATION], p.text[A_CATEGORY], p.text[A_DESC],
                         p.text[A_SEVERITY], p.text[A_AGAIN], p.text[A_PHOTO_ORD], p.sha,
                         p.text[A_PHOTO_MIME], p.data, cl_sql_bool_param(m->check_only),
-                        cl_sql_int_param(user, c->session.user_id), c->session.username),
+                        cl_sql_int_param(user, c->session.user_id), c->session.username,
+                        p.text[A_CASE]),
         };
         cl_call_run(c, true, st, 1, items_recorded);
     }

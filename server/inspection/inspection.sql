@@ -66,8 +66,10 @@ SELECT r.id, r.version,
 -- $11 locations, $12 categories, $13 descriptions, $14 severities, $15 found_again_of
 -- (NULL: none); the photos: $16 their item's position (1-based), $17 their SHA-256
 -- (bytea[], binary), $18 their mime types, $19 their bytes (bytea[], binary); $20 check
--- only (true: check every item the same way and change nothing); and $21 the actor's
--- user id, $22 the actor's username (the tickets' 'create' events).
+-- only (true: check every item the same way and change nothing); $21 the actor's
+-- user id, $22 the actor's username (the tickets' 'create' events); and $23 the items'
+-- case codes (NULL: none; an item found at a check point names its case, which must be
+-- an active case: else bad 'case'; its check point in the item's round becomes found).
 --
 -- c checks every item: its project visible, its unit found once by (project, number),
 -- its category a trade (the code, the Chinese name or an alias of the project:
@@ -82,7 +84,9 @@ SELECT r.id, r.version,
 -- false for an item that was already recorded), for a bad category what the project
 -- accepts (accepted), and the planned dates of its round when the item's date is outside
 -- them (planned_start, planned_end; NULL when inside or the round has no such plan): a
--- warning, not an error.
+-- warning, not an error; and for a new item that probably duplicates an earlier one of
+-- the same unit, round and trade (the dup CTE), that item (dup_of), its ticket number
+-- (dup_number) and how alike they are (dup_similarity): a flag, not an error.
 --
 -- Rounds and records that already say what the items say (in this statement's snapshot)
 -- are not written nor locked, so batches on the same units do not queue behind each
@@ -98,10 +102,10 @@ PREPARE insp_item_record AS
 WITH r AS (SELECT x.*
              FROM unnest($5::uuid[], $6::bigint[], $7::text[], $8::text[], $9::date[],
                          $10::text[], $11::text[], $12::text[], $13::text[], $14::text[],
-                         $15::uuid[])
+                         $15::uuid[], $23::text[])
                   WITH ORDINALITY AS x (item_id, project_id, unit, round, inspected_on,
                                         inspector, location, category, description,
-                                        severity, again, ord)),
+                                        severity, again, case_code, ord)),
      vp AS (SELECT p.id FROM (SELECT DISTINCT project_id FROM r) d
               JOIN projects p ON p.id = d.project_id
              WHERE cl_visible_project(p.id, $1::text, $2::bigint, $3::bigint, $4::bigint[])),
@@ -109,11 +113,12 @@ WITH r AS (SELECT x.*
               JOIN vp ON vp.id = r.project_id
               LEFT JOIN units u ON u.project_id = r.project_id AND u.number = r.unit
              GROUP BY r.ord),
-     c AS (SELECT r.*, uk.unit_id, ii.id IS NOT NULL AS existing, tr.trade,
+     c AS (SELECT r.*, uk.unit_id, ii.id IS NOT NULL AS existing, tr.trade, kc.id AS case_id,
                   CASE WHEN uk.ord IS NULL THEN 'project'
                        WHEN uk.n = 0 THEN 'unit'
                        WHEN uk.n > 1 THEN 'ambiguous'
                        WHEN tr.trade IS NULL THEN 'category'
+                       WHEN r.case_code IS NOT NULL AND kc.id IS NULL THEN 'case'
                        WHEN ii.id IS NOT NULL AND ii.unit_id <> uk.unit_id THEN 'taken'
                        WHEN r.again IS NOT NULL
                             AND NOT EXISTS (SELECT 1 FROM inspection_items a
@@ -123,6 +128,7 @@ WITH r AS (SELECT x.*
              FROM r
              LEFT JOIN uk ON uk.ord = r.ord
              LEFT JOIN inspection_items ii ON ii.id = r.item_id
+             LEFT JOIN kb_cases kc ON kc.code = r.case_code AND kc.status = 'active'
              CROSS JOIN LATERAL (SELECT cl_trade_resolve(r.project_id, r.category) AS trade) tr),
      ok AS (SELECT * FROM c WHERE NOT $20::boolean
                               AND NOT EXISTS (SELECT 1 FROM c x WHERE x.bad IS NOT NULL)),
@@ -139,6 +145,29 @@ WITH r AS (SELECT x.*
                  WHERE (ro.project_id, ro.kind) IN (SELECT project_id, round FROM fresh)),
      fr AS (SELECT f.*, ro.id AS round_id FROM fresh f
               JOIN rounds ro ON ro.project_id = f.project_id AND ro.kind = f.round),
+     -- the duplicate flag (docs/LESSONS.md): the most similar earlier item of the same
+     -- unit, round and trade (of the latest 100 recorded before, and the 100 nearest
+     -- earlier in this batch) when their texts (location and description, as the
+     -- search column indexes them) are at least 0.5 alike (cl_vector_similarity, the
+     -- lessons area's: server/lesson/lesson.sql); flagged, never refused
+     fv AS MATERIALIZED (SELECT f.ord, f.item_id, f.unit_id, f.round_id, f.trade,
+                                cl_search_vector(f.location || ' ' || f.description) AS v
+                           FROM fr f),
+     dup AS (SELECT f.ord, d.id AS dup_of, d.sim
+               FROM fv f
+               CROSS JOIN LATERAL (
+                   SELECT x.id, cl_vector_similarity(f.v, x.v) AS sim
+                     FROM ((SELECT e.id, e.search AS v FROM inspection_items e
+                             WHERE e.unit_id = f.unit_id AND e.round_id = f.round_id
+                               AND e.category = f.trade
+                             ORDER BY e.created_at DESC LIMIT 100)
+                           UNION ALL
+                           (SELECT g.item_id, g.v FROM fv g
+                             WHERE g.unit_id = f.unit_id AND g.round_id = f.round_id
+                               AND g.trade = f.trade AND g.ord < f.ord
+                             ORDER BY g.ord DESC LIMIT 100)) x
+                    ORDER BY sim DESC, x.id LIMIT 1) d
+              WHERE d.sim >= 0.5),
      -- A record keeps the date and inspector it was first given: for the handover round
      -- it is the acceptance form, and an item found on a later visit (it has its own
      -- date) must not move the form to another day. Only blanks are filled in.
@@ -162,13 +191,24 @@ WITH r AS (SELECT x.*
                WHERE (ir.unit_id, ir.round_id) IN (SELECT unit_id, round_id FROM fr)),
      items AS (INSERT INTO inspection_items (id, record_id, project_id, unit_id, round_id,
                                              location, category, description, severity,
-                                             found_again_of, inspected_on, inspector)
+                                             found_again_of, inspected_on, inspector, case_id,
+                                             dup_of)
                SELECT fr.item_id, recs.id, fr.project_id, fr.unit_id, fr.round_id,
                       fr.location, fr.trade, fr.description, fr.severity, fr.again,
-                      fr.inspected_on, fr.inspector
+                      fr.inspected_on, fr.inspector, fr.case_id, dup.dup_of
                  FROM fr JOIN recs ON recs.unit_id = fr.unit_id AND recs.round_id = fr.round_id
+                 LEFT JOIN dup ON dup.ord = fr.ord
                ON CONFLICT (id) DO NOTHING
-               RETURNING id),
+               RETURNING id, round_id, case_id),
+     -- an item found at a check point (it names its case) marks the check point of its
+     -- round found, by the recording user (lessons: server/lesson/lesson.sql)
+     found_cps AS (UPDATE round_checkpoints rc
+                      SET status = 'found', recorded_by = $21::bigint, recorded_at = now()
+                     FROM (SELECT DISTINCT round_id, case_id FROM items
+                            WHERE case_id IS NOT NULL) i
+                    WHERE rc.round_id = i.round_id AND rc.case_id = i.case_id
+                      AND rc.status <> 'found'
+                   RETURNING 1),
      ph AS (SELECT i.id AS item_id, x.hash, x.mime, x.data
               FROM unnest($16::int[], $17::bytea[], $18::text[], $19::bytea[])
                    AS x (ord, hash, mime, data)
@@ -196,6 +236,9 @@ WITH r AS (SELECT x.*
      tr AS (SELECT * FROM tk UNION ALL
             SELECT v.* FROM ticket_rows v JOIN ok ON ok.item_id = v.key_id WHERE ok.existing)
 SELECT tr.*, c.ord, c.bad, i.id IS NOT NULL AS new,
+       d.dup_of::text AS dup_of, d.sim AS dup_similarity,
+       coalesce((SELECT t.number FROM tickets t WHERE t.id = d.dup_of),
+                (SELECT k.number FROM tk k WHERE k.key_id = d.dup_of)) AS dup_number,
        CASE WHEN c.bad = 'category' THEN cl_trade_accepted(c.project_id) END AS accepted,
        CASE WHEN c.inspected_on < ro.planned_start OR c.inspected_on > ro.planned_end
             THEN coalesce(to_char(ro.planned_start, 'YYYY-MM-DD'), '') END AS planned_start,
@@ -203,6 +246,7 @@ SELECT tr.*, c.ord, c.bad, i.id IS NOT NULL AS new,
             THEN coalesce(to_char(ro.planned_end, 'YYYY-MM-DD'), '') END AS planned_end
   FROM c
   LEFT JOIN items i ON i.id = c.item_id
+  LEFT JOIN dup d ON d.ord = c.ord AND i.id IS NOT NULL
   LEFT JOIN tr ON tr.key_id = c.item_id
   LEFT JOIN inspection_rounds ro ON ro.project_id = c.project_id AND ro.kind = c.round
                                 AND c.bad IS NULL
