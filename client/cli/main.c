@@ -51,6 +51,8 @@ static const cli_cmd_t commands[] = {
      &cmd_ticket_group},
     {"report", "the daily handover report and the key-handover readiness check", NULL, NULL,
      &cmd_report_group},
+    {"kb", "the case knowledge base: search, show, accept, return, retire, import", NULL, NULL,
+     &cmd_kb_group},
 };
 
 static void command_help(const cli_cmd_t *c, FILE *out, const char *sub) {

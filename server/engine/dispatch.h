@@ -70,7 +70,14 @@ const cl_handler_t *cl_dispatch_lookup(uint16_t type);
     X(TOVERIFY_LIST_REQ, toverify_list, CL_OP_TICKET_READ, 1, cl_ticket_toverify_list) \
     X(DISPATCH_LIST_REQ, dispatch_list, CL_OP_TICKET_READ, 1, cl_ticket_dispatch_list) \
     X(DAILY_REPORT_REQ, daily_report, CL_OP_REPORT, 1, cl_report_daily) \
-    X(READINESS_REQ, readiness, CL_OP_REPORT, 1, cl_report_readiness)
+    X(READINESS_REQ, readiness, CL_OP_REPORT, 1, cl_report_readiness) \
+    X(KB_SEARCH_REQ, kb_search, CL_OP_KB_SEARCH, 1, cl_kb_search) \
+    X(KB_ITEM_SEARCH_REQ, kb_item_search, CL_OP_KB_SEARCH, 1, cl_kb_item_search) \
+    X(KB_SHOW_REQ, kb_show, CL_OP_KB_SEARCH, 1, cl_kb_show) \
+    X(KB_ACCEPT_REQ, kb_accept, CL_OP_KB_CURATE, 1, cl_kb_accept) \
+    X(KB_RETURN_REQ, kb_return, CL_OP_KB_CURATE, 1, cl_kb_return) \
+    X(KB_RETIRE_REQ, kb_retire, CL_OP_KB_CURATE, 1, cl_kb_retire) \
+    X(KB_IMPORT_REQ, kb_import, CL_OP_KB_CURATE, 1, cl_kb_import)
 // clang-format on
 
 /* The handlers, declared from the list. */
