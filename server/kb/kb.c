@@ -497,10 +497,12 @@ void cl_kb_return(cl_req_t *req) {
         cl_req_fail(req, CL_EINTERNAL, "the defect workflow has no single step for return");
         return;
     }
-    if ((step.note_required && !*m->reason) ||
-        !cl_req_need_text(req, "reason", m->reason, step.note_required, CL_LIM_NOTE_CHARS)) {
-        if (!*m->reason)
-            cl_req_fail(req, CL_EINVAL, "reason is required: why HQ sends the defect back");
+    if (step.note_required && !*m->reason) {
+        free(from);
+        cl_req_fail(req, CL_EINVAL, "reason is required: why HQ sends the defect back");
+        return;
+    }
+    if (!cl_req_need_text(req, "reason", m->reason, step.note_required, CL_LIM_NOTE_CHARS)) {
         free(from);
         return;
     }

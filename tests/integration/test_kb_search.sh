@@ -50,6 +50,21 @@ check "importing the same file again changes nothing (unchanged $ndemo)" \
     eval 'test "$rc" = 0 && test "$(csv_col unchanged)" = "$ndemo" && test "$(csv_col inserted)" = 0 &&
           test "$(sql "SELECT count(*) FROM kb_case_versions")" = "$ndemo"'
 
+# --- the search statements use the GIN indexes ----------------------------------------------
+# Both tables are small here, so sequential scans are priced out: a statement written so
+# that its match cannot use the index (the query computed per row) would still show one.
+plan() { # STATEMENT ARGS
+    { awk -v s="PREPARE $1 AS" 'index($0, s) == 1 { on = 1 } on { print } on && /;$/ { exit }' \
+          "$CL_SOURCE_DIR/server/kb/kb.sql"
+      echo "SET enable_seqscan = off; EXPLAIN (COSTS OFF) EXECUTE $1($2);"; } |
+        psql "$CLOSELOOP_DB_CONNINFO" -qAt -v ON_ERROR_STOP=1
+}
+plan_uses() { plan "$1" "$2" | grep -q "Bitmap Index Scan on $3"; } # STATEMENT ARGS INDEX
+check "kb_search_cases matches through the GIN index kb_cases_search (EXPLAIN)" \
+    plan_uses kb_search_cases "'天窗渗水', '', '', '', '', 0, 20" kb_cases_search
+check "kb_search_items matches through the GIN index inspection_items_search (EXPLAIN)" \
+    plan_uses kb_search_items "'渗水', '', '', 0, 20" inspection_items_search
+
 # --- precision and recall ------------------------------------------------------------------
 # Each query with the cases judged relevant to what a person typing it looks for (by
 # reading the cases, not by what the search returns). 渗漏 and 漏水 are the same trouble
