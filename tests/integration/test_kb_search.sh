@@ -201,6 +201,22 @@ check "kb show NEW01 lists both revisions, newest first" \
     eval 'test "$(sed -n "/^# revisions/,\$p" <<<"$out" | grep -c "^[12],")" = 2 &&
           sed -n "/^# revisions/,\$p" <<<"$out" | sed -n 3p | grep -q "^2,.*新案例一（修订）"'
 
+sed 's/新案例一（修订）/新案例一（第三版）/' "$work/one.csv" | iconv -f UTF-8 -t GB18030 >"$work/gbk.csv"
+as admin kb import "$work/gbk.csv" --check --format csv
+check "a GBK case file is converted; --check writes nothing (still revision 2)" \
+    eval 'test "$rc" = 0 && grep -q "GBK (GB18030), not UTF-8: converted" <<<"$err" &&
+          test "$(sql "SELECT revision FROM kb_cases WHERE code = '\''NEW01'\''")" = 2'
+as admin kb import "$work/gbk.csv" --format csv
+check "... imported for real it is revision 3, its title read right" \
+    eval 'test "$rc" = 0 && test "$(csv_col revised)" = 1 &&
+          test "$(sql "SELECT revision || title FROM kb_cases WHERE code = '\''NEW01'\''")" = "3新案例一（第三版）"'
+before=$(sql "SELECT count(*) FROM kb_cases")
+python3 -c 'print("code,title,kind,specialty"); [print("BIG%04d,大文件案例,product,engineering" % i) for i in range(2001)]' >"$work/big.csv"
+as admin kb import "$work/big.csv"
+check "a file of 2,001 cases is refused (exit 1) and nothing of it is written" \
+    eval 'test "$rc" = 1 && grep -q "at most 2000 cases" <<<"$err" &&
+          test "$(sql "SELECT count(*) FROM kb_cases")" = "$before"'
+
 # --- retire ---------------------------------------------------------------------------------
 as admin kb search 楼梯间 --format csv
 check "before retiring, 楼梯间 finds KB33" eval 'test "$rc" = 0 && test "$(codes)" = KB33'
