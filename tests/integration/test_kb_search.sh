@@ -15,7 +15,7 @@
 # Prints "ok - ..." / "not ok - ..." per check and "N passed, M failed"; exits non-zero on
 # any failure.
 # The checks are single-quoted strings run by eval: expansion there is deferred on purpose.
-# shellcheck disable=SC2016,SC2034
+# shellcheck disable=SC2016,SC2034,SC2317
 set -u
 
 # shellcheck source=SCRIPTDIR/lib.sh
