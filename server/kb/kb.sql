@@ -75,14 +75,18 @@ SELECT cr.*, x.exact AS exact, x.rank AS rank
 -- Inspection items of every project: $1 query, $2 category ('' any), $3 the unit's
 -- layout ('' any), $4 project (0 any), $5 limit. The ranking runs on the items alone
 -- (index scan, then exact phrase and rank of each match); only the page of best ones
--- is joined to its unit, building and project.
+-- is joined to its unit, building and project. A query of one term (渗水, 窗, TA) is its
+-- own phrase: every match holds it, and the phrase test (a third of the ranking's cost
+-- over 125,000 matches) is skipped.
 PREPARE kb_search_items AS
-WITH q AS MATERIALIZED (SELECT cl_search_query($1::text) AS tq, cl_search_phrase($1::text) AS ph)
+WITH q AS MATERIALIZED (SELECT cl_search_query($1::text) AS tq, cl_search_phrase($1::text) AS ph,
+                               cl_search_query($1::text)::text = cl_search_phrase($1::text)::text
+                                   AS one_term)
 SELECT i.id::text AS id, i.project_id AS project_id, p.name AS project_name,
        b.name AS building, u.number AS unit, u.layout AS layout, i.location AS location,
        i.category AS category, i.description AS description, i.severity AS severity,
        to_char(i.inspected_on, 'YYYY-MM-DD') AS found_on, x.exact AS exact, x.rank AS rank
-  FROM (SELECT i.id, i.inspected_on, i.search @@ q.ph AS exact,
+  FROM (SELECT i.id, i.inspected_on, q.one_term OR i.search @@ q.ph AS exact,
                ts_rank_cd(i.search, q.tq) AS rank
           FROM q JOIN inspection_items i ON i.search @@ q.tq
          WHERE ($2::text = '' OR i.category = $2::text)
