@@ -86,7 +86,21 @@
     X(LESSONS_REQ, lessons_request, LessonsRequest) \
     X(CASE_MATCH_REQ, case_match_request, CaseMatchRequest) \
     X(DEFECT_FEEDBACK_REQ, defect_report_request, DefectReportRequest) \
-    X(PERIODIC_REPORT_REQ, defect_report_request, DefectReportRequest)
+    X(PERIODIC_REPORT_REQ, defect_report_request, DefectReportRequest) \
+    X(KB_SEARCH_REQ, kb_search, KbSearch) \
+    X(KB_CASE_PAGE, kb_case_page, KbCasePage) \
+    X(KB_ITEM_SEARCH_REQ, kb_search, KbSearch) \
+    X(KB_ITEM_HIT_PAGE, kb_item_hit_page, KbItemHitPage) \
+    X(KB_SHOW_REQ, kb_show, KbShow) \
+    X(KB_CASE_DETAIL, kb_case_detail, KbCaseDetail) \
+    X(KB_ACCEPT_REQ, kb_accept, KbAccept) \
+    X(KB_DEFECT_STEP, kb_defect_step, KbDefectStep) \
+    X(KB_RETURN_REQ, kb_return, KbReturn) \
+    X(KB_RETIRE_REQ, kb_retire, KbRetire) \
+    X(KB_CASE, kb_case, KbCase) \
+    X(KB_IMPORT_REQ, kb_import_chunk, KbImportChunk) \
+    X(KB_IMPORT_RESULT, kb_import_result, KbImportResult) \
+    X(KB_ITEM_HIT, kb_item_hit, KbItemHit)
 // clang-format on
 
 #endif

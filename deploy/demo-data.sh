@@ -3,7 +3,8 @@
 # HQ administrator would: group HQ and two city companies, project 万科城 (Vanke City) with
 # buildings of TA/TB/TC layouts and their units and owners (CSV import), contractors for
 # civil works, waterproofing, doors and windows and electrical with their trades assigned
-# on the project, and one user per role named after it.
+# on the project, the group's demo cases (deploy/demo-cases.csv), and one user per role
+# named after it.
 #
 # usage: deploy/demo-data.sh            (run by deploy/quickstart.sh)
 # env:   CLOOP      the cloop binary (default build/bin/cloop)
@@ -97,6 +98,13 @@ given=(伟 芳 娜 敏 静 磊 洋 勇 艳 杰)
 } >"$csv"
 "$cloop" unit import --project "$p1" "$csv" >/dev/null
 say "imported $(($(wc -l <"$csv") - 1)) units of 万科城"
+
+# The group's case knowledge base (缺陷案例知识库): HQ's cases from the seeds (SJ01, the
+# skylight of 万科城's TA layout; the mailbox without a rain canopy) and common new-home
+# defects. Loaded before the rounds, so that 万科城's first mock inspection can take the
+# matching cases as its check points. Importing again leaves them unchanged.
+"$cloop" kb import "$repo/deploy/demo-cases.csv" >/dev/null
+say "imported the demo cases of the knowledge base"
 
 # Repair deadlines (days) by severity, and the inspection rounds planned back from the
 # move-in date of 2027-06-30 as the group's handover rules ask.

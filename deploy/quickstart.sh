@@ -448,6 +448,7 @@ Try, from $repo:
   build/bin/cloop ping
   build/bin/cloop login admin
   build/bin/cloop project list
+  build/bin/cloop kb search 天窗渗水
   deploy/quickstart.sh psql
   deploy/quickstart.sh stop
 EOF

@@ -136,12 +136,16 @@ extern const cli_group_t cmd_deadline_group;
 extern const cli_group_t cmd_ticket_group;
 /* cmd_report.c: the daily handover report and the readiness check. */
 extern const cli_group_t cmd_report_group;
-/* cmd_lesson.c: the check points, lessons and case matching verbs of `cloop kb` (joined
- * with cmd_kb.c's kb verbs: cmd_kb_lesson_verbs), the kb group as this branch has it, and
- * the defect reports of `cloop report`. */
-extern const cli_verb_t cmd_kb_lesson_verbs[];
-extern const size_t cmd_kb_lesson_nverbs;
-extern const cli_group_t cmd_kb_lesson_group;
+/* cmd_kb.c: the case knowledge base (search, show, accept, return, retire, import). */
+extern const cli_group_t cmd_kb_group;
+/* cmd_lesson.c: the check points, lessons and case matching verbs of `cloop kb` (rows of
+ * cmd_kb.c's table), and the defect reports of `cloop report`. */
+int cmd_kb_checklist(const cli_settings_t *s, int argc, char **argv);
+int cmd_kb_lessons(const cli_settings_t *s, int argc, char **argv);
+int cmd_kb_match(const cli_settings_t *s, int argc, char **argv);
+extern const char cmd_kb_checklist_synopsis[], cmd_kb_checklist_help[];
+extern const char cmd_kb_lessons_synopsis[], cmd_kb_lessons_help[];
+extern const char cmd_kb_match_synopsis[], cmd_kb_match_help[];
 int cmd_report_defects(const cli_settings_t *s, int argc, char **argv);
 int cmd_report_periodic(const cli_settings_t *s, int argc, char **argv);
 

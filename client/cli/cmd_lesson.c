@@ -6,8 +6,8 @@
  *   cloop kb match       each new item's most similar case of the knowledge base
  *   cloop report defects    the defect feedback report (缺陷信息反馈报告) of a project
  *   cloop report periodic   the periodic report of a city company to HQ
- * The kb verbs are cmd_kb_lesson_verbs (joined with the other kb verbs of cmd_kb.c), the
- * report verbs cmd_report_defects and cmd_report_periodic (rows of cmd_report.c's table).
+ * The kb verbs are cmd_kb_checklist, cmd_kb_lessons and cmd_kb_match (rows of cmd_kb.c's table),
+ * the report verbs cmd_report_defects and cmd_report_periodic (rows of cmd_report.c's table).
  *
  * Every request answers a LessonReport: named sections of text cells under column names
  * (stored names). Tables and the A4 HTML page show Chinese headers and the registry's
@@ -440,7 +440,7 @@ out:
     return rc;
 }
 
-static int kb_checklist(const cli_settings_t *s, int argc, char **argv) {
+int cmd_kb_checklist(const cli_settings_t *s, int argc, char **argv) {
     const char *w = "kb checklist";
     int refresh = take_flag(&argc, argv, "--refresh");
     const char *project = NULL, *round = NULL, *pass = NULL, *note = NULL, *pos[1];
@@ -513,7 +513,7 @@ static int lessons_show(const cli_settings_t *s, const ProtobufCMessage *m) {
     return report_print(s, r, lessons_caps, &pg, NULL, NULL);
 }
 
-static int kb_lessons(const cli_settings_t *s, int argc, char **argv) {
+int cmd_kb_lessons(const cli_settings_t *s, int argc, char **argv) {
     const char *project = NULL, *pos[1];
     const cli_optdef_t defs[] = {{"--project", &project}, {NULL, NULL}};
     int npos;
@@ -537,7 +537,7 @@ static int match_show(const cli_settings_t *s, const ProtobufCMessage *m) {
     return report_print(s, r, match_caps, &pg, NULL, NULL);
 }
 
-static int kb_match(const cli_settings_t *s, int argc, char **argv) {
+int cmd_kb_match(const cli_settings_t *s, int argc, char **argv) {
     const char *w = "kb match";
     const char *project = NULL, *since = NULL, *score = NULL, *pos[1];
     const cli_optdef_t defs[] = {
@@ -685,51 +685,43 @@ int cmd_report_periodic(const cli_settings_t *s, int argc, char **argv) {
     return lesson_call(s, CL_MSG_PERIODIC_REPORT_REQ, &req.base, periodic_show);
 }
 
-/* ---- the verb tables ------------------------------------------------------------------ */
+/* ---- the verbs, joined into `cloop kb` by cmd_kb.c's table -------------------------- */
 
-const cli_verb_t cmd_kb_lesson_verbs[] = {
-    {"checklist",
-     "cloop kb checklist --project ID [--round {round_kind|}] [--refresh | --pass CODE [--note "
-     "TEXT] | --found CODE --unit UNIT --location ROOM [--description TEXT] [--severity "
-     "{severity|}] [--category TRADE] [--date YYYY-MM-DD] [--inspector NAME]]",
-     "The check points of a project's round (mock1 unless --round): the cases of the\n"
-     "knowledge base that match the project, pushed into its first mock inspection when\n"
-     "the round was created (docs/LESSONS.md has the rule): case code, title, specialty,\n"
-     "category, layouts, revision, status (pending, passed, found), note, who recorded it\n"
-     "and when, and the items of the round that name the case.\n"
-     "--refresh derives them again: cases that match now are added, none is removed.\n"
-     "--pass CODE records the check point looked at on site and not found (a found one\n"
-     "stays found). --found CODE records an inspection item in UNIT naming the case (its\n"
-     "category unless --category; its title as the description unless --description;\n"
-     "severity major unless given; today unless --date): the item raises its repair\n"
-     "ticket as any item does, and the check point becomes found.\n"
-     "\n"
-     "example: cloop kb checklist --project 2 --found SJ01 --unit 1-1-101 --location 屋面\n",
-     kb_checklist},
-    {"lessons", "cloop kb lessons [--project ID]",
-     "HQ's view of the lessons pushed to the site: per project, its check points in all,\n"
-     "passed (looked at, not found), found again and never looked at; then every check\n"
-     "point with its case, status, who and when. Without --project: every project in\n"
-     "scope.\n"
-     "\n"
-     "example: cloop kb lessons --format html > lessons.html\n",
-     kb_lessons},
-    {"match", "cloop kb match --project ID [--since YYYY-MM-DD] [--min-score 0.2]",
-     "Each item of the project recorded since the date (default: the last 30 days; the\n"
-     "latest 500) with the active case it most resembles: candidates from the cases'\n"
-     "search index by the item's words, scored by how alike the item's description is to\n"
-     "the case's title or description (0..1); items with no case scoring at least\n"
-     "--min-score are left out.\n"
-     "\n"
-     "example: cloop kb match --project 2 --since 2026-11-01\n",
-     kb_match},
-};
-const size_t cmd_kb_lesson_nverbs = CLI_NVERBS(cmd_kb_lesson_verbs);
+const char cmd_kb_checklist_synopsis[] =
+    "cloop kb checklist --project ID [--round {round_kind|}] [--refresh | --pass CODE [--note "
+    "TEXT] | --found CODE --unit UNIT --location ROOM [--description TEXT] [--severity "
+    "{severity|}] [--category TRADE] [--date YYYY-MM-DD] [--inspector NAME]]";
+const char cmd_kb_checklist_help[] =
+    "The check points of a project's round (mock1 unless --round): the cases of the\n"
+    "knowledge base that match the project, pushed into its first mock inspection when\n"
+    "the round was created (docs/LESSONS.md has the rule): case code, title, specialty,\n"
+    "category, layouts, revision, status (pending, passed, found), note, who recorded it\n"
+    "and when, and the items of the round that name the case.\n"
+    "--refresh derives them again: cases that match now are added, none is removed.\n"
+    "--pass CODE records the check point looked at on site and not found (a found one\n"
+    "stays found). --found CODE records an inspection item in UNIT naming the case (its\n"
+    "category unless --category; its title as the description unless --description;\n"
+    "severity major unless given; today unless --date): the item raises its repair\n"
+    "ticket as any item does, and the check point becomes found.\n"
+    "\n"
+    "example: cloop kb checklist --project 2 --found SJ01 --unit 1-1-101 --location 屋面\n";
 
-/* The kb command on this branch: these verbs (cmd_kb.c joins them with its own). */
-const cli_group_t cmd_kb_lesson_group = {
-    "kb",
-    "The group's case knowledge base: lessons pushed to the site (check points of a\n"
-    "project's first mock inspection), HQ's view of them, and each new item's most\n"
-    "similar case.",
-    cmd_kb_lesson_verbs, CLI_NVERBS(cmd_kb_lesson_verbs)};
+const char cmd_kb_lessons_synopsis[] = "cloop kb lessons [--project ID]";
+const char cmd_kb_lessons_help[] =
+    "HQ's view of the lessons pushed to the site: per project, its check points in all,\n"
+    "passed (looked at, not found), found again and never looked at; then every check\n"
+    "point with its case, status, who and when. Without --project: every project in\n"
+    "scope.\n"
+    "\n"
+    "example: cloop kb lessons --format html > lessons.html\n";
+
+const char cmd_kb_match_synopsis[] =
+    "cloop kb match --project ID [--since YYYY-MM-DD] [--min-score 0.2]";
+const char cmd_kb_match_help[] =
+    "Each item of the project recorded since the date (default: the last 30 days; the\n"
+    "latest 500) with the active case it most resembles: candidates from the cases'\n"
+    "search index by the item's words, scored by how alike the item's description is to\n"
+    "the case's title or description (0..1); items with no case scoring at least\n"
+    "--min-score are left out.\n"
+    "\n"
+    "example: cloop kb match --project 2 --since 2026-11-01\n";

@@ -42,7 +42,7 @@
 #include "session_store.h"
 
 #define CSV_IMPORT_MAX_FIELDS  64u /* fields kept per record; more is an error anyway */
-#define CSV_IMPORT_MAX_COLS    16  /* columns an importer may know */
+#define CSV_IMPORT_MAX_COLS    24  /* columns an importer may know */
 #define CSV_IMPORT_MAX_SUMMARY 8   /* importer-specific summary counts */
 #define CSV_IMPORT_SCREENFUL   20  /* lines printed of one kind of error or warning */
 #define CSV_IMPORT_MAX_KINDS   64  /* kinds told apart; more share the last */

@@ -51,8 +51,8 @@ static const cli_cmd_t commands[] = {
      &cmd_ticket_group},
     {"report", "daily handover, readiness, defect feedback and periodic reports", NULL, NULL,
      &cmd_report_group},
-    {"kb", "the case knowledge base: check points on site, lessons, similar cases", NULL, NULL,
-     &cmd_kb_lesson_group},
+    {"kb", "the case knowledge base: search, HQ's curation, check points, lessons", NULL, NULL,
+     &cmd_kb_group},
 };
 
 static void command_help(const cli_cmd_t *c, FILE *out, const char *sub) {

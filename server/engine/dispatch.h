@@ -77,7 +77,14 @@ const cl_handler_t *cl_dispatch_lookup(uint16_t type);
     X(LESSONS_REQ, lessons, CL_OP_DEFECT_REPORT, 1, cl_lesson_lessons) \
     X(CASE_MATCH_REQ, case_match, CL_OP_DEFECT_REPORT, 1, cl_lesson_case_match) \
     X(DEFECT_FEEDBACK_REQ, defect_feedback, CL_OP_DEFECT_REPORT, 1, cl_lesson_defect_feedback) \
-    X(PERIODIC_REPORT_REQ, periodic_report, CL_OP_DEFECT_REPORT, 1, cl_lesson_periodic_report)
+    X(PERIODIC_REPORT_REQ, periodic_report, CL_OP_DEFECT_REPORT, 1, cl_lesson_periodic_report) \
+    X(KB_SEARCH_REQ, kb_search, CL_OP_KB_SEARCH, 1, cl_kb_search) \
+    X(KB_ITEM_SEARCH_REQ, kb_item_search, CL_OP_KB_SEARCH, 1, cl_kb_item_search) \
+    X(KB_SHOW_REQ, kb_show, CL_OP_KB_SEARCH, 1, cl_kb_show) \
+    X(KB_ACCEPT_REQ, kb_accept, CL_OP_KB_CURATE, 1, cl_kb_accept) \
+    X(KB_RETURN_REQ, kb_return, CL_OP_KB_CURATE, 1, cl_kb_return) \
+    X(KB_RETIRE_REQ, kb_retire, CL_OP_KB_CURATE, 1, cl_kb_retire) \
+    X(KB_IMPORT_REQ, kb_import, CL_OP_KB_CURATE, 1, cl_kb_import)
 // clang-format on
 
 /* The handlers, declared from the list. */
