@@ -272,7 +272,7 @@ void cl_kb_item_search(cl_req_t *req) {
     cl_call_stmt_t st[] = {
         CL_STMT(kb_query_check, m->query),
         CL_STMT(kb_search_items, m->query, m->category, m->layout,
-                cl_sql_int_param(project, m->project_id), limit),
+                cl_sql_int_param(project, m->project_id), limit, CL_CALL_SCOPE(&c->call)),
     };
     cl_call_run(&c->call, false, st, 2, search_done);
 }

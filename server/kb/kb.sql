@@ -5,7 +5,8 @@
 -- of the view kb_case_rows (migration 013), read in C with CL_COL(kb_case_rows, ...).
 --
 -- The knowledge base is the whole group's (CL_OP_KB_SEARCH is group-wide for every staff
--- role; contractors may not search it), so the reads take no scope parameters.
+-- role; contractors may not search it), so the case reads take no scope parameters; the
+-- item search is narrowed to the caller's projects.
 --
 -- Ranking (docs/KB.md): a text matches when its search vector holds every term of the
 -- query (bigrams AND-ed, through the GIN index); among matches, the ones holding the
@@ -72,8 +73,11 @@ SELECT cr.*, x.exact AS exact, x.rank AS rank
   JOIN kb_case_rows cr ON cr.id = x.id
  ORDER BY x.exact DESC, x.rank DESC, x.updated_at DESC, x.id DESC;
 
--- Inspection items of every project: $1 query, $2 category ('' any), $3 the unit's
--- layout ('' any), $4 project (0 any), $5 limit. The ranking runs on the items alone
+-- Inspection items across the projects the caller sees: $1 query, $2 category ('' any),
+-- $3 the unit's layout ('' any), $4 project (0 any), $5 limit, $6..$9 the session's scope
+-- (role, company, contractor, projects). Cases are the group's, but an item belongs to a
+-- project: HQ searches every project's items, customer relations its company's, a clerk
+-- their projects' (cl_visible_projects, inlined: only the role's branch runs). The ranking runs on the items alone
 -- (index scan, then exact phrase and rank of each match); only the page of best ones
 -- is joined to its unit, building and project. A query of one term (渗水, 窗, TA) is its
 -- own phrase: every match holds it, and the phrase test (a third of the ranking's cost
@@ -93,6 +97,9 @@ SELECT i.id::text AS id, i.project_id AS project_id, p.name AS project_name,
            AND ($3::text = '' OR EXISTS (SELECT 1 FROM units lu
                                           WHERE lu.id = i.unit_id AND lu.layout = $3::text))
            AND ($4::bigint = 0 OR i.project_id = $4::bigint)
+           AND i.project_id IN (SELECT v.project_id
+                                  FROM cl_visible_projects($6::text, $7::bigint, $8::bigint,
+                                                           $9::bigint[]) v)
          ORDER BY 3 DESC, 4 DESC, i.inspected_on DESC, i.id
          LIMIT $5::int) x
   JOIN inspection_items i ON i.id = x.id
