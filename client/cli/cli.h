@@ -136,5 +136,7 @@ extern const cli_group_t cmd_deadline_group;
 extern const cli_group_t cmd_ticket_group;
 /* cmd_report.c: the daily handover report and the readiness check. */
 extern const cli_group_t cmd_report_group;
+/* cmd_defect.c: defect feedback and departments. */
+extern const cli_group_t cmd_defect_group, cmd_dept_group;
 
 #endif

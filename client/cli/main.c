@@ -51,6 +51,9 @@ static const cli_cmd_t commands[] = {
      &cmd_ticket_group},
     {"report", "the daily handover report and the key-handover readiness check", NULL, NULL,
      &cmd_report_group},
+    {"dept", "add or list departments, set a department's leader", NULL, NULL, &cmd_dept_group},
+    {"defect", "defect feedback: add, from-items, show, proposals, the decision workflow", NULL,
+     NULL, &cmd_defect_group},
 };
 
 static void command_help(const cli_cmd_t *c, FILE *out, const char *sub) {
