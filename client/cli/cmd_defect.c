@@ -219,6 +219,20 @@ static int defect_show_print(const cli_settings_t *s, const ProtobufCMessage *m)
                               e->detail};
         if (cli_table_add(ev, row) != CL_OK) goto out;
     }
+    if (s->format == CLI_FMT_JSON) {
+        /* One object for scripts: {"defect": [...], "items": [...], "history": [...]}. */
+        fputs("{\"defect\": ", stdout);
+        int w = cli_table_print(t, CLI_FMT_JSON, stdout);
+        fputs(", \"items\": ", stdout);
+        if (w == CL_OK) w = cli_table_print(it, CLI_FMT_JSON, stdout);
+        fputs(", \"history\": ", stdout);
+        if (w == CL_OK) w = cli_table_print(ev, CLI_FMT_JSON, stdout);
+        if (w == CL_OK && puts("}") >= 0 && fflush(stdout) == 0)
+            rc = CLI_EXIT_OK;
+        else
+            rc = cli_write_failed();
+        goto out;
+    }
     rc = cli_print_table(s, t);
     if (rc == CLI_EXIT_OK) {
         printf("\n关联检查项 linked items (%zu):\n", d->n_items);
@@ -496,7 +510,7 @@ static int defect_step(const cli_settings_t *s, int argc, char **argv, cl_defect
     bool meet = a == CL_DACT_MEET, decide = a == CL_DACT_DECIDE;
     const cli_optdef_t defs[] = {
         {"--note", &note},
-        {"--version", &version},
+        {"--expect-version", &version},
         {meet ? "--attendees" : "--no-such-option", &attendees},
         {meet ? "--minutes" : "--no-such-option", &minutes},
         {meet || decide ? "--cause" : "--no-such-option", &cause},
@@ -535,7 +549,7 @@ static int defect_step(const cli_settings_t *s, int argc, char **argv, cl_defect
     if (version) {
         uint64_t ver;
         if (cli_parse_u64(version, 1, INT64_MAX, &ver) != CL_OK) {
-            cli_errorf("%s: --version must be a version number", what);
+            cli_errorf("%s: --expect-version must be a version number", what);
             return CLI_EXIT_USAGE;
         }
         req.expected_version = (int64_t)ver;

@@ -106,7 +106,8 @@ WITH proj AS (SELECT p.id, p.company_id, p.defect_prefix FROM projects p
      items AS (SELECT i.id, i.project_id, i.location, i.category, i.round_id, u.layout
                  FROM inspection_items i JOIN want w ON w.item_id = i.id
                  JOIN proj ON proj.id = i.project_id JOIN units u ON u.id = i.unit_id),
-     old AS (SELECT d.id FROM defects d WHERE d.idem_key = $5::text),
+     old AS (SELECT d.id FROM defects d JOIN proj ON proj.id = d.project_id
+              WHERE d.idem_key = $5::text),
      problem AS (SELECT CASE
             WHEN NOT EXISTS (SELECT 1 FROM proj) THEN 'project'
             WHEN $13::text IS NOT NULL AND NOT EXISTS (SELECT 1 FROM rnd)

@@ -238,6 +238,10 @@ as cr1 defect show SJ03
 check "show SJ03: approved by boss, in the history" \
     eval '[ "$rc" = 0 ] && grep -q "审批 approved.*boss" <<<"$out" && grep -q "boss.*approve.*同意按不可修复处理" <<<"$out"'
 
+as cr1 defect show SJ03 --format json
+check "show --format json: one object; the history's 7 steps in order, the approval by boss" \
+    eval '[ "$rc" = 0 ] && json_has "[e[\"action\"] for e in d[\"history\"]] == [\"create\", \"meet\", \"decide\", \"approve\", \"plan\", \"estimate\", \"file\"] and d[\"history\"][3][\"actor\"] == \"boss\" and d[\"items\"] == []"'
+
 # --- from-items with explicit ids, link: impact from the items -------------------------
 mapfile -t tb < <(sql "SELECT i.id FROM inspection_items i JOIN units u ON u.id = i.unit_id
                         WHERE u.layout = 'TB' ORDER BY u.number")
@@ -273,6 +277,17 @@ as cr1 defect list --project "$p" --state filed --format csv
 check "defect list --state filed: SJ02 and SJ03" \
     eval '[ "$rc" = 0 ] && [ "$(data_rows)" = 2 ] && [ "$(csv_col state code SJ03)" = filed ]'
 
+as cr1 defect meet SJ05 --attendees a --minutes b --expect-version 99
+check "a step on a stale version is a conflict (exit 1) naming both versions" \
+    eval '[ "$rc" = 1 ] && grep -q "version 1 (you had version 99)" <<<"$err"'
+as cr1 defect from-items --project "$p" --title z --source patrol --kind product \
+    --specialty engineering --proposal "${dr[1]}"
+check "from-items --proposal with an item that seeds no proposal: not found (exit 1)" \
+    eval '[ "$rc" = 1 ] && grep -q "no such proposal" <<<"$err"'
+as eng1 defect show SJ01
+check "department staff read their company's defects" \
+    eval '[ "$rc" = 0 ] && grep -q "history (10)" <<<"$out"'
+
 # --- scope ------------------------------------------------------------------------------
 as admin company add 广州城市公司 --kind city --parent "$hq" --format csv
 gz=$(csv_col id)
@@ -282,5 +297,10 @@ check "another city's customer relations does not see SJ01 (exit 1, not found)" 
     eval '[ "$rc" = 1 ] && grep -q "no such defect" <<<"$err"'
 as crgz defect meet SJ05 --attendees a --minutes b
 check "... nor step it" eval '[ "$rc" = 1 ] && grep -q "no such defect" <<<"$err"'
+
+# --- shutdown ----------------------------------------------------------------------------
+stop_daemon "$dpid"
+check "closeloopd exits 0 on SIGTERM (no leak under ASan)" test "$?" = 0
+check "... and its log holds no sanitizer report" eval '! grep -q Sanitizer "$work/daemon.log"'
 
 report_and_exit
