@@ -129,6 +129,11 @@ int cli_list_print(const cli_settings_t *s, cli_table_t *t, uint16_t type,
  * after a usage error. */
 int cli_args_project(const char *what, int argc, char **argv, int64_t *project_id);
 
+/* Reads a photo file for an upload: at most CL_LIM_PHOTO_BYTES, JPEG or PNG by its first
+ * bytes (ph->mime set from them). 0, ph->data.data malloc'd (the caller frees it); or -1
+ * after saying why not. */
+int cli_read_photo(const char *path, Closeloop__Photo *ph);
+
 /* Trimmed, case-folded comparison of a CSV header cell (len bytes) with a column name. */
 int cli_header_is(const char *cell, size_t len, const char *name);
 

@@ -192,6 +192,8 @@ static int defect_show_print(const cli_settings_t *s, const ProtobufCMessage *m)
     }
     kv(t, "整改方案 plan", d->fix_plan);
     kv(t, "成本测算 cost estimate", d->cost_estimate);
+    join(b[8], sizeof b[8], d->photo_sha256, d->n_photo_sha256);
+    kv(t, "照片 photos (SHA-256)", b[8]);
     for (size_t i = 0; i < d->n_items; i++) {
         const Closeloop__DefectItem *x = d->items[i];
         char num[24];
@@ -251,8 +253,40 @@ out:
 
 /* ---- defect add / from-items ---------------------------------------------------------- */
 
+#define MAX_PHOTOS CL_LIM_ITEM_PHOTOS
+
+/* Takes every --photo FILE out of argv (before "--") into paths; -1 after a usage error. */
+static int take_photos(const char *what, int *argc, char **argv, const char **paths, size_t *n) {
+    int out = 0;
+    *n = 0;
+    for (int i = 0; i < *argc; i++) {
+        if (!strcmp(argv[i], "--")) {
+            while (i < *argc)
+                argv[out++] = argv[i++];
+            break;
+        }
+        const char *v = NULL;
+        int m = cli_opt_value(*argc, argv, &i, NULL, "--photo", &v);
+        if (m < 0) return -1;
+        if (m == 0) {
+            argv[out++] = argv[i];
+            continue;
+        }
+        if (*n == MAX_PHOTOS) {
+            cli_errorf("%s: at most %d --photo", what, MAX_PHOTOS);
+            return -1;
+        }
+        paths[(*n)++] = v;
+    }
+    *argc = out;
+    return 0;
+}
+
 static int defect_create(const cli_settings_t *s, int argc, char **argv, int from_items) {
     const char *what = from_items ? "defect from-items" : "defect add";
+    const char *photo_path[MAX_PHOTOS];
+    size_t nphotos = 0;
+    if (take_photos(what, &argc, argv, photo_path, &nphotos) < 0) return CLI_EXIT_USAGE;
     const char *project = NULL, *title = NULL, *desc = NULL, *source = NULL, *kind = NULL,
                *specialty = NULL, *category = NULL, *round = NULL, *layout = NULL, *location = NULL,
                *risk = NULL, *loss = NULL, *dept = NULL, *items = NULL, *from_file = NULL,
@@ -320,6 +354,8 @@ static int defect_create(const cli_settings_t *s, int argc, char **argv, int fro
     char **ids = calloc(MAX_ITEMS, sizeof *ids);
     idfile_t f = {ids, 0, MAX_ITEMS, 0};
     char *items_copy = items ? strdup(items) : NULL;
+    Closeloop__Photo photos[MAX_PHOTOS], *photop[MAX_PHOTOS];
+    size_t loaded = 0;
     int rc = CLI_EXIT_USAGE;
     if (!ids || (layout && !lay_copy) || (location && !loc_copy) || (items && !items_copy)) {
         cli_errorf("out of memory");
@@ -348,6 +384,13 @@ static int defect_create(const cli_settings_t *s, int argc, char **argv, int fro
         cli_errorf("%s: no item ids given", what);
         goto out;
     }
+    for (; loaded < nphotos; loaded++) {
+        closeloop__photo__init(&photos[loaded]);
+        photop[loaded] = &photos[loaded];
+        if (cli_read_photo(photo_path[loaded], &photos[loaded]) < 0) goto out;
+    }
+    req.photos = photop;
+    req.n_photos = nphotos;
     char key[37];
     if (cli_new_key(key) < 0) {
         rc = CLI_EXIT_FAIL;
@@ -367,6 +410,8 @@ static int defect_create(const cli_settings_t *s, int argc, char **argv, int fro
     req.n_item_ids = f.n;
     rc = cli_call_show(s, CL_MSG_DEFECT_CREATE_REQ, &req.base, CL_MSG_DEFECT, defect_print_row);
 out:
+    for (size_t i = 0; i < loaded; i++)
+        free(photos[i].data.data);
     for (size_t i = 0; ids && i < f.n; i++)
         free(ids[i]);
     free(ids);
@@ -598,8 +643,9 @@ static const cli_verb_t defect_verbs[] = {
     {"add",
      "cloop defect add --project ID --title T --source S --kind K --specialty S [--description D] "
      "[--category TRADE] [--round KIND] [--layout TA,TB] [--location 屋面,...] [--risk TEXT] "
-     "[--loss YUAN] [--department DEPT] [--found-on DATE]",
+     "[--loss YUAN] [--department DEPT] [--found-on DATE] [--photo FILE ...]",
      "Feeds back a defect (缺陷反馈); it is COLLECTED and gets the project's next code (SJ01).\n"
+     "--photo FILE (up to 5, JPEG or PNG of at most 2 MiB each) attaches photos.\n"
      "Sources: the channels a-g (patrol, mock_inspection, handover_repair, warranty, complaint, "
      "property, survey).\nExample: cloop defect add --project 1 --title 天窗渗水 --source "
      "mock_inspection --kind product --specialty engineering --layout TA",

@@ -31,6 +31,7 @@
 #include "handler.h"
 #include "msg.h"
 #include "session.h"
+#include "sha256.h"
 #include "sqlutil.h"
 
 typedef Closeloop__Defect pb_defect_t;
@@ -48,23 +49,23 @@ _Static_assert(offsetof(df_call_t, call) == 0, "a df_call_t is its cl_call_t");
 
 #define DR(col) CL_COL(defect_rows, col)
 
-/* Tags joined by U+001F (defect_rows' layouts, locations) as an array; *buf and *arr are
- * the caller's to free. false when out of memory. */
-static bool split_tags(const char *s, char **buf, char ***arr, size_t *n) {
+/* Tags joined by sep (U+001F: defect_rows' layouts, locations; ',': its photos) as an
+ * array; *buf and *arr are the caller's to free. false when out of memory. */
+static bool split_tags(const char *s, char sep, char **buf, char ***arr, size_t *n) {
     *buf = NULL;
     *arr = NULL;
     *n = 0;
     if (!*s) return true;
     size_t k = 1;
     for (const char *p = s; *p; p++)
-        k += *p == '\x1f';
+        k += *p == sep;
     *buf = strdup(s);
     *arr = calloc(k, sizeof **arr);
     if (!*buf || !*arr) return false;
     char *p = *buf;
     (*arr)[(*n)++] = p;
     for (; *p; p++)
-        if (*p == '\x1f') {
+        if (*p == sep) {
             *p = '\0';
             (*arr)[(*n)++] = p + 1;
         }
@@ -74,8 +75,8 @@ static bool split_tags(const char *s, char **buf, char ***arr, size_t *n) {
 /* One Defect and what it owns beyond the result. */
 typedef struct df_slot {
     pb_defect_t rec;
-    char *lay_buf, *loc_buf;
-    char **lay, **loc;
+    char *lay_buf, *loc_buf, *pho_buf;
+    char **lay, **loc, **pho;
 } df_slot_t;
 
 static void df_slot_clear(void *slot) {
@@ -84,8 +85,10 @@ static void df_slot_clear(void *slot) {
     free(s->loc_buf);
     free(s->lay);
     free(s->loc);
-    s->lay_buf = s->loc_buf = NULL;
-    s->lay = s->loc = NULL;
+    free(s->pho_buf);
+    free(s->pho);
+    s->lay_buf = s->loc_buf = s->pho_buf = NULL;
+    s->lay = s->loc = s->pho = NULL;
 }
 
 static ProtobufCMessage *df_fill(void *slot, const cl_call_t *c, const PGresult *res, int row) {
@@ -93,8 +96,8 @@ static ProtobufCMessage *df_fill(void *slot, const cl_call_t *c, const PGresult 
     df_slot_t *s = slot;
     pb_defect_t *d = &s->rec;
     closeloop__defect__init(d);
-    s->lay_buf = s->loc_buf = NULL;
-    s->lay = s->loc = NULL;
+    s->lay_buf = s->loc_buf = s->pho_buf = NULL;
+    s->lay = s->loc = s->pho = NULL;
     d->id = cl_sql_i64(res, row, DR(id));
     d->version = cl_sql_i64(res, row, DR(version));
     d->project_id = cl_sql_i64(res, row, DR(project_id));
@@ -107,13 +110,18 @@ static ProtobufCMessage *df_fill(void *slot, const cl_call_t *c, const PGresult 
     d->specialty = cl_specialty_parse(cl_sql_text(res, row, DR(specialty)));
     d->category = PQgetvalue(res, row, DR(category));
     d->round = cl_round_kind_parse(cl_sql_text(res, row, DR(round)));
-    if (!split_tags(cl_sql_text(res, row, DR(layouts)), &s->lay_buf, &s->lay, &d->n_layouts) ||
-        !split_tags(cl_sql_text(res, row, DR(locations)), &s->loc_buf, &s->loc, &d->n_locations)) {
+    if (!split_tags(cl_sql_text(res, row, DR(layouts)), '\x1f', &s->lay_buf, &s->lay,
+                    &d->n_layouts) ||
+        !split_tags(cl_sql_text(res, row, DR(locations)), '\x1f', &s->loc_buf, &s->loc,
+                    &d->n_locations) ||
+        !split_tags(cl_sql_text(res, row, DR(photos)), ',', &s->pho_buf, &s->pho,
+                    &d->n_photo_sha256)) {
         df_slot_clear(s);
         return NULL;
     }
     d->layouts = s->lay;
     d->locations = s->loc;
+    d->photo_sha256 = s->pho;
     d->found_on = PQgetvalue(res, row, DR(found_on));
     d->risk = PQgetvalue(res, row, DR(risk));
     d->estimated_loss = PQgetvalue(res, row, DR(estimated_loss));
@@ -302,10 +310,55 @@ static void create_done(void *arg, const cl_db_result_t *r) {
     if (res && PQntuples(res) == 1 && cl_sql_isnull(res, 0, CL_COL(defect_create, id))) {
         const char *what = cl_sql_text(res, 0, CL_COL(defect_create, missing));
         cl_req_fail(c->call.req, CL_ENOTFOUND, "no such %s", *what ? what : "project");
-    } else if (res) {
-        reply_defect(&c->call, r, 1);
+    } else if (res && cl_call_rows(&c->call, r, 1)) {
+        reply_defect(&c->call, r, 2);
     }
     cl_call_free(&c->call);
+}
+
+/* A create's photos as defect_add_photos' parameters: hashes and bytes as binary bytea[]
+ * (lengths in *sha_len, *data_len), mimes as a text[] literal; each malloc'd. false
+ * after failing the request. */
+static bool photo_params(cl_req_t *req, const Closeloop__DefectCreate *m, char **sha, int *sha_len,
+                         char **mimes, char **data, int *data_len) {
+    size_t n = m->n_photos;
+    *sha = *mimes = *data = NULL;
+    if (n > CL_LIM_ITEM_PHOTOS) {
+        cl_req_fail(req, CL_EINVAL, "photos: at most %d", CL_LIM_ITEM_PHOTOS);
+        return false;
+    }
+    for (size_t i = 0; i < n; i++) {
+        const char *why = cl_photo_problem(m->photos[i]);
+        if (why) {
+            cl_req_fail(req, CL_EINVAL, "photo %zu %s", i + 1, why);
+            return false;
+        }
+    }
+    uint8_t hashes[CL_LIM_ITEM_PHOTOS][CL_SHA256_LEN];
+    const uint8_t *sp[CL_LIM_ITEM_PHOTOS + 1], *dp[CL_LIM_ITEM_PHOTOS + 1];
+    size_t sl[CL_LIM_ITEM_PHOTOS + 1], dl[CL_LIM_ITEM_PHOTOS + 1];
+    cl_sqlbuf_t b = {0};
+    cl_sqlbuf_array_open(&b);
+    bool ok = true;
+    for (size_t i = 0; i < n && ok; i++) {
+        ok = cl_sha256(m->photos[i]->data.data, m->photos[i]->data.len, hashes[i]) == CL_OK;
+        sp[i] = hashes[i];
+        sl[i] = CL_SHA256_LEN;
+        dp[i] = m->photos[i]->data.data;
+        dl[i] = m->photos[i]->data.len;
+        cl_sqlbuf_array_text(&b, m->photos[i]->mime);
+    }
+    *mimes = cl_sqlbuf_array_close(&b);
+    ok = ok && *mimes && (*sha = cl_sqlbin_bytea_array(sp, sl, n, sha_len)) &&
+         (*data = cl_sqlbin_bytea_array(dp, dl, n, data_len));
+    if (!ok) {
+        free(*sha);
+        free(*mimes);
+        free(*data);
+        *sha = *mimes = *data = NULL;
+        cl_req_fail(req, CL_ENOMEM, "%s", cl_strerror(CL_ENOMEM));
+    }
+    return ok;
 }
 
 void cl_defect_create(cl_req_t *req) {
@@ -339,7 +392,10 @@ void cl_defect_create(cl_req_t *req) {
         lay ? need_tags(req, "locations", m->locations, m->n_locations, CL_LIM_LOCATION_CHARS)
             : NULL;
     char *items = loc ? need_items(req, m->item_ids, m->n_item_ids) : NULL;
-    df_call_t *c = items ? cl_call_new(req, sizeof *c) : NULL;
+    char *sha = NULL, *mimes = NULL, *data = NULL;
+    int lengths[CL_NPARAMS(defect_add_photos)] = {0};
+    bool photos_ok = items && photo_params(req, m, &sha, &lengths[1], &mimes, &data, &lengths[3]);
+    df_call_t *c = photos_ok ? cl_call_new(req, sizeof *c) : NULL;
     if (c) {
         char *key = m->idempotency_key;
         char project[24], dept[24], user[24];
@@ -352,17 +408,21 @@ void cl_defect_create(cl_req_t *req) {
                     cl_sql_id_param(dept, m->department_id), items,
                     *m->proposal_seed ? m->proposal_seed : NULL, *m->found_on ? m->found_on : NULL,
                     user, c->call.session.username),
+            CL_STMT_BIN(defect_add_photos, lengths, key, sha, mimes, data),
             CL_STMT(defect_get, CL_CALL_SCOPE(&c->call), "true", NULL, NULL, key),
             CL_STMT(defect_get_items, NULL, NULL, key),
             CL_STMT(defect_get_events, NULL, NULL, key),
         };
         snprintf(c->call.lost, sizeof c->call.lost,
                  "idempotency key \"%.80s\" was already used by another request", key);
-        cl_call_run(&c->call, true, st, 4, create_done);
+        cl_call_run(&c->call, true, st, 5, create_done);
     }
     free(lay);
     free(loc);
     free(items);
+    free(sha);
+    free(mimes);
+    free(data);
 }
 
 /* ------------------------------------------------------------------ steps and links */

@@ -159,6 +159,24 @@ SELECT coalesce((SELECT id FROM ins), (SELECT id FROM old)) AS id,
        (SELECT what FROM problem) AS missing,
        NULL::text AS invalid;
 
+-- The photos of the defect the same batch has just created under the idempotency key $1
+-- (nothing when it created none): $2 their SHA-256 (bytea[], binary), $3 their mime
+-- types, $4 their bytes (bytea[], binary). A photo is stored once per content hash
+-- (photos, migration 003). One row: how many were newly linked.
+-- @binary $2 $4
+PREPARE defect_add_photos AS
+WITH d AS (SELECT x.id FROM defects x WHERE x.idem_key = $1::text),
+     ph AS (SELECT p.hash, p.mime, p.data
+              FROM unnest($2::bytea[], $3::text[], $4::bytea[]) AS p (hash, mime, data)),
+     new_photos AS (INSERT INTO photos (sha256, mime, size, data)
+                    SELECT DISTINCT ON (ph.hash) ph.hash, ph.mime, length(ph.data), ph.data
+                      FROM ph, d
+                    ON CONFLICT (sha256) DO NOTHING RETURNING 1),
+     linked AS (INSERT INTO defect_photos (defect_id, sha256)
+                SELECT DISTINCT d.id, ph.hash FROM d, ph
+                ON CONFLICT DO NOTHING RETURNING 1)
+SELECT (SELECT count(*) FROM linked) AS linked;
+
 -- What a step needs to know before it is tried: the defect's state, version and the facts
 -- its guards read, and who the caller is to it. Parameters: $1..$4 the session scope, $5
 -- the defect (id or code), $6 the caller's user id, $7 a department the step names (NULL:

@@ -1,7 +1,7 @@
 -- 012_defect_rows.sql - a defect as every defect statement returns it (server/defect):
 -- its fields with names for its project, department and approver, its layouts and
 -- locations joined by the unit separator (U+001F), and its impact counted from its
--- linked items (distinct units), never typed. Read in C with CL_COL(defect_rows, ...).
+-- linked items (distinct units), never typed; its photos' SHA-256 in hex, comma-separated. Read in C with CL_COL(defect_rows, ...).
 CREATE VIEW defect_rows AS
 SELECT d.id AS id,
        d.version AS version,
@@ -43,6 +43,8 @@ SELECT d.id AS id,
        (SELECT count(*) FROM defect_items di WHERE di.defect_id = d.id) AS item_count,
        (SELECT count(*) FROM defect_items di JOIN tickets t ON t.id = di.item_id
          WHERE di.defect_id = d.id) AS ticket_count,
+       (SELECT coalesce(string_agg(encode(dp.sha256, 'hex'), ',' ORDER BY dp.sha256), '')
+          FROM defect_photos dp WHERE dp.defect_id = d.id) AS photos,
        d.idem_key AS idem_key
   FROM defects d
   JOIN projects p ON p.id = d.project_id

@@ -188,10 +188,23 @@ check "an accepted defect takes no more items: conflict (exit 1)" \
     eval '[ "$rc" = 1 ] && grep -q "accepted" <<<"$err"'
 
 # --- the B path -------------------------------------------------------------------------
+printf '\x89PNG\r\n\x1a\nnot-really-a-png-body' >"$work/sms.png"
+printf '\xff\xd8\xff\xe0jpeg-body' >"$work/sms.jpg"
+printf 'plain text' >"$work/sms.txt"
+as cr1 defect add --project "$p" --title x --source complaint --kind service --specialty service \
+    --photo "$work/sms.txt"
+check "a photo that is neither JPEG nor PNG is refused before sending (exit 2)" \
+    eval '[ "$rc" = 2 ] && [ "$(sql "SELECT count(*) FROM defects")" = 1 ]'
 as cr1 defect add --project "$p" --title 交房通知短信遗漏 --source complaint --kind service \
-    --specialty service --department "$eng" --format csv
+    --specialty service --department "$eng" --photo "$work/sms.png" --photo "$work/sms.jpg" \
+    --format csv
 check "defect add: SJ02, no items, impact 0" \
     eval '[ "$rc" = 0 ] && [ "$(csv_col code)" = SJ02 ] && [ "$(csv_col impact_units)" = 0 ]'
+as cr1 defect show SJ02 --format json
+want=$(sha256sum "$work/sms.png" "$work/sms.jpg" | awk '{ print $1 }' | sort | paste -sd, | sed 's/,/, /')
+check "... with its two photos, stored by SHA-256" \
+    eval '[ "$rc" = 0 ] && json_has "[f[\"value\"] for f in d[\"defect\"] if f[\"field\"].startswith(\"照片\")] == [\"$want\"]" &&
+          [ "$(sql "SELECT count(*) FROM defect_photos dp JOIN photos ph USING (sha256)")" = 2 ]'
 as cr1 defect meet SJ02 --attendees 客关,营销 --minutes 短信平台漏发 --format csv
 as cr1 defect decide SJ02 --grade B --repairable yes --format csv
 as eng1 defect plan SJ02 --plan "补发通知并增加发送核对" --format csv
