@@ -95,13 +95,22 @@ static const char *repairable_words(int32_t r) {
 
 /* ---- printing a defect ---------------------------------------------------------------- */
 
+/* Whether the output is for people (table, HTML: the registry's Chinese labels) or for
+ * scripts (CSV, JSON: the stored names); set by each verb before it prints. */
+static int for_people;
+
+static void set_audience(const cli_settings_t *s) {
+    for_people = s->format == CLI_FMT_TABLE || s->format == CLI_FMT_HTML;
+}
+
 static int defect_row(cli_table_t *t, const ProtobufCMessage *m) {
     const Closeloop__Defect *d = (const Closeloop__Defect *)m;
     cli_row_t r = {0};
     r.cell[0] = cli_row_num(&r, 0, d->id);
     r.cell[1] = cli_str(d->code);
     r.cell[2] = cli_str(d->title);
-    r.cell[3] = cli_str(cl_defect_state_name((cl_defect_state_t)d->state));
+    r.cell[3] = cli_str(for_people ? cl_defect_state_label((cl_defect_state_t)d->state)
+                                   : cl_defect_state_name((cl_defect_state_t)d->state));
     r.cell[4] = cli_row_num(&r, 4, d->version);
     r.cell[5] = cli_str(cl_domain_name(CL_DOM_DEFECT_GRADE, d->grade));
     r.cell[6] = d->repairable < 0 ? "" : d->repairable ? "yes" : "no";
@@ -121,6 +130,7 @@ static cli_table_t *defect_table(void) {
 }
 
 static int defect_print_row(const cli_settings_t *s, const ProtobufCMessage *m) {
+    set_audience(s);
     return cli_record_print(s, defect_table(), defect_row, m);
 }
 
@@ -492,6 +502,7 @@ static int defect_list(const cli_settings_t *s, int argc, char **argv) {
             return CLI_EXIT_USAGE;
         req.state = (Closeloop__DefectState)v;
     }
+    set_audience(s);
     return cli_list_print(s, defect_table(), CL_MSG_DEFECT_LIST_REQ, &req.base, CL_MSG_DEFECT_PAGE,
                           defect_row);
 }

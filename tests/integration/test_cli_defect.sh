@@ -289,6 +289,9 @@ check "the next code is SJ05: a refused create took no number" \
 as cr1 defect list --project "$p" --state filed --format csv
 check "defect list --state filed: SJ02 and SJ03" \
     eval '[ "$rc" = 0 ] && [ "$(data_rows)" = 2 ] && [ "$(csv_col state code SJ03)" = filed ]'
+as cr1 defect list --project "$p" --state filed
+check "... and as a table for people, the state's Chinese label (已报总部备案) on both rows" \
+    eval '[ "$rc" = 0 ] && [ "$(grep -c "已报总部备案" <<<"$out")" = 2 ] && ! grep -q " filed " <<<"$out"'
 
 as cr1 defect meet SJ05 --attendees a --minutes b --expect-version 99
 check "a step on a stale version is a conflict (exit 1) naming both versions" \
