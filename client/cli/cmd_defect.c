@@ -231,6 +231,20 @@ static int defect_show_print(const cli_settings_t *s, const ProtobufCMessage *m)
                               e->detail};
         if (cli_table_add(ev, row) != CL_OK) goto out;
     }
+    if (s->format == CLI_FMT_HTML) {
+        /* One A4 page: the defect, its items, its history. */
+        char title[300];
+        snprintf(title, sizeof title, "缺陷 Defect %s: %s", cli_str(d->code), cli_str(d->title));
+        cli_html_page_t pg = {title, b[1], NULL, 1};
+        cli_html_begin(&pg, stdout);
+        cli_html_table(t, "缺陷信息 Defect", &pg, stdout);
+        snprintf(b[9], sizeof b[9], "关联检查项 Linked items (%zu)", d->n_items);
+        cli_html_table(it, b[9], &pg, stdout);
+        snprintf(b[10], sizeof b[10], "处理记录 History (%zu)", d->n_events);
+        cli_html_table(ev, b[10], &pg, stdout);
+        rc = cli_html_end(&pg, stdout) == CL_OK ? CLI_EXIT_OK : cli_write_failed();
+        goto out;
+    }
     if (s->format == CLI_FMT_JSON) {
         /* One object for scripts: {"defect": [...], "items": [...], "history": [...]}. */
         fputs("{\"defect\": ", stdout);

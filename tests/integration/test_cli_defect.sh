@@ -177,6 +177,13 @@ hist=$(sed -n '/^处理记录 history/,$p' <<<"$show")
 check "... create, meet, decide, plan, estimate, rectify, verify_fail, rectify, verify_pass, file, in order, by who did them" \
     eval '[ "$(awk "NR > 2 { print \$4, \$5 }" <<<"$hist" | tr "\n" " ")" = "cr1 create cr1 meet cr1 decide eng1 plan cost1 estimate eng1 rectify cr1 verify_fail eng1 rectify cr1 verify_pass cr1 file " ]'
 check "... with the failure's note" grep -q "3户复查仍渗水" <<<"$hist"
+as cr1 defect show SJ01 --format html
+# CL_KEEP_HTML=FILE keeps the page, to look at it (chromium --headless --screenshot).
+if [ -n "${CL_KEEP_HTML:-}" ]; then printf '%s\n' "$out" >"$CL_KEEP_HTML"; fi
+check "show --format html: one A4 page with the defect, 60 items and 10 history rows" \
+    eval '[ "$rc" = 0 ] && [ "$(grep -c "<!DOCTYPE html>" <<<"$out")" = 1 ] &&
+          grep -q "处理记录 History (10)" <<<"$out" && grep -q "关联检查项 Linked items (60)" <<<"$out" &&
+          grep -q "顶楼天窗渗水" <<<"$out"'
 
 # HQ accepts (part B's kb accept): set here with psql, with an actor for the audit trail.
 sql "SELECT set_config('closeloop.actor', '{\"username\":\"test\"}', false);
