@@ -149,6 +149,7 @@ static void join(char *buf, size_t n, char **v, size_t k) {
 
 static int defect_show_print(const cli_settings_t *s, const ProtobufCMessage *m) {
     const Closeloop__Defect *d = (const Closeloop__Defect *)m;
+    set_audience(s);
     static const char *const kvh[] = {"field", "value"};
     static const char *const ih[] = {"unit",        "layout", "location",     "category",
                                      "description", "ticket", "ticket_state", "item_id"};
@@ -214,7 +215,9 @@ static int defect_show_print(const cli_settings_t *s, const ProtobufCMessage *m)
                               x->category,
                               x->description,
                               x->ticket_number ? num : "",
-                              cli_str(cl_domain_name(CL_DOM_TICKET_STATE, x->ticket_state)),
+                              cli_str(for_people
+                                          ? cl_domain_label(CL_DOM_TICKET_STATE, x->ticket_state)
+                                          : cl_domain_name(CL_DOM_TICKET_STATE, x->ticket_state)),
                               x->item_id};
         if (cli_table_add(it, row) != CL_OK) goto out;
     }

@@ -311,9 +311,34 @@ as eng1 defect show SJ01
 check "department staff read their company's defects" \
     eval '[ "$rc" = 0 ] && grep -q "history (10)" <<<"$out"'
 
+printf '# the floor drains, one id a line\n%s\n%s, %s\n' "${dr[0]}" "${dr[1]}" "${dr[2]}" >"$work/drains.txt"
+as cr1 defect from-items --project "$p" --title 卫生间地漏返水 --source mock_inspection \
+    --kind product --specialty engineering --from-file "$work/drains.txt" --format csv
+check "from-items --from-file: 3 items, 3 units" \
+    eval '[ "$rc" = 0 ] && [ "$(csv_col code)" = SJ06 ] && [ "$(csv_col items)" = 3 ] && [ "$(csv_col impact_units)" = 3 ]'
+printf '%s\nnot-an-id\n' "${dr[0]}" >"$work/bad.txt"
+as cr1 defect from-items --project "$p" --title x --source patrol --kind product \
+    --specialty engineering --from-file "$work/bad.txt"
+check "from-items --from-file with a bad line: usage (exit 2), the line named, nothing sent" \
+    eval '[ "$rc" = 2 ] && grep -q "bad.txt:2" <<<"$err" && [ "$(sql "SELECT count(*) FROM defects")" = 6 ]'
+
 # --- scope ------------------------------------------------------------------------------
 as admin company add 广州城市公司 --kind city --parent "$hq" --format csv
 gz=$(csv_col id)
+as admin project add --company "$gz" 广州一期 --prefix SJ
+check "a second project with the prefix SJ is refused (exit 1)" \
+    eval '[ "$rc" = 1 ] && grep -q "defect prefix" <<<"$err"'
+as admin project add --company "$gz" 广州一期 --prefix GZ --format csv
+pgz=$(csv_col id)
+check "project add --prefix GZ" eval '[ "$rc" = 0 ] && [ "$(csv_col defect_prefix)" = GZ ]'
+as admin project add --company "$gz" 广州二期 --format csv
+pgz2=$(csv_col id)
+as admin defect add --project "$pgz" --title a --source survey --kind policy --specialty other --format csv
+check "HQ adds GZ01 in the new project" eval '[ "$rc" = 0 ] && [ "$(csv_col code)" = GZ01 ]'
+as admin defect add --project "$pgz2" --title b --source survey --kind policy --specialty other --format csv
+check "without a prefix the code is P<project id>-01" \
+    eval '[ "$rc" = 0 ] && [ "$(csv_col code)" = "P$pgz2-01" ]'
+
 add_user crgz cr --company "$gz"
 as crgz defect show SJ01
 check "another city's customer relations does not see SJ01 (exit 1, not found)" \
