@@ -89,6 +89,16 @@ static int idfile_line(void *ctx, const char *path, unsigned lineno, char *line)
     return CLI_LINE_OK;
 }
 
+/* The options of defs[0..n) that a verb takes here (a NULL name: not for this verb),
+ * moved to the front in place before the terminating {NULL, NULL}; returns defs. */
+static cli_optdef_t *only_named(cli_optdef_t *defs, size_t n) {
+    size_t k = 0;
+    for (size_t i = 0; i + 1 < n; i++)
+        if (defs[i].name) defs[k++] = defs[i];
+    defs[k] = (cli_optdef_t){NULL, NULL};
+    return defs;
+}
+
 static const char *repairable_words(int32_t r) {
     return r < 0 ? "" : r ? "yes 可修复" : "no 不可修复";
 }
@@ -318,32 +328,29 @@ static int defect_create(const cli_settings_t *s, int argc, char **argv, int fro
                *specialty = NULL, *category = NULL, *round = NULL, *layout = NULL, *location = NULL,
                *risk = NULL, *loss = NULL, *dept = NULL, *items = NULL, *from_file = NULL,
                *proposal = NULL, *found = NULL;
-    const cli_optdef_t defs[] = {{"--project", &project},
-                                 {"--title", &title},
-                                 {"--description", &desc},
-                                 {"--source", &source},
-                                 {"--kind", &kind},
-                                 {"--specialty", &specialty},
-                                 {"--category", &category},
-                                 {"--round", &round},
-                                 {"--layout", &layout},
-                                 {"--location", &location},
-                                 {"--risk", &risk},
-                                 {"--loss", &loss},
-                                 {"--department", &dept},
-                                 {"--found-on", &found},
-                                 {from_items ? "--items" : NULL, &items},
-                                 {from_items ? "--from-file" : NULL, &from_file},
-                                 {from_items ? "--proposal" : NULL, &proposal},
-                                 {NULL, NULL}};
-    /* Without from-items, the last three rows end the table early. */
-    cli_optdef_t d2[18];
-    size_t nd = 0;
-    for (size_t i = 0; i < sizeof defs / sizeof defs[0]; i++)
-        if (defs[i].name || i == sizeof defs / sizeof defs[0] - 1) d2[nd++] = defs[i];
+    cli_optdef_t defs[] = {{"--project", &project},
+                           {"--title", &title},
+                           {"--description", &desc},
+                           {"--source", &source},
+                           {"--kind", &kind},
+                           {"--specialty", &specialty},
+                           {"--category", &category},
+                           {"--round", &round},
+                           {"--layout", &layout},
+                           {"--location", &location},
+                           {"--risk", &risk},
+                           {"--loss", &loss},
+                           {"--department", &dept},
+                           {"--found-on", &found},
+                           {from_items ? "--items" : NULL, &items},
+                           {from_items ? "--from-file" : NULL, &from_file},
+                           {from_items ? "--proposal" : NULL, &proposal},
+                           {NULL, NULL}};
     const char *pos[1];
     int npos;
-    if (cli_parse_args(what, argc, argv, d2, pos, 0, &npos) < 0) return CLI_EXIT_USAGE;
+    if (cli_parse_args(what, argc, argv, only_named(defs, sizeof defs / sizeof defs[0]), pos, 0,
+                       &npos) < 0)
+        return CLI_EXIT_USAGE;
     Closeloop__DefectCreate req = CLOSELOOP__DEFECT_CREATE__INIT;
     int v;
     if (cli_need_id(what, "--project", project, &req.project_id) < 0 ||
@@ -508,7 +515,7 @@ static int defect_show(const cli_settings_t *s, int argc, char **argv) {
 
 static int defect_list(const cli_settings_t *s, int argc, char **argv) {
     const char *project = NULL, *state = NULL, *pos[1];
-    const cli_optdef_t defs[] = {{"--project", &project}, {"--state", &state}, {NULL, NULL}};
+    cli_optdef_t defs[] = {{"--project", &project}, {"--state", &state}, {NULL, NULL}};
     int npos, v;
     if (cli_parse_args("defect list", argc, argv, defs, pos, 0, &npos) < 0) return CLI_EXIT_USAGE;
     Closeloop__DefectListRequest req = CLOSELOOP__DEFECT_LIST_REQUEST__INIT;
@@ -534,6 +541,7 @@ static int proposal_row(cli_table_t *t, const ProtobufCMessage *m) {
     r.cell[4] = cli_row_num(&r, 4, p->units);
     r.cell[5] = cli_row_num(&r, 5, p->items);
     r.cell[6] = cli_str(p->description);
+    r.cell[7] = cli_str(p->defects);
     return cli_row_add(t, &r);
 }
 
@@ -553,9 +561,9 @@ static int defect_proposals(const cli_settings_t *s, int argc, char **argv) {
             return CLI_EXIT_USAGE;
         req.round = (Closeloop__RoundKind)v;
     }
-    static const char *const cols[] = {"seed",  "category", "layout",     "round",
-                                       "units", "items",    "description"};
-    return cli_list_print(s, cli_new_table(7, cols, (1u << 4) | (1u << 5)),
+    static const char *const cols[] = {"seed",  "category", "layout",      "round",
+                                       "units", "items",    "description", "defects"};
+    return cli_list_print(s, cli_new_table(8, cols, (1u << 4) | (1u << 5)),
                           CL_MSG_DEFECT_PROPOSALS_REQ, &req.base, CL_MSG_DEFECT_PROPOSAL_PAGE,
                           proposal_row);
 }
@@ -581,22 +589,23 @@ static int defect_step(const cli_settings_t *s, int argc, char **argv, cl_defect
                *preventive = NULL, *dept = NULL, *grade = NULL, *repairable = NULL, *cost = NULL,
                *version = NULL, *plan = NULL, *pos[1];
     bool meet = a == CL_DACT_MEET, decide = a == CL_DACT_DECIDE;
-    const cli_optdef_t defs[] = {
-        {"--note", &note},
-        {"--expect-version", &version},
-        {meet ? "--attendees" : "--no-such-option", &attendees},
-        {meet ? "--minutes" : "--no-such-option", &minutes},
-        {meet || decide ? "--cause" : "--no-such-option", &cause},
-        {meet || decide ? "--corrective" : "--no-such-option", &corrective},
-        {meet || decide ? "--preventive" : "--no-such-option", &preventive},
-        {meet || decide ? "--department" : "--no-such-option", &dept},
-        {decide ? "--grade" : "--no-such-option", &grade},
-        {decide ? "--repairable" : "--no-such-option", &repairable},
-        {a == CL_DACT_ESTIMATE ? "--cost" : "--no-such-option", &cost},
-        {a == CL_DACT_PLAN ? "--plan" : "--no-such-option", &plan},
-        {NULL, NULL}};
+    cli_optdef_t defs[] = {{"--note", &note},
+                           {"--expect-version", &version},
+                           {meet ? "--attendees" : NULL, &attendees},
+                           {meet ? "--minutes" : NULL, &minutes},
+                           {meet || decide ? "--cause" : NULL, &cause},
+                           {meet || decide ? "--corrective" : NULL, &corrective},
+                           {meet || decide ? "--preventive" : NULL, &preventive},
+                           {meet || decide ? "--department" : NULL, &dept},
+                           {decide ? "--grade" : NULL, &grade},
+                           {decide ? "--repairable" : NULL, &repairable},
+                           {a == CL_DACT_ESTIMATE ? "--cost" : NULL, &cost},
+                           {a == CL_DACT_PLAN ? "--plan" : NULL, &plan},
+                           {NULL, NULL}};
     int npos;
-    if (cli_parse_args(what, argc, argv, defs, pos, 1, &npos) < 0) return CLI_EXIT_USAGE;
+    if (cli_parse_args(what, argc, argv, only_named(defs, sizeof defs / sizeof defs[0]), pos, 1,
+                       &npos) < 0)
+        return CLI_EXIT_USAGE;
     if (npos != 1) {
         cli_errorf("%s: give the DEFECT (its code, SJ01, or id)", what);
         return CLI_EXIT_USAGE;

@@ -732,6 +732,7 @@ static ProtobufCMessage *proposal_fill(void *slot, const cl_call_t *c, const PGr
     p->units = (uint32_t)cl_sql_i64(res, row, PR(units));
     p->items = (uint32_t)cl_sql_i64(res, row, PR(items));
     p->description = PQgetvalue(res, row, PR(description));
+    p->defects = PQgetvalue(res, row, PR(defects));
     return &p->base;
 }
 

@@ -324,21 +324,26 @@ SELECT dr.* FROM (SELECT 1 WHERE cl_visible_project($5::bigint, $1::text, $2::bi
   LEFT JOIN defect_rows dr ON dr.project_id = $5::bigint AND ($6::text = '' OR dr.state = $6::text)
  ORDER BY length(dr.code), dr.code;
 
--- Recurring-defect proposals of a project (cl_defect_clusters) with at least $7 units.
+-- Recurring-defect proposals of a project (cl_defect_clusters) with at least $7 units,
+-- each with the codes of the defects its items are already linked to.
 -- Parameters: $1..$4 the session scope, $5 the project, $6 a round kind (NULL: every
 -- round), $7 the fewest units. No row at all: no such project; one row of NULLs: none.
 PREPARE defect_proposals AS
 WITH c AS (SELECT * FROM cl_defect_clusters($5::bigint, $6::text)),
-     agg AS (SELECT c.seed, count(DISTINCT i.unit_id) AS units, count(*) AS items
+     agg AS (SELECT c.seed, count(DISTINCT i.unit_id) AS units, count(*) AS items,
+                    (SELECT string_agg(DISTINCT d.code, ',')
+                       FROM c c2 JOIN defect_items di ON di.item_id = c2.item_id
+                       JOIN defects d ON d.id = di.defect_id
+                      WHERE c2.seed = c.seed) AS defects
                FROM c JOIN inspection_items i ON i.id = c.item_id GROUP BY c.seed),
      props AS (SELECT s.id::text AS seed_item_id, s.category, u.layout, r.kind AS round,
-                      agg.units, agg.items, s.description
+                      agg.units, agg.items, s.description, coalesce(agg.defects, '') AS defects
                  FROM agg JOIN inspection_items s ON s.id = agg.seed
                  JOIN units u ON u.id = s.unit_id
                  JOIN inspection_rounds r ON r.id = s.round_id
                 WHERE agg.units >= $7::int)
 SELECT props.seed_item_id, props.category, props.layout, props.round, props.units,
-       props.items, props.description
+       props.items, props.description, props.defects
   FROM (SELECT 1 WHERE cl_visible_project($5::bigint, $1::text, $2::bigint, $3::bigint,
                                           $4::bigint[])) v
   LEFT JOIN props ON true

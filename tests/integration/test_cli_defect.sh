@@ -104,7 +104,7 @@ check "... and the floor drains over 3 TA units" \
 seed=$(csv_col seed units 56)
 as cr1 defect proposals --project "$p" --min-units 57 --format csv
 check "--min-units 57: the listing succeeds and holds no proposal" \
-    eval '[ "$rc" = 0 ] && [ "$(head -n1 <<<"$out")" = "seed,category,layout,round,units,items,description" ] && [ "$(data_rows)" = 0 ]'
+    eval '[ "$rc" = 0 ] && [ "$(head -n1 <<<"$out")" = "seed,category,layout,round,units,items,description,defects" ] && [ "$(data_rows)" = 0 ]'
 as cr1 defect proposals --project "$p" --min-units 2 --format csv
 check "--min-units 2: the TB pair appears too (3 proposals)" \
     eval '[ "$rc" = 0 ] && [ "$(data_rows)" = 3 ] && [ "$(csv_col units layout TB)" = 2 ]'
@@ -119,6 +119,10 @@ check "from-items --proposal: SJ01, collected, impact 56 units, 60 items, 60 tic
           [ "$(csv_col category)" = waterproofing ]'
 as cr1 defect list --project "$p" --format csv
 check "defect list: one defect" eval '[ "$rc" = 0 ] && [ "$(data_rows)" = 1 ]'
+as cr1 defect proposals --project "$p" --round mock1 --format csv
+check "the skylight proposal now names SJ01; the floor drains none yet" \
+    eval '[ "$rc" = 0 ] && [ "$(csv_col defects units 56)" = SJ01 ] && [ -z "$(csv_col defects units 3)" ] &&
+          [ "$(data_rows)" = 2 ]'
 
 as eng1 defect meet SJ01 --attendees 客关,工程,设计 --minutes 天窗构造缺陷
 check "a department member may not hold the meeting (exit 3)" \
@@ -303,6 +307,23 @@ check "... and as a table for people, the state's Chinese label (已报总部备
 as cr1 defect meet SJ05 --attendees a --minutes b --expect-version 99
 check "a step on a stale version is a conflict (exit 1) naming both versions" \
     eval '[ "$rc" = 1 ] && grep -q "version 1 (you had version 99)" <<<"$err"'
+# Two meetings of SJ05 at once: compare-and-set lets exactly one through.
+race() {
+    XDG_CONFIG_HOME=$work/cfg/cr1 "$CLOOP" "${S[@]}" defect meet SJ05 --attendees "客关$1" \
+        --minutes "纪要$1" >/dev/null 2>"$work/race$1.err"
+    echo $? >"$work/race$1.rc"
+}
+race 1 &
+r1=$!
+race 2 &
+r2=$!
+wait "$r1" "$r2"
+check "two racing meetings: one succeeds, the other is a conflict (exit 1)" \
+    eval '[ "$(cat "$work/race1.rc" "$work/race2.rc" | sort | tr "\n" " ")" = "0 1 " ] &&
+          cat "$work/race1.err" "$work/race2.err" | grep -qE "changed by someone else|does not apply"'
+check "... and SJ05's history holds one meeting" \
+    test "$(sql "SELECT count(*) FROM defect_events e JOIN defects d ON d.id = e.defect_id
+                 WHERE d.code = 'SJ05' AND e.action = 'meet'")" = 1
 as cr1 defect from-items --project "$p" --title z --source patrol --kind product \
     --specialty engineering --proposal "${dr[1]}"
 check "from-items --proposal with an item that seeds no proposal: not found (exit 1)" \
