@@ -725,12 +725,12 @@ static int user_list(const cli_settings_t *s, int argc, char **argv) {
 static const cli_verb_t user_verbs[] = {
     {"add",
      "cloop user add USERNAME --role ROLE [--name DISPLAY] [--company ID] [--contractor ID] "
-     "[--projects ID,ID...]",
+     "[--projects ID,ID...] [--department DEPT]",
      "Creates a user. ROLE is one of\n"
      "{role:12}"
      "The password comes from CLOSELOOP_NEW_PASSWORD when it is set, else it is asked\n"
      "for twice on the terminal without echo. Prints the new user: id, username,\n"
-     "display_name, role, company_id, contractor_id, projects, disabled.\n"
+     "display_name, role, company_id, contractor_id, projects, disabled, department_id.\n"
      "\n"
      "example: cloop user add li.na --role clerk --name 李娜 --projects 1,2\n",
      user_add},
