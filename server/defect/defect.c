@@ -409,7 +409,7 @@ void cl_defect_create(cl_req_t *req) {
                     *m->proposal_seed ? m->proposal_seed : NULL, *m->found_on ? m->found_on : NULL,
                     user, c->call.session.username),
             CL_STMT_BIN(defect_add_photos, lengths, key, sha, mimes, data),
-            CL_STMT(defect_get, CL_CALL_SCOPE(&c->call), "true", NULL, NULL, key),
+            CL_STMT(defect_get, CL_CALL_SCOPE(&c->call), "true", NULL, NULL, key, user),
             CL_STMT(defect_get_items, NULL, NULL, key),
             CL_STMT(defect_get_events, NULL, NULL, key),
         };
@@ -577,7 +577,7 @@ static void facts_done(void *arg, const cl_db_result_t *r) {
                                 cl_sql_id_param(dept, m->department_id), g, rep,
                                 *m->cost ? m->cost : NULL, user, c->call.session.username);
             }
-            st[1] = CL_STMT(defect_get, CL_CALL_SCOPE(&c->call), "true", id, NULL, NULL);
+            st[1] = CL_STMT(defect_get, CL_CALL_SCOPE(&c->call), "true", id, NULL, NULL, user);
             st[2] = CL_STMT(defect_get_items, id, NULL, NULL);
             st[3] = CL_STMT(defect_get_events, id, NULL, NULL);
             cl_call_run(&c->call, true, st, 4, written_done);
@@ -697,8 +697,10 @@ void cl_defect_show(cl_req_t *req) {
     if (!need_ref(req, m->defect)) return;
     df_call_t *c = cl_call_new(req, sizeof *c);
     if (!c) return; /* answered */
+    char user[24];
+    cl_sql_int_param(user, c->call.session.user_id);
     const cl_call_stmt_t st[] = {
-        CL_STMT(defect_get, CL_CALL_SCOPE(&c->call), "false", NULL, m->defect, NULL),
+        CL_STMT(defect_get, CL_CALL_SCOPE(&c->call), "false", NULL, m->defect, NULL, user),
         CL_STMT(defect_get_items, NULL, m->defect, NULL),
         CL_STMT(defect_get_events, NULL, m->defect, NULL),
     };

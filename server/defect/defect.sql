@@ -283,13 +283,22 @@ SELECT EXISTS (SELECT 1 FROM d) AS found, (SELECT x::text FROM bad) AS bad_item,
 
 -- A defect as defect_rows shows it. Parameters: $1..$4 the session scope, $5 whether the
 -- scope is already checked (the batch that just wrote it), $6 its id, $7 its id or code
--- as a person wrote it, $8 the idempotency key that created it (each NULL when unused).
+-- as a person wrote it, $8 the idempotency key that created it (each NULL when unused),
+-- $9 the caller's user id. Besides its scope, a member of its responsible department
+-- and the leader of that department's superior (perhaps of the parent company) see it.
 PREPARE defect_get AS
 SELECT dr.* FROM defect_rows dr
  WHERE dr.id = coalesce($6::bigint, cl_defect_ref($7::text),
                         (SELECT x.id FROM defects x WHERE x.idem_key = $8::text))
    AND ($5::boolean
-        OR cl_visible_project(dr.project_id, $1::text, $2::bigint, $3::bigint, $4::bigint[]));
+        OR cl_visible_project(dr.project_id, $1::text, $2::bigint, $3::bigint, $4::bigint[])
+        OR ($1::text = 'dept'
+            AND EXISTS (SELECT 1 FROM departments rd
+                          LEFT JOIN departments sup ON sup.id = rd.parent_id
+                         WHERE rd.id = dr.responsible_dept_id
+                           AND (sup.leader_user_id = $9::bigint
+                                OR rd.id = (SELECT u.department_id FROM users u
+                                             WHERE u.id = $9::bigint)))));
 
 -- A defect's linked items with their unit and ticket, by unit; parameters as defect_get's
 -- $6..$8 (read only after defect_get found the defect in scope).

@@ -343,6 +343,29 @@ as cr1 defect from-items --project "$p" --title x --source patrol --kind product
 check "from-items --from-file with a bad line: usage (exit 2), the line named, nothing sent" \
     eval '[ "$rc" = 2 ] && grep -q "bad.txt:2" <<<"$err" && [ "$(sql "SELECT count(*) FROM defects")" = 6 ]'
 
+# --- a superior department in the parent company -------------------------------------
+as admin dept add --company "$hq" 集团设计中心 --kind design --format csv
+hqd=$(csv_col id)
+as admin dept add --company "$city" 景观设计部 --kind design --parent "$hqd" --format csv
+land=$(csv_col id)
+check "a city department under an HQ department" \
+    eval '[ "$rc" = 0 ] && [ "$(csv_col parent_name)" = 集团设计中心 ]'
+add_user hqlead dept --company "$hq" --department "$hqd"
+as admin dept leader "$hqd" hqlead --format csv
+as cr1 defect add --project "$p" --title 景观水景无法改造 --source patrol --kind product \
+    --specialty design --department "$land" --format csv
+check "SJ07 for 景观设计部" eval '[ "$rc" = 0 ] && [ "$(csv_col code)" = SJ07 ]'
+as cr1 defect meet SJ07 --attendees 客关,设计 --minutes 水景位置受限 --format csv
+as cr1 defect decide SJ07 --grade B --repairable no --format csv
+as boss defect approve SJ07
+check "the city's GM office leader is not 景观设计部's superior: refused (exit 3)" test "$rc" = 3
+as hqlead defect show SJ07
+check "the HQ leader of its superior department reads SJ07" eval '[ "$rc" = 0 ] && grep -q "景观设计部" <<<"$out"'
+as hqlead defect approve SJ07 --note 集团同意 --format csv
+check "... and approves it" eval '[ "$rc" = 0 ] && [ "$(csv_col state)" = decided ]'
+as hqlead defect show SJ01
+check "... but not the city's other defects (exit 1, not found)" test "$rc" = 1
+
 # --- scope ------------------------------------------------------------------------------
 as admin company add 广州城市公司 --kind city --parent "$hq" --format csv
 gz=$(csv_col id)
