@@ -164,8 +164,14 @@ static int defect_show_print(const cli_settings_t *s, const ProtobufCMessage *m)
     static const char *const ih[] = {"unit",        "layout", "location",     "category",
                                      "description", "ticket", "ticket_state", "item_id"};
     static const char *const eh[] = {"time", "actor", "action", "from", "to", "note", "detail"};
-    cli_table_t *t = cli_new_table(2, kvh, 0), *it = cli_new_table(8, ih, 1u << 5),
-                *ev = cli_new_table(7, eh, 0);
+    static const char *const ih_html[] = {"房号 Unit",      "户型 Layout",      "部位 Location",
+                                          "分项 Category",  "描述 Description", "工单 Ticket",
+                                          "工单状态 State", "检查项 Item"};
+    static const char *const eh_html[] = {"时间 Time", "操作人 Actor", "步骤 Step",  "原状态 From",
+                                          "新状态 To", "说明 Note",    "内容 Detail"};
+    int html = s->format == CLI_FMT_HTML;
+    cli_table_t *t = cli_new_table(2, kvh, 0), *it = cli_new_table(8, html ? ih_html : ih, 1u << 5),
+                *ev = cli_new_table(7, html ? eh_html : eh, 0);
     int rc = CLI_EXIT_FAIL;
     if (!t || !it || !ev) goto out;
     cli_table_hide_header(t);
