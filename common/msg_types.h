@@ -100,7 +100,23 @@
     X(KB_CASE, kb_case, KbCase) \
     X(KB_IMPORT_REQ, kb_import_chunk, KbImportChunk) \
     X(KB_IMPORT_RESULT, kb_import_result, KbImportResult) \
-    X(KB_ITEM_HIT, kb_item_hit, KbItemHit)
+    X(KB_ITEM_HIT, kb_item_hit, KbItemHit) \
+    X(DEPT_CREATE_REQ, department_create, DepartmentCreate) \
+    X(DEPARTMENT, department, Department) \
+    X(DEPT_LIST_REQ, department_list_request, DepartmentListRequest) \
+    X(DEPARTMENT_PAGE, department_page, DepartmentPage) \
+    X(DEPT_LEADER_REQ, department_leader_set, DepartmentLeaderSet) \
+    X(PROJECT_PREFIX_REQ, project_prefix_set, ProjectPrefixSet) \
+    X(DEFECT_CREATE_REQ, defect_create, DefectCreate) \
+    X(DEFECT, defect, Defect) \
+    X(DEFECT_STEP_REQ, defect_step, DefectStep) \
+    X(DEFECT_LINK_REQ, defect_link, DefectLink) \
+    X(DEFECT_SHOW_REQ, defect_show_request, DefectShowRequest) \
+    X(DEFECT_LIST_REQ, defect_list_request, DefectListRequest) \
+    X(DEFECT_PAGE, defect_page, DefectPage) \
+    X(DEFECT_PROPOSALS_REQ, defect_proposals_request, DefectProposalsRequest) \
+    X(DEFECT_PROPOSAL, defect_proposal, DefectProposal) \
+    X(DEFECT_PROPOSAL_PAGE, defect_proposal_page, DefectProposalPage)
 // clang-format on
 
 #endif

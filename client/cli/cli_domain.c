@@ -24,6 +24,8 @@ static const note_t notes[] = {
     {CL_DOM_ROLE, CLOSELOOP__ROLE__ROLE_CONTRACTOR, "staff of a contractor (needs --contractor)"},
     {CL_DOM_ROLE, CLOSELOOP__ROLE__ROLE_VERIFIER, "verifies repairs on --projects"},
     {CL_DOM_ROLE, CLOSELOOP__ROLE__ROLE_PROPERTY, "property service on --projects"},
+    {CL_DOM_ROLE, CLOSELOOP__ROLE__ROLE_DEPT,
+     "department staff: their department's defect steps (needs --company, --department)"},
     {CL_DOM_COMPANY_KIND, CLOSELOOP__COMPANY_KIND__COMPANY_HQ, "the group headquarters"},
     {CL_DOM_COMPANY_KIND, CLOSELOOP__COMPANY_KIND__COMPANY_CITY, "a city company (the default)"},
     {CL_DOM_COMPANY_KIND, CLOSELOOP__COMPANY_KIND__COMPANY_PROJECT,

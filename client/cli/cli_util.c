@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/stat.h>
 
 #include "msg.h"
 #include "session_store.h"
@@ -416,4 +417,42 @@ void cli_duplicate_text(const Closeloop__DuplicateFlag *d, char *out, size_t n) 
     else
         snprintf(out, n, "可能重复: 维修单 #%" PRId64 " 与问题 %s 相似 (相似度 %.2f)", d->number,
                  cli_str(d->dup_of), (double)d->similarity);
+}
+
+/* Reads a photo: at most CL_LIM_PHOTO_BYTES, JPEG or PNG by its first bytes. */
+int cli_read_photo(const char *path, Closeloop__Photo *ph) {
+    FILE *fp = fopen(path, "rb");
+    if (!fp) {
+        cli_errorf("cannot open photo %s: %s", path, strerror(errno));
+        return -1;
+    }
+    struct stat st;
+    if (fstat(fileno(fp), &st) != 0 || !S_ISREG(st.st_mode) ||
+        (uint64_t)st.st_size > CL_LIM_PHOTO_BYTES || st.st_size < 8) {
+        fclose(fp);
+        cli_errorf("photo %s: not a JPEG or PNG file of at most %d MiB", path,
+                   CL_LIM_PHOTO_BYTES / (1024 * 1024));
+        return -1;
+    }
+    uint8_t *buf = malloc((size_t)st.st_size);
+    size_t n = buf ? fread(buf, 1, (size_t)st.st_size, fp) : 0;
+    fclose(fp);
+    if (!buf || n != (size_t)st.st_size) {
+        free(buf);
+        cli_errorf("cannot read photo %s", path);
+        return -1;
+    }
+    static const uint8_t png[8] = {0x89, 'P', 'N', 'G', '\r', '\n', 0x1A, '\n'};
+    if (buf[0] == 0xFF && buf[1] == 0xD8 && buf[2] == 0xFF)
+        ph->mime = (char *)cl_photo_type_name(CL_PHOTO_JPEG);
+    else if (memcmp(buf, png, 8) == 0)
+        ph->mime = (char *)cl_photo_type_name(CL_PHOTO_PNG);
+    else {
+        free(buf);
+        cli_errorf("photo %s is neither JPEG nor PNG", path);
+        return -1;
+    }
+    ph->data.data = buf;
+    ph->data.len = n;
+    return 0;
 }

@@ -132,6 +132,10 @@ int cli_args_project(const char *what, int argc, char **argv, int64_t *project_i
 /* A probable duplicate flagged at entry, as one line for people:
  * "可能重复: 维修单 #13 与 #12 相似 (相似度 0.67)". */
 void cli_duplicate_text(const Closeloop__DuplicateFlag *d, char *out, size_t n);
+/* Reads a photo file for an upload: at most CL_LIM_PHOTO_BYTES, JPEG or PNG by its first
+ * bytes (ph->mime set from them). 0, ph->data.data malloc'd (the caller frees it); or -1
+ * after saying why not. */
+int cli_read_photo(const char *path, Closeloop__Photo *ph);
 
 /* Trimmed, case-folded comparison of a CSV header cell (len bytes) with a column name. */
 int cli_header_is(const char *cell, size_t len, const char *name);

@@ -151,44 +151,6 @@ static const char *const ticket_cols[] = {"id",         "number",   "state",   "
                                           "contractor", "deadline", "recorded"};
 #define MANUAL_DISPATCH_NOTE "dispatch: no contractor for this trade — manual dispatch"
 
-/* Reads a photo: at most CL_LIM_PHOTO_BYTES, JPEG or PNG by its first bytes. */
-static int read_photo(const char *path, Closeloop__Photo *ph) {
-    FILE *fp = fopen(path, "rb");
-    if (!fp) {
-        cli_errorf("cannot open photo %s: %s", path, strerror(errno));
-        return -1;
-    }
-    struct stat st;
-    if (fstat(fileno(fp), &st) != 0 || !S_ISREG(st.st_mode) ||
-        (uint64_t)st.st_size > CL_LIM_PHOTO_BYTES || st.st_size < 8) {
-        fclose(fp);
-        cli_errorf("photo %s: not a JPEG or PNG file of at most %d MiB", path,
-                   CL_LIM_PHOTO_BYTES / (1024 * 1024));
-        return -1;
-    }
-    uint8_t *buf = malloc((size_t)st.st_size);
-    size_t n = buf ? fread(buf, 1, (size_t)st.st_size, fp) : 0;
-    fclose(fp);
-    if (!buf || n != (size_t)st.st_size) {
-        free(buf);
-        cli_errorf("cannot read photo %s", path);
-        return -1;
-    }
-    static const uint8_t png[8] = {0x89, 'P', 'N', 'G', '\r', '\n', 0x1A, '\n'};
-    if (buf[0] == 0xFF && buf[1] == 0xD8 && buf[2] == 0xFF)
-        ph->mime = (char *)cl_photo_type_name(CL_PHOTO_JPEG);
-    else if (memcmp(buf, png, 8) == 0)
-        ph->mime = (char *)cl_photo_type_name(CL_PHOTO_PNG);
-    else {
-        free(buf);
-        cli_errorf("photo %s is neither JPEG nor PNG", path);
-        return -1;
-    }
-    ph->data.data = buf;
-    ph->data.len = n;
-    return 0;
-}
-
 static int record_show(const cli_settings_t *s, const Closeloop__ItemBatchResult *r,
                        const char *item_id) {
     cli_table_t *t = cli_new_table(7, ticket_cols, 0x2);
@@ -311,7 +273,7 @@ static int inspect_record(const cli_settings_t *s, int argc, char **argv) {
     for (; loaded < nphotos; loaded++) {
         closeloop__photo__init(&photos[loaded]);
         photop[loaded] = &photos[loaded];
-        if (read_photo(photo_path[loaded], &photos[loaded]) < 0) {
+        if (cli_read_photo(photo_path[loaded], &photos[loaded]) < 0) {
             rc = CLI_EXIT_USAGE;
             break;
         }

@@ -165,6 +165,7 @@ static int project_add_row(cli_table_t *t, const ProtobufCMessage *m) {
     r.cell[3] = cli_str(x->company_name);
     r.cell[4] = cli_str(x->city);
     r.cell[5] = cli_str(x->move_in_date);
+    r.cell[6] = cli_str(x->defect_prefix);
     return cli_row_add(t, &r);
 }
 
@@ -215,6 +216,7 @@ static int user_add_row(cli_table_t *t, const ProtobufCMessage *m) {
     r.cell[5] = cli_row_ref(&r, 5, x->contractor_id);
     r.cell[6] = r.owned;
     r.cell[7] = x->disabled ? "yes" : "no";
+    r.cell[8] = cli_row_ref(&r, 8, x->department_id);
     return cli_row_add(t, &r);
 }
 
@@ -240,11 +242,12 @@ static int alias_add_row(cli_table_t *t, const ProtobufCMessage *m) {
 
 static const entity_t E_COMPANY = {
     "companies", 4, {"id", "name", "kind", "parent_id"}, 0x9, company_add_row};
-static const entity_t E_PROJECT = {"projects",
-                                   6,
-                                   {"id", "name", "company_id", "company", "city", "move_in"},
-                                   0x5,
-                                   project_add_row};
+static const entity_t E_PROJECT = {
+    "projects",
+    7,
+    {"id", "name", "company_id", "company", "city", "move_in", "defect_prefix"},
+    0x5,
+    project_add_row};
 static const entity_t E_BUILDING = {
     "buildings", 4, {"id", "project_id", "name", "floors"}, 0xB, building_add_row};
 static const entity_t E_UNIT = {"units",
@@ -256,10 +259,10 @@ static const entity_t E_UNIT = {"units",
 static const entity_t E_CONTRACTOR = {
     "contractors", 3, {"id", "name", "trades"}, 0x1, contractor_add_row};
 static const entity_t E_USER = {"users",
-                                8,
+                                9,
                                 {"id", "username", "display_name", "role", "company_id",
-                                 "contractor_id", "projects", "disabled"},
-                                0x31,
+                                 "contractor_id", "projects", "disabled", "department_id"},
+                                0x131,
                                 user_add_row};
 static const entity_t E_TRADE = {"trade assignments",
                                  4,
@@ -360,9 +363,12 @@ const cli_group_t cmd_company_group = {
 /* ---- project ------------------------------------------------------------------------ */
 
 static int project_add(const cli_settings_t *s, int argc, char **argv) {
-    const char *company = NULL, *city = NULL, *move_in = NULL, *pos[1];
-    const cli_optdef_t defs[] = {
-        {"--company", &company}, {"--city", &city}, {"--move-in", &move_in}, {NULL, NULL}};
+    const char *company = NULL, *city = NULL, *move_in = NULL, *prefix = NULL, *pos[1];
+    const cli_optdef_t defs[] = {{"--company", &company},
+                                 {"--city", &city},
+                                 {"--move-in", &move_in},
+                                 {"--prefix", &prefix},
+                                 {NULL, NULL}};
     int npos;
     if (cli_parse_args("project add", argc, argv, defs, pos, 1, &npos) < 0) return CLI_EXIT_USAGE;
     if (npos != 1 || !*pos[0]) {
@@ -384,7 +390,23 @@ static int project_add(const cli_settings_t *s, int argc, char **argv) {
     req.name = (char *)pos[0];
     if (city) req.city = (char *)city;
     if (move_in) req.move_in_date = (char *)move_in;
+    if (prefix) req.defect_prefix = (char *)prefix;
     return do_create(s, &E_PROJECT, CL_MSG_PROJECT_CREATE_REQ, &req.base, CL_MSG_PROJECT);
+}
+
+static int project_prefix(const cli_settings_t *s, int argc, char **argv) {
+    const char *pos[2];
+    const cli_optdef_t defs[] = {{NULL, NULL}};
+    int npos;
+    if (cli_parse_args("project prefix", argc, argv, defs, pos, 2, &npos) < 0)
+        return CLI_EXIT_USAGE;
+    Closeloop__ProjectPrefixSet req = CLOSELOOP__PROJECT_PREFIX_SET__INIT;
+    if (npos != 2 || cli_parse_id("PROJECT", pos[0], &req.project_id) != CL_OK) {
+        cli_errorf("project prefix: give the PROJECT id and the PREFIX (SJ)");
+        return CLI_EXIT_USAGE;
+    }
+    req.prefix = (char *)pos[1];
+    return do_create(s, &E_PROJECT, CL_MSG_PROJECT_PREFIX_REQ, &req.base, CL_MSG_PROJECT);
 }
 
 static int project_list(const cli_settings_t *s, int argc, char **argv) {
@@ -404,6 +426,10 @@ static const cli_verb_t project_verbs[] = {
      "\n"
      "example: cloop project add --company 2 万科城 --city 深圳 --move-in 2025-06-30\n",
      project_add},
+    {"prefix", "cloop project prefix PROJECT PREFIX",
+     "Sets the project's defect code prefix, 1 to 8 capital letters: SJ gives SJ01, SJ02 ...\n"
+     "(also project add --prefix). Without one, codes are P<project id>-01.\n",
+     project_prefix},
     {"list", "cloop project list [--company ID]",
      "Lists the projects you can see, or only one company's.\n"
      "\n"
@@ -630,10 +656,14 @@ const cli_group_t cmd_contractor_group = {"contractor",
 
 static int user_add(const cli_settings_t *s, int argc, char **argv) {
     const char *role = NULL, *name = NULL, *company = NULL, *contractor = NULL, *projects = NULL,
-               *pos[1];
-    const cli_optdef_t defs[] = {{"--role", &role},         {"--name", &name},
-                                 {"--company", &company},   {"--contractor", &contractor},
-                                 {"--projects", &projects}, {NULL, NULL}};
+               *department = NULL, *pos[1];
+    const cli_optdef_t defs[] = {{"--role", &role},
+                                 {"--name", &name},
+                                 {"--company", &company},
+                                 {"--contractor", &contractor},
+                                 {"--projects", &projects},
+                                 {"--department", &department},
+                                 {NULL, NULL}};
     int npos;
     if (cli_parse_args("user add", argc, argv, defs, pos, 1, &npos) < 0) return CLI_EXIT_USAGE;
     if (npos != 1 || !username_ok(pos[0])) {
@@ -650,6 +680,7 @@ static int user_add(const cli_settings_t *s, int argc, char **argv) {
     req.role = (Closeloop__Role)r;
     if (cli_opt_id("--company", company, &req.company_id) < 0 ||
         cli_opt_id("--contractor", contractor, &req.contractor_id) < 0 ||
+        cli_opt_id("--department", department, &req.department_id) < 0 ||
         (name && cli_utf8_arg_ok("user add", name) < 0))
         return CLI_EXIT_USAGE;
     if (parse_id_list("--projects", projects, &req.project_ids, &req.n_project_ids) < 0)
@@ -694,12 +725,12 @@ static int user_list(const cli_settings_t *s, int argc, char **argv) {
 static const cli_verb_t user_verbs[] = {
     {"add",
      "cloop user add USERNAME --role ROLE [--name DISPLAY] [--company ID] [--contractor ID] "
-     "[--projects ID,ID...]",
+     "[--projects ID,ID...] [--department DEPT]",
      "Creates a user. ROLE is one of\n"
      "{role:12}"
      "The password comes from CLOSELOOP_NEW_PASSWORD when it is set, else it is asked\n"
      "for twice on the terminal without echo. Prints the new user: id, username,\n"
-     "display_name, role, company_id, contractor_id, projects, disabled.\n"
+     "display_name, role, company_id, contractor_id, projects, disabled, department_id.\n"
      "\n"
      "example: cloop user add li.na --role clerk --name 李娜 --projects 1,2\n",
      user_add},

@@ -53,6 +53,10 @@ static const cli_cmd_t commands[] = {
      &cmd_report_group},
     {"kb", "the case knowledge base: search, HQ's curation, check points, lessons", NULL, NULL,
      &cmd_kb_group},
+
+    {"dept", "add or list departments, set a department's leader", NULL, NULL, &cmd_dept_group},
+    {"defect", "defect feedback: add, from-items, show, proposals, the decision workflow", NULL,
+     NULL, &cmd_defect_group},
 };
 
 static void command_help(const cli_cmd_t *c, FILE *out, const char *sub) {

@@ -84,7 +84,17 @@ const cl_handler_t *cl_dispatch_lookup(uint16_t type);
     X(KB_ACCEPT_REQ, kb_accept, CL_OP_KB_CURATE, 1, cl_kb_accept) \
     X(KB_RETURN_REQ, kb_return, CL_OP_KB_CURATE, 1, cl_kb_return) \
     X(KB_RETIRE_REQ, kb_retire, CL_OP_KB_CURATE, 1, cl_kb_retire) \
-    X(KB_IMPORT_REQ, kb_import, CL_OP_KB_CURATE, 1, cl_kb_import)
+    X(KB_IMPORT_REQ, kb_import, CL_OP_KB_CURATE, 1, cl_kb_import) \
+    X(PROJECT_PREFIX_REQ, project_prefix, CL_OP_PROJECT_CREATE, 1, cl_org_project_prefix) \
+    X(DEPT_CREATE_REQ, dept_create, CL_OP_DEPT_MANAGE, 1, cl_dept_create) \
+    X(DEPT_LIST_REQ, dept_list, CL_OP_DEPT_LIST, 1, cl_dept_list) \
+    X(DEPT_LEADER_REQ, dept_leader, CL_OP_DEPT_MANAGE, 1, cl_dept_leader) \
+    X(DEFECT_CREATE_REQ, defect_create, CL_OP_DEFECT_MANAGE, 1, cl_defect_create) \
+    X(DEFECT_LINK_REQ, defect_link, CL_OP_DEFECT_MANAGE, 1, cl_defect_link) \
+    X(DEFECT_STEP_REQ, defect_step, CL_OP_DEFECT_READ, 1, cl_defect_step_req) \
+    X(DEFECT_SHOW_REQ, defect_show, CL_OP_DEFECT_READ, 1, cl_defect_show) \
+    X(DEFECT_LIST_REQ, defect_list, CL_OP_DEFECT_READ, 1, cl_defect_list) \
+    X(DEFECT_PROPOSALS_REQ, defect_proposals, CL_OP_DEFECT_READ, 1, cl_defect_proposals)
 // clang-format on
 
 /* The handlers, declared from the list. */

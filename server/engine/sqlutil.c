@@ -328,3 +328,30 @@ char *cl_sqlbin_bytea_array(const uint8_t *const *elems, const size_t *lens, siz
     *len = (int)total;
     return buf;
 }
+
+/* The photo's format from its first bytes, matching the declared mime (one of the
+ * registry's photo types); NULL when fine. */
+const char *cl_photo_problem(const Closeloop__Photo *ph) {
+    static const struct {
+        uint8_t magic[4];
+        size_t len;
+        const char *problem;
+    } formats[] = {
+        [1] = {{0xFF, 0xD8, 0xFF}, 3, "is not a JPEG image"},      /* image/jpeg */
+        [2] = {{0x89, 0x50, 0x4E, 0x47}, 4, "is not a PNG image"}, /* image/png */
+    };
+    if (ph->data.len == 0) return "is empty";
+    if (ph->data.len > CL_LIM_PHOTO_BYTES) return "is larger than 2 MiB";
+    int f = cl_domain_parse(CL_DOM_PHOTO_MIME, ph->mime);
+    if (f <= 0 || f >= (int)(sizeof formats / sizeof formats[0])) {
+        static char accepted[64];
+        char list[48];
+        (void)cl_domain_accepted(CL_DOM_PHOTO_MIME, false, list, sizeof list);
+        snprintf(accepted, sizeof accepted, "must be one of %s", list);
+        return accepted;
+    }
+    return ph->data.len >= formats[f].len &&
+                   memcmp(ph->data.data, formats[f].magic, formats[f].len) == 0
+               ? NULL
+               : formats[f].problem;
+}

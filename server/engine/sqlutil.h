@@ -97,6 +97,10 @@ typedef void (*cl_repeat_fn)(void *ctx, size_t i, size_t first);
 CL_MUSTCHECK int cl_each_repeat(const void *const *elems, size_t n, cl_key_order_fn order,
                                 cl_repeat_fn repeat, void *ctx);
 
+/* Why a photo (JPEG or PNG, at most CL_LIM_PHOTO_BYTES) is refused, its first bytes
+ * matching its declared mime; NULL when fine. For an item's or a defect's photos. */
+const char *cl_photo_problem(const Closeloop__Photo *ph);
+
 /* --- binary parameters --- */
 
 /* A one-dimensional bytea[] in PostgreSQL's binary array format (what array_recv reads

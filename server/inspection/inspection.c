@@ -233,33 +233,6 @@ void cl_insp_round_list(cl_req_t *req) {
 
 /* ------------------------------------------------------------------ items */
 
-/* The photo's format from its first bytes, matching the declared mime (one of the
- * registry's photo types); NULL when fine. */
-static const char *photo_problem(const cl_pb_photo_t *ph) {
-    static const struct {
-        uint8_t magic[4];
-        size_t len;
-        const char *problem;
-    } formats[] = {
-        [1] = {{0xFF, 0xD8, 0xFF}, 3, "is not a JPEG image"},      /* image/jpeg */
-        [2] = {{0x89, 0x50, 0x4E, 0x47}, 4, "is not a PNG image"}, /* image/png */
-    };
-    if (ph->data.len == 0) return "is empty";
-    if (ph->data.len > CL_LIM_PHOTO_BYTES) return "is larger than 2 MiB";
-    int f = cl_domain_parse(CL_DOM_PHOTO_MIME, ph->mime);
-    if (f <= 0 || f >= (int)(sizeof formats / sizeof formats[0])) {
-        static char accepted[64];
-        char list[48];
-        (void)cl_domain_accepted(CL_DOM_PHOTO_MIME, false, list, sizeof list);
-        snprintf(accepted, sizeof accepted, "must be one of %s", list);
-        return accepted;
-    }
-    return ph->data.len >= formats[f].len &&
-                   memcmp(ph->data.data, formats[f].magic, formats[f].len) == 0
-               ? NULL
-               : formats[f].problem;
-}
-
 /* What is wrong with one item, into out ("" when nothing). */
 static void item_check(const cl_pb_item_t *it, char *out, size_t n) {
     const char *why;
@@ -292,7 +265,7 @@ static void item_check(const cl_pb_item_t *it, char *out, size_t n) {
     else if (it->n_photos > CL_LIM_ITEM_PHOTOS)
         snprintf(out, n, "at most %d photos per item, not %zu", CL_LIM_ITEM_PHOTOS, it->n_photos);
     for (size_t i = 0; !out[0] && i < it->n_photos; i++)
-        if ((why = photo_problem(it->photos[i]))) snprintf(out, n, "photo %zu %s", i + 1, why);
+        if ((why = cl_photo_problem(it->photos[i]))) snprintf(out, n, "photo %zu %s", i + 1, why);
 }
 
 /* The line an item is reported on: its line in the client's file, else its position. */

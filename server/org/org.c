@@ -111,6 +111,7 @@ static ProtobufCMessage *project_fill(void *slot, const cl_call_t *c, const PGre
     s->rec.city = PQgetvalue(res, row, CL_COL(org_project_list, city));
     s->rec.move_in_date = PQgetvalue(res, row, CL_COL(org_project_list, move_in_date));
     s->rec.company_name = PQgetvalue(res, row, CL_COL(org_project_list, company_name));
+    s->rec.defect_prefix = PQgetvalue(res, row, CL_COL(org_project_list, defect_prefix));
     return &s->rec.base;
 }
 
@@ -220,6 +221,7 @@ static ProtobufCMessage *user_fill(void *slot, const cl_call_t *c, const PGresul
     s->rec.company_id = cl_sql_i64(res, row, CL_COL(org_user_list, company_id));
     s->rec.contractor_id = cl_sql_i64(res, row, CL_COL(org_user_list, contractor_id));
     s->rec.disabled = cl_sql_text(res, row, CL_COL(org_user_list, disabled))[0] == 't';
+    s->rec.department_id = cl_sql_i64(res, row, CL_COL(org_user_list, department_id));
     const char *list = cl_sql_text(res, row, CL_COL(org_user_list, project_ids));
     if (!*list) return &s->rec.base;
     size_t n = 1;
@@ -298,6 +300,19 @@ static bool username_valid(const char *s) {
     return true;
 }
 
+/* Whether s is a defect code prefix, [A-Z]{1,8} (projects.defect_prefix's CHECK); false
+ * after failing the request. */
+CL_MUSTCHECK static bool prefix_ok(cl_req_t *req, const char *s) {
+    size_t n = strlen(s);
+    bool ok = n >= 1 && n <= CL_LIM_DEFECT_PREFIX_CHARS;
+    for (size_t i = 0; ok && i < n; i++)
+        ok = s[i] >= 'A' && s[i] <= 'Z';
+    if (!ok)
+        cl_req_fail(req, CL_EINVAL, "defect_prefix must be 1 to %d capital letters A-Z (SJ)",
+                    CL_LIM_DEFECT_PREFIX_CHARS);
+    return ok;
+}
+
 /* Answers the request with code and the code's own sentence. */
 static void fail_code(cl_req_t *req, int code) {
     cl_req_fail(req, code, "%s", cl_strerror(code));
@@ -329,6 +344,10 @@ static const char *user_shape_problem(const pb_user_create_t *m, cl_role_t role)
     case CL_ROLE_CR:
         if (!m->company_id) return "a cr user needs a company_id";
         break;
+    case CL_ROLE_DEPT:
+        if (!m->company_id || !m->department_id)
+            return "a dept user needs a company_id and a department_id";
+        break;
     case CL_ROLE_CONTRACTOR:
         if (!m->contractor_id) return "a contractor user needs a contractor_id";
         break;
@@ -341,6 +360,8 @@ static const char *user_shape_problem(const pb_user_create_t *m, cl_role_t role)
     }
     if (m->contractor_id && role != CL_ROLE_CONTRACTOR)
         return "only a contractor user has a contractor_id";
+    if (m->department_id && role != CL_ROLE_DEPT) return "only a dept user has a department_id";
+    if (m->department_id < 0) return "ids must be positive";
     if (m->n_project_ids && role != CL_ROLE_CLERK && role != CL_ROLE_VERIFIER &&
         role != CL_ROLE_PROPERTY)
         return "only clerk, verifier and property users have projects";
@@ -405,13 +426,32 @@ void cl_org_project_create(cl_req_t *req) {
         !cl_req_need_text(req, "city", m->city, false, CL_LIM_CITY_CHARS))
         return;
     if (*m->move_in_date && !cl_req_need_date(req, "move_in_date", m->move_in_date)) return;
-    cl_call_t *c = create_call(req, &kind_project, m->idempotency_key,
-                               "the company already has a project named", m->name);
+    if (*m->defect_prefix && !prefix_ok(req, m->defect_prefix)) return;
+    cl_call_t *c =
+        create_call(req, &kind_project, m->idempotency_key,
+                    *m->defect_prefix ? "another project has that defect prefix, or the company "
+                                        "already has a project named"
+                                      : "the company already has a project named",
+                    m->name);
     if (!c) return; /* answered */
     char company[24];
     const cl_call_stmt_t st = CL_STMT(org_project_create, CL_CALL_SCOPE(c), m->idempotency_key,
                                       cl_sql_id_param(company, m->company_id), m->name, m->city,
-                                      *m->move_in_date ? m->move_in_date : NULL);
+                                      *m->move_in_date ? m->move_in_date : NULL,
+                                      *m->defect_prefix ? m->defect_prefix : NULL);
+    cl_call_run(c, true, &st, 1, cl_call_one_done);
+}
+
+void cl_org_project_prefix(cl_req_t *req) {
+    const Closeloop__ProjectPrefixSet *m = (const Closeloop__ProjectPrefixSet *)req->msg;
+    if (!cl_req_need_id(req, "project_id", m->project_id) || !prefix_ok(req, m->prefix)) return;
+    cl_call_t *c = cl_call_list_new(req, &kind_project, NULL);
+    if (!c) return; /* answered */
+    snprintf(c->conflict, sizeof c->conflict, "another project already has the defect prefix %s",
+             m->prefix);
+    char project[24];
+    const cl_call_stmt_t st = CL_STMT(org_project_prefix, CL_CALL_SCOPE(c),
+                                      cl_sql_id_param(project, m->project_id), m->prefix);
     cl_call_run(c, true, &st, 1, cl_call_one_done);
 }
 
@@ -561,11 +601,12 @@ static void user_hashed(void *arg, int status, const char *encoded) {
         cl_call_free(c);
         return;
     }
-    char company[24], contractor[24];
+    char company[24], contractor[24], department[24];
     const cl_call_stmt_t st =
         CL_STMT(org_user_create, CL_CALL_SCOPE(c), m->idempotency_key, m->username, m->display_name,
                 cl_role_name((cl_role_t)m->role), cl_sql_id_param(company, m->company_id),
-                cl_sql_id_param(contractor, m->contractor_id), list, encoded);
+                cl_sql_id_param(contractor, m->contractor_id), list, encoded,
+                cl_sql_id_param(department, m->department_id));
     cl_call_run(c, true, &st, 1, cl_call_one_done);
     free(list);
 }

@@ -44,13 +44,14 @@ SELECT c.id, c.version,
 
 -- Creates a project of a company the caller manages. Parameters: $1..$4 the session
 -- scope, $5 the idempotency key, $6 the company, $7 the name, $8 the city, $9 the move-in
--- date (NULL: none).
+-- date (NULL: none), $10 the defect code prefix (NULL: none).
 -- @columns-of org_project_list
 PREPARE org_project_create AS
 WITH target AS (SELECT c.id FROM companies c
                  WHERE c.id = $6::bigint AND cl_manages_company(c.id, $1::text, $2::bigint)),
-     ins AS (INSERT INTO projects (company_id, name, city, move_in_date, idem_key)
-             SELECT t.id, $7::text, $8::text, $9::date, $5::text FROM target t
+     ins AS (INSERT INTO projects (company_id, name, city, move_in_date, idem_key,
+                                   defect_prefix)
+             SELECT t.id, $7::text, $8::text, $9::date, $5::text, $10::text FROM target t
              ON CONFLICT (idem_key) DO NOTHING RETURNING *),
      rec AS (SELECT * FROM ins UNION ALL
              SELECT * FROM projects p
@@ -61,11 +62,32 @@ SELECT rec.id, rec.version,
        (extract(epoch FROM rec.updated_at) * 1000)::bigint AS updated_ms,
        rec.company_id, rec.name, rec.city,
        coalesce(to_char(rec.move_in_date, 'YYYY-MM-DD'), '') AS move_in_date,
-       co.name AS company_name,
+       co.name AS company_name, coalesce(rec.defect_prefix, '') AS defect_prefix,
        CASE WHEN NOT EXISTS (SELECT 1 FROM target) THEN 'company' END AS missing,
        NULL::text AS invalid
   FROM (VALUES (1)) AS one (x) LEFT JOIN rec ON true
   LEFT JOIN companies co ON co.id = rec.company_id;
+
+-- Sets a project's defect code prefix (SJ: SJ01, SJ02 ...); codes already given stay.
+-- Parameters: $1..$4 the session scope, $5 the project, $6 the prefix. A project of a
+-- company the caller does not manage reads like a missing one.
+-- @columns-of org_project_list
+PREPARE org_project_prefix AS
+WITH target AS (SELECT p.id FROM projects p
+                 WHERE p.id = $5::bigint AND cl_manages_company(p.company_id, $1::text, $2::bigint)
+                   AND cl_visible_project(p.id, $1::text, $2::bigint, $3::bigint, $4::bigint[])),
+     upd AS (UPDATE projects p SET defect_prefix = $6::text FROM target t
+              WHERE p.id = t.id RETURNING p.*)
+SELECT upd.id, upd.version,
+       (extract(epoch FROM upd.created_at) * 1000)::bigint AS created_ms,
+       (extract(epoch FROM upd.updated_at) * 1000)::bigint AS updated_ms,
+       upd.company_id, upd.name, upd.city,
+       coalesce(to_char(upd.move_in_date, 'YYYY-MM-DD'), '') AS move_in_date,
+       co.name AS company_name, coalesce(upd.defect_prefix, '') AS defect_prefix,
+       CASE WHEN NOT EXISTS (SELECT 1 FROM target) THEN 'project' END AS missing,
+       NULL::text AS invalid
+  FROM (VALUES (1)) AS one (x) LEFT JOIN upd ON true
+  LEFT JOIN companies co ON co.id = upd.company_id;
 
 -- The projects the caller sees, by name. Parameters: $1..$4 the session scope, $5 the
 -- company (0: every company in scope).
@@ -75,7 +97,7 @@ SELECT p.id, p.version,
        (extract(epoch FROM p.updated_at) * 1000)::bigint AS updated_ms,
        p.company_id, p.name, p.city,
        coalesce(to_char(p.move_in_date, 'YYYY-MM-DD'), '') AS move_in_date,
-       co.name AS company_name
+       co.name AS company_name, coalesce(p.defect_prefix, '') AS defect_prefix
   FROM cl_visible_projects($1::text, $2::bigint, $3::bigint, $4::bigint[]) v
   JOIN projects p ON p.id = v.project_id
   JOIN companies co ON co.id = p.company_id
@@ -279,7 +301,8 @@ SELECT c.id, c.version,
 -- Creates a user and the projects it works on. Parameters: $1..$4 the session scope, $5
 -- the idempotency key, $6 the username, $7 the display name, $8 the role, $9 the company
 -- (NULL: none), $10 the contractor (NULL: none), $11 the project ids (bigint[]), $12 the
--- Argon2id hash of the password. The hash goes into the INSERT and nowhere else.
+-- Argon2id hash of the password, $13 the department (role dept; NULL: none), which must
+-- be one of the user's company. The hash goes into the INSERT and nowhere else.
 -- @columns-of org_user_list
 PREPARE org_user_create AS
 WITH missing AS (SELECT CASE
@@ -289,6 +312,10 @@ WITH missing AS (SELECT CASE
         WHEN $10::bigint IS NOT NULL
              AND NOT EXISTS (SELECT 1 FROM contractors k WHERE k.id = $10::bigint)
              THEN 'contractor'
+        WHEN $13::bigint IS NOT NULL
+             AND NOT EXISTS (SELECT 1 FROM departments d
+                              WHERE d.id = $13::bigint AND d.company_id = $9::bigint)
+             THEN 'department of that company'
         ELSE (SELECT format('project %s', x) FROM unnest($11::bigint[]) AS x
                WHERE NOT EXISTS (SELECT 1 FROM projects p
                                   WHERE p.id = x
@@ -297,19 +324,20 @@ WITH missing AS (SELECT CASE
                ORDER BY x LIMIT 1)
         END AS what),
      ins AS (INSERT INTO users (username, display_name, role, company_id, contractor_id,
-                                password_hash, idem_key)
-             SELECT $6::text, $7::text, $8::text, $9::bigint, $10::bigint, $12::text, $5::text
+                                password_hash, idem_key, department_id)
+             SELECT $6::text, $7::text, $8::text, $9::bigint, $10::bigint, $12::text, $5::text,
+                    $13::bigint
                FROM missing WHERE what IS NULL
              ON CONFLICT (idem_key) DO NOTHING
              RETURNING id, version, created_at, updated_at, username, display_name, role,
-                       company_id, contractor_id, disabled),
+                       company_id, contractor_id, disabled, department_id),
      ins_projects AS (INSERT INTO user_projects (user_id, project_id)
                       SELECT i.id, x.id FROM ins i,
                              (SELECT DISTINCT unnest($11::bigint[]) AS id) AS x
                       RETURNING project_id),
      rec AS (SELECT * FROM ins UNION ALL
              SELECT u.id, u.version, u.created_at, u.updated_at, u.username, u.display_name,
-                    u.role, u.company_id, u.contractor_id, u.disabled
+                    u.role, u.company_id, u.contractor_id, u.disabled, u.department_id
                FROM users u
               WHERE u.idem_key = $5::text AND NOT EXISTS (SELECT 1 FROM ins)
                 AND cl_visible_user(u.id, $1::text, $2::bigint, $3::bigint, NULL)),
@@ -323,7 +351,7 @@ SELECT rec.id, rec.version,
        coalesce(rec.contractor_id, 0) AS contractor_id,
        (SELECT coalesce(string_agg(project_id::text, ',' ORDER BY project_id), '')
           FROM rec_projects) AS project_ids,
-       rec.disabled,
+       rec.disabled, coalesce(rec.department_id, 0) AS department_id,
        (SELECT what FROM missing) AS missing,
        NULL::text AS invalid
   FROM (VALUES (1)) AS one (x) LEFT JOIN rec ON true;
@@ -343,7 +371,7 @@ SELECT u.id, u.version,
                   WHERE up.user_id = u.id
                     AND cl_visible_project(up.project_id, $1::text, $2::bigint, $3::bigint,
                                            $4::bigint[])), '') AS project_ids,
-       u.disabled
+       u.disabled, coalesce(u.department_id, 0) AS department_id
   FROM users u
  WHERE cl_visible_user(u.id, $1::text, $2::bigint, $3::bigint, $5::bigint)
  ORDER BY u.username;

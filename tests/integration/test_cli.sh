@@ -183,12 +183,12 @@ for cmd in $("$CLOOP" --help | sed -n 's/^  \([a-z]*\)  .*/\1/p'); do
         { [ "$rc" = 0 ] && ! grep -q '[{}]' <<<"$out"; } || left="$left $cmd/$verb"
     done
 done
-check "all 66 command and verb helps exit 0 with every placeholder filled in" \
-    eval '[ "$helps" = 66 ] && [ -z "$left" ]'
+check "all 86 command and verb helps exit 0 with every placeholder filled in" \
+    eval '[ "$helps" = 86 ] && [ -z "$left" ]'
 run user add --help
-check "user add --help lists the 7 roles, one a line, in the registry's order" \
+check "user add --help lists the 8 roles, one a line, in the registry's order" \
     eval '[ "$(grep -E "^  [a-z_]+ +[A-Za-z]" <<<"$out" | awk "{print \$1}" | paste -sd,)" = \
-           "hq_admin,hq_analyst,cr,clerk,contractor,verifier,property" ]'
+           "hq_admin,hq_analyst,cr,clerk,contractor,verifier,property,dept" ]'
 run round add --help
 check "round add --help groups the 8 round kinds by meaning" \
     eval 'grep -qx "  mock1, mock2, mock3   internal mock inspections before move-in" <<<"$out" &&
