@@ -56,6 +56,23 @@ int cli_need_id(const char *what, const char *opt, const char *v, int64_t *out) 
     return cli_need(what, opt, v) < 0 || cli_parse_id(opt, v, out) != CL_OK ? -1 : 0;
 }
 
+int cli_take_flag(int *argc, char **argv, const char *name) {
+    int found = 0, j = 0;
+    for (int i = 0; i < *argc; i++) {
+        if (strcmp(argv[i], "--") == 0) {
+            while (i < *argc)
+                argv[j++] = argv[i++];
+            break;
+        }
+        if (strcmp(argv[i], name) == 0)
+            found = 1;
+        else
+            argv[j++] = argv[i];
+    }
+    *argc = j;
+    return found;
+}
+
 int cli_opt_id(const char *opt, const char *v, int64_t *out) {
     *out = 0;
     return v ? (cli_parse_id(opt, v, out) == CL_OK ? 0 : -1) : 0;

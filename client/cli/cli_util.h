@@ -36,6 +36,10 @@ int cli_need(const char *what, const char *opt, const char *v);
  * error. */
 int cli_need_id(const char *what, const char *opt, const char *v, int64_t *out);
 
+/* Removes the value-less flag `name` ("--items") from argv wherever it is before "--", in
+ * place, *argc updated; returns whether it was there. */
+int cli_take_flag(int *argc, char **argv, const char *name);
+
 /* An optional id option: *out = 0 when v is NULL. 0, or -1 after a usage error. */
 int cli_opt_id(const char *opt, const char *v, int64_t *out);
 

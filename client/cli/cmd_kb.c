@@ -39,24 +39,6 @@ static const char *repairable_text(uint32_t r) {
     return "";
 }
 
-/* Removes the value-less flag `name` from argv (before "--"); returns whether it was there. */
-static int take_flag(int *argc, char **argv, const char *name) {
-    int found = 0, j = 0;
-    for (int i = 0; i < *argc; i++) {
-        if (strcmp(argv[i], "--") == 0) {
-            while (i < *argc)
-                argv[j++] = argv[i++];
-            break;
-        }
-        if (strcmp(argv[i], name) == 0)
-            found = 1;
-        else
-            argv[j++] = argv[i];
-    }
-    *argc = j;
-    return found;
-}
-
 /* The strings joined by sep into a malloc'd string ("" when none); NULL when out of memory. */
 static char *join(char *const *v, size_t n, const char *sep) {
     size_t len = 1;
@@ -129,7 +111,7 @@ static int hit_row(cli_table_t *t, const ProtobufCMessage *m) {
 
 static int kb_search(const cli_settings_t *s, int argc, char **argv) {
     const char *w = "kb search";
-    int items = take_flag(&argc, argv, "--items");
+    int items = cli_take_flag(&argc, argv, "--items");
     const char *category = NULL, *layout = NULL, *specialty = NULL, *kind = NULL, *project = NULL,
                *limit = NULL, *pos[1];
     const cli_optdef_t defs[] = {{"--category", &category},
@@ -652,7 +634,7 @@ static const csv_import_spec_t kb_spec = {
 
 static int kb_import(const cli_settings_t *s, int argc, char **argv) {
     const char *w = "kb import";
-    int check = take_flag(&argc, argv, "--check");
+    int check = cli_take_flag(&argc, argv, "--check");
     const char *pos[1];
     const cli_optdef_t defs[] = {{NULL, NULL}};
     int npos;

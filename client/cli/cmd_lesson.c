@@ -242,24 +242,6 @@ static int lesson_call(const cli_settings_t *s, uint16_t type, const ProtobufCMe
     return cli_call_show(s, type, req, CL_MSG_LESSON_REPORT, show);
 }
 
-/* Takes the flag opt out of argv (in place); 1 when it was there. */
-static int take_flag(int *argc, char **argv, const char *opt) {
-    int found = 0, o = 0;
-    for (int i = 0; i < *argc; i++) {
-        if (strcmp(argv[i], "--") == 0) {
-            while (i < *argc)
-                argv[o++] = argv[i++];
-            break;
-        }
-        if (strcmp(argv[i], opt) == 0)
-            found = 1;
-        else
-            argv[o++] = argv[i];
-    }
-    *argc = o;
-    return found;
-}
-
 /* ---- kb checklist ------------------------------------------------------------------- */
 
 static const section_caption_t checklist_caps[] = {{"checkpoints", "检查点 Check points"},
@@ -442,7 +424,7 @@ out:
 
 int cmd_kb_checklist(const cli_settings_t *s, int argc, char **argv) {
     const char *w = "kb checklist";
-    int refresh = take_flag(&argc, argv, "--refresh");
+    int refresh = cli_take_flag(&argc, argv, "--refresh");
     const char *project = NULL, *round = NULL, *pass = NULL, *note = NULL, *pos[1];
     found_args_t fa = {0};
     const cli_optdef_t defs[] = {{"--project", &project},

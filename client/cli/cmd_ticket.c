@@ -129,25 +129,6 @@ static void ref_wire(tref_t *r, Closeloop__TicketRef *w) {
 
 /* ---- option parsing ------------------------------------------------------------------- */
 
-/* Removes the value-less flag `name` from argv wherever it is (before "--"); returns
- * whether it was there. */
-static int take_flag(int *argc, char **argv, const char *name) {
-    int found = 0, j = 0;
-    for (int i = 0; i < *argc; i++) {
-        if (strcmp(argv[i], "--") == 0) {
-            while (i < *argc)
-                argv[j++] = argv[i++];
-            break;
-        }
-        if (strcmp(argv[i], name) == 0)
-            found = 1;
-        else
-            argv[j++] = argv[i];
-    }
-    *argc = j;
-    return found;
-}
-
 /* ---- ticket show ---------------------------------------------------------------------- */
 
 static void kv_add(cli_table_t *t, const char *k, const char *v) {
@@ -876,8 +857,8 @@ static const tverb_def_t V_DISPATCH = {"dispatch", CL_TACT_DISPATCH, 0, 1};
 static int run_transition(const cli_settings_t *s, const tverb_def_t *v, int argc, char **argv) {
     char what[64];
     snprintf(what, sizeof what, "ticket %s", v->name);
-    int pass = take_flag(&argc, argv, "--pass");
-    int failv = take_flag(&argc, argv, "--fail");
+    int pass = cli_take_flag(&argc, argv, "--pass");
+    int failv = cli_take_flag(&argc, argv, "--fail");
     const char *note = NULL, *project = NULL, *contractor = NULL, *file = NULL;
     const char **pos = calloc((size_t)(argc > 0 ? argc : 1), sizeof *pos);
     if (!pos) {

@@ -389,6 +389,39 @@ static void step_conflict(kb_call_t *c, const char *verb, const char *code, cons
                              verb);
 }
 
+/* The start HQ's steps on a defect share: the step the workflow table gives for action
+ * (cl_defect_step), the note it may require (note, named what in the message), the
+ * expected version, and the call. NULL when the request is answered already; else the
+ * call, and *from the states the step applies from as an SQL array (malloc'd: the caller
+ * frees it). */
+static kb_call_t *hq_step_start(cl_req_t *req, cl_defect_action_t action, const char *note,
+                                const char *what, int64_t expected_version, char **from,
+                                cl_defect_step_t *step) {
+    static char names[256]; /* loop thread only; the same text for every request */
+    *from = NULL;
+    if (!defect_step_of(action, from, names, sizeof names, step)) {
+        free(*from);
+        cl_req_fail(req, CL_EINTERNAL, "the defect workflow has no single step for %s",
+                    cl_defect_action_name(action));
+        return NULL;
+    }
+    kb_call_t *c = NULL;
+    if (step->note_required && !*note)
+        cl_req_fail(req, CL_EINVAL, "%s is required", what);
+    else if (!cl_req_need_text(req, what, note, step->note_required, CL_LIM_NOTE_CHARS))
+        ; /* answered */
+    else if (expected_version < 0)
+        cl_req_fail(req, CL_EINVAL, "expected_version must be a version, or 0 for any");
+    else if ((c = cl_call_new(req, sizeof *c)) != NULL) {
+        c->from_names = names;
+        c->expected_version = expected_version;
+        return c;
+    }
+    free(*from);
+    *from = NULL;
+    return NULL;
+}
+
 #define ACC(col) CL_COL(kb_accept, col)
 
 static void accept_done(void *arg, const cl_db_result_t *r) {
@@ -422,33 +455,18 @@ void cl_kb_accept(cl_req_t *req) {
     const Closeloop__KbAccept *m = (const Closeloop__KbAccept *)req->msg;
     if (!cl_req_need_id(req, "defect_id", m->defect_id)) return;
     if (!cl_req_need_text(req, "code", m->code, false, CL_LIM_CODE_CHARS) ||
-        !cl_req_need_text(req, "revises", m->revises, false, CL_LIM_CODE_CHARS) ||
-        !cl_req_need_text(req, "note", m->note, false, CL_LIM_NOTE_CHARS))
+        !cl_req_need_text(req, "revises", m->revises, false, CL_LIM_CODE_CHARS))
         return;
     if (*m->code && *m->revises) {
         cl_req_fail(req, CL_EINVAL,
                     "code names a new case, revises an existing one: give one of them");
         return;
     }
-    if (m->expected_version < 0) {
-        cl_req_fail(req, CL_EINVAL, "expected_version must be a version, or 0 for any");
-        return;
-    }
-    static char names[256]; /* loop thread only */
-    char *from = NULL;
+    char *from;
     cl_defect_step_t step = {0};
-    if (!defect_step_of(CL_DACT_ACCEPT, &from, names, sizeof names, &step)) {
-        free(from);
-        cl_req_fail(req, CL_EINTERNAL, "the defect workflow has no single step for accept");
-        return;
-    }
-    kb_call_t *c = cl_call_new(req, sizeof *c);
-    if (!c) {
-        free(from);
-        return; /* answered */
-    }
-    c->from_names = names;
-    c->expected_version = m->expected_version;
+    kb_call_t *c =
+        hq_step_start(req, CL_DACT_ACCEPT, m->note, "note", m->expected_version, &from, &step);
+    if (!c) return; /* answered */
     char defect[24], version[24], user[24];
     cl_call_stmt_t st[] = {
         CL_STMT(kb_accept, cl_sql_int_param(defect, m->defect_id), from,
@@ -489,35 +507,12 @@ static void return_done(void *arg, const cl_db_result_t *r) {
 void cl_kb_return(cl_req_t *req) {
     const Closeloop__KbReturn *m = (const Closeloop__KbReturn *)req->msg;
     if (!cl_req_need_id(req, "defect_id", m->defect_id)) return;
-    static char names[256]; /* loop thread only */
-    char *from = NULL;
+    char *from;
     cl_defect_step_t step = {0};
-    if (!defect_step_of(CL_DACT_RETURN, &from, names, sizeof names, &step)) {
-        free(from);
-        cl_req_fail(req, CL_EINTERNAL, "the defect workflow has no single step for return");
-        return;
-    }
-    if (step.note_required && !*m->reason) {
-        free(from);
-        cl_req_fail(req, CL_EINVAL, "reason is required: why HQ sends the defect back");
-        return;
-    }
-    if (!cl_req_need_text(req, "reason", m->reason, step.note_required, CL_LIM_NOTE_CHARS)) {
-        free(from);
-        return;
-    }
-    if (m->expected_version < 0) {
-        free(from);
-        cl_req_fail(req, CL_EINVAL, "expected_version must be a version, or 0 for any");
-        return;
-    }
-    kb_call_t *c = cl_call_new(req, sizeof *c);
-    if (!c) {
-        free(from);
-        return; /* answered */
-    }
-    c->from_names = names;
-    c->expected_version = m->expected_version;
+    kb_call_t *c =
+        hq_step_start(req, CL_DACT_RETURN, m->reason, "reason (why HQ sends the defect back)",
+                      m->expected_version, &from, &step);
+    if (!c) return; /* answered */
     char defect[24], version[24], user[24];
     cl_call_stmt_t st[] = {
         CL_STMT(kb_return, cl_sql_int_param(defect, m->defect_id), from,

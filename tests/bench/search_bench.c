@@ -132,9 +132,10 @@ int main(int argc, char **argv) {
             }
         } else if (direct) {
             const char *p1[1] = {query};
-            const char *p2[5] = {query, "", "", "0", "20"};
+            /* the scope of an HQ administrator, as the daemon passes it (every project) */
+            const char *p2[9] = {query, "", "", "0", "20", "hq_admin", NULL, NULL, NULL};
             PGresult *a = PQexecPrepared(pg, "kb_query_check", 1, p1, NULL, NULL, 0);
-            PGresult *b = PQexecPrepared(pg, "kb_search_items", 5, p2, NULL, NULL, 0);
+            PGresult *b = PQexecPrepared(pg, "kb_search_items", 9, p2, NULL, NULL, 0);
             if (PQresultStatus(a) != PGRES_TUPLES_OK || PQresultStatus(b) != PGRES_TUPLES_OK) {
                 if (!errors++) fprintf(stderr, "search_bench: %s", PQerrorMessage(pg));
             } else {

@@ -99,7 +99,7 @@ echo "== plans: the ranked statement (kb_search_items) and the LIKE scan, for �
 {
     awk '/^PREPARE kb_search_items AS/ { on = 1 } on { print } on && /;$/ { exit }' \
         server/kb/kb.sql
-    echo "EXPLAIN (ANALYZE, COSTS OFF, TIMING OFF) EXECUTE kb_search_items('渗水', '', '', 0, 20);"
+    echo "EXPLAIN (ANALYZE, COSTS OFF, TIMING OFF) EXECUTE kb_search_items('渗水', '', '', 0, 20, 'hq_admin', NULL, NULL, NULL);"
     echo "EXPLAIN (ANALYZE, COSTS OFF, TIMING OFF) SELECT count(*) FROM inspection_items"
     echo "    WHERE description LIKE '%渗水%';"
 } | bench_psql -q -v ON_ERROR_STOP=1

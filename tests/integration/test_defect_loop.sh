@@ -162,6 +162,13 @@ check "... the check point is found" eval '[ "$rc" = 0 ] && grep "SJ01" <<<"$out
 as cr1 ticket todispatch --project "$P2" --format csv
 check "... an item linked to the case appeared, with its ticket" \
     eval '[ "$rc" = 0 ] && [ "$(data_rows)" = 1 ] && grep -q "天窗渗水" <<<"$out"'
+add_user clerk2 clerk --projects "$P2" --name 新城花园录入员
+as clerk2 kb search 天窗渗水 --items --limit 100 --format csv
+check "kb search --items as 新城花园's clerk: only that project's item (1), not 比华利山's" \
+    eval '[ "$rc" = 0 ] && [ "$(data_rows)" = 1 ] && ! grep -q 比华利山 <<<"$out"'
+as admin kb search 天窗渗水 --items --limit 100 --format csv
+check "... while HQ finds all 59 (56 + 2 TB + 1) across both projects" \
+    eval '[ "$rc" = 0 ] && [ "$(data_rows)" = 59 ]'
 as admin kb lessons --project "$P2" --format csv
 check "HQ's lessons view: 新城花园 found SJ01 again" eval '[ "$rc" = 0 ] && grep -q "SJ01" <<<"$out"'
 

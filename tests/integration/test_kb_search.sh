@@ -63,7 +63,7 @@ plan_uses() { plan "$1" "$2" | grep -q "Bitmap Index Scan on $3"; } # STATEMENT 
 check "kb_search_cases matches through the GIN index kb_cases_search (EXPLAIN)" \
     plan_uses kb_search_cases "'天窗渗水', '', '', '', '', 0, 20" kb_cases_search
 check "kb_search_items matches through the GIN index inspection_items_search (EXPLAIN)" \
-    plan_uses kb_search_items "'渗水', '', '', 0, 20" inspection_items_search
+    plan_uses kb_search_items "'渗水', '', '', 0, 20, 'hq_admin', NULL, NULL, NULL" inspection_items_search
 
 # --- precision and recall ------------------------------------------------------------------
 # Each query with the cases judged relevant to what a person typing it looks for (by
