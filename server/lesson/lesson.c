@@ -33,12 +33,12 @@
 #define LESSON_MATCH_SCORE 0.2 /* the least score of a match without one given */
 
 /* The target statements (lesson_target_round, _project, _company) share their columns. */
-#define TARGET_TITLE   CL_COL(lesson_target_round, title)
-#define TARGET_MISSING CL_COL(lesson_target_round, missing)
-_Static_assert(CL_COL(lesson_target_project, title) == TARGET_TITLE &&
-                   CL_COL(lesson_target_company, title) == TARGET_TITLE &&
-                   CL_COL(lesson_target_project, missing) == TARGET_MISSING &&
-                   CL_COL(lesson_target_company, missing) == TARGET_MISSING,
+#define TARGET_TITLE   ((int)CL_COL(lesson_target_round, title))
+#define TARGET_MISSING ((int)CL_COL(lesson_target_round, missing))
+_Static_assert((int)CL_COL(lesson_target_project, title) == TARGET_TITLE &&
+                   (int)CL_COL(lesson_target_company, title) == TARGET_TITLE &&
+                   (int)CL_COL(lesson_target_project, missing) == TARGET_MISSING &&
+                   (int)CL_COL(lesson_target_company, missing) == TARGET_MISSING,
                "the target statements answer title and missing in the same columns");
 
 typedef struct lesson_call {
