@@ -482,8 +482,8 @@ void cl_kb_accept(cl_req_t *req) {
 
 static void return_done(void *arg, const cl_db_result_t *r) {
     kb_call_t *c = arg;
+    /* A failed batch answers (and frees) the request: read its message only after. */
     const PGresult *res = cl_call_rows(&c->call, r, 0);
-    const Closeloop__KbReturn *m = (const Closeloop__KbReturn *)c->call.req->msg;
     if (!res) {
         /* answered */
     } else if (PQntuples(res) != 1) {
@@ -494,6 +494,7 @@ static void return_done(void *arg, const cl_db_result_t *r) {
         step_conflict(c, "return", cl_sql_text(res, 0, RET(defect_code)),
                       cl_sql_text(res, 0, RET(state)), cl_sql_i64(res, 0, RET(version)));
     } else {
+        const Closeloop__KbReturn *m = (const Closeloop__KbReturn *)c->call.req->msg;
         Closeloop__KbDefectStep s = CLOSELOOP__KB_DEFECT_STEP__INIT;
         s.defect_id = m->defect_id;
         s.defect_code = PQgetvalue(res, 0, RET(defect_code));
@@ -653,8 +654,8 @@ CL_MUSTCHECK static bool import_check(cl_req_t *req, const pb_import_chunk_t *m)
 
 static void import_done(void *arg, const cl_db_result_t *r) {
     kb_call_t *c = arg;
+    /* A failed batch answers (and frees) the request: read its message only after. */
     const PGresult *res = cl_call_rows(&c->call, r, 0);
-    const pb_import_chunk_t *m = (const pb_import_chunk_t *)c->call.req->msg;
     int n = res ? PQntuples(res) : 0;
     if (!res) {
         /* answered */
@@ -674,6 +675,7 @@ static void import_done(void *arg, const cl_db_result_t *r) {
             cl_row_errors_free(&e);
         }
     } else {
+        const pb_import_chunk_t *m = (const pb_import_chunk_t *)c->call.req->msg;
         pb_import_result_t out = CLOSELOOP__KB_IMPORT_RESULT__INIT;
         out.applied = !m->check_only;
         out.inserted = (uint32_t)cl_sql_i64(res, 0, IMP(inserted));

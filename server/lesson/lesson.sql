@@ -71,7 +71,9 @@ SELECT (SELECT cl_checkpoints_derive(r.id)
 -- Records a check point passed (looked at on site, the defect not found), with a note,
 -- by user $9. Parameters: $1..$4 the scope, $5 the project, $6 the round kind, $7 the
 -- case code, $8 the note, $9 the user. A check point already found stays found. One row:
--- its status before (was; NULL: no such check point) and whether it changed.
+-- its status before (was; NULL: no such check point) and whether it changed. The check
+-- point is locked and read as it is now (FOR UPDATE): an item recording it found at the
+-- same moment either commits first (was = found: refused) or waits for this one.
 PREPARE lesson_checkpoint_pass AS
 WITH cp AS (SELECT rc.round_id, rc.case_id, rc.status
               FROM projects p
@@ -79,7 +81,8 @@ WITH cp AS (SELECT rc.round_id, rc.case_id, rc.status
               JOIN round_checkpoints rc ON rc.round_id = r.id
               JOIN kb_cases k ON k.id = rc.case_id
              WHERE p.id = $5::bigint AND k.code = $7::text
-               AND cl_visible_project(p.id, $1::text, $2::bigint, $3::bigint, $4::bigint[])),
+               AND cl_visible_project(p.id, $1::text, $2::bigint, $3::bigint, $4::bigint[])
+               FOR UPDATE OF rc),
      up AS (UPDATE round_checkpoints rc
                SET status = 'passed', note = $8::text, recorded_by = $9::bigint,
                    recorded_at = now()
