@@ -310,6 +310,31 @@ static int step_show(const cli_settings_t *s, const ProtobufCMessage *m) {
     return cli_record_print(s, cli_new_table(6, step_cols, 0x29), step_row, m);
 }
 
+/* DEFECT as typed: a record id, or a defect's code (SJ01) that the server resolves as
+ * `cloop defect show` does (in the caller's scope). 0 and *id, or the exit code to use
+ * after saying why not. */
+static int defect_ref(const cli_settings_t *s, const char *w, const char *ref, int64_t *id) {
+    if (ref[0] >= '0' && ref[0] <= '9')
+        return cli_parse_id("DEFECT", ref, id) == CL_OK ? 0 : CLI_EXIT_USAGE;
+    if (cli_utf8_arg_ok(w, ref) < 0) return CLI_EXIT_USAGE;
+    cli_session_t ss;
+    int rc = cli_session_open(s, &ss);
+    if (rc != CLI_EXIT_OK) return rc;
+    Closeloop__DefectShowRequest req = CLOSELOOP__DEFECT_SHOW_REQUEST__INIT;
+    req.defect = (char *)ref;
+    ProtobufCMessage *m = NULL;
+    int crc = cli_session_call(&ss, CL_MSG_DEFECT_SHOW_REQ, &req.base, CL_MSG_DEFECT, &m);
+    if (crc != CL_OK) {
+        rc = cli_session_fail(&ss, crc);
+    } else {
+        *id = ((const Closeloop__Defect *)m)->id;
+        rc = 0;
+    }
+    cl_msg_free(m);
+    cli_session_close(&ss);
+    return rc;
+}
+
 static int kb_accept(const cli_settings_t *s, int argc, char **argv) {
     const char *w = "kb accept";
     const char *code = NULL, *revises = NULL, *note = NULL, *version = NULL, *pos[1];
@@ -322,11 +347,10 @@ static int kb_accept(const cli_settings_t *s, int argc, char **argv) {
     Closeloop__KbAccept req = CLOSELOOP__KB_ACCEPT__INIT;
     if (cli_parse_args(w, argc, argv, defs, pos, 1, &npos) < 0) return CLI_EXIT_USAGE;
     if (npos != 1) {
-        cli_errorf("%s: give one DEFECT id; see 'cloop kb accept --help'", w);
+        cli_errorf("%s: give one DEFECT (its code, SJ01, or id); see 'cloop kb accept --help'", w);
         return CLI_EXIT_USAGE;
     }
-    if (cli_parse_id("DEFECT", pos[0], &req.defect_id) != CL_OK ||
-        cli_opt_id("--expected-version", version, &req.expected_version) < 0 ||
+    if (cli_opt_id("--expected-version", version, &req.expected_version) < 0 ||
         (code && cli_utf8_arg_ok(w, code) < 0) || (revises && cli_utf8_arg_ok(w, revises) < 0) ||
         (note && cli_utf8_arg_ok(w, note) < 0))
         return CLI_EXIT_USAGE;
@@ -337,6 +361,8 @@ static int kb_accept(const cli_settings_t *s, int argc, char **argv) {
     if (code) req.code = (char *)code;
     if (revises) req.revises = (char *)revises;
     if (note) req.note = (char *)note;
+    int rc = defect_ref(s, w, pos[0], &req.defect_id);
+    if (rc != 0) return rc;
     return cli_call_show(s, CL_MSG_KB_ACCEPT_REQ, &req.base, CL_MSG_KB_DEFECT_STEP, step_show);
 }
 
@@ -349,14 +375,15 @@ static int kb_return(const cli_settings_t *s, int argc, char **argv) {
     Closeloop__KbReturn req = CLOSELOOP__KB_RETURN__INIT;
     if (cli_parse_args(w, argc, argv, defs, pos, 1, &npos) < 0) return CLI_EXIT_USAGE;
     if (npos != 1) {
-        cli_errorf("%s: give one DEFECT id; see 'cloop kb return --help'", w);
+        cli_errorf("%s: give one DEFECT (its code, SJ01, or id); see 'cloop kb return --help'", w);
         return CLI_EXIT_USAGE;
     }
-    if (cli_parse_id("DEFECT", pos[0], &req.defect_id) != CL_OK ||
-        cli_need(w, "--reason", reason) < 0 || cli_utf8_arg_ok(w, reason) < 0 ||
+    if (cli_need(w, "--reason", reason) < 0 || cli_utf8_arg_ok(w, reason) < 0 ||
         cli_opt_id("--expected-version", version, &req.expected_version) < 0)
         return CLI_EXIT_USAGE;
     req.reason = (char *)reason;
+    int rc = defect_ref(s, w, pos[0], &req.defect_id);
+    if (rc != 0) return rc;
     return cli_call_show(s, CL_MSG_KB_RETURN_REQ, &req.base, CL_MSG_KB_DEFECT_STEP, step_show);
 }
 
@@ -684,20 +711,22 @@ static const cli_verb_t kb_verbs[] = {
      "example: cloop kb show SJ01\n",
      kb_show},
     {"accept", "cloop kb accept DEFECT [--code CODE | --revises CASE] [--note TEXT]",
-     "HQ accepts a defect filed with it into the knowledge base: the defect becomes\n"
-     "accepted and a case is made from its fields (code: the defect's, e.g. SJ01, or\n"
+     "HQ accepts a defect filed with it (DEFECT: its code, SJ01, or its id) into the\n"
+     "knowledge base: the defect becomes accepted and a case is made from its fields (code: the "
+     "defect's, e.g. SJ01, or\n"
      "--code), with its impact counted from its linked items (distinct units). With\n"
      "--revises CASE the defect becomes the next revision of that case instead. The\n"
      "defect's history records who, when and the note. A defect not filed is refused\n"
      "as a conflict (exit 1).\n"
      "\n"
-     "example: cloop kb accept 12 --note 集团推广\n",
+     "example: cloop kb accept SJ01 --note 集团推广\n",
      kb_accept},
     {"return", "cloop kb return DEFECT --reason TEXT",
-     "HQ sends a filed defect back to the city company with a reason (the defect\n"
-     "becomes returned; customer relations may amend and file it again).\n"
+     "HQ sends a filed defect (its code or id) back to the city company with a reason:\n"
+     "the defect becomes returned, and customer relations files it again (cloop defect\n"
+     "file) once the reason is answered.\n"
      "\n"
-     "example: cloop kb return 12 --reason 原因分析不完整\n",
+     "example: cloop kb return SJ01 --reason 原因分析不完整\n",
      kb_return},
     {"retire", "cloop kb retire CODE --reason TEXT",
      "Retires a case: it is kept (and shown), but no longer searched or pushed to new\n"

@@ -52,8 +52,11 @@ SELECT d.id, d.version,
    AND ($5::bigint = 0 OR d.company_id = $5::bigint)
  ORDER BY d.company_id, d.name, d.id;
 
--- Sets the leader (主管领导) of a department of a company the caller manages: a user of
--- that company. Parameters: $1..$4 the session scope, $5 the department, $6 the username.
+-- Sets the leader (主管领导) of a department of a company the caller manages: a member of
+-- that department (role dept, department_id), so that the leader who approves a
+-- non-repairable defect is of the superior department and never of the responsible one
+-- (nor customer relations making itself the approver). Parameters: $1..$4 the session
+-- scope, $5 the department, $6 the username.
 -- @columns-of dept_list
 PREPARE dept_leader AS
 WITH target AS (SELECT d.id, d.company_id FROM departments d
@@ -61,7 +64,8 @@ WITH target AS (SELECT d.id, d.company_id FROM departments d
                    AND cl_visible_company(d.company_id, $1::text, $2::bigint, $3::bigint,
                                           $4::bigint[])),
      who AS (SELECT u.id FROM users u, target t
-              WHERE u.username = $6::text AND u.company_id = t.company_id),
+              WHERE u.username = $6::text AND u.role = 'dept' AND u.department_id = t.id
+                AND NOT u.disabled),
      upd AS (UPDATE departments d SET leader_user_id = who.id FROM who, target t
               WHERE d.id = t.id RETURNING d.*)
 SELECT upd.id, upd.version,
@@ -71,7 +75,8 @@ SELECT upd.id, upd.version,
        coalesce(pd.name, '') AS parent_name, coalesce(upd.leader_user_id, 0) AS leader_user_id,
        coalesce(lu.username, '') AS leader,
        CASE WHEN NOT EXISTS (SELECT 1 FROM target) THEN 'department'
-            WHEN NOT EXISTS (SELECT 1 FROM who) THEN 'user of the department''s company'
+            WHEN NOT EXISTS (SELECT 1 FROM who)
+                 THEN 'member of the department (role dept, --department) named ' || $6::text
             END AS missing,
        NULL::text AS invalid
   FROM (VALUES (1)) AS one (x) LEFT JOIN upd ON true

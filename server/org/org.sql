@@ -70,14 +70,21 @@ SELECT rec.id, rec.version,
 
 -- Sets a project's defect code prefix (SJ: SJ01, SJ02 ...); codes already given stay.
 -- Parameters: $1..$4 the session scope, $5 the project, $6 the prefix. A project of a
--- company the caller does not manage reads like a missing one.
+-- company the caller does not manage reads like a missing one. A prefix under which
+-- another project already numbered defects (it had SJ before it changed) is refused:
+-- defect codes are unique across the group (015), and SJ01 must name one defect.
 -- @columns-of org_project_list
 PREPARE org_project_prefix AS
 WITH target AS (SELECT p.id FROM projects p
                  WHERE p.id = $5::bigint AND cl_manages_company(p.company_id, $1::text, $2::bigint)
                    AND cl_visible_project(p.id, $1::text, $2::bigint, $3::bigint, $4::bigint[])),
+     taken AS (SELECT d.code FROM defects d
+                WHERE d.project_id <> $5::bigint
+                  AND left(d.code, length($6::text)) = $6::text
+                  AND substr(d.code, length($6::text) + 1) ~ '^[0-9]+$'
+                LIMIT 1),
      upd AS (UPDATE projects p SET defect_prefix = $6::text FROM target t
-              WHERE p.id = t.id RETURNING p.*)
+              WHERE p.id = t.id AND NOT EXISTS (SELECT 1 FROM taken) RETURNING p.*)
 SELECT upd.id, upd.version,
        (extract(epoch FROM upd.created_at) * 1000)::bigint AS created_ms,
        (extract(epoch FROM upd.updated_at) * 1000)::bigint AS updated_ms,
@@ -85,7 +92,8 @@ SELECT upd.id, upd.version,
        coalesce(to_char(upd.move_in_date, 'YYYY-MM-DD'), '') AS move_in_date,
        co.name AS company_name, coalesce(upd.defect_prefix, '') AS defect_prefix,
        CASE WHEN NOT EXISTS (SELECT 1 FROM target) THEN 'project' END AS missing,
-       NULL::text AS invalid
+       (SELECT format('prefix %s is taken: another project numbered defect %s under it',
+                      $6::text, taken.code) FROM taken) AS invalid
   FROM (VALUES (1)) AS one (x) LEFT JOIN upd ON true
   LEFT JOIN companies co ON co.id = upd.company_id;
 

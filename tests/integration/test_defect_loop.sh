@@ -47,6 +47,14 @@ add_user gm1 dept --company "$city" --department "$gm" --name 总经理
 as admin dept leader "$gm" gm1 --format csv
 check "gm1 leads 总经理办公室, the design department's superior" \
     eval '[ "$rc" = 0 ] && [ "$(csv_col leader)" = gm1 ]'
+as admin dept leader "$gm" des1
+check "a member of the design department cannot be made its superior's leader (exit 1)" \
+    eval '[ "$rc" = 1 ] && grep -q "member of the department" <<<"$err"'
+as admin dept leader "$gm" cr1
+check "... nor customer relations (exit 1): no one approves their own defect" test "$rc" = 1
+as admin dept list --format csv
+check "... 总经理办公室's leader is still gm1" \
+    eval '[ "$rc" = 0 ] && [ "$(csv_col leader name 总经理办公室)" = gm1 ]'
 
 # --- 1. 56 TA units with leaking skylights -----------------------------------------------
 python3 - "$work" "$P" <<'PY'
@@ -118,7 +126,7 @@ as cr1 defect verify SJ01 --pass --note "复查合格" --format csv
 check "verified by customer relations" eval '[ "$rc" = 0 ] && [ "$(csv_col state)" = verified ]'
 as cr1 defect file SJ01 --note "报集团客户关系中心备案" --format csv
 check "filed with HQ" eval '[ "$rc" = 0 ] && [ "$(csv_col state)" = filed ]'
-as admin kb accept "$D" --note 集团推广 --format csv
+as admin kb accept SJ01 --note 集团推广 --format csv
 check "HQ accepts it: case SJ01, revision 1" \
     eval '[ "$rc" = 0 ] && [ "$(csv_col case)" = SJ01 ] && [ "$(csv_col revision)" = 1 ]'
 as cr1 defect show SJ01
@@ -185,6 +193,19 @@ check "the superior department's leader approves" test "$rc" = 0
 as des1 defect plan SJ02 --plan "后续项目层高按标准设计" --format csv
 check "... then the measures are reported to the GM office" \
     eval '[ "$rc" = 0 ] && [ "$(csv_col state)" = reported ]'
+
+# --- codes name one defect; a long word does not refuse an item ------------------------
+as admin project prefix "$P" AB --format csv
+check "比华利山 changes its prefix to AB" eval '[ "$rc" = 0 ] && [ "$(csv_col defect_prefix)" = AB ]'
+as admin project prefix "$P2" SJ
+check "新城花园 may not take SJ: 比华利山 numbered SJ01 and SJ02 under it (exit 1)" \
+    eval '[ "$rc" = 1 ] && grep -q "prefix SJ is taken" <<<"$err"'
+long=$(python3 -c 'print("㎉" * 600)')
+printf 'project,unit,round,inspected_on,inspector,location,category,description,severity\n%s,A-0102,mock1,2026-11-22,王工,客厅,civil,%s,minor\n' \
+    "$P2" "$long" >"$work/long.csv"
+as admin inspect import "$work/long.csv" --format csv
+check "an item described by one 2,400-letter word (㎉ folds to kcal) is recorded" \
+    eval '[ "$rc" = 0 ] && [ "$(csv_col inserted)" = 1 ]'
 
 # --- shutdown ------------------------------------------------------------------------
 stop_daemon "$dpid"

@@ -2,9 +2,12 @@
 # test_kb_review.sh - two faults found reviewing issue 9, each played through cloop against
 # a throwaway PostgreSQL and the real closeloopd:
 #
-#   1. a kb import the database refuses (a case text with a run of 2,100 digits: longer
-#      than a tsvector lexeme may be) is answered with an error, and the daemon lives on:
-#      import_done (server/kb/kb.c) read the request after a failed batch had freed it;
+#   1. a kb import the database refuses is answered with an error, and the daemon lives
+#      on: import_done (server/kb/kb.c) read the request after a failed batch had freed
+#      it. The refusal is injected: a trigger the test adds refuses case LONG01 (the
+#      natural one the review found, a 2,100-digit word longer than a tsvector lexeme
+#      may be, is accepted since 015 leaves such words out of the search vector); and
+#      that case with its 2,100 digits is then imported once the trigger is gone;
 #   2. a check point recorded as passed while an item records it found at the same moment
 #      stays found: lesson_checkpoint_pass locks the check point and reads its status as
 #      it is now, so the pass waiting behind the found is refused (exit 1), not written
@@ -36,15 +39,25 @@ with open(sys.argv[1], "w", encoding="utf-8") as f:
     f.write("code,title,kind,specialty,description\n")
     f.write("LONG01,长编号,product,engineering," + "1" * 2100 + "\n")
 PY
+db -v ON_ERROR_STOP=1 -c "CREATE FUNCTION test_refuse_case() RETURNS trigger LANGUAGE plpgsql AS \$\$
+    BEGIN RAISE EXCEPTION 'test: the database refuses case %', NEW.code; END \$\$;
+  CREATE TRIGGER test_refuse BEFORE INSERT ON kb_cases FOR EACH ROW
+    WHEN (NEW.code = 'LONG01') EXECUTE FUNCTION test_refuse_case();" >/dev/null
+check "a trigger refusing case LONG01 is in place" test "$?" = 0
 as admin kb import "$work/long.csv" --format csv
 check "kb import of a case the database refuses answers an error (exit 1 or 4, got $rc)" \
     eval '[ "$rc" = 1 ] || [ "$rc" = 4 ]'
-check "... and says why (the database's sentence)" eval 'grep -q "too long" <<<"$err"'
+check "... and says why (the database's sentence)" \
+    eval 'grep -q "the database refuses case LONG01" <<<"$err"'
 as admin whoami
 check "closeloopd still answers after it (whoami exits 0)" test "$rc" = 0
 check "closeloopd is still running" kill -0 "$dpid"
 as admin kb show LONG01
 check "nothing was imported: kb show LONG01 is not found (exit 1)" test "$rc" = 1
+db -c "DROP TRIGGER test_refuse ON kb_cases" >/dev/null
+as admin kb import "$work/long.csv" --format csv
+check "without the trigger, the case with a 2,100-digit word is imported (015)" \
+    eval '[ "$rc" = 0 ] && [ "$(csv_col inserted)" = 1 ]'
 
 # --- 2. pass and found of one check point at the same moment ------------------------------
 printf 'building,unit,floor,layout\n1栋,1-0101,1,TA\n' >"$work/units.csv"
