@@ -241,13 +241,18 @@ static int defect_show_print(const cli_settings_t *s, const ProtobufCMessage *m)
         const Closeloop__DefectEvent *e = d->events[i];
         char when[80];
         cli_format_time_ms(e->at_ms, when, sizeof when);
-        const char *row[7] = {when,
-                              e->actor,
-                              cli_str(cl_defect_action_name((cl_defect_action_t)e->action)),
-                              cli_str(cl_defect_state_name((cl_defect_state_t)e->from_state)),
-                              cli_str(cl_defect_state_name((cl_defect_state_t)e->to_state)),
-                              e->note,
-                              e->detail};
+        /* People read the steps' and states' Chinese labels; scripts their stored names. */
+        const char *row[7] = {
+            when,
+            e->actor,
+            cli_str(for_people ? cl_defect_action_label((cl_defect_action_t)e->action)
+                               : cl_defect_action_name((cl_defect_action_t)e->action)),
+            cli_str(for_people ? cl_defect_state_label((cl_defect_state_t)e->from_state)
+                               : cl_defect_state_name((cl_defect_state_t)e->from_state)),
+            cli_str(for_people ? cl_defect_state_label((cl_defect_state_t)e->to_state)
+                               : cl_defect_state_name((cl_defect_state_t)e->to_state)),
+            e->note,
+            e->detail};
         if (cli_table_add(ev, row) != CL_OK) goto out;
     }
     if (s->format == CLI_FMT_HTML) {

@@ -178,8 +178,8 @@ check "... the meeting, the cause, the estimate and the plan" \
 check "... 60 linked items" grep -q "linked items (60)" <<<"$show"
 check "... and the whole history: 10 steps" grep -q "history (10)" <<<"$show"
 hist=$(sed -n '/^处理记录 history/,$p' <<<"$show")
-check "... create, meet, decide, plan, estimate, rectify, verify_fail, rectify, verify_pass, file, in order, by who did them" \
-    eval '[ "$(awk "NR > 2 { print \$4, \$5 }" <<<"$hist" | tr "\n" " ")" = "cr1 create cr1 meet cr1 decide eng1 plan cost1 estimate eng1 rectify cr1 verify_fail eng1 rectify cr1 verify_pass cr1 file " ]'
+check "... create, meet, decide, plan, estimate, rectify, verify_fail, rectify, verify_pass, file, in order, by who did them (their Chinese labels)" \
+    eval '[ "$(awk "NR > 2 { print \$4, \$5 }" <<<"$hist" | tr "\n" " ")" = "cr1 登记 cr1 决策会 cr1 定级 eng1 拟定措施 cost1 成本测算 eng1 整改完成 cr1 验证不通过 eng1 整改完成 cr1 验证通过 cr1 报总部备案 " ]'
 check "... with the failure's note" grep -q "3户复查仍渗水" <<<"$hist"
 as cr1 defect show SJ01 --format html
 # CL_KEEP_HTML=FILE keeps the page, to look at it (chromium --headless --screenshot).
@@ -260,7 +260,7 @@ as cr1 defect file SJ03 --format csv
 check "estimated, it is filed from planned" eval '[ "$rc" = 0 ] && [ "$(csv_col state)" = filed ]'
 as cr1 defect show SJ03
 check "show SJ03: approved by boss, in the history" \
-    eval '[ "$rc" = 0 ] && grep -q "审批 approved.*boss" <<<"$out" && grep -q "boss.*approve.*同意按不可修复处理" <<<"$out"'
+    eval '[ "$rc" = 0 ] && grep -q "审批 approved.*boss" <<<"$out" && grep -q "boss.*上级审批.*同意按不可修复处理" <<<"$out"'
 
 as cr1 defect show SJ03 --format json
 check "show --format json: one object; the history's 7 steps in order, the approval by boss" \
