@@ -126,8 +126,9 @@ END $$;
 -- $9 source, $10 kind, $11 specialty, $12 category (NULL), $13 round kind (NULL), $14
 -- layouts (text[]), $15 locations (text[]), $16 risk, $17 estimated loss (NULL), $18
 -- responsible department (NULL), $19 item ids (uuid[]), $20 proposal seed (NULL), $21
--- found on (NULL: today), $22 the actor's user id, $23 the actor's username. One row: the
--- defect's id (NULL when not created), `missing` (what does not exist) and `invalid`.
+-- found on (NULL: the first linked item's day, or today), $22 the actor's user id, $23
+-- the actor's username. One row: the defect's id (NULL when not created), `missing`
+-- (what does not exist) and `invalid`.
 PREPARE defect_create AS
 WITH proj AS (SELECT p.id, p.company_id, p.defect_prefix FROM projects p
                WHERE p.id = $6::bigint
@@ -141,7 +142,8 @@ WITH proj AS (SELECT p.id, p.company_id, p.defect_prefix FROM projects p
               CROSS JOIN LATERAL cl_defect_clusters(pp.id, NULL) c
               WHERE c.seed = $20::uuid),
      want AS (SELECT x AS item_id FROM unnest($19::uuid[]) x UNION SELECT item_id FROM clu),
-     items AS (SELECT i.id, i.project_id, i.location, i.category, i.round_id, u.layout
+     items AS (SELECT i.id, i.project_id, i.location, i.category, i.round_id, u.layout,
+                      i.inspected_on
                  FROM inspection_items i JOIN want w ON w.item_id = i.id
                  JOIN proj ON proj.id = i.project_id JOIN units u ON u.id = i.unit_id),
      old AS (SELECT d.id FROM defects d JOIN proj ON proj.id = d.project_id
@@ -181,7 +183,8 @@ WITH proj AS (SELECT p.id, p.company_id, p.defect_prefix FROM projects p
                     CASE WHEN cardinality($15::text[]) > 0 THEN $15::text[]
                          ELSE coalesce((SELECT array_agg(DISTINCT location ORDER BY location)
                                           FROM items), '{}') END,
-                    coalesce($21::date, current_date), $16::text, $17::numeric, $18::bigint,
+                    coalesce($21::date, (SELECT min(inspected_on) FROM items), current_date),
+                    $16::text, $17::numeric, $18::bigint,
                     $5::text
                FROM proj JOIN num ON num.project_id = proj.id
              RETURNING id, project_id),

@@ -104,6 +104,10 @@ as cr1 defect from-items --project "$P" --proposal "$seed" --title "TA户型屋�
 check "from-items: SJ01, impact 56 units" \
     eval '[ "$rc" = 0 ] && [ "$(csv_col code)" = SJ01 ] && [ "$(csv_col impact_units)" = 56 ]'
 D=$(csv_col id)
+as cr1 defect show SJ01 --format json
+check "... found on 2026-11-20, the day its items were found (not today)" \
+    eval '[ "$rc" = 0 ] && json_has "[f[\"value\"] for f in d[\"defect\"] if f[\"field\"].startswith(\"发现日期\")] == [\"2026-11-20\"]"'
+
 as cr1 defect meet SJ01 --attendees "客关部 张三, 设计管理部 王工, 工程管理部 李四" \
     --minutes "天窗盖与框不密实，门扇与门框密封不严，反槛与斜面结构板不密实，门框倒置安装" \
     --cause "天窗节点未做专项设计，采用木材" \
