@@ -137,8 +137,9 @@ as cr1 defect show SJ01
 check "defect show: accepted, the whole history of 9 steps" \
     eval '[ "$rc" = 0 ] && grep -q "history (9)" <<<"$out"'
 as admin kb show SJ01 --format csv
-check "kb show SJ01: 56 units, the prevention kept" \
-    eval '[ "$rc" = 0 ] && grep -q "天窗避免使用木材" <<<"$out" && grep -q "56" <<<"$out"'
+check "kb show SJ01: impact 56 units counted from the items, the prevention kept" \
+    eval '[ "$rc" = 0 ] && grep -qx "impact_units,56" <<<"$out" &&
+          grep -q "^preventive_measures,天窗避免使用木材" <<<"$out"'
 
 # --- search finds the case ---------------------------------------------------------------
 as admin kb search 天窗渗水 --format csv
@@ -159,18 +160,21 @@ as admin round add --project "$P2" --kind mock1 --format csv
 check "新城花园 plans its first mock inspection" test "$rc" = 0
 as admin round add --project "$P3" --kind mock1 --format csv
 as cr1 kb checklist --project "$P2" --format csv
-check "its mock-1 round has the skylight check point SJ01, pending" \
-    eval '[ "$rc" = 0 ] && grep -q "SJ01" <<<"$out" && grep "SJ01" <<<"$out" | grep -q pending'
+check "its mock-1 round has one check point, the skylight case SJ01, pending" \
+    eval '[ "$rc" = 0 ] && [ "$(data_rows)" = 1 ] && [ "$(csv_col status case_code SJ01)" = pending ]'
 as cr1 kb checklist --project "$P3" --format csv
-check "a project without TA units: the listing succeeds, and holds no SJ01" \
-    eval '[ "$rc" = 0 ] && [ -n "$(head -n1 <<<"$out")" ] && ! grep -q "SJ01" <<<"$out"'
+check "a project without TA units: the listing succeeds and holds no check point" \
+    eval '[ "$rc" = 0 ] && grep -q "^case_code," <<<"$out" && [ "$(data_rows)" = 0 ]'
 
 # --- 6. found again on site --------------------------------------------------------------
 as cr1 kb checklist --project "$P2" --found SJ01 --unit A-0101 --location 屋面 \
     --description "天窗渗水" --format csv
-check "the inspector records SJ01 as found" test "$rc" = 0
+check "the inspector records SJ01 as found" \
+    eval '[ "$rc" = 0 ] && [ "$(csv_col status)" = found ]'
 as cr1 kb checklist --project "$P2" --format csv
-check "... the check point is found" eval '[ "$rc" = 0 ] && grep "SJ01" <<<"$out" | grep -q found'
+check "... the check point is found, by cr1, with 1 item naming the case" \
+    eval '[ "$rc" = 0 ] && [ "$(csv_col status case_code SJ01)" = found ] &&
+          [ "$(csv_col recorded_by case_code SJ01)" = cr1 ] && [ "$(csv_col items case_code SJ01)" = 1 ]'
 as cr1 ticket todispatch --project "$P2" --format csv
 check "... an item linked to the case appeared, with its ticket" \
     eval '[ "$rc" = 0 ] && [ "$(data_rows)" = 1 ] && grep -q "天窗渗水" <<<"$out"'
@@ -181,8 +185,9 @@ check "kb search --items as 新城花园's clerk: only that project's item (1), 
 as admin kb search 天窗渗水 --items --limit 100 --format csv
 check "... while HQ finds all 59 (56 + 2 TB + 1) across both projects" \
     eval '[ "$rc" = 0 ] && [ "$(data_rows)" = 59 ]'
-as admin kb lessons --project "$P2" --format csv
-check "HQ's lessons view: 新城花园 found SJ01 again" eval '[ "$rc" = 0 ] && grep -q "SJ01" <<<"$out"'
+as admin kb lessons --project "$P2" --format json
+check "HQ's lessons view: 新城花园 has 1 check point, found again, none passed or pending" \
+    json_has '[(x["checkpoints"], x["passed"], x["found"], x["pending"]) for x in d["projects"]] == [(1, 0, 1, 0)]'
 
 # --- a non-repairable defect is refused without the approval ------------------------------
 as cr1 defect add --project "$P" --title "层高不足" --source mock_inspection --kind product \
