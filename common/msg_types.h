@@ -116,7 +116,17 @@
     X(DEFECT_PAGE, defect_page, DefectPage) \
     X(DEFECT_PROPOSALS_REQ, defect_proposals_request, DefectProposalsRequest) \
     X(DEFECT_PROPOSAL, defect_proposal, DefectProposal) \
-    X(DEFECT_PROPOSAL_PAGE, defect_proposal_page, DefectProposalPage)
+    X(DEFECT_PROPOSAL_PAGE, defect_proposal_page, DefectProposalPage) \
+    X(SYNC_START_REQ, sync_start_request, SyncStartRequest) \
+    X(SYNC_START, sync_start, SyncStart) \
+    X(SYNC_SNAPSHOT_REQ, sync_snapshot_request, SyncSnapshotRequest) \
+    X(SYNC_ROW_PAGE, sync_row_page, SyncRowPage) \
+    X(SYNC_FEED_REQ, sync_feed_request, SyncFeedRequest) \
+    X(SYNC_CHECKSUM_REQ, sync_checksum_request, SyncChecksumRequest) \
+    X(SYNC_CHECKSUM_PAGE, sync_checksum_page, SyncChecksumPage) \
+    X(SYNC_FOLLOW_REQ, sync_follow_request, SyncFollowRequest) \
+    X(SYNC_FOLLOW, sync_follow_reply, SyncFollowReply) \
+    X(SYNC_NOTICE, sync_notice, SyncNotice)
 // clang-format on
 
 #endif

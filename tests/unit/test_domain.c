@@ -26,9 +26,9 @@
 
 #define ARRAY_LEN(a) (sizeof(a) / sizeof((a)[0]))
 
-/* Proto enums that are not domains: the frame's message type (common/msg.h) and the
- * error code (common/cl_err.h, which mirrors it with its own test). */
-static const char *const not_domains[] = {"MsgType", "ErrorCode"};
+/* Proto enums that are not domains: the frame's message type (common/msg.h), the error
+ * code (common/cl_err.h, which mirrors it with its own test) and a sync row's operation. */
+static const char *const not_domains[] = {"MsgType", "ErrorCode", "SyncOp"};
 
 /* ---- the proto file's enums --------------------------------------------------------- */
 
