@@ -155,7 +155,7 @@ static int mirror_prepare(cl_mirror_t *m, const char *username, const char *serv
                 cl_mirror_exec(m, pragma) != CL_OK) {
                 char keep[sizeof m->err];
                 memcpy(keep, m->err, sizeof keep);
-                (void)cl_mirror_exec(m, "ROLLBACK");
+                (void)sqlite3_exec(m->db, "ROLLBACK", NULL, NULL, NULL);
                 memcpy(m->err, keep, sizeof keep);
                 return CL_EIO;
             }
