@@ -37,23 +37,55 @@ $$;
 CREATE OR REPLACE FUNCTION cl_sync_values(p_entity text, d jsonb) RETURNS text
 LANGUAGE sql STABLE PARALLEL SAFE AS $$
     SELECT (CASE p_entity
-        WHEN 'companies' THEN jsonb_build_array(d -> 'id', d -> 'kind', d -> 'name', d -> 'parent_id', d -> 'version')
-        WHEN 'projects' THEN jsonb_build_array(d -> 'id', d -> 'company_id', d -> 'name', d -> 'city', d -> 'move_in_date', d -> 'defect_prefix', d -> 'version')
-        WHEN 'buildings' THEN jsonb_build_array(d -> 'id', d -> 'project_id', d -> 'name', d -> 'floors', d -> 'version')
-        WHEN 'units' THEN jsonb_build_array(d -> 'id', d -> 'building_id', d -> 'project_id', d -> 'number', d -> 'floor', d -> 'layout', d -> 'version')
-        WHEN 'owners' THEN jsonb_build_array(d -> 'id', d -> 'unit_id', d -> 'project_id', d -> 'name', d -> 'phone', d -> 'id_number', d -> 'version')
+        WHEN 'companies' THEN jsonb_build_array(
+            d -> 'id', d -> 'kind', d -> 'name', d -> 'parent_id', d -> 'version')
+        WHEN 'projects' THEN jsonb_build_array(
+            d -> 'id', d -> 'company_id', d -> 'name', d -> 'city', d -> 'move_in_date',
+            d -> 'defect_prefix', d -> 'version')
+        WHEN 'buildings' THEN jsonb_build_array(
+            d -> 'id', d -> 'project_id', d -> 'name', d -> 'floors', d -> 'version')
+        WHEN 'units' THEN jsonb_build_array(
+            d -> 'id', d -> 'building_id', d -> 'project_id', d -> 'number', d -> 'floor',
+            d -> 'layout', d -> 'version')
+        WHEN 'owners' THEN jsonb_build_array(
+            d -> 'id', d -> 'unit_id', d -> 'project_id', d -> 'name', d -> 'phone',
+            d -> 'id_number', d -> 'version')
         WHEN 'contractors' THEN jsonb_build_array(d -> 'id', d -> 'name', d -> 'version')
         WHEN 'trades' THEN jsonb_build_array(d -> 'code', d -> 'name_zh', d -> 'name_en')
-        WHEN 'project_trades' THEN jsonb_build_array(d -> 'project_id', d -> 'trade', d -> 'contractor_id', d -> 'version')
-        WHEN 'trade_aliases' THEN jsonb_build_array(d -> 'project_id', d -> 'alias', d -> 'trade', d -> 'version')
-        WHEN 'inspection_rounds' THEN jsonb_build_array(d -> 'id', d -> 'project_id', d -> 'kind', d -> 'planned_start', d -> 'planned_end', d -> 'department', d -> 'status', d -> 'version')
-        WHEN 'inspection_records' THEN jsonb_build_array(d -> 'id', d -> 'project_id', d -> 'unit_id', d -> 'round_id', d -> 'inspected_on', d -> 'inspector', d -> 'scheduled_on', d -> 'outcome', d -> 'not_taken_reason', d -> 'keys_handed', d -> 'water_reading', d -> 'power_reading', d -> 'gas_reading', d -> 'signoff', d -> 'refusal_reason', d -> 'satisfaction', d -> 'version')
-        WHEN 'inspection_items' THEN jsonb_build_array(d -> 'id', d -> 'record_id', d -> 'project_id', d -> 'unit_id', d -> 'round_id', d -> 'location', d -> 'category', d -> 'description', d -> 'severity', d -> 'found_again_of', d -> 'inspected_on', d -> 'inspector', d -> 'case_id', d -> 'dup_of', d -> 'created_at', d -> 'version')
-        WHEN 'item_photos' THEN jsonb_build_array(d -> 'item_id', to_jsonb(substr(d ->> 'sha256', 3)))
-        WHEN 'tickets' THEN jsonb_build_array(d -> 'id', d -> 'project_id', d -> 'number', d -> 'state', d -> 'contractor_id', d -> 'category', d -> 'severity', d -> 'deadline', d -> 'rework_count', d -> 'last_note', d -> 'raised_at', d -> 'closed_at', d -> 'found_on', d -> 'updated_at', d -> 'version')
-        WHEN 'ticket_events' THEN jsonb_build_array(d -> 'id', d -> 'ticket_id', d -> 'project_id', d -> 'at', d -> 'actor_user_id', d -> 'actor', d -> 'action', d -> 'from_state', d -> 'to_state', d -> 'note', d -> 'contractor_id')
-        WHEN 'defects' THEN jsonb_build_array(d -> 'id', d -> 'project_id', d -> 'code', d -> 'state', d -> 'version', to_jsonb((d - 'idem_key')::text))
-        WHEN 'kb_cases' THEN jsonb_build_array(d -> 'id', d -> 'code', d -> 'status', d -> 'version', to_jsonb((d - 'search' - 'idem_key')::text))
+        WHEN 'project_trades' THEN jsonb_build_array(
+            d -> 'project_id', d -> 'trade', d -> 'contractor_id', d -> 'version')
+        WHEN 'trade_aliases' THEN jsonb_build_array(
+            d -> 'project_id', d -> 'alias', d -> 'trade', d -> 'version')
+        WHEN 'inspection_rounds' THEN jsonb_build_array(
+            d -> 'id', d -> 'project_id', d -> 'kind', d -> 'planned_start', d -> 'planned_end',
+            d -> 'department', d -> 'status', d -> 'version')
+        WHEN 'inspection_records' THEN jsonb_build_array(
+            d -> 'id', d -> 'project_id', d -> 'unit_id', d -> 'round_id', d -> 'inspected_on',
+            d -> 'inspector', d -> 'scheduled_on', d -> 'outcome', d -> 'not_taken_reason',
+            d -> 'keys_handed', d -> 'water_reading', d -> 'power_reading', d -> 'gas_reading',
+            d -> 'signoff', d -> 'refusal_reason', d -> 'satisfaction', d -> 'version')
+        WHEN 'inspection_items' THEN jsonb_build_array(
+            d -> 'id', d -> 'record_id', d -> 'project_id', d -> 'unit_id', d -> 'round_id',
+            d -> 'location', d -> 'category', d -> 'description', d -> 'severity',
+            d -> 'found_again_of', d -> 'inspected_on', d -> 'inspector', d -> 'case_id',
+            d -> 'dup_of', d -> 'created_at', d -> 'version')
+        WHEN 'item_photos' THEN jsonb_build_array(
+            d -> 'item_id', to_jsonb(substr(d ->> 'sha256', 3)))
+        WHEN 'tickets' THEN jsonb_build_array(
+            d -> 'id', d -> 'project_id', d -> 'number', d -> 'state', d -> 'contractor_id',
+            d -> 'category', d -> 'severity', d -> 'deadline', d -> 'rework_count',
+            d -> 'last_note', d -> 'raised_at', d -> 'closed_at', d -> 'found_on',
+            d -> 'updated_at', d -> 'version')
+        WHEN 'ticket_events' THEN jsonb_build_array(
+            d -> 'id', d -> 'ticket_id', d -> 'project_id', d -> 'at', d -> 'actor_user_id',
+            d -> 'actor', d -> 'action', d -> 'from_state', d -> 'to_state', d -> 'note',
+            d -> 'contractor_id')
+        WHEN 'defects' THEN jsonb_build_array(
+            d -> 'id', d -> 'project_id', d -> 'code', d -> 'state', d -> 'version',
+            to_jsonb((d - 'idem_key')::text))
+        WHEN 'kb_cases' THEN jsonb_build_array(
+            d -> 'id', d -> 'code', d -> 'status', d -> 'version',
+            to_jsonb((d - 'search' - 'idem_key')::text))
         END)::text
 $$;
 
@@ -295,8 +327,8 @@ SELECT cl_sync_key('kb_cases', s.j) AS key, cl_sync_version(s.j) AS version,
 -- rows and the rows of no company (contractors, cases), by change_log_company (the keyset
 -- bound is written on its three columns, so no other index can serve it); the other roles
 -- read change_log_feed. held_back is read from the newest change_log entry (one step back
--- on change_log_feed), not by a search above the horizon. Each change row gives rows in scope (mark 0), in
--- (xid, seq, ord) order:
+-- on change_log_feed), not by a search above the horizon. Each change row gives rows in
+-- scope (mark 0), in (xid, seq, ord) order:
 --   ord 10  the row itself (op 0 upsert, 1 delete), as its data was; owners from the
 --           current row, as the change_log holds no personal data, and only with $8;
 --   for a contractor, when its ticket becomes its own (inserted, or its contractor_was
@@ -366,7 +398,8 @@ WITH hz AS MATERIALIZED (SELECT pg_snapshot_xmin(pg_current_snapshot()) AS x),
                 WHEN 'inspection_rounds' THEN c.project_id = ANY (vp.p)
                 WHEN 'project_trades' THEN c.project_id = ANY (vp.p)
                 WHEN 'trade_aliases' THEN c.project_id = ANY (vp.p)
-                WHEN 'inspection_records' THEN $1::text <> 'contractor' AND c.project_id = ANY (vp.p)
+                WHEN 'inspection_records' THEN $1::text <> 'contractor'
+                                               AND c.project_id = ANY (vp.p)
                 WHEN 'defects' THEN $1::text <> 'contractor' AND c.project_id = ANY (vp.p)
                 WHEN 'tickets' THEN
                     CASE WHEN $1::text = 'contractor'
@@ -526,7 +559,8 @@ WITH vis AS MATERIALIZED (SELECT v.project_id
           WHERE $1::text = 'contractor' AND k.contractor_id = $3::bigint
          UNION ALL
          SELECT d.project_id, 'defects', d.id::text || ':' || d.version
-           FROM defects d WHERE $1::text <> 'contractor' AND d.project_id IN (SELECT project_id FROM vis)
+           FROM defects d
+          WHERE $1::text <> 'contractor' AND d.project_id IN (SELECT project_id FROM vis)
          UNION ALL
          SELECT 0, 'kb_cases', c.id::text || ':' || c.version
            FROM kb_cases c WHERE $1::text <> 'contractor')
