@@ -210,6 +210,17 @@ wait "$pid_fb2"
 check "a change in company B (a building, through daemon 2) reaches the follower of company B" \
     test "$brc" = 0 -a "$(notices fb2)" -ge 1 -a "$(grep -m1 '^notice ' "$work/fb2" | cut -d' ' -f2)" = "$cb"
 
+# --- a push that comes while the client waits for a reply is kept ---------------------------------
+follow fk cra --ms 1000 --ping-ms 2000
+wait_ready fk || bail "a follower that pings is ready"
+XDG_CONFIG_HOME=$work/cfg/admin "$CLOOP" "${S2[@]}" building add --project "$pa" 5栋 --floors 20 >/dev/null 2>&1
+krc=$?
+wait "$pid_fk"
+pinged=$(sed -n 's/^pinged //p' "$work/fk")
+kept=$(grep -m1 '^notice ' "$work/fk" | cut -d' ' -f4)
+check "a notice pushed while libcloop waited for a Ping's reply is kept for later" \
+    test "$krc" = 0 -a -n "$pinged" -a "$(notices fk)" -ge 1 -a -n "$kept" -a "${kept:-0}" -lt "${pinged:-0}"
+
 # --- a lost LISTEN connection: every follower is told after the reconnect ----------------------------
 follow fr cra --ms 4000
 wait_ready fr || bail "a follower is ready"
