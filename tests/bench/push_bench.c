@@ -8,7 +8,9 @@
  * own and stamps each notification's arrival; the main thread waits for the SyncNotice on
  * its following connection to closeloopd. Rounds are --gap-ms apart, beyond the daemon's
  * 20 ms coalescing, so every commit gets its own notice. Prints one line per measure:
- * count, p50, p99 and max in ms. Bench-only code: it trusts its arguments.
+ * count, p50, p99 and max in ms; the last is what the daemon adds (its LISTEN connection,
+ * the loop, TLS, the client) to the baseline's arrival of the same commit. Bench-only code: it
+ * trusts its arguments.
  *
  *   push_bench --server HOST:PORT --ca FILE --user NAME --conninfo STR --building ID
  *              [-n ROUNDS] [--gap-ms MS]          (password: $CLOSELOOP_PASSWORD) */
@@ -76,6 +78,20 @@ static void report(const char *what, uint64_t *v, size_t n) {
            v[(p99 ? p99 : 1) - 1] / 1e6, v[n - 1] / 1e6);
 }
 
+static int cmp_i64(const void *a, const void *b) {
+    int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
+    return x < y ? -1 : x > y;
+}
+
+/* The same for differences, which may be negative (two threads' clocks read apart). */
+static void report_signed(const char *what, int64_t *v, size_t n) {
+    if (!n) return;
+    qsort(v, n, sizeof *v, cmp_i64);
+    size_t p99 = (n * 99 + 99) / 100;
+    printf("%-34s n=%zu p50=%.3f ms p99=%.3f ms max=%.3f ms\n", what, n, v[n / 2] / 1e6,
+           v[(p99 ? p99 : 1) - 1] / 1e6, v[n - 1] / 1e6);
+}
+
 int main(int argc, char **argv) {
     const char *server = opt(argc, argv, "--server", NULL), *ca = opt(argc, argv, "--ca", NULL);
     const char *user = opt(argc, argv, "--user", NULL);
@@ -130,6 +146,8 @@ int main(int argc, char **argv) {
 
     uint64_t *commit = calloc(rounds, sizeof *commit), *raw = calloc(rounds, sizeof *raw);
     uint64_t *push = calloc(rounds, sizeof *push);
+    int64_t *extra = calloc(rounds, sizeof *extra);
+    size_t nextra = 0;
     size_t ncommit = 0, nraw = 0, npush = 0, lost = 0;
     for (size_t i = 0; i < rounds; i++) {
         atomic_store(&raw_arrived, 0);
@@ -159,6 +177,7 @@ int main(int argc, char **argv) {
             usleep(1000);
         uint64_t ra = atomic_load(&raw_arrived);
         if (ra) raw[nraw++] = ra - t0;
+        if (ra && rc == CL_OK) extra[nextra++] = (int64_t)t2 - (int64_t)ra;
         usleep(gap_ms * 1000u);
         /* a notice folded into this one by the coalescing would be counted next round */
         while (cl_client_wait_push(c, &rep, 0) == CL_OK)
@@ -170,9 +189,11 @@ int main(int argc, char **argv) {
     report("commit (sent -> COMMIT returned)", commit, ncommit);
     report("raw LISTEN (sent -> notification)", raw, nraw);
     report("push (sent -> SyncNotice)", push, npush);
+    report_signed("push minus raw (same commit)", extra, nextra);
     free(commit);
     free(raw);
     free(push);
+    free(extra);
     PQfinish(listener);
     PQfinish(committer);
     cl_client_close(c);
