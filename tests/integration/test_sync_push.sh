@@ -13,7 +13,9 @@
 # another kind of request are refused. Push: a follower on daemon 1 gets a SyncNotice for
 # a commit made through daemon 2, within a second; a connection that does not follow gets
 # none; a follower of company B gets none for a change in company A (and one for a change
-# in B); a follower is told when the daemon's LISTEN connection was cut and came back.
+# in B); a push that comes while libcloop waits for a reply is kept; one commit that
+# notifies three times reaches a follower as two notices (coalescing); a follower is told
+# when the daemon's LISTEN connection was cut and came back.
 #
 # Run by ctest with CL_BIN_DIR, CL_SOURCE_DIR and CL_TEST_TMP. Prints "ok - ..." or
 # "not ok - ..." per check and "N passed, M failed"; exits non-zero on any failure.
@@ -220,6 +222,20 @@ pinged=$(sed -n 's/^pinged //p' "$work/fk")
 kept=$(grep -m1 '^notice ' "$work/fk" | cut -d' ' -f4)
 check "a notice pushed while libcloop waited for a Ping's reply is kept for later" \
     test "$krc" = 0 -a -n "$pinged" -a "$(notices fk)" -ge 1 -a -n "$kept" -a "${kept:-0}" -lt "${pinged:-0}"
+
+# --- coalescing: one transaction notifying three times is two notices ------------------------------
+follow fh admin --ms 1500
+wait_ready fh || bail "the admin follows"
+sql "BEGIN; SELECT set_config('closeloop.actor', '{\"user_id\": null, \"username\": \"test\"}', true);
+     UPDATE buildings SET floors = floors WHERE project_id = $pa;
+     UPDATE buildings SET floors = floors WHERE project_id = $pb;
+     UPDATE contractors SET name = name WHERE id = $cw; COMMIT;" >/dev/null
+src=$?
+wait "$pid_fh"
+check "one commit notifying companies A, B and '*' at once reaches an HQ follower as 2 notices (the first, then the rest folded)" \
+    test "$src" = 0 -a "$(notices fh)" = 2
+check "... the folded one naming no single company (0)" \
+    test "$(grep '^notice ' "$work/fh" | sed -n 2p | cut -d' ' -f2)" = 0
 
 # --- a lost LISTEN connection: every follower is told after the reconnect ----------------------------
 follow fr cra --ms 4000
