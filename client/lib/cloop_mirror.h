@@ -112,14 +112,17 @@ typedef struct cl_outbox_entry {
 CL_MUSTCHECK int cl_outbox_add_items(cl_mirror_t *m, const Closeloop__ItemBatch *b,
                                      const char *summary, int64_t *id);
 
-/* Queues a HandoverForm with a fresh idempotency key; the unit's record of the handover
+/* Queues a HandoverForm with its idempotency key (a fresh one when it has none: give the
+ * key an online attempt used, so a form the server applied before the connection dropped
+ * is not applied twice); the unit's record of the handover
  * round is written into the mirror (a record the mirror does not have yet gets a local,
  * negative id until the server acknowledges the form). */
 CL_MUSTCHECK int cl_outbox_add_handover(cl_mirror_t *m, const Closeloop__HandoverForm *f,
                                         const char *summary, int64_t *id);
 
 /* Queues a TicketTransition on a ticket of the mirror (by id, or project and number):
- * expected_version is the mirror's version, the key fresh, and the ticket moves in the
+ * expected_version is the mirror's version, the key the request's (else fresh, as for a
+ * handover form), and the ticket moves in the
  * mirror as the server would move it. CL_ENOTFOUND when the mirror does not have the
  * ticket, CL_ECONFLICT when the action does not apply to its state in the mirror. */
 CL_MUSTCHECK int cl_outbox_add_transition(cl_mirror_t *m, const Closeloop__TicketTransition *t,

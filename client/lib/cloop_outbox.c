@@ -433,8 +433,10 @@ static int handover_optimistic(add_ctx_t *a, const Closeloop__HandoverForm *f) {
 
 int cl_outbox_add_handover(cl_mirror_t *m, const Closeloop__HandoverForm *f, const char *summary,
                            int64_t *id) {
-    char key[37];
-    if (new_key(key) != CL_OK) {
+    char key[101];
+    if (f->idempotency_key && *f->idempotency_key)
+        snprintf(key, sizeof key, "%s", f->idempotency_key);
+    else if (new_key(key) != CL_OK) {
         cl_mirror_fail(m, "outbox: cannot read /dev/urandom for a key");
         return CL_EIO;
     }
@@ -456,8 +458,10 @@ int cl_outbox_add_transition(cl_mirror_t *m, const Closeloop__TicketTransition *
         cl_mirror_fail(m, "outbox: the transition names no ticket");
         return CL_EINVAL;
     }
-    char key[37];
-    if (new_key(key) != CL_OK) {
+    char key[101];
+    if (t->idempotency_key && *t->idempotency_key)
+        snprintf(key, sizeof key, "%s", t->idempotency_key);
+    else if (new_key(key) != CL_OK) {
         cl_mirror_fail(m, "outbox: cannot read /dev/urandom for a key");
         return CL_EIO;
     }
