@@ -154,7 +154,8 @@ typedef struct cl_outbox_push_stats {
 /* Sends pending entries over c (logged in) in id order, one at a time. A retryable
  * failure (the network, ERR_UNAVAILABLE, TIMEOUT, SHUTTING_DOWN, TOO_MANY) leaves the
  * entry pending with exponential backoff (1 s doubling to 5 min) and stops the push; a
- * conflict (ERR_CONFLICT on a transition) keeps the server's side; another refusal is
+ * conflict (ERR_CONFLICT on a transition, or ERR_NOT_FOUND: the ticket left the user's
+ * scope meanwhile) keeps the server's side; another refusal is
  * final (failed); both let the push go on. After an ack, rows held for the entry's rows
  * are applied (cl_mirror_release_held). Returns CL_OK when the push ran (st says how far),
  * or a local failure of the mirror. */

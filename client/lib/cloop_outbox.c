@@ -923,6 +923,15 @@ static int push_one(cl_mirror_t *m, cl_client_t *c, pending_t *p, cl_outbox_push
         server_ticket(c, t->ticket && t->ticket->id ? t->ticket->id : "", &r, side, sizeof side);
         state = "conflict";
         s->conflicts++;
+    } else if (err == CL_ENOTFOUND && strcmp(p->kind, "transition") == 0) {
+        /* The ticket was in the user's mirror when the entry was made: not found now means
+         * it left the user's scope meanwhile (a contractor's ticket reassigned or
+         * returned). The ticket changed: a conflict, not a refusal. */
+        snprintf(side, sizeof side,
+                 "{\"visible\": false, \"reason\": \"no longer visible to you: reassigned, "
+                 "returned or out of your projects\"}");
+        state = "conflict";
+        s->conflicts++;
     } else if (err != CL_OK) {
         state = "failed";
         s->failed++;
