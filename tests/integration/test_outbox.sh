@@ -1,17 +1,21 @@
 #!/usr/bin/env bash
-# test_outbox.sh - the offline outbox end to end, with the real daemon and PostgreSQL:
-# "Server down" (a clerk imports a day's file, records a handover form and an item, and a
-# contractor marks a repair while closeloopd is stopped; every one exits 0 and says
+# test_outbox.sh - the offline outbox end to end, with the real daemon and PostgreSQL.
+# "Server down": a clerk imports a day's file, records a handover form and an item, and a
+# contractor marks a repair while closeloopd is stopped; each exits 0 and says
 # 已存入离线待发队列; the daemon comes back, `cloop outbox push` sends them, and the
-# database holds exactly those entries, once, also after a second push), a server refusal
-# is never queued, a transition on a ticket the mirror lacks is refused clearly, and a
-# conflict: a repair queued offline while the ticket is reassigned online is listed by
-# `cloop outbox conflicts` with the server's side, and dropping it restores the mirror.
+# database holds exactly those entries, once, also after a second push. A server refusal
+# is never queued; a transition on a ticket the mirror lacks is refused clearly.
+# Conflicts: a repair queued offline while the ticket is reassigned away (listed with the
+# server's side, dropped: the mirror is restored) and while the ticket changed but stays
+# the contractor's (re-applied over the server's version: one repair). "Killed push"
+# (kill -9 of cloop mid-push) and "Killed daemon" (kill -9 of closeloopd mid-push,
+# restart): zero lost, zero doubled, counted in PostgreSQL.
 #
 # The mirrors are filled from PostgreSQL by fill_mirror below, with the contract's
 # columns (docs/SYNC.md), until part B's `cloop sync` is on main; then fill_mirror becomes
-# `as USER sync --mirror FILE`. "Killed push", "Killed daemon" and "Two desktops" need
-# the server's idempotency keys (part A2) and the pull (part B): not written yet.
+# `as USER sync --mirror FILE`. The kills hit item batches, whose item ids are their
+# keys; kills during transitions and handover forms need the server's idempotency keys
+# (part A2), and "Two desktops" the pull (part B): added when they are on main.
 # shellcheck disable=SC2016,SC2034
 set -u
 
@@ -223,5 +227,75 @@ check "the server has #$t3 repaired, with exactly one repair event" \
     test "$(pgq "SELECT state || '/' || (SELECT count(*) FROM ticket_events e WHERE e.ticket_id = t.id AND e.action = 'repaired') FROM tickets t WHERE number = $t3")" = "repaired/1"
 check "the mirror has the server's state and version of #$t3" \
     test "$(mq "$md" "select state||'/'||version from tickets where number = $t3")" = "$(pgq "SELECT state || '/' || version FROM tickets WHERE number = $t3")"
+
+# --- Killed push -------------------------------------------------------------------------
+# kill -9 of cloop while it pushes: the entry being sent is left "sending" (maybe applied,
+# maybe not); the next push sends it again and the item ids make that safe. Zero lost,
+# zero doubled, counted in PostgreSQL.
+n_kill=600
+python3 - "$work/big.csv" "$p" "$n_kill" <<'PYEOF'
+import sys
+path, p, n = sys.argv[1], sys.argv[2], int(sys.argv[3])
+with open(path, "w", encoding="utf-8") as f:
+    f.write("project,unit,round,inspected_on,inspector,location,category,description,severity\n")
+    for i in range(n):
+        f.write(f"{p},3-2-1802,handover,2027-06-30,李工,客厅,civil,墙面裂缝 第{i}处,minor\n")
+PYEOF
+kill_items() { pgq "SELECT count(*) FROM inspection_items WHERE description LIKE '墙面裂缝 第%'"; }
+as clerk1 inspect import "$work/big.csv" --chunk 1 --offline --mirror "$mc" --format csv
+check "$n_kill items queued offline as $n_kill entries (--chunk 1)" \
+    eval '[ "$rc" = 0 ] && grep -q "$n_kill 条检查记录" <<<"$err"'
+first_kill=$(mq "$mc" "select min(id) from outbox where state = 'pending'")
+XDG_CONFIG_HOME=$work/cfg/clerk1 "$CLOOP" "${S[@]}" outbox push --mirror "$mc" >/dev/null 2>&1 &
+pusher=$!
+for _ in $(seq 1 600); do
+    [ "$(kill_items)" -ge 20 ] && break
+    sleep 0.02
+done
+kill -9 "$pusher" 2>/dev/null
+wait "$pusher" 2>/dev/null
+mid=$(kill_items)
+states=$(mq "$mc" "select group_concat(state || ':' || n) from (select state, count(*) n from outbox where id >= $first_kill group by state order by state)")
+check "cloop was killed midway through the push ($mid of $n_kill items on the server; $states)" \
+    eval '[ "$mid" -ge 20 ] && [ "$mid" -lt "$n_kill" ]'
+as clerk1 outbox push --mirror "$mc"
+check "pushing again acknowledges the rest" \
+    eval '[ "$rc" = 0 ] && grep -q "failed 0, pending 0" <<<"$out"'
+check "killed push: the server holds each of the $n_kill items exactly once" \
+    test "$(pgq "SELECT count(*) || '/' || count(DISTINCT description) || '/' || (SELECT count(*) FROM tickets t JOIN inspection_items i ON i.id = t.id WHERE i.description LIKE '墙面裂缝 第%') FROM inspection_items WHERE description LIKE '墙面裂缝 第%'")" = "$n_kill/$n_kill/$n_kill"
+check "every entry of the killed push is acked" \
+    test "$(mq "$mc" "select count(*) from outbox where id >= $first_kill and state = 'acked'")" = "$n_kill"
+
+# --- Killed daemon -----------------------------------------------------------------------
+# kill -9 of closeloopd while cloop pushes: cloop stops with the entry pending (exit 4);
+# the daemon restarts, the next push sends the rest. Zero lost, zero doubled.
+sed 's/墙面裂缝 第/地面空鼓 第/' "$work/big.csv" >"$work/big2.csv"
+kill2_items() { pgq "SELECT count(*) FROM inspection_items WHERE description LIKE '地面空鼓 第%'"; }
+as clerk1 inspect import "$work/big2.csv" --chunk 1 --offline --mirror "$mc" --format csv
+[ "$rc" = 0 ] || bail "queue the second file"
+first_kill=$(mq "$mc" "select min(id) from outbox where state = 'pending'")
+XDG_CONFIG_HOME=$work/cfg/clerk1 "$CLOOP" "${S[@]}" outbox push --mirror "$mc" >"$work/push.out" 2>"$work/push.err" &
+pusher=$!
+for _ in $(seq 1 600); do
+    [ "$(kill2_items)" -ge 20 ] && break
+    sleep 0.02
+done
+kill -9 "$dpid"
+wait "$pusher"
+prc=$?
+mid=$(kill2_items)
+check "the daemon was killed midway ($mid of $n_kill items); the push stopped with exit 4" \
+    eval '[ "$prc" = 4 ] && [ "$mid" -ge 20 ] && [ "$mid" -lt "$n_kill" ] && grep -q "pending [1-9]" "$work/push.out"'
+stopped_at=$(mq "$mc" "select min(id) from outbox where id >= $first_kill and state = 'pending'")
+check "the entry it stopped at waits with backoff (next_attempt_ms set, its error kept)" \
+    test "$(mq "$mc" "select (next_attempt_ms > 0) || '/' || (error_code <> 0) from outbox where id = $stopped_at")" = "1/1"
+start_daemon 127.0.0.1 "$port" "$work/daemon3.log" || bail "closeloopd restarts after kill -9"
+as clerk1 outbox push --mirror "$mc"
+check "after the restart the push acknowledges the rest" \
+    eval '[ "$rc" = 0 ] && grep -q "failed 0, pending 0" <<<"$out"'
+check "killed daemon: the server holds each of the $n_kill items exactly once" \
+    test "$(pgq "SELECT count(*) || '/' || count(DISTINCT description) FROM inspection_items WHERE description LIKE '地面空鼓 第%'")" = "$n_kill/$n_kill"
+check "every entry of the second push is acked" \
+    test "$(mq "$mc" "select count(*) from outbox where id >= $first_kill and state = 'acked'")" = "$n_kill"
 
 report_and_exit
