@@ -113,7 +113,7 @@ int cli_mirror_open(const cli_settings_t *s, const char *opt, const char *userna
 
 int cli_outbox_unreachable(int rc) {
     return rc == CL_EIO || rc == CL_ECLOSED || rc == CL_ETIMEDOUT || rc == CL_EUNAVAIL ||
-           rc == CL_ESHUTDOWN || rc == CL_EBADFRAME || rc == CL_ETOOMANY;
+           rc == CL_ESHUTDOWN || rc == CL_EBADFRAME;
 }
 
 void cli_outbox_said(int64_t id, const char *what) {

@@ -281,6 +281,7 @@ for _ in $(seq 1 600); do
     sleep 0.02
 done
 kill -9 "$dpid"
+wait "$dpid" 2>/dev/null
 wait "$pusher"
 prc=$?
 mid=$(kill2_items)
