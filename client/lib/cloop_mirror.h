@@ -165,7 +165,8 @@ CL_MUSTCHECK int cl_outbox_push(cl_mirror_t *m, cl_client_t *c, int flags,
 /* Resolves a conflict or failed entry: re-apply sends it again (a transition with the
  * server's current version and a new key); drop undoes its optimistic change, keeps it as
  * dropped with note, and applies the rows held for it. CL_EPRECONDITION when the entry is
- * in another state, CL_ENOTFOUND when there is none. */
+ * in another state, or (drop) when a later unacknowledged entry changed one of its rows
+ * (that one is resolved first); CL_ENOTFOUND when there is none. */
 CL_MUSTCHECK int cl_outbox_reapply(cl_mirror_t *m, int64_t id);
 CL_MUSTCHECK int cl_outbox_drop(cl_mirror_t *m, int64_t id, const char *note);
 

@@ -1117,6 +1117,27 @@ int cl_outbox_drop(cl_mirror_t *m, int64_t id, const char *note) {
     if (cl_mirror_exec(m, "BEGIN IMMEDIATE") != CL_OK) return CL_EIO;
     int rc = resolvable(m, id, &e);
     sqlite3_stmt *st = NULL;
+    /* A later entry not yet acknowledged changed a row after this one (a verification
+     * queued after the repair): undoing this one first would leave the row neither as it
+     * was nor as the later entry made it. Later entries are resolved first. */
+    if (rc == CL_OK &&
+        (rc = prep(m,
+                   "SELECT l.entry_id FROM outbox_touch t JOIN outbox_touch l ON l.entity ="
+                   " t.entity AND l.key = t.key AND l.entry_id > t.entry_id JOIN outbox o ON"
+                   " o.id = l.entry_id WHERE t.entry_id = ?1 AND o.state IN ('pending',"
+                   " 'sending', 'conflict', 'failed') ORDER BY l.entry_id DESC LIMIT 1",
+                   &st)) == CL_OK) {
+        sqlite3_bind_int64(st, 1, id);
+        if (sqlite3_step(st) == SQLITE_ROW) {
+            int64_t later = sqlite3_column_int64(st, 0);
+            cl_mirror_fail(m,
+                           "outbox entry #%" PRId64 " changed the same record after #%" PRId64
+                           ": resolve #%" PRId64 " first",
+                           later, id, later);
+            rc = CL_EPRECONDITION;
+        }
+        sqlite3_finalize(st);
+    }
     if (rc == CL_OK && (rc = prep(m, "SELECT undo FROM outbox WHERE id = ?1", &st)) == CL_OK) {
         sqlite3_bind_int64(st, 1, id);
         int skipped = 0;

@@ -308,6 +308,56 @@ static void test_drop_undoes_exactly(void **state) {
     assert_int_equal(cl_outbox_reapply(m, tid), CL_EPRECONDITION);
 }
 
+/* Two entries on one ticket: the later is resolved first, then the earlier; the mirror
+ * ends as it was. */
+static void test_drop_later_first(void **state) {
+    cl_mirror_t *m = *state;
+    char before[4096], after[4096];
+    dump(m, before, sizeof before);
+    Closeloop__TicketRef r;
+    Closeloop__TicketTransition t = repaired(&r, 1, 12);
+    int64_t a = 0, b = 0;
+    assert_int_equal(cl_outbox_add_transition(m, &t, "#12 repaired", &a), CL_OK);
+    t = repaired(&r, 1, 12);
+    t.action = CLOSELOOP__TICKET_ACTION__ACTION_VERIFY_PASS;
+    assert_int_equal(cl_outbox_add_transition(m, &t, "#12 verify", &b), CL_OK);
+    set_state(m, a, "conflict", "");
+    set_state(m, b, "conflict", "");
+    assert_int_equal(cl_outbox_drop(m, a, "x"), CL_EPRECONDITION);
+    assert_non_null(strstr(cl_mirror_error(m), "resolve #2 first"));
+    char s[100];
+    q_text(m, "SELECT state || '/' || version FROM tickets", s, sizeof s);
+    assert_string_equal(s, "closed/5"); /* the refused drop changed nothing */
+    assert_int_equal(cl_outbox_drop(m, b, "验收撤回"), CL_OK);
+    q_text(m, "SELECT state || '/' || version FROM tickets", s, sizeof s);
+    assert_string_equal(s, "repaired/4");
+    assert_int_equal(cl_outbox_drop(m, a, "维修撤回"), CL_OK);
+    dump(m, after, sizeof after);
+    assert_string_equal(before, after);
+}
+
+/* A push honours the backoff in order: while the first pending entry waits, nothing after
+ * it goes (no connection is even touched). */
+static void test_push_waits_in_order(void **state) {
+    cl_mirror_t *m = *state;
+    Closeloop__HandoverForm f = CLOSELOOP__HANDOVER_FORM__INIT;
+    f.project_id = 1;
+    f.unit = "3-2-1701";
+    f.outcome = CLOSELOOP__HANDOVER_OUTCOME__OUTCOME_ACCEPTED;
+    int64_t ids[2];
+    for (int i = 0; i < 2; i++)
+        assert_int_equal(cl_outbox_add_handover(m, &f, "form", &ids[i]), CL_OK);
+    char sql[200];
+    snprintf(sql, sizeof sql, "UPDATE outbox SET next_attempt_ms = 99999999999999 WHERE id = %lld",
+             (long long)ids[0]);
+    assert_int_equal(sqlite3_exec(cl_mirror_db(m), sql, NULL, NULL, NULL), SQLITE_OK);
+    cl_outbox_push_stats_t st;
+    assert_int_equal(cl_outbox_push(m, NULL, 0, &st), CL_OK);
+    assert_int_equal(st.sent, 0);
+    assert_int_equal(st.left, 2);
+    assert_int_equal(q_int(m, "SELECT count(*) FROM outbox WHERE state = 'pending'"), 2);
+}
+
 static void test_reapply_takes_server_version(void **state) {
     cl_mirror_t *m = *state;
     Closeloop__TicketRef r;
@@ -363,6 +413,8 @@ int main(void) {
         cmocka_unit_test_setup_teardown(test_items_queued_with_items_and_tickets, setup, teardown),
         cmocka_unit_test_setup_teardown(test_handover_new_and_existing_record, setup, teardown),
         cmocka_unit_test_setup_teardown(test_drop_undoes_exactly, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_drop_later_first, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_push_waits_in_order, setup, teardown),
         cmocka_unit_test_setup_teardown(test_reapply_takes_server_version, setup, teardown),
         cmocka_unit_test_setup_teardown(test_list_filters_in_id_order, setup, teardown),
     };
