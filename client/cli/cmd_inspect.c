@@ -922,6 +922,9 @@ static int inspect_handover(const cli_settings_t *s, int argc, char **argv) {
                    cl_signoff_name(CLOSELOOP__SIGNOFF__SIGNOFF_REFUSED));
         return CLI_EXIT_USAGE;
     }
+    char key[37]; /* a resend of this form after a broken connection changes nothing twice */
+    if (cli_new_key(key) < 0) return CLI_EXIT_FAIL;
+    f.idempotency_key = key;
     f.unit = (char *)unit;
     f.inspected_on = (char *)date;
     if (inspector) f.inspector = (char *)inspector;
@@ -932,11 +935,8 @@ static int inspect_handover(const cli_settings_t *s, int argc, char **argv) {
     if (gas) f.gas_reading = (char *)gas;
     f.signoff = (Closeloop__Signoff)so;
     if (refusal) f.refusal_reason = (char *)refusal;
-    /* One key for the online attempt and the outbox alike: a form the server applied
-     * before the connection dropped is not applied twice. */
-    char key[37];
-    if (cli_new_key(key) < 0) return CLI_EXIT_FAIL;
-    f.idempotency_key = key;
+    /* The key above serves the outbox too: a form the server applied before the
+     * connection dropped is not applied twice when the entry is pushed. */
     char what[300];
     snprintf(what, sizeof what, "inspect handover %s %s: %s", unit, date,
              cl_outcome_name(f.outcome) ? cl_outcome_name(f.outcome) : "");
