@@ -13,9 +13,9 @@
 #
 # The mirrors are filled from PostgreSQL by fill_mirror below, with the contract's
 # columns (docs/SYNC.md), until part B's `cloop sync` is on main; then fill_mirror becomes
-# `as USER sync --mirror FILE`. The kills hit item batches, whose item ids are their
-# keys; kills during transitions and handover forms need the server's idempotency keys
-# (part A2), and "Two desktops" the pull (part B): added when they are on main.
+# `as USER sync --mirror FILE`. The kills hit item batches (whose item ids are their
+# keys) and transitions (the server's idempotency keys). "Two desktops" needs the pull
+# (part B): added when it is on main.
 # shellcheck disable=SC2016,SC2034
 set -u
 
@@ -298,5 +298,74 @@ check "killed daemon: the server holds each of the $n_kill items exactly once" \
     test "$(pgq "SELECT count(*) || '/' || count(DISTINCT description) FROM inspection_items WHERE description LIKE '地面空鼓 第%'")" = "$n_kill/$n_kill"
 check "every entry of the second push is acked" \
     test "$(mq "$mc" "select count(*) from outbox where id >= $first_kill and state = 'acked'")" = "$n_kill"
+
+# --- Killed push and killed daemon during transitions (the server's idempotency keys) --
+# The contractor repairs the 600 + 600 tickets of the two files offline; cloop is killed
+# during the first push, the daemon during the second. The transition being sent may have
+# been applied: pushed again with the same key, the server answers it as applied. Each
+# ticket is repaired exactly once, and no entry becomes a conflict.
+fill_mirror dyh "$md" || bail "refill dyh's mirror with the new tickets"
+pgq "SELECT '$p:' || t.number FROM tickets t JOIN inspection_items i ON i.id = t.id
+      WHERE i.description LIKE '墙面裂缝 第%' ORDER BY t.number" >"$work/refs1.txt"
+pgq "SELECT '$p:' || t.number FROM tickets t JOIN inspection_items i ON i.id = t.id
+      WHERE i.description LIKE '地面空鼓 第%' ORDER BY t.number" >"$work/refs2.txt"
+repairs() { # the repaired events and the tickets repaired, of the tickets of file $1
+    pgq "SELECT count(*) || '/' || count(DISTINCT e.ticket_id) FROM ticket_events e
+           JOIN inspection_items i ON i.id = e.ticket_id
+          WHERE e.action = 'repaired' AND i.description LIKE '$1 第%'"
+}
+repair_events() { repairs "$1" | cut -d/ -f1; }
+as dyh ticket repaired --from-file "$work/refs1.txt" --note 已修补 --offline --mirror "$md"
+check "$n_kill repairs queued offline" \
+    eval '[ "$rc" = 0 ] && grep -q "$n_kill queued offline" <<<"$out"'
+first_t=$(mq "$md" "select min(id) from outbox where state = 'pending'")
+XDG_CONFIG_HOME=$work/cfg/dyh "$CLOOP" "${S[@]}" outbox push --mirror "$md" >/dev/null 2>&1 &
+pusher=$!
+for _ in $(seq 1 600); do
+    [ "$(repair_events 墙面裂缝)" -ge 20 ] && break
+    sleep 0.02
+done
+kill -9 "$pusher" 2>/dev/null
+wait "$pusher" 2>/dev/null
+mid=$(repair_events 墙面裂缝)
+states=$(mq "$md" "select group_concat(state || ':' || n) from (select state, count(*) n from outbox where id >= $first_t group by state order by state)")
+check "cloop was killed midway through pushing repairs ($mid of $n_kill; $states)" \
+    eval '[ "$mid" -ge 20 ] && [ "$mid" -lt "$n_kill" ]'
+as dyh outbox push --mirror "$md"
+check "pushing again acknowledges the rest, no conflict" \
+    eval '[ "$rc" = 0 ] && grep -q "conflicts 0, failed 0, pending 0" <<<"$out"'
+check "killed push: each of the $n_kill tickets repaired exactly once" \
+    test "$(repairs 墙面裂缝)" = "$n_kill/$n_kill"
+check "every repair entry is acked" \
+    test "$(mq "$md" "select count(*) from outbox where id >= $first_t and state = 'acked'")" = "$n_kill"
+
+as dyh ticket repaired --from-file "$work/refs2.txt" --note 已修补 --offline --mirror "$md"
+[ "$rc" = 0 ] || bail "queue the second repairs"
+first_t=$(mq "$md" "select min(id) from outbox where state = 'pending'")
+XDG_CONFIG_HOME=$work/cfg/dyh "$CLOOP" "${S[@]}" outbox push --mirror "$md" >"$work/push.out" 2>&1 &
+pusher=$!
+for _ in $(seq 1 600); do
+    [ "$(repair_events 地面空鼓)" -ge 20 ] && break
+    sleep 0.02
+done
+kill -9 "$dpid"
+wait "$dpid" 2>/dev/null
+wait "$pusher"
+prc=$?
+mid=$(repair_events 地面空鼓)
+check "the daemon was killed midway through the repairs ($mid of $n_kill); the push stopped, exit 4" \
+    eval '[ "$prc" = 4 ] && [ "$mid" -ge 20 ] && [ "$mid" -lt "$n_kill" ]'
+start_daemon 127.0.0.1 "$port" "$work/daemon4.log" || bail "closeloopd restarts after kill -9"
+as dyh outbox push --mirror "$md"
+check "after the restart the push acknowledges the rest, no conflict" \
+    eval '[ "$rc" = 0 ] && grep -q "conflicts 0, failed 0, pending 0" <<<"$out"'
+check "killed daemon: each of the $n_kill tickets repaired exactly once" \
+    test "$(repairs 地面空鼓)" = "$n_kill/$n_kill"
+pg_tickets=$(pgq "SELECT string_agg(t.number || ':' || t.state || ':' || t.version, ',' ORDER BY t.number)
+                   FROM tickets t JOIN inspection_items i ON i.id = t.id
+                  WHERE i.description LIKE '墙面裂缝 第%' OR i.description LIKE '地面空鼓 第%'")
+m_tickets=$(mq "$md" "select group_concat(x, ',') from (select number || ':' || state || ':' || version as x from tickets where id in (select key from outbox_touch t join outbox o on o.id = t.entry_id where o.id >= $((first_t - n_kill))) order by number)")
+check "the contractor's mirror has each of the $((2 * n_kill)) tickets as the server has it (state, version)" \
+    eval '[ -n "$pg_tickets" ] && [ "$pg_tickets" = "$m_tickets" ]'
 
 report_and_exit
