@@ -1169,12 +1169,3 @@ int cl_outbox_drop(cl_mirror_t *m, int64_t id, const char *note) {
     memcpy(m->err, keep, sizeof keep);
     return rc;
 }
-
-/* TEMPORARY, until part B's cloop_sync.c (which defines cl_mirror_release_held) is on
- * main: a weak stand-in so libcloop links. It applies nothing: rows held for a settled
- * entry stay in sync_held until the real one runs. Remove when cloop_sync.c lands. */
-__attribute__((weak)) int cl_mirror_release_held(cl_mirror_t *m, const char *entity,
-                                                 const char *key) {
-    (void)m, (void)entity, (void)key;
-    return CL_OK;
-}
