@@ -11,12 +11,12 @@
 # (kill -9 of cloop mid-push) and "Killed daemon" (kill -9 of closeloopd mid-push,
 # restart): zero lost, zero doubled, counted in PostgreSQL.
 #
-# The mirrors are filled from PostgreSQL by fill_mirror below, with the contract's
-# columns (docs/SYNC.md), until part B's `cloop sync` is on main; then fill_mirror becomes
-# `as USER sync --mirror FILE`. The kills hit item batches (whose item ids are their
-# keys) and transitions (the server's idempotency keys). "Two desktops" needs the pull
-# (part B): added when it is on main.
-# shellcheck disable=SC2016,SC2034
+# The mirrors are pulled by `cloop sync --mirror FILE`. The kills hit item batches (whose
+# item ids are their keys) and transitions (the server's idempotency keys). "Two
+# desktops": two customer-relations desktops of one company edit offline, one ticket on
+# both; the conflict is listed on the losing side only, and after it is resolved both
+# mirrors equal the server (`cloop sync --verify`, and the tickets compared row by row).
+# shellcheck disable=SC2016,SC2034,SC2317
 set -u
 
 # shellcheck source=SCRIPTDIR/lib.sh
@@ -47,37 +47,11 @@ done
 
 pgq() { psql "$CLOSELOOP_DB_CONNINFO" -At -c "$1"; }
 
-# fill_mirror USER FILE: USER's mirror with the rows the outbox reads, copied from
-# PostgreSQL (temporary, until `cloop sync` lands).
+# fill_mirror USER FILE: USER's mirror, pulled by `cloop sync` (which pushes the outbox
+# first: nothing is pending where it is called).
 fill_mirror() {
-    python3 - "$1" "$2" "127.0.0.1:$port" "$CL_SOURCE_DIR/client/lib/mirror_schema.sql" <<'EOF'
-import json, os, sqlite3, subprocess, sys
-user, path, server, schema = sys.argv[1:5]
-def pg(sql):
-    out = subprocess.run(["psql", os.environ["CLOSELOOP_DB_CONNINFO"], "-At", "-c", sql],
-                         capture_output=True, text=True, check=True).stdout
-    return json.loads(out)
-db = sqlite3.connect(path)
-if db.execute("PRAGMA user_version").fetchone()[0] == 0:
-    db.executescript(open(schema, encoding="utf-8").read())
-    db.execute("INSERT INTO sync_meta VALUES ('username', ?), ('server', ?)", (user, server))
-    db.execute("PRAGMA user_version = 1")
-def copy(table, cols, sql):
-    rows = pg(f"SELECT coalesce(json_agg(json_build_array({sql})), '[]') FROM {table}")
-    ph = ", ".join("?" * len(cols))
-    db.executemany(f"INSERT OR REPLACE INTO {table} ({', '.join(cols)}) VALUES ({ph})", rows)
-copy("projects", ["id", "name", "version"], "id, name, version")
-copy("units", ["id", "project_id", "number", "version"], "id, project_id, number, version")
-copy("inspection_rounds", ["id", "project_id", "kind", "version"], "id, project_id, kind, 1")
-copy("trades", ["code", "name_zh"], "code, name_zh")
-copy("project_trades", ["project_id", "trade", "contractor_id", "version"],
-     "project_id, trade, contractor_id, version")
-copy("tickets", ["id", "project_id", "number", "state", "contractor_id", "version"],
-     "id::text, project_id, number, state, contractor_id, version")
-copy("inspection_records", ["id", "project_id", "unit_id", "round_id", "outcome", "version"],
-     "id, project_id, unit_id, round_id, outcome, version")
-db.commit()
-EOF
+    as "$1" sync --mirror "$2"
+    [ "$rc" = 0 ] || { echo "# cloop sync as $1: $err" >&2; return 1; }
 }
 mc=$work/clerk1.sqlite
 md=$work/dyh.sqlite
@@ -367,5 +341,85 @@ pg_tickets=$(pgq "SELECT string_agg(t.number || ':' || t.state || ':' || t.versi
 m_tickets=$(mq "$md" "select group_concat(x, ',') from (select number || ':' || state || ':' || version as x from tickets where id in (select key from outbox_touch t join outbox o on o.id = t.entry_id where o.id >= $((first_t - n_kill))) order by number)")
 check "the contractor's mirror has each of the $((2 * n_kill)) tickets as the server has it (state, version)" \
     eval '[ -n "$pg_tickets" ] && [ "$pg_tickets" = "$m_tickets" ]'
+
+# --- Two desktops --------------------------------------------------------------------------
+# cr1 and cr2, customer relations of the city company, each with a mirror. With the
+# server down, cr1 passes the verification of a repaired ticket and reassigns another;
+# cr2 fails the same verification and decides a third not to fix. The server returns;
+# cr1 syncs first (its push wins), then cr2: its verification is the conflict.
+add_user cr1 cr --company "$city"
+add_user cr2 cr --company "$city"
+ma=$work/cr1.sqlite
+mb=$work/cr2.sqlite
+tx=$(pgq "SELECT number FROM tickets WHERE state = 'repaired' ORDER BY number LIMIT 1")
+ty=$(pgq "SELECT number FROM tickets WHERE state = 'open' ORDER BY number LIMIT 1")
+tz=$(pgq "SELECT number FROM tickets WHERE state = 'open' ORDER BY number LIMIT 1 OFFSET 1")
+fill_mirror cr1 "$ma" || bail "cr1's first sync"
+fill_mirror cr2 "$mb" || bail "cr2's first sync"
+check "two desktops synced: both mirrors hold the company's tickets (#$tx repaired, #$ty, #$tz open)" \
+    eval '[ -n "$tz" ] && [ "$(mq "$ma" "select count(*) from tickets")" = "$(pgq "SELECT count(*) FROM tickets")" ] &&
+          [ "$(mq "$mb" "select count(*) from tickets")" = "$(pgq "SELECT count(*) FROM tickets")" ]'
+stop_daemon "$dpid"
+as cr1 ticket verify --project "$p" "$tx" --pass --mirror "$ma"
+r1=$rc e1=$err
+as cr1 ticket reassign --project "$p" "$ty" --contractor "$cd_" --note 原单位无法维修 --mirror "$ma"
+r2=$rc
+as cr2 ticket verify --project "$p" "$tx" --fail --note 仍渗水 --mirror "$mb"
+r3=$rc
+as cr2 ticket nofix --project "$p" "$tz" --note 符合设计规范 --mirror "$mb"
+r4=$rc
+check "server down: both desktops' edits exit 0 and are queued (2 entries each)" \
+    eval '[ "$r1$r2$r3$r4" = 0000 ] && grep -q 已存入离线待发队列 <<<"$e1" &&
+          [ "$(mq "$ma" "select count(*) from outbox where state = '\''pending'\''")" = 2 ] &&
+          [ "$(mq "$mb" "select count(*) from outbox where state = '\''pending'\''")" = 2 ]'
+check "each mirror shows its own side of #$tx (cr1: closed, cr2: open again, rework 1)" \
+    eval '[ "$(mq "$ma" "select state from tickets where number = $tx")" = closed ] &&
+          [ "$(mq "$mb" "select state || rework_count from tickets where number = $tx")" = open1 ]'
+start_daemon 127.0.0.1 "$port" "$work/daemon5.log" || bail "closeloopd restarts"
+as cr1 sync --mirror "$ma"
+check "cr1 syncs first: its 2 entries are acknowledged" \
+    eval '[ "$rc" = 0 ] && grep -q "acked 2, conflicts 0, failed 0, pending 0" <<<"$err"'
+as cr2 sync --mirror "$mb"
+check "cr2 syncs: 1 acknowledged, 1 conflict, said on stderr" \
+    eval '[ "$rc" = 0 ] && grep -q "acked 1, conflicts 1" <<<"$err"'
+as cr2 outbox conflicts --mirror "$mb" --format json
+check "the conflict is listed on the losing side: #$tx failed verification vs the server's closed" \
+    eval '[ "$rc" = 0 ] && python3 -c "
+import json, sys
+v = json.load(sys.stdin)
+assert len(v) == 1 and v[0][\"kind\"] == \"transition\" and \"verify\" in v[0][\"summary\"], v
+s = json.loads(v[0][\"server_side\"])
+assert s[\"state\"] == \"closed\", s
+" <<<"$out"'
+as cr1 outbox conflicts --mirror "$ma" --format csv
+check "and not on the winning side" eval '[ "$rc" = 0 ] && [ "$(data_rows)" = 0 ]'
+check "until resolved, cr2's mirror keeps its side of #$tx and holds the server's row back" \
+    eval '[ "$(mq "$mb" "select state from tickets where number = $tx")" = open ] &&
+          [ "$(mq "$mb" "select count(*) from sync_held h join tickets t on t.id = h.key where h.entity = '\''tickets'\'' and t.number = $tx")" = 1 ]'
+check "the server has cr1's verification and cr2's decision, nothing of the conflict" \
+    test "$(pgq "SELECT string_agg(number || state, ',' ORDER BY number) FROM tickets WHERE number IN ($tx, $ty, $tz)")" = \
+        "$(python3 -c "import sys; print(','.join(f'{n}{s}' for n, s in sorted([($tx, 'closed'), ($ty, 'open'), ($tz, 'nofix')])))")"
+cid=$(mq "$mb" "select id from outbox where state = 'conflict'")
+as cr2 outbox resolve "$cid" --drop --note 已由cr1验收通过 --mirror "$mb"
+check "cr2 drops its verification with a note" eval '[ "$rc" = 0 ]'
+check "dropping applied the held row: cr2's mirror has #$tx closed as the server" \
+    test "$(mq "$mb" "select state || '/' || version from tickets where number = $tx")" = \
+        "$(pgq "SELECT state || '/' || version FROM tickets WHERE number = $tx")"
+as cr1 sync --mirror "$ma" --verify
+va=$rc
+as cr2 sync --mirror "$mb" --verify
+vb=$rc
+msnap() { # a mirror's tickets as number:state:version:contractor
+    mq "$1" "select group_concat(x, ',') from (select number || ':' || state || ':' || version || ':' || coalesce(contractor_id, '') as x from tickets order by number)"
+}
+psnap() { # the server's, alike
+    pgq "SELECT string_agg(number || ':' || state || ':' || version || ':' || coalesce(contractor_id::text, ''), ',' ORDER BY number) FROM tickets"
+}
+server=$(psnap)
+check "after resolution both mirrors equal the server: sync --verify exits 0 on both, and every ticket (state, version, contractor) is the server's" \
+    eval '[ "$va$vb" = 00 ] && [ "$(msnap "$ma")" = "$server" ] && [ "$(msnap "$mb")" = "$server" ]'
+check "no outbox entry is left unacknowledged on either desktop" \
+    eval '[ "$(mq "$ma" "select count(*) from outbox where state not in ('\''acked'\'', '\''dropped'\'')")" = 0 ] &&
+          [ "$(mq "$mb" "select count(*) from outbox where state not in ('\''acked'\'', '\''dropped'\'')")" = 0 ]'
 
 report_and_exit
