@@ -62,14 +62,15 @@ static void day(int delta, char out[16]) {
     strftime(out, 16, "%Y-%m-%d", &tm);
 }
 
-/* The organisation every test uses: project 1 万科城 (buildings 1栋, 2号楼, 2栋, 3 座) and
+/* The organisation every test uses: project 1 万科城 (1栋, 2号楼, 2栋, 3 座, 5号楼) and
  * project 2 翡翠公园 (one building); contractors 7 东方雨虹 and 8 中建三局; rounds 11
  * (mock1, project 1), 12 (handover, project 1), 21 (mock1, project 2). */
 static void org(cl_mirror_t *m) {
     sql(m, "INSERT INTO projects VALUES (1, 1, '万科城', '深圳', NULL, 'WK', 1),"
            " (2, 1, '翡翠公园', '深圳', NULL, 'FC', 1);"
            "INSERT INTO buildings VALUES (1, 1, '1栋', 30, 1), (2, 1, '2号楼', 30, 1),"
-           " (3, 1, '2栋', 30, 1), (4, 1, '3 座', 30, 1), (5, 2, 'A座', 20, 1);"
+           " (3, 1, '2栋', 30, 1), (4, 1, '3 座', 30, 1), (5, 2, 'A座', 20, 1),"
+           " (6, 1, '5号楼', 30, 1);"
            "INSERT INTO units VALUES (101, 1, 1, '1-101', 1, NULL, 1), (201, 2, 1, '2-101', 1,"
            " NULL, 1), (301, 3, 1, '2b-101', 1, NULL, 1), (401, 4, 1, '3-101', 1, NULL, 1),"
            " (501, 5, 2, 'A-101', 1, NULL, 1);"
@@ -368,11 +369,17 @@ static void test_readiness_buildings(void **state) {
     assert_true(r->ready);
     assert_int_equal(r->nofix, 1);
     cl_msg_free(&r->base);
+    r = ready(m, 1, "5", &rc); /* 号楼 goes whole, not 楼 alone */
+    assert_int_equal(rc, CL_OK);
+    assert_string_equal(r->building, "5号楼");
+    assert_int_equal(r->items, 0);
+    assert_true(r->ready);
+    cl_msg_free(&r->base);
     r = ready(m, 1, "2", &rc);
     assert_int_equal(rc, CL_ENOTFOUND);
     assert_null(r);
     assert_string_equal(cl_mirror_error(m), "no such building \"2\" in this project: its "
-                                            "buildings are 1栋, 2号楼, 2栋, 3 座");
+                                            "buildings are 1栋, 2号楼, 2栋, 3 座, 5号楼");
     r = ready(m, 9, "1", &rc);
     assert_int_equal(rc, CL_ENOTFOUND);
     assert_string_equal(cl_mirror_error(m), "no such project");
