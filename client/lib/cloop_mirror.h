@@ -101,11 +101,10 @@ CL_MUSTCHECK int cl_mirror_find(const char *server, char *out, size_t cap);
 CL_MUSTCHECK int cl_mirror_open_existing(const char *path, const char *server, cl_mirror_t **out,
                                          char *err, size_t errlen);
 
-/* Records who the mirror's user is (WhoAmI at sync time: sync_meta role, user_id,
- * contractor_id), which offline reads need: a contractor's to-repair list is its own, and
- * reports are not a contractor's. `cloop sync` calls it after logging in. */
-CL_MUSTCHECK int cl_mirror_identity_save(cl_mirror_t *m, const char *role, int64_t user_id,
-                                         int64_t contractor_id);
+/* Records the contractor the mirror's user belongs to (WhoAmI.contractor_id, 0 for none;
+ * sync_meta contractor_id), which offline reads need beside the role and user id the pull
+ * records (SyncStart): a contractor's to-repair list is its own. `cloop sync` calls it. */
+CL_MUSTCHECK int cl_mirror_identity_save(cl_mirror_t *m, int64_t contractor_id);
 
 /* Who the mirror's user is, as a WhoAmI (username, user_id, role, contractor_id and its
  * name) from what cl_mirror_identity_save recorded; the caller's (cl_msg_free). */

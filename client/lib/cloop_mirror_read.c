@@ -456,15 +456,10 @@ static bool is_contractor(const who_t *w) {
     return strcmp(w->role, "contractor") == 0;
 }
 
-int cl_mirror_identity_save(cl_mirror_t *m, const char *role, int64_t user_id,
-                            int64_t contractor_id) {
-    char uid[24], cid[24];
-    snprintf(uid, sizeof uid, "%" PRId64, user_id);
+int cl_mirror_identity_save(cl_mirror_t *m, int64_t contractor_id) {
+    char cid[24];
     snprintf(cid, sizeof cid, "%" PRId64, contractor_id);
-    int rc = cl_mirror_meta_set(m, "role", role ? role : "");
-    if (rc == CL_OK) rc = cl_mirror_meta_set(m, "user_id", uid);
-    if (rc == CL_OK) rc = cl_mirror_meta_set(m, "contractor_id", cid);
-    return rc;
+    return cl_mirror_meta_set(m, "contractor_id", cid);
 }
 
 /* Whether the mirror holds project p (the projects of the user's scope). */

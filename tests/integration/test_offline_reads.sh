@@ -147,12 +147,25 @@ fill() { # MIRROR USER ROLE CONTRACTOR PROJECTS
     python3 "$CL_SOURCE_DIR/tests/integration/mirror_fill.py" "$1" "$2" "$server" "$3" \
         "$(uid "$2")" "$4" "$5" "$synced" >"$work/fill.out" 2>&1
 }
-mkdir -p "$work/m"
-fill "$work/m/admin.sqlite" admin hq_admin 0 "" &&
-    fill "$work/m/clerk.sqlite" clerk clerk 0 "$p1" &&
-    fill "$work/m/dyh.sqlite" dyh contractor "$cw" ""
+mkdir -p "$work/m" "$work/pg"
+fill "$work/pg/admin.sqlite" admin hq_admin 0 "" &&
+    fill "$work/pg/clerk.sqlite" clerk clerk 0 "$p1" &&
+    fill "$work/pg/dyh.sqlite" dyh contractor "$cw" ""
 check "three mirrors filled from PostgreSQL (admin, clerk, contractor)" \
     eval '[ $? = 0 ] && grep -q "tickets=" "$work/fill.out"'
+# The mirrors people have: made by cloop sync.
+srcs=pg
+if "$CLOOP" sync --help >/dev/null 2>&1; then
+    src_ok=1
+    for u in admin clerk dyh; do
+        as "$u" sync --mirror "$work/m/$u.sqlite"
+        [ "$rc" = 0 ] || src_ok=0
+    done
+    check "cloop sync makes the three users' mirrors" test "$src_ok" = 1
+    srcs="m pg"
+else
+    cp "$work/pg/"*.sqlite "$work/m/"
+fi
 
 # --- online and offline, byte for byte ---------------------------------------------------
 # run NAME USER ARGS...: cloop as USER with stdout and stderr in $work/r/NAME.{out,err},
@@ -238,20 +251,19 @@ check "online: the refusals are refusals (exit 1 not found, 3 a contractor's rep
     eval '[ "$(cat $work/r/show_none.rc)" = 1 ] && [ "$(cat $work/r/daily_dyh.rc)" = 3 ] &&
           [ "$(cat $work/r/ready_nob.rc)" = 1 ] && [ "$(cat $work/r/todo_nocon.rc)" = 1 ]'
 
-# --offline while the server runs
-for c in "${cases[@]}"; do
-    # shellcheck disable=SC2086
-    set -- $c
-    run "$1.off" "$2" "${@:4}" --offline --mirror "$work/m/$3.sqlite"
+# --offline while the server runs: from the synced mirrors, and from the ones filled
+# straight from PostgreSQL (the reads do not depend on how the mirror was filled)
+for src in $srcs; do
+    bad=()
+    for c in "${cases[@]}"; do
+        # shellcheck disable=SC2086
+        set -- $c
+        run "$1.$src" "$2" "${@:4}" --offline --mirror "$work/$src/$3.sqlite"
+        same "$1" "$src" || bad+=("$1")
+    done
+    check "--offline ($src mirrors): ${#cases[@]} commands print the same bytes, exit the same, age on stderr (${bad[*]:-})" \
+        test "${#bad[@]}" = 0
 done
-bad=()
-for c in "${cases[@]}"; do
-    # shellcheck disable=SC2086
-    set -- $c
-    same "$1" off || bad+=("$1")
-done
-check "--offline: ${#cases[@]} commands print the same bytes, exit the same, age on stderr (${bad[*]:-})" \
-    test "${#bad[@]}" = 0
 
 # CLOSELOOP_MIRROR names the mirror too; and the default place, when it is the only one
 CLOSELOOP_MIRROR=$work/m/clerk.sqlite run todo_w_csv.env clerk ticket todo --contractor "$cw" \

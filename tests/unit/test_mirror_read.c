@@ -298,7 +298,8 @@ static void test_contractor_role(void **state) {
     (void)state;
     cl_mirror_t *m = mirror_new("contractor");
     org(m);
-    assert_int_equal(cl_mirror_identity_save(m, "contractor", 42, 7), CL_OK);
+    assert_int_equal(cl_mirror_meta_set(m, "role", "contractor"), CL_OK); /* the pull's */
+    assert_int_equal(cl_mirror_identity_save(m, 7), CL_OK);
     ticket(m, "00000000-0000-4000-8000-000000000001", 1, 11, 101, 1, "open", 7, NULL, "2026-11-01",
            "2026-11-02T08:00:00+08:00", NULL);
     ProtobufCMessage *me = NULL;
