@@ -776,7 +776,9 @@ out:
 /* ---- the daily report (report.sql: report_daily_*) ----------------------------------- */
 
 /* report_daily_summary: its counts in DailyReport's order, then units_with_items. The
- * CTE prj is the project when the mirror holds it (the user's scope). */
+ * CTE prj is the project when the mirror holds it (the user's scope). The day's events are
+ * first narrowed on their text (ISO, written in the server's zone: a day either side
+ * covers any offset) so that ticket_events_day is used, then taken by their local day. */
 static const char daily_summary_sql[] =
     "WITH prj AS (SELECT p.id, p.name FROM projects p WHERE p.id = ?1),"
     " ho AS (SELECT rec.scheduled_on, rec.inspected_on, rec.outcome"
@@ -788,7 +790,8 @@ static const char daily_summary_sql[] =
     "         UNION SELECT i.unit_id FROM inspection_items i JOIN prj ON i.project_id = prj.id"
     "          WHERE i.inspected_on = ?2),"
     " ev AS (SELECT e.action, e.to_state FROM ticket_events e JOIN prj ON e.project_id = prj.id"
-    "         WHERE cl_local_day(e.at) = ?2),"
+    "         WHERE e.at >= date(?2, '-1 day') AND e.at < date(?2, '+2 day')"
+    "           AND cl_local_day(e.at) = ?2),"
     " tk AS (SELECT CASE WHEN t.deadline IS NULL THEN 'no_deadline'"
     "                    WHEN t.state IN ('closed', 'nofix')"
     "                         AND cl_local_day(t.closed_at) > t.deadline THEN 'closed_late'"
