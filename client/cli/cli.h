@@ -148,6 +148,9 @@ extern const char cmd_kb_lessons_synopsis[], cmd_kb_lessons_help[];
 extern const char cmd_kb_match_synopsis[], cmd_kb_match_help[];
 int cmd_report_defects(const cli_settings_t *s, int argc, char **argv);
 int cmd_report_periodic(const cli_settings_t *s, int argc, char **argv);
+/* cmd_sync.c: the desktop's mirror (sync, --follow, --verify, --status). */
+int cmd_sync(const cli_settings_t *s, int argc, char **argv);
+void cmd_sync_help(FILE *out);
 /* cmd_defect.c: defect feedback and departments. */
 extern const cli_group_t cmd_defect_group, cmd_dept_group;
 

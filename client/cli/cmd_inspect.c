@@ -754,6 +754,9 @@ static int inspect_handover(const cli_settings_t *s, int argc, char **argv) {
                    cl_signoff_name(CLOSELOOP__SIGNOFF__SIGNOFF_REFUSED));
         return CLI_EXIT_USAGE;
     }
+    char key[37]; /* a resend of this form after a broken connection changes nothing twice */
+    if (cli_new_key(key) < 0) return CLI_EXIT_FAIL;
+    f.idempotency_key = key;
     f.unit = (char *)unit;
     f.inspected_on = (char *)date;
     if (inspector) f.inspector = (char *)inspector;

@@ -523,6 +523,7 @@ typedef struct job {
     char errmsg[256];    /* the server's sentence */
     int now_state;       /* a conflict: the ticket's state now, from the reply (0: unknown) */
     int64_t now_version; /* and its version now (1: unchanged since it was raised; 0: unknown) */
+    char key[37];        /* its idempotency key: one per ticket, the same on every resend */
 } job_t;
 
 typedef struct tverb_def {
@@ -711,12 +712,16 @@ static int on_transition_request(cl_pipeline_t *p, size_t i, uint16_t *type,
                                  const ProtobufCMessage **msg) {
     tctx_t *x = cl_pipeline_data(p);
     job_t *j = &x->jobs[i];
+    /* A resend after a broken connection may follow a transition the server made: the
+     * same key makes it change nothing and answer the ticket as it is. */
+    if (!j->key[0] && cli_uuid4(j->key) != CL_OK) return CL_EIO;
     closeloop__ticket_transition__init(&x->wreq);
     ref_wire(&j->ref, &x->wref);
     x->wreq.ticket = &x->wref;
     x->wreq.action = (Closeloop__TicketAction)x->action;
     if (j->note) x->wreq.note = (char *)j->note;
     x->wreq.contractor_id = x->contractor_id;
+    x->wreq.idempotency_key = j->key;
     *type = CL_MSG_TICKET_TRANSITION_REQ;
     *msg = &x->wreq.base;
     return CL_OK;

@@ -57,6 +57,8 @@ static const cli_cmd_t commands[] = {
     {"dept", "add or list departments, set a department's leader", NULL, NULL, &cmd_dept_group},
     {"defect", "defect feedback: add, from-items, show, proposals, the decision workflow", NULL,
      NULL, &cmd_defect_group},
+    {"sync", "keep the local mirror up to date (offline reads), follow, verify, status", cmd_sync,
+     cmd_sync_help, NULL},
 };
 
 static void command_help(const cli_cmd_t *c, FILE *out, const char *sub) {

@@ -61,11 +61,13 @@ typedef struct cl_sync_opts {
 } cl_sync_opts_t;
 
 typedef struct cl_sync_stats {
-    uint64_t rows;         /* rows applied */
-    uint64_t held;         /* rows held back for unacknowledged entries */
-    uint64_t bytes;        /* payload bytes received */
-    bool snapshot;         /* a snapshot was (re)started or resumed */
-    unsigned resynced;     /* (project, entity) pairs re-synced after a checksum differed */
+    uint64_t rows;       /* rows applied */
+    uint64_t held;       /* rows held back for unacknowledged entries */
+    uint64_t bytes;      /* payload bytes received */
+    bool snapshot;       /* a snapshot was (re)started or resumed */
+    unsigned resynced;   /* (project, entity) pairs re-synced after a checksum differed */
+    unsigned unverified; /* pairs not compared: unacknowledged outbox entries touch them */
+    bool held_back;      /* the server holds changes of a transaction still open */
 } cl_sync_stats_t;
 
 /* Brings the mirror up to date over c (logged in): resumes or starts the snapshot, then
