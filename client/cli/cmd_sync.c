@@ -312,6 +312,13 @@ int cmd_sync(const cli_settings_t *s, int argc, char **argv) {
         cli_session_close(&ss);
         return CLI_EXIT_FAIL;
     }
+    /* Offline reads need the user's contractor (a contractor's own to-repair list). */
+    if (ss.me && cl_mirror_identity_save(m, ss.me->contractor_id) != CL_OK) {
+        cli_errorf("%s", cl_mirror_error(m));
+        cl_mirror_close(m);
+        cli_session_close(&ss);
+        return CLI_EXIT_FAIL;
+    }
     progress_t pr = {.tty = isatty(STDERR_FILENO)};
     cl_sync_opts_t o = {.progress = on_progress, .arg = &pr, .verify = verify != 0};
     double t0 = mono_s();

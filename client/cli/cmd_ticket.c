@@ -20,6 +20,7 @@
 
 #include "cl_mem.h"
 #include "cli.h"
+#include "cli_offline.h"
 #include "cli_util.h"
 #include "cloop.h"
 #include "cloop_mirror.h"
@@ -281,7 +282,8 @@ out:
 
 static int ticket_show(const cli_settings_t *s, int argc, char **argv) {
     const char *project = NULL, *pos[1];
-    const cli_optdef_t defs[] = {{"--project", &project}, {NULL, NULL}};
+    cli_offline_opts_t oo = {cli_take_flag(&argc, argv, "--offline") != 0, NULL};
+    const cli_optdef_t defs[] = {{"--project", &project}, {"--mirror", &oo.mirror}, {NULL, NULL}};
     int npos;
     int64_t pid = 0;
     if (cli_parse_args("ticket show", argc, argv, defs, pos, 1, &npos) < 0 ||
@@ -302,13 +304,13 @@ static int ticket_show(const cli_settings_t *s, int argc, char **argv) {
     Closeloop__TicketRef w;
     ref_wire(&r, &w);
     req.ticket = &w;
-    cli_session_t ss;
-    int rc = cli_session_open(s, &ss);
+    cli_reader_t rd;
+    int rc = cli_reader_open(s, &oo, &rd);
     if (rc != CLI_EXIT_OK) return rc;
     ProtobufCMessage *m = NULL;
-    int crc = cli_session_call(&ss, CL_MSG_TICKET_SHOW_REQ, &req.base, CL_MSG_TICKET_HISTORY, &m);
+    int crc = cli_reader_call(&rd, CL_MSG_TICKET_SHOW_REQ, &req.base, CL_MSG_TICKET_HISTORY, &m);
     if (crc != CL_OK) {
-        rc = cli_session_fail(&ss, crc);
+        rc = cli_reader_fail(&rd, crc);
     } else {
         const Closeloop__TicketHistory *h = (const Closeloop__TicketHistory *)m;
         if (!h->ticket) {
@@ -319,7 +321,7 @@ static int ticket_show(const cli_settings_t *s, int argc, char **argv) {
         }
     }
     cl_msg_free(m);
-    cli_session_close(&ss);
+    cli_reader_close(&rd);
     return rc;
 }
 
@@ -382,20 +384,21 @@ static int on_list_page(void *arg, const ProtobufCMessage *page) {
     return 0;
 }
 
-static int run_list(const cli_settings_t *s, int todo, int64_t contractor, int64_t project) {
-    cli_session_t ss;
-    int rc = cli_session_open(s, &ss);
+static int run_list(const cli_settings_t *s, const cli_offline_opts_t *oo, int todo,
+                    int64_t contractor, int64_t project) {
+    cli_reader_t rd;
+    int rc = cli_reader_open(s, oo, &rd);
     if (rc != CLI_EXIT_OK) return rc;
     list_ctx_t x;
     memset(&x, 0, sizeof x);
     x.todo = todo;
     x.contractor_id = contractor;
     x.project_id = project;
-    if (todo == LIST_TODO && !contractor && ss.me && ss.me->contractor_id)
-        x.my_contractor = ss.me->contractor_name;
-    if (todo == LIST_TODO && !contractor && ss.me && !ss.me->contractor_id) {
+    if (todo == LIST_TODO && !contractor && rd.me && rd.me->contractor_id)
+        x.my_contractor = rd.me->contractor_name;
+    if (todo == LIST_TODO && !contractor && rd.me && !rd.me->contractor_id) {
         /* Only a contractor's user has a list of its own. */
-        cli_session_close(&ss);
+        cli_reader_close(&rd);
         cli_errorf("ticket todo: --contractor ID is required (the list is a contractor's, and "
                    "you are not a contractor's user); see 'cloop ticket todo --help'");
         return CLI_EXIT_USAGE;
@@ -408,7 +411,7 @@ static int run_list(const cli_settings_t *s, int todo, int64_t contractor, int64
                        ? TC_CONTRACTOR
                        : -1,
                    project ? 0 : TV_PROJECT) != CL_OK) {
-        cli_session_close(&ss);
+        cli_reader_close(&rd);
         cli_errorf("out of memory");
         return CLI_EXIT_FAIL;
     }
@@ -434,19 +437,19 @@ static int run_list(const cli_settings_t *s, int todo, int64_t contractor, int64
     if (todo == LIST_TODISPATCH) {
         Closeloop__DispatchListRequest req = CLOSELOOP__DISPATCH_LIST_REQUEST__INIT;
         req.project_id = project;
-        crc = cli_session_stream(&ss, CL_MSG_DISPATCH_LIST_REQ, &req.base, CL_MSG_TICKET_PAGE,
-                                 on_list_page, &x);
+        crc = cli_reader_stream(&rd, CL_MSG_DISPATCH_LIST_REQ, &req.base, CL_MSG_TICKET_PAGE,
+                                on_list_page, &x);
     } else if (todo) {
         Closeloop__TodoListRequest req = CLOSELOOP__TODO_LIST_REQUEST__INIT;
         req.contractor_id = contractor;
         req.project_id = project;
-        crc = cli_session_stream(&ss, CL_MSG_TODO_LIST_REQ, &req.base, CL_MSG_TICKET_PAGE,
-                                 on_list_page, &x);
+        crc = cli_reader_stream(&rd, CL_MSG_TODO_LIST_REQ, &req.base, CL_MSG_TICKET_PAGE,
+                                on_list_page, &x);
     } else {
         Closeloop__ToVerifyListRequest req = CLOSELOOP__TO_VERIFY_LIST_REQUEST__INIT;
         req.project_id = project;
-        crc = cli_session_stream(&ss, CL_MSG_TOVERIFY_LIST_REQ, &req.base, CL_MSG_TICKET_PAGE,
-                                 on_list_page, &x);
+        crc = cli_reader_stream(&rd, CL_MSG_TOVERIFY_LIST_REQ, &req.base, CL_MSG_TICKET_PAGE,
+                                on_list_page, &x);
     }
     if (x.rc != CL_OK) {
         rc = x.rc == CL_ENOMEM ? (cli_errorf("out of memory"), CLI_EXIT_FAIL) : cli_write_failed();
@@ -454,27 +457,30 @@ static int run_list(const cli_settings_t *s, int todo, int64_t contractor, int64
         /* Rows already written stay; the list is incomplete and the status says so. */
         fflush(stdout);
         if (x.st.rows) cli_errorf("the list is incomplete: %zu rows were printed", x.st.rows);
-        rc = cli_session_fail(&ss, crc);
+        rc = cli_reader_fail(&rd, crc);
     } else {
         if (!x.st.begun) list_subtitle(&x, NULL);
         if (cli_stream_end(&x.st) != CL_OK) rc = cli_write_failed();
     }
     cli_table_free(x.v.t);
-    cli_session_close(&ss);
+    cli_reader_close(&rd);
     return rc;
 }
 
 static int ticket_todo(const cli_settings_t *s, int argc, char **argv) {
     const char *contractor = NULL, *project = NULL, *pos[1];
-    const cli_optdef_t defs[] = {
-        {"--contractor", &contractor}, {"--project", &project}, {NULL, NULL}};
+    cli_offline_opts_t oo = {cli_take_flag(&argc, argv, "--offline") != 0, NULL};
+    const cli_optdef_t defs[] = {{"--contractor", &contractor},
+                                 {"--project", &project},
+                                 {"--mirror", &oo.mirror},
+                                 {NULL, NULL}};
     int npos;
     int64_t cid = 0, pid = 0;
     if (cli_parse_args("ticket todo", argc, argv, defs, pos, 0, &npos) < 0 ||
         cli_opt_id("--contractor", contractor, &cid) < 0 ||
         cli_opt_id("--project", project, &pid) < 0)
         return CLI_EXIT_USAGE;
-    return run_list(s, LIST_TODO, cid, pid);
+    return run_list(s, &oo, LIST_TODO, cid, pid);
 }
 
 /* A project's list: to-verify or to-dispatch. */
@@ -482,11 +488,21 @@ static int project_list(const cli_settings_t *s, const char *what, int kind, int
                         char **argv) {
     int64_t pid = 0;
     if (cli_args_project(what, argc, argv, &pid) < 0) return CLI_EXIT_USAGE;
-    return run_list(s, kind, 0, pid);
+    cli_offline_opts_t online = {false, NULL};
+    return run_list(s, &online, kind, 0, pid);
 }
 
+/* The to-verify list, also offline (cli_offline.h). */
 static int ticket_toverify(const cli_settings_t *s, int argc, char **argv) {
-    return project_list(s, "ticket toverify", LIST_TOVERIFY, argc, argv);
+    const char *project = NULL, *pos[1];
+    cli_offline_opts_t oo = {cli_take_flag(&argc, argv, "--offline") != 0, NULL};
+    const cli_optdef_t defs[] = {{"--project", &project}, {"--mirror", &oo.mirror}, {NULL, NULL}};
+    int npos;
+    int64_t pid = 0;
+    if (cli_parse_args("ticket toverify", argc, argv, defs, pos, 0, &npos) < 0 ||
+        cli_need_id("ticket toverify", "--project", project, &pid) < 0)
+        return CLI_EXIT_USAGE;
+    return run_list(s, &oo, LIST_TOVERIFY, 0, pid);
 }
 
 static int ticket_todispatch(const cli_settings_t *s, int argc, char **argv) {
@@ -1093,7 +1109,7 @@ TRANSITION_VERB(ticket_dispatch, V_DISPATCH)
     "a ticket changed meanwhile is a conflict ('cloop outbox conflicts').\n"
 
 static const cli_verb_t ticket_verbs[] = {
-    {"show", "cloop ticket show REF [--project ID]",
+    {"show", "cloop ticket show REF [--project ID] [--offline] [--mirror PATH]",
      "Prints one ticket and its whole history from raise to close: number, unit,\n"
      "location, category, description, severity, state, contractor, rework count,\n"
      "deadline and timeliness, inspector, the day it was found (age and deadline count\n"
@@ -1101,11 +1117,10 @@ static const cli_verb_t ticket_verbs[] = {
      "late); then every event oldest first (time,\n"
      "actor, action, from -> to, note, contractor). " REF_HELP
      "--format csv prints a '# ticket' and an '# events' section; json one object;\n"
-     "html a printable page.\n"
-     "\n"
+     "html a printable page.\n" CLI_OFFLINE_HELP "\n"
      "example: cloop ticket show 12 --project 3\n",
      ticket_show},
-    {"todo", "cloop ticket todo [--contractor ID] [--project ID]",
+    {"todo", "cloop ticket todo [--contractor ID] [--project ID] [--offline] [--mirror PATH]",
      "The to-repair list (待维修清单): every open ticket of a contractor, reworks included,\n"
      "oldest found first (the day the item was found, not typed in), with the rework\n"
      "count. A contractor's user gets its own list without --contractor; anyone else\n"
@@ -1115,14 +1130,13 @@ static const cli_verb_t ticket_verbs[] = {
      "result (结果) and signature (签字) columns to fill in by hand. CSV, JSON and HTML rows\n"
      "are written as the pages arrive (a long list is never held whole); the table format\n"
      "collects them first to align the columns. CSV and JSON add id, project, building,\n"
-     "round, state, contractor_id, timeliness, raised_at, entry_lag_days and last_note.\n"
-     "\n"
+     "round, state, contractor_id, timeliness, raised_at, entry_lag_days and "
+     "last_note.\n" CLI_OFFLINE_HELP "\n"
      "example: cloop ticket todo --contractor 3 --project 1 --format html > todo.html\n",
      ticket_todo},
-    {"toverify", "cloop ticket toverify --project ID",
+    {"toverify", "cloop ticket toverify --project ID [--offline] [--mirror PATH]",
      "The to-verify list (待验收清单) of a project: every ticket reported repaired, oldest\n"
-     "found first, with the rework count. Formats as for 'ticket todo'.\n"
-     "\n"
+     "found first, with the rework count. Formats as for 'ticket todo'.\n" CLI_OFFLINE_HELP "\n"
      "example: cloop ticket toverify --project 1 --format html > toverify.html\n",
      ticket_toverify},
     {"todispatch", "cloop ticket todispatch --project ID",

@@ -175,4 +175,41 @@ CL_MUSTCHECK int cl_outbox_drop(cl_mirror_t *m, int64_t id, const char *note);
 /* ---- offline reads (cloop_mirror_read.c) ---- */
 /* (declared by their modules below as they land) */
 
+/* Offline reads: */
+
+/* Finds the one mirror of server in the default directory (cl_mirror_default_path, any
+ * user), for reading offline when no session can say who the user is: CL_OK with its
+ * path in out, CL_ENOTFOUND when there is none, CL_EINVAL when there are several. */
+CL_MUSTCHECK int cl_mirror_find(const char *server, char *out, size_t cap);
+
+/* Opens the mirror at path of whichever user it belongs to (its sync_meta says), refusing
+ * one of another server; never creates a file: CL_ENOTFOUND (with err) when there is none. */
+CL_MUSTCHECK int cl_mirror_open_existing(const char *path, const char *server, cl_mirror_t **out,
+                                         char *err, size_t errlen);
+
+/* Records the contractor the mirror's user belongs to (WhoAmI.contractor_id, 0 for none;
+ * sync_meta contractor_id), which offline reads need beside the role and user id the pull
+ * records (SyncStart): a contractor's to-repair list is its own. `cloop sync` calls it. */
+CL_MUSTCHECK int cl_mirror_identity_save(cl_mirror_t *m, int64_t contractor_id);
+
+/* Who the mirror's user is, as a WhoAmI (username, user_id, role, contractor_id and its
+ * name) from what cl_mirror_identity_save recorded; the caller's (cl_msg_free). */
+CL_MUSTCHECK int cl_mirror_whoami(cl_mirror_t *m, ProtobufCMessage **out);
+
+/* Answers a request from the mirror exactly as the server would, as cl_client_call does
+ * over the wire: TicketShowRequest -> TicketHistory, DailyReportRequest -> DailyReport,
+ * ReadinessRequest -> Readiness. The same refusals with the server's sentences (in
+ * cl_mirror_error: "no such ticket", CL_ENOTFOUND ...); CL_EUNKNOWNTYPE for a request the
+ * mirror cannot answer. *reply is the caller's (cl_msg_free). */
+CL_MUSTCHECK int cl_mirror_call(cl_mirror_t *m, uint16_t type, const ProtobufCMessage *req,
+                                uint16_t expect_type, ProtobufCMessage **reply);
+
+/* The streamed lists, as cl_client_call_stream: TodoListRequest and ToVerifyListRequest
+ * as TicketPage pages of at most 500 tickets (the server's keyset pages), at least one.
+ * on_page returning non-zero stops the list with that code. */
+CL_MUSTCHECK int cl_mirror_call_stream(cl_mirror_t *m, uint16_t type, const ProtobufCMessage *req,
+                                       uint16_t page_type,
+                                       int (*on_page)(void *arg, const ProtobufCMessage *page),
+                                       void *arg);
+
 #endif
