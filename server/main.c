@@ -10,6 +10,7 @@
 
 #include <uv.h>
 
+#include "change_notify.h"
 #include "cl_sql.h"
 #include "config.h"
 #include "db.h"
@@ -31,6 +32,7 @@ struct daemon {
     cl_db_t *analytics;          /* NULL when it is the main pool */
     cl_session_purge_t *purge;   /* the retention purge, with a database */
     cl_session_notify_t *notify; /* session changes from every daemon, with a database */
+    cl_change_notify_t *changes; /* the sync push: change_log commits of every daemon */
 };
 
 /* Every statement table prepared on the pools' connections. */
@@ -68,6 +70,7 @@ static void on_drained(cl_server_t *srv) {
     /* In-flight requests have answered; now the pools can go. */
     cl_session_purge_stop(the_daemon->purge);
     cl_session_notify_stop(the_daemon->notify);
+    cl_change_notify_stop(the_daemon->changes);
     if (the_daemon->db) cl_db_close(the_daemon->db, on_db_closed, NULL);
     if (the_daemon->analytics) cl_db_close(the_daemon->analytics, on_db_closed, NULL);
     /* Signals stay handled until now, so a second SIGTERM cannot cut the drain short. */
@@ -216,7 +219,8 @@ int main(int argc, char **argv) {
         cl_server_set_db(d.srv, d.db, d.analytics);
         d.purge = cl_session_purge_start(&d.loop, d.db, &cfg);
         d.notify = cl_session_notify_start(&d.loop, cfg.db_conninfo, d.srv);
-        if (!d.purge || !d.notify) {
+        d.changes = cl_change_notify_start(&d.loop, cfg.db_conninfo, d.srv);
+        if (!d.purge || !d.notify || !d.changes) {
             fprintf(stderr, "closeloopd: out of memory\n");
             return 1;
         }

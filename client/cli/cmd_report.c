@@ -12,6 +12,7 @@
 #include <time.h>
 
 #include "cli.h"
+#include "cli_offline.h"
 #include "cli_util.h"
 #include "cloop.h"
 #include "session_store.h"
@@ -19,6 +20,22 @@
 
 static const char *str(const char *s) {
     return s ? s : "";
+}
+
+/* One request and its one reply, printed by show: from the server, or offline from the
+ * mirror (cli_offline.h). */
+static int call_show(const cli_settings_t *s, const cli_offline_opts_t *oo, uint16_t type,
+                     const ProtobufCMessage *req, uint16_t reply_type,
+                     int (*show)(const cli_settings_t *s, const ProtobufCMessage *reply)) {
+    cli_reader_t rd;
+    int rc = cli_reader_open(s, oo, &rd);
+    if (rc != CLI_EXIT_OK) return rc;
+    ProtobufCMessage *m = NULL;
+    int crc = cli_reader_call(&rd, type, req, reply_type, &m);
+    rc = crc != CL_OK ? cli_reader_fail(&rd, crc) : show(s, m);
+    cl_msg_free(m);
+    cli_reader_close(&rd);
+    return rc;
 }
 
 /* ---- report daily --------------------------------------------------------------------- */
@@ -273,7 +290,9 @@ out:
 
 static int report_daily(const cli_settings_t *s, int argc, char **argv) {
     const char *project = NULL, *date = NULL, *pos[1];
-    const cli_optdef_t defs[] = {{"--project", &project}, {"--date", &date}, {NULL, NULL}};
+    cli_offline_opts_t oo = {cli_take_flag(&argc, argv, "--offline") != 0, NULL};
+    const cli_optdef_t defs[] = {
+        {"--project", &project}, {"--date", &date}, {"--mirror", &oo.mirror}, {NULL, NULL}};
     int npos;
     Closeloop__DailyReportRequest req = CLOSELOOP__DAILY_REPORT_REQUEST__INIT;
     if (cli_parse_args("report daily", argc, argv, defs, pos, 0, &npos) < 0 ||
@@ -294,7 +313,7 @@ static int report_daily(const cli_settings_t *s, int argc, char **argv) {
         return CLI_EXIT_USAGE;
     }
     req.date = (char *)date;
-    return cli_call_show(s, CL_MSG_DAILY_REPORT_REQ, &req.base, CL_MSG_DAILY_REPORT, daily_print);
+    return call_show(s, &oo, CL_MSG_DAILY_REPORT_REQ, &req.base, CL_MSG_DAILY_REPORT, daily_print);
 }
 
 /* ---- report readiness ----------------------------------------------------------------- */
@@ -384,7 +403,9 @@ oom:
 
 static int report_readiness(const cli_settings_t *s, int argc, char **argv) {
     const char *project = NULL, *building = NULL, *pos[1];
-    const cli_optdef_t defs[] = {{"--project", &project}, {"--building", &building}, {NULL, NULL}};
+    cli_offline_opts_t oo = {cli_take_flag(&argc, argv, "--offline") != 0, NULL};
+    const cli_optdef_t defs[] = {
+        {"--project", &project}, {"--building", &building}, {"--mirror", &oo.mirror}, {NULL, NULL}};
     int npos;
     Closeloop__ReadinessRequest req = CLOSELOOP__READINESS_REQUEST__INIT;
     if (cli_parse_args("report readiness", argc, argv, defs, pos, 0, &npos) < 0 ||
@@ -393,11 +414,11 @@ static int report_readiness(const cli_settings_t *s, int argc, char **argv) {
         cli_utf8_arg_ok("report readiness", building) < 0)
         return CLI_EXIT_USAGE;
     req.building = (char *)building;
-    return cli_call_show(s, CL_MSG_READINESS_REQ, &req.base, CL_MSG_READINESS, readiness_print);
+    return call_show(s, &oo, CL_MSG_READINESS_REQ, &req.base, CL_MSG_READINESS, readiness_print);
 }
 
 static const cli_verb_t report_verbs[] = {
-    {"daily", "cloop report daily --project ID [--date YYYY-MM-DD]",
+    {"daily", "cloop report daily --project ID [--date YYYY-MM-DD] [--offline] [--mirror PATH]",
      "The daily handover report (交房日报表) of a project for a day (default today):\n"
      "units scheduled, inspected, accepted (with items), not taken over and why; items\n"
      "raised and per unit; tickets closed and reworks that day; the manual-dispatch\n"
@@ -406,18 +427,17 @@ static const cli_verb_t report_verbs[] = {
      "tickets (oldest found first); and the five timeliness classes over all the project's\n"
      "tickets. Table output is several small tables; --format csv\n"
      "prints one section per block, each a '# NAME' line then a header line and rows;\n"
-     "json one object mirroring the DailyReport message; html an A4 page.\n"
-     "\n"
+     "json one object mirroring the DailyReport message; html an A4 page.\n" CLI_OFFLINE_HELP "\n"
      "example: cloop report daily --project 1 --date 2026-11-21 --format html > daily.html\n",
      report_daily},
-    {"readiness", "cloop report readiness --project ID --building NAME",
+    {"readiness", "cloop report readiness --project ID --building NAME [--offline] [--mirror PATH]",
      "Key-handover readiness of a building: ready when every internal-inspection item is\n"
      "closed or decided not to fix; otherwise lists the blockers, oldest found first.\n"
      "--building is the building's name as people say it: 1 finds 1栋 (or 1号楼, 1幢)\n"
      "when that is the only such building; an unknown name is refused with the\n"
      "project's building names. Exit status 0 when\n"
-     "ready, 5 when NOT ready, else the exit status of a failed request (cloop --help).\n"
-     "\n"
+     "ready, 5 when NOT ready, else the exit status of a failed request (cloop "
+     "--help).\n" CLI_OFFLINE_HELP "\n"
      "example: cloop report readiness --project 1 --building 3栋\n",
      report_readiness},
     /* the defect reports (cmd_lesson.c) */

@@ -20,8 +20,10 @@
 
 #include "cl_mem.h"
 #include "cli.h"
+#include "cli_offline.h"
 #include "cli_util.h"
 #include "cloop.h"
+#include "cloop_mirror.h"
 #include "cloop_pipeline.h"
 #include "session_store.h"
 #include "ticket_fsm.h"
@@ -280,7 +282,8 @@ out:
 
 static int ticket_show(const cli_settings_t *s, int argc, char **argv) {
     const char *project = NULL, *pos[1];
-    const cli_optdef_t defs[] = {{"--project", &project}, {NULL, NULL}};
+    cli_offline_opts_t oo = {cli_take_flag(&argc, argv, "--offline") != 0, NULL};
+    const cli_optdef_t defs[] = {{"--project", &project}, {"--mirror", &oo.mirror}, {NULL, NULL}};
     int npos;
     int64_t pid = 0;
     if (cli_parse_args("ticket show", argc, argv, defs, pos, 1, &npos) < 0 ||
@@ -301,13 +304,13 @@ static int ticket_show(const cli_settings_t *s, int argc, char **argv) {
     Closeloop__TicketRef w;
     ref_wire(&r, &w);
     req.ticket = &w;
-    cli_session_t ss;
-    int rc = cli_session_open(s, &ss);
+    cli_reader_t rd;
+    int rc = cli_reader_open(s, &oo, &rd);
     if (rc != CLI_EXIT_OK) return rc;
     ProtobufCMessage *m = NULL;
-    int crc = cli_session_call(&ss, CL_MSG_TICKET_SHOW_REQ, &req.base, CL_MSG_TICKET_HISTORY, &m);
+    int crc = cli_reader_call(&rd, CL_MSG_TICKET_SHOW_REQ, &req.base, CL_MSG_TICKET_HISTORY, &m);
     if (crc != CL_OK) {
-        rc = cli_session_fail(&ss, crc);
+        rc = cli_reader_fail(&rd, crc);
     } else {
         const Closeloop__TicketHistory *h = (const Closeloop__TicketHistory *)m;
         if (!h->ticket) {
@@ -318,7 +321,7 @@ static int ticket_show(const cli_settings_t *s, int argc, char **argv) {
         }
     }
     cl_msg_free(m);
-    cli_session_close(&ss);
+    cli_reader_close(&rd);
     return rc;
 }
 
@@ -381,20 +384,21 @@ static int on_list_page(void *arg, const ProtobufCMessage *page) {
     return 0;
 }
 
-static int run_list(const cli_settings_t *s, int todo, int64_t contractor, int64_t project) {
-    cli_session_t ss;
-    int rc = cli_session_open(s, &ss);
+static int run_list(const cli_settings_t *s, const cli_offline_opts_t *oo, int todo,
+                    int64_t contractor, int64_t project) {
+    cli_reader_t rd;
+    int rc = cli_reader_open(s, oo, &rd);
     if (rc != CLI_EXIT_OK) return rc;
     list_ctx_t x;
     memset(&x, 0, sizeof x);
     x.todo = todo;
     x.contractor_id = contractor;
     x.project_id = project;
-    if (todo == LIST_TODO && !contractor && ss.me && ss.me->contractor_id)
-        x.my_contractor = ss.me->contractor_name;
-    if (todo == LIST_TODO && !contractor && ss.me && !ss.me->contractor_id) {
+    if (todo == LIST_TODO && !contractor && rd.me && rd.me->contractor_id)
+        x.my_contractor = rd.me->contractor_name;
+    if (todo == LIST_TODO && !contractor && rd.me && !rd.me->contractor_id) {
         /* Only a contractor's user has a list of its own. */
-        cli_session_close(&ss);
+        cli_reader_close(&rd);
         cli_errorf("ticket todo: --contractor ID is required (the list is a contractor's, and "
                    "you are not a contractor's user); see 'cloop ticket todo --help'");
         return CLI_EXIT_USAGE;
@@ -407,7 +411,7 @@ static int run_list(const cli_settings_t *s, int todo, int64_t contractor, int64
                        ? TC_CONTRACTOR
                        : -1,
                    project ? 0 : TV_PROJECT) != CL_OK) {
-        cli_session_close(&ss);
+        cli_reader_close(&rd);
         cli_errorf("out of memory");
         return CLI_EXIT_FAIL;
     }
@@ -433,19 +437,19 @@ static int run_list(const cli_settings_t *s, int todo, int64_t contractor, int64
     if (todo == LIST_TODISPATCH) {
         Closeloop__DispatchListRequest req = CLOSELOOP__DISPATCH_LIST_REQUEST__INIT;
         req.project_id = project;
-        crc = cli_session_stream(&ss, CL_MSG_DISPATCH_LIST_REQ, &req.base, CL_MSG_TICKET_PAGE,
-                                 on_list_page, &x);
+        crc = cli_reader_stream(&rd, CL_MSG_DISPATCH_LIST_REQ, &req.base, CL_MSG_TICKET_PAGE,
+                                on_list_page, &x);
     } else if (todo) {
         Closeloop__TodoListRequest req = CLOSELOOP__TODO_LIST_REQUEST__INIT;
         req.contractor_id = contractor;
         req.project_id = project;
-        crc = cli_session_stream(&ss, CL_MSG_TODO_LIST_REQ, &req.base, CL_MSG_TICKET_PAGE,
-                                 on_list_page, &x);
+        crc = cli_reader_stream(&rd, CL_MSG_TODO_LIST_REQ, &req.base, CL_MSG_TICKET_PAGE,
+                                on_list_page, &x);
     } else {
         Closeloop__ToVerifyListRequest req = CLOSELOOP__TO_VERIFY_LIST_REQUEST__INIT;
         req.project_id = project;
-        crc = cli_session_stream(&ss, CL_MSG_TOVERIFY_LIST_REQ, &req.base, CL_MSG_TICKET_PAGE,
-                                 on_list_page, &x);
+        crc = cli_reader_stream(&rd, CL_MSG_TOVERIFY_LIST_REQ, &req.base, CL_MSG_TICKET_PAGE,
+                                on_list_page, &x);
     }
     if (x.rc != CL_OK) {
         rc = x.rc == CL_ENOMEM ? (cli_errorf("out of memory"), CLI_EXIT_FAIL) : cli_write_failed();
@@ -453,27 +457,30 @@ static int run_list(const cli_settings_t *s, int todo, int64_t contractor, int64
         /* Rows already written stay; the list is incomplete and the status says so. */
         fflush(stdout);
         if (x.st.rows) cli_errorf("the list is incomplete: %zu rows were printed", x.st.rows);
-        rc = cli_session_fail(&ss, crc);
+        rc = cli_reader_fail(&rd, crc);
     } else {
         if (!x.st.begun) list_subtitle(&x, NULL);
         if (cli_stream_end(&x.st) != CL_OK) rc = cli_write_failed();
     }
     cli_table_free(x.v.t);
-    cli_session_close(&ss);
+    cli_reader_close(&rd);
     return rc;
 }
 
 static int ticket_todo(const cli_settings_t *s, int argc, char **argv) {
     const char *contractor = NULL, *project = NULL, *pos[1];
-    const cli_optdef_t defs[] = {
-        {"--contractor", &contractor}, {"--project", &project}, {NULL, NULL}};
+    cli_offline_opts_t oo = {cli_take_flag(&argc, argv, "--offline") != 0, NULL};
+    const cli_optdef_t defs[] = {{"--contractor", &contractor},
+                                 {"--project", &project},
+                                 {"--mirror", &oo.mirror},
+                                 {NULL, NULL}};
     int npos;
     int64_t cid = 0, pid = 0;
     if (cli_parse_args("ticket todo", argc, argv, defs, pos, 0, &npos) < 0 ||
         cli_opt_id("--contractor", contractor, &cid) < 0 ||
         cli_opt_id("--project", project, &pid) < 0)
         return CLI_EXIT_USAGE;
-    return run_list(s, LIST_TODO, cid, pid);
+    return run_list(s, &oo, LIST_TODO, cid, pid);
 }
 
 /* A project's list: to-verify or to-dispatch. */
@@ -481,11 +488,21 @@ static int project_list(const cli_settings_t *s, const char *what, int kind, int
                         char **argv) {
     int64_t pid = 0;
     if (cli_args_project(what, argc, argv, &pid) < 0) return CLI_EXIT_USAGE;
-    return run_list(s, kind, 0, pid);
+    cli_offline_opts_t online = {false, NULL};
+    return run_list(s, &online, kind, 0, pid);
 }
 
+/* The to-verify list, also offline (cli_offline.h). */
 static int ticket_toverify(const cli_settings_t *s, int argc, char **argv) {
-    return project_list(s, "ticket toverify", LIST_TOVERIFY, argc, argv);
+    const char *project = NULL, *pos[1];
+    cli_offline_opts_t oo = {cli_take_flag(&argc, argv, "--offline") != 0, NULL};
+    const cli_optdef_t defs[] = {{"--project", &project}, {"--mirror", &oo.mirror}, {NULL, NULL}};
+    int npos;
+    int64_t pid = 0;
+    if (cli_parse_args("ticket toverify", argc, argv, defs, pos, 0, &npos) < 0 ||
+        cli_need_id("ticket toverify", "--project", project, &pid) < 0)
+        return CLI_EXIT_USAGE;
+    return run_list(s, &oo, LIST_TOVERIFY, 0, pid);
 }
 
 static int ticket_todispatch(const cli_settings_t *s, int argc, char **argv) {
@@ -494,7 +511,7 @@ static int ticket_todispatch(const cli_settings_t *s, int argc, char **argv) {
 
 /* ---- transitions ---------------------------------------------------------------------- */
 
-enum job_state { JOB_PENDING, JOB_OK, JOB_CONFLICT, JOB_FAILED };
+enum job_state { JOB_PENDING, JOB_OK, JOB_CONFLICT, JOB_FAILED, JOB_QUEUED };
 
 /* One ticket to move: request number i of the runner is jobs[i]. */
 typedef struct job {
@@ -507,6 +524,7 @@ typedef struct job {
     char errmsg[256];    /* the server's sentence */
     int now_state;       /* a conflict: the ticket's state now, from the reply (0: unknown) */
     int64_t now_version; /* and its version now (1: unchanged since it was raised; 0: unknown) */
+    char key[37];        /* its idempotency key: one per ticket, the same on every resend */
 } job_t;
 
 typedef struct tverb_def {
@@ -528,7 +546,7 @@ typedef struct tctx {
     Closeloop__TicketRef wref;        /* its ticket */
     cli_stream_t st;                  /* CSV and JSON: one row per ticket */
     cli_table_t *t;
-    size_t ok, conflicts, failed;
+    size_t ok, conflicts, failed, queued;
 } tctx_t;
 
 static void job_free_all(job_t *jobs, size_t n) {
@@ -695,12 +713,16 @@ static int on_transition_request(cl_pipeline_t *p, size_t i, uint16_t *type,
                                  const ProtobufCMessage **msg) {
     tctx_t *x = cl_pipeline_data(p);
     job_t *j = &x->jobs[i];
+    /* A resend after a broken connection may follow a transition the server made: the
+     * same key makes it change nothing and answer the ticket as it is. */
+    if (!j->key[0] && cli_uuid4(j->key) != CL_OK) return CL_EIO;
     closeloop__ticket_transition__init(&x->wreq);
     ref_wire(&j->ref, &x->wref);
     x->wreq.ticket = &x->wref;
     x->wreq.action = (Closeloop__TicketAction)x->action;
     if (j->note) x->wreq.note = (char *)j->note;
     x->wreq.contractor_id = x->contractor_id;
+    x->wreq.idempotency_key = j->key;
     *type = CL_MSG_TICKET_TRANSITION_REQ;
     *msg = &x->wreq.base;
     return CL_OK;
@@ -756,6 +778,48 @@ static int run_pipeline(tctx_t *x) {
     if (rc != CL_OK) cli_errorf("%s", p ? cl_pipeline_error(p) : err);
     cl_pipeline_free(p);
     return rc;
+}
+
+/* The server could not be reached: the jobs not answered (all, or those whose request the
+ * connection lost) go to the outbox with their optimistic change to the mirror, under the
+ * same key they were sent with. A ticket the mirror does not have, or in a state the
+ * action does not apply to there, fails. Returns 0, or the exit code when the mirror
+ * cannot be opened. */
+static int queue_jobs(tctx_t *x, const char *mirror, const char *username) {
+    cl_mirror_t *m = NULL;
+    int rc = cli_mirror_open(x->s, mirror, username, &m);
+    if (rc != CLI_EXIT_OK) return rc;
+    for (size_t i = 0; i < x->njobs; i++) {
+        job_t *j = &x->jobs[i];
+        if (j->state == JOB_FAILED && cli_outbox_unreachable(j->err)) {
+            j->state = JOB_PENDING;
+            x->failed--;
+        }
+        if (j->state != JOB_PENDING) continue;
+        Closeloop__TicketTransition t = CLOSELOOP__TICKET_TRANSITION__INIT;
+        Closeloop__TicketRef w;
+        ref_wire(&j->ref, &w);
+        t.ticket = &w;
+        t.action = (Closeloop__TicketAction)x->action;
+        if (j->note) t.note = (char *)j->note;
+        t.contractor_id = x->contractor_id;
+        t.idempotency_key = j->key;
+        char what[200];
+        snprintf(what, sizeof what, "ticket %s %s%s%s", x->verb->name, j->ref.shown,
+                 j->note ? ": " : "", j->note ? j->note : "");
+        int64_t id = 0;
+        int lrc = cl_outbox_add_transition(m, &t, what, &id);
+        if (lrc == CL_OK) {
+            j->state = JOB_QUEUED;
+            x->queued++;
+            cli_outbox_said(id, what);
+        } else {
+            job_done_failed(x, j, lrc == CL_ENOTFOUND || lrc == CL_ECONFLICT ? lrc : CL_EIO,
+                            cl_mirror_error(m));
+        }
+    }
+    cl_mirror_close(m);
+    return 0;
 }
 
 /* Where read_ref_file puts the tickets. */
@@ -858,18 +922,17 @@ static int run_transition(const cli_settings_t *s, const tverb_def_t *v, int arg
     char what[64];
     snprintf(what, sizeof what, "ticket %s", v->name);
     int pass = cli_take_flag(&argc, argv, "--pass");
+    int offline = cli_take_flag(&argc, argv, "--offline");
     int failv = cli_take_flag(&argc, argv, "--fail");
-    const char *note = NULL, *project = NULL, *contractor = NULL, *file = NULL;
+    const char *note = NULL, *project = NULL, *contractor = NULL, *file = NULL, *mirror = NULL;
     const char **pos = calloc((size_t)(argc > 0 ? argc : 1), sizeof *pos);
     if (!pos) {
         cli_errorf("out of memory");
         return CLI_EXIT_FAIL;
     }
-    const cli_optdef_t defs[] = {{"--note", &note},
-                                 {"--project", &project},
-                                 {"--contractor", &contractor},
-                                 {"--from-file", &file},
-                                 {NULL, NULL}};
+    const cli_optdef_t defs[] = {
+        {"--note", &note},      {"--project", &project}, {"--contractor", &contractor},
+        {"--from-file", &file}, {"--mirror", &mirror},   {NULL, NULL}};
     int npos, rc = CLI_EXIT_USAGE;
     int64_t pid = 0, cid = 0;
     tctx_t x;
@@ -952,6 +1015,11 @@ static int run_transition(const cli_settings_t *s, const tverb_def_t *v, int arg
         }
     }
     if (bad) goto out;
+    for (size_t i = 0; i < x.njobs; i++)
+        if (cli_new_key(x.jobs[i].key) < 0) {
+            rc = CLI_EXIT_FAIL;
+            goto out;
+        }
 
     static const char *const rh[] = {"ref",    "number", "id",     "unit",       "location",
                                      "result", "state",  "rework", "contractor", "message"};
@@ -964,22 +1032,41 @@ static int run_transition(const cli_settings_t *s, const tverb_def_t *v, int arg
     cli_table_set_numeric(x.t, 7);
     cli_stream_init(&x.st, x.t, s->format, stdout, NULL);
     cli_session_t ss;
-    rc = cli_session_open(s, &ss);
-    if (rc != CLI_EXIT_OK) goto out;
+    memset(&ss, 0, sizeof ss);
+    /* Offline (asked, or the server cannot be reached): every ticket to the outbox. */
+    rc = offline ? CLI_EXIT_UNREACHABLE : cli_session_open(s, &ss);
+    int off = rc == CLI_EXIT_UNREACHABLE;
+    if (off) {
+        int qrc = queue_jobs(&x, mirror, NULL);
+        if (qrc != 0) {
+            rc = offline ? qrc : CLI_EXIT_UNREACHABLE;
+            goto out;
+        }
+    } else if (rc != CLI_EXIT_OK) {
+        goto out;
+    }
     x.ss = &ss;
-    if (run_pipeline(&x) != CL_OK) {
+    if (!off && run_pipeline(&x) != CL_OK) {
         rc = CLI_EXIT_FAIL;
     } else {
-        explain_conflicts(&x, &ss);
+        int lost = 0; /* requests the connection lost before their reply */
+        for (size_t i = 0; i < x.njobs; i++)
+            lost |= x.jobs[i].state == JOB_FAILED && cli_outbox_unreachable(x.jobs[i].err);
+        /* No mirror to queue them in: they stay failed (exit 4). */
+        if (lost) (void)queue_jobs(&x, mirror, ss.me ? ss.me->username : NULL);
+        if (ss.c) explain_conflicts(&x, &ss);
         int data = s->format == CLI_FMT_CSV || s->format == CLI_FMT_JSON;
         if (data && cli_stream_end(&x.st) != CL_OK) cli_write_failed();
         FILE *sum = data ? stderr : stdout;
-        fprintf(sum, "%zu ticket%s: %zu done, %zu conflict%s, %zu failed\n", x.njobs,
+        fprintf(sum, "%zu ticket%s: %zu done, %zu conflict%s, %zu failed", x.njobs,
                 x.njobs == 1 ? "" : "s", x.ok, x.conflicts, x.conflicts == 1 ? "" : "s", x.failed);
+        if (x.queued) fprintf(sum, ", %zu queued offline (离线待发 %zu)", x.queued, x.queued);
+        fputc('\n', sum);
         fflush(sum);
         rc = CLI_EXIT_OK; /* else the weightiest failure: 4, then 3, then 1 (conflicts) */
         for (size_t i = 0; i < x.njobs; i++)
-            if (x.jobs[i].state != JOB_OK) rc = cli_exit_worse(rc, cli_exit_for(x.jobs[i].err));
+            if (x.jobs[i].state != JOB_OK && x.jobs[i].state != JOB_QUEUED)
+                rc = cli_exit_worse(rc, cli_exit_for(x.jobs[i].err));
     }
     cli_session_close(&ss);
 out:
@@ -1004,19 +1091,25 @@ TRANSITION_VERB(ticket_dispatch, V_DISPATCH)
 #define REF_HELP                                                                                   \
     "REF is a ticket's UUID, PROJECT:NUMBER (e.g. 3:12), or its short NUMBER (12 or #12)\n"        \
     "together with --project ID.\n"
-#define BATCH_HELP                                                                                 \
-    "Give one or many REFs, or --from-file FILE (\"-\" for stdin): one REF per line,\n"            \
-    "optionally \"REF,NOTE\" (the note may be CSV-quoted); blank lines and lines starting\n"       \
-    "with # are skipped; a line's note overrides --note. The requests are pipelined (32 in\n"      \
-    "flight). One line per ticket (\"#12 3-2-1701 卫生间: repaired\"; failures and\n"           \
-    "conflicts on stderr) and a summary; --format csv|json prints one row per ticket\n"            \
-    "instead (summary on stderr). Exit status 0 when every ticket moved, 1 when any failed\n"      \
-    "or hit a conflict (the ticket was not in a state the action applies to), 2 for a bad\n"       \
-    "command line or file (nothing is sent then) or an option's value the server refused,\n"       \
-    "3 when any was refused, 4 when the server could not answer.\n"
+#define BATCH_HELP                                                                                  \
+    "Give one or many REFs, or --from-file FILE (\"-\" for stdin): one REF per line,\n"             \
+    "optionally \"REF,NOTE\" (the note may be CSV-quoted); blank lines and lines starting\n"        \
+    "with # are skipped; a line's note overrides --note. The requests are pipelined (32 in\n"       \
+    "flight). One line per ticket (\"#12 3-2-1701 卫生间: repaired\"; failures and\n"            \
+    "conflicts on stderr) and a summary; --format csv|json prints one row per ticket\n"             \
+    "instead (summary on stderr). Exit status 0 when every ticket moved, 1 when any failed\n"       \
+    "or hit a conflict (the ticket was not in a state the action applies to), 2 for a bad\n"        \
+    "command line or file (nothing is sent then) or an option's value the server refused,\n"        \
+    "3 when any was refused, 4 when the server could not answer.\n"                                 \
+    "When the server cannot be reached (or with --offline) the transitions go to the\n"             \
+    "offline outbox of the mirror (--mirror PATH, $CLOSELOOP_MIRROR, else the one 'cloop\n"         \
+    "sync' keeps), each expecting the ticket's version in the mirror, the mirror's ticket\n"        \
+    "moved at once; 已存入离线待发队列 outbox #N is said on standard error and the exit\n" \
+    "status is 0. The ticket must be in the mirror. 'cloop outbox push' sends them later;\n"        \
+    "a ticket changed meanwhile is a conflict ('cloop outbox conflicts').\n"
 
 static const cli_verb_t ticket_verbs[] = {
-    {"show", "cloop ticket show REF [--project ID]",
+    {"show", "cloop ticket show REF [--project ID] [--offline] [--mirror PATH]",
      "Prints one ticket and its whole history from raise to close: number, unit,\n"
      "location, category, description, severity, state, contractor, rework count,\n"
      "deadline and timeliness, inspector, the day it was found (age and deadline count\n"
@@ -1024,11 +1117,10 @@ static const cli_verb_t ticket_verbs[] = {
      "late); then every event oldest first (time,\n"
      "actor, action, from -> to, note, contractor). " REF_HELP
      "--format csv prints a '# ticket' and an '# events' section; json one object;\n"
-     "html a printable page.\n"
-     "\n"
+     "html a printable page.\n" CLI_OFFLINE_HELP "\n"
      "example: cloop ticket show 12 --project 3\n",
      ticket_show},
-    {"todo", "cloop ticket todo [--contractor ID] [--project ID]",
+    {"todo", "cloop ticket todo [--contractor ID] [--project ID] [--offline] [--mirror PATH]",
      "The to-repair list (待维修清单): every open ticket of a contractor, reworks included,\n"
      "oldest found first (the day the item was found, not typed in), with the rework\n"
      "count. A contractor's user gets its own list without --contractor; anyone else\n"
@@ -1038,14 +1130,13 @@ static const cli_verb_t ticket_verbs[] = {
      "result (结果) and signature (签字) columns to fill in by hand. CSV, JSON and HTML rows\n"
      "are written as the pages arrive (a long list is never held whole); the table format\n"
      "collects them first to align the columns. CSV and JSON add id, project, building,\n"
-     "round, state, contractor_id, timeliness, raised_at, entry_lag_days and last_note.\n"
-     "\n"
+     "round, state, contractor_id, timeliness, raised_at, entry_lag_days and "
+     "last_note.\n" CLI_OFFLINE_HELP "\n"
      "example: cloop ticket todo --contractor 3 --project 1 --format html > todo.html\n",
      ticket_todo},
-    {"toverify", "cloop ticket toverify --project ID",
+    {"toverify", "cloop ticket toverify --project ID [--offline] [--mirror PATH]",
      "The to-verify list (待验收清单) of a project: every ticket reported repaired, oldest\n"
-     "found first, with the rework count. Formats as for 'ticket todo'.\n"
-     "\n"
+     "found first, with the rework count. Formats as for 'ticket todo'.\n" CLI_OFFLINE_HELP "\n"
      "example: cloop ticket toverify --project 1 --format html > toverify.html\n",
      ticket_toverify},
     {"todispatch", "cloop ticket todispatch --project ID",

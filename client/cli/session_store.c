@@ -232,7 +232,10 @@ static void forget_expired(const cli_session_t *ss) {
                ss->me && ss->me->username && *ss->me->username ? ss->me->username : "USER");
 }
 
-int cli_session_open(const cli_settings_t *s, cli_session_t *ss) {
+/* cli_session_open; with net_rc, a server that cannot be reached is not reported but
+ * returned (cli_session_open_reach). */
+static int session_open(const cli_settings_t *s, cli_session_t *ss, int *net_rc, char *why,
+                        size_t whylen) {
     memset(ss, 0, sizeof *ss);
     ss->s = s;
     char err[512];
@@ -248,9 +251,24 @@ int cli_session_open(const cli_settings_t *s, cli_session_t *ss) {
     rc = connect_resume(ss, err, sizeof err);
     if (rc == CL_OK) return CLI_EXIT_OK;
     explicit_bzero(ss->token, sizeof ss->token);
+    if (net_rc && cli_exit_for(rc) == CLI_EXIT_UNREACHABLE) {
+        *net_rc = rc;
+        snprintf(why, whylen, "%s", err);
+        return CLI_EXIT_UNREACHABLE;
+    }
     if (rc != CL_EUNAUTH) return cli_request_failed(rc, err);
     forget_expired(ss);
     return cli_exit_for(rc);
+}
+
+int cli_session_open(const cli_settings_t *s, cli_session_t *ss) {
+    return session_open(s, ss, NULL, NULL, 0);
+}
+
+int cli_session_open_reach(const cli_settings_t *s, cli_session_t *ss, int *net_rc, char *why,
+                           size_t whylen) {
+    *net_rc = CL_OK;
+    return session_open(s, ss, net_rc, why, whylen);
 }
 
 /* Whether rc means the connection can no longer be used, so a retry needs a new one. */

@@ -51,6 +51,14 @@ typedef struct cli_session {
  * read). */
 CL_MUSTCHECK int cli_session_open(const cli_settings_t *s, cli_session_t *ss);
 
+/* As cli_session_open, except when the server cannot be reached (the connection or the
+ * resume fails with an error cli_exit_for maps to CLI_EXIT_UNREACHABLE): then nothing is
+ * printed, *net_rc is the CL_* code and why its sentence, and CLI_EXIT_UNREACHABLE is
+ * returned, so the caller may answer from the mirror instead (cli_offline.h). *net_rc is
+ * CL_OK for every other outcome. */
+CL_MUSTCHECK int cli_session_open_reach(const cli_settings_t *s, cli_session_t *ss, int *net_rc,
+                                        char *why, size_t whylen);
+
 /* cl_client_call on the session, retrying up to twice with a short pause when the error
  * says a retry may succeed, on a new connection when the old one is gone. */
 CL_MUSTCHECK int cli_session_call(cli_session_t *ss, uint16_t type, const ProtobufCMessage *req,

@@ -36,6 +36,7 @@
 #define CL__DEFAULT_MAX_FRAME  (16u * 1024u * 1024u)
 #define CL__RBUF_SIZE          (64u * 1024u) /* ciphertext read from the socket per recv */
 #define CL__PBUF_SIZE          (16u * 1024u) /* plaintext per cl_tls_read: one TLS record */
+#define CL__PUSH_KEEP          64 /* pushes kept unread at most; older ones are dropped */
 
 typedef struct reply_node {
     struct reply_node *next; /* toward the tail (newer) */
@@ -64,7 +65,8 @@ struct cl_client {
     cl_frame_decoder_t dec; /* reassembles reply frames from plaintext */
     reply_node_t *q_head;   /* received replies not yet taken, oldest first */
     reply_node_t *q_tail;
-    uint8_t *out; /* ciphertext waiting for the socket: out[out_off..out_len) */
+    unsigned q_pushes; /* of them, pushes (request id 0, not an error) */
+    uint8_t *out;      /* ciphertext waiting for the socket: out[out_off..out_len) */
     size_t out_off;
     size_t out_len;
     size_t out_cap;
@@ -135,11 +137,22 @@ static void q_push(cl_client_t *c, reply_node_t *n) {
     c->q_tail = n;
 }
 
-/* Removes and returns the oldest reply (any) or the oldest with request id id. */
+static bool is_push(const cl_reply_t *r) {
+    return r->req_id == 0 && !(r->flags & CL_FRAME_FLAG_ERROR);
+}
+
+/* What q_take looks for. */
+enum { Q_ID = 0, Q_ANY = 1, Q_PUSH = 2, Q_ERROR0 = 3 };
+
+/* Removes and returns the oldest reply that matches: any (Q_ANY), request id id (Q_ID),
+ * a push (Q_PUSH) or a connection-level error, request id 0 (Q_ERROR0). */
 static reply_node_t *q_take(cl_client_t *c, int any, uint32_t id) {
     reply_node_t *prev = NULL;
     for (reply_node_t *n = c->q_head; n; prev = n, n = n->next) {
-        if (!any && n->r.req_id != id) continue;
+        if (any == Q_ID && n->r.req_id != id) continue;
+        if (any == Q_PUSH && !is_push(&n->r)) continue;
+        if (any == Q_ERROR0 && (n->r.req_id != 0 || is_push(&n->r))) continue;
+        if (is_push(&n->r)) c->q_pushes--;
         if (prev)
             prev->next = n->next;
         else
@@ -183,7 +196,16 @@ static int on_frame(void *ctx, const cl_frame_hdr_t *h, const uint8_t *payload) 
                       "the server sent an error reply that could not be decoded");
         }
         r->flags |= CL_FRAME_FLAG_ERROR;
-    } else {
+    } else if (h->req_id == 0 && c->q_pushes >= CL__PUSH_KEEP) {
+        /* Nobody reads the pushes: the oldest goes (a push is a hint, a newer one says
+         * as much), so a caller that only makes calls never holds more than a few. */
+        reply_node_t *old = q_take(c, Q_PUSH, 0);
+        if (old) {
+            cl_reply_clear(&old->r);
+            free(old);
+        }
+    }
+    if (!(r->flags & CL_FRAME_FLAG_ERROR)) {
         int rc = cl_msg_unpack(h->type, payload, h->len, &r->msg);
         if (rc != CL_OK) {
             r->msg = NULL;
@@ -197,6 +219,7 @@ static int on_frame(void *ctx, const cl_frame_hdr_t *h, const uint8_t *payload) 
                          cl_msg_type_name(h->type));
         }
     }
+    if (is_push(r)) c->q_pushes++;
     q_push(c, n);
     return 0;
 }
@@ -348,7 +371,7 @@ static int flush(cl_client_t *c, int64_t deadline) {
     }
 }
 
-/* Waits for a reply (any, or the one with request id id) until timeout_ms passes. */
+/* Waits for a reply (what: Q_ANY, Q_ID with request id id, ...) until timeout_ms passes. */
 static int wait_reply(cl_client_t *c, int any, uint32_t id, int timeout_ms, reply_node_t **out) {
     int64_t deadline = now_ms() + timeout_ms;
     for (;;) {
@@ -596,27 +619,31 @@ int cl_client_send(cl_client_t *c, uint32_t req_id, uint16_t type, const Protobu
 int cl_client_recv(cl_client_t *c, cl_reply_t *out, int timeout_ms) {
     memset(out, 0, sizeof *out);
     reply_node_t *n = NULL;
-    int rc = wait_reply(c, 1, 0, timeout_ms < 0 ? c->timeout_ms : timeout_ms, &n);
+    int rc = wait_reply(c, Q_ANY, 0, timeout_ms < 0 ? c->timeout_ms : timeout_ms, &n);
     if (rc < 0) return rc;
     *out = n->r;
     free(n);
     return CL_OK;
 }
 
-/* Takes the next frame of request id, waiting up to the client's timeout. When the
+int cl_client_wait_push(cl_client_t *c, cl_reply_t *out, int timeout_ms) {
+    memset(out, 0, sizeof *out);
+    reply_node_t *n = NULL;
+    int rc = wait_reply(c, Q_ID, 0, timeout_ms < 0 ? c->timeout_ms : timeout_ms, &n);
+    if (rc < 0) return rc;
+    *out = n->r;
+    free(n);
+    return CL_OK;
+}
+
+/* Takes the next frame of request id, waiting up to the client's timeout; pushes that
+ * arrive meanwhile stay queued for cl_client_recv / cl_client_wait_push. When the
  * connection died meanwhile, the server's connection-level error frame (request id 0)
  * explains that best and is returned instead. */
 static int next_frame(cl_client_t *c, uint32_t id, reply_node_t **out) {
     reply_node_t *n = NULL;
-    int rc = wait_reply(c, 0, id, c->timeout_ms, &n);
-    if (rc < 0 && c->state != CONN_OPEN) {
-        n = q_take(c, 0, 0);
-        if (n && !(n->r.flags & CL_FRAME_FLAG_ERROR)) {
-            cl_reply_clear(&n->r);
-            free(n);
-            n = NULL;
-        }
-    }
+    int rc = wait_reply(c, Q_ID, id, c->timeout_ms, &n);
+    if (rc < 0 && c->state != CONN_OPEN) n = q_take(c, Q_ERROR0, 0);
     *out = n;
     return n ? CL_OK : rc;
 }

@@ -7,6 +7,13 @@
  * reply and keeps any other replies that arrive meanwhile for cl_client_recv;
  * cl_client_call_stream does the same for a reply streamed as several frames.
  *
+ * Server pushes: the server may send frames no request asked for, with request id 0
+ * (docs/PROTOCOL.md, "Server push"): a SyncNotice to a connection that follows the
+ * change feed (SyncFollowRequest), or a connection-level error. A push that arrives
+ * while cl_client_call waits for its reply is kept (at most 64 pushes; the oldest go
+ * first) for cl_client_recv, which returns any frame, or cl_client_wait_push, which
+ * returns only request id 0 frames and leaves replies queued.
+ *
  * Thread-compatible: a client may be used by one thread at a time; separate clients
  * are independent. Every failing call returns a negative CL_E* code and leaves one
  * sentence fit for a person in cl_client_error(). Messages returned to the caller are
@@ -89,6 +96,12 @@ CL_MUSTCHECK int cl_client_send(cl_client_t *c, uint32_t req_id, uint16_t type,
  * timeout). Returns CL_OK (an error reply is still CL_OK, with out->err set),
  * CL_ETIMEDOUT, CL_ECLOSED or another negative code for a broken connection. */
 CL_MUSTCHECK int cl_client_recv(cl_client_t *c, cl_reply_t *out, int timeout_ms);
+
+/* Waits up to timeout_ms (<0: the client's timeout) for the next frame with request id 0,
+ * kept ones first: a push (out->type, out->msg: e.g. CL_MSG_SYNC_NOTICE) or a
+ * connection-level error (out->err set). Replies to requests stay queued. Returns as
+ * cl_client_recv. */
+CL_MUSTCHECK int cl_client_wait_push(cl_client_t *c, cl_reply_t *out, int timeout_ms);
 
 /* Sends req and waits for its reply. On success *reply holds the decoded message of
  * expect_type (caller frees with cl_msg_free). An error reply returns its code, with the

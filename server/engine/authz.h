@@ -66,7 +66,8 @@ typedef enum cl_role {
     X(DEFECT_REPORT, defect_report) /* defect feedback report, periodic report to HQ */            \
     X(KB_SEARCH, kb_search)         /* search and read cases and items, check point lists */       \
     X(KB_CURATE, kb_curate)         /* HQ: accept or return a filed defect, retire, import */      \
-    X(CHECKPOINT_RECORD, checkpoint_record) /* record a check point passed or found */
+    X(CHECKPOINT_RECORD, checkpoint_record) /* record a check point passed or found */             \
+    X(SYNC, sync) /* desktop sync: snapshot, feed, checksums, follow (docs/SYNC.md) */
 
 typedef enum cl_op {
 #define CL_OP_ENUM(upper, lower) CL_OP_##upper,

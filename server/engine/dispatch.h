@@ -94,7 +94,12 @@ const cl_handler_t *cl_dispatch_lookup(uint16_t type);
     X(DEFECT_STEP_REQ, defect_step, CL_OP_DEFECT_READ, 1, cl_defect_step_req) \
     X(DEFECT_SHOW_REQ, defect_show, CL_OP_DEFECT_READ, 1, cl_defect_show) \
     X(DEFECT_LIST_REQ, defect_list, CL_OP_DEFECT_READ, 1, cl_defect_list) \
-    X(DEFECT_PROPOSALS_REQ, defect_proposals, CL_OP_DEFECT_READ, 1, cl_defect_proposals)
+    X(DEFECT_PROPOSALS_REQ, defect_proposals, CL_OP_DEFECT_READ, 1, cl_defect_proposals) \
+    X(SYNC_START_REQ, sync_start, CL_OP_SYNC, 1, cl_sync_start) \
+    X(SYNC_SNAPSHOT_REQ, sync_snapshot, CL_OP_SYNC, 1, cl_sync_snapshot) \
+    X(SYNC_FEED_REQ, sync_feed, CL_OP_SYNC, 1, cl_sync_feed) \
+    X(SYNC_CHECKSUM_REQ, sync_checksum, CL_OP_SYNC, 1, cl_sync_checksum) \
+    X(SYNC_FOLLOW_REQ, sync_follow, CL_OP_SYNC, 1, cl_sync_follow)
 // clang-format on
 
 /* The handlers, declared from the list. */

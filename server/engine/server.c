@@ -25,6 +25,10 @@
  * - The single timer per connection is the handshake timeout, then the idle and login
  *   timeouts, then, while closing, the guard that ends a close the peer does not
  *   acknowledge.
+ * - Pushes (request id 0): a connection that follows (cl_req_set_following, forgotten at
+ *   logout and close) may be sent frames no request asked for (change_notify.c), never
+ *   while its queued output is past half of max_output: a push is a hint, and a client
+ *   that does not read gets none rather than an unbounded queue.
  * - Draining keeps reading: a request that arrives then gets ERR_SHUTTING_DOWN, and a
  *   connection closes, after its queued replies, once nothing of it is in flight.
  * The read and plaintext buffers are shared by all connections: libuv calls alloc and
@@ -98,6 +102,8 @@ struct cl_conn {
     char addr[INET6_ADDRSTRLEN];  /* the address alone */
     char subject[256];            /* verified client certificate subject, or "" */
     cl_session_t *session;        /* logged-in identity, or NULL */
+    bool following;               /* takes pushes (cl_req_set_following); needs a session */
+    cl_push_state_t push;         /* the pushing module's coalescing state */
 };
 
 /* Open connections of one address (a bucket chain of srv->addrs). */
@@ -526,6 +532,7 @@ static void on_conn_timer(uv_timer_t *t);
 static void conn_set_session(cl_conn_t *c, cl_session_t *s) {
     free(c->session);
     c->session = s;
+    if (!s) c->following = false; /* a logout ends the pushes */
     /* Only a logged-in connection may send frames up to max_frame: a stranger cannot make
      * the daemon hold max_frame bytes of a half-sent frame per connection. */
     c->dec.max_payload = s ? c->srv->cfg->max_frame : cl_config_frame_unauth(c->srv->cfg);
@@ -557,6 +564,27 @@ void cl_server_sessions_stale(cl_server_t *srv, const uint8_t *token_hash, int64
         }
     }
     if (n) cl_log_debug("sessions_stale", "sessions=%u", n);
+}
+
+void cl_req_set_following(cl_req_t *req, bool on) {
+    cl_conn_t *c = req->conn;
+    c->following = on && c->session != NULL;
+    memset(&c->push, 0, sizeof c->push);
+}
+
+void cl_server_each_follower(cl_server_t *srv, cl_follower_fn fn, void *arg) {
+    for (cl_conn_t *c = srv->conns; c; c = c->next)
+        if (c->following && c->session && c->state == CONN_OPEN) fn(c, c->session, &c->push, arg);
+}
+
+int cl_conn_push(cl_conn_t *c, uint16_t type, const ProtobufCMessage *msg) {
+    if (c->state != CONN_OPEN) return CL_ECLOSED;
+    if (c->out_len + c->queued > c->srv->cfg->max_output / 2) return CL_ETOOMANY;
+    return conn_queue_frame(c, CL_FRAME_FLAG_LAST, 0, type, msg);
+}
+
+uint64_t cl_conn_id(const cl_conn_t *c) {
+    return c->id;
 }
 
 static const char *authz_sentence(int code) {

@@ -74,6 +74,35 @@ void cl_server_sessions_stale(cl_server_t *srv, const uint8_t *token_hash, int64
 
 void cl_server_get_stats(const cl_server_t *srv, cl_server_stats_t *st);
 
+/* --- server pushes (request id 0; docs/PROTOCOL.md, "Server push") --- */
+
+/* What a pushing module (change_notify.c) keeps per connection to coalesce its pushes;
+ * the server zeroes it when the connection starts or stops following. */
+typedef struct cl_push_state {
+    uint64_t last_ms; /* loop time of the last push, 0: none yet */
+    bool pending;     /* a push is owed, sent once it is due */
+    int64_t topic;    /* what the owed push is about, in the pushing module's terms */
+} cl_push_state_t;
+
+/* Whether the request's connection takes pushes from now on; only a logged-in
+ * connection can, and a logout or the close forgets it. */
+void cl_req_set_following(cl_req_t *req, bool on);
+
+/* Calls fn for every open, logged-in connection that follows. fn may push (cl_conn_push)
+ * but must not close connections. */
+struct cl_session;
+typedef void (*cl_follower_fn)(cl_conn_t *c, const struct cl_session *s, cl_push_state_t *ps,
+                               void *arg);
+void cl_server_each_follower(cl_server_t *srv, cl_follower_fn fn, void *arg);
+
+/* Queues msg as a push frame (request id 0, LAST) on c. CL_ETOOMANY, queuing nothing,
+ * while c's queued output is past half of max_output (a push is a hint: the client polls
+ * anyway); CL_ECLOSED when c is closing; else as a reply frame. */
+int cl_conn_push(cl_conn_t *c, uint16_t type, const ProtobufCMessage *msg);
+
+/* The connection's number, for logs. */
+uint64_t cl_conn_id(const cl_conn_t *c);
+
 /* --- for handlers --- */
 
 /* Checks the role again and runs the request's handler (the dispatcher calls it; the

@@ -20,7 +20,9 @@
  * with the columns of the ticket_rows view. Items and tickets share the client's UUID, so
  * a re-sent item is "unchanged", never doubled. Items dated outside their round's planned
  * dates come back as warnings. Photos and their SHA-256 travel as binary bytea[]
- * parameters.
+ * parameters. A handover form with an idempotency key claims it in its batch
+ * (server/engine/request_key.h): sent again, it changes nothing and is answered with
+ * the unit's record as it is now.
  *
  * Runs on the loop thread. A cl_call_t (handler.h) holds one request's state, including
  * a copy of the session; every db callback frees it exactly once, as its last act. */
@@ -38,6 +40,7 @@
 #include "handler.h"
 #include "log.h"
 #include "msg.h"
+#include "request_key.h"
 #include "sha256.h"
 #include "sqlutil.h"
 #include "ticket_fsm.h"
@@ -877,9 +880,27 @@ static const char *form_problem(const cl_pb_handover_form_t *m) {
     return NULL;
 }
 
+/* A form with an idempotency key: a duplicate claim means the same user sent it before,
+ * and the answer is the unit's handover record as it is now (insp_handover_replay). */
+static void handover_recorded(void *arg, const cl_db_result_t *r) {
+    cl_call_t *c = arg;
+    if (!cl_request_key_replayed(r)) {
+        cl_call_one_done(c, r);
+        return;
+    }
+    const cl_pb_handover_form_t *m = (const cl_pb_handover_form_t *)c->req->msg;
+    char project[24], user[24], type[24];
+    const cl_call_stmt_t st =
+        CL_STMT(insp_handover_replay, CL_CALL_SCOPE(c), cl_sql_int_param(project, m->project_id),
+                m->unit, cl_sql_int_param(user, c->session.user_id), m->idempotency_key,
+                cl_sql_int_param(type, CL_MSG_HANDOVER_RECORD_REQ));
+    cl_call_run(c, false, &st, 1, cl_call_one_done);
+}
+
 void cl_insp_handover_record(cl_req_t *req) {
     const cl_pb_handover_form_t *m = (const cl_pb_handover_form_t *)req->msg;
-    if (!cl_req_need_id(req, "project_id", m->project_id) ||
+    if (!cl_req_need_request_key(req, m->idempotency_key) ||
+        !cl_req_need_id(req, "project_id", m->project_id) ||
         !cl_req_need_text(req, "unit", m->unit, true, CL_LIM_UNIT_NUMBER_CHARS) ||
         !cl_req_need_text(req, "inspector", m->inspector, false, CL_LIM_INSPECTOR_CHARS) ||
         !cl_req_need_text(req, "not_taken_reason", m->not_taken_reason, false,
@@ -898,15 +919,20 @@ void cl_insp_handover_record(cl_req_t *req) {
              "the unit's handover record changed while it was being written; retry");
     bool taken = m->outcome != CLOSELOOP__HANDOVER_OUTCOME__OUTCOME_NOT_TAKEN_OVER;
     bool refused = m->signoff == CLOSELOOP__SIGNOFF__SIGNOFF_REFUSED;
-    char project[24], keys[24], sat[24];
-    const cl_call_stmt_t st =
+    char project[24], keys[24], sat[24], user[24], kuser[24], ktype[24];
+    bool keyed = *m->idempotency_key != '\0';
+    const char *key = keyed ? m->idempotency_key : NULL;
+    const cl_call_stmt_t st[] = {
+        CL_REQUEST_KEY_CLAIM(c, key, CL_MSG_HANDOVER_RECORD_REQ, kuser, ktype),
         CL_STMT(insp_handover_record, CL_CALL_SCOPE(c), cl_sql_int_param(project, m->project_id),
                 m->unit, *m->inspected_on ? m->inspected_on : NULL, m->inspector,
                 cl_outcome_name(m->outcome), taken ? "" : m->not_taken_reason,
                 cl_sql_int_param(keys, m->keys_handed), m->water_reading, m->power_reading,
                 m->gas_reading, cl_signoff_name(m->signoff), refused ? m->refusal_reason : "",
-                m->satisfaction ? cl_sql_int_param(sat, m->satisfaction) : NULL);
-    cl_call_run(c, true, &st, 1, cl_call_one_done);
+                m->satisfaction ? cl_sql_int_param(sat, m->satisfaction) : NULL,
+                cl_sql_int_param(user, c->session.user_id), key),
+    };
+    cl_call_run(c, true, st + !keyed, 2 - !keyed, keyed ? handover_recorded : cl_call_one_done);
 }
 
 static void handover_scheduled(void *arg, const cl_db_result_t *r) {

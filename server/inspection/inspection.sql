@@ -259,7 +259,9 @@ SELECT tr.*, c.ord, c.bad, i.id IS NOT NULL AS new,
 -- $7 inspected_on (NULL: as recorded, else today), $8 the inspector, $9 the outcome,
 -- $10 the not-taken-over reason, $11 keys handed, $12 the water, $13 the power, $14 the
 -- gas reading, $15 the signoff (NULL: none), $16 the refusal reason, $17 satisfaction
--- (NULL: not given). An identical form changes nothing. An existing round is written
+-- (NULL: not given), $18 the user's id and $19 the form's idempotency key (NULL: none),
+-- claimed before by request_key_claim: a form refused or lost deletes its claim
+-- ("unclaim"), so a retry may succeed. An identical form changes nothing. An existing round is written
 -- only when it is planned, or when a concurrent transaction created it after this
 -- statement's snapshot: then the update returns it instead of losing it. One row: the
 -- record with its item count, or NULLs with missing (project, unit) or invalid (a unit
@@ -317,7 +319,10 @@ WITH target AS (SELECT p.id FROM projects p
      rec AS (SELECT * FROM up UNION ALL
              SELECT ir.* FROM inspection_records ir, one o, rnd r
               WHERE ir.unit_id = o.id AND ir.round_id = r.id AND NOT EXISTS (SELECT 1 FROM up)
-                AND (SELECT ok FROM fits))
+                AND (SELECT ok FROM fits)),
+     unclaim AS (DELETE FROM request_keys k
+                  WHERE k.user_id = $18::bigint AND k.key = $19::text
+                    AND NOT EXISTS (SELECT 1 FROM rec))
 SELECT rec.id, rec.version,
        (extract(epoch FROM rec.created_at) * 1000)::bigint AS created_ms,
        (extract(epoch FROM rec.updated_at) * 1000)::bigint AS updated_ms,
@@ -338,6 +343,50 @@ SELECT rec.id, rec.version,
             THEN format('unit %s has %s open item(s) in the handover round, so it is not '
                         'plain accepted: record the outcome accepted_with_items, or close '
                         'the items first', $6::text, (SELECT n FROM open_items))
+       END AS invalid
+  FROM (VALUES (1)) AS single (x)
+  LEFT JOIN rec ON true
+  LEFT JOIN one o ON true;
+
+-- A retried handover form whose idempotency key was already used (request_key_claim
+-- failed): the unit's handover record as it is now, in the columns of
+-- insp_handover_record. $1..$4 the session scope, $5 the project, $6 the unit number,
+-- $7 the user's id, $8 the key, $9 the form's message type: a key claimed by another
+-- kind of request is invalid.
+-- @columns-of insp_handover_record
+PREPARE insp_handover_replay AS
+WITH target AS (SELECT p.id FROM projects p
+                 WHERE p.id = $5::bigint
+                   AND cl_visible_project(p.id, $1::text, $2::bigint, $3::bigint, $4::bigint[])),
+     unit AS (SELECT u.id, u.number FROM units u JOIN target t ON u.project_id = t.id
+               WHERE u.number = $6::text),
+     one AS (SELECT id, number FROM unit WHERE (SELECT count(*) FROM unit) = 1),
+     same AS (SELECT k.msg_type = $9::int AS ok FROM request_keys k
+               WHERE k.user_id = $7::bigint AND k.key = $8::text),
+     rec AS (SELECT ir.* FROM inspection_records ir
+               JOIN one o ON ir.unit_id = o.id
+               JOIN inspection_rounds ro ON ro.id = ir.round_id AND ro.kind = 'handover'
+              WHERE (SELECT ok FROM same))
+SELECT rec.id, rec.version,
+       (extract(epoch FROM rec.created_at) * 1000)::bigint AS created_ms,
+       (extract(epoch FROM rec.updated_at) * 1000)::bigint AS updated_ms,
+       rec.project_id, o.number AS unit, 'handover' AS round,
+       coalesce(to_char(rec.inspected_on, 'YYYY-MM-DD'), '') AS inspected_on,
+       rec.inspector, coalesce(rec.outcome, '') AS outcome, rec.not_taken_reason,
+       rec.keys_handed, rec.water_reading, rec.power_reading, rec.gas_reading,
+       coalesce(rec.signoff, '') AS signoff, rec.refusal_reason,
+       coalesce(rec.satisfaction, 0) AS satisfaction,
+       (SELECT count(*) FROM inspection_items i WHERE i.record_id = rec.id) AS items,
+       CASE WHEN NOT EXISTS (SELECT 1 FROM target) THEN 'project'
+            WHEN NOT EXISTS (SELECT 1 FROM unit) THEN format('unit %s', $6::text)
+            WHEN (SELECT ok FROM same) AND NOT EXISTS (SELECT 1 FROM rec)
+            THEN format('handover record of unit %s', $6::text)
+       END AS missing,
+       CASE WHEN NOT coalesce((SELECT ok FROM same), true)
+            THEN 'this idempotency_key was already used for another kind of request'
+            WHEN (SELECT count(*) FROM unit) > 1
+            THEN format('unit number %s is used in more than one building of the project; '
+                        'rename one', $6::text)
        END AS invalid
   FROM (VALUES (1)) AS single (x)
   LEFT JOIN rec ON true

@@ -8,6 +8,9 @@
  * the expected one, write the event) and ticket_changed (read back what changed). A
  * ticket that did not change answers a conflict carrying its state and version now, so
  * no client needs another round trip to explain it. History is one batch of three reads.
+ * A transition with an idempotency key claims it first in the same batch
+ * (request_key.h); a duplicate claim means it was applied before, and the answer is the
+ * ticket as it is now (ticket_replay), nothing changed.
  *
  * Scope: see ticket.sql. Runs on the loop thread. A tk_call_t (a cl_call_t, handler.h,
  * and what a ticket request adds) holds one request's state; the db callback frees it. */
@@ -25,6 +28,7 @@
 #include "domain.h"
 #include "handler.h"
 #include "msg.h"
+#include "request_key.h"
 #include "session.h"
 #include "sqlutil.h"
 #include "ticket_fsm.h"
@@ -38,6 +42,7 @@ typedef struct tk_call {
     cl_ticket_action_t action;
     const char *from_names; /* a transition's applicable states, for the conflict text */
     int64_t expected_version;
+    bool keyed; /* the batch begins with request_key_claim */
 } tk_call_t;
 _Static_assert(offsetof(tk_call_t, call) == 0, "a tk_call_t is its cl_call_t");
 
@@ -104,10 +109,51 @@ static const char *action_verb(cl_ticket_action_t a) {
 
 #define TX(col) CL_COL(ticket_transition, col)
 
-static void transition_done(void *arg, const cl_db_result_t *r) {
+/* A retried transition, already applied: the ticket as it is now. */
+static void replay_done(void *arg, const cl_db_result_t *r) {
     tk_call_t *c = arg;
     const PGresult *res = cl_call_rows(&c->call, r, 0);
-    const PGresult *now = res ? cl_call_rows(&c->call, r, 1) : NULL;
+    if (!res) {
+        /* answered */
+    } else if (PQntuples(res) != 1) {
+        cl_req_fail(c->call.req, CL_EINTERNAL, "unexpected result shape for a ticket replay");
+    } else if (cl_sql_text(res, 0, CL_COL(ticket_replay, other_request))[0] == 't') {
+        cl_req_fail(c->call.req, CL_EINVAL,
+                    "this idempotency_key was already used for another kind of request");
+    } else if (cl_sql_isnull(res, 0, CL_COL(ticket_replay, key_id))) {
+        cl_req_fail(c->call.req, CL_ENOTFOUND, "no such ticket");
+    } else {
+        pb_ticket_t t;
+        cl_ticket_row_fill(&t, res, 0, 0);
+        cl_req_reply(c->call.req, CL_MSG_TICKET, &t.base);
+    }
+    cl_call_free(&c->call);
+}
+
+static void transition_replay(tk_call_t *c) {
+    const cl_pb_ticket_transition_t *m = (const cl_pb_ticket_transition_t *)c->call.req->msg;
+    tk_ref_t ref;
+    if (!need_ref(c->call.req, m->ticket, &ref)) { /* checked before: cannot fail */
+        cl_call_free(&c->call);
+        return;
+    }
+    char user[24], type[24];
+    cl_call_stmt_t st =
+        CL_STMT(ticket_replay, CL_CALL_SCOPE(&c->call), ref.v[0], ref.v[1], ref.v[2],
+                cl_sql_int_param(user, c->call.session.user_id), m->idempotency_key,
+                cl_sql_int_param(type, CL_MSG_TICKET_TRANSITION_REQ));
+    cl_call_run(&c->call, false, &st, 1, replay_done);
+}
+
+static void transition_done(void *arg, const cl_db_result_t *r) {
+    tk_call_t *c = arg;
+    if (c->keyed && cl_request_key_replayed(r)) {
+        transition_replay(c);
+        return;
+    }
+    int first = c->keyed ? 1 : 0;
+    const PGresult *res = cl_call_rows(&c->call, r, first);
+    const PGresult *now = res ? cl_call_rows(&c->call, r, first + 1) : NULL;
     if (!now) {
         /* answered */
     } else if (PQntuples(res) != 1) {
@@ -221,6 +267,10 @@ void cl_ticket_transition(cl_req_t *req) {
         cl_req_fail(req, CL_EINVAL, "expected_version must be a version, or 0 for any");
         return;
     }
+    if (!cl_req_need_request_key(req, m->idempotency_key)) {
+        free(from_list);
+        return;
+    }
     tk_ref_t ref;
     if (!need_ref(req, m->ticket, &ref)) {
         free(from_list);
@@ -234,18 +284,21 @@ void cl_ticket_transition(cl_req_t *req) {
     c->action = action;
     c->from_names = fn;
     c->expected_version = m->expected_version;
+    c->keyed = *m->idempotency_key != '\0';
+    const char *key = c->keyed ? m->idempotency_key : NULL;
     static const char *const modes[] = {"keep", "set", "clear"};
-    char version[24], contractor[24], user[24];
+    char version[24], contractor[24], user[24], kuser[24], ktype[24];
     cl_sql_int_param(user, c->call.session.user_id);
     cl_call_stmt_t st[] = {
+        CL_REQUEST_KEY_CLAIM(&c->call, key, CL_MSG_TICKET_TRANSITION_REQ, kuser, ktype),
         CL_STMT(ticket_transition, CL_CALL_SCOPE(&c->call), ref.v[0], ref.v[1], ref.v[2], aname,
                 cl_ticket_state_name(step.to), from_list,
                 cl_sql_int_param(version, m->expected_version), modes[step.contractor],
                 cl_sql_id_param(contractor, m->contractor_id), cl_sql_bool_param(step.rework),
-                m->note, user, c->call.session.username),
+                m->note, user, c->call.session.username, key),
         CL_STMT(ticket_changed, ref.v[0], ref.v[1], ref.v[2], user),
     };
-    cl_call_run(&c->call, true, st, 2, transition_done);
+    cl_call_run(&c->call, true, st + !c->keyed, 3 - !c->keyed, transition_done);
     free(from_list);
 }
 

@@ -11,7 +11,9 @@
 -- A transition: $5 the ticket's uuid (NULL: by number), $6 project, $7 number, $8
 -- action, $9 the state it leads to, $10 the states it applies to (text[]), $11 the
 -- expected version (0: any), $12 contractor keep|set|clear, $13 the new contractor (NULL
--- unless set), $14 rework, $15 note, $16 the actor's user id, $17 the actor's username.
+-- unless set), $14 rework, $15 note, $16 the actor's user id, $17 the actor's username,
+-- $18 the request's idempotency key (NULL: none), claimed before by request_key_claim:
+-- when nothing changed, the claim is deleted ("unclaim"), so a retry may succeed.
 -- "old" locks the row and, after waiting for a concurrent writer, sees its newest
 -- version, so the state test is against what is committed now: of two racing
 -- verifications the second waits, then finds the ticket closed. One row: whether it
@@ -41,7 +43,10 @@ WITH old AS (SELECT t.id, t.number, t.state, t.version, t.contractor_id FROM tic
      ev AS (INSERT INTO ticket_events (ticket_id, project_id, actor_user_id, actor, action,
                                        from_state, to_state, note, contractor_id)
             SELECT id, project_id, $16::bigint, $17::text, $8::text, from_state, state,
-                   $15::text, coalesce(contractor_id, old_contractor_id) FROM upd)
+                   $15::text, coalesce(contractor_id, old_contractor_id) FROM upd),
+     unclaim AS (DELETE FROM request_keys k
+                  WHERE k.user_id = $16::bigint AND k.key = $18::text
+                    AND NOT EXISTS (SELECT 1 FROM upd))
 SELECT EXISTS (SELECT 1 FROM upd) AS changed,
        (SELECT count(*) FROM old) AS found,
        (SELECT state FROM old) AS state,
@@ -58,6 +63,23 @@ SELECT tr.* FROM ticket_rows tr
  WHERE (tr.key_id = $1::uuid OR (tr.project_id = $2::bigint AND tr.number = $3::int))
    AND EXISTS (SELECT 1 FROM ticket_events e
                 WHERE e.ticket_id = tr.key_id AND e.at = now() AND e.actor_user_id = $4::bigint);
+
+-- A retried transition whose idempotency key was already used (request_key_claim
+-- failed): the ticket as it is now ($5 uuid, $6 project, $7 number), when the caller may
+-- see it or acted on it (after a return it may no longer see it, yet is told what it
+-- did), and other_request: the key $9 of user $8 was claimed by another kind of request
+-- than message type $10. One row; the ticket's columns NULL when it is not found.
+-- @columns-of ticket_rows
+PREPARE ticket_replay AS
+SELECT tr.*, k.msg_type <> $10::int AS other_request
+  FROM request_keys k
+  LEFT JOIN ticket_rows tr
+    ON (tr.key_id = $5::uuid OR (tr.project_id = $6::bigint AND tr.number = $7::int))
+   AND (cl_visible_ticket(tr.project_id, tr.key_contractor_id, $1::text, $2::bigint,
+                          $3::bigint, $4::bigint[])
+        OR EXISTS (SELECT 1 FROM ticket_events e
+                    WHERE e.ticket_id = tr.key_id AND e.actor_user_id = $8::bigint))
+ WHERE k.user_id = $8::bigint AND k.key = $9::text;
 
 -- A ticket's history, three statements in one batch: the ticket with who found it and
 -- when ($5 uuid, $6 project, $7 number), its events oldest first, its photos' SHA-256.

@@ -76,6 +76,7 @@ static const struct expect matrix[] = {
     {CL_ROLE_NONE, CL_OP_KB_SEARCH, NONE},
     {CL_ROLE_NONE, CL_OP_KB_CURATE, NONE},
     {CL_ROLE_NONE, CL_OP_CHECKPOINT_RECORD, NONE},
+    {CL_ROLE_NONE, CL_OP_SYNC, NONE},
 
     /* HQ admin: everything, group-wide. */
     {CL_ROLE_HQ_ADMIN, CL_OP_PUBLIC, GROUP},
@@ -117,6 +118,7 @@ static const struct expect matrix[] = {
     {CL_ROLE_HQ_ADMIN, CL_OP_KB_SEARCH, GROUP},
     {CL_ROLE_HQ_ADMIN, CL_OP_KB_CURATE, GROUP},
     {CL_ROLE_HQ_ADMIN, CL_OP_CHECKPOINT_RECORD, GROUP},
+    {CL_ROLE_HQ_ADMIN, CL_OP_SYNC, GROUP},
 
     /* HQ analyst: reads everything group-wide, writes nothing. */
     {CL_ROLE_HQ_ANALYST, CL_OP_PUBLIC, GROUP},
@@ -158,6 +160,7 @@ static const struct expect matrix[] = {
     {CL_ROLE_HQ_ANALYST, CL_OP_KB_SEARCH, GROUP},
     {CL_ROLE_HQ_ANALYST, CL_OP_KB_CURATE, NONE},
     {CL_ROLE_HQ_ANALYST, CL_OP_CHECKPOINT_RECORD, NONE},
+    {CL_ROLE_HQ_ANALYST, CL_OP_SYNC, GROUP},
 
     /* City-company CR staff: their company; no companies, contractors or users created. */
     {CL_ROLE_CR, CL_OP_PUBLIC, GROUP},
@@ -199,6 +202,7 @@ static const struct expect matrix[] = {
     {CL_ROLE_CR, CL_OP_KB_SEARCH, GROUP},
     {CL_ROLE_CR, CL_OP_KB_CURATE, NONE},
     {CL_ROLE_CR, CL_OP_CHECKPOINT_RECORD, COMPANY},
+    {CL_ROLE_CR, CL_OP_SYNC, COMPANY},
 
     /* Site clerk: their projects; enters units, creates nothing above a unit. */
     {CL_ROLE_CLERK, CL_OP_PUBLIC, GROUP},
@@ -240,6 +244,7 @@ static const struct expect matrix[] = {
     {CL_ROLE_CLERK, CL_OP_KB_SEARCH, GROUP},
     {CL_ROLE_CLERK, CL_OP_KB_CURATE, NONE},
     {CL_ROLE_CLERK, CL_OP_CHECKPOINT_RECORD, PROJECTS},
+    {CL_ROLE_CLERK, CL_OP_SYNC, PROJECTS},
 
     /* Contractor: what is assigned to them; never buildings or units (owners' data). */
     {CL_ROLE_CONTRACTOR, CL_OP_PUBLIC, GROUP},
@@ -281,6 +286,7 @@ static const struct expect matrix[] = {
     {CL_ROLE_CONTRACTOR, CL_OP_KB_SEARCH, NONE},
     {CL_ROLE_CONTRACTOR, CL_OP_KB_CURATE, NONE},
     {CL_ROLE_CONTRACTOR, CL_OP_CHECKPOINT_RECORD, NONE},
+    {CL_ROLE_CONTRACTOR, CL_OP_SYNC, CONTRACTOR},
 
     /* Verifier: their projects, read only. */
     {CL_ROLE_VERIFIER, CL_OP_PUBLIC, GROUP},
@@ -322,6 +328,7 @@ static const struct expect matrix[] = {
     {CL_ROLE_VERIFIER, CL_OP_KB_SEARCH, GROUP},
     {CL_ROLE_VERIFIER, CL_OP_KB_CURATE, NONE},
     {CL_ROLE_VERIFIER, CL_OP_CHECKPOINT_RECORD, PROJECTS},
+    {CL_ROLE_VERIFIER, CL_OP_SYNC, PROJECTS},
 
     /* Property service: their projects, read only. */
     {CL_ROLE_PROPERTY, CL_OP_PUBLIC, GROUP},
@@ -363,6 +370,7 @@ static const struct expect matrix[] = {
     {CL_ROLE_PROPERTY, CL_OP_KB_SEARCH, GROUP},
     {CL_ROLE_PROPERTY, CL_OP_KB_CURATE, NONE},
     {CL_ROLE_PROPERTY, CL_OP_CHECKPOINT_RECORD, NONE},
+    {CL_ROLE_PROPERTY, CL_OP_SYNC, PROJECTS},
     /* Department staff: read their company like its customer relations; act only on
      * their department's steps of a defect (the SQL checks membership, group-wide since
      * a superior department may be at HQ); search the knowledge base. */
@@ -405,6 +413,7 @@ static const struct expect matrix[] = {
     {CL_ROLE_DEPT, CL_OP_KB_SEARCH, GROUP},
     {CL_ROLE_DEPT, CL_OP_KB_CURATE, NONE},
     {CL_ROLE_DEPT, CL_OP_CHECKPOINT_RECORD, NONE},
+    {CL_ROLE_DEPT, CL_OP_SYNC, COMPANY},
 };
 
 /* Operations that change data: read-only roles must have none of them. */

@@ -1,0 +1,13 @@
+-- request_key.sql - the idempotency keys of retried writes (migration 018,
+-- server/engine/request_key.h): a request with a key claims it in the same batch as its
+-- change.
+
+-- Claims the key $2 of user $1 for a request of message type $3. Runs right after
+-- set_actor, before the change. A unique violation on request_keys_pkey means the key's
+-- change was already made: the batch (and with it the change) is rolled back, and the
+-- handler answers with the record as it is now. A concurrent claim of the same key waits
+-- here until the first commits or rolls back. The change statement deletes the claim
+-- again when it changed nothing (a conflict, a refusal), so the request may be retried.
+PREPARE request_key_claim AS
+INSERT INTO request_keys (user_id, key, msg_type) VALUES ($1::bigint, $2::text, $3::int)
+RETURNING true AS claimed;
