@@ -23,7 +23,8 @@
 #include "cloop_mirror.h"
 #include "session_store.h"
 
-#define SYNC_FOLLOW_INTERVAL_S 30 /* --follow pulls at least this often without a notice */
+#define SYNC_FOLLOW_INTERVAL_S 30     /* --follow pulls at least this often without a notice */
+#define SYNC_TIMEOUT_MS        300000 /* per reply, unless --timeout is given */
 
 void cmd_sync_help(FILE *out) {
     fprintf(out,
@@ -292,6 +293,12 @@ int cmd_sync(const cli_settings_t *s, int argc, char **argv) {
     }
     if (status) return sync_status(s, mirror);
 
+    /* The server computes a whole company's checksums in one statement (3,000,000 rows:
+     * over 10 s on a busy machine), and a snapshot page may wait behind the database: the
+     * library's 10 s per reply is too short here unless --timeout says otherwise. */
+    cli_settings_t sync_settings = *s;
+    if (sync_settings.timeout_ms == 0) sync_settings.timeout_ms = SYNC_TIMEOUT_MS;
+    s = &sync_settings;
     cli_session_t ss;
     int rc = cli_session_open(s, &ss);
     if (rc != CLI_EXIT_OK) return rc;
