@@ -71,8 +71,11 @@ echo "psql \\copy: $(diff_s "$start" "$end") s, $(mb "$bytes") MB"
 
 echo "== cloop sync: the first sync into an empty mirror"
 start=$(date +%s.%N)
-$cloop sync --mirror "$work/mirror.sqlite"
+TIMEFORMAT='cloop CPU: %U s user, %S s system'
+time $cloop sync --mirror "$work/mirror.sqlite"
 end=$(date +%s.%N)
+echo "closeloopd CPU so far: $(awk '{ printf "%.1f s user, %.1f s system", $14 / 100, $15 / 100 }' \
+    "/proc/$daemon/stat")"
 echo "cloop sync (first): $(diff_s "$start" "$end") s wall; mirror file" \
     "$(mb "$(cat "$work"/mirror.sqlite* | wc -c)") MB"
 echo "== cloop sync: again, nothing new (the feed only)"
