@@ -262,18 +262,22 @@ check "online: the refusals are refusals (exit 1 not found, 3 a contractor's rep
     eval '[ "$(cat $work/r/show_none.rc)" = 1 ] && [ "$(cat $work/r/daily_dyh.rc)" = 3 ] &&
           [ "$(cat $work/r/ready_nob.rc)" = 1 ] && [ "$(cat $work/r/todo_nocon.rc)" = 1 ]'
 
-# --offline while the server runs: from the synced mirrors, and from the ones filled
-# straight from PostgreSQL (the reads do not depend on how the mirror was filled)
+# --offline while the server runs: from the synced mirrors, every case; from the ones
+# filled straight from PostgreSQL (the reads do not depend on how the mirror was filled)
+# the table and JSON formats and the refusals, to keep the test short.
+few() { case $1 in *_csv | *_html) return 1 ;; esac; }
 for src in $srcs; do
-    bad=()
+    bad=() n=0
     for c in "${cases[@]}"; do
         # shellcheck disable=SC2086
         set -- $c
+        [ "$src" = m ] || [ "$srcs" = pg ] || few "$1" || continue
+        n=$((n + 1))
         run "$1.$src" "$2" "${@:4}" --offline --mirror "$work/$src/$3.sqlite"
         same "$1" "$src" || bad+=("$1")
     done
-    check "--offline ($src mirrors): ${#cases[@]} commands print the same bytes, exit the same, age on stderr (${bad[*]:-})" \
-        test "${#bad[@]}" = 0
+    check "--offline ($src mirrors): $n commands print the same bytes, exit the same, age on stderr (${bad[*]:-})" \
+        test "${#bad[@]}" = 0 -a "$n" -gt 30
 done
 
 # CLOSELOOP_MIRROR names the mirror too; and the default place, when it is the only one
@@ -288,15 +292,17 @@ check "the default mirror of this server is found" same daily_csv def
 # --- the server goes away: the fallback ------------------------------------------------
 stop_daemon "$dpid"
 check "the daemon is stopped" eval '! kill -0 $dpid 2>/dev/null'
-bad=()
+bad=() n=0
 for c in "${cases[@]}"; do
     # shellcheck disable=SC2086
     set -- $c
+    few "$1" || continue
+    n=$((n + 1))
     run "$1.down" "$2" "${@:4}" --mirror "$work/m/$3.sqlite"
     same "$1" down || bad+=("$1")
 done
-check "server down: the same ${#cases[@]} commands fall back to the mirror, same bytes (${bad[*]:-})" \
-    test "${#bad[@]}" = 0
+check "server down: $n commands (table, JSON, refusals) fall back to the mirror, same bytes (${bad[*]:-})" \
+    test "${#bad[@]}" = 0 -a "$n" -gt 30
 run daily_csv.down2 admin report daily --project "$p1" --date "$TD" --format csv
 check "... with the default mirror too" same daily_csv down2
 
