@@ -323,12 +323,13 @@ SELECT cl_sync_key('kb_cases', s.j) AS key, cl_sync_version(s.j) AS version,
 -- The change rows after the cursor ($5 xid, $6 seq) of transactions below the horizon
 -- (pg_snapshot_xmin: every transaction below it has ended, and no new one can get a
 -- smaller id, so the rows below it are final), in (xid, seq) order, $7 at most; $8 whether
--- the caller sees owners' personal data. A cr's (and dept's) feed reads only its company's
--- rows and the rows of no company (contractors, cases), by change_log_company (the keyset
--- bound is written on its three columns, so no other index can serve it); the other roles
--- read change_log_feed. held_back is read from the newest change_log entry (one step back
--- on change_log_feed), not by a search above the horizon. Each change row gives rows in
--- scope (mark 0), in (xid, seq, ord) order:
+-- the caller sees owners' personal data. A caller whose scope is one company's (a cr, a
+-- dept, a clerk of that company's projects ...) reads only that company's rows and the
+-- rows of no company (contractors, cases), by change_log_company (the keyset bound is
+-- written on its three columns, so no other index can serve it); the others (HQ,
+-- contractors, several companies) read change_log_feed. held_back is read from the newest
+-- change_log entry (one step back on change_log_feed), not by a search above the horizon.
+-- Each change row gives rows in scope (mark 0), in (xid, seq, ord) order:
 --   ord 10  the row itself (op 0 upsert, 1 delete), as its data was; owners from the
 --           current row, as the change_log holds no personal data, and only with $8;
 --   for a contractor, when its ticket becomes its own (inserted, or its contractor_was
@@ -346,27 +347,36 @@ WITH hz AS MATERIALIZED (SELECT pg_snapshot_xmin(pg_current_snapshot()) AS x),
                                         FROM cl_visible_projects($1::text, $2::bigint,
                                                                  $3::bigint, $4::bigint[]) v)
                                 AS p),
+     -- The one company whose rows (and the rows of no company) hold everything the caller
+     -- sees: a cr's or dept's own; a clerk's, verifier's or property user's when all their
+     -- projects are one company's. NULL otherwise (HQ, contractors, several companies).
+     co AS MATERIALIZED (
+         SELECT CASE WHEN $1::text IN ('cr', 'dept') THEN $2::bigint
+                     WHEN $1::text IN ('clerk', 'verifier', 'property')
+                     THEN (SELECT CASE WHEN count(DISTINCT p.company_id) = 1
+                                       THEN min(p.company_id) END
+                             FROM projects p WHERE p.id = ANY ($4::bigint[])) END AS id),
      chg AS MATERIALIZED (
          SELECT u.* FROM (
              (SELECT c.xid, c.seq, c.entity, c.entity_id, c.op, c.project_id,
                      c.contractor_was, c.data
                 FROM change_log c
-               WHERE $1::text IN ('cr', 'dept') AND c.company_id = $2::bigint
-                 AND (c.company_id, c.xid, c.seq) > ($2::bigint, $5::xid8, $6::bigint)
+               WHERE (SELECT id FROM co) IS NOT NULL AND c.company_id = (SELECT id FROM co)
+                 AND (c.company_id, c.xid, c.seq) > ((SELECT id FROM co), $5::xid8, $6::bigint)
                  AND c.xid < (SELECT x FROM hz)
                ORDER BY c.company_id, c.xid, c.seq LIMIT $7::int)
              UNION ALL
              (SELECT c.xid, c.seq, c.entity, c.entity_id, c.op, c.project_id,
                      c.contractor_was, c.data
                 FROM change_log c
-               WHERE $1::text IN ('cr', 'dept') AND c.company_id IS NULL
+               WHERE (SELECT id FROM co) IS NOT NULL AND c.company_id IS NULL
                  AND (c.xid, c.seq) > ($5::xid8, $6::bigint) AND c.xid < (SELECT x FROM hz)
                ORDER BY c.xid, c.seq LIMIT $7::int)
              UNION ALL
              (SELECT c.xid, c.seq, c.entity, c.entity_id, c.op, c.project_id,
                      c.contractor_was, c.data
                 FROM change_log c
-               WHERE $1::text NOT IN ('cr', 'dept')
+               WHERE (SELECT id FROM co) IS NULL
                  AND (c.xid, c.seq) > ($5::xid8, $6::bigint) AND c.xid < (SELECT x FROM hz)
                ORDER BY c.xid, c.seq LIMIT $7::int)) u
           ORDER BY u.xid, u.seq LIMIT $7::int),
