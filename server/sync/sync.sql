@@ -96,8 +96,10 @@ SELECT pg_snapshot_xmin(pg_current_snapshot())::text AS feed_xid,
 
 -- ---- the snapshot: one statement per entity ----------------------------------------------
 -- Parameters after the scope: $5 project (0: every project in scope), $6 and $7 the
--- keyset cursor, $8 rows at most (500 or fewer). Rows come in key order, from the key's
--- index, after the cursor: for two key columns ($6, $7) is the last key sent; for one,
+-- keyset cursor, $8 rows at most (500 or fewer), $9 NULL or the keys (text[], at most 500)
+-- of a refetch: then only those rows (a hashed filter on the same scan). Rows come in key
+-- order, from the key's index, after the cursor: for two key columns ($6, $7) is the
+-- last key sent; for one,
 -- $6 is the last key and $7 is 1 (0 on the first page, with $6 the key type's least
 -- value, so that even that value is read). The visible projects are read once per page
 -- into a hashed filter (the IN (...) sits in a CASE or under IS TRUE, so the planner keeps
@@ -111,6 +113,7 @@ SELECT cl_sync_key('companies', s.j) AS key, cl_sync_version(s.j) AS version,
   FROM (SELECT c.id AS o, to_jsonb(c) AS j FROM companies c
          WHERE (c.id, 1) > ($6::bigint, $7::int) AND $5::bigint = 0
            AND cl_visible_company(c.id, $1::text, $2::bigint, $3::bigint, $4::bigint[])
+           AND ($9::text[] IS NULL OR c.id::text IN (SELECT unnest($9::text[])))
          ORDER BY c.id LIMIT $8::int) s
  ORDER BY s.o;
 
@@ -121,6 +124,7 @@ SELECT cl_sync_key('projects', s.j) AS key, cl_sync_version(s.j) AS version,
          WHERE (p.id, 1) > ($6::bigint, $7::int) AND ($5::bigint = 0 OR p.id = $5::bigint)
            AND (p.id IN (SELECT v.project_id FROM cl_visible_projects($1::text,
                                    $2::bigint, $3::bigint, $4::bigint[]) v)) IS TRUE
+           AND ($9::text[] IS NULL OR p.id::text IN (SELECT unnest($9::text[])))
          ORDER BY p.id LIMIT $8::int) s
  ORDER BY s.o;
 
@@ -132,6 +136,7 @@ SELECT cl_sync_key('buildings', s.j) AS key, cl_sync_version(s.j) AS version,
            AND ($5::bigint = 0 OR b.project_id = $5::bigint)
            AND (b.project_id IN (SELECT v.project_id FROM cl_visible_projects($1::text,
                                    $2::bigint, $3::bigint, $4::bigint[]) v)) IS TRUE
+           AND ($9::text[] IS NULL OR b.id::text IN (SELECT unnest($9::text[])))
          ORDER BY b.id LIMIT $8::int) s
  ORDER BY s.o;
 
@@ -143,6 +148,7 @@ SELECT cl_sync_key('units', s.j) AS key, cl_sync_version(s.j) AS version,
            AND ($5::bigint = 0 OR u.project_id = $5::bigint)
            AND (u.project_id IN (SELECT v.project_id FROM cl_visible_projects($1::text,
                                    $2::bigint, $3::bigint, $4::bigint[]) v)) IS TRUE
+           AND ($9::text[] IS NULL OR u.id::text IN (SELECT unnest($9::text[])))
          ORDER BY u.id LIMIT $8::int) s
  ORDER BY s.o;
 
@@ -155,6 +161,7 @@ SELECT cl_sync_key('owners', s.j) AS key, cl_sync_version(s.j) AS version,
            AND ($5::bigint = 0 OR o.project_id = $5::bigint)
            AND (o.project_id IN (SELECT v.project_id FROM cl_visible_projects($1::text,
                                    $2::bigint, $3::bigint, $4::bigint[]) v)) IS TRUE
+           AND ($9::text[] IS NULL OR o.id::text IN (SELECT unnest($9::text[])))
          ORDER BY o.id LIMIT $8::int) s
  ORDER BY s.o;
 
@@ -165,6 +172,7 @@ SELECT cl_sync_key('contractors', s.j) AS key, cl_sync_version(s.j) AS version,
   FROM (SELECT k.id AS o, to_jsonb(k) AS j FROM contractors k
          WHERE (k.id, 1) > ($6::bigint, $7::int) AND $5::bigint = 0
            AND num_nulls($1::text, $2::bigint, $3::bigint, $4::bigint[]) >= 0 -- typed only
+           AND ($9::text[] IS NULL OR k.id::text IN (SELECT unnest($9::text[])))
          ORDER BY k.id LIMIT $8::int) s
  ORDER BY s.o;
 
@@ -174,6 +182,7 @@ SELECT cl_sync_key('trades', s.j) AS key, cl_sync_version(s.j) AS version,
   FROM (SELECT t.code AS o, to_jsonb(t) AS j FROM trades t
          WHERE (t.code, 1) > ($6::text, $7::int) AND $5::bigint = 0
            AND num_nulls($1::text, $2::bigint, $3::bigint, $4::bigint[]) >= 0 -- typed only
+           AND ($9::text[] IS NULL OR t.code IN (SELECT unnest($9::text[])))
          ORDER BY t.code LIMIT $8::int) s
  ORDER BY s.o;
 
@@ -185,6 +194,8 @@ SELECT cl_sync_key('project_trades', s.j) AS key, cl_sync_version(s.j) AS versio
            AND ($5::bigint = 0 OR pt.project_id = $5::bigint)
            AND (pt.project_id IN (SELECT v.project_id FROM cl_visible_projects($1::text,
                                    $2::bigint, $3::bigint, $4::bigint[]) v)) IS TRUE
+           AND ($9::text[] IS NULL
+                OR pt.project_id::text || '/' || pt.trade IN (SELECT unnest($9::text[])))
          ORDER BY pt.project_id, pt.trade LIMIT $8::int) s
  ORDER BY s.o1, s.o2;
 
@@ -196,6 +207,8 @@ SELECT cl_sync_key('trade_aliases', s.j) AS key, cl_sync_version(s.j) AS version
            AND ($5::bigint = 0 OR ta.project_id = $5::bigint)
            AND (ta.project_id IN (SELECT v.project_id FROM cl_visible_projects($1::text,
                                    $2::bigint, $3::bigint, $4::bigint[]) v)) IS TRUE
+           AND ($9::text[] IS NULL
+                OR ta.project_id::text || '/' || ta.alias IN (SELECT unnest($9::text[])))
          ORDER BY ta.project_id, ta.alias LIMIT $8::int) s
  ORDER BY s.o1, s.o2;
 
@@ -207,6 +220,7 @@ SELECT cl_sync_key('inspection_rounds', s.j) AS key, cl_sync_version(s.j) AS ver
            AND ($5::bigint = 0 OR r.project_id = $5::bigint)
            AND (r.project_id IN (SELECT v.project_id FROM cl_visible_projects($1::text,
                                    $2::bigint, $3::bigint, $4::bigint[]) v)) IS TRUE
+           AND ($9::text[] IS NULL OR r.id::text IN (SELECT unnest($9::text[])))
          ORDER BY r.id LIMIT $8::int) s
  ORDER BY s.o;
 
@@ -219,6 +233,7 @@ SELECT cl_sync_key('inspection_records', s.j) AS key, cl_sync_version(s.j) AS ve
            AND ($5::bigint = 0 OR r.project_id = $5::bigint)
            AND (r.project_id IN (SELECT v.project_id FROM cl_visible_projects($1::text,
                                    $2::bigint, $3::bigint, $4::bigint[]) v)) IS TRUE
+           AND ($9::text[] IS NULL OR r.id::text IN (SELECT unnest($9::text[])))
          ORDER BY r.id LIMIT $8::int) s
  ORDER BY s.o;
 
@@ -247,6 +262,7 @@ SELECT cl_sync_key('inspection_items', s.j) AS key, cl_sync_version(s.j) AS vers
                                            FROM cl_visible_projects($1::text,
                                                 $2::bigint, $3::bigint, $4::bigint[]) v)
                     END
+           AND ($9::text[] IS NULL OR i.id::text IN (SELECT unnest($9::text[])))
          ORDER BY i.id LIMIT $8::int) s
  ORDER BY s.o;
 
@@ -264,6 +280,9 @@ SELECT cl_sync_key('item_photos', s.j) AS key, cl_sync_version(s.j) AS version,
                                            FROM cl_visible_projects($1::text,
                                                 $2::bigint, $3::bigint, $4::bigint[]) v)
                     END
+           AND ($9::text[] IS NULL
+                OR ip.item_id::text || '/' || encode(ip.sha256, 'hex')
+                   IN (SELECT unnest($9::text[])))
          ORDER BY ip.item_id, ip.sha256 LIMIT $8::int) s
  ORDER BY s.o1, s.o2;
 
@@ -278,6 +297,7 @@ SELECT cl_sync_key('tickets', s.j) AS key, cl_sync_version(s.j) AS version,
                                            FROM cl_visible_projects($1::text,
                                                 $2::bigint, $3::bigint, $4::bigint[]) v)
                     END
+           AND ($9::text[] IS NULL OR t.id::text IN (SELECT unnest($9::text[])))
          ORDER BY t.id LIMIT $8::int) s
  ORDER BY s.o;
 
@@ -294,6 +314,7 @@ SELECT cl_sync_key('ticket_events', s.j) AS key, cl_sync_version(s.j) AS version
                                            FROM cl_visible_projects($1::text,
                                                 $2::bigint, $3::bigint, $4::bigint[]) v)
                     END
+           AND ($9::text[] IS NULL OR e.id::text IN (SELECT unnest($9::text[])))
          ORDER BY e.id LIMIT $8::int) s
  ORDER BY s.o;
 
@@ -305,6 +326,7 @@ SELECT cl_sync_key('defects', s.j) AS key, cl_sync_version(s.j) AS version,
            AND ($5::bigint = 0 OR d.project_id = $5::bigint)
            AND (d.project_id IN (SELECT v.project_id FROM cl_visible_projects($1::text,
                                    $2::bigint, $3::bigint, $4::bigint[]) v)) IS TRUE
+           AND ($9::text[] IS NULL OR d.id::text IN (SELECT unnest($9::text[])))
          ORDER BY d.id LIMIT $8::int) s
  ORDER BY s.o;
 
@@ -316,6 +338,7 @@ SELECT cl_sync_key('kb_cases', s.j) AS key, cl_sync_version(s.j) AS version,
          WHERE (k.id, 1) > ($6::bigint, $7::int) AND $5::bigint = 0
            AND $1::text <> 'contractor'
            AND num_nulls($2::bigint, $3::bigint, $4::bigint[]) >= 0 -- typed only
+           AND ($9::text[] IS NULL OR k.id::text IN (SELECT unnest($9::text[])))
          ORDER BY k.id LIMIT $8::int) s
  ORDER BY s.o;
 

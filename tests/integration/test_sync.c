@@ -731,6 +731,39 @@ static void snapshot_pages_by_keyset(void **state) {
     assert_int_equal(m.page_rows, 2);
     assert_int_equal(snapshot_req(&m, "project_trades", "2001/plumbing", 0, 0), CL_OK);
     assert_int_equal(m.page_rows, 2); /* 2001/waterproofing, 2002/plumbing */
+    /* a refetch by keys: those in scope, written in either case; none of company B */
+    {
+        Closeloop__SyncSnapshotRequest req = CLOSELOOP__SYNC_SNAPSHOT_REQUEST__INIT;
+        char *keys[] = {"a0000000-0000-4000-8000-000000000001",
+                        "b0000000-0000-4000-8000-000000000001",
+                        "C0000000-0000-4000-8000-000000000007"};
+        req.entity = "tickets";
+        req.after_key = "";
+        req.n_keys = 3;
+        req.keys = keys;
+        m.page_rows = 0;
+        m.frames = 0;
+        assert_int_equal(cl_client_call_stream(m.c, CL_MSG_SYNC_SNAPSHOT_REQ, &req.base,
+                                               CL_MSG_SYNC_ROW_PAGE, on_snap_page, &m),
+                         CL_OK);
+        assert_int_equal(m.page_rows, 2);
+        assert_true(m.done);
+        char *bad[] = {"a0000000-0000-4000-8000-000000000001", "12"};
+        req.n_keys = 2;
+        req.keys = bad;
+        assert_int_equal(cl_client_call_stream(m.c, CL_MSG_SYNC_SNAPSHOT_REQ, &req.base,
+                                               CL_MSG_SYNC_ROW_PAGE, on_snap_page, &m),
+                         CL_EINVAL);
+        char *pt[] = {"2001/plumbing", "2003/waterproofing", "0002/plumbing"};
+        req.entity = "project_trades";
+        req.n_keys = 3;
+        req.keys = pt;
+        m.page_rows = 0;
+        assert_int_equal(cl_client_call_stream(m.c, CL_MSG_SYNC_SNAPSHOT_REQ, &req.base,
+                                               CL_MSG_SYNC_ROW_PAGE, on_snap_page, &m),
+                         CL_OK);
+        assert_int_equal(m.page_rows, 1); /* 2003 is company B's; project 2 does not exist */
+    }
     /* refusals */
     assert_int_equal(snapshot_req(&m, "tickets", "not-a-uuid", 0, 0), CL_EINVAL);
     assert_int_equal(snapshot_req(&m, "users", "", 0, 0), CL_ENOTFOUND);
