@@ -447,6 +447,34 @@ static bool keys_literal(cl_req_t *req, const sync_entity_t *e,
     return true;
 }
 
+/* Where a refetch's scan starts: at the least first key column among the keys (all
+ * valid), inclusive, so the key index is read from there rather than from its start.
+ * Keys of text (trades) start at the beginning. */
+static void keys_start(const sync_entity_t *e, const Closeloop__SyncSnapshotRequest *m,
+                       char k1[SYNC_KEY_MAX], char k2[SYNC_KEY_MAX]) {
+    if (e->key == KEY_TEXT) return;
+    long long least = -1;
+    char uuid[SYNC_KEY_MAX] = "";
+    for (size_t i = 0; i < m->n_keys; i++) {
+        char key[SYNC_KEY_MAX];
+        if (!key_canonical(e->key, m->keys[i], key)) return; /* checked before */
+        if (e->key == KEY_INT || e->key == KEY_INT_TEXT) {
+            long long v = strtoll(key, NULL, 10);
+            if (least < 0 || v < least) least = v;
+        } else {
+            key[36] = '\0'; /* the uuid */
+            if (!uuid[0] || strcmp(key, uuid) < 0) snprintf(uuid, sizeof uuid, "%s", key);
+        }
+    }
+    if (e->key == KEY_INT || e->key == KEY_INT_TEXT)
+        snprintf(k1, SYNC_KEY_MAX, "%lld", least);
+    else
+        snprintf(k1, SYNC_KEY_MAX, "%s", uuid);
+    /* one key column: (key, 1) > (least, 0) holds the least itself; two: (a, b) > (least,
+     * "") holds every row of a = least, as b is never empty */
+    snprintf(k2, SYNC_KEY_MAX, "%s", e->key_columns == 1 ? "0" : "");
+}
+
 void cl_sync_snapshot(cl_req_t *req) {
     const Closeloop__SyncSnapshotRequest *m = (const Closeloop__SyncSnapshotRequest *)req->msg;
     const cl_session_t *s = cl_req_session(req);
@@ -482,6 +510,7 @@ void cl_sync_snapshot(cl_req_t *req) {
         snprintf(c->project, sizeof c->project, "0");
         bool start = key_params(e->key, "", c->k1, c->k2);
         CL_ASSERT(start); /* "" is the start of every kind of key */
+        keys_start(e, m, c->k1, c->k2);
         snap_fetch(c);
         return;
     }
