@@ -154,4 +154,22 @@ void cmd_sync_help(FILE *out);
 /* cmd_defect.c: defect feedback and departments. */
 extern const cli_group_t cmd_defect_group, cmd_dept_group;
 
+/* cmd_outbox.c: the offline outbox (list, push, conflicts, resolve), and what the entry
+ * commands use to queue an entry when the server cannot be reached. */
+extern const cli_group_t cmd_outbox_group;
+struct cl_mirror;
+struct cli_session;
+/* Opens the mirror: opt (--mirror), else $CLOSELOOP_MIRROR, else username's default path
+ * on s->server, else (username NULL: offline) the one mirror of s->server on this
+ * computer. CLI_EXIT_OK, or the exit code after saying why not. */
+int cli_mirror_open(const cli_settings_t *s, const char *opt, const char *username,
+                    struct cl_mirror **m);
+/* Whether a request that failed with rc could not reach the server (the connection failed
+ * or dropped, or the server is unavailable): such a request is queued, a refusal never. */
+int cli_outbox_unreachable(int rc);
+/* Says on stderr that entry id was queued: "已存入离线待发队列 outbox #N：what ...". */
+void cli_outbox_said(int64_t id, const char *what);
+/* Pushes m's pending entries over the session and prints the counts; the exit code. */
+int cli_outbox_push(const cli_settings_t *s, struct cli_session *ss, struct cl_mirror *m);
+
 #endif

@@ -19,10 +19,13 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include <sqlite3.h>
+
 #include "cl_mem.h"
 #include "cli.h"
 #include "cli_util.h"
 #include "cloop.h"
+#include "cloop_mirror.h"
 #include "csv_import.h"
 #include "item_id.h"
 #include "session_store.h"
@@ -47,6 +50,31 @@ static int texts_ok(const char *what, const char *const *v, size_t n) {
     for (size_t i = 0; i < n; i++)
         if (v[i] && cli_utf8_arg_ok(what, v[i]) < 0) return -1;
     return 0;
+}
+
+/* ---- offline ------------------------------------------------------------------------ */
+
+/* Says why an entry could not be queued and returns the exit code: the unreachable
+ * server's (4) unless --offline asked for the outbox (then 1). */
+static int queue_failed(cl_mirror_t *m, int forced) {
+    cli_errorf("cannot queue it offline: %s", cl_mirror_error(m));
+    return forced ? CLI_EXIT_FAIL : CLI_EXIT_UNREACHABLE;
+}
+
+/* Queues items (a batch) or a handover form (f) in the outbox of the mirror; says so on
+ * stderr. username: the session's when known, else NULL (offline). Returns the exit code. */
+static int queue_entry(const cli_settings_t *s, const char *mirror, const char *username,
+                       int forced, const Closeloop__ItemBatch *b, const Closeloop__HandoverForm *f,
+                       const char *what) {
+    cl_mirror_t *m = NULL;
+    int rc = cli_mirror_open(s, mirror, username, &m);
+    if (rc != CLI_EXIT_OK) return forced ? rc : CLI_EXIT_UNREACHABLE;
+    int64_t id = 0;
+    int lrc = b ? cl_outbox_add_items(m, b, what, &id) : cl_outbox_add_handover(m, f, what, &id);
+    rc = lrc == CL_OK ? CLI_EXIT_OK : queue_failed(m, forced);
+    if (lrc == CL_OK) cli_outbox_said(id, what);
+    cl_mirror_close(m);
+    return rc;
 }
 
 /* ---- round -------------------------------------------------------------------------- */
@@ -184,7 +212,8 @@ static int inspect_record(const cli_settings_t *s, int argc, char **argv) {
     const char *w = "inspect record";
     const char *project = NULL, *unit = NULL, *round = NULL, *date = NULL, *inspector = NULL,
                *location = NULL, *category = NULL, *severity = NULL, *again = NULL, *item_id = NULL,
-               *pos[1];
+               *mirror = NULL, *pos[1];
+    int offline = cli_take_flag(&argc, argv, "--offline");
     const char *photo_path[CL_LIM_ITEM_PHOTOS];
     size_t nphotos = 0;
     /* --photo repeats: take those out first, the rest goes through cli_parse_args. */
@@ -216,17 +245,11 @@ static int inspect_record(const cli_settings_t *s, int argc, char **argv) {
         }
         photo_path[nphotos++] = v;
     }
-    const cli_optdef_t defs[] = {{"--project", &project},
-                                 {"--unit", &unit},
-                                 {"--round", &round},
-                                 {"--date", &date},
-                                 {"--inspector", &inspector},
-                                 {"--location", &location},
-                                 {"--category", &category},
-                                 {"--severity", &severity},
-                                 {"--found-again", &again},
-                                 {"--item-id", &item_id},
-                                 {NULL, NULL}};
+    const cli_optdef_t defs[] = {
+        {"--project", &project},   {"--unit", &unit},           {"--round", &round},
+        {"--date", &date},         {"--inspector", &inspector}, {"--location", &location},
+        {"--category", &category}, {"--severity", &severity},   {"--found-again", &again},
+        {"--item-id", &item_id},   {"--mirror", &mirror},       {NULL, NULL}};
     int npos, rk, sv;
     int prc = cli_parse_args(w, nrest, rest, defs, pos, 1, &npos);
     free(rest);
@@ -285,8 +308,15 @@ static int inspect_record(const cli_settings_t *s, int argc, char **argv) {
         Closeloop__ItemBatch req = CLOSELOOP__ITEM_BATCH__INIT;
         req.n_items = 1;
         req.items = items;
+        char what[300];
+        snprintf(what, sizeof what, "inspect record %s %s: %.200s", unit, location, pos[0]);
         cli_session_t ss;
-        rc = cli_session_open(s, &ss);
+        memset(&ss, 0, sizeof ss);
+        rc = offline ? CLI_EXIT_UNREACHABLE : cli_session_open(s, &ss);
+        if (rc == CLI_EXIT_UNREACHABLE) {
+            rc = queue_entry(s, mirror, NULL, offline, &req, NULL, what);
+            goto photos;
+        }
         uint32_t max_frame = 0;
         size_t size = protobuf_c_message_get_packed_size(&req.base);
         int crc = rc == CLI_EXIT_OK ? cli_session_max_frame(&ss, &max_frame) : CL_OK;
@@ -304,7 +334,11 @@ static int inspect_record(const cli_settings_t *s, int argc, char **argv) {
             ProtobufCMessage *m = NULL;
             crc = cli_session_call(&ss, CL_MSG_ITEM_RECORD_REQ, &req.base, CL_MSG_ITEM_BATCH_RESULT,
                                    &m);
-            if (crc != CL_OK) {
+            if (crc != CL_OK && cli_outbox_unreachable(crc)) {
+                /* The connection was lost before the reply: the item's id is its key. */
+                cli_errorf("%s", cl_client_error(ss.c));
+                rc = queue_entry(s, mirror, ss.me ? ss.me->username : NULL, 0, &req, NULL, what);
+            } else if (crc != CL_OK) {
                 rc = cli_session_fail(&ss, crc);
             } else {
                 const Closeloop__ItemBatchResult *r = (const Closeloop__ItemBatchResult *)m;
@@ -332,6 +366,7 @@ static int inspect_record(const cli_settings_t *s, int argc, char **argv) {
             cli_session_close(&ss);
         }
     }
+photos:
     for (size_t i = 0; i < loaded && i < nphotos; i++)
         free(photos[i].data.data);
     return rc;
@@ -387,6 +422,16 @@ typedef struct import {
 
     seen_t *seen; /* open addressing, seen_cap a power of two */
     size_t seen_cap, seen_n;
+
+    /* offline: chunks go to the outbox of the mirror */
+    int offline;         /* the server could not be reached (or --offline) */
+    int forced;          /* --offline */
+    const char *mirror;  /* --mirror */
+    char username[128];  /* the session's user, "" when never connected */
+    cl_mirror_t *m;      /* opened on the first queued chunk */
+    int64_t first_entry; /* outbox ids of the queued chunks */
+    int64_t last_entry;
+    uint64_t queued; /* items queued */
 } import_t;
 
 /* The counts of the summary (base.counts), after rows_read. */
@@ -417,6 +462,43 @@ static int item_prepare(csv_import_t *base) {
     return im->items && im->itemp && im->ids ? 0 : -1;
 }
 
+/* Queues rows [first, first + n) of the chunk in the outbox; *m a reply as the server's
+ * would be for an applied chunk (its counts are the server's to give: 0). */
+static int item_queue(import_t *im, Closeloop__ItemBatch *req, ProtobufCMessage **m) {
+    if (req->check_only) {
+        /* Nothing checks a chunk offline: one with a bad row is kept back whole. */
+        snprintf(im->base.why, sizeof im->base.why,
+                 "offline, a chunk with a bad row is not queued: fix the line and import again");
+        Closeloop__ItemBatchResult *r = calloc(1, sizeof *r);
+        if (!r) return CL_ENOMEM;
+        closeloop__item_batch_result__init(r);
+        *m = &r->base;
+        return CL_OK;
+    }
+    if (!im->m) {
+        int rc =
+            cli_mirror_open(im->base.s, im->mirror, im->username[0] ? im->username : NULL, &im->m);
+        if (rc != CLI_EXIT_OK) return im->forced ? CL_EINVAL : CL_EUNAVAIL;
+    }
+    char what[300];
+    snprintf(what, sizeof what, "inspect import %s lines %" PRIu32 "-%" PRIu32 " (%zu items)",
+             im->base.file, req->items[0]->line, req->items[req->n_items - 1]->line, req->n_items);
+    int64_t id = 0;
+    if (cl_outbox_add_items(im->m, req, what, &id) != CL_OK) {
+        csv_import_fatal(&im->base, "cannot queue offline: %s", cl_mirror_error(im->m));
+        return CL_EIO;
+    }
+    if (!im->first_entry) im->first_entry = id;
+    im->last_entry = id;
+    im->queued += req->n_items;
+    Closeloop__ItemBatchResult *r = calloc(1, sizeof *r);
+    if (!r) return CL_ENOMEM;
+    closeloop__item_batch_result__init(r);
+    r->applied = 1;
+    *m = &r->base;
+    return CL_OK;
+}
+
 static int item_send(csv_import_t *base, size_t first, size_t n, int check_only,
                      ProtobufCMessage **m) {
     import_t *im = (import_t *)base;
@@ -424,7 +506,17 @@ static int item_send(csv_import_t *base, size_t first, size_t n, int check_only,
     req.n_items = n;
     req.items = im->itemp + first;
     req.check_only = check_only;
-    return csv_import_call(base, CL_MSG_ITEM_RECORD_REQ, &req.base, CL_MSG_ITEM_BATCH_RESULT, m);
+    if (im->offline) return item_queue(im, &req, m);
+    int rc = csv_import_call(base, CL_MSG_ITEM_RECORD_REQ, &req.base, CL_MSG_ITEM_BATCH_RESULT, m);
+    if (rc == CL_OK || !cli_outbox_unreachable(rc)) return rc;
+    /* The connection is lost: this chunk and the rest go to the outbox (the item ids make
+     * a chunk the server applied before the drop safe to send again). */
+    cl_msg_free(*m);
+    *m = NULL;
+    cli_errorf("%s; the rest of the file goes to the outbox", cl_client_error(base->ss->c));
+    if (base->ss->me) snprintf(im->username, sizeof im->username, "%s", base->ss->me->username);
+    im->offline = 1;
+    return item_queue(im, &req, m);
 }
 
 static int on_project_page(void *arg, const ProtobufCMessage *page) {
@@ -454,6 +546,37 @@ static int64_t resolve_project(import_t *im, uint32_t line, const char *p, size_
     buf[len] = '\0';
     uint64_t id;
     if (cli_parse_u64(buf, 1, INT64_MAX, &id) == CL_OK) return (int64_t)id;
+    if (im->offline && !im->projects_loaded) {
+        /* Offline: the projects of the mirror. */
+        im->projects_loaded = 1;
+        if (!im->m && cli_mirror_open(im->base.s, im->mirror, im->username[0] ? im->username : NULL,
+                                      &im->m) != CLI_EXIT_OK) {
+            csv_import_fatal(&im->base, "cannot resolve project names offline without a mirror");
+            return -1;
+        }
+        sqlite3_stmt *st = NULL;
+        if (sqlite3_prepare_v2(cl_mirror_db(im->m), "SELECT id, name FROM projects", -1, &st,
+                               NULL) != SQLITE_OK) {
+            csv_import_fatal(&im->base, "mirror: %s", sqlite3_errmsg(cl_mirror_db(im->m)));
+            return -1;
+        }
+        while (sqlite3_step(st) == SQLITE_ROW) {
+            proj_t *np = realloc(im->projects, (im->nprojects + 1) * sizeof *np);
+            char *name =
+                strdup(sqlite3_column_text(st, 1) ? (const char *)sqlite3_column_text(st, 1) : "");
+            if (np) im->projects = np;
+            if (!np || !name) {
+                free(name);
+                sqlite3_finalize(st);
+                csv_import_fatal(&im->base, "out of memory");
+                return -1;
+            }
+            im->projects = np;
+            im->projects[im->nprojects].name = name;
+            im->projects[im->nprojects++].id = sqlite3_column_int64(st, 0);
+        }
+        sqlite3_finalize(st);
+    }
     if (!im->projects_loaded) {
         im->projects_loaded = 1;
         Closeloop__ProjectListRequest req = CLOSELOOP__PROJECT_LIST_REQUEST__INIT;
@@ -628,10 +751,51 @@ static const csv_import_spec_t item_spec = {
     CSV_IMPORT_OPS(item),
 };
 
+/* The import of im->base.file: online through csv_import_run's steps, or offline (asked,
+ * the server cannot be reached, or it is lost midway) into the outbox. */
+static int import_run(import_t *im) {
+    csv_import_t *b = &im->base;
+    int is_stdin = strcmp(b->file, "-") == 0;
+    FILE *fp = is_stdin ? stdin : fopen(b->file, "rb");
+    if (!fp) {
+        cli_errorf("cannot open %s: %s", b->file, strerror(errno));
+        return CLI_EXIT_FAIL;
+    }
+    if (is_stdin) b->file = "<stdin>";
+    struct stat st;
+    if (fstat(fileno(fp), &st) == 0 && S_ISREG(st.st_mode)) b->size = st.st_size;
+    cli_session_t ss;
+    memset(&ss, 0, sizeof ss);
+    int rc = im->offline ? CLI_EXIT_UNREACHABLE : cli_session_open(b->s, &ss);
+    if (rc == CLI_EXIT_UNREACHABLE && b->check) {
+        cli_errorf("%s: --check needs the server", b->file);
+    } else if (rc == CLI_EXIT_UNREACHABLE) {
+        im->offline = 1;
+        rc = csv_import_stream(b, fp);
+    } else if (rc == CLI_EXIT_OK) {
+        b->ss = &ss;
+        int crc = cli_session_max_frame(&ss, &b->max_frame);
+        rc = crc == CL_OK ? csv_import_stream(b, fp) : cli_session_fail(&ss, crc);
+    }
+    cli_session_close(&ss);
+    b->ss = NULL;
+    if (!is_stdin) fclose(fp);
+    if (im->queued)
+        fprintf(stderr,
+                "cloop: 已存入离线待发队列 outbox #%" PRId64 "-#%" PRId64 "：%" PRIu64
+                " 条检查记录 (%" PRIu64 " items queued offline; sent by 'cloop outbox push' or "
+                "'cloop sync')\n",
+                im->first_entry, im->last_entry, im->queued, im->queued);
+    cl_mirror_close(im->m);
+    im->m = NULL;
+    return rc;
+}
+
 static int inspect_import(const cli_settings_t *s, int argc, char **argv) {
-    const char *w = "inspect import", *chunk = NULL, *pos[1];
-    const cli_optdef_t defs[] = {{"--chunk", &chunk}, {NULL, NULL}};
+    const char *w = "inspect import", *chunk = NULL, *mirror = NULL, *pos[1];
+    const cli_optdef_t defs[] = {{"--chunk", &chunk}, {"--mirror", &mirror}, {NULL, NULL}};
     int npos, check = 0;
+    int offline = cli_take_flag(&argc, argv, "--offline");
     /* --check takes no value: taken out before the options that do. */
     char **rest = calloc((size_t)argc + 1, sizeof *rest);
     int nrest = 0;
@@ -666,7 +830,9 @@ static int inspect_import(const cli_settings_t *s, int argc, char **argv) {
     im.base.file = pos[0];
     im.base.chunk_rows = (size_t)n;
     im.base.check = check;
-    int rc = csv_import_run(&im.base);
+    im.offline = im.forced = offline;
+    im.mirror = mirror;
+    int rc = import_run(&im);
     free(im.items);
     free(im.itemp);
     free(im.ids);
@@ -716,7 +882,8 @@ static int inspect_handover(const cli_settings_t *s, int argc, char **argv) {
     const char *w = "inspect handover";
     const char *project = NULL, *unit = NULL, *date = NULL, *inspector = NULL, *outcome = NULL,
                *reason = NULL, *keys = NULL, *water = NULL, *power = NULL, *gas = NULL,
-               *signoff = NULL, *refusal = NULL, *satisfaction = NULL, *pos[1];
+               *signoff = NULL, *refusal = NULL, *satisfaction = NULL, *mirror = NULL, *pos[1];
+    int offline = cli_take_flag(&argc, argv, "--offline");
     const cli_optdef_t defs[] = {{"--project", &project},
                                  {"--unit", &unit},
                                  {"--date", &date},
@@ -730,6 +897,7 @@ static int inspect_handover(const cli_settings_t *s, int argc, char **argv) {
                                  {"--signoff", &signoff},
                                  {"--refusal", &refusal},
                                  {"--satisfaction", &satisfaction},
+                                 {"--mirror", &mirror},
                                  {NULL, NULL}};
     int npos, oc, so = 0;
     if (cli_parse_args(w, argc, argv, defs, pos, 0, &npos) < 0) return CLI_EXIT_USAGE;
@@ -767,8 +935,30 @@ static int inspect_handover(const cli_settings_t *s, int argc, char **argv) {
     if (gas) f.gas_reading = (char *)gas;
     f.signoff = (Closeloop__Signoff)so;
     if (refusal) f.refusal_reason = (char *)refusal;
-    return cli_call_show(s, CL_MSG_HANDOVER_RECORD_REQ, &f.base, CL_MSG_INSPECTION_RECORD,
-                         record_row_show);
+    /* The key above serves the outbox too: a form the server applied before the
+     * connection dropped is not applied twice when the entry is pushed. */
+    char what[300];
+    snprintf(what, sizeof what, "inspect handover %s %s: %s", unit, date,
+             cl_outcome_name(f.outcome) ? cl_outcome_name(f.outcome) : "");
+    cli_session_t ss;
+    memset(&ss, 0, sizeof ss);
+    int rc = offline ? CLI_EXIT_UNREACHABLE : cli_session_open(s, &ss);
+    if (rc == CLI_EXIT_UNREACHABLE) return queue_entry(s, mirror, NULL, offline, NULL, &f, what);
+    if (rc != CLI_EXIT_OK) return rc;
+    ProtobufCMessage *m = NULL;
+    int crc =
+        cli_session_call(&ss, CL_MSG_HANDOVER_RECORD_REQ, &f.base, CL_MSG_INSPECTION_RECORD, &m);
+    if (crc == CL_OK) {
+        rc = record_row_show(s, m);
+    } else if (cli_outbox_unreachable(crc)) {
+        cli_errorf("%s", cl_client_error(ss.c));
+        rc = queue_entry(s, mirror, ss.me ? ss.me->username : NULL, 0, NULL, &f, what);
+    } else {
+        rc = cli_session_fail(&ss, crc);
+    }
+    cl_msg_free(m);
+    cli_session_close(&ss);
+    return rc;
 }
 
 /* ---- inspect schedule --------------------------------------------------------------- */
@@ -865,13 +1055,21 @@ out:
     return rc;
 }
 
+#define OFFLINE_HELP                                                                                    \
+    "When the server cannot be reached (or with --offline) the entry goes to the offline\n"             \
+    "outbox of the mirror (--mirror PATH, $CLOSELOOP_MIRROR, else the one 'cloop sync'\n"               \
+    "keeps) with its change to the mirror, 已存入离线待发队列 outbox #N is said on standard\n" \
+    "error and cloop exits 0; 'cloop outbox push' or 'cloop sync' sends it later. A refusal\n"          \
+    "by the server is never queued.\n"
+
 _Static_assert(CL_LIM_PHOTO_BYTES == 2 * 1024 * 1024, "inspect record's help says 2 MiB");
 
 static const cli_verb_t inspect_verbs[] = {
     {"record",
      "cloop inspect record --project ID --unit UNIT --round ROUND --date YYYY-MM-DD "
      "[--inspector NAME] --location ROOM --category TRADE --severity {severity|} "
-     "[--photo FILE]... [--found-again ITEM_UUID] [--item-id UUID] DESCRIPTION",
+     "[--photo FILE]... [--found-again ITEM_UUID] [--item-id UUID] [--offline] [--mirror PATH] "
+     "DESCRIPTION",
      "Records one inspection item: a problem found in a unit in a round. ROUND is\n"
      "{round_kind};\n"
      "TRADE a trade code (waterproofing, civil, plumbing, doors_windows, electrical,\n"
@@ -888,13 +1086,12 @@ static const cli_verb_t inspect_verbs[] = {
      "the trade; prints it: id, number, state, contractor_id, contractor, deadline,\n"
      "recorded (inserted or unchanged). A trade with no contractor is said on standard\n"
      "error:\n"
-     "  " MANUAL_DISPATCH_NOTE "\n"
-     "\n"
+     "  " MANUAL_DISPATCH_NOTE "\n" OFFLINE_HELP "\n"
      "example: cloop inspect record --project 1 --unit 3-2-1701 --round handover --date "
      "2027-06-30 --location 卫生间 --category waterproofing --severity major --photo "
      "wc.jpg 卫生间地漏周边渗水\n",
      inspect_record},
-    {"import", "cloop inspect import FILE.csv [--chunk N] [--check]",
+    {"import", "cloop inspect import FILE.csv [--chunk N] [--check] [--offline] [--mirror PATH]",
      "Records a day's paper forms from a CSV file (UTF-8 with or without a byte order\n"
      "mark, or GBK as Chinese Excel saves it, which is converted; a header naming the\n"
      "columns in any order): project (id or name), unit, round, inspected_on\n"
@@ -913,7 +1110,9 @@ static const cli_verb_t inspect_verbs[] = {
      "recorded with a warning (FILE:LINE: warning: ...). Prints a summary: rows_read,\n"
      "inserted, unchanged, dispatched, manual_dispatch, rejected_chunks, rejected_rows,\n"
      "chunks. Exit 1 if any chunk was rejected. A progress line (share of the file done,\n"
-     "rows per second) is shown on a terminal.\n"
+     "rows per second) is shown on a terminal.\n" OFFLINE_HELP
+     "Offline, chunks go to the outbox whole (summary counts 0; a chunk with a bad line is\n"
+     "kept back) and project names are looked up in the mirror; --check needs the server.\n"
      "\n"
      "example: cloop inspect import 2027-06-30-forms.csv --check\n",
      inspect_import},
@@ -921,14 +1120,13 @@ static const cli_verb_t inspect_verbs[] = {
      "cloop inspect handover --project ID --unit UNIT --date YYYY-MM-DD [--inspector NAME] "
      "--outcome {handover_outcome|} [--reason R] [--keys N] "
      "[--water X] [--power X] [--gas X] [--signoff {signoff|}] [--refusal R] "
-     "[--satisfaction 0-" SATISFACTION_TEXT "]",
+     "[--satisfaction 0-" SATISFACTION_TEXT "] [--offline] [--mirror PATH]",
      "Records a unit's handover acceptance form (房屋交付验收单): the outcome (not\n"
      "taken over, 未接房, needs --reason), keys handed over, meter readings as printed,\n"
      "the owner's sign-off (a refusal needs --refusal) and satisfaction score. Prints the\n"
      "inspection record: id, project_id, unit, round, inspected_on, inspector, outcome,\n"
      "not_taken_reason, keys, water, power, gas, signoff, refusal_reason, satisfaction,\n"
-     "items.\n"
-     "\n"
+     "items.\n" OFFLINE_HELP "\n"
      "example: cloop inspect handover --project 1 --unit 3-2-1701 --date 2027-06-30 "
      "--outcome not_taken_over --reason 卫生间渗水未修复\n",
      inspect_handover},

@@ -88,13 +88,22 @@ static void progress_end(progress_t *pr) {
 
 /* ---- the outbox --------------------------------------------------------------------------- */
 
-/* HOOK (issue 10, part C): `cloop sync` pushes the outbox before it pulls, so the
- * answers to entries made offline come back in the same pull and held rows are released
- * after it. The lead wires cl_outbox_push (cloop_outbox.c) in here once part C is on
- * main; until then no entry can exist to push. Returns a CL_* code. */
+/* `cloop sync` pushes the outbox before it pulls (cl_outbox_push, cloop_outbox.c), so
+ * the answers to entries made offline come back in the same pull and held rows are
+ * released after it. The push honours each entry's backoff; a push stopped by the
+ * network leaves its entries pending and the pull still runs (and says what fails).
+ * Returns a CL_* code: only a failure of the mirror itself stops the sync. */
 static int sync_push_outbox_first(cl_mirror_t *m, cli_session_t *ss) {
-    (void)m;
-    (void)ss;
+    cl_outbox_push_stats_t st;
+    int rc = cl_outbox_push(m, ss->c, 0, &st);
+    if (rc != CL_OK) return rc;
+    if (st.sent || st.left)
+        fprintf(stderr,
+                "outbox: 发送 %u 条，确认 %u，冲突 %u，被拒绝 %u，待发 %u (sent %u: acked %u, "
+                "conflicts %u, failed %u, pending %u)%s\n",
+                st.sent, st.acked, st.conflicts, st.failed, st.left, st.sent, st.acked,
+                st.conflicts, st.failed, st.left,
+                st.conflicts || st.failed ? "; see 'cloop outbox conflicts'" : "");
     return CL_OK;
 }
 

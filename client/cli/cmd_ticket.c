@@ -23,6 +23,7 @@
 #include "cli_offline.h"
 #include "cli_util.h"
 #include "cloop.h"
+#include "cloop_mirror.h"
 #include "cloop_pipeline.h"
 #include "session_store.h"
 #include "ticket_fsm.h"
@@ -510,7 +511,7 @@ static int ticket_todispatch(const cli_settings_t *s, int argc, char **argv) {
 
 /* ---- transitions ---------------------------------------------------------------------- */
 
-enum job_state { JOB_PENDING, JOB_OK, JOB_CONFLICT, JOB_FAILED };
+enum job_state { JOB_PENDING, JOB_OK, JOB_CONFLICT, JOB_FAILED, JOB_QUEUED };
 
 /* One ticket to move: request number i of the runner is jobs[i]. */
 typedef struct job {
@@ -545,7 +546,7 @@ typedef struct tctx {
     Closeloop__TicketRef wref;        /* its ticket */
     cli_stream_t st;                  /* CSV and JSON: one row per ticket */
     cli_table_t *t;
-    size_t ok, conflicts, failed;
+    size_t ok, conflicts, failed, queued;
 } tctx_t;
 
 static void job_free_all(job_t *jobs, size_t n) {
@@ -779,6 +780,48 @@ static int run_pipeline(tctx_t *x) {
     return rc;
 }
 
+/* The server could not be reached: the jobs not answered (all, or those whose request the
+ * connection lost) go to the outbox with their optimistic change to the mirror, under the
+ * same key they were sent with. A ticket the mirror does not have, or in a state the
+ * action does not apply to there, fails. Returns 0, or the exit code when the mirror
+ * cannot be opened. */
+static int queue_jobs(tctx_t *x, const char *mirror, const char *username) {
+    cl_mirror_t *m = NULL;
+    int rc = cli_mirror_open(x->s, mirror, username, &m);
+    if (rc != CLI_EXIT_OK) return rc;
+    for (size_t i = 0; i < x->njobs; i++) {
+        job_t *j = &x->jobs[i];
+        if (j->state == JOB_FAILED && cli_outbox_unreachable(j->err)) {
+            j->state = JOB_PENDING;
+            x->failed--;
+        }
+        if (j->state != JOB_PENDING) continue;
+        Closeloop__TicketTransition t = CLOSELOOP__TICKET_TRANSITION__INIT;
+        Closeloop__TicketRef w;
+        ref_wire(&j->ref, &w);
+        t.ticket = &w;
+        t.action = (Closeloop__TicketAction)x->action;
+        if (j->note) t.note = (char *)j->note;
+        t.contractor_id = x->contractor_id;
+        t.idempotency_key = j->key;
+        char what[200];
+        snprintf(what, sizeof what, "ticket %s %s%s%s", x->verb->name, j->ref.shown,
+                 j->note ? ": " : "", j->note ? j->note : "");
+        int64_t id = 0;
+        int lrc = cl_outbox_add_transition(m, &t, what, &id);
+        if (lrc == CL_OK) {
+            j->state = JOB_QUEUED;
+            x->queued++;
+            cli_outbox_said(id, what);
+        } else {
+            job_done_failed(x, j, lrc == CL_ENOTFOUND || lrc == CL_ECONFLICT ? lrc : CL_EIO,
+                            cl_mirror_error(m));
+        }
+    }
+    cl_mirror_close(m);
+    return 0;
+}
+
 /* Where read_ref_file puts the tickets. */
 typedef struct ref_file {
     int64_t project;
@@ -879,18 +922,17 @@ static int run_transition(const cli_settings_t *s, const tverb_def_t *v, int arg
     char what[64];
     snprintf(what, sizeof what, "ticket %s", v->name);
     int pass = cli_take_flag(&argc, argv, "--pass");
+    int offline = cli_take_flag(&argc, argv, "--offline");
     int failv = cli_take_flag(&argc, argv, "--fail");
-    const char *note = NULL, *project = NULL, *contractor = NULL, *file = NULL;
+    const char *note = NULL, *project = NULL, *contractor = NULL, *file = NULL, *mirror = NULL;
     const char **pos = calloc((size_t)(argc > 0 ? argc : 1), sizeof *pos);
     if (!pos) {
         cli_errorf("out of memory");
         return CLI_EXIT_FAIL;
     }
-    const cli_optdef_t defs[] = {{"--note", &note},
-                                 {"--project", &project},
-                                 {"--contractor", &contractor},
-                                 {"--from-file", &file},
-                                 {NULL, NULL}};
+    const cli_optdef_t defs[] = {
+        {"--note", &note},      {"--project", &project}, {"--contractor", &contractor},
+        {"--from-file", &file}, {"--mirror", &mirror},   {NULL, NULL}};
     int npos, rc = CLI_EXIT_USAGE;
     int64_t pid = 0, cid = 0;
     tctx_t x;
@@ -973,6 +1015,11 @@ static int run_transition(const cli_settings_t *s, const tverb_def_t *v, int arg
         }
     }
     if (bad) goto out;
+    for (size_t i = 0; i < x.njobs; i++)
+        if (cli_new_key(x.jobs[i].key) < 0) {
+            rc = CLI_EXIT_FAIL;
+            goto out;
+        }
 
     static const char *const rh[] = {"ref",    "number", "id",     "unit",       "location",
                                      "result", "state",  "rework", "contractor", "message"};
@@ -985,22 +1032,41 @@ static int run_transition(const cli_settings_t *s, const tverb_def_t *v, int arg
     cli_table_set_numeric(x.t, 7);
     cli_stream_init(&x.st, x.t, s->format, stdout, NULL);
     cli_session_t ss;
-    rc = cli_session_open(s, &ss);
-    if (rc != CLI_EXIT_OK) goto out;
+    memset(&ss, 0, sizeof ss);
+    /* Offline (asked, or the server cannot be reached): every ticket to the outbox. */
+    rc = offline ? CLI_EXIT_UNREACHABLE : cli_session_open(s, &ss);
+    int off = rc == CLI_EXIT_UNREACHABLE;
+    if (off) {
+        int qrc = queue_jobs(&x, mirror, NULL);
+        if (qrc != 0) {
+            rc = offline ? qrc : CLI_EXIT_UNREACHABLE;
+            goto out;
+        }
+    } else if (rc != CLI_EXIT_OK) {
+        goto out;
+    }
     x.ss = &ss;
-    if (run_pipeline(&x) != CL_OK) {
+    if (!off && run_pipeline(&x) != CL_OK) {
         rc = CLI_EXIT_FAIL;
     } else {
-        explain_conflicts(&x, &ss);
+        int lost = 0; /* requests the connection lost before their reply */
+        for (size_t i = 0; i < x.njobs; i++)
+            lost |= x.jobs[i].state == JOB_FAILED && cli_outbox_unreachable(x.jobs[i].err);
+        /* No mirror to queue them in: they stay failed (exit 4). */
+        if (lost) (void)queue_jobs(&x, mirror, ss.me ? ss.me->username : NULL);
+        if (ss.c) explain_conflicts(&x, &ss);
         int data = s->format == CLI_FMT_CSV || s->format == CLI_FMT_JSON;
         if (data && cli_stream_end(&x.st) != CL_OK) cli_write_failed();
         FILE *sum = data ? stderr : stdout;
-        fprintf(sum, "%zu ticket%s: %zu done, %zu conflict%s, %zu failed\n", x.njobs,
+        fprintf(sum, "%zu ticket%s: %zu done, %zu conflict%s, %zu failed", x.njobs,
                 x.njobs == 1 ? "" : "s", x.ok, x.conflicts, x.conflicts == 1 ? "" : "s", x.failed);
+        if (x.queued) fprintf(sum, ", %zu queued offline (离线待发 %zu)", x.queued, x.queued);
+        fputc('\n', sum);
         fflush(sum);
         rc = CLI_EXIT_OK; /* else the weightiest failure: 4, then 3, then 1 (conflicts) */
         for (size_t i = 0; i < x.njobs; i++)
-            if (x.jobs[i].state != JOB_OK) rc = cli_exit_worse(rc, cli_exit_for(x.jobs[i].err));
+            if (x.jobs[i].state != JOB_OK && x.jobs[i].state != JOB_QUEUED)
+                rc = cli_exit_worse(rc, cli_exit_for(x.jobs[i].err));
     }
     cli_session_close(&ss);
 out:
@@ -1025,16 +1091,22 @@ TRANSITION_VERB(ticket_dispatch, V_DISPATCH)
 #define REF_HELP                                                                                   \
     "REF is a ticket's UUID, PROJECT:NUMBER (e.g. 3:12), or its short NUMBER (12 or #12)\n"        \
     "together with --project ID.\n"
-#define BATCH_HELP                                                                                 \
-    "Give one or many REFs, or --from-file FILE (\"-\" for stdin): one REF per line,\n"            \
-    "optionally \"REF,NOTE\" (the note may be CSV-quoted); blank lines and lines starting\n"       \
-    "with # are skipped; a line's note overrides --note. The requests are pipelined (32 in\n"      \
-    "flight). One line per ticket (\"#12 3-2-1701 卫生间: repaired\"; failures and\n"           \
-    "conflicts on stderr) and a summary; --format csv|json prints one row per ticket\n"            \
-    "instead (summary on stderr). Exit status 0 when every ticket moved, 1 when any failed\n"      \
-    "or hit a conflict (the ticket was not in a state the action applies to), 2 for a bad\n"       \
-    "command line or file (nothing is sent then) or an option's value the server refused,\n"       \
-    "3 when any was refused, 4 when the server could not answer.\n"
+#define BATCH_HELP                                                                                  \
+    "Give one or many REFs, or --from-file FILE (\"-\" for stdin): one REF per line,\n"             \
+    "optionally \"REF,NOTE\" (the note may be CSV-quoted); blank lines and lines starting\n"        \
+    "with # are skipped; a line's note overrides --note. The requests are pipelined (32 in\n"       \
+    "flight). One line per ticket (\"#12 3-2-1701 卫生间: repaired\"; failures and\n"            \
+    "conflicts on stderr) and a summary; --format csv|json prints one row per ticket\n"             \
+    "instead (summary on stderr). Exit status 0 when every ticket moved, 1 when any failed\n"       \
+    "or hit a conflict (the ticket was not in a state the action applies to), 2 for a bad\n"        \
+    "command line or file (nothing is sent then) or an option's value the server refused,\n"        \
+    "3 when any was refused, 4 when the server could not answer.\n"                                 \
+    "When the server cannot be reached (or with --offline) the transitions go to the\n"             \
+    "offline outbox of the mirror (--mirror PATH, $CLOSELOOP_MIRROR, else the one 'cloop\n"         \
+    "sync' keeps), each expecting the ticket's version in the mirror, the mirror's ticket\n"        \
+    "moved at once; 已存入离线待发队列 outbox #N is said on standard error and the exit\n" \
+    "status is 0. The ticket must be in the mirror. 'cloop outbox push' sends them later;\n"        \
+    "a ticket changed meanwhile is a conflict ('cloop outbox conflicts').\n"
 
 static const cli_verb_t ticket_verbs[] = {
     {"show", "cloop ticket show REF [--project ID] [--offline] [--mirror PATH]",

@@ -59,6 +59,8 @@ static const cli_cmd_t commands[] = {
      NULL, &cmd_defect_group},
     {"sync", "keep the local mirror up to date (offline reads), follow, verify, status", cmd_sync,
      cmd_sync_help, NULL},
+    {"outbox", "entries kept offline: list, push, conflicts, resolve", NULL, NULL,
+     &cmd_outbox_group},
 };
 
 static void command_help(const cli_cmd_t *c, FILE *out, const char *sub) {

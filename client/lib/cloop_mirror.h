@@ -88,6 +88,90 @@ int64_t cl_mirror_synced_ms(cl_mirror_t *m);
 CL_MUSTCHECK int cl_mirror_release_held(cl_mirror_t *m, const char *entity, const char *key);
 
 /* ---- the outbox and the pusher (cloop_outbox.c) ---- */
+
+/* An entry's lifecycle (mirror_schema.sql, docs/SYNC.md): pending -> sending -> acked |
+ * conflict | failed; conflict and failed -> pending (resolve, re-apply) or dropped
+ * (resolve, drop with a note: the optimistic change is undone). */
+typedef struct cl_outbox_entry {
+    int64_t id;
+    int64_t created_ms;
+    char kind[16];  /* items, handover, transition */
+    char state[12]; /* pending, sending, acked, conflict, failed, dropped */
+    char idem_key[40];
+    char summary[256]; /* what the entry does, for people */
+    int attempts;
+    int64_t next_attempt_ms; /* pending: not pushed before (backoff) */
+    int error_code;          /* the CL_E* code of the last failure, 0 */
+    char last_error[256];
+    char server_side[512]; /* a conflict: the record as it is now on the server (JSON) */
+    char note[512];        /* dropped: why */
+    int64_t done_ms;       /* acked or dropped */
+} cl_outbox_entry_t;
+
+/* Queues an ItemBatch (`inspect import` chunk, `inspect record`): its items and their
+ * tickets go into the mirror at once (the ticket's id is its item's; its number, deadline
+ * and contractor's name come from the server). The item ids are the batch's keys. */
+CL_MUSTCHECK int cl_outbox_add_items(cl_mirror_t *m, const Closeloop__ItemBatch *b,
+                                     const char *summary, int64_t *id);
+
+/* Queues a HandoverForm with its idempotency key (a fresh one when it has none: give the
+ * key an online attempt used, so a form the server applied before the connection dropped
+ * is not applied twice); the unit's record of the handover
+ * round is written into the mirror (a record the mirror does not have yet gets a local,
+ * negative id until the server acknowledges the form). */
+CL_MUSTCHECK int cl_outbox_add_handover(cl_mirror_t *m, const Closeloop__HandoverForm *f,
+                                        const char *summary, int64_t *id);
+
+/* Queues a TicketTransition on a ticket of the mirror (by id, or project and number):
+ * expected_version is the mirror's version, the key the request's (else fresh, as for a
+ * handover form), and the ticket moves in the
+ * mirror as the server would move it. CL_ENOTFOUND when the mirror does not have the
+ * ticket, CL_ECONFLICT when the action does not apply to its state in the mirror. */
+CL_MUSTCHECK int cl_outbox_add_transition(cl_mirror_t *m, const Closeloop__TicketTransition *t,
+                                          const char *summary, int64_t *id);
+
+/* The entries in id order: every one when state is NULL, else those in state (a
+ * comma-separated list: "conflict,failed"). *out is malloc'd (the caller frees it). */
+CL_MUSTCHECK int cl_outbox_list(cl_mirror_t *m, const char *state, cl_outbox_entry_t **out,
+                                size_t *n);
+
+/* One entry by id; CL_ENOTFOUND. */
+CL_MUSTCHECK int cl_outbox_get(cl_mirror_t *m, int64_t id, cl_outbox_entry_t *out);
+
+/* Entries not yet acknowledged (pending, sending, conflict, failed). */
+int64_t cl_outbox_unacked(cl_mirror_t *m);
+
+typedef struct cl_outbox_push_stats {
+    unsigned sent;      /* entries sent in this push */
+    unsigned acked;     /* acknowledged (replays included) */
+    unsigned conflicts; /* became conflicts */
+    unsigned failed;    /* refused for good */
+    unsigned left;      /* still pending afterwards */
+    int stopped;        /* CL_OK, or the retryable failure that stopped the push */
+    char why[256];      /* then: its sentence */
+} cl_outbox_push_stats_t;
+
+#define CL_OUTBOX_PUSH_NOW 1 /* ignore next_attempt_ms (the user asked for the push) */
+
+/* Sends pending entries over c (logged in) in id order, one at a time. A retryable
+ * failure (the network, ERR_UNAVAILABLE, TIMEOUT, SHUTTING_DOWN, TOO_MANY) leaves the
+ * entry pending with exponential backoff (1 s doubling to 5 min) and stops the push; a
+ * conflict (ERR_CONFLICT on a transition, or ERR_NOT_FOUND: the ticket left the user's
+ * scope meanwhile) keeps the server's side; another refusal is
+ * final (failed); both let the push go on. After an ack, rows held for the entry's rows
+ * are applied (cl_mirror_release_held). Returns CL_OK when the push ran (st says how far),
+ * or a local failure of the mirror. */
+CL_MUSTCHECK int cl_outbox_push(cl_mirror_t *m, cl_client_t *c, int flags,
+                                cl_outbox_push_stats_t *st);
+
+/* Resolves a conflict or failed entry: re-apply sends it again (a transition with the
+ * server's current version and a new key); drop undoes its optimistic change, keeps it as
+ * dropped with note, and applies the rows held for it. CL_EPRECONDITION when the entry is
+ * in another state, or (drop) when a later unacknowledged entry changed one of its rows
+ * (that one is resolved first); CL_ENOTFOUND when there is none. */
+CL_MUSTCHECK int cl_outbox_reapply(cl_mirror_t *m, int64_t id);
+CL_MUSTCHECK int cl_outbox_drop(cl_mirror_t *m, int64_t id, const char *note);
+
 /* ---- offline reads (cloop_mirror_read.c) ---- */
 /* (declared by their modules below as they land) */
 

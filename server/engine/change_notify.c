@@ -111,6 +111,7 @@ static void push_now(cl_conn_t *c, cl_push_state_t *ps, int64_t company, uint64_
 
 static void follower_visit(cl_conn_t *c, const cl_session_t *s, cl_push_state_t *ps, void *arg) {
     cn_pass_t *p = arg;
+    if (cl_session_expired(s)) return; /* logged out at its next request */
     if (p->change) {
         if (!session_sees(s, p->change)) return;
         int64_t company = change_company(s, p->change);

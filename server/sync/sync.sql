@@ -31,26 +31,61 @@ $$;
 
 -- The row's columns as the JSON array a mirror inserts (bytea as lower-case hex; defects
 -- and cases whole, as JSON text, without their idempotency key and search vector).
+-- STABLE like jsonb_build_array, so that the planner inlines it (an IMMUTABLE function
+-- whose body is only STABLE is called per row instead): with a constant entity the CASE
+-- folds to one arm.
 CREATE OR REPLACE FUNCTION cl_sync_values(p_entity text, d jsonb) RETURNS text
-LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
+LANGUAGE sql STABLE PARALLEL SAFE AS $$
     SELECT (CASE p_entity
-        WHEN 'companies' THEN jsonb_build_array(d -> 'id', d -> 'kind', d -> 'name', d -> 'parent_id', d -> 'version')
-        WHEN 'projects' THEN jsonb_build_array(d -> 'id', d -> 'company_id', d -> 'name', d -> 'city', d -> 'move_in_date', d -> 'defect_prefix', d -> 'version')
-        WHEN 'buildings' THEN jsonb_build_array(d -> 'id', d -> 'project_id', d -> 'name', d -> 'floors', d -> 'version')
-        WHEN 'units' THEN jsonb_build_array(d -> 'id', d -> 'building_id', d -> 'project_id', d -> 'number', d -> 'floor', d -> 'layout', d -> 'version')
-        WHEN 'owners' THEN jsonb_build_array(d -> 'id', d -> 'unit_id', d -> 'project_id', d -> 'name', d -> 'phone', d -> 'id_number', d -> 'version')
+        WHEN 'companies' THEN jsonb_build_array(
+            d -> 'id', d -> 'kind', d -> 'name', d -> 'parent_id', d -> 'version')
+        WHEN 'projects' THEN jsonb_build_array(
+            d -> 'id', d -> 'company_id', d -> 'name', d -> 'city', d -> 'move_in_date',
+            d -> 'defect_prefix', d -> 'version')
+        WHEN 'buildings' THEN jsonb_build_array(
+            d -> 'id', d -> 'project_id', d -> 'name', d -> 'floors', d -> 'version')
+        WHEN 'units' THEN jsonb_build_array(
+            d -> 'id', d -> 'building_id', d -> 'project_id', d -> 'number', d -> 'floor',
+            d -> 'layout', d -> 'version')
+        WHEN 'owners' THEN jsonb_build_array(
+            d -> 'id', d -> 'unit_id', d -> 'project_id', d -> 'name', d -> 'phone',
+            d -> 'id_number', d -> 'version')
         WHEN 'contractors' THEN jsonb_build_array(d -> 'id', d -> 'name', d -> 'version')
         WHEN 'trades' THEN jsonb_build_array(d -> 'code', d -> 'name_zh', d -> 'name_en')
-        WHEN 'project_trades' THEN jsonb_build_array(d -> 'project_id', d -> 'trade', d -> 'contractor_id', d -> 'version')
-        WHEN 'trade_aliases' THEN jsonb_build_array(d -> 'project_id', d -> 'alias', d -> 'trade', d -> 'version')
-        WHEN 'inspection_rounds' THEN jsonb_build_array(d -> 'id', d -> 'project_id', d -> 'kind', d -> 'planned_start', d -> 'planned_end', d -> 'department', d -> 'status', d -> 'version')
-        WHEN 'inspection_records' THEN jsonb_build_array(d -> 'id', d -> 'project_id', d -> 'unit_id', d -> 'round_id', d -> 'inspected_on', d -> 'inspector', d -> 'scheduled_on', d -> 'outcome', d -> 'not_taken_reason', d -> 'keys_handed', d -> 'water_reading', d -> 'power_reading', d -> 'gas_reading', d -> 'signoff', d -> 'refusal_reason', d -> 'satisfaction', d -> 'version')
-        WHEN 'inspection_items' THEN jsonb_build_array(d -> 'id', d -> 'record_id', d -> 'project_id', d -> 'unit_id', d -> 'round_id', d -> 'location', d -> 'category', d -> 'description', d -> 'severity', d -> 'found_again_of', d -> 'inspected_on', d -> 'inspector', d -> 'case_id', d -> 'dup_of', d -> 'created_at', d -> 'version')
-        WHEN 'item_photos' THEN jsonb_build_array(d -> 'item_id', to_jsonb(substr(d ->> 'sha256', 3)))
-        WHEN 'tickets' THEN jsonb_build_array(d -> 'id', d -> 'project_id', d -> 'number', d -> 'state', d -> 'contractor_id', d -> 'category', d -> 'severity', d -> 'deadline', d -> 'rework_count', d -> 'last_note', d -> 'raised_at', d -> 'closed_at', d -> 'found_on', d -> 'updated_at', d -> 'version')
-        WHEN 'ticket_events' THEN jsonb_build_array(d -> 'id', d -> 'ticket_id', d -> 'project_id', d -> 'at', d -> 'actor_user_id', d -> 'actor', d -> 'action', d -> 'from_state', d -> 'to_state', d -> 'note', d -> 'contractor_id')
-        WHEN 'defects' THEN jsonb_build_array(d -> 'id', d -> 'project_id', d -> 'code', d -> 'state', d -> 'version', to_jsonb((d - 'idem_key')::text))
-        WHEN 'kb_cases' THEN jsonb_build_array(d -> 'id', d -> 'code', d -> 'status', d -> 'version', to_jsonb((d - 'search' - 'idem_key')::text))
+        WHEN 'project_trades' THEN jsonb_build_array(
+            d -> 'project_id', d -> 'trade', d -> 'contractor_id', d -> 'version')
+        WHEN 'trade_aliases' THEN jsonb_build_array(
+            d -> 'project_id', d -> 'alias', d -> 'trade', d -> 'version')
+        WHEN 'inspection_rounds' THEN jsonb_build_array(
+            d -> 'id', d -> 'project_id', d -> 'kind', d -> 'planned_start', d -> 'planned_end',
+            d -> 'department', d -> 'status', d -> 'version')
+        WHEN 'inspection_records' THEN jsonb_build_array(
+            d -> 'id', d -> 'project_id', d -> 'unit_id', d -> 'round_id', d -> 'inspected_on',
+            d -> 'inspector', d -> 'scheduled_on', d -> 'outcome', d -> 'not_taken_reason',
+            d -> 'keys_handed', d -> 'water_reading', d -> 'power_reading', d -> 'gas_reading',
+            d -> 'signoff', d -> 'refusal_reason', d -> 'satisfaction', d -> 'version')
+        WHEN 'inspection_items' THEN jsonb_build_array(
+            d -> 'id', d -> 'record_id', d -> 'project_id', d -> 'unit_id', d -> 'round_id',
+            d -> 'location', d -> 'category', d -> 'description', d -> 'severity',
+            d -> 'found_again_of', d -> 'inspected_on', d -> 'inspector', d -> 'case_id',
+            d -> 'dup_of', d -> 'created_at', d -> 'version')
+        WHEN 'item_photos' THEN jsonb_build_array(
+            d -> 'item_id', to_jsonb(substr(d ->> 'sha256', 3)))
+        WHEN 'tickets' THEN jsonb_build_array(
+            d -> 'id', d -> 'project_id', d -> 'number', d -> 'state', d -> 'contractor_id',
+            d -> 'category', d -> 'severity', d -> 'deadline', d -> 'rework_count',
+            d -> 'last_note', d -> 'raised_at', d -> 'closed_at', d -> 'found_on',
+            d -> 'updated_at', d -> 'version')
+        WHEN 'ticket_events' THEN jsonb_build_array(
+            d -> 'id', d -> 'ticket_id', d -> 'project_id', d -> 'at', d -> 'actor_user_id',
+            d -> 'actor', d -> 'action', d -> 'from_state', d -> 'to_state', d -> 'note',
+            d -> 'contractor_id')
+        WHEN 'defects' THEN jsonb_build_array(
+            d -> 'id', d -> 'project_id', d -> 'code', d -> 'state', d -> 'version',
+            to_jsonb((d - 'idem_key')::text))
+        WHEN 'kb_cases' THEN jsonb_build_array(
+            d -> 'id', d -> 'code', d -> 'status', d -> 'version',
+            to_jsonb((d - 'search' - 'idem_key')::text))
         END)::text
 $$;
 
@@ -61,11 +96,15 @@ SELECT pg_snapshot_xmin(pg_current_snapshot())::text AS feed_xid,
 
 -- ---- the snapshot: one statement per entity ----------------------------------------------
 -- Parameters after the scope: $5 project (0: every project in scope), $6 and $7 the
--- keyset cursor, $8 rows at most (500 or fewer). Rows come in key order, from the key's
--- index, after the cursor: for two key columns ($6, $7) is the last key sent; for one,
+-- keyset cursor, $8 rows at most (500 or fewer), $9 NULL or the keys (text[], at most 500)
+-- of a refetch: then only those rows (a hashed filter on the same scan). Rows come in key
+-- order, from the key's index, after the cursor: for two key columns ($6, $7) is the
+-- last key sent; for one,
 -- $6 is the last key and $7 is 1 (0 on the first page, with $6 the key type's least
 -- value, so that even that value is read). The visible projects are read once per page
--- (ARRAY(...) is an init plan), then each row costs an index step and no function scan.
+-- into a hashed filter (the IN (...) sits in a CASE or under IS TRUE, so the planner keeps
+-- it a filter on the key-ordered scan instead of pulling it up into a join whose output
+-- it would sort); each row then costs an index step and a hash probe, no function scan.
 -- Result: key, version, vals (cl_sync_key/version/values of to_jsonb of the row).
 
 PREPARE sync_snap_companies AS
@@ -74,6 +113,7 @@ SELECT cl_sync_key('companies', s.j) AS key, cl_sync_version(s.j) AS version,
   FROM (SELECT c.id AS o, to_jsonb(c) AS j FROM companies c
          WHERE (c.id, 1) > ($6::bigint, $7::int) AND $5::bigint = 0
            AND cl_visible_company(c.id, $1::text, $2::bigint, $3::bigint, $4::bigint[])
+           AND ($9::text[] IS NULL OR c.id::text IN (SELECT unnest($9::text[])))
          ORDER BY c.id LIMIT $8::int) s
  ORDER BY s.o;
 
@@ -82,8 +122,9 @@ SELECT cl_sync_key('projects', s.j) AS key, cl_sync_version(s.j) AS version,
        cl_sync_values('projects', s.j) AS vals
   FROM (SELECT p.id AS o, to_jsonb(p) AS j FROM projects p
          WHERE (p.id, 1) > ($6::bigint, $7::int) AND ($5::bigint = 0 OR p.id = $5::bigint)
-           AND p.id = ANY (ARRAY(SELECT v.project_id FROM cl_visible_projects($1::text,
-                                   $2::bigint, $3::bigint, $4::bigint[]) v))
+           AND (p.id IN (SELECT v.project_id FROM cl_visible_projects($1::text,
+                                   $2::bigint, $3::bigint, $4::bigint[]) v)) IS TRUE
+           AND ($9::text[] IS NULL OR p.id::text IN (SELECT unnest($9::text[])))
          ORDER BY p.id LIMIT $8::int) s
  ORDER BY s.o;
 
@@ -93,8 +134,9 @@ SELECT cl_sync_key('buildings', s.j) AS key, cl_sync_version(s.j) AS version,
   FROM (SELECT b.id AS o, to_jsonb(b) AS j FROM buildings b
          WHERE (b.id, 1) > ($6::bigint, $7::int)
            AND ($5::bigint = 0 OR b.project_id = $5::bigint)
-           AND b.project_id = ANY (ARRAY(SELECT v.project_id FROM cl_visible_projects($1::text,
-                                           $2::bigint, $3::bigint, $4::bigint[]) v))
+           AND (b.project_id IN (SELECT v.project_id FROM cl_visible_projects($1::text,
+                                   $2::bigint, $3::bigint, $4::bigint[]) v)) IS TRUE
+           AND ($9::text[] IS NULL OR b.id::text IN (SELECT unnest($9::text[])))
          ORDER BY b.id LIMIT $8::int) s
  ORDER BY s.o;
 
@@ -104,8 +146,9 @@ SELECT cl_sync_key('units', s.j) AS key, cl_sync_version(s.j) AS version,
   FROM (SELECT u.id AS o, to_jsonb(u) AS j FROM units u
          WHERE (u.id, 1) > ($6::bigint, $7::int)
            AND ($5::bigint = 0 OR u.project_id = $5::bigint)
-           AND u.project_id = ANY (ARRAY(SELECT v.project_id FROM cl_visible_projects($1::text,
-                                           $2::bigint, $3::bigint, $4::bigint[]) v))
+           AND (u.project_id IN (SELECT v.project_id FROM cl_visible_projects($1::text,
+                                   $2::bigint, $3::bigint, $4::bigint[]) v)) IS TRUE
+           AND ($9::text[] IS NULL OR u.id::text IN (SELECT unnest($9::text[])))
          ORDER BY u.id LIMIT $8::int) s
  ORDER BY s.o;
 
@@ -116,8 +159,9 @@ SELECT cl_sync_key('owners', s.j) AS key, cl_sync_version(s.j) AS version,
   FROM (SELECT o.id AS o, to_jsonb(o) AS j FROM owners o
          WHERE (o.id, 1) > ($6::bigint, $7::int)
            AND ($5::bigint = 0 OR o.project_id = $5::bigint)
-           AND o.project_id = ANY (ARRAY(SELECT v.project_id FROM cl_visible_projects($1::text,
-                                           $2::bigint, $3::bigint, $4::bigint[]) v))
+           AND (o.project_id IN (SELECT v.project_id FROM cl_visible_projects($1::text,
+                                   $2::bigint, $3::bigint, $4::bigint[]) v)) IS TRUE
+           AND ($9::text[] IS NULL OR o.id::text IN (SELECT unnest($9::text[])))
          ORDER BY o.id LIMIT $8::int) s
  ORDER BY s.o;
 
@@ -128,6 +172,7 @@ SELECT cl_sync_key('contractors', s.j) AS key, cl_sync_version(s.j) AS version,
   FROM (SELECT k.id AS o, to_jsonb(k) AS j FROM contractors k
          WHERE (k.id, 1) > ($6::bigint, $7::int) AND $5::bigint = 0
            AND num_nulls($1::text, $2::bigint, $3::bigint, $4::bigint[]) >= 0 -- typed only
+           AND ($9::text[] IS NULL OR k.id::text IN (SELECT unnest($9::text[])))
          ORDER BY k.id LIMIT $8::int) s
  ORDER BY s.o;
 
@@ -137,6 +182,7 @@ SELECT cl_sync_key('trades', s.j) AS key, cl_sync_version(s.j) AS version,
   FROM (SELECT t.code AS o, to_jsonb(t) AS j FROM trades t
          WHERE (t.code, 1) > ($6::text, $7::int) AND $5::bigint = 0
            AND num_nulls($1::text, $2::bigint, $3::bigint, $4::bigint[]) >= 0 -- typed only
+           AND ($9::text[] IS NULL OR t.code IN (SELECT unnest($9::text[])))
          ORDER BY t.code LIMIT $8::int) s
  ORDER BY s.o;
 
@@ -146,8 +192,10 @@ SELECT cl_sync_key('project_trades', s.j) AS key, cl_sync_version(s.j) AS versio
   FROM (SELECT pt.project_id AS o1, pt.trade AS o2, to_jsonb(pt) AS j FROM project_trades pt
          WHERE (pt.project_id, pt.trade) > ($6::bigint, $7::text)
            AND ($5::bigint = 0 OR pt.project_id = $5::bigint)
-           AND pt.project_id = ANY (ARRAY(SELECT v.project_id FROM cl_visible_projects($1::text,
-                                            $2::bigint, $3::bigint, $4::bigint[]) v))
+           AND (pt.project_id IN (SELECT v.project_id FROM cl_visible_projects($1::text,
+                                   $2::bigint, $3::bigint, $4::bigint[]) v)) IS TRUE
+           AND ($9::text[] IS NULL
+                OR pt.project_id::text || '/' || pt.trade IN (SELECT unnest($9::text[])))
          ORDER BY pt.project_id, pt.trade LIMIT $8::int) s
  ORDER BY s.o1, s.o2;
 
@@ -157,8 +205,10 @@ SELECT cl_sync_key('trade_aliases', s.j) AS key, cl_sync_version(s.j) AS version
   FROM (SELECT ta.project_id AS o1, ta.alias AS o2, to_jsonb(ta) AS j FROM trade_aliases ta
          WHERE (ta.project_id, ta.alias) > ($6::bigint, $7::text)
            AND ($5::bigint = 0 OR ta.project_id = $5::bigint)
-           AND ta.project_id = ANY (ARRAY(SELECT v.project_id FROM cl_visible_projects($1::text,
-                                            $2::bigint, $3::bigint, $4::bigint[]) v))
+           AND (ta.project_id IN (SELECT v.project_id FROM cl_visible_projects($1::text,
+                                   $2::bigint, $3::bigint, $4::bigint[]) v)) IS TRUE
+           AND ($9::text[] IS NULL
+                OR ta.project_id::text || '/' || ta.alias IN (SELECT unnest($9::text[])))
          ORDER BY ta.project_id, ta.alias LIMIT $8::int) s
  ORDER BY s.o1, s.o2;
 
@@ -168,8 +218,9 @@ SELECT cl_sync_key('inspection_rounds', s.j) AS key, cl_sync_version(s.j) AS ver
   FROM (SELECT r.id AS o, to_jsonb(r) AS j FROM inspection_rounds r
          WHERE (r.id, 1) > ($6::bigint, $7::int)
            AND ($5::bigint = 0 OR r.project_id = $5::bigint)
-           AND r.project_id = ANY (ARRAY(SELECT v.project_id FROM cl_visible_projects($1::text,
-                                           $2::bigint, $3::bigint, $4::bigint[]) v))
+           AND (r.project_id IN (SELECT v.project_id FROM cl_visible_projects($1::text,
+                                   $2::bigint, $3::bigint, $4::bigint[]) v)) IS TRUE
+           AND ($9::text[] IS NULL OR r.id::text IN (SELECT unnest($9::text[])))
          ORDER BY r.id LIMIT $8::int) s
  ORDER BY s.o;
 
@@ -180,8 +231,9 @@ SELECT cl_sync_key('inspection_records', s.j) AS key, cl_sync_version(s.j) AS ve
   FROM (SELECT r.id AS o, to_jsonb(r) AS j FROM inspection_records r
          WHERE (r.id, 1) > ($6::bigint, $7::int) AND $1::text <> 'contractor'
            AND ($5::bigint = 0 OR r.project_id = $5::bigint)
-           AND r.project_id = ANY (ARRAY(SELECT v.project_id FROM cl_visible_projects($1::text,
-                                           $2::bigint, $3::bigint, $4::bigint[]) v))
+           AND (r.project_id IN (SELECT v.project_id FROM cl_visible_projects($1::text,
+                                   $2::bigint, $3::bigint, $4::bigint[]) v)) IS TRUE
+           AND ($9::text[] IS NULL OR r.id::text IN (SELECT unnest($9::text[])))
          ORDER BY r.id LIMIT $8::int) s
  ORDER BY s.o;
 
@@ -206,10 +258,11 @@ SELECT cl_sync_key('inspection_items', s.j) AS key, cl_sync_version(s.j) AS vers
            AND CASE WHEN $1::text = 'contractor'
                     THEN EXISTS (SELECT 1 FROM tickets k
                                   WHERE k.id = i.id AND k.contractor_id = $3::bigint)
-                    ELSE i.project_id = ANY (ARRAY(SELECT v.project_id
-                                                     FROM cl_visible_projects($1::text,
-                                                          $2::bigint, $3::bigint, $4::bigint[]) v))
+                    ELSE i.project_id IN (SELECT v.project_id
+                                           FROM cl_visible_projects($1::text,
+                                                $2::bigint, $3::bigint, $4::bigint[]) v)
                     END
+           AND ($9::text[] IS NULL OR i.id::text IN (SELECT unnest($9::text[])))
          ORDER BY i.id LIMIT $8::int) s
  ORDER BY s.o;
 
@@ -223,10 +276,13 @@ SELECT cl_sync_key('item_photos', s.j) AS key, cl_sync_version(s.j) AS version,
            AND CASE WHEN $1::text = 'contractor'
                     THEN EXISTS (SELECT 1 FROM tickets k
                                   WHERE k.id = ip.item_id AND k.contractor_id = $3::bigint)
-                    ELSE i.project_id = ANY (ARRAY(SELECT v.project_id
-                                                     FROM cl_visible_projects($1::text,
-                                                          $2::bigint, $3::bigint, $4::bigint[]) v))
+                    ELSE i.project_id IN (SELECT v.project_id
+                                           FROM cl_visible_projects($1::text,
+                                                $2::bigint, $3::bigint, $4::bigint[]) v)
                     END
+           AND ($9::text[] IS NULL
+                OR ip.item_id::text || '/' || encode(ip.sha256, 'hex')
+                   IN (SELECT unnest($9::text[])))
          ORDER BY ip.item_id, ip.sha256 LIMIT $8::int) s
  ORDER BY s.o1, s.o2;
 
@@ -237,10 +293,11 @@ SELECT cl_sync_key('tickets', s.j) AS key, cl_sync_version(s.j) AS version,
          WHERE (t.id, 1) > ($6::uuid, $7::int)
            AND ($5::bigint = 0 OR t.project_id = $5::bigint)
            AND CASE WHEN $1::text = 'contractor' THEN t.contractor_id = $3::bigint
-                    ELSE t.project_id = ANY (ARRAY(SELECT v.project_id
-                                                     FROM cl_visible_projects($1::text,
-                                                          $2::bigint, $3::bigint, $4::bigint[]) v))
+                    ELSE t.project_id IN (SELECT v.project_id
+                                           FROM cl_visible_projects($1::text,
+                                                $2::bigint, $3::bigint, $4::bigint[]) v)
                     END
+           AND ($9::text[] IS NULL OR t.id::text IN (SELECT unnest($9::text[])))
          ORDER BY t.id LIMIT $8::int) s
  ORDER BY s.o;
 
@@ -253,10 +310,11 @@ SELECT cl_sync_key('ticket_events', s.j) AS key, cl_sync_version(s.j) AS version
            AND CASE WHEN $1::text = 'contractor'
                     THEN EXISTS (SELECT 1 FROM tickets k
                                   WHERE k.id = e.ticket_id AND k.contractor_id = $3::bigint)
-                    ELSE e.project_id = ANY (ARRAY(SELECT v.project_id
-                                                     FROM cl_visible_projects($1::text,
-                                                          $2::bigint, $3::bigint, $4::bigint[]) v))
+                    ELSE e.project_id IN (SELECT v.project_id
+                                           FROM cl_visible_projects($1::text,
+                                                $2::bigint, $3::bigint, $4::bigint[]) v)
                     END
+           AND ($9::text[] IS NULL OR e.id::text IN (SELECT unnest($9::text[])))
          ORDER BY e.id LIMIT $8::int) s
  ORDER BY s.o;
 
@@ -266,8 +324,9 @@ SELECT cl_sync_key('defects', s.j) AS key, cl_sync_version(s.j) AS version,
   FROM (SELECT d.id AS o, to_jsonb(d) AS j FROM defects d
          WHERE (d.id, 1) > ($6::bigint, $7::int) AND $1::text <> 'contractor'
            AND ($5::bigint = 0 OR d.project_id = $5::bigint)
-           AND d.project_id = ANY (ARRAY(SELECT v.project_id FROM cl_visible_projects($1::text,
-                                           $2::bigint, $3::bigint, $4::bigint[]) v))
+           AND (d.project_id IN (SELECT v.project_id FROM cl_visible_projects($1::text,
+                                   $2::bigint, $3::bigint, $4::bigint[]) v)) IS TRUE
+           AND ($9::text[] IS NULL OR d.id::text IN (SELECT unnest($9::text[])))
          ORDER BY d.id LIMIT $8::int) s
  ORDER BY s.o;
 
@@ -279,6 +338,7 @@ SELECT cl_sync_key('kb_cases', s.j) AS key, cl_sync_version(s.j) AS version,
          WHERE (k.id, 1) > ($6::bigint, $7::int) AND $5::bigint = 0
            AND $1::text <> 'contractor'
            AND num_nulls($2::bigint, $3::bigint, $4::bigint[]) >= 0 -- typed only
+           AND ($9::text[] IS NULL OR k.id::text IN (SELECT unnest($9::text[])))
          ORDER BY k.id LIMIT $8::int) s
  ORDER BY s.o;
 
@@ -286,10 +346,13 @@ SELECT cl_sync_key('kb_cases', s.j) AS key, cl_sync_version(s.j) AS version,
 -- The change rows after the cursor ($5 xid, $6 seq) of transactions below the horizon
 -- (pg_snapshot_xmin: every transaction below it has ended, and no new one can get a
 -- smaller id, so the rows below it are final), in (xid, seq) order, $7 at most; $8 whether
--- the caller sees owners' personal data. A cr's (and dept's) feed reads only its company's
--- rows and the rows of no company (contractors, cases), by change_log_company; the other
--- roles read change_log_feed. Each change row gives rows in scope (mark 0), in
--- (xid, seq, ord) order:
+-- the caller sees owners' personal data. A caller whose scope is one company's (a cr, a
+-- dept, a clerk of that company's projects ...) reads only that company's rows and the
+-- rows of no company (contractors, cases), by change_log_company (the keyset bound is
+-- written on its three columns, so no other index can serve it); the others (HQ,
+-- contractors, several companies) read change_log_feed. held_back is read from the newest
+-- change_log entry (one step back on change_log_feed), not by a search above the horizon.
+-- Each change row gives rows in scope (mark 0), in (xid, seq, ord) order:
 --   ord 10  the row itself (op 0 upsert, 1 delete), as its data was; owners from the
 --           current row, as the change_log holds no personal data, and only with $8;
 --   for a contractor, when its ticket becomes its own (inserted, or its contractor_was
@@ -307,26 +370,36 @@ WITH hz AS MATERIALIZED (SELECT pg_snapshot_xmin(pg_current_snapshot()) AS x),
                                         FROM cl_visible_projects($1::text, $2::bigint,
                                                                  $3::bigint, $4::bigint[]) v)
                                 AS p),
+     -- The one company whose rows (and the rows of no company) hold everything the caller
+     -- sees: a cr's or dept's own; a clerk's, verifier's or property user's when all their
+     -- projects are one company's. NULL otherwise (HQ, contractors, several companies).
+     co AS MATERIALIZED (
+         SELECT CASE WHEN $1::text IN ('cr', 'dept') THEN $2::bigint
+                     WHEN $1::text IN ('clerk', 'verifier', 'property')
+                     THEN (SELECT CASE WHEN count(DISTINCT p.company_id) = 1
+                                       THEN min(p.company_id) END
+                             FROM projects p WHERE p.id = ANY ($4::bigint[])) END AS id),
      chg AS MATERIALIZED (
          SELECT u.* FROM (
              (SELECT c.xid, c.seq, c.entity, c.entity_id, c.op, c.project_id,
                      c.contractor_was, c.data
                 FROM change_log c
-               WHERE $1::text IN ('cr', 'dept') AND c.company_id = $2::bigint
+               WHERE (SELECT id FROM co) IS NOT NULL AND c.company_id = (SELECT id FROM co)
+                 AND (c.company_id, c.xid, c.seq) > ((SELECT id FROM co), $5::xid8, $6::bigint)
+                 AND c.xid < (SELECT x FROM hz)
+               ORDER BY c.company_id, c.xid, c.seq LIMIT $7::int)
+             UNION ALL
+             (SELECT c.xid, c.seq, c.entity, c.entity_id, c.op, c.project_id,
+                     c.contractor_was, c.data
+                FROM change_log c
+               WHERE (SELECT id FROM co) IS NOT NULL AND c.company_id IS NULL
                  AND (c.xid, c.seq) > ($5::xid8, $6::bigint) AND c.xid < (SELECT x FROM hz)
                ORDER BY c.xid, c.seq LIMIT $7::int)
              UNION ALL
              (SELECT c.xid, c.seq, c.entity, c.entity_id, c.op, c.project_id,
                      c.contractor_was, c.data
                 FROM change_log c
-               WHERE $1::text IN ('cr', 'dept') AND c.company_id IS NULL
-                 AND (c.xid, c.seq) > ($5::xid8, $6::bigint) AND c.xid < (SELECT x FROM hz)
-               ORDER BY c.xid, c.seq LIMIT $7::int)
-             UNION ALL
-             (SELECT c.xid, c.seq, c.entity, c.entity_id, c.op, c.project_id,
-                     c.contractor_was, c.data
-                FROM change_log c
-               WHERE $1::text NOT IN ('cr', 'dept')
+               WHERE (SELECT id FROM co) IS NULL
                  AND (c.xid, c.seq) > ($5::xid8, $6::bigint) AND c.xid < (SELECT x FROM hz)
                ORDER BY c.xid, c.seq LIMIT $7::int)) u
           ORDER BY u.xid, u.seq LIMIT $7::int),
@@ -358,7 +431,8 @@ WITH hz AS MATERIALIZED (SELECT pg_snapshot_xmin(pg_current_snapshot()) AS x),
                 WHEN 'inspection_rounds' THEN c.project_id = ANY (vp.p)
                 WHEN 'project_trades' THEN c.project_id = ANY (vp.p)
                 WHEN 'trade_aliases' THEN c.project_id = ANY (vp.p)
-                WHEN 'inspection_records' THEN $1::text <> 'contractor' AND c.project_id = ANY (vp.p)
+                WHEN 'inspection_records' THEN $1::text <> 'contractor'
+                                               AND c.project_id = ANY (vp.p)
                 WHEN 'defects' THEN $1::text <> 'contractor' AND c.project_id = ANY (vp.p)
                 WHEN 'tickets' THEN
                     CASE WHEN $1::text = 'contractor'
@@ -432,7 +506,8 @@ SELECT 0 AS mark, r.xid AS xs, r.xid::text AS xid, r.seq, r.ord, r.entity, r.op,
 UNION ALL
 SELECT 1, coalesce(l.xid, $5::xid8), coalesce(l.xid, $5::xid8)::text, coalesce(l.seq, $6::bigint),
        0, NULL, NULL, NULL, NULL, NULL, (SELECT count(*) FROM chg),
-       EXISTS (SELECT 1 FROM change_log h WHERE h.xid >= (SELECT x FROM hz))
+       coalesce((SELECT h.xid FROM change_log h ORDER BY h.xid DESC, h.seq DESC LIMIT 1)
+                >= (SELECT x FROM hz), false)
   FROM (SELECT 1) one
   LEFT JOIN LATERAL (SELECT c.xid, c.seq FROM chg c ORDER BY c.xid DESC, c.seq DESC LIMIT 1) l
     ON true
@@ -445,10 +520,9 @@ SELECT 1, coalesce(l.xid, $5::xid8), coalesce(l.xid, $5::xid8)::text, coalesce(l
 -- project (companies, contractors, trades, cases). $5 project (0: all), $6 whether the
 -- caller sees owners.
 PREPARE sync_checksum AS
-WITH vp AS MATERIALIZED (SELECT ARRAY(SELECT v.project_id
-                                        FROM cl_visible_projects($1::text, $2::bigint,
-                                                                 $3::bigint, $4::bigint[]) v)
-                                AS p),
+WITH vis AS MATERIALIZED (SELECT v.project_id
+                            FROM cl_visible_projects($1::text, $2::bigint, $3::bigint,
+                                                     $4::bigint[]) v),
      r AS (
          SELECT 0::bigint AS project_id, 'companies'::text AS entity,
                 c.id::text || ':' || c.version AS kv
@@ -456,16 +530,16 @@ WITH vp AS MATERIALIZED (SELECT ARRAY(SELECT v.project_id
           WHERE cl_visible_company(c.id, $1::text, $2::bigint, $3::bigint, $4::bigint[])
          UNION ALL
          SELECT p.id, 'projects', p.id::text || ':' || p.version
-           FROM projects p, vp WHERE p.id = ANY (vp.p)
+           FROM projects p WHERE p.id IN (SELECT project_id FROM vis)
          UNION ALL
          SELECT b.project_id, 'buildings', b.id::text || ':' || b.version
-           FROM buildings b, vp WHERE b.project_id = ANY (vp.p)
+           FROM buildings b WHERE b.project_id IN (SELECT project_id FROM vis)
          UNION ALL
          SELECT u.project_id, 'units', u.id::text || ':' || u.version
-           FROM units u, vp WHERE u.project_id = ANY (vp.p)
+           FROM units u WHERE u.project_id IN (SELECT project_id FROM vis)
          UNION ALL
          SELECT o.project_id, 'owners', o.id::text || ':' || o.version
-           FROM owners o, vp WHERE $6::boolean AND o.project_id = ANY (vp.p)
+           FROM owners o WHERE $6::boolean AND o.project_id IN (SELECT project_id FROM vis)
          UNION ALL
          SELECT 0, 'contractors', k.id::text || ':' || k.version FROM contractors k
          UNION ALL
@@ -473,22 +547,22 @@ WITH vp AS MATERIALIZED (SELECT ARRAY(SELECT v.project_id
          UNION ALL
          SELECT pt.project_id, 'project_trades',
                 pt.project_id::text || '/' || pt.trade || ':' || pt.version
-           FROM project_trades pt, vp WHERE pt.project_id = ANY (vp.p)
+           FROM project_trades pt WHERE pt.project_id IN (SELECT project_id FROM vis)
          UNION ALL
          SELECT ta.project_id, 'trade_aliases',
                 ta.project_id::text || '/' || ta.alias || ':' || ta.version
-           FROM trade_aliases ta, vp WHERE ta.project_id = ANY (vp.p)
+           FROM trade_aliases ta WHERE ta.project_id IN (SELECT project_id FROM vis)
          UNION ALL
          SELECT ro.project_id, 'inspection_rounds', ro.id::text || ':' || ro.version
-           FROM inspection_rounds ro, vp WHERE ro.project_id = ANY (vp.p)
+           FROM inspection_rounds ro WHERE ro.project_id IN (SELECT project_id FROM vis)
          UNION ALL
          SELECT re.project_id, 'inspection_records', re.id::text || ':' || re.version
-           FROM inspection_records re, vp
-          WHERE $1::text <> 'contractor' AND re.project_id = ANY (vp.p)
+           FROM inspection_records re
+          WHERE $1::text <> 'contractor' AND re.project_id IN (SELECT project_id FROM vis)
          UNION ALL
          SELECT i.project_id, 'inspection_items', i.id::text || ':' || i.version
-           FROM inspection_items i, vp
-          WHERE $1::text <> 'contractor' AND i.project_id = ANY (vp.p)
+           FROM inspection_items i
+          WHERE $1::text <> 'contractor' AND i.project_id IN (SELECT project_id FROM vis)
          UNION ALL
          SELECT i.project_id, 'inspection_items', i.id::text || ':' || i.version
            FROM tickets k JOIN inspection_items i ON i.id = k.id
@@ -496,8 +570,8 @@ WITH vp AS MATERIALIZED (SELECT ARRAY(SELECT v.project_id
          UNION ALL
          SELECT i.project_id, 'item_photos',
                 ip.item_id::text || '/' || encode(ip.sha256, 'hex') || ':0'
-           FROM item_photos ip JOIN inspection_items i ON i.id = ip.item_id, vp
-          WHERE $1::text <> 'contractor' AND i.project_id = ANY (vp.p)
+           FROM item_photos ip JOIN inspection_items i ON i.id = ip.item_id
+          WHERE $1::text <> 'contractor' AND i.project_id IN (SELECT project_id FROM vis)
          UNION ALL
          SELECT k.project_id, 'item_photos',
                 ip.item_id::text || '/' || encode(ip.sha256, 'hex') || ':0'
@@ -505,20 +579,21 @@ WITH vp AS MATERIALIZED (SELECT ARRAY(SELECT v.project_id
           WHERE $1::text = 'contractor' AND k.contractor_id = $3::bigint
          UNION ALL
          SELECT t.project_id, 'tickets', t.id::text || ':' || t.version
-           FROM tickets t, vp
+           FROM tickets t
           WHERE CASE WHEN $1::text = 'contractor' THEN t.contractor_id = $3::bigint
-                     ELSE t.project_id = ANY (vp.p) END
+                     ELSE t.project_id IN (SELECT project_id FROM vis) END
          UNION ALL
          SELECT e.project_id, 'ticket_events', e.id::text || ':0'
-           FROM ticket_events e, vp
-          WHERE $1::text <> 'contractor' AND e.project_id = ANY (vp.p)
+           FROM ticket_events e
+          WHERE $1::text <> 'contractor' AND e.project_id IN (SELECT project_id FROM vis)
          UNION ALL
          SELECT e.project_id, 'ticket_events', e.id::text || ':0'
            FROM tickets k JOIN ticket_events e ON e.ticket_id = k.id
           WHERE $1::text = 'contractor' AND k.contractor_id = $3::bigint
          UNION ALL
          SELECT d.project_id, 'defects', d.id::text || ':' || d.version
-           FROM defects d, vp WHERE $1::text <> 'contractor' AND d.project_id = ANY (vp.p)
+           FROM defects d
+          WHERE $1::text <> 'contractor' AND d.project_id IN (SELECT project_id FROM vis)
          UNION ALL
          SELECT 0, 'kb_cases', c.id::text || ':' || c.version
            FROM kb_cases c WHERE $1::text <> 'contractor')

@@ -9,9 +9,12 @@
  *                              line each: "ok STATE VERSION" or "error CODE TEXT"
  *   handover --project P --unit U --date D --outcome NAME [--inspector T] [--keys N]
  *            --key K [--times N]   the same HandoverForm; "ok VERSION INSPECTOR KEYS"
- *   follow --ms T [--no-follow]    SyncFollow on (unless --no-follow), prints "ready",
- *                              then for T ms one line per push: "notice COMPANY ARRIVED_MS
- *                              AT_MS" (wall-clock ms), and at the end "notices N"
+ *   follow --ms T [--no-follow] [--ping-ms P]   SyncFollow on (unless --no-follow), prints
+ *                              "ready"; with --ping-ms, first one Ping the server answers
+ *                              after P ms ("pinged DONE_MS": pushes that come meanwhile
+ *                              must be kept); then for T ms one line per push: "notice
+ *                              COMPANY ARRIVED_MS AT_MS" (wall-clock ms), and at the end
+ *                              "notices N"
  *
  * Exit status: 0 when every request got a reply (a reply may be an error: the lines say
  * which), 1 when the connection or the login failed, 2 on a bad command line. Test code:
@@ -134,6 +137,20 @@ static int follow(cl_client_t *c, int argc, char **argv) {
     }
     printf("ready\n");
     fflush(stdout);
+    const char *ping_ms = opt(argc, argv, "--ping-ms");
+    if (ping_ms) {
+        cl_pb_ping_t ping = CLOSELOOP__PING__INIT;
+        ping.delay_ms = (uint32_t)strtoul(ping_ms, NULL, 10);
+        ProtobufCMessage *pong = NULL;
+        int rc = cl_client_call(c, CL_MSG_PING, &ping.base, CL_MSG_PONG, &pong);
+        cl_msg_free(pong);
+        if (rc != CL_OK) {
+            fprintf(stderr, "sync_probe: ping: %s\n", cl_client_error(c));
+            return 1;
+        }
+        printf("pinged %" PRIu64 "\n", wall_ms());
+        fflush(stdout);
+    }
     uint64_t end = wall_ms() + strtoull(ms, NULL, 10);
     unsigned notices = 0;
     for (uint64_t now = wall_ms(); now < end; now = wall_ms()) {

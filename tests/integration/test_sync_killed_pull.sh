@@ -112,7 +112,7 @@ check "... and says when it caught up and where its cursor is" \
 python3 - "$M" "$p" <<'PY'
 import sqlite3, sys
 db = sqlite3.connect(sys.argv[1])
-db.execute("DELETE FROM tickets WHERE rowid IN (SELECT rowid FROM tickets LIMIT 5)")
+db.execute("DELETE FROM tickets WHERE id IN (SELECT id FROM tickets LIMIT 5)")
 db.execute("UPDATE inspection_items SET version = version + 7 WHERE id IN (SELECT id FROM inspection_items LIMIT 3)")
 db.execute("INSERT INTO buildings VALUES (999999, ?, 'ghost', 1, 1)", (int(sys.argv[2]),))
 db.commit()

@@ -13,7 +13,9 @@
 # another kind of request are refused. Push: a follower on daemon 1 gets a SyncNotice for
 # a commit made through daemon 2, within a second; a connection that does not follow gets
 # none; a follower of company B gets none for a change in company A (and one for a change
-# in B); a follower is told when the daemon's LISTEN connection was cut and came back.
+# in B); a push that comes while libcloop waits for a reply is kept; one commit that
+# notifies three times reaches a follower as two notices (coalescing); a follower is told
+# when the daemon's LISTEN connection was cut and came back.
 #
 # Run by ctest with CL_BIN_DIR, CL_SOURCE_DIR and CL_TEST_TMP. Prints "ok - ..." or
 # "not ok - ..." per check and "N passed, M failed"; exits non-zero on any failure.
@@ -209,6 +211,31 @@ brc=$?
 wait "$pid_fb2"
 check "a change in company B (a building, through daemon 2) reaches the follower of company B" \
     test "$brc" = 0 -a "$(notices fb2)" -ge 1 -a "$(grep -m1 '^notice ' "$work/fb2" | cut -d' ' -f2)" = "$cb"
+
+# --- a push that comes while the client waits for a reply is kept ---------------------------------
+follow fk cra --ms 1000 --ping-ms 2000
+wait_ready fk || bail "a follower that pings is ready"
+XDG_CONFIG_HOME=$work/cfg/admin "$CLOOP" "${S2[@]}" building add --project "$pa" 5栋 --floors 20 >/dev/null 2>&1
+krc=$?
+wait "$pid_fk"
+pinged=$(sed -n 's/^pinged //p' "$work/fk")
+kept=$(grep -m1 '^notice ' "$work/fk" | cut -d' ' -f4)
+check "a notice pushed while libcloop waited for a Ping's reply is kept for later" \
+    test "$krc" = 0 -a -n "$pinged" -a "$(notices fk)" -ge 1 -a -n "$kept" -a "${kept:-0}" -lt "${pinged:-0}"
+
+# --- coalescing: one transaction notifying three times is two notices ------------------------------
+follow fh admin --ms 1500
+wait_ready fh || bail "the admin follows"
+sql "BEGIN; SELECT set_config('closeloop.actor', '{\"user_id\": null, \"username\": \"test\"}', true);
+     UPDATE buildings SET floors = floors WHERE project_id = $pa;
+     UPDATE buildings SET floors = floors WHERE project_id = $pb;
+     UPDATE contractors SET name = name WHERE id = $cw; COMMIT;" >/dev/null
+src=$?
+wait "$pid_fh"
+check "one commit notifying companies A, B and '*' at once reaches an HQ follower as 2 notices (the first, then the rest folded)" \
+    test "$src" = 0 -a "$(notices fh)" = 2
+check "... the folded one naming no single company (0)" \
+    test "$(grep '^notice ' "$work/fh" | sed -n 2p | cut -d' ' -f2)" = 0
 
 # --- a lost LISTEN connection: every follower is told after the reconnect ----------------------------
 follow fr cra --ms 4000

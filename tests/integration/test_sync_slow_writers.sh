@@ -43,7 +43,7 @@ SELECT pg_sleep(random() * 0.4);" >/dev/null || return 1
     done
 }
 
-# The long transaction: begins first, writes, holds on for 6 s while the others commit.
+# The long transaction: begins first, writes, holds on for 12 s while the others commit.
 pg_write "UPDATE tickets SET last_note = 'the long one' WHERE number BETWEEN 1015000 AND 1015999;
 INSERT INTO inspection_items (id, record_id, project_id, unit_id, round_id, location, category,
                               description, severity, inspected_on)
@@ -54,7 +54,7 @@ SELECT md5('long' || g)::uuid, r.id, r.project_id, r.unit_id, r.round_id, 'é˜³å
 INSERT INTO tickets (id, project_id, number, state, contractor_id, category, severity, found_on)
 SELECT md5('long' || g)::uuid, $p, 4000000 + g, 'open', $cw, 'waterproofing', 'minor', current_date
   FROM generate_series(1, 200) g;
-SELECT pg_sleep(6);" >/dev/null &
+SELECT pg_sleep(12);" >/dev/null &
 longpid=$!
 sleep 0.5
 writer 1 12 & w1=$!
@@ -62,7 +62,12 @@ writer 2 12 & w2=$!
 writer 3 12 & w3=$!
 
 # The desktop pulls while they write; count the pulls made while the long one was open
-# after another writer had committed.
+# after another writer had committed (from the first commit of a writer on).
+for _ in $(seq 1 100); do
+    [ "$(pg -c "select count(*) from tickets where number between 3000000 and 3999999")" -gt 0 ] &&
+        break
+    sleep 0.1
+done
 pulls=0 early=0 fails=0
 while kill -0 "$longpid" 2>/dev/null || kill -0 "$w1" 2>/dev/null; do
     committed=$(pg -c "select count(*) from tickets where number between 3000000 and 3999999")

@@ -12,7 +12,8 @@
  * server knows each request's index and the client can check that a reply went to its
  * own request. The server counts per index what it received and answered; the client
  * counts per index what on_reply delivered, with which status. Counts are read after the
- * server thread has been joined. */
+ * server thread has been joined. test_pushes_kept has the server push frames (request id
+ * 0) before its replies, as closeloopd does to a connection that follows the feed. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -316,6 +317,20 @@ static int script_errors(srv_t *s) {
     return KEEP;
 }
 
+/* Before each Pong, param server pushes (request id 0, SyncNotice with company_id 1, 2,
+ * ... counting on across the connection), as closeloopd sends them to a follower. */
+static int script_pushes(srv_t *s) {
+    for (size_t k = 0; k < s->npend; k++) {
+        for (int i = 0; i < s->param; i++) {
+            Closeloop__SyncNotice nt = CLOSELOOP__SYNC_NOTICE__INIT;
+            nt.company_id = ++s->busy_given;
+            send_frame(s, CL_FRAME_FLAG_LAST, 0, CL_MSG_SYNC_NOTICE, &nt.base);
+        }
+        srv_pong(s, k);
+    }
+    return KEEP;
+}
+
 /* ---- the client side ---------------------------------------------------------------- */
 
 typedef struct run {
@@ -593,6 +608,45 @@ static void test_refusals(void **state) {
     cl_pipeline_free(p);
 }
 
+/* Pushes that arrive while cl_client_call waits for its reply are kept for
+ * cl_client_wait_push, in order, the newest 64 of them; cl_client_wait_push leaves replies
+ * queued for cl_client_recv. */
+static void test_pushes_kept(void **state) {
+    (void)state;
+    srv_t s;
+    srv_start(&s, script_pushes, 2, 100);
+    cl_client_t *c = connect_to(&s);
+    cl_pb_ping_t ping = CLOSELOOP__PING__INIT;
+    ProtobufCMessage *pong = NULL;
+    assert_int_equal(cl_client_call(c, CL_MSG_PING, &ping.base, CL_MSG_PONG, &pong), CL_OK);
+    cl_msg_free(pong);
+    cl_reply_t r;
+    for (int64_t want = 100 - 64 + 1; want <= 100; want++) {
+        assert_int_equal(cl_client_wait_push(c, &r, 1000), CL_OK);
+        assert_int_equal(r.req_id, 0);
+        assert_int_equal(r.type, CL_MSG_SYNC_NOTICE);
+        assert_non_null(r.msg);
+        assert_int_equal(((const Closeloop__SyncNotice *)r.msg)->company_id, want);
+        cl_reply_clear(&r);
+    }
+    assert_int_equal(cl_client_wait_push(c, &r, 100), CL_ETIMEDOUT);
+    /* A reply that comes after pushes stays queued while pushes are waited for. */
+    ping.client_time_ns = 1;
+    uint32_t id = cl_client_next_id(c);
+    assert_int_equal(cl_client_send(c, id, CL_MSG_PING, &ping.base), CL_OK);
+    for (int64_t want = 200 - 64 + 1; want <= 200; want++) { /* again the newest 64 */
+        assert_int_equal(cl_client_wait_push(c, &r, 1000), CL_OK);
+        assert_int_equal(((const Closeloop__SyncNotice *)r.msg)->company_id, want);
+        cl_reply_clear(&r);
+    }
+    assert_int_equal(cl_client_recv(c, &r, 1000), CL_OK);
+    assert_int_equal(r.req_id, id);
+    assert_int_equal(r.type, CL_MSG_PONG);
+    cl_reply_clear(&r);
+    cl_client_close(c);
+    srv_stop(&s);
+}
+
 /* ---- setup -------------------------------------------------------------------------- */
 
 static int group_setup(void **state) {
@@ -629,6 +683,7 @@ int main(void) {
         cmocka_unit_test(test_busy_halves_window), cmocka_unit_test(test_busy_forever),
         cmocka_unit_test(test_error_replies),      cmocka_unit_test(test_reconnects_run_out),
         cmocka_unit_test(test_reconnect_refused),  cmocka_unit_test(test_refusals),
+        cmocka_unit_test(test_pushes_kept),
     };
     return cmocka_run_group_tests(tests, group_setup, group_teardown);
 }
