@@ -306,6 +306,22 @@ check "server down: $n commands (table, JSON, refusals) fall back to the mirror,
 run daily_csv.down2 admin report daily --project "$p1" --date "$TD" --format csv
 check "... with the default mirror too" same daily_csv down2
 
+# A repair reported while the server is away goes to the outbox with its change to the
+# mirror (part C); the offline lists show the mirror as it now is.
+tid=$(sed -n 2p "$work/r/todo_w_csv.out" | cut -d, -f2) # its oldest in 万科城
+run queued dyh ticket repaired "$tid" --note 离线修复 --mirror "$work/m/dyh.sqlite"
+check "server down: a repair reported by the contractor is queued in the outbox (exit 0)" \
+    eval '[ "$(cat $work/r/queued.rc)" = 0 ] && grep -q 已存入离线待发队列 "$work/r/queued.err"'
+run todo_q dyh ticket todo --format csv --mirror "$work/m/dyh.sqlite"
+run toverify_q dyh ticket toverify --project "$p1" --format csv --mirror "$work/m/dyh.sqlite"
+run show_q dyh ticket show "$tid" --format csv --mirror "$work/m/dyh.sqlite"
+check "... offline, the to-repair list no longer holds it, the to-verify list does" \
+    eval '[ "$(cat $work/r/todo_q.rc)" = 0 ] && [ "$(lines todo_q)" = $(($(lines todo_own_csv) - 1)) ] &&
+          ! grep -q "$tid" "$work/r/todo_q.out" &&
+          [ "$(lines toverify_q)" = $(($(lines toverify_dyh_csv) + 1)) ] &&
+          grep -q "$tid" "$work/r/toverify_q.out" && grep -qx "state,repaired" "$work/r/show_q.out" &&
+          grep -qx "last_note,离线修复" "$work/r/show_q.out"'
+
 rm -f "$HOME/.local/share/closeloop/"*.sqlite
 run nomirror clerk ticket todo --contractor "$cw" --project "$p1"
 check "no mirror and no server: the usual cannot-reach error, exit 4" \
