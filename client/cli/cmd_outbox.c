@@ -58,7 +58,9 @@ static int find_mirror(const cli_settings_t *s, char *path, size_t cap) {
         size_t n = strlen(e->d_name), k = strlen(suffix);
         if (strncmp(e->d_name, "mirror-", 7) == 0 && n > k + 7 &&
             strcmp(e->d_name + n - k, suffix) == 0) {
-            if (found++ == 0) snprintf(path, cap, "%s/%s", probe, e->d_name);
+            if (found == 0 && snprintf(path, cap, "%s/%s", probe, e->d_name) >= (int)cap)
+                continue; /* a path too long to name is not a mirror we can open */
+            found++;
         }
     }
     closedir(d);
