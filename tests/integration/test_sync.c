@@ -121,7 +121,10 @@ static int start_daemon(pgtest_t *cluster) {
         strcat(sql, seed_sql[i]);
     if (pgtest_exec(cluster, sql) != 0) return -1;
     snprintf(db_env, sizeof db_env, "CLOSELOOP_DB_CONNINFO=%s", cluster->conninfo);
-    const char *env[] = {db_env, "CLOSELOOP_DB_POOL_SIZE=4", NULL};
+    /* Small frames and a small output budget: a page of 500 rows is several frames, and
+     * the snapshot waits for the client to read before its next page. */
+    const char *env[] = {db_env, "CLOSELOOP_DB_POOL_SIZE=4", "CLOSELOOP_SERVER_MAX_FRAME=32768",
+                         "CLOSELOOP_SERVER_MAX_OUTPUT=131072", NULL};
     return th_daemon_start(&d, env);
 }
 
@@ -187,7 +190,10 @@ typedef struct mirror {
     bool more, held_back;
     char next_key[200];
     bool done;
-    size_t page_rows; /* rows of the last snapshot request */
+    size_t page_rows;     /* rows of the last snapshot request */
+    size_t frames;        /* frames of the last snapshot request */
+    char second_key[200]; /* next_key of its second frame, and the rows up to it */
+    size_t second_rows;
     logrow_t *log;
     size_t nlog, caplog;
 } mirror_t;
@@ -378,6 +384,10 @@ static int on_snap_page(void *arg, const ProtobufCMessage *msg) {
         mapply(m, p->rows[i]);
     }
     m->page_rows += p->n_rows;
+    if (++m->frames == 2) {
+        snprintf(m->second_key, sizeof m->second_key, "%s", p->next_key);
+        m->second_rows = m->page_rows;
+    }
     snprintf(m->next_key, sizeof m->next_key, "%s", p->next_key);
     m->done = p->done;
     return 0;
@@ -392,6 +402,7 @@ static int snapshot_req(mirror_t *m, const char *entity, const char *after, int6
     req.project_id = project;
     req.limit = limit;
     m->page_rows = 0;
+    m->frames = 0;
     m->done = false;
     return cl_client_call_stream(m->c, CL_MSG_SYNC_SNAPSHOT_REQ, &req.base, CL_MSG_SYNC_ROW_PAGE,
                                  on_snap_page, m);
@@ -703,11 +714,56 @@ static void snapshot_pages_by_keyset(void **state) {
     size_t n;
     free(mirror_rows(&m, "tickets", &n));
     assert_int_equal(n, 603);
+    /* the whole entity in one request comes as frames under the 32 KiB frame limit, each
+     * with the key to resume from: resuming after the second frame reads the rest */
+    assert_int_equal(snapshot_req(&m, "tickets", "", 0, 0), CL_OK);
+    assert_int_equal(m.page_rows, 603);
+    assert_true(m.frames > 4);
+    char second[200];
+    size_t before = m.second_rows;
+    snprintf(second, sizeof second, "%s", m.second_key);
+    assert_true(before > 0 && before < 603);
+    assert_int_equal(snapshot_req(&m, "tickets", second, 0, 0), CL_OK);
+    assert_int_equal(m.page_rows, 603 - before);
+    assert_true(m.done);
     /* one project's rows only */
     assert_int_equal(snapshot_req(&m, "units", "", 2001, 0), CL_OK);
     assert_int_equal(m.page_rows, 2);
     assert_int_equal(snapshot_req(&m, "project_trades", "2001/plumbing", 0, 0), CL_OK);
     assert_int_equal(m.page_rows, 2); /* 2001/waterproofing, 2002/plumbing */
+    /* a refetch by keys: those in scope, written in either case; none of company B */
+    {
+        Closeloop__SyncSnapshotRequest req = CLOSELOOP__SYNC_SNAPSHOT_REQUEST__INIT;
+        char *keys[] = {"a0000000-0000-4000-8000-000000000001",
+                        "b0000000-0000-4000-8000-000000000001",
+                        "C0000000-0000-4000-8000-000000000007"};
+        req.entity = "tickets";
+        req.after_key = "";
+        req.n_keys = 3;
+        req.keys = keys;
+        m.page_rows = 0;
+        m.frames = 0;
+        assert_int_equal(cl_client_call_stream(m.c, CL_MSG_SYNC_SNAPSHOT_REQ, &req.base,
+                                               CL_MSG_SYNC_ROW_PAGE, on_snap_page, &m),
+                         CL_OK);
+        assert_int_equal(m.page_rows, 2);
+        assert_true(m.done);
+        char *bad[] = {"a0000000-0000-4000-8000-000000000001", "12"};
+        req.n_keys = 2;
+        req.keys = bad;
+        assert_int_equal(cl_client_call_stream(m.c, CL_MSG_SYNC_SNAPSHOT_REQ, &req.base,
+                                               CL_MSG_SYNC_ROW_PAGE, on_snap_page, &m),
+                         CL_EINVAL);
+        char *pt[] = {"2001/plumbing", "2003/waterproofing", "0002/plumbing"};
+        req.entity = "project_trades";
+        req.n_keys = 3;
+        req.keys = pt;
+        m.page_rows = 0;
+        assert_int_equal(cl_client_call_stream(m.c, CL_MSG_SYNC_SNAPSHOT_REQ, &req.base,
+                                               CL_MSG_SYNC_ROW_PAGE, on_snap_page, &m),
+                         CL_OK);
+        assert_int_equal(m.page_rows, 1); /* 2003 is company B's; project 2 does not exist */
+    }
     /* refusals */
     assert_int_equal(snapshot_req(&m, "tickets", "not-a-uuid", 0, 0), CL_EINVAL);
     assert_int_equal(snapshot_req(&m, "users", "", 0, 0), CL_ENOTFOUND);
