@@ -27,9 +27,13 @@ void cl_mirror_fail(cl_mirror_t *m, const char *fmt, ...) {
     va_end(ap);
 }
 
-const char *cl_mirror_error(const cl_mirror_t *m) { return m ? m->err : "no mirror"; }
+const char *cl_mirror_error(const cl_mirror_t *m) {
+    return m ? m->err : "no mirror";
+}
 
-void *cl_mirror_db(cl_mirror_t *m) { return m->db; }
+void *cl_mirror_db(cl_mirror_t *m) {
+    return m->db;
+}
 
 /* Makes every missing directory of path's parent, mode 0700. */
 static int make_parents(const char *path, char *err, size_t errlen) {
@@ -39,12 +43,10 @@ static int make_parents(const char *path, char *err, size_t errlen) {
         return CL_EINVAL;
     }
     char *slash = strrchr(dir, '/');
-    if (!slash || slash == dir)
-        return CL_OK;
+    if (!slash || slash == dir) return CL_OK;
     *slash = '\0';
     for (char *p = dir + 1; *p; p++) {
-        if (*p != '/')
-            continue;
+        if (*p != '/') continue;
         *p = '\0';
         if (mkdir(dir, 0700) != 0 && errno != EEXIST) {
             snprintf(err, errlen, "cannot create %s: %s", dir, strerror(errno));
@@ -72,8 +74,7 @@ int cl_mirror_default_path(const char *username, const char *server, char *out, 
     char srv[256];
     snprintf(srv, sizeof srv, "%s", server);
     for (char *p = srv; *p; p++)
-        if (*p == ':' || *p == '/' || *p == '[' || *p == ']')
-            *p = '_';
+        if (*p == ':' || *p == '/' || *p == '[' || *p == ']') *p = '_';
     int n = snprintf(out, cap, "%s/mirror-%s@%s.sqlite", base, username, srv);
     return n < 0 || (size_t)n >= cap ? CL_EINVAL : CL_OK;
 }
@@ -105,8 +106,7 @@ const char *cl_mirror_meta(cl_mirror_t *m, const char *key, char *buf, size_t ca
 
 int64_t cl_mirror_meta_int(cl_mirror_t *m, const char *key, int64_t def) {
     char buf[32];
-    if (!cl_mirror_meta(m, key, buf, sizeof buf))
-        return def;
+    if (!cl_mirror_meta(m, key, buf, sizeof buf)) return def;
     return strtoll(buf, NULL, 10);
 }
 
@@ -122,13 +122,14 @@ int cl_mirror_meta_set(cl_mirror_t *m, const char *key, const char *value) {
     sqlite3_bind_text(st, 1, key, -1, SQLITE_STATIC);
     sqlite3_bind_text(st, 2, value, -1, SQLITE_STATIC);
     int rc = sqlite3_step(st) == SQLITE_DONE ? CL_OK : CL_EIO;
-    if (rc != CL_OK)
-        cl_mirror_fail(m, "mirror: %s", sqlite3_errmsg(m->db));
+    if (rc != CL_OK) cl_mirror_fail(m, "mirror: %s", sqlite3_errmsg(m->db));
     sqlite3_finalize(st);
     return rc;
 }
 
-int64_t cl_mirror_synced_ms(cl_mirror_t *m) { return cl_mirror_meta_int(m, "synced_ms", 0); }
+int64_t cl_mirror_synced_ms(cl_mirror_t *m) {
+    return cl_mirror_meta_int(m, "synced_ms", 0);
+}
 
 /* Creates the schema in a new file, or checks the owner of an existing one. */
 static int mirror_prepare(cl_mirror_t *m, const char *username, const char *server) {
@@ -139,8 +140,7 @@ static int mirror_prepare(cl_mirror_t *m, const char *username, const char *serv
         version = sqlite3_column_int(st, 0);
     sqlite3_finalize(st);
     if (version == 0) {
-        if (cl_mirror_exec(m, "BEGIN IMMEDIATE") != CL_OK)
-            return CL_EIO;
+        if (cl_mirror_exec(m, "BEGIN IMMEDIATE") != CL_OK) return CL_EIO;
         /* Another process may have created it meanwhile: look again under the lock. */
         if (sqlite3_prepare_v2(m->db, "PRAGMA user_version", -1, &st, NULL) == SQLITE_OK &&
             sqlite3_step(st) == SQLITE_ROW)
@@ -155,18 +155,17 @@ static int mirror_prepare(cl_mirror_t *m, const char *username, const char *serv
                 cl_mirror_exec(m, pragma) != CL_OK) {
                 char keep[sizeof m->err];
                 memcpy(keep, m->err, sizeof keep);
-                (void)cl_mirror_exec(m, "ROLLBACK");
+                (void)sqlite3_exec(m->db, "ROLLBACK", NULL, NULL, NULL);
                 memcpy(m->err, keep, sizeof keep);
                 return CL_EIO;
             }
         }
-        if (cl_mirror_exec(m, "COMMIT") != CL_OK)
-            return CL_EIO;
+        if (cl_mirror_exec(m, "COMMIT") != CL_OK) return CL_EIO;
         version = MIRROR_SCHEMA_VERSION;
     }
     if (version != MIRROR_SCHEMA_VERSION) {
-        cl_mirror_fail(m, "mirror %s has schema version %d; this cloop knows %d", m->path,
-                       version, MIRROR_SCHEMA_VERSION);
+        cl_mirror_fail(m, "mirror %s has schema version %d; this cloop knows %d", m->path, version,
+                       MIRROR_SCHEMA_VERSION);
         return CL_EINVAL;
     }
     char owner[128], srv[256];
@@ -183,12 +182,11 @@ static int mirror_prepare(cl_mirror_t *m, const char *username, const char *serv
     return CL_OK;
 }
 
-int cl_mirror_open(const char *path, const char *username, const char *server,
-                   cl_mirror_t **out, char *err, size_t errlen) {
+int cl_mirror_open(const char *path, const char *username, const char *server, cl_mirror_t **out,
+                   char *err, size_t errlen) {
     *out = NULL;
     int rc = make_parents(path, err, errlen);
-    if (rc != CL_OK)
-        return rc;
+    if (rc != CL_OK) return rc;
     cl_mirror_t *m = calloc(1, sizeof *m);
     if (!m) {
         snprintf(err, errlen, "out of memory");
@@ -209,8 +207,7 @@ int cl_mirror_open(const char *path, const char *username, const char *server,
     sqlite3_extended_result_codes(m->db, 1);
     rc = cl_mirror_exec(m, "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL;"
                            " PRAGMA foreign_keys = OFF");
-    if (rc == CL_OK)
-        rc = mirror_prepare(m, username, server);
+    if (rc == CL_OK) rc = mirror_prepare(m, username, server);
     if (rc != CL_OK) {
         snprintf(err, errlen, "%s", m->err);
         cl_mirror_close(m);
@@ -221,8 +218,7 @@ int cl_mirror_open(const char *path, const char *username, const char *server,
 }
 
 void cl_mirror_close(cl_mirror_t *m) {
-    if (!m)
-        return;
+    if (!m) return;
     sqlite3_close(m->db);
     free(m);
 }

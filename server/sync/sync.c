@@ -412,8 +412,7 @@ static bool key_canonical(key_kind_t kind, const char *key, char out[SYNC_KEY_MA
     switch (kind) {
     case KEY_INT: snprintf(out, SYNC_KEY_MAX, "%lld", strtoll(key, NULL, 10)); return true;
     case KEY_INT_TEXT:
-        snprintf(out, SYNC_KEY_MAX, "%lld/%s", strtoll(k1, NULL, 10), k2);
-        return true;
+        return snprintf(out, SYNC_KEY_MAX, "%lld/%s", strtoll(k1, NULL, 10), k2) < SYNC_KEY_MAX;
     case KEY_UUID:
     case KEY_UUID_HEX:
         snprintf(out, SYNC_KEY_MAX, "%s", key);

@@ -355,7 +355,8 @@ tx=$(pgq "SELECT number FROM tickets WHERE state = 'repaired' ORDER BY number LI
 ty=$(pgq "SELECT number FROM tickets WHERE state = 'open' ORDER BY number LIMIT 1")
 tz=$(pgq "SELECT number FROM tickets WHERE state = 'open' ORDER BY number LIMIT 1 OFFSET 1")
 fill_mirror cr1 "$ma" || bail "cr1's first sync"
-fill_mirror cr2 "$mb" || bail "cr2's first sync"
+CLOSELOOP_MIRROR=$mb as cr2 sync # the file named by the environment, as for cloop outbox
+[ "$rc" = 0 ] || bail "cr2's first sync"
 check "two desktops synced: both mirrors hold the company's tickets (#$tx repaired, #$ty, #$tz open)" \
     eval '[ -n "$tz" ] && [ "$(mq "$ma" "select count(*) from tickets")" = "$(pgq "SELECT count(*) FROM tickets")" ] &&
           [ "$(mq "$mb" "select count(*) from tickets")" = "$(pgq "SELECT count(*) FROM tickets")" ]'

@@ -190,7 +190,7 @@ static void test_show_events_photos(void **state) {
 
 typedef struct pages {
     size_t n, total, sizes[8];
-    char last[3][64]; /* found_on|number|id of the last ticket seen */
+    char last[3][128]; /* found_on|number|id of the last ticket seen */
     bool ordered;
     int projects[3];
 } pages_t;
