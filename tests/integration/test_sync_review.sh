@@ -7,6 +7,11 @@
 # before, the replay answered success with the other ticket as it is now, so an outbox
 # that reused a key by mistake would believe a transition was made that never was.
 #
+# Pushes: a contractor follows every change (it works for every company), but the notice
+# names a company only to a user who sees that company (HQ, or its own); a change in a
+# company where the contractor has no project reaches it as company 0. Before, it named
+# the other company, so a contractor learned which companies were at work, and when.
+#
 # Run by ctest with CL_BIN_DIR, CL_SOURCE_DIR and CL_TEST_TMP. Prints "ok - ..." or
 # "not ok - ..." per check and "N passed, M failed"; exits non-zero on any failure.
 # shellcheck disable=SC2016,SC2034
@@ -71,5 +76,26 @@ check "the key retried for #1 itself still answers success (repaired)" \
     test "$rc" = 0 -a "$(grep -c '^ok repaired ' <<<"$out")" = 1
 probe dyh transition --project "$pa" --number 2 --action repaired --note 已修复 --key key-2
 check "#2 repaired with its own key" test "$rc" = 0 -a "$(grep -c '^ok repaired ' <<<"$out")" = 1
+
+# --- a contractor's notice names no company it does not work in ------------------------------
+as admin company add 广州城市公司 --kind city --format csv
+cb=$(csv_col id)
+as admin project add --company "$cb" 天河府 --city 广州 --format csv
+pb=$(csv_col id)
+[ "$rc" = 0 ] && [ -n "$pb" ] || bail "a second company and project"
+CLOSELOOP_PASSWORD=$pw "$PROBE" --server "127.0.0.1:$port" --ca "$certs/ca.crt" --user dyh \
+    follow --ms 2500 >"$work/fk" 2>"$work/fk.err" &
+pid_fk=$!
+for _ in $(seq 1 100); do grep -qx ready "$work/fk" 2>/dev/null && break; sleep 0.1; done
+as admin building add --project "$pb" 1栋 --floors 10 --format csv
+brc=$rc
+wait "$pid_fk"
+rfk=$?
+check "a change in company B (a building, where the contractor has no project)" test "$brc" = 0
+check "... reaches the following contractor as one notice at least" \
+    test "$rfk" = 0 -a "$(sed -n 's/^notices //p' "$work/fk")" -ge 1
+check "... and no notice names company B (every one names company 0)" \
+    test "$(grep -c '^notice ' "$work/fk")" -ge 1 -a \
+    "$(grep '^notice ' "$work/fk" | cut -d' ' -f2 | grep -cvx 0)" = 0
 
 report_and_exit
