@@ -407,9 +407,14 @@ WITH hz AS MATERIALIZED (SELECT pg_snapshot_xmin(pg_current_snapshot()) AS x),
                     (c.data ->> 'id')::uuid AS ticket,
                     (c.data ->> 'contractor_id')::bigint AS now_k
                FROM chg c WHERE $1::text = 'contractor' AND c.entity = 'tickets'),
+     -- its item, photos and events are read as they are now: only while the ticket is
+     -- still the contractor's now, or a desktop behind on the feed would be sent what the
+     -- ticket gained after it left (another contractor's events, notes and photos)
      came AS (SELECT t.xid, t.seq, t.ticket FROM ctk t
                WHERE t.op <> 'delete' AND t.now_k = $3::bigint
-                 AND (t.op = 'insert' OR t.contractor_was IS DISTINCT FROM $3::bigint)),
+                 AND (t.op = 'insert' OR t.contractor_was IS DISTINCT FROM $3::bigint)
+                 AND EXISTS (SELECT 1 FROM tickets k
+                              WHERE k.id = t.ticket AND k.contractor_id = $3::bigint)),
      went AS (SELECT t.xid, t.seq, t.ticket, t.data FROM ctk t
                WHERE t.op = 'update' AND t.contractor_was = $3::bigint
                  AND t.now_k IS DISTINCT FROM $3::bigint),

@@ -122,6 +122,9 @@ static void replay_done(void *arg, const cl_db_result_t *r) {
                     "this idempotency_key was already used for another kind of request");
     } else if (cl_sql_isnull(res, 0, CL_COL(ticket_replay, key_id))) {
         cl_req_fail(c->call.req, CL_ENOTFOUND, "no such ticket");
+    } else if (cl_sql_text(res, 0, CL_COL(ticket_replay, other_target))[0] == 't') {
+        cl_req_fail(c->call.req, CL_EINVAL,
+                    "this idempotency_key was already used for another ticket or action");
     } else {
         pb_ticket_t t;
         cl_ticket_row_fill(&t, res, 0, 0);
@@ -138,10 +141,10 @@ static void transition_replay(tk_call_t *c) {
         return;
     }
     char user[24], type[24];
-    cl_call_stmt_t st =
-        CL_STMT(ticket_replay, CL_CALL_SCOPE(&c->call), ref.v[0], ref.v[1], ref.v[2],
-                cl_sql_int_param(user, c->call.session.user_id), m->idempotency_key,
-                cl_sql_int_param(type, CL_MSG_TICKET_TRANSITION_REQ));
+    cl_call_stmt_t st = CL_STMT(
+        ticket_replay, CL_CALL_SCOPE(&c->call), ref.v[0], ref.v[1], ref.v[2],
+        cl_sql_int_param(user, c->call.session.user_id), m->idempotency_key,
+        cl_sql_int_param(type, CL_MSG_TICKET_TRANSITION_REQ), cl_ticket_action_name(c->action));
     cl_call_run(&c->call, false, &st, 1, replay_done);
 }
 

@@ -924,6 +924,39 @@ static void contractor_revoke_and_gain(void **state) {
     mfree(&k2);
 }
 
+/* Review: a contractor behind on the feed is never sent what a ticket gained after it
+ * left. Ticket a2 comes to 6001 and goes back to 6002, which then records an event with
+ * a note; k1, pulling both changes at once, must not receive that event: "came" sends a
+ * ticket's events as they are now, so it may send them only while the ticket is still
+ * the contractor's now (the later "went" revokes the ticket anyway). */
+static void contractor_behind_gets_nothing_of_a_ticket_gone(void **state) {
+    (void)state;
+    const char *a2 = "a0000000-0000-4000-8000-000000000002";
+    mirror_t k1;
+    first_sync(&k1, "k1");
+    assert_null(mfind(&k1, "tickets", a2)); /* 6002's */
+    sql_exec(ACTOR "UPDATE tickets SET contractor_id = 6001 WHERE id = "
+                   "'a0000000-0000-4000-8000-000000000002';");
+    sql_exec(ACTOR "UPDATE tickets SET contractor_id = 6002 WHERE id = "
+                   "'a0000000-0000-4000-8000-000000000002';"
+                   "INSERT INTO ticket_events (ticket_id, project_id, actor, action, from_state, "
+                   "to_state, note, contractor_id) VALUES ('a0000000-0000-4000-8000-000000000002', "
+                   "2001, 'k2', 'repaired', 'open', 'repaired', 'K2-secret', 6002);");
+    char *secret = sql_text("SELECT id FROM ticket_events WHERE note = 'K2-secret'");
+    assert_true(secret[0] >= '1' && secret[0] <= '9');
+    feed_all(&k1, 0);
+    assert_true(k1.nlog > 0); /* the feed brought the two changes */
+    assert_int_equal(logged_op(&k1, "tickets", a2), CLOSELOOP__SYNC_OP__SYNC_REVOKE);
+    for (size_t i = 0; i < k1.nlog; i++)
+        if (strcmp(k1.log[i].entity, "ticket_events") == 0 && strcmp(k1.log[i].key, secret) == 0 &&
+            k1.log[i].op == CLOSELOOP__SYNC_OP__SYNC_UPSERT)
+            fail_msg("k1 was sent event %s, made by 6002 after the ticket left 6001", secret);
+    assert_null(mfind(&k1, "tickets", a2));
+    check_scope(&k1);
+    free(secret);
+    mfree(&k1);
+}
+
 /* A transaction that began writing first but commits last is not skipped: while it is
  * open the feed holds back every later change (held_back), and brings all of it after. */
 static void feed_never_skips_a_late_commit(void **state) {
@@ -1090,6 +1123,7 @@ int main(void) {
         cmocka_unit_test(contractor_revoke_and_gain),
         cmocka_unit_test(feed_never_skips_a_late_commit),
         cmocka_unit_test(checksums_match_the_mirror),
+        cmocka_unit_test(contractor_behind_gets_nothing_of_a_ticket_gone),
     };
     const pgtest_group_t group = {.pg = &pg, .ready = start_daemon, .done = stop_daemon};
     return pgtest_run_group(&group, tests, sizeof tests / sizeof tests[0]);
