@@ -293,7 +293,7 @@ void cl_ticket_transition(cl_req_t *req) {
     char version[24], contractor[24], user[24], kuser[24], ktype[24];
     cl_sql_int_param(user, c->call.session.user_id);
     cl_call_stmt_t st[] = {
-        CL_REQUEST_KEY_CLAIM(&c->call, key, CL_MSG_TICKET_TRANSITION_REQ, kuser, ktype),
+        CL_REQUEST_KEY_CLAIM(&c->call, key, CL_MSG_TICKET_TRANSITION_REQ, "", kuser, ktype),
         CL_STMT(ticket_transition, CL_CALL_SCOPE(&c->call), ref.v[0], ref.v[1], ref.v[2], aname,
                 cl_ticket_state_name(step.to), from_list,
                 cl_sql_int_param(version, m->expected_version), modes[step.contractor],

@@ -7,6 +7,9 @@
 # before, the replay answered success with the other ticket as it is now, so an outbox
 # that reused a key by mistake would believe a transition was made that never was.
 #
+# A handover form's key names its unit (migration 019): the same key sent with the form of
+# another unit is refused; before, it answered with that unit's record and wrote nothing.
+#
 # Pushes: a contractor follows every change (it works for every company), but the notice
 # names a company only to a user who sees that company (HQ, or its own); a change in a
 # company where the contractor has no project reaches it as company 0. Before, it named
@@ -76,6 +79,26 @@ check "the key retried for #1 itself still answers success (repaired)" \
     test "$rc" = 0 -a "$(grep -c '^ok repaired ' <<<"$out")" = 1
 probe dyh transition --project "$pa" --number 2 --action repaired --note 已修复 --key key-2
 check "#2 repaired with its own key" test "$rc" = 0 -a "$(grep -c '^ok repaired ' <<<"$out")" = 1
+
+# --- a handover form's key used for one unit, sent with the form of another ---------------
+rec_of() { sql "SELECT coalesce(max(r.inspector || ' ' || r.version), 'none') FROM inspection_records r
+                 JOIN units u ON u.id = r.unit_id WHERE u.project_id = $pa AND u.number = '$1'"; }
+probe clerk1 handover --project "$pa" --unit 3-2-1701 --date "$today" --outcome accepted \
+    --inspector 王工 --key ho-a
+check "the form of 3-2-1701 recorded with key ho-a" test "$rc" = 0 -a "$(grep -c '^ok ' <<<"$out")" = 1
+r2=$(rec_of 3-2-1702)
+probe clerk1 handover --project "$pa" --unit 3-2-1702 --date "$today" --outcome accepted \
+    --inspector 李四 --key ho-a
+check "the same key sent with the form of 3-2-1702 is refused (ERR_INVALID_ARGUMENT = 4)" \
+    eval '[ "$rc" = 0 ] && grep -q "^error 4 .*idempotency_key" <<<"$out"'
+check "... and 3-2-1702 has no record written ($r2)" test "$(rec_of 3-2-1702)" = "$r2" -a "$r2" = none
+probe clerk1 handover --project "$pa" --unit 3-2-1701 --date "$today" --outcome accepted \
+    --inspector 王工 --key ho-a
+check "the key retried with 3-2-1701's own form still answers success" \
+    test "$rc" = 0 -a "$(grep -c '^ok ' <<<"$out")" = 1
+check "request_keys holds the form's target (project/unit)" \
+    test "$(sql "SELECT target FROM request_keys k JOIN users u ON u.id = k.user_id
+                  WHERE u.username = 'clerk1' AND k.key = 'ho-a'")" = "$pa/3-2-1701"
 
 # --- a contractor's notice names no company it does not work in ------------------------------
 as admin company add 广州城市公司 --kind city --format csv
