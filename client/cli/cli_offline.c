@@ -48,8 +48,10 @@ static int mirror_open(const cli_settings_t *s, const cli_offline_opts_t *o, cl_
     int rc = cl_mirror_open_existing(path, s->server, m, err, errlen);
     if (rc != CL_OK) return rc;
     if (cl_mirror_synced_ms(*m) <= 0) {
-        snprintf(err, errlen, "the local mirror %s was never synced: run 'cloop sync' while online",
-                 path);
+        if (snprintf(err, errlen,
+                     "the local mirror %s was never synced: run 'cloop sync' while online",
+                     path) >= (int)errlen)
+            snprintf(err, errlen, "the local mirror was never synced: run 'cloop sync' online");
         cl_mirror_close(*m);
         *m = NULL;
         return CL_ENOTFOUND;

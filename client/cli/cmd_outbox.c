@@ -7,14 +7,10 @@
  * logged-in user on the server (cl_mirror_default_path), and offline, when the user is not
  * known, the one mirror of that server in the data directory. Single-threaded; every
  * mirror, list and table is freed before a verb returns. */
-#include <dirent.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
-
-#include <sqlite3.h>
 
 #include "cli.h"
 #include "cli_util.h"
@@ -24,86 +20,37 @@
 
 /* ---- the mirror ------------------------------------------------------------------------ */
 
-/* The owner recorded in an existing mirror file (sync_meta.username); 0 or -1. */
-static int mirror_owner(const char *path, char *user, size_t cap) {
-    sqlite3 *db = NULL;
-    int rc = -1;
-    if (sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY, NULL) == SQLITE_OK) {
-        sqlite3_stmt *st = NULL;
-        sqlite3_busy_timeout(db, 10000);
-        if (sqlite3_prepare_v2(db, "SELECT value FROM sync_meta WHERE key = 'username'", -1, &st,
-                               NULL) == SQLITE_OK &&
-            sqlite3_step(st) == SQLITE_ROW) {
-            snprintf(user, cap, "%s", (const char *)sqlite3_column_text(st, 0));
-            rc = 0;
-        }
-        sqlite3_finalize(st);
-    }
-    sqlite3_close(db);
-    return rc;
-}
-
-/* Offline, the user is not known: the one mirror of this server in the data directory. */
-static int find_mirror(const cli_settings_t *s, char *path, size_t cap) {
-    char probe[4096];
-    if (cl_mirror_default_path("x", s->server, probe, sizeof probe) != CL_OK) return -1;
-    char *slash = strrchr(probe, '/');
-    const char *suffix = strchr(slash, '@'); /* "@host_port.sqlite" */
-    *slash = '\0';
-    DIR *d = opendir(probe);
-    if (!d) return -1;
-    int found = 0;
-    struct dirent *e;
-    while ((e = readdir(d))) {
-        size_t n = strlen(e->d_name), k = strlen(suffix);
-        if (strncmp(e->d_name, "mirror-", 7) == 0 && n > k + 7 &&
-            strcmp(e->d_name + n - k, suffix) == 0) {
-            if (found++ == 0) snprintf(path, cap, "%s/%s", probe, e->d_name);
-        }
-    }
-    closedir(d);
-    if (found > 1) {
-        cli_errorf("several mirrors of %s in %s: give --mirror PATH", s->server, probe);
-        return -2;
-    }
-    return found ? 0 : -1;
-}
-
 int cli_mirror_open(const cli_settings_t *s, const char *opt, const char *username,
                     cl_mirror_t **m) {
     *m = NULL;
-    char path[4096] = "", user[128] = "";
+    char path[4096] = "", err[600];
     const char *env = getenv("CLOSELOOP_MIRROR");
-    if (opt && *opt)
-        snprintf(path, sizeof path, "%s", opt);
-    else if (env && *env)
-        snprintf(path, sizeof path, "%s", env);
-    else if (username && *username) {
-        if (cl_mirror_default_path(username, s->server, path, sizeof path) != CL_OK) {
+    const char *given = opt && *opt ? opt : env && *env ? env : NULL;
+    int rc;
+    if (username && *username) {
+        /* Online: the user's file, created when it is missing. */
+        if (given)
+            snprintf(path, sizeof path, "%s", given);
+        else if (cl_mirror_default_path(username, s->server, path, sizeof path) != CL_OK) {
             cli_errorf("no home directory to keep the mirror in: give --mirror PATH");
             return CLI_EXIT_USAGE;
         }
+        rc = cl_mirror_open(path, username, s->server, m, err, sizeof err);
     } else {
-        int f = find_mirror(s, path, sizeof path);
-        if (f == -2) return CLI_EXIT_USAGE;
-        if (f < 0) {
-            cli_errorf("没有本地镜像 no mirror of %s on this computer: run 'cloop sync' while "
-                       "online first, or give --mirror PATH",
-                       s->server);
-            return CLI_EXIT_FAIL;
+        /* Offline: an existing mirror, of whichever user it belongs to. */
+        if (given) {
+            snprintf(path, sizeof path, "%s", given);
+        } else if ((rc = cl_mirror_find(s->server, path, sizeof path)) != CL_OK) {
+            if (rc == CL_ENOTFOUND)
+                cli_errorf("没有本地镜像 no mirror of %s on this computer: run 'cloop sync' while "
+                           "online first, or give --mirror PATH",
+                           s->server);
+            else
+                cli_errorf("several mirrors of %s on this computer: give --mirror PATH", s->server);
+            return rc == CL_ENOTFOUND ? CLI_EXIT_FAIL : CLI_EXIT_USAGE;
         }
+        rc = cl_mirror_open_existing(path, s->server, m, err, sizeof err);
     }
-    if (username && *username) {
-        snprintf(user, sizeof user, "%s", username);
-    } else {
-        struct stat st;
-        if (stat(path, &st) != 0 || mirror_owner(path, user, sizeof user) < 0) {
-            cli_errorf("没有本地镜像 no mirror at %s: run 'cloop sync' while online first", path);
-            return CLI_EXIT_FAIL;
-        }
-    }
-    char err[600];
-    int rc = cl_mirror_open(path, user, s->server, m, err, sizeof err);
     if (rc != CL_OK) {
         cli_errorf("%s", err);
         return rc == CL_EINVAL ? CLI_EXIT_USAGE : CLI_EXIT_FAIL;

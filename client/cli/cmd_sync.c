@@ -38,7 +38,7 @@ void cmd_sync_help(FILE *out) {
             "stopped. Prints one summary line.\n"
             "\n"
             "options:\n"
-            "  --mirror PATH       the mirror file (default\n"
+            "  --mirror PATH       the mirror file (default $CLOSELOOP_MIRROR, else\n"
             "                      ~/.local/share/closeloop/mirror-USER@SERVER.sqlite)\n"
             "  --follow            stay connected and apply changes as the server announces\n"
             "                      them, until Ctrl-C\n"
@@ -291,6 +291,9 @@ int cmd_sync(const cli_settings_t *s, int argc, char **argv) {
         cli_errorf("sync: --mirror needs a path");
         return CLI_EXIT_USAGE;
     }
+    /* The same file the entry and offline commands use without --mirror (cmd_outbox.c). */
+    const char *env = getenv("CLOSELOOP_MIRROR");
+    if (!mirror && env && *env) mirror = env;
     if (status) return sync_status(s, mirror);
 
     /* The server computes a whole company's checksums in one statement (3,000,000 rows:

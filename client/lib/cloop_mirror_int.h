@@ -17,8 +17,9 @@ struct cl_mirror {
 /* Sets the error sentence. */
 void cl_mirror_fail(cl_mirror_t *m, const char *fmt, ...) CL_PRINTF(2, 3);
 
-/* Runs sql (no parameters); CL_EIO with the error sentence on failure. */
-CL_MUSTCHECK int cl_mirror_exec(cl_mirror_t *m, const char *sql);
+/* Runs sql (no parameters); CL_EIO with the error sentence on failure. Not CL_MUSTCHECK:
+ * a ROLLBACK on a failure path may ignore its own result (closing rolls back too). */
+int cl_mirror_exec(cl_mirror_t *m, const char *sql);
 
 /* ---- cloop_sync.c's internals, for its unit test ---- */
 

@@ -266,10 +266,12 @@ enum tr_col {
     TR__N
 };
 
-/* Migration 010's ticket_rows on the mirror (a TEMP view: nothing is written to the file). */
+/* Migration 010's ticket_rows on the mirror (a TEMP view: nothing is written to the file).
+ * A ticket raised offline (an outbox entry, cloop_outbox.c) has no number until the server
+ * gives it one: 0 here, as its message would say, so that the keyset stays total. */
 static const char ticket_rows_sql[] =
     "CREATE TEMP VIEW IF NOT EXISTS ticket_rows AS"
-    " SELECT t.id AS id, t.project_id AS project_id, t.number AS number,"
+    " SELECT t.id AS id, t.project_id AS project_id, coalesce(t.number, 0) AS number,"
     "  p.name AS project_name, b.name AS building, u.number AS unit, r.kind AS round,"
     "  i.location AS location, t.category AS category, i.description AS description,"
     "  t.severity AS severity, t.state AS state,"

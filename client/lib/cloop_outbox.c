@@ -45,7 +45,9 @@ static void now_iso(char *buf, size_t cap) {
     char base[32], zone[8];
     strftime(base, sizeof base, "%Y-%m-%dT%H:%M:%S", &tm);
     strftime(zone, sizeof zone, "%z", &tm); /* +0800 */
-    snprintf(buf, cap, "%s.%03ld%.3s:%.2s", base, ts.tv_nsec / 1000000, zone, zone + 3);
+    if (snprintf(buf, cap, "%s.%03d%.3s:%.2s", base, (int)(ts.tv_nsec / 1000000), zone, zone + 3) >=
+        (int)cap)
+        buf[0] = '\0'; /* never: callers pass room for it */
 }
 
 /* A random UUIDv4 from /dev/urandom. */

@@ -87,11 +87,14 @@ static bool session_sees(const cl_session_t *s, const cn_change_t *ch) {
     return false;
 }
 
-/* The company a change means to this session: its own company when it names it, else the
- * only company it names, else 0. */
+/* The company a change means to this session: its own company when it names it, else
+ * (HQ only: they see every company) the only company it names, else 0. A contractor or a
+ * user of no company is told of every change, so naming another company would tell it
+ * which companies are at work, and when. */
 static int64_t change_company(const cl_session_t *s, const cn_change_t *ch) {
     if (ch->all) return 0;
-    if (ch->n == 1) return ch->companies[0];
+    bool hq = s->role == CL_ROLE_HQ_ADMIN || s->role == CL_ROLE_HQ_ANALYST;
+    if (hq && ch->n == 1) return ch->companies[0];
     for (size_t i = 0; i < ch->n; i++)
         if (s->company_id > 0 && ch->companies[i] == s->company_id) return s->company_id;
     return 0;

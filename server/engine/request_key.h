@@ -24,10 +24,11 @@ CL_MUSTCHECK bool cl_req_need_request_key(cl_req_t *req, const char *key);
 /* Whether the failed batch r failed on a duplicate claim of an idempotency key. */
 bool cl_request_key_replayed(const cl_db_result_t *r);
 
-/* The claim statement for call c's user, key (not empty) and message type; bufs are two
+/* The claim statement for call c's user, key (not empty), message type and target (what
+ * the request is about, "" when its replay checks otherwise; migration 019); bufs are two
  * char[24] that must outlive the batch's submission. */
-#define CL_REQUEST_KEY_CLAIM(c, key, type, user_buf, type_buf)                                     \
+#define CL_REQUEST_KEY_CLAIM(c, key, type, target, user_buf, type_buf)                             \
     CL_STMT(request_key_claim, cl_sql_int_param((user_buf), (c)->session.user_id), (key),          \
-            cl_sql_int_param((type_buf), (type)))
+            cl_sql_int_param((type_buf), (type)), (target))
 
 #endif

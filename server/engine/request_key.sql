@@ -8,6 +8,13 @@
 -- handler answers with the record as it is now. A concurrent claim of the same key waits
 -- here until the first commits or rolls back. The change statement deletes the claim
 -- again when it changed nothing (a conflict, a refusal), so the request may be retried.
+-- $4 is what the request is about (migration 019; '' when the handler checks otherwise).
+-- The claim also deletes up to ten keys past their 30 days (migration 019: retention).
 PREPARE request_key_claim AS
-INSERT INTO request_keys (user_id, key, msg_type) VALUES ($1::bigint, $2::text, $3::int)
+WITH expired AS (DELETE FROM request_keys k
+                  WHERE (k.user_id, k.key) IN (SELECT o.user_id, o.key FROM request_keys o
+                                                WHERE o.at < now() - interval '30 days'
+                                                ORDER BY o.at LIMIT 10))
+INSERT INTO request_keys (user_id, key, msg_type, target)
+VALUES ($1::bigint, $2::text, $3::int, $4::text)
 RETURNING true AS claimed;

@@ -920,10 +920,12 @@ void cl_insp_handover_record(cl_req_t *req) {
     bool taken = m->outcome != CLOSELOOP__HANDOVER_OUTCOME__OUTCOME_NOT_TAKEN_OVER;
     bool refused = m->signoff == CLOSELOOP__SIGNOFF__SIGNOFF_REFUSED;
     char project[24], keys[24], sat[24], user[24], kuser[24], ktype[24];
+    char target[256]; /* the key's record: "<project>/<unit>" (migration 019) */
+    snprintf(target, sizeof target, "%lld/%s", (long long)m->project_id, m->unit);
     bool keyed = *m->idempotency_key != '\0';
     const char *key = keyed ? m->idempotency_key : NULL;
     const cl_call_stmt_t st[] = {
-        CL_REQUEST_KEY_CLAIM(c, key, CL_MSG_HANDOVER_RECORD_REQ, kuser, ktype),
+        CL_REQUEST_KEY_CLAIM(c, key, CL_MSG_HANDOVER_RECORD_REQ, target, kuser, ktype),
         CL_STMT(insp_handover_record, CL_CALL_SCOPE(c), cl_sql_int_param(project, m->project_id),
                 m->unit, *m->inspected_on ? m->inspected_on : NULL, m->inspector,
                 cl_outcome_name(m->outcome), taken ? "" : m->not_taken_reason,

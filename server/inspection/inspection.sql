@@ -352,7 +352,8 @@ SELECT rec.id, rec.version,
 -- failed): the unit's handover record as it is now, in the columns of
 -- insp_handover_record. $1..$4 the session scope, $5 the project, $6 the unit number,
 -- $7 the user's id, $8 the key, $9 the form's message type: a key claimed by another
--- kind of request is invalid.
+-- kind of request, or for the form of another unit (request_keys.target, migration 019),
+-- is invalid.
 -- @columns-of insp_handover_record
 PREPARE insp_handover_replay AS
 WITH target AS (SELECT p.id FROM projects p
@@ -361,7 +362,9 @@ WITH target AS (SELECT p.id FROM projects p
      unit AS (SELECT u.id, u.number FROM units u JOIN target t ON u.project_id = t.id
                WHERE u.number = $6::text),
      one AS (SELECT id, number FROM unit WHERE (SELECT count(*) FROM unit) = 1),
-     same AS (SELECT k.msg_type = $9::int AS ok FROM request_keys k
+     same AS (SELECT k.msg_type = $9::int
+                     AND k.target IN ('', $5::bigint::text || '/' || $6::text) AS ok
+                FROM request_keys k
                WHERE k.user_id = $7::bigint AND k.key = $8::text),
      rec AS (SELECT ir.* FROM inspection_records ir
                JOIN one o ON ir.unit_id = o.id
@@ -383,7 +386,8 @@ SELECT rec.id, rec.version,
             THEN format('handover record of unit %s', $6::text)
        END AS missing,
        CASE WHEN NOT coalesce((SELECT ok FROM same), true)
-            THEN 'this idempotency_key was already used for another kind of request'
+            THEN 'this idempotency_key was already used for another request (another kind, '
+                 'or the form of another unit)'
             WHEN (SELECT count(*) FROM unit) > 1
             THEN format('unit number %s is used in more than one building of the project; '
                         'rename one', $6::text)

@@ -134,9 +134,9 @@ static const sync_entity_t entities[] = {
 
 /* Every snapshot statement takes the same parameters and returns the same columns. */
 #define SNAP_SAME(name)                                                                            \
-    _Static_assert(CL_NPARAMS(name) == 8 && CL_COL(name, key) == 0 &&                              \
+    _Static_assert(CL_NPARAMS(name) == 9 && CL_COL(name, key) == 0 &&                              \
                        CL_COL(name, version) == 1 && CL_COL(name, vals) == 2,                      \
-                   #name " takes scope, project, cursor, limit; gives key, version, vals")
+                   #name " takes scope, project, cursor, limit, keys; gives key, version, vals")
 SNAP_SAME(sync_snap_companies);
 SNAP_SAME(sync_snap_projects);
 SNAP_SAME(sync_snap_buildings);
@@ -234,6 +234,8 @@ typedef struct snap_call {
     char limit[24];        /* $8: this page's rows at most */
     char last_key[SYNC_KEY_MAX];
     uint64_t left; /* rows still wanted; UINT64_MAX for the whole entity */
+    bool by_keys;  /* a refetch: keys holds them */
+    char keys[];   /* $9: the keys as a text[] literal (when by_keys) */
 } snap_call_t;
 _Static_assert(offsetof(snap_call_t, call) == 0, "a snap_call_t is its cl_call_t");
 
@@ -317,9 +319,10 @@ static void snap_fetch(snap_call_t *c) {
     cl_call_t *k = &c->call;
     uint64_t n = c->left < SYNC_PAGE ? c->left : SYNC_PAGE;
     snprintf(c->limit, sizeof c->limit, "%" PRIu64, n);
-    const cl_call_stmt_t st = {
-        c->e->stmt,
-        CL_PARAMS(sync_snap_tickets, CL_CALL_SCOPE(k), c->project, c->k1, c->k2, c->limit), NULL};
+    const cl_call_stmt_t st = {c->e->stmt,
+                               CL_PARAMS(sync_snap_tickets, CL_CALL_SCOPE(k), c->project, c->k1,
+                                         c->k2, c->limit, c->by_keys ? c->keys : NULL),
+                               NULL};
     cl_call_run(k, false, &st, 1, snap_page_done);
 }
 
@@ -387,7 +390,7 @@ static void snap_page(snap_call_t *c, const PGresult *res) {
         cl_req_wait_room(c->call.req, snap_next, c);
         return;
     }
-    snap_send(c, res, from, n, rows, ptrs, true, !full);
+    snap_send(c, res, from, n, rows, ptrs, true, !full || c->by_keys);
     cl_call_free(&c->call);
 }
 
@@ -399,6 +402,76 @@ static void snap_page_done(void *arg, const cl_db_result_t *r) {
         return;
     }
     snap_page(c, res); /* frees the call when the snapshot is done */
+}
+
+/* Key written as the server writes it ("7", lower-case hex), into out; false when it is
+ * not a key of kind. */
+static bool key_canonical(key_kind_t kind, const char *key, char out[SYNC_KEY_MAX]) {
+    char k1[SYNC_KEY_MAX], k2[SYNC_KEY_MAX];
+    if (!key[0] || !key_params(kind, key, k1, k2)) return false;
+    switch (kind) {
+    case KEY_INT: snprintf(out, SYNC_KEY_MAX, "%lld", strtoll(key, NULL, 10)); return true;
+    case KEY_INT_TEXT:
+        return snprintf(out, SYNC_KEY_MAX, "%lld/%s", strtoll(k1, NULL, 10), k2) < SYNC_KEY_MAX;
+    case KEY_UUID:
+    case KEY_UUID_HEX:
+        snprintf(out, SYNC_KEY_MAX, "%s", key);
+        for (char *p = out; *p; p++)
+            if (*p >= 'A' && *p <= 'F') *p = (char)(*p - 'A' + 'a');
+        return true;
+    case KEY_TEXT: snprintf(out, SYNC_KEY_MAX, "%s", key); return true;
+    }
+    return false;
+}
+
+/* The keys of a refetch as a text[] literal in *out (malloc'd, the caller frees it), each
+ * written as the server writes it; false after answering the request. */
+static bool keys_literal(cl_req_t *req, const sync_entity_t *e,
+                         const Closeloop__SyncSnapshotRequest *m, cl_sqlbuf_t *out) {
+    memset(out, 0, sizeof *out);
+    cl_sqlbuf_array_open(out);
+    for (size_t i = 0; i < m->n_keys; i++) {
+        char key[SYNC_KEY_MAX];
+        if (!key_canonical(e->key, m->keys[i], key)) {
+            free(out->p);
+            cl_req_fail(req, CL_EINVAL, "keys[%zu] is not a key of %s", i, e->name);
+            return false;
+        }
+        cl_sqlbuf_array_text(out, key);
+    }
+    if (!cl_sqlbuf_array_close(out)) {
+        cl_req_fail(req, CL_EINTERNAL, "out of memory");
+        return false;
+    }
+    return true;
+}
+
+/* Where a refetch's scan starts: at the least first key column among the keys (all
+ * valid), inclusive, so the key index is read from there rather than from its start.
+ * Keys of text (trades) start at the beginning. */
+static void keys_start(const sync_entity_t *e, const Closeloop__SyncSnapshotRequest *m,
+                       char k1[SYNC_KEY_MAX], char k2[SYNC_KEY_MAX]) {
+    if (e->key == KEY_TEXT) return;
+    long long least = -1;
+    char uuid[SYNC_KEY_MAX] = "";
+    for (size_t i = 0; i < m->n_keys; i++) {
+        char key[SYNC_KEY_MAX];
+        if (!key_canonical(e->key, m->keys[i], key)) return; /* checked before */
+        if (e->key == KEY_INT || e->key == KEY_INT_TEXT) {
+            long long v = strtoll(key, NULL, 10);
+            if (least < 0 || v < least) least = v;
+        } else {
+            key[36] = '\0'; /* the uuid */
+            if (!uuid[0] || strcmp(key, uuid) < 0) snprintf(uuid, sizeof uuid, "%s", key);
+        }
+    }
+    if (e->key == KEY_INT || e->key == KEY_INT_TEXT)
+        snprintf(k1, SYNC_KEY_MAX, "%lld", least);
+    else
+        snprintf(k1, SYNC_KEY_MAX, "%s", uuid);
+    /* one key column: (key, 1) > (least, 0) holds the least itself; two: (a, b) > (least,
+     * "") holds every row of a = least, as b is never empty */
+    snprintf(k2, SYNC_KEY_MAX, "%s", e->key_columns == 1 ? "0" : "");
 }
 
 void cl_sync_snapshot(cl_req_t *req) {
@@ -414,13 +487,32 @@ void cl_sync_snapshot(cl_req_t *req) {
         cl_req_fail(req, CL_EINVAL, "project_id must be an id, or 0");
         return;
     }
-    if (m->n_keys > 0) {
-        cl_req_fail(req, CL_EINVAL, "a snapshot by keys is not served: ask for the project");
+    if (m->n_keys > SYNC_PAGE) {
+        cl_req_fail(req, CL_EINVAL, "at most %d keys at a time", SYNC_PAGE);
         return;
     }
-    snap_call_t *c = cl_call_new(req, sizeof *c);
-    if (!c) return; /* answered */
+    /* a refetch by keys: after_key and project_id are ignored */
+    cl_sqlbuf_t keys = {0};
+    if (m->n_keys > 0 && !keys_literal(req, e, m, &keys)) return; /* answered */
+    snap_call_t *c = cl_call_new(req, sizeof *c + keys.len + 1);
+    if (!c) { /* answered */
+        free(keys.p);
+        return;
+    }
     c->e = e;
+    if (keys.p) {
+        memcpy(c->keys, keys.p, keys.len);
+        c->keys[keys.len] = '\0';
+        free(keys.p);
+        c->by_keys = true;
+        c->left = m->n_keys;
+        snprintf(c->project, sizeof c->project, "0");
+        bool start = key_params(e->key, "", c->k1, c->k2);
+        CL_ASSERT(start); /* "" is the start of every kind of key */
+        keys_start(e, m, c->k1, c->k2);
+        snap_fetch(c);
+        return;
+    }
     if (!key_params(e->key, m->after_key, c->k1, c->k2)) {
         cl_req_fail(req, CL_EINVAL, "after_key is not a key of %s", e->name);
         cl_call_free(&c->call);

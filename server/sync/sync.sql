@@ -96,8 +96,10 @@ SELECT pg_snapshot_xmin(pg_current_snapshot())::text AS feed_xid,
 
 -- ---- the snapshot: one statement per entity ----------------------------------------------
 -- Parameters after the scope: $5 project (0: every project in scope), $6 and $7 the
--- keyset cursor, $8 rows at most (500 or fewer). Rows come in key order, from the key's
--- index, after the cursor: for two key columns ($6, $7) is the last key sent; for one,
+-- keyset cursor, $8 rows at most (500 or fewer), $9 NULL or the keys (text[], at most 500)
+-- of a refetch: then only those rows (a hashed filter on the same scan). Rows come in key
+-- order, from the key's index, after the cursor: for two key columns ($6, $7) is the
+-- last key sent; for one,
 -- $6 is the last key and $7 is 1 (0 on the first page, with $6 the key type's least
 -- value, so that even that value is read). The visible projects are read once per page
 -- into a hashed filter (the IN (...) sits in a CASE or under IS TRUE, so the planner keeps
@@ -111,6 +113,7 @@ SELECT cl_sync_key('companies', s.j) AS key, cl_sync_version(s.j) AS version,
   FROM (SELECT c.id AS o, to_jsonb(c) AS j FROM companies c
          WHERE (c.id, 1) > ($6::bigint, $7::int) AND $5::bigint = 0
            AND cl_visible_company(c.id, $1::text, $2::bigint, $3::bigint, $4::bigint[])
+           AND ($9::text[] IS NULL OR c.id::text IN (SELECT unnest($9::text[])))
          ORDER BY c.id LIMIT $8::int) s
  ORDER BY s.o;
 
@@ -121,6 +124,7 @@ SELECT cl_sync_key('projects', s.j) AS key, cl_sync_version(s.j) AS version,
          WHERE (p.id, 1) > ($6::bigint, $7::int) AND ($5::bigint = 0 OR p.id = $5::bigint)
            AND (p.id IN (SELECT v.project_id FROM cl_visible_projects($1::text,
                                    $2::bigint, $3::bigint, $4::bigint[]) v)) IS TRUE
+           AND ($9::text[] IS NULL OR p.id::text IN (SELECT unnest($9::text[])))
          ORDER BY p.id LIMIT $8::int) s
  ORDER BY s.o;
 
@@ -132,6 +136,7 @@ SELECT cl_sync_key('buildings', s.j) AS key, cl_sync_version(s.j) AS version,
            AND ($5::bigint = 0 OR b.project_id = $5::bigint)
            AND (b.project_id IN (SELECT v.project_id FROM cl_visible_projects($1::text,
                                    $2::bigint, $3::bigint, $4::bigint[]) v)) IS TRUE
+           AND ($9::text[] IS NULL OR b.id::text IN (SELECT unnest($9::text[])))
          ORDER BY b.id LIMIT $8::int) s
  ORDER BY s.o;
 
@@ -143,6 +148,7 @@ SELECT cl_sync_key('units', s.j) AS key, cl_sync_version(s.j) AS version,
            AND ($5::bigint = 0 OR u.project_id = $5::bigint)
            AND (u.project_id IN (SELECT v.project_id FROM cl_visible_projects($1::text,
                                    $2::bigint, $3::bigint, $4::bigint[]) v)) IS TRUE
+           AND ($9::text[] IS NULL OR u.id::text IN (SELECT unnest($9::text[])))
          ORDER BY u.id LIMIT $8::int) s
  ORDER BY s.o;
 
@@ -155,6 +161,7 @@ SELECT cl_sync_key('owners', s.j) AS key, cl_sync_version(s.j) AS version,
            AND ($5::bigint = 0 OR o.project_id = $5::bigint)
            AND (o.project_id IN (SELECT v.project_id FROM cl_visible_projects($1::text,
                                    $2::bigint, $3::bigint, $4::bigint[]) v)) IS TRUE
+           AND ($9::text[] IS NULL OR o.id::text IN (SELECT unnest($9::text[])))
          ORDER BY o.id LIMIT $8::int) s
  ORDER BY s.o;
 
@@ -165,6 +172,7 @@ SELECT cl_sync_key('contractors', s.j) AS key, cl_sync_version(s.j) AS version,
   FROM (SELECT k.id AS o, to_jsonb(k) AS j FROM contractors k
          WHERE (k.id, 1) > ($6::bigint, $7::int) AND $5::bigint = 0
            AND num_nulls($1::text, $2::bigint, $3::bigint, $4::bigint[]) >= 0 -- typed only
+           AND ($9::text[] IS NULL OR k.id::text IN (SELECT unnest($9::text[])))
          ORDER BY k.id LIMIT $8::int) s
  ORDER BY s.o;
 
@@ -174,6 +182,7 @@ SELECT cl_sync_key('trades', s.j) AS key, cl_sync_version(s.j) AS version,
   FROM (SELECT t.code AS o, to_jsonb(t) AS j FROM trades t
          WHERE (t.code, 1) > ($6::text, $7::int) AND $5::bigint = 0
            AND num_nulls($1::text, $2::bigint, $3::bigint, $4::bigint[]) >= 0 -- typed only
+           AND ($9::text[] IS NULL OR t.code IN (SELECT unnest($9::text[])))
          ORDER BY t.code LIMIT $8::int) s
  ORDER BY s.o;
 
@@ -185,6 +194,8 @@ SELECT cl_sync_key('project_trades', s.j) AS key, cl_sync_version(s.j) AS versio
            AND ($5::bigint = 0 OR pt.project_id = $5::bigint)
            AND (pt.project_id IN (SELECT v.project_id FROM cl_visible_projects($1::text,
                                    $2::bigint, $3::bigint, $4::bigint[]) v)) IS TRUE
+           AND ($9::text[] IS NULL
+                OR pt.project_id::text || '/' || pt.trade IN (SELECT unnest($9::text[])))
          ORDER BY pt.project_id, pt.trade LIMIT $8::int) s
  ORDER BY s.o1, s.o2;
 
@@ -196,6 +207,8 @@ SELECT cl_sync_key('trade_aliases', s.j) AS key, cl_sync_version(s.j) AS version
            AND ($5::bigint = 0 OR ta.project_id = $5::bigint)
            AND (ta.project_id IN (SELECT v.project_id FROM cl_visible_projects($1::text,
                                    $2::bigint, $3::bigint, $4::bigint[]) v)) IS TRUE
+           AND ($9::text[] IS NULL
+                OR ta.project_id::text || '/' || ta.alias IN (SELECT unnest($9::text[])))
          ORDER BY ta.project_id, ta.alias LIMIT $8::int) s
  ORDER BY s.o1, s.o2;
 
@@ -207,6 +220,7 @@ SELECT cl_sync_key('inspection_rounds', s.j) AS key, cl_sync_version(s.j) AS ver
            AND ($5::bigint = 0 OR r.project_id = $5::bigint)
            AND (r.project_id IN (SELECT v.project_id FROM cl_visible_projects($1::text,
                                    $2::bigint, $3::bigint, $4::bigint[]) v)) IS TRUE
+           AND ($9::text[] IS NULL OR r.id::text IN (SELECT unnest($9::text[])))
          ORDER BY r.id LIMIT $8::int) s
  ORDER BY s.o;
 
@@ -219,6 +233,7 @@ SELECT cl_sync_key('inspection_records', s.j) AS key, cl_sync_version(s.j) AS ve
            AND ($5::bigint = 0 OR r.project_id = $5::bigint)
            AND (r.project_id IN (SELECT v.project_id FROM cl_visible_projects($1::text,
                                    $2::bigint, $3::bigint, $4::bigint[]) v)) IS TRUE
+           AND ($9::text[] IS NULL OR r.id::text IN (SELECT unnest($9::text[])))
          ORDER BY r.id LIMIT $8::int) s
  ORDER BY s.o;
 
@@ -247,6 +262,7 @@ SELECT cl_sync_key('inspection_items', s.j) AS key, cl_sync_version(s.j) AS vers
                                            FROM cl_visible_projects($1::text,
                                                 $2::bigint, $3::bigint, $4::bigint[]) v)
                     END
+           AND ($9::text[] IS NULL OR i.id::text IN (SELECT unnest($9::text[])))
          ORDER BY i.id LIMIT $8::int) s
  ORDER BY s.o;
 
@@ -264,6 +280,9 @@ SELECT cl_sync_key('item_photos', s.j) AS key, cl_sync_version(s.j) AS version,
                                            FROM cl_visible_projects($1::text,
                                                 $2::bigint, $3::bigint, $4::bigint[]) v)
                     END
+           AND ($9::text[] IS NULL
+                OR ip.item_id::text || '/' || encode(ip.sha256, 'hex')
+                   IN (SELECT unnest($9::text[])))
          ORDER BY ip.item_id, ip.sha256 LIMIT $8::int) s
  ORDER BY s.o1, s.o2;
 
@@ -278,6 +297,7 @@ SELECT cl_sync_key('tickets', s.j) AS key, cl_sync_version(s.j) AS version,
                                            FROM cl_visible_projects($1::text,
                                                 $2::bigint, $3::bigint, $4::bigint[]) v)
                     END
+           AND ($9::text[] IS NULL OR t.id::text IN (SELECT unnest($9::text[])))
          ORDER BY t.id LIMIT $8::int) s
  ORDER BY s.o;
 
@@ -294,6 +314,7 @@ SELECT cl_sync_key('ticket_events', s.j) AS key, cl_sync_version(s.j) AS version
                                            FROM cl_visible_projects($1::text,
                                                 $2::bigint, $3::bigint, $4::bigint[]) v)
                     END
+           AND ($9::text[] IS NULL OR e.id::text IN (SELECT unnest($9::text[])))
          ORDER BY e.id LIMIT $8::int) s
  ORDER BY s.o;
 
@@ -305,6 +326,7 @@ SELECT cl_sync_key('defects', s.j) AS key, cl_sync_version(s.j) AS version,
            AND ($5::bigint = 0 OR d.project_id = $5::bigint)
            AND (d.project_id IN (SELECT v.project_id FROM cl_visible_projects($1::text,
                                    $2::bigint, $3::bigint, $4::bigint[]) v)) IS TRUE
+           AND ($9::text[] IS NULL OR d.id::text IN (SELECT unnest($9::text[])))
          ORDER BY d.id LIMIT $8::int) s
  ORDER BY s.o;
 
@@ -316,6 +338,7 @@ SELECT cl_sync_key('kb_cases', s.j) AS key, cl_sync_version(s.j) AS version,
          WHERE (k.id, 1) > ($6::bigint, $7::int) AND $5::bigint = 0
            AND $1::text <> 'contractor'
            AND num_nulls($2::bigint, $3::bigint, $4::bigint[]) >= 0 -- typed only
+           AND ($9::text[] IS NULL OR k.id::text IN (SELECT unnest($9::text[])))
          ORDER BY k.id LIMIT $8::int) s
  ORDER BY s.o;
 
@@ -323,12 +346,13 @@ SELECT cl_sync_key('kb_cases', s.j) AS key, cl_sync_version(s.j) AS version,
 -- The change rows after the cursor ($5 xid, $6 seq) of transactions below the horizon
 -- (pg_snapshot_xmin: every transaction below it has ended, and no new one can get a
 -- smaller id, so the rows below it are final), in (xid, seq) order, $7 at most; $8 whether
--- the caller sees owners' personal data. A cr's (and dept's) feed reads only its company's
--- rows and the rows of no company (contractors, cases), by change_log_company (the keyset
--- bound is written on its three columns, so no other index can serve it); the other roles
--- read change_log_feed. held_back is read from the newest change_log entry (one step back
--- on change_log_feed), not by a search above the horizon. Each change row gives rows in
--- scope (mark 0), in (xid, seq, ord) order:
+-- the caller sees owners' personal data. A caller whose scope is one company's (a cr, a
+-- dept, a clerk of that company's projects ...) reads only that company's rows and the
+-- rows of no company (contractors, cases), by change_log_company (the keyset bound is
+-- written on its three columns, so no other index can serve it); the others (HQ,
+-- contractors, several companies) read change_log_feed. held_back is read from the newest
+-- change_log entry (one step back on change_log_feed), not by a search above the horizon.
+-- Each change row gives rows in scope (mark 0), in (xid, seq, ord) order:
 --   ord 10  the row itself (op 0 upsert, 1 delete), as its data was; owners from the
 --           current row, as the change_log holds no personal data, and only with $8;
 --   for a contractor, when its ticket becomes its own (inserted, or its contractor_was
@@ -346,27 +370,36 @@ WITH hz AS MATERIALIZED (SELECT pg_snapshot_xmin(pg_current_snapshot()) AS x),
                                         FROM cl_visible_projects($1::text, $2::bigint,
                                                                  $3::bigint, $4::bigint[]) v)
                                 AS p),
+     -- The one company whose rows (and the rows of no company) hold everything the caller
+     -- sees: a cr's or dept's own; a clerk's, verifier's or property user's when all their
+     -- projects are one company's. NULL otherwise (HQ, contractors, several companies).
+     co AS MATERIALIZED (
+         SELECT CASE WHEN $1::text IN ('cr', 'dept') THEN $2::bigint
+                     WHEN $1::text IN ('clerk', 'verifier', 'property')
+                     THEN (SELECT CASE WHEN count(DISTINCT p.company_id) = 1
+                                       THEN min(p.company_id) END
+                             FROM projects p WHERE p.id = ANY ($4::bigint[])) END AS id),
      chg AS MATERIALIZED (
          SELECT u.* FROM (
              (SELECT c.xid, c.seq, c.entity, c.entity_id, c.op, c.project_id,
                      c.contractor_was, c.data
                 FROM change_log c
-               WHERE $1::text IN ('cr', 'dept') AND c.company_id = $2::bigint
-                 AND (c.company_id, c.xid, c.seq) > ($2::bigint, $5::xid8, $6::bigint)
+               WHERE (SELECT id FROM co) IS NOT NULL AND c.company_id = (SELECT id FROM co)
+                 AND (c.company_id, c.xid, c.seq) > ((SELECT id FROM co), $5::xid8, $6::bigint)
                  AND c.xid < (SELECT x FROM hz)
                ORDER BY c.company_id, c.xid, c.seq LIMIT $7::int)
              UNION ALL
              (SELECT c.xid, c.seq, c.entity, c.entity_id, c.op, c.project_id,
                      c.contractor_was, c.data
                 FROM change_log c
-               WHERE $1::text IN ('cr', 'dept') AND c.company_id IS NULL
+               WHERE (SELECT id FROM co) IS NOT NULL AND c.company_id IS NULL
                  AND (c.xid, c.seq) > ($5::xid8, $6::bigint) AND c.xid < (SELECT x FROM hz)
                ORDER BY c.xid, c.seq LIMIT $7::int)
              UNION ALL
              (SELECT c.xid, c.seq, c.entity, c.entity_id, c.op, c.project_id,
                      c.contractor_was, c.data
                 FROM change_log c
-               WHERE $1::text NOT IN ('cr', 'dept')
+               WHERE (SELECT id FROM co) IS NULL
                  AND (c.xid, c.seq) > ($5::xid8, $6::bigint) AND c.xid < (SELECT x FROM hz)
                ORDER BY c.xid, c.seq LIMIT $7::int)) u
           ORDER BY u.xid, u.seq LIMIT $7::int),
@@ -374,9 +407,14 @@ WITH hz AS MATERIALIZED (SELECT pg_snapshot_xmin(pg_current_snapshot()) AS x),
                     (c.data ->> 'id')::uuid AS ticket,
                     (c.data ->> 'contractor_id')::bigint AS now_k
                FROM chg c WHERE $1::text = 'contractor' AND c.entity = 'tickets'),
+     -- its item, photos and events are read as they are now: only while the ticket is
+     -- still the contractor's now, or a desktop behind on the feed would be sent what the
+     -- ticket gained after it left (another contractor's events, notes and photos)
      came AS (SELECT t.xid, t.seq, t.ticket FROM ctk t
                WHERE t.op <> 'delete' AND t.now_k = $3::bigint
-                 AND (t.op = 'insert' OR t.contractor_was IS DISTINCT FROM $3::bigint)),
+                 AND (t.op = 'insert' OR t.contractor_was IS DISTINCT FROM $3::bigint)
+                 AND EXISTS (SELECT 1 FROM tickets k
+                              WHERE k.id = t.ticket AND k.contractor_id = $3::bigint)),
      went AS (SELECT t.xid, t.seq, t.ticket, t.data FROM ctk t
                WHERE t.op = 'update' AND t.contractor_was = $3::bigint
                  AND t.now_k IS DISTINCT FROM $3::bigint),

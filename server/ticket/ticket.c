@@ -122,6 +122,9 @@ static void replay_done(void *arg, const cl_db_result_t *r) {
                     "this idempotency_key was already used for another kind of request");
     } else if (cl_sql_isnull(res, 0, CL_COL(ticket_replay, key_id))) {
         cl_req_fail(c->call.req, CL_ENOTFOUND, "no such ticket");
+    } else if (cl_sql_text(res, 0, CL_COL(ticket_replay, other_target))[0] == 't') {
+        cl_req_fail(c->call.req, CL_EINVAL,
+                    "this idempotency_key was already used for another ticket or action");
     } else {
         pb_ticket_t t;
         cl_ticket_row_fill(&t, res, 0, 0);
@@ -138,10 +141,10 @@ static void transition_replay(tk_call_t *c) {
         return;
     }
     char user[24], type[24];
-    cl_call_stmt_t st =
-        CL_STMT(ticket_replay, CL_CALL_SCOPE(&c->call), ref.v[0], ref.v[1], ref.v[2],
-                cl_sql_int_param(user, c->call.session.user_id), m->idempotency_key,
-                cl_sql_int_param(type, CL_MSG_TICKET_TRANSITION_REQ));
+    cl_call_stmt_t st = CL_STMT(
+        ticket_replay, CL_CALL_SCOPE(&c->call), ref.v[0], ref.v[1], ref.v[2],
+        cl_sql_int_param(user, c->call.session.user_id), m->idempotency_key,
+        cl_sql_int_param(type, CL_MSG_TICKET_TRANSITION_REQ), cl_ticket_action_name(c->action));
     cl_call_run(&c->call, false, &st, 1, replay_done);
 }
 
@@ -290,7 +293,7 @@ void cl_ticket_transition(cl_req_t *req) {
     char version[24], contractor[24], user[24], kuser[24], ktype[24];
     cl_sql_int_param(user, c->call.session.user_id);
     cl_call_stmt_t st[] = {
-        CL_REQUEST_KEY_CLAIM(&c->call, key, CL_MSG_TICKET_TRANSITION_REQ, kuser, ktype),
+        CL_REQUEST_KEY_CLAIM(&c->call, key, CL_MSG_TICKET_TRANSITION_REQ, "", kuser, ktype),
         CL_STMT(ticket_transition, CL_CALL_SCOPE(&c->call), ref.v[0], ref.v[1], ref.v[2], aname,
                 cl_ticket_state_name(step.to), from_list,
                 cl_sql_int_param(version, m->expected_version), modes[step.contractor],

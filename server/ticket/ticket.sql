@@ -68,10 +68,16 @@ SELECT tr.* FROM ticket_rows tr
 -- failed): the ticket as it is now ($5 uuid, $6 project, $7 number), when the caller may
 -- see it or acted on it (after a return it may no longer see it, yet is told what it
 -- did), and other_request: the key $9 of user $8 was claimed by another kind of request
--- than message type $10. One row; the ticket's columns NULL when it is not found.
+-- than message type $10; other_target: the key's transaction (request_keys.at and the
+-- event's at are both its now()) made no $11 event of this user on this ticket, so the key
+-- was used for another ticket or another action, and replaying it would answer a success
+-- for a change never made. One row; the ticket's columns NULL when it is not found.
 -- @columns-of ticket_rows
 PREPARE ticket_replay AS
-SELECT tr.*, k.msg_type <> $10::int AS other_request
+SELECT tr.*, k.msg_type <> $10::int AS other_request,
+       NOT EXISTS (SELECT 1 FROM ticket_events e
+                    WHERE e.ticket_id = tr.key_id AND e.actor_user_id = $8::bigint
+                      AND e.at = k.at AND e.action = $11::text) AS other_target
   FROM request_keys k
   LEFT JOIN ticket_rows tr
     ON (tr.key_id = $5::uuid OR (tr.project_id = $6::bigint AND tr.number = $7::int))

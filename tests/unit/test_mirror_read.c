@@ -190,7 +190,7 @@ static void test_show_events_photos(void **state) {
 
 typedef struct pages {
     size_t n, total, sizes[8];
-    char last[3][64]; /* found_on|number|id of the last ticket seen */
+    char last[3][128]; /* found_on|number|id of the last ticket seen */
     bool ordered;
     int projects[3];
 } pages_t;
@@ -309,12 +309,35 @@ static void test_contractor_role(void **state) {
     assert_string_equal(((Closeloop__WhoAmI *)me)->username, "u");
     assert_int_equal(((Closeloop__WhoAmI *)me)->role, CLOSELOOP__ROLE__ROLE_CONTRACTOR);
     cl_msg_free(me);
+    /* raised offline (an outbox entry): no number yet, listed as number 0, first of its day */
+    ticket(m, "00000000-0000-4000-8000-000000000002", 1, 11, 101, 99, "open", 7, NULL, "2026-11-01",
+           "2026-12-02T08:00:00.123+08:00", NULL);
+    sql(m, "UPDATE tickets SET number = NULL WHERE number = 99");
     Closeloop__TodoListRequest q = CLOSELOOP__TODO_LIST_REQUEST__INIT;
     pages_t p = {.ordered = true};
     assert_int_equal(
         cl_mirror_call_stream(m, CL_MSG_TODO_LIST_REQ, &q.base, CL_MSG_TICKET_PAGE, on_page, &p),
         CL_OK);
-    assert_int_equal(p.total, 1);
+    assert_int_equal(p.total, 2);
+    assert_true(p.ordered);
+    assert_true(strstr(p.last[0], "|0000000001|") != NULL); /* the numbered one last */
+    /* a day's file of 600 items imported offline: no numbers, and still every one of them
+     * across the page boundary (the keyset goes on by id) */
+    sql(m, "BEGIN");
+    for (int i = 0; i < 600; i++) {
+        char id[40];
+        snprintf(id, sizeof id, "00000000-0000-4000-9000-%012d", i);
+        ticket(m, id, 1, 11, 101, 1000 + i, "open", 7, NULL, "2026-11-03",
+               "2026-12-02T08:00:00+08:00", NULL);
+    }
+    sql(m, "UPDATE tickets SET number = NULL WHERE number >= 1000; COMMIT");
+    pages_t pn = {.ordered = true};
+    assert_int_equal(
+        cl_mirror_call_stream(m, CL_MSG_TODO_LIST_REQ, &q.base, CL_MSG_TICKET_PAGE, on_page, &pn),
+        CL_OK);
+    assert_int_equal(pn.total, 602);
+    assert_int_equal(pn.n, 2);
+    assert_true(pn.ordered);
     q.contractor_id = 8;
     assert_int_equal(
         cl_mirror_call_stream(m, CL_MSG_TODO_LIST_REQ, &q.base, CL_MSG_TICKET_PAGE, on_page, &p),

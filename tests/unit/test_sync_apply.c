@@ -35,7 +35,8 @@ static int setup(void **state) {
     const char *tmp = getenv("CL_TEST_TMP");
     char base[PATH_MAX];
     snprintf(base, sizeof base, "%s", tmp && *tmp ? tmp : "/tmp");
-    snprintf(f->dir, sizeof f->dir, "%s/sync_apply.XXXXXX", base);
+    if (snprintf(f->dir, sizeof f->dir, "%s/sync_apply.XXXXXX", base) >= (int)sizeof f->dir)
+        return -1;
     char cmd[PATH_MAX + 16];
     snprintf(cmd, sizeof cmd, "mkdir -p %s", base);
     if (system(cmd) != 0 || !mkdtemp(f->dir)) return -1;
