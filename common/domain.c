@@ -302,6 +302,8 @@ static const cl_domain_bound_t bounds[] = {
     {"kb_cases", "preventive_measures", CL_MEASURE_LENGTH, 0, CL_LIM_ANALYSIS_CHARS},
     {"kb_cases", "responsible", CL_MEASURE_LENGTH, 0, CL_LIM_RESPONSIBLE_CHARS},
     {"round_checkpoints", "note", CL_MEASURE_LENGTH, 0, CL_LIM_NOTE_CHARS},
+    {"request_keys", "key", CL_MEASURE_LENGTH, 1, CL_LIM_REQUEST_KEY_CHARS},
+    {"request_keys", "target", CL_MEASURE_LENGTH, 0, CL_LIM_REQUEST_TARGET_CHARS},
 };
 
 static bool domain_valid(cl_domain_t d) {

@@ -94,6 +94,10 @@
 #define CL_LIM_DEFECT_TAGS         50   /* layouts or locations of one defect or case */
 #define CL_LIM_SEARCH_CHARS        200  /* a search query */
 
+/* Desktop sync (issue 10). */
+#define CL_LIM_REQUEST_KEY_CHARS    100 /* an idempotency key of a transition or a form */
+#define CL_LIM_REQUEST_TARGET_CHARS 200 /* what a key was claimed for: "<project>/<unit>" */
+
 /* Whether s is a trade code: a lowercase letter, then [a-z0-9_], CL_LIM_TRADE_CODE_MIN to
  * CL_LIM_TRADE_CODE_CHARS in all (trades.code's CHECK). */
 bool cl_trade_code_valid(const char *s);

@@ -13,9 +13,10 @@
 #include <stdbool.h>
 
 #include "db.h"
+#include "domain.h"
 #include "handler.h"
 
-#define CL_REQUEST_KEY_MAX 100 /* characters (bytes: printable ASCII only) */
+#define CL_REQUEST_KEY_MAX CL_LIM_REQUEST_KEY_CHARS /* characters (printable ASCII only) */
 
 /* True when key is empty or 1-100 printable ASCII characters; otherwise fails the request
  * with CL_EINVAL and returns false. */
