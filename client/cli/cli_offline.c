@@ -32,7 +32,9 @@ static int mirror_open(const cli_settings_t *s, const cli_offline_opts_t *o, cl_
     if (given) {
         snprintf(path, sizeof path, "%s", given);
     } else {
-        int rc = cl_mirror_find(s->server, path, sizeof path);
+        char tag[65];
+        int rc = cl_mirror_find_for(
+            s->server, cli_session_tag(s->server, tag) == CL_OK ? tag : NULL, path, sizeof path);
         if (rc == CL_ENOTFOUND) {
             snprintf(err, errlen, "there is no local mirror of %s: run 'cloop sync' while online",
                      s->server);

@@ -23,7 +23,7 @@
 int cli_mirror_open(const cli_settings_t *s, const char *opt, const char *username,
                     cl_mirror_t **m) {
     *m = NULL;
-    char path[4096] = "", err[600];
+    char path[4096] = "", err[600], tag[65];
     const char *env = getenv("CLOSELOOP_MIRROR");
     const char *given = opt && *opt ? opt : env && *env ? env : NULL;
     int rc;
@@ -40,7 +40,9 @@ int cli_mirror_open(const cli_settings_t *s, const char *opt, const char *userna
         /* Offline: an existing mirror, of whichever user it belongs to. */
         if (given) {
             snprintf(path, sizeof path, "%s", given);
-        } else if ((rc = cl_mirror_find(s->server, path, sizeof path)) != CL_OK) {
+        } else if ((rc = cl_mirror_find_for(s->server,
+                                            cli_session_tag(s->server, tag) == CL_OK ? tag : NULL,
+                                            path, sizeof path)) != CL_OK) {
             if (rc == CL_ENOTFOUND)
                 cli_errorf("没有本地镜像 no mirror of %s on this computer: run 'cloop sync' while "
                            "online first, or give --mirror PATH",

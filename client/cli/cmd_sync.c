@@ -322,8 +322,12 @@ int cmd_sync(const cli_settings_t *s, int argc, char **argv) {
         cli_session_close(&ss);
         return CLI_EXIT_FAIL;
     }
-    /* Offline reads need the user's contractor (a contractor's own to-repair list). */
-    if (ss.me && cl_mirror_identity_save(m, ss.me->contractor_id) != CL_OK) {
+    /* Offline reads need the user's contractor (a contractor's own to-repair list), and
+     * the session's tag, so that offline each user of a shared computer finds this file. */
+    char tag[65];
+    if ((ss.me && cl_mirror_identity_save(m, ss.me->contractor_id) != CL_OK) ||
+        (cli_session_tag(s->server, tag) == CL_OK &&
+         cl_mirror_meta_set(m, "session_tag", tag) != CL_OK)) {
         cli_errorf("%s", cl_mirror_error(m));
         cl_mirror_close(m);
         cli_session_close(&ss);

@@ -18,6 +18,7 @@
 #include <unistd.h>
 
 #include "cli.h"
+#include "sha256.h"
 
 #define LINE_MAX_LEN 1024 /* longer lines in the session file are kept, never matched */
 
@@ -103,6 +104,20 @@ int cli_session_load(const char *server, char *token, size_t cap, char *err, siz
     explicit_bzero(line, sizeof line);
     fclose(fp);
     return rc;
+}
+
+int cli_session_tag(const char *server, char out[65]) {
+    char token[CLI_TOKEN_MAX], err[256];
+    out[0] = '\0';
+    if (cli_session_load(server, token, sizeof token, err, sizeof err) != CL_OK)
+        return CL_ENOTFOUND;
+    uint8_t d[CL_SHA256_LEN];
+    int rc = cl_sha256(token, strlen(token), d);
+    explicit_bzero(token, sizeof token);
+    if (rc != CL_OK) return rc;
+    for (int i = 0; i < CL_SHA256_LEN; i++)
+        snprintf(out + 2 * i, 3, "%02x", d[i]);
+    return CL_OK;
 }
 
 /* mkdir that is fine when the directory exists. */

@@ -33,6 +33,12 @@ CL_MUSTCHECK int cli_session_load(const char *server, char *token, size_t cap, c
  * CL_OK, CL_EINVAL (a token that cannot be stored as one word), or CL_EIO with err. */
 CL_MUSTCHECK int cli_session_save(const char *server, const char *token, char *err, size_t errlen);
 
+/* The session tag of server's stored token: the hex SHA-256 of the token (never the token
+ * itself), which `cloop sync` records in the mirror so that, offline, each user of a
+ * shared computer finds their own mirror (cl_mirror_find_for). CL_OK, or CL_ENOTFOUND
+ * when no token is stored. */
+CL_MUSTCHECK int cli_session_tag(const char *server, char out[65]);
+
 /* Removes server's token. CL_OK, CL_ENOTFOUND when there was none, or CL_EIO with err. */
 CL_MUSTCHECK int cli_session_forget(const char *server, char *err, size_t errlen);
 

@@ -182,6 +182,11 @@ CL_MUSTCHECK int cl_outbox_drop(cl_mirror_t *m, int64_t id, const char *note);
  * path in out, CL_ENOTFOUND when there is none, CL_EINVAL when there are several. */
 CL_MUSTCHECK int cl_mirror_find(const char *server, char *out, size_t cap);
 
+/* The same, choosing among several mirrors of server the one whose sync_meta
+ * "session_tag" is tag (the logged-in session's, which `cloop sync` records): several users
+ * of one computer each find their own. CL_EINVAL when several remain. */
+CL_MUSTCHECK int cl_mirror_find_for(const char *server, const char *tag, char *out, size_t cap);
+
 /* Opens the mirror at path of whichever user it belongs to (its sync_meta says), refusing
  * one of another server; never creates a file: CL_ENOTFOUND (with err) when there is none. */
 CL_MUSTCHECK int cl_mirror_open_existing(const char *path, const char *server, cl_mirror_t **out,

@@ -1205,6 +1205,53 @@ int cl_mirror_find(const char *server, char *out, size_t cap) {
     return found == 0 ? CL_ENOTFOUND : found == 1 ? CL_OK : CL_EINVAL;
 }
 
+/* Whether the mirror at path records session tag tag (read-only, no schema check). */
+static bool mirror_has_tag(const char *path, const char *tag) {
+    sqlite3 *db = NULL;
+    bool same = false;
+    if (sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY, NULL) == SQLITE_OK) {
+        sqlite3_stmt *st = NULL;
+        if (sqlite3_prepare_v2(db, "SELECT value FROM sync_meta WHERE key = 'session_tag'", -1, &st,
+                               NULL) == SQLITE_OK &&
+            sqlite3_step(st) == SQLITE_ROW && sqlite3_column_text(st, 0))
+            same = strcmp((const char *)sqlite3_column_text(st, 0), tag) == 0;
+        sqlite3_finalize(st);
+    }
+    sqlite3_close(db);
+    return same;
+}
+
+int cl_mirror_find_for(const char *server, const char *tag, char *out, size_t cap) {
+    int rc = cl_mirror_find(server, out, cap);
+    if (rc != CL_EINVAL || !tag || !*tag) return rc;
+    char probe[4096];
+    if (cl_mirror_default_path("\x01", server, probe, sizeof probe) != CL_OK) return CL_EINVAL;
+    char *slash = strrchr(probe, '/');
+    char *mark = strchr(probe, '\x01');
+    if (!slash || !mark) return CL_EINVAL;
+    *slash = '\0';
+    const char *prefix = slash + 1;
+    size_t plen = (size_t)(mark - prefix);
+    const char *suffix = mark + 1;
+    size_t slen = strlen(suffix);
+    DIR *dp = opendir(probe);
+    if (!dp) return CL_ENOTFOUND;
+    int found = 0;
+    struct dirent *e;
+    char path[4096];
+    while ((e = readdir(dp))) {
+        size_t n = strlen(e->d_name);
+        if (n <= plen + slen || strncmp(e->d_name, prefix, plen) != 0 ||
+            strcmp(e->d_name + n - slen, suffix) != 0)
+            continue;
+        if (snprintf(path, sizeof path, "%s/%s", probe, e->d_name) >= (int)sizeof path) continue;
+        if (!mirror_has_tag(path, tag)) continue;
+        if (++found == 1 && snprintf(out, cap, "%s", path) >= (int)cap) found = 99;
+    }
+    closedir(dp);
+    return found == 1 ? CL_OK : CL_EINVAL;
+}
+
 int cl_mirror_open_existing(const char *path, const char *server, cl_mirror_t **out, char *err,
                             size_t errlen) {
     *out = NULL;

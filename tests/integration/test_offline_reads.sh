@@ -288,6 +288,17 @@ mkdir -p "$HOME/.local/share/closeloop"
 cp "$work/m/admin.sqlite" "$HOME/.local/share/closeloop/mirror-admin@127.0.0.1_$port.sqlite"
 run daily_csv.def admin report daily --project "$p1" --date "$TD" --format csv --offline
 check "the default mirror of this server is found" same daily_csv def
+# Two users of one computer, each with a mirror of this server in the default place: each
+# finds their own offline, by the tag of their session that 'cloop sync' records.
+as clerk sync
+check "the clerk's own sync writes its default mirror beside the admin's" \
+    test "$rc" = 0 -a -f "$HOME/.local/share/closeloop/mirror-clerk@127.0.0.1_$port.sqlite"
+as admin sync
+check "the admin's sync into its default mirror" test "$rc" = 0
+run daily_csv.two admin report daily --project "$p1" --date "$TD" --format csv --offline
+check "with two users' mirrors of this server, the admin's report reads its own" same daily_csv two
+run todo_w_csv.two clerk ticket todo --contractor "$cw" --project "$p1" --format csv --offline
+check "... and the clerk's list its own" same todo_w_csv two
 
 # --- the server goes away: the fallback ------------------------------------------------
 stop_daemon "$dpid"
