@@ -481,6 +481,21 @@ static int fail(cl_mirror_t *m, int rc, const char *sentence) {
     return rc;
 }
 
+/* Room in arr (elements of elem bytes, *cap of them) for element n: arr itself while it
+ * has room, else the array doubled (first elements at first), *cap updated. NULL when out
+ * of memory, with the sentence set; arr is then still the caller's to free. */
+static void *grow(cl_mirror_t *m, void *arr, size_t *cap, size_t n, size_t elem, size_t first) {
+    if (n < *cap) return arr;
+    size_t want = *cap ? *cap * 2 : first;
+    void *p = realloc(arr, want * elem);
+    if (!p) {
+        cl_mirror_fail(m, "out of memory");
+        return NULL;
+    }
+    *cap = want;
+    return p;
+}
+
 /* ---- the morning lists (ticket.sql: ticket_todo, ticket_toverify) --------------------- */
 
 static const char todo_sql[] = "SELECT tr.* FROM ticket_rows tr"
@@ -699,15 +714,12 @@ static int ticket_show(cl_mirror_t *m, const Closeloop__TicketShowRequest *q,
         goto out;
     }
     while ((s = step(m, ev)) == 1) {
-        if (nev == cap_ev) {
-            cap_ev = cap_ev ? cap_ev * 2 : 16;
-            Closeloop__TicketEvent *ne = realloc(events, cap_ev * sizeof *ne);
-            if (!ne) {
-                rc = fail(m, CL_ENOMEM, "out of memory");
-                goto out;
-            }
-            events = ne;
+        Closeloop__TicketEvent *grown = grow(m, events, &cap_ev, nev, sizeof *events, 16);
+        if (!grown) {
+            rc = CL_ENOMEM;
+            goto out;
         }
+        events = grown;
         Closeloop__TicketEvent *e = &events[nev++];
         closeloop__ticket_event__init(e);
         e->at_ms = (uint64_t)sqlite3_column_int64(ev, 0);
@@ -726,15 +738,12 @@ static int ticket_show(cl_mirror_t *m, const Closeloop__TicketShowRequest *q,
     while ((s = step(m, ph)) == 1) {
         const char *hex = col_text(ph, 0);
         size_t hl = strlen(hex);
-        if (nph == cap_ph) {
-            cap_ph = cap_ph ? cap_ph * 2 : 8;
-            ProtobufCBinaryData *np = realloc(photos, cap_ph * sizeof *np);
-            if (!np) {
-                rc = fail(m, CL_ENOMEM, "out of memory");
-                goto out;
-            }
-            photos = np;
+        ProtobufCBinaryData *grown = grow(m, photos, &cap_ph, nph, sizeof *photos, 8);
+        if (!grown) {
+            rc = CL_ENOMEM;
+            goto out;
         }
+        photos = grown;
         /* bytea as hex text in the mirror: the 32 bytes themselves on the wire */
         char *bytes = arena_keep(&a, hex); /* hl/2 <= hl bytes: decoded in place */
         size_t n = 0;
@@ -928,15 +937,12 @@ static int daily_report(cl_mirror_t *m, const Closeloop__DailyReportRequest *q,
         goto out;
     }
     while ((s = step(m, cs)) == 1) {
-        if (nc == cap_c) {
-            cap_c = cap_c ? cap_c * 2 : 16;
-            Closeloop__ContractorCount *n2 = realloc(cons, cap_c * sizeof *n2);
-            if (!n2) {
-                rc = fail(m, CL_ENOMEM, "out of memory");
-                goto out;
-            }
-            cons = n2;
+        Closeloop__ContractorCount *grown = grow(m, cons, &cap_c, nc, sizeof *cons, 16);
+        if (!grown) {
+            rc = CL_ENOMEM;
+            goto out;
         }
+        cons = grown;
         Closeloop__ContractorCount *c = &cons[nc++];
         closeloop__contractor_count__init(c);
         c->contractor_id = sqlite3_column_int64(cs, 0);
