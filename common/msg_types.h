@@ -126,7 +126,11 @@
     X(SYNC_CHECKSUM_PAGE, sync_checksum_page, SyncChecksumPage) \
     X(SYNC_FOLLOW_REQ, sync_follow_request, SyncFollowRequest) \
     X(SYNC_FOLLOW, sync_follow_reply, SyncFollowReply) \
-    X(SYNC_NOTICE, sync_notice, SyncNotice)
+    X(SYNC_NOTICE, sync_notice, SyncNotice) \
+    X(STATS_REQ, stats_request, StatsRequest) \
+    X(STATS_PAGE, stats_page, StatsPage) \
+    X(SCORECARD_REQ, scorecard_request, ScorecardRequest) \
+    X(SCORECARD, scorecard, Scorecard)
 // clang-format on
 
 #endif
