@@ -195,6 +195,10 @@ r = list(csv.DictReader(sys.stdin))
 print(sum(int(x[\"tickets_opened\"]) for x in r), sum(int(x[\"tickets_closed\"]) for x in r),
       [x[\"tickets_closed\"] for x in r if x[\"month\"] == \"$this_month\"])" <<<"$out")" = "8 3 ['"'3'"']" ]'
 
+as ana stats --month "$this_month" --format csv
+check "--month (this month): today's 3 passes and 4 verifications counted" \
+    eval '[ "$rc" = 0 ] && [ "$(col tickets_closed)" = 3 ] && [ "$(col verifications)" = 4 ]'
+
 # --- filters by name ----------------------------------------------------------------------------
 as ana stats --company 广州城市公司 --format csv
 check "--company 广州城市公司 (by name): opened 2, units_inspected 1" \
@@ -252,6 +256,12 @@ check "... and nothing of the other company by its id (no rows)" \
     eval '[ "$rc" = 0 ] && [ "$(data_rows)" = 0 ]'
 as clerk1 stats --format csv
 check "a clerk sees their project: opened 6" \
+    eval '[ "$rc" = 0 ] && [ "$(col tickets_opened)" = 6 ]'
+as clerk1 stats --company 深圳城市公司
+check "... who may not list companies is told to give the company's id (exit 3)" \
+    eval '[ "$rc" = 3 ] && grep -q "give its id" <<<"$err"'
+as clerk1 stats --company "$city" --format csv
+check "... and by the id gets the figures: opened 6" \
     eval '[ "$rc" = 0 ] && [ "$(col tickets_opened)" = 6 ]'
 as dyh stats
 check "a contractor is refused: exit 3" test "$rc" = 3
