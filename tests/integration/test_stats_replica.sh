@@ -244,6 +244,9 @@ check "report daily with the replica down: exit 4, the analytics database named 
 daily_cloop >/dev/null
 check "... again, at once (no hang): the same refusal" \
     eval '[ "$rc" = 4 ] && grep -q "^cloop: the analytics database is unavailable; retry later" <<<"$err"'
+check "the daemon logs the analytics connections lost, and no main one" \
+    eval 'grep -q "event=db_connection_lost pool=analytics" "$work/daemon2.log" &&
+          ! grep -q "event=db_connection_lost pool=main" "$work/daemon2.log"'
 import_items 2 14
 check "writes continue with the replica down (import of 2 items)" test "$rc" = 0
 check "... and reach the primary (15 items today)" \
