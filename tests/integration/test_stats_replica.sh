@@ -139,6 +139,130 @@ same() {
     fi
 }
 
+# --- cloop stats and stats scorecard, from cloop and from psql on the primary -------------
+# stats.py, one run per step (python starts slowly on a loaded machine):
+#   norm TAG DIMS...: cloop's JSON answers $work/TAG.raw.N (grouping N) and TAG.raw.card,
+#     or, with TAG.pg (one line of JSON per grouping, then the scorecard's), cl_stats' and
+#     cl_scorecard's rows, as TAG.N.json and TAG.card.json: [{key, reasons, measure...}];
+#   same A B: one line per grouping and one for the scorecard: empty when the normalized
+#     answers agree (floats to 1e-5 relative: cloop prints 6 significant digits), else why;
+#   get TAG MEASURE...: the measures of TAG's one ungrouped row.
+cat >"$work/stats.py" <<'PY'
+import json, os, sys
+MEASURES = """units_inspected units_total items_found items_per_unit tickets_opened
+tickets_closed tickets_nofix open_now overdue_now closed_of_opened nofix_of_opened closure_rate
+verifications reworks rework_rate close_p50_days close_p90_days tl_no_deadline tl_overdue_open
+tl_in_time_open tl_closed_late tl_closed_in_time units_accepted units_accepted_with_items
+units_not_taken defects_raised cases_raised checks_done checks_found repaired_reports
+response_hours_mean""".split()
+CARD = """tickets_assigned repaired_reports response_hours_mean verifications reworks
+rework_rate late_repairs overdue_open_now rank peers""".split()
+KEY = {"company": ("id", "company_id"), "project": ("id", "project_id"),
+       "contractor": ("id", "contractor_id"), "category": ("code", "category_code"),
+       "round": ("code", "round_code"), "month": ("code", "month")}
+work, cmd = os.path.dirname(sys.argv[0]), sys.argv[1]
+path = lambda *p: os.path.join(work, ".".join(p))
+
+def norm(pg, dims, rows):
+    out = []
+    for r in rows:
+        if pg:
+            key = [r["k%d_%s" % (i + 1, KEY[d][0])] for i, d in enumerate(dims)]
+            reasons = ";".join("%s:%d" % rc for rc in
+                               zip(r["not_taken_reasons"] or [], r["not_taken_counts"] or []))
+        else:
+            key = [r[KEY[d][1]] for d in dims]
+            reasons = r["not_taken_reasons"] or ""
+        out.append(dict(key=[str(k) for k in key], reasons=reasons, **{m: r[m] for m in MEASURES}))
+    return out
+
+def norm_card(rows):
+    return [dict(key=[str(r["contractor_id"]), r["trade"]], **{m: r[m] for m in CARD})
+            for r in rows]
+
+def eq(x, y):
+    if isinstance(x, (int, float)) and isinstance(y, (int, float)):
+        return abs(x - y) <= 1e-5 * max(abs(x), abs(y), 1e-9)
+    return x == y
+
+def diff(a, b):
+    if len(a) != len(b):
+        return "%d rows against %d" % (len(a), len(b))
+    for ra, rb in zip(a, b):
+        for k in ra:
+            if not eq(ra[k], rb.get(k)):
+                return "row %s: %s is %r against %r" % (ra["key"], k, ra[k], rb.get(k))
+    return ""
+
+if cmd == "norm":
+    tag, groupings = sys.argv[2], sys.argv[3:]
+    pg = os.path.exists(path(tag, "pg"))
+    raw = (open(path(tag, "pg")).read().splitlines() if pg else
+           [open(path(tag, "raw", str(i))).read() for i in range(len(groupings))]
+           + [open(path(tag, "raw", "card")).read()])
+    for i, g in enumerate(groupings):
+        json.dump(norm(pg, [d for d in g.split(",") if d], json.loads(raw[i])),
+                  open(path(tag, str(i), "json"), "w"), ensure_ascii=False)
+    json.dump(norm_card(json.loads(raw[-1])), open(path(tag, "card", "json"), "w"),
+              ensure_ascii=False)
+elif cmd == "same":
+    a, b, n = sys.argv[2], sys.argv[3], int(sys.argv[4])
+    for i in [str(i) for i in range(n)] + ["card"]:
+        print(diff(*(json.load(open(path(t, i, "json"))) for t in (a, b))))
+elif cmd == "get":
+    rows = json.load(open(path(sys.argv[2], "0", "json")))
+    print(" ".join(str(rows[0][m]) if len(rows) == 1 else "rows=%d" % len(rows)
+                   for m in sys.argv[3:]))
+PY
+# The groupings compared: none, one dimension, two.
+groupings=("" contractor round category "round,month")
+month=${D:0:7}
+# stats_cloop TAG: every grouping and the month's scorecard through cloop (as admin, JSON),
+# normalized into $work/TAG.N.json and TAG.card.json; 0 when every answer was exit 0.
+stats_cloop() {
+    local i g bad=0
+    for i in "${!groupings[@]}"; do
+        g=${groupings[$i]}
+        as admin stats ${g:+--by "$g"} --format json
+        [ "$rc" = 0 ] || bad=1
+        printf '%s\n' "$out" >"$work/$1.raw.$i"
+    done
+    as admin stats scorecard --month "$month" --format json
+    [ "$rc" = 0 ] || bad=1
+    printf '%s\n' "$out" >"$work/$1.raw.card"
+    python3 "$work/stats.py" norm "$1" "${groupings[@]}" 2>/dev/null || bad=1
+    return "$bad"
+}
+# stats_psql TAG: the same from cl_stats and cl_scorecard on the primary (HQ's scope), in
+# one psql run.
+stats_psql() {
+    local g g1 g2 q=()
+    for g in "${groupings[@]}"; do
+        IFS=, read -r g1 g2 <<<"$g"
+        q+=(-c "SELECT coalesce(jsonb_agg(to_jsonb(s) ORDER BY s.ordinality), '[]')
+                  FROM cl_stats('hq_admin', 0, 0, '{}', 0, 0, 0, '', '', '', NULL, NULL,
+                                '${g1:-}', '${g2:-}') WITH ORDINALITY AS s")
+    done
+    q+=(-c "SELECT coalesce(jsonb_agg(to_jsonb(s) ORDER BY s.ordinality), '[]')
+              FROM cl_scorecard('hq_admin', 0, 0, '{}', 0, '', '$D') WITH ORDINALITY AS s")
+    ppsql "${q[@]}" >"$work/$1.pg" && python3 "$work/stats.py" norm "$1" "${groupings[@]}"
+}
+# stats_same DESC A B: one check per grouping and one for the scorecard that the
+# normalized answers A and B agree.
+stats_same() {
+    local i=0 res
+    while IFS= read -r res; do
+        if [ "$i" -lt "${#groupings[@]}" ]; then
+            out=$res err="" check "$1: stats${groupings[$i]:+ --by ${groupings[$i]}}" test -z "$res"
+        else
+            out=$res err="" check "$1: stats scorecard --month $month" test -z "$res"
+        fi
+        i=$((i + 1))
+    done < <(python3 "$work/stats.py" same "$2" "$3" "${#groupings[@]}" 2>&1)
+    [ "$i" = $((${#groupings[@]} + 1)) ] || not_ok "$1: every answer compared"
+}
+stat() { python3 "$work/stats.py" get "$@"; } # TAG MEASURE...: of the ungrouped row
+
 # What the test did so far, counted by hand: 3 forms, 9 items, ticket 1 closed, 2 failed
 # (open again), 4..9 open.
 hand1="units_inspected=3 units_accepted=2 units_not_taken_over=1 items_raised=9 tickets_closed=1 reworks=1 open=7"
@@ -148,6 +272,17 @@ same "main pool: the daily report's figures are the hand counts" "$f_main" "$han
 same "... and equal psql's on the primary" "$(daily_psql)" "$f_main"
 check "... and no analytics pool was started" \
     eval '! grep -q "pool=analytics" "$work/daemon.log" && grep -q "event=db_connected pool=main" "$work/daemon.log"'
+stats_cloop main1
+check "main pool: cloop stats (5 groupings) and stats scorecard answer, exit 0" test $? = 0
+check "... ungrouped, the hand counts: 9 opened, 1 closed, 2 verifications, 1 rework, 3 repair reports" \
+    test "$(stat main1 tickets_opened tickets_closed verifications reworks repaired_reports)" = "9 1 2 1 3"
+check "... the scorecard has 东方雨虹's month: 1 contractor row" \
+    test "$(python3 -c 'import json,sys; print(len(json.load(open(sys.argv[1]))))' "$work/main1.card.json")" = 1
+stats_psql prim1
+stats_same "main pool equals cl_stats on the primary" main1 prim1
+as admin stats --format csv
+check "... and says nothing of a lag (the main pool is the primary)" \
+    eval '[ "$rc" = 0 ] && ! grep -q "behind the primary" <<<"$err"'
 
 # --- the replica -----------------------------------------------------------------------
 r=$(mktemp -d /tmp/cltest-pgr.XXXXXX)
@@ -197,6 +332,9 @@ check "the primary has the 3 main connections and no analytics one" \
 caught_up || not_ok "the replica catches up with the primary"
 f_rep=$(daily_cloop)
 same "analytics pool on the replica: the daily report equals the main pool's" "$f_rep" "$f_main"
+stats_cloop rep1
+check "analytics pool on the replica: cloop stats and stats scorecard answer, exit 0" test $? = 0
+stats_same "replica equals the main pool" rep1 main1
 
 # Replay paused: what the report says is what the replica has, not the primary.
 rpsql -c 'SELECT pg_wal_replay_pause()' >/dev/null
@@ -225,11 +363,26 @@ hand2="units_inspected=4 units_accepted=3 units_not_taken_over=1 items_raised=13
 same "the primary has them" "$(daily_psql)" "$hand2"
 same "the report, read on the paused replica, still says what the replica has" \
     "$(daily_cloop)" "$f_main"
+stats_psql prim2
+check "the primary's cl_stats moved: 13 tickets opened" test "$(stat prim2 tickets_opened)" = 13
+stats_cloop paused
+check "cloop stats on the paused replica answers, exit 0" test $? = 0
+stats_same "paused replica still equals what it had" paused main1
+as admin stats --format csv
+age=$(sed -n 's/.*replica is \([0-9]*\) ms behind the primary.*/\1/p' <<<"$err")
+check "... and says how far behind it is (data_age_ms > 0, on stderr: ${age:-none} ms)" \
+    eval '[ "$rc" = 0 ] && [ -n "$age" ] && [ "$age" -gt 0 ] && grep -q "数据延迟约" <<<"$err"'
 
 rpsql -c 'SELECT pg_wal_replay_resume()' >/dev/null
 caught_up || not_ok "the replica catches up after replay resumes"
 same "replay resumed and caught up: the report equals the primary's figures" \
     "$(daily_cloop)" "$hand2"
+stats_cloop rep2
+check "cloop stats after the replica caught up: exit 0" test $? = 0
+stats_psql prim2
+stats_same "caught-up replica equals cl_stats on the primary" rep2 prim2
+as admin stats --format csv
+check "... and no lag is reported any more" eval '[ "$rc" = 0 ] && ! grep -q "behind the primary" <<<"$err"'
 
 # --- no write went to the replica ----------------------------------------------------------
 check "the daemon's log shows the analytics pool connected" \
@@ -250,6 +403,12 @@ check "report daily with the replica down: exit 4, the analytics database named 
           [ -z "$out" ]'
 daily_cloop >/dev/null
 check "... again, at once (no hang): the same refusal" \
+    eval '[ "$rc" = 4 ] && grep -q "^cloop: the analytics database is unavailable; retry later" <<<"$err"'
+as admin stats --by contractor --format csv
+check "stats with the replica down: exit 4, the same sentence, no rows" \
+    eval '[ "$rc" = 4 ] && grep -q "^cloop: the analytics database is unavailable; retry later" <<<"$err" && [ -z "$out" ]'
+as admin stats scorecard --month "$month" --format csv
+check "stats scorecard with the replica down: exit 4, the same sentence" \
     eval '[ "$rc" = 4 ] && grep -q "^cloop: the analytics database is unavailable; retry later" <<<"$err"'
 check "the daemon logs the analytics connections lost, and no main one" \
     eval 'grep -q "event=db_connection_lost pool=analytics" "$work/daemon2.log" &&
@@ -274,5 +433,10 @@ for _ in $(seq 1 60); do # the pool reconnects within its 5 s backoff
 done
 same "the replica back: the report answers again, with the hand counts" "$f_back" "$hand3"
 same "... which are psql's on the primary" "$(daily_psql)" "$hand3"
+stats_cloop back
+check "cloop stats with the replica back: exit 0" test $? = 0
+stats_psql prim3
+stats_same "replica back equals cl_stats on the primary" back prim3
+check "... 15 tickets opened" test "$(stat back tickets_opened)" = 15
 
 report_and_exit
