@@ -123,9 +123,10 @@ check "... handover: 1 accepted, 3 not taken: 渗水未修复 2, 面积不符 1 
 check "... repaired_reports 4" test "$(col repaired_reports)" = 4
 
 as ana stats
-check "the same as a table: a 指标/数值 list with Chinese names" \
-    eval '[ "$rc" = 0 ] && grep -Eq "^新开工单 +8$" <<<"$out" && grep -Eq "^返工率 +25\.0%$" <<<"$out" &&
-          grep -Eq "^关闭率 +42\.9%$" <<<"$out" && grep -q "渗水未修复 2；面积不符 1" <<<"$out"'
+check "the same as a table: Chinese name, docs/STATS.md name, figure" \
+    eval '[ "$rc" = 0 ] && grep -Eq "^新开工单 +tickets_opened +8$" <<<"$out" &&
+          grep -Eq "^返工率 +rework_rate +25\.0%$" <<<"$out" && grep -Eq "^关闭率 +closure_rate +42\.9%$" <<<"$out" &&
+          grep -Eq "^超期未关闭 +tl_overdue_open +3$" <<<"$out" && grep -q "渗水未修复 2；面积不符 1" <<<"$out"'
 
 as ana stats --round 一次模拟 --format json
 check "--round 一次模拟 (mock1 as staff say it): units_inspected 5, items per unit 1.6" \
@@ -255,5 +256,26 @@ as dyh stats
 check "a contractor is refused: exit 3" test "$rc" = 3
 as dyh stats scorecard --month "$this_month"
 check "... the scorecard too: exit 3" test "$rc" = 3
+
+# --- more groups than one answer holds -------------------------------------------------------------
+# 10,001 units of distinct layouts in a third project: grouped by layout that is 10,001
+# groups with something (units_total) besides the others: the answer streams 20 pages
+# and stops at 10,000 groups, saying so.
+as admin project add --company "$city" 星河湾 --city 深圳 --format csv
+p3=$(csv_col id)
+{
+    echo "building,unit,floor,layout"
+    for i in $(seq 1 10001); do printf '9栋,9-%05d,1,L%05d\n' "$i" "$i"; done
+} >"$work/units.csv"
+as admin unit import --project "$p3" "$work/units.csv" --chunk 5000
+check "10,001 units of distinct layouts imported" test "$rc" = 0
+as ana stats --by layout --format csv
+check "--by layout: exactly 10,000 distinct groups, and truncated said on stderr" \
+    eval '[ "$rc" = 0 ] && [ "$(data_rows)" = 10000 ] &&
+          [ "$(printf "%s\n" "$out" | sed 1d | cut -d, -f1 | sort -u | grep -c .)" = 10000 ] &&
+          grep -q "truncated" <<<"$err"'
+as ana stats --by layout --project 星河湾 --layout L00042 --format csv
+check "... one of them alone: --layout L00042 gives one unit" \
+    eval '[ "$rc" = 0 ] && [ "$(data_rows)" = 1 ] && [ "$(col units_total)" = 1 ] && ! grep -q truncated <<<"$err"'
 
 report_and_exit
