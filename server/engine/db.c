@@ -90,9 +90,9 @@ typedef struct pgconn {
 struct cl_db {
     uv_loop_t *loop;
     char name[16];
-    char what[48];        /* "the database" (main), "the analytics database": for sentences */
-    char appname[48];     /* application_name: "closeloopd" (main), "closeloopd-analytics" */
-    char unavailable[96]; /* the refusal while no connection can serve */
+    char what[48];         /* "the database" (main), "the analytics database": for sentences */
+    char appname[48];      /* application_name: "closeloopd" (main), "closeloopd-analytics" */
+    char unavailable[160]; /* the refusal while no connection can serve */
     char *conninfo;
     char options[128]; /* -c statement_timeout=N */
     unsigned timeout_ms;
