@@ -90,6 +90,9 @@ typedef struct pgconn {
 struct cl_db {
     uv_loop_t *loop;
     char name[16];
+    char what[48];         /* "the database" (main), "the analytics database": for sentences */
+    char appname[48];      /* application_name: "closeloopd" (main), "closeloopd-analytics" */
+    char unavailable[160]; /* the refusal while no connection can serve */
     char *conninfo;
     char options[128]; /* -c statement_timeout=N */
     unsigned timeout_ms;
@@ -310,8 +313,9 @@ static void conn_lost(pgconn_t *c, int status, const char *why) {
     }
     if (b) {
         batch_set_error(b, status,
-                        status == CL_ETIMEDOUT ? "the database did not answer in time; retry"
-                                               : "the database connection was lost; retry");
+                        status == CL_ETIMEDOUT ? "%s did not answer in time; retry"
+                                               : "%s connection was lost; retry",
+                        db->what);
         batch_deliver(b);
     }
     /* With no connection able to serve, waiting batches fail now rather than hang. */
@@ -321,7 +325,7 @@ static void conn_lost(pgconn_t *c, int status, const char *why) {
             cl_db_batch_t *q = db->qhead;
             db->qhead = q->next;
             if (!db->qhead) db->qtail = NULL;
-            batch_defer_fail(q, CL_EUNAVAIL, "the database is unavailable; retry");
+            batch_defer_fail(q, CL_EUNAVAIL, db->unavailable);
         }
     db_check_closed(db);
 }
@@ -392,7 +396,7 @@ static void conn_connect_poll(pgconn_t *c) {
 static void conn_connect(pgconn_t *c) {
     cl_db_t *db = c->db;
     const char *keys[] = {"dbname", "options", "application_name", NULL};
-    const char *vals[] = {db->conninfo, db->options, "closeloopd", NULL};
+    const char *vals[] = {db->conninfo, db->options, db->appname, NULL};
     c->pg = PQconnectStartParams(keys, vals, 1);
     c->state = PGC_CONNECTING;
     c->prepare_failed = false;
@@ -601,6 +605,16 @@ int cl_db_start(uv_loop_t *loop, const cl_db_opts_t *o, cl_db_t **out, char *err
     if (!db) goto nomem;
     db->loop = loop;
     snprintf(db->name, sizeof db->name, "%s", o->name ? o->name : "main");
+    /* Another pool than the main one names itself: in pg_stat_activity (the connections
+     * an operator sees on a replica) and in the sentence a refused request gets, so a
+     * user knows that statistics and reports are down, not the whole service. */
+    bool main_pool = strcmp(db->name, "main") == 0;
+    snprintf(db->what, sizeof db->what, "the %s%sdatabase", main_pool ? "" : db->name,
+             main_pool ? "" : " ");
+    snprintf(db->appname, sizeof db->appname, "closeloopd%s%s", main_pool ? "" : "-",
+             main_pool ? "" : db->name);
+    snprintf(db->unavailable, sizeof db->unavailable, "%s is unavailable; retry%s", db->what,
+             main_pool ? "" : " later (requests on the main database are not affected)");
     db->conninfo = strdup(o->conninfo);
     db->timeout_ms = o->statement_timeout_ms ? o->statement_timeout_ms : 5000;
     /* Generic plans: every statement is prepared once and run with many parameter sets;
@@ -731,7 +745,7 @@ void cl_db_batch_run(cl_db_batch_t *b, cl_db_cb cb, void *arg) {
     }
     bool any_hope = pool_can_serve(db);
     if (!any_hope) {
-        batch_defer_fail(b, CL_EUNAVAIL, "the database is unavailable; retry");
+        batch_defer_fail(b, CL_EUNAVAIL, db->unavailable);
         return;
     }
     b->next = NULL;

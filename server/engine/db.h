@@ -66,7 +66,10 @@ typedef struct cl_db_opts {
     unsigned statement_timeout_ms; /* server-side limit per statement */
     const cl_db_stmt_t *stmts;     /* every statement, prepared and checked on connect */
     size_t nstmts;
-    const char *name; /* "main" or "analytics", for logs */
+    const char *name; /* "main" or "analytics", for logs; a pool other than "main" also
+                         connects as application_name "closeloopd-NAME" (main: "closeloopd")
+                         and is named in its refusals ("the analytics database is
+                         unavailable; ...") */
 } cl_db_opts_t;
 
 typedef struct cl_db_result {

@@ -8,7 +8,10 @@
  *    batch of 10 statements of 0.7 s each under a 1 s statement_timeout succeeds (a
  *    watchdog of one timeout plus slack would cut it at 6 s), while one statement over the
  *    timeout fails with the server's own timeout (SQLSTATE 57014);
- *  - the pool closes every handle it opened: uv_loop_close succeeds afterwards.
+ *  - the pool closes every handle it opened: uv_loop_close succeeds afterwards;
+ *  - a pool other than the main one names itself: its connections' application_name is
+ *    closeloopd-NAME (the main pool's closeloopd), and a request it cannot serve is
+ *    refused with a sentence naming it (the main pool's sentence is unchanged).
  * Everything runs on the test's main thread; the guard timer ends a wait that hangs. */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -39,10 +42,12 @@ static pgtest_t pg; /* static so the atexit cleanup can reach it */
     }
 static const char *const ten_cols[] = {"ten"};
 static const char *const nap_cols[] = {"nap"};
-enum { TEST_TIMES_TEN, TEST_NAP, TEST_NSTMTS };
+static const char *const app_cols[] = {"app"};
+enum { TEST_TIMES_TEN, TEST_NAP, TEST_APP, TEST_NSTMTS };
 static const cl_db_stmt_t test_stmts[TEST_NSTMTS] = {
     [TEST_TIMES_TEN] = TEST_STMT("test_times_ten", "SELECT $1::int * 10 AS ten", ten_cols),
     [TEST_NAP] = TEST_STMT("test_nap", "SELECT pg_sleep($1::float8) AS nap", nap_cols),
+    [TEST_APP] = TEST_STMT("test_app", "SELECT current_setting($1::text) AS app", app_cols),
 };
 
 /* A loop with a pool and a guard timer that ends a wait that hangs. */
@@ -64,6 +69,8 @@ typedef struct outcome {
     char sqlstate[6];
     int count;
     int values[CL_DB_MAX_BATCH]; /* column 0 of row 0 of each result, or -1 */
+    char text[64];               /* column 0 of row 0 of the first result, as text */
+    char message[256];           /* the failure's sentence */
     uint64_t done_ms;            /* loop time of the callback */
 } outcome_t;
 
@@ -73,19 +80,24 @@ static void on_guard(uv_timer_t *t) {
     uv_stop(&p->loop);
 }
 
-static void pool_open(pool_t *p, unsigned size, unsigned timeout_ms) {
+static void pool_open_as(pool_t *p, unsigned size, unsigned timeout_ms, const char *conninfo,
+                         const char *name) {
     memset(p, 0, sizeof *p);
     assert_int_equal(uv_loop_init(&p->loop), 0);
     uv_timer_init(&p->loop, &p->guard);
     p->guard.data = p;
-    cl_db_opts_t o = {.conninfo = pg.conninfo,
+    cl_db_opts_t o = {.conninfo = conninfo,
                       .pool_size = size,
                       .statement_timeout_ms = timeout_ms,
                       .stmts = test_stmts,
                       .nstmts = TEST_NSTMTS,
-                      .name = "test"};
+                      .name = name};
     char err[256];
     assert_int_equal(cl_db_start(&p->loop, &o, &p->db, err, sizeof err), CL_OK);
+}
+
+static void pool_open(pool_t *p, unsigned size, unsigned timeout_ms) {
+    pool_open_as(p, size, timeout_ms, pg.conninfo, "test");
 }
 
 /* Runs the loop until want callbacks have been seen or timeout_ms passed; 0 or -1. */
@@ -118,7 +130,10 @@ static void on_batch(void *arg, const cl_db_result_t *r) {
     o->calls++;
     o->status = r->status;
     snprintf(o->sqlstate, sizeof o->sqlstate, "%s", r->sqlstate);
+    snprintf(o->message, sizeof o->message, "%s", r->message);
     o->count = r->count;
+    if (r->count > 0 && r->res && r->res[0] && PQntuples(r->res[0]) == 1)
+        snprintf(o->text, sizeof o->text, "%s", PQgetvalue(r->res[0], 0, 0));
     for (int i = 0; i < r->count && i < CL_DB_MAX_BATCH; i++) {
         const PGresult *res = r->res ? r->res[i] : NULL;
         o->values[i] = res && PQntuples(res) == 1 ? atoi(PQgetvalue(res, 0, 0)) : -1;
@@ -227,11 +242,52 @@ static void watchdog_scales_with_the_statements(void **state) {
     pool_close(&p);
 }
 
+/* One test_app batch on pool p: the connection's application_name, or the failure. */
+static void run_app(pool_t *p, outcome_t *o) {
+    memset(o, 0, sizeof *o);
+    o->p = p;
+    const char *params[] = {"application_name"};
+    cl_db_exec(p->db, TEST_APP, params, on_batch, o);
+}
+
+/* How a pool names itself: in pg_stat_activity (application_name) and in its refusals. */
+static void a_second_pool_names_itself(void **state) {
+    (void)state;
+    static const struct {
+        const char *name, *app, *refusal;
+    } cases[] = {
+        {"main", "closeloopd", "the database is unavailable; retry"},
+        {"analytics", "closeloopd-analytics",
+         "the analytics database is unavailable; retry later (requests on the main database "
+         "are not affected)"},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        pool_t p;
+        outcome_t o;
+        pool_open_as(&p, 1, 2000, pg.conninfo, cases[i].name);
+        run_app(&p, &o);
+        assert_int_equal(pool_wait(&p, 1, 10000), 0);
+        if (o.status != CL_OK) fail_msg("pool %s: %d %s", cases[i].name, o.status, o.message);
+        assert_string_equal(o.text, cases[i].app);
+        pool_close(&p);
+
+        /* A server that is not there: refused at once, in the pool's words. */
+        pool_open_as(&p, 1, 2000, "host=/nonexistent-closeloop-test dbname=x connect_timeout=2",
+                     cases[i].name);
+        run_app(&p, &o);
+        assert_int_equal(pool_wait(&p, 1, 10000), 0);
+        assert_int_equal(o.status, CL_EUNAVAIL);
+        assert_string_equal(o.message, cases[i].refusal);
+        pool_close(&p);
+    }
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(drain_goes_on_after_the_bound),
         cmocka_unit_test(many_batches_drain_in_turns),
         cmocka_unit_test(watchdog_scales_with_the_statements),
+        cmocka_unit_test(a_second_pool_names_itself),
     };
     const pgtest_group_t group = {.pg = &pg}; /* no schema: the test's own statements */
     return pgtest_run_group(&group, tests, sizeof tests / sizeof tests[0]);
