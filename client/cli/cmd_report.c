@@ -466,6 +466,19 @@ static const cli_verb_t report_verbs[] = {
      "--help).\n" CLI_OFFLINE_HELP "\n"
      "example: cloop report readiness --project 1 --building 3栋\n",
      report_readiness},
+    {"monthly", "cloop report monthly [--company NAME|ID] --month YYYY-MM --format pdf [-o FILE]",
+     "The monthly quality report (月度质量报告) of one city company, or of the whole group\n"
+     "without --company, printed: A4 PDF in Chinese to -o FILE (or to stdout when it is\n"
+     "not a terminal). A cover with the month's headline figures (units inspected, items\n"
+     "and per unit, tickets opened and closed, closure and rework rate, overdue, days to\n"
+     "close p50/p90, handover); twelve months of trend (opened and closed as bars,\n"
+     "closure and rework rate as lines, and the table); the worst contractors of the\n"
+     "month from the scorecards; the categories with the most items; handover progress\n"
+     "per project (units accepted / units now, to the month's end). The figures are\n"
+     "those of 'cloop stats' (docs/STATS.md), read on the analytics pool.\n"
+     "\n"
+     "example: cloop report monthly --company 深圳城市公司 --month 2026-11 --format pdf -o m.pdf\n",
+     cmd_report_monthly},
     /* the defect reports (cmd_lesson.c) */
     {"defects", "cloop report defects --project ID --from YYYY-MM-DD --to YYYY-MM-DD",
      "The defect feedback report (缺陷信息反馈报告) of a project: the defects found in the\n"

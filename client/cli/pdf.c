@@ -391,17 +391,18 @@ static void need(lay_t *l, double h) {
 typedef struct tgeom {
     size_t nc;
     double *w; /* column widths */
+    double pt; /* the table's font size */
     double head_h;
 } tgeom_t;
 
-static double cell_h(cairo_t *cr, const char *s, double w, int bold) {
-    return text_height(cr, *s ? s : " ", TABLE_PT, bold, w - 2 * TABLE_PAD_X) + 2 * TABLE_PAD_Y;
+static double cell_h(cairo_t *cr, const char *s, double pt, double w, int bold) {
+    return text_height(cr, *s ? s : " ", pt, bold, w - 2 * TABLE_PAD_X) + 2 * TABLE_PAD_Y;
 }
 
 static double row_h(lay_t *l, const cli_table_t *t, const tgeom_t *g, size_t r) {
     double h = 0;
     for (size_t c = 0; c < g->nc; c++) {
-        double ch = cell_h(l->cr, cli_table_cell(t, r, c), g->w[c], 0);
+        double ch = cell_h(l->cr, cli_table_cell(t, r, c), g->pt, g->w[c], 0);
         if (ch > h) h = ch;
     }
     for (size_t c = 0; c < g->nc; c++)
@@ -409,30 +410,79 @@ static double row_h(lay_t *l, const cli_table_t *t, const tgeom_t *g, size_t r) 
     return h;
 }
 
-/* Column widths: natural widths when they fit (a key/value table stays compact, a list
- * spreads over the page, blank columns taking the slack); otherwise the narrow columns
- * keep theirs and the wide ones share the rest, wrapping. */
-static int table_geom(lay_t *l, const cli_table_t *t, tgeom_t *g) {
+/* The width of s on one line (*nat) and of its widest space-separated word (*word): a
+ * column narrower than the word breaks it ("2026-1" / "2-09"). */
+static void cell_widths(cairo_t *cr, const char *s, double pt, int bold, double *nat,
+                        double *word) {
+    *nat = text_width(cr, s, pt, bold);
+    if (!strpbrk(s, " \n")) {
+        *word = *nat;
+        return;
+    }
+    *word = 0;
+    char buf[256];
+    while (*s) {
+        size_t n = strcspn(s, " \n");
+        if (n > 0) {
+            size_t k = n < sizeof buf - 1 ? n : sizeof buf - 1;
+            memcpy(buf, s, k);
+            buf[k] = '\0';
+            double w = text_width(cr, buf, pt, bold);
+            if (w > *word) *word = w;
+        }
+        s += n;
+        while (*s == ' ' || *s == '\n')
+            s++;
+    }
+}
+
+/* Natural and least widths of every column at font size pt; their sums. */
+static void column_widths(lay_t *l, const cli_table_t *t, double pt, double *nat, double *least,
+                          double *sum_nat, double *sum_least) {
     size_t nc = cli_table_ncols(t), nr = cli_table_nrows(t);
+    int hidden = cli_table_header_hidden(t);
+    *sum_nat = *sum_least = 0;
+    for (size_t c = 0; c < nc; c++) {
+        double n = 0, w = 0, cn, cw;
+        if (!hidden) cell_widths(l->cr, cli_table_header(t, c), pt, 1, &n, &w);
+        for (size_t r = 0; r < nr; r++) {
+            cell_widths(l->cr, cli_table_cell(t, r, c), pt, 0, &cn, &cw);
+            if (cn > n) n = cn;
+            if (cw > w) w = cw;
+        }
+        n += 2 * TABLE_PAD_X + 1;
+        w += 2 * TABLE_PAD_X + 1;
+        if (cli_table_is_blank(t, c)) {
+            if (n < 80) n = 80;
+            if (w < 48) w = 48;
+        }
+        nat[c] = n;
+        least[c] = w;
+        *sum_nat += n;
+        *sum_least += w;
+    }
+}
+
+/* Column widths: natural widths when they fit (a key/value table stays compact, a list
+ * spreads over the page, blank columns taking the slack); otherwise every column gets
+ * its widest word and the rest of the width goes to the columns that wrap, in
+ * proportion to what they lack. When even the words do not fit, a smaller font. */
+static int table_geom(lay_t *l, const cli_table_t *t, tgeom_t *g) {
+    size_t nc = cli_table_ncols(t);
     g->nc = nc;
     g->w = calloc(nc ? nc : 1, sizeof *g->w);
-    double *nat = calloc(nc ? nc : 1, sizeof *nat);
-    if (!g->w || !nat) {
+    double *nat = calloc(nc ? nc : 1, sizeof *nat), *least = calloc(nc ? nc : 1, sizeof *least);
+    if (!g->w || !nat || !least) {
         free(nat);
+        free(least);
         return CL_ENOMEM;
     }
-    double avail = l->x1 - l->x0, sum = 0;
-    int hidden = cli_table_header_hidden(t);
-    for (size_t c = 0; c < nc; c++) {
-        double m = hidden ? 0 : text_width(l->cr, cli_table_header(t, c), TABLE_PT, 1);
-        for (size_t r = 0; r < nr; r++) {
-            double w = text_width(l->cr, cli_table_cell(t, r, c), TABLE_PT, 0);
-            if (w > m) m = w;
-        }
-        m += 2 * TABLE_PAD_X + 1;
-        if (cli_table_is_blank(t, c) && m < 80) m = 80;
-        nat[c] = m;
-        sum += m;
+    double avail = l->x1 - l->x0, sum = 0, sum_least = 0;
+    static const double sizes[] = {TABLE_PT, 7.5, 6.5};
+    for (size_t k = 0; k < sizeof sizes / sizeof sizes[0]; k++) {
+        g->pt = sizes[k];
+        column_widths(l, t, g->pt, nat, least, &sum, &sum_least);
+        if (sum <= avail || sum_least <= avail) break;
     }
     if (sum <= avail) {
         double slack = avail - sum;
@@ -450,39 +500,20 @@ static int table_geom(lay_t *l, const cli_table_t *t, tgeom_t *g) {
             if (g->w[0] < avail * 0.38) g->w[0] = avail * 0.38;
             if (g->w[1] < avail * 0.16) g->w[1] = avail * 0.16;
         }
-    } else {
-        /* water filling: columns under the fair share keep their natural width */
-        unsigned char *fixed = calloc(nc ? nc : 1, 1);
-        if (!fixed) {
-            free(nat);
-            return CL_ENOMEM;
-        }
-        double rest = avail;
-        size_t nflex = nc;
-        for (int changed = 1; changed && nflex;) {
-            changed = 0;
-            double fair = rest / (double)nflex;
-            for (size_t c = 0; c < nc; c++)
-                if (!fixed[c] && nat[c] <= fair) {
-                    fixed[c] = 1;
-                    g->w[c] = nat[c];
-                    rest -= nat[c];
-                    nflex--;
-                    changed = 1;
-                }
-        }
-        double flex_sum = 0;
+    } else if (sum_least <= avail) {
+        double lack = sum - sum_least, rest = avail - sum_least;
         for (size_t c = 0; c < nc; c++)
-            if (!fixed[c]) flex_sum += nat[c];
+            g->w[c] = least[c] + (lack > 0 ? rest * (nat[c] - least[c]) / lack : 0);
+    } else { /* words break: widths in proportion to the words */
         for (size_t c = 0; c < nc; c++)
-            if (!fixed[c]) g->w[c] = flex_sum > 0 ? rest * nat[c] / flex_sum : rest / nflex;
-        free(fixed);
+            g->w[c] = avail * least[c] / sum_least;
     }
     free(nat);
+    free(least);
     g->head_h = 0;
-    if (!hidden)
+    if (!cli_table_header_hidden(t))
         for (size_t c = 0; c < nc; c++) {
-            double h = cell_h(l->cr, cli_table_header(t, c), g->w[c], 1);
+            double h = cell_h(l->cr, cli_table_header(t, c), g->pt, g->w[c], 1);
             if (h > g->head_h) g->head_h = h;
         }
     return CL_OK;
@@ -496,7 +527,10 @@ static void draw_row(lay_t *l, const cli_table_t *t, const tgeom_t *g, long r, d
         cairo_save(cr);
         double grey = r < 0 ? 0.82 : 0.95;
         cairo_set_source_rgb(cr, grey, grey, grey);
-        cairo_rectangle(cr, l->x0, l->y, l->x1 - l->x0, h);
+        double tw = 0;
+        for (size_t c = 0; c < g->nc; c++)
+            tw += g->w[c];
+        cairo_rectangle(cr, l->x0, l->y, tw, h);
         cairo_fill(cr);
         cairo_restore(cr);
     }
@@ -504,8 +538,8 @@ static void draw_row(lay_t *l, const cli_table_t *t, const tgeom_t *g, long r, d
         const char *s = r < 0 ? cli_table_header(t, c) : cli_table_cell(t, (size_t)r, c);
         PangoAlignment a =
             r >= 0 && cli_table_is_numeric(t, c) ? PANGO_ALIGN_RIGHT : PANGO_ALIGN_LEFT;
-        text_at(cr, x + TABLE_PAD_X, l->y + TABLE_PAD_Y, s, TABLE_PT, r < 0,
-                g->w[c] - 2 * TABLE_PAD_X, a, 0);
+        text_at(cr, x + TABLE_PAD_X, l->y + TABLE_PAD_Y, s, g->pt, r < 0, g->w[c] - 2 * TABLE_PAD_X,
+                a, 0);
         cairo_save(cr);
         cairo_set_line_width(cr, 0.5);
         cairo_set_source_rgb(cr, 0.25, 0.25, 0.25);
@@ -523,7 +557,7 @@ static double caption_h(lay_t *l, const char *caption) {
 
 static int layout_table(lay_t *l, const block_t *b) {
     const cli_table_t *t = b->t;
-    tgeom_t g = {0, NULL, 0};
+    tgeom_t g = {0, NULL, 0, 0};
     if (table_geom(l, t, &g) != CL_OK) return CL_ENOMEM;
     size_t nr = cli_table_nrows(t);
     double first = nr ? row_h(l, t, &g, 0) : 18;
@@ -724,12 +758,14 @@ static void layout_hbar(lay_t *l, const pdf_chart_t *c) {
         text_anchor(cr, px0 + (px1 - px0) * q / 4.0, l->y, b, 7, 0, PANGO_ALIGN_CENTER, 0.3);
     }
     l->y += 11;
+    double grid_top = l->y;
     for (size_t i = 0; i < c->ncat; i++) {
         if (l->y + rowh > l->ybot) {
             new_page(l);
             char cont[512];
             snprintf(cont, sizeof cont, "%s（续 continued）", c->title ? c->title : "");
             l->y += text_at(cr, l->x0, l->y, cont, 8.5, 0, -1, PANGO_ALIGN_LEFT, 0.3) + 3;
+            grid_top = l->y;
         }
         double v = c->series[0].v[i];
         text_at(cr, l->x0, l->y + 2.5, c->cat[i], 8.5, 0, label_w, PANGO_ALIGN_RIGHT, 0);
@@ -749,6 +785,20 @@ static void layout_hbar(lay_t *l, const pdf_chart_t *c) {
         }
         text_at(cr, px1 + 4, l->y + 2.5, b, 8.5, 0, -1, PANGO_ALIGN_LEFT, 0);
         l->y += rowh;
+        /* the quarter lines, dotted, over the rows of this page */
+        if (i + 1 == c->ncat || l->y + rowh > l->ybot) {
+            static const double dots[] = {1, 2};
+            cairo_save(cr);
+            cairo_set_dash(cr, dots, 2, 0);
+            cairo_set_line_width(cr, 0.4);
+            cairo_set_source_rgb(cr, 0.4, 0.4, 0.4);
+            for (int q = 1; q < 4; q++) {
+                cairo_move_to(cr, px0 + (px1 - px0) * q / 4.0, grid_top);
+                cairo_line_to(cr, px0 + (px1 - px0) * q / 4.0, l->y);
+            }
+            cairo_stroke(cr);
+            cairo_restore(cr);
+        }
     }
     l->y += 12;
 }
@@ -766,8 +816,9 @@ static void layout_chart(lay_t *l, const pdf_chart_t *c) {
         for (size_t i = 0; i < c->ncat; i++)
             if (!isnan(c->series[k].v[i]) && c->series[k].v[i] > max) max = c->series[k].v[i];
     if (c->percent && max <= 0) max = 1;
-    double step = nice_step(max > 0 ? max : 1);
-    double top = ceil(max / step - 1e-9) * step;
+    /* headroom above the highest bar or point for its value label */
+    double step = nice_step(max > 0 ? max * 1.08 : 1);
+    double top = ceil(max * 1.08 / step - 1e-9) * step;
     if (top <= 0) top = step;
     if (c->percent && top > 1 && max <= 1) top = 1;
     double tick_w = 0;
@@ -830,6 +881,10 @@ static void layout_chart(lay_t *l, const pdf_chart_t *c) {
     /* data */
     if (c->kind == PDF_CHART_BAR) {
         double group = slot * 0.76, bw = group / (double)c->nseries;
+        if (bw > 36) { /* few categories: bars of a readable width, not slabs */
+            bw = 36;
+            group = bw * (double)c->nseries;
+        }
         for (size_t i = 0; i < c->ncat; i++)
             for (size_t k = 0; k < c->nseries; k++) {
                 double v = c->series[k].v[i];
@@ -837,7 +892,7 @@ static void layout_chart(lay_t *l, const pdf_chart_t *c) {
                 double x = px0 + slot * (double)i + (slot - group) / 2 + bw * (double)k;
                 double h = (py1 - py0) * v / top;
                 if (h > 0) bw_fill(cr, k, x, py1 - h, bw, h);
-                if (bw >= 9) {
+                if (bw >= 9 && v > 0) { /* zeros unlabelled: the axis says it */
                     fmt_value(b, sizeof b, v, c->percent, 1);
                     double fs = bw >= 14 ? 7 : 6;
                     text_anchor(cr, x + bw / 2, py1 - h - fs - 3, b, fs, 0, PANGO_ALIGN_CENTER, 0);

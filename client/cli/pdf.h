@@ -19,6 +19,7 @@
 #include <stdio.h>
 
 #include "cl_err.h"
+#include "cli_config.h"
 #include "output.h"
 
 typedef struct pdf_doc pdf_doc_t;
@@ -91,6 +92,9 @@ int cli_pdf_supported(const char *cmd, const char *verb);
 /* Takes "-o FILE" / "--output FILE" out of argv (PDF verbs take it before their own
  * parsing); *path stays NULL when absent. 0, or -1 after a usage error (no value). */
 int cli_take_output(int *argc, char **argv, const char **path);
+
+/* `cloop report monthly [--company NAME|ID] --month YYYY-MM --format pdf [-o FILE]`. */
+int cmd_report_monthly(const cli_settings_t *s, int argc, char **argv);
 
 /* Writes d to path (pdf_open_output) and frees it; what names the verb in messages.
  * Returns an exit status (CLI_EXIT_OK, CLI_EXIT_USAGE for a terminal, CLI_EXIT_FAIL). */
