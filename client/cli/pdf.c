@@ -1014,9 +1014,20 @@ static cairo_status_t write_discard(void *closure, const unsigned char *data, un
     return CAIRO_STATUS_SUCCESS;
 }
 
+/* The real pass's sink: cairo does not always carry a failed write into the surface's
+ * status (a full disk at finish), so the failure is kept here too. */
+typedef struct sink {
+    FILE *f;
+    int failed;
+} sink_t;
+
 static cairo_status_t write_file(void *closure, const unsigned char *data, unsigned int len) {
-    return fwrite(data, 1, len, (FILE *)closure) == len ? CAIRO_STATUS_SUCCESS
-                                                        : CAIRO_STATUS_WRITE_ERROR;
+    sink_t *k = closure;
+    if (k->failed || fwrite(data, 1, len, k->f) != len) {
+        k->failed = 1;
+        return CAIRO_STATUS_WRITE_ERROR;
+    }
+    return CAIRO_STATUS_SUCCESS;
 }
 
 /* One pass: lays d out on a PDF surface writing through fn; total is the page count the
@@ -1047,8 +1058,9 @@ static int pass(const pdf_doc_t *d, cairo_write_func_t fn, void *closure, int to
 int pdf_write(pdf_doc_t *d, FILE *out, int *pages) {
     int counted = 0, drawn = 0;
     int rc = pass(d, write_discard, NULL, 0, &counted);
-    if (rc == CL_OK) rc = pass(d, write_file, out, counted, &drawn);
-    if (rc == CL_OK && fflush(out) != 0) rc = CL_EIO;
+    sink_t k = {out, 0};
+    if (rc == CL_OK) rc = pass(d, write_file, &k, counted, &drawn);
+    if (rc == CL_OK && (k.failed || fflush(out) != 0 || ferror(out))) rc = CL_EIO;
     if (pages) *pages = drawn;
     /* cairo's and fontconfig's caches, left to the process's exit otherwise (a leak to
      * the sanitizers); both are set up again should another document follow */
