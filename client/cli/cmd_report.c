@@ -260,11 +260,9 @@ static int daily_print(const cli_settings_t *s, const ProtobufCMessage *m, const
     case CLI_FMT_TABLE:
     case CLI_FMT_CSV:
     case CLI_FMT_HTML:
-        if (doc)
-            ;
-        else if (f == CLI_FMT_HTML)
-            cli_html_begin(&pg, out);
-        else if (f == CLI_FMT_TABLE)
+        if (f == CLI_FMT_HTML) {
+            if (!doc) cli_html_begin(&pg, out); /* PDF: pdf_new made the head */
+        } else if (f == CLI_FMT_TABLE)
             fprintf(out, "%s\n%s\n\n", title, sub);
         else
             w = csv_record(out, "report", 3, (const char *const[]){"project_id", "project", "date"},

@@ -99,8 +99,13 @@ check "-o is an option of --format pdf only: exit 2 with html" \
 XDG_CONFIG_HOME=$work/cfg/admin "$CLOOP" "${S[@]}" report daily --project "$p1" --date "$today" \
     --format pdf >"$work/piped.pdf" 2>"$work/stderr"
 rc=$?
-check "report daily --format pdf into a pipe/file on stdout: exit 0, a PDF" \
-    eval '[ "$rc" = 0 ] && [ "$(head -c 5 "$work/piped.pdf")" = "%PDF-" ]'
+check "report daily --format pdf into a file on stdout: exit 0, nothing but a PDF" \
+    eval '[ "$rc" = 0 ] && [ "$(head -c 5 "$work/piped.pdf")" = "%PDF-" ] &&
+          [ "$(tail -c 6 "$work/piped.pdf" | tr -d "\n")" = "%%EOF" ] &&
+          [ "$(pdf_pages "$work/piped.pdf")" -ge 1 ] && pdf_text "$work/piped.pdf" | grep -q 交房日报表'
+XDG_CONFIG_HOME=$work/cfg/admin "$CLOOP" "${S[@]}" report daily --project "$p1" --date "$today" \
+    --format pdf 2>"$work/stderr" | cat >"$work/piped2.pdf"
+check "... and into a pipe" eval '[ "$(pdf_pages "$work/piped2.pdf")" -ge 1 ]'
 # a terminal on stdout (script(1) gives cloop a pseudo-terminal): refused, nothing written
 tty_out=$(XDG_CONFIG_HOME=$work/cfg/admin script -qec "$(printf '%q ' "$CLOOP" "${S[@]}" report daily \
     --project "$p1" --format pdf)" /dev/null 2>&1)
