@@ -57,8 +57,8 @@ typedef struct block {
     int level;  /* heading level; paragraph: 1 when small */
     char *text; /* heading, paragraph, table caption */
     cli_table_t *t;
-    size_t n; /* figures */
-    char **labels, **values;
+    size_t n;                         /* figures */
+    char **labels, **values, **notes; /* notes may be NULL */
     pdf_chart_t c; /* chart: its strings and values point into the owned copies below */
     char *c_title, *c_x, *c_y, **c_cat, *c_names[PDF_MAX_SERIES];
     double *c_v[PDF_MAX_SERIES];
@@ -107,6 +107,7 @@ void pdf_free(pdf_doc_t *d) {
         cli_table_free(b->t);
         strv_free(b->labels, b->n);
         strv_free(b->values, b->n);
+        strv_free(b->notes, b->n);
         free(b->c_title);
         free(b->c_x);
         free(b->c_y);
@@ -173,13 +174,15 @@ static char **strv_dup(size_t n, const char *const *v, int *oom) {
     return c;
 }
 
-int pdf_figures(pdf_doc_t *d, size_t n, const char *const *labels, const char *const *values) {
+int pdf_figures(pdf_doc_t *d, size_t n, const char *const *labels, const char *const *values,
+                const char *const *notes) {
     block_t *b = add_block(d, B_FIGURES);
     if (!b) return CL_ENOMEM;
     int oom = 0;
     b->n = n;
     b->labels = strv_dup(n, labels, &oom);
     b->values = strv_dup(n, values, &oom);
+    if (notes) b->notes = strv_dup(n, notes, &oom);
     return oom ? CL_ENOMEM : CL_OK;
 }
 
@@ -592,7 +595,7 @@ static int layout_table(lay_t *l, const block_t *b) {
 /* ---- headline figures ----------------------------------------------------------------- */
 
 static void layout_figures(lay_t *l, const block_t *b) {
-    const double gap = 10, bh = 62;
+    const double gap = 10, bh = b->notes ? 68 : 58;
     size_t per = 3;
     double bw = (l->x1 - l->x0 - gap * (double)(per - 1)) / (double)per;
     for (size_t i = 0; i < b->n; i += per) {
@@ -609,8 +612,11 @@ static void layout_figures(lay_t *l, const block_t *b) {
             cairo_restore(l->cr);
             text_anchor(l->cr, x + bw / 2, l->y + 8, b->values[i + k], 20, 1, PANGO_ALIGN_CENTER,
                         0);
-            text_at(l->cr, x + 4, l->y + 40, b->labels[i + k], 8.5, 0, bw - 8, PANGO_ALIGN_CENTER,
+            text_at(l->cr, x + 4, l->y + 38, b->labels[i + k], 8.5, 0, bw - 8, PANGO_ALIGN_CENTER,
                     0.2);
+            if (b->notes && b->notes[i + k][0])
+                text_at(l->cr, x + 4, l->y + 52, b->notes[i + k], 7.5, 0, bw - 8,
+                        PANGO_ALIGN_CENTER, 0.35);
         }
         l->y += bh + gap;
     }

@@ -33,9 +33,10 @@ void pdf_free(pdf_doc_t *d);
 CL_MUSTCHECK int pdf_heading(pdf_doc_t *d, int level, const char *text);
 /* A paragraph, wrapped to the page width; small: a smaller grey note. */
 CL_MUSTCHECK int pdf_para(pdf_doc_t *d, const char *text, int small);
-/* Headline figures: n boxes, each a big value over its label, three to a row. */
+/* Headline figures: n boxes, each a big value over its label and a small note (e.g. last
+ * month's value; notes may be NULL, a note ""), three to a row. */
 CL_MUSTCHECK int pdf_figures(pdf_doc_t *d, size_t n, const char *const *labels,
-                             const char *const *values);
+                             const char *const *values, const char *const *notes);
 /* A copy of table t under caption (or NULL). Columns marked numeric are right-aligned;
  * blank columns get room for handwriting. Cells wrap inside their column. */
 CL_MUSTCHECK int pdf_table(pdf_doc_t *d, const cli_table_t *t, const char *caption);

@@ -228,8 +228,30 @@ static int monthly_cover(pdf_doc_t *d, const monthly_t *m) {
                             "本月新开中当前超期",
                             "关闭用时 中位 / P90"};
     const char *values[] = {v[0], v[1], v[2], v[3], v[4], v[5], v[6], v[7], v[8]};
+    /* last month's value under each, from the trend (its month 11 of 12) */
+    const Closeloop__StatsRow *p = NULL;
+    for (size_t i = 0; i < m->trend.n; i++) {
+        const Closeloop__StatsRow *r = m->trend.rows[i];
+        if (r->n_keys && r->keys[0] && strcmp(cli_str(r->keys[0]->code), m->months[10]) == 0) p = r;
+    }
+    if (!p) p = &zero;
+    char nb[9][64], tb[48];
+    snprintf(nb[0], 64, "上月 %s", num(p->units_inspected, tb, sizeof tb));
+    snprintf(nb[1], 64, "上月 %s", num(p->items_found, tb, sizeof tb));
+    snprintf(nb[2], 64, "上月 %s", dec(fig(p->items_per_unit), "%.2f", tb, sizeof tb));
+    snprintf(nb[3], 64, "上月 %s", num(p->tickets_opened, tb, sizeof tb));
+    snprintf(nb[4], 64, "上月 %s", num(p->tickets_closed, tb, sizeof tb));
+    snprintf(nb[5], 64, "上月 %s（按当前状态）", pct(fig(p->closure_rate), tb, sizeof tb));
+    snprintf(nb[6], 64, "上月 %s", pct(fig(p->rework_rate), tb, sizeof tb));
+    snprintf(nb[7], 64, "上月新开中当前超期 %s", num(p->overdue_now, tb, sizeof tb));
+    if (isnan(fig(p->close_p50_days)))
+        snprintf(nb[8], 64, "上月 —");
+    else
+        snprintf(nb[8], 64, "上月 %.0f / %.0f 天", fig(p->close_p50_days),
+                 isnan(fig(p->close_p90_days)) ? fig(p->close_p50_days) : fig(p->close_p90_days));
+    const char *notes[] = {nb[0], nb[1], nb[2], nb[3], nb[4], nb[5], nb[6], nb[7], nb[8]};
     int rc = pdf_heading(d, 1, "本月概况");
-    if (rc == CL_OK) rc = pdf_figures(d, 9, labels, values);
+    if (rc == CL_OK) rc = pdf_figures(d, 9, labels, values, notes);
     char para[1024];
     size_t o = (size_t)snprintf(
         para, sizeof para,

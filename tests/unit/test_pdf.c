@@ -155,8 +155,9 @@ static void test_charts(void **state) {
     double a[] = {12, 30, 0, 7}, b[] = {10, NAN, 4, 7}, r1[] = {0.5, 0.75, NAN, 1},
            r2[] = {0.1, 0, 0.2, NAN};
     pdf_doc_t *d = pdf_new("图表", NULL, 0);
-    const char *labels[] = {"新开", "关闭率"}, *values[] = {"49", "81.5%"};
-    assert_int_equal(pdf_figures(d, 2, labels, values), CL_OK);
+    const char *labels[] = {"新开", "关闭率"}, *values[] = {"49", "81.5%"},
+               *notes[] = {"上月 52", ""};
+    assert_int_equal(pdf_figures(d, 2, labels, values, notes), CL_OK);
     pdf_chart_t bars = {
         PDF_CHART_BAR, "新开与关闭", "月份", "单数", 4, cat, 2, {{"新开", a}, {"关闭", b}}, 0, 0};
     assert_int_equal(pdf_chart(d, &bars), CL_OK);
@@ -189,6 +190,7 @@ static void test_charts(void **state) {
     assert_int_equal(occurrences(txt, "返修率"), 1);
     assert_true(occurrences(txt, "2026-03") >= 3);
     assert_non_null(strstr(txt, "81.5%"));
+    assert_non_null(strstr(txt, "上月 52"));
     assert_non_null(strstr(txt, "75.0%"));
     assert_non_null(strstr(txt, "—"));
     assert_non_null(strstr(txt, "30"));
