@@ -577,6 +577,18 @@ int cmd_report_monthly(const cli_settings_t *s, int argc, char **argv) {
         Closeloop__CompanyListRequest creq = CLOSELOOP__COMPANY_LIST_REQUEST__INIT;
         crc = cli_session_stream(&ss, CL_MSG_COMPANY_LIST_REQ, &creq.base, CL_MSG_COMPANY_PAGE,
                                  company_page, &cf);
+        if (crc == CL_EFORBIDDEN && cf.want_id) {
+            /* a site role sees statistics of its projects but not the company list: the id
+             * is the filter, the server keeps the scope */
+            crc = CL_OK;
+            cf.id = cf.want_id;
+            cf.matches = 1;
+            snprintf(cf.name, sizeof cf.name, "编号 %" PRId64, cf.id);
+        } else if (crc == CL_EFORBIDDEN) {
+            cli_errorf("report monthly: you may not list companies: give --company as its id");
+            cli_session_close(&ss);
+            return CLI_EXIT_USAGE;
+        }
         if (crc == CL_OK && cf.matches != 1) {
             if (cf.matches == 0)
                 cli_errorf("report monthly: unknown --company '%s' (not an id or a name you can "
@@ -611,12 +623,23 @@ int cmd_report_monthly(const cli_settings_t *s, int argc, char **argv) {
         cli_session_close(&ss);
         return rc;
     }
+    /* Without --company the report is of what the caller sees: the group for HQ, its
+     * company for CR, its projects for the site roles (the server applies the scope). */
+    char scope[256] = "";
+    const Closeloop__WhoAmI *me = ss.me;
+    if (me && me->role == CLOSELOOP__ROLE__ROLE_CR)
+        snprintf(scope, sizeof scope, "城市公司：%s", cli_str(me->company_name));
+    else if (me && me->role != CLOSELOOP__ROLE__ROLE_HQ_ADMIN &&
+             me->role != CLOSELOOP__ROLE__ROLE_HQ_ANALYST)
+        snprintf(scope, sizeof scope, "本人可见的 %zu 个项目", me->n_project_ids);
     cli_session_close(&ss);
 
-    char title[128], sub[300];
+    char title[128], sub[600];
     snprintf(title, sizeof title, "月度质量报告 %d年%d月", y, mo);
     if (company)
         snprintf(sub, sizeof sub, "城市公司：%s · 统计期 %s 至 %s", cf.name, m.first, m.last);
+    else if (scope[0])
+        snprintf(sub, sizeof sub, "%s · 统计期 %s 至 %s", scope, m.first, m.last);
     else
         snprintf(sub, sizeof sub, "集团：全部城市公司 · 统计期 %s 至 %s", m.first, m.last);
     pdf_doc_t *d = pdf_new(title, sub, 0);

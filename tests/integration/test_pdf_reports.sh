@@ -236,6 +236,18 @@ check "report monthly --company 深圳城市公司: exit 0, that company only (3
     eval '[ "$rc" = 0 ] && grep -q "城市公司：深圳城市公司" <<<"$txt" &&
           [ "$(count "维修：本月新开 39 单" "$txt")" = 1 ] && ! grep -q "云栖里" <<<"$txt" &&
           [ "$(count "^ *翡翠公园 +20 +1 +0 +1 +5\.0%$" "$txt")" = 1 ]'
+as clerk1 report monthly --month "$month" --format pdf -o "$work/monthly_clerk.pdf"
+txt=$(pdf_text "$work/monthly_clerk.pdf")
+out=$txt
+check "a clerk's monthly report is of the clerk's 1 project: 39 opened, no 云栖里" \
+    eval '[ "$rc" = 0 ] && grep -q "本人可见的 1 个项目" <<<"$txt" &&
+          [ "$(count "维修：本月新开 39 单" "$txt")" = 1 ] && ! grep -q "云栖里" <<<"$txt"'
+as clerk1 report monthly --company "$city" --month "$month" --format pdf -o "$work/monthly_clerk2.pdf"
+check "... --company by id works for a clerk, who may not list companies" \
+    eval '[ "$rc" = 0 ] && pdf_text "$work/monthly_clerk2.pdf" | grep -q "城市公司：编号 $city"'
+as clerk1 report monthly --company 深圳城市公司 --month "$month" --format pdf -o "$work/m.pdf"
+check "... --company by name: exit 2, asking for the id" \
+    eval '[ "$rc" = 2 ] && grep -q "give --company as its id" <<<"$err" && [ ! -e "$work/m.pdf" ]'
 as admin report monthly --month "$month" -o "$work/m.pdf"
 check "report monthly without --format pdf: usage error, exit 2" test "$rc" = 2
 as admin report monthly --month 2026-13 --format pdf -o "$work/m.pdf"
