@@ -434,6 +434,13 @@ static int resolve(cli_session_t *ss, const char *opt, const char *v, uint16_t l
     }
     lookup_t l = {v, 0, 0};
     int rc = cli_session_stream(ss, list, req, page, lookup_page, &l);
+    if (rc == CL_EFORBIDDEN) {
+        /* The statistics may be open to a role that cannot list these (a clerk and the
+         * companies): the id still works. */
+        cli_errorf("stats: %s '%s': your role may not list them to find the name; give its id", opt,
+                   v);
+        return cli_exit_for(rc);
+    }
     if (rc != CL_OK) return cli_session_fail(ss, rc);
     if (l.matches == 1 && l.id > 0) {
         *out = l.id;

@@ -97,7 +97,7 @@ SELECT e.id AS event_id, e.ticket_id, i.unit_id, e.action, t.project_id,
        (e.action = 'repaired')::int AS repaired,
        coalesce(round(extract(epoch FROM e.at - po.at) * 1000)::bigint, 0) AS resp_ms,
        (po.at IS NOT NULL)::int AS resp_n,
-       (e.action = 'repaired' AND e.at::date > t.deadline)::int AS late,
+       coalesce(e.action = 'repaired' AND e.at::date > t.deadline, false)::int AS late,
        (e.to_state = 'open' AND e.action IN ('create', 'dispatch', 'reassign'))::int AS assigned,
        CASE WHEN e.action = 'verify_pass' THEN cl_stat_close_bucket(e.at::date - t.found_on)
             ELSE -1 END::smallint AS close_days
@@ -125,6 +125,8 @@ CREATE TABLE stat_units (
     UNIQUE (project_id, day, round, layout, outcome, reason)
 );
 CREATE TABLE stat_units_delta (LIKE stat_units);
+CREATE TABLE stat_units_m (LIKE stat_units,
+    UNIQUE (project_id, day, round, layout, outcome, reason));
 
 CREATE TABLE stat_tickets (
     project_id     bigint NOT NULL,
@@ -141,8 +143,11 @@ CREATE TABLE stat_tickets (
                                deadline, final_class)
 );
 CREATE TABLE stat_tickets_delta (LIKE stat_tickets);
+CREATE TABLE stat_tickets_m (LIKE stat_tickets,
+    UNIQUE NULLS NOT DISTINCT (project_id, day, contractor_id, category, layout, round, state,
+                               deadline, final_class));
 -- The scorecard's overdue-now count reads the live rows by contractor.
-CREATE INDEX stat_tickets_open ON stat_tickets (contractor_id, deadline) WHERE state = 'open';
+CREATE INDEX stat_tickets_open ON stat_tickets_m (contractor_id, deadline) WHERE state = 'open';
 
 CREATE TABLE stat_activity (
     project_id     bigint NOT NULL,
@@ -163,8 +168,14 @@ CREATE TABLE stat_activity (
     UNIQUE (project_id, day, contractor_id, category, layout, round, close_days)
 );
 CREATE TABLE stat_activity_delta (LIKE stat_activity);
+CREATE TABLE stat_activity_m (LIKE stat_activity,
+    UNIQUE (project_id, day, contractor_id, category, layout, round, close_days));
 -- The scorecard reads one month of every contractor.
-CREATE INDEX stat_activity_day ON stat_activity (day, contractor_id);
+CREATE INDEX stat_activity_m_day ON stat_activity_m (day, contractor_id);
+
+-- The month rollups (stat_*_m): the same keys and counts with the day replaced by the
+-- first day of its month, kept by the merge. cl_stats reads them when the period is whole
+-- months (or open) and nothing is grouped by week; cl_scorecard always.
 
 -- What a reader counts: the summary plus what is not merged yet.
 CREATE VIEW stat_units_now AS
@@ -185,6 +196,28 @@ SELECT project_id, day, contractor_id, category, layout, round, close_days, pass
 UNION ALL
 SELECT project_id, day, contractor_id, category, layout, round, close_days, passes, fails,
        nofix, repaired, resp_ms, resp_n, late, assigned FROM stat_activity_delta;
+
+CREATE VIEW stat_units_now_m AS
+SELECT project_id, day, round, layout, outcome, reason, n FROM stat_units_m
+UNION ALL
+SELECT project_id, date_trunc('month', day)::date, round, layout, outcome, reason, n
+  FROM stat_units_delta;
+
+CREATE VIEW stat_tickets_now_m AS
+SELECT project_id, day, contractor_id, category, layout, round, state, deadline, final_class, n
+  FROM stat_tickets_m
+UNION ALL
+SELECT project_id, date_trunc('month', day)::date, contractor_id, category, layout, round, state,
+       deadline, final_class, n
+  FROM stat_tickets_delta;
+
+CREATE VIEW stat_activity_now_m AS
+SELECT project_id, day, contractor_id, category, layout, round, close_days, passes, fails,
+       nofix, repaired, resp_ms, resp_n, late, assigned FROM stat_activity_m
+UNION ALL
+SELECT project_id, date_trunc('month', day)::date, contractor_id, category, layout, round,
+       close_days, passes, fails, nofix, repaired, resp_ms, resp_n, late, assigned
+  FROM stat_activity_delta;
 
 -- ---------------------------------------------------------------- trigger deltas
 
@@ -257,7 +290,8 @@ RETURNS void LANGUAGE sql VOLATILE AS $$
                    CASE WHEN a.action = 'verify_pass'
                         THEN cl_stat_close_bucket(a.day - o.found_on) ELSE -1 END::smallint,
                    a.passes, a.fails, a.nofix, a.repaired, a.resp_ms, a.resp_n,
-                   (a.action = 'repaired' AND a.day > o.deadline)::int, a.assigned, -1
+                   coalesce(a.action = 'repaired' AND a.day > o.deadline, false)::int,
+                   a.assigned, -1
               FROM stat_activity_raw a
               JOIN unnest(p_ids, p_old_category, p_old_found, p_old_deadline, p_old_layout)
                    AS o (id, category, found_on, deadline, layout) ON o.id = a.ticket_id
@@ -418,6 +452,7 @@ DECLARE
     total bigint := 0;
     k bigint;
     zero tid[];
+    zero_m tid[];
 BEGIN
     IF NOT pg_try_advisory_xact_lock(cl_stat_lock_key()) THEN
         RETURN 0;
@@ -427,22 +462,38 @@ BEGIN
          a AS (SELECT project_id, day, round, layout, outcome, reason, sum(n) AS n,
                       count(*) AS c
                  FROM d GROUP BY 1, 2, 3, 4, 5, 6),
+         am AS (SELECT project_id, date_trunc('month', day)::date AS day, round, layout, outcome,
+                       reason, sum(n) AS n
+                  FROM a GROUP BY 1, 2, 3, 4, 5, 6),
          up AS (INSERT INTO stat_units AS s (project_id, day, round, layout, outcome, reason, n)
                 SELECT project_id, day, round, layout, outcome, reason, n FROM a WHERE n <> 0
                 ON CONFLICT (project_id, day, round, layout, outcome, reason)
                 DO UPDATE SET n = s.n + excluded.n
-                RETURNING s.ctid AS row_id, s.n)
-    SELECT (SELECT coalesce(sum(c), 0) FROM a), array_agg(row_id) FILTER (WHERE n = 0)
-      INTO k, zero FROM up;
+                RETURNING s.ctid AS row_id, s.n = 0 AS is_zero),
+         upm AS (INSERT INTO stat_units_m AS s (project_id, day, round, layout, outcome, reason, n)
+                 SELECT project_id, day, round, layout, outcome, reason, n FROM am WHERE n <> 0
+                 ON CONFLICT (project_id, day, round, layout, outcome, reason)
+                 DO UPDATE SET n = s.n + excluded.n
+                 RETURNING s.ctid AS row_id, s.n = 0 AS is_zero)
+    SELECT (SELECT coalesce(sum(c), 0) FROM a),
+           (SELECT array_agg(row_id) FROM up WHERE is_zero),
+           (SELECT array_agg(row_id) FROM upm WHERE is_zero)
+      INTO k, zero, zero_m;
     total := total + k;
     IF zero IS NOT NULL THEN
         DELETE FROM stat_units WHERE ctid = ANY (zero);
+    END IF;
+    IF zero_m IS NOT NULL THEN
+        DELETE FROM stat_units_m WHERE ctid = ANY (zero_m);
     END IF;
 
     WITH d AS (DELETE FROM stat_tickets_delta RETURNING *),
          a AS (SELECT project_id, day, contractor_id, category, layout, round, state, deadline,
                       final_class, sum(n) AS n, count(*) AS c
                  FROM d GROUP BY 1, 2, 3, 4, 5, 6, 7, 8, 9),
+         am AS (SELECT project_id, date_trunc('month', day)::date AS day, contractor_id, category,
+                       layout, round, state, deadline, final_class, sum(n) AS n
+                  FROM a GROUP BY 1, 2, 3, 4, 5, 6, 7, 8, 9),
          up AS (INSERT INTO stat_tickets AS s (project_id, day, contractor_id, category, layout,
                                                round, state, deadline, final_class, n)
                 SELECT project_id, day, contractor_id, category, layout, round, state, deadline,
@@ -450,12 +501,25 @@ BEGIN
                 ON CONFLICT (project_id, day, contractor_id, category, layout, round, state,
                              deadline, final_class)
                 DO UPDATE SET n = s.n + excluded.n
-                RETURNING s.ctid AS row_id, s.n)
-    SELECT (SELECT coalesce(sum(c), 0) FROM a), array_agg(row_id) FILTER (WHERE n = 0)
-      INTO k, zero FROM up;
+                RETURNING s.ctid AS row_id, s.n = 0 AS is_zero),
+         upm AS (INSERT INTO stat_tickets_m AS s (project_id, day, contractor_id, category, layout,
+                                                  round, state, deadline, final_class, n)
+                 SELECT project_id, day, contractor_id, category, layout, round, state, deadline,
+                        final_class, n FROM am WHERE n <> 0
+                 ON CONFLICT (project_id, day, contractor_id, category, layout, round, state,
+                              deadline, final_class)
+                 DO UPDATE SET n = s.n + excluded.n
+                 RETURNING s.ctid AS row_id, s.n = 0 AS is_zero)
+    SELECT (SELECT coalesce(sum(c), 0) FROM a),
+           (SELECT array_agg(row_id) FROM up WHERE is_zero),
+           (SELECT array_agg(row_id) FROM upm WHERE is_zero)
+      INTO k, zero, zero_m;
     total := total + k;
     IF zero IS NOT NULL THEN
         DELETE FROM stat_tickets WHERE ctid = ANY (zero);
+    END IF;
+    IF zero_m IS NOT NULL THEN
+        DELETE FROM stat_tickets_m WHERE ctid = ANY (zero_m);
     END IF;
 
     WITH d AS (DELETE FROM stat_activity_delta RETURNING *),
@@ -465,6 +529,11 @@ BEGIN
                       sum(resp_n) AS resp_n, sum(late) AS late, sum(assigned) AS assigned,
                       count(*) AS c
                  FROM d GROUP BY 1, 2, 3, 4, 5, 6, 7),
+         am AS (SELECT project_id, date_trunc('month', day)::date AS day, contractor_id, category,
+                       layout, round, close_days, sum(passes) AS passes, sum(fails) AS fails,
+                       sum(nofix) AS nofix, sum(repaired) AS repaired, sum(resp_ms) AS resp_ms,
+                       sum(resp_n) AS resp_n, sum(late) AS late, sum(assigned) AS assigned
+                  FROM a GROUP BY 1, 2, 3, 4, 5, 6, 7),
          up AS (INSERT INTO stat_activity AS s (project_id, day, contractor_id, category, layout,
                                                 round, close_days, passes, fails, nofix,
                                                 repaired, resp_ms, resp_n, late, assigned)
@@ -484,12 +553,38 @@ BEGIN
                               assigned = s.assigned + excluded.assigned
                 RETURNING s.ctid AS row_id,
                           (s.passes, s.fails, s.nofix, s.repaired, s.resp_ms, s.resp_n, s.late,
-                           s.assigned) = (0, 0, 0, 0, 0, 0, 0, 0) AS is_zero)
-    SELECT (SELECT coalesce(sum(c), 0) FROM a), array_agg(row_id) FILTER (WHERE is_zero)
-      INTO k, zero FROM up;
+                           s.assigned) = (0, 0, 0, 0, 0, 0, 0, 0) AS is_zero),
+         upm AS (INSERT INTO stat_activity_m AS s (project_id, day, contractor_id, category,
+                                                   layout, round, close_days, passes, fails,
+                                                   nofix, repaired, resp_ms, resp_n, late,
+                                                   assigned)
+                 SELECT project_id, day, contractor_id, category, layout, round, close_days,
+                        passes, fails, nofix, repaired, resp_ms, resp_n, late, assigned
+                   FROM am
+                  WHERE (passes, fails, nofix, repaired, resp_ms, resp_n, late, assigned)
+                        <> (0, 0, 0, 0, 0, 0, 0, 0)
+                 ON CONFLICT (project_id, day, contractor_id, category, layout, round, close_days)
+                 DO UPDATE SET passes = s.passes + excluded.passes,
+                               fails = s.fails + excluded.fails,
+                               nofix = s.nofix + excluded.nofix,
+                               repaired = s.repaired + excluded.repaired,
+                               resp_ms = s.resp_ms + excluded.resp_ms,
+                               resp_n = s.resp_n + excluded.resp_n,
+                               late = s.late + excluded.late,
+                               assigned = s.assigned + excluded.assigned
+                 RETURNING s.ctid AS row_id,
+                           (s.passes, s.fails, s.nofix, s.repaired, s.resp_ms, s.resp_n, s.late,
+                            s.assigned) = (0, 0, 0, 0, 0, 0, 0, 0) AS is_zero)
+    SELECT (SELECT coalesce(sum(c), 0) FROM a),
+           (SELECT array_agg(row_id) FROM up WHERE is_zero),
+           (SELECT array_agg(row_id) FROM upm WHERE is_zero)
+      INTO k, zero, zero_m;
     total := total + k;
     IF zero IS NOT NULL THEN
         DELETE FROM stat_activity WHERE ctid = ANY (zero);
+    END IF;
+    IF zero_m IS NOT NULL THEN
+        DELETE FROM stat_activity_m WHERE ctid = ANY (zero_m);
     END IF;
     RETURN total;
 END $$;
@@ -501,8 +596,8 @@ CREATE FUNCTION cl_stats_rebuild() RETURNS void LANGUAGE plpgsql VOLATILE AS $$
 BEGIN
     PERFORM pg_advisory_xact_lock(cl_stat_lock_key());
     LOCK TABLE stat_units_delta, stat_tickets_delta, stat_activity_delta IN EXCLUSIVE MODE;
-    TRUNCATE stat_units, stat_units_delta, stat_tickets, stat_tickets_delta, stat_activity,
-             stat_activity_delta;
+    TRUNCATE stat_units, stat_units_delta, stat_units_m, stat_tickets, stat_tickets_delta,
+             stat_tickets_m, stat_activity, stat_activity_delta, stat_activity_m;
     INSERT INTO stat_units (project_id, day, round, layout, outcome, reason, n)
     SELECT project_id, day, round, layout, outcome, reason, count(*)
       FROM stat_units_raw GROUP BY 1, 2, 3, 4, 5, 6;
@@ -519,9 +614,27 @@ BEGIN
            sum(fails), sum(nofix), sum(repaired), sum(resp_ms), sum(resp_n), sum(late),
            sum(assigned)
       FROM stat_activity_raw GROUP BY 1, 2, 3, 4, 5, 6, 7;
+    INSERT INTO stat_units_m (project_id, day, round, layout, outcome, reason, n)
+    SELECT project_id, date_trunc('month', day)::date, round, layout, outcome, reason, sum(n)
+      FROM stat_units GROUP BY 1, 2, 3, 4, 5, 6;
+    INSERT INTO stat_tickets_m (project_id, day, contractor_id, category, layout, round, state,
+                                deadline, final_class, n)
+    SELECT project_id, date_trunc('month', day)::date, contractor_id, category, layout, round,
+           state, deadline, final_class, sum(n)
+      FROM stat_tickets GROUP BY 1, 2, 3, 4, 5, 6, 7, 8, 9;
+    INSERT INTO stat_activity_m (project_id, day, contractor_id, category, layout, round,
+                                 close_days, passes, fails, nofix, repaired, resp_ms, resp_n,
+                                 late, assigned)
+    SELECT project_id, date_trunc('month', day)::date, contractor_id, category, layout, round,
+           close_days, sum(passes), sum(fails), sum(nofix), sum(repaired), sum(resp_ms),
+           sum(resp_n), sum(late), sum(assigned)
+      FROM stat_activity GROUP BY 1, 2, 3, 4, 5, 6, 7;
     ANALYZE stat_units;
     ANALYZE stat_tickets;
     ANALYZE stat_activity;
+    ANALYZE stat_units_m;
+    ANALYZE stat_tickets_m;
+    ANALYZE stat_activity_m;
 END $$;
 
 -- How old the answering database's data is, in milliseconds: 0 on a primary; on a replica
@@ -559,7 +672,8 @@ LANGUAGE sql STABLE AS $$
         WHEN 'project' THEN (SELECT p.name FROM projects p WHERE p.id = p_id)
         WHEN 'contractor' THEN CASE WHEN p_id = 0 THEN '未派单'
                                     ELSE (SELECT k.name FROM contractors k WHERE k.id = p_id) END
-        WHEN 'category' THEN coalesce((SELECT t.name_zh FROM trades t WHERE t.code = p_code), p_code)
+        WHEN 'category' THEN coalesce((SELECT t.name_zh FROM trades t WHERE t.code = p_code),
+                                      p_code)
         WHEN 'layout' THEN CASE WHEN p_code = '' THEN '（未填）' ELSE p_code END
         WHEN 'week' THEN to_char(to_date(p_code, 'IYYY-"W"IW'), 'YYYY-MM-DD')
         ELSE p_code END
@@ -587,7 +701,10 @@ RETURNS TABLE (k1_id bigint, k1_code text, k1_name text, k2_id bigint, k2_code t
                not_taken_reasons text[], not_taken_counts bigint[], defects_raised bigint,
                cases_raised bigint, checks_done bigint, checks_found bigint,
                repaired_reports bigint, response_hours_mean double precision)
-LANGUAGE plpgsql STABLE AS $$
+LANGUAGE plpgsql STABLE
+-- hash aggregation of the facts in memory; no JIT compile of this large query
+SET work_mem = '128MB' SET jit = off
+AS $$
 #variable_conflict use_column
 DECLARE
     g1 text := coalesce(p_g1, '');
@@ -606,6 +723,7 @@ DECLARE
     vp bigint[];
     units_ok boolean; defects_ok boolean; cases_ok boolean; checks_ok boolean;
     hq boolean := p_role IN ('hq_admin', 'hq_analyst');
+    by_month boolean;
 BEGIN
     IF NOT g1 = ANY (dims) OR NOT g2 = ANY (dims) OR (g2 <> '' AND g2 = g1) THEN
         RAISE EXCEPTION 'cl_stats: bad grouping % %', g1, g2 USING ERRCODE = '22023';
@@ -618,6 +736,11 @@ BEGIN
     -- place only (a contractor or category filter does not narrow them, grouping by one
     -- leaves them out); defects and cases have no contractor, layout or round, check points
     -- no contractor, category or layout.
+    -- Whole months (or an open period) and no week: the month rollups answer.
+    by_month := (f_from IS NULL OR f_from = date_trunc('month', f_from)::date)
+                AND (f_to IS NULL
+                     OR f_to = (date_trunc('month', f_to) + interval '1 month')::date - 1)
+                AND 'week' NOT IN (g1, g2);
     units_ok := g1 NOT IN ('contractor', 'category') AND g2 NOT IN ('contractor', 'category');
     defects_ok := fc = 0 AND flay = '' AND frd = ''
                   AND g1 NOT IN ('contractor', 'layout', 'round')
@@ -642,7 +765,18 @@ BEGIN
                0::bigint AS fails, 0::bigint AS nofix, 0::bigint AS repaired,
                0::bigint AS resp_ms, 0::bigint AS resp_n
           FROM stat_units_now s
-         WHERE NOT raw AND units_ok AND s.project_id = ANY (vp) AND s.day BETWEEN d_from AND d_to
+         WHERE NOT raw AND NOT by_month AND units_ok AND s.project_id = ANY (vp)
+           AND s.day BETWEEN d_from AND d_to
+           AND (flay = '' OR s.layout = flay) AND (frd = '' OR s.round = frd)
+        UNION ALL
+        SELECT 1 AS fam, s.project_id, 0::bigint AS contractor_id, ''::text AS category,
+               s.layout, s.round, s.day, s.outcome AS st, s.reason, NULL::date AS deadline,
+               ''::text AS tl, (-1)::smallint AS close_days, s.n, 0::bigint AS passes,
+               0::bigint AS fails, 0::bigint AS nofix, 0::bigint AS repaired,
+               0::bigint AS resp_ms, 0::bigint AS resp_n
+          FROM stat_units_now_m s
+         WHERE NOT raw AND by_month AND units_ok AND s.project_id = ANY (vp)
+           AND s.day BETWEEN d_from AND d_to
            AND (flay = '' OR s.layout = flay) AND (frd = '' OR s.round = frd)
         UNION ALL
         SELECT 1, s.project_id, 0, '', s.layout, s.round, s.day, s.outcome, s.reason, NULL, '',
@@ -655,7 +789,16 @@ BEGIN
         SELECT 2, s.project_id, s.contractor_id, s.category, s.layout, s.round, s.day, s.state,
                '', s.deadline, s.final_class, -1, s.n, 0, 0, 0, 0, 0, 0
           FROM stat_tickets_now s
-         WHERE NOT raw AND s.project_id = ANY (vp) AND s.day BETWEEN d_from AND d_to
+         WHERE NOT raw AND NOT by_month AND s.project_id = ANY (vp)
+           AND s.day BETWEEN d_from AND d_to
+           AND (fc = 0 OR s.contractor_id = fc) AND (fcat = '' OR s.category = fcat)
+           AND (flay = '' OR s.layout = flay) AND (frd = '' OR s.round = frd)
+        UNION ALL
+        SELECT 2, s.project_id, s.contractor_id, s.category, s.layout, s.round, s.day, s.state,
+               '', s.deadline, s.final_class, -1, s.n, 0, 0, 0, 0, 0, 0
+          FROM stat_tickets_now_m s
+         WHERE NOT raw AND by_month AND s.project_id = ANY (vp)
+           AND s.day BETWEEN d_from AND d_to
            AND (fc = 0 OR s.contractor_id = fc) AND (fcat = '' OR s.category = fcat)
            AND (flay = '' OR s.layout = flay) AND (frd = '' OR s.round = frd)
         UNION ALL
@@ -672,7 +815,18 @@ BEGIN
                NULL, '', s.close_days, 0, s.passes, s.fails, s.nofix, s.repaired, s.resp_ms,
                s.resp_n
           FROM stat_activity_now s
-         WHERE NOT raw AND s.project_id = ANY (vp) AND s.day BETWEEN d_from AND d_to
+         WHERE NOT raw AND NOT by_month AND s.project_id = ANY (vp)
+           AND s.day BETWEEN d_from AND d_to
+           AND (fc = 0 OR s.contractor_id = fc) AND (fcat = '' OR s.category = fcat)
+           AND (flay = '' OR s.layout = flay) AND (frd = '' OR s.round = frd)
+           AND (s.passes, s.fails, s.nofix, s.repaired) <> (0, 0, 0, 0)
+        UNION ALL
+        SELECT 3, s.project_id, s.contractor_id, s.category, s.layout, s.round, s.day, '', '',
+               NULL, '', s.close_days, 0, s.passes, s.fails, s.nofix, s.repaired, s.resp_ms,
+               s.resp_n
+          FROM stat_activity_now_m s
+         WHERE NOT raw AND by_month AND s.project_id = ANY (vp)
+           AND s.day BETWEEN d_from AND d_to
            AND (fc = 0 OR s.contractor_id = fc) AND (fcat = '' OR s.category = fcat)
            AND (flay = '' OR s.layout = flay) AND (frd = '' OR s.round = frd)
            AND (s.passes, s.fails, s.nofix, s.repaired) <> (0, 0, 0, 0)
@@ -710,75 +864,100 @@ BEGIN
           FROM round_checkpoints k JOIN inspection_rounds r ON r.id = k.round_id
          WHERE checks_ok AND k.project_id = ANY (vp) AND k.status IN ('passed', 'found')
            AND k.recorded_at::date BETWEEN d_from AND d_to AND (frd = '' OR r.kind = frd)),
-    k AS (
+    k AS NOT MATERIALIZED (
         SELECT f.*, cl_stat_key_id(g1, p.company_id, f.project_id, f.contractor_id) AS k1i,
                cl_stat_key_code(g1, f.category, f.layout, f.round, f.day) AS k1c,
                cl_stat_key_id(g2, p.company_id, f.project_id, f.contractor_id) AS k2i,
                cl_stat_key_code(g2, f.category, f.layout, f.round, f.day) AS k2c
           FROM f LEFT JOIN projects p ON p.id = f.project_id),
-    agg AS (
+    -- one pass over the facts: per group, close-days bucket and not-taken reason
+    g AS MATERIALIZED (
         SELECT k.k1i, k.k1c, k.k2i, k.k2c,
-               coalesce(sum(k.n) FILTER (WHERE k.fam = 1), 0)::bigint AS ui,
-               coalesce(sum(k.n) FILTER (WHERE k.fam = 2), 0)::bigint AS opened,
-               coalesce(sum(k.n) FILTER (WHERE k.fam = 2 AND cl_stat_live(k.st)), 0)::bigint AS live,
-               coalesce(sum(k.n) FILTER (WHERE k.fam = 2 AND cl_stat_live(k.st)
-                                           AND k.deadline < current_date), 0)::bigint AS overdue,
-               coalesce(sum(k.n) FILTER (WHERE k.fam = 2 AND k.st = 'closed'), 0)::bigint AS closed,
-               coalesce(sum(k.n) FILTER (WHERE k.fam = 2 AND k.st = 'nofix'), 0)::bigint AS nofixed,
-               coalesce(sum(k.n) FILTER (WHERE k.fam = 2 AND (k.tl = 'no_deadline'
-                             OR (k.tl = '' AND k.deadline IS NULL))), 0)::bigint AS tl_nd,
-               coalesce(sum(k.n) FILTER (WHERE k.fam = 2 AND (k.tl = 'overdue_open'
-                             OR (k.tl = '' AND current_date > k.deadline))), 0)::bigint AS tl_oo,
-               coalesce(sum(k.n) FILTER (WHERE k.fam = 2 AND (k.tl = 'in_time_open'
-                             OR (k.tl = '' AND current_date <= k.deadline))), 0)::bigint AS tl_io,
-               coalesce(sum(k.n) FILTER (WHERE k.fam = 2 AND k.tl = 'closed_late'), 0)::bigint AS tl_cl,
-               coalesce(sum(k.n) FILTER (WHERE k.fam = 2 AND k.tl = 'closed_in_time'), 0)::bigint AS tl_ci,
-               coalesce(sum(k.passes), 0)::bigint AS passes,
-               coalesce(sum(k.fails), 0)::bigint AS fails,
-               coalesce(sum(k.nofix), 0)::bigint AS nofix,
-               coalesce(sum(k.repaired), 0)::bigint AS repaired,
-               coalesce(sum(k.resp_ms), 0)::bigint AS resp_ms,
-               coalesce(sum(k.resp_n), 0)::bigint AS resp_n,
-               percentile_disc(0.5) WITHIN GROUP (ORDER BY k.close_days)
-                   FILTER (WHERE raw AND k.fam = 3 AND k.passes > 0) AS raw_p50,
-               percentile_disc(0.9) WITHIN GROUP (ORDER BY k.close_days)
-                   FILTER (WHERE raw AND k.fam = 3 AND k.passes > 0) AS raw_p90,
-               coalesce(sum(k.n) FILTER (WHERE k.fam = 1 AND k.round = 'handover'
-                             AND k.st IN ('accepted', 'accepted_with_items')), 0)::bigint AS acc,
-               coalesce(sum(k.n) FILTER (WHERE k.fam = 1 AND k.round = 'handover'
-                             AND k.st = 'accepted_with_items'), 0)::bigint AS acc_items,
-               coalesce(sum(k.n) FILTER (WHERE k.fam = 1 AND k.round = 'handover'
-                             AND k.st = 'not_taken_over'), 0)::bigint AS not_taken,
-               coalesce(sum(k.n) FILTER (WHERE k.fam = 4), 0)::bigint AS defects,
-               coalesce(sum(k.n) FILTER (WHERE k.fam = 5), 0)::bigint AS cases,
-               coalesce(sum(k.n) FILTER (WHERE k.fam = 6), 0)::bigint AS checks,
-               coalesce(sum(k.n) FILTER (WHERE k.fam = 6 AND k.st = 'found'), 0)::bigint AS found
+               CASE WHEN k.fam = 3 AND k.passes <> 0 THEN k.close_days ELSE -1 END AS cd,
+               CASE WHEN k.fam = 1 AND k.round = 'handover' AND k.st = 'not_taken_over'
+                    THEN k.reason END AS rsn,
+               sum(k.n) AS n_all,
+               sum(CASE WHEN k.fam = 1 THEN k.n ELSE 0 END) AS ui,
+               sum(CASE WHEN k.fam = 2 THEN k.n ELSE 0 END) AS opened,
+               sum(CASE WHEN k.fam = 2 AND cl_stat_live(k.st) THEN k.n ELSE 0 END) AS live,
+               sum(CASE WHEN k.fam = 2 AND cl_stat_live(k.st) AND k.deadline < current_date
+                        THEN k.n ELSE 0 END) AS overdue,
+               sum(CASE WHEN k.fam = 2 AND k.st = 'closed' THEN k.n ELSE 0 END) AS closed,
+               sum(CASE WHEN k.fam = 2 AND k.st = 'nofix' THEN k.n ELSE 0 END) AS nofixed,
+               sum(CASE WHEN k.fam = 2 AND (k.tl = 'no_deadline'
+                             OR (k.tl = '' AND k.deadline IS NULL)) THEN k.n ELSE 0 END) AS tl_nd,
+               sum(CASE WHEN k.fam = 2 AND (k.tl = 'overdue_open'
+                             OR (k.tl = '' AND current_date > k.deadline))
+                        THEN k.n ELSE 0 END) AS tl_oo,
+               sum(CASE WHEN k.fam = 2 AND (k.tl = 'in_time_open'
+                             OR (k.tl = '' AND current_date <= k.deadline))
+                        THEN k.n ELSE 0 END) AS tl_io,
+               sum(CASE WHEN k.fam = 2 AND k.tl = 'closed_late' THEN k.n ELSE 0 END) AS tl_cl,
+               sum(CASE WHEN k.fam = 2 AND k.tl = 'closed_in_time' THEN k.n ELSE 0 END) AS tl_ci,
+               sum(k.passes) AS passes, sum(k.fails) AS fails, sum(k.nofix) AS nofix,
+               sum(k.repaired) AS repaired, sum(k.resp_ms) AS resp_ms, sum(k.resp_n) AS resp_n,
+               sum(CASE WHEN k.fam = 1 AND k.round = 'handover'
+                         AND k.st IN ('accepted', 'accepted_with_items')
+                        THEN k.n ELSE 0 END) AS acc,
+               sum(CASE WHEN k.fam = 1 AND k.round = 'handover' AND k.st = 'accepted_with_items'
+                        THEN k.n ELSE 0 END) AS acc_items,
+               sum(CASE WHEN k.fam = 1 AND k.round = 'handover' AND k.st = 'not_taken_over'
+                        THEN k.n ELSE 0 END) AS not_taken,
+               sum(CASE WHEN k.fam = 4 THEN k.n ELSE 0 END) AS defects,
+               sum(CASE WHEN k.fam = 5 THEN k.n ELSE 0 END) AS cases,
+               sum(CASE WHEN k.fam = 6 THEN k.n ELSE 0 END) AS checks,
+               sum(CASE WHEN k.fam = 6 AND k.st = 'found' THEN k.n ELSE 0 END) AS found
           FROM k
-         GROUP BY k.k1i, k.k1c, k.k2i, k.k2c
-        HAVING coalesce(sum(k.n), 0) <> 0 OR coalesce(sum(k.passes), 0) <> 0
-            OR coalesce(sum(k.fails), 0) <> 0 OR coalesce(sum(k.nofix), 0) <> 0
-            OR coalesce(sum(k.repaired), 0) <> 0),
+         GROUP BY 1, 2, 3, 4, 5, 6),
+    agg AS (
+        SELECT g.k1i, g.k1c, g.k2i, g.k2c,
+               sum(g.ui)::bigint AS ui, sum(g.opened)::bigint AS opened,
+               sum(g.live)::bigint AS live, sum(g.overdue)::bigint AS overdue,
+               sum(g.closed)::bigint AS closed, sum(g.nofixed)::bigint AS nofixed,
+               sum(g.tl_nd)::bigint AS tl_nd, sum(g.tl_oo)::bigint AS tl_oo,
+               sum(g.tl_io)::bigint AS tl_io, sum(g.tl_cl)::bigint AS tl_cl,
+               sum(g.tl_ci)::bigint AS tl_ci, sum(g.passes)::bigint AS passes,
+               sum(g.fails)::bigint AS fails, sum(g.nofix)::bigint AS nofix,
+               sum(g.repaired)::bigint AS repaired, sum(g.resp_ms)::bigint AS resp_ms,
+               sum(g.resp_n)::bigint AS resp_n, sum(g.acc)::bigint AS acc,
+               sum(g.acc_items)::bigint AS acc_items, sum(g.not_taken)::bigint AS not_taken,
+               sum(g.defects)::bigint AS defects, sum(g.cases)::bigint AS cases,
+               sum(g.checks)::bigint AS checks, sum(g.found)::bigint AS found
+          FROM g
+         GROUP BY 1, 2, 3, 4
+        HAVING sum(g.n_all) <> 0 OR sum(g.passes) <> 0 OR sum(g.fails) <> 0
+            OR sum(g.nofix) <> 0 OR sum(g.repaired) <> 0),
+    -- the raw percentiles: percentile_disc over the passed verifications themselves
+    rp AS (
+        SELECT k.k1i, k.k1c, k.k2i, k.k2c,
+               percentile_disc(0.5) WITHIN GROUP (ORDER BY k.close_days) AS p50,
+               percentile_disc(0.9) WITHIN GROUP (ORDER BY k.close_days) AS p90
+          FROM k WHERE raw AND k.fam = 3 AND k.passes > 0
+         GROUP BY 1, 2, 3, 4),
     -- the summary's percentiles: the first bucket whose running count reaches
     -- ceil(p * passes), which is percentile_disc's row
     hist AS (
-        SELECT h.k1i, h.k1c, h.k2i, h.k2c, h.close_days,
-               sum(h.np) OVER w AS run, sum(h.np) OVER (PARTITION BY h.k1i, h.k1c, h.k2i, h.k2c) AS tot
-          FROM (SELECT k.k1i, k.k1c, k.k2i, k.k2c, k.close_days, sum(k.passes) AS np
-                  FROM k WHERE NOT raw AND k.fam = 3 AND k.close_days >= 0
-                 GROUP BY 1, 2, 3, 4, 5 HAVING sum(k.passes) > 0) h
-        WINDOW w AS (PARTITION BY h.k1i, h.k1c, h.k2i, h.k2c ORDER BY h.close_days)),
+        SELECT h.k1i, h.k1c, h.k2i, h.k2c, h.cd,
+               sum(h.np) OVER w AS run,
+               sum(h.np) OVER (PARTITION BY h.k1i, h.k1c, h.k2i, h.k2c) AS tot
+          FROM (SELECT g.k1i, g.k1c, g.k2i, g.k2c, g.cd, sum(g.passes) AS np
+                  FROM g WHERE NOT raw AND g.cd >= 0
+                 GROUP BY 1, 2, 3, 4, 5 HAVING sum(g.passes) > 0) h
+        WINDOW w AS (PARTITION BY h.k1i, h.k1c, h.k2i, h.k2c ORDER BY h.cd)),
     pct AS (
         SELECT h.k1i, h.k1c, h.k2i, h.k2c,
-               min(h.close_days) FILTER (WHERE h.run >= greatest(1, ceil(0.5 * h.tot::float8))) AS p50,
-               min(h.close_days) FILTER (WHERE h.run >= greatest(1, ceil(0.9 * h.tot::float8))) AS p90
-          FROM hist h GROUP BY 1, 2, 3, 4),
+               min(h.cd) FILTER (WHERE h.run >= greatest(1, ceil(0.5 * h.tot::float8))) AS p50,
+               min(h.cd) FILTER (WHERE h.run >= greatest(1, ceil(0.9 * h.tot::float8))) AS p90
+          FROM hist h GROUP BY 1, 2, 3, 4
+        UNION ALL
+        SELECT rp.k1i, rp.k1c, rp.k2i, rp.k2c, rp.p50, rp.p90 FROM rp),
     rs AS (
         SELECT r.k1i, r.k1c, r.k2i, r.k2c,
-               array_agg(r.reason ORDER BY r.c DESC, r.reason) AS reasons,
-               array_agg(r.c ORDER BY r.c DESC, r.reason) AS counts
-          FROM (SELECT k.k1i, k.k1c, k.k2i, k.k2c, k.reason, sum(k.n)::bigint AS c
-                  FROM k WHERE k.fam = 1 AND k.round = 'handover' AND k.st = 'not_taken_over'
-                 GROUP BY 1, 2, 3, 4, 5 HAVING sum(k.n) <> 0) r
+               array_agg(r.rsn ORDER BY r.c DESC, r.rsn) AS reasons,
+               array_agg(r.c ORDER BY r.c DESC, r.rsn) AS counts
+          FROM (SELECT g.k1i, g.k1c, g.k2i, g.k2c, g.rsn, sum(g.n_all)::bigint AS c
+                  FROM g WHERE g.rsn IS NOT NULL
+                 GROUP BY 1, 2, 3, 4, 5 HAVING sum(g.n_all) <> 0) r
          GROUP BY 1, 2, 3, 4),
     -- units of the place now: by company, project and layout; other dimensions and
     -- filters do not narrow it (the whole place's count on every row)
@@ -801,8 +980,7 @@ BEGIN
            CASE WHEN a.opened - a.nofixed > 0 THEN a.closed::float8 / (a.opened - a.nofixed) END,
            a.passes + a.fails, a.fails,
            CASE WHEN a.passes + a.fails > 0 THEN a.fails::float8 / (a.passes + a.fails) END,
-           (CASE WHEN raw THEN a.raw_p50 ELSE pc.p50 END)::integer,
-           (CASE WHEN raw THEN a.raw_p90 ELSE pc.p90 END)::integer,
+           pc.p50::integer, pc.p90::integer,
            a.tl_nd, a.tl_oo, a.tl_io, a.tl_cl, a.tl_ci, a.acc, a.acc_items, a.not_taken,
            coalesce(rs.reasons, '{}'), coalesce(rs.counts, '{}'), a.defects, a.cases, a.checks,
            a.found, a.repaired,
@@ -827,13 +1005,14 @@ RETURNS TABLE (contractor_id bigint, contractor_name text, trade text, trade_nam
                response_hours_mean double precision, verifications bigint, reworks bigint,
                rework_rate double precision, late_repairs bigint, overdue_open_now bigint,
                rank integer, peers integer)
-LANGUAGE plpgsql STABLE AS $$
+LANGUAGE plpgsql STABLE SET work_mem = '64MB' SET jit = off AS $$
 #variable_conflict use_column
 DECLARE
     fco bigint := coalesce(f_company, 0);
     ftr text := coalesce(f_trade, '');
     m_from date := date_trunc('month', coalesce(f_month, current_date))::date;
-    m_to date := (date_trunc('month', coalesce(f_month, current_date)) + interval '1 month')::date - 1;
+    m_to date := (date_trunc('month', coalesce(f_month, current_date))
+                  + interval '1 month')::date - 1;
     raw boolean := coalesce(p_raw, false);
     vp bigint[];
 BEGIN
@@ -850,7 +1029,7 @@ BEGIN
                sum(s.passes) AS passes, sum(s.fails) AS fails, sum(s.late) AS late
           FROM (SELECT a.contractor_id, a.category, a.assigned, a.repaired, a.resp_ms,
                        a.resp_n, a.passes, a.fails, a.late
-                  FROM stat_activity_now a
+                  FROM stat_activity_now_m a
                  WHERE NOT raw AND a.day BETWEEN m_from AND m_to AND a.project_id = ANY (vp)
                    AND a.contractor_id <> 0 AND (ftr = '' OR a.category = ftr)
                 UNION ALL
@@ -862,7 +1041,7 @@ BEGIN
          GROUP BY 1, 2),
     ovd AS (
         SELECT s.contractor_id AS cid, s.category AS cat, sum(s.n) AS n
-          FROM (SELECT t.contractor_id, t.category, t.n FROM stat_tickets_now t
+          FROM (SELECT t.contractor_id, t.category, t.n FROM stat_tickets_now_m t
                  WHERE NOT raw AND t.state = 'open' AND t.deadline < current_date
                    AND t.project_id = ANY (vp) AND (ftr = '' OR t.category = ftr)
                 UNION ALL
@@ -890,7 +1069,8 @@ BEGIN
            r.rework, r.late, r.overdue,
            (row_number() OVER (PARTITION BY r.cat
                  ORDER BY r.rework ASC NULLS LAST,
-                          CASE WHEN r.repaired > 0 THEN r.late::float8 / r.repaired END ASC NULLS LAST,
+                          CASE WHEN r.repaired > 0 THEN r.late::float8 / r.repaired END
+                              ASC NULLS LAST,
                           r.resp ASC NULLS LAST, k.name, r.cid))::integer,
            (count(*) OVER (PARTITION BY r.cat))::integer
       FROM r JOIN contractors k ON k.id = r.cid JOIN trades tr ON tr.code = r.cat
