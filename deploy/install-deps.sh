@@ -18,6 +18,9 @@ packages=(
     # printing the A4 lists and reports (--format html): the CJK fonts their style sheet
     # names first (Noto Sans CJK SC); without them a fresh machine prints boxes
     fonts-noto-cjk
+    # --format pdf: cairo and pango lay the pages out (in Noto Sans CJK); the PDF test
+    # reads them back with pdfinfo, pdftotext and pdftoppm
+    libcairo2-dev libpango1.0-dev poppler-utils
 )
 
 case ${1:-} in

@@ -39,6 +39,8 @@ typedef struct cli_settings {
     int allow_tls12;        /* offer TLS 1.2 as well */
     int timeout_ms;         /* 0: library default */
     cli_format_t format;    /* output format */
+    int pdf;                /* --format pdf (report and list verbs only; format is then HTML's
+                               people-facing columns, rendered by pdf.h) */
     char config_path[1024]; /* the config file consulted ("" when none could be named) */
 } cli_settings_t;
 

@@ -15,6 +15,7 @@
 #include "cli_offline.h"
 #include "cli_util.h"
 #include "cloop.h"
+#include "pdf.h"
 #include "session_store.h"
 #include "ticket_view.h"
 
@@ -26,13 +27,15 @@ static const char *str(const char *s) {
  * mirror (cli_offline.h). */
 static int call_show(const cli_settings_t *s, const cli_offline_opts_t *oo, uint16_t type,
                      const ProtobufCMessage *req, uint16_t reply_type,
-                     int (*show)(const cli_settings_t *s, const ProtobufCMessage *reply)) {
+                     int (*show)(const cli_settings_t *s, const ProtobufCMessage *reply,
+                                 const char *pdf_path),
+                     const char *pdf_path) {
     cli_reader_t rd;
     int rc = cli_reader_open(s, oo, &rd);
     if (rc != CLI_EXIT_OK) return rc;
     ProtobufCMessage *m = NULL;
     int crc = cli_reader_call(&rd, type, req, reply_type, &m);
-    rc = crc != CL_OK ? cli_reader_fail(&rd, crc) : show(s, m);
+    rc = crc != CL_OK ? cli_reader_fail(&rd, crc) : show(s, m, pdf_path);
     cl_msg_free(m);
     cli_reader_close(&rd);
     return rc;
@@ -51,7 +54,8 @@ typedef struct block {
     char vals[8][32];
 } block_t;
 
-static int block_print(const block_t *b, cli_format_t f, const cli_html_page_t *pg, FILE *out) {
+static int block_print(const block_t *b, cli_format_t f, const cli_html_page_t *pg, pdf_doc_t *doc,
+                       FILE *out) {
     const char *vals[8];
     for (size_t i = 0; i < b->n; i++)
         vals[i] = b->vals[i];
@@ -76,7 +80,9 @@ static int block_print(const block_t *b, cli_format_t f, const cli_html_page_t *
         }
     }
     int rc = CL_OK;
-    if (f == CLI_FMT_HTML) {
+    if (doc) {
+        rc = pdf_table(doc, t, b->caption);
+    } else if (f == CLI_FMT_HTML) {
         cli_html_table(t, b->caption, pg, out);
     } else {
         if (f == CLI_FMT_TABLE) fprintf(out, "%s\n", b->caption);
@@ -90,9 +96,11 @@ oom:
     return CL_ENOMEM;
 }
 
-/* A list section: its caption, then the table (CSV: "# name" and the table). */
+/* A list section: its caption, then the table (CSV: "# name" and the table; PDF: into
+ * doc). */
 static int section_print(const char *name, const char *caption, const cli_table_t *t,
-                         cli_format_t f, const cli_html_page_t *pg, FILE *out) {
+                         cli_format_t f, const cli_html_page_t *pg, pdf_doc_t *doc, FILE *out) {
+    if (doc) return pdf_table(doc, t, caption);
     if (f == CLI_FMT_HTML) {
         cli_html_table(t, caption, pg, out);
         return CL_OK;
@@ -126,7 +134,7 @@ static void blk_u(block_t *b, const char *k, const char *zh, uint64_t v) {
     snprintf(b->vals[b->n++], sizeof b->vals[0], "%" PRIu64, v);
 }
 
-static int daily_print(const cli_settings_t *s, const ProtobufCMessage *m) {
+static int daily_print(const cli_settings_t *s, const ProtobufCMessage *m, const char *pdf_path) {
     const Closeloop__DailyReport *d = (const Closeloop__DailyReport *)m;
     cli_format_t f = s->format;
     FILE *out = stdout;
@@ -181,6 +189,7 @@ static int daily_print(const cli_settings_t *s, const ProtobufCMessage *m) {
     cli_table_t *reasons = cli_table_new(2, html ? rh_html : rh),
                 *bycon = cli_table_new(5, html ? ch_html : ch);
     tview_t oldest = {0};
+    pdf_doc_t *doc = NULL;
     int rc = CLI_EXIT_OK;
     if (!reasons || !bycon ||
         tview_init(&oldest, f == CLI_FMT_CSV ? CLI_FMT_JSON : f, -1, TV_STATE | TV_NOBLANK) !=
@@ -215,6 +224,8 @@ static int daily_print(const cli_settings_t *s, const ProtobufCMessage *m) {
     snprintf(sub, sizeof sub, "项目 Project: %s (%" PRId64 ") · 日期 Date: %s",
              str(d->project_name), d->project_id, str(d->date));
     cli_html_page_t pg = {title, sub, NULL, 0};
+    /* PDF: the HTML page's tables, laid out by pdf.h and written at the end */
+    if (s->pdf && !(doc = pdf_new(title, sub, 0))) goto oom;
     char sub_pid[24];
     snprintf(sub_pid, sizeof sub_pid, "%" PRId64, d->project_id);
     int w = CL_OK;
@@ -249,39 +260,45 @@ static int daily_print(const cli_settings_t *s, const ProtobufCMessage *m) {
     case CLI_FMT_TABLE:
     case CLI_FMT_CSV:
     case CLI_FMT_HTML:
-        if (f == CLI_FMT_HTML)
-            cli_html_begin(&pg, out);
-        else if (f == CLI_FMT_TABLE)
+        if (f == CLI_FMT_HTML) {
+            if (!doc) cli_html_begin(&pg, out); /* PDF: pdf_new made the head */
+        } else if (f == CLI_FMT_TABLE)
             fprintf(out, "%s\n%s\n\n", title, sub);
         else
             w = csv_record(out, "report", 3, (const char *const[]){"project_id", "project", "date"},
                            (const char *const[]){sub_pid, str(d->project_name), str(d->date)});
         if (w != CL_OK) break;
-        if ((w = block_print(&units, f, &pg, out)) != CL_OK) break;
+        if ((w = block_print(&units, f, &pg, doc, out)) != CL_OK) break;
         if (d->n_not_taken_reasons || f != CLI_FMT_TABLE)
             if ((w = section_print("not_taken_reasons", "未接房原因 Not taken over: reasons",
-                                   reasons, f, &pg, out)) != CL_OK)
+                                   reasons, f, &pg, doc, out)) != CL_OK)
                 break;
-        if ((w = block_print(&items, f, &pg, out)) != CL_OK) break;
-        if ((w = block_print(&tickets, f, &pg, out)) != CL_OK) break;
-        if ((w = block_print(&dispatch, f, &pg, out)) != CL_OK) break;
+        if ((w = block_print(&items, f, &pg, doc, out)) != CL_OK) break;
+        if ((w = block_print(&tickets, f, &pg, doc, out)) != CL_OK) break;
+        if ((w = block_print(&dispatch, f, &pg, doc, out)) != CL_OK) break;
         if ((w = section_print("open_by_contractor", "未关闭维修单 Open tickets by contractor",
-                               bycon, f, &pg, out)) != CL_OK)
+                               bycon, f, &pg, doc, out)) != CL_OK)
             break;
         if ((w = section_print("oldest_open", "最久未关闭 Oldest open tickets", oldest.t, f, &pg,
-                               out)) != CL_OK)
+                               doc, out)) != CL_OK)
             break;
-        if ((w = block_print(&timely, f, &pg, out)) != CL_OK) break;
-        if (f == CLI_FMT_HTML) w = cli_html_end(&pg, out);
+        if ((w = block_print(&timely, f, &pg, doc, out)) != CL_OK) break;
+        if (f == CLI_FMT_HTML && !doc) w = cli_html_end(&pg, out);
         break;
     }
     if (w == CL_ENOMEM) goto oom;
+    if (doc) {
+        rc = cli_pdf_finish(doc, "report daily", pdf_path);
+        doc = NULL;
+        goto out;
+    }
     if (w != CL_OK || fflush(out) != 0 || ferror(out)) rc = cli_write_failed();
     goto out;
 oom:
     cli_errorf("out of memory");
     rc = CLI_EXIT_FAIL;
 out:
+    pdf_free(doc);
     cli_table_free(reasons);
     cli_table_free(bycon);
     cli_table_free(oldest.t);
@@ -289,8 +306,9 @@ out:
 }
 
 static int report_daily(const cli_settings_t *s, int argc, char **argv) {
-    const char *project = NULL, *date = NULL, *pos[1];
+    const char *project = NULL, *date = NULL, *pos[1], *pdf_path = NULL;
     cli_offline_opts_t oo = {cli_take_flag(&argc, argv, "--offline") != 0, NULL};
+    if (s->pdf && cli_take_output(&argc, argv, &pdf_path) < 0) return CLI_EXIT_USAGE;
     const cli_optdef_t defs[] = {
         {"--project", &project}, {"--date", &date}, {"--mirror", &oo.mirror}, {NULL, NULL}};
     int npos;
@@ -313,14 +331,17 @@ static int report_daily(const cli_settings_t *s, int argc, char **argv) {
         return CLI_EXIT_USAGE;
     }
     req.date = (char *)date;
-    return call_show(s, &oo, CL_MSG_DAILY_REPORT_REQ, &req.base, CL_MSG_DAILY_REPORT, daily_print);
+    return call_show(s, &oo, CL_MSG_DAILY_REPORT_REQ, &req.base, CL_MSG_DAILY_REPORT, daily_print,
+                     pdf_path);
 }
 
 /* ---- report readiness ----------------------------------------------------------------- */
 
 #define EXIT_NOT_READY CLI_EXIT_NOT_READY /* readiness: not ready for key handover */
 
-static int readiness_print(const cli_settings_t *s, const ProtobufCMessage *m) {
+static int readiness_print(const cli_settings_t *s, const ProtobufCMessage *m,
+                           const char *pdf_path) {
+    (void)pdf_path; /* no PDF form */
     const Closeloop__Readiness *r = (const Closeloop__Readiness *)m;
     cli_format_t f = s->format;
     FILE *out = stdout;
@@ -414,11 +435,13 @@ static int report_readiness(const cli_settings_t *s, int argc, char **argv) {
         cli_utf8_arg_ok("report readiness", building) < 0)
         return CLI_EXIT_USAGE;
     req.building = (char *)building;
-    return call_show(s, &oo, CL_MSG_READINESS_REQ, &req.base, CL_MSG_READINESS, readiness_print);
+    return call_show(s, &oo, CL_MSG_READINESS_REQ, &req.base, CL_MSG_READINESS, readiness_print,
+                     NULL);
 }
 
 static const cli_verb_t report_verbs[] = {
-    {"daily", "cloop report daily --project ID [--date YYYY-MM-DD] [--offline] [--mirror PATH]",
+    {"daily",
+     "cloop report daily --project ID [--date YYYY-MM-DD] [--offline] [--mirror PATH] [-o FILE]",
      "The daily handover report (交房日报表) of a project for a day (default today):\n"
      "units scheduled, inspected, accepted (with items), not taken over and why; items\n"
      "raised and per unit; tickets closed and reworks that day; the manual-dispatch\n"
@@ -427,7 +450,8 @@ static const cli_verb_t report_verbs[] = {
      "tickets (oldest found first); and the five timeliness classes over all the project's\n"
      "tickets. Table output is several small tables; --format csv\n"
      "prints one section per block, each a '# NAME' line then a header line and rows;\n"
-     "json one object mirroring the DailyReport message; html an A4 page.\n" CLI_OFFLINE_HELP "\n"
+     "json one object mirroring the DailyReport message; html an A4 page; pdf the same\n"
+     "page as A4 PDF (to -o FILE, or to stdout when it is not a terminal).\n" CLI_OFFLINE_HELP "\n"
      "example: cloop report daily --project 1 --date 2026-11-21 --format html > daily.html\n",
      report_daily},
     {"readiness", "cloop report readiness --project ID --building NAME [--offline] [--mirror PATH]",
@@ -440,6 +464,19 @@ static const cli_verb_t report_verbs[] = {
      "--help).\n" CLI_OFFLINE_HELP "\n"
      "example: cloop report readiness --project 1 --building 3栋\n",
      report_readiness},
+    {"monthly", "cloop report monthly [--company NAME|ID] --month YYYY-MM --format pdf [-o FILE]",
+     "The monthly quality report (月度质量报告) of one city company, or of the whole group\n"
+     "without --company, printed: A4 PDF in Chinese to -o FILE (or to stdout when it is\n"
+     "not a terminal). A cover with the month's headline figures (units inspected, items\n"
+     "and per unit, tickets opened and closed, closure and rework rate, overdue, days to\n"
+     "close p50/p90, handover); twelve months of trend (opened and closed as bars,\n"
+     "closure and rework rate as lines, and the table); the worst contractors of the\n"
+     "month from the scorecards; the categories with the most items; handover progress\n"
+     "per project (units accepted / units now, to the month's end). The figures are\n"
+     "those of 'cloop stats' (docs/STATS.md), read on the analytics pool.\n"
+     "\n"
+     "example: cloop report monthly --company 深圳城市公司 --month 2026-11 --format pdf -o m.pdf\n",
+     cmd_report_monthly},
     /* the defect reports (cmd_lesson.c) */
     {"defects", "cloop report defects --project ID --from YYYY-MM-DD --to YYYY-MM-DD",
      "The defect feedback report (缺陷信息反馈报告) of a project: the defects found in the\n"

@@ -25,6 +25,7 @@
 #include "cloop.h"
 #include "cloop_mirror.h"
 #include "cloop_pipeline.h"
+#include "pdf.h"
 #include "session_store.h"
 #include "ticket_fsm.h"
 #include "ticket_view.h"
@@ -338,6 +339,7 @@ typedef struct list_ctx {
     int64_t project_id;        /* asked for, or 0 */
     const char *my_contractor; /* the caller's own contractor's name, or NULL */
     int rc;                    /* first output failure */
+    int pdf, named;            /* --format pdf: rows collected in v.t; the subtitle is set */
 } list_ctx_t;
 
 enum { LIST_TOVERIFY = 0, LIST_TODO = 1, LIST_TODISPATCH = 2 };
@@ -367,6 +369,13 @@ static void list_subtitle(list_ctx_t *x, const Closeloop__Ticket *first) {
 static int on_list_page(void *arg, const ProtobufCMessage *page) {
     list_ctx_t *x = arg;
     const Closeloop__TicketPage *p = (const Closeloop__TicketPage *)page;
+    if (x->pdf) { /* PDF: the whole list is laid out at the end (pages "of M") */
+        if (!x->named) list_subtitle(x, p->n_items ? p->items[0] : NULL);
+        x->named = 1;
+        for (size_t i = 0; i < p->n_items; i++)
+            if ((x->rc = tview_add(&x->v, p->items[i])) != CL_OK) return x->rc;
+        return 0;
+    }
     if (!x->st.begun) {
         list_subtitle(x, p->n_items ? p->items[0] : NULL);
         cli_stream_begin(&x->st);
@@ -385,7 +394,7 @@ static int on_list_page(void *arg, const ProtobufCMessage *page) {
 }
 
 static int run_list(const cli_settings_t *s, const cli_offline_opts_t *oo, int todo,
-                    int64_t contractor, int64_t project) {
+                    int64_t contractor, int64_t project, const char *pdf_path) {
     cli_reader_t rd;
     int rc = cli_reader_open(s, oo, &rd);
     if (rc != CLI_EXIT_OK) return rc;
@@ -394,6 +403,7 @@ static int run_list(const cli_settings_t *s, const cli_offline_opts_t *oo, int t
     x.todo = todo;
     x.contractor_id = contractor;
     x.project_id = project;
+    x.pdf = s->pdf;
     if (todo == LIST_TODO && !contractor && rd.me && rd.me->contractor_id)
         x.my_contractor = rd.me->contractor_name;
     if (todo == LIST_TODO && !contractor && rd.me && !rd.me->contractor_id) {
@@ -458,6 +468,18 @@ static int run_list(const cli_settings_t *s, const cli_offline_opts_t *oo, int t
         fflush(stdout);
         if (x.st.rows) cli_errorf("the list is incomplete: %zu rows were printed", x.st.rows);
         rc = cli_reader_fail(&rd, crc);
+    } else if (x.pdf) {
+        if (!x.named) list_subtitle(&x, NULL);
+        pdf_doc_t *doc = pdf_new(x.title, x.subtitle, 1);
+        if (!doc || pdf_table(doc, x.v.t, NULL) != CL_OK ||
+            pdf_para(doc, x.page.footer, 1) != CL_OK) {
+            pdf_free(doc);
+            cli_errorf("out of memory");
+            rc = CLI_EXIT_FAIL;
+        } else {
+            rc = cli_pdf_finish(doc, todo == LIST_TODO ? "ticket todo" : "ticket toverify",
+                                pdf_path);
+        }
     } else {
         if (!x.st.begun) list_subtitle(&x, NULL);
         if (cli_stream_end(&x.st) != CL_OK) rc = cli_write_failed();
@@ -468,8 +490,9 @@ static int run_list(const cli_settings_t *s, const cli_offline_opts_t *oo, int t
 }
 
 static int ticket_todo(const cli_settings_t *s, int argc, char **argv) {
-    const char *contractor = NULL, *project = NULL, *pos[1];
+    const char *contractor = NULL, *project = NULL, *pos[1], *pdf_path = NULL;
     cli_offline_opts_t oo = {cli_take_flag(&argc, argv, "--offline") != 0, NULL};
+    if (s->pdf && cli_take_output(&argc, argv, &pdf_path) < 0) return CLI_EXIT_USAGE;
     const cli_optdef_t defs[] = {{"--contractor", &contractor},
                                  {"--project", &project},
                                  {"--mirror", &oo.mirror},
@@ -480,7 +503,7 @@ static int ticket_todo(const cli_settings_t *s, int argc, char **argv) {
         cli_opt_id("--contractor", contractor, &cid) < 0 ||
         cli_opt_id("--project", project, &pid) < 0)
         return CLI_EXIT_USAGE;
-    return run_list(s, &oo, LIST_TODO, cid, pid);
+    return run_list(s, &oo, LIST_TODO, cid, pid, pdf_path);
 }
 
 /* A project's list: to-verify or to-dispatch. */
@@ -489,20 +512,21 @@ static int project_list(const cli_settings_t *s, const char *what, int kind, int
     int64_t pid = 0;
     if (cli_args_project(what, argc, argv, &pid) < 0) return CLI_EXIT_USAGE;
     cli_offline_opts_t online = {false, NULL};
-    return run_list(s, &online, kind, 0, pid);
+    return run_list(s, &online, kind, 0, pid, NULL);
 }
 
 /* The to-verify list, also offline (cli_offline.h). */
 static int ticket_toverify(const cli_settings_t *s, int argc, char **argv) {
-    const char *project = NULL, *pos[1];
+    const char *project = NULL, *pos[1], *pdf_path = NULL;
     cli_offline_opts_t oo = {cli_take_flag(&argc, argv, "--offline") != 0, NULL};
+    if (s->pdf && cli_take_output(&argc, argv, &pdf_path) < 0) return CLI_EXIT_USAGE;
     const cli_optdef_t defs[] = {{"--project", &project}, {"--mirror", &oo.mirror}, {NULL, NULL}};
     int npos;
     int64_t pid = 0;
     if (cli_parse_args("ticket toverify", argc, argv, defs, pos, 0, &npos) < 0 ||
         cli_need_id("ticket toverify", "--project", project, &pid) < 0)
         return CLI_EXIT_USAGE;
-    return run_list(s, &oo, LIST_TOVERIFY, 0, pid);
+    return run_list(s, &oo, LIST_TOVERIFY, 0, pid, pdf_path);
 }
 
 static int ticket_todispatch(const cli_settings_t *s, int argc, char **argv) {
@@ -1120,7 +1144,8 @@ static const cli_verb_t ticket_verbs[] = {
      "html a printable page.\n" CLI_OFFLINE_HELP "\n"
      "example: cloop ticket show 12 --project 3\n",
      ticket_show},
-    {"todo", "cloop ticket todo [--contractor ID] [--project ID] [--offline] [--mirror PATH]",
+    {"todo",
+     "cloop ticket todo [--contractor ID] [--project ID] [--offline] [--mirror PATH] [-o FILE]",
      "The to-repair list (待维修清单): every open ticket of a contractor, reworks included,\n"
      "oldest found first (the day the item was found, not typed in), with the rework\n"
      "count. A contractor's user gets its own list without --contractor; anyone else\n"
@@ -1129,12 +1154,15 @@ static const cli_verb_t ticket_verbs[] = {
      "page ready to print, with blank\n"
      "result (结果) and signature (签字) columns to fill in by hand. CSV, JSON and HTML rows\n"
      "are written as the pages arrive (a long list is never held whole); the table format\n"
-     "collects them first to align the columns. CSV and JSON add id, project, building,\n"
+     "collects them first to align the columns. --format pdf prints the HTML page as an\n"
+     "A4 landscape PDF (header row on every page, 第 N 页 / 共 M 页) to -o FILE, or to\n"
+     "stdout when it is not a terminal; it holds the list to count the pages.\n"
+     "CSV and JSON add id, project, building,\n"
      "round, state, contractor_id, timeliness, raised_at, entry_lag_days and "
      "last_note.\n" CLI_OFFLINE_HELP "\n"
      "example: cloop ticket todo --contractor 3 --project 1 --format html > todo.html\n",
      ticket_todo},
-    {"toverify", "cloop ticket toverify --project ID [--offline] [--mirror PATH]",
+    {"toverify", "cloop ticket toverify --project ID [--offline] [--mirror PATH] [-o FILE]",
      "The to-verify list (待验收清单) of a project: every ticket reported repaired, oldest\n"
      "found first, with the rework count. Formats as for 'ticket todo'.\n" CLI_OFFLINE_HELP "\n"
      "example: cloop ticket toverify --project 1 --format html > toverify.html\n",

@@ -12,6 +12,7 @@
 
 #include "cli.h"
 #include "frame.h"
+#include "pdf.h"
 
 #ifndef CL_VERSION
 #define CL_VERSION "unknown"
@@ -89,7 +90,8 @@ static void main_help(FILE *out) {
             "  --key FILE            private key of the client certificate\n"
             "  --tls12               allow TLS 1.2 (default: TLS 1.3 only)\n"
             "  --timeout MS          connect and reply timeout (default 10000)\n"
-            "  --format FORMAT       output as table (default), csv, json or html\n"
+            "  --format FORMAT       output as table (default), csv, json or html;\n"
+            "                        pdf for printed reports and lists (" CLI_PDF_VERBS ")\n"
             "  -h, --help            show help (also after a command)\n"
             "  --version             show the version\n"
             "\n"
@@ -235,6 +237,17 @@ int main(int argc, char **argv) {
         goto out;
     }
 
+    /* PDF is a format of a few printed verbs only (pdf_reports.c); they lay out the same
+     * people-facing columns as HTML. */
+    int pdf = 0;
+    if (flags.format && strcmp(flags.format, "pdf") == 0) {
+        if (!cli_pdf_supported(cmd_name, nsub > 0 ? sub[0] : NULL)) {
+            rc = usage_error("--format pdf is for: %s", CLI_PDF_VERBS);
+            goto out;
+        }
+        pdf = 1;
+        flags.format = "html";
+    }
     if (flags.format) {
         cli_format_t f;
         if (cli_format_parse(flags.format, &f) != CL_OK) {
@@ -249,6 +262,7 @@ int main(int argc, char **argv) {
         rc = CLI_EXIT_USAGE;
         goto out;
     }
+    settings.pdf = pdf;
     sub[nsub] = NULL;
     rc = cmd->group ? cli_group_run(cmd->group, &settings, nsub, sub)
                     : cmd->run(&settings, nsub, sub);

@@ -102,6 +102,35 @@ int cli_table_add(cli_table_t *t, const char *const *cells) {
     return CL_OK;
 }
 
+/* Read access for other renderers (the PDF page layer, pdf.h). */
+size_t cli_table_ncols(const cli_table_t *t) {
+    return t->ncols;
+}
+
+size_t cli_table_nrows(const cli_table_t *t) {
+    return t->nrows;
+}
+
+const char *cli_table_header(const cli_table_t *t, size_t col) {
+    return col < t->ncols ? t->header[col] : "";
+}
+
+const char *cli_table_cell(const cli_table_t *t, size_t row, size_t col) {
+    return row < t->nrows && col < t->ncols ? t->cells[row * t->ncols + col] : "";
+}
+
+int cli_table_is_numeric(const cli_table_t *t, size_t col) {
+    return col < t->ncols && t->numeric[col];
+}
+
+int cli_table_is_blank(const cli_table_t *t, size_t col) {
+    return col < t->ncols && t->blank[col];
+}
+
+int cli_table_header_hidden(const cli_table_t *t) {
+    return t->hide_header;
+}
+
 /* ---- UTF-8 and display width ----------------------------------------------------- */
 
 /* Decodes one UTF-8 character at s; returns its length (0 at NUL) and sets *cp, or

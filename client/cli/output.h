@@ -45,6 +45,16 @@ CL_MUSTCHECK int cli_table_add(cli_table_t *t, const char *const *cells);
  * gives it room to write in. Its cells are normally "". */
 void cli_table_set_blank(cli_table_t *t, size_t col);
 
+/* What a table holds, for renderers outside output.c (pdf.c): its columns, rows, header
+ * cells, cells ("" out of range) and column marks. */
+size_t cli_table_ncols(const cli_table_t *t);
+size_t cli_table_nrows(const cli_table_t *t);
+const char *cli_table_header(const cli_table_t *t, size_t col);
+const char *cli_table_cell(const cli_table_t *t, size_t row, size_t col);
+int cli_table_is_numeric(const cli_table_t *t, size_t col);
+int cli_table_is_blank(const cli_table_t *t, size_t col);
+int cli_table_header_hidden(const cli_table_t *t);
+
 /* Writes the table in format f (HTML: a page titled "closeloop"). CL_OK, or CL_EIO when
  * writing failed. */
 CL_MUSTCHECK int cli_table_print(const cli_table_t *t, cli_format_t f, FILE *out);
