@@ -151,6 +151,9 @@ int cmd_report_periodic(const cli_settings_t *s, int argc, char **argv);
 /* cmd_sync.c: the desktop's mirror (sync, --follow, --verify, --status). */
 int cmd_sync(const cli_settings_t *s, int argc, char **argv);
 void cmd_sync_help(FILE *out);
+/* cmd_stats.c: HQ statistics and the contractors' scorecards (`cloop stats [scorecard]`). */
+int cmd_stats(const cli_settings_t *s, int argc, char **argv);
+void cmd_stats_help(FILE *out);
 /* cmd_defect.c: defect feedback and departments. */
 extern const cli_group_t cmd_defect_group, cmd_dept_group;
 

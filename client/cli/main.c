@@ -51,6 +51,8 @@ static const cli_cmd_t commands[] = {
      &cmd_ticket_group},
     {"report", "daily handover, readiness, defect feedback and periodic reports", NULL, NULL,
      &cmd_report_group},
+    {"stats", "HQ statistics by company, project, contractor, month ...; scorecards", cmd_stats,
+     cmd_stats_help, NULL},
     {"kb", "the case knowledge base: search, HQ's curation, check points, lessons", NULL, NULL,
      &cmd_kb_group},
 

@@ -99,7 +99,9 @@ const cl_handler_t *cl_dispatch_lookup(uint16_t type);
     X(SYNC_SNAPSHOT_REQ, sync_snapshot, CL_OP_SYNC, 1, cl_sync_snapshot) \
     X(SYNC_FEED_REQ, sync_feed, CL_OP_SYNC, 1, cl_sync_feed) \
     X(SYNC_CHECKSUM_REQ, sync_checksum, CL_OP_SYNC, 1, cl_sync_checksum) \
-    X(SYNC_FOLLOW_REQ, sync_follow, CL_OP_SYNC, 1, cl_sync_follow)
+    X(SYNC_FOLLOW_REQ, sync_follow, CL_OP_SYNC, 1, cl_sync_follow) \
+    X(STATS_REQ, stats, CL_OP_STATS, 1, cl_stats_query) \
+    X(SCORECARD_REQ, scorecard, CL_OP_STATS, 1, cl_stats_scorecard)
 // clang-format on
 
 /* The handlers, declared from the list. */

@@ -77,6 +77,7 @@ static const struct expect matrix[] = {
     {CL_ROLE_NONE, CL_OP_KB_CURATE, NONE},
     {CL_ROLE_NONE, CL_OP_CHECKPOINT_RECORD, NONE},
     {CL_ROLE_NONE, CL_OP_SYNC, NONE},
+    {CL_ROLE_NONE, CL_OP_STATS, NONE},
 
     /* HQ admin: everything, group-wide. */
     {CL_ROLE_HQ_ADMIN, CL_OP_PUBLIC, GROUP},
@@ -119,6 +120,7 @@ static const struct expect matrix[] = {
     {CL_ROLE_HQ_ADMIN, CL_OP_KB_CURATE, GROUP},
     {CL_ROLE_HQ_ADMIN, CL_OP_CHECKPOINT_RECORD, GROUP},
     {CL_ROLE_HQ_ADMIN, CL_OP_SYNC, GROUP},
+    {CL_ROLE_HQ_ADMIN, CL_OP_STATS, GROUP},
 
     /* HQ analyst: reads everything group-wide, writes nothing. */
     {CL_ROLE_HQ_ANALYST, CL_OP_PUBLIC, GROUP},
@@ -161,6 +163,7 @@ static const struct expect matrix[] = {
     {CL_ROLE_HQ_ANALYST, CL_OP_KB_CURATE, NONE},
     {CL_ROLE_HQ_ANALYST, CL_OP_CHECKPOINT_RECORD, NONE},
     {CL_ROLE_HQ_ANALYST, CL_OP_SYNC, GROUP},
+    {CL_ROLE_HQ_ANALYST, CL_OP_STATS, GROUP},
 
     /* City-company CR staff: their company; no companies, contractors or users created. */
     {CL_ROLE_CR, CL_OP_PUBLIC, GROUP},
@@ -203,6 +206,7 @@ static const struct expect matrix[] = {
     {CL_ROLE_CR, CL_OP_KB_CURATE, NONE},
     {CL_ROLE_CR, CL_OP_CHECKPOINT_RECORD, COMPANY},
     {CL_ROLE_CR, CL_OP_SYNC, COMPANY},
+    {CL_ROLE_CR, CL_OP_STATS, COMPANY},
 
     /* Site clerk: their projects; enters units, creates nothing above a unit. */
     {CL_ROLE_CLERK, CL_OP_PUBLIC, GROUP},
@@ -245,6 +249,7 @@ static const struct expect matrix[] = {
     {CL_ROLE_CLERK, CL_OP_KB_CURATE, NONE},
     {CL_ROLE_CLERK, CL_OP_CHECKPOINT_RECORD, PROJECTS},
     {CL_ROLE_CLERK, CL_OP_SYNC, PROJECTS},
+    {CL_ROLE_CLERK, CL_OP_STATS, PROJECTS},
 
     /* Contractor: what is assigned to them; never buildings or units (owners' data). */
     {CL_ROLE_CONTRACTOR, CL_OP_PUBLIC, GROUP},
@@ -287,6 +292,7 @@ static const struct expect matrix[] = {
     {CL_ROLE_CONTRACTOR, CL_OP_KB_CURATE, NONE},
     {CL_ROLE_CONTRACTOR, CL_OP_CHECKPOINT_RECORD, NONE},
     {CL_ROLE_CONTRACTOR, CL_OP_SYNC, CONTRACTOR},
+    {CL_ROLE_CONTRACTOR, CL_OP_STATS, NONE},
 
     /* Verifier: their projects, read only. */
     {CL_ROLE_VERIFIER, CL_OP_PUBLIC, GROUP},
@@ -329,6 +335,7 @@ static const struct expect matrix[] = {
     {CL_ROLE_VERIFIER, CL_OP_KB_CURATE, NONE},
     {CL_ROLE_VERIFIER, CL_OP_CHECKPOINT_RECORD, PROJECTS},
     {CL_ROLE_VERIFIER, CL_OP_SYNC, PROJECTS},
+    {CL_ROLE_VERIFIER, CL_OP_STATS, PROJECTS},
 
     /* Property service: their projects, read only. */
     {CL_ROLE_PROPERTY, CL_OP_PUBLIC, GROUP},
@@ -371,6 +378,7 @@ static const struct expect matrix[] = {
     {CL_ROLE_PROPERTY, CL_OP_KB_CURATE, NONE},
     {CL_ROLE_PROPERTY, CL_OP_CHECKPOINT_RECORD, NONE},
     {CL_ROLE_PROPERTY, CL_OP_SYNC, PROJECTS},
+    {CL_ROLE_PROPERTY, CL_OP_STATS, PROJECTS},
     /* Department staff: read their company like its customer relations; act only on
      * their department's steps of a defect (the SQL checks membership, group-wide since
      * a superior department may be at HQ); search the knowledge base. */
@@ -414,6 +422,7 @@ static const struct expect matrix[] = {
     {CL_ROLE_DEPT, CL_OP_KB_CURATE, NONE},
     {CL_ROLE_DEPT, CL_OP_CHECKPOINT_RECORD, NONE},
     {CL_ROLE_DEPT, CL_OP_SYNC, COMPANY},
+    {CL_ROLE_DEPT, CL_OP_STATS, NONE},
 };
 
 /* Operations that change data: read-only roles must have none of them. */
