@@ -72,6 +72,22 @@ for proj in 万科城 翡翠公园; do
                       h2n = a[4] + a[5] + a[6]; h2d = b[4] + b[5] + b[6]
                       exit !(NR == 6 && v[1] > v[6] && h1n / h1d > h2n / h2d) }" <<<"$rows"'
     done
+    # The same months through the daemon, as the monthly report reads them (cloop stats).
+    if [ "$proj" = 万科城 ]; then
+        login admin
+        first=$(sql "SELECT (date_trunc('month', current_date) - interval '6 months')::date")
+        last=$(sql "SELECT (date_trunc('month', current_date) - interval '1 day')::date")
+        as admin stats --project "$proj" --by month --from "$first" --to "$last" --format csv
+        opened=$(python3 -c 'import csv, sys
+print(" ".join(r["tickets_opened"] for r in csv.DictReader(sys.stdin)))' <<<"$out")
+        rework=$(python3 -c 'import csv, sys
+print(" ".join(r["rework_rate"] for r in csv.DictReader(sys.stdin)))' <<<"$out")
+        echo "# cloop stats --by month: tickets_opened $opened; rework_rate $rework"
+        check "$proj: cloop stats --by month shows the six months' tickets opened as counted here" \
+            eval 'test "$rc" = 0 && test "$opened" = "$(cut -d" " -f3 <<<"$rows" | tr "\n" " " | sed "s/ $//")"'
+        check "$proj: ... and its rework rate falls from the first month to the last" \
+            eval 'awk "{ exit !(NF == 6 && \$1 + 0 > \$6 + 0) }" <<<"$rework"'
+    fi
 done
 
 q_state="SELECT count(*) FILTER (WHERE t.state IS DISTINCT FROM
