@@ -5,16 +5,18 @@
  * daemon runs) and with p_raw => true (computed from the base tables), all in one run.
  *
  * Per query and way: one warm-up call not counted, then -n calls (--raw-runs for raw),
- * each timed from sending to the last row received; p50 and p99 (nearest rank; with few
- * runs the p99 is the maximum). The groups each way returned are printed, and whether the
- * summaries' rows equal the raw rows cell by cell (the first raw answer against the first
- * summary answer). Output: a Markdown table, one line per query. The queries, their
- * periods and the ids they filter by come from stats_bench.sh. Single thread; bench-only
- * code: it trusts its arguments, and every error ends the run.
+ * each timed from sending to the last row received, stopping early once a way has used
+ * --budget-s seconds on a query (at least 3 calls); p50 and p99 (nearest rank; with few
+ * runs the p99 is the maximum) and the calls made. The groups each way returned are printed, and
+ * whether the summaries' rows equal the raw rows cell by cell (the first raw answer against the
+ * first summary answer). Output: a Markdown table, one line per query. The queries, their periods
+ * and the ids they filter by come from stats_bench.sh. Single thread; bench-only code: it trusts
+ * its arguments, and every error ends the run.
  *
  *   stats_bench --server HOST:PORT --ca FILE --user NAME --conninfo STR
  *               --year-from D --year-to D --month-from D --month-to D --month YYYY-MM
  *               --company ID --project ID --contractor ID [-n RUNS] [--raw-runs RUNS]
+ *               [--budget-s SECONDS]
  *               (password: $CLOSELOOP_PASSWORD) */
 #include <inttypes.h>
 #include <stdio.h>
@@ -103,11 +105,17 @@ static int cmp_u64(const void *a, const void *b) {
     return x < y ? -1 : x > y;
 }
 
-/* "p50 / p99" in ms of v[0..n) (sorted here). */
+/* "p50 | p99" in ms of v[0..n) (sorted here). */
 static void quantiles(uint64_t *v, size_t n, char *out, size_t len) {
     qsort(v, n, sizeof *v, cmp_u64);
     size_t p99 = (n * 99 + 99) / 100;
-    snprintf(out, len, "%.1f | %.1f", v[n / 2] / 1e6, v[(p99 ? p99 : 1) - 1] / 1e6);
+    snprintf(out, len, "%.0f | %.0f", v[n / 2] / 1e6, v[(p99 ? p99 : 1) - 1] / 1e6);
+}
+
+/* Whether another call fits: fewer than max made, and under the budget or fewer than 3. */
+static uint64_t budget_ns;
+static int more(size_t made, size_t max, uint64_t started) {
+    return made < max && (made < 3 || now_ns() - started < budget_ns);
 }
 
 /* Through the daemon: the groups answered. */
@@ -202,6 +210,7 @@ int main(int argc, char **argv) {
     const char *password = getenv("CLOSELOOP_PASSWORD");
     size_t runs = strtoul(opt(argc, argv, "-n", "30"), NULL, 10);
     size_t raw_runs = strtoul(opt(argc, argv, "--raw-runs", "5"), NULL, 10);
+    budget_ns = strtoull(opt(argc, argv, "--budget-s", "60"), NULL, 10) * 1000000000u;
     args_t a = {
         .year_from = opt(argc, argv, "--year-from", NULL),
         .year_to = opt(argc, argv, "--year-to", NULL),
@@ -218,13 +227,13 @@ int main(int argc, char **argv) {
         fprintf(stderr, "usage: stats_bench --server HOST:PORT --ca FILE --user NAME --conninfo "
                         "STR --year-from D --year-to D --month-from D --month-to D --month "
                         "YYYY-MM --company ID --project ID --contractor ID [-n RUNS] "
-                        "[--raw-runs RUNS]\n");
+                        "[--raw-runs RUNS] [--budget-s SECONDS]\n");
         return 2;
     }
     char host[256], err[256];
     uint16_t port = CL_DEFAULT_PORT;
     if (cl_parse_server(server, host, sizeof host, &port) != CL_OK) return 2;
-    cl_client_opts_t o = {.host = host, .port = port, .ca_file = ca, .timeout_ms = 120000};
+    cl_client_opts_t o = {.host = host, .port = port, .ca_file = ca, .timeout_ms = 600000};
     cl_client_t *c = NULL;
     if (cl_client_connect(&o, &c, err, sizeof err) != CL_OK) die("connect", err);
     ProtobufCMessage *m = NULL;
@@ -236,34 +245,40 @@ int main(int argc, char **argv) {
     uint64_t *t = calloc(runs > raw_runs ? runs : raw_runs, sizeof *t);
     if (!t) die("memory", "calloc");
     printf("| query | groups | daemon p50 | daemon p99 | SQL summaries p50 | p99 | raw p50 | "
-           "raw p99 | raw = summaries |\n|---|---:|---:|---:|---:|---:|---:|---:|---|\n");
+           "raw p99 | calls | raw = summaries |\n"
+           "|---|---:|---:|---:|---:|---:|---:|---:|---:|---|\n");
     fflush(stdout);
     for (size_t qi = 0; qi < sizeof queries / sizeof *queries; qi++) {
         const query_t *q = &queries[qi];
         char daemon[64], summary[64], raw[64];
         size_t groups = via_daemon(c, q, &a); /* warm-up */
-        for (size_t i = 0; i < runs; i++) {
+        size_t nd = 0, ns = 0, nr = 0;
+        uint64_t start = now_ns();
+        while (more(nd, runs, start)) {
             uint64_t t0 = now_ns();
             if (via_daemon(c, q, &a) != groups) die(q->what, "the daemon's group count changed");
-            t[i] = now_ns() - t0;
+            t[nd++] = now_ns() - t0;
         }
-        quantiles(t, runs, daemon, sizeof daemon);
+        quantiles(t, nd, daemon, sizeof daemon);
         PGresult *first = via_sql(pg, q, &a, 0); /* warm-up, kept for the comparison */
-        for (size_t i = 0; i < runs; i++) {
+        start = now_ns();
+        while (more(ns, runs, start)) {
             uint64_t t0 = now_ns();
             PQclear(via_sql(pg, q, &a, 0));
-            t[i] = now_ns() - t0;
+            t[ns++] = now_ns() - t0;
         }
-        quantiles(t, runs, summary, sizeof summary);
+        quantiles(t, ns, summary, sizeof summary);
         PGresult *rawfirst = via_sql(pg, q, &a, 1);
-        for (size_t i = 0; i < raw_runs; i++) {
+        start = now_ns();
+        while (more(nr, raw_runs, start)) {
             uint64_t t0 = now_ns();
             PQclear(via_sql(pg, q, &a, 1));
-            t[i] = now_ns() - t0;
+            t[nr++] = now_ns() - t0;
         }
-        quantiles(t, raw_runs, raw, sizeof raw);
+        quantiles(t, nr, raw, sizeof raw);
         int same = same_rows(first, rawfirst);
-        printf("| %s | %zu | %s | %s | %s | %s |\n", q->what, groups, daemon, summary, raw,
+        printf("| %s | %zu | %s | %s | %s | %zu/%zu/%zu | %s |\n", q->what, groups, daemon, summary,
+               raw, nd, ns, nr,
                same                                 ? "yes"
                : (size_t)PQntuples(first) == groups ? "NO (values differ)"
                                                     : "NO (groups differ)");
