@@ -4,8 +4,8 @@
 # 翡翠公园 (上海城市公司), the six whole months before the current one of the first mock
 # inspection (mock1, which it moves to span those months and marks done): each month a
 # sixth of the units inspected, their items and tickets, and the tickets' events (dispatch,
-# reassignment, repair, verification, rework, not fixed), backdated, improving month over
-# month: fewer items per unit, less rework, fewer repairs after the deadline. 翡翠公园 gets
+# reassignment, repair, verification, rework, not fixed) that have happened by now (the
+# last month's late ones may still be open), backdated, improving month over month: fewer items per unit, less rework, fewer repairs after the deadline. 翡翠公园 gets
 # the buildings, units, trades and deadline presets it lacks. The rows are written with psql
 # as an administrator would through the daemon (the actor set, so the audit, the change
 # feed and the statistics' deltas see them); every choice is a hash of the row, so a run
@@ -25,8 +25,8 @@ LANGUAGE sql IMMUTABLE AS $$ SELECT ((hashint8(x * 64 + salt)::bigint + 21474836
 
 BEGIN;
 SELECT set_config('closeloop.actor',
-                  json_build_object('user_id', id, 'username', username)::text, true)
-  FROM users WHERE username = 'admin';
+                  json_build_object('user_id', id, 'username', username)::text, true) AS actor
+  FROM users WHERE username = 'admin' \gset
 -- The two projects, and whether the history is there already (the first item's id).
 CREATE TEMP TABLE dh_p AS
 SELECT p.id AS project_id, p.name, x.n
@@ -153,17 +153,29 @@ SELECT t.id, t.project_id, t.g, t.nofix, t.fail, t.reassign, t.t0, pt.contractor
                       ORDER BY ct.contractor_id LIMIT 1) alt ON true;
 UPDATE dh_l SET c2 = c1, reassign = false WHERE c2 IS NULL;
 
+-- The state now follows from which events have happened by now: the last month's late
+-- tickets may still be open.
 INSERT INTO tickets (id, project_id, number, state, contractor_id, category, severity, deadline,
                      rework_count, last_note, raised_at, closed_at, found_on)
-SELECT t.id, t.project_id, cl_next_ticket_number(t.project_id),
-       CASE WHEN l.nofix THEN 'nofix' ELSE 'closed' END,
+SELECT t.id, t.project_id, cl_next_ticket_number(t.project_id), x.state,
        CASE WHEN l.reassign THEN l.c2 ELSE l.c1 END, t.category, t.severity,
-       t.inspected_on + t.days, CASE WHEN l.fail AND NOT l.nofix THEN 1 ELSE 0 END,
-       CASE WHEN l.nofix THEN '属业主自行改造，不予维修' ELSE '已维修' END, t.t0,
-       CASE WHEN l.nofix THEN t.t0 + interval '3 days'
-            WHEN l.fail THEN l.t_ver2 ELSE l.t_ver1 END,
+       t.inspected_on + t.days, CASE WHEN l.fail AND l.t_ver1 <= now() THEN 1 ELSE 0 END,
+       CASE WHEN x.state = 'nofix' THEN '属业主自行改造，不予维修'
+            WHEN l.t_rep1 <= now() THEN '已维修' ELSE '' END, t.t0,
+       CASE x.state WHEN 'nofix' THEN t.t0 + interval '3 days'
+                    WHEN 'closed' THEN CASE WHEN l.fail THEN l.t_ver2 ELSE l.t_ver1 END END,
        t.inspected_on
-  FROM dh_t t JOIN dh_l l ON l.id = t.id ORDER BY t.n, t.g;
+  FROM dh_t t JOIN dh_l l ON l.id = t.id
+ CROSS JOIN LATERAL (SELECT CASE
+        WHEN l.nofix AND t.t0 + interval '3 days' <= now() THEN 'nofix'
+        WHEN l.nofix THEN 'open'
+        WHEN l.fail AND l.t_ver2 <= now() THEN 'closed'
+        WHEN l.fail AND l.t_rep2 <= now() THEN 'repaired'
+        WHEN l.fail AND l.t_ver1 <= now() THEN 'open'
+        WHEN NOT l.fail AND l.t_ver1 <= now() THEN 'closed'
+        WHEN l.t_rep1 <= now() THEN 'repaired'
+        ELSE 'open' END AS state) x
+ ORDER BY t.n, t.g;
 
 INSERT INTO ticket_events (ticket_id, project_id, at, actor_user_id, actor, action, from_state,
                            to_state, note, contractor_id)
@@ -188,7 +200,7 @@ SELECT l.id, l.project_id, e.at, u.id, e.actor, e.action, e.from_state, e.to_sta
       CASE WHEN l.reassign THEN l.c2 ELSE l.c1 END))
      AS e(o, present, action, at, actor, from_state, to_state, note, contractor)
   LEFT JOIN users u ON u.username = e.actor
- WHERE e.present
+ WHERE e.present AND e.at <= now()
  ORDER BY l.project_id, l.g, e.o;
 
 -- 万科城's check points of mock1 (the demo cases): each checked on a day of the six months.
