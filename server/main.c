@@ -22,6 +22,7 @@
 #include "server.h"
 #include "session.h"
 #include "session_notify.h"
+#include "stats_merge.h"
 
 struct daemon {
     uv_loop_t loop;
@@ -33,6 +34,7 @@ struct daemon {
     cl_session_purge_t *purge;   /* the retention purge, with a database */
     cl_session_notify_t *notify; /* session changes from every daemon, with a database */
     cl_change_notify_t *changes; /* the sync push: change_log commits of every daemon */
+    cl_stats_merge_t *stats;     /* the statistics merge timer, with a database */
 };
 
 /* Every statement table prepared on the pools' connections. */
@@ -71,6 +73,7 @@ static void on_drained(cl_server_t *srv) {
     cl_session_purge_stop(the_daemon->purge);
     cl_session_notify_stop(the_daemon->notify);
     cl_change_notify_stop(the_daemon->changes);
+    cl_stats_merge_stop(the_daemon->stats);
     if (the_daemon->db) cl_db_close(the_daemon->db, on_db_closed, NULL);
     if (the_daemon->analytics) cl_db_close(the_daemon->analytics, on_db_closed, NULL);
     /* Signals stay handled until now, so a second SIGTERM cannot cut the drain short. */
@@ -220,7 +223,8 @@ int main(int argc, char **argv) {
         d.purge = cl_session_purge_start(&d.loop, d.db, &cfg);
         d.notify = cl_session_notify_start(&d.loop, cfg.db_conninfo, d.srv);
         d.changes = cl_change_notify_start(&d.loop, cfg.db_conninfo, d.srv);
-        if (!d.purge || !d.notify || !d.changes) {
+        d.stats = cl_stats_merge_start(&d.loop, d.db, &cfg);
+        if (!d.purge || !d.notify || !d.changes || !d.stats) {
             fprintf(stderr, "closeloopd: out of memory\n");
             return 1;
         }

@@ -97,7 +97,7 @@ SELECT e.id AS event_id, e.ticket_id, i.unit_id, e.action, t.project_id,
        (e.action = 'repaired')::int AS repaired,
        coalesce(round(extract(epoch FROM e.at - po.at) * 1000)::bigint, 0) AS resp_ms,
        (po.at IS NOT NULL)::int AS resp_n,
-       (e.action = 'repaired' AND e.at::date > t.deadline)::int AS late,
+       coalesce(e.action = 'repaired' AND e.at::date > t.deadline, false)::int AS late,
        (e.to_state = 'open' AND e.action IN ('create', 'dispatch', 'reassign'))::int AS assigned,
        CASE WHEN e.action = 'verify_pass' THEN cl_stat_close_bucket(e.at::date - t.found_on)
             ELSE -1 END::smallint AS close_days
@@ -257,7 +257,7 @@ RETURNS void LANGUAGE sql VOLATILE AS $$
                    CASE WHEN a.action = 'verify_pass'
                         THEN cl_stat_close_bucket(a.day - o.found_on) ELSE -1 END::smallint,
                    a.passes, a.fails, a.nofix, a.repaired, a.resp_ms, a.resp_n,
-                   (a.action = 'repaired' AND a.day > o.deadline)::int, a.assigned, -1
+                   coalesce(a.action = 'repaired' AND a.day > o.deadline, false)::int, a.assigned, -1
               FROM stat_activity_raw a
               JOIN unnest(p_ids, p_old_category, p_old_found, p_old_deadline, p_old_layout)
                    AS o (id, category, found_on, deadline, layout) ON o.id = a.ticket_id
