@@ -5,7 +5,8 @@
  * Filters name companies, projects and contractors by name or id (a name is looked up in
  * the lists the user may read), the category by trade code or Chinese name (the server
  * resolves it), the round by kind or label. The answer (stats_client.h) is printed as one
- * table: an aligned table with Chinese headers for people (one group: a 指标/数值 list),
+ * table: an aligned table with Chinese headers for people (one group: a list of each
+ * measure's Chinese name, its docs/STATS.md name and its figure),
  * absent figures as "—"; CSV and JSON keyed by the measures' names, absent figures empty
  * (CSV) or null (JSON). A truncated answer, or one read from a replica that lags, is said
  * on stderr. Single-threaded; every message and table is freed before the command returns. */
@@ -256,15 +257,16 @@ static const Closeloop__StatsKey *row_key(const pb_row_t *r, Closeloop__StatsDim
     return NULL;
 }
 
-/* One group as a 指标/数值 list (people, no grouping). */
+/* One group as a 指标/名称/数值 list (people, no grouping): the measure's Chinese name, its
+ * name in docs/STATS.md, its figure. */
 static int print_one(const cli_settings_t *s, const pb_row_t *r) {
-    static const char *const hdr[] = {"指标", "数值"};
-    cli_table_t *t = cli_new_table(2, hdr, 1u << 1);
+    static const char *const hdr[] = {"指标", "名称 (docs/STATS.md)", "数值"};
+    cli_table_t *t = cli_new_table(3, hdr, 1u << 2);
     if (!t) return CLI_EXIT_FAIL;
     int rc = CLI_EXIT_OK;
     for (size_t i = 0; i < NMEASURES && rc == CLI_EXIT_OK; i++) {
-        char buf[64], *owned = NULL;
-        const char *row[2] = {measure_zh(&measures[i]),
+        char buf[64], key[48], *owned = NULL;
+        const char *row[3] = {measure_zh(&measures[i]), measure_key(&measures[i], key, sizeof key),
                               measure_cell(&measures[i], r, true, buf, sizeof buf, &owned)};
         if (cli_table_add(t, row) != CL_OK) rc = CLI_EXIT_FAIL;
         free(owned);
