@@ -383,6 +383,7 @@ demo_setup() {
     demo_password=$pw
     if [ -f "$marker" ]; then
         say "demo data already loaded"
+        demo_history
         return 0
     fi
     CLOSELOOP_PASSWORD=$pw CLOSELOOP_HOME=$home "$bin_dir/closeloopd" --config "$ini" \
@@ -399,6 +400,21 @@ demo_setup() {
     else
         tail -n 20 -- "$home/log/demo-data.log" >&2
         die "loading the demo data failed (log: $home/log/demo-data.log)"
+    fi
+    demo_history
+}
+
+# Six months of backdated inspections and tickets for the monthly report's trends, once.
+demo_history() {
+    local marker=$home/run/demo-history-loaded
+    [ -f "$marker" ] && return 0
+    if CLOSELOOP_DB_CONNINFO="host=$sockdir dbname=closeloop user=closeloop" \
+        "$repo/deploy/demo-history.sh" >"$home/log/demo-history.log" 2>&1; then
+        touch -- "$marker"
+        say "loaded six months of demo history (log: $home/log/demo-history.log)"
+    else
+        tail -n 20 -- "$home/log/demo-history.log" >&2
+        die "loading the demo history failed (log: $home/log/demo-history.log)"
     fi
 }
 

@@ -10,7 +10,7 @@ repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd -P)
 cd "$repo" || exit
 bench_name=$(basename "$0")
 pgbin=/usr/lib/postgresql/15/bin
-work='' daemon=''
+work='' daemon='' kept=''
 
 # bench_usage: the script's header comment (after the #! line), its usage.
 bench_usage() {
@@ -68,6 +68,10 @@ bench_cleanup() {
         runuser -u postgres -- "$pgbin/pg_ctl" -D "$work/data" -m fast stop >/dev/null 2>&1 ||
             true
     fi
+    if [ -n "$kept" ]; then
+        runuser -u postgres -- "$pgbin/pg_ctl" -D "$kept/data" -m fast -t 600 stop >/dev/null \
+            2>&1 || true
+    fi
     rm -rf "$work"
 }
 
@@ -88,9 +92,40 @@ bench_postgres() {
     CLOSELOOP_PASSWORD=benchpass123 build/bin/closeloopd --bootstrap-admin admin >/dev/null 2>&1
 }
 
+# bench_kept_postgres DIR [SETTING...]: like bench_postgres, but the cluster is kept in
+# DIR/data (socket in DIR/run, log DIR/pg.log) across runs, for data that takes long to
+# load: created (with the closeloop database, migrated, and its admin) only when DIR has
+# none yet, started now, stopped on exit and left on disk. DIR must be outside the
+# repository and reachable by the postgres user. Sets $fresh to 1 when it was just created.
+bench_kept_postgres() {
+    local dir=$1 opts s
+    shift
+    mkdir -p "$dir"
+    dir=$(cd "$dir" && pwd -P)
+    opts="-c listen_addresses='' -c unix_socket_directories=$dir/run"
+    for s in "$@"; do opts+=" -c $s"; done
+    fresh=0
+    if [ ! -f "$dir/data/PG_VERSION" ]; then
+        mkdir -p "$dir/data" "$dir/run"
+        chown postgres "$dir" "$dir/data" "$dir/run"
+        runuser -u postgres -- "$pgbin/initdb" -D "$dir/data" -E UTF8 --locale=C.UTF-8 -A trust \
+            -U postgres >/dev/null
+        fresh=1
+    fi
+    kept=$dir
+    runuser -u postgres -- "$pgbin/pg_ctl" -D "$dir/data" -l "$dir/pg.log" -w -t 600 -o "$opts" \
+        start >/dev/null
+    conninfo="host=$dir/run dbname=closeloop user=postgres"
+    export CLOSELOOP_DB_CONNINFO=$conninfo
+    if [ "$fresh" = 1 ]; then
+        psql -q -h "$dir/run" -U postgres -d postgres -c 'create database closeloop'
+        CLOSELOOP_PASSWORD=benchpass123 build/bin/closeloopd --bootstrap-admin admin >/dev/null 2>&1
+    fi
+}
+
 # bench_psql ARGS...: psql on the bench cluster's closeloop database.
 bench_psql() {
-    psql -h "$work" -U postgres -d closeloop "$@"
+    psql -X -d "$conninfo" "$@"
 }
 
 # bench_wait_port: waits (10 s at most) until something accepts connections on $port.
