@@ -99,7 +99,9 @@ static const char *dec(double v, const char *fmt, char *buf, size_t n) {
 /* The month YYYY-MM shifted by delta months, into out ("YYYY-MM"). */
 static void month_add(int y, int m, int delta, char out[8]) {
     int k = y * 12 + (m - 1) + delta;
-    snprintf(out, 8, "%04d-%02d", k / 12, k % 12 + 1);
+    /* the ranges spelled out, so the compiler sees "YYYY-MM" fits */
+    unsigned yy = (unsigned)(k / 12) % 10000u, mm = (unsigned)(k % 12) % 12u + 1u;
+    snprintf(out, 8, "%04u-%02u", yy, mm);
 }
 
 static int month_last_day(int y, int m) {
@@ -235,19 +237,20 @@ static int monthly_cover(pdf_doc_t *d, const monthly_t *m) {
         if (r->n_keys && r->keys[0] && strcmp(cli_str(r->keys[0]->code), m->months[10]) == 0) p = r;
     }
     if (!p) p = &zero;
-    char nb[9][64], tb[48];
-    snprintf(nb[0], 64, "上月 %s", num(p->units_inspected, tb, sizeof tb));
-    snprintf(nb[1], 64, "上月 %s", num(p->items_found, tb, sizeof tb));
-    snprintf(nb[2], 64, "上月 %s", dec(fig(p->items_per_unit), "%.2f", tb, sizeof tb));
-    snprintf(nb[3], 64, "上月 %s", num(p->tickets_opened, tb, sizeof tb));
-    snprintf(nb[4], 64, "上月 %s", num(p->tickets_closed, tb, sizeof tb));
-    snprintf(nb[5], 64, "上月 %s（按当前状态）", pct(fig(p->closure_rate), tb, sizeof tb));
-    snprintf(nb[6], 64, "上月 %s", pct(fig(p->rework_rate), tb, sizeof tb));
-    snprintf(nb[7], 64, "上月新开中当前超期 %s", num(p->overdue_now, tb, sizeof tb));
+    char nb[9][96], tb[48];
+    snprintf(nb[0], sizeof nb[0], "上月 %s", num(p->units_inspected, tb, sizeof tb));
+    snprintf(nb[1], sizeof nb[1], "上月 %s", num(p->items_found, tb, sizeof tb));
+    snprintf(nb[2], sizeof nb[2], "上月 %s", dec(fig(p->items_per_unit), "%.2f", tb, sizeof tb));
+    snprintf(nb[3], sizeof nb[3], "上月 %s", num(p->tickets_opened, tb, sizeof tb));
+    snprintf(nb[4], sizeof nb[4], "上月 %s", num(p->tickets_closed, tb, sizeof tb));
+    snprintf(nb[5], sizeof nb[5], "上月 %s（按当前状态）",
+             pct(fig(p->closure_rate), tb, sizeof tb));
+    snprintf(nb[6], sizeof nb[6], "上月 %s", pct(fig(p->rework_rate), tb, sizeof tb));
+    snprintf(nb[7], sizeof nb[7], "上月新开中当前超期 %s", num(p->overdue_now, tb, sizeof tb));
     if (isnan(fig(p->close_p50_days)))
-        snprintf(nb[8], 64, "上月 —");
+        snprintf(nb[8], sizeof nb[8], "上月 —");
     else
-        snprintf(nb[8], 64, "上月 %.0f / %.0f 天", fig(p->close_p50_days),
+        snprintf(nb[8], sizeof nb[8], "上月 %.0f / %.0f 天", fig(p->close_p50_days),
                  isnan(fig(p->close_p90_days)) ? fig(p->close_p50_days) : fig(p->close_p90_days));
     const char *notes[] = {nb[0], nb[1], nb[2], nb[3], nb[4], nb[5], nb[6], nb[7], nb[8]};
     int rc = pdf_heading(d, 1, "本月概况");
