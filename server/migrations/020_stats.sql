@@ -11,6 +11,9 @@
 --                  and the final timeliness class (final states only)
 --   stat_activity  ticket events by project, the event's contractor, category, layout,
 --                  round kind, event day and the close-days bucket of a passed verification
+--   stat_*_m, stat_*_w  their rollups by month and by week part (an ISO week cut at month
+--                  boundaries); cl_stats reads a period as its whole months, the whole week
+--                  parts left at its ends and the days left over (docs/STATS.md)
 -- Writers never touch a summary row: statement triggers with transition tables append
 -- signed deltas to insert-only stat_*_delta tables (no hot rows, one insert per table and
 -- statement however many rows an import writes). cl_stats_merge() folds them in (the
