@@ -1108,43 +1108,45 @@ BEGIN
                cl_stat_key_id(g2, p.company_id, f.project_id, f.contractor_id) AS k2i,
                cl_stat_key_code(g2, f.category, f.layout, f.round, f.day) AS k2c
           FROM f LEFT JOIN projects p ON p.id = f.project_id),
-    -- one pass over the facts: per group, close-days bucket and not-taken reason
+    -- one pass over the facts: per group, close-days bucket and not-taken reason (counts
+    -- summed as integers into bigint, not as bigint into numeric: a fact row's count fits
+    -- an integer, and numeric sums cost more than the rest of the pass)
     g AS MATERIALIZED (
         SELECT k.k1i, k.k1c, k.k2i, k.k2c,
                CASE WHEN k.fam = 3 AND k.passes <> 0 THEN k.close_days ELSE -1 END AS cd,
                CASE WHEN k.fam = 1 AND k.round = 'handover' AND k.st = 'not_taken_over'
                     THEN k.reason END AS rsn,
-               sum(k.n) AS n_all,
-               sum(CASE WHEN k.fam = 1 THEN k.n ELSE 0 END) AS ui,
-               sum(CASE WHEN k.fam = 2 THEN k.n ELSE 0 END) AS opened,
-               sum(CASE WHEN k.fam = 2 AND cl_stat_live(k.st) THEN k.n ELSE 0 END) AS live,
+               sum(k.n::int) AS n_all,
+               sum(CASE WHEN k.fam = 1 THEN k.n::int ELSE 0 END) AS ui,
+               sum(CASE WHEN k.fam = 2 THEN k.n::int ELSE 0 END) AS opened,
+               sum(CASE WHEN k.fam = 2 AND cl_stat_live(k.st) THEN k.n::int ELSE 0 END) AS live,
                sum(CASE WHEN k.fam = 2 AND cl_stat_live(k.st) AND k.deadline < current_date
-                        THEN k.n ELSE 0 END) AS overdue,
-               sum(CASE WHEN k.fam = 2 AND k.st = 'closed' THEN k.n ELSE 0 END) AS closed,
-               sum(CASE WHEN k.fam = 2 AND k.st = 'nofix' THEN k.n ELSE 0 END) AS nofixed,
+                        THEN k.n::int ELSE 0 END) AS overdue,
+               sum(CASE WHEN k.fam = 2 AND k.st = 'closed' THEN k.n::int ELSE 0 END) AS closed,
+               sum(CASE WHEN k.fam = 2 AND k.st = 'nofix' THEN k.n::int ELSE 0 END) AS nofixed,
                sum(CASE WHEN k.fam = 2 AND (k.tl = 'no_deadline'
-                             OR (k.tl = '' AND k.deadline IS NULL)) THEN k.n ELSE 0 END) AS tl_nd,
+                             OR (k.tl = '' AND k.deadline IS NULL)) THEN k.n::int ELSE 0 END) AS tl_nd,
                sum(CASE WHEN k.fam = 2 AND (k.tl = 'overdue_open'
                              OR (k.tl = '' AND current_date > k.deadline))
-                        THEN k.n ELSE 0 END) AS tl_oo,
+                        THEN k.n::int ELSE 0 END) AS tl_oo,
                sum(CASE WHEN k.fam = 2 AND (k.tl = 'in_time_open'
                              OR (k.tl = '' AND current_date <= k.deadline))
-                        THEN k.n ELSE 0 END) AS tl_io,
-               sum(CASE WHEN k.fam = 2 AND k.tl = 'closed_late' THEN k.n ELSE 0 END) AS tl_cl,
-               sum(CASE WHEN k.fam = 2 AND k.tl = 'closed_in_time' THEN k.n ELSE 0 END) AS tl_ci,
-               sum(k.passes) AS passes, sum(k.fails) AS fails, sum(k.nofix) AS nofix,
-               sum(k.repaired) AS repaired, sum(k.resp_ms) AS resp_ms, sum(k.resp_n) AS resp_n,
+                        THEN k.n::int ELSE 0 END) AS tl_io,
+               sum(CASE WHEN k.fam = 2 AND k.tl = 'closed_late' THEN k.n::int ELSE 0 END) AS tl_cl,
+               sum(CASE WHEN k.fam = 2 AND k.tl = 'closed_in_time' THEN k.n::int ELSE 0 END) AS tl_ci,
+               sum(k.passes::int) AS passes, sum(k.fails::int) AS fails, sum(k.nofix::int) AS nofix,
+               sum(k.repaired::int) AS repaired, sum(k.resp_ms) AS resp_ms, sum(k.resp_n::int) AS resp_n,
                sum(CASE WHEN k.fam = 1 AND k.round = 'handover'
                          AND k.st IN ('accepted', 'accepted_with_items')
-                        THEN k.n ELSE 0 END) AS acc,
+                        THEN k.n::int ELSE 0 END) AS acc,
                sum(CASE WHEN k.fam = 1 AND k.round = 'handover' AND k.st = 'accepted_with_items'
-                        THEN k.n ELSE 0 END) AS acc_items,
+                        THEN k.n::int ELSE 0 END) AS acc_items,
                sum(CASE WHEN k.fam = 1 AND k.round = 'handover' AND k.st = 'not_taken_over'
-                        THEN k.n ELSE 0 END) AS not_taken,
-               sum(CASE WHEN k.fam = 4 THEN k.n ELSE 0 END) AS defects,
-               sum(CASE WHEN k.fam = 5 THEN k.n ELSE 0 END) AS cases,
-               sum(CASE WHEN k.fam = 6 THEN k.n ELSE 0 END) AS checks,
-               sum(CASE WHEN k.fam = 6 AND k.st = 'found' THEN k.n ELSE 0 END) AS found
+                        THEN k.n::int ELSE 0 END) AS not_taken,
+               sum(CASE WHEN k.fam = 4 THEN k.n::int ELSE 0 END) AS defects,
+               sum(CASE WHEN k.fam = 5 THEN k.n::int ELSE 0 END) AS cases,
+               sum(CASE WHEN k.fam = 6 THEN k.n::int ELSE 0 END) AS checks,
+               sum(CASE WHEN k.fam = 6 AND k.st = 'found' THEN k.n::int ELSE 0 END) AS found
           FROM k
          GROUP BY 1, 2, 3, 4, 5, 6),
     agg AS (
