@@ -365,6 +365,10 @@ CREATE TRIGGER inspection_records_stat_del AFTER DELETE ON inspection_records
 -- current ones: p_old holds (ticket id, old category, old found_on, old deadline, old
 -- layout) as the events were last counted with. Used when a ticket's found_on, deadline
 -- or category changes (a late correction of the found day) and when a unit's layout does.
+-- Repaired reports are netted per key and sign, never across signs: netting one ticket's
+-- report moving in with another's moving out would leave a row with repaired 0 but the
+-- difference of their response times, a row cl_stats skips as one without events (it
+-- reads delta rows one by one), so the mean lost that difference until a merge.
 CREATE FUNCTION cl_stat_activity_move(p_ids uuid[], p_old_category text[], p_old_found date[],
                                       p_old_deadline date[], p_old_layout text[])
 RETURNS void LANGUAGE sql VOLATILE AS $$
@@ -376,7 +380,7 @@ RETURNS void LANGUAGE sql VOLATILE AS $$
            sum(resp_ms * s), sum(resp_n * s), sum(late * s), sum(assigned * s)
       FROM (SELECT a.project_id, a.day, a.contractor_id, a.category, a.layout, a.round,
                    a.close_days, a.passes, a.fails, a.nofix, a.repaired, a.resp_ms, a.resp_n,
-                   a.late, a.assigned, 1 AS s
+                   a.late, a.assigned, 1 AS s, sign(a.repaired) AS rs
               FROM stat_activity_raw a WHERE a.ticket_id = ANY (p_ids)
             UNION ALL
             SELECT a.project_id, a.day, a.contractor_id, o.category, o.layout, a.round,
@@ -384,12 +388,12 @@ RETURNS void LANGUAGE sql VOLATILE AS $$
                         THEN cl_stat_close_bucket(a.day - o.found_on) ELSE -1 END::smallint,
                    a.passes, a.fails, a.nofix, a.repaired, a.resp_ms, a.resp_n,
                    coalesce(a.action = 'repaired' AND a.day > o.deadline, false)::int,
-                   a.assigned, -1
+                   a.assigned, -1, -sign(a.repaired)
               FROM stat_activity_raw a
               JOIN unnest(p_ids, p_old_category, p_old_found, p_old_deadline, p_old_layout)
                    AS o (id, category, found_on, deadline, layout) ON o.id = a.ticket_id
              WHERE a.ticket_id = ANY (p_ids)) x
-     GROUP BY 1, 2, 3, 4, 5, 6, 7
+     GROUP BY 1, 2, 3, 4, 5, 6, 7, x.rs
     HAVING sum(passes * s) <> 0 OR sum(fails * s) <> 0 OR sum(nofix * s) <> 0
         OR sum(repaired * s) <> 0 OR sum(resp_ms * s) <> 0 OR sum(resp_n * s) <> 0
         OR sum(late * s) <> 0 OR sum(assigned * s) <> 0
