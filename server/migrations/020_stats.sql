@@ -11,6 +11,9 @@
 --                  and the final timeliness class (final states only)
 --   stat_activity  ticket events by project, the event's contractor, category, layout,
 --                  round kind, event day and the close-days bucket of a passed verification
+--   stat_*_m, stat_*_w  their rollups by month and by week part (an ISO week cut at month
+--                  boundaries); cl_stats reads a period as its whole months, the whole week
+--                  parts left at its ends and the days left over (docs/STATS.md)
 -- Writers never touch a summary row: statement triggers with transition tables append
 -- signed deltas to insert-only stat_*_delta tables (no hot rows, one insert per table and
 -- statement however many rows an import writes). cl_stats_merge() folds them in (the
@@ -173,9 +176,77 @@ CREATE TABLE stat_activity_m (LIKE stat_activity,
 -- The scorecard reads one month of every contractor.
 CREATE INDEX stat_activity_m_day ON stat_activity_m (day, contractor_id);
 
+-- The week-part rollups (stat_*_w): the same keys and counts with the day replaced by the
+-- first day of its week part (cl_stat_week_part: an ISO week cut at month boundaries, so
+-- a week straddling two months is two rows, each in its month): a row knows both its week
+-- and its month, so grouping by month, week or both reads it.
+CREATE TABLE stat_units_w (LIKE stat_units,
+    UNIQUE (project_id, day, round, layout, outcome, reason));
+CREATE TABLE stat_tickets_w (LIKE stat_tickets,
+    UNIQUE NULLS NOT DISTINCT (project_id, day, contractor_id, category, layout, round, state,
+                               deadline, final_class));
+CREATE TABLE stat_activity_w (LIKE stat_activity,
+    UNIQUE (project_id, day, contractor_id, category, layout, round, close_days));
+
+-- The rollups are kept by the merge like the day tables. cl_stats reads a period as its
+-- whole months from stat_*_m (none when grouped by week), the whole week parts left at
+-- either end from stat_*_w, and the days left over (at most six a side) from the day
+-- tables through these indexes; cl_scorecard reads stat_*_m (always a whole month).
+CREATE INDEX stat_units_day ON stat_units (day);
+CREATE INDEX stat_tickets_day ON stat_tickets (day);
+CREATE INDEX stat_activity_day ON stat_activity (day);
+
+-- The first day of the week part holding p_day: its ISO week's Monday, or the first of
+-- its month when the week began in the month before.
+CREATE FUNCTION cl_stat_week_part(p_day date) RETURNS date
+LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
+    SELECT greatest(p_day - (extract(isodow FROM p_day)::int - 1),
+                    p_day - (extract(day FROM p_day)::int - 1))
+$$;
+
+-- The whole units (months when p_month, else week parts) inside p_lo..p_hi (either may
+-- be infinite): their first and last day, NULLs when there is none.
+CREATE FUNCTION cl_stat_whole(p_lo date, p_hi date, p_month boolean,
+                              OUT c_lo date, OUT c_hi date)
+LANGUAGE plpgsql IMMUTABLE AS $$
+DECLARE
+    lo_start date; lo_end date; hi_start date; hi_end date;
+BEGIN
+    IF p_lo IS NULL OR p_hi IS NULL OR p_lo > p_hi THEN
+        RETURN;
+    END IF;
+    c_lo := p_lo;
+    c_hi := p_hi;
+    IF isfinite(p_lo) THEN
+        lo_start := CASE WHEN p_month THEN p_lo - (extract(day FROM p_lo)::int - 1)
+                         ELSE cl_stat_week_part(p_lo) END;
+        lo_end := (date_trunc('month', p_lo::timestamp) + interval '1 month')::date - 1;
+        IF NOT p_month THEN
+            lo_end := least(lo_end, p_lo - (extract(isodow FROM p_lo)::int - 1) + 6);
+        END IF;
+        IF p_lo <> lo_start THEN
+            c_lo := lo_end + 1;
+        END IF;
+    END IF;
+    IF isfinite(p_hi) THEN
+        hi_start := CASE WHEN p_month THEN p_hi - (extract(day FROM p_hi)::int - 1)
+                         ELSE cl_stat_week_part(p_hi) END;
+        hi_end := (date_trunc('month', p_hi::timestamp) + interval '1 month')::date - 1;
+        IF NOT p_month THEN
+            hi_end := least(hi_end, p_hi - (extract(isodow FROM p_hi)::int - 1) + 6);
+        END IF;
+        IF p_hi <> hi_end THEN
+            c_hi := hi_start - 1;
+        END IF;
+    END IF;
+    IF c_lo > c_hi THEN
+        c_lo := NULL;
+        c_hi := NULL;
+    END IF;
+END $$;
+
 -- The month rollups (stat_*_m): the same keys and counts with the day replaced by the
--- first day of its month, kept by the merge. cl_stats reads them when the period is whole
--- months (or open) and nothing is grouped by week; cl_scorecard always.
+-- first day of its month, kept by the merge.
 
 -- What a reader counts: the summary plus what is not merged yet.
 CREATE VIEW stat_units_now AS
@@ -216,6 +287,28 @@ SELECT project_id, day, contractor_id, category, layout, round, close_days, pass
        nofix, repaired, resp_ms, resp_n, late, assigned FROM stat_activity_m
 UNION ALL
 SELECT project_id, date_trunc('month', day)::date, contractor_id, category, layout, round,
+       close_days, passes, fails, nofix, repaired, resp_ms, resp_n, late, assigned
+  FROM stat_activity_delta;
+
+CREATE VIEW stat_units_now_w AS
+SELECT project_id, day, round, layout, outcome, reason, n FROM stat_units_w
+UNION ALL
+SELECT project_id, cl_stat_week_part(day), round, layout, outcome, reason, n
+  FROM stat_units_delta;
+
+CREATE VIEW stat_tickets_now_w AS
+SELECT project_id, day, contractor_id, category, layout, round, state, deadline, final_class, n
+  FROM stat_tickets_w
+UNION ALL
+SELECT project_id, cl_stat_week_part(day), contractor_id, category, layout, round, state,
+       deadline, final_class, n
+  FROM stat_tickets_delta;
+
+CREATE VIEW stat_activity_now_w AS
+SELECT project_id, day, contractor_id, category, layout, round, close_days, passes, fails,
+       nofix, repaired, resp_ms, resp_n, late, assigned FROM stat_activity_w
+UNION ALL
+SELECT project_id, cl_stat_week_part(day), contractor_id, category, layout, round,
        close_days, passes, fails, nofix, repaired, resp_ms, resp_n, late, assigned
   FROM stat_activity_delta;
 
@@ -272,6 +365,10 @@ CREATE TRIGGER inspection_records_stat_del AFTER DELETE ON inspection_records
 -- current ones: p_old holds (ticket id, old category, old found_on, old deadline, old
 -- layout) as the events were last counted with. Used when a ticket's found_on, deadline
 -- or category changes (a late correction of the found day) and when a unit's layout does.
+-- Repaired reports are netted per key and sign, never across signs: netting one ticket's
+-- report moving in with another's moving out would leave a row with repaired 0 but the
+-- difference of their response times, a row cl_stats skips as one without events (it
+-- reads delta rows one by one), so the mean lost that difference until a merge.
 CREATE FUNCTION cl_stat_activity_move(p_ids uuid[], p_old_category text[], p_old_found date[],
                                       p_old_deadline date[], p_old_layout text[])
 RETURNS void LANGUAGE sql VOLATILE AS $$
@@ -283,7 +380,7 @@ RETURNS void LANGUAGE sql VOLATILE AS $$
            sum(resp_ms * s), sum(resp_n * s), sum(late * s), sum(assigned * s)
       FROM (SELECT a.project_id, a.day, a.contractor_id, a.category, a.layout, a.round,
                    a.close_days, a.passes, a.fails, a.nofix, a.repaired, a.resp_ms, a.resp_n,
-                   a.late, a.assigned, 1 AS s
+                   a.late, a.assigned, 1 AS s, sign(a.repaired) AS rs
               FROM stat_activity_raw a WHERE a.ticket_id = ANY (p_ids)
             UNION ALL
             SELECT a.project_id, a.day, a.contractor_id, o.category, o.layout, a.round,
@@ -291,12 +388,12 @@ RETURNS void LANGUAGE sql VOLATILE AS $$
                         THEN cl_stat_close_bucket(a.day - o.found_on) ELSE -1 END::smallint,
                    a.passes, a.fails, a.nofix, a.repaired, a.resp_ms, a.resp_n,
                    coalesce(a.action = 'repaired' AND a.day > o.deadline, false)::int,
-                   a.assigned, -1
+                   a.assigned, -1, -sign(a.repaired)
               FROM stat_activity_raw a
               JOIN unnest(p_ids, p_old_category, p_old_found, p_old_deadline, p_old_layout)
                    AS o (id, category, found_on, deadline, layout) ON o.id = a.ticket_id
              WHERE a.ticket_id = ANY (p_ids)) x
-     GROUP BY 1, 2, 3, 4, 5, 6, 7
+     GROUP BY 1, 2, 3, 4, 5, 6, 7, x.rs
     HAVING sum(passes * s) <> 0 OR sum(fails * s) <> 0 OR sum(nofix * s) <> 0
         OR sum(repaired * s) <> 0 OR sum(resp_ms * s) <> 0 OR sum(resp_n * s) <> 0
         OR sum(late * s) <> 0 OR sum(assigned * s) <> 0
@@ -453,6 +550,7 @@ DECLARE
     k bigint;
     zero tid[];
     zero_m tid[];
+    zero_w tid[];
 BEGIN
     IF NOT pg_try_advisory_xact_lock(cl_stat_lock_key()) THEN
         RETURN 0;
@@ -465,6 +563,9 @@ BEGIN
          am AS (SELECT project_id, date_trunc('month', day)::date AS day, round, layout, outcome,
                        reason, sum(n) AS n
                   FROM a GROUP BY 1, 2, 3, 4, 5, 6),
+         aw AS (SELECT project_id, cl_stat_week_part(day) AS day, round, layout, outcome,
+                       reason, sum(n) AS n
+                  FROM a GROUP BY 1, 2, 3, 4, 5, 6),
          up AS (INSERT INTO stat_units AS s (project_id, day, round, layout, outcome, reason, n)
                 SELECT project_id, day, round, layout, outcome, reason, n FROM a WHERE n <> 0
                 ON CONFLICT (project_id, day, round, layout, outcome, reason)
@@ -474,11 +575,17 @@ BEGIN
                  SELECT project_id, day, round, layout, outcome, reason, n FROM am WHERE n <> 0
                  ON CONFLICT (project_id, day, round, layout, outcome, reason)
                  DO UPDATE SET n = s.n + excluded.n
+                 RETURNING s.ctid AS row_id, s.n = 0 AS is_zero),
+         upw AS (INSERT INTO stat_units_w AS s (project_id, day, round, layout, outcome, reason, n)
+                 SELECT project_id, day, round, layout, outcome, reason, n FROM aw WHERE n <> 0
+                 ON CONFLICT (project_id, day, round, layout, outcome, reason)
+                 DO UPDATE SET n = s.n + excluded.n
                  RETURNING s.ctid AS row_id, s.n = 0 AS is_zero)
     SELECT (SELECT coalesce(sum(c), 0) FROM a),
            (SELECT array_agg(row_id) FROM up WHERE is_zero),
-           (SELECT array_agg(row_id) FROM upm WHERE is_zero)
-      INTO k, zero, zero_m;
+           (SELECT array_agg(row_id) FROM upm WHERE is_zero),
+           (SELECT array_agg(row_id) FROM upw WHERE is_zero)
+      INTO k, zero, zero_m, zero_w;
     total := total + k;
     IF zero IS NOT NULL THEN
         DELETE FROM stat_units WHERE ctid = ANY (zero);
@@ -486,12 +593,18 @@ BEGIN
     IF zero_m IS NOT NULL THEN
         DELETE FROM stat_units_m WHERE ctid = ANY (zero_m);
     END IF;
+    IF zero_w IS NOT NULL THEN
+        DELETE FROM stat_units_w WHERE ctid = ANY (zero_w);
+    END IF;
 
     WITH d AS (DELETE FROM stat_tickets_delta RETURNING *),
          a AS (SELECT project_id, day, contractor_id, category, layout, round, state, deadline,
                       final_class, sum(n) AS n, count(*) AS c
                  FROM d GROUP BY 1, 2, 3, 4, 5, 6, 7, 8, 9),
          am AS (SELECT project_id, date_trunc('month', day)::date AS day, contractor_id, category,
+                       layout, round, state, deadline, final_class, sum(n) AS n
+                  FROM a GROUP BY 1, 2, 3, 4, 5, 6, 7, 8, 9),
+         aw AS (SELECT project_id, cl_stat_week_part(day) AS day, contractor_id, category,
                        layout, round, state, deadline, final_class, sum(n) AS n
                   FROM a GROUP BY 1, 2, 3, 4, 5, 6, 7, 8, 9),
          up AS (INSERT INTO stat_tickets AS s (project_id, day, contractor_id, category, layout,
@@ -509,17 +622,29 @@ BEGIN
                  ON CONFLICT (project_id, day, contractor_id, category, layout, round, state,
                               deadline, final_class)
                  DO UPDATE SET n = s.n + excluded.n
+                 RETURNING s.ctid AS row_id, s.n = 0 AS is_zero),
+         upw AS (INSERT INTO stat_tickets_w AS s (project_id, day, contractor_id, category, layout,
+                                                  round, state, deadline, final_class, n)
+                 SELECT project_id, day, contractor_id, category, layout, round, state, deadline,
+                        final_class, n FROM aw WHERE n <> 0
+                 ON CONFLICT (project_id, day, contractor_id, category, layout, round, state,
+                              deadline, final_class)
+                 DO UPDATE SET n = s.n + excluded.n
                  RETURNING s.ctid AS row_id, s.n = 0 AS is_zero)
     SELECT (SELECT coalesce(sum(c), 0) FROM a),
            (SELECT array_agg(row_id) FROM up WHERE is_zero),
-           (SELECT array_agg(row_id) FROM upm WHERE is_zero)
-      INTO k, zero, zero_m;
+           (SELECT array_agg(row_id) FROM upm WHERE is_zero),
+           (SELECT array_agg(row_id) FROM upw WHERE is_zero)
+      INTO k, zero, zero_m, zero_w;
     total := total + k;
     IF zero IS NOT NULL THEN
         DELETE FROM stat_tickets WHERE ctid = ANY (zero);
     END IF;
     IF zero_m IS NOT NULL THEN
         DELETE FROM stat_tickets_m WHERE ctid = ANY (zero_m);
+    END IF;
+    IF zero_w IS NOT NULL THEN
+        DELETE FROM stat_tickets_w WHERE ctid = ANY (zero_w);
     END IF;
 
     WITH d AS (DELETE FROM stat_activity_delta RETURNING *),
@@ -530,6 +655,11 @@ BEGIN
                       count(*) AS c
                  FROM d GROUP BY 1, 2, 3, 4, 5, 6, 7),
          am AS (SELECT project_id, date_trunc('month', day)::date AS day, contractor_id, category,
+                       layout, round, close_days, sum(passes) AS passes, sum(fails) AS fails,
+                       sum(nofix) AS nofix, sum(repaired) AS repaired, sum(resp_ms) AS resp_ms,
+                       sum(resp_n) AS resp_n, sum(late) AS late, sum(assigned) AS assigned
+                  FROM a GROUP BY 1, 2, 3, 4, 5, 6, 7),
+         aw AS (SELECT project_id, cl_stat_week_part(day) AS day, contractor_id, category,
                        layout, round, close_days, sum(passes) AS passes, sum(fails) AS fails,
                        sum(nofix) AS nofix, sum(repaired) AS repaired, sum(resp_ms) AS resp_ms,
                        sum(resp_n) AS resp_n, sum(late) AS late, sum(assigned) AS assigned
@@ -574,17 +704,42 @@ BEGIN
                                assigned = s.assigned + excluded.assigned
                  RETURNING s.ctid AS row_id,
                            (s.passes, s.fails, s.nofix, s.repaired, s.resp_ms, s.resp_n, s.late,
+                            s.assigned) = (0, 0, 0, 0, 0, 0, 0, 0) AS is_zero),
+         upw AS (INSERT INTO stat_activity_w AS s (project_id, day, contractor_id, category,
+                                                   layout, round, close_days, passes, fails,
+                                                   nofix, repaired, resp_ms, resp_n, late,
+                                                   assigned)
+                 SELECT project_id, day, contractor_id, category, layout, round, close_days,
+                        passes, fails, nofix, repaired, resp_ms, resp_n, late, assigned
+                   FROM aw
+                  WHERE (passes, fails, nofix, repaired, resp_ms, resp_n, late, assigned)
+                        <> (0, 0, 0, 0, 0, 0, 0, 0)
+                 ON CONFLICT (project_id, day, contractor_id, category, layout, round, close_days)
+                 DO UPDATE SET passes = s.passes + excluded.passes,
+                               fails = s.fails + excluded.fails,
+                               nofix = s.nofix + excluded.nofix,
+                               repaired = s.repaired + excluded.repaired,
+                               resp_ms = s.resp_ms + excluded.resp_ms,
+                               resp_n = s.resp_n + excluded.resp_n,
+                               late = s.late + excluded.late,
+                               assigned = s.assigned + excluded.assigned
+                 RETURNING s.ctid AS row_id,
+                           (s.passes, s.fails, s.nofix, s.repaired, s.resp_ms, s.resp_n, s.late,
                             s.assigned) = (0, 0, 0, 0, 0, 0, 0, 0) AS is_zero)
     SELECT (SELECT coalesce(sum(c), 0) FROM a),
            (SELECT array_agg(row_id) FROM up WHERE is_zero),
-           (SELECT array_agg(row_id) FROM upm WHERE is_zero)
-      INTO k, zero, zero_m;
+           (SELECT array_agg(row_id) FROM upm WHERE is_zero),
+           (SELECT array_agg(row_id) FROM upw WHERE is_zero)
+      INTO k, zero, zero_m, zero_w;
     total := total + k;
     IF zero IS NOT NULL THEN
         DELETE FROM stat_activity WHERE ctid = ANY (zero);
     END IF;
     IF zero_m IS NOT NULL THEN
         DELETE FROM stat_activity_m WHERE ctid = ANY (zero_m);
+    END IF;
+    IF zero_w IS NOT NULL THEN
+        DELETE FROM stat_activity_w WHERE ctid = ANY (zero_w);
     END IF;
     RETURN total;
 END $$;
@@ -596,8 +751,9 @@ CREATE FUNCTION cl_stats_rebuild() RETURNS void LANGUAGE plpgsql VOLATILE AS $$
 BEGIN
     PERFORM pg_advisory_xact_lock(cl_stat_lock_key());
     LOCK TABLE stat_units_delta, stat_tickets_delta, stat_activity_delta IN EXCLUSIVE MODE;
-    TRUNCATE stat_units, stat_units_delta, stat_units_m, stat_tickets, stat_tickets_delta,
-             stat_tickets_m, stat_activity, stat_activity_delta, stat_activity_m;
+    TRUNCATE stat_units, stat_units_delta, stat_units_m, stat_units_w, stat_tickets,
+             stat_tickets_delta, stat_tickets_m, stat_tickets_w, stat_activity,
+             stat_activity_delta, stat_activity_m, stat_activity_w;
     INSERT INTO stat_units (project_id, day, round, layout, outcome, reason, n)
     SELECT project_id, day, round, layout, outcome, reason, count(*)
       FROM stat_units_raw GROUP BY 1, 2, 3, 4, 5, 6;
@@ -629,12 +785,30 @@ BEGIN
            close_days, sum(passes), sum(fails), sum(nofix), sum(repaired), sum(resp_ms),
            sum(resp_n), sum(late), sum(assigned)
       FROM stat_activity GROUP BY 1, 2, 3, 4, 5, 6, 7;
+    INSERT INTO stat_units_w (project_id, day, round, layout, outcome, reason, n)
+    SELECT project_id, cl_stat_week_part(day), round, layout, outcome, reason, sum(n)
+      FROM stat_units GROUP BY 1, 2, 3, 4, 5, 6;
+    INSERT INTO stat_tickets_w (project_id, day, contractor_id, category, layout, round, state,
+                                deadline, final_class, n)
+    SELECT project_id, cl_stat_week_part(day), contractor_id, category, layout, round,
+           state, deadline, final_class, sum(n)
+      FROM stat_tickets GROUP BY 1, 2, 3, 4, 5, 6, 7, 8, 9;
+    INSERT INTO stat_activity_w (project_id, day, contractor_id, category, layout, round,
+                                 close_days, passes, fails, nofix, repaired, resp_ms, resp_n,
+                                 late, assigned)
+    SELECT project_id, cl_stat_week_part(day), contractor_id, category, layout, round,
+           close_days, sum(passes), sum(fails), sum(nofix), sum(repaired), sum(resp_ms),
+           sum(resp_n), sum(late), sum(assigned)
+      FROM stat_activity GROUP BY 1, 2, 3, 4, 5, 6, 7;
     ANALYZE stat_units;
     ANALYZE stat_tickets;
     ANALYZE stat_activity;
     ANALYZE stat_units_m;
     ANALYZE stat_tickets_m;
     ANALYZE stat_activity_m;
+    ANALYZE stat_units_w;
+    ANALYZE stat_tickets_w;
+    ANALYZE stat_activity_w;
 END $$;
 
 -- How old the answering database's data is, in milliseconds: 0 on a primary; on a replica
@@ -702,8 +876,11 @@ RETURNS TABLE (k1_id bigint, k1_code text, k1_name text, k2_id bigint, k2_code t
                cases_raised bigint, checks_done bigint, checks_found bigint,
                repaired_reports bigint, response_hours_mean double precision)
 LANGUAGE plpgsql STABLE
--- hash aggregation of the facts in memory; no JIT compile of this large query
-SET work_mem = '128MB' SET jit = off
+-- hash aggregation of the facts in memory; no JIT compile of this large query; planned
+-- for this call's values (closeloopd's connections default to generic plans), so the
+-- grains and families a call does not use are cut from the plan and the day ranges use
+-- the indexes
+SET work_mem = '128MB' SET jit = off SET plan_cache_mode = force_custom_plan
 AS $$
 #variable_conflict use_column
 DECLARE
@@ -723,7 +900,12 @@ DECLARE
     vp bigint[];
     units_ok boolean; defects_ok boolean; cases_ok boolean; checks_ok boolean;
     hq boolean := p_role IN ('hq_admin', 'hq_analyst');
-    by_month boolean;
+    -- the period in grains (summary mode): whole months m_*, whole week parts wa_*/wb_*,
+    -- days da_*/db_* (NULL: none)
+    m_lo date; m_hi date; wa_lo date; wa_hi date; wb_lo date; wb_hi date;
+    da_lo date; da_hi date; db_lo date; db_hi date;
+    use_m boolean; use_w boolean; use_d boolean;
+    pg1 text; pg2 text;
 BEGIN
     IF NOT g1 = ANY (dims) OR NOT g2 = ANY (dims) OR (g2 <> '' AND g2 = g1) THEN
         RAISE EXCEPTION 'cl_stats: bad grouping % %', g1, g2 USING ERRCODE = '22023';
@@ -736,11 +918,43 @@ BEGIN
     -- place only (a contractor or category filter does not narrow them, grouping by one
     -- leaves them out); defects and cases have no contractor, layout or round, check points
     -- no contractor, category or layout.
-    -- Whole months (or an open period) and no week: the month rollups answer.
-    by_month := (f_from IS NULL OR f_from = date_trunc('month', f_from)::date)
-                AND (f_to IS NULL
-                     OR f_to = (date_trunc('month', f_to) + interval '1 month')::date - 1)
-                AND 'week' NOT IN (g1, g2);
+    -- The period in grains, so that the rows read do not grow with it: its whole months
+    -- from the month rollups (none when grouped by week: a month row has no week), the
+    -- whole week parts left at each end from the week-part rollups, the days left over
+    -- (fewer than a week a side) from the day tables.
+    IF 'week' NOT IN (g1, g2) THEN
+        SELECT w.c_lo, w.c_hi INTO m_lo, m_hi FROM cl_stat_whole(d_from, d_to, true) w;
+    END IF;
+    IF m_lo IS NULL THEN
+        SELECT w.c_lo, w.c_hi INTO wa_lo, wa_hi FROM cl_stat_whole(d_from, d_to, false) w;
+        IF wa_lo IS NULL THEN
+            da_lo := d_from;
+            da_hi := d_to;
+        ELSE
+            da_lo := d_from;
+            da_hi := wa_lo - 1;
+            db_lo := wa_hi + 1;
+            db_hi := d_to;
+        END IF;
+    ELSE
+        -- a month's edge is a week part's edge: each end's days precede (follow) its parts
+        IF d_from < m_lo THEN
+            SELECT w.c_lo, w.c_hi INTO wa_lo, wa_hi FROM cl_stat_whole(d_from, m_lo - 1, false) w;
+            da_lo := d_from;
+            da_hi := coalesce(wa_lo, m_lo) - 1;
+        END IF;
+        IF d_to > m_hi THEN
+            SELECT w.c_lo, w.c_hi INTO wb_lo, wb_hi FROM cl_stat_whole(m_hi + 1, d_to, false) w;
+            db_lo := coalesce(wb_hi, m_hi) + 1;
+            db_hi := d_to;
+        END IF;
+    END IF;
+    use_m := NOT raw AND m_lo IS NOT NULL;
+    use_w := NOT raw AND (wa_lo IS NOT NULL OR wb_lo IS NOT NULL);
+    use_d := NOT raw AND (da_lo <= da_hi OR db_lo <= db_hi) IS TRUE;
+    -- units_total's place key of each grouping dimension ('' when not a place)
+    pg1 := CASE WHEN g1 IN ('company', 'project', 'layout') THEN g1 ELSE '' END;
+    pg2 := CASE WHEN g2 IN ('company', 'project', 'layout') THEN g2 ELSE '' END;
     units_ok := g1 NOT IN ('contractor', 'category') AND g2 NOT IN ('contractor', 'category');
     defects_ok := fc = 0 AND flay = '' AND frd = ''
                   AND g1 NOT IN ('contractor', 'layout', 'round')
@@ -765,8 +979,8 @@ BEGIN
                0::bigint AS fails, 0::bigint AS nofix, 0::bigint AS repaired,
                0::bigint AS resp_ms, 0::bigint AS resp_n
           FROM stat_units_now s
-         WHERE NOT raw AND NOT by_month AND units_ok AND s.project_id = ANY (vp)
-           AND s.day BETWEEN d_from AND d_to
+         WHERE use_d AND units_ok AND s.project_id = ANY (vp)
+           AND (s.day BETWEEN da_lo AND da_hi OR s.day BETWEEN db_lo AND db_hi)
            AND (flay = '' OR s.layout = flay) AND (frd = '' OR s.round = frd)
         UNION ALL
         SELECT 1 AS fam, s.project_id, 0::bigint AS contractor_id, ''::text AS category,
@@ -775,8 +989,18 @@ BEGIN
                0::bigint AS fails, 0::bigint AS nofix, 0::bigint AS repaired,
                0::bigint AS resp_ms, 0::bigint AS resp_n
           FROM stat_units_now_m s
-         WHERE NOT raw AND by_month AND units_ok AND s.project_id = ANY (vp)
-           AND s.day BETWEEN d_from AND d_to
+         WHERE use_m AND units_ok AND s.project_id = ANY (vp)
+           AND s.day BETWEEN m_lo AND m_hi
+           AND (flay = '' OR s.layout = flay) AND (frd = '' OR s.round = frd)
+        UNION ALL
+        SELECT 1 AS fam, s.project_id, 0::bigint AS contractor_id, ''::text AS category,
+               s.layout, s.round, s.day, s.outcome AS st, s.reason, NULL::date AS deadline,
+               ''::text AS tl, (-1)::smallint AS close_days, s.n, 0::bigint AS passes,
+               0::bigint AS fails, 0::bigint AS nofix, 0::bigint AS repaired,
+               0::bigint AS resp_ms, 0::bigint AS resp_n
+          FROM stat_units_now_w s
+         WHERE use_w AND units_ok AND s.project_id = ANY (vp)
+           AND (s.day BETWEEN wa_lo AND wa_hi OR s.day BETWEEN wb_lo AND wb_hi)
            AND (flay = '' OR s.layout = flay) AND (frd = '' OR s.round = frd)
         UNION ALL
         SELECT 1, s.project_id, 0, '', s.layout, s.round, s.day, s.outcome, s.reason, NULL, '',
@@ -789,16 +1013,24 @@ BEGIN
         SELECT 2, s.project_id, s.contractor_id, s.category, s.layout, s.round, s.day, s.state,
                '', s.deadline, s.final_class, -1, s.n, 0, 0, 0, 0, 0, 0
           FROM stat_tickets_now s
-         WHERE NOT raw AND NOT by_month AND s.project_id = ANY (vp)
-           AND s.day BETWEEN d_from AND d_to
+         WHERE use_d AND s.project_id = ANY (vp)
+           AND (s.day BETWEEN da_lo AND da_hi OR s.day BETWEEN db_lo AND db_hi)
            AND (fc = 0 OR s.contractor_id = fc) AND (fcat = '' OR s.category = fcat)
            AND (flay = '' OR s.layout = flay) AND (frd = '' OR s.round = frd)
         UNION ALL
         SELECT 2, s.project_id, s.contractor_id, s.category, s.layout, s.round, s.day, s.state,
                '', s.deadline, s.final_class, -1, s.n, 0, 0, 0, 0, 0, 0
           FROM stat_tickets_now_m s
-         WHERE NOT raw AND by_month AND s.project_id = ANY (vp)
-           AND s.day BETWEEN d_from AND d_to
+         WHERE use_m AND s.project_id = ANY (vp)
+           AND s.day BETWEEN m_lo AND m_hi
+           AND (fc = 0 OR s.contractor_id = fc) AND (fcat = '' OR s.category = fcat)
+           AND (flay = '' OR s.layout = flay) AND (frd = '' OR s.round = frd)
+        UNION ALL
+        SELECT 2, s.project_id, s.contractor_id, s.category, s.layout, s.round, s.day, s.state,
+               '', s.deadline, s.final_class, -1, s.n, 0, 0, 0, 0, 0, 0
+          FROM stat_tickets_now_w s
+         WHERE use_w AND s.project_id = ANY (vp)
+           AND (s.day BETWEEN wa_lo AND wa_hi OR s.day BETWEEN wb_lo AND wb_hi)
            AND (fc = 0 OR s.contractor_id = fc) AND (fcat = '' OR s.category = fcat)
            AND (flay = '' OR s.layout = flay) AND (frd = '' OR s.round = frd)
         UNION ALL
@@ -815,8 +1047,8 @@ BEGIN
                NULL, '', s.close_days, 0, s.passes, s.fails, s.nofix, s.repaired, s.resp_ms,
                s.resp_n
           FROM stat_activity_now s
-         WHERE NOT raw AND NOT by_month AND s.project_id = ANY (vp)
-           AND s.day BETWEEN d_from AND d_to
+         WHERE use_d AND s.project_id = ANY (vp)
+           AND (s.day BETWEEN da_lo AND da_hi OR s.day BETWEEN db_lo AND db_hi)
            AND (fc = 0 OR s.contractor_id = fc) AND (fcat = '' OR s.category = fcat)
            AND (flay = '' OR s.layout = flay) AND (frd = '' OR s.round = frd)
            AND (s.passes, s.fails, s.nofix, s.repaired) <> (0, 0, 0, 0)
@@ -825,8 +1057,18 @@ BEGIN
                NULL, '', s.close_days, 0, s.passes, s.fails, s.nofix, s.repaired, s.resp_ms,
                s.resp_n
           FROM stat_activity_now_m s
-         WHERE NOT raw AND by_month AND s.project_id = ANY (vp)
-           AND s.day BETWEEN d_from AND d_to
+         WHERE use_m AND s.project_id = ANY (vp)
+           AND s.day BETWEEN m_lo AND m_hi
+           AND (fc = 0 OR s.contractor_id = fc) AND (fcat = '' OR s.category = fcat)
+           AND (flay = '' OR s.layout = flay) AND (frd = '' OR s.round = frd)
+           AND (s.passes, s.fails, s.nofix, s.repaired) <> (0, 0, 0, 0)
+        UNION ALL
+        SELECT 3, s.project_id, s.contractor_id, s.category, s.layout, s.round, s.day, '', '',
+               NULL, '', s.close_days, 0, s.passes, s.fails, s.nofix, s.repaired, s.resp_ms,
+               s.resp_n
+          FROM stat_activity_now_w s
+         WHERE use_w AND s.project_id = ANY (vp)
+           AND (s.day BETWEEN wa_lo AND wa_hi OR s.day BETWEEN wb_lo AND wb_hi)
            AND (fc = 0 OR s.contractor_id = fc) AND (fcat = '' OR s.category = fcat)
            AND (flay = '' OR s.layout = flay) AND (frd = '' OR s.round = frd)
            AND (s.passes, s.fails, s.nofix, s.repaired) <> (0, 0, 0, 0)
@@ -870,43 +1112,45 @@ BEGIN
                cl_stat_key_id(g2, p.company_id, f.project_id, f.contractor_id) AS k2i,
                cl_stat_key_code(g2, f.category, f.layout, f.round, f.day) AS k2c
           FROM f LEFT JOIN projects p ON p.id = f.project_id),
-    -- one pass over the facts: per group, close-days bucket and not-taken reason
+    -- one pass over the facts: per group, close-days bucket and not-taken reason (counts
+    -- summed as integers into bigint, not as bigint into numeric: a fact row's count fits
+    -- an integer, and numeric sums cost more than the rest of the pass)
     g AS MATERIALIZED (
         SELECT k.k1i, k.k1c, k.k2i, k.k2c,
                CASE WHEN k.fam = 3 AND k.passes <> 0 THEN k.close_days ELSE -1 END AS cd,
                CASE WHEN k.fam = 1 AND k.round = 'handover' AND k.st = 'not_taken_over'
                     THEN k.reason END AS rsn,
-               sum(k.n) AS n_all,
-               sum(CASE WHEN k.fam = 1 THEN k.n ELSE 0 END) AS ui,
-               sum(CASE WHEN k.fam = 2 THEN k.n ELSE 0 END) AS opened,
-               sum(CASE WHEN k.fam = 2 AND cl_stat_live(k.st) THEN k.n ELSE 0 END) AS live,
+               sum(k.n::int) AS n_all,
+               sum(CASE WHEN k.fam = 1 THEN k.n::int ELSE 0 END) AS ui,
+               sum(CASE WHEN k.fam = 2 THEN k.n::int ELSE 0 END) AS opened,
+               sum(CASE WHEN k.fam = 2 AND cl_stat_live(k.st) THEN k.n::int ELSE 0 END) AS live,
                sum(CASE WHEN k.fam = 2 AND cl_stat_live(k.st) AND k.deadline < current_date
-                        THEN k.n ELSE 0 END) AS overdue,
-               sum(CASE WHEN k.fam = 2 AND k.st = 'closed' THEN k.n ELSE 0 END) AS closed,
-               sum(CASE WHEN k.fam = 2 AND k.st = 'nofix' THEN k.n ELSE 0 END) AS nofixed,
+                        THEN k.n::int ELSE 0 END) AS overdue,
+               sum(CASE WHEN k.fam = 2 AND k.st = 'closed' THEN k.n::int ELSE 0 END) AS closed,
+               sum(CASE WHEN k.fam = 2 AND k.st = 'nofix' THEN k.n::int ELSE 0 END) AS nofixed,
                sum(CASE WHEN k.fam = 2 AND (k.tl = 'no_deadline'
-                             OR (k.tl = '' AND k.deadline IS NULL)) THEN k.n ELSE 0 END) AS tl_nd,
+                             OR (k.tl = '' AND k.deadline IS NULL)) THEN k.n::int ELSE 0 END) AS tl_nd,
                sum(CASE WHEN k.fam = 2 AND (k.tl = 'overdue_open'
                              OR (k.tl = '' AND current_date > k.deadline))
-                        THEN k.n ELSE 0 END) AS tl_oo,
+                        THEN k.n::int ELSE 0 END) AS tl_oo,
                sum(CASE WHEN k.fam = 2 AND (k.tl = 'in_time_open'
                              OR (k.tl = '' AND current_date <= k.deadline))
-                        THEN k.n ELSE 0 END) AS tl_io,
-               sum(CASE WHEN k.fam = 2 AND k.tl = 'closed_late' THEN k.n ELSE 0 END) AS tl_cl,
-               sum(CASE WHEN k.fam = 2 AND k.tl = 'closed_in_time' THEN k.n ELSE 0 END) AS tl_ci,
-               sum(k.passes) AS passes, sum(k.fails) AS fails, sum(k.nofix) AS nofix,
-               sum(k.repaired) AS repaired, sum(k.resp_ms) AS resp_ms, sum(k.resp_n) AS resp_n,
+                        THEN k.n::int ELSE 0 END) AS tl_io,
+               sum(CASE WHEN k.fam = 2 AND k.tl = 'closed_late' THEN k.n::int ELSE 0 END) AS tl_cl,
+               sum(CASE WHEN k.fam = 2 AND k.tl = 'closed_in_time' THEN k.n::int ELSE 0 END) AS tl_ci,
+               sum(k.passes::int) AS passes, sum(k.fails::int) AS fails, sum(k.nofix::int) AS nofix,
+               sum(k.repaired::int) AS repaired, sum(k.resp_ms) AS resp_ms, sum(k.resp_n::int) AS resp_n,
                sum(CASE WHEN k.fam = 1 AND k.round = 'handover'
                          AND k.st IN ('accepted', 'accepted_with_items')
-                        THEN k.n ELSE 0 END) AS acc,
+                        THEN k.n::int ELSE 0 END) AS acc,
                sum(CASE WHEN k.fam = 1 AND k.round = 'handover' AND k.st = 'accepted_with_items'
-                        THEN k.n ELSE 0 END) AS acc_items,
+                        THEN k.n::int ELSE 0 END) AS acc_items,
                sum(CASE WHEN k.fam = 1 AND k.round = 'handover' AND k.st = 'not_taken_over'
-                        THEN k.n ELSE 0 END) AS not_taken,
-               sum(CASE WHEN k.fam = 4 THEN k.n ELSE 0 END) AS defects,
-               sum(CASE WHEN k.fam = 5 THEN k.n ELSE 0 END) AS cases,
-               sum(CASE WHEN k.fam = 6 THEN k.n ELSE 0 END) AS checks,
-               sum(CASE WHEN k.fam = 6 AND k.st = 'found' THEN k.n ELSE 0 END) AS found
+                        THEN k.n::int ELSE 0 END) AS not_taken,
+               sum(CASE WHEN k.fam = 4 THEN k.n::int ELSE 0 END) AS defects,
+               sum(CASE WHEN k.fam = 5 THEN k.n::int ELSE 0 END) AS cases,
+               sum(CASE WHEN k.fam = 6 THEN k.n::int ELSE 0 END) AS checks,
+               sum(CASE WHEN k.fam = 6 AND k.st = 'found' THEN k.n::int ELSE 0 END) AS found
           FROM k
          GROUP BY 1, 2, 3, 4, 5, 6),
     agg AS (
@@ -959,22 +1203,20 @@ BEGIN
                   FROM g WHERE g.rsn IS NOT NULL
                  GROUP BY 1, 2, 3, 4, 5 HAVING sum(g.n_all) <> 0) r
          GROUP BY 1, 2, 3, 4),
-    -- units of the place now: by company, project and layout; other dimensions and
-    -- filters do not narrow it (the whole place's count on every row)
+    -- units of the place now, by the group's place keys (company, project, layout; ''
+    -- and 0 for another dimension, which does not narrow it: the whole place's count on
+    -- every row), joined to the groups by hash
     ut AS (
-        SELECT p.company_id, u.project_id, u.layout, count(*) AS n
+        SELECT cl_stat_key_id(pg1, p.company_id, u.project_id, 0) AS k1i,
+               cl_stat_key_code(pg1, '', u.layout, '', NULL) AS k1c,
+               cl_stat_key_id(pg2, p.company_id, u.project_id, 0) AS k2i,
+               cl_stat_key_code(pg2, '', u.layout, '', NULL) AS k2c, count(*) AS n
           FROM units u JOIN projects p ON p.id = u.project_id
          WHERE u.project_id = ANY (vp) AND (flay = '' OR u.layout = flay)
-         GROUP BY 1, 2, 3)
+         GROUP BY 1, 2, 3, 4)
     SELECT a.k1i, a.k1c, cl_stat_key_name(g1, a.k1i, a.k1c), a.k2i, a.k2c,
            cl_stat_key_name(g2, a.k2i, a.k2c), a.ui,
-           coalesce((SELECT sum(ut.n) FROM ut
-                      WHERE (g1 <> 'company' OR ut.company_id = a.k1i)
-                        AND (g1 <> 'project' OR ut.project_id = a.k1i)
-                        AND (g1 <> 'layout' OR ut.layout = a.k1c)
-                        AND (g2 <> 'company' OR ut.company_id = a.k2i)
-                        AND (g2 <> 'project' OR ut.project_id = a.k2i)
-                        AND (g2 <> 'layout' OR ut.layout = a.k2c)), 0)::bigint,
+           coalesce(ut.n, 0)::bigint,
            a.opened, CASE WHEN a.ui > 0 THEN a.opened::float8 / a.ui END,
            a.opened, a.passes, a.nofix, a.live, a.overdue, a.closed, a.nofixed,
            CASE WHEN a.opened - a.nofixed > 0 THEN a.closed::float8 / (a.opened - a.nofixed) END,
@@ -988,6 +1230,10 @@ BEGIN
       FROM agg a
       LEFT JOIN pct pc ON (pc.k1i, pc.k1c, pc.k2i, pc.k2c) = (a.k1i, a.k1c, a.k2i, a.k2c)
       LEFT JOIN rs ON (rs.k1i, rs.k1c, rs.k2i, rs.k2c) = (a.k1i, a.k1c, a.k2i, a.k2c)
+      LEFT JOIN ut ON ut.k1i = CASE WHEN pg1 = '' THEN 0 ELSE a.k1i END
+                  AND ut.k1c = CASE WHEN pg1 = '' THEN '' ELSE a.k1c END
+                  AND ut.k2i = CASE WHEN pg2 = '' THEN 0 ELSE a.k2i END
+                  AND ut.k2c = CASE WHEN pg2 = '' THEN '' ELSE a.k2c END
      ORDER BY a.k1c COLLATE "C", a.k1i, a.k2c COLLATE "C", a.k2i;
 END $$;
 
@@ -1005,7 +1251,8 @@ RETURNS TABLE (contractor_id bigint, contractor_name text, trade text, trade_nam
                response_hours_mean double precision, verifications bigint, reworks bigint,
                rework_rate double precision, late_repairs bigint, overdue_open_now bigint,
                rank integer, peers integer)
-LANGUAGE plpgsql STABLE SET work_mem = '64MB' SET jit = off AS $$
+LANGUAGE plpgsql STABLE SET work_mem = '64MB' SET jit = off
+SET plan_cache_mode = force_custom_plan AS $$
 #variable_conflict use_column
 DECLARE
     fco bigint := coalesce(f_company, 0);
