@@ -5,8 +5,11 @@
 # inspection (mock1, which it moves to span those months and marks done): each month a
 # sixth of the units inspected, their items and tickets, and the tickets' events (dispatch,
 # reassignment, repair, verification, rework, not fixed) that have happened by now (the
-# last month's late ones may still be open), backdated, improving month over month: fewer items per unit, less rework, fewer repairs after the deadline. 翡翠公园 gets
-# the buildings, units, trades and deadline presets it lacks. The rows are written with psql
+# last month's late ones may still be open), backdated, improving month over month: fewer
+# items per unit, less rework, fewer repairs after the deadline; and the handover round
+# since the first of the month before last, two thirds of the units handed over. 翡翠公园
+# gets the buildings, units, trades (civil works and waterproofing by two more contractors,
+# so the scorecard ranks peers) and deadline presets it lacks. The rows are written with psql
 # as an administrator would through the daemon (the actor set, so the audit, the change
 # feed and the statistics' deltas see them); every choice is a hash of the row, so a run
 # is reproducible. Run after deploy/demo-data.sh (it needs its organisation and users).
@@ -57,6 +60,19 @@ SELECT bl.id, bl.project_id, format('%s-%s-%s%s', b, e, f, lpad(r::text, 2, '0')
        generate_series(1, 2) r
  WHERE p.n = 2 AND bl.name = b || '栋'
 ON CONFLICT (building_id, number) DO NOTHING;
+-- Two more contractors, so that civil works and waterproofing have peers to rank among on
+-- the scorecard: 翡翠公园 gives them those trades.
+INSERT INTO contractors (name) VALUES ('中建八局'), ('科顺防水') ON CONFLICT (name) DO NOTHING;
+INSERT INTO contractor_trades (contractor_id, trade)
+SELECT k.id, v.trade FROM (VALUES ('中建八局', 'civil'), ('科顺防水', 'waterproofing')) v(name, trade)
+  JOIN contractors k ON k.name = v.name
+ON CONFLICT DO NOTHING;
+INSERT INTO project_trades (project_id, trade, contractor_id)
+SELECT p.project_id, v.trade, k.id
+  FROM dh_p p, (VALUES ('中建八局', 'civil'), ('科顺防水', 'waterproofing')) v(name, trade)
+  JOIN contractors k ON k.name = v.name
+ WHERE p.n = 2
+ON CONFLICT (project_id, trade) DO NOTHING;
 INSERT INTO project_trades (project_id, trade, contractor_id)
 SELECT p2.project_id, pt.trade, pt.contractor_id
   FROM dh_p p1 JOIN project_trades pt ON pt.project_id = p1.project_id, dh_p p2
@@ -202,6 +218,34 @@ SELECT l.id, l.project_id, e.at, u.id, e.actor, e.action, e.from_state, e.to_sta
   LEFT JOIN users u ON u.username = e.actor
  WHERE e.present AND e.at <= now()
  ORDER BY l.project_id, l.g, e.o;
+
+-- The handover: from the first of the month before last, most units handed over (the
+-- units of ranks 0-3 modulo 6, on a day of the last two months and this month so far):
+-- 85% accepted, 10% accepted with items, 5% not taken over with a reason.
+INSERT INTO inspection_rounds (project_id, kind, planned_start, planned_end, department, status)
+SELECT project_id, 'handover', (SELECT first FROM dh_m WHERE i = 4), current_date + 30,
+       '客服中心', 'in_progress' FROM dh_p
+ON CONFLICT (project_id, kind) DO NOTHING;
+INSERT INTO inspection_records (project_id, unit_id, round_id, inspected_on, inspector,
+                                scheduled_on, outcome, not_taken_reason, keys_handed, signoff)
+SELECT u.project_id, u.id, r.id, d.day, '客服 ' || (ARRAY['陈', '刘'])[pg_temp.h(u.id, 20, 2) + 1],
+       d.day, o.outcome,
+       CASE WHEN o.outcome = 'not_taken_over'
+            THEN (ARRAY['渗水未修复', '面积不符', '业主未到场'])[pg_temp.h(u.id, 22, 3) + 1]
+            ELSE '' END,
+       CASE WHEN o.outcome = 'not_taken_over' THEN 0 ELSE 3 END,
+       CASE WHEN o.outcome = 'not_taken_over' THEN NULL ELSE 'signed' END
+  FROM (SELECT u.*, (row_number() OVER (PARTITION BY u.project_id ORDER BY u.id) - 1) % 6 AS i
+          FROM units u JOIN dh_p p ON p.project_id = u.project_id) u
+  JOIN inspection_rounds r ON r.project_id = u.project_id AND r.kind = 'handover'
+ CROSS JOIN LATERAL (SELECT least((SELECT first FROM dh_m WHERE i = 4)
+                                  + pg_temp.h(u.id, 19, current_date - (SELECT first FROM dh_m WHERE i = 4)),
+                                  current_date - 1) AS day) d
+ CROSS JOIN LATERAL (SELECT CASE WHEN pg_temp.h(u.id, 21, 100) < 5 THEN 'not_taken_over'
+                                 WHEN pg_temp.h(u.id, 21, 100) < 15 THEN 'accepted_with_items'
+                                 ELSE 'accepted' END AS outcome) o
+ WHERE u.i < 4
+ON CONFLICT (unit_id, round_id) DO NOTHING;
 
 -- 万科城's check points of mock1 (the demo cases): each checked on a day of the six months.
 UPDATE round_checkpoints c
