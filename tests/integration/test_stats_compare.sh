@@ -5,8 +5,10 @@
 # Run by ctest with CL_BIN_DIR, CL_SOURCE_DIR and CL_TEST_TMP. Starts a throwaway
 # PostgreSQL cluster and closeloopd on it (which applies the migrations; its merge timer
 # off at first, so the seed alone decides when merges happen), loads the generator
-# functions of test_stats_compare.sql and then, from one seed (STATS_SEED, else random;
-# printed, and printed again on failure to reproduce the run):
+# functions of test_stats_compare.sql and then, from one seed (STATS_SEED, else random)
+# and one anchor day (STATS_ANCHOR, else today in Asia/Shanghai; the data's clock starts
+# at its noon, event times never follow now()), both printed, and printed again on
+# failure to reproduce the run exactly:
 #   - makes companies, projects, units, records, items and tickets, and drives tickets
 #     through transitions (verify_fail reopenings, reassignments, returns, nofix);
 #   - compares cl_stats raw and from the summaries for every grouping (none, each
@@ -15,10 +17,12 @@
 #     already merged), unit layout changes, record outcome changes, found-day and deadline
 #     corrections, merges interleaved at random; cl_scorecard likewise;
 #   - checks absolute figures against direct counts, that a layout change and a late
-#     entry move the summary figures before any merge, that a rebuild gives the merged
+#     entry move the summary figures before any merge, that two units swapping layouts
+#     while each has a repaired report under the same key keep every response time, that a rebuild gives the merged
 #     summaries row for row, that merged summaries keep no all-zero rows;
-#   - breaks a trigger delta inside a rolled-back transaction and checks the comparison
-#     sees it (so this test can fail);
+#   - breaks a trigger delta (passes counted twice; a layout move netting reports across
+#     signs) inside rolled-back transactions and checks the comparison sees it (so this
+#     test can fail);
 #   - restarts closeloopd with a short stats.merge_interval_ms and checks the pending deltas
 #     are merged by its timer.
 # Prints "ok - ..." / "not ok - ..." per check and "N passed, M failed".
@@ -30,8 +34,10 @@ set -u
 setup_scratch statscmp
 
 seed=${STATS_SEED:-$(((RANDOM * 32768 + RANDOM) % 100000000))}
-echo "# seed $seed (reproduce: STATS_SEED=$seed ctest -R integration_stats_compare)"
-trap 'st=$?; [ "$st" = 0 ] || echo "# failed with seed $seed: rerun with STATS_SEED=$seed"; cleanup; exit $st' EXIT
+anchor=${STATS_ANCHOR:-$(TZ=Asia/Shanghai date +%F)}
+again="STATS_SEED=$seed STATS_ANCHOR=$anchor ctest -R integration_stats_compare"
+echo "# seed $seed, anchor $anchor (reproduce: $again)"
+trap 'st=$?; [ "$st" = 0 ] || echo "# failed with seed $seed, anchor $anchor: rerun with $again"; cleanup; exit $st' EXIT
 
 certs=$work/certs
 gen_certs "$certs" || bail "generate certificates"
@@ -44,7 +50,7 @@ ok "closeloopd starts with its merge timer off and applies the migrations"
 # One psql session: the actor the tracking triggers need, the test's TimeZone, the
 # phase's seed, then SQL from stdin. Output: unaligned, tuples only.
 db() { # SEED_FRACTION < SQL
-    psql -X -q -At -v ON_ERROR_STOP=1 -h "$d" -U postgres -d closeloop \
+    psql -X -q -At -v ON_ERROR_STOP=1 -v anchor="$anchor" -h "$d" -U postgres -d closeloop \
         -c "SET closeloop.actor = '{\"user_id\": null, \"username\": \"stats-compare\"}'" \
         -c "SET TimeZone = 'Asia/Shanghai'" -c "SELECT setseed($1)" -f - 2>&1
 }
@@ -69,7 +75,7 @@ expect_same() { # LABEL OUTPUT
 }
 
 out=$(db "$(frac 0)" <<'EOF'
-SELECT st_setup();
+SELECT st_setup(:'anchor'::date + time '12:00');
 SELECT st_records(150);
 SELECT st_items(300, false);
 SELECT st_transitions(200);
@@ -113,6 +119,13 @@ EOF
 )
 check "a unit's new layout carries its tickets, and 40 late items count, before a merge" \
     eval '[ "$(grep -c -x t <<<"$out")" = 4 ]'
+
+# Two units swap layouts while each has a repaired report under the same key (project,
+# day, contractor, category, round): one report enters the key the other leaves, and the
+# response times must stay with their reports before a merge.
+out=$(db "$(frac 3)" <<<"SELECT * FROM st_layout_swap();")
+check "two units swapping layouts keep each repaired report's response time, before a merge" \
+    grep -qx 't|0' <<<"$out"
 
 for i in 1 2 3 4 5; do
     out=$(db "$(frac $((10 + i)))" <<'EOF'
@@ -182,6 +195,22 @@ SELECT (st_compare('hq_admin', 0, 0)).differ = 0;
 EOF
 )
 check "a trigger delta that counts passes twice makes the comparison fail; undone, it passes" \
+    eval '[ "$(grep -c -x t <<<"$out")" = 2 ]'
+
+# And the layout swap check catches a move that nets one ticket's repaired report moving
+# in against another's moving out (the bug behind the flaky response_hours_mean).
+out=$(db "$(frac 41)" <<'EOF'
+BEGIN;
+DO $$ BEGIN
+    EXECUTE replace(pg_get_functiondef('cl_stat_activity_move'::regproc),
+                    'GROUP BY 1, 2, 3, 4, 5, 6, 7, x.rs', 'GROUP BY 1, 2, 3, 4, 5, 6, 7');
+END $$;
+SELECT s.paired AND s.differ > 0 FROM st_layout_swap() s;
+ROLLBACK;
+SELECT s.paired AND s.differ = 0 FROM st_layout_swap() s;
+EOF
+)
+check "a move that nets reports across signs makes the layout swap check fail; undone, it passes" \
     eval '[ "$(grep -c -x t <<<"$out")" = 2 ]'
 
 # The daemon's merge timer takes pending deltas in.
