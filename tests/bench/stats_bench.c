@@ -4,7 +4,9 @@
  * PostgreSQL through libpq twice: cl_stats / cl_scorecard from the summaries (what the
  * daemon runs) and with p_raw => true (computed from the base tables), all in one run.
  *
- * Per query and way: one warm-up call not counted, then -n calls (--raw-runs for raw),
+ * Per query and way: one warm-up call not counted (raw: none, its calls being long), then
+ * -n calls (--raw-runs for raw, each cut at --raw-timeout-s seconds and then shown as
+ * "> N s"),
  * each timed from sending to the last row received, stopping early once a way has used
  * --budget-s seconds on a query (at least 3 calls); p50 and p99 (nearest rank; with few
  * runs the p99 is the maximum) and the calls made. The groups each way returned are printed, and
@@ -16,7 +18,7 @@
  *   stats_bench --server HOST:PORT --ca FILE --user NAME --conninfo STR
  *               --year-from D --year-to D --month-from D --month-to D --month YYYY-MM
  *               --company ID --project ID --contractor ID [-n RUNS] [--raw-runs RUNS]
- *               [--budget-s SECONDS]
+ *               [--budget-s SECONDS] [--raw-timeout-s SECONDS]
  *               (password: $CLOSELOOP_PASSWORD) */
 #include <inttypes.h>
 #include <stdio.h>
@@ -156,7 +158,8 @@ static size_t via_daemon(cl_client_t *c, const query_t *q, const args_t *a) {
     return n;
 }
 
-/* Straight to PostgreSQL, from the summaries or raw: the result (caller clears). */
+/* Straight to PostgreSQL, from the summaries or raw: the result (caller clears); NULL when
+ * the statement timeout cut it. */
 static PGresult *via_sql(PGconn *pg, const query_t *q, const args_t *a, int raw) {
     char company[24], project[24], contractor[24];
     snprintf(company, sizeof company, "%" PRId64, q->company ? a->company : 0);
@@ -188,7 +191,14 @@ static PGresult *via_sql(PGconn *pg, const query_t *q, const args_t *a, int raw)
                          "$3::bigint, $4, $5, $6, $7::date, $8::date, $9, $10, $11::boolean)",
                          11, NULL, p, NULL, NULL, 0);
     }
-    if (PQresultStatus(r) != PGRES_TUPLES_OK) die(q->what, PQerrorMessage(pg));
+    if (PQresultStatus(r) != PGRES_TUPLES_OK) {
+        const char *state = PQresultErrorField(r, PG_DIAG_SQLSTATE);
+        if (state && !strcmp(state, "57014")) {
+            PQclear(r);
+            return NULL;
+        }
+        die(q->what, PQerrorMessage(pg));
+    }
     return r;
 }
 
@@ -211,6 +221,7 @@ int main(int argc, char **argv) {
     size_t runs = strtoul(opt(argc, argv, "-n", "30"), NULL, 10);
     size_t raw_runs = strtoul(opt(argc, argv, "--raw-runs", "5"), NULL, 10);
     budget_ns = strtoull(opt(argc, argv, "--budget-s", "60"), NULL, 10) * 1000000000u;
+    unsigned long raw_timeout_s = strtoul(opt(argc, argv, "--raw-timeout-s", "600"), NULL, 10);
     args_t a = {
         .year_from = opt(argc, argv, "--year-from", NULL),
         .year_to = opt(argc, argv, "--year-to", NULL),
@@ -227,7 +238,7 @@ int main(int argc, char **argv) {
         fprintf(stderr, "usage: stats_bench --server HOST:PORT --ca FILE --user NAME --conninfo "
                         "STR --year-from D --year-to D --month-from D --month-to D --month "
                         "YYYY-MM --company ID --project ID --contractor ID [-n RUNS] "
-                        "[--raw-runs RUNS] [--budget-s SECONDS]\n");
+                        "[--raw-runs RUNS] [--budget-s SECONDS] [--raw-timeout-s SECONDS]\n");
         return 2;
     }
     char host[256], err[256];
@@ -241,6 +252,12 @@ int main(int argc, char **argv) {
     cl_msg_free(m);
     PGconn *pg = PQconnectdb(conninfo);
     if (PQstatus(pg) != CONNECTION_OK) die("libpq", PQerrorMessage(pg));
+    /* raw: a connection of its own, with the statement timeout */
+    char rawinfo[1024];
+    snprintf(rawinfo, sizeof rawinfo, "%s options='-c statement_timeout=%lu'", conninfo,
+             raw_timeout_s * 1000);
+    PGconn *pgraw = PQconnectdb(rawinfo);
+    if (PQstatus(pgraw) != CONNECTION_OK) die("libpq", PQerrorMessage(pgraw));
 
     uint64_t *t = calloc(runs > raw_runs ? runs : raw_runs, sizeof *t);
     if (!t) die("memory", "calloc");
@@ -268,26 +285,40 @@ int main(int argc, char **argv) {
             t[ns++] = now_ns() - t0;
         }
         quantiles(t, ns, summary, sizeof summary);
-        PGresult *rawfirst = via_sql(pg, q, &a, 1);
+        PGresult *rawfirst = NULL;
+        int cut = 0;
         start = now_ns();
-        while (more(nr, raw_runs, start)) {
+        while (!cut && more(nr, raw_runs, start)) {
             uint64_t t0 = now_ns();
-            PQclear(via_sql(pg, q, &a, 1));
+            PGresult *r = via_sql(pgraw, q, &a, 1);
+            if (!r) {
+                cut = 1;
+                break;
+            }
             t[nr++] = now_ns() - t0;
+            if (!rawfirst)
+                rawfirst = r;
+            else
+                PQclear(r);
         }
-        quantiles(t, nr, raw, sizeof raw);
-        int same = same_rows(first, rawfirst);
+        if (nr)
+            quantiles(t, nr, raw, sizeof raw);
+        else
+            snprintf(raw, sizeof raw, "> %lu s | > %lu s", raw_timeout_s, raw_timeout_s);
+        int same = rawfirst && same_rows(first, rawfirst);
         printf("| %s | %zu | %s | %s | %s | %zu/%zu/%zu | %s |\n", q->what, groups, daemon, summary,
                raw, nd, ns, nr,
-               same                                 ? "yes"
+               !rawfirst                            ? "not compared (raw cut)"
+               : same                               ? "yes"
                : (size_t)PQntuples(first) == groups ? "NO (values differ)"
                                                     : "NO (groups differ)");
         fflush(stdout);
         PQclear(first);
-        PQclear(rawfirst);
+        if (rawfirst) PQclear(rawfirst);
     }
     free(t);
     PQfinish(pg);
+    PQfinish(pgraw);
     cl_client_close(c);
     return 0;
 }

@@ -12,15 +12,15 @@
 # rest default; closeloopd with statement_timeout_ms=600000 (not 5000), so that slow
 # answers are measured rather than cut. The cluster is left on disk, stopped. Each way of
 # each query stops early once it has used --budget-s seconds (at least 3 calls), and so
-# does the cloop loop.
+# does the cloop loop; a raw call is cut after --raw-timeout-s seconds (shown "> N s").
 # usage: tests/bench/stats_bench.sh --pgdata DIR [-n RUNS] [--raw-runs RUNS] [--cli-runs RUNS]
-#                                   [--budget-s SECONDS]
+#                                   [--budget-s SECONDS] [--raw-timeout-s SECONDS]
 set -euo pipefail
 # shellcheck source=lib.sh
 . "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
-pgdata='' n=30 raw_runs=5 cli_runs=20 budget=60
+pgdata='' n=30 raw_runs=5 cli_runs=20 budget=60 raw_timeout=600
 bench_options --pgdata pgdata -n n --raw-runs raw_runs --cli-runs cli_runs --budget-s budget \
-    -- "$@"
+    --raw-timeout-s raw_timeout -- "$@"
 if [ -z "$pgdata" ] || [ ! -f "$pgdata/data/PG_VERSION" ]; then
     echo "$bench_name: --pgdata DIR must hold a cluster loaded by stats_gen.sh" >&2
     exit 2
@@ -49,7 +49,8 @@ project=$(q "select id from projects where name = '深圳万科城'")
 contractor=$(q "select contractor_id from tickets where found_on between '$year_from' and
     '$year_to' and contractor_id is not null group by 1 order by count(*) desc limit 1")
 
-echo "stats_bench -n $n --raw-runs $raw_runs --cli-runs $cli_runs --budget-s $budget on $pgdata;" \
+echo "stats_bench -n $n --raw-runs $raw_runs --cli-runs $cli_runs --budget-s $budget" \
+    "--raw-timeout-s $raw_timeout on $pgdata;" \
     "$(nproc) cores (load average $(cut -d' ' -f1-3 /proc/loadavg));" \
     "$(free -g | awk '/^Mem/ { print $2 }') GB RAM; $(date -u +%Y-%m-%dT%H:%MZ)"
 echo "12 months: $year_from..$year_to; month: $month; company $company (深圳城市公司)," \
@@ -66,7 +67,7 @@ echo
 
 CLOSELOOP_PASSWORD=benchpass123 build/bin/stats_bench --server "127.0.0.1:$port" \
     --ca "$work/tls/ca.crt" --user analyst --conninfo "$conninfo" -n "$n" \
-    --raw-runs "$raw_runs" --budget-s "$budget" --year-from "$year_from" --year-to "$year_to" \
+    --raw-runs "$raw_runs" --budget-s "$budget" --raw-timeout-s "$raw_timeout" --year-from "$year_from" --year-to "$year_to" \
     --month-from "$month_from" --month-to "$month_to" --month "$month" \
     --company "$company" --project "$project" --contractor "$contractor"
 echo
