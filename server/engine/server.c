@@ -605,6 +605,13 @@ static int on_frame(void *ctx, const cl_frame_hdr_t *hdr, const uint8_t *payload
     cl_conn_t *c = ctx;
     cl_server_t *srv = c->srv;
     if (c->state != CONN_OPEN) return CL_ECLOSED;
+    /* The daemon-wide budget before each frame, not only after a request: the refusals
+     * answered below (to clients that never read, say) add output too, and a request must
+     * never run, or read the server's figures, while the total is past the budget. */
+    if (srv->output_total > srv->cfg->max_output_total) {
+        server_shed_output(srv);
+        if (c->state != CONN_OPEN) return CL_ECLOSED;
+    }
 
     if (hdr->req_id == 0) {
         conn_send_error(c, 0, CL_EINVAL, "request id 0 is reserved for server pushes");

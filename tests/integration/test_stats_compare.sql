@@ -394,4 +394,10 @@ CREATE FUNCTION st_snapshot() RETURNS TABLE (tbl text, row_text text) LANGUAGE s
     SELECT 'units', s::text FROM stat_units s
     UNION ALL SELECT 'tickets', s::text FROM stat_tickets s
     UNION ALL SELECT 'activity', s::text FROM stat_activity s
+    UNION ALL SELECT 'units_w', s::text FROM stat_units_w s
+    UNION ALL SELECT 'tickets_w', s::text FROM stat_tickets_w s
+    UNION ALL SELECT 'activity_w', s::text FROM stat_activity_w s
+    UNION ALL SELECT 'units_m', s::text FROM stat_units_m s
+    UNION ALL SELECT 'tickets_m', s::text FROM stat_tickets_m s
+    UNION ALL SELECT 'activity_m', s::text FROM stat_activity_m s
 $$;
