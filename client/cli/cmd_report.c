@@ -224,8 +224,9 @@ static int daily_print(const cli_settings_t *s, const ProtobufCMessage *m, const
     snprintf(sub, sizeof sub, "项目 Project: %s (%" PRId64 ") · 日期 Date: %s",
              str(d->project_name), d->project_id, str(d->date));
     cli_html_page_t pg = {title, sub, NULL, 0};
-    /* PDF: the HTML page's tables, laid out by pdf.h and written at the end */
-    if (s->pdf && !(doc = pdf_new(title, sub, 0))) goto oom;
+    /* PDF: the HTML page's tables, laid out by pdf.h and written at the end; landscape,
+     * since the oldest tickets' 14 columns broke dates and words in two on a portrait page */
+    if (s->pdf && !(doc = pdf_new(title, sub, 1))) goto oom;
     char sub_pid[24];
     snprintf(sub_pid, sizeof sub_pid, "%" PRId64, d->project_id);
     int w = CL_OK;

@@ -126,9 +126,9 @@ dj() { python3 -c 'import json, sys; d = json.load(sys.stdin); print(eval(sys.ar
 as admin report daily --project "$p1" --date "$today" --format pdf -o "$work/daily.pdf"
 txt=$(pdf_text "$work/daily.pdf")
 out=$txt
-check "report daily --format pdf -o FILE: exit 0, A4 pages" \
+check "report daily --format pdf -o FILE: exit 0, A4 landscape pages" \
     eval '[ "$rc" = 0 ] && [ "$(pdf_pages "$work/daily.pdf")" -ge 1 ] &&
-          pdfinfo "$work/daily.pdf" | grep -Eq "^Page size: +595\.2[0-9]* x 841\.8[0-9]* pts \(A4\)"'
+          pdfinfo "$work/daily.pdf" | grep -Eq "^Page size: +841\.8[0-9]* x 595\.2[0-9]* pts \(A4\)"'
 check "... titled 交房日报表, the project 翡翠公园 and the date" \
     eval 'grep -q "交房日报表" <<<"$txt" && grep -q "翡翠公园 ($p1)" <<<"$txt" && grep -q "$today" <<<"$txt"'
 check "... units: 验房 inspected, 已接房 1, 未接房 1 as the report's JSON says" \
