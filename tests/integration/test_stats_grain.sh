@@ -81,23 +81,27 @@ EOF
 check "40 rows a day for 546 days merged into the day table" \
     eval '[ "$(printf "%s\n" "$out" | grep -c -x t)" = 3 ] && [ "$(tail -n 1 <<<"$out")" = 21840 ]'
 
-# The rollups equal the day rows rolled up (each side EXCEPT ALL the other: 0 rows), and
+# The rollups equal the day rows rolled up, passes pivoted into their bucket columns (all
+# in bucket 0 here; h_other proves none strayed) (each side EXCEPT ALL the other: 0 rows), and
 # hold rows (so the comparison compared something), none all zero.
 out=$(db <<'EOF'
 WITH d AS (SELECT project_id, date_trunc('month', day)::date AS day, contractor_id, category,
-                  layout, round, close_days, sum(passes) AS passes, sum(fails) AS fails
-             FROM stat_activity GROUP BY 1, 2, 3, 4, 5, 6, 7),
-     m AS (SELECT project_id, day, contractor_id, category, layout, round, close_days,
-                  sum(passes) AS passes, sum(fails) AS fails
-             FROM stat_activity_m GROUP BY 1, 2, 3, 4, 5, 6, 7)
+                  layout, round, sum(passes)::bigint AS passes, sum(fails)::bigint AS fails,
+                  coalesce(sum(passes) FILTER (WHERE close_days = 0), 0)::bigint AS h0,
+                  coalesce(sum(passes) FILTER (WHERE close_days <> 0), 0)::bigint AS h_other
+             FROM stat_activity GROUP BY 1, 2, 3, 4, 5, 6),
+     m AS (SELECT project_id, day, contractor_id, category, layout, round, passes, fails,
+                  h0::bigint, (h1 + h2 + h30 + h45 + h366)::bigint
+             FROM stat_activity_m)
 SELECT (SELECT count(*) FROM ((TABLE d EXCEPT ALL TABLE m) UNION ALL (TABLE m EXCEPT ALL TABLE d)) x)
        || '|' || (SELECT count(*) FROM stat_activity_m);
 WITH d AS (SELECT project_id, cl_stat_week_part(day) AS day, contractor_id, category,
-                  layout, round, close_days, sum(passes) AS passes, sum(fails) AS fails
-             FROM stat_activity GROUP BY 1, 2, 3, 4, 5, 6, 7),
-     w AS (SELECT project_id, day, contractor_id, category, layout, round, close_days,
-                  sum(passes) AS passes, sum(fails) AS fails
-             FROM stat_activity_w GROUP BY 1, 2, 3, 4, 5, 6, 7)
+                  layout, round, sum(passes)::bigint AS passes, sum(fails)::bigint AS fails,
+                  coalesce(sum(passes) FILTER (WHERE close_days = 0), 0)::bigint AS h0
+             FROM stat_activity GROUP BY 1, 2, 3, 4, 5, 6),
+     w AS (SELECT project_id, day, contractor_id, category, layout, round, passes, fails,
+                  h0::bigint
+             FROM stat_activity_w)
 SELECT (SELECT count(*) FROM ((TABLE d EXCEPT ALL TABLE w) UNION ALL (TABLE w EXCEPT ALL TABLE d)) x)
        || '|' || (SELECT count(*) FROM stat_activity_w);
 SELECT (SELECT count(*) FROM stat_activity_w WHERE passes = 0 AND fails = 0)
