@@ -491,6 +491,58 @@ static int round_parse(const char *v, const char **out) {
     return -1;
 }
 
+/* A scorecard's values, and the columns shown of them: for people (Chinese headers, the
+ * rank as "2/7") and for machines (CSV and JSON: English names, ids, rank and peers). */
+enum {
+    SC_ID,
+    SC_NAME,
+    SC_TRADE,
+    SC_TRADE_NAME,
+    SC_TRADE_SHOWN,
+    SC_ASSIGNED,
+    SC_REPAIRED,
+    SC_RESPONSE,
+    SC_VERIFICATIONS,
+    SC_REWORKS,
+    SC_REWORK_RATE,
+    SC_LATE,
+    SC_OVERDUE,
+    SC_RANK,
+    SC_PEERS,
+    SC_RANK_OF,
+    SC_NVALUES
+};
+typedef struct {
+    const char *head;
+    int value;    /* SC_* */
+    bool numeric; /* right-aligned */
+} sc_col_t;
+static const sc_col_t sc_people[] = {
+    {"施工单位", SC_NAME, false},        {"专业", SC_TRADE_SHOWN, false},
+    {"派单数", SC_ASSIGNED, true},       {"维修上报", SC_REPAIRED, true},
+    {"平均响应小时", SC_RESPONSE, true}, {"复验次数", SC_VERIFICATIONS, true},
+    {"返工次数", SC_REWORKS, true},      {"返工率", SC_REWORK_RATE, true},
+    {"逾期维修", SC_LATE, true},         {"当前超期", SC_OVERDUE, true},
+    {"排名", SC_RANK_OF, false}};
+static const sc_col_t sc_machine[] = {{"contractor_id", SC_ID, true},
+                                      {"contractor", SC_NAME, false},
+                                      {"trade", SC_TRADE, false},
+                                      {"trade_name", SC_TRADE_NAME, false},
+                                      {"tickets_assigned", SC_ASSIGNED, true},
+                                      {"repaired_reports", SC_REPAIRED, true},
+                                      {"response_hours_mean", SC_RESPONSE, true},
+                                      {"verifications", SC_VERIFICATIONS, true},
+                                      {"reworks", SC_REWORKS, true},
+                                      {"rework_rate", SC_REWORK_RATE, true},
+                                      {"late_repairs", SC_LATE, true},
+                                      {"overdue_open_now", SC_OVERDUE, true},
+                                      {"rank", SC_RANK, true},
+                                      {"peers", SC_PEERS, true}};
+enum {
+    SC_PEOPLE_NCOLS = sizeof sc_people / sizeof sc_people[0],
+    SC_MACHINE_NCOLS = sizeof sc_machine / sizeof sc_machine[0]
+};
+
 static int stats_scorecard(const cli_settings_t *s, int argc, char **argv) {
     const char *month = NULL, *company = NULL, *trade = NULL, *pos[1];
     const cli_optdef_t defs[] = {
@@ -523,71 +575,39 @@ static int stats_scorecard(const cli_settings_t *s, int argc, char **argv) {
     }
     if (rc == CLI_EXIT_OK) {
         bool people = s->format == CLI_FMT_TABLE || s->format == CLI_FMT_HTML;
-        static const char *const zh[] = {"施工单位",     "专业",     "派单数",   "维修上报",
-                                         "平均响应小时", "复验次数", "返工次数", "返工率",
-                                         "逾期维修",     "当前超期", "排名"};
-        static const char *const en[] = {"contractor_id",
-                                         "contractor",
-                                         "trade",
-                                         "trade_name",
-                                         "tickets_assigned",
-                                         "repaired_reports",
-                                         "response_hours_mean",
-                                         "verifications",
-                                         "reworks",
-                                         "rework_rate",
-                                         "late_repairs",
-                                         "overdue_open_now",
-                                         "rank",
-                                         "peers"};
-        cli_table_t *t = people ? cli_new_table(11, zh, 0x3fcu) : cli_new_table(14, en, 0x3ff1u);
+        const sc_col_t *cols = people ? sc_people : sc_machine;
+        size_t ncols = people ? SC_PEOPLE_NCOLS : SC_MACHINE_NCOLS;
+        const char *head[SC_MACHINE_NCOLS];
+        unsigned right = 0;
+        for (size_t j = 0; j < ncols; j++) {
+            head[j] = cols[j].head;
+            if (cols[j].numeric) right |= 1u << j;
+        }
+        cli_table_t *t = cli_new_table(ncols, head, right);
         for (size_t i = 0; t && i < sc->n_rows && rc == CLI_EXIT_OK; i++) {
             const Closeloop__ScorecardRow *r = sc->rows[i];
-            char b[14][32];
-            const char *cell[14];
-            snprintf(b[0], 32, "%" PRId64, r->contractor_id);
-            snprintf(b[1], 32, "%" PRIu64, r->tickets_assigned);
-            snprintf(b[2], 32, "%" PRIu64, r->repaired_reports);
-            figure_text(r->response_hours_mean, M_DEC1, people, b[3], 32);
-            snprintf(b[4], 32, "%" PRIu64, r->verifications);
-            snprintf(b[5], 32, "%" PRIu64, r->reworks);
-            figure_text(r->rework_rate, M_RATE, people, b[6], 32);
-            snprintf(b[7], 32, "%" PRIu64, r->late_repairs);
-            snprintf(b[8], 32, "%" PRIu64, r->overdue_open_now);
-            snprintf(b[9], 32, "%" PRIu32, r->rank);
-            snprintf(b[10], 32, "%" PRIu32, r->peers);
-            snprintf(b[11], 32, "%" PRIu32 "/%" PRIu32, r->rank, r->peers);
-            if (people) {
-                const char *c[] = {cli_str(r->contractor_name),
-                                   r->trade_name && *r->trade_name ? r->trade_name
-                                                                   : cli_str(r->trade),
-                                   b[1],
-                                   b[2],
-                                   b[3],
-                                   b[4],
-                                   b[5],
-                                   b[6],
-                                   b[7],
-                                   b[8],
-                                   b[11]};
-                memcpy(cell, c, sizeof c);
-            } else {
-                const char *c[] = {b[0],
-                                   cli_str(r->contractor_name),
-                                   cli_str(r->trade),
-                                   cli_str(r->trade_name),
-                                   b[1],
-                                   b[2],
-                                   b[3],
-                                   b[4],
-                                   b[5],
-                                   b[6],
-                                   b[7],
-                                   b[8],
-                                   b[9],
-                                   b[10]};
-                memcpy(cell, c, sizeof c);
-            }
+            char b[SC_NVALUES][32];
+            const char *v[SC_NVALUES], *cell[SC_MACHINE_NCOLS];
+            for (size_t j = 0; j < SC_NVALUES; j++)
+                v[j] = b[j];
+            snprintf(b[SC_ID], 32, "%" PRId64, r->contractor_id);
+            v[SC_NAME] = cli_str(r->contractor_name);
+            v[SC_TRADE] = cli_str(r->trade);
+            v[SC_TRADE_NAME] = cli_str(r->trade_name);
+            v[SC_TRADE_SHOWN] = r->trade_name && *r->trade_name ? r->trade_name : v[SC_TRADE];
+            snprintf(b[SC_ASSIGNED], 32, "%" PRIu64, r->tickets_assigned);
+            snprintf(b[SC_REPAIRED], 32, "%" PRIu64, r->repaired_reports);
+            figure_text(r->response_hours_mean, M_DEC1, people, b[SC_RESPONSE], 32);
+            snprintf(b[SC_VERIFICATIONS], 32, "%" PRIu64, r->verifications);
+            snprintf(b[SC_REWORKS], 32, "%" PRIu64, r->reworks);
+            figure_text(r->rework_rate, M_RATE, people, b[SC_REWORK_RATE], 32);
+            snprintf(b[SC_LATE], 32, "%" PRIu64, r->late_repairs);
+            snprintf(b[SC_OVERDUE], 32, "%" PRIu64, r->overdue_open_now);
+            snprintf(b[SC_RANK], 32, "%" PRIu32, r->rank);
+            snprintf(b[SC_PEERS], 32, "%" PRIu32, r->peers);
+            snprintf(b[SC_RANK_OF], 32, "%" PRIu32 "/%" PRIu32, r->rank, r->peers);
+            for (size_t j = 0; j < ncols; j++)
+                cell[j] = v[cols[j].value];
             if (cli_table_add(t, cell) != CL_OK) {
                 cli_errorf("out of memory");
                 rc = CLI_EXIT_FAIL;

@@ -278,22 +278,32 @@ static void page_send(cl_req_t *req, pb_row_t **rows, size_t n, bool last, bool 
     }
 }
 
+/* The opening both result handlers share: the context row (result 0) and the figures
+ * (result 1). False when the call failed or the category / trade named in the request
+ * (what, name) does not exist; the request is answered and c freed then. */
+static bool stats_results(cl_call_t *c, const cl_db_result_t *r, const char *what, const char *name,
+                          const PGresult **ctx, const PGresult **res) {
+    *ctx = cl_call_rows(c, r, 0);
+    *res = *ctx ? cl_call_rows(c, r, 1) : NULL;
+    if (!*res) {
+        cl_call_free(c);
+        return false;
+    }
+    if (PQntuples(*ctx) != 1 || cl_sql_isnull(*ctx, 0, CL_COL(stats_context, code))) {
+        char clip[64];
+        cl_req_fail(c->req, CL_ENOTFOUND, "no such %s \"%s\"", what,
+                    cl_utf8_clip(clip, sizeof clip, name));
+        cl_call_free(c);
+        return false;
+    }
+    return true;
+}
+
 static void stats_done(void *arg, const cl_db_result_t *r) {
     cl_call_t *c = arg;
     const pb_stats_req_t *m = (const pb_stats_req_t *)c->req->msg;
-    const PGresult *ctx = cl_call_rows(c, r, 0);
-    const PGresult *res = ctx ? cl_call_rows(c, r, 1) : NULL;
-    if (!res) {
-        cl_call_free(c);
-        return;
-    }
-    if (PQntuples(ctx) != 1 || cl_sql_isnull(ctx, 0, CL_COL(stats_context, code))) {
-        char clip[64];
-        cl_req_fail(c->req, CL_ENOTFOUND, "no such category \"%s\"",
-                    cl_utf8_clip(clip, sizeof clip, m->filter ? m->filter->category : ""));
-        cl_call_free(c);
-        return;
-    }
+    const PGresult *ctx, *res;
+    if (!stats_results(c, r, "category", m->filter ? m->filter->category : "", &ctx, &res)) return;
     uint64_t data_age = u64_at(ctx, 0, CL_COL(stats_context, data_age_ms));
     size_t rows = (size_t)PQntuples(res);
     bool truncated = rows > STATS_MAX_GROUPS;
@@ -370,19 +380,8 @@ void cl_stats_query(cl_req_t *req) {
 static void scorecard_done(void *arg, const cl_db_result_t *r) {
     cl_call_t *c = arg;
     const pb_score_req_t *m = (const pb_score_req_t *)c->req->msg;
-    const PGresult *ctx = cl_call_rows(c, r, 0);
-    const PGresult *res = ctx ? cl_call_rows(c, r, 1) : NULL;
-    if (!res) {
-        cl_call_free(c);
-        return;
-    }
-    if (PQntuples(ctx) != 1 || cl_sql_isnull(ctx, 0, CL_COL(stats_context, code))) {
-        char clip[64];
-        cl_req_fail(c->req, CL_ENOTFOUND, "no such trade \"%s\"",
-                    cl_utf8_clip(clip, sizeof clip, m->trade));
-        cl_call_free(c);
-        return;
-    }
+    const PGresult *ctx, *res;
+    if (!stats_results(c, r, "trade", m->trade, &ctx, &res)) return;
     size_t n = (size_t)PQntuples(res);
     pb_score_row_t *rows = calloc(n + 1, sizeof *rows);
     pb_score_row_t **ptrs = calloc(n + 1, sizeof *ptrs);

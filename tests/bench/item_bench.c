@@ -23,6 +23,7 @@
 #include <libpq-fe.h>
 #include <openssl/rand.h>
 
+#include "bench_util.h"
 #include "cl_sql.h"
 #include "cloop.h"
 #include "sqlutil.h"
@@ -44,12 +45,6 @@ typedef struct worker {
     uint64_t errors, items;
     char err[256];
 } worker_t;
-
-static uint64_t now_ns(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
-}
 
 static void uuid4(char out[37]) {
     unsigned char b[16];

@@ -26,15 +26,10 @@
 
 #include <libpq-fe.h>
 
+#include "bench_util.h"
 #include "cl_sql.h"
 #include "cloop.h"
 #include "msg.h"
-
-static uint64_t now_ns(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
-}
 
 static int cmp_u64(const void *a, const void *b) {
     uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;

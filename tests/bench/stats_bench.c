@@ -28,20 +28,9 @@
 
 #include <libpq-fe.h>
 
+#include "bench_util.h"
 #include "cloop.h"
 #include "stats_client.h"
-
-static uint64_t now_ns(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
-}
-
-static const char *opt(int argc, char **argv, const char *name, const char *dflt) {
-    for (int i = 1; i + 1 < argc; i++)
-        if (!strcmp(argv[i], name)) return argv[i + 1];
-    return dflt;
-}
 
 static void die(const char *what, const char *why) {
     fprintf(stderr, "stats_bench: %s: %s\n", what, why);

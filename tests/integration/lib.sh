@@ -272,6 +272,15 @@ setup_project() {
     [ "$rc" = 0 ] && [ -n "$p" ] || bail "project add $1"
 }
 
+# record UNIT DATE CATEGORY SEVERITY DESCRIPTION [ROUND] [PROJECT]: one inspection item
+# recorded by clerk1 (round mock1, project $p1 unless given); its client id in $id.
+record() {
+    id=$(python3 -c 'import uuid; print(uuid.uuid4())')
+    as clerk1 inspect record --project "${7:-$p1}" --unit "$1" --round "${6:-mock1}" \
+        --date "$2" --inspector 王工 --location 卫生间 --category "$3" --severity "$4" \
+        --item-id "$id" --format csv -- "$5"
+}
+
 json_has() {
     python3 -c 'import json, sys
 d = json.load(sys.stdin)

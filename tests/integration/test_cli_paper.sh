@@ -41,13 +41,6 @@ add_user dyh contractor --contractor "$cw"
 add_user clerk1 clerk --projects "$p1,$p2"
 check "two projects, one contractor on both, a clerk" test "$rc" = 0
 
-# record UNIT DATE CATEGORY SEVERITY DESCRIPTION [ROUND] [PROJECT]: one item; its id in $id
-record() {
-    id=$(python3 -c 'import uuid; print(uuid.uuid4())')
-    as clerk1 inspect record --project "${7:-$p1}" --unit "$1" --round "${6:-mock1}" \
-        --date "$2" --inspector 王工 --location 卫生间 --category "$3" --severity "$4" \
-        --item-id "$id" --format csv -- "$5"
-}
 # kv KEY: KEY's value in ticket show --format csv output ($out).
 kv() { python3 -c 'import csv, sys
 for r in csv.reader(sys.stdin):

@@ -46,13 +46,6 @@ add_user dyh contractor --contractor "$cw"
 add_user clerk1 clerk --projects "$p1"
 check "a project of 20 units, two contractors, a clerk" test "$rc" = 0
 
-# record UNIT DATE CATEGORY SEVERITY DESCRIPTION [ROUND]: one item; its id in $id
-record() {
-    id=$(python3 -c 'import uuid; print(uuid.uuid4())')
-    as clerk1 inspect record --project "$p1" --unit "$1" --round "${6:-mock1}" \
-        --date "$2" --inspector 王工 --location 卫生间 --category "$3" --severity "$4" \
-        --item-id "$id" --format csv -- "$5"
-}
 
 # pdf_pages FILE: its page count (pdfinfo); pdf_text FILE: its text, laid out (pdftotext).
 pdf_pages() { pdfinfo "$1" 2>/dev/null | awk '/^Pages:/ { print $2 }'; }
