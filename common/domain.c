@@ -19,6 +19,8 @@ static const cl_domain_value_t roles[] = {
     {CLOSELOOP__ROLE__ROLE_VERIFIER, "verifier", "验收员"},
     {CLOSELOOP__ROLE__ROLE_PROPERTY, "property", "物业"},
     {CLOSELOOP__ROLE__ROLE_DEPT, "dept", "部门人员"},
+    {CLOSELOOP__ROLE__ROLE_HOTLINE, "hotline", "400热线"},
+    {CLOSELOOP__ROLE__ROLE_WARRANTY, "warranty", "保修办"},
 };
 
 static const cl_domain_value_t company_kinds[] = {

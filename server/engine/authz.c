@@ -26,63 +26,61 @@
 #define P_ CL_SCOPE_PROJECTS
 #define K_ CL_SCOPE_CONTRACTOR
 
-_Static_assert(CL_ROLE__COUNT == 9, "a new role needs a column in authz_table");
+_Static_assert(CL_ROLE__COUNT == 11, "a new role needs a column in authz_table");
 
 /* One row per operation; columns in cl_role_t order. */
 /* clang-format off */
 static const unsigned char authz_table[][CL_ROLE__COUNT] = {
-    /*                             none admin analyst cr  clerk contr verif prop dept */
-    [CL_OP_PUBLIC] =              {G_,  G_,   G_,     G_, G_,   G_,   G_,   G_, G_},
-    [CL_OP_SESSION] =             {N_,  G_,   G_,     C_, P_,   K_,   P_,   P_, C_},
-    [CL_OP_COMPANY_CREATE] =      {N_,  G_,   N_,     N_, N_,   N_,   N_,   N_, N_},
-    [CL_OP_COMPANY_LIST] =        {N_,  G_,   G_,     C_, N_,   N_,   N_,   N_, C_},
-    [CL_OP_PROJECT_CREATE] =      {N_,  G_,   N_,     C_, N_,   N_,   N_,   N_, N_},
-    [CL_OP_PROJECT_LIST] =        {N_,  G_,   G_,     C_, P_,   K_,   P_,   P_, C_},
-    [CL_OP_BUILDING_CREATE] =     {N_,  G_,   N_,     C_, N_,   N_,   N_,   N_, N_},
-    [CL_OP_BUILDING_LIST] =       {N_,  G_,   G_,     C_, P_,   N_,   P_,   P_, C_},
-    [CL_OP_UNIT_CREATE] =         {N_,  G_,   N_,     C_, P_,   N_,   N_,   N_, N_},
-    [CL_OP_UNIT_LIST] =           {N_,  G_,   G_,     C_, P_,   N_,   P_,   P_, C_},
-    [CL_OP_UNIT_IMPORT] =         {N_,  G_,   N_,     C_, P_,   N_,   N_,   N_, N_},
-    [CL_OP_CONTRACTOR_CREATE] =   {N_,  G_,   N_,     N_, N_,   N_,   N_,   N_, N_},
-    [CL_OP_CONTRACTOR_LIST] =     {N_,  G_,   G_,     C_, P_,   K_,   P_,   P_, C_},
-    [CL_OP_USER_CREATE] =         {N_,  G_,   N_,     N_, N_,   N_,   N_,   N_, N_},
-    [CL_OP_USER_LIST] =           {N_,  G_,   G_,     C_, N_,   N_,   N_,   N_, N_},
-    [CL_OP_TRADE_ASSIGN] =        {N_,  G_,   N_,     C_, N_,   N_,   N_,   N_, N_},
-    [CL_OP_TRADE_LIST] =          {N_,  G_,   G_,     C_, P_,   K_,   P_,   P_, C_},
-    [CL_OP_ROUND_CREATE] =        {N_,  G_,   N_,     C_, N_,   N_,   N_,   N_, N_},
-    [CL_OP_ROUND_LIST] =          {N_,  G_,   G_,     C_, P_,   N_,   P_,   P_, C_},
-    [CL_OP_ITEM_RECORD] =         {N_,  G_,   N_,     C_, P_,   N_,   N_,   N_, N_},
-    [CL_OP_HANDOVER_RECORD] =     {N_,  G_,   N_,     C_, P_,   N_,   N_,   N_, N_},
-    [CL_OP_TICKET_READ] =         {N_,  G_,   G_,     C_, P_,   K_,   P_,   P_, C_},
-    [CL_OP_TICKET_TRANSITION] =   {N_,  G_,   N_,     C_, P_,   K_,   P_,   N_, N_},
-    [CL_OP_TICKET_REPAIR] =       {N_,  G_,   N_,     C_, P_,   K_,   N_,   N_, N_},
-    [CL_OP_TICKET_VERIFY] =       {N_,  G_,   N_,     C_, P_,   N_,   P_,   N_, N_},
-    [CL_OP_TICKET_RETURN] =       {N_,  G_,   N_,     C_, P_,   K_,   N_,   N_, N_},
-    [CL_OP_TICKET_DECIDE] =       {N_,  G_,   N_,     C_, N_,   N_,   N_,   N_, N_},
-    [CL_OP_DEADLINE_SET] =        {N_,  G_,   N_,     C_, N_,   N_,   N_,   N_, N_},
-    [CL_OP_DEADLINE_LIST] =       {N_,  G_,   G_,     C_, P_,   N_,   P_,   P_, C_},
-    [CL_OP_REPORT] =              {N_,  G_,   G_,     C_, P_,   N_,   P_,   P_, C_},
-    [CL_OP_DEPT_MANAGE] =         {N_,  G_,   N_,     C_, N_,   N_,   N_,   N_, N_},
-    [CL_OP_DEPT_LIST] =           {N_,  G_,   G_,     C_, N_,   N_,   N_,   N_, C_},
-    [CL_OP_DEFECT_READ] =         {N_,  G_,   G_,     C_, P_,   N_,   P_,   P_, C_},
-    [CL_OP_DEFECT_MANAGE] =       {N_,  G_,   N_,     C_, N_,   N_,   N_,   N_, N_},
-    [CL_OP_DEFECT_STEP] =         {N_,  N_,   N_,     N_, N_,   N_,   N_,   N_, G_},
-    [CL_OP_DEFECT_REPORT] =       {N_,  G_,   G_,     C_, N_,   N_,   N_,   N_, C_},
-    [CL_OP_KB_SEARCH] =           {N_,  G_,   G_,     G_, G_,   N_,   G_,   G_, G_},
-    [CL_OP_KB_CURATE] =           {N_,  G_,   N_,     N_, N_,   N_,   N_,   N_, N_},
-    [CL_OP_CHECKPOINT_RECORD] =   {N_,  G_,   N_,     C_, P_,   N_,   P_,   N_, N_},
-    [CL_OP_SYNC] =                {N_,  G_,   G_,     C_, P_,   K_,   P_,   P_, C_},
-    [CL_OP_STATS] =               {N_,  G_,   G_,     C_, P_,   N_,   P_,   P_, N_},
+    /*                             none admin analyst cr  clerk contr verif prop dept hotl warr */
+    [CL_OP_PUBLIC] =              {G_,  G_,   G_,     G_, G_,   G_,   G_,   G_, G_, G_, G_},
+    [CL_OP_SESSION] =             {N_,  G_,   G_,     C_, P_,   K_,   P_,   P_, C_, G_, C_},
+    [CL_OP_COMPANY_CREATE] =      {N_,  G_,   N_,     N_, N_,   N_,   N_,   N_, N_, N_, N_},
+    [CL_OP_COMPANY_LIST] =        {N_,  G_,   G_,     C_, N_,   N_,   N_,   N_, C_, G_, C_},
+    [CL_OP_PROJECT_CREATE] =      {N_,  G_,   N_,     C_, N_,   N_,   N_,   N_, N_, N_, N_},
+    [CL_OP_PROJECT_LIST] =        {N_,  G_,   G_,     C_, P_,   K_,   P_,   P_, C_, G_, C_},
+    [CL_OP_BUILDING_CREATE] =     {N_,  G_,   N_,     C_, N_,   N_,   N_,   N_, N_, N_, N_},
+    [CL_OP_BUILDING_LIST] =       {N_,  G_,   G_,     C_, P_,   N_,   P_,   P_, C_, G_, C_},
+    [CL_OP_UNIT_CREATE] =         {N_,  G_,   N_,     C_, P_,   N_,   N_,   N_, N_, N_, N_},
+    [CL_OP_UNIT_LIST] =           {N_,  G_,   G_,     C_, P_,   N_,   P_,   P_, C_, G_, C_},
+    [CL_OP_UNIT_IMPORT] =         {N_,  G_,   N_,     C_, P_,   N_,   N_,   N_, N_, N_, N_},
+    [CL_OP_CONTRACTOR_CREATE] =   {N_,  G_,   N_,     N_, N_,   N_,   N_,   N_, N_, N_, N_},
+    [CL_OP_CONTRACTOR_LIST] =     {N_,  G_,   G_,     C_, P_,   K_,   P_,   P_, C_, G_, C_},
+    [CL_OP_USER_CREATE] =         {N_,  G_,   N_,     N_, N_,   N_,   N_,   N_, N_, N_, N_},
+    [CL_OP_USER_LIST] =           {N_,  G_,   G_,     C_, N_,   N_,   N_,   N_, N_, N_, N_},
+    [CL_OP_TRADE_ASSIGN] =        {N_,  G_,   N_,     C_, N_,   N_,   N_,   N_, N_, N_, N_},
+    [CL_OP_TRADE_LIST] =          {N_,  G_,   G_,     C_, P_,   K_,   P_,   P_, C_, G_, C_},
+    [CL_OP_ROUND_CREATE] =        {N_,  G_,   N_,     C_, N_,   N_,   N_,   N_, N_, N_, N_},
+    [CL_OP_ROUND_LIST] =          {N_,  G_,   G_,     C_, P_,   N_,   P_,   P_, C_, N_, N_},
+    [CL_OP_ITEM_RECORD] =         {N_,  G_,   N_,     C_, P_,   N_,   N_,   N_, N_, N_, N_},
+    [CL_OP_HANDOVER_RECORD] =     {N_,  G_,   N_,     C_, P_,   N_,   N_,   N_, N_, N_, N_},
+    [CL_OP_TICKET_READ] =         {N_,  G_,   G_,     C_, P_,   K_,   P_,   P_, C_, G_, C_},
+    [CL_OP_TICKET_TRANSITION] =   {N_,  G_,   N_,     C_, P_,   K_,   P_,   N_, N_, N_, N_},
+    [CL_OP_TICKET_REPAIR] =       {N_,  G_,   N_,     C_, P_,   K_,   N_,   N_, N_, N_, N_},
+    [CL_OP_TICKET_VERIFY] =       {N_,  G_,   N_,     C_, P_,   N_,   P_,   N_, N_, N_, N_},
+    [CL_OP_TICKET_RETURN] =       {N_,  G_,   N_,     C_, P_,   K_,   N_,   N_, N_, N_, N_},
+    [CL_OP_TICKET_DECIDE] =       {N_,  G_,   N_,     C_, N_,   N_,   N_,   N_, N_, N_, N_},
+    [CL_OP_DEADLINE_SET] =        {N_,  G_,   N_,     C_, N_,   N_,   N_,   N_, N_, N_, N_},
+    [CL_OP_DEADLINE_LIST] =       {N_,  G_,   G_,     C_, P_,   N_,   P_,   P_, C_, N_, C_},
+    [CL_OP_REPORT] =              {N_,  G_,   G_,     C_, P_,   N_,   P_,   P_, C_, N_, N_},
+    [CL_OP_DEPT_MANAGE] =         {N_,  G_,   N_,     C_, N_,   N_,   N_,   N_, N_, N_, N_},
+    [CL_OP_DEPT_LIST] =           {N_,  G_,   G_,     C_, N_,   N_,   N_,   N_, C_, N_, N_},
+    [CL_OP_DEFECT_READ] =         {N_,  G_,   G_,     C_, P_,   N_,   P_,   P_, C_, G_, C_},
+    [CL_OP_DEFECT_MANAGE] =       {N_,  G_,   N_,     C_, N_,   N_,   N_,   N_, N_, N_, N_},
+    [CL_OP_DEFECT_STEP] =         {N_,  N_,   N_,     N_, N_,   N_,   N_,   N_, G_, N_, N_},
+    [CL_OP_DEFECT_REPORT] =       {N_,  G_,   G_,     C_, N_,   N_,   N_,   N_, C_, N_, N_},
+    [CL_OP_KB_SEARCH] =           {N_,  G_,   G_,     G_, G_,   N_,   G_,   G_, G_, G_, G_},
+    [CL_OP_KB_CURATE] =           {N_,  G_,   N_,     N_, N_,   N_,   N_,   N_, N_, N_, N_},
+    [CL_OP_CHECKPOINT_RECORD] =   {N_,  G_,   N_,     C_, P_,   N_,   P_,   N_, N_, N_, N_},
+    [CL_OP_SYNC] =                {N_,  G_,   G_,     C_, P_,   K_,   P_,   P_, C_, N_, N_},
+    [CL_OP_STATS] =               {N_,  G_,   G_,     C_, P_,   N_,   P_,   P_, N_, N_, N_},
 };
 /* clang-format on */
 _Static_assert(ARRAY_LEN(authz_table) == CL_OP__COUNT, "a new op needs a row in authz_table");
 
 /* Who may see owners' names, phones and id numbers: analysts get statistics only. */
 static const bool owner_data[CL_ROLE__COUNT] = {
-    [CL_ROLE_HQ_ADMIN] = true,
-    [CL_ROLE_CR] = true,
-    [CL_ROLE_CLERK] = true,
-    [CL_ROLE_PROPERTY] = true,
+    [CL_ROLE_HQ_ADMIN] = true, [CL_ROLE_CR] = true,      [CL_ROLE_CLERK] = true,
+    [CL_ROLE_PROPERTY] = true, [CL_ROLE_HOTLINE] = true, [CL_ROLE_WARRANTY] = true,
 };
 
 /* The C enum mirrors the wire enum Role, whose stored names (users.role) and labels
@@ -94,7 +92,9 @@ _Static_assert((int)CL_ROLE_HQ_ADMIN == (int)CLOSELOOP__ROLE__ROLE_HQ_ADMIN &&
                    (int)CL_ROLE_CONTRACTOR == (int)CLOSELOOP__ROLE__ROLE_CONTRACTOR &&
                    (int)CL_ROLE_VERIFIER == (int)CLOSELOOP__ROLE__ROLE_VERIFIER &&
                    (int)CL_ROLE_PROPERTY == (int)CLOSELOOP__ROLE__ROLE_PROPERTY &&
-                   (int)CL_ROLE_DEPT == (int)CLOSELOOP__ROLE__ROLE_DEPT,
+                   (int)CL_ROLE_DEPT == (int)CLOSELOOP__ROLE__ROLE_DEPT &&
+                   (int)CL_ROLE_HOTLINE == (int)CLOSELOOP__ROLE__ROLE_HOTLINE &&
+                   (int)CL_ROLE_WARRANTY == (int)CLOSELOOP__ROLE__ROLE_WARRANTY,
                "cl_role_t equals Role");
 
 static const char *const op_names[] = {

@@ -21,7 +21,9 @@ typedef enum cl_role {
     CL_ROLE_CONTRACTOR = 5,
     CL_ROLE_VERIFIER = 6,
     CL_ROLE_PROPERTY = 7,
-    CL_ROLE_DEPT = 8, /* department staff: their department's steps of a defect */
+    CL_ROLE_DEPT = 8,      /* department staff: their department's steps of a defect */
+    CL_ROLE_HOTLINE = 9,   /* the 400 hotline: complaints of the whole group */
+    CL_ROLE_WARRANTY = 10, /* a city company's warranty office */
     CL_ROLE__COUNT
 } cl_role_t;
 

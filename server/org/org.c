@@ -341,8 +341,14 @@ static const char *user_shape_problem(const pb_user_create_t *m, cl_role_t role)
     case CL_ROLE_HQ_ANALYST:
         if (m->company_id) return "an HQ user belongs to no company (company_id must be 0)";
         break;
+    case CL_ROLE_HOTLINE:
+        if (m->company_id) return "a hotline user belongs to no company (company_id must be 0)";
+        break;
     case CL_ROLE_CR:
         if (!m->company_id) return "a cr user needs a company_id";
+        break;
+    case CL_ROLE_WARRANTY:
+        if (!m->company_id) return "a warranty user needs a company_id";
         break;
     case CL_ROLE_DEPT:
         if (!m->company_id || !m->department_id)

@@ -186,9 +186,9 @@ done
 check "all 95 command and verb helps exit 0 with every placeholder filled in" \
     eval '[ "$helps" = 95 ] && [ -z "$left" ]'
 run user add --help
-check "user add --help lists the 8 roles, one a line, in the registry's order" \
+check "user add --help lists the 10 roles, one a line, in the registry's order" \
     eval '[ "$(grep -E "^  [a-z_]+ +[A-Za-z]" <<<"$out" | awk "{print \$1}" | paste -sd,)" = \
-           "hq_admin,hq_analyst,cr,clerk,contractor,verifier,property,dept" ]'
+           "hq_admin,hq_analyst,cr,clerk,contractor,verifier,property,dept,hotline,warranty" ]'
 run round add --help
 check "round add --help groups the 8 round kinds by meaning" \
     eval 'grep -qx "  mock1, mock2, mock3   internal mock inspections before move-in" <<<"$out" &&
@@ -202,8 +202,8 @@ run company add X --kind castle
 check "an unknown --kind: exit 2, listing hq, city, project" \
     eval '[ "$rc" = 2 ] && [ "$err" = "cloop: company add: unknown --kind '"'castle'"': use hq, city, project" ]'
 run user add bob --role king
-check "an unknown --role: exit 2, listing the 8 roles" \
-    eval '[ "$rc" = 2 ] && grep -qxF "cloop: user add: unknown --role '"'king'"': use hq_admin, hq_analyst, cr, clerk, contractor, verifier, property, dept" <<<"$err"'
+check "an unknown --role: exit 2, listing the 10 roles" \
+    eval '[ "$rc" = 2 ] && grep -qxF "cloop: user add: unknown --role '"'king'"': use hq_admin, hq_analyst, cr, clerk, contractor, verifier, property, dept, hotline, warranty" <<<"$err"'
 run user add "$(printf 'a%.0s' $(seq 65))" --role cr
 check "a 65-character username: exit 2 (1 to 64)" \
     eval '[ "$rc" = 2 ] && grep -qF "use 1 to 64 letters" <<<"$err"'

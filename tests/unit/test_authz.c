@@ -423,6 +423,91 @@ static const struct expect matrix[] = {
     {CL_ROLE_DEPT, CL_OP_CHECKPOINT_RECORD, NONE},
     {CL_ROLE_DEPT, CL_OP_SYNC, COMPANY},
     {CL_ROLE_DEPT, CL_OP_STATS, NONE},
+    /* The 400 hotline: complaints of every project (issue 12); reads what a complaint
+     * needs to link (projects, units, tickets, defects, cases) across the group. */
+    {CL_ROLE_HOTLINE, CL_OP_PUBLIC, GROUP},
+    {CL_ROLE_HOTLINE, CL_OP_SESSION, GROUP},
+    {CL_ROLE_HOTLINE, CL_OP_COMPANY_CREATE, NONE},
+    {CL_ROLE_HOTLINE, CL_OP_COMPANY_LIST, GROUP},
+    {CL_ROLE_HOTLINE, CL_OP_PROJECT_CREATE, NONE},
+    {CL_ROLE_HOTLINE, CL_OP_PROJECT_LIST, GROUP},
+    {CL_ROLE_HOTLINE, CL_OP_BUILDING_CREATE, NONE},
+    {CL_ROLE_HOTLINE, CL_OP_BUILDING_LIST, GROUP},
+    {CL_ROLE_HOTLINE, CL_OP_UNIT_CREATE, NONE},
+    {CL_ROLE_HOTLINE, CL_OP_UNIT_LIST, GROUP},
+    {CL_ROLE_HOTLINE, CL_OP_UNIT_IMPORT, NONE},
+    {CL_ROLE_HOTLINE, CL_OP_CONTRACTOR_CREATE, NONE},
+    {CL_ROLE_HOTLINE, CL_OP_CONTRACTOR_LIST, GROUP},
+    {CL_ROLE_HOTLINE, CL_OP_USER_CREATE, NONE},
+    {CL_ROLE_HOTLINE, CL_OP_USER_LIST, NONE},
+    {CL_ROLE_HOTLINE, CL_OP_TRADE_ASSIGN, NONE},
+    {CL_ROLE_HOTLINE, CL_OP_TRADE_LIST, GROUP},
+    {CL_ROLE_HOTLINE, CL_OP_ROUND_CREATE, NONE},
+    {CL_ROLE_HOTLINE, CL_OP_ROUND_LIST, NONE},
+    {CL_ROLE_HOTLINE, CL_OP_ITEM_RECORD, NONE},
+    {CL_ROLE_HOTLINE, CL_OP_HANDOVER_RECORD, NONE},
+    {CL_ROLE_HOTLINE, CL_OP_TICKET_READ, GROUP},
+    {CL_ROLE_HOTLINE, CL_OP_TICKET_TRANSITION, NONE},
+    {CL_ROLE_HOTLINE, CL_OP_TICKET_REPAIR, NONE},
+    {CL_ROLE_HOTLINE, CL_OP_TICKET_VERIFY, NONE},
+    {CL_ROLE_HOTLINE, CL_OP_TICKET_RETURN, NONE},
+    {CL_ROLE_HOTLINE, CL_OP_TICKET_DECIDE, NONE},
+    {CL_ROLE_HOTLINE, CL_OP_DEADLINE_SET, NONE},
+    {CL_ROLE_HOTLINE, CL_OP_DEADLINE_LIST, NONE},
+    {CL_ROLE_HOTLINE, CL_OP_REPORT, NONE},
+    {CL_ROLE_HOTLINE, CL_OP_DEPT_MANAGE, NONE},
+    {CL_ROLE_HOTLINE, CL_OP_DEPT_LIST, NONE},
+    {CL_ROLE_HOTLINE, CL_OP_DEFECT_READ, GROUP},
+    {CL_ROLE_HOTLINE, CL_OP_DEFECT_MANAGE, NONE},
+    {CL_ROLE_HOTLINE, CL_OP_DEFECT_STEP, NONE},
+    {CL_ROLE_HOTLINE, CL_OP_DEFECT_REPORT, NONE},
+    {CL_ROLE_HOTLINE, CL_OP_KB_SEARCH, GROUP},
+    {CL_ROLE_HOTLINE, CL_OP_KB_CURATE, NONE},
+    {CL_ROLE_HOTLINE, CL_OP_CHECKPOINT_RECORD, NONE},
+    {CL_ROLE_HOTLINE, CL_OP_SYNC, NONE},
+    {CL_ROLE_HOTLINE, CL_OP_STATS, NONE},
+    /* A city company's warranty office: its company's units, tickets and defects. */
+    {CL_ROLE_WARRANTY, CL_OP_PUBLIC, GROUP},
+    {CL_ROLE_WARRANTY, CL_OP_SESSION, COMPANY},
+    {CL_ROLE_WARRANTY, CL_OP_COMPANY_CREATE, NONE},
+    {CL_ROLE_WARRANTY, CL_OP_COMPANY_LIST, COMPANY},
+    {CL_ROLE_WARRANTY, CL_OP_PROJECT_CREATE, NONE},
+    {CL_ROLE_WARRANTY, CL_OP_PROJECT_LIST, COMPANY},
+    {CL_ROLE_WARRANTY, CL_OP_BUILDING_CREATE, NONE},
+    {CL_ROLE_WARRANTY, CL_OP_BUILDING_LIST, COMPANY},
+    {CL_ROLE_WARRANTY, CL_OP_UNIT_CREATE, NONE},
+    {CL_ROLE_WARRANTY, CL_OP_UNIT_LIST, COMPANY},
+    {CL_ROLE_WARRANTY, CL_OP_UNIT_IMPORT, NONE},
+    {CL_ROLE_WARRANTY, CL_OP_CONTRACTOR_CREATE, NONE},
+    {CL_ROLE_WARRANTY, CL_OP_CONTRACTOR_LIST, COMPANY},
+    {CL_ROLE_WARRANTY, CL_OP_USER_CREATE, NONE},
+    {CL_ROLE_WARRANTY, CL_OP_USER_LIST, NONE},
+    {CL_ROLE_WARRANTY, CL_OP_TRADE_ASSIGN, NONE},
+    {CL_ROLE_WARRANTY, CL_OP_TRADE_LIST, COMPANY},
+    {CL_ROLE_WARRANTY, CL_OP_ROUND_CREATE, NONE},
+    {CL_ROLE_WARRANTY, CL_OP_ROUND_LIST, NONE},
+    {CL_ROLE_WARRANTY, CL_OP_ITEM_RECORD, NONE},
+    {CL_ROLE_WARRANTY, CL_OP_HANDOVER_RECORD, NONE},
+    {CL_ROLE_WARRANTY, CL_OP_TICKET_READ, COMPANY},
+    {CL_ROLE_WARRANTY, CL_OP_TICKET_TRANSITION, NONE},
+    {CL_ROLE_WARRANTY, CL_OP_TICKET_REPAIR, NONE},
+    {CL_ROLE_WARRANTY, CL_OP_TICKET_VERIFY, NONE},
+    {CL_ROLE_WARRANTY, CL_OP_TICKET_RETURN, NONE},
+    {CL_ROLE_WARRANTY, CL_OP_TICKET_DECIDE, NONE},
+    {CL_ROLE_WARRANTY, CL_OP_DEADLINE_SET, NONE},
+    {CL_ROLE_WARRANTY, CL_OP_DEADLINE_LIST, COMPANY},
+    {CL_ROLE_WARRANTY, CL_OP_REPORT, NONE},
+    {CL_ROLE_WARRANTY, CL_OP_DEPT_MANAGE, NONE},
+    {CL_ROLE_WARRANTY, CL_OP_DEPT_LIST, NONE},
+    {CL_ROLE_WARRANTY, CL_OP_DEFECT_READ, COMPANY},
+    {CL_ROLE_WARRANTY, CL_OP_DEFECT_MANAGE, NONE},
+    {CL_ROLE_WARRANTY, CL_OP_DEFECT_STEP, NONE},
+    {CL_ROLE_WARRANTY, CL_OP_DEFECT_REPORT, NONE},
+    {CL_ROLE_WARRANTY, CL_OP_KB_SEARCH, GROUP},
+    {CL_ROLE_WARRANTY, CL_OP_KB_CURATE, NONE},
+    {CL_ROLE_WARRANTY, CL_OP_CHECKPOINT_RECORD, NONE},
+    {CL_ROLE_WARRANTY, CL_OP_SYNC, NONE},
+    {CL_ROLE_WARRANTY, CL_OP_STATS, NONE},
 };
 
 /* Operations that change data: read-only roles must have none of them. */
@@ -503,11 +588,12 @@ static void test_policy_invariants(void **state) {
     assert_int_equal(cl_authz_scope(CL_ROLE_CONTRACTOR, CL_OP_BUILDING_LIST), NONE);
     assert_int_equal(cl_authz_scope(CL_ROLE_CONTRACTOR, CL_OP_UNIT_LIST), NONE);
 
-    /* Group scope is for HQ only; every other role is limited to its own data. Two
-     * exceptions: the knowledge base is the whole group's to search (never a contractor's),
-     * and a department's step of a defect is narrowed by membership in SQL, not by scope. */
+    /* Group scope is for HQ and the group's 400 hotline only; every other role is limited
+     * to its own data. Two exceptions: the knowledge base is the whole group's to search
+     * (never a contractor's), and a department's step of a defect is narrowed by membership
+     * in SQL, not by scope. */
     for (int r = 0; r < CL_ROLE__COUNT; r++) {
-        if (r == CL_ROLE_HQ_ADMIN || r == CL_ROLE_HQ_ANALYST) continue;
+        if (r == CL_ROLE_HQ_ADMIN || r == CL_ROLE_HQ_ANALYST || r == CL_ROLE_HOTLINE) continue;
         for (int o = 0; o < CL_OP__COUNT; o++) {
             if (o == CL_OP_PUBLIC || o == CL_OP_KB_SEARCH) continue;
             if (o == CL_OP_DEFECT_STEP && r == CL_ROLE_DEPT) continue;
@@ -553,6 +639,7 @@ static void test_owner_data(void **state) {
         {CL_ROLE_NONE, false},     {CL_ROLE_HQ_ADMIN, true}, {CL_ROLE_HQ_ANALYST, false},
         {CL_ROLE_CR, true},        {CL_ROLE_CLERK, true},    {CL_ROLE_CONTRACTOR, false},
         {CL_ROLE_VERIFIER, false}, {CL_ROLE_PROPERTY, true}, {CL_ROLE_DEPT, false},
+        {CL_ROLE_HOTLINE, true},   {CL_ROLE_WARRANTY, true},
     };
     assert_int_equal(ARRAY_LEN(want), CL_ROLE__COUNT);
     for (size_t i = 0; i < ARRAY_LEN(want); i++)
@@ -574,6 +661,8 @@ static void test_role_names(void **state) {
         {CL_ROLE_VERIFIER, "verifier"},
         {CL_ROLE_PROPERTY, "property"},
         {CL_ROLE_DEPT, "dept"},
+        {CL_ROLE_HOTLINE, "hotline"},
+        {CL_ROLE_WARRANTY, "warranty"},
     };
     assert_int_equal(ARRAY_LEN(want), CL_ROLE__COUNT - 1);
     for (size_t i = 0; i < ARRAY_LEN(want); i++) {

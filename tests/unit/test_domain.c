@@ -162,12 +162,12 @@ static void test_values_match_descriptors(void **state) {
         }
         assert_int_equal(n + 1, desc->n_values); /* + NONE; no aliases in our proto */
     }
-    /* 8 roles, 3 company kinds, 8 round kinds, 3 statuses, 3 severities, 3 outcomes,
-     * 2 signoffs, 5 states, 8 actions, 5 timeliness classes; issue 9: 7 defect sources,
-     * 3 kinds, 6 specialties, 2 grades, 10 states, 13 actions, 11 department kinds, 3 check
-     * point statuses, 2 case statuses. */
+    /* 10 roles (issue 12: hotline, warranty), 3 company kinds, 8 round kinds, 3 statuses, 3
+     * severities, 3 outcomes, 2 signoffs, 5 states, 8 actions, 5 timeliness classes; issue 9: 7
+     * defect sources, 3 kinds, 6 specialties, 2 grades, 10 states, 13 actions, 11 department kinds,
+     * 3 check point statuses, 2 case statuses. */
     assert_int_equal(total,
-                     8 + 3 + 8 + 3 + 3 + 3 + 2 + 5 + 8 + 5 + 7 + 3 + 6 + 2 + 10 + 13 + 11 + 3 + 2);
+                     10 + 3 + 8 + 3 + 3 + 3 + 2 + 5 + 8 + 5 + 7 + 3 + 6 + 2 + 10 + 13 + 11 + 3 + 2);
 }
 
 static void test_names_and_labels_well_formed(void **state) {
