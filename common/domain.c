@@ -183,6 +183,20 @@ static const cl_domain_value_t case_statuses[] = {
     {CLOSELOOP__CASE_STATUS__CASE_RETIRED, "retired", "已停用"},
 };
 
+static const cl_domain_value_t calendar_day_kinds[] = {
+    {CLOSELOOP__CALENDAR_DAY_KIND__CALENDAR_DAY_OFF, "off", "放假"},
+    {CLOSELOOP__CALENDAR_DAY_KIND__CALENDAR_DAY_WORK, "work", "调休上班"},
+};
+
+static const cl_domain_value_t notice_kinds[] = {
+    {CLOSELOOP__NOTICE_KIND__NOTICE_ASSIGNED, "assigned", "新派单"},
+    {CLOSELOOP__NOTICE_KIND__NOTICE_WARNING, "warning", "即将超时"},
+    {CLOSELOOP__NOTICE_KIND__NOTICE_BREACH, "breach", "已超时"},
+    {CLOSELOOP__NOTICE_KIND__NOTICE_ESCALATED, "escalated", "已升级"},
+    {CLOSELOOP__NOTICE_KIND__NOTICE_SEVERITY, "severity", "定级变更"},
+    {CLOSELOOP__NOTICE_KIND__NOTICE_CALENDAR, "calendar", "节假日日历"},
+};
+
 #define DOMAIN(what, desc, values)                                                                 \
     { what, desc, values, ARRAY_LEN(values) }
 
@@ -224,6 +238,9 @@ static const struct {
         "check point status", &closeloop__checkpoint_status__descriptor, checkpoint_statuses),
     [CL_DOM_CASE_STATUS] =
         DOMAIN("case status", &closeloop__case_status__descriptor, case_statuses),
+    [CL_DOM_CALENDAR_DAY_KIND] =
+        DOMAIN("calendar day kind", &closeloop__calendar_day_kind__descriptor, calendar_day_kinds),
+    [CL_DOM_NOTICE_KIND] = DOMAIN("notice kind", &closeloop__notice_kind__descriptor, notice_kinds),
 };
 _Static_assert(ARRAY_LEN(domains) == CL_DOM__COUNT, "a new domain needs its values");
 
@@ -258,6 +275,8 @@ static const cl_domain_column_t columns[] = {
     {CL_DOM_DEFECT_GRADE, "kb_cases", "grade", true},
     {CL_DOM_CASE_STATUS, "kb_cases", "status", true},
     {CL_DOM_CHECKPOINT_STATUS, "round_checkpoints", "status", true},
+    {CL_DOM_CALENDAR_DAY_KIND, "calendar_days", "kind", true},
+    {CL_DOM_NOTICE_KIND, "notices", "kind", true},
 };
 
 /* Every length and range CHECK of the schema. */
@@ -306,6 +325,9 @@ static const cl_domain_bound_t bounds[] = {
     {"round_checkpoints", "note", CL_MEASURE_LENGTH, 0, CL_LIM_NOTE_CHARS},
     {"request_keys", "key", CL_MEASURE_LENGTH, 1, CL_LIM_REQUEST_KEY_CHARS},
     {"request_keys", "target", CL_MEASURE_LENGTH, 0, CL_LIM_REQUEST_TARGET_CHARS},
+    {"calendar_days", "name", CL_MEASURE_LENGTH, 0, CL_LIM_CALENDAR_NAME_CHARS},
+    {"notices", "subject", CL_MEASURE_LENGTH, 0, CL_LIM_NOTICE_SUBJECT_CHARS},
+    {"notices", "body", CL_MEASURE_LENGTH, 0, CL_LIM_NOTICE_BODY_CHARS},
 };
 
 static bool domain_valid(cl_domain_t d) {

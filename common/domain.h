@@ -98,6 +98,11 @@
 #define CL_LIM_REQUEST_KEY_CHARS    100 /* an idempotency key of a transition or a form */
 #define CL_LIM_REQUEST_TARGET_CHARS 200 /* what a key was claimed for: "<project>/<unit>" */
 
+/* issue 12 */
+#define CL_LIM_CALENDAR_NAME_CHARS  40  /* a calendar day's name: 国庆节 */
+#define CL_LIM_NOTICE_SUBJECT_CHARS 80  /* what a notice is about: "complaint:12" */
+#define CL_LIM_NOTICE_BODY_CHARS    400 /* a notice's sentence */
+
 /* Whether s is a trade code: a lowercase letter, then [a-z0-9_], CL_LIM_TRADE_CODE_MIN to
  * CL_LIM_TRADE_CODE_CHARS in all (trades.code's CHECK). */
 bool cl_trade_code_valid(const char *s);
@@ -125,6 +130,8 @@ typedef enum cl_domain {
     CL_DOM_DEPT_KIND,         /* DepartmentKind: departments.kind */
     CL_DOM_CHECKPOINT_STATUS, /* CheckpointStatus: round_checkpoints.status */
     CL_DOM_CASE_STATUS,       /* CaseStatus: kb_cases.status */
+    CL_DOM_CALENDAR_DAY_KIND, /* CalendarDayKind: calendar_days.kind */
+    CL_DOM_NOTICE_KIND,       /* NoticeKind: notices.kind */
     CL_DOM__COUNT
 } cl_domain_t;
 
