@@ -124,6 +124,11 @@ static const cl_domain_value_t specialties[] = {
     {CLOSELOOP__SPECIALTY__SPECIALTY_OTHER, "other", "其他"},
 };
 
+static const cl_domain_value_t calendar_day_kinds[] = {
+    {CLOSELOOP__CALENDAR_DAY_KIND__CALENDAR_OFF, "off", "放假"},
+    {CLOSELOOP__CALENDAR_DAY_KIND__CALENDAR_WORK, "work", "上班"},
+};
+
 static const cl_domain_value_t defect_grades[] = {
     {CLOSELOOP__DEFECT_GRADE__DEFECT_GRADE_A, "A", "A级"},
     {CLOSELOOP__DEFECT_GRADE__DEFECT_GRADE_B, "B", "B级"},
@@ -224,6 +229,8 @@ static const struct {
         "check point status", &closeloop__checkpoint_status__descriptor, checkpoint_statuses),
     [CL_DOM_CASE_STATUS] =
         DOMAIN("case status", &closeloop__case_status__descriptor, case_statuses),
+    [CL_DOM_CALENDAR_DAY_KIND] =
+        DOMAIN("calendar day kind", &closeloop__calendar_day_kind__descriptor, calendar_day_kinds),
 };
 _Static_assert(ARRAY_LEN(domains) == CL_DOM__COUNT, "a new domain needs its values");
 
@@ -258,6 +265,7 @@ static const cl_domain_column_t columns[] = {
     {CL_DOM_DEFECT_GRADE, "kb_cases", "grade", true},
     {CL_DOM_CASE_STATUS, "kb_cases", "status", true},
     {CL_DOM_CHECKPOINT_STATUS, "round_checkpoints", "status", true},
+    {CL_DOM_CALENDAR_DAY_KIND, "calendar_days", "kind", true},
 };
 
 /* Every length and range CHECK of the schema. */

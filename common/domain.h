@@ -125,6 +125,7 @@ typedef enum cl_domain {
     CL_DOM_DEPT_KIND,         /* DepartmentKind: departments.kind */
     CL_DOM_CHECKPOINT_STATUS, /* CheckpointStatus: round_checkpoints.status */
     CL_DOM_CASE_STATUS,       /* CaseStatus: kb_cases.status */
+    CL_DOM_CALENDAR_DAY_KIND, /* CalendarDayKind: calendar_days.kind */
     CL_DOM__COUNT
 } cl_domain_t;
 
@@ -231,5 +232,6 @@ CL_DOMAIN_TYPED(defect_grade, Closeloop__DefectGrade, CL_DOM_DEFECT_GRADE)
 CL_DOMAIN_TYPED(dept_kind, Closeloop__DepartmentKind, CL_DOM_DEPT_KIND)
 CL_DOMAIN_TYPED(checkpoint_status, Closeloop__CheckpointStatus, CL_DOM_CHECKPOINT_STATUS)
 CL_DOMAIN_TYPED(case_status, Closeloop__CaseStatus, CL_DOM_CASE_STATUS)
+CL_DOMAIN_TYPED(calendar_day_kind, Closeloop__CalendarDayKind, CL_DOM_CALENDAR_DAY_KIND)
 
 #endif
