@@ -244,7 +244,7 @@ static int parse_spans(const char *w, const char *v, Closeloop__CalendarSpan *sp
         int used = 0;
         if (*n == 4 || sscanf(p, "%2u:%2u-%2u:%2u%n", &h1, &m1, &h2, &m2, &used) != 4 ||
             used != 11 || h1 > 23 || m1 > 59 || h2 > 24 || m2 > 59 || (h2 == 24 && m2) ||
-            (p[used] != ',' && p[used] != '\0')) {
+            h1 * 60 + m1 >= h2 * 60 + m2 || (p[used] != ',' && p[used] != '\0')) {
             cli_errorf("%s: --set takes up to 4 spans HH:MM-HH:MM, comma-separated "
                        "(e.g. 09:00-12:00,13:00-18:00)",
                        w);

@@ -14,7 +14,7 @@ CREATE OR REPLACE FUNCTION cl_calendar_company(p_ref text, p_role text, p_compan
 RETURNS bigint LANGUAGE sql STABLE AS $$
     SELECT CASE WHEN p_ref = '' THEN 0::bigint
                 ELSE (SELECT c.id FROM companies c
-                       WHERE (c.name = p_ref OR (p_ref ~ '^[0-9]{1,18}$' AND c.id = p_ref::bigint))
+                       WHERE (c.name = p_ref OR c.id::text = p_ref)
                          AND cl_visible_company(c.id, p_role, p_company, p_contractor, p_projects)
                        ORDER BY c.name = p_ref DESC LIMIT 1)
            END
