@@ -314,6 +314,7 @@ static const cl_domain_bound_t bounds[] = {
     {"round_checkpoints", "note", CL_MEASURE_LENGTH, 0, CL_LIM_NOTE_CHARS},
     {"request_keys", "key", CL_MEASURE_LENGTH, 1, CL_LIM_REQUEST_KEY_CHARS},
     {"request_keys", "target", CL_MEASURE_LENGTH, 0, CL_LIM_REQUEST_TARGET_CHARS},
+    {"calendar_days", "name", CL_MEASURE_LENGTH, 0, CL_LIM_CALENDAR_NAME_CHARS},
 };
 
 static bool domain_valid(cl_domain_t d) {

@@ -94,6 +94,9 @@
 #define CL_LIM_DEFECT_TAGS         50   /* layouts or locations of one defect or case */
 #define CL_LIM_SEARCH_CHARS        200  /* a search query */
 
+/* The business calendar (issue 12). */
+#define CL_LIM_CALENDAR_NAME_CHARS 40 /* a special day's name: 国庆节调休上班 */
+
 /* Desktop sync (issue 10). */
 #define CL_LIM_REQUEST_KEY_CHARS    100 /* an idempotency key of a transition or a form */
 #define CL_LIM_REQUEST_TARGET_CHARS 200 /* what a key was claimed for: "<project>/<unit>" */

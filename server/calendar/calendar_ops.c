@@ -24,12 +24,12 @@
 #include "msg.h"
 #include "sqlutil.h"
 
-#define CAL_IMPORT_MAX_ROWS 2000  /* special days in one import: years of them */
-#define CAL_NAME_CHARS      40    /* calendar_days.name */
-#define CAL_COMPANY_CHARS   200   /* a company's name */
-#define CAL_DEADLINE_MAX_H  10000 /* hours of a deadline: years of working time */
-#define CAL_FIRST_YEAR      2000
-#define CAL_LAST_YEAR       2099
+#define CAL_IMPORT_MAX_ROWS        2000  /* special days in one import: years of them */
+#define CL_LIM_CALENDAR_NAME_CHARS 40    /* calendar_days.name */
+#define CAL_COMPANY_CHARS          200   /* a company's name */
+#define CAL_DEADLINE_MAX_H         10000 /* hours of a deadline: years of working time */
+#define CAL_FIRST_YEAR             2000
+#define CAL_LAST_YEAR              2099
 
 /* The calendar the request names; false after failing it. */
 CL_MUSTCHECK static bool need_company(cl_req_t *req, const char *company) {
@@ -78,7 +78,7 @@ static bool day_problem(const Closeloop__CalendarImport *m, size_t i, char *why,
         snprintf(why, n, "%s: the kind must be off (休, 放假) or work (班, 上班)", d->day);
         return true;
     }
-    if (cl_text_why(why, n, "name", d->name, false, CAL_NAME_CHARS)) return true;
+    if (cl_text_why(why, n, "name", d->name, false, CL_LIM_CALENDAR_NAME_CHARS)) return true;
     for (size_t j = 0; j < i; j++)
         if (strcmp(m->days[j]->day, d->day) == 0) {
             snprintf(why, n, "%s is listed twice (also on line %" PRIu32 ")", d->day,
