@@ -16,7 +16,7 @@
 #    next year is imported or before December.
 #
 # Run by ctest with CL_BIN_DIR, CL_SOURCE_DIR and CL_TEST_TMP, like the other cli tests.
-# shellcheck disable=SC2016,SC2034
+# shellcheck disable=SC2016,SC2034,SC2317 # helpers called through check ... eval
 set -u
 
 # shellcheck source=SCRIPTDIR/lib.sh
@@ -29,6 +29,8 @@ start_server_with_db
 sql() { psql "$CLOSELOOP_DB_CONNINFO" -qAt -v ON_ERROR_STOP=1 -c "$1"; }
 # row DAY: the CSV row of that day in $out ("" when it is not listed).
 row() { grep "^$1," <<<"$out"; }
+# wait_log FILE PATTERN: true once PATTERN is in FILE (up to 10 s).
+wait_log() { for _ in $(seq 1 100); do grep -q "$2" "$1" && return 0; sleep 0.1; done; return 1; }
 
 setup_project 万科城
 as admin company add 广州城市公司 --kind city --parent "$hq" --format csv
@@ -155,7 +157,6 @@ check "no calendar warning was logged before December" \
 stop_daemon "$dpid"
 export CLOSELOOP_CALENDAR_TODAY=2026-12-05
 start_daemon 127.0.0.1 "$port" "$work/daemon2.log" || bail "closeloopd restarts on 2026-12-05"
-wait_log() { for _ in $(seq 1 100); do grep -q "$2" "$1" && return 0; sleep 0.1; done; return 1; }
 check "on 2026-12-05 the daemon logs that 2027 is missing, once" \
     eval 'wait_log "$work/daemon2.log" calendar_year_missing &&
           [ "$(grep -c "calendar_year_missing.*year=2027" "$work/daemon2.log")" = 1 ]'
@@ -187,4 +188,6 @@ check "2027 lists 5 days (3 off, 2 make-up), the quoted name unquoted, and no wa
           [ "$(row 2027-01-05)" = "2027-01-05,星期二,上班,测试,全国" ] && [ -z "$err" ]'
 check "still exactly one calendar notice" \
     test "$(sql "SELECT count(*) FROM notices WHERE kind = 'calendar'")" = 1
+check "no daemon log holds a sanitizer report" \
+    eval '! grep -q "Sanitizer\|runtime error:" "$work/daemon.log" "$work/daemon2.log" "$work/daemon3.log"'
 report_and_exit
