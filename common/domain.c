@@ -124,6 +124,11 @@ static const cl_domain_value_t specialties[] = {
     {CLOSELOOP__SPECIALTY__SPECIALTY_OTHER, "other", "其他"},
 };
 
+static const cl_domain_value_t calendar_day_kinds[] = {
+    {CLOSELOOP__CALENDAR_DAY_KIND__CALENDAR_OFF, "off", "放假"},
+    {CLOSELOOP__CALENDAR_DAY_KIND__CALENDAR_WORK, "work", "上班"},
+};
+
 static const cl_domain_value_t defect_grades[] = {
     {CLOSELOOP__DEFECT_GRADE__DEFECT_GRADE_A, "A", "A级"},
     {CLOSELOOP__DEFECT_GRADE__DEFECT_GRADE_B, "B", "B级"},
@@ -181,11 +186,6 @@ static const cl_domain_value_t checkpoint_statuses[] = {
 static const cl_domain_value_t case_statuses[] = {
     {CLOSELOOP__CASE_STATUS__CASE_ACTIVE, "active", "有效"},
     {CLOSELOOP__CASE_STATUS__CASE_RETIRED, "retired", "已停用"},
-};
-
-static const cl_domain_value_t calendar_day_kinds[] = {
-    {CLOSELOOP__CALENDAR_DAY_KIND__CALENDAR_DAY_OFF, "off", "放假"},
-    {CLOSELOOP__CALENDAR_DAY_KIND__CALENDAR_DAY_WORK, "work", "调休上班"},
 };
 
 static const cl_domain_value_t notice_kinds[] = {

@@ -94,12 +94,14 @@
 #define CL_LIM_DEFECT_TAGS         50   /* layouts or locations of one defect or case */
 #define CL_LIM_SEARCH_CHARS        200  /* a search query */
 
+/* The business calendar (issue 12). */
+#define CL_LIM_CALENDAR_NAME_CHARS 40 /* a special day's name: 国庆节调休上班 */
+
 /* Desktop sync (issue 10). */
 #define CL_LIM_REQUEST_KEY_CHARS    100 /* an idempotency key of a transition or a form */
 #define CL_LIM_REQUEST_TARGET_CHARS 200 /* what a key was claimed for: "<project>/<unit>" */
 
 /* issue 12 */
-#define CL_LIM_CALENDAR_NAME_CHARS  40  /* a calendar day's name: 国庆节 */
 #define CL_LIM_NOTICE_SUBJECT_CHARS 80  /* what a notice is about: "complaint:12" */
 #define CL_LIM_NOTICE_BODY_CHARS    400 /* a notice's sentence */
 
@@ -238,5 +240,6 @@ CL_DOMAIN_TYPED(defect_grade, Closeloop__DefectGrade, CL_DOM_DEFECT_GRADE)
 CL_DOMAIN_TYPED(dept_kind, Closeloop__DepartmentKind, CL_DOM_DEPT_KIND)
 CL_DOMAIN_TYPED(checkpoint_status, Closeloop__CheckpointStatus, CL_DOM_CHECKPOINT_STATUS)
 CL_DOMAIN_TYPED(case_status, Closeloop__CaseStatus, CL_DOM_CASE_STATUS)
+CL_DOMAIN_TYPED(calendar_day_kind, Closeloop__CalendarDayKind, CL_DOM_CALENDAR_DAY_KIND)
 
 #endif

@@ -130,7 +130,15 @@
     X(STATS_REQ, stats_request, StatsRequest) \
     X(STATS_PAGE, stats_page, StatsPage) \
     X(SCORECARD_REQ, scorecard_request, ScorecardRequest) \
-    X(SCORECARD, scorecard, Scorecard)
+    X(SCORECARD, scorecard, Scorecard) \
+    X(CALENDAR_IMPORT_REQ, calendar_import, CalendarImport) \
+    X(CALENDAR_IMPORT_RESULT, calendar_import_result, CalendarImportResult) \
+    X(CALENDAR_LIST_REQ, calendar_list_request, CalendarListRequest) \
+    X(CALENDAR_DAY_PAGE, calendar_day_page, CalendarDayPage) \
+    X(CALENDAR_HOURS_REQ, calendar_hours_request, CalendarHoursRequest) \
+    X(CALENDAR_HOURS, calendar_hours, CalendarHours) \
+    X(CALENDAR_DEADLINE_REQ, calendar_deadline_request, CalendarDeadlineRequest) \
+    X(CALENDAR_DEADLINE, calendar_deadline, CalendarDeadline)
 // clang-format on
 
 #endif

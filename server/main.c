@@ -10,6 +10,7 @@
 
 #include <uv.h>
 
+#include "calendar_check.h"
 #include "change_notify.h"
 #include "cl_sql.h"
 #include "config.h"
@@ -35,6 +36,8 @@ struct daemon {
     cl_session_notify_t *notify; /* session changes from every daemon, with a database */
     cl_change_notify_t *changes; /* the sync push: change_log commits of every daemon */
     cl_stats_merge_t *stats;     /* the statistics merge timer, with a database */
+    /* The December calendar check, with a database. */
+    cl_calendar_check_t *calendar;
 };
 
 /* Every statement table prepared on the pools' connections. */
@@ -74,6 +77,7 @@ static void on_drained(cl_server_t *srv) {
     cl_session_notify_stop(the_daemon->notify);
     cl_change_notify_stop(the_daemon->changes);
     cl_stats_merge_stop(the_daemon->stats);
+    cl_calendar_check_stop(the_daemon->calendar);
     if (the_daemon->db) cl_db_close(the_daemon->db, on_db_closed, NULL);
     if (the_daemon->analytics) cl_db_close(the_daemon->analytics, on_db_closed, NULL);
     /* Signals stay handled until now, so a second SIGTERM cannot cut the drain short. */
@@ -224,7 +228,8 @@ int main(int argc, char **argv) {
         d.notify = cl_session_notify_start(&d.loop, cfg.db_conninfo, d.srv);
         d.changes = cl_change_notify_start(&d.loop, cfg.db_conninfo, d.srv);
         d.stats = cl_stats_merge_start(&d.loop, d.db, &cfg);
-        if (!d.purge || !d.notify || !d.changes || !d.stats) {
+        d.calendar = cl_calendar_check_start(&d.loop, d.db);
+        if (!d.purge || !d.notify || !d.changes || !d.stats || !d.calendar) {
             fprintf(stderr, "closeloopd: out of memory\n");
             return 1;
         }

@@ -64,6 +64,8 @@ static const cli_cmd_t commands[] = {
      cmd_sync_help, NULL},
     {"outbox", "entries kept offline: list, push, conflicts, resolve", NULL, NULL,
      &cmd_outbox_group},
+    {"calendar", "the business calendar: import days off, list, working hours, a deadline", NULL,
+     NULL, &cmd_calendar_group},
 };
 
 static void command_help(const cli_cmd_t *c, FILE *out, const char *sub) {

@@ -101,7 +101,11 @@ const cl_handler_t *cl_dispatch_lookup(uint16_t type);
     X(SYNC_CHECKSUM_REQ, sync_checksum, CL_OP_SYNC, 1, cl_sync_checksum) \
     X(SYNC_FOLLOW_REQ, sync_follow, CL_OP_SYNC, 1, cl_sync_follow) \
     X(STATS_REQ, stats, CL_OP_STATS, 1, cl_stats_query) \
-    X(SCORECARD_REQ, scorecard, CL_OP_STATS, 1, cl_stats_scorecard)
+    X(SCORECARD_REQ, scorecard, CL_OP_STATS, 1, cl_stats_scorecard) \
+    X(CALENDAR_IMPORT_REQ, calendar_import, CL_OP_CALENDAR_MANAGE, 1, cl_calendar_import) \
+    X(CALENDAR_LIST_REQ, calendar_list, CL_OP_CALENDAR_READ, 1, cl_calendar_list) \
+    X(CALENDAR_HOURS_REQ, calendar_hours, CL_OP_CALENDAR_READ, 1, cl_calendar_hours) \
+    X(CALENDAR_DEADLINE_REQ, calendar_deadline, CL_OP_CALENDAR_READ, 1, cl_calendar_deadline)
 // clang-format on
 
 /* The handlers, declared from the list. */
