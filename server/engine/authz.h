@@ -70,7 +70,9 @@ typedef enum cl_role {
     X(KB_CURATE, kb_curate)         /* HQ: accept or return a filed defect, retire, import */      \
     X(CHECKPOINT_RECORD, checkpoint_record) /* record a check point passed or found */             \
     X(SYNC, sync)   /* desktop sync: snapshot, feed, checksums, follow (docs/SYNC.md) */           \
-    X(STATS, stats) /* HQ statistics and contractor scorecards (docs/STATS.md) */
+    X(STATS, stats) /* HQ statistics and contractor scorecards (docs/STATS.md) */                  \
+    X(COMPLAINT_READ, complaint_read)   /* owner complaints: list, show (docs/COMPLAINTS.md) */    \
+    X(COMPLAINT_WRITE, complaint_write) /* take in, reply, pause, escalate, close, revisit */
 
 typedef enum cl_op {
 #define CL_OP_ENUM(upper, lower) CL_OP_##upper,

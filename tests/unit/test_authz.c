@@ -78,6 +78,8 @@ static const struct expect matrix[] = {
     {CL_ROLE_NONE, CL_OP_CHECKPOINT_RECORD, NONE},
     {CL_ROLE_NONE, CL_OP_SYNC, NONE},
     {CL_ROLE_NONE, CL_OP_STATS, NONE},
+    {CL_ROLE_NONE, CL_OP_COMPLAINT_READ, NONE},
+    {CL_ROLE_NONE, CL_OP_COMPLAINT_WRITE, NONE},
 
     /* HQ admin: everything, group-wide. */
     {CL_ROLE_HQ_ADMIN, CL_OP_PUBLIC, GROUP},
@@ -121,6 +123,8 @@ static const struct expect matrix[] = {
     {CL_ROLE_HQ_ADMIN, CL_OP_CHECKPOINT_RECORD, GROUP},
     {CL_ROLE_HQ_ADMIN, CL_OP_SYNC, GROUP},
     {CL_ROLE_HQ_ADMIN, CL_OP_STATS, GROUP},
+    {CL_ROLE_HQ_ADMIN, CL_OP_COMPLAINT_READ, GROUP},
+    {CL_ROLE_HQ_ADMIN, CL_OP_COMPLAINT_WRITE, GROUP},
 
     /* HQ analyst: reads everything group-wide, writes nothing. */
     {CL_ROLE_HQ_ANALYST, CL_OP_PUBLIC, GROUP},
@@ -164,6 +168,8 @@ static const struct expect matrix[] = {
     {CL_ROLE_HQ_ANALYST, CL_OP_CHECKPOINT_RECORD, NONE},
     {CL_ROLE_HQ_ANALYST, CL_OP_SYNC, GROUP},
     {CL_ROLE_HQ_ANALYST, CL_OP_STATS, GROUP},
+    {CL_ROLE_HQ_ANALYST, CL_OP_COMPLAINT_READ, GROUP},
+    {CL_ROLE_HQ_ANALYST, CL_OP_COMPLAINT_WRITE, NONE},
 
     /* City-company CR staff: their company; no companies, contractors or users created. */
     {CL_ROLE_CR, CL_OP_PUBLIC, GROUP},
@@ -207,6 +213,8 @@ static const struct expect matrix[] = {
     {CL_ROLE_CR, CL_OP_CHECKPOINT_RECORD, COMPANY},
     {CL_ROLE_CR, CL_OP_SYNC, COMPANY},
     {CL_ROLE_CR, CL_OP_STATS, COMPANY},
+    {CL_ROLE_CR, CL_OP_COMPLAINT_READ, COMPANY},
+    {CL_ROLE_CR, CL_OP_COMPLAINT_WRITE, COMPANY},
 
     /* Site clerk: their projects; enters units, creates nothing above a unit. */
     {CL_ROLE_CLERK, CL_OP_PUBLIC, GROUP},
@@ -250,6 +258,8 @@ static const struct expect matrix[] = {
     {CL_ROLE_CLERK, CL_OP_CHECKPOINT_RECORD, PROJECTS},
     {CL_ROLE_CLERK, CL_OP_SYNC, PROJECTS},
     {CL_ROLE_CLERK, CL_OP_STATS, PROJECTS},
+    {CL_ROLE_CLERK, CL_OP_COMPLAINT_READ, NONE},
+    {CL_ROLE_CLERK, CL_OP_COMPLAINT_WRITE, NONE},
 
     /* Contractor: what is assigned to them; never buildings or units (owners' data). */
     {CL_ROLE_CONTRACTOR, CL_OP_PUBLIC, GROUP},
@@ -293,6 +303,8 @@ static const struct expect matrix[] = {
     {CL_ROLE_CONTRACTOR, CL_OP_CHECKPOINT_RECORD, NONE},
     {CL_ROLE_CONTRACTOR, CL_OP_SYNC, CONTRACTOR},
     {CL_ROLE_CONTRACTOR, CL_OP_STATS, NONE},
+    {CL_ROLE_CONTRACTOR, CL_OP_COMPLAINT_READ, NONE},
+    {CL_ROLE_CONTRACTOR, CL_OP_COMPLAINT_WRITE, NONE},
 
     /* Verifier: their projects, read only. */
     {CL_ROLE_VERIFIER, CL_OP_PUBLIC, GROUP},
@@ -336,6 +348,8 @@ static const struct expect matrix[] = {
     {CL_ROLE_VERIFIER, CL_OP_CHECKPOINT_RECORD, PROJECTS},
     {CL_ROLE_VERIFIER, CL_OP_SYNC, PROJECTS},
     {CL_ROLE_VERIFIER, CL_OP_STATS, PROJECTS},
+    {CL_ROLE_VERIFIER, CL_OP_COMPLAINT_READ, NONE},
+    {CL_ROLE_VERIFIER, CL_OP_COMPLAINT_WRITE, NONE},
 
     /* Property service: their projects, read only. */
     {CL_ROLE_PROPERTY, CL_OP_PUBLIC, GROUP},
@@ -379,6 +393,8 @@ static const struct expect matrix[] = {
     {CL_ROLE_PROPERTY, CL_OP_CHECKPOINT_RECORD, NONE},
     {CL_ROLE_PROPERTY, CL_OP_SYNC, PROJECTS},
     {CL_ROLE_PROPERTY, CL_OP_STATS, PROJECTS},
+    {CL_ROLE_PROPERTY, CL_OP_COMPLAINT_READ, PROJECTS},
+    {CL_ROLE_PROPERTY, CL_OP_COMPLAINT_WRITE, PROJECTS},
     /* Department staff: read their company like its customer relations; act only on
      * their department's steps of a defect (the SQL checks membership, group-wide since
      * a superior department may be at HQ); search the knowledge base. */
@@ -423,6 +439,8 @@ static const struct expect matrix[] = {
     {CL_ROLE_DEPT, CL_OP_CHECKPOINT_RECORD, NONE},
     {CL_ROLE_DEPT, CL_OP_SYNC, COMPANY},
     {CL_ROLE_DEPT, CL_OP_STATS, NONE},
+    {CL_ROLE_DEPT, CL_OP_COMPLAINT_READ, NONE},
+    {CL_ROLE_DEPT, CL_OP_COMPLAINT_WRITE, NONE},
     /* The 400 hotline: complaints of every project (issue 12); reads what a complaint
      * needs to link (projects, units, tickets, defects, cases) across the group. */
     {CL_ROLE_HOTLINE, CL_OP_PUBLIC, GROUP},
@@ -466,6 +484,8 @@ static const struct expect matrix[] = {
     {CL_ROLE_HOTLINE, CL_OP_CHECKPOINT_RECORD, NONE},
     {CL_ROLE_HOTLINE, CL_OP_SYNC, NONE},
     {CL_ROLE_HOTLINE, CL_OP_STATS, NONE},
+    {CL_ROLE_HOTLINE, CL_OP_COMPLAINT_READ, GROUP},
+    {CL_ROLE_HOTLINE, CL_OP_COMPLAINT_WRITE, GROUP},
     /* A city company's warranty office: its company's units, tickets and defects. */
     {CL_ROLE_WARRANTY, CL_OP_PUBLIC, GROUP},
     {CL_ROLE_WARRANTY, CL_OP_SESSION, COMPANY},
@@ -508,6 +528,8 @@ static const struct expect matrix[] = {
     {CL_ROLE_WARRANTY, CL_OP_CHECKPOINT_RECORD, NONE},
     {CL_ROLE_WARRANTY, CL_OP_SYNC, NONE},
     {CL_ROLE_WARRANTY, CL_OP_STATS, NONE},
+    {CL_ROLE_WARRANTY, CL_OP_COMPLAINT_READ, COMPANY},
+    {CL_ROLE_WARRANTY, CL_OP_COMPLAINT_WRITE, COMPANY},
 };
 
 /* Operations that change data: read-only roles must have none of them. */
