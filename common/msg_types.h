@@ -130,7 +130,13 @@
     X(STATS_REQ, stats_request, StatsRequest) \
     X(STATS_PAGE, stats_page, StatsPage) \
     X(SCORECARD_REQ, scorecard_request, ScorecardRequest) \
-    X(SCORECARD, scorecard, Scorecard)
+    X(SCORECARD, scorecard, Scorecard) \
+    X(COMPLAINT_ADD_REQ, complaint_add, ComplaintAdd) \
+    X(COMPLAINT, complaint, Complaint) \
+    X(COMPLAINT_SHOW_REQ, complaint_show_request, ComplaintShowRequest) \
+    X(COMPLAINT_LIST_REQ, complaint_list_request, ComplaintListRequest) \
+    X(COMPLAINT_PAGE, complaint_page, ComplaintPage) \
+    X(COMPLAINT_ACT_REQ, complaint_act, ComplaintAct)
 // clang-format on
 
 #endif

@@ -130,6 +130,8 @@ extern const char cmd_unit_import_help[];
 /* cmd_inspect.c: inspection rounds, items (one, or a day's CSV), handover forms and the
  * handover schedule. */
 extern const cli_group_t cmd_round_group, cmd_inspect_group;
+/* cmd_complaint.c: owner complaints. */
+extern const cli_group_t cmd_complaint_group;
 /* cmd_deadline.c: repair deadline presets. */
 extern const cli_group_t cmd_deadline_group;
 /* cmd_ticket.c: the repair loop (show, morning lists, transitions). */

@@ -64,6 +64,8 @@ static const cli_cmd_t commands[] = {
      cmd_sync_help, NULL},
     {"outbox", "entries kept offline: list, push, conflicts, resolve", NULL, NULL,
      &cmd_outbox_group},
+    {"complaint", "owner complaints: add, list, show, reply, pause, escalate, close, revisit", NULL,
+     NULL, &cmd_complaint_group},
 };
 
 static void command_help(const cli_cmd_t *c, FILE *out, const char *sub) {

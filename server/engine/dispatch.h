@@ -101,7 +101,11 @@ const cl_handler_t *cl_dispatch_lookup(uint16_t type);
     X(SYNC_CHECKSUM_REQ, sync_checksum, CL_OP_SYNC, 1, cl_sync_checksum) \
     X(SYNC_FOLLOW_REQ, sync_follow, CL_OP_SYNC, 1, cl_sync_follow) \
     X(STATS_REQ, stats, CL_OP_STATS, 1, cl_stats_query) \
-    X(SCORECARD_REQ, scorecard, CL_OP_STATS, 1, cl_stats_scorecard)
+    X(SCORECARD_REQ, scorecard, CL_OP_STATS, 1, cl_stats_scorecard) \
+    X(COMPLAINT_ADD_REQ, complaint_add, CL_OP_COMPLAINT_WRITE, 1, cl_complaint_add) \
+    X(COMPLAINT_SHOW_REQ, complaint_show, CL_OP_COMPLAINT_READ, 1, cl_complaint_show) \
+    X(COMPLAINT_LIST_REQ, complaint_list, CL_OP_COMPLAINT_READ, 1, cl_complaint_list) \
+    X(COMPLAINT_ACT_REQ, complaint_act, CL_OP_COMPLAINT_WRITE, 1, cl_complaint_act)
 // clang-format on
 
 /* The handlers, declared from the list. */
