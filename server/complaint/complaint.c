@@ -23,6 +23,7 @@
 #include "authz.h"
 #include "bizcal.h"
 #include "calendar.h"
+#include "complaint.h"
 #include "complaint_rules.h"
 #include "domain.h"
 #include "handler.h"
@@ -600,4 +601,77 @@ void cl_complaint_act(cl_req_t *req) {
         CL_STMT(complaint_cal_days, NULL, id),
     };
     cl_call_run(c, false, st, 3, act_ctx_done);
+}
+
+/* ------------------------------------------------------------------ the alert timer */
+
+/* Owns one uv timer and the tick in flight (at most one: a tick while one runs is
+ * skipped); frees itself after cl_complaint_alerts_stop, once the timer has closed and no
+ * tick is in flight. A failed tick is logged and retried at the next one. */
+struct cl_complaint_alerts {
+    uv_timer_t timer;
+    struct cl_db *db;
+    bool busy;     /* a tick is in flight */
+    bool stopping; /* cl_complaint_alerts_stop was called */
+    bool closed;   /* the timer has closed */
+};
+
+static void alerts_maybe_free(cl_complaint_alerts_t *a) {
+    if (a->closed && !a->busy) free(a);
+}
+
+static void on_alerts(void *arg, const cl_db_result_t *r) {
+    cl_complaint_alerts_t *a = arg;
+    a->busy = false;
+    if (a->stopping) {
+        alerts_maybe_free(a);
+        return;
+    }
+    if (r->status != CL_OK || r->count != 2 || PQntuples(r->res[0]) != 1 ||
+        PQntuples(r->res[1]) != 1) {
+        cl_log_warn("complaint_alerts_failed", "error=\"%s\"", r->message);
+        return; /* the next tick tries again */
+    }
+    const char *w = PQgetvalue(r->res[0], 0, CL_COL(complaint_warnings, warnings)),
+               *b = PQgetvalue(r->res[1], 0, CL_COL(complaint_breaches, breaches));
+    if (strcmp(w, "0") || strcmp(b, "0"))
+        cl_log_info("complaint_alerts", "warnings=%s breaches=%s", w, b);
+}
+
+static void on_alerts_timer(uv_timer_t *t) {
+    cl_complaint_alerts_t *a = t->data;
+    if (a->busy) return;
+    cl_db_batch_t *b = cl_db_batch_new(a->db);
+    if (!b || cl_db_batch_add(b, CL_SQL(complaint_warnings), NULL, NULL) != CL_OK ||
+        cl_db_batch_add(b, CL_SQL(complaint_breaches), NULL, NULL) != CL_OK) {
+        if (b) cl_db_batch_free(b);
+        cl_log_warn("complaint_alerts_failed", "error=\"out of memory\"");
+        return;
+    }
+    a->busy = true;
+    cl_db_batch_run(b, on_alerts, a);
+}
+
+cl_complaint_alerts_t *cl_complaint_alerts_start(uv_loop_t *loop, struct cl_db *db) {
+    cl_complaint_alerts_t *a = calloc(1, sizeof *a);
+    if (!a) return NULL;
+    a->db = db;
+    uv_timer_init(loop, &a->timer);
+    a->timer.data = a;
+    const char *env = getenv("CLOSELOOP_COMPLAINT_TICK_MS");
+    long tick = env && *env ? strtol(env, NULL, 10) : 60000;
+    if (tick > 0) uv_timer_start(&a->timer, on_alerts_timer, (uint64_t)tick, (uint64_t)tick);
+    return a;
+}
+
+static void on_alerts_timer_closed(uv_handle_t *h) {
+    cl_complaint_alerts_t *a = h->data;
+    a->closed = true;
+    alerts_maybe_free(a);
+}
+
+void cl_complaint_alerts_stop(cl_complaint_alerts_t *a) {
+    if (!a || a->stopping) return;
+    a->stopping = true;
+    uv_close((uv_handle_t *)&a->timer, on_alerts_timer_closed);
 }

@@ -313,3 +313,61 @@ SELECT (extract(epoch FROM e.at) * 1000)::bigint AS at_ms, coalesce(u.username, 
   LEFT JOIN users u ON u.id = e.actor_user_id
  WHERE e.complaint_id = $1::bigint
  ORDER BY e.id;
+
+-- Whether the company's calendar is open (working hours of a working day) at p_at: the
+-- same rule as common/bizcal.c's cl_bizcal_is_open, here because a warning is claimed in
+-- one statement, only inside working hours.
+CREATE OR REPLACE FUNCTION cl_complaint_open_at(p_company bigint, p_at timestamptz)
+RETURNS boolean LANGUAGE sql STABLE AS $$
+    WITH l AS (SELECT (p_at AT TIME ZONE 'Asia/Shanghai') AS t),
+         d AS (SELECT l.t, extract(hour FROM l.t)::int * 60 + extract(minute FROM l.t)::int AS m,
+                      (SELECT x.kind FROM cl_calendar_days(p_company, l.t::date, l.t::date) x)
+                          AS kind
+                 FROM l)
+    SELECT coalesce(d.kind = 'work', extract(isodow FROM d.t) < 6)
+           AND EXISTS (SELECT 1 FROM cl_calendar_hours(p_company) h
+                        WHERE d.m >= h.start_min AND d.m < h.end_min)
+      FROM d
+$$;
+
+-- Claims every clock whose warning (75 % of its budget) is due now, inside the working hours
+-- of its complaint's company: warned_at is set once, whichever daemon gets there first (a
+-- second one's UPDATE waits for the row and then finds it claimed). Each claimed warning is
+-- a 'warning' event and a notice to the complaint's named owner. One row: how many.
+PREPARE complaint_warnings AS
+WITH n AS (SELECT cl_complaint_now() AS t),
+     al AS (UPDATE complaint_clocks k SET warned_at = n.t
+              FROM n, complaints c, projects p
+             WHERE c.id = k.complaint_id AND p.id = c.project_id
+               AND k.warned_at IS NULL AND k.running_since IS NOT NULL AND k.warn_at <= n.t
+               AND cl_complaint_open_at(p.company_id, n.t)
+            RETURNING k.complaint_id, c.project_id, c.owner_user_id, n.t AS at,
+                      format('投诉%s的%s时限已用去%s%%，将于%s到期', c.id,
+                             CASE k.kind WHEN 'first_reply' THEN '首次答复' ELSE '关闭' END, 75,
+                             to_char(k.due_at AT TIME ZONE 'Asia/Shanghai',
+                                     'YYYY-MM-DD HH24:MI')) AS body),
+     ev AS (INSERT INTO complaint_events (complaint_id, at, action, detail)
+            SELECT al.complaint_id, al.at, 'warning', al.body FROM al RETURNING 1),
+     nt AS (SELECT cl_notice('warning', al.project_id, al.owner_user_id,
+                             'complaint:' || al.complaint_id, al.body) AS id FROM al)
+SELECT (SELECT count(*) FROM nt) AS warnings, (SELECT count(*) FROM ev) AS events;
+
+-- The same for breaches: the clocks whose budget ran out (due_at passed), claimed once
+-- (breached_at), inside working hours; a 'breach' event and notice each.
+PREPARE complaint_breaches AS
+WITH n AS (SELECT cl_complaint_now() AS t),
+     al AS (UPDATE complaint_clocks k SET breached_at = n.t
+              FROM n, complaints c, projects p
+             WHERE c.id = k.complaint_id AND p.id = c.project_id
+               AND k.breached_at IS NULL AND k.running_since IS NOT NULL AND k.due_at <= n.t
+               AND cl_complaint_open_at(p.company_id, n.t)
+            RETURNING k.complaint_id, c.project_id, c.owner_user_id, n.t AS at,
+                      format('投诉%s的%s时限已于%s超时', c.id,
+                             CASE k.kind WHEN 'first_reply' THEN '首次答复' ELSE '关闭' END,
+                             to_char(k.due_at AT TIME ZONE 'Asia/Shanghai',
+                                     'YYYY-MM-DD HH24:MI')) AS body),
+     ev AS (INSERT INTO complaint_events (complaint_id, at, action, detail)
+            SELECT al.complaint_id, al.at, 'breach', al.body FROM al RETURNING 1),
+     nt AS (SELECT cl_notice('breach', al.project_id, al.owner_user_id,
+                             'complaint:' || al.complaint_id, al.body) AS id FROM al)
+SELECT (SELECT count(*) FROM nt) AS breaches, (SELECT count(*) FROM ev) AS events;
