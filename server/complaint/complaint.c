@@ -549,12 +549,12 @@ static void act_ctx_done(void *arg, const cl_db_result_t *r) {
     };
     char reason[400];
     cl_complaint_class_t cls = cl_complaint_classify(&f, reason, sizeof reason);
-    if (cls > a.cls) {
+    if (cls > a.cls)
         a.cls = cls;
-        if (!cl.stopped) cl.budget = closure_budget(ctx, CX(t_ordinary), cls);
-    } else {
+    else
         snprintf(reason, sizeof reason, "%s", cl_sql_text(ctx, 0, CX(class_reason)));
-    }
+    /* The closure budget is the class's target, also after the timer raised the class. */
+    if (!cl.stopped) cl.budget = closure_budget(ctx, CX(t_ordinary), a.cls);
     cl_cclock_plan(&fr, &cal.cal, now);
     cl_cclock_plan(&cl, &cal.cal, now);
     char detail[400] = "";
@@ -620,6 +620,65 @@ static void alerts_maybe_free(cl_complaint_alerts_t *a) {
     if (a->closed && !a->busy) free(a);
 }
 
+static void on_reclassed(void *arg, const cl_db_result_t *r) {
+    cl_complaint_alerts_t *a = arg;
+    a->busy = false;
+    if (a->stopping) {
+        alerts_maybe_free(a);
+        return;
+    }
+    if (r->status != CL_OK) {
+        cl_log_warn("complaint_reclass_failed", "error=\"%s\"", r->message);
+        return;
+    }
+    int raised = 0;
+    for (int i = 0; i < r->count; i++)
+        raised += PQntuples(r->res[i]) == 1 &&
+                  !strcmp(PQgetvalue(r->res[i], 0, CL_COL(complaint_reclass, raised)), "t");
+    if (raised) cl_log_info("complaint_reclassed", "complaints=%d", raised);
+}
+
+#define TF(col) CL_COL(complaint_time_facts, col)
+
+/* The time-driven class changes of facts (complaint_time_facts) as one batch of
+ * complaint_reclass statements on a's pool; false when there is none to make (or no
+ * memory: the next tick tries again). */
+static bool reclass_run(cl_complaint_alerts_t *a, const PGresult *facts) {
+    int n = PQntuples(facts);
+    cl_db_batch_t *b = NULL;
+    for (int i = 0; i < n; i++) {
+        cl_complaint_facts_t f = {
+            .legal = !strcmp(cl_sql_text(facts, i, TF(legal)), "t"),
+            .media = !strcmp(cl_sql_text(facts, i, TF(media)), "t"),
+            .legal_risk = !strcmp(cl_sql_text(facts, i, TF(legal_risk)), "t"),
+            .media_risk = !strcmp(cl_sql_text(facts, i, TF(media_risk)), "t"),
+            .outside_support = !strcmp(cl_sql_text(facts, i, TF(outside_support)), "t"),
+            .reopened = cl_sql_i64(facts, i, TF(reopened)) > 0,
+            .complainants = cl_sql_i64(facts, i, TF(complainants)),
+            .same_issue = cl_sql_i64(facts, i, TF(same_issue)),
+            .fault_open_s = cl_sql_i64(facts, i, TF(fault_open_s)),
+        };
+        char reason[400];
+        cl_complaint_class_t cls = cl_complaint_classify(&f, reason, sizeof reason);
+        if (cls <= class_parse(cl_sql_text(facts, i, TF(class)))) continue;
+        if (!b && !(b = cl_db_batch_new(a->db))) return false;
+        const char *params[] = {cl_sql_text(facts, i, TF(id)), cl_sql_text(facts, i, TF(version)),
+                                cl_complaint_class_name((int)cls), reason};
+        /* The batch copies its parameters. */
+        if (cl_db_batch_add(
+                b, CL_SQL(complaint_reclass),
+                CL_PARAMS(complaint_reclass, params[0], params[1], params[2], params[3]),
+                NULL) != CL_OK) {
+            cl_db_batch_free(b);
+            return false;
+        }
+    }
+    if (!b) return false;
+    cl_db_batch_run(b, on_reclassed, a);
+    return true;
+}
+#undef TF
+
 static void on_alerts(void *arg, const cl_db_result_t *r) {
     cl_complaint_alerts_t *a = arg;
     a->busy = false;
@@ -627,7 +686,7 @@ static void on_alerts(void *arg, const cl_db_result_t *r) {
         alerts_maybe_free(a);
         return;
     }
-    if (r->status != CL_OK || r->count != 2 || PQntuples(r->res[0]) != 1 ||
+    if (r->status != CL_OK || r->count != 3 || PQntuples(r->res[0]) != 1 ||
         PQntuples(r->res[1]) != 1) {
         cl_log_warn("complaint_alerts_failed", "error=\"%s\"", r->message);
         return; /* the next tick tries again */
@@ -636,6 +695,7 @@ static void on_alerts(void *arg, const cl_db_result_t *r) {
                *b = PQgetvalue(r->res[1], 0, CL_COL(complaint_breaches, breaches));
     if (strcmp(w, "0") || strcmp(b, "0"))
         cl_log_info("complaint_alerts", "warnings=%s breaches=%s", w, b);
+    if (PQntuples(r->res[2]) > 0) a->busy = reclass_run(a, r->res[2]);
 }
 
 static void on_alerts_timer(uv_timer_t *t) {
@@ -643,7 +703,8 @@ static void on_alerts_timer(uv_timer_t *t) {
     if (a->busy) return;
     cl_db_batch_t *b = cl_db_batch_new(a->db);
     if (!b || cl_db_batch_add(b, CL_SQL(complaint_warnings), NULL, NULL) != CL_OK ||
-        cl_db_batch_add(b, CL_SQL(complaint_breaches), NULL, NULL) != CL_OK) {
+        cl_db_batch_add(b, CL_SQL(complaint_breaches), NULL, NULL) != CL_OK ||
+        cl_db_batch_add(b, CL_SQL(complaint_time_facts), NULL, NULL) != CL_OK) {
         if (b) cl_db_batch_free(b);
         cl_log_warn("complaint_alerts_failed", "error=\"out of memory\"");
         return;

@@ -371,3 +371,58 @@ WITH n AS (SELECT cl_complaint_now() AS t),
      nt AS (SELECT cl_notice('breach', al.project_id, al.owner_user_id,
                              'complaint:' || al.complaint_id, al.body) AS id FROM al)
 SELECT (SELECT count(*) FROM nt) AS breaches, (SELECT count(*) FROM ev) AS events;
+
+-- Raises complaint p_id at version p_version to class p_class as time passed (the alert
+-- timer; actor NULL): the class, its reason, a 'class' event and a severity notice.
+-- False when the complaint moved on meanwhile (another daemon did it, or an action).
+CREATE OR REPLACE FUNCTION cl_complaint_reclass(p_id bigint, p_version bigint, p_class text,
+                                                p_reason text)
+RETURNS boolean LANGUAGE plpgsql VOLATILE AS $$
+DECLARE
+    old complaints%ROWTYPE;
+BEGIN
+    SELECT * INTO old FROM complaints WHERE id = p_id AND version = p_version FOR UPDATE;
+    IF NOT FOUND OR old.class = p_class THEN
+        RETURN false;
+    END IF;
+    UPDATE complaints SET class = p_class, class_reason = p_reason, version = version + 1
+     WHERE id = p_id;
+    INSERT INTO complaint_events (complaint_id, at, action, from_class, to_class, detail)
+    VALUES (p_id, cl_complaint_now(), 'class', old.class, p_class, p_reason);
+    PERFORM cl_notice('severity', old.project_id, NULL, 'complaint:' || p_id,
+                      format('投诉%s定级为%s：%s', p_id,
+                             CASE p_class WHEN 'important' THEN '重要' WHEN 'hot' THEN '热点'
+                                          WHEN 'major' THEN '重大' ELSE '一般' END, p_reason));
+    RETURN true;
+END $$;
+
+-- The facts of the open complaints that time alone has moved past a threshold of the
+-- rules: open more than 7 days through our fault and below hot, or more than 30 and below
+-- major (every one of them rises, so none is read twice); only inside its company's working
+-- hours, like the warnings, so no severity notice goes out at night. At most 200 a tick.
+PREPARE complaint_time_facts AS
+SELECT f.id, f.version, f.class, f.complainants, f.legal, f.media, f.legal_risk, f.media_risk,
+       f.outside_support, f.reopened, f.same_issue, f.fault_open_s
+  FROM (SELECT c.id, c.version, c.class, c.complainants, c.legal, c.media, c.legal_risk,
+               c.media_risk, c.outside_support, c.reopened,
+               cl_complaint_same_issue(c.project_id, c.specialty, c.defect_id, c.category,
+                                       c.created_at,
+                                       CASE WHEN c.owner_phone <> '' THEN c.owner_phone
+                                            ELSE c.owner_name END, c.id) AS same_issue,
+               floor(extract(epoch FROM n.t - c.created_at))::bigint - c.paused_s
+                   - coalesce(floor(extract(epoch FROM n.t - c.paused_since))::bigint, 0)
+                   AS fault_open_s
+          FROM complaints c JOIN projects p ON p.id = c.project_id,
+               (SELECT cl_complaint_now() AS t) n
+         WHERE c.state <> 'closed' AND c.class <> 'major'
+           AND c.created_at < n.t - interval '7 days'
+           AND cl_complaint_open_at(p.company_id, n.t)) f
+ WHERE (f.class IN ('ordinary', 'important') AND f.fault_open_s > 7 * 86400)
+    OR f.fault_open_s > 30 * 86400
+ ORDER BY f.id
+ LIMIT 200;
+
+-- Raises one complaint's class (cl_complaint_reclass). Parameters: $1 the complaint, $2
+-- the version read, $3 the class, $4 the reason. One row: whether it did.
+PREPARE complaint_reclass AS
+SELECT cl_complaint_reclass($1::bigint, $2::bigint, $3::text, $4::text) AS raised;

@@ -6,6 +6,9 @@
 # clock moved past both to 18:30, outside working hours; two daemons then start and send
 # nothing until the next working morning (09:00 on 10 October), when exactly one warning
 # and one breach go out: one event and one notice each, to the complaint's named owner.
+# Then time alone raises the class: 7 days and a minute open through our fault make it hot,
+# 30 days major (not on a Saturday: the next working morning), each once (two daemons), while a complaint that waited on its owner all
+# along stays ordinary.
 #
 # Run by ctest with CL_BIN_DIR, CL_SOURCE_DIR and CL_TEST_TMP.
 # shellcheck disable=SC2016,SC2034
@@ -39,6 +42,12 @@ clock_at '2025-10-09 10:00'
 as prop1 complaint add --project "$p" --channel phone --specialty property --owner 冯二 \
     --description 电梯故障 --format csv
 cid=$(sql "SELECT max(id) FROM complaints")
+as prop1 complaint add --project "$p" --channel phone --specialty property --owner 钱一 \
+    --description 门禁故障 --format csv
+cwait=$(sql "SELECT max(id) FROM complaints")
+as prop1 complaint pause "$cwait" --format csv
+check "a second complaint waits on its owner from 10:00" \
+    test "$(sql "SELECT state FROM complaints WHERE id = $cwait")" = waiting
 check "a phone complaint at 10:00: warn at 14:00, due at 15:00" \
     test "$(sql "SELECT to_char(warn_at AT TIME ZONE 'Asia/Shanghai', 'HH24:MI'), to_char(due_at AT TIME ZONE 'Asia/Shanghai', 'HH24:MI') FROM complaint_clocks WHERE complaint_id = $cid AND kind = 'first_reply'")" = '14:00|15:00'
 clock_at '2025-10-09 13:59'
@@ -76,11 +85,39 @@ check "the warning says when the clock runs out" \
     test "$(sql "SELECT body FROM notices WHERE kind = 'warning' AND subject = 'complaint:$cid'")" = "投诉${cid}的首次答复时限已用去75%，将于2025-10-09 15:00到期"
 check "warned_at and breached_at are the morning's 09:00" \
     test "$(sql "SELECT to_char(warned_at AT TIME ZONE 'Asia/Shanghai', 'MM-DD HH24:MI'), to_char(breached_at AT TIME ZONE 'Asia/Shanghai', 'MM-DD HH24:MI') FROM complaint_clocks WHERE complaint_id = $cid AND kind = 'first_reply'")" = '10-10 09:00|10-10 09:00'
+
+# --- the class as time passes, raised by the timer of either daemon, once -------------
+classes() { # COMPLAINT: its class events' to_class, comma-separated, and their actors
+    sql "SELECT string_agg(to_class || ':' || coalesce(actor_user_id::text, 'timer'), ',' ORDER BY id)
+           FROM complaint_events WHERE complaint_id = $1 AND action = 'class'"
+}
+clock_at '2025-10-16 10:01'
+for _ in $(seq 1 50); do [ "$(classes "$cid")" = hot:timer ] && break; sleep 0.1; done
+sleep 1 # more ticks of both daemons
+check "7 days and a minute open through our fault: hot, raised once by the timer" \
+    eval '[ "$(classes "$cid")" = hot:timer ] &&
+          [ "$(sql "SELECT class_reason FROM complaints WHERE id = $cid")" = 因我方原因超过7天未解决 ] &&
+          [ "$(sql "SELECT count(*) FROM notices WHERE kind = '"'severity'"' AND subject = '"'complaint:$cid'"'")" = 1 ]'
+check "the complaint waiting on its owner all along stays ordinary, no class event" \
+    eval '[ "$(sql "SELECT class FROM complaints WHERE id = $cwait")" = ordinary ] && [ -z "$(classes "$cwait")" ]'
+clock_at '2025-11-08 10:01' # a Saturday: no working hours
+sleep 1
+check "30 days and a minute on a Saturday: nothing yet" test "$(classes "$cid")" = hot:timer
+clock_at '2025-11-10 09:00'
+for _ in $(seq 1 50); do [ "$(classes "$cid")" = hot:timer,major:timer ] && break; sleep 0.1; done
+sleep 1
+check "the next working morning: major, once" test "$(classes "$cid")" = hot:timer,major:timer
+
 S=(--server "127.0.0.1:$port2" --ca "$certs/ca.crt")
 login prop1
 as prop1 complaint show "$cid" --format json
-check "show through the second daemon lists the alerts in the history" \
-    eval '[ "$rc" = 0 ] && python3 -c "import json,sys; d=json.load(sys.stdin); a=[e[\"action\"] for e in d[\"history\"]]; sys.exit(not (a.count(\"warning\") == 1 and a.count(\"breach\") == 1))" <<<"$out"'
+nw=$(sql "SELECT count(*) FROM complaint_events WHERE complaint_id = $cid AND action = 'warning'")
+nb=$(sql "SELECT count(*) FROM complaint_events WHERE complaint_id = $cid AND action = 'breach'")
+check "show through the second daemon lists the $nw warnings and $nb breaches (both clocks' by now)" \
+    eval '[ "$rc" = 0 ] && [ "$nw" = 2 ] && [ "$nb" = 2 ] && python3 -c "import json,sys; d=json.load(sys.stdin); a=[e[\"action\"] for e in d[\"history\"]]; sys.exit(not (a.count(\"warning\") == 2 and a.count(\"breach\") == 2))" <<<"$out"'
+as prop1 complaint reply "$cid" --format json
+check "the next action gives the closure clock the major class's 16 h" \
+    eval '[ "$rc" = 0 ] && [ "$(sql "SELECT budget_s FROM complaint_clocks WHERE complaint_id = $cid AND kind = '"'closure'"'")" = 57600 ]'
 check "the second daemon stops cleanly" stop_daemon "$d2"
 check "the first daemon stops cleanly" stop_daemon "$d1"
 report_and_exit
