@@ -396,9 +396,10 @@ BEGIN
     RETURN true;
 END $$;
 
--- The facts of the open complaints that time alone has moved past a threshold of the
--- rules: open more than 7 days through our fault and below hot, or more than 30 and below
--- major (every one of them rises, so none is read twice); only inside its company's working
+-- The facts of the open complaints that time or later complaints have moved past a
+-- threshold of the rules: below hot and open more than 7 days through our fault or with 3
+-- distinct complainants of its issue (counting complaints taken in after it), or below
+-- major and open more than 30 days (every one of them rises, so none is read twice); only inside its company's working
 -- hours, like the warnings, so no severity notice goes out at night. At most 200 a tick.
 PREPARE complaint_time_facts AS
 SELECT f.id, f.version, f.class, f.complainants, f.legal, f.media, f.legal_risk, f.media_risk,
@@ -415,9 +416,8 @@ SELECT f.id, f.version, f.class, f.complainants, f.legal, f.media, f.legal_risk,
           FROM complaints c JOIN projects p ON p.id = c.project_id,
                (SELECT cl_complaint_now() AS t) n
          WHERE c.state <> 'closed' AND c.class <> 'major'
-           AND c.created_at < n.t - interval '7 days'
            AND cl_complaint_open_at(p.company_id, n.t)) f
- WHERE (f.class IN ('ordinary', 'important') AND f.fault_open_s > 7 * 86400)
+ WHERE (f.class IN ('ordinary', 'important') AND (f.fault_open_s > 7 * 86400 OR f.same_issue >= 3))
     OR f.fault_open_s > 30 * 86400
  ORDER BY f.id
  LIMIT 200;

@@ -21,6 +21,10 @@ set -u
 . "$(dirname "$0")/lib.sh"
 setup_scratch complaint
 
+# The alert timer (warnings, breaches, classes as time passes) is test_complaint_clock.sh's;
+# here it is off, so every class change comes from the action the test makes.
+export CLOSELOOP_COMPLAINT_TICK_MS=0
+
 start_server_with_db
 setup_project 万科城 2027-06-30
 sql() { psql "$CLOSELOOP_DB_CONNINFO" -qAtX -c "$1"; }

@@ -108,6 +108,20 @@ for _ in $(seq 1 50); do [ "$(classes "$cid")" = hot:timer,major:timer ] && brea
 sleep 1
 check "the next working morning: major, once" test "$(classes "$cid")" = hot:timer,major:timer
 
+# Later complaints of the same issue raise the earlier ones, through the timer.
+for who in 13700000001 13700000002 13700000003; do
+    as prop1 complaint add --project "$p" --channel phone --specialty engineering \
+        --category waterproofing --owner "业主$who" --phone "$who" --description 外墙渗水 --format csv
+done
+first=$(sql "SELECT min(id) FROM complaints WHERE description = '外墙渗水'")
+last=$(sql "SELECT max(id) FROM complaints WHERE description = '外墙渗水'")
+for _ in $(seq 1 50); do [ "$(classes "$first")" = hot:timer ] && break; sleep 0.1; done
+sleep 1
+check "a third complainant of the issue: the new one hot at intake, the first two by the timer, once" \
+    eval '[ "$(classes "$last")" = "hot:$prop1_id" ] && [ "$(classes "$first")" = hot:timer ] &&
+          [ "$(classes "$((first + 1))")" = hot:timer ] &&
+          [ "$(sql "SELECT class_reason FROM complaints WHERE id = $first")" = "30天内同一问题3位不同投诉人" ]'
+
 S=(--server "127.0.0.1:$port2" --ca "$certs/ca.crt")
 login prop1
 as prop1 complaint show "$cid" --format json
