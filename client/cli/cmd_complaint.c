@@ -296,11 +296,11 @@ static int complaint_show(const cli_settings_t *s, int argc, char **argv) {
                          complaint_show_print);
 }
 
-/* An action verb: ID [--note TEXT] [--version V] and the action's own options. */
+/* An action verb: ID [--note TEXT] [--expect-version V] and the action's own options. */
 static int complaint_act(const cli_settings_t *s, int argc, char **argv, const char *w,
                          Closeloop__ComplaintAction action) {
     const char *note = NULL, *version = NULL, *to = NULL, *kcase = NULL, *score = NULL, *pos[1];
-    cli_optdef_t defs[5] = {{"--note", &note}, {"--version", &version}};
+    cli_optdef_t defs[5] = {{"--note", &note}, {"--expect-version", &version}};
     int n = 2;
     if (action == CLOSELOOP__COMPLAINT_ACTION__COMPLAINT_ACTION_ESCALATE)
         defs[n++] = (cli_optdef_t){"--to", &to};
@@ -313,7 +313,8 @@ static int complaint_act(const cli_settings_t *s, int argc, char **argv, const c
     Closeloop__ComplaintAct req = CLOSELOOP__COMPLAINT_ACT__INIT;
     req.action = action;
     if (cli_parse_args(w, argc, argv, defs, pos, 1, &npos) < 0 ||
-        one_id(w, npos, pos, &req.id) < 0 || cli_opt_id("--version", version, &req.version) < 0 ||
+        one_id(w, npos, pos, &req.id) < 0 ||
+        cli_opt_id("--expect-version", version, &req.version) < 0 ||
         cli_opt_id("--case", kcase, &req.case_id) < 0)
         return CLI_EXIT_USAGE;
     if (action == CLOSELOOP__COMPLAINT_ACTION__COMPLAINT_ACTION_ESCALATE &&
@@ -377,41 +378,41 @@ static const cli_verb_t complaint_verbs[] = {
      "\n"
      "example: cloop complaint show 12\n",
      complaint_show},
-    {"reply", "cloop complaint reply ID [--note TEXT] [--version V]",
+    {"reply", "cloop complaint reply ID [--note TEXT] [--expect-version V]",
      "Records the first reply to the owner: the first-reply clock stops.\n"
      "\n"
      "example: cloop complaint reply 12 --note 已电话联系业主\n",
      complaint_reply},
-    {"pause", "cloop complaint pause ID [--note TEXT] [--version V]",
+    {"pause", "cloop complaint pause ID [--note TEXT] [--expect-version V]",
      "The complaint waits on the owner: its clocks stop, keeping what they used.\n"
      "\n"
      "example: cloop complaint pause 12 --note 业主出差，约下周入户\n",
      complaint_pause},
-    {"resume", "cloop complaint resume ID [--note TEXT] [--version V]",
+    {"resume", "cloop complaint resume ID [--note TEXT] [--expect-version V]",
      "The owner is back: the clocks run again from what they had used; the new due is\n"
      "recorded.\n"
      "\n"
      "example: cloop complaint resume 12\n",
      complaint_resume},
-    {"escalate", "cloop complaint escalate ID --to USER_ID [--note TEXT] [--version V]",
+    {"escalate", "cloop complaint escalate ID --to USER_ID [--note TEXT] [--expect-version V]",
      "Hands the complaint up one level (1 property, 2 the city company's customer\n"
      "relations or warranty office, 3 the 400 hotline or HQ) to a named owner of that\n"
      "level, who gets a notice.\n"
      "\n"
      "example: cloop complaint escalate 12 --to 7 --note 超出物业处理权限\n",
      complaint_escalate},
-    {"close", "cloop complaint close ID [--case KB_CASE_ID] [--note TEXT] [--version V]",
+    {"close", "cloop complaint close ID [--case KB_CASE_ID] [--note TEXT] [--expect-version V]",
      "Closes the complaint; its clocks stop. A major (重大) complaint closes only with its\n"
      "case written up in the knowledge base (--case).\n"
      "\n"
      "example: cloop complaint close 12 --note 已维修完毕\n",
      complaint_close},
-    {"revisit", "cloop complaint revisit ID --satisfaction 1-5 [--note TEXT] [--version V]",
+    {"revisit", "cloop complaint revisit ID --satisfaction 1-5 [--note TEXT] [--expect-version V]",
      "Records the revisit of a closed complaint and the owner's satisfaction (1-5).\n"
      "\n"
      "example: cloop complaint revisit 12 --satisfaction 4\n",
      complaint_revisit},
-    {"reopen", "cloop complaint reopen ID [--note TEXT] [--version V]",
+    {"reopen", "cloop complaint reopen ID [--note TEXT] [--expect-version V]",
      "Reopens a closed complaint: it becomes important (重要) at least, and its closure\n"
      "clock starts again.\n"
      "\n"

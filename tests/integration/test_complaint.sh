@@ -138,6 +138,11 @@ clock_at '2025-10-31 17:31'
 as prop1 complaint pause "$c_slow" --format json
 check "31 days open through our fault: major" \
     eval '[ "$rc" = 0 ] && [ "$(field class)" = major ] && [ "$(field reason)" = "因我方原因超过30天未解决" ]'
+v=$(sql "SELECT version FROM complaints WHERE id = $c_wait")
+as prop1 complaint reply "$c_wait" --expect-version "$((v - 1))"
+check "an action on a version that is not current is a conflict (exit 1), nothing written" \
+    eval '[ "$rc" = 1 ] && grep -q "is at version $v" <<<"$err" &&
+          [ "$(sql "SELECT version FROM complaints WHERE id = $c_wait")" = "$v" ]'
 as prop1 complaint resume "$c_wait" --format json
 check "resume of an open complaint is refused (exit 1)" \
     eval '[ "$rc" = 1 ] && grep -q "not waiting" <<<"$err"'
