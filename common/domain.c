@@ -197,6 +197,46 @@ static const cl_domain_value_t notice_kinds[] = {
     {CLOSELOOP__NOTICE_KIND__NOTICE_CALENDAR, "calendar", "节假日日历"},
 };
 
+static const cl_domain_value_t complaint_channels[] = {
+    {CLOSELOOP__COMPLAINT_CHANNEL__COMPLAINT_CHANNEL_PHONE, "phone", "电话"},
+    {CLOSELOOP__COMPLAINT_CHANNEL__COMPLAINT_CHANNEL_HOTLINE400, "hotline400", "400热线"},
+    {CLOSELOOP__COMPLAINT_CHANNEL__COMPLAINT_CHANNEL_ONLINE, "online", "网络"},
+    {CLOSELOOP__COMPLAINT_CHANNEL__COMPLAINT_CHANNEL_WALK_IN, "walk_in", "来访"},
+    {CLOSELOOP__COMPLAINT_CHANNEL__COMPLAINT_CHANNEL_FRONT_DESK, "front_desk", "物业前台"},
+};
+
+static const cl_domain_value_t complaint_classes[] = {
+    {CLOSELOOP__COMPLAINT_CLASS__COMPLAINT_CLASS_ORDINARY, "ordinary", "一般"},
+    {CLOSELOOP__COMPLAINT_CLASS__COMPLAINT_CLASS_IMPORTANT, "important", "重要"},
+    {CLOSELOOP__COMPLAINT_CLASS__COMPLAINT_CLASS_HOT, "hot", "热点"},
+    {CLOSELOOP__COMPLAINT_CLASS__COMPLAINT_CLASS_MAJOR, "major", "重大"},
+};
+
+static const cl_domain_value_t complaint_states[] = {
+    {CLOSELOOP__COMPLAINT_STATE__COMPLAINT_STATE_OPEN, "open", "处理中"},
+    {CLOSELOOP__COMPLAINT_STATE__COMPLAINT_STATE_WAITING, "waiting", "等待业主"},
+    {CLOSELOOP__COMPLAINT_STATE__COMPLAINT_STATE_CLOSED, "closed", "已关闭"},
+};
+
+static const cl_domain_value_t complaint_actions[] = {
+    {CLOSELOOP__COMPLAINT_ACTION__COMPLAINT_ACTION_REPLY, "reply", "答复"},
+    {CLOSELOOP__COMPLAINT_ACTION__COMPLAINT_ACTION_PAUSE, "pause", "暂停"},
+    {CLOSELOOP__COMPLAINT_ACTION__COMPLAINT_ACTION_RESUME, "resume", "恢复"},
+    {CLOSELOOP__COMPLAINT_ACTION__COMPLAINT_ACTION_ESCALATE, "escalate", "升级"},
+    {CLOSELOOP__COMPLAINT_ACTION__COMPLAINT_ACTION_CLOSE, "close", "关闭"},
+    {CLOSELOOP__COMPLAINT_ACTION__COMPLAINT_ACTION_REVISIT, "revisit", "回访"},
+    {CLOSELOOP__COMPLAINT_ACTION__COMPLAINT_ACTION_REOPEN, "reopen", "重新打开"},
+    {CLOSELOOP__COMPLAINT_ACTION__COMPLAINT_ACTION_ADD, "add", "受理"},
+    {CLOSELOOP__COMPLAINT_ACTION__COMPLAINT_ACTION_CLASS, "class", "定级"},
+    {CLOSELOOP__COMPLAINT_ACTION__COMPLAINT_ACTION_WARNING, "warning", "预警"},
+    {CLOSELOOP__COMPLAINT_ACTION__COMPLAINT_ACTION_BREACH, "breach", "超时"},
+};
+
+static const cl_domain_value_t complaint_clocks[] = {
+    {CLOSELOOP__COMPLAINT_CLOCK_KIND__COMPLAINT_CLOCK_FIRST_REPLY, "first_reply", "首次答复"},
+    {CLOSELOOP__COMPLAINT_CLOCK_KIND__COMPLAINT_CLOCK_CLOSURE, "closure", "关闭"},
+};
+
 #define DOMAIN(what, desc, values)                                                                 \
     { what, desc, values, ARRAY_LEN(values) }
 
@@ -241,6 +281,16 @@ static const struct {
     [CL_DOM_CALENDAR_DAY_KIND] =
         DOMAIN("calendar day kind", &closeloop__calendar_day_kind__descriptor, calendar_day_kinds),
     [CL_DOM_NOTICE_KIND] = DOMAIN("notice kind", &closeloop__notice_kind__descriptor, notice_kinds),
+    [CL_DOM_COMPLAINT_CHANNEL] =
+        DOMAIN("complaint channel", &closeloop__complaint_channel__descriptor, complaint_channels),
+    [CL_DOM_COMPLAINT_CLASS] =
+        DOMAIN("complaint class", &closeloop__complaint_class__descriptor, complaint_classes),
+    [CL_DOM_COMPLAINT_STATE] =
+        DOMAIN("complaint state", &closeloop__complaint_state__descriptor, complaint_states),
+    [CL_DOM_COMPLAINT_ACTION] =
+        DOMAIN("complaint action", &closeloop__complaint_action__descriptor, complaint_actions),
+    [CL_DOM_COMPLAINT_CLOCK] =
+        DOMAIN("complaint clock", &closeloop__complaint_clock_kind__descriptor, complaint_clocks),
 };
 _Static_assert(ARRAY_LEN(domains) == CL_DOM__COUNT, "a new domain needs its values");
 
@@ -277,6 +327,15 @@ static const cl_domain_column_t columns[] = {
     {CL_DOM_CHECKPOINT_STATUS, "round_checkpoints", "status", true},
     {CL_DOM_CALENDAR_DAY_KIND, "calendar_days", "kind", true},
     {CL_DOM_NOTICE_KIND, "notices", "kind", true},
+    {CL_DOM_COMPLAINT_CHANNEL, "complaints", "channel", true},
+    {CL_DOM_SPECIALTY, "complaints", "specialty", true},
+    {CL_DOM_COMPLAINT_CLASS, "complaints", "class", true},
+    {CL_DOM_COMPLAINT_STATE, "complaints", "state", true},
+    {CL_DOM_COMPLAINT_CLASS, "complaint_targets", "class", true},
+    {CL_DOM_COMPLAINT_ACTION, "complaint_events", "action", true},
+    {CL_DOM_COMPLAINT_CLASS, "complaint_events", "from_class", false},
+    {CL_DOM_COMPLAINT_CLASS, "complaint_events", "to_class", false},
+    {CL_DOM_COMPLAINT_CLOCK, "complaint_clocks", "kind", true},
 };
 
 /* Every length and range CHECK of the schema. */
@@ -328,6 +387,16 @@ static const cl_domain_bound_t bounds[] = {
     {"calendar_days", "name", CL_MEASURE_LENGTH, 0, CL_LIM_CALENDAR_NAME_CHARS},
     {"notices", "subject", CL_MEASURE_LENGTH, 0, CL_LIM_NOTICE_SUBJECT_CHARS},
     {"notices", "body", CL_MEASURE_LENGTH, 0, CL_LIM_NOTICE_BODY_CHARS},
+    {"complaints", "owner_name", CL_MEASURE_LENGTH, 1, CL_LIM_OWNER_NAME_CHARS},
+    {"complaints", "owner_phone", CL_MEASURE_LENGTH, 0, CL_LIM_PHONE_CHARS},
+    {"complaints", "description", CL_MEASURE_LENGTH, 1, CL_LIM_DESCRIPTION_CHARS},
+    {"complaints", "complainants", CL_MEASURE_VALUE, 1, CL_LIM_COMPLAINANTS},
+    {"complaints", "class_reason", CL_MEASURE_LENGTH, 0, CL_LIM_COMPLAINT_TEXT_CHARS},
+    {"complaints", "level", CL_MEASURE_VALUE, 1, CL_LIM_COMPLAINT_LEVEL},
+    {"complaints", "satisfaction", CL_MEASURE_VALUE, 1, CL_LIM_COMPLAINT_SATISFIED},
+    {"complaint_events", "note", CL_MEASURE_LENGTH, 0, CL_LIM_DESCRIPTION_CHARS},
+    {"complaint_events", "detail", CL_MEASURE_LENGTH, 0, CL_LIM_COMPLAINT_TEXT_CHARS},
+    {"complaint_targets", "closure_hours", CL_MEASURE_VALUE, 1, CL_LIM_CLOSURE_HOURS},
 };
 
 static bool domain_valid(cl_domain_t d) {

@@ -96,6 +96,13 @@
 
 /* The business calendar (issue 12). */
 #define CL_LIM_CALENDAR_NAME_CHARS 40 /* a special day's name: 国庆节调休上班 */
+/* Owner complaints (issue 12), 024_complaints.sql; names and phones as CL_LIM_OWNER_*,
+ * descriptions and notes as CL_LIM_DESCRIPTION_CHARS. */
+#define CL_LIM_COMPLAINANTS         10000 /* people behind one (collective) complaint */
+#define CL_LIM_COMPLAINT_LEVEL      3     /* 1 property, 2 company CR, 3 hotline/HQ */
+#define CL_LIM_COMPLAINT_SATISFIED  5     /* a revisit's satisfaction, 1..5 */
+#define CL_LIM_COMPLAINT_TEXT_CHARS 400   /* a class reason, an event's detail */
+#define CL_LIM_CLOSURE_HOURS        10000 /* a class's closure target in business hours */
 
 /* Desktop sync (issue 10). */
 #define CL_LIM_REQUEST_KEY_CHARS    100 /* an idempotency key of a transition or a form */
@@ -134,6 +141,11 @@ typedef enum cl_domain {
     CL_DOM_CASE_STATUS,       /* CaseStatus: kb_cases.status */
     CL_DOM_CALENDAR_DAY_KIND, /* CalendarDayKind: calendar_days.kind */
     CL_DOM_NOTICE_KIND,       /* NoticeKind: notices.kind */
+    CL_DOM_COMPLAINT_CHANNEL, /* ComplaintChannel: complaints.channel */
+    CL_DOM_COMPLAINT_CLASS,   /* ComplaintClass: complaints.class, complaint_targets.class */
+    CL_DOM_COMPLAINT_STATE,   /* ComplaintState: complaints.state */
+    CL_DOM_COMPLAINT_ACTION,  /* ComplaintAction: complaint_events.action */
+    CL_DOM_COMPLAINT_CLOCK,   /* ComplaintClockKind: complaint_clocks.kind */
     CL_DOM__COUNT
 } cl_domain_t;
 
@@ -241,5 +253,10 @@ CL_DOMAIN_TYPED(dept_kind, Closeloop__DepartmentKind, CL_DOM_DEPT_KIND)
 CL_DOMAIN_TYPED(checkpoint_status, Closeloop__CheckpointStatus, CL_DOM_CHECKPOINT_STATUS)
 CL_DOMAIN_TYPED(case_status, Closeloop__CaseStatus, CL_DOM_CASE_STATUS)
 CL_DOMAIN_TYPED(calendar_day_kind, Closeloop__CalendarDayKind, CL_DOM_CALENDAR_DAY_KIND)
+CL_DOMAIN_TYPED(complaint_channel, Closeloop__ComplaintChannel, CL_DOM_COMPLAINT_CHANNEL)
+CL_DOMAIN_TYPED(complaint_class, Closeloop__ComplaintClass, CL_DOM_COMPLAINT_CLASS)
+CL_DOMAIN_TYPED(complaint_state, Closeloop__ComplaintState, CL_DOM_COMPLAINT_STATE)
+CL_DOMAIN_TYPED(complaint_action, Closeloop__ComplaintAction, CL_DOM_COMPLAINT_ACTION)
+CL_DOMAIN_TYPED(complaint_clock, Closeloop__ComplaintClockKind, CL_DOM_COMPLAINT_CLOCK)
 
 #endif

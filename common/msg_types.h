@@ -138,7 +138,13 @@
     X(CALENDAR_HOURS_REQ, calendar_hours_request, CalendarHoursRequest) \
     X(CALENDAR_HOURS, calendar_hours, CalendarHours) \
     X(CALENDAR_DEADLINE_REQ, calendar_deadline_request, CalendarDeadlineRequest) \
-    X(CALENDAR_DEADLINE, calendar_deadline, CalendarDeadline)
+    X(CALENDAR_DEADLINE, calendar_deadline, CalendarDeadline) \
+    X(COMPLAINT_ADD_REQ, complaint_add, ComplaintAdd) \
+    X(COMPLAINT, complaint, Complaint) \
+    X(COMPLAINT_SHOW_REQ, complaint_show_request, ComplaintShowRequest) \
+    X(COMPLAINT_LIST_REQ, complaint_list_request, ComplaintListRequest) \
+    X(COMPLAINT_PAGE, complaint_page, ComplaintPage) \
+    X(COMPLAINT_ACT_REQ, complaint_act, ComplaintAct)
 // clang-format on
 
 #endif

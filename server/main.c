@@ -13,6 +13,7 @@
 #include "calendar_check.h"
 #include "change_notify.h"
 #include "cl_sql.h"
+#include "complaint.h"
 #include "config.h"
 #include "db.h"
 #include "dispatch.h"
@@ -38,6 +39,7 @@ struct daemon {
     cl_stats_merge_t *stats;     /* the statistics merge timer, with a database */
     /* The December calendar check, with a database. */
     cl_calendar_check_t *calendar;
+    cl_complaint_alerts_t *complaint_alerts; /* complaint warnings and breaches */
 };
 
 /* Every statement table prepared on the pools' connections. */
@@ -78,6 +80,7 @@ static void on_drained(cl_server_t *srv) {
     cl_change_notify_stop(the_daemon->changes);
     cl_stats_merge_stop(the_daemon->stats);
     cl_calendar_check_stop(the_daemon->calendar);
+    cl_complaint_alerts_stop(the_daemon->complaint_alerts);
     if (the_daemon->db) cl_db_close(the_daemon->db, on_db_closed, NULL);
     if (the_daemon->analytics) cl_db_close(the_daemon->analytics, on_db_closed, NULL);
     /* Signals stay handled until now, so a second SIGTERM cannot cut the drain short. */
@@ -229,7 +232,8 @@ int main(int argc, char **argv) {
         d.changes = cl_change_notify_start(&d.loop, cfg.db_conninfo, d.srv);
         d.stats = cl_stats_merge_start(&d.loop, d.db, &cfg);
         d.calendar = cl_calendar_check_start(&d.loop, d.db);
-        if (!d.purge || !d.notify || !d.changes || !d.stats || !d.calendar) {
+        d.complaint_alerts = cl_complaint_alerts_start(&d.loop, d.db);
+        if (!d.purge || !d.notify || !d.changes || !d.stats || !d.calendar || !d.complaint_alerts) {
             fprintf(stderr, "closeloopd: out of memory\n");
             return 1;
         }

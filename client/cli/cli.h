@@ -133,6 +133,8 @@ extern const cli_group_t cmd_round_group, cmd_inspect_group;
 /* cmd_calendar.c: the business calendar (days off, make-up days, working hours). */
 extern const cli_group_t cmd_calendar_group;
 
+/* cmd_complaint.c: owner complaints. */
+extern const cli_group_t cmd_complaint_group;
 /* cmd_deadline.c: repair deadline presets. */
 extern const cli_group_t cmd_deadline_group;
 /* cmd_ticket.c: the repair loop (show, morning lists, transitions). */

@@ -66,6 +66,8 @@ static const cli_cmd_t commands[] = {
      &cmd_outbox_group},
     {"calendar", "the business calendar: import days off, list, working hours, a deadline", NULL,
      NULL, &cmd_calendar_group},
+    {"complaint", "owner complaints: add, list, show, reply, pause, escalate, close, revisit", NULL,
+     NULL, &cmd_complaint_group},
 };
 
 static void command_help(const cli_cmd_t *c, FILE *out, const char *sub) {

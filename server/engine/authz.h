@@ -72,7 +72,9 @@ typedef enum cl_role {
     X(SYNC, sync)   /* desktop sync: snapshot, feed, checksums, follow (docs/SYNC.md) */           \
     X(STATS, stats) /* HQ statistics and contractor scorecards (docs/STATS.md) */                  \
     X(CALENDAR_READ, calendar_read)     /* business calendar: days, hours, a deadline */           \
-    X(CALENDAR_MANAGE, calendar_manage) /* import days (national: HQ), set working hours */
+    X(CALENDAR_MANAGE, calendar_manage) /* import days (national: HQ), set working hours */        \
+    X(COMPLAINT_READ, complaint_read)   /* owner complaints: list, show (docs/COMPLAINTS.md) */    \
+    X(COMPLAINT_WRITE, complaint_write) /* take in, reply, pause, escalate, close, revisit */
 
 typedef enum cl_op {
 #define CL_OP_ENUM(upper, lower) CL_OP_##upper,

@@ -105,7 +105,11 @@ const cl_handler_t *cl_dispatch_lookup(uint16_t type);
     X(CALENDAR_IMPORT_REQ, calendar_import, CL_OP_CALENDAR_MANAGE, 1, cl_calendar_import) \
     X(CALENDAR_LIST_REQ, calendar_list, CL_OP_CALENDAR_READ, 1, cl_calendar_list) \
     X(CALENDAR_HOURS_REQ, calendar_hours, CL_OP_CALENDAR_READ, 1, cl_calendar_hours) \
-    X(CALENDAR_DEADLINE_REQ, calendar_deadline, CL_OP_CALENDAR_READ, 1, cl_calendar_deadline)
+    X(CALENDAR_DEADLINE_REQ, calendar_deadline, CL_OP_CALENDAR_READ, 1, cl_calendar_deadline) \
+    X(COMPLAINT_ADD_REQ, complaint_add, CL_OP_COMPLAINT_WRITE, 1, cl_complaint_add) \
+    X(COMPLAINT_SHOW_REQ, complaint_show, CL_OP_COMPLAINT_READ, 1, cl_complaint_show) \
+    X(COMPLAINT_LIST_REQ, complaint_list, CL_OP_COMPLAINT_READ, 1, cl_complaint_list) \
+    X(COMPLAINT_ACT_REQ, complaint_act, CL_OP_COMPLAINT_WRITE, 1, cl_complaint_act)
 // clang-format on
 
 /* The handlers, declared from the list. */

@@ -80,6 +80,8 @@ static const struct expect matrix[] = {
     {CL_ROLE_NONE, CL_OP_STATS, NONE},
     {CL_ROLE_NONE, CL_OP_CALENDAR_READ, NONE},
     {CL_ROLE_NONE, CL_OP_CALENDAR_MANAGE, NONE},
+    {CL_ROLE_NONE, CL_OP_COMPLAINT_READ, NONE},
+    {CL_ROLE_NONE, CL_OP_COMPLAINT_WRITE, NONE},
 
     /* HQ admin: everything, group-wide. */
     {CL_ROLE_HQ_ADMIN, CL_OP_PUBLIC, GROUP},
@@ -125,6 +127,8 @@ static const struct expect matrix[] = {
     {CL_ROLE_HQ_ADMIN, CL_OP_STATS, GROUP},
     {CL_ROLE_HQ_ADMIN, CL_OP_CALENDAR_READ, GROUP},
     {CL_ROLE_HQ_ADMIN, CL_OP_CALENDAR_MANAGE, GROUP},
+    {CL_ROLE_HQ_ADMIN, CL_OP_COMPLAINT_READ, GROUP},
+    {CL_ROLE_HQ_ADMIN, CL_OP_COMPLAINT_WRITE, GROUP},
 
     /* HQ analyst: reads everything group-wide, writes nothing. */
     {CL_ROLE_HQ_ANALYST, CL_OP_PUBLIC, GROUP},
@@ -170,6 +174,8 @@ static const struct expect matrix[] = {
     {CL_ROLE_HQ_ANALYST, CL_OP_STATS, GROUP},
     {CL_ROLE_HQ_ANALYST, CL_OP_CALENDAR_READ, GROUP},
     {CL_ROLE_HQ_ANALYST, CL_OP_CALENDAR_MANAGE, NONE},
+    {CL_ROLE_HQ_ANALYST, CL_OP_COMPLAINT_READ, GROUP},
+    {CL_ROLE_HQ_ANALYST, CL_OP_COMPLAINT_WRITE, NONE},
 
     /* City-company CR staff: their company; no companies, contractors or users created. */
     {CL_ROLE_CR, CL_OP_PUBLIC, GROUP},
@@ -215,6 +221,8 @@ static const struct expect matrix[] = {
     {CL_ROLE_CR, CL_OP_STATS, COMPANY},
     {CL_ROLE_CR, CL_OP_CALENDAR_READ, COMPANY},
     {CL_ROLE_CR, CL_OP_CALENDAR_MANAGE, COMPANY},
+    {CL_ROLE_CR, CL_OP_COMPLAINT_READ, COMPANY},
+    {CL_ROLE_CR, CL_OP_COMPLAINT_WRITE, COMPANY},
 
     /* Site clerk: their projects; enters units, creates nothing above a unit. */
     {CL_ROLE_CLERK, CL_OP_PUBLIC, GROUP},
@@ -260,6 +268,8 @@ static const struct expect matrix[] = {
     {CL_ROLE_CLERK, CL_OP_STATS, PROJECTS},
     {CL_ROLE_CLERK, CL_OP_CALENDAR_READ, PROJECTS},
     {CL_ROLE_CLERK, CL_OP_CALENDAR_MANAGE, NONE},
+    {CL_ROLE_CLERK, CL_OP_COMPLAINT_READ, NONE},
+    {CL_ROLE_CLERK, CL_OP_COMPLAINT_WRITE, NONE},
 
     /* Contractor: what is assigned to them; never buildings or units (owners' data). */
     {CL_ROLE_CONTRACTOR, CL_OP_PUBLIC, GROUP},
@@ -305,6 +315,8 @@ static const struct expect matrix[] = {
     {CL_ROLE_CONTRACTOR, CL_OP_STATS, NONE},
     {CL_ROLE_CONTRACTOR, CL_OP_CALENDAR_READ, NONE},
     {CL_ROLE_CONTRACTOR, CL_OP_CALENDAR_MANAGE, NONE},
+    {CL_ROLE_CONTRACTOR, CL_OP_COMPLAINT_READ, NONE},
+    {CL_ROLE_CONTRACTOR, CL_OP_COMPLAINT_WRITE, NONE},
 
     /* Verifier: their projects, read only. */
     {CL_ROLE_VERIFIER, CL_OP_PUBLIC, GROUP},
@@ -350,6 +362,8 @@ static const struct expect matrix[] = {
     {CL_ROLE_VERIFIER, CL_OP_STATS, PROJECTS},
     {CL_ROLE_VERIFIER, CL_OP_CALENDAR_READ, PROJECTS},
     {CL_ROLE_VERIFIER, CL_OP_CALENDAR_MANAGE, NONE},
+    {CL_ROLE_VERIFIER, CL_OP_COMPLAINT_READ, NONE},
+    {CL_ROLE_VERIFIER, CL_OP_COMPLAINT_WRITE, NONE},
 
     /* Property service: their projects, read only. */
     {CL_ROLE_PROPERTY, CL_OP_PUBLIC, GROUP},
@@ -395,6 +409,8 @@ static const struct expect matrix[] = {
     {CL_ROLE_PROPERTY, CL_OP_STATS, PROJECTS},
     {CL_ROLE_PROPERTY, CL_OP_CALENDAR_READ, PROJECTS},
     {CL_ROLE_PROPERTY, CL_OP_CALENDAR_MANAGE, NONE},
+    {CL_ROLE_PROPERTY, CL_OP_COMPLAINT_READ, PROJECTS},
+    {CL_ROLE_PROPERTY, CL_OP_COMPLAINT_WRITE, PROJECTS},
     /* Department staff: read their company like its customer relations; act only on
      * their department's steps of a defect (the SQL checks membership, group-wide since
      * a superior department may be at HQ); search the knowledge base. */
@@ -441,6 +457,8 @@ static const struct expect matrix[] = {
     {CL_ROLE_DEPT, CL_OP_STATS, NONE},
     {CL_ROLE_DEPT, CL_OP_CALENDAR_READ, COMPANY},
     {CL_ROLE_DEPT, CL_OP_CALENDAR_MANAGE, NONE},
+    {CL_ROLE_DEPT, CL_OP_COMPLAINT_READ, NONE},
+    {CL_ROLE_DEPT, CL_OP_COMPLAINT_WRITE, NONE},
     /* The 400 hotline: complaints of every project (issue 12); reads what a complaint
      * needs to link (projects, units, tickets, defects, cases) across the group. */
     {CL_ROLE_HOTLINE, CL_OP_PUBLIC, GROUP},
@@ -486,6 +504,8 @@ static const struct expect matrix[] = {
     {CL_ROLE_HOTLINE, CL_OP_STATS, NONE},
     {CL_ROLE_HOTLINE, CL_OP_CALENDAR_READ, GROUP},
     {CL_ROLE_HOTLINE, CL_OP_CALENDAR_MANAGE, NONE},
+    {CL_ROLE_HOTLINE, CL_OP_COMPLAINT_READ, GROUP},
+    {CL_ROLE_HOTLINE, CL_OP_COMPLAINT_WRITE, GROUP},
     /* A city company's warranty office: its company's units, tickets and defects. */
     {CL_ROLE_WARRANTY, CL_OP_PUBLIC, GROUP},
     {CL_ROLE_WARRANTY, CL_OP_SESSION, COMPANY},
@@ -530,6 +550,8 @@ static const struct expect matrix[] = {
     {CL_ROLE_WARRANTY, CL_OP_STATS, NONE},
     {CL_ROLE_WARRANTY, CL_OP_CALENDAR_READ, COMPANY},
     {CL_ROLE_WARRANTY, CL_OP_CALENDAR_MANAGE, NONE},
+    {CL_ROLE_WARRANTY, CL_OP_COMPLAINT_READ, COMPANY},
+    {CL_ROLE_WARRANTY, CL_OP_COMPLAINT_WRITE, COMPANY},
 };
 
 /* Operations that change data: read-only roles must have none of them. */
