@@ -183,6 +183,15 @@ static const cl_domain_value_t case_statuses[] = {
     {CLOSELOOP__CASE_STATUS__CASE_RETIRED, "retired", "已停用"},
 };
 
+static const cl_domain_value_t notice_kinds[] = {
+    {CLOSELOOP__NOTICE_KIND__NOTICE_ASSIGNED, "assigned", "新派单"},
+    {CLOSELOOP__NOTICE_KIND__NOTICE_WARNING, "warning", "临期预警"},
+    {CLOSELOOP__NOTICE_KIND__NOTICE_BREACH, "breach", "已超时"},
+    {CLOSELOOP__NOTICE_KIND__NOTICE_ESCALATED, "escalated", "已升级"},
+    {CLOSELOOP__NOTICE_KIND__NOTICE_SEVERITY, "severity", "级别变更"},
+    {CLOSELOOP__NOTICE_KIND__NOTICE_CALENDAR, "calendar", "日历"},
+};
+
 #define DOMAIN(what, desc, values)                                                                 \
     { what, desc, values, ARRAY_LEN(values) }
 
@@ -224,6 +233,7 @@ static const struct {
         "check point status", &closeloop__checkpoint_status__descriptor, checkpoint_statuses),
     [CL_DOM_CASE_STATUS] =
         DOMAIN("case status", &closeloop__case_status__descriptor, case_statuses),
+    [CL_DOM_NOTICE_KIND] = DOMAIN("notice kind", &closeloop__notice_kind__descriptor, notice_kinds),
 };
 _Static_assert(ARRAY_LEN(domains) == CL_DOM__COUNT, "a new domain needs its values");
 
@@ -258,6 +268,7 @@ static const cl_domain_column_t columns[] = {
     {CL_DOM_DEFECT_GRADE, "kb_cases", "grade", true},
     {CL_DOM_CASE_STATUS, "kb_cases", "status", true},
     {CL_DOM_CHECKPOINT_STATUS, "round_checkpoints", "status", true},
+    {CL_DOM_NOTICE_KIND, "notices", "kind", true},
 };
 
 /* Every length and range CHECK of the schema. */
@@ -306,6 +317,8 @@ static const cl_domain_bound_t bounds[] = {
     {"round_checkpoints", "note", CL_MEASURE_LENGTH, 0, CL_LIM_NOTE_CHARS},
     {"request_keys", "key", CL_MEASURE_LENGTH, 1, CL_LIM_REQUEST_KEY_CHARS},
     {"request_keys", "target", CL_MEASURE_LENGTH, 0, CL_LIM_REQUEST_TARGET_CHARS},
+    {"notices", "subject", CL_MEASURE_LENGTH, 0, CL_LIM_NOTICE_SUBJECT_CHARS},
+    {"notices", "body", CL_MEASURE_LENGTH, 0, CL_LIM_NOTICE_BODY_CHARS},
 };
 
 static bool domain_valid(cl_domain_t d) {

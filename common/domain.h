@@ -98,6 +98,10 @@
 #define CL_LIM_REQUEST_KEY_CHARS    100 /* an idempotency key of a transition or a form */
 #define CL_LIM_REQUEST_TARGET_CHARS 200 /* what a key was claimed for: "<project>/<unit>" */
 
+/* Notices (issue 12, 022_service_base.sql). */
+#define CL_LIM_NOTICE_SUBJECT_CHARS 80  /* what a notice is about: "complaint:12" */
+#define CL_LIM_NOTICE_BODY_CHARS    400 /* its one sentence */
+
 /* Whether s is a trade code: a lowercase letter, then [a-z0-9_], CL_LIM_TRADE_CODE_MIN to
  * CL_LIM_TRADE_CODE_CHARS in all (trades.code's CHECK). */
 bool cl_trade_code_valid(const char *s);
@@ -125,6 +129,7 @@ typedef enum cl_domain {
     CL_DOM_DEPT_KIND,         /* DepartmentKind: departments.kind */
     CL_DOM_CHECKPOINT_STATUS, /* CheckpointStatus: round_checkpoints.status */
     CL_DOM_CASE_STATUS,       /* CaseStatus: kb_cases.status */
+    CL_DOM_NOTICE_KIND,       /* NoticeKind: notices.kind */
     CL_DOM__COUNT
 } cl_domain_t;
 

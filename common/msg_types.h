@@ -130,7 +130,10 @@
     X(STATS_REQ, stats_request, StatsRequest) \
     X(STATS_PAGE, stats_page, StatsPage) \
     X(SCORECARD_REQ, scorecard_request, ScorecardRequest) \
-    X(SCORECARD, scorecard, Scorecard)
+    X(SCORECARD, scorecard, Scorecard) \
+    X(WATCH_REQ, watch_request, WatchRequest) \
+    X(WATCH, watch_reply, WatchReply) \
+    X(NOTICE, notice, Notice)
 // clang-format on
 
 #endif

@@ -64,6 +64,8 @@ static const cli_cmd_t commands[] = {
      cmd_sync_help, NULL},
     {"outbox", "entries kept offline: list, push, conflicts, resolve", NULL, NULL,
      &cmd_outbox_group},
+    {"watch", "print the notices meant for you as they arrive (assignments, warnings ...)",
+     cmd_watch, cmd_watch_help, NULL},
 };
 
 static void command_help(const cli_cmd_t *c, FILE *out, const char *sub) {

@@ -70,7 +70,8 @@ typedef enum cl_role {
     X(KB_CURATE, kb_curate)         /* HQ: accept or return a filed defect, retire, import */      \
     X(CHECKPOINT_RECORD, checkpoint_record) /* record a check point passed or found */             \
     X(SYNC, sync)   /* desktop sync: snapshot, feed, checksums, follow (docs/SYNC.md) */           \
-    X(STATS, stats) /* HQ statistics and contractor scorecards (docs/STATS.md) */
+    X(STATS, stats) /* HQ statistics and contractor scorecards (docs/STATS.md) */                  \
+    X(WATCH, watch) /* notices as they happen: cloop watch (docs/WATCH.md) */
 
 typedef enum cl_op {
 #define CL_OP_ENUM(upper, lower) CL_OP_##upper,

@@ -101,7 +101,8 @@ const cl_handler_t *cl_dispatch_lookup(uint16_t type);
     X(SYNC_CHECKSUM_REQ, sync_checksum, CL_OP_SYNC, 1, cl_sync_checksum) \
     X(SYNC_FOLLOW_REQ, sync_follow, CL_OP_SYNC, 1, cl_sync_follow) \
     X(STATS_REQ, stats, CL_OP_STATS, 1, cl_stats_query) \
-    X(SCORECARD_REQ, scorecard, CL_OP_STATS, 1, cl_stats_scorecard)
+    X(SCORECARD_REQ, scorecard, CL_OP_STATS, 1, cl_stats_scorecard) \
+    X(WATCH_REQ, watch, CL_OP_WATCH, 1, cl_watch)
 // clang-format on
 
 /* The handlers, declared from the list. */
