@@ -133,8 +133,17 @@ check "广州's cr gets 天河府's breach, nothing else (2 lines)" \
     eval '[ "$(wait_lines c1 2)" = 2 ] && grep -q "已超时" "$work/c1.out" && ! grep -q "万科城\|日历\|投诉 3" "$work/c1.out"'
 
 # --- the daemon's LISTEN connection is cut: what is made meanwhile is still pushed --------
-cut=$(sql "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity WHERE application_name = 'closeloopd-notices'")
-sql "SELECT cl_notice('warning', $pa, NULL, 'complaint:5', '万科城的投诉 5 还剩 2 小时。')" >/dev/null
+# One transaction: the listener is gone (pg_terminate_backend waits for it) when the
+# notice commits, so its NOTIFY reaches nobody; the daemon must read it on reconnecting.
+cut=$(psql "$CLOSELOOP_DB_CONNINFO" -qAtX -v ON_ERROR_STOP=1 <<SQL
+BEGIN;
+SELECT count(pg_terminate_backend(pid, 5000)) FROM pg_stat_activity
+ WHERE application_name = 'closeloopd-notices';
+SELECT cl_notice('warning', $pa, NULL, 'complaint:5', '万科城的投诉 5 还剩 2 小时。') IS NULL;
+COMMIT;
+SQL
+)
+cut=${cut%%$'\n'*}
 check "with its LISTEN connection cut ($cut), the daemon still pushes the next notice" \
     eval '[ "$cut" = 1 ] && [ "$(wait_lines w1 3)" = 3 ] && grep -q "投诉 5" "$work/w1.out"'
 check "the daemon logged the lost LISTEN and listened again" \
