@@ -8,11 +8,13 @@
  * after the newest notice it knows of; a Notice saying gap_before (the server dropped
  * some for a full output) makes it ask again from the last one printed. An id printed
  * once is never printed again (a notice may come both in a catch-up and as a push). A
- * Ping every WATCH_PING_S keeps an idle connection from being closed. Single-threaded;
+ * Ping every WATCH_PING_S (CLOSELOOP_WATCH_PING_S for tests) keeps an idle connection
+ * from being closed. Single-threaded;
  * SIGINT/SIGTERM set a flag the wait loop polls every second. */
 #include <inttypes.h>
 #include <signal.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
@@ -122,17 +124,26 @@ static int watch_start(cli_session_t *ss, watch_state_t *w, bool catch_up, int64
     }
 }
 
+/* Seconds between Pings: WATCH_PING_S, or CLOSELOOP_WATCH_PING_S (1 to 3600; for tests). */
+static long ping_every_s(void) {
+    const char *e = getenv("CLOSELOOP_WATCH_PING_S");
+    uint64_t v;
+    if (e && cli_parse_u64(e, 1, 3600, &v) == CL_OK) return (long)v;
+    return WATCH_PING_S;
+}
+
 /* Waits for pushes until Ctrl-C or the connection fails. */
 static int watch_loop(cli_session_t *ss, watch_state_t *w) {
     time_t last_ping = time(NULL);
+    long every = ping_every_s();
     while (!stop_flag) {
         cl_reply_t r;
         int rc = cl_client_wait_push(ss->c, &r, 1000);
         if (rc == CL_ETIMEDOUT && cl_client_is_open(ss->c)) {
-            if (time(NULL) - last_ping >= WATCH_PING_S) {
+            if (time(NULL) - last_ping >= every) {
                 Closeloop__Ping ping = CLOSELOOP__PING__INIT;
                 ProtobufCMessage *pong = NULL;
-                rc = cl_client_call(ss->c, CL_MSG_PING, &ping.base, CL_MSG_PING, &pong);
+                rc = cl_client_call(ss->c, CL_MSG_PING, &ping.base, CL_MSG_PONG, &pong);
                 cl_msg_free(pong);
                 if (rc != CL_OK) return rc;
                 last_ping = time(NULL);

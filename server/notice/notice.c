@@ -159,27 +159,30 @@ static void on_read(void *arg, const cl_db_result_t *r) {
         return;
     }
     if (r->status != CL_OK || !r->res[0]) {
-        /* The ids are gone with the batch; watchers catch up after a reconnect. */
+        /* The ids went with the batch: the next read (at the next notification, or when the
+         * LISTEN connection comes back) also reads everything after the newest seen. Not
+         * at once, which would spin while the database is away. */
         cl_log_warn("notice_read_failed", "error=\"%s\"", r->message);
-    } else {
-        const PGresult *res = r->res[0];
-        for (int i = 0; i < PQntuples(res); i++) {
-            np_notice_t nt = {
-                .id = col_i64(res, i, CL_COL(notice_read, id)),
-                .at_ms = (uint64_t)col_i64(res, i, CL_COL(notice_read, at_ms)),
-                .kind = cl_domain_parse(CL_DOM_NOTICE_KIND,
-                                        PQgetvalue(res, i, CL_COL(notice_read, kind))),
-                .company = col_i64(res, i, CL_COL(notice_read, company_id)),
-                .project = col_i64(res, i, CL_COL(notice_read, project_id)),
-                .user = col_i64(res, i, CL_COL(notice_read, user_id)),
-                .contractor = col_i64(res, i, CL_COL(notice_read, contractor_id)),
-                .subject = PQgetvalue(res, i, CL_COL(notice_read, subject)),
-                .body = PQgetvalue(res, i, CL_COL(notice_read, body)),
-                .project_contractors = PQgetvalue(res, i, CL_COL(notice_read, project_contractors)),
-            };
-            if (nt.id > n->newest) n->newest = nt.id;
-            cl_server_each_watcher(n->srv, watcher_visit, &nt);
-        }
+        if (n->newest > 0) n->catch_up = true;
+        return;
+    }
+    const PGresult *res = r->res[0];
+    for (int i = 0; i < PQntuples(res); i++) {
+        np_notice_t nt = {
+            .id = col_i64(res, i, CL_COL(notice_read, id)),
+            .at_ms = (uint64_t)col_i64(res, i, CL_COL(notice_read, at_ms)),
+            .kind =
+                cl_domain_parse(CL_DOM_NOTICE_KIND, PQgetvalue(res, i, CL_COL(notice_read, kind))),
+            .company = col_i64(res, i, CL_COL(notice_read, company_id)),
+            .project = col_i64(res, i, CL_COL(notice_read, project_id)),
+            .user = col_i64(res, i, CL_COL(notice_read, user_id)),
+            .contractor = col_i64(res, i, CL_COL(notice_read, contractor_id)),
+            .subject = PQgetvalue(res, i, CL_COL(notice_read, subject)),
+            .body = PQgetvalue(res, i, CL_COL(notice_read, body)),
+            .project_contractors = PQgetvalue(res, i, CL_COL(notice_read, project_contractors)),
+        };
+        if (nt.id > n->newest) n->newest = nt.id;
+        cl_server_each_watcher(n->srv, watcher_visit, &nt);
     }
     np_read_next(n);
 }

@@ -12,8 +12,8 @@
 # daemon restarts and prints what was made while it was down; notices made while the
 # daemon's LISTEN connection was cut are still pushed; a ticket dispatched to a contractor
 # gives that contractor exactly one `assigned` notice (and an import of several tickets one
-# more, not one per ticket), which other roles do not get; a role without a session is
-# refused (exit 3).
+# more, not one per ticket), which other roles do not get; an idle watcher pings and stays
+# connected; a user without a session is refused (exit 3).
 #
 # Run by ctest with CL_BIN_DIR, CL_SOURCE_DIR and CL_TEST_TMP. Prints "ok - ..." or
 # "not ok - ..." per check and "N passed, M failed"; exits non-zero on any failure.
@@ -228,5 +228,17 @@ sql "SELECT cl_notice('warning', $pa, NULL, 'complaint:9', '万科城的投诉 9
 check "clerk1 got none of the assigned notices (its next line is complaint 9's)" \
     eval '[ "$(wait_lines w4 1)" = 1 ] && grep -q "投诉 9" "$work/w4.out"'
 for w in "$k1:k1" "$k2:k2" "$w4:w4"; do stop_watch "${w%%:*}" "${w#*:}"; done
+
+# --- an idle watcher pings (CLOSELOOP_WATCH_PING_S: every second here) and stays -------
+CLOSELOOP_WATCH_PING_S=1 watch_bg p1 clerk1 || bail "clerk1's pinging watcher"
+p1=$wpid
+sleep 3.5
+sql "SELECT cl_notice('warning', $pa, NULL, 'complaint:10', '万科城的投诉 10 还剩 1 小时。')" >/dev/null
+check "a watcher idle for 3 pings is still running and prints the next notice" \
+    eval 'kill -0 "$p1" && [ "$(wait_lines p1 1)" = 1 ] && grep -q "投诉 10" "$work/p1.out"'
+check "... without an error on stderr" \
+    eval '! grep -q "^cloop:" "$work/p1.err"'
+stop_watch "$p1" p1
+check "... and Ctrl-C ends it with exit 0" test "$wrc" = 0
 
 report_and_exit
