@@ -31,22 +31,30 @@
 #define WATCH_SEEN   1024 /* ids remembered against printing one twice */
 
 void cmd_watch_help(FILE *out) {
+    /* The kinds' labels, from the registry: 新派单、临期预警 ... */
+    char kinds[256] = "";
+    size_t n, len = 0;
+    const cl_domain_value_t *v = cl_domain_values(CL_DOM_NOTICE_KIND, &n);
+    for (size_t i = 0; i < n && len < sizeof kinds; i++)
+        len += (size_t)snprintf(kinds + len, sizeof kinds - len, "%s%s", i ? "、" : "", v[i].label);
     fprintf(out,
             "usage: cloop watch [--since ID] [--format table|json]\n"
             "\n"
             "Stays connected and prints each notice meant for you as it arrives: new\n"
             "assignments, warnings before a deadline, breaches, escalations, a complaint's\n"
-            "new class, a missing business calendar. One line per notice: time, kind\n"
-            "(%s), the sentence; with --format json, one JSON object a line\n"
-            "(id, at, kind, kind_label, project_id, subject, body). When the connection\n"
-            "drops it reconnects and prints what was missed meanwhile. Ctrl-C ends it.\n"
+            "new class, a missing business calendar. One line per notice: the time, the\n"
+            "kind and the sentence. Kinds:\n"
+            "  %s\n"
+            "With --format json, one JSON object a line (id, at, kind, kind_label,\n"
+            "project_id, subject, body). When the connection drops it reconnects and\n"
+            "prints what was missed meanwhile. Ctrl-C ends it.\n"
             "\n"
             "options:\n"
             "  --since ID   first print the notices after notice ID you may see (0: all\n"
             "               kept), oldest first\n"
             "\n"
             "example: cloop watch --since 120\n",
-            cl_domain_label(CL_DOM_NOTICE_KIND, CLOSELOOP__NOTICE_KIND__NOTICE_ASSIGNED));
+            kinds);
 }
 
 static volatile sig_atomic_t stop_flag;
