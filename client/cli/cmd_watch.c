@@ -7,9 +7,11 @@
  * When the connection drops it reconnects (1 s doubling to 60 s) and asks for what came
  * after the newest notice it knows of; a Notice saying gap_before (the server dropped
  * some for a full output) makes it ask again from the last one printed. An id printed
- * once is never printed again (a notice may come both in a catch-up and as a push). A
- * Ping every WATCH_PING_S (CLOSELOOP_WATCH_PING_S for tests) keeps an idle connection
- * from being closed. Single-threaded;
+ * once is never printed again (a notice may come both in a catch-up and as a push).
+ * Every WATCH_PING_S (CLOSELOOP_WATCH_PING_S for tests) it asks again for what came after
+ * the newest it knows: that keeps an idle connection from being closed, has a session
+ * the server marked stale read again (a logout elsewhere ends the watch, exit 3), and
+ * prints whatever was held back meanwhile. Single-threaded;
  * SIGINT/SIGTERM set a flag the wait loop polls every second. */
 #include <inttypes.h>
 #include <signal.h>
@@ -27,7 +29,7 @@
 #include "output.h"
 #include "session_store.h"
 
-#define WATCH_PING_S 60   /* a Ping this often keeps the server's idle timeout away */
+#define WATCH_PING_S 60   /* a keep-alive this often keeps the server's idle timeout away */
 #define WATCH_SEEN   1024 /* ids remembered against printing one twice */
 
 void cmd_watch_help(FILE *out) {
@@ -132,7 +134,7 @@ static int watch_start(cli_session_t *ss, watch_state_t *w, bool catch_up, int64
     }
 }
 
-/* Seconds between Pings: WATCH_PING_S, or CLOSELOOP_WATCH_PING_S (1 to 3600; for tests). */
+/* Seconds between keep-alives: WATCH_PING_S, or CLOSELOOP_WATCH_PING_S (1 to 3600; for tests). */
 static long ping_every_s(void) {
     const char *e = getenv("CLOSELOOP_WATCH_PING_S");
     uint64_t v;
@@ -149,10 +151,9 @@ static int watch_loop(cli_session_t *ss, watch_state_t *w) {
         int rc = cl_client_wait_push(ss->c, &r, 1000);
         if (rc == CL_ETIMEDOUT && cl_client_is_open(ss->c)) {
             if (time(NULL) - last_ping >= every) {
-                Closeloop__Ping ping = CLOSELOOP__PING__INIT;
-                ProtobufCMessage *pong = NULL;
-                rc = cl_client_call(ss->c, CL_MSG_PING, &ping.base, CL_MSG_PONG, &pong);
-                cl_msg_free(pong);
+                /* The keep-alive is a catch-up: it also has a stale session read again,
+                 * and prints what a full output or a stale session held back. */
+                rc = watch_start(ss, w, true, w->newest);
                 if (rc != CL_OK) return rc;
                 last_ping = time(NULL);
             }

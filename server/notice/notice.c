@@ -123,7 +123,16 @@ static void notice_fill(Closeloop__Notice *m, const np_notice_t *n) {
 
 static void watcher_visit(cl_conn_t *c, const cl_session_t *s, cl_push_state_t *ps, void *arg) {
     const np_notice_t *n = arg;
-    if (cl_session_expired(s) || !notice_visible(s, n)) return;
+    if (cl_session_expired(s)) return;
+    /* A logout elsewhere or a changed user: its scope is not known until the session is
+     * read again, at the connection's next request (cloop watch's keep-alive). Nothing is
+     * pushed meanwhile; the next push says gap_before, and the catch-up applies the scope
+     * as it is then. */
+    if (s->stale) {
+        ps->pending = true;
+        return;
+    }
+    if (!notice_visible(s, n)) return;
     Closeloop__Notice m = CLOSELOOP__NOTICE__INIT;
     notice_fill(&m, n);
     m.gap_before = ps->pending;

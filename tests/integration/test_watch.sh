@@ -13,7 +13,8 @@
 # daemon's LISTEN connection was cut are still pushed; a ticket dispatched to a contractor
 # gives that contractor exactly one `assigned` notice (and an import of several tickets one
 # more, not one per ticket), which other roles do not get; an idle watcher pings and stays
-# connected; a user without a session is refused (exit 3).
+# connected; a logout elsewhere stops the pushes at once and ends the watch at its next
+# keep-alive (exit 3); a user without a session is refused (exit 3).
 #
 # Run by ctest with CL_BIN_DIR, CL_SOURCE_DIR and CL_TEST_TMP. Prints "ok - ..." or
 # "not ok - ..." per check and "N passed, M failed"; exits non-zero on any failure.
@@ -240,5 +241,19 @@ check "... without an error on stderr" \
     eval '! grep -q "^cloop:" "$work/p1.err"'
 stop_watch "$p1" p1
 check "... and Ctrl-C ends it with exit 0" test "$wrc" = 0
+
+# --- a logout elsewhere: nothing more is pushed, and the next keep-alive ends the watch ---
+CLOSELOOP_WATCH_PING_S=4 watch_bg l1 clerk1 || bail "clerk1's watcher before the logout"
+l1=$wpid
+as clerk1 logout
+check "clerk1 logs out (the watcher's session, same token)" test "$rc" = 0
+sql "SELECT cl_notice('warning', $pa, NULL, 'complaint:11', '万科城的投诉 11 还剩 1 小时。')" >/dev/null
+sleep 1
+check "the logged-out session's watcher prints nothing more" test "$(lines l1)" = 0
+for _ in $(seq 1 100); do kill -0 "$l1" 2>/dev/null || break; sleep 0.1; done
+wait "$l1"
+wrc=$?
+check "... and at its next keep-alive it ends, refused (exit 3)" \
+    eval '[ "$wrc" = 3 ] && [ "$(lines l1)" = 0 ]'
 
 report_and_exit
