@@ -68,8 +68,9 @@ static void on_stop(int sig) {
 
 typedef struct watch_state {
     cli_format_t f;
-    int64_t newest;  /* the newest notice id known: printed, or the server's last_id */
-    bool out_failed; /* stdout could not be written: stop, do not reconnect */
+    int64_t newest;    /* the newest notice id known: printed, or the server's last_id */
+    int64_t caught_up; /* a catch-up printed every notice up to this id */
+    bool out_failed;   /* stdout could not be written: stop, do not reconnect */
     int64_t seen[WATCH_SEEN];
     size_t nseen, next;
 } watch_state_t;
@@ -84,7 +85,10 @@ static bool seen_before(watch_state_t *w, int64_t id) {
 }
 
 /* Prints one notice unless it was printed already. CL_OK or CL_EIO. */
-static int print_notice(watch_state_t *w, const Closeloop__Notice *n) {
+static int print_notice(watch_state_t *w, const Closeloop__Notice *n, bool pushed) {
+    if (n->id == 0) return CL_OK; /* only a gap_before: nothing to print */
+    /* A push still queued from before a catch-up that printed it already. */
+    if (pushed && n->id <= w->caught_up) return CL_OK;
     if (seen_before(w, n->id)) return CL_OK;
     if (n->id > w->newest) w->newest = n->id;
     char at[64];
@@ -124,11 +128,12 @@ static int watch_start(cli_session_t *ss, watch_state_t *w, bool catch_up, int64
         const Closeloop__WatchReply *r = (const Closeloop__WatchReply *)msg;
         int prc = CL_OK;
         for (size_t i = 0; i < r->n_notices && prc == CL_OK; i++) {
-            prc = print_notice(w, r->notices[i]);
+            prc = print_notice(w, r->notices[i], false);
             since = r->notices[i]->id;
         }
         bool more = r->more;
         if (!more && r->last_id > w->newest) w->newest = r->last_id;
+        if (catch_up && !more && r->last_id > w->caught_up) w->caught_up = r->last_id;
         cl_msg_free(msg);
         if (prc != CL_OK || !more) return prc;
     }
@@ -169,7 +174,10 @@ static int watch_loop(cli_session_t *ss, watch_state_t *w) {
         if (r.type == CL_MSG_NOTICE) {
             const Closeloop__Notice *n = (const Closeloop__Notice *)r.msg;
             int64_t before = w->newest;
-            rc = print_notice(w, n);
+            /* More pushes came in one read than the library keeps: the oldest of them,
+             * after the last one printed, are gone. Ask for them first. */
+            if (cl_client_pushes_dropped(ss->c)) rc = watch_start(ss, w, true, before);
+            if (rc == CL_OK) rc = print_notice(w, n, true);
             /* Some were dropped before this one: ask for what came after the last one. */
             if (rc == CL_OK && n->gap_before) rc = watch_start(ss, w, true, before);
         }

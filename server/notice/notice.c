@@ -2,14 +2,14 @@
  * notices, the pushes to watching connections, and the WatchRequest handler.
  *
  * The listener owns one libpq connection (non-blocking, watched by a uv_poll handle that
- * is re-made when the socket changes and freed in its close callback) and one timer (the
- * connect timeout and the reconnect backoff). States: connecting, listening, backoff,
- * stopped. Notified ids go to `pending` (a growing array, capped); one notice_read at a
- * time takes them (at most READ_IDS) to the pool, and its callback pushes each row to the
- * watchers, then starts the next read. The per-connection state is the server's (the
- * watch cl_push_state_t: pending = a push was dropped, the next one says gap_before).
- * The struct frees itself after stop once its handles have closed and no read is in
- * flight. Loop thread only. */
+ * is re-made when the socket changes and freed in its close callback), one timer (the
+ * connect timeout and the reconnect backoff) and the gap timer (a Notice of id 0 with
+ * gap_before to connections whose pushes were dropped, once they have room). States: connecting,
+ * listening, backoff, stopped. Notified ids go to `pending` (a growing array, capped); one
+ * notice_read at a time takes them (at most READ_IDS) to the pool, and its callback pushes each row
+ * to the watchers, then starts the next read. The per-connection state is the server's (the watch
+ * cl_push_state_t: pending = a push was dropped, the next one says gap_before). The struct frees
+ * itself after stop once its handles have closed and no read is in flight. Loop thread only. */
 #include "notice.h"
 
 #include <inttypes.h>
@@ -32,6 +32,7 @@
 #define BACKOFF_MAX_MS     5000
 #define CONNECT_TIMEOUT_MS 10000
 #define READ_IDS           1000 /* ids of one notice_read (its LIMIT) */
+#define GAP_RETRY_MS       200  /* how often a connection owed a gap_before is tried */
 
 typedef enum { NP_CONNECTING, NP_LISTENING, NP_BACKOFF, NP_STOPPED } np_state_t;
 
@@ -44,11 +45,12 @@ struct cl_notice_push {
     uv_poll_t *poll; /* NULL when not watching the socket */
     int poll_fd;
     int poll_events;
-    uv_timer_t timer; /* connect timeout, reconnect backoff */
+    uv_timer_t timer;     /* connect timeout, reconnect backoff */
+    uv_timer_t gap_timer; /* tells connections with dropped pushes, once they have room */
     unsigned backoff_ms;
     np_state_t state;
     bool ever_up;
-    unsigned handles_open; /* timer + poll, for the last close to free the struct */
+    unsigned handles_open; /* timers + poll, for the last close to free the struct */
     int64_t *pending;      /* notified ids not yet read */
     size_t npending, cap;
     int64_t newest;   /* the newest notice read, 0: none yet */
@@ -121,6 +123,29 @@ static void notice_fill(Closeloop__Notice *m, const np_notice_t *n) {
     m->body = (char *)n->body;
 }
 
+/* One pass of the gap timer: a Notice with no notice (id 0) but gap_before to each
+ * connection that had pushes dropped, once its output has room again. */
+static void gap_visit(cl_conn_t *c, const cl_session_t *s, cl_push_state_t *ps, void *arg) {
+    bool *still = arg;
+    if (!ps->pending || s->stale) {
+        *still |= ps->pending;
+        return;
+    }
+    Closeloop__Notice m = CLOSELOOP__NOTICE__INIT;
+    m.gap_before = true;
+    if (cl_conn_push(c, CL_MSG_NOTICE, &m.base) == CL_OK)
+        ps->pending = false;
+    else
+        *still = true;
+}
+
+static void on_gap_timer(uv_timer_t *t) {
+    cl_notice_push_t *n = t->data;
+    bool still = false;
+    cl_server_each_watcher(n->srv, gap_visit, &still);
+    if (!still) uv_timer_stop(t);
+}
+
 static void watcher_visit(cl_conn_t *c, const cl_session_t *s, cl_push_state_t *ps, void *arg) {
     const np_notice_t *n = arg;
     if (cl_session_expired(s)) return;
@@ -140,9 +165,11 @@ static void watcher_visit(cl_conn_t *c, const cl_session_t *s, cl_push_state_t *
     if (rc == CL_OK) {
         ps->pending = false;
     } else if (rc != CL_ECLOSED) {
-        ps->pending = true; /* the next one tells the client to catch up */
-        cl_log_debug("notice_skipped", "conn=%llu notice=%" PRId64 " reason=\"%s\"",
-                     (unsigned long long)cl_conn_id(c), n->id, cl_strerror(rc));
+        /* The next one tells the client to catch up. Logged once per gap. */
+        if (!ps->pending)
+            cl_log_info("notice_gap", "conn=%llu notice=%" PRId64 " reason=\"%s\"",
+                        (unsigned long long)cl_conn_id(c), n->id, cl_strerror(rc));
+        ps->pending = true;
     }
 }
 
@@ -193,6 +220,10 @@ static void on_read(void *arg, const cl_db_result_t *r) {
         if (nt.id > n->newest) n->newest = nt.id;
         cl_server_each_watcher(n->srv, watcher_visit, &nt);
     }
+    /* A connection that had pushes dropped hears of it once it has room (it may never
+     * get another notice to carry gap_before); the timer stops when none is owed. */
+    if (PQntuples(res) && !uv_is_active((uv_handle_t *)&n->gap_timer))
+        uv_timer_start(&n->gap_timer, on_gap_timer, GAP_RETRY_MS, GAP_RETRY_MS);
     np_read_next(n);
 }
 
@@ -246,7 +277,7 @@ static void np_notified(cl_notice_push_t *n, const char *payload) {
 
 static void on_handle_closed(uv_handle_t *h) {
     cl_notice_push_t *n = h->data;
-    if (h != (uv_handle_t *)&n->timer) free(h);
+    if (h != (uv_handle_t *)&n->timer && h != (uv_handle_t *)&n->gap_timer) free(h);
     n->handles_open--;
     np_maybe_free(n);
 }
@@ -401,7 +432,9 @@ cl_notice_push_t *cl_notice_push_start(uv_loop_t *loop, const char *conninfo, cl
     n->poll_fd = -1;
     uv_timer_init(loop, &n->timer);
     n->timer.data = n;
-    n->handles_open = 1;
+    uv_timer_init(loop, &n->gap_timer);
+    n->gap_timer.data = n;
+    n->handles_open = 2;
     np_connect(n);
     return n;
 }
@@ -413,6 +446,7 @@ void cl_notice_push_stop(cl_notice_push_t *n) {
     n->pg = NULL;
     n->state = NP_STOPPED;
     uv_close((uv_handle_t *)&n->timer, on_handle_closed);
+    uv_close((uv_handle_t *)&n->gap_timer, on_handle_closed);
 }
 
 /* ------------------------------------------------------------------ WatchRequest */

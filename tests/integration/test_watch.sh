@@ -156,7 +156,9 @@ stop_daemon "$dpid"
 check "the daemon stops" test $? = 0
 sql "SELECT cl_notice('breach', $pa, NULL, 'complaint:6', '万科城的投诉 6 已超时。')" >/dev/null
 sql "SELECT cl_notice('breach', $pb, NULL, 'complaint:7', '天河府的投诉 7 已超时。')" >/dev/null
-start_daemon 127.0.0.1 "$port" "$work/daemon2.log" || bail "closeloopd starts again"
+# Started again with a small output budget (2 MiB a connection), for the flood below.
+CLOSELOOP_SERVER_MAX_FRAME=1048576 CLOSELOOP_SERVER_MAX_OUTPUT=2097152 \
+    start_daemon 127.0.0.1 "$port" "$work/daemon2.log" || bail "closeloopd starts again"
 check "clerk1's watcher reconnects and prints the notice made while the daemon was down" \
     eval '[ "$(wait_lines w1 4 400)" = 4 ] && sed -n 4p "$work/w1.out" | grep -q "已超时  万科城的投诉 6 已超时。"'
 check "... saying it reconnected" grep -q 'reconnecting' "$work/w1.err"
@@ -241,6 +243,30 @@ check "... without an error on stderr" \
     eval '! grep -q "^cloop:" "$work/p1.err"'
 stop_watch "$p1" p1
 check "... and Ctrl-C ends it with exit 0" test "$wrc" = 0
+
+# --- a watcher that does not read: never an unbounded queue, and nothing lost ----------
+# 15,000 notices of ~900 bytes (13 MB) while the watcher is stopped: past the socket's
+# buffers and half the 2 MiB budget the daemon drops its pushes; the next one says
+# gap_before and cloop watch catches up. Every notice is printed once.
+CLOSELOOP_WATCH_PING_S=3600 watch_bg f1 clerk1 --format json || bail "clerk1's flooded watcher"
+f1=$wpid
+kill -STOP "$f1"
+flood=$(sql "SELECT count(cl_notice('warning', $pa, NULL, 'flood:' || i, repeat('满', 300)))
+               FROM generate_series(1, 15000) i")
+sleep 3
+kill -CONT "$f1"
+sql "SELECT cl_notice('warning', $pa, NULL, 'flood:end', '洪水之后的一条。')" >/dev/null
+check "15,000 notices made while the watcher was stopped" test "$flood" = 15000
+got=$(wait_lines f1 15001 900)
+sleep 1
+out="lines: $got; ids, distinct: $(python3 -c 'import json, sys
+ids = [json.loads(l)["id"] for l in open(sys.argv[1])]
+print(len(ids), len(set(ids)))' "$work/f1.out")"
+check "the watcher prints all 15,001 once it reads again, each once" \
+    eval '[ "$(lines f1)" = 15001 ] && [ "${out##*: }" = "15001 15001" ]'
+check "... after the daemon dropped pushes to it rather than queue them (event=notice_gap)" \
+    grep -q "event=notice_gap conn=" "$work/daemon2.log"
+stop_watch "$f1" f1
 
 # --- a logout elsewhere: nothing more is pushed, and the next keep-alive ends the watch ---
 CLOSELOOP_WATCH_PING_S=4 watch_bg l1 clerk1 || bail "clerk1's watcher before the logout"
