@@ -7,8 +7,9 @@
  * the catch-up uses, is the same rule).
  *
  * Never an unbounded queue: a connection whose output is past half its budget gets no
- * push (cl_conn_push); its next Notice says gap_before, and the client catches up with
- * WatchRequest{since_id}. Notified ids wait for the read in flight (one at a time, so
+ * push (cl_conn_push); once it has room it gets a Notice of id 0 with gap_before, and the
+ * client catches up with WatchRequest{since_id}. A stale session gets no push until its
+ * next request has read it again. Notified ids wait for the read in flight (one at a time, so
  * pushes go out in the order of the notifications) in a list of at most
  * CL_NOTICE_PENDING_MAX ids; past it, the surplus is logged and lost to live watchers
  * (their catch-up still finds it).
