@@ -190,11 +190,11 @@ static const cl_domain_value_t case_statuses[] = {
 
 static const cl_domain_value_t notice_kinds[] = {
     {CLOSELOOP__NOTICE_KIND__NOTICE_ASSIGNED, "assigned", "新派单"},
-    {CLOSELOOP__NOTICE_KIND__NOTICE_WARNING, "warning", "即将超时"},
+    {CLOSELOOP__NOTICE_KIND__NOTICE_WARNING, "warning", "临期预警"},
     {CLOSELOOP__NOTICE_KIND__NOTICE_BREACH, "breach", "已超时"},
     {CLOSELOOP__NOTICE_KIND__NOTICE_ESCALATED, "escalated", "已升级"},
-    {CLOSELOOP__NOTICE_KIND__NOTICE_SEVERITY, "severity", "定级变更"},
-    {CLOSELOOP__NOTICE_KIND__NOTICE_CALENDAR, "calendar", "节假日日历"},
+    {CLOSELOOP__NOTICE_KIND__NOTICE_SEVERITY, "severity", "级别变更"},
+    {CLOSELOOP__NOTICE_KIND__NOTICE_CALENDAR, "calendar", "日历"},
 };
 
 static const cl_domain_value_t complaint_channels[] = {

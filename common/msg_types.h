@@ -144,7 +144,10 @@
     X(COMPLAINT_SHOW_REQ, complaint_show_request, ComplaintShowRequest) \
     X(COMPLAINT_LIST_REQ, complaint_list_request, ComplaintListRequest) \
     X(COMPLAINT_PAGE, complaint_page, ComplaintPage) \
-    X(COMPLAINT_ACT_REQ, complaint_act, ComplaintAct)
+    X(COMPLAINT_ACT_REQ, complaint_act, ComplaintAct) \
+    X(WATCH_REQ, watch_request, WatchRequest) \
+    X(WATCH, watch_reply, WatchReply) \
+    X(NOTICE, notice, Notice)
 // clang-format on
 
 #endif

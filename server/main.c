@@ -20,6 +20,7 @@
 #include "frame.h"
 #include "log.h"
 #include "migrate.h"
+#include "notice.h"
 #include "password.h"
 #include "server.h"
 #include "session.h"
@@ -36,6 +37,7 @@ struct daemon {
     cl_session_purge_t *purge;   /* the retention purge, with a database */
     cl_session_notify_t *notify; /* session changes from every daemon, with a database */
     cl_change_notify_t *changes; /* the sync push: change_log commits of every daemon */
+    cl_notice_push_t *notices;   /* notices pushed to watchers (cloop watch) */
     cl_stats_merge_t *stats;     /* the statistics merge timer, with a database */
     /* The December calendar check, with a database. */
     cl_calendar_check_t *calendar;
@@ -78,6 +80,7 @@ static void on_drained(cl_server_t *srv) {
     cl_session_purge_stop(the_daemon->purge);
     cl_session_notify_stop(the_daemon->notify);
     cl_change_notify_stop(the_daemon->changes);
+    cl_notice_push_stop(the_daemon->notices);
     cl_stats_merge_stop(the_daemon->stats);
     cl_calendar_check_stop(the_daemon->calendar);
     cl_complaint_alerts_stop(the_daemon->complaint_alerts);
@@ -230,10 +233,12 @@ int main(int argc, char **argv) {
         d.purge = cl_session_purge_start(&d.loop, d.db, &cfg);
         d.notify = cl_session_notify_start(&d.loop, cfg.db_conninfo, d.srv);
         d.changes = cl_change_notify_start(&d.loop, cfg.db_conninfo, d.srv);
+        d.notices = cl_notice_push_start(&d.loop, cfg.db_conninfo, d.srv, d.db);
         d.stats = cl_stats_merge_start(&d.loop, d.db, &cfg);
         d.calendar = cl_calendar_check_start(&d.loop, d.db);
         d.complaint_alerts = cl_complaint_alerts_start(&d.loop, d.db);
-        if (!d.purge || !d.notify || !d.changes || !d.stats || !d.calendar || !d.complaint_alerts) {
+        if (!d.purge || !d.notify || !d.changes || !d.stats || !d.calendar || !d.complaint_alerts ||
+            !d.notices) {
             fprintf(stderr, "closeloopd: out of memory\n");
             return 1;
         }

@@ -159,6 +159,9 @@ void cmd_sync_help(FILE *out);
 /* cmd_stats.c: HQ statistics and the contractors' scorecards (`cloop stats [scorecard]`). */
 int cmd_stats(const cli_settings_t *s, int argc, char **argv);
 void cmd_stats_help(FILE *out);
+/* cmd_watch.c: the notices the server pushes, as they come (`cloop watch`). */
+int cmd_watch(const cli_settings_t *s, int argc, char **argv);
+void cmd_watch_help(FILE *out);
 /* cmd_defect.c: defect feedback and departments. */
 extern const cli_group_t cmd_defect_group, cmd_dept_group;
 

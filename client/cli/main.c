@@ -68,6 +68,8 @@ static const cli_cmd_t commands[] = {
      NULL, &cmd_calendar_group},
     {"complaint", "owner complaints: add, list, show, reply, pause, escalate, close, revisit", NULL,
      NULL, &cmd_complaint_group},
+    {"watch", "print the notices meant for you as they arrive (assignments, warnings ...)",
+     cmd_watch, cmd_watch_help, NULL},
 };
 
 static void command_help(const cli_cmd_t *c, FILE *out, const char *sub) {

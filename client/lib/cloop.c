@@ -65,8 +65,9 @@ struct cl_client {
     cl_frame_decoder_t dec; /* reassembles reply frames from plaintext */
     reply_node_t *q_head;   /* received replies not yet taken, oldest first */
     reply_node_t *q_tail;
-    unsigned q_pushes; /* of them, pushes (request id 0, not an error) */
-    uint8_t *out;      /* ciphertext waiting for the socket: out[out_off..out_len) */
+    unsigned q_pushes;       /* of them, pushes (request id 0, not an error) */
+    uint64_t pushes_dropped; /* pushes dropped past CL__PUSH_KEEP, since last asked */
+    uint8_t *out;            /* ciphertext waiting for the socket: out[out_off..out_len) */
     size_t out_off;
     size_t out_len;
     size_t out_cap;
@@ -203,6 +204,7 @@ static int on_frame(void *ctx, const cl_frame_hdr_t *h, const uint8_t *payload) 
         if (old) {
             cl_reply_clear(&old->r);
             free(old);
+            c->pushes_dropped++;
         }
     }
     if (!(r->flags & CL_FRAME_FLAG_ERROR)) {
@@ -582,6 +584,12 @@ void cl_client_close(cl_client_t *c) {
         if (cl_tls_shutdown(c->tls) == CL_TLS_OK && collect(c) == CL_OK) (void)try_send(c);
     }
     client_free(c);
+}
+
+uint64_t cl_client_pushes_dropped(cl_client_t *c) {
+    uint64_t n = c->pushes_dropped;
+    c->pushes_dropped = 0;
+    return n;
 }
 
 bool cl_client_is_open(const cl_client_t *c) {

@@ -103,6 +103,11 @@ CL_MUSTCHECK int cl_client_recv(cl_client_t *c, cl_reply_t *out, int timeout_ms)
  * cl_client_recv. */
 CL_MUSTCHECK int cl_client_wait_push(cl_client_t *c, cl_reply_t *out, int timeout_ms);
 
+/* How many pushes were dropped (the oldest, past the 64 kept unread) since the last call,
+ * and starts counting again. A push that carries data (Notice) needs this: a client that
+ * lost some asks the server for them (cloop watch: WatchRequest{since_id}). */
+uint64_t cl_client_pushes_dropped(cl_client_t *c);
+
 /* Sends req and waits for its reply. On success *reply holds the decoded message of
  * expect_type (caller frees with cl_msg_free). An error reply returns its code, with the
  * server's sentence in cl_client_error(); a reply of another type gives CL_EBADMSG. */

@@ -74,7 +74,8 @@ typedef enum cl_role {
     X(CALENDAR_READ, calendar_read)     /* business calendar: days, hours, a deadline */           \
     X(CALENDAR_MANAGE, calendar_manage) /* import days (national: HQ), set working hours */        \
     X(COMPLAINT_READ, complaint_read)   /* owner complaints: list, show (docs/COMPLAINTS.md) */    \
-    X(COMPLAINT_WRITE, complaint_write) /* take in, reply, pause, escalate, close, revisit */
+    X(COMPLAINT_WRITE, complaint_write) /* take in, reply, pause, escalate, close, revisit */      \
+    X(WATCH, watch)                     /* notices as they happen: cloop watch (docs/WATCH.md) */
 
 typedef enum cl_op {
 #define CL_OP_ENUM(upper, lower) CL_OP_##upper,

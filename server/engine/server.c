@@ -28,7 +28,8 @@
  * - Pushes (request id 0): a connection that follows (cl_req_set_following, forgotten at
  *   logout and close) may be sent frames no request asked for (change_notify.c), never
  *   while its queued output is past half of max_output: a push is a hint, and a client
- *   that does not read gets none rather than an unbounded queue.
+ *   that does not read gets none rather than an unbounded queue. A connection that
+ *   watches (cl_req_set_watching) is sent Notices the same way (server/notice/notice.c).
  * - Draining keeps reading: a request that arrives then gets ERR_SHUTTING_DOWN, and a
  *   connection closes, after its queued replies, once nothing of it is in flight.
  * The read and plaintext buffers are shared by all connections: libuv calls alloc and
@@ -104,6 +105,8 @@ struct cl_conn {
     cl_session_t *session;        /* logged-in identity, or NULL */
     bool following;               /* takes pushes (cl_req_set_following); needs a session */
     cl_push_state_t push;         /* the pushing module's coalescing state */
+    bool watching;                /* takes Notice pushes (cl_req_set_watching) */
+    cl_push_state_t watch;        /* notice.c's state: pending = notices were dropped */
 };
 
 /* Open connections of one address (a bucket chain of srv->addrs). */
@@ -532,7 +535,7 @@ static void on_conn_timer(uv_timer_t *t);
 static void conn_set_session(cl_conn_t *c, cl_session_t *s) {
     free(c->session);
     c->session = s;
-    if (!s) c->following = false; /* a logout ends the pushes */
+    if (!s) c->following = c->watching = false; /* a logout ends the pushes */
     /* Only a logged-in connection may send frames up to max_frame: a stranger cannot make
      * the daemon hold max_frame bytes of a half-sent frame per connection. */
     c->dec.max_payload = s ? c->srv->cfg->max_frame : cl_config_frame_unauth(c->srv->cfg);
@@ -575,6 +578,17 @@ void cl_req_set_following(cl_req_t *req, bool on) {
 void cl_server_each_follower(cl_server_t *srv, cl_follower_fn fn, void *arg) {
     for (cl_conn_t *c = srv->conns; c; c = c->next)
         if (c->following && c->session && c->state == CONN_OPEN) fn(c, c->session, &c->push, arg);
+}
+
+void cl_req_set_watching(cl_req_t *req, bool on) {
+    cl_conn_t *c = req->conn;
+    c->watching = on && c->session != NULL;
+    memset(&c->watch, 0, sizeof c->watch);
+}
+
+void cl_server_each_watcher(cl_server_t *srv, cl_follower_fn fn, void *arg) {
+    for (cl_conn_t *c = srv->conns; c; c = c->next)
+        if (c->watching && c->session && c->state == CONN_OPEN) fn(c, c->session, &c->watch, arg);
 }
 
 int cl_conn_push(cl_conn_t *c, uint16_t type, const ProtobufCMessage *msg) {

@@ -95,6 +95,11 @@ typedef void (*cl_follower_fn)(cl_conn_t *c, const struct cl_session *s, cl_push
                                void *arg);
 void cl_server_each_follower(cl_server_t *srv, cl_follower_fn fn, void *arg);
 
+/* The same for notices (server/notice/notice.c): whether the connection is watching,
+ * and each watching connection with its own push state (forgotten like following). */
+void cl_req_set_watching(cl_req_t *req, bool on);
+void cl_server_each_watcher(cl_server_t *srv, cl_follower_fn fn, void *arg);
+
 /* Queues msg as a push frame (request id 0, LAST) on c. CL_ETOOMANY, queuing nothing,
  * while c's queued output is past half of max_output (a push is a hint: the client polls
  * anyway); CL_ECLOSED when c is closing; else as a reply frame. */

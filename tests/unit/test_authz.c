@@ -552,6 +552,20 @@ static const struct expect matrix[] = {
     {CL_ROLE_WARRANTY, CL_OP_CALENDAR_MANAGE, NONE},
     {CL_ROLE_WARRANTY, CL_OP_COMPLAINT_READ, COMPANY},
     {CL_ROLE_WARRANTY, CL_OP_COMPLAINT_WRITE, COMPANY},
+
+    /* watch (issue 12): every logged-in role hears the notices it may see; the daemon
+     * decides per notice (server/notice/notice.c). */
+    {CL_ROLE_NONE, CL_OP_WATCH, NONE},
+    {CL_ROLE_HQ_ADMIN, CL_OP_WATCH, GROUP},
+    {CL_ROLE_HQ_ANALYST, CL_OP_WATCH, GROUP},
+    {CL_ROLE_CR, CL_OP_WATCH, COMPANY},
+    {CL_ROLE_CLERK, CL_OP_WATCH, PROJECTS},
+    {CL_ROLE_CONTRACTOR, CL_OP_WATCH, CONTRACTOR},
+    {CL_ROLE_VERIFIER, CL_OP_WATCH, PROJECTS},
+    {CL_ROLE_PROPERTY, CL_OP_WATCH, PROJECTS},
+    {CL_ROLE_DEPT, CL_OP_WATCH, COMPANY},
+    {CL_ROLE_HOTLINE, CL_OP_WATCH, GROUP},
+    {CL_ROLE_WARRANTY, CL_OP_WATCH, COMPANY},
 };
 
 /* Operations that change data: read-only roles must have none of them. */
