@@ -189,7 +189,7 @@ void cl_calendar_list(cl_req_t *req) {
         cl_req_fail(req, CL_EINVAL, "year must be from %d to %d", CAL_FIRST_YEAR, CAL_LAST_YEAR);
         return;
     }
-    char from[16], to[16];
+    char from[24], to[24]; /* room for any unsigned year, as gcc counts it */
     snprintf(from, sizeof from, "%04u-01-01", m->year ? m->year : CAL_FIRST_YEAR);
     snprintf(to, sizeof to, "%04u-12-31", m->year ? m->year : CAL_LAST_YEAR);
     char notfound[64 + CAL_COMPANY_CHARS * 4];
