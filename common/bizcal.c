@@ -88,21 +88,9 @@ bool cl_bizcal_is_open(const cl_bizcal_t *cal, int64_t t) {
     return false;
 }
 
-int64_t cl_bizcal_next_open(const cl_bizcal_t *cal, int64_t t) {
-    int64_t sod;
-    int32_t day = local_day(cal, t, &sod);
-    for (int n = 0; n < CL_BIZCAL_MAX_SEARCH_DAYS; n++, day++, sod = 0) {
-        if (!cl_bizcal_is_workday(cal, day)) continue;
-        for (size_t i = 0; i < cal->n_spans; i++) {
-            const cl_bizcal_span_t *s = &cal->spans[i];
-            if (sod < s->end_s) return instant(cal, day, sod > s->start_s ? sod : s->start_s);
-        }
-    }
-    return -1;
-}
-
-int64_t cl_bizcal_add(const cl_bizcal_t *cal, int64_t t, int64_t budget_s) {
-    if (budget_s <= 0) return t;
+/* The instant budget_s business seconds after t have been used (budget 0: the first
+ * working instant at or after t); -1 when none within CL_BIZCAL_MAX_SEARCH_DAYS. */
+static int64_t walk(const cl_bizcal_t *cal, int64_t t, int64_t budget_s) {
     int64_t sod;
     int32_t day = local_day(cal, t, &sod);
     for (int n = 0; n < CL_BIZCAL_MAX_SEARCH_DAYS; n++, day++, sod = 0) {
@@ -116,6 +104,14 @@ int64_t cl_bizcal_add(const cl_bizcal_t *cal, int64_t t, int64_t budget_s) {
         }
     }
     return -1;
+}
+
+int64_t cl_bizcal_next_open(const cl_bizcal_t *cal, int64_t t) {
+    return walk(cal, t, 0);
+}
+
+int64_t cl_bizcal_add(const cl_bizcal_t *cal, int64_t t, int64_t budget_s) {
+    return budget_s <= 0 ? t : walk(cal, t, budget_s);
 }
 
 int64_t cl_bizcal_between(const cl_bizcal_t *cal, int64_t a, int64_t b) {
