@@ -241,24 +241,26 @@ END $$;
 -- Two units swap layouts while each has a repaired report on the same day, by the same
 -- contractor, of the same category and round, made at different delays: in the swap
 -- one report enters the key (project, day, contractor, category, layout, round) the
--- other leaves. Picks two open tickets of one round, category and contractor on
--- different units whose last assignments differ, puts the units on layouts X1 and X2,
--- reports both repaired in one statement, swaps the layouts in one statement and
--- compares cl_stats raw and from the summaries, ungrouped and by layout, before any
--- merge: (a pair was found, differing rows).
+-- other leaves. The data clock first moves a day on, so no other event shares those keys
+-- (else the move's net row keeps other counts and a wrong netting hides). Picks two open
+-- tickets of one round, category and contractor on different units whose last
+-- assignments differ, puts the units on layouts X1 and X2, reports both repaired in one
+-- statement, swaps the layouts in one statement and compares cl_stats raw and from the
+-- summaries, ungrouped and by layout, before any merge: (a pair was found, differing rows).
 CREATE FUNCTION st_layout_swap(OUT paired boolean, OUT differ bigint) LANGUAGE plpgsql AS $$
 DECLARE
     a uuid; b uuid; ua bigint; ub bigint; g text;
 BEGIN
-    PERFORM st_tick();
+    UPDATE st_clock SET t = t + interval '1 day';
     SELECT ta.id, tb.id, ia.unit_id, ib.unit_id INTO a, b, ua, ub
       FROM tickets ta JOIN inspection_items ia ON ia.id = ta.id
       JOIN inspection_items ib ON ib.round_id = ia.round_id AND ib.unit_id <> ia.unit_id
       JOIN tickets tb ON tb.id = ib.id AND tb.category = ta.category
                      AND tb.contractor_id = ta.contractor_id AND tb.state = 'open'
      WHERE ta.state = 'open'
-       AND (SELECT max(e.at) FROM ticket_events e WHERE e.ticket_id = ta.id)
-           <> (SELECT max(e.at) FROM ticket_events e WHERE e.ticket_id = tb.id)
+       -- different response times: resp_ms runs from the latest event to 'open'
+       AND (SELECT max(e.at) FROM ticket_events e WHERE e.ticket_id = ta.id AND e.to_state = 'open')
+           <> (SELECT max(e.at) FROM ticket_events e WHERE e.ticket_id = tb.id AND e.to_state = 'open')
      ORDER BY ta.id, tb.id LIMIT 1;
     paired := a IS NOT NULL;
     differ := 0;
