@@ -1,14 +1,12 @@
-/* change_notify.c - the LISTEN connection of change_notify.h, the pushes it makes, and the
- * SyncFollowRequest handler that marks a connection as following.
+/* change_notify.c - the pushes of change_notify.h, made from a pg_listen connection on
+ * closeloop_changes, and the SyncFollowRequest handler that marks a connection as
+ * following.
  *
- * One libpq connection, non-blocking, watched with a uv_poll handle (re-made whenever the
- * socket changes, freed in its close callback), a timer for the connect timeout and the
- * reconnect backoff, and a second timer that sends the pushes coalesced meanwhile. States:
- * connecting (PQconnectPoll), listening (LISTEN sent; notifications read as they come),
- * backoff. The per-connection coalescing state lives in the server's connection
- * (cl_push_state_t: topic = the company of the owed notice, 0 for several); the server
- * forgets it when the connection closes. The struct frees itself after stop, once its
- * three handles have closed. Loop thread only. */
+ * A timer sends the pushes coalesced meanwhile. The per-connection coalescing state lives
+ * in the server's connection (cl_push_state_t: topic = the company of the owed notice, 0
+ * for several); the server forgets it when the connection closes. Stop stops the
+ * listener (no callback after) and the struct frees itself once the push timer has
+ * closed. Loop thread only. */
 #include "change_notify.h"
 
 #include <stdbool.h>
@@ -17,36 +15,20 @@
 #include <string.h>
 #include <time.h>
 
-#include <libpq-fe.h>
-
-#include "db.h"
 #include "dispatch.h"
 #include "log.h"
 #include "msg.h"
+#include "pg_listen.h"
 #include "session.h"
 
-#define NOTIFY_CHANNEL     "closeloop_changes"
-#define BACKOFF_MIN_MS     100
-#define BACKOFF_MAX_MS     5000
-#define CONNECT_TIMEOUT_MS 10000
-#define COMPANIES_MAX      64 /* companies read from one payload; more count as '*' */
-
-typedef enum { CN_CONNECTING, CN_LISTENING, CN_BACKOFF, CN_STOPPED } cn_state_t;
+#define COMPANIES_MAX 64 /* companies read from one payload; more count as '*' */
 
 struct cl_change_notify {
     uv_loop_t *loop;
     cl_server_t *srv;
-    char *conninfo;
-    PGconn *pg;
-    uv_poll_t *poll; /* NULL when not watching */
-    int poll_fd;
-    int poll_events;
-    uv_timer_t timer;      /* connect timeout, reconnect backoff */
+    cl_pg_listen_t *listen;
     uv_timer_t push_timer; /* sends the coalesced pushes once due */
-    unsigned backoff_ms;
-    cn_state_t state;
-    bool ever_up;
-    unsigned handles_open; /* timers + poll, for the last close to free the struct */
+    bool stopped;
 };
 
 /* One notification: the companies it names (all: '*', or too many to list). */
@@ -64,8 +46,7 @@ typedef struct cn_pass {
     uint64_t next_due; /* the earliest time an owed push may go, 0: none owed */
 } cn_pass_t;
 
-static void on_poll(uv_poll_t *h, int status, int events);
-static void on_timer(uv_timer_t *t);
+static void on_push_timer(uv_timer_t *t);
 
 static uint64_t wall_ms(void) {
     struct timespec ts;
@@ -138,12 +119,13 @@ static void follower_visit(cl_conn_t *c, const cl_session_t *s, cl_push_state_t 
 static void cn_push(cl_change_notify_t *n, const cn_change_t *change) {
     cn_pass_t p = {.n = n, .change = change, .now = uv_now(n->loop)};
     cl_server_each_follower(n->srv, follower_visit, &p);
-    if (p.next_due && n->state != CN_STOPPED)
-        uv_timer_start(&n->push_timer, on_timer, p.next_due - p.now, 0);
+    if (p.next_due && !n->stopped)
+        uv_timer_start(&n->push_timer, on_push_timer, p.next_due - p.now, 0);
 }
 
 /* "*" or "3" or "3,7,12". */
-static void cn_apply(cl_change_notify_t *n, const char *payload) {
+static void cn_notified(void *ctx, const char *payload) {
+    cl_change_notify_t *n = ctx;
     cn_change_t ch = {0};
     if (!strcmp(payload, "*")) {
         ch.all = true;
@@ -167,190 +149,53 @@ static void cn_apply(cl_change_notify_t *n, const char *payload) {
     cn_push(n, &ch);
 }
 
-/* ------------------------------------------------------------------ the connection */
+/* ------------------------------------------------------------------ the listener */
 
-static void cn_maybe_free(cl_change_notify_t *n) {
-    if (n->state == CN_STOPPED && n->handles_open == 0) {
-        free(n->conninfo);
-        free(n);
-    }
+/* Whatever changed while nobody listened: every follower pulls again. */
+static void cn_listening(void *ctx, bool again) {
+    if (!again) return;
+    cn_change_t all = {.all = true};
+    cn_push(ctx, &all);
 }
 
-static void on_handle_closed(uv_handle_t *h) {
-    cl_change_notify_t *n = h->data;
-    if (h != (uv_handle_t *)&n->timer && h != (uv_handle_t *)&n->push_timer) free(h);
-    n->handles_open--;
-    cn_maybe_free(n);
+static const cl_pg_listen_ops_t change_listen_ops = {
+    .channel = "closeloop_changes",
+    .application_name = "closeloopd-changes",
+    .log_name = "change_notify",
+    .on_listening = cn_listening,
+    .on_notify = cn_notified,
+};
+
+static void on_push_timer(uv_timer_t *t) {
+    cn_push(t->data, NULL);
 }
 
-static void cn_unwatch(cl_change_notify_t *n) {
-    if (!n->poll) return;
-    n->poll->data = n;
-    uv_close((uv_handle_t *)n->poll, on_handle_closed);
-    n->poll = NULL;
-    n->poll_fd = -1;
-    n->poll_events = 0;
-}
-
-static void cn_lost(cl_change_notify_t *n, const char *why) {
-    if (n->ever_up && n->state == CN_LISTENING) {
-        char detail[256];
-        snprintf(detail, sizeof detail, "%s", n->pg ? PQerrorMessage(n->pg) : "");
-        for (char *p = detail; *p; p++)
-            if (*p == '\n' || *p == '"') *p = ' ';
-        cl_log_warn("change_notify_lost", "reason=\"%s\" detail=\"%s\"", why, detail);
-    }
-    cn_unwatch(n); /* before PQfinish closes the fd */
-    if (n->pg) PQfinish(n->pg);
-    n->pg = NULL;
-    n->state = CN_BACKOFF;
-    n->backoff_ms = n->backoff_ms ? n->backoff_ms * 2 : BACKOFF_MIN_MS;
-    if (n->backoff_ms > BACKOFF_MAX_MS) n->backoff_ms = BACKOFF_MAX_MS;
-    uv_timer_start(&n->timer, on_timer, n->backoff_ms, 0);
-}
-
-static void cn_watch(cl_change_notify_t *n, int events) {
-    int fd = PQsocket(n->pg);
-    if (fd < 0) {
-        cn_lost(n, "no socket");
-        return;
-    }
-    if (n->poll && n->poll_fd != fd) cn_unwatch(n);
-    int made = cl_pg_watch(n->loop, &n->poll, &n->poll_fd, &n->poll_events, fd, events, on_poll, n);
-    if (made < 0) cn_lost(n, "cannot watch the socket");
-    if (made > 0) n->handles_open++;
-}
-
-/* Reads whatever arrived: the LISTEN's result, then notifications. */
-static void cn_read(cl_change_notify_t *n) {
-    if (PQconsumeInput(n->pg) != 1) {
-        cn_lost(n, "the connection was lost");
-        return;
-    }
-    while (!PQisBusy(n->pg)) {
-        PGresult *r = PQgetResult(n->pg);
-        if (!r) break;
-        if (PQresultStatus(r) != PGRES_COMMAND_OK) {
-            PQclear(r);
-            cn_lost(n, "LISTEN failed");
-            return;
-        }
-        PQclear(r);
-    }
-    PGnotify *nf;
-    while ((nf = PQnotifies(n->pg))) {
-        cn_apply(n, nf->extra);
-        PQfreemem(nf);
-    }
-}
-
-static void cn_listen(cl_change_notify_t *n) {
-    uv_timer_stop(&n->timer);
-    if (PQsetnonblocking(n->pg, 1) != 0 || PQsendQuery(n->pg, "LISTEN " NOTIFY_CHANNEL) != 1) {
-        cn_lost(n, "cannot send LISTEN");
-        return;
-    }
-    int f = PQflush(n->pg);
-    if (f < 0) {
-        cn_lost(n, "cannot send LISTEN");
-        return;
-    }
-    n->state = CN_LISTENING;
-    n->backoff_ms = 0;
-    cl_log_info("change_notify_listening", "channel=%s", NOTIFY_CHANNEL);
-    /* Whatever changed while nobody listened: every follower pulls again. */
-    if (n->ever_up) {
-        cn_change_t all = {.all = true};
-        cn_push(n, &all);
-    }
-    n->ever_up = true;
-    cn_watch(n, f ? UV_READABLE | UV_WRITABLE : UV_READABLE);
-}
-
-static void cn_connect_poll(cl_change_notify_t *n) {
-    switch (PQconnectPoll(n->pg)) {
-    case PGRES_POLLING_READING: cn_watch(n, UV_READABLE); break;
-    case PGRES_POLLING_WRITING: cn_watch(n, UV_WRITABLE); break;
-    case PGRES_POLLING_OK: cn_listen(n); break;
-    default: cn_lost(n, "cannot connect"); break;
-    }
-}
-
-static void on_poll(uv_poll_t *h, int status, int events) {
-    cl_change_notify_t *n = h->data;
-    if (n->state == CN_CONNECTING) {
-        cn_connect_poll(n);
-        return;
-    }
-    if (n->state != CN_LISTENING) return;
-    if (status < 0) {
-        cn_lost(n, "socket error");
-        return;
-    }
-    if (events & UV_WRITABLE) {
-        int f = PQflush(n->pg);
-        if (f < 0) {
-            cn_lost(n, "cannot send");
-            return;
-        }
-        if (f == 0) cn_watch(n, UV_READABLE);
-        if (n->state != CN_LISTENING) return;
-    }
-    if (events & UV_READABLE) cn_read(n);
-}
-
-static void cn_connect(cl_change_notify_t *n) {
-    const char *keys[] = {"dbname", "application_name", NULL};
-    const char *vals[] = {n->conninfo, "closeloopd-changes", NULL};
-    n->pg = PQconnectStartParams(keys, vals, 1);
-    n->state = CN_CONNECTING;
-    uv_timer_start(&n->timer, on_timer, CONNECT_TIMEOUT_MS, 0);
-    if (!n->pg || PQstatus(n->pg) == CONNECTION_BAD) {
-        cn_lost(n, "cannot start a connection");
-        return;
-    }
-    cn_connect_poll(n);
-}
-
-static void on_timer(uv_timer_t *t) {
-    cl_change_notify_t *n = t->data;
-    if (t == &n->push_timer)
-        cn_push(n, NULL);
-    else if (n->state == CN_BACKOFF)
-        cn_connect(n);
-    else if (n->state == CN_CONNECTING)
-        cn_lost(n, "connecting took too long");
+static void on_push_timer_closed(uv_handle_t *h) {
+    free(h->data);
 }
 
 cl_change_notify_t *cl_change_notify_start(uv_loop_t *loop, const char *conninfo,
                                            cl_server_t *srv) {
     cl_change_notify_t *n = calloc(1, sizeof *n);
     if (!n) return NULL;
-    n->conninfo = strdup(conninfo);
-    if (!n->conninfo) {
-        free(n);
-        return NULL;
-    }
     n->loop = loop;
     n->srv = srv;
-    n->poll_fd = -1;
-    uv_timer_init(loop, &n->timer);
-    n->timer.data = n;
     uv_timer_init(loop, &n->push_timer);
     n->push_timer.data = n;
-    n->handles_open = 2;
-    cn_connect(n);
+    n->listen = cl_pg_listen_start(loop, conninfo, &change_listen_ops, n);
+    if (!n->listen) {
+        n->stopped = true;
+        uv_close((uv_handle_t *)&n->push_timer, on_push_timer_closed);
+        return NULL;
+    }
     return n;
 }
 
 void cl_change_notify_stop(cl_change_notify_t *n) {
-    if (!n || n->state == CN_STOPPED) return;
-    cn_unwatch(n);
-    if (n->pg) PQfinish(n->pg);
-    n->pg = NULL;
-    n->state = CN_STOPPED;
-    uv_close((uv_handle_t *)&n->timer, on_handle_closed);
-    uv_close((uv_handle_t *)&n->push_timer, on_handle_closed);
+    if (!n || n->stopped) return;
+    n->stopped = true;
+    cl_pg_listen_stop(n->listen);
+    uv_close((uv_handle_t *)&n->push_timer, on_push_timer_closed);
 }
 
 /* ------------------------------------------------------------------ SyncFollowRequest */

@@ -1,15 +1,14 @@
-/* notice.c - the notices of notice.h: the LISTEN connection, the reads of notified
- * notices, the pushes to watching connections, and the WatchRequest handler.
+/* notice.c - the notices of notice.h: the reads of notified notices, the pushes to
+ * watching connections, and the WatchRequest handler.
  *
- * The listener owns one libpq connection (non-blocking, watched by a uv_poll handle that
- * is re-made when the socket changes and freed in its close callback), one timer (the
- * connect timeout and the reconnect backoff) and the gap timer (a Notice of id 0 with
- * gap_before to connections whose pushes were dropped, once they have room). States: connecting,
- * listening, backoff, stopped. Notified ids go to `pending` (a growing array, capped); one
- * notice_read at a time takes them (at most READ_IDS) to the pool, and its callback pushes each row
- * to the watchers, then starts the next read. The per-connection state is the server's (the watch
- * cl_push_state_t: pending = a push was dropped, the next one says gap_before). The struct frees
- * itself after stop once its handles have closed and no read is in flight. Loop thread only. */
+ * Notified ids come from a pg_listen connection on closeloop_notices and go to `pending`
+ * (a growing array, capped); one notice_read at a time takes them (at most READ_IDS) to
+ * the pool, and its callback pushes each row to the watchers, then starts the next read.
+ * The gap timer sends a Notice of id 0 with gap_before to connections whose pushes were
+ * dropped, once they have room. The per-connection state is the server's (the watch
+ * cl_push_state_t: pending = a push was dropped, the next one says gap_before). Stop stops
+ * the listener (no callback after); the struct frees itself once the gap timer has closed
+ * and no read is in flight. Loop thread only. */
 #include "notice.h"
 
 #include <inttypes.h>
@@ -25,33 +24,20 @@
 #include "handler.h"
 #include "log.h"
 #include "msg.h"
+#include "pg_listen.h"
 #include "session.h"
 
-#define NOTICE_CHANNEL     "closeloop_notices"
-#define BACKOFF_MIN_MS     100
-#define BACKOFF_MAX_MS     5000
-#define CONNECT_TIMEOUT_MS 10000
-#define READ_IDS           1000 /* ids of one notice_read (its LIMIT) */
-#define GAP_RETRY_MS       200  /* how often a connection owed a gap_before is tried */
-
-typedef enum { NP_CONNECTING, NP_LISTENING, NP_BACKOFF, NP_STOPPED } np_state_t;
+#define READ_IDS     1000 /* ids of one notice_read (its LIMIT) */
+#define GAP_RETRY_MS 200  /* how often a connection owed a gap_before is tried */
 
 struct cl_notice_push {
-    uv_loop_t *loop;
     cl_server_t *srv;
     cl_db_t *db;
-    char *conninfo;
-    PGconn *pg;
-    uv_poll_t *poll; /* NULL when not watching the socket */
-    int poll_fd;
-    int poll_events;
-    uv_timer_t timer;     /* connect timeout, reconnect backoff */
+    cl_pg_listen_t *listen;
     uv_timer_t gap_timer; /* tells connections with dropped pushes, once they have room */
-    unsigned backoff_ms;
-    np_state_t state;
-    bool ever_up;
-    unsigned handles_open; /* timers + poll, for the last close to free the struct */
-    int64_t *pending;      /* notified ids not yet read */
+    bool stopped;
+    bool gap_timer_open;
+    int64_t *pending; /* notified ids not yet read */
     size_t npending, cap;
     int64_t newest;   /* the newest notice read, 0: none yet */
     bool catch_up;    /* the connection came back: read the notices after newest too */
@@ -68,8 +54,6 @@ typedef struct np_notice {
     const char *project_contractors; /* "{3,7}" */
 } np_notice_t;
 
-static void on_poll(uv_poll_t *h, int status, int events);
-static void on_timer(uv_timer_t *t);
 static void np_read_next(cl_notice_push_t *n);
 
 /* ------------------------------------------------------------------ who sees what */
@@ -180,9 +164,8 @@ static int64_t col_i64(const PGresult *res, int row, int col) {
 }
 
 static void np_maybe_free(cl_notice_push_t *n) {
-    if (n->state == NP_STOPPED && n->handles_open == 0 && !n->reading) {
+    if (n->stopped && !n->gap_timer_open && !n->reading) {
         free(n->pending);
-        free(n->conninfo);
         free(n);
     }
 }
@@ -190,7 +173,7 @@ static void np_maybe_free(cl_notice_push_t *n) {
 static void on_read(void *arg, const cl_db_result_t *r) {
     cl_notice_push_t *n = arg;
     n->reading = false;
-    if (n->state == NP_STOPPED) {
+    if (n->stopped) {
         np_maybe_free(n);
         return;
     }
@@ -229,7 +212,7 @@ static void on_read(void *arg, const cl_db_result_t *r) {
 
 /* Sends the next notice_read when none is in flight and something is owed. */
 static void np_read_next(cl_notice_push_t *n) {
-    if (n->reading || n->state == NP_STOPPED || (!n->npending && !n->catch_up)) return;
+    if (n->reading || n->stopped || (!n->npending && !n->catch_up)) return;
     size_t take = n->npending < READ_IDS ? n->npending : READ_IDS;
     /* "{1,2,3}": 20 digits and a comma per id. */
     char *ids = malloc(take * 21 + 3);
@@ -252,7 +235,8 @@ static void np_read_next(cl_notice_push_t *n) {
     free(ids);
 }
 
-static void np_notified(cl_notice_push_t *n, const char *payload) {
+static void np_notified(void *ctx, const char *payload) {
+    cl_notice_push_t *n = ctx;
     char *end;
     long long id = strtoll(payload, &end, 10);
     if (end == payload || *end || id <= 0) {
@@ -273,180 +257,57 @@ static void np_notified(cl_notice_push_t *n, const char *payload) {
     n->pending[n->npending++] = (int64_t)id;
 }
 
-/* ------------------------------------------------------------------ the connection */
+/* ------------------------------------------------------------------ the listener */
 
-static void on_handle_closed(uv_handle_t *h) {
+/* Notices committed while nobody listened were announced to nobody: read them. */
+static void np_listening(void *ctx, bool again) {
+    cl_notice_push_t *n = ctx;
+    if (again) n->catch_up = true;
+    np_read_next(n);
+}
+
+static void np_drained(void *ctx) {
+    np_read_next(ctx);
+}
+
+static const cl_pg_listen_ops_t notice_listen_ops = {
+    .channel = "closeloop_notices",
+    .application_name = "closeloopd-notices",
+    .log_name = "notice",
+    .on_listening = np_listening,
+    .on_notify = np_notified,
+    .on_drained = np_drained,
+};
+
+static void on_gap_timer_closed(uv_handle_t *h) {
     cl_notice_push_t *n = h->data;
-    if (h != (uv_handle_t *)&n->timer && h != (uv_handle_t *)&n->gap_timer) free(h);
-    n->handles_open--;
+    n->gap_timer_open = false;
     np_maybe_free(n);
-}
-
-static void np_unwatch(cl_notice_push_t *n) {
-    if (!n->poll) return;
-    n->poll->data = n;
-    uv_close((uv_handle_t *)n->poll, on_handle_closed);
-    n->poll = NULL;
-    n->poll_fd = -1;
-    n->poll_events = 0;
-}
-
-static void np_lost(cl_notice_push_t *n, const char *why) {
-    if (n->state == NP_LISTENING) {
-        char detail[256];
-        snprintf(detail, sizeof detail, "%s", n->pg ? PQerrorMessage(n->pg) : "");
-        for (char *p = detail; *p; p++)
-            if (*p == '\n' || *p == '"') *p = ' ';
-        cl_log_warn("notice_listen_lost", "reason=\"%s\" detail=\"%s\"", why, detail);
-    }
-    np_unwatch(n); /* before PQfinish closes the fd */
-    if (n->pg) PQfinish(n->pg);
-    n->pg = NULL;
-    n->state = NP_BACKOFF;
-    n->backoff_ms = n->backoff_ms ? n->backoff_ms * 2 : BACKOFF_MIN_MS;
-    if (n->backoff_ms > BACKOFF_MAX_MS) n->backoff_ms = BACKOFF_MAX_MS;
-    uv_timer_start(&n->timer, on_timer, n->backoff_ms, 0);
-}
-
-static void np_watch(cl_notice_push_t *n, int events) {
-    int fd = PQsocket(n->pg);
-    if (fd < 0) {
-        np_lost(n, "no socket");
-        return;
-    }
-    if (n->poll && n->poll_fd != fd) np_unwatch(n);
-    int made = cl_pg_watch(n->loop, &n->poll, &n->poll_fd, &n->poll_events, fd, events, on_poll, n);
-    if (made < 0) np_lost(n, "cannot watch the socket");
-    if (made > 0) n->handles_open++;
-}
-
-static void np_input(cl_notice_push_t *n) {
-    if (PQconsumeInput(n->pg) != 1) {
-        np_lost(n, "the connection was lost");
-        return;
-    }
-    while (!PQisBusy(n->pg)) {
-        PGresult *r = PQgetResult(n->pg);
-        if (!r) break;
-        bool ok = PQresultStatus(r) == PGRES_COMMAND_OK;
-        PQclear(r);
-        if (!ok) {
-            np_lost(n, "LISTEN failed");
-            return;
-        }
-    }
-    PGnotify *nf;
-    while ((nf = PQnotifies(n->pg))) {
-        np_notified(n, nf->extra);
-        PQfreemem(nf);
-    }
-    np_read_next(n);
-}
-
-static void np_listen(cl_notice_push_t *n) {
-    uv_timer_stop(&n->timer);
-    if (PQsetnonblocking(n->pg, 1) != 0 || PQsendQuery(n->pg, "LISTEN " NOTICE_CHANNEL) != 1) {
-        np_lost(n, "cannot send LISTEN");
-        return;
-    }
-    int f = PQflush(n->pg);
-    if (f < 0) {
-        np_lost(n, "cannot send LISTEN");
-        return;
-    }
-    n->state = NP_LISTENING;
-    n->backoff_ms = 0;
-    cl_log_info("notice_listening", "channel=%s", NOTICE_CHANNEL);
-    /* Notices committed while nobody listened were announced to nobody: read them. */
-    if (n->ever_up) n->catch_up = true;
-    n->ever_up = true;
-    np_watch(n, f ? UV_READABLE | UV_WRITABLE : UV_READABLE);
-    np_read_next(n);
-}
-
-static void np_connect_poll(cl_notice_push_t *n) {
-    switch (PQconnectPoll(n->pg)) {
-    case PGRES_POLLING_READING: np_watch(n, UV_READABLE); break;
-    case PGRES_POLLING_WRITING: np_watch(n, UV_WRITABLE); break;
-    case PGRES_POLLING_OK: np_listen(n); break;
-    default: np_lost(n, "cannot connect"); break;
-    }
-}
-
-static void on_poll(uv_poll_t *h, int status, int events) {
-    cl_notice_push_t *n = h->data;
-    if (n->state == NP_CONNECTING) {
-        np_connect_poll(n);
-        return;
-    }
-    if (n->state != NP_LISTENING) return;
-    if (status < 0) {
-        np_lost(n, "socket error");
-        return;
-    }
-    if (events & UV_WRITABLE) {
-        int f = PQflush(n->pg);
-        if (f < 0) {
-            np_lost(n, "cannot send");
-            return;
-        }
-        if (f == 0) np_watch(n, UV_READABLE);
-        if (n->state != NP_LISTENING) return;
-    }
-    if (events & UV_READABLE) np_input(n);
-}
-
-static void np_connect(cl_notice_push_t *n) {
-    const char *keys[] = {"dbname", "application_name", NULL};
-    const char *vals[] = {n->conninfo, "closeloopd-notices", NULL};
-    n->pg = PQconnectStartParams(keys, vals, 1);
-    n->state = NP_CONNECTING;
-    uv_timer_start(&n->timer, on_timer, CONNECT_TIMEOUT_MS, 0);
-    if (!n->pg || PQstatus(n->pg) == CONNECTION_BAD) {
-        np_lost(n, "cannot start a connection");
-        return;
-    }
-    np_connect_poll(n);
-}
-
-static void on_timer(uv_timer_t *t) {
-    cl_notice_push_t *n = t->data;
-    if (n->state == NP_BACKOFF)
-        np_connect(n);
-    else if (n->state == NP_CONNECTING)
-        np_lost(n, "connecting took too long");
 }
 
 cl_notice_push_t *cl_notice_push_start(uv_loop_t *loop, const char *conninfo, cl_server_t *srv,
                                        cl_db_t *db) {
     cl_notice_push_t *n = calloc(1, sizeof *n);
     if (!n) return NULL;
-    n->conninfo = strdup(conninfo);
-    if (!n->conninfo) {
-        free(n);
-        return NULL;
-    }
-    n->loop = loop;
     n->srv = srv;
     n->db = db;
-    n->poll_fd = -1;
-    uv_timer_init(loop, &n->timer);
-    n->timer.data = n;
     uv_timer_init(loop, &n->gap_timer);
     n->gap_timer.data = n;
-    n->handles_open = 2;
-    np_connect(n);
+    n->gap_timer_open = true;
+    n->listen = cl_pg_listen_start(loop, conninfo, &notice_listen_ops, n);
+    if (!n->listen) {
+        n->stopped = true;
+        uv_close((uv_handle_t *)&n->gap_timer, on_gap_timer_closed);
+        return NULL;
+    }
     return n;
 }
 
 void cl_notice_push_stop(cl_notice_push_t *n) {
-    if (!n || n->state == NP_STOPPED) return;
-    np_unwatch(n);
-    if (n->pg) PQfinish(n->pg);
-    n->pg = NULL;
-    n->state = NP_STOPPED;
-    uv_close((uv_handle_t *)&n->timer, on_handle_closed);
-    uv_close((uv_handle_t *)&n->gap_timer, on_handle_closed);
+    if (!n || n->stopped) return;
+    n->stopped = true;
+    cl_pg_listen_stop(n->listen);
+    uv_close((uv_handle_t *)&n->gap_timer, on_gap_timer_closed);
 }
 
 /* ------------------------------------------------------------------ WatchRequest */

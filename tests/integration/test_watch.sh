@@ -148,7 +148,7 @@ cut=${cut%%$'\n'*}
 check "with its LISTEN connection cut ($cut), the daemon still pushes the next notice" \
     eval '[ "$cut" = 1 ] && [ "$(wait_lines w1 3)" = 3 ] && grep -q "投诉 5" "$work/w1.out"'
 check "the daemon logged the lost LISTEN and listened again" \
-    eval 'grep -q "event=notice_listen_lost" "$work/daemon.log" &&
+    eval 'grep -q "event=notice_lost" "$work/daemon.log" &&
           [ "$(grep -c "event=notice_listening" "$work/daemon.log")" -ge 2 ]'
 
 # --- the watcher reconnects by itself and prints what it missed ------------------------
