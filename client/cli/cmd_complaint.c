@@ -113,6 +113,8 @@ static int complaint_show_print(const cli_settings_t *s, const ProtobufCMessage 
     snprintf(b[7], sizeof b[7], "%" PRId64, c->version);
     snprintf(b[8], sizeof b[8], "%" PRIu32, c->satisfaction);
     cn_time(c->now_ms, b[9], sizeof b[9]);
+    snprintf(b[10], sizeof b[10], "%" PRId64, c->defect_id);
+    snprintf(b[11], sizeof b[11], "%" PRId64, c->case_id);
     kv(t, "投诉编号 id", b[0]);
     kv(t, "项目 project", b[1]);
     kv(t, "房号 unit", c->unit);
@@ -132,6 +134,8 @@ static int complaint_show_print(const cli_settings_t *s, const ProtobufCMessage 
     kv(t, "关闭时间 closed", b[6]);
     kv(t, "满意度 satisfaction", c->satisfaction ? b[8] : "");
     kv(t, "工单 ticket", c->ticket_id);
+    kv(t, "缺陷 defect", c->defect_id ? b[10] : "");
+    kv(t, "案例 case", c->case_id ? b[11] : "");
     kv(t, "版本 version", b[7]);
     kv(t, "当前时间 now", b[9]);
     for (size_t i = 0; i < c->n_clocks; i++) {

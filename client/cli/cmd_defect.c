@@ -338,7 +338,7 @@ static int defect_create(const cli_settings_t *s, int argc, char **argv, int fro
     const char *project = NULL, *title = NULL, *desc = NULL, *source = NULL, *kind = NULL,
                *specialty = NULL, *category = NULL, *round = NULL, *layout = NULL, *location = NULL,
                *risk = NULL, *loss = NULL, *dept = NULL, *items = NULL, *from_file = NULL,
-               *proposal = NULL, *found = NULL;
+               *proposal = NULL, *found = NULL, *complaint = NULL;
     cli_optdef_t defs[] = {{"--project", &project},
                            {"--title", &title},
                            {"--description", &desc},
@@ -353,6 +353,7 @@ static int defect_create(const cli_settings_t *s, int argc, char **argv, int fro
                            {"--loss", &loss},
                            {"--department", &dept},
                            {"--found-on", &found},
+                           {"--complaint", &complaint},
                            {from_items ? "--items" : NULL, &items},
                            {from_items ? "--from-file" : NULL, &from_file},
                            {from_items ? "--proposal" : NULL, &proposal},
@@ -364,12 +365,18 @@ static int defect_create(const cli_settings_t *s, int argc, char **argv, int fro
         return CLI_EXIT_USAGE;
     Closeloop__DefectCreate req = CLOSELOOP__DEFECT_CREATE__INIT;
     int v;
+    if (complaint && !source) source = "complaint"; /* source e: a complaint feeds it */
     if (cli_need_id(what, "--project", project, &req.project_id) < 0 ||
         cli_need(what, "--title", title) < 0 || cli_need(what, "--source", source) < 0 ||
         cli_need(what, "--kind", kind) < 0 || cli_need(what, "--specialty", specialty) < 0)
         return CLI_EXIT_USAGE;
     if (cli_opt_enum(what, "--source", source, CL_DOM_DEFECT_SOURCE, &v) < 0) return CLI_EXIT_USAGE;
     req.source = (Closeloop__DefectSource)v;
+    if (cli_opt_id("--complaint", complaint, &req.complaint_id) < 0) return CLI_EXIT_USAGE;
+    if (complaint && req.source != CLOSELOOP__DEFECT_SOURCE__DEFECT_SOURCE_COMPLAINT) {
+        cli_errorf("%s: a defect fed by --complaint has --source complaint (业主投诉)", what);
+        return CLI_EXIT_USAGE;
+    }
     if (cli_opt_enum(what, "--kind", kind, CL_DOM_DEFECT_KIND, &v) < 0) return CLI_EXIT_USAGE;
     req.kind = (Closeloop__DefectKind)v;
     if (cli_opt_enum(what, "--specialty", specialty, CL_DOM_SPECIALTY, &v) < 0)
@@ -691,9 +698,11 @@ static const cli_verb_t defect_verbs[] = {
     {"add",
      "cloop defect add --project ID --title T --source S --kind K --specialty S [--description D] "
      "[--category TRADE] [--round KIND] [--layout TA,TB] [--location 屋面,...] [--risk TEXT] "
-     "[--loss YUAN] [--department DEPT] [--found-on DATE] [--photo FILE ...]",
+     "[--loss YUAN] [--department DEPT] [--found-on DATE] [--complaint ID] [--photo FILE ...]",
      "Feeds back a defect (缺陷反馈); it is COLLECTED and gets the project's next code (SJ01).\n"
      "--photo FILE (up to 5, JPEG or PNG of at most 2 MiB each) attaches photos.\n"
+     "--complaint ID: an owner complaint of the project feeds it (source complaint, the\n"
+     "default then); the complaint, which must have no defect yet, links this one.\n"
      "Sources: the channels a-g (patrol, mock_inspection, handover_repair, warranty, complaint, "
      "property, survey).\nExample: cloop defect add --project 1 --title 天窗渗水 --source "
      "mock_inspection --kind product --specialty engineering --layout TA",

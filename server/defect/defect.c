@@ -309,7 +309,11 @@ static void create_done(void *arg, const cl_db_result_t *r) {
     const PGresult *res = cl_call_rows(&c->call, r, 0);
     if (res && PQntuples(res) == 1 && cl_sql_isnull(res, 0, CL_COL(defect_create, id))) {
         const char *what = cl_sql_text(res, 0, CL_COL(defect_create, missing));
-        cl_req_fail(c->call.req, CL_ENOTFOUND, "no such %s", *what ? what : "project");
+        const char *why = cl_sql_text(res, 0, CL_COL(defect_create, invalid));
+        if (!*what && *why)
+            cl_req_fail(c->call.req, CL_EPRECONDITION, "%s", why);
+        else
+            cl_req_fail(c->call.req, CL_ENOTFOUND, "no such %s", *what ? what : "project");
     } else if (res && cl_call_rows(&c->call, r, 1)) {
         reply_defect(&c->call, r, 2);
     }
@@ -387,6 +391,12 @@ void cl_defect_create(cl_req_t *req) {
         cl_req_fail(req, CL_EINVAL, "department_id must be a department id, or 0 for none");
         return;
     }
+    if (m->complaint_id < 0 ||
+        (m->complaint_id > 0 && m->source != CLOSELOOP__DEFECT_SOURCE__DEFECT_SOURCE_COMPLAINT)) {
+        cl_req_fail(req, CL_EINVAL,
+                    "complaint_id must be a complaint id with source complaint, or 0 for none");
+        return;
+    }
     char *lay = need_tags(req, "layouts", m->layouts, m->n_layouts, CL_LIM_LAYOUT_CHARS);
     char *loc =
         lay ? need_tags(req, "locations", m->locations, m->n_locations, CL_LIM_LOCATION_CHARS)
@@ -398,7 +408,7 @@ void cl_defect_create(cl_req_t *req) {
     df_call_t *c = photos_ok ? cl_call_new(req, sizeof *c) : NULL;
     if (c) {
         char *key = m->idempotency_key;
-        char project[24], dept[24], user[24];
+        char project[24], dept[24], user[24], complaint[24];
         cl_sql_int_param(user, c->call.session.user_id);
         const cl_call_stmt_t st[] = {
             CL_STMT(defect_create, CL_CALL_SCOPE(&c->call), key,
@@ -407,7 +417,7 @@ void cl_defect_create(cl_req_t *req) {
                     *m->estimated_loss ? m->estimated_loss : NULL,
                     cl_sql_id_param(dept, m->department_id), items,
                     *m->proposal_seed ? m->proposal_seed : NULL, *m->found_on ? m->found_on : NULL,
-                    user, c->call.session.username),
+                    user, c->call.session.username, cl_sql_id_param(complaint, m->complaint_id)),
             CL_STMT_BIN(defect_add_photos, lengths, key, sha, mimes, data),
             CL_STMT(defect_get, CL_CALL_SCOPE(&c->call), "true", NULL, NULL, key, user),
             CL_STMT(defect_get_items, NULL, NULL, key),

@@ -127,8 +127,10 @@ END $$;
 -- layouts (text[]), $15 locations (text[]), $16 risk, $17 estimated loss (NULL), $18
 -- responsible department (NULL), $19 item ids (uuid[]), $20 proposal seed (NULL), $21
 -- found on (NULL: the first linked item's day, or today), $22 the actor's user id, $23
--- the actor's username. One row: the defect's id (NULL when not created), `missing`
--- (what does not exist) and `invalid`.
+-- the actor's username, $24 the complaint of the project it comes from (NULL: none; it
+-- must have no defect yet, and gets this one as its linked defect). One row: the
+-- defect's id (NULL when not created), `missing` (what does not exist) and `invalid`
+-- (why it may not be created: the complaint already feeds another defect).
 PREPARE defect_create AS
 WITH proj AS (SELECT p.id, p.company_id, p.defect_prefix FROM projects p
                WHERE p.id = $6::bigint
@@ -148,8 +150,16 @@ WITH proj AS (SELECT p.id, p.company_id, p.defect_prefix FROM projects p
                  JOIN proj ON proj.id = i.project_id JOIN units u ON u.id = i.unit_id),
      old AS (SELECT d.id FROM defects d JOIN proj ON proj.id = d.project_id
               WHERE d.idem_key = $5::text),
+     cmp AS (SELECT c.id, c.defect_id, d.code FROM complaints c JOIN proj ON proj.id = c.project_id
+               LEFT JOIN defects d ON d.id = c.defect_id
+              WHERE c.id = $24::bigint FOR UPDATE OF c),
+     taken AS (SELECT format('complaint %s already feeds defect %s', cmp.id, cmp.code) AS why
+                 FROM cmp WHERE cmp.defect_id IS NOT NULL
+                  AND cmp.defect_id IS DISTINCT FROM (SELECT id FROM old)),
      problem AS (SELECT CASE
             WHEN NOT EXISTS (SELECT 1 FROM proj) THEN 'project'
+            WHEN $24::bigint IS NOT NULL AND NOT EXISTS (SELECT 1 FROM cmp)
+                THEN format('complaint %s in the project', $24::bigint)
             WHEN $13::text IS NOT NULL AND NOT EXISTS (SELECT 1 FROM rnd)
                 THEN format('%s round in the project', $13::text)
             WHEN $18::bigint IS NOT NULL AND NOT EXISTS (SELECT 1 FROM dept)
@@ -164,6 +174,7 @@ WITH proj AS (SELECT p.id, p.company_id, p.defect_prefix FROM projects p
      num AS (INSERT INTO defect_counters AS dc (project_id, last)
              SELECT proj.id, 1 FROM proj, problem
               WHERE problem.what IS NULL AND NOT EXISTS (SELECT 1 FROM old)
+                AND NOT EXISTS (SELECT 1 FROM taken)
              ON CONFLICT (project_id) DO UPDATE SET last = dc.last + 1
              RETURNING dc.project_id, dc.last),
      ins AS (INSERT INTO defects (project_id, code, title, description, source, kind, specialty,
@@ -190,15 +201,17 @@ WITH proj AS (SELECT p.id, p.company_id, p.defect_prefix FROM projects p
              RETURNING id, project_id),
      link AS (INSERT INTO defect_items (defect_id, item_id, project_id)
               SELECT ins.id, items.id, items.project_id FROM ins, items),
+     fed AS (UPDATE complaints c SET defect_id = ins.id, version = c.version + 1
+               FROM ins WHERE c.id = $24::bigint AND c.defect_id IS NULL),
      ev AS (INSERT INTO defect_events (defect_id, project_id, actor_user_id, actor, action,
                                        from_state, to_state, note, detail)
             SELECT ins.id, ins.project_id, $22::bigint, $23::text, 'create', NULL, 'collected',
                    '', jsonb_build_object('items', (SELECT count(*) FROM items),
-                                          'proposal', $20::uuid)
+                                          'proposal', $20::uuid, 'complaint', $24::bigint)
               FROM ins)
 SELECT coalesce((SELECT id FROM ins), (SELECT id FROM old)) AS id,
        (SELECT what FROM problem) AS missing,
-       NULL::text AS invalid;
+       (SELECT why FROM taken) AS invalid;
 
 -- The photos of the defect the same batch has just created under the idempotency key $1
 -- (nothing when it created none): $2 their SHA-256 (bytea[], binary), $3 their mime

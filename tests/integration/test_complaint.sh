@@ -227,6 +227,31 @@ check "with the case it closes" eval '[ "$rc" = 0 ] && [ "$(field state)" = clos
 as prop1 complaint close "$c_major" --case "$kcase"
 check "closing it again is refused (exit 1)" eval '[ "$rc" = 1 ] && grep -q "closed already" <<<"$err"'
 
+# --- a complaint feeds a defect (source e) ---------------------------------------------
+defects_before=$(sql "SELECT count(*) FROM defects")
+as cr1 defect add --project "$p" --complaint "$c1" --title 卫生间漏水 --kind product \
+    --specialty engineering --category waterproofing --format csv
+d1=$(csv_col id)
+check "cr1 feeds a defect from complaint $c1: source complaint, one more defect" \
+    eval '[ "$rc" = 0 ] && [ -n "$d1" ] &&
+          [ "$(sql "SELECT source FROM defects WHERE id = $d1")" = complaint ] &&
+          [ "$(sql "SELECT count(*) FROM defects")" = "$((defects_before + 1))" ]'
+as prop1 complaint show "$c1" --format json
+check "the complaint now links that defect" eval '[ "$rc" = 0 ] && [ "$(field defect)" = "$d1" ]'
+as cr1 defect add --project "$p" --complaint "$c1" --title 又一个 --kind product \
+    --specialty engineering
+check "a second defect from the same complaint is refused by the rule (exit 3), nothing created" \
+    eval '[ "$rc" = 3 ] && grep -q "already feeds defect" <<<"$err" &&
+          [ "$(sql "SELECT count(*) FROM defects")" = "$((defects_before + 1))" ] &&
+          [ "$(sql "SELECT defect_id FROM complaints WHERE id = $c1")" = "$d1" ]'
+as admin defect add --project "$p2" --complaint "$c1" --title x --kind product \
+    --specialty engineering
+check "nor from a complaint of another project (exit 1, no such complaint)" \
+    eval '[ "$rc" = 1 ] && grep -q "no such complaint $c1 in the project" <<<"$err"'
+as cr1 defect add --project "$p" --complaint "$c1" --source patrol --title x --kind product \
+    --specialty engineering
+check "a complaint's defect has source complaint (usage error, exit 2)" test "$rc" = 2
+
 # --- scope and refusals ---------------------------------------------------------------
 as prop2 complaint add --project "$p2" --channel phone --specialty other --owner 陈三 \
     --description 噪音 --format json
