@@ -37,6 +37,23 @@ RETURNS bigint LANGUAGE sql STABLE AS $$
         UNION ALL SELECT p_owner) AS o
 $$;
 
+-- Whether user p_user may own a complaint of project p_project at level p_level (NULL:
+-- at some level): 1 property staff of the project, 2 customer relations or the warranty
+-- office of its company, 3 the hotline or HQ. An active account only.
+CREATE OR REPLACE FUNCTION cl_complaint_owner_fits(p_user bigint, p_project bigint,
+                                                   p_level integer)
+RETURNS boolean LANGUAGE sql STABLE AS $$
+    SELECT EXISTS (
+        SELECT 1 FROM users u JOIN projects p ON p.id = p_project
+         WHERE u.id = p_user AND NOT u.disabled
+           AND ((coalesce(p_level, 1) = 1 AND u.role = 'property'
+                 AND EXISTS (SELECT 1 FROM user_projects up
+                              WHERE up.user_id = u.id AND up.project_id = p_project))
+             OR (coalesce(p_level, 2) = 2 AND u.role IN ('cr', 'warranty')
+                 AND u.company_id = p.company_id)
+             OR (coalesce(p_level, 3) = 3 AND u.role IN ('hotline', 'hq_admin'))))
+$$;
+
 -- Records a new complaint with its class and clocks as the daemon computed them (times in
 -- Unix seconds), its 'add' event (detail: the dues), a 'class' event and a severity
 -- notice when its class is above ordinary. Returns the id, or raises with a sentence.
@@ -69,6 +86,10 @@ BEGIN
     END IF;
     IF p_owner_user IS NOT NULL AND NOT EXISTS (SELECT 1 FROM users u WHERE u.id = p_owner_user) THEN
         RAISE EXCEPTION 'no user %', p_owner_user USING ERRCODE = '22023';
+    END IF;
+    IF p_owner_user IS NOT NULL AND NOT cl_complaint_owner_fits(p_owner_user, p_project, NULL) THEN
+        RAISE EXCEPTION 'user % may not own a complaint of this project', p_owner_user
+            USING ERRCODE = '22023';
     END IF;
     INSERT INTO complaints (project_id, unit_id, owner_name, owner_phone, channel, specialty,
                             category, description, complainants, legal, media, legal_risk,
@@ -122,16 +143,8 @@ BEGIN
     IF p_case IS NOT NULL AND NOT EXISTS (SELECT 1 FROM kb_cases k WHERE k.id = p_case) THEN
         RAISE EXCEPTION 'no knowledge base case %', p_case USING ERRCODE = '22023';
     END IF;
-    IF p_owner IS DISTINCT FROM old.owner_user_id AND NOT EXISTS (
-           SELECT 1 FROM users u JOIN projects p ON p.id = old.project_id
-            WHERE u.id = p_owner
-              AND CASE p_level
-                      WHEN 1 THEN u.role = 'property'
-                                  AND EXISTS (SELECT 1 FROM user_projects up
-                                               WHERE up.user_id = u.id
-                                                 AND up.project_id = old.project_id)
-                      WHEN 2 THEN u.role IN ('cr', 'warranty') AND u.company_id = p.company_id
-                      ELSE u.role IN ('hotline', 'hq_admin') END) THEN
+    IF p_owner IS DISTINCT FROM old.owner_user_id
+       AND NOT cl_complaint_owner_fits(p_owner, old.project_id, p_level) THEN
         RAISE EXCEPTION 'user % may not own a complaint at level %', p_owner, p_level
             USING ERRCODE = '22023';
     END IF;

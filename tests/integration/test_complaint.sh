@@ -227,6 +227,22 @@ check "with the case it closes" eval '[ "$rc" = 0 ] && [ "$(field state)" = clos
 as prop1 complaint close "$c_major" --case "$kcase"
 check "closing it again is refused (exit 1)" eval '[ "$rc" = 1 ] && grep -q "closed already" <<<"$err"'
 
+# --- the first named owner must be one who may handle it --------------------------------
+n_before=$(sql "SELECT count(*) FROM complaints")
+as prop1 complaint add --project "$p" --channel phone --specialty other --owner 赵六 \
+    --description 门铃坏 --assign "$(sql "SELECT id FROM users WHERE username = 'con1'")"
+check "a contractor cannot be named its owner (exit 1), nothing created" \
+    eval '[ "$rc" = 1 ] && grep -q "may not own a complaint of this project" <<<"$err" &&
+          [ -n "$n_before" ] && [ "$(sql "SELECT count(*) FROM complaints")" = "$n_before" ]'
+as prop1 complaint add --project "$p" --channel phone --specialty other --owner 赵六 \
+    --description 门铃坏 --assign "$prop2_id"
+check "nor property staff of another project (exit 1)" \
+    eval '[ "$rc" = 1 ] && grep -q "may not own" <<<"$err"'
+as prop1 complaint add --project "$p" --channel phone --specialty other --owner 赵六 \
+    --description 门铃坏 --assign "$cr1_id" --format json
+check "the company's customer relations can" \
+    eval '[ "$rc" = 0 ] && [ "$(field level)" = "1 物业 (cr1)" ]'
+
 # --- a complaint feeds a defect (source e) ---------------------------------------------
 defects_before=$(sql "SELECT count(*) FROM defects")
 as cr1 defect add --project "$p" --complaint "$c1" --title 卫生间漏水 --kind product \
