@@ -64,6 +64,7 @@ static const struct opt opts[] = {
     U32("auth", "failure_retention_hours", auth_failure_retention_hours, 1, 87600, 24),
     U32("auth", "session_retention_days", auth_session_retention_days, 1, 3650, 30),
     U32("stats", "merge_interval_ms", stats_merge_interval_ms, 0, 3600000, 2000),
+    U32("notice", "retention_days", notice_retention_days, 1, 3650, 90),
 };
 #define NOPTS (sizeof opts / sizeof opts[0])
 

@@ -49,6 +49,7 @@ typedef struct cl_config {
     uint32_t auth_purge_interval_ms;         /* [auth] purge_interval_ms: the retention purge */
     uint32_t auth_failure_retention_hours;   /* [auth] failure_retention_hours */
     uint32_t auth_session_retention_days;    /* [auth] session_retention_days: after it ended */
+    uint32_t notice_retention_days;          /* [notice] retention_days: notices kept */
     uint32_t stats_merge_interval_ms;        /* [stats] merge_interval_ms: 0 = no merge timer */
 } cl_config_t;
 

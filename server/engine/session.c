@@ -501,17 +501,21 @@ static void on_purged(void *arg, const cl_db_result_t *r) {
     }
     long failures = strtol(PQcmdTuples(r->res[1]), NULL, 10);
     long sessions = strtol(PQcmdTuples(r->res[2]), NULL, 10);
-    if (failures || sessions)
-        cl_log_info("purged", "login_failures=%ld sessions=%ld", failures, sessions);
+    long notices = strtol(PQcmdTuples(r->res[3]), NULL, 10);
+    if (failures || sessions || notices)
+        cl_log_info("purged", "login_failures=%ld sessions=%ld notices=%ld", failures, sessions,
+                    notices);
     /* A full batch means more is waiting: go on, up to CL_PURGE_BATCHES per round. */
-    if ((failures == CL_PURGE_BATCH || sessions == CL_PURGE_BATCH) && p->batches < CL_PURGE_BATCHES)
+    if ((failures == CL_PURGE_BATCH || sessions == CL_PURGE_BATCH || notices == CL_PURGE_BATCH) &&
+        p->batches < CL_PURGE_BATCHES)
         purge_run(p);
 }
 
 static void purge_run(cl_session_purge_t *p) {
-    char failure_age[32], session_age[32], limit[16];
+    char failure_age[32], session_age[32], notice_age[32], limit[16];
     snprintf(failure_age, sizeof failure_age, "%u hours", p->cfg->auth_failure_retention_hours);
     snprintf(session_age, sizeof session_age, "%u days", p->cfg->auth_session_retention_days);
+    snprintf(notice_age, sizeof notice_age, "%u days", p->cfg->notice_retention_days);
     snprintf(limit, sizeof limit, "%d", CL_PURGE_BATCH);
     cl_db_batch_t *b = cl_db_batch_new(p->db);
     if (!b ||
@@ -519,7 +523,9 @@ static void purge_run(cl_session_purge_t *p) {
         cl_db_batch_add(b, CL_SQL(auth_purge_failures),
                         CL_PARAMS(auth_purge_failures, failure_age, limit), NULL) != CL_OK ||
         cl_db_batch_add(b, CL_SQL(auth_purge_sessions),
-                        CL_PARAMS(auth_purge_sessions, session_age, limit), NULL) != CL_OK) {
+                        CL_PARAMS(auth_purge_sessions, session_age, limit), NULL) != CL_OK ||
+        cl_db_batch_add(b, CL_SQL(purge_notices), CL_PARAMS(purge_notices, notice_age, limit),
+                        NULL) != CL_OK) {
         cl_db_batch_free(b);
         cl_log_warn("purge_failed", "error=\"out of memory\"");
         return;

@@ -101,6 +101,11 @@ PREPARE auth_purge_failures AS
 DELETE FROM login_failures
  WHERE id IN (SELECT id FROM login_failures WHERE at < now() - $1::interval LIMIT $2);
 
+-- At most $2 notices (cloop watch) older than $1 (an interval), oldest first.
+PREPARE purge_notices AS
+DELETE FROM notices
+ WHERE id IN (SELECT id FROM notices WHERE at < now() - $1::interval ORDER BY id LIMIT $2);
+
 -- At most $2 sessions that expired or were revoked more than $1 (an interval) ago. Each
 -- deletion is audited like any change to sessions (run after set_actor).
 PREPARE auth_purge_sessions AS

@@ -2,7 +2,8 @@
  * A10), against a real PostgreSQL (pgtest) and real daemons:
  * - 1,000 wrong passwords for one user, then the owner logs in at once from a registered
  *   device and from another address; concurrent guesses get exactly the limit of checks;
- * - the retention purge removes old login failures and ended sessions, keeps recent ones;
+ * - the retention purge removes old login failures, ended sessions and old notices, keeps
+ *   recent ones;
  * - 10,000 idle unauthenticated connections from one address, and a logged-in user still
  *   works; a stranger that only pings is closed at the login timeout; strangers never take
  *   the reserved slots;
@@ -221,7 +222,13 @@ static void purge_removes_old_rows_and_keeps_recent_ones(void **state) {
              "    now() - interval '2 days', NULL), "
              "   ('purge-live', now(), now() + interval '12 hours', NULL)) "
              "   AS v (tag, created, expires, revoked) "
-             " WHERE u.username = 'purgee'");
+             " WHERE u.username = 'purgee'; "
+             "INSERT INTO notices (at, kind, subject, body) "
+             "SELECT now() - interval '91 days', 'calendar', 'purge-old', 'x' "
+             "  FROM generate_series(1, 1200); "
+             "INSERT INTO notices (at, kind, subject, body) "
+             "SELECT now() - interval '89 days', 'calendar', 'purge-new', 'x' "
+             "  FROM generate_series(1, 2)");
     assert_int_equal(sql_int("SELECT count(*) FROM login_failures WHERE username LIKE 'purge-%'"),
                      2503);
     assert_int_equal(sql_int("SELECT count(*) FROM sessions s JOIN users u ON u.id = s.user_id "
@@ -231,20 +238,24 @@ static void purge_removes_old_rows_and_keeps_recent_ones(void **state) {
     th_daemon_t p;
     const char *env[] = {db_env, "CLOSELOOP_AUTH_PURGE_INTERVAL_MS=200", NULL};
     assert_int_equal(th_daemon_start(&p, env), 0);
-    long long old_failures = -1, old_sessions = -1;
+    assert_int_equal(sql_int("SELECT count(*) FROM notices WHERE subject LIKE 'purge-%'"), 1202);
+    long long old_failures = -1, old_sessions = -1, old_notices = -1;
     uint64_t deadline = testenv_now_ms() + 20000;
     while (testenv_now_ms() < deadline) {
         old_failures = sql_int("SELECT count(*) FROM login_failures WHERE username = 'purge-old'");
         old_sessions = sql_int("SELECT count(*) FROM sessions s JOIN users u ON u.id = s.user_id "
                                "WHERE u.username = 'purgee' AND s.created_at < now() - "
                                "interval '30 days'");
-        if (old_failures == 0 && old_sessions == 0) break;
+        old_notices = sql_int("SELECT count(*) FROM notices WHERE subject = 'purge-old'");
+        if (old_failures == 0 && old_sessions == 0 && old_notices == 0) break;
         testenv_sleep_ms(100);
     }
     assert_int_equal(th_daemon_stop(&p), 0);
     assert_int_equal(old_failures, 0);
     assert_int_equal(old_sessions, 0);
+    assert_int_equal(old_notices, 0);
     /* the recent ones stay */
+    assert_int_equal(sql_int("SELECT count(*) FROM notices WHERE subject = 'purge-new'"), 2);
     assert_int_equal(sql_int("SELECT count(*) FROM login_failures WHERE username = 'purge-new'"),
                      3);
     assert_int_equal(sql_int("SELECT count(*) FROM sessions s JOIN users u ON u.id = s.user_id "
