@@ -284,7 +284,12 @@ static int calendar_hours(const cli_settings_t *s, int argc, char **argv) {
     const char *w = "calendar hours", *company = NULL, *set = NULL, *pos[1];
     const cli_optdef_t defs[] = {{"--company", &company}, {"--set", &set}, {NULL, NULL}};
     int npos;
+    int national = cli_take_flag(&argc, argv, "--national");
     if (cli_parse_args(w, argc, argv, defs, pos, 0, &npos) < 0) return CLI_EXIT_USAGE;
+    if (national && (set || !company)) {
+        cli_errorf("%s: --national takes a --company back to the national hours, without --set", w);
+        return CLI_EXIT_USAGE;
+    }
     if (company && cli_utf8_arg_ok(w, company) < 0) return CLI_EXIT_USAGE;
     Closeloop__CalendarSpan spans[4], *ptrs[4];
     Closeloop__CalendarHoursRequest req = CLOSELOOP__CALENDAR_HOURS_REQUEST__INIT;
@@ -296,6 +301,7 @@ static int calendar_hours(const cli_settings_t *s, int argc, char **argv) {
         req.spans = ptrs;
         req.set = 1;
     }
+    if (national) req.set = 1; /* no spans: the company's own hours go */
     return cli_call_show(s, CL_MSG_CALENDAR_HOURS_REQ, &req.base, CL_MSG_CALENDAR_HOURS,
                          hours_show);
 }
@@ -359,9 +365,10 @@ static const cli_verb_t calendar_verbs[] = {
      "\n"
      "example: cloop calendar list --year 2026\n",
      calendar_list},
-    {"hours", "cloop calendar hours [--company NAME|ID] [--set HH:MM-HH:MM,...]",
+    {"hours", "cloop calendar hours [--company NAME|ID] [--set HH:MM-HH:MM,... | --national]",
      "Shows the working hours (开始, 结束, 来源), or replaces them with --set (up to 4\n"
      "spans; the national hours hq_admin only, a company's its cr or hq_admin).\n"
+     "--national drops a company's own hours: it works the national hours again.\n"
      "\n"
      "example: cloop calendar hours --company 深圳城市公司 --set 08:30-12:00,13:30-17:30\n",
      calendar_hours},

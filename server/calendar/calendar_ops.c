@@ -207,7 +207,7 @@ void cl_calendar_list(cl_req_t *req) {
 static void hours_done(void *arg, const cl_db_result_t *r) {
     cl_call_t *c = arg;
     const Closeloop__CalendarHoursRequest *m = (const Closeloop__CalendarHoursRequest *)c->req->msg;
-    int last = m->set ? 2 : 0;
+    int last = !m->set ? 0 : m->n_spans ? 2 : 1;
     const PGresult *res = cl_call_rows(c, r, last);
     if (res) {
         int n = PQntuples(res);
@@ -243,6 +243,7 @@ static void hours_done(void *arg, const cl_db_result_t *r) {
 CL_MUSTCHECK static bool need_spans(cl_req_t *req, const Closeloop__CalendarHoursRequest *m,
                                     char **starts, char **ends) {
     *starts = *ends = NULL;
+    if (m->n_spans == 0 && *m->company) return true; /* back to the national hours */
     if (m->n_spans < 1 || m->n_spans > CL_BIZCAL_SPANS) {
         cl_req_fail(req, CL_EINVAL, "working hours are 1 to %d spans", CL_BIZCAL_SPANS);
         return false;
@@ -284,7 +285,12 @@ void cl_calendar_hours(cl_req_t *req) {
     if (c) {
         char today[11];
         cl_calendar_today(today);
-        if (m->set) {
+        if (m->set && m->n_spans == 0) {
+            const cl_call_stmt_t st[] = {
+                CL_STMT(calendar_hours_clear, CL_CALL_SCOPE(c), m->company),
+                CL_STMT(calendar_hours_get, CL_CALL_SCOPE(c), m->company, today)};
+            cl_call_run(c, true, st, 2, hours_done);
+        } else if (m->set) {
             const cl_call_stmt_t st[] = {
                 CL_STMT(calendar_hours_clear, CL_CALL_SCOPE(c), m->company),
                 CL_STMT(calendar_hours_add, CL_CALL_SCOPE(c), m->company, starts, ends),

@@ -150,6 +150,20 @@ check "a span that ends before it starts: exit 2" test "$rc" = 2
 as cr1 calendar hours --company "$city" --set 09:00-12:00,11:00-18:00
 check "overlapping spans: exit 1 from the daemon" \
     eval '[ "$rc" = 1 ] && grep -q "span 2" <<<"$err"'
+as clerk1 calendar hours --company "$city" --national
+check "a clerk may not drop the company's hours (exit 3)" test "$rc" = 3
+as cr1 calendar hours --company "$city" --format csv
+check "…which are still its own" \
+    eval '[ "$rc" = 0 ] && [ "$(sed 1d <<<"$out" | paste -sd";")" = "08:30,12:00,本公司;13:30,17:30,本公司" ]'
+as cr1 calendar hours --company "$city" --national --format csv
+check "cr1 takes the company back to the national hours" \
+    eval '[ "$rc" = 0 ] && [ "$(sed 1d <<<"$out" | paste -sd";")" = "09:00,12:00,全国;13:00,18:00,全国" ] &&
+          [ "$(sql "SELECT count(*) FROM calendar_hours WHERE company_id IS NOT NULL")" = 0 ]'
+as cr1 calendar deadline --company "$city" --start '2026-10-12 17:00' --hours 1 --format csv
+check "and its deadlines follow them: 1 h from 17:00 ends 18:00" \
+    eval '[ "$rc" = 0 ] && [ "$(csv_col 到期)" = "2026-10-12 18:00" ]'
+as admin calendar hours --national
+check "--national needs a --company (usage, exit 2)" test "$rc" = 2
 
 # --- the December warning -----------------------------------------------------------------
 check "no calendar warning was logged before December" \
