@@ -147,7 +147,10 @@
     X(COMPLAINT_ACT_REQ, complaint_act, ComplaintAct) \
     X(WATCH_REQ, watch_request, WatchRequest) \
     X(WATCH, watch_reply, WatchReply) \
-    X(NOTICE, notice, Notice)
+    X(NOTICE, notice, Notice) \
+    X(KPI_REQ, kpi_request, KpiRequest) \
+    X(KPI_REPORT, kpi_report, KpiReport) \
+    X(REPAIR_SCORECARD_REQ, kpi_request, KpiRequest)
 // clang-format on
 
 #endif
