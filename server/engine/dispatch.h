@@ -111,7 +111,8 @@ const cl_handler_t *cl_dispatch_lookup(uint16_t type);
     X(COMPLAINT_LIST_REQ, complaint_list, CL_OP_COMPLAINT_READ, 1, cl_complaint_list) \
     X(COMPLAINT_ACT_REQ, complaint_act, CL_OP_COMPLAINT_WRITE, 1, cl_complaint_act) \
     X(WATCH_REQ, watch, CL_OP_WATCH, 1, cl_watch) \
-    X(KPI_REQ, kpi, CL_OP_STATS, 1, cl_stats_kpi)
+    X(KPI_REQ, kpi, CL_OP_STATS, 1, cl_stats_kpi) \
+    X(REPAIR_SCORECARD_REQ, repair_scorecard, CL_OP_STATS, 1, cl_stats_repair_scorecard)
 // clang-format on
 
 /* The handlers, declared from the list. */

@@ -30,7 +30,16 @@ typedef Closeloop__Figure pb_figure_t;
 
 /* The columns every KPI statement returns, by position: kpi.sql writes them in this
  * order for each statement, and the start-up check holds the names to it. */
-#define KC(col) CL_COL(kpi_complaint, col)
+#define KC(col)           CL_COL(kpi_complaint, col)
+#define KPI_SAME_COL(col) _Static_assert(KC(col) == CL_COL(kpi_repair, col), #col)
+KPI_SAME_COL(company_id);
+KPI_SAME_COL(company_name);
+KPI_SAME_COL(section);
+KPI_SAME_COL(name);
+KPI_SAME_COL(value);
+KPI_SAME_COL(target);
+KPI_SAME_COL(strict);
+KPI_SAME_COL(met);
 
 /* The figure in column col, or NULL when the column is NULL. */
 static pb_figure_t *figure_at(pb_figure_t *f, const PGresult *res, int row, int col) {
@@ -38,6 +47,14 @@ static pb_figure_t *figure_at(pb_figure_t *f, const PGresult *res, int row, int 
     closeloop__figure__init(f);
     f->value = strtod(PQgetvalue(res, row, col), NULL);
     return f;
+}
+
+/* Whether result row `row` starts a KpiRow: the first, or another company or section than
+ * the row before (the statements order by them). */
+static bool row_starts(const PGresult *res, int row) {
+    return row == 0 ||
+           cl_sql_i64(res, row, KC(company_id)) != cl_sql_i64(res, row - 1, KC(company_id)) ||
+           strcmp(cl_sql_text(res, row, KC(section)), cl_sql_text(res, row - 1, KC(section))) != 0;
 }
 
 static void kpi_done(void *arg, const cl_db_result_t *r) {
@@ -50,9 +67,7 @@ static void kpi_done(void *arg, const cl_db_result_t *r) {
     }
     size_t n = (size_t)PQntuples(res), nrows = 0;
     for (size_t i = 0; i < n; i++)
-        if (i == 0 ||
-            cl_sql_i64(res, (int)i, KC(company_id)) != cl_sql_i64(res, (int)i - 1, KC(company_id)))
-            nrows++;
+        if (row_starts(res, (int)i)) nrows++;
     pb_fig_t *figs = calloc(n + 1, sizeof *figs);
     pb_fig_t **figp = calloc(n + 1, sizeof *figp);
     pb_figure_t *vals = calloc(2 * n + 1, sizeof *vals);
@@ -65,12 +80,12 @@ static void kpi_done(void *arg, const cl_db_result_t *r) {
     size_t k = 0;
     for (size_t i = 0; i < n; i++) {
         int row = (int)i;
-        if (i == 0 ||
-            cl_sql_i64(res, row, KC(company_id)) != cl_sql_i64(res, row - 1, KC(company_id))) {
+        if (row_starts(res, row)) {
             pb_kpi_row_t *kr = &rows[k];
             closeloop__kpi_row__init(kr);
             kr->company_id = cl_sql_i64(res, row, KC(company_id));
             kr->company_name = (char *)cl_sql_text(res, row, KC(company_name));
+            kr->section = (char *)cl_sql_text(res, row, KC(section));
             kr->figures = &figp[i];
             rowp[k++] = kr;
         }
@@ -90,8 +105,13 @@ static void kpi_done(void *arg, const cl_db_result_t *r) {
     }
     Closeloop__KpiReport rep = CLOSELOOP__KPI_REPORT__INIT;
     rep.month = m->month;
-    rep.n_rows = nrows;
-    rep.rows = nrows ? rowp : NULL;
+    if (n > 0 && cl_sql_isnull(res, 0, KC(company_id))) { /* no company: the columns */
+        rep.n_columns = n;
+        rep.columns = figp;
+    } else {
+        rep.n_rows = nrows;
+        rep.rows = nrows ? rowp : NULL;
+    }
     if (protobuf_c_message_get_packed_size(&rep.base) + KPI_FRAME_SLACK >
         cl_req_config(c->req)->max_frame)
         cl_req_fail(c->req, CL_EINVAL,
@@ -122,8 +142,9 @@ static CL_MUSTCHECK bool kpi_check(cl_req_t *req, const pb_kpi_req_t *m, char fi
     return true;
 }
 
-/* Runs statement st (one of kpi.sql's, all with the same parameters and columns). */
-static void kpi_run(cl_req_t *req) {
+/* Runs kpi.sql's complaint KPIs or (repair) its scorecard: the same parameters and
+ * columns. */
+static void kpi_run(cl_req_t *req, bool repair) {
     const pb_kpi_req_t *m = (const pb_kpi_req_t *)req->msg;
     char first[16];
     if (!kpi_check(req, m, first)) return;
@@ -133,11 +154,16 @@ static void kpi_run(cl_req_t *req) {
     char company[24];
     cl_sql_int_param(company, m->company_id);
     cl_call_stmt_t st[] = {
-        CL_STMT(kpi_complaint, CL_CALL_SCOPE(c), company, first),
+        repair ? CL_STMT(kpi_repair, CL_CALL_SCOPE(c), company, first)
+               : CL_STMT(kpi_complaint, CL_CALL_SCOPE(c), company, first),
     };
     cl_call_run(c, false, st, 1, kpi_done);
 }
 
 void cl_stats_kpi(cl_req_t *req) {
-    kpi_run(req);
+    kpi_run(req, false);
+}
+
+void cl_stats_repair_scorecard(cl_req_t *req) {
+    kpi_run(req, true);
 }

@@ -4,13 +4,16 @@
 -- company into one row per figure, in the order shown (ord), with the figure's target
 -- from cl_kpi_targets where it has one, so the daemon builds every answer the same way.
 -- $1..$4 the session scope (role, company, contractor, projects), $5 the company filter
--- (0: every company seen), $6 the month's first day.
+-- (0: every company seen), $6 the month's first day. With no company seen, one row per
+-- figure with company_id NULL: the columns of an empty answer.
 
 -- The complaint KPIs.
 PREPARE kpi_complaint AS
-SELECT k.company_id, k.company_name, f.name, f.value, t.target, t.strict, f.met
-  FROM cl_complaint_kpi($1::text, $2::bigint, $3::bigint, $4::bigint[], $5::bigint,
-                        $6::date) AS k
+SELECT k.company_id, k.company_name, ''::text AS section, f.name, f.value, t.target,
+       t.strict, f.met
+  FROM (SELECT 1) AS one
+  LEFT JOIN cl_complaint_kpi($1::text, $2::bigint, $3::bigint, $4::bigint[], $5::bigint,
+                             $6::date) AS k ON true
  CROSS JOIN LATERAL (VALUES
         (1, 'taken_in', k.taken_in::float8, '', NULL::boolean),
         (2, 'closed', k.closed::float8, '', NULL),
@@ -31,3 +34,34 @@ SELECT k.company_id, k.company_name, f.name, f.value, t.target, t.strict, f.met
         AS f (ord, name, value, kpi, met)
   LEFT JOIN cl_kpi_targets() AS t ON t.kpi = f.kpi
  ORDER BY k.company_id, f.ord;
+
+-- The repair-service scorecard: a row per company and section (warranty, then handover),
+-- the figures a section does not have left out.
+PREPARE kpi_repair AS
+SELECT k.company_id, k.company_name, coalesce(k.section, '') AS section, f.name, f.value,
+       NULL::numeric AS target, NULL::boolean AS strict, NULL::boolean AS met
+  FROM (SELECT 1) AS one
+  LEFT JOIN cl_repair_scorecard($1::text, $2::bigint, $3::bigint, $4::bigint[], $5::bigint,
+                                $6::date) AS k ON true
+ CROSS JOIN LATERAL (VALUES
+        (1, 'reports', k.reports::float8, true),
+        (2, 'responded', k.responded::float8, true),
+        (3, 'response_hours_mean', k.response_hours_mean, true),
+        (4, 'in_budget', k.in_budget::float8, k.section IS DISTINCT FROM 'handover'),
+        (5, 'budget_decided', k.budget_decided::float8, k.section IS DISTINCT FROM 'handover'),
+        (6, 'in_budget_rate', k.in_budget_rate, k.section IS DISTINCT FROM 'handover'),
+        (7, 'climbs_developer', k.climbs_developer::float8, k.section IS DISTINCT FROM 'handover'),
+        (8, 'climbs_hotline', k.climbs_hotline::float8, k.section IS DISTINCT FROM 'handover'),
+        (9, 'late_repairs', k.late_repairs::float8, true),
+        (10, 'verifications', k.verifications::float8, true),
+        (11, 'verify_fails', k.verify_fails::float8, true),
+        (12, 'repeat_rework', k.repeat_rework::float8, true),
+        (13, 'first_verifications', k.first_verifications::float8, true),
+        (14, 'first_passes', k.first_passes::float8, true),
+        (15, 'first_pass_rate', k.first_pass_rate, true),
+        (16, 'deductions_approved', k.deductions_approved::float8, k.section IS DISTINCT FROM 'handover'),
+        (17, 'deducted_amount', k.deducted_amount::float8, k.section IS DISTINCT FROM 'handover'),
+        (18, 'third_party_jobs', k.third_party_jobs::float8, k.section IS DISTINCT FROM 'handover'))
+        AS f (ord, name, value, shown)
+ WHERE f.shown
+ ORDER BY k.company_id, k.section = 'handover', f.ord;
