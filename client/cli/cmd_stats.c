@@ -783,12 +783,11 @@ static int print_kpi(const cli_settings_t *s, const Closeloop__KpiReport *rep, b
                 else
                     snprintf(cells[k], 48, "%s%.6g", f->strict ? ">" : ">=", f->target->value);
             } else {
-                bool met = f->verdict == CLOSELOOP__KPI_VERDICT__KPI_VERDICT_MET;
-                bool missed = f->verdict == CLOSELOOP__KPI_VERDICT__KPI_VERDICT_MISSED;
+                /* A verdict only for a rate that has a value and a target. */
                 snprintf(cells[k], 48, "%s",
-                         met      ? (people ? "达标" : "yes")
-                         : missed ? (people ? "未达标" : "no")
-                                  : (people ? ABSENT : ""));
+                         !f->value || !f->target ? (people ? ABSENT : "")
+                         : f->met                ? (people ? "达标" : "yes")
+                                                 : (people ? "未达标" : "no"));
             }
         }
         for (size_t j = 0; j < nc; j++)

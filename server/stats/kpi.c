@@ -96,10 +96,8 @@ static void kpi_done(void *arg, const cl_db_result_t *r) {
         f->target = figure_at(&vals[2 * i + 1], res, row, KC(target));
         f->strict = !cl_sql_isnull(res, row, KC(strict)) &&
                     strcmp(cl_sql_text(res, row, KC(strict)), "t") == 0;
-        if (!cl_sql_isnull(res, row, KC(met)))
-            f->verdict = strcmp(cl_sql_text(res, row, KC(met)), "t") == 0
-                             ? CLOSELOOP__KPI_VERDICT__KPI_VERDICT_MET
-                             : CLOSELOOP__KPI_VERDICT__KPI_VERDICT_MISSED;
+        f->met =
+            !cl_sql_isnull(res, row, KC(met)) && strcmp(cl_sql_text(res, row, KC(met)), "t") == 0;
         figp[i] = f;
         rows[k - 1].n_figures++;
     }
