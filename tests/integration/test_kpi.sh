@@ -50,9 +50,9 @@ ub=$(sql "SELECT id FROM users WHERE username = 'cr1'")
 psql "$CLOSELOOP_DB_CONNINFO" -qAtX -v pa="$p" -v pb="$p2" -v ua="$ua" -v ub="$ub" -v k="$k" \
     -f "$(dirname "$0")/test_kpi_fixture.sql" >"$work/fixture.out" 2>&1 ||
     { sed 's/^/#   /' "$work/fixture.out" >&2; bail "load the fixture"; }
-check "the fixture: 11 complaints, 8 tickets, 5 warranty reports" \
+check "the fixture: 12 complaints, 8 tickets, 5 warranty reports" \
     test "$(sql "SELECT (SELECT count(*) FROM complaints), (SELECT count(*) FROM tickets),
-                        (SELECT count(*) FROM warranty_reports)")" = '11|8|5'
+                        (SELECT count(*) FROM warranty_reports)")" = '12|8|5'
 
 # kpi_rows MONTH [ARGS...] as USER (default admin): the CSV rows of `stats kpi` without the
 # company id column, one per line, in $rows; the header in $head.
@@ -81,11 +81,12 @@ kpi_head='company_id,company,taken_in,closed,open_now,major,hot,important,revisi
 #   revisit on 1 December counts) = 3; A4 never, A8's revisit was before its reopening ->
 #   0.6: no.
 a_nov='深圳城市公司,5,5,2,1,1,1,3,1,0.333333,>0.8,no,4,2,0.5,>=0.9,no,3,0.6,>=1,no,3,0.6,>=1,no'
-# Company B (广州城市公司), November: taken in B1 B2 = 2, both closed in November, none open;
-#   revisits B1 (4) B2 (5) = 2, both satisfied -> 1: yes; first replies decided: B1, B2 and
-#   B3 (taken in on 31 October 23:30 China time, replied 2 November) = 3, all in time -> 1:
-#   yes; closure 2/2: yes; revisit 2/2: yes.
-b_nov='广州城市公司,2,2,0,0,0,0,2,2,1,>0.8,yes,3,3,1,>=0.9,yes,2,1,>=1,yes,2,1,>=1,yes'
+# Company B (广州城市公司), November: taken in B1 B2 B4 = 3, B1 B2 closed in November, B4
+#   open; revisits B1 (4) B2 (5) = 2, both satisfied -> 1: yes; first replies decided: B1,
+#   B2, B3 (taken in on 31 October 23:30 China time, replied 2 November) and B4 (replied
+#   after 5 business hours, its breach never recorded: the timer was off) = 4, in time B1
+#   B2 B3 = 3 -> 0.75: no; closure 2/3: no; revisit 2/2: yes.
+b_nov='广州城市公司,3,2,1,0,0,0,2,2,1,>0.8,yes,4,3,0.75,>=0.9,no,2,0.666667,>=1,no,2,1,>=1,yes'
 kpi_rows admin kpi 2026-11
 check "stats kpi 2026-11 as admin exits 0 with the KPI columns" \
     eval '[ "$rc" = 0 ] && [ "$head" = "$kpi_head" ]'

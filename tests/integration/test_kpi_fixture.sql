@@ -77,6 +77,9 @@ SELECT pg_temp.c('B2', :pb, '2026-11-12 10:00+08', 'ordinary', 'closed', '2026-1
 SELECT pg_temp.fr(:b2, 3600, NULL, NULL, NULL, '2026-11-12 11:00+08');
 SELECT pg_temp.rv(:b2, '2026-11-14 10:00+08', 5);
 
+SELECT pg_temp.c('B4', :pb, '2026-11-16 10:00+08', 'ordinary', 'open', NULL, NULL) AS b4 \gset
+SELECT pg_temp.fr(:b4, 18000, NULL, NULL, NULL, '2026-11-16 16:00+08');   -- late, no breach recorded
+
 SELECT pg_temp.c('B3', :pb, '2026-10-31 23:30+08', 'ordinary', 'open', NULL, NULL) AS b3 \gset
 SELECT pg_temp.fr(:b3, 1800, NULL, NULL, NULL, '2026-11-02 09:30+08');
 
