@@ -28,8 +28,8 @@ typedef Closeloop__KpiFigure pb_fig_t;
 typedef Closeloop__KpiRow pb_kpi_row_t;
 typedef Closeloop__Figure pb_figure_t;
 
-/* The columns every KPI statement returns, by position: kpi.sql writes them in this
- * order for each statement, and the start-up check holds the names to it. */
+/* The columns of kpi_complaint; kpi_repair has the same at the same positions (asserted
+ * here at compile time), so one reader serves both. */
 #define KC(col)           CL_COL(kpi_complaint, col)
 #define KPI_SAME_COL(col) _Static_assert(KC(col) == CL_COL(kpi_repair, col), #col)
 KPI_SAME_COL(company_id);

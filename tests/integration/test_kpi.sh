@@ -154,8 +154,8 @@ rep_head='company_id,company,section,reports,responded,response_hours_mean,in_bu
 #   deductions approved in November: 1200.50 (500 was October's, 300 requested, 100
 #   rejected) = 1, 1200.5; third-party jobs: W3 = 1.
 a_w='深圳城市公司,warranty,4,2,21.5,1,3,0.333333,2,1,3,5,3,1,3,1,0.333333,1,1200.5,1'
-# A, move-in: H1 raised Tue 3 Nov 10:00, repaired 15:00 = 4 business hours, before its
-#   deadline, passed at first try.
+# A, move-in: H1 raised Tue 3 Nov 10:00, repaired 15:00 = 4 business hours, on its
+#   deadline day (not late), passed at first try.
 a_h='深圳城市公司,handover,1,1,4,,,,,,0,1,0,0,1,1,1,,,'
 # B has no warranty reports: zeros, absent rates and mean.
 b_w='广州城市公司,warranty,0,0,,0,0,,0,0,0,0,0,0,0,0,,0,0,0'

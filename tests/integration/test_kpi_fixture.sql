@@ -177,7 +177,7 @@ SELECT pg_temp.t(:pa, 'warranty', '2026-11-30 17:00+08', '2026-12-07', 'open', N
 SELECT pg_temp.w(:'w5', '2026-11-30 17:00+08', 'property', NULL, '2026-12-03 17:00+08');
 
 -- Company A, a move-in repair.
-SELECT pg_temp.t(:pa, 'handover', '2026-11-03 10:00+08', '2026-11-05', 'closed', '2026-11-04 10:00+08', :k) AS h1 \gset
+SELECT pg_temp.t(:pa, 'handover', '2026-11-03 10:00+08', '2026-11-03', 'closed', '2026-11-04 10:00+08', :k) AS h1 \gset
 SELECT pg_temp.e(:'h1', '2026-11-03 15:00+08', 'repaired');
 SELECT pg_temp.e(:'h1', '2026-11-04 10:00+08', 'verify_pass');
 
