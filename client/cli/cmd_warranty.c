@@ -293,7 +293,7 @@ static int warranty_add(const cli_settings_t *s, int argc, char **argv) {
                                  {"--description", &desc},
                                  {"--severity", &severity},
                                  {"--contractor", &contractor},
-                                 {"--key", &key},
+                                 {"--request-key", &key},
                                  {NULL, NULL}};
     int npos, sev = 0;
     if (cli_parse_args(w, argc, argv, defs, pos, 0, &npos) < 0) return CLI_EXIT_USAGE;
@@ -528,12 +528,13 @@ static int warranty_deductions(const cli_settings_t *s, int argc, char **argv) {
 static const cli_verb_t warranty_verbs[] = {
     {"add",
      "cloop warranty add --project ID --unit UNIT_ID --owner NAME [--phone P] --category TRADE "
-     "--location ROOM --description TEXT [--severity {severity|}] [--contractor ID] [--key KEY]",
+     "--location ROOM --description TEXT [--severity {severity|}] [--contractor ID] [--request-key "
+     "KEY]",
      "Takes an owner's warranty report in: the project's warranty round (保修报修) gets the\n"
      "unit's item and its ticket, dispatched to the project's contractor of the trade (or\n"
      "--contractor), and the report starts at 物业客服 with the property's response budget\n"
-     "over the company's business calendar (docs/WARRANTY.md). --key makes it idempotent:\n"
-     "the same key again prints the same report and creates nothing.\n"
+     "over the company's business calendar (docs/WARRANTY.md). --request-key makes it\n"
+     "idempotent: the same key again prints the same report and creates nothing.\n"
      "\n"
      "example: cloop warranty add --project 1 --unit 12 --owner 张三 --phone 13800000000 "
      "--category waterproofing --location 卫生间 --description 卫生间顶棚渗水\n",

@@ -162,19 +162,20 @@ SELECT w.ticket_id::text AS ticket_id, t.number, w.project_id, p.name AS project
  ORDER BY w.reported_at DESC, w.ticket_id
  LIMIT 5000;
 
--- A report's history: its own events and its ticket's, oldest first. Parameter: $1 the
+-- A report's history: its own events and its ticket's, oldest first (at the same instant,
+-- the ticket's first: its 'repaired' before the response it makes). Parameter: $1 the
 -- ticket (warranty_rows decides scope).
 PREPARE warranty_event_rows AS
 SELECT x.at_ms, x.actor, x.source, x.action, x.detail
   FROM (SELECT (extract(epoch FROM e.at) * 1000)::bigint AS at_ms,
                coalesce(u.username, '') AS actor, 'warranty' AS source, e.action,
-               e.detail, e.at, 0 AS o, e.id
+               e.detail, e.at, 1 AS o, e.id
           FROM warranty_events e LEFT JOIN users u ON u.id = e.actor_user_id
          WHERE e.ticket_id = $1::uuid
         UNION ALL
         SELECT (extract(epoch FROM e.at) * 1000)::bigint, e.actor, 'ticket', e.action,
                concat_ws(' ', e.from_state || '→' || e.to_state, k.name, nullif(e.note, '')),
-               e.at, 1, e.id
+               e.at, 0, e.id
           FROM ticket_events e LEFT JOIN contractors k ON k.id = e.contractor_id
          WHERE e.ticket_id = $1::uuid) x
  ORDER BY x.at, x.o, x.id;

@@ -22,7 +22,7 @@
 
 typedef struct office_call {
     cl_call_t call; /* first: cl_call_free frees the whole struct */
-    char id[24];    /* the letter or deduction written */
+    char id[24];    /* the letter or deduction written ("" until known) */
 } office_call_t;
 
 static int64_t col_i64(const PGresult *res, int row, int col) {
@@ -121,6 +121,12 @@ static void written_done(void *arg, const cl_db_result_t *r) {
     cl_call_t *c = &x->call;
     const PGresult *res = cl_call_rows(c, r, 0);
     if (!res) {
+        cl_call_free(c);
+        return;
+    }
+    if (PQntuples(res) == 1 && PQgetisnull(res, 0, 0) && x->id[0]) {
+        /* cl_warranty_decide: the deduction was decided already */
+        cl_req_fail(c->req, CL_ECONFLICT, "deduction %s was decided already", x->id);
         cl_call_free(c);
         return;
     }
@@ -241,6 +247,7 @@ void cl_warranty_deduction(cl_req_t *req) {
     office_call_t *x = office_call_new(req, &deduction_kind);
     if (!x) return; /* answered */
     cl_call_t *c = &x->call;
+    cl_sql_int_param(x->id, m->id); /* known: a NULL answer means decided already */
     const cl_call_stmt_t st = CL_STMT(
         warranty_decide, CL_CALL_SCOPE(c), cl_sql_int_param(b[0], m->id),
         cl_sql_int_param(b[1], c->session.user_id), cl_deduction_state_name(m->to), m->note);

@@ -109,7 +109,7 @@ SELECT d.id, (SELECT count(*) FROM ev) AS events FROM d;
 
 -- Approves or rejects deduction p_id as p_actor: only a requested one, only one in scope
 -- (else no such deduction), never by its requester (CL403, the four-eyes rule). Returns
--- the id.
+-- the id; NULL when it was decided already (the daemon answers a conflict).
 CREATE OR REPLACE FUNCTION cl_warranty_decide(p_role text, s_company bigint,
                                               s_contractor bigint, s_projects bigint[],
                                               p_id bigint, p_actor bigint, p_state text,
@@ -132,7 +132,7 @@ BEGIN
             p_id USING ERRCODE = 'CL403';
     END IF;
     IF d.state <> 'requested' THEN
-        RAISE EXCEPTION 'deduction % is % already', p_id, d.state USING ERRCODE = 'CL412';
+        RETURN NULL;
     END IF;
     UPDATE warranty_deductions SET state = p_state, decided_by = p_actor, decided_at = at,
                                    decision_note = p_note
