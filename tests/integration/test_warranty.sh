@@ -98,6 +98,16 @@ t4=$(sql "SELECT ticket_id FROM warranty_reports WHERE unit_id = $uo")
 check "--contractor dispatches to that contractor (no trade contractor in 天河府)" \
     eval '[ "$rc" = 0 ] && [ "$(sql "SELECT state, contractor_id FROM tickets WHERE id = '"'$t4'"'")" = "open|$c3" ]'
 
+as admin round add --project "$pb" --kind warranty
+check "round add --kind warranty is refused: exit 2 (the option), the round is warranty add's" \
+    eval '[ "$rc" = 2 ] && grep -q "created by the first warranty add" <<<"$err" &&
+          [ "$(sql "SELECT count(*) FROM inspection_rounds WHERE kind = '"'warranty'"'")" = 1 ]'
+as clerk1 inspect record --project "$p" --unit 3-2-1801 --round warranty --date 2026-11-20 \
+    --inspector 王工 --location 卫生间 --category waterproofing --severity minor 渗水
+check "nor is an inspection item recorded in the warranty round: refused, no item" \
+    eval '[ "$rc" != 0 ] && grep -q "taken in by warranty add" <<<"$err$out" &&
+          [ "$(sql "SELECT count(*) FROM inspection_items WHERE unit_id = $u3")" = 0 ]'
+
 # --- who sees what -----------------------------------------------------------------------
 for who_n in prop1:3 cr2:1 wr1:3 hot1:4; do
     as "${who_n%%:*}" warranty list --format csv
