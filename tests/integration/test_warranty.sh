@@ -99,9 +99,10 @@ check "--contractor dispatches to that contractor (no trade contractor in 天河
     eval '[ "$rc" = 0 ] && [ "$(sql "SELECT state, contractor_id FROM tickets WHERE id = '"'$t4'"'")" = "open|$c3" ]'
 
 as admin round add --project "$pb" --kind warranty
-check "round add --kind warranty is refused: exit 2 (the option), the round is warranty add's" \
-    eval '[ "$rc" = 2 ] && grep -q "created by the first warranty add" <<<"$err" &&
-          [ "$(sql "SELECT count(*) FROM inspection_rounds WHERE kind = '"'warranty'"'")" = 1 ]'
+round_rc=$rc
+check "round add --kind warranty is refused: exit 1, the round is warranty add's, none made" \
+    eval '[ "$round_rc" = 1 ] && grep -q "created by the first warranty add" <<<"$err" &&
+          [ "$(sql "SELECT count(*) FROM inspection_rounds WHERE project_id = $pb")" = 0 ]'
 as clerk1 inspect record --project "$p" --unit 3-2-1801 --round warranty --date 2026-11-20 \
     --inspector 王工 --location 卫生间 --category waterproofing --severity minor 渗水
 check "nor is an inspection item recorded in the warranty round: refused, no item" \
