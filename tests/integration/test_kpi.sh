@@ -4,8 +4,8 @@
 # a fixture of two city companies over October and November 2026 (test_kpi_fixture.sql,
 # explicit China-time instants) whose every figure is counted by hand below, read through
 # `cloop stats kpi` / `cloop stats repair --format csv` exactly; who sees which companies;
-# then complaint add / reply / close / revisit on the simulated clock move company A's
-# November figures by a known amount.
+# then complaint add / reply / close / revisit, and warranty add / respond / deduct /
+# approve, on the simulated clock move company A's November figures by a known amount.
 #
 # Run by ctest with CL_BIN_DIR, CL_SOURCE_DIR and CL_TEST_TMP.
 # shellcheck disable=SC2016,SC2034
@@ -210,5 +210,36 @@ kpi_rows admin kpi 2026-11
 check "after the real commands company A's November moved by exactly one complaint" \
     eval '[ "$rc" = 0 ] && [ "$(sed -n 1p <<<"$rows")" = "$a_nov2" ]'
 check "and company B's November did not move" test "$(sed -n 2p <<<"$rows")" = "$b_nov"
+
+# ---- and the warranty commands move the scorecard: on Friday 27 November at 14:00 the
+# warranty office takes in a report in project $p (company A), responds at 15:00 (one
+# business hour), requests a deduction of 99.50, which cr1 approves at 15:30.
+unit=$(sql "SELECT min(id) FROM units WHERE project_id = $p")
+clock_at '2026-11-27 14:00'
+as wr1 warranty add --project "$p" --unit "$unit" --owner 吴十 --category civil --location 厨房 \
+    --description 水管漏水 --contractor "$k" --format csv
+r1=$rc
+tk=$(sql "SELECT ticket_id FROM warranty_reports WHERE owner_name = '吴十'")
+clock_at '2026-11-27 15:00'
+as wr1 warranty respond "$tk" --note 已联系业主 --format csv
+r2=$rc
+as wr1 warranty deduct --contractor "$k" --amount 99.50 --reason 维修拖延 --format csv
+r3=$rc
+ded=$(sql "SELECT id FROM warranty_deductions WHERE amount = 99.50")
+clock_at '2026-11-27 15:30'
+as cr1 warranty approve "$ded" --format csv
+r4=$rc
+check "warranty add, respond, deduct and approve (by another user) through cloop exit 0" \
+    eval '[ -n "$tk" ] && [ -n "$ded" ] && [ "$r1$r2$r3$r4" = 0000 ] &&
+          [ "$(sql "SELECT state FROM warranty_deductions WHERE id = $ded")" = approved ]'
+clock_at '2026-12-01 12:00'
+# A, warranty, November, moved: reports 5, responded 3, mean (3 + 40 + 1) / 3 = 14.6667;
+# in budget 2 of 4 decided -> 0.5; deductions 2, 1200.50 + 99.50 = 1300; the rest as before.
+a_w2='深圳城市公司,warranty,5,3,14.6667,2,4,0.5,2,1,3,5,3,1,3,1,0.333333,2,1300,1'
+kpi_rows admin repair 2026-11
+check "after the warranty commands company A's warranty row moved by exactly that" \
+    eval '[ "$rc" = 0 ] && [ "$(sed -n 1p <<<"$rows")" = "$a_w2" ]'
+check "and the other rows did not move" \
+    eval '[ "$(sed -n 2,4p <<<"$rows")" = "$a_h"$'\''\n'\''"$b_w"$'\''\n'\''"$b_h" ]'
 
 report_and_exit
