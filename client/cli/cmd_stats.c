@@ -738,7 +738,10 @@ static int print_kpi(const cli_settings_t *s, const Closeloop__KpiReport *rep, b
     const char *head[KPI_MAX_COLS];
     unsigned right = 0;
     size_t c = 0;
-    if (!people) snprintf(heads[c++], 96, "company_id");
+    if (!people) {
+        right |= 1u; /* the id: a number in JSON */
+        snprintf(heads[c++], 96, "company_id");
+    }
     snprintf(heads[c++], 96, "%s", people ? "公司" : "company");
     if (sections) snprintf(heads[c++], 96, "%s", people ? "类别" : "section");
     for (; c < nc; c++) {

@@ -31,7 +31,7 @@ typedef Closeloop__Figure pb_figure_t;
 /* The columns of kpi_complaint; kpi_repair has the same at the same positions (asserted
  * here at compile time), so one reader serves both. */
 #define KC(col)           CL_COL(kpi_complaint, col)
-#define KPI_SAME_COL(col) _Static_assert(KC(col) == CL_COL(kpi_repair, col), #col)
+#define KPI_SAME_COL(col) _Static_assert((int)KC(col) == (int)CL_COL(kpi_repair, col), #col)
 KPI_SAME_COL(company_id);
 KPI_SAME_COL(company_name);
 KPI_SAME_COL(section);

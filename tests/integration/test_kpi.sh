@@ -111,6 +111,14 @@ check "stats kpi 2026-10: company A exactly (China-time month boundaries)" \
 check "stats kpi 2026-10: company B exactly (absent rates empty, no verdict)" \
     test "$(sed -n 2p <<<"$rows")" = "$b_oct"
 
+as admin stats kpi --month 2026-11 --format json
+check "stats kpi as JSON: numbers as numbers, verdicts as words" \
+    eval '[ "$rc" = 0 ] && json_has "(len(d) == 2 and d[0][\"taken_in\"] == 5 and d[0][\"company_id\"] == $city and
+          d[0][\"satisfaction_rate_met\"] == \"no\" and d[1][\"timeliness_rate\"] == 0.75 and
+          d[0][\"company\"] == \"深圳城市公司\")"'
+as admin stats kpi --month 2026-10 --format json
+check "stats kpi 2026-10 as JSON: company B's satisfaction rate is null (nothing revisited)" \
+    eval '[ "$rc" = 0 ] && json_has "d[1][\"satisfaction_rate\"] is None and d[1][\"revisits\"] == 0"'
 as admin stats kpi --month 2026-11
 check "stats kpi as a table: Chinese headers, 达标/未达标, the target written >80%" \
     eval '[ "$rc" = 0 ] && grep -q "满意率目标" <<<"$out" && grep -q "未达标" <<<"$out" &&
