@@ -111,6 +111,14 @@ check "stats kpi 2026-10: company A exactly (China-time month boundaries)" \
 check "stats kpi 2026-10: company B exactly (absent rates empty, no verdict)" \
     test "$(sed -n 2p <<<"$rows")" = "$b_oct"
 
+# The targets at their edges (cl_kpi_met, the one rule the verdicts use): satisfaction
+# must be above 80 % (4/5 is not enough, 5/6 is), timeliness at least 90 % (9/10 is),
+# closure and revisit all (99/100 is not); nothing to rate has no verdict.
+check "the targets at their edges: 4/5 satisfied no, 5/6 yes, 9/10 timely yes, 99/100 closed no, 0/0 none" \
+    test "$(sql "SELECT cl_kpi_met('satisfaction', 4, 5), cl_kpi_met('satisfaction', 5, 6),
+                        cl_kpi_met('timeliness', 9, 10), cl_kpi_met('timeliness', 8, 9),
+                        cl_kpi_met('closure', 99, 100), cl_kpi_met('revisit', 1, 1),
+                        cl_kpi_met('revisit', 0, 0) IS NULL")" = 'f|t|t|f|f|t|t'
 as admin stats kpi --month 2026-11 --format json
 check "stats kpi as JSON: numbers as numbers, verdicts as words" \
     eval '[ "$rc" = 0 ] && json_has "(len(d) == 2 and d[0][\"taken_in\"] == 5 and d[0][\"company_id\"] == $city and
