@@ -40,6 +40,7 @@ static const cl_domain_value_t round_kinds[] = {
     {CLOSELOOP__ROUND_KIND__ROUND_CHECK11M, "check11m", "交付11个月质量检查"},
     {CLOSELOOP__ROUND_KIND__ROUND_CHECK23M, "check23m", "交付23个月质量检查"},
     {CLOSELOOP__ROUND_KIND__ROUND_CHECK35M, "check35m", "交付35个月质量检查"},
+    {CLOSELOOP__ROUND_KIND__ROUND_WARRANTY, "warranty", "保修报修"},
 };
 
 static const cl_domain_value_t round_statuses[] = {
@@ -237,6 +238,36 @@ static const cl_domain_value_t complaint_clocks[] = {
     {CLOSELOOP__COMPLAINT_CLOCK_KIND__COMPLAINT_CLOCK_CLOSURE, "closure", "关闭"},
 };
 
+/* Warranty repairs (issue 12, 026_warranty.sql; seed 004): the response ladder's levels,
+ * the report's events, and the warranty office's deductions. */
+static const cl_domain_value_t warranty_levels[] = {
+    {CLOSELOOP__WARRANTY_LEVEL__WARRANTY_LEVEL_PROPERTY, "property", "物业客服"},
+    {CLOSELOOP__WARRANTY_LEVEL__WARRANTY_LEVEL_DEVELOPER, "developer", "地产客服"},
+    {CLOSELOOP__WARRANTY_LEVEL__WARRANTY_LEVEL_HOTLINE, "hotline", "400热线"},
+};
+
+static const cl_domain_value_t warranty_actions[] = {
+    {CLOSELOOP__WARRANTY_ACTION__WARRANTY_ACTION_REPORT, "report", "报修"},
+    {CLOSELOOP__WARRANTY_ACTION__WARRANTY_ACTION_RESPOND, "respond", "响应"},
+    {CLOSELOOP__WARRANTY_ACTION__WARRANTY_ACTION_CLIMB, "climb", "超时升级"},
+    {CLOSELOOP__WARRANTY_ACTION__WARRANTY_ACTION_LETTER, "letter", "发函"},
+    {CLOSELOOP__WARRANTY_ACTION__WARRANTY_ACTION_DEDUCT, "deduct", "申请扣款"},
+    {CLOSELOOP__WARRANTY_ACTION__WARRANTY_ACTION_APPROVE, "approve", "扣款批准"},
+    {CLOSELOOP__WARRANTY_ACTION__WARRANTY_ACTION_REJECT, "reject", "扣款驳回"},
+    {CLOSELOOP__WARRANTY_ACTION__WARRANTY_ACTION_THIRD_PARTY, "third_party", "第三方维修"},
+};
+
+static const cl_domain_value_t deduction_kinds[] = {
+    {CLOSELOOP__DEDUCTION_KIND__DEDUCTION_KIND_PENALTY, "penalty", "罚款"},
+    {CLOSELOOP__DEDUCTION_KIND__DEDUCTION_KIND_THIRD_PARTY, "third_party", "第三方维修费"},
+};
+
+static const cl_domain_value_t deduction_states[] = {
+    {CLOSELOOP__DEDUCTION_STATE__DEDUCTION_STATE_REQUESTED, "requested", "待审批"},
+    {CLOSELOOP__DEDUCTION_STATE__DEDUCTION_STATE_APPROVED, "approved", "已批准"},
+    {CLOSELOOP__DEDUCTION_STATE__DEDUCTION_STATE_REJECTED, "rejected", "已驳回"},
+};
+
 #define DOMAIN(what, desc, values)                                                                 \
     { what, desc, values, ARRAY_LEN(values) }
 
@@ -291,6 +322,14 @@ static const struct {
         DOMAIN("complaint action", &closeloop__complaint_action__descriptor, complaint_actions),
     [CL_DOM_COMPLAINT_CLOCK] =
         DOMAIN("complaint clock", &closeloop__complaint_clock_kind__descriptor, complaint_clocks),
+    [CL_DOM_WARRANTY_LEVEL] =
+        DOMAIN("warranty level", &closeloop__warranty_level__descriptor, warranty_levels),
+    [CL_DOM_WARRANTY_ACTION] =
+        DOMAIN("warranty action", &closeloop__warranty_action__descriptor, warranty_actions),
+    [CL_DOM_DEDUCTION_KIND] =
+        DOMAIN("deduction kind", &closeloop__deduction_kind__descriptor, deduction_kinds),
+    [CL_DOM_DEDUCTION_STATE] =
+        DOMAIN("deduction state", &closeloop__deduction_state__descriptor, deduction_states),
 };
 _Static_assert(ARRAY_LEN(domains) == CL_DOM__COUNT, "a new domain needs its values");
 
@@ -336,6 +375,13 @@ static const cl_domain_column_t columns[] = {
     {CL_DOM_COMPLAINT_CLASS, "complaint_events", "from_class", false},
     {CL_DOM_COMPLAINT_CLASS, "complaint_events", "to_class", false},
     {CL_DOM_COMPLAINT_CLOCK, "complaint_clocks", "kind", true},
+    {CL_DOM_WARRANTY_LEVEL, "warranty_reports", "level", true},
+    {CL_DOM_WARRANTY_ACTION, "warranty_events", "action", true},
+    {CL_DOM_WARRANTY_LEVEL, "warranty_events", "from_level", false},
+    {CL_DOM_WARRANTY_LEVEL, "warranty_events", "to_level", false},
+    {CL_DOM_DEDUCTION_KIND, "warranty_deductions", "kind", true},
+    {CL_DOM_DEDUCTION_STATE, "warranty_deductions", "state", true},
+    {CL_DOM_WARRANTY_LEVEL, "warranty_targets", "level", true},
 };
 
 /* Every length and range CHECK of the schema. */
@@ -397,6 +443,14 @@ static const cl_domain_bound_t bounds[] = {
     {"complaint_events", "note", CL_MEASURE_LENGTH, 0, CL_LIM_DESCRIPTION_CHARS},
     {"complaint_events", "detail", CL_MEASURE_LENGTH, 0, CL_LIM_COMPLAINT_TEXT_CHARS},
     {"complaint_targets", "closure_hours", CL_MEASURE_VALUE, 1, CL_LIM_CLOSURE_HOURS},
+    {"warranty_reports", "owner_name", CL_MEASURE_LENGTH, 1, CL_LIM_OWNER_NAME_CHARS},
+    {"warranty_reports", "owner_phone", CL_MEASURE_LENGTH, 0, CL_LIM_PHONE_CHARS},
+    {"warranty_events", "detail", CL_MEASURE_LENGTH, 0, CL_LIM_WARRANTY_TEXT_CHARS},
+    {"warranty_letters", "subject", CL_MEASURE_LENGTH, 1, CL_LIM_TITLE_CHARS},
+    {"warranty_letters", "body", CL_MEASURE_LENGTH, 1, CL_LIM_LETTER_BODY_CHARS},
+    {"warranty_deductions", "reason", CL_MEASURE_LENGTH, 1, CL_LIM_WARRANTY_TEXT_CHARS},
+    {"warranty_deductions", "decision_note", CL_MEASURE_LENGTH, 0, CL_LIM_WARRANTY_TEXT_CHARS},
+    {"warranty_targets", "response_hours", CL_MEASURE_VALUE, 1, CL_LIM_RESPONSE_HOURS},
 };
 
 static bool domain_valid(cl_domain_t d) {

@@ -104,6 +104,14 @@
 #define CL_LIM_COMPLAINT_TEXT_CHARS 400   /* a class reason, an event's detail */
 #define CL_LIM_CLOSURE_HOURS        10000 /* a class's closure target in business hours */
 
+/* Warranty repairs (issue 12), 026_warranty.sql; owner names and phones as CL_LIM_OWNER_*,
+ * letter subjects as CL_LIM_TITLE_CHARS. amount CHECK (> 0 AND <= max) is not a bound the
+ * registry can hold (exclusive, numeric): CL_LIM_DEDUCTION_MAX_CENTS mirrors it. */
+#define CL_LIM_WARRANTY_TEXT_CHARS 400   /* an event's detail, a deduction's reason or note */
+#define CL_LIM_LETTER_BODY_CHARS   4000  /* a warranty letter's body */
+#define CL_LIM_RESPONSE_HOURS      10000 /* a level's response budget in business hours */
+#define CL_LIM_DEDUCTION_MAX_CENTS 1000000000LL /* 10,000,000.00 yuan */
+
 /* Desktop sync (issue 10). */
 #define CL_LIM_REQUEST_KEY_CHARS    100 /* an idempotency key of a transition or a form */
 #define CL_LIM_REQUEST_TARGET_CHARS 200 /* what a key was claimed for: "<project>/<unit>" */
@@ -146,6 +154,10 @@ typedef enum cl_domain {
     CL_DOM_COMPLAINT_STATE,   /* ComplaintState: complaints.state */
     CL_DOM_COMPLAINT_ACTION,  /* ComplaintAction: complaint_events.action */
     CL_DOM_COMPLAINT_CLOCK,   /* ComplaintClockKind: complaint_clocks.kind */
+    CL_DOM_WARRANTY_LEVEL,    /* WarrantyLevel: warranty_reports.level, warranty_targets */
+    CL_DOM_WARRANTY_ACTION,   /* WarrantyAction: warranty_events.action */
+    CL_DOM_DEDUCTION_KIND,    /* DeductionKind: warranty_deductions.kind */
+    CL_DOM_DEDUCTION_STATE,   /* DeductionState: warranty_deductions.state */
     CL_DOM__COUNT
 } cl_domain_t;
 
@@ -258,5 +270,9 @@ CL_DOMAIN_TYPED(complaint_class, Closeloop__ComplaintClass, CL_DOM_COMPLAINT_CLA
 CL_DOMAIN_TYPED(complaint_state, Closeloop__ComplaintState, CL_DOM_COMPLAINT_STATE)
 CL_DOMAIN_TYPED(complaint_action, Closeloop__ComplaintAction, CL_DOM_COMPLAINT_ACTION)
 CL_DOMAIN_TYPED(complaint_clock, Closeloop__ComplaintClockKind, CL_DOM_COMPLAINT_CLOCK)
+CL_DOMAIN_TYPED(warranty_level, Closeloop__WarrantyLevel, CL_DOM_WARRANTY_LEVEL)
+CL_DOMAIN_TYPED(warranty_action, Closeloop__WarrantyAction, CL_DOM_WARRANTY_ACTION)
+CL_DOMAIN_TYPED(deduction_kind, Closeloop__DeductionKind, CL_DOM_DEDUCTION_KIND)
+CL_DOMAIN_TYPED(deduction_state, Closeloop__DeductionState, CL_DOM_DEDUCTION_STATE)
 
 #endif

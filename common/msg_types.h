@@ -147,7 +147,24 @@
     X(COMPLAINT_ACT_REQ, complaint_act, ComplaintAct) \
     X(WATCH_REQ, watch_request, WatchRequest) \
     X(WATCH, watch_reply, WatchReply) \
-    X(NOTICE, notice, Notice)
+    X(NOTICE, notice, Notice) \
+    X(WARRANTY_ADD_REQ, warranty_add, WarrantyAdd) \
+    X(WARRANTY, warranty_report, WarrantyReport) \
+    X(WARRANTY_PAGE, warranty_page, WarrantyPage) \
+    X(WARRANTY_SHOW_REQ, warranty_show_request, WarrantyShowRequest) \
+    X(WARRANTY_LIST_REQ, warranty_list_request, WarrantyListRequest) \
+    X(WARRANTY_ACT_REQ, warranty_act, WarrantyAct) \
+    X(WARRANTY_LETTER_REQ, warranty_letter_add, WarrantyLetterAdd) \
+    X(WARRANTY_LETTER, warranty_letter, WarrantyLetter) \
+    X(WARRANTY_LETTER_PAGE, warranty_letter_page, WarrantyLetterPage) \
+    X(WARRANTY_LETTER_LIST_REQ, warranty_letter_list_request, WarrantyLetterListRequest) \
+    X(WARRANTY_DEDUCTION_REQ, warranty_deduction_act, WarrantyDeductionAct) \
+    X(WARRANTY_DEDUCTION, warranty_deduction, WarrantyDeduction) \
+    X(WARRANTY_DEDUCTION_PAGE, warranty_deduction_page, WarrantyDeductionPage) \
+    X(WARRANTY_DEDUCTION_LIST_REQ, warranty_deduction_list_request, WarrantyDeductionListRequest) \
+    X(KPI_REQ, kpi_request, KpiRequest) \
+    X(KPI_REPORT, kpi_report, KpiReport) \
+    X(REPAIR_SCORECARD_REQ, kpi_request, KpiRequest)
 // clang-format on
 
 #endif

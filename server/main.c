@@ -26,6 +26,7 @@
 #include "session.h"
 #include "session_notify.h"
 #include "stats_merge.h"
+#include "warranty.h"
 
 struct daemon {
     uv_loop_t loop;
@@ -42,6 +43,7 @@ struct daemon {
     /* The December calendar check, with a database. */
     cl_calendar_check_t *calendar;
     cl_complaint_alerts_t *complaint_alerts; /* complaint warnings and breaches */
+    cl_warranty_ladder_t *warranty_ladder;   /* warranty reports' response ladder */
 };
 
 /* Every statement table prepared on the pools' connections. */
@@ -84,6 +86,7 @@ static void on_drained(cl_server_t *srv) {
     cl_stats_merge_stop(the_daemon->stats);
     cl_calendar_check_stop(the_daemon->calendar);
     cl_complaint_alerts_stop(the_daemon->complaint_alerts);
+    cl_warranty_ladder_stop(the_daemon->warranty_ladder);
     if (the_daemon->db) cl_db_close(the_daemon->db, on_db_closed, NULL);
     if (the_daemon->analytics) cl_db_close(the_daemon->analytics, on_db_closed, NULL);
     /* Signals stay handled until now, so a second SIGTERM cannot cut the drain short. */
@@ -237,8 +240,9 @@ int main(int argc, char **argv) {
         d.stats = cl_stats_merge_start(&d.loop, d.db, &cfg);
         d.calendar = cl_calendar_check_start(&d.loop, d.db);
         d.complaint_alerts = cl_complaint_alerts_start(&d.loop, d.db);
+        d.warranty_ladder = cl_warranty_ladder_start(&d.loop, d.db);
         if (!d.purge || !d.notify || !d.changes || !d.stats || !d.calendar || !d.complaint_alerts ||
-            !d.notices) {
+            !d.notices || !d.warranty_ladder) {
             fprintf(stderr, "closeloopd: out of memory\n");
             return 1;
         }

@@ -135,6 +135,7 @@ extern const cli_group_t cmd_calendar_group;
 
 /* cmd_complaint.c: owner complaints. */
 extern const cli_group_t cmd_complaint_group;
+extern const cli_group_t cmd_warranty_group;
 /* cmd_deadline.c: repair deadline presets. */
 extern const cli_group_t cmd_deadline_group;
 /* cmd_ticket.c: the repair loop (show, morning lists, transitions). */

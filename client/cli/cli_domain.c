@@ -46,6 +46,8 @@ static const note_t notes[] = {
     {CL_DOM_ROUND_KIND, CLOSELOOP__ROUND_KIND__ROUND_CHECK11M, "checks after handover"},
     {CL_DOM_ROUND_KIND, CLOSELOOP__ROUND_KIND__ROUND_CHECK23M, "checks after handover"},
     {CL_DOM_ROUND_KIND, CLOSELOOP__ROUND_KIND__ROUND_CHECK35M, "checks after handover"},
+    {CL_DOM_ROUND_KIND, CLOSELOOP__ROUND_KIND__ROUND_WARRANTY,
+     "owners' warranty reports (cloop warranty add makes it)"},
 };
 
 const char *cli_enum_name(cl_domain_t d, int w) {

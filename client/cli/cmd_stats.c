@@ -1,6 +1,7 @@
 /* cmd_stats.c - `cloop stats`: HQ statistics (the measures of docs/STATS.md over a
- * filter, grouped by up to two dimensions) and `cloop stats scorecard`: the contractors'
- * monthly scorecards.
+ * filter, grouped by up to two dimensions), `cloop stats scorecard`: the contractors'
+ * monthly scorecards, `cloop stats kpi` and `cloop stats repair`: the complaint KPIs and
+ * the repair-service scorecard per city company and month.
  *
  * Filters name companies, projects and contractors by name or id (a name is looked up in
  * the lists the user may read), the category by trade code or Chinese name (the server
@@ -624,9 +625,227 @@ static int stats_scorecard(const cli_settings_t *s, int argc, char **argv) {
     return rc;
 }
 
+/* ---- KPIs per company and month ------------------------------------------------------- */
+
+/* How a KPI figure is shown to people, by its name (docs/STATS.md). The names of the
+ * complaint classes (major, hot, important) are the registry's stored names and take its
+ * labels; a name the table does not know is shown under itself. */
+typedef enum { K_COUNT, K_RATE, K_HOURS, K_AMOUNT } kkind_t;
+static const struct kpi_label {
+    const char *name;
+    const char *zh;
+    kkind_t kind;
+} kpi_labels[] = {
+    {"taken_in", "受理投诉", K_COUNT},
+    {"closed", "关闭投诉", K_COUNT},
+    {"open_now", "本月受理未关闭", K_COUNT},
+    {"revisits", "回访次数", K_COUNT},
+    {"revisits_satisfied", "满意回访", K_COUNT},
+    {"satisfaction_rate", "满意率", K_RATE},
+    {"reply_clocks", "应首次答复", K_COUNT},
+    {"replies_in_time", "按时答复", K_COUNT},
+    {"timeliness_rate", "及时率", K_RATE},
+    {"closed_of_taken", "本月受理已关闭", K_COUNT},
+    {"closure_rate", "封闭率", K_RATE},
+    {"closed_revisited", "本月关闭已回访", K_COUNT},
+    {"revisit_rate", "回访率", K_RATE},
+    {"reports", "报修数", K_COUNT},
+    {"responded", "已响应", K_COUNT},
+    {"response_hours_mean", "平均响应工作小时", K_HOURS},
+    {"in_budget", "时限内响应", K_COUNT},
+    {"budget_decided", "应响应", K_COUNT},
+    {"in_budget_rate", "时限内响应率", K_RATE},
+    {"climbs_developer", "升级地产客服", K_COUNT},
+    {"climbs_hotline", "升级400热线", K_COUNT},
+    {"late_repairs", "逾期维修", K_COUNT},
+    {"verifications", "复验次数", K_COUNT},
+    {"verify_fails", "返工次数", K_COUNT},
+    {"repeat_rework", "多次返修工单", K_COUNT},
+    {"first_verifications", "首次复验", K_COUNT},
+    {"first_passes", "一次通过", K_COUNT},
+    {"first_pass_rate", "一次通过率", K_RATE},
+    {"deductions_approved", "扣款笔数", K_COUNT},
+    {"deducted_amount", "扣款金额", K_AMOUNT},
+    {"third_party_jobs", "第三方维修", K_COUNT},
+};
+
+static const struct kpi_label *kpi_label(const char *name) {
+    for (size_t i = 0; i < sizeof kpi_labels / sizeof kpi_labels[0]; i++)
+        if (strcmp(kpi_labels[i].name, name) == 0) return &kpi_labels[i];
+    return NULL;
+}
+
+static const char *kpi_zh(const char *name) {
+    int cls = cl_domain_parse(CL_DOM_COMPLAINT_CLASS, name);
+    if (cls > 0) return cli_enum_label(CL_DOM_COMPLAINT_CLASS, cls);
+    const struct kpi_label *l = kpi_label(name);
+    return l ? l->zh : name;
+}
+
+/* A figure's value: for people by its kind, "—" when absent; for machines the number as it
+ * is (whole numbers without decimals), empty when absent. */
+static void kpi_value_text(const Closeloop__Figure *f, const char *name, bool people, char *out,
+                           size_t n) {
+    const struct kpi_label *l = kpi_label(name);
+    kkind_t kind = l ? l->kind : K_COUNT;
+    if (!f)
+        snprintf(out, n, "%s", people ? ABSENT : "");
+    else if (people && kind == K_RATE)
+        snprintf(out, n, "%.1f%%", f->value * 100.0);
+    else if (people && kind == K_HOURS)
+        snprintf(out, n, "%.1f", f->value);
+    else if (people && kind == K_AMOUNT)
+        snprintf(out, n, "%.2f", f->value);
+    else if (f->value == (double)(int64_t)f->value)
+        snprintf(out, n, "%" PRId64, (int64_t)f->value);
+    else
+        snprintf(out, n, "%.6g", f->value);
+}
+
+#define KPI_MAX_COLS 32 /* the table's numeric-column mask is an unsigned */
+
+/* The columns of a report: company (and section for the scorecard), then every figure name
+ * in the server's order, each with a target followed by its target and verdict. */
+typedef struct {
+    const char *name; /* the figure's name */
+    int part;         /* 0 value, 1 target, 2 verdict */
+} kpi_col_t;
+
+static int print_kpi(const cli_settings_t *s, const Closeloop__KpiReport *rep, bool sections) {
+    bool people = s->format == CLI_FMT_TABLE || s->format == CLI_FMT_HTML;
+    kpi_col_t cols[KPI_MAX_COLS];
+    size_t nfix = people ? 1 + (sections ? 1 : 0) : 2 + (sections ? 1 : 0), nc = nfix;
+    /* The figures of every row, or with none the report's columns. */
+    for (size_t i = 0; i < (rep->n_rows ? rep->n_rows : 1); i++) {
+        size_t nf = rep->n_rows ? rep->rows[i]->n_figures : rep->n_columns;
+        Closeloop__KpiFigure *const *figs = rep->n_rows ? rep->rows[i]->figures : rep->columns;
+        for (size_t j = 0; j < nf; j++) {
+            const Closeloop__KpiFigure *f = figs[j];
+            bool seen = false;
+            for (size_t k = nfix; k < nc && !seen; k++)
+                seen = strcmp(cols[k].name, f->name) == 0;
+            if (seen) continue;
+            for (int part = 0; part < (f->target ? 3 : 1); part++) {
+                if (nc == KPI_MAX_COLS) {
+                    cli_errorf("stats: the report has more columns than cloop shows");
+                    return CLI_EXIT_FAIL;
+                }
+                cols[nc++] = (kpi_col_t){f->name, part};
+            }
+        }
+    }
+    char heads[KPI_MAX_COLS][96];
+    const char *head[KPI_MAX_COLS];
+    unsigned right = 0;
+    size_t c = 0;
+    if (!people) {
+        right |= 1u; /* the id: a number in JSON */
+        snprintf(heads[c++], 96, "company_id");
+    }
+    snprintf(heads[c++], 96, "%s", people ? "公司" : "company");
+    if (sections) snprintf(heads[c++], 96, "%s", people ? "类别" : "section");
+    for (; c < nc; c++) {
+        static const char *const zh_part[] = {"", "目标", "达标"};
+        static const char *const en_part[] = {"", "_target", "_met"};
+        if (people)
+            snprintf(heads[c], 96, "%s%s", kpi_zh(cols[c].name), zh_part[cols[c].part]);
+        else
+            snprintf(heads[c], 96, "%s%s", cols[c].name, en_part[cols[c].part]);
+        if (cols[c].part != 2) right |= 1u << c;
+    }
+    for (size_t k = 0; k < nc; k++)
+        head[k] = heads[k];
+    cli_table_t *t = cli_new_table(nc, head, right);
+    int rc = t ? CLI_EXIT_OK : CLI_EXIT_FAIL;
+    for (size_t i = 0; t && i < rep->n_rows && rc == CLI_EXIT_OK; i++) {
+        const Closeloop__KpiRow *r = rep->rows[i];
+        char cells[KPI_MAX_COLS][48];
+        const char *cell[KPI_MAX_COLS];
+        size_t k = 0;
+        if (!people) snprintf(cells[k++], 48, "%" PRId64, r->company_id);
+        snprintf(cells[k++], 48, "%s", cli_str(r->company_name));
+        if (sections) {
+            int w = cl_domain_parse(CL_DOM_ROUND_KIND, cli_str(r->section));
+            snprintf(cells[k++], 48, "%s",
+                     people && w > 0 ? cli_enum_label(CL_DOM_ROUND_KIND, w) : cli_str(r->section));
+        }
+        for (; k < nc; k++) {
+            const Closeloop__KpiFigure *f = NULL;
+            for (size_t j = 0; j < r->n_figures && !f; j++)
+                if (strcmp(r->figures[j]->name, cols[k].name) == 0) f = r->figures[j];
+            if (!f) {
+                snprintf(cells[k], 48, "%s", people ? ABSENT : "");
+            } else if (cols[k].part == 0) {
+                kpi_value_text(f->value, f->name, people, cells[k], 48);
+            } else if (cols[k].part == 1) {
+                if (!f->target)
+                    snprintf(cells[k], 48, "%s", people ? ABSENT : "");
+                else if (people)
+                    snprintf(cells[k], 48, "%s%.0f%%", f->strict ? ">" : "≥",
+                             f->target->value * 100.0);
+                else
+                    snprintf(cells[k], 48, "%s%.6g", f->strict ? ">" : ">=", f->target->value);
+            } else {
+                /* A verdict only for a rate that has a value and a target. */
+                snprintf(cells[k], 48, "%s",
+                         !f->value || !f->target ? (people ? ABSENT : "")
+                         : f->met                ? (people ? "达标" : "yes")
+                                                 : (people ? "未达标" : "no"));
+            }
+        }
+        for (size_t j = 0; j < nc; j++)
+            cell[j] = cells[j];
+        if (cli_table_add(t, cell) != CL_OK) {
+            cli_errorf("out of memory");
+            rc = CLI_EXIT_FAIL;
+        }
+    }
+    if (t && rc == CLI_EXIT_OK) rc = cli_print_table(s, t);
+    cli_table_free(t);
+    return rc;
+}
+
+/* `cloop stats kpi` (the complaint KPIs) and `cloop stats repair` (the repair-service
+ * scorecard): --month YYYY-MM [--company NAME|ID]. */
+static int stats_kpi(const cli_settings_t *s, int argc, char **argv, bool repair) {
+    const char *what = repair ? "stats repair" : "stats kpi";
+    const char *month = NULL, *company = NULL, *pos[1];
+    const cli_optdef_t defs[] = {{"--month", &month}, {"--company", &company}, {NULL, NULL}};
+    int npos;
+    char first[16], last[16];
+    if (cli_parse_args(what, argc, argv, defs, pos, 0, &npos) < 0 ||
+        cli_need(what, "--month", month) < 0)
+        return CLI_EXIT_USAGE;
+    if (month_days(month, first, last) < 0) {
+        cli_errorf("%s: invalid --month '%s': use YYYY-MM", what, month);
+        return CLI_EXIT_USAGE;
+    }
+    if (company && cli_utf8_arg_ok(what, company) < 0) return CLI_EXIT_USAGE;
+    cli_session_t ss;
+    int rc = cli_session_open(s, &ss);
+    if (rc != CLI_EXIT_OK) return rc;
+    Closeloop__KpiRequest req = CLOSELOOP__KPI_REQUEST__INIT;
+    Closeloop__CompanyListRequest creq = CLOSELOOP__COMPANY_LIST_REQUEST__INIT;
+    req.month = (char *)month;
+    rc = resolve(&ss, "--company", company, CL_MSG_COMPANY_LIST_REQ, &creq.base,
+                 CL_MSG_COMPANY_PAGE, &req.company_id);
+    Closeloop__KpiReport *rep = NULL;
+    if (rc == CLI_EXIT_OK) {
+        int crc =
+            cli_kpi_fetch(ss.c, repair ? CL_MSG_REPAIR_SCORECARD_REQ : CL_MSG_KPI_REQ, &req, &rep);
+        if (crc != CL_OK) rc = cli_session_fail(&ss, crc);
+    }
+    if (rc == CLI_EXIT_OK) rc = print_kpi(s, rep, repair);
+    cl_msg_free(rep ? &rep->base : NULL);
+    cli_session_close(&ss);
+    return rc;
+}
+
 int cmd_stats(const cli_settings_t *s, int argc, char **argv) {
     if (argc > 0 && strcmp(argv[0], "scorecard") == 0)
         return stats_scorecard(s, argc - 1, argv + 1);
+    if (argc > 0 && strcmp(argv[0], "kpi") == 0) return stats_kpi(s, argc - 1, argv + 1, false);
+    if (argc > 0 && strcmp(argv[0], "repair") == 0) return stats_kpi(s, argc - 1, argv + 1, true);
     const char *company = NULL, *project = NULL, *contractor = NULL, *category = NULL,
                *layout = NULL, *round = NULL, *from = NULL, *to = NULL, *month = NULL, *by = NULL,
                *pos[1];
@@ -735,6 +954,8 @@ void cmd_stats_help(FILE *out) {
              "                   [--from YYYY-MM-DD] [--to YYYY-MM-DD | --month YYYY-MM]\n"
              "                   [--by DIM[,DIM]] [--format table|csv|json|html]\n"
              "  cloop stats scorecard --month YYYY-MM [--company NAME|ID] [--trade TRADE]\n"
+             "  cloop stats kpi --month YYYY-MM [--company NAME|ID]\n"
+             "  cloop stats repair --month YYYY-MM [--company NAME|ID]\n"
              "\n"
              "HQ statistics: every measure of docs/STATS.md (units inspected, items per unit,\n"
              "tickets opened, closed, open and overdue, closure and rework rates, days to close\n"
@@ -759,10 +980,23 @@ void cmd_stats_help(FILE *out) {
              "deadline, its tickets open past the deadline now, and its rank among the\n"
              "contractors of the same trade (1 = best).\n"
              "\n"
-             "Roles: HQ (all), city company (its company), clerk, verifier and property (their\n"
-             "projects); contractors and departments are refused (exit 3).\n"
+             "kpi: the complaint KPIs of a month (China time) per city company: complaints\n"
+             "taken in, closed, still open, by class; satisfaction (revisits scoring 4-5, target\n"
+             ">80%), timeliness of first replies (target ≥90%), closure of the month's\n"
+             "complaints and revisits of the month's closures (targets 100%), each with its\n"
+             "target and 达标/未达标.\n"
+             "repair: the repair-service scorecard of a month per city company, a row for\n"
+             "warranty reports and one for move-in (handover) repairs: reports, response in\n"
+             "business hours and within the property budget, climbs, late repairs,\n"
+             "verifications and reworks, tickets reworked twice, first-time passes, approved\n"
+             "deductions and third-party jobs. docs/STATS.md defines every figure.\n"
+             "\n"
+             "Roles: HQ and the 400 hotline (all), city company customer relations and the\n"
+             "warranty office (its company), clerk, verifier and property (their projects);\n"
+             "contractors and departments are refused (exit 3).\n"
              "\n"
              "examples: cloop stats --month 2026-11 --by company\n"
              "          cloop stats --company 华东城市公司 --category 土建 --by project,month\n"
-             "          cloop stats scorecard --month 2026-11 --trade civil --format csv\n");
+             "          cloop stats scorecard --month 2026-11 --trade civil --format csv\n"
+             "          cloop stats kpi --month 2026-11 --format csv\n");
 }

@@ -70,6 +70,8 @@ static const cli_cmd_t commands[] = {
      NULL, &cmd_complaint_group},
     {"watch", "print the notices meant for you as they arrive (assignments, warnings ...)",
      cmd_watch, cmd_watch_help, NULL},
+    {"warranty", "warranty repairs: add, respond, list, show; the office's letters, deductions",
+     NULL, NULL, &cmd_warranty_group},
 };
 
 static void command_help(const cli_cmd_t *c, FILE *out, const char *sub) {

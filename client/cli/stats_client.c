@@ -70,3 +70,12 @@ int cli_scorecard_fetch(cl_client_t *c, const Closeloop__ScorecardRequest *req,
     if (rc != CL_OK) cl_msg_free(m);
     return rc;
 }
+
+int cli_kpi_fetch(cl_client_t *c, uint16_t type, const Closeloop__KpiRequest *req,
+                  Closeloop__KpiReport **out) {
+    ProtobufCMessage *m = NULL;
+    int rc = cl_client_call(c, type, &req->base, CL_MSG_KPI_REPORT, &m);
+    *out = rc == CL_OK ? (Closeloop__KpiReport *)m : NULL;
+    if (rc != CL_OK) cl_msg_free(m);
+    return rc;
+}

@@ -36,4 +36,10 @@ void cli_stats_free(cli_stats_t *s);
 CL_MUSTCHECK int cli_scorecard_fetch(cl_client_t *c, const Closeloop__ScorecardRequest *req,
                                      Closeloop__Scorecard **out);
 
+/* Sends req as type (CL_MSG_KPI_REQ: the complaint KPIs, CL_MSG_REPAIR_SCORECARD_REQ: the
+ * repair-service scorecard); on CL_OK *out is the KpiReport (free with cl_msg_free), else
+ * NULL. */
+CL_MUSTCHECK int cli_kpi_fetch(cl_client_t *c, uint16_t type, const Closeloop__KpiRequest *req,
+                               Closeloop__KpiReport **out);
+
 #endif

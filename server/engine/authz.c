@@ -72,12 +72,16 @@ static const unsigned char authz_table[][CL_ROLE__COUNT] = {
     [CL_OP_KB_CURATE] =           {N_,  G_,   N_,     N_, N_,   N_,   N_,   N_, N_, N_, N_},
     [CL_OP_CHECKPOINT_RECORD] =   {N_,  G_,   N_,     C_, P_,   N_,   P_,   N_, N_, N_, N_},
     [CL_OP_SYNC] =                {N_,  G_,   G_,     C_, P_,   K_,   P_,   P_, C_, N_, N_},
-    [CL_OP_STATS] =               {N_,  G_,   G_,     C_, P_,   N_,   P_,   P_, N_, N_, N_},
+    [CL_OP_STATS] =               {N_,  G_,   G_,     C_, P_,   N_,   P_,   P_, N_, G_, C_},
     [CL_OP_CALENDAR_READ] =       {N_,  G_,   G_,     C_, P_,   N_,   P_,   P_, C_, G_, C_},
     [CL_OP_CALENDAR_MANAGE] =     {N_,  G_,   N_,     C_, N_,   N_,   N_,   N_, N_, N_, N_},
     [CL_OP_COMPLAINT_READ] =      {N_,  G_,   G_,     C_, N_,   N_,   N_,   P_, N_, G_, C_},
     [CL_OP_COMPLAINT_WRITE] =     {N_,  G_,   N_,     C_, N_,   N_,   N_,   P_, N_, G_, C_},
     [CL_OP_WATCH] =               {N_,  G_,   G_,     C_, P_,   K_,   P_,   P_, C_, G_, C_},
+    [CL_OP_WARRANTY_READ] =       {N_,  G_,   G_,     C_, N_,   N_,   N_,   P_, N_, G_, C_},
+    [CL_OP_WARRANTY_WRITE] =      {N_,  G_,   N_,     C_, N_,   N_,   N_,   P_, N_, G_, C_},
+    [CL_OP_WARRANTY_OFFICE] =     {N_,  G_,   N_,     N_, N_,   N_,   N_,   N_, N_, N_, C_},
+    [CL_OP_WARRANTY_APPROVE] =    {N_,  G_,   N_,     C_, N_,   N_,   N_,   N_, N_, N_, C_},
 };
 /* clang-format on */
 _Static_assert(ARRAY_LEN(authz_table) == CL_OP__COUNT, "a new op needs a row in authz_table");

@@ -75,7 +75,11 @@ typedef enum cl_role {
     X(CALENDAR_MANAGE, calendar_manage) /* import days (national: HQ), set working hours */        \
     X(COMPLAINT_READ, complaint_read)   /* owner complaints: list, show (docs/COMPLAINTS.md) */    \
     X(COMPLAINT_WRITE, complaint_write) /* take in, reply, pause, escalate, close, revisit */      \
-    X(WATCH, watch)                     /* notices as they happen: cloop watch (docs/WATCH.md) */
+    X(WATCH, watch)                     /* notices as they happen: cloop watch (docs/WATCH.md) */  \
+    X(WARRANTY_READ, warranty_read)     /* warranty reports, letters, deductions (WARRANTY.md) */  \
+    X(WARRANTY_WRITE, warranty_write)   /* take a warranty report in, respond to it */             \
+    X(WARRANTY_OFFICE, warranty_office) /* letters, deductions, third-party hand-overs */          \
+    X(WARRANTY_APPROVE, warranty_approve) /* approve or reject another user's deduction */
 
 typedef enum cl_op {
 #define CL_OP_ENUM(upper, lower) CL_OP_##upper,

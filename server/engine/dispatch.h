@@ -110,7 +110,17 @@ const cl_handler_t *cl_dispatch_lookup(uint16_t type);
     X(COMPLAINT_SHOW_REQ, complaint_show, CL_OP_COMPLAINT_READ, 1, cl_complaint_show) \
     X(COMPLAINT_LIST_REQ, complaint_list, CL_OP_COMPLAINT_READ, 1, cl_complaint_list) \
     X(COMPLAINT_ACT_REQ, complaint_act, CL_OP_COMPLAINT_WRITE, 1, cl_complaint_act) \
-    X(WATCH_REQ, watch, CL_OP_WATCH, 1, cl_watch)
+    X(WATCH_REQ, watch, CL_OP_WATCH, 1, cl_watch) \
+    X(WARRANTY_ADD_REQ, warranty_add, CL_OP_WARRANTY_WRITE, 1, cl_warranty_add) \
+    X(WARRANTY_SHOW_REQ, warranty_show, CL_OP_WARRANTY_READ, 1, cl_warranty_show) \
+    X(WARRANTY_LIST_REQ, warranty_list, CL_OP_WARRANTY_READ, 1, cl_warranty_list) \
+    X(WARRANTY_ACT_REQ, warranty_act, CL_OP_WARRANTY_WRITE, 1, cl_warranty_act) \
+    X(WARRANTY_LETTER_REQ, warranty_letter, CL_OP_WARRANTY_OFFICE, 1, cl_warranty_letter) \
+    X(WARRANTY_LETTER_LIST_REQ, warranty_letters, CL_OP_WARRANTY_READ, 1, cl_warranty_letters) \
+    X(WARRANTY_DEDUCTION_REQ, warranty_deduction, CL_OP_WARRANTY_APPROVE, 1, cl_warranty_deduction) \
+    X(WARRANTY_DEDUCTION_LIST_REQ, warranty_deductions, CL_OP_WARRANTY_READ, 1, cl_warranty_deductions) \
+    X(KPI_REQ, kpi, CL_OP_STATS, 1, cl_stats_kpi) \
+    X(REPAIR_SCORECARD_REQ, repair_scorecard, CL_OP_STATS, 1, cl_stats_repair_scorecard)
 // clang-format on
 
 /* The handlers, declared from the list. */

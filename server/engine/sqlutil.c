@@ -122,7 +122,7 @@ const char *cl_text_problem(const char *v, bool required, size_t max) {
 
 /* The text fields that may hold several lines (a newline, LF only): what a person writes
  * as prose. Every other field is one line. */
-static const char *const cl_multiline_fields[] = {"description", "note"};
+static const char *const cl_multiline_fields[] = {"description", "note", "body"};
 
 bool cl_text_multiline(const char *field) {
     for (size_t i = 0; i < sizeof cl_multiline_fields / sizeof cl_multiline_fields[0]; i++)

@@ -209,6 +209,11 @@ void cl_insp_round_create(cl_req_t *req) {
                     cl_domain_must_be(why, sizeof why, "kind", CL_DOM_ROUND_KIND));
         return;
     }
+    if (m->kind == CLOSELOOP__ROUND_KIND__ROUND_WARRANTY) {
+        /* one per project, made by the first warranty report (docs/WARRANTY.md) */
+        cl_req_fail(req, CL_EINVAL, "the warranty round is created by the first warranty add");
+        return;
+    }
     if ((*m->planned_start && !cl_req_need_date(req, "planned_start", m->planned_start)) ||
         (*m->planned_end && !cl_req_need_date(req, "planned_end", m->planned_end)))
         return;
@@ -248,6 +253,8 @@ static void item_check(const cl_pb_item_t *it, char *out, size_t n) {
         return;
     else if (!cl_round_kind_name(it->round))
         cl_domain_must_be(out, n, "round", CL_DOM_ROUND_KIND);
+    else if (it->round == CLOSELOOP__ROUND_KIND__ROUND_WARRANTY)
+        snprintf(out, n, "warranty reports are taken in by warranty add, with their owner");
     else if (!cl_date_valid(it->inspected_on))
         snprintf(out, n, "inspected_on must be a date written YYYY-MM-DD");
     else if (cl_text_why(out, n, "inspector", it->inspector, false, CL_LIM_INSPECTOR_CHARS) ||

@@ -183,16 +183,17 @@ for cmd in $("$CLOOP" --help | sed -n 's/^  \([a-z]*\)  .*/\1/p'); do
         { [ "$rc" = 0 ] && ! grep -q '[{}]' <<<"$out"; } || left="$left $cmd/$verb"
     done
 done
-check "all 112 command and verb helps exit 0 with every placeholder filled in" \
-    eval '[ "$helps" = 112 ] && [ -z "$left" ]'
+check "all 124 command and verb helps exit 0 with every placeholder filled in" \
+    eval '[ "$helps" = 124 ] && [ -z "$left" ]'
 run user add --help
 check "user add --help lists the 10 roles, one a line, in the registry's order" \
     eval '[ "$(grep -E "^  [a-z_]+ +[A-Za-z]" <<<"$out" | awk "{print \$1}" | paste -sd,)" = \
            "hq_admin,hq_analyst,cr,clerk,contractor,verifier,property,dept,hotline,warranty" ]'
 run round add --help
-check "round add --help groups the 8 round kinds by meaning" \
+check "round add --help groups the 9 round kinds by meaning" \
     eval 'grep -qx "  mock1, mock2, mock3   internal mock inspections before move-in" <<<"$out" &&
-          grep -qx "  check3m, check11m, check23m, check35m  checks after handover" <<<"$out"'
+          grep -qx "  check3m, check11m, check23m, check35m  checks after handover" <<<"$out" &&
+          grep -qx "  warranty              owners'"'"' warranty reports (cloop warranty add makes it)" <<<"$out"'
 run inspect handover --help
 check "inspect handover's synopsis lists outcomes, signoffs and the satisfaction range" \
     eval 'grep -qF -- "--outcome accepted|accepted_with_items|not_taken_over [" <<<"$out" &&
@@ -208,8 +209,8 @@ run user add "$(printf 'a%.0s' $(seq 65))" --role cr
 check "a 65-character username: exit 2 (1 to 64)" \
     eval '[ "$rc" = 2 ] && grep -qF "use 1 to 64 letters" <<<"$err"'
 run round add --project 1
-check "a missing --kind: exit 2, listing the 8 round kinds" \
-    eval '[ "$rc" = 2 ] && grep -qxF "cloop: round add: --kind is required: use mock1, mock2, mock3, handover, check3m, check11m, check23m, check35m" <<<"$err"'
+check "a missing --kind: exit 2, listing the 9 round kinds" \
+    eval '[ "$rc" = 2 ] && grep -qxF "cloop: round add: --kind is required: use mock1, mock2, mock3, handover, check3m, check11m, check23m, check35m, warranty" <<<"$err"'
 run deadline set --project 1 --severity severe --days 3
 check "an unknown --severity: exit 2, listing minor, major, critical" \
     eval '[ "$rc" = 2 ] && grep -qxF "cloop: deadline set: unknown --severity '"'severe'"': use minor, major, critical" <<<"$err"'

@@ -102,7 +102,7 @@ static void test_every_proto_enum_is_a_domain(void **state) {
                      desc->short_name);
     }
     assert_int_equal(with_desc, domains_found);
-    assert_int_equal(with_desc, 26);
+    assert_int_equal(with_desc, 30);
     assert_null(cl_domain_descriptor(CL_DOM_PHOTO_MIME));
 }
 
@@ -162,13 +162,15 @@ static void test_values_match_descriptors(void **state) {
         }
         assert_int_equal(n + 1, desc->n_values); /* + NONE; no aliases in our proto */
     }
-    /* 10 roles (issue 12: hotline, warranty), 3 company kinds, 8 round kinds, 3 statuses, 3
+    /* 10 roles (issue 12: hotline, warranty), 3 company kinds, 9 round kinds (issue 12:
+     * warranty), 3 statuses, 3
      * severities, 3 outcomes, 2 signoffs, 5 states, 8 actions, 5 timeliness classes; issue 9: 7
      * defect sources, 3 kinds, 6 specialties, 2 grades, 10 states, 13 actions, 11 department kinds,
      * 3 check point statuses, 2 case statuses; issue 12: 2 calendar day kinds, 6 notice kinds,
-     * and the complaints' 5 channels, 4 classes, 3 states, 11 actions, 2 clocks. */
-    assert_int_equal(total, 10 + 3 + 8 + 3 + 3 + 3 + 2 + 5 + 8 + 5 + 7 + 3 + 6 + 2 + 10 + 13 + 11 +
-                                3 + 2 + 2 + 6 + 5 + 4 + 3 + 11 + 2);
+     * and the complaints' 5 channels, 4 classes, 3 states, 11 actions, 2 clocks; warranty's 3
+     * levels, 8 actions, 2 deduction kinds, 3 deduction states. */
+    assert_int_equal(total, 10 + 3 + 9 + 3 + 3 + 3 + 2 + 5 + 8 + 5 + 7 + 3 + 6 + 2 + 10 + 13 + 11 +
+                                3 + 2 + 2 + 6 + 5 + 4 + 3 + 11 + 2 + 3 + 8 + 2 + 3);
 }
 
 static void test_names_and_labels_well_formed(void **state) {
@@ -342,7 +344,7 @@ static void test_accepted_list(void **state) {
     size_t rounds_len = cl_domain_accepted(CL_DOM_ROUND_KIND, false, buf, sizeof buf);
     assert_int_equal(rounds_len, strlen(buf));
     assert_string_equal(buf, "mock1, mock2, mock3, handover, check3m, check11m, check23m, "
-                             "check35m");
+                             "check35m, warranty");
 
     /* Sizing first, as with snprintf: NULL and 0 write nothing. */
     size_t need = cl_domain_accepted(CL_DOM_TICKET_ACTION, true, NULL, 0);
