@@ -57,7 +57,7 @@ SELECT r.id, r.version,
  WHERE p.id = $5::bigint
    AND cl_visible_project(p.id, $1::text, $2::bigint, $3::bigint, $4::bigint[])
  ORDER BY array_position(ARRAY['mock1', 'mock2', 'mock3', 'handover', 'check3m', 'check11m',
-                               'check23m', 'check35m'], r.kind);
+                               'check23m', 'check35m', 'warranty'], r.kind);
 
 -- Checks and records a batch of inspection items and raises their tickets (through the
 -- ticket area's cl_ticket_raise, server/ticket/raise.sql), in one statement.

@@ -348,6 +348,23 @@ static void test_timeliness_function(void **state) {
     PQclear(r);
 }
 
+/* A deduction's amount CHECK (more than 0, at most the maximum; numeric, 026) is no bound
+ * the registry's lists can hold: CL_LIM_DEDUCTION_MAX_CENTS, which the daemon and cloop
+ * check, is held to it here. */
+static void test_deduction_amount_limit(void **state) {
+    (void)state;
+    char want[200];
+    snprintf(want, sizeof want, "CHECK (((amount > (0)::numeric) AND (amount <= (%lld)::numeric)))",
+             (long long)(CL_LIM_DEDUCTION_MAX_CENTS / 100));
+    PGresult *r = query("SELECT pg_get_constraintdef(c.oid) FROM pg_constraint c"
+                        " WHERE c.conrelid = 'warranty_deductions'::regclass"
+                        "   AND c.contype = 'c' AND pg_get_constraintdef(c.oid) LIKE '%amount%'",
+                        0, NULL);
+    assert_int_equal(PQntuples(r), 1);
+    assert_string_equal(PQgetvalue(r, 0, 0), want);
+    PQclear(r);
+}
+
 /* Every registry role is known to the scope functions of 002_scope.sql: each sees a
  * project it should, and a name outside the registry sees nothing. */
 static void test_scope_knows_every_role(void **state) {
@@ -414,6 +431,7 @@ int main(void) {
         cmocka_unit_test(test_registry_columns_exist),
         cmocka_unit_test(test_timeliness_function),
         cmocka_unit_test(test_scope_knows_every_role),
+        cmocka_unit_test(test_deduction_amount_limit),
     };
     const pgtest_group_t group = {.pg = &pg, .migrate = 1, .ready = open_conn, .done = close_conn};
     return pgtest_run_group(&group, tests, ARRAY_LEN(tests));

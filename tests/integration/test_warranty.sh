@@ -213,6 +213,11 @@ as wr1 warranty deductions --state approved --format csv
 check "deductions --state approved lists 1, in yuan" \
     eval '[ "$rc" = 0 ] && [ "$(data_rows)" = 1 ] && [ "$(csv_col amount)" = 1200.50 ]'
 
+as cr1 warranty deductions
+check "the table shows the registry's labels: 已批准 (1200.50, 罚款) and 已驳回 (300.00)" \
+    eval '[ "$rc" = 0 ] && grep "1200.50" <<<"$out" | grep -q "已批准" && grep "1200.50" <<<"$out" | grep -q "罚款" &&
+          grep "300.00" <<<"$out" | grep -q "已驳回"'
+
 # --- the third-party hand-over -------------------------------------------------------------
 as wr1 warranty third-party "$t3" --repairer "$c3" --cost 800 --reason 原单位超期未修 --format csv
 dt=$(sql "SELECT max(id) FROM warranty_deductions")
