@@ -183,8 +183,8 @@ for cmd in $("$CLOOP" --help | sed -n 's/^  \([a-z]*\)  .*/\1/p'); do
         { [ "$rc" = 0 ] && ! grep -q '[{}]' <<<"$out"; } || left="$left $cmd/$verb"
     done
 done
-check "all 124 command and verb helps exit 0 with every placeholder filled in" \
-    eval '[ "$helps" = 124 ] && [ -z "$left" ]'
+check "all 126 command and verb helps exit 0 with every placeholder filled in" \
+    eval '[ "$helps" = 126 ] && [ -z "$left" ]'
 run user add --help
 check "user add --help lists the 10 roles, one a line, in the registry's order" \
     eval '[ "$(grep -E "^  [a-z_]+ +[A-Za-z]" <<<"$out" | awk "{print \$1}" | paste -sd,)" = \
