@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "cli.h"
+#include "cli_util.h"
 
 /* What some values mean, in the words of cloop's help. */
 typedef struct note {
@@ -152,4 +153,8 @@ void cli_help_print(FILE *out, const char *text) {
         }
         text += p;
     }
+}
+
+const char *cli_enum_text(int for_people, cl_domain_t d, int w) {
+    return cli_str(for_people ? cli_enum_label(d, w) : cli_enum_name(d, w));
 }

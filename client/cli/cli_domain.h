@@ -21,6 +21,10 @@ const char *cli_enum_name(cl_domain_t d, int w);
  * stored name when the registry has no label; "" for 0 and unknown values. */
 const char *cli_enum_label(cl_domain_t d, int w);
 
+/* For people (table, HTML) the Chinese label, for scripts (CSV, JSON) the stored name;
+ * "" for an unknown value. */
+const char *cli_enum_text(int for_people, cl_domain_t d, int w);
+
 /* A user's role as shown: its stored name, "none" when unset or unknown to cloop. */
 const char *cli_role_shown(int role);
 

@@ -9,6 +9,7 @@
 #include <string.h>
 #include <strings.h>
 #include <sys/stat.h>
+#include <time.h>
 
 #include "msg.h"
 #include "session_store.h"
@@ -472,4 +473,12 @@ int cli_read_photo(const char *path, Closeloop__Photo *ph) {
     ph->data.data = buf;
     ph->data.len = n;
     return 0;
+}
+
+void cli_cn_time(int64_t ms, char *buf, size_t len) {
+    buf[0] = '\0';
+    if (!ms) return;
+    time_t t = (time_t)(ms / 1000 + 8 * 3600);
+    struct tm tm;
+    if (gmtime_r(&t, &tm)) strftime(buf, len, "%Y-%m-%d %H:%M", &tm);
 }

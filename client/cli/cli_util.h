@@ -99,6 +99,9 @@ typedef struct cli_row {
 /* s, or "" for NULL. */
 const char *cli_str(const char *s);
 
+/* "2025-10-09 13:30" in China Standard Time for Unix milliseconds ms, "" for 0. */
+void cli_cn_time(int64_t ms, char *buf, size_t len);
+
 /* v in decimal, kept in r's buffer of column col. */
 const char *cli_row_num(cli_row_t *r, int col, int64_t v);
 

@@ -16,24 +16,9 @@
 #include "cli_domain.h"
 #include "cli_util.h"
 
-#define CN_OFFSET_S (8 * 3600)
-
 /* Whether the output is for people (table, HTML: Chinese labels) or scripts (CSV, JSON:
  * stored names); set by each verb before it prints. */
 static int for_people;
-
-static const char *enum_text(cl_domain_t d, int w) {
-    return cli_str(for_people ? cli_enum_label(d, w) : cli_enum_name(d, w));
-}
-
-/* "2025-10-09 13:30" in China time for ms, "" for 0. */
-static void cn_time(int64_t ms, char *buf, size_t len) {
-    buf[0] = '\0';
-    if (!ms) return;
-    time_t t = (time_t)(ms / 1000 + CN_OFFSET_S);
-    struct tm tm;
-    if (gmtime_r(&t, &tm)) strftime(buf, len, "%Y-%m-%d %H:%M", &tm);
-}
 
 /* "3:45" (hours:minutes) for s seconds. */
 static void hm(int64_t s, char *buf, size_t len) {
@@ -50,14 +35,14 @@ static int complaint_row(cli_table_t *t, const ProtobufCMessage *m) {
     const Closeloop__Complaint *c = (const Closeloop__Complaint *)m;
     cli_row_t r = {0};
     char created[40];
-    cn_time(c->created_at_ms, created, sizeof created);
+    cli_cn_time(c->created_at_ms, created, sizeof created);
     r.cell[0] = cli_row_num(&r, 0, c->id);
     r.cell[1] = cli_str(c->project);
-    r.cell[2] = enum_text(CL_DOM_COMPLAINT_CLASS, c->class_);
-    r.cell[3] = enum_text(CL_DOM_COMPLAINT_STATE, c->state);
+    r.cell[2] = cli_enum_text(for_people, CL_DOM_COMPLAINT_CLASS, c->class_);
+    r.cell[3] = cli_enum_text(for_people, CL_DOM_COMPLAINT_STATE, c->state);
     r.cell[4] = cli_row_num(&r, 4, c->level);
-    r.cell[5] = enum_text(CL_DOM_COMPLAINT_CHANNEL, c->channel);
-    r.cell[6] = enum_text(CL_DOM_SPECIALTY, c->specialty);
+    r.cell[5] = cli_enum_text(for_people, CL_DOM_COMPLAINT_CHANNEL, c->channel);
+    r.cell[6] = cli_enum_text(for_people, CL_DOM_SPECIALTY, c->specialty);
     r.cell[7] = cli_str(c->owner_name);
     r.cell[8] = created;
     r.cell[9] = cli_str(c->description);
@@ -108,11 +93,11 @@ static int complaint_show_print(const cli_settings_t *s, const ProtobufCMessage 
              : c->level == 2 ? "城市公司客服"
                              : "400热线/集团",
              cli_str(c->owner_user));
-    cn_time(c->created_at_ms, b[5], sizeof b[5]);
-    cn_time(c->closed_at_ms, b[6], sizeof b[6]);
+    cli_cn_time(c->created_at_ms, b[5], sizeof b[5]);
+    cli_cn_time(c->closed_at_ms, b[6], sizeof b[6]);
     snprintf(b[7], sizeof b[7], "%" PRId64, c->version);
     snprintf(b[8], sizeof b[8], "%" PRIu32, c->satisfaction);
-    cn_time(c->now_ms, b[9], sizeof b[9]);
+    cli_cn_time(c->now_ms, b[9], sizeof b[9]);
     snprintf(b[10], sizeof b[10], "%" PRId64, c->defect_id);
     snprintf(b[11], sizeof b[11], "%" PRId64, c->case_id);
     kv(t, "投诉编号 id", b[0]);
@@ -120,15 +105,15 @@ static int complaint_show_print(const cli_settings_t *s, const ProtobufCMessage 
     kv(t, "房号 unit", c->unit);
     kv(t, "业主 owner", c->owner_name);
     kv(t, "电话 phone", c->owner_phone);
-    kv(t, "渠道 channel", enum_text(CL_DOM_COMPLAINT_CHANNEL, c->channel));
-    kv(t, "专业 specialty", enum_text(CL_DOM_SPECIALTY, c->specialty));
+    kv(t, "渠道 channel", cli_enum_text(for_people, CL_DOM_COMPLAINT_CHANNEL, c->channel));
+    kv(t, "专业 specialty", cli_enum_text(for_people, CL_DOM_SPECIALTY, c->specialty));
     kv(t, "分项 category", c->category);
     kv(t, "描述 description", c->description);
     kv(t, "投诉人数 complainants", b[2]);
     kv(t, "风险 flags", b[3]);
-    kv(t, "等级 class", enum_text(CL_DOM_COMPLAINT_CLASS, c->class_));
+    kv(t, "等级 class", cli_enum_text(for_people, CL_DOM_COMPLAINT_CLASS, c->class_));
     kv(t, "定级理由 reason", c->class_reason);
-    kv(t, "状态 state", enum_text(CL_DOM_COMPLAINT_STATE, c->state));
+    kv(t, "状态 state", cli_enum_text(for_people, CL_DOM_COMPLAINT_STATE, c->state));
     kv(t, "处理层级 level", b[4]);
     kv(t, "受理时间 created", b[5]);
     kv(t, "关闭时间 closed", b[6]);
@@ -144,9 +129,9 @@ static int complaint_show_print(const cli_settings_t *s, const ProtobufCMessage 
         hm(k->budget_s, budget, sizeof budget);
         hm(k->used_s, used, sizeof used);
         hm(k->budget_s - k->used_s, left, sizeof left);
-        cn_time(k->due_at_ms, due, sizeof due);
-        cn_time(k->warned_at_ms, warned, sizeof warned);
-        cn_time(k->breached_at_ms, breached, sizeof breached);
+        cli_cn_time(k->due_at_ms, due, sizeof due);
+        cli_cn_time(k->warned_at_ms, warned, sizeof warned);
+        cli_cn_time(k->breached_at_ms, breached, sizeof breached);
         const char *row[8] = {for_people ? clock_label(k->kind) : k->kind,
                               clock_state(k),
                               budget,
@@ -160,7 +145,7 @@ static int complaint_show_print(const cli_settings_t *s, const ProtobufCMessage 
     for (size_t i = 0; i < c->n_events; i++) {
         const Closeloop__ComplaintEvent *e = c->events[i];
         char when[40];
-        cn_time(e->at_ms, when, sizeof when);
+        cli_cn_time(e->at_ms, when, sizeof when);
         const char *action = e->action;
         if (for_people)
             action = cli_str(cl_complaint_action_label(cl_complaint_action_parse(e->action)));

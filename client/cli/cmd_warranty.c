@@ -17,24 +17,9 @@
 #include "cli_domain.h"
 #include "cli_util.h"
 
-#define CN_OFFSET_S (8 * 3600)
-
 /* Whether the output is for people (table, HTML: Chinese labels) or scripts (CSV, JSON:
  * stored names); set by each verb before it prints. */
 static int for_people;
-
-static const char *enum_text(cl_domain_t d, int w) {
-    return cli_str(for_people ? cli_enum_label(d, w) : cli_enum_name(d, w));
-}
-
-/* "2025-10-09 13:30" in China time for ms, "" for 0. */
-static void cn_time(int64_t ms, char *buf, size_t len) {
-    buf[0] = '\0';
-    if (!ms) return;
-    time_t t = (time_t)(ms / 1000 + CN_OFFSET_S);
-    struct tm tm;
-    if (gmtime_r(&t, &tm)) strftime(buf, len, "%Y-%m-%d %H:%M", &tm);
-}
 
 /* "1200.50" for 120050 cents. */
 static void yuan(int64_t cents, char *buf, size_t len) {
@@ -76,19 +61,19 @@ static int report_row(cli_table_t *t, const ProtobufCMessage *m) {
     const Closeloop__WarrantyReport *w = (const Closeloop__WarrantyReport *)m;
     cli_row_t r = {0};
     char rep[40], due[40], resp[40];
-    cn_time(w->reported_at_ms, rep, sizeof rep);
-    cn_time(w->response_due_at_ms, due, sizeof due);
-    cn_time(w->responded_at_ms, resp, sizeof resp);
+    cli_cn_time(w->reported_at_ms, rep, sizeof rep);
+    cli_cn_time(w->response_due_at_ms, due, sizeof due);
+    cli_cn_time(w->responded_at_ms, resp, sizeof resp);
     r.cell[0] = cli_str(w->ticket_id);
     r.cell[1] = cli_row_num(&r, 1, w->ticket_number);
     r.cell[2] = cli_str(w->project);
     r.cell[3] = cli_str(w->unit);
-    r.cell[4] = enum_text(CL_DOM_WARRANTY_LEVEL, w->level);
+    r.cell[4] = cli_enum_text(for_people, CL_DOM_WARRANTY_LEVEL, w->level);
     r.cell[5] = rep;
     r.cell[6] = due;
     r.cell[7] = resp;
     r.cell[8] = w->overdue ? (for_people ? "超时" : "yes") : (for_people ? "" : "no");
-    r.cell[9] = enum_text(CL_DOM_TICKET_STATE, w->ticket_state);
+    r.cell[9] = cli_enum_text(for_people, CL_DOM_TICKET_STATE, w->ticket_state);
     r.cell[10] = cli_str(w->contractor);
     r.cell[11] = cli_row_ref(&r, 11, w->complaint_id);
     r.cell[12] = cli_str(w->owner_name);
@@ -104,7 +89,7 @@ static int letter_row(cli_table_t *t, const ProtobufCMessage *m) {
     const Closeloop__WarrantyLetter *l = (const Closeloop__WarrantyLetter *)m;
     cli_row_t r = {0};
     char sent[40];
-    cn_time(l->sent_at_ms, sent, sizeof sent);
+    cli_cn_time(l->sent_at_ms, sent, sizeof sent);
     r.cell[0] = cli_row_num(&r, 0, l->id);
     r.cell[1] = cli_str(l->contractor);
     r.cell[2] = cli_str(l->ticket_id);
@@ -123,14 +108,14 @@ static int deduction_row(cli_table_t *t, const ProtobufCMessage *m) {
     const Closeloop__WarrantyDeduction *d = (const Closeloop__WarrantyDeduction *)m;
     cli_row_t r = {0};
     char req[40], dec[40];
-    cn_time(d->requested_at_ms, req, sizeof req);
-    cn_time(d->decided_at_ms, dec, sizeof dec);
+    cli_cn_time(d->requested_at_ms, req, sizeof req);
+    cli_cn_time(d->decided_at_ms, dec, sizeof dec);
     r.cell[0] = cli_row_num(&r, 0, d->id);
     r.cell[1] = cli_str(d->contractor);
     yuan(d->amount_cents, r.num[2], sizeof r.num[2]);
     r.cell[2] = r.num[2];
-    r.cell[3] = enum_text(CL_DOM_DEDUCTION_KIND, d->kind);
-    r.cell[4] = enum_text(CL_DOM_DEDUCTION_STATE, d->state);
+    r.cell[3] = cli_enum_text(for_people, CL_DOM_DEDUCTION_KIND, d->kind);
+    r.cell[4] = cli_enum_text(for_people, CL_DOM_DEDUCTION_STATE, d->state);
     r.cell[5] = cli_str(d->reason);
     r.cell[6] = cli_str(d->ticket_id);
     r.cell[7] = req;
@@ -162,9 +147,9 @@ static int report_show_print(const cli_settings_t *s, const ProtobufCMessage *m)
     char b[10][256];
     snprintf(b[0], sizeof b[0], "%s (%" PRId64 ")", cli_str(w->project), w->project_id);
     snprintf(b[1], sizeof b[1], "%" PRId64, w->ticket_number);
-    cn_time(w->reported_at_ms, b[2], sizeof b[2]);
-    cn_time(w->response_due_at_ms, b[3], sizeof b[3]);
-    cn_time(w->responded_at_ms, b[4], sizeof b[4]);
+    cli_cn_time(w->reported_at_ms, b[2], sizeof b[2]);
+    cli_cn_time(w->response_due_at_ms, b[3], sizeof b[3]);
+    cli_cn_time(w->responded_at_ms, b[4], sizeof b[4]);
     snprintf(b[5], sizeof b[5], "%s (%" PRId64 ")", cli_str(w->contractor), w->contractor_id);
     snprintf(b[6], sizeof b[6], "%" PRId64, w->complaint_id);
     snprintf(b[7], sizeof b[7], "%" PRId64, w->version);
@@ -179,12 +164,12 @@ static int report_show_print(const cli_settings_t *s, const ProtobufCMessage *m)
     kv(t, "分项 category", w->category);
     kv(t, "部位 location", w->location);
     kv(t, "描述 description", w->description);
-    kv(t, "响应层级 level", enum_text(CL_DOM_WARRANTY_LEVEL, w->level));
+    kv(t, "响应层级 level", cli_enum_text(for_people, CL_DOM_WARRANTY_LEVEL, w->level));
     kv(t, "报修时间 reported", b[2]);
     kv(t, "响应期限 due", b[3]);
     kv(t, "响应时间 responded", b[4]);
     kv(t, "超时 overdue", w->overdue ? (for_people ? "是" : "yes") : (for_people ? "否" : "no"));
-    kv(t, "工单状态 state", enum_text(CL_DOM_TICKET_STATE, w->ticket_state));
+    kv(t, "工单状态 state", cli_enum_text(for_people, CL_DOM_TICKET_STATE, w->ticket_state));
     kv(t, "维修单位 contractor", w->contractor_id ? b[5] : "");
     kv(t, "400投诉 complaint", w->complaint_id ? b[6] : "");
     kv(t, "第三方 third_party", w->third_party_contractor_id ? b[8] : "");
@@ -193,7 +178,7 @@ static int report_show_print(const cli_settings_t *s, const ProtobufCMessage *m)
     for (size_t i = 0; i < w->n_events; i++) {
         const Closeloop__WarrantyEvent *e = w->events[i];
         char when[40];
-        cn_time(e->at_ms, when, sizeof when);
+        cli_cn_time(e->at_ms, when, sizeof when);
         const char *action = e->action, *source = e->source;
         if (for_people) {
             bool warranty = !strcmp(e->source, "warranty");

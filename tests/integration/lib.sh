@@ -289,3 +289,18 @@ if not eval(sys.argv[1]):
 }
 
 data_rows() { printf '%s\n' "$out" | sed '1d' | grep -c .; }
+# sql STATEMENTS: run on the test database ($CLOSELOOP_DB_CONNINFO), unaligned tuples only.
+sql() { psql -X "$CLOSELOOP_DB_CONNINFO" -qAt -v ON_ERROR_STOP=1 -c "$1"; }
+# sim_clock_init, then clock_at 'YYYY-MM-DD HH:MM': China time as "now" for every statement
+# reading cl_complaint_now() (complaints, warranty), from the next statement on. The
+# setting lives in a file the cluster's postgresql.conf includes (ALTER SYSTEM refuses a
+# custom setting); clock_at reloads and waits until the database reads it.
+sim_clock_init() { echo "include_if_exists = 'closeloop_clock.conf'" >>"$d/data/postgresql.conf"; }
+clock_at() {
+    echo "closeloop.now = '$1:00+08'" >"$d/data/closeloop_clock.conf"
+    sql "SELECT pg_reload_conf()" >/dev/null
+    for _ in $(seq 1 50); do
+        [ "$(sql "SELECT to_char(cl_complaint_now() AT TIME ZONE 'Asia/Shanghai', 'YYYY-MM-DD HH24:MI')")" = "$1" ] && break
+        sleep 0.1
+    done
+}

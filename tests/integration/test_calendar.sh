@@ -26,7 +26,6 @@ setup_scratch calendar
 export CLOSELOOP_CALENDAR_TODAY=2026-11-30
 start_server_with_db
 
-sql() { psql "$CLOSELOOP_DB_CONNINFO" -qAt -v ON_ERROR_STOP=1 -c "$1"; }
 # row DAY: the CSV row of that day in $out ("" when it is not listed).
 row() { grep "^$1," <<<"$out"; }
 # wait_log FILE PATTERN: true once PATTERN is in FILE (up to 10 s).

@@ -25,7 +25,6 @@ setup_scratch clidefect
 
 start_server_with_db
 setup_project 万科城 2027-06-30
-sql() { psql "$CLOSELOOP_DB_CONNINFO" -qAtX -c "$1"; }
 
 # --- departments, people, the prefix ---------------------------------------------------
 as admin project prefix "$p" SJ --format csv

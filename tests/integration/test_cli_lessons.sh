@@ -24,7 +24,6 @@ start_server_with_db
 
 # csv_section NAME: $out cut to the CSV block after the line "# NAME" (up to a blank line).
 csv_section() { out=$(awk -v s="# $1" '$0 == s {on = 1; next} on && $0 == "" {exit} on' <<<"$out"); }
-sql() { psql "$CLOSELOOP_DB_CONNINFO" -qAt -v ON_ERROR_STOP=1 -c "$1"; }
 actor="SET closeloop.actor = '{\"user_id\": 1, \"username\": \"admin\"}';"
 
 # --- three projects of one city company ------------------------------------------------

@@ -27,18 +27,7 @@ export CLOSELOOP_COMPLAINT_TICK_MS=0
 
 start_server_with_db
 setup_project 万科城 2027-06-30
-sql() { psql "$CLOSELOOP_DB_CONNINFO" -qAtX -c "$1"; }
-# clock_at 'YYYY-MM-DD HH:MM': China time, for every complaint statement from now on. The
-# setting lives in a file postgresql.conf includes (ALTER SYSTEM refuses a custom one).
-echo "include_if_exists = 'closeloop_clock.conf'" >>"$d/data/postgresql.conf"
-clock_at() {
-    echo "closeloop.now = '$1:00+08'" >"$d/data/closeloop_clock.conf"
-    sql "SELECT pg_reload_conf()" >/dev/null
-    for _ in $(seq 1 50); do
-        [ "$(sql "SELECT to_char(cl_complaint_now() AT TIME ZONE 'Asia/Shanghai', 'YYYY-MM-DD HH24:MI')")" = "$1" ] && break
-        sleep 0.1
-    done
-}
+sim_clock_init
 # jq-like reads of `complaint show --format json` in $out.
 field() { python3 -c 'import json,sys
 d=json.load(sys.stdin)

@@ -21,16 +21,7 @@ setup_scratch complaintclock
 export CLOSELOOP_COMPLAINT_TICK_MS=200
 start_server_with_db
 setup_project 万科城 2027-06-30
-sql() { psql "$CLOSELOOP_DB_CONNINFO" -qAtX -c "$1"; }
-echo "include_if_exists = 'closeloop_clock.conf'" >>"$d/data/postgresql.conf"
-clock_at() { # China time 'YYYY-MM-DD HH:MM' for every complaint statement from now on
-    echo "closeloop.now = '$1:00+08'" >"$d/data/closeloop_clock.conf"
-    sql "SELECT pg_reload_conf()" >/dev/null
-    for _ in $(seq 1 50); do
-        [ "$(sql "SELECT to_char(cl_complaint_now() AT TIME ZONE 'Asia/Shanghai', 'YYYY-MM-DD HH24:MI')")" = "$1" ] && break
-        sleep 0.1
-    done
-}
+sim_clock_init
 alerts() { # KIND: events and notices of that kind for the complaint, as "events|notices"
     sql "SELECT (SELECT count(*) FROM complaint_events WHERE complaint_id = $cid AND action = '$1'),
                 (SELECT count(*) FROM notices WHERE kind = '$1' AND subject = 'complaint:$cid')"

@@ -17,7 +17,6 @@ set -u
 setup_scratch demohistory
 
 start_server_with_db
-sql() { psql -X "$CLOSELOOP_DB_CONNINFO" -qAt -v ON_ERROR_STOP=1 -c "$1"; }
 mkdir -p "$work/cfg/demo"
 XDG_CONFIG_HOME=$work/cfg/demo CLOSELOOP_SERVER=127.0.0.1:$port CLOSELOOP_CA=$certs/ca.crt \
     CLOOP=$CLOOP CLOSELOOP_DEMO_PASSWORD=$pw "$CL_SOURCE_DIR/deploy/demo-data.sh" \

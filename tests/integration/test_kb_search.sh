@@ -24,7 +24,6 @@ setup_scratch kbsearch
 
 start_server_with_db
 setup_project 万科城 2027-06-30
-sql() { psql "$CLOSELOOP_DB_CONNINFO" -qAt -v ON_ERROR_STOP=1 -c "$1"; }
 codes() { python3 -c 'import csv,sys; r=list(csv.DictReader(sys.stdin)); print(" ".join(x["code"] for x in r))' <<<"$out"; }
 
 # --- the demo cases ----------------------------------------------------------------------

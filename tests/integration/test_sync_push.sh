@@ -29,7 +29,6 @@ PROBE=$CL_BIN_DIR/sync_probe
 
 start_server_with_db
 S1=("${S[@]}")
-sql() { psql "$CLOSELOOP_DB_CONNINFO" -qAtX -c "$1"; }
 # probe USER ARGS...: sync_probe as USER on daemon 1; $out, $rc.
 probe() {
     local u=$1

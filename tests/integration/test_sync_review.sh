@@ -26,7 +26,6 @@ setup_scratch syncreview
 PROBE=$CL_BIN_DIR/sync_probe
 
 start_server_with_db
-sql() { psql "$CLOSELOOP_DB_CONNINFO" -qAtX -c "$1"; }
 # probe USER ARGS...: sync_probe as USER; $out, $rc.
 probe() {
     local u=$1

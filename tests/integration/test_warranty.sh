@@ -19,7 +19,6 @@ setup_scratch warranty
 export CLOSELOOP_WARRANTY_TICK_MS=0 # no climbs here
 start_server_with_db
 setup_project 万科城 2027-06-30
-sql() { psql "$CLOSELOOP_DB_CONNINFO" -qAtX -c "$1"; }
 as admin project add --company "$city" 万科府 --city 深圳 --format csv
 pb=$(csv_col id)
 as admin company add 广州城市公司 --kind city --parent "$hq" --format csv

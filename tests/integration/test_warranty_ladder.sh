@@ -26,16 +26,7 @@ setup_scratch warrantyladder
 export CLOSELOOP_WARRANTY_TICK_MS=200
 start_server_with_db
 setup_project 万科城 2027-06-30
-sql() { psql "$CLOSELOOP_DB_CONNINFO" -qAtX -c "$1"; }
-echo "include_if_exists = 'closeloop_clock.conf'" >>"$d/data/postgresql.conf"
-clock_at() { # China time 'YYYY-MM-DD HH:MM' for every statement reading cl_complaint_now()
-    echo "closeloop.now = '$1:00+08'" >"$d/data/closeloop_clock.conf"
-    sql "SELECT pg_reload_conf()" >/dev/null
-    for _ in $(seq 1 50); do
-        [ "$(sql "SELECT to_char(cl_complaint_now() AT TIME ZONE 'Asia/Shanghai', 'YYYY-MM-DD HH24:MI')")" = "$1" ] && break
-        sleep 0.1
-    done
-}
+sim_clock_init
 as admin building add --project "$p" 3栋 --floors 30 --format csv
 b1=$(csv_col id)
 as admin unit add --building "$b1" 3-2-1701

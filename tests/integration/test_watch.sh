@@ -26,7 +26,6 @@ set -u
 setup_scratch watch
 
 start_server_with_db
-sql() { psql "$CLOSELOOP_DB_CONNINFO" -qAtX -v ON_ERROR_STOP=1 -c "$1"; }
 
 # watch_bg NAME USER ARGS...: cloop watch as USER in the background, stdout in
 # $work/NAME.out, stderr in $work/NAME.err; waits until it says it is watching. Its pid
