@@ -1,6 +1,6 @@
 /* calendar_check.c - the daemon's December check of the business calendar
- * (calendar_check.h). Loop thread; the check is freed by the last of its timer's close and
- * its batch's callback after cl_calendar_check_stop. */
+ * (calendar_check.h). A ticker (ticker.h); loop thread; the check is freed by the last of
+ * its timer's close and its batch's callback after cl_calendar_check_stop. */
 #include "calendar_check.h"
 
 #include <stdbool.h>
@@ -16,13 +16,12 @@
 #include "handler.h"
 #include "log.h"
 #include "sqlutil.h"
+#include "ticker.h"
 
 struct cl_calendar_check {
-    uv_timer_t timer;
-    struct cl_db *db;
-    char today[11];  /* the day of the batch in flight */
-    char logged[11]; /* the last day logged: once a day */
-    bool busy, stopping, closed;
+    cl_ticker_t ticker; /* first: the check's timer and batch in flight */
+    char today[11];     /* the day of the batch in flight */
+    char logged[11];    /* the last day logged: once a day */
 };
 
 #define CHECK_ACTOR "{\"user_id\":null,\"username\":\"closeloopd\",\"purpose\":\"calendar\"}"
@@ -47,23 +46,12 @@ void cl_calendar_warning(char *out, size_t n, int year) {
     snprintf(out, n, CL_CALENDAR_WARNING_FMT, y);
 }
 
-static void maybe_free(cl_calendar_check_t *k) {
-    if (k->closed && !k->busy) free(k);
-}
-
-static void on_timer(uv_timer_t *t);
-
 static void on_checked(void *arg, const cl_db_result_t *r) {
     cl_calendar_check_t *k = arg;
-    k->busy = false;
-    if (k->stopping) {
-        maybe_free(k);
-        return;
-    }
+    if (!cl_ticker_landed(&k->ticker)) return;
     if (r->status != CL_OK) {
         cl_log_warn("calendar_check_failed", "error=\"%s\"", r->message);
-        uv_timer_start(&k->timer, on_timer, CL_CALENDAR_CHECK_RETRY_MS,
-                       CL_CALENDAR_CHECK_INTERVAL_MS);
+        cl_ticker_every(&k->ticker, CL_CALENDAR_CHECK_RETRY_MS, CL_CALENDAR_CHECK_INTERVAL_MS);
         return;
     }
     const PGresult *res = r->res[1];
@@ -80,11 +68,10 @@ static void on_checked(void *arg, const cl_db_result_t *r) {
     }
 }
 
-static void on_timer(uv_timer_t *t) {
-    cl_calendar_check_t *k = t->data;
-    if (k->busy || k->stopping) return;
+static void check_tick(cl_ticker_t *t) {
+    cl_calendar_check_t *k = (cl_calendar_check_t *)t;
     cl_calendar_today(k->today);
-    cl_db_batch_t *b = cl_db_batch_new(k->db);
+    cl_db_batch_t *b = cl_db_batch_new(t->db);
     if (!b ||
         cl_db_batch_add(b, CL_SQL(set_actor), CL_PARAMS(set_actor, CHECK_ACTOR), NULL) != CL_OK ||
         cl_db_batch_add(b, CL_SQL(calendar_check),
@@ -94,29 +81,21 @@ static void on_timer(uv_timer_t *t) {
         cl_log_warn("calendar_check_failed", "error=\"out of memory\"");
         return;
     }
-    k->busy = true;
-    cl_db_batch_run(b, on_checked, k);
+    cl_ticker_run(t, b, on_checked);
+}
+
+static void check_release(cl_ticker_t *t) {
+    free(t); /* the check itself: its first member */
 }
 
 cl_calendar_check_t *cl_calendar_check_start(uv_loop_t *loop, struct cl_db *db) {
     cl_calendar_check_t *k = calloc(1, sizeof *k);
     if (!k) return NULL;
-    k->db = db;
-    uv_timer_init(loop, &k->timer);
-    k->timer.data = k;
-    uv_timer_start(&k->timer, on_timer, 0, CL_CALENDAR_CHECK_INTERVAL_MS);
+    cl_ticker_init(&k->ticker, loop, db, check_tick, check_release);
+    cl_ticker_every(&k->ticker, 0, CL_CALENDAR_CHECK_INTERVAL_MS);
     return k;
 }
 
-static void on_closed(uv_handle_t *h) {
-    cl_calendar_check_t *k = h->data;
-    k->closed = true;
-    maybe_free(k);
-}
-
 void cl_calendar_check_stop(cl_calendar_check_t *k) {
-    if (!k || k->stopping) return;
-    k->stopping = true;
-    uv_timer_stop(&k->timer);
-    uv_close((uv_handle_t *)&k->timer, on_closed);
+    if (k) cl_ticker_stop(&k->ticker);
 }

@@ -30,6 +30,7 @@
 #include "log.h"
 #include "msg.h"
 #include "sqlutil.h"
+#include "ticker.h"
 
 #define HOUR_S 3600
 
@@ -605,28 +606,16 @@ void cl_complaint_act(cl_req_t *req) {
 
 /* ------------------------------------------------------------------ the alert timer */
 
-/* Owns one uv timer and the tick in flight (at most one: a tick while one runs is
- * skipped); frees itself after cl_complaint_alerts_stop, once the timer has closed and no
- * tick is in flight. A failed tick is logged and retried at the next one. */
+/* A ticker (ticker.h): the tick in flight (at most one: a tick while one runs is skipped;
+ * a tick is the alerts batch, then maybe a reclass batch); frees itself after
+ * cl_complaint_alerts_stop, once the timer has closed and no batch is in flight. A failed
+ * tick is logged and retried at the next one. */
 struct cl_complaint_alerts {
-    uv_timer_t timer;
-    struct cl_db *db;
-    bool busy;     /* a tick is in flight */
-    bool stopping; /* cl_complaint_alerts_stop was called */
-    bool closed;   /* the timer has closed */
+    cl_ticker_t ticker; /* first */
 };
 
-static void alerts_maybe_free(cl_complaint_alerts_t *a) {
-    if (a->closed && !a->busy) free(a);
-}
-
 static void on_reclassed(void *arg, const cl_db_result_t *r) {
-    cl_complaint_alerts_t *a = arg;
-    a->busy = false;
-    if (a->stopping) {
-        alerts_maybe_free(a);
-        return;
-    }
+    if (!cl_ticker_landed(arg)) return;
     if (r->status != CL_OK) {
         cl_log_warn("complaint_reclass_failed", "error=\"%s\"", r->message);
         return;
@@ -641,9 +630,9 @@ static void on_reclassed(void *arg, const cl_db_result_t *r) {
 #define TF(col) CL_COL(complaint_time_facts, col)
 
 /* The time-driven class changes of facts (complaint_time_facts) as one batch of
- * complaint_reclass statements on a's pool; false when there is none to make (or no
- * memory: the next tick tries again). */
-static bool reclass_run(cl_complaint_alerts_t *a, const PGresult *facts) {
+ * complaint_reclass statements on a's pool, run as the tick's second batch; nothing when
+ * there is none to make (or no memory: the next tick tries again). */
+static void reclass_run(cl_complaint_alerts_t *a, const PGresult *facts) {
     int n = PQntuples(facts);
     cl_db_batch_t *b = NULL;
     for (int i = 0; i < n; i++) {
@@ -661,7 +650,7 @@ static bool reclass_run(cl_complaint_alerts_t *a, const PGresult *facts) {
         char reason[400];
         cl_complaint_class_t cls = cl_complaint_classify(&f, reason, sizeof reason);
         if (cls <= class_parse(cl_sql_text(facts, i, TF(class)))) continue;
-        if (!b && !(b = cl_db_batch_new(a->db))) return false;
+        if (!b && !(b = cl_db_batch_new(a->ticker.db))) return;
         const char *params[] = {cl_sql_text(facts, i, TF(id)), cl_sql_text(facts, i, TF(version)),
                                 cl_complaint_class_name((int)cls), reason};
         /* The batch copies its parameters. */
@@ -670,22 +659,16 @@ static bool reclass_run(cl_complaint_alerts_t *a, const PGresult *facts) {
                 CL_PARAMS(complaint_reclass, params[0], params[1], params[2], params[3]),
                 NULL) != CL_OK) {
             cl_db_batch_free(b);
-            return false;
+            return;
         }
     }
-    if (!b) return false;
-    cl_db_batch_run(b, on_reclassed, a);
-    return true;
+    if (b) cl_ticker_run(&a->ticker, b, on_reclassed);
 }
 #undef TF
 
 static void on_alerts(void *arg, const cl_db_result_t *r) {
     cl_complaint_alerts_t *a = arg;
-    a->busy = false;
-    if (a->stopping) {
-        alerts_maybe_free(a);
-        return;
-    }
+    if (!cl_ticker_landed(&a->ticker)) return;
     if (r->status != CL_OK || r->count != 3 || PQntuples(r->res[0]) != 1 ||
         PQntuples(r->res[1]) != 1) {
         cl_log_warn("complaint_alerts_failed", "error=\"%s\"", r->message);
@@ -695,13 +678,11 @@ static void on_alerts(void *arg, const cl_db_result_t *r) {
                *b = PQgetvalue(r->res[1], 0, CL_COL(complaint_breaches, breaches));
     if (strcmp(w, "0") || strcmp(b, "0"))
         cl_log_info("complaint_alerts", "warnings=%s breaches=%s", w, b);
-    if (PQntuples(r->res[2]) > 0) a->busy = reclass_run(a, r->res[2]);
+    if (PQntuples(r->res[2]) > 0) reclass_run(a, r->res[2]);
 }
 
-static void on_alerts_timer(uv_timer_t *t) {
-    cl_complaint_alerts_t *a = t->data;
-    if (a->busy) return;
-    cl_db_batch_t *b = cl_db_batch_new(a->db);
+static void alerts_tick(cl_ticker_t *t) {
+    cl_db_batch_t *b = cl_db_batch_new(t->db);
     if (!b || cl_db_batch_add(b, CL_SQL(complaint_warnings), NULL, NULL) != CL_OK ||
         cl_db_batch_add(b, CL_SQL(complaint_breaches), NULL, NULL) != CL_OK ||
         cl_db_batch_add(b, CL_SQL(complaint_time_facts), NULL, NULL) != CL_OK) {
@@ -709,30 +690,22 @@ static void on_alerts_timer(uv_timer_t *t) {
         cl_log_warn("complaint_alerts_failed", "error=\"out of memory\"");
         return;
     }
-    a->busy = true;
-    cl_db_batch_run(b, on_alerts, a);
+    cl_ticker_run(t, b, on_alerts);
+}
+
+static void alerts_release(cl_ticker_t *t) {
+    free(t); /* the alerts themselves: their first member */
 }
 
 cl_complaint_alerts_t *cl_complaint_alerts_start(uv_loop_t *loop, struct cl_db *db) {
     cl_complaint_alerts_t *a = calloc(1, sizeof *a);
     if (!a) return NULL;
-    a->db = db;
-    uv_timer_init(loop, &a->timer);
-    a->timer.data = a;
-    const char *env = getenv("CLOSELOOP_COMPLAINT_TICK_MS");
-    long tick = env && *env ? strtol(env, NULL, 10) : 60000;
-    if (tick > 0) uv_timer_start(&a->timer, on_alerts_timer, (uint64_t)tick, (uint64_t)tick);
+    cl_ticker_init(&a->ticker, loop, db, alerts_tick, alerts_release);
+    uint64_t tick = cl_ticker_env_ms("CLOSELOOP_COMPLAINT_TICK_MS", 60000);
+    if (tick) cl_ticker_every(&a->ticker, tick, tick);
     return a;
 }
 
-static void on_alerts_timer_closed(uv_handle_t *h) {
-    cl_complaint_alerts_t *a = h->data;
-    a->closed = true;
-    alerts_maybe_free(a);
-}
-
 void cl_complaint_alerts_stop(cl_complaint_alerts_t *a) {
-    if (!a || a->stopping) return;
-    a->stopping = true;
-    uv_close((uv_handle_t *)&a->timer, on_alerts_timer_closed);
+    if (a) cl_ticker_stop(&a->ticker);
 }

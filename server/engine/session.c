@@ -26,6 +26,7 @@
 #include "log.h"
 #include "msg.h"
 #include "password.h"
+#include "ticker.h"
 
 /* auth_login_attempt's limits, failures within THROTTLE_WINDOW (docs/OPERATIONS.md). */
 #define THROTTLE_WINDOW        "15 minutes" /* $4 */
@@ -471,30 +472,18 @@ void cl_auth_whoami(cl_req_t *req) {
 /* --- the retention purge --- */
 
 struct cl_session_purge {
-    uv_timer_t timer;
-    struct cl_db *db;
+    cl_ticker_t ticker; /* first: the purge's timer and batch in flight */
     const cl_config_t *cfg;
-    int batches;   /* batches run in this round */
-    bool busy;     /* a batch is in flight */
-    bool stopping; /* cl_session_purge_stop was called */
-    bool closed;   /* the timer has closed */
+    int batches; /* batches run in this round */
 };
 
 #define PURGE_ACTOR "{\"user_id\":null,\"username\":\"closeloopd\",\"purpose\":\"retention\"}"
 
 static void purge_run(cl_session_purge_t *p);
 
-static void purge_maybe_free(cl_session_purge_t *p) {
-    if (p->closed && !p->busy) free(p);
-}
-
 static void on_purged(void *arg, const cl_db_result_t *r) {
     cl_session_purge_t *p = arg;
-    p->busy = false;
-    if (p->stopping) {
-        purge_maybe_free(p);
-        return;
-    }
+    if (!cl_ticker_landed(&p->ticker)) return;
     if (r->status != CL_OK) {
         cl_log_warn("purge_failed", "error=\"%s\"", r->message);
         return; /* the timer tries again */
@@ -517,7 +506,7 @@ static void purge_run(cl_session_purge_t *p) {
     snprintf(session_age, sizeof session_age, "%u days", p->cfg->auth_session_retention_days);
     snprintf(notice_age, sizeof notice_age, "%u days", p->cfg->notice_retention_days);
     snprintf(limit, sizeof limit, "%d", CL_PURGE_BATCH);
-    cl_db_batch_t *b = cl_db_batch_new(p->db);
+    cl_db_batch_t *b = cl_db_batch_new(p->ticker.db);
     if (!b ||
         cl_db_batch_add(b, CL_SQL(set_actor), CL_PARAMS(set_actor, PURGE_ACTOR), NULL) != CL_OK ||
         cl_db_batch_add(b, CL_SQL(auth_purge_failures),
@@ -531,38 +520,29 @@ static void purge_run(cl_session_purge_t *p) {
         return;
     }
     p->batches++;
-    p->busy = true;
-    cl_db_batch_run(b, on_purged, p);
+    cl_ticker_run(&p->ticker, b, on_purged);
 }
 
-static void on_purge_timer(uv_timer_t *t) {
-    cl_session_purge_t *p = t->data;
-    if (p->busy) return; /* the last round is still going */
+static void purge_tick(cl_ticker_t *t) {
+    cl_session_purge_t *p = (cl_session_purge_t *)t;
     p->batches = 0;
     purge_run(p);
+}
+
+static void purge_release(cl_ticker_t *t) {
+    free(t); /* the purge itself: its first member */
 }
 
 cl_session_purge_t *cl_session_purge_start(uv_loop_t *loop, struct cl_db *db,
                                            const cl_config_t *cfg) {
     cl_session_purge_t *p = calloc(1, sizeof *p);
     if (!p) return NULL;
-    p->db = db;
     p->cfg = cfg;
-    uv_timer_init(loop, &p->timer);
-    p->timer.data = p;
-    uv_timer_start(&p->timer, on_purge_timer, cfg->auth_purge_interval_ms,
-                   cfg->auth_purge_interval_ms);
+    cl_ticker_init(&p->ticker, loop, db, purge_tick, purge_release);
+    cl_ticker_every(&p->ticker, cfg->auth_purge_interval_ms, cfg->auth_purge_interval_ms);
     return p;
 }
 
-static void on_purge_timer_closed(uv_handle_t *h) {
-    cl_session_purge_t *p = h->data;
-    p->closed = true;
-    purge_maybe_free(p);
-}
-
 void cl_session_purge_stop(cl_session_purge_t *p) {
-    if (!p || p->stopping) return;
-    p->stopping = true;
-    uv_close((uv_handle_t *)&p->timer, on_purge_timer_closed);
+    if (p) cl_ticker_stop(&p->ticker);
 }

@@ -62,9 +62,9 @@ void cl_session_scope_params(const cl_session_t *s, cl_scope_params_t *out);
 
 /* The retention purge: every [auth] purge_interval_ms, deletes login failures older than
  * failure_retention_hours, sessions that ended (expired or revoked) more than
- * session_retention_days ago and notices older than [notice] retention_days, in batches of at most CL_PURGE_BATCH rows per table and at
- * most CL_PURGE_BATCHES batches per round. Stop it before closing the pool; it frees
- * itself once its timer has closed and its last batch has answered. */
+ * session_retention_days ago and notices older than [notice] retention_days, in batches of at most
+ * CL_PURGE_BATCH rows per table and at most CL_PURGE_BATCHES batches per round. Stop it before
+ * closing the pool; it frees itself once its timer has closed and its last batch has answered. */
 #define CL_PURGE_BATCH   1000
 #define CL_PURGE_BATCHES 10
 typedef struct cl_session_purge cl_session_purge_t;
