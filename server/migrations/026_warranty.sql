@@ -99,9 +99,10 @@ LANGUAGE plpgsql VOLATILE AS $$
 DECLARE
     lvl text;
 BEGIN
-    UPDATE warranty_reports SET responded_at = p_at, version = version + 1
+    -- never before the report itself (a repair recorded with an earlier time)
+    UPDATE warranty_reports SET responded_at = greatest(p_at, reported_at), version = version + 1
      WHERE ticket_id = p_ticket AND responded_at IS NULL
-    RETURNING level INTO lvl;
+    RETURNING level, responded_at INTO lvl, p_at;
     IF NOT FOUND THEN
         RETURN false;
     END IF;
@@ -111,11 +112,16 @@ BEGIN
     RETURN true;
 END $$;
 
--- A ticket's first 'repaired' is the report's response too (when nobody responded before).
+-- A ticket's first 'repaired' is the report's response too (when nobody responded before),
+-- at the event's time, or "now" of the warranty clock when that is earlier (what
+-- cl_complaint_now reads: the tests' simulated clock closeloop.now, else now()).
 CREATE FUNCTION cl_warranty_repaired_responds() RETURNS trigger
 LANGUAGE plpgsql AS $$
 BEGIN
-    PERFORM cl_warranty_respond(NEW.ticket_id, NEW.at,
+    PERFORM cl_warranty_respond(NEW.ticket_id,
+                                least(NEW.at, coalesce(nullif(current_setting('closeloop.now',
+                                                                              true), '')
+                                                           ::timestamptz, now())),
                                 (SELECT u.id FROM users u WHERE u.id = NEW.actor_user_id),
                                 '维修完成');
     RETURN NULL;

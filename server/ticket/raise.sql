@@ -26,6 +26,15 @@
 CREATE OR REPLACE FUNCTION cl_ticket_raise(p_items uuid[], p_actor bigint, p_actor_name text)
 RETURNS SETOF ticket_rows LANGUAGE plpgsql VOLATILE AS $$
 BEGIN
+    RETURN QUERY SELECT * FROM cl_ticket_raise_to(p_items, NULL, p_actor, p_actor_name);
+END $$;
+
+-- cl_ticket_raise, dispatched to contractor p_contractor instead of the project's
+-- contractor of the trade when it is not NULL (a warranty report's chosen repairer).
+CREATE OR REPLACE FUNCTION cl_ticket_raise_to(p_items uuid[], p_contractor bigint,
+                                              p_actor bigint, p_actor_name text)
+RETURNS SETOF ticket_rows LANGUAGE plpgsql VOLATILE AS $$
+BEGIN
 RETURN QUERY
 WITH x AS (SELECT * FROM unnest(p_items) WITH ORDINALITY AS x (item_id, ord)),
      tix AS (INSERT INTO tickets (id, project_id, number, state, contractor_id, category,
@@ -37,7 +46,7 @@ WITH x AS (SELECT * FROM unnest(p_items) WITH ORDINALITY AS x (item_id, ord)),
                                        n.inspected_on::timestamptz),
                     now(), n.inspected_on
                FROM (SELECT i.id, i.project_id, i.category, i.severity, i.inspected_on,
-                            pt.contractor_id
+                            coalesce(p_contractor, pt.contractor_id) AS contractor_id
                        FROM x JOIN inspection_items i ON i.id = x.item_id
                        LEFT JOIN project_trades pt
                               ON pt.project_id = i.project_id AND pt.trade = i.category

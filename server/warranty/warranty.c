@@ -30,6 +30,7 @@
 #include "log.h"
 #include "msg.h"
 #include "sqlutil.h"
+#include "ticker.h"
 
 #define HOUR_S      3600
 #define UUID_CHARS  36
@@ -411,49 +412,38 @@ typedef struct overdue {
     char ticket[UUID_CHARS + 1];
     char version[24];
     bool developer; /* at level developer: the next climb is to the hotline */
-    int64_t now, developer_hours, same_issue, targets[4];
+    int64_t project, now, developer_hours, same_issue, targets[4];
 } overdue_t;
 
+/* A ticker (ticker.h): a tick reads the overdue reports, then climbs them one at a time,
+ * each in its own two batches (its company's calendar, then its climb: one transaction
+ * per climb, so a report whose climb fails never holds back the others); at most one
+ * batch in flight. */
 struct cl_warranty_ladder {
-    uv_timer_t timer;
-    struct cl_db *db;
+    cl_ticker_t ticker; /* first */
     overdue_t rows[OVERDUE_MAX];
-    int n;
-    bool busy;     /* a tick is in flight */
-    bool stopping; /* cl_warranty_ladder_stop was called */
-    bool closed;   /* the timer has closed */
+    int n;         /* rows of this tick */
+    int next;      /* the row being climbed */
+    int developer; /* climbs made this tick, for the log */
+    int hotline;
 };
 
-static void ladder_maybe_free(cl_warranty_ladder_t *l) {
-    if (l->closed && !l->busy) free(l);
-}
+static void climb_next(cl_warranty_ladder_t *l);
 
-/* Ends a tick's chain; true when the ladder is stopping (and maybe freed). */
-static bool tick_end(cl_warranty_ladder_t *l) {
-    l->busy = false;
-    if (!l->stopping) return false;
-    ladder_maybe_free(l);
-    return true;
-}
-
+/* The climb of row l->next has answered: count it, then the next row. */
 static void on_climbed(void *arg, const cl_db_result_t *r) {
     cl_warranty_ladder_t *l = arg;
-    if (tick_end(l)) return;
-    if (r->status != CL_OK) {
-        cl_log_warn("warranty_climb_failed", "error=\"%s\"", r->message);
-        return; /* the next tick tries again */
+    if (!cl_ticker_landed(&l->ticker)) return;
+    const overdue_t *o = &l->rows[l->next];
+    if (r->status != CL_OK || r->count != 1 || PQntuples(r->res[0]) != 1) {
+        cl_log_warn("warranty_climb_failed", "ticket=%s error=\"%s\"", o->ticket, r->message);
+    } else if (!o->developer) {
+        l->developer += atoi(PQgetvalue(r->res[0], 0, CL_COL(warranty_climb_developer, climbed)));
+    } else {
+        l->hotline += !PQgetisnull(r->res[0], 0, CL_COL(warranty_climb_hotline, complaint_id));
     }
-    int developer = 0, hotline = 0;
-    for (int i = 0; i < r->count; i++) {
-        const PGresult *res = r->res[i];
-        if (PQntuples(res) != 1) continue;
-        if (PQnfields(res) == 3)
-            developer += atoi(PQgetvalue(res, 0, CL_COL(warranty_climb_developer, climbed)));
-        else
-            hotline += !PQgetisnull(res, 0, CL_COL(warranty_climb_hotline, complaint_id));
-    }
-    if (developer || hotline)
-        cl_log_info("warranty_climbed", "developer=%d hotline=%d", developer, hotline);
+    l->next++;
+    climb_next(l);
 }
 
 /* Adds report o's climb, computed over calendar cal, to batch b. */
@@ -491,63 +481,73 @@ static int climb_add(cl_db_batch_t *b, const overdue_t *o, const cl_bizcal_t *ca
         NULL);
 }
 
-/* The calendars of the overdue reports are in (results 2i, 2i+1): the climbs, one batch. */
-static void on_calendars(void *arg, const cl_db_result_t *r) {
+/* Row l->next's calendar is in (hours, days): its climb, in a batch of its own. */
+static void on_calendar(void *arg, const cl_db_result_t *r) {
     cl_warranty_ladder_t *l = arg;
-    if (tick_end(l)) return;
-    if (r->status != CL_OK || r->count != 2 * l->n) {
-        cl_log_warn("warranty_ladder_failed", "error=\"%s\"", r->message);
-        return;
-    }
-    cl_db_batch_t *b = cl_db_batch_new(l->db);
-    if (!b) return;
-    int added = 0;
-    for (int i = 0; i < l->n; i++) {
-        cl_calendar_t cal;
-        if (cl_calendar_from_rows(&cal, r->res[2 * i], CL_COL(complaint_cal_hours, start_min),
-                                  CL_COL(complaint_cal_hours, end_min), r->res[2 * i + 1],
-                                  CL_COL(complaint_cal_days, day),
-                                  CL_COL(complaint_cal_days, kind)) != CL_OK) {
-            cl_log_warn("warranty_ladder_calendar", "ticket=%s", l->rows[i].ticket);
-            continue;
-        }
-        int rc = climb_add(b, &l->rows[i], &cal.cal);
+    if (!cl_ticker_landed(&l->ticker)) return;
+    const overdue_t *o = &l->rows[l->next];
+    cl_calendar_t cal;
+    cl_db_batch_t *b = NULL;
+    int rc = CL_EINVAL;
+    if (r->status == CL_OK && r->count == 2 &&
+        cl_calendar_from_rows(&cal, r->res[0], CL_COL(complaint_cal_hours, start_min),
+                              CL_COL(complaint_cal_hours, end_min), r->res[1],
+                              CL_COL(complaint_cal_days, day),
+                              CL_COL(complaint_cal_days, kind)) == CL_OK) {
+        rc = (b = cl_db_batch_new(l->ticker.db)) ? climb_add(b, o, &cal.cal) : CL_ENOMEM;
         cl_calendar_free(&cal);
-        if (rc != CL_OK) {
-            cl_log_warn("warranty_ladder_climb", "ticket=%s rc=%d", l->rows[i].ticket, rc);
-            continue;
-        }
-        added++;
     }
-    if (!added) {
-        cl_db_batch_free(b);
+    if (rc == CL_OK) {
+        cl_ticker_run(&l->ticker, b, on_climbed);
         return;
     }
-    l->busy = true;
-    cl_db_batch_run(b, on_climbed, l);
+    cl_db_batch_free(b);
+    cl_log_warn("warranty_ladder_climb", "ticket=%s rc=%d error=\"%s\"", o->ticket, rc,
+                r->status == CL_OK ? "" : r->message);
+    l->next++;
+    climb_next(l);
+}
+
+/* Reads the calendar of row l->next, or ends the tick after the last row. */
+static void climb_next(cl_warranty_ladder_t *l) {
+    if (l->next >= l->n) {
+        if (l->developer || l->hotline)
+            cl_log_info("warranty_climbed", "developer=%d hotline=%d", l->developer, l->hotline);
+        return;
+    }
+    char project[24];
+    snprintf(project, sizeof project, "%" PRId64, l->rows[l->next].project);
+    cl_db_batch_t *b = cl_db_batch_new(l->ticker.db);
+    if (!b ||
+        cl_db_batch_add(b, CL_SQL(complaint_cal_hours),
+                        CL_PARAMS(complaint_cal_hours, project, NULL), NULL) != CL_OK ||
+        cl_db_batch_add(b, CL_SQL(complaint_cal_days), CL_PARAMS(complaint_cal_days, project, NULL),
+                        NULL) != CL_OK) {
+        cl_db_batch_free(b);
+        cl_log_warn("warranty_ladder_failed", "error=\"out of memory\"");
+        return; /* the next tick tries again */
+    }
+    cl_ticker_run(&l->ticker, b, on_calendar);
 }
 
 #define OV(col) CL_COL(warranty_overdue, col)
 
 static void on_overdue(void *arg, const cl_db_result_t *r) {
     cl_warranty_ladder_t *l = arg;
-    if (tick_end(l)) return;
+    if (!cl_ticker_landed(&l->ticker)) return;
     if (r->status != CL_OK || r->count != 1) {
         cl_log_warn("warranty_ladder_failed", "error=\"%s\"", r->message);
         return; /* the next tick tries again */
     }
     const PGresult *res = r->res[0];
     int n = PQntuples(res);
-    if (n == 0) return;
     if (n > OVERDUE_MAX) n = OVERDUE_MAX;
-    cl_db_batch_t *b = cl_db_batch_new(l->db);
-    if (!b) return;
-    l->n = n;
     for (int i = 0; i < n; i++) {
         overdue_t *o = &l->rows[i];
         snprintf(o->ticket, sizeof o->ticket, "%s", cl_sql_text(res, i, OV(ticket_id)));
         snprintf(o->version, sizeof o->version, "%s", cl_sql_text(res, i, OV(version)));
         o->developer = !strcmp(cl_sql_text(res, i, OV(level)), "developer");
+        o->project = cl_sql_i64(res, i, OV(project_id));
         o->now = cl_sql_i64(res, i, OV(now_s));
         o->developer_hours = cl_sql_i64(res, i, OV(developer_hours));
         o->same_issue = cl_sql_i64(res, i, OV(same_issue));
@@ -555,53 +555,36 @@ static void on_overdue(void *arg, const cl_db_result_t *r) {
         o->targets[1] = cl_sql_i64(res, i, OV(t_important));
         o->targets[2] = cl_sql_i64(res, i, OV(t_hot));
         o->targets[3] = cl_sql_i64(res, i, OV(t_major));
-        const char *project = cl_sql_text(res, i, OV(project_id));
-        if (cl_db_batch_add(b, CL_SQL(complaint_cal_hours),
-                            CL_PARAMS(complaint_cal_hours, project, NULL), NULL) != CL_OK ||
-            cl_db_batch_add(b, CL_SQL(complaint_cal_days),
-                            CL_PARAMS(complaint_cal_days, project, NULL), NULL) != CL_OK) {
-            cl_db_batch_free(b);
-            return;
-        }
     }
-    l->busy = true;
-    cl_db_batch_run(b, on_calendars, l);
+    l->n = n;
+    l->next = l->developer = l->hotline = 0;
+    climb_next(l);
 }
 #undef OV
 
-static void on_ladder_timer(uv_timer_t *t) {
-    cl_warranty_ladder_t *l = t->data;
-    if (l->busy) return;
-    cl_db_batch_t *b = cl_db_batch_new(l->db);
+static void ladder_tick(cl_ticker_t *t) {
+    cl_db_batch_t *b = cl_db_batch_new(t->db);
     if (!b || cl_db_batch_add(b, CL_SQL(warranty_overdue), NULL, NULL) != CL_OK) {
         if (b) cl_db_batch_free(b);
         cl_log_warn("warranty_ladder_failed", "error=\"out of memory\"");
         return;
     }
-    l->busy = true;
-    cl_db_batch_run(b, on_overdue, l);
+    cl_ticker_run(t, b, on_overdue);
+}
+
+static void ladder_release(cl_ticker_t *t) {
+    free(t); /* the ladder itself: its first member */
 }
 
 cl_warranty_ladder_t *cl_warranty_ladder_start(uv_loop_t *loop, struct cl_db *db) {
     cl_warranty_ladder_t *l = calloc(1, sizeof *l);
     if (!l) return NULL;
-    l->db = db;
-    uv_timer_init(loop, &l->timer);
-    l->timer.data = l;
-    const char *env = getenv("CLOSELOOP_WARRANTY_TICK_MS");
-    long tick = env && *env ? strtol(env, NULL, 10) : 60000;
-    if (tick > 0) uv_timer_start(&l->timer, on_ladder_timer, (uint64_t)tick, (uint64_t)tick);
+    cl_ticker_init(&l->ticker, loop, db, ladder_tick, ladder_release);
+    uint64_t tick = cl_ticker_env_ms("CLOSELOOP_WARRANTY_TICK_MS", 60000);
+    if (tick) cl_ticker_every(&l->ticker, tick, tick);
     return l;
 }
 
-static void on_ladder_timer_closed(uv_handle_t *h) {
-    cl_warranty_ladder_t *l = h->data;
-    l->closed = true;
-    ladder_maybe_free(l);
-}
-
 void cl_warranty_ladder_stop(cl_warranty_ladder_t *l) {
-    if (!l || l->stopping) return;
-    l->stopping = true;
-    uv_close((uv_handle_t *)&l->timer, on_ladder_timer_closed);
+    if (l) cl_ticker_stop(&l->ticker);
 }

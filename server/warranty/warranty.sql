@@ -43,8 +43,8 @@ END $$;
 
 -- Takes a warranty report in (the C side validated it and computed the due): the
 -- project's warranty round (created in_progress when missing), the unit's record of it,
--- the item and its ticket (cl_ticket_raise: dispatched to the project's contractor of the
--- trade; p_contractor, when given, gets it instead), the report at level property and
+-- the item and its ticket (cl_ticket_raise_to: dispatched to p_contractor when given, else
+-- to the project's contractor of the trade, one 'create' event), the report at level property and
 -- its 'report' event. p_item is the ticket's id; when a report with it exists already
 -- (the same idempotency key again) nothing changes. Returns whether it was created.
 CREATE OR REPLACE FUNCTION cl_warranty_add(
@@ -57,8 +57,9 @@ DECLARE
     day date := (to_timestamp(p_now) AT TIME ZONE 'Asia/Shanghai')::date;
     rid bigint;
     recid bigint;
-    t tickets%ROWTYPE;
 BEGIN
+    -- the same key twice at once: the second waits for the first, then finds its report
+    PERFORM pg_advisory_xact_lock(hashtextextended('warranty:' || p_item::text, 0));
     IF EXISTS (SELECT 1 FROM warranty_reports w WHERE w.ticket_id = p_item) THEN
         RETURN false;
     END IF;
@@ -85,20 +86,7 @@ BEGIN
                                   category, description, severity, inspected_on, inspector)
     VALUES (p_item, recid, p_project, p_unit, rid, p_location, p_trade, p_description,
             p_severity, day, p_actor_name);
-    PERFORM cl_ticket_raise(ARRAY[p_item], p_actor, p_actor_name);
-    IF p_contractor IS NOT NULL THEN
-        SELECT * INTO t FROM tickets WHERE id = p_item;
-        IF t.contractor_id IS DISTINCT FROM p_contractor THEN
-            UPDATE tickets SET state = 'open', contractor_id = p_contractor, updated_at = now(),
-                               version = version + 1
-             WHERE id = p_item;
-            INSERT INTO ticket_events (ticket_id, project_id, actor_user_id, actor, action,
-                                       from_state, to_state, contractor_id)
-            VALUES (p_item, p_project, p_actor, p_actor_name,
-                    CASE WHEN t.state = 'dispatch' THEN 'dispatch' ELSE 'reassign' END,
-                    t.state, 'open', p_contractor);
-        END IF;
-    END IF;
+    PERFORM cl_ticket_raise_to(ARRAY[p_item], p_contractor, p_actor, p_actor_name);
     INSERT INTO warranty_reports (ticket_id, project_id, unit_id, owner_name, owner_phone,
                                   reported_at, level, response_due_at)
     VALUES (p_item, p_project, p_unit, p_owner_name, p_owner_phone, at, 'property',

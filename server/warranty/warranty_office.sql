@@ -41,12 +41,15 @@ BEGIN
     RETURN co;
 END $$;
 
-CREATE OR REPLACE FUNCTION cl_warranty_need_contractor(p_contractor bigint)
-RETURNS void LANGUAGE plpgsql STABLE AS $$
+-- p_contractor when it is one, else raises with a sentence (its result goes into the row
+-- written, so the check cannot be planned away).
+CREATE OR REPLACE FUNCTION cl_warranty_contractor(p_contractor bigint)
+RETURNS bigint LANGUAGE plpgsql STABLE AS $$
 BEGIN
     IF NOT EXISTS (SELECT 1 FROM contractors k WHERE k.id = p_contractor) THEN
         RAISE EXCEPTION 'no contractor %', p_contractor USING ERRCODE = '22023';
     END IF;
+    RETURN p_contractor;
 END $$;
 
 -- Sends a letter (recorded; delivery is the office's). Parameters: $1..$4 the session
@@ -56,10 +59,11 @@ END $$;
 PREPARE warranty_letter_add AS
 WITH co AS (SELECT cl_warranty_office_company($6::uuid, $7::bigint, $1::text, $2::bigint,
                                               $3::bigint, $4::bigint[]) AS id,
-                   cl_warranty_need_contractor($5::bigint) AS ok),
+                   cl_warranty_contractor($5::bigint) AS contractor),
      l AS (INSERT INTO warranty_letters (company_id, contractor_id, ticket_id, sent_at, subject,
                                          body, created_by)
-           SELECT co.id, $5::bigint, $6::uuid, cl_complaint_now(), $8::text, $9::text, $10::bigint
+           SELECT co.id, co.contractor, $6::uuid, cl_complaint_now(), $8::text, $9::text,
+                  $10::bigint
              FROM co
            RETURNING id, ticket_id, sent_at),
      ev AS (INSERT INTO warranty_events (ticket_id, at, actor_user_id, action, detail)
@@ -93,10 +97,10 @@ SELECT l.id, l.company_id, l.contractor_id, k.name AS contractor,
 PREPARE warranty_deduct AS
 WITH co AS (SELECT cl_warranty_office_company($6::uuid, $7::bigint, $1::text, $2::bigint,
                                               $3::bigint, $4::bigint[]) AS id,
-                   cl_warranty_need_contractor($5::bigint) AS ok),
+                   cl_warranty_contractor($5::bigint) AS contractor),
      d AS (INSERT INTO warranty_deductions (company_id, contractor_id, ticket_id, amount, reason,
                                             kind, requested_by, requested_at)
-           SELECT co.id, $5::bigint, $6::uuid, ($8::bigint / 100.0)::numeric(12, 2), $9::text,
+           SELECT co.id, co.contractor, $6::uuid, ($8::bigint / 100.0)::numeric(12, 2), $9::text,
                   $11::text, $10::bigint, cl_complaint_now()
              FROM co
            RETURNING id, ticket_id, requested_at, amount),
@@ -196,6 +200,7 @@ DECLARE
     at timestamptz := cl_complaint_now();
     did bigint;
     rname text;
+    charged bigint;
 BEGIN
     SELECT x.* INTO t FROM tickets x JOIN warranty_reports w ON w.ticket_id = x.id
      WHERE x.id = p_ticket
@@ -219,6 +224,13 @@ BEGIN
     IF t.contractor_id = p_repairer THEN
         RAISE EXCEPTION 'contractor % has the ticket already', p_repairer USING ERRCODE = '22023';
     END IF;
+    -- the contractor charged: the original one, also when a repairer hands it on again
+    SELECT coalesce(w.charged_contractor_id, t.contractor_id) INTO charged
+      FROM warranty_reports w WHERE w.ticket_id = p_ticket FOR UPDATE;
+    IF charged = p_repairer THEN
+        RAISE EXCEPTION 'contractor % is the one charged: it cannot be its own third party',
+            p_repairer USING ERRCODE = '22023';
+    END IF;
     SELECT p.company_id INTO co FROM projects p WHERE p.id = t.project_id;
     UPDATE tickets SET state = 'open', contractor_id = p_repairer, updated_at = now(),
                        version = version + 1
@@ -229,12 +241,12 @@ BEGIN
             left('第三方维修：' || p_reason, 2000), p_repairer);
     UPDATE warranty_reports
        SET third_party_contractor_id = p_repairer,
-           charged_contractor_id = coalesce(charged_contractor_id, t.contractor_id),
+           charged_contractor_id = charged,
            version = version + 1
      WHERE ticket_id = p_ticket;
     INSERT INTO warranty_deductions (company_id, contractor_id, ticket_id, amount, reason, kind,
                                      requested_by, requested_at)
-    VALUES (co, t.contractor_id, p_ticket, (p_cents / 100.0)::numeric(12, 2),
+    VALUES (co, charged, p_ticket, (p_cents / 100.0)::numeric(12, 2),
             left(format('第三方维修（%s）：%s', rname, p_reason), 400), 'third_party', p_actor, at)
     RETURNING id INTO did;
     INSERT INTO warranty_events (ticket_id, at, actor_user_id, action, detail)

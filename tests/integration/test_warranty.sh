@@ -261,4 +261,41 @@ check "the largest amount, 10000000.00, is taken" \
 as wr1 warranty third-party "$t2" --repairer "$c3" --cost abc
 check "third-party --cost abc: exit 2, the ticket unchanged" \
     eval '[ "$rc" = 2 ] && [ "$(sql "SELECT contractor_id FROM tickets WHERE id = '"'$t2'"'")" = "$cw" ]'
+
+# --- a repairer that fails too: handed on, still charged to the original contractor -----------
+as admin contractor add 二次维修公司 --trades waterproofing --format csv
+c4=$(csv_col id)
+as wr1 warranty third-party "$t2" --repairer "$c3" --cost 100 --format csv
+as wr1 warranty third-party "$t2" --repairer "$c4" --cost 150 --format csv
+check "handed on to a second repairer: both charges are 东方雨虹's, the report says so" \
+    eval '[ "$rc" = 0 ] && [ -n "$c4" ] &&
+          [ "$(sql "SELECT string_agg(contractor_id || '"':'"' || amount, '"','"' ORDER BY id) FROM warranty_deductions WHERE ticket_id = '"'$t2'"' AND kind = '"'third_party'"'")" = "$cw:100.00,$cw:150.00" ] &&
+          [ "$(sql "SELECT third_party_contractor_id, charged_contractor_id FROM warranty_reports WHERE ticket_id = '"'$t2'"'")" = "$c4|$cw" ]'
+as wr1 warranty third-party "$t2" --repairer "$cw" --cost 10
+check "the contractor charged cannot be its own third party (exit 1), nothing changed" \
+    eval '[ "$rc" = 1 ] && grep -q "the one charged" <<<"$err" &&
+          [ "$(sql "SELECT contractor_id FROM tickets WHERE id = '"'$t2'"'")" = "$c4" ]'
+
+# --- --contractor where the project has a contractor of the trade: only the chosen one hears --
+as wr1 warranty add --project "$p" --unit "$u1" --owner 赵六 --category waterproofing \
+    --location 阳台 --description 阳台渗水 --contractor "$c4" --format csv
+t5=$(sql "SELECT ticket_id FROM warranty_reports WHERE owner_name = '赵六'")
+check "--contractor over the trade's contractor: the ticket is the chosen one's, one create event" \
+    eval '[ "$rc" = 0 ] && [ -n "$t5" ] &&
+          [ "$(sql "SELECT state, contractor_id FROM tickets WHERE id = '"'$t5'"'")" = "open|$c4" ] &&
+          [ "$(sql "SELECT string_agg(action || '"':'"' || contractor_id, '"','"') FROM ticket_events WHERE ticket_id = '"'$t5'"'")" = "create:$c4" ]'
+check "... and only the chosen contractor gets the assigned notice (东方雨虹 none)" \
+    test "$(sql "SELECT string_agg(contractor_id::text, ',') FROM notices WHERE kind = 'assigned' AND subject = 'ticket:$t5'")" = "$c4"
+
+# --- an unknown contractor: one clear line, nothing written --------------------------------
+n_ded=$(count warranty_deductions)
+n_let=$(count warranty_letters)
+as wr1 warranty deduct --contractor 999999 --amount 10 --reason 测试
+check "deduct from an unknown contractor: exit 1, 'no contractor 999999', nothing requested" \
+    eval '[ "$rc" = 1 ] && [ "$(grep -c "no contractor 999999" <<<"$err")" = 1 ] &&
+          [ -n "$n_ded" ] && [ "$(count warranty_deductions)" = "$n_ded" ]'
+as wr1 warranty letter --contractor 999999 --subject 函 --body 内容
+check "a letter to an unknown contractor: exit 1, 'no contractor 999999', nothing recorded" \
+    eval '[ "$rc" = 1 ] && [ "$(grep -c "no contractor 999999" <<<"$err")" = 1 ] &&
+          [ -n "$n_let" ] && [ "$(count warranty_letters)" = "$n_let" ]'
 report_and_exit

@@ -122,6 +122,28 @@ check "show through the second daemon: level hotline, the complaint linked, 2 cl
     eval '[ "$rc" = 0 ] && json_has "d[\"report\"][9][\"value\"] == \"hotline\" and d[\"report\"][16][\"value\"] == \"$cid\" and [e[\"action\"] for e in d[\"history\"]].count(\"climb\") == 2"'
 as hot1 complaint show "$cid" --format csv
 check "the hotline sees the complaint" test "$rc" = 0
+
+# A backlog: 12 reports overdue at once climb in one tick's pass, each in its own
+# transaction (a tick once put all their calendars in one batch, over its 16 statements).
+clock_at '2025-11-19 10:00'
+login prop1
+for i in $(seq 1 12); do
+    as prop1 warranty add --project "$p" --unit "$u2" --owner "业主$i" --category waterproofing \
+        --location "房间$i" --description "渗水$i" >/dev/null
+done
+n12=$(sql "SELECT count(*) FROM warranty_reports WHERE level = 'property' AND responded_at IS NULL")
+check "12 more reports taken in, due Monday 24 November 10:00" \
+    eval '[ "$n12" = 12 ] && [ "$(sql "SELECT count(DISTINCT response_due_at AT TIME ZONE '"'Asia/Shanghai'"') FROM warranty_reports WHERE level = '"'property'"' AND responded_at IS NULL AND response_due_at = '"'2025-11-24 10:00+08'"'")" = 1 ]'
+clock_at '2025-11-24 10:00'
+for _ in $(seq 1 50); do
+    [ "$(sql "SELECT count(*) FROM warranty_reports WHERE level = 'developer'")" = 12 ] && break
+    sleep 0.1
+done
+sleep 1.5
+check "all 12 climb to developer, each once (12 climb events, 24 notices)" \
+    eval '[ "$(sql "SELECT count(*) FROM warranty_reports WHERE level = '"'developer'"'")" = 12 ] &&
+          [ "$(sql "SELECT count(*) FROM warranty_events WHERE action = '"'climb'"' AND to_level = '"'developer'"' AND at >= '"'2025-11-24 10:00+08'"'")" = 12 ] &&
+          [ "$(sql "SELECT count(*) FROM notices n JOIN warranty_events e ON n.subject = '"'warranty:'"' || e.ticket_id WHERE e.action = '"'climb'"' AND e.at >= '"'2025-11-24 10:00+08'"'")" = 24 ]'
 check "the second daemon stops cleanly" stop_daemon "$d2"
 check "the first daemon stops cleanly" stop_daemon "$d1"
 report_and_exit
