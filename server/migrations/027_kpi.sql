@@ -240,7 +240,7 @@ BEGIN
                                   AND cl_kpi_business_s(t.co, t.start_at, t.resp_at)
                                       <= b.budget_s) AS in_budget,
                count(*) FILTER (WHERE t.resp_at IS NOT NULL
-                                   OR cl_kpi_business_s(t.co, t.start_at, b.now) > b.budget_s)
+                                   OR cl_kpi_business_s(t.co, t.start_at, b.now) >= b.budget_s)
                    AS decided
           FROM t, b WHERE t.start_at >= b.m_from AND t.start_at < b.m_to
          GROUP BY t.co, t.section),
@@ -277,11 +277,16 @@ BEGIN
          WHERE t.section = 'warranty' AND w.action IN ('climb', 'third_party')
            AND w.at >= b.m_from AND w.at < b.m_to
          GROUP BY t.co),
+    -- a deduction as its lists show it (cl_warranty_visible): the company's for HQ, the
+    -- hotline, cr and the warranty office; for the roles of projects, only those about a
+    -- ticket of their projects
     ded AS (
         SELECT d.company_id AS co, count(*) AS n, sum(d.amount) AS amount
-          FROM warranty_deductions d, b
+          FROM warranty_deductions d LEFT JOIN tickets tk ON tk.id = d.ticket_id, b
          WHERE d.state = 'approved' AND d.decided_at >= b.m_from AND d.decided_at < b.m_to
            AND d.company_id IN (SELECT vp.company_id FROM vp)
+           AND (p_role IN ('hq_admin', 'hq_analyst', 'hotline', 'cr', 'warranty')
+                OR tk.project_id IN (SELECT vp.project_id FROM vp))
          GROUP BY d.company_id)
     SELECT co.id, co.name, s.section,
            coalesce(c.reports, 0), coalesce(c.responded, 0), c.resp_h::float8,

@@ -248,5 +248,13 @@ check "after the warranty commands company A's warranty row moved by exactly tha
     eval '[ "$rc" = 0 ] && [ "$(sed -n 1p <<<"$rows")" = "$a_w2" ]'
 check "and the other rows did not move" \
     eval '[ "$(sed -n 2,4p <<<"$rows")" = "$a_h"$'\''\n'\''"$b_w"$'\''\n'\''"$b_h" ]'
+# The two approved deductions name no ticket: they are the company's, which property staff
+# do not see in the warranty lists, so not in their scorecard either.
+kpi_rows prop1 repair 2026-11
+check "stats repair as prop1: company A's warranty row without the company's deductions (0, 0)" \
+    eval '[ "$rc" = 0 ] && [ "$(sed -n 1p <<<"$rows" | cut -d, -f1,2,18,19)" = "深圳城市公司,warranty,0,0" ]'
+kpi_rows wr1 repair 2026-11
+check "... while the warranty office sees them (2, 1300)" \
+    eval '[ "$rc" = 0 ] && [ "$(sed -n 1p <<<"$rows" | cut -d, -f1,2,18,19)" = "深圳城市公司,warranty,2,1300" ]'
 
 report_and_exit
