@@ -35,6 +35,8 @@ struct cl_pg_listen {
     unsigned backoff_ms;
     pl_state_t state;
     bool ever_up;
+    bool acked;            /* the LISTEN of this connection has answered */
+    bool again;            /* ... and it follows a lost connection */
     unsigned handles_open; /* timer + poll, for the last close to free the struct */
     char ev_listening[64], ev_lost[64];
 };
@@ -109,6 +111,14 @@ static void pl_read(cl_pg_listen_t *l) {
             pl_lost(l, "LISTEN failed");
             return;
         }
+        if (!l->acked) {
+            /* Listening from now on: what the owner reads to catch up cannot miss anything
+             * committed after this point. */
+            l->acked = true;
+            cl_log_info(l->ev_listening, "channel=%s", l->ops->channel);
+            l->ops->on_listening(l->ctx, l->again);
+            if (l->state != PL_LISTENING) return;
+        }
     }
     PGnotify *nf;
     while ((nf = PQnotifies(l->pg))) {
@@ -133,10 +143,9 @@ static void pl_listen(cl_pg_listen_t *l) {
     }
     l->state = PL_LISTENING;
     l->backoff_ms = 0;
-    cl_log_info(l->ev_listening, "channel=%s", l->ops->channel);
-    bool again = l->ever_up;
+    l->acked = false;
+    l->again = l->ever_up;
     l->ever_up = true;
-    l->ops->on_listening(l->ctx, again);
     pl_watch(l, f ? UV_READABLE | UV_WRITABLE : UV_READABLE);
 }
 

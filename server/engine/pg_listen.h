@@ -19,7 +19,8 @@ typedef struct cl_pg_listen_ops {
     const char *channel;          /* a constant identifier: sent as LISTEN <channel> */
     const char *application_name; /* the connection's name in pg_stat_activity */
     const char *log_name;         /* prefix of the log events, e.g. "session_notify" */
-    /* LISTEN sent; again: after a lost connection (notifications may have been missed). */
+    /* LISTEN acknowledged: notified from here on; again: after a lost connection
+     * (notifications sent meanwhile were missed). */
     void (*on_listening)(void *ctx, bool again);
     /* One notification's payload (valid during the call). */
     void (*on_notify)(void *ctx, const char *payload);

@@ -39,10 +39,11 @@ struct cl_notice_push {
     bool gap_timer_open;
     int64_t *pending; /* notified ids not yet read */
     size_t npending, cap;
-    int64_t newest;   /* the newest notice read, 0: none yet */
-    bool catch_up;    /* the connection came back: read the notices after newest too */
-    bool reading;     /* a notice_read is in flight */
-    uint64_t dropped; /* notified ids past CL_NOTICE_PENDING_MAX, for the log */
+    int64_t newest;      /* the newest notice read, 0: none yet */
+    int64_t reading_min; /* the smallest id of the read in flight */
+    bool catch_up;       /* the connection came back: read the notices after newest too */
+    bool reading;        /* a notice_read is in flight */
+    uint64_t dropped;    /* notified ids past CL_NOTICE_PENDING_MAX, for the log */
 };
 
 /* One notice as notice_read gives it. */
@@ -182,6 +183,8 @@ static void on_read(void *arg, const cl_db_result_t *r) {
          * LISTEN connection comes back) also reads everything after the newest seen. Not
          * at once, which would spin while the database is away. */
         cl_log_warn("notice_read_failed", "error=\"%s\"", r->message);
+        /* Before any read succeeded, the catch-up starts below the batch that failed. */
+        if (n->newest == 0 && n->reading_min > 0) n->newest = n->reading_min - 1;
         if (n->newest > 0) n->catch_up = true;
         return;
     }
@@ -219,8 +222,11 @@ static void np_read_next(cl_notice_push_t *n) {
     if (!ids) return; /* tried again at the next notification */
     size_t len = 0;
     ids[len++] = '{';
-    for (size_t i = 0; i < take; i++)
+    n->reading_min = 0;
+    for (size_t i = 0; i < take; i++) {
         len += (size_t)sprintf(ids + len, "%s%" PRId64, i ? "," : "", n->pending[i]);
+        if (!n->reading_min || n->pending[i] < n->reading_min) n->reading_min = n->pending[i];
+    }
     ids[len++] = '}';
     ids[len] = '\0';
     memmove(n->pending, n->pending + take, (n->npending - take) * sizeof *n->pending);
