@@ -81,7 +81,7 @@ static int complaint_show_print(const cli_settings_t *s, const ProtobufCMessage 
     int rc = CLI_EXIT_FAIL;
     if (!t || !kt || !ev) goto out;
     cli_table_hide_header(t);
-    char b[12][256];
+    char b[12][CL_LIM_NAME_CHARS * 4 + 32]; /* a name of up to 200 characters and its id */
     snprintf(b[0], sizeof b[0], "%" PRId64, c->id);
     snprintf(b[1], sizeof b[1], "%s (%" PRId64 ")", cli_str(c->project), c->project_id);
     snprintf(b[2], sizeof b[2], "%" PRIu32, c->complainants);

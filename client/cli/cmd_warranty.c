@@ -144,7 +144,7 @@ static int report_show_print(const cli_settings_t *s, const ProtobufCMessage *m)
     int rc = CLI_EXIT_FAIL;
     if (!t || !ev || !lt || !dt) goto out;
     cli_table_hide_header(t);
-    char b[10][256];
+    char b[10][CL_LIM_NAME_CHARS * 4 + 32]; /* a name of up to 200 characters and its id */
     snprintf(b[0], sizeof b[0], "%s (%" PRId64 ")", cli_str(w->project), w->project_id);
     snprintf(b[1], sizeof b[1], "%" PRId64, w->ticket_number);
     cli_cn_time(w->reported_at_ms, b[2], sizeof b[2]);
