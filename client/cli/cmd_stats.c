@@ -711,7 +711,9 @@ typedef struct {
     int part;         /* 0 value, 1 target, 2 verdict */
 } kpi_col_t;
 
-static int print_kpi(const cli_settings_t *s, const Closeloop__KpiReport *rep, bool sections) {
+/* The table of a KPI report; for HTML a titled A4 landscape page of month (YYYY-MM). */
+static int print_kpi(const cli_settings_t *s, const Closeloop__KpiReport *rep, bool sections,
+                     const char *month) {
     bool people = s->format == CLI_FMT_TABLE || s->format == CLI_FMT_HTML;
     kpi_col_t cols[KPI_MAX_COLS];
     size_t nfix = people ? 1 + (sections ? 1 : 0) : 2 + (sections ? 1 : 0), nc = nfix;
@@ -800,7 +802,24 @@ static int print_kpi(const cli_settings_t *s, const Closeloop__KpiReport *rep, b
             rc = CLI_EXIT_FAIL;
         }
     }
-    if (t && rc == CLI_EXIT_OK) rc = cli_print_table(s, t);
+    if (t && rc == CLI_EXIT_OK && s->format == CLI_FMT_HTML) {
+        char title[160];
+        snprintf(title, sizeof title, "%s %d年%d月",
+                 sections ? "维修服务月度考核 Repair-service scorecard"
+                          : "投诉处理指标 Complaint KPIs",
+                 atoi(month), atoi(month + 5));
+        const cli_html_page_t page = {
+            .title = title,
+            .subtitle = sections ? "各城市公司：保修报修与房屋交付维修的响应、拖延、返修与质量"
+                                   "（定义见 docs/STATS.md）"
+                                 : "集团目标：处理满意率>80%，及时率≥90%，封闭率100%，回访率100%"
+                                   "（定义见 docs/STATS.md）",
+            .landscape = 1,
+        };
+        rc = cli_table_print_html(t, &page, stdout) == CL_OK ? CLI_EXIT_OK : cli_write_failed();
+    } else if (t && rc == CLI_EXIT_OK) {
+        rc = cli_print_table(s, t);
+    }
     cli_table_free(t);
     return rc;
 }
@@ -835,7 +854,7 @@ static int stats_kpi(const cli_settings_t *s, int argc, char **argv, bool repair
             cli_kpi_fetch(ss.c, repair ? CL_MSG_REPAIR_SCORECARD_REQ : CL_MSG_KPI_REQ, &req, &rep);
         if (crc != CL_OK) rc = cli_session_fail(&ss, crc);
     }
-    if (rc == CLI_EXIT_OK) rc = print_kpi(s, rep, repair);
+    if (rc == CLI_EXIT_OK) rc = print_kpi(s, rep, repair, month);
     cl_msg_free(rep ? &rep->base : NULL);
     cli_session_close(&ss);
     return rc;

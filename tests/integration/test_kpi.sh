@@ -124,6 +124,12 @@ check "stats kpi as a table: Chinese headers, 达标/未达标, the target writt
           grep -q ">80%" <<<"$out" && grep -q "重大" <<<"$out" &&
           [ "$(grep -c "达标" <<<"$out")" -ge 3 ]'
 
+# The printed page: titled with the month, the targets under the title, both companies.
+as admin stats kpi --month 2026-11 --format html
+check "stats kpi --format html: a page titled 投诉处理指标 … 2026年11月 with the targets, 2 rows" \
+    eval '[ "$rc" = 0 ] && grep -q "<title>投诉处理指标 Complaint KPIs 2026年11月</title>" <<<"$out" &&
+          grep -q "处理满意率&gt;80%" <<<"$out" && [ "$(grep -c "<tr><td" <<<"$out")" = 2 ]'
+
 # Who sees what: cr and warranty their company; hotline all; property their project's
 # company (counting their projects only); contractors refused.
 for u in cr1 wr1 prop1; do
