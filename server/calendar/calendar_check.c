@@ -84,14 +84,10 @@ static void check_tick(cl_ticker_t *t) {
     cl_ticker_run(t, b, on_checked);
 }
 
-static void check_release(cl_ticker_t *t) {
-    free(t); /* the check itself: its first member */
-}
-
 cl_calendar_check_t *cl_calendar_check_start(uv_loop_t *loop, struct cl_db *db) {
     cl_calendar_check_t *k = calloc(1, sizeof *k);
     if (!k) return NULL;
-    cl_ticker_init(&k->ticker, loop, db, check_tick, check_release);
+    cl_ticker_init(&k->ticker, loop, db, check_tick, NULL);
     cl_ticker_every(&k->ticker, 0, CL_CALENDAR_CHECK_INTERVAL_MS);
     return k;
 }

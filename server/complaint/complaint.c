@@ -693,14 +693,10 @@ static void alerts_tick(cl_ticker_t *t) {
     cl_ticker_run(t, b, on_alerts);
 }
 
-static void alerts_release(cl_ticker_t *t) {
-    free(t); /* the alerts themselves: their first member */
-}
-
 cl_complaint_alerts_t *cl_complaint_alerts_start(uv_loop_t *loop, struct cl_db *db) {
     cl_complaint_alerts_t *a = calloc(1, sizeof *a);
     if (!a) return NULL;
-    cl_ticker_init(&a->ticker, loop, db, alerts_tick, alerts_release);
+    cl_ticker_init(&a->ticker, loop, db, alerts_tick, NULL);
     uint64_t tick = cl_ticker_env_ms("CLOSELOOP_COMPLAINT_TICK_MS", 60000);
     if (tick) cl_ticker_every(&a->ticker, tick, tick);
     return a;

@@ -529,16 +529,12 @@ static void purge_tick(cl_ticker_t *t) {
     purge_run(p);
 }
 
-static void purge_release(cl_ticker_t *t) {
-    free(t); /* the purge itself: its first member */
-}
-
 cl_session_purge_t *cl_session_purge_start(uv_loop_t *loop, struct cl_db *db,
                                            const cl_config_t *cfg) {
     cl_session_purge_t *p = calloc(1, sizeof *p);
     if (!p) return NULL;
     p->cfg = cfg;
-    cl_ticker_init(&p->ticker, loop, db, purge_tick, purge_release);
+    cl_ticker_init(&p->ticker, loop, db, purge_tick, NULL);
     cl_ticker_every(&p->ticker, cfg->auth_purge_interval_ms, cfg->auth_purge_interval_ms);
     return p;
 }

@@ -42,14 +42,10 @@ static void merge_tick(cl_ticker_t *t) {
     cl_ticker_run(t, b, on_merged);
 }
 
-static void merge_release(cl_ticker_t *t) {
-    free(t); /* the merge itself: its first member */
-}
-
 cl_stats_merge_t *cl_stats_merge_start(uv_loop_t *loop, struct cl_db *db, const cl_config_t *cfg) {
     cl_stats_merge_t *m = calloc(1, sizeof *m);
     if (!m) return NULL;
-    cl_ticker_init(&m->ticker, loop, db, merge_tick, merge_release);
+    cl_ticker_init(&m->ticker, loop, db, merge_tick, NULL);
     if (cfg->stats_merge_interval_ms)
         cl_ticker_every(&m->ticker, cfg->stats_merge_interval_ms, cfg->stats_merge_interval_ms);
     return m;

@@ -7,7 +7,11 @@
 #include <stdlib.h>
 
 static void maybe_release(cl_ticker_t *t) {
-    if (t->closed && !t->busy) t->release(t);
+    if (!t->closed || t->busy) return;
+    if (t->release)
+        t->release(t);
+    else
+        free(t); /* the job itself: the ticker is its first member */
 }
 
 static void on_tick(uv_timer_t *h) {

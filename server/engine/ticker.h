@@ -7,7 +7,7 @@
  * cl_ticker_run starts a round, and each batch callback of the round first calls
  * cl_ticker_landed, which ends the round (a callback may run the next batch of the same
  * round with cl_ticker_run again). After cl_ticker_stop no tick runs; once the timer has
- * closed and no batch is in flight, the ticker calls release, which frees the job. Loop
+ * closed and no batch is in flight, the ticker calls release, or frees the job. Loop
  * thread only. */
 #ifndef CL_TICKER_H
 #define CL_TICKER_H
@@ -24,7 +24,7 @@ struct cl_ticker {
     uv_timer_t timer;
     struct cl_db *db;
     void (*tick)(cl_ticker_t *t);    /* a round is due: cl_ticker_run a batch, or nothing */
-    void (*release)(cl_ticker_t *t); /* stopped and idle: free the job */
+    void (*release)(cl_ticker_t *t); /* stopped and idle: free the job (NULL: free(t)) */
     bool busy;                       /* a batch is in flight */
     bool stopping;                   /* cl_ticker_stop was called */
     bool closed;                     /* the timer has closed */

@@ -572,14 +572,10 @@ static void ladder_tick(cl_ticker_t *t) {
     cl_ticker_run(t, b, on_overdue);
 }
 
-static void ladder_release(cl_ticker_t *t) {
-    free(t); /* the ladder itself: its first member */
-}
-
 cl_warranty_ladder_t *cl_warranty_ladder_start(uv_loop_t *loop, struct cl_db *db) {
     cl_warranty_ladder_t *l = calloc(1, sizeof *l);
     if (!l) return NULL;
-    cl_ticker_init(&l->ticker, loop, db, ladder_tick, ladder_release);
+    cl_ticker_init(&l->ticker, loop, db, ladder_tick, NULL);
     uint64_t tick = cl_ticker_env_ms("CLOSELOOP_WARRANTY_TICK_MS", 60000);
     if (tick) cl_ticker_every(&l->ticker, tick, tick);
     return l;
